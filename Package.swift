@@ -1,0 +1,96 @@
+// swift-tools-version: 6.0
+import Foundation
+import PackageDescription
+
+// Each stage of the pipeline is one target, and a target depends only on the stages before it.
+// The C libraries come from Debian's -dev packages through system-library targets.
+
+let package = Package(
+    name: "kiln",
+    products: [
+        .executable(name: "kiln", targets: ["kiln"])
+    ],
+    targets: [
+        .systemLibrary(
+            name: "CLua",
+            pkgConfig: "lua5.4",
+            providers: [.apt(["liblua5.4-dev"])]
+        ),
+        .systemLibrary(
+            name: "CArchive",
+            pkgConfig: "libarchive",
+            providers: [.apt(["libarchive-dev"])]
+        ),
+        .systemLibrary(
+            name: "CCrypto",
+            pkgConfig: "libcrypto",
+            providers: [.apt(["libssl-dev"])]
+        ),
+        .systemLibrary(
+            name: "CZlib",
+            pkgConfig: "zlib",
+            providers: [.apt(["zlib1g-dev"])]
+        ),
+        .systemLibrary(
+            name: "CZstd",
+            pkgConfig: "libzstd",
+            providers: [.apt(["libzstd-dev"])]
+        ),
+        .systemLibrary(
+            name: "CSQLite",
+            pkgConfig: "sqlite3",
+            providers: [.apt(["libsqlite3-dev"])]
+        ),
+        .target(name: "CSystem"),
+
+        .target(name: "KilnDiagnostics"),
+        .target(name: "KilnSystem", dependencies: ["CSystem", "KilnDiagnostics"]),
+        .target(name: "KilnDockerfile", dependencies: ["KilnDiagnostics"]),
+        .target(name: "KilnImage", dependencies: ["CCrypto", "KilnDiagnostics", "KilnSystem"]),
+        .target(
+            name: "KilnLayer",
+            dependencies: ["KilnImage", "KilnSystem", "CArchive", "CZlib", "CZstd", "CCrypto"]
+        ),
+        .target(name: "KilnStore", dependencies: ["KilnImage", "KilnLayer", "KilnSystem", "CSQLite"]),
+        .target(name: "KilnSnapshot", dependencies: ["KilnLayer", "KilnStore"]),
+        .target(name: "KilnRuntime", dependencies: ["KilnImage", "KilnSnapshot", "KilnSystem"]),
+        .target(name: "KilnRegistry", dependencies: ["KilnImage", "KilnStore"]),
+        .target(
+            name: "KilnBuild",
+            dependencies: [
+                "KilnDockerfile", "KilnImage", "KilnLayer", "KilnStore", "KilnSnapshot", "KilnRuntime",
+                "KilnRegistry",
+            ]
+        ),
+        .target(name: "KilnLua", dependencies: ["CLua", "KilnBuild"]),
+        .target(name: "KilnCLI", dependencies: ["KilnBuild", "KilnLua"]),
+        .executableTarget(name: "kiln", dependencies: ["KilnCLI"]),
+    ] + testTargets
+)
+
+/// Test targets, one per source target plus `Integration` for tests that need root, runc or a
+/// registry. A target is declared once its folder holds a Swift file, because SwiftPM rejects an
+/// empty target.
+var testTargets: [Target] {
+    let all: [Target] = [
+        .testTarget(name: "KilnDiagnosticsTests", dependencies: ["KilnDiagnostics"]),
+        .testTarget(name: "KilnSystemTests", dependencies: ["KilnSystem"]),
+        .testTarget(name: "KilnDockerfileTests", dependencies: ["KilnDockerfile"], exclude: ["Fixtures"]),
+        .testTarget(name: "KilnImageTests", dependencies: ["KilnImage"]),
+        .testTarget(name: "KilnLayerTests", dependencies: ["KilnLayer"]),
+        .testTarget(name: "KilnStoreTests", dependencies: ["KilnStore"]),
+        .testTarget(name: "KilnSnapshotTests", dependencies: ["KilnSnapshot"]),
+        .testTarget(name: "KilnRuntimeTests", dependencies: ["KilnRuntime"]),
+        .testTarget(name: "KilnRegistryTests", dependencies: ["KilnRegistry"]),
+        .testTarget(name: "KilnBuildTests", dependencies: ["KilnBuild"]),
+        .testTarget(name: "KilnLuaTests", dependencies: ["KilnLua"]),
+        .testTarget(name: "KilnCLITests", dependencies: ["KilnCLI"]),
+        .testTarget(name: "Integration", dependencies: ["KilnCLI"], exclude: ["Fixtures"]),
+    ]
+    let testsFolder = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Tests")
+    return all.filter { target in
+        let folder = testsFolder.appendingPathComponent(target.name)
+        let files = FileManager.default.enumerator(atPath: folder.path)?.allObjects as? [String] ?? []
+        return files.contains { $0.hasSuffix(".swift") }
+    }
+}

@@ -1,0 +1,2 @@
+// The KilnBuild target; its code arrives with the work that owns this stage.
+enum KilnBuildPlaceholder {}

@@ -1,0 +1,98 @@
+import Foundation
+import KilnDiagnostics
+import Synchronization
+
+/// A destination for command output: a file descriptor (stdout, stderr) or a buffer that tests read.
+///
+/// Writes are serialised, so lines from concurrent tasks never interleave mid-line.
+public final class TextOutput: Sendable {
+    private enum Target: Sendable {
+        case fileDescriptor(Int32)
+        case buffer
+    }
+
+    private let target: Target
+    private let captured = Mutex<[UInt8]>([])
+    /// Whether the destination is a terminal, which turns on colour, cursor movement and live progress.
+    public let isTerminal: Bool
+
+    public init(fileDescriptor: Int32) {
+        target = .fileDescriptor(fileDescriptor)
+        isTerminal = isatty(fileDescriptor) == 1
+    }
+
+    /// An in-memory destination; `isTerminal` lets tests exercise the terminal rendering.
+    public init(capturingAsTerminal isTerminal: Bool = false) {
+        target = .buffer
+        self.isTerminal = isTerminal
+    }
+
+    public static let standardOutput = TextOutput(fileDescriptor: STDOUT_FILENO)
+    public static let standardError = TextOutput(fileDescriptor: STDERR_FILENO)
+
+    public func write(_ text: String) {
+        write(bytes: Array(text.utf8))
+    }
+
+    /// Writes `text` and a newline.
+    public func line(_ text: String = "") {
+        write(text + "\n")
+    }
+
+    public func write(bytes: [UInt8]) {
+        captured.withLock { buffer in
+            switch target {
+            case .buffer:
+                buffer.append(contentsOf: bytes)
+            case .fileDescriptor(let fd):
+                bytes.withUnsafeBytes { raw in
+                    guard let base = raw.baseAddress else { return }
+                    var offset = 0
+                    while offset < raw.count {
+                        let written = Foundation.write(fd, base + offset, raw.count - offset)
+                        if written < 0 {
+                            if errno == EINTR { continue }
+                            // A closed pipe (`kiln images | head`) ends output silently, as other CLIs do.
+                            return
+                        }
+                        offset += written
+                    }
+                }
+            }
+        }
+    }
+
+    /// Everything written so far, for an in-memory destination.
+    public var text: String {
+        captured.withLock { String(decoding: $0, as: UTF8.self) }
+    }
+}
+
+/// Where a command reads standard input from: the real stdin, or bytes that a test supplies.
+public enum InputSource: Sendable {
+    case fileDescriptor(Int32)
+    case bytes([UInt8])
+
+    public static let standardInput = InputSource.fileDescriptor(STDIN_FILENO)
+
+    /// Reads everything up to end of file.
+    public func readAll() throws -> [UInt8] {
+        switch self {
+        case .bytes(let bytes):
+            return bytes
+        case .fileDescriptor(let fd):
+            var result: [UInt8] = []
+            var chunk = [UInt8](repeating: 0, count: 65536)
+            while true {
+                let count = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+                if count < 0 {
+                    if errno == EINTR { continue }
+                    throw GeneralError("failed to read standard input: \(String(cString: strerror(errno)))")
+                }
+                if count == 0 { break }
+                result.append(contentsOf: chunk[0..<count])
+            }
+            return result
+        }
+    }
+}

@@ -1,0 +1,2 @@
+// The KilnLayer target; its code arrives with the work that owns this stage.
+enum KilnLayerPlaceholder {}

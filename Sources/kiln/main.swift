@@ -1,0 +1,5 @@
+import Foundation
+import KilnCLI
+
+let status = await Kiln.main(Array(CommandLine.arguments.dropFirst()), context: .process())
+exit(status)

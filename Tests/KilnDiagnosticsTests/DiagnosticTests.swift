@@ -1,0 +1,53 @@
+import KilnDiagnostics
+import Testing
+
+@Suite struct DiagnosticTests {
+    @Test func renderedWithExcerptAndHint() {
+        let diagnostic = Diagnostic.error(
+            "COPY needs a source and a destination, got 1 argument",
+            at: SourceRange(file: "Dockerfile", line: 7),
+            excerpt: ["COPY app.py"],
+            hint: "add the destination, for example `COPY app.py /app/`")
+        #expect(
+            diagnostic.rendered() == """
+                error: Dockerfile:7: COPY needs a source and a destination, got 1 argument
+                 > 7 | COPY app.py
+                hint: add the destination, for example `COPY app.py /app/`
+                """)
+    }
+
+    @Test func excerptNumbersAlignAcrossWidths() {
+        let diagnostic = Diagnostic.warning(
+            "empty continuation line", at: SourceRange(file: "Dockerfile", line: 9, endLine: 10),
+            excerpt: ["RUN a \\", "  b"])
+        #expect(diagnostic.rendered() == "warning: Dockerfile:9: empty continuation line\n >  9 | RUN a \\\n > 10 |   b")
+    }
+
+    @Test func messageWithoutLocation() {
+        #expect(Diagnostic.error("store is locked").rendered() == "error: store is locked")
+    }
+}
+
+@Suite struct SuggestionTests {
+    @Test(arguments: [
+        ("RUNN", "RUN"),
+        ("--tga", "--tag"),
+        ("biuld", "build"),
+        ("copy", "COPY"),
+        ("EXPOES", "EXPOSE"),
+    ])
+    func nearestFindsTypos(input: String, expected: String) {
+        let candidates = ["RUN", "COPY", "EXPOSE", "--tag", "--target", "build", "builder"]
+        #expect(Suggestion.nearest(to: input, among: candidates) == expected)
+    }
+
+    @Test func unrelatedWordHasNoSuggestion() {
+        #expect(Suggestion.nearest(to: "frobnicate", among: ["RUN", "COPY", "ADD"]) == nil)
+    }
+
+    @Test func editDistanceCountsSwapsOnce() {
+        #expect(Suggestion.editDistance(Array("ab"), Array("ba")) == 1)
+        #expect(Suggestion.editDistance(Array(""), Array("abc")) == 3)
+        #expect(Suggestion.editDistance(Array("kitten"), Array("sitting")) == 3)
+    }
+}
