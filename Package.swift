@@ -77,7 +77,7 @@ var testTargets: [Target] {
         .testTarget(name: "KilnSystemTests", dependencies: ["KilnSystem"]),
         .testTarget(name: "KilnDockerfileTests", dependencies: ["KilnDockerfile"], exclude: ["Fixtures"]),
         .testTarget(name: "KilnImageTests", dependencies: ["KilnImage"]),
-        .testTarget(name: "KilnLayerTests", dependencies: ["KilnLayer"]),
+        .testTarget(name: "KilnLayerTests", dependencies: ["KilnLayer"], exclude: ["Fixtures"]),
         .testTarget(name: "KilnStoreTests", dependencies: ["KilnStore"]),
         .testTarget(name: "KilnSnapshotTests", dependencies: ["KilnSnapshot"]),
         .testTarget(name: "KilnRuntimeTests", dependencies: ["KilnRuntime"]),

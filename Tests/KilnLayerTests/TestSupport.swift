@@ -69,11 +69,12 @@ func writeLayer(of directory: String, to blobPath: String, options: LayerDiffer.
 }
 
 /// Applies the blob at `blobPath` to `rootPath`.
-func applyLayer(_ blobPath: String, to rootPath: String, options: LayerApplier.Options = LayerApplier.Options())
-    throws -> LayerApplier.Result
-{
+func applyLayer(
+    _ blobPath: String, to rootPath: String, options: LayerApplier.Options = LayerApplier.Options(),
+    resolution: RootDirectory.Resolution = .automatic
+) throws -> LayerApplier.Result {
     let blob = try FileDescriptor.open(blobPath, flags: O_RDONLY)
-    let root = try RootDirectory(path: FilePath(rootPath))
+    let root = try RootDirectory(path: FilePath(rootPath), resolution: resolution)
     return try LayerApplier(root: root, options: options).apply(blob: blob)
 }
 
