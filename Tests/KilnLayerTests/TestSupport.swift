@@ -86,3 +86,13 @@ func writeFile(_ path: String, _ text: String, permissions: Int = 0o644) throws 
 }
 
 let isRoot = geteuid() == 0
+
+extension RootDirectory {
+    /// Creates the directory first when `creating` is set.
+    init(path: FilePath, resolution: Resolution, creating: Bool) throws {
+        if creating {
+            try FileManager.default.createDirectory(atPath: path.description, withIntermediateDirectories: true)
+        }
+        try self.init(path: path, resolution: resolution)
+    }
+}

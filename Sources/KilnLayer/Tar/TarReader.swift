@@ -72,7 +72,7 @@ final class TarReader {
     /// `readData` or is skipped by the next call.
     func next() throws -> TarEntry? {
         var handle: OpaquePointer?
-        let status = archive_read_next_header(archive, &handle)
+        let status = withUTF8Locale { archive_read_next_header(archive, &handle) }
         if status == ARCHIVE_EOF { return nil }
         // A warning for a name that the locale cannot convert (EILSEQ) is harmless, because kiln
         // reads names as bytes; every other warning (an oversized header in newer libarchive,
@@ -82,11 +82,11 @@ final class TarReader {
         }
 
         entryCount += 1
-        let path = Self.path(archive_entry_pathname_utf8(handle), archive_entry_pathname(handle))
+        let path = withUTF8Locale { Self.path(archive_entry_pathname_utf8(handle), archive_entry_pathname(handle)) }
         guard entryCount <= limits.maximumEntries else {
             throw limitExceeded(.entries, limits.maximumEntries, path)
         }
-        let entry = try convert(handle, path: path)
+        let entry = try withUTF8Locale { try convert(handle, path: path) }
         currentEntry = path
         currentRemaining = entry.kind == .regular ? entry.size : 0
         return entry

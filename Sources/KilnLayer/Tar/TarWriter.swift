@@ -62,6 +62,14 @@ final class TarWriter {
     /// Writes an entry's header; a regular file's `size` bytes must follow through `writeData`.
     func writeHeader(_ tarEntry: TarEntry) throws {
         archive_entry_clear(entry)
+        withUTF8Locale { setFields(tarEntry) }
+        let status = withUTF8Locale { archive_write_header(archive, entry) }
+        // A warning means libarchive stored a name that is not UTF-8 as raw bytes
+        // (`hdrcharset=BINARY`), which is what such a name needs.
+        guard status == ARCHIVE_OK || status == ARCHIVE_WARN else { throw failure(Int(status)) }
+    }
+
+    private func setFields(_ tarEntry: TarEntry) {
         Self.setPath(tarEntry.path, utf8: archive_entry_update_pathname_utf8, raw: archive_entry_copy_pathname, on: entry)
         archive_entry_set_perm(entry, tarEntry.permissions & 0o7777)
         archive_entry_set_uid(entry, Int64(tarEntry.userID))
@@ -94,8 +102,6 @@ final class TarWriter {
                 archive_entry_xattr_add_entry(entry, attribute.name, raw.baseAddress, raw.count)
             }
         }
-        let status = archive_write_header(archive, entry)
-        guard status == ARCHIVE_OK else { throw failure(Int(status)) }
     }
 
     /// Names are set as UTF-8 when they are, so PAX records carry them as UTF-8; other bytes are
@@ -122,7 +128,7 @@ final class TarWriter {
 
     /// Writes the end-of-archive blocks.
     func finish() throws {
-        let status = archive_write_close(archive)
+        let status = withUTF8Locale { archive_write_close(archive) }
         guard status == ARCHIVE_OK else { throw failure(Int(status)) }
     }
 }
