@@ -75,8 +75,8 @@ final class TarReader {
         let status = withUTF8Locale { archive_read_next_header(archive, &handle) }
         if status == ARCHIVE_EOF { return nil }
         // A warning for a name that the locale cannot convert (EILSEQ) is harmless, because kiln
-        // reads names as bytes; every other warning (an oversized header in newer libarchive,
-        // for one) is treated as an error.
+        // reads names as bytes. Every other warning is an error, such as the one newer
+        // libarchive versions give for an oversized header.
         guard status == ARCHIVE_OK || (status == ARCHIVE_WARN && archive_errno(archive) == EILSEQ), let handle else {
             throw failure(status)
         }
