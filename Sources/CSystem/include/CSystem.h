@@ -18,4 +18,7 @@ extern const uint64_t kiln_resolve_no_symlinks;
 extern const uint64_t kiln_resolve_beneath;
 extern const uint64_t kiln_resolve_no_xdev;
 
+// Runtime helpers (console sockets, subreaper, terminal sizes) used by KilnRuntime.
+#include "kiln_runtime.h"
+
 #endif
