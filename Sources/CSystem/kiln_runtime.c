@@ -7,8 +7,17 @@
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 const int kiln_o_path = O_PATH;
+
+int kiln_pipe_cloexec(int fds[2]) {
+    return pipe2(fds, O_CLOEXEC);
+}
+
+int kiln_accept_cloexec(int socket) {
+    return accept4(socket, NULL, NULL, SOCK_CLOEXEC);
+}
 
 int kiln_receive_fd(int socket) {
     char data[256];

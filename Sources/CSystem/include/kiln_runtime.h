@@ -10,6 +10,12 @@
 /// O_PATH from <fcntl.h>.
 extern const int kiln_o_path;
 
+/// pipe2(fds, O_CLOEXEC); returns 0, or -1 with errno set.
+int kiln_pipe_cloexec(int fds[2]);
+
+/// accept4(socket, NULL, NULL, SOCK_CLOEXEC); returns the connection, or -1 with errno set.
+int kiln_accept_cloexec(int socket);
+
 /// Receives one file descriptor sent with SCM_RIGHTS on a connected unix socket. The new
 /// descriptor has O_CLOEXEC set. Returns it, or -1 with errno set (EBADMSG when the message
 /// carried no descriptor).

@@ -31,3 +31,12 @@ public enum ContainerPath {
         components(path).count
     }
 }
+
+extension ContainerPath {
+    /// Whether `path` lies below `directory` (both clean and absolute), not at it.
+    static func isStrictlyInside(_ path: String, _ directory: String) -> Bool {
+        let inner = components(path)
+        let outer = components(directory)
+        return inner.count > outer.count && Array(inner.prefix(outer.count)) == outer
+    }
+}
