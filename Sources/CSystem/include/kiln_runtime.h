@@ -16,6 +16,10 @@ int kiln_pipe_cloexec(int fds[2]);
 /// accept4(socket, NULL, NULL, SOCK_CLOEXEC); returns the connection, or -1 with errno set.
 int kiln_accept_cloexec(int socket);
 
+/// Adds a close-from action to posix_spawn file actions (glibc 2.34+), so the child starts with
+/// no descriptor at or above `low` except those that later dup2 actions create.
+int kiln_spawn_add_close_from(void *actions, int low);
+
 /// Receives one file descriptor sent with SCM_RIGHTS on a connected unix socket. The new
 /// descriptor has O_CLOEXEC set. Returns it, or -1 with errno set (EBADMSG when the message
 /// carried no descriptor).

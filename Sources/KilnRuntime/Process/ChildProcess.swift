@@ -50,8 +50,11 @@ final class ChildProcess: Sendable {
         }
         for (offset, (target, _)) in descriptors.sorted(by: { $0.key < $1.key }).enumerated() {
             posix_spawn_file_actions_adddup2(&actions, parking + Int32(offset), target)
-            posix_spawn_file_actions_addclose(&actions, parking + Int32(offset))
         }
+        // Close everything else, including descriptors that some library opened without
+        // O_CLOEXEC, so that only the mapped descriptors reach runc and the container.
+        let highestTarget = descriptors.keys.max() ?? -1
+        _ = kiln_spawn_add_close_from(&actions, highestTarget + 1)
 
         var attributes = posix_spawnattr_t()
         posix_spawnattr_init(&attributes)

@@ -39,6 +39,12 @@ enum CommandCheck {
         if notExecutable, command.contains("/") {
             throw RuntimeError(.commandNotExecutable(command))
         }
+        // A symlink in the rootfs may lead into a mount (bin -> usr/bin with /usr bind-mounted),
+        // which is out of sight until runc mounts it. With mounts, runc decides and reports.
+        // NOTE: runc's own "not found" then gives exit status 1 with runc's message, not 127.
+        if !mounts.isEmpty, !notExecutable {
+            return
+        }
         throw RuntimeError(.commandNotFound(command))
     }
 }

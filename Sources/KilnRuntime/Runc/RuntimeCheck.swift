@@ -18,16 +18,32 @@ public enum RuntimeCheck {
     /// The descriptors that the check tries: runc 1.1.x leaked its cgroup descriptor at 7 or 8.
     static let descriptors: ClosedRange<Int32> = 3...20
 
-    private static let verified = Mutex<Set<String>>([])
+    /// The checks of this process by binary identity; concurrent callers wait for the same one.
+    private static let checks = Mutex<[String: Task<RuncVersion?, Error>]>([:])
 
-    /// Checks `runc` unless this process or an earlier one already did; returns its version.
+    /// Checks `runc` unless this process or an earlier one already did; returns its version when
+    /// this call ran the check.
     @discardableResult
     public static func verify(_ runc: Runc) async throws -> RuncVersion? {
-        let identity = try binaryIdentity(runc.executable)
-        if verified.withLock({ $0.contains(identity) }) { return nil }
-        let record = runc.stateRoot + "/checked-" + identity
+        let identity = try binaryIdentity(runc.executable) + "-" + runc.stateRoot.replacingOccurrences(of: "/", with: "_")
+        let task = checks.withLock { running in
+            if let existing = running[identity] { return existing }
+            let task = Task { try await verifyOnce(runc, identity: identity) }
+            running[identity] = task
+            return task
+        }
+        do {
+            return try await task.value
+        } catch {
+            // A failed check is not remembered, so a fixed runc passes on the next call.
+            checks.withLock { _ = $0.removeValue(forKey: identity) }
+            throw error
+        }
+    }
+
+    private static func verifyOnce(_ runc: Runc, identity: String) async throws -> RuncVersion? {
+        let record = runc.stateRoot + "/checked-" + (try binaryIdentity(runc.executable))
         if FileManager.default.fileExists(atPath: record) {
-            verified.withLock { _ = $0.insert(identity) }
             return nil
         }
 
@@ -37,7 +53,6 @@ public enum RuntimeCheck {
 
         try? FileManager.default.createDirectory(atPath: runc.stateRoot, withIntermediateDirectories: true)
         _ = FileManager.default.createFile(atPath: record, contents: Data("runc \(version.text): no leak\n".utf8))
-        verified.withLock { _ = $0.insert(identity) }
         runc.logger.debug("runc checked", metadata: ["version": version.text])
         return version
     }
@@ -54,7 +69,8 @@ public enum RuntimeCheck {
 
     /// Runs the working-directory leak check; throws `runcLeaksWorkingDirectory` when it escapes.
     public static func checkWorkingDirectoryLeak(_ runc: Runc, version: RuncVersion) async throws {
-        let scratch = runc.stateRoot + "/check-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        let token = "\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        let scratch = runc.stateRoot + "/check-" + token
         let rootfs = scratch + "/rootfs"
         try FileManager.default.createDirectory(atPath: rootfs, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: scratch) }
@@ -74,12 +90,12 @@ public enum RuntimeCheck {
         let control = try await runner.run(
             ContainerConfiguration(
                 rootfs: rootfs, args: ["/bin/sh", "-c", "test -e /.kiln-cwd-check"], mounts: mounts, network: .none),
-            id: "kiln-check-\(getpid())-control", bundle: BundleLayout(directory: scratch + "/bundle-control"),
+            id: "kiln-check-\(token)-control", bundle: BundleLayout(directory: scratch + "/bundle-control"),
             io: .stream(tailLines: 5) { _, _ in })
         guard control.status == .exited(0) else {
             throw RuntimeError(
                 .runcFailed(
-                    subcommand: "run", containerID: "kiln-check-\(getpid())-control", status: control.status.exitCode,
+                    subcommand: "run", containerID: "kiln-check-\(token)-control", status: control.status.exitCode,
                     stderr: "the CVE-2024-21626 check container failed: " + control.outputTail.joined(separator: "\n")))
         }
         for fd in descriptors {
@@ -87,7 +103,7 @@ public enum RuntimeCheck {
                 rootfs: rootfs,
                 args: ["/bin/sh", "-c", "cd -P ../../../../../../../../../../.. && test -e .kiln-cwd-check"],
                 cwd: "/proc/self/fd/\(fd)", mounts: mounts, network: .none)
-            let id = "kiln-check-\(getpid())-\(fd)"
+            let id = "kiln-check-\(token)-\(fd)"
             let exit: ContainerExit
             do {
                 exit = try await runner.run(

@@ -1,3 +1,5 @@
+import Foundation
+
 /// The isolation defaults that Docker (moby's `oci/defaults.go` and `caps/defaults.go`) gives every
 /// container, which kiln uses for build steps and `kiln run` alike.
 public enum DockerDefaults {
@@ -22,10 +24,17 @@ public enum DockerDefaults {
     /// The search path a process gets when neither the image nor the caller sets PATH.
     public static let path = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
-    /// Open-file limit: soft 1024 as most programs expect, hard 524288 as containerd 2 and Docker 25+ set.
-    public static let rlimits: [RuntimeSpec.Rlimit] = [
-        RuntimeSpec.Rlimit(type: "RLIMIT_NOFILE", hard: 524_288, soft: 1024)
-    ]
+    /// Open-file limit: soft 1024 as most programs expect, hard 524288 as containerd 2 and Docker 25+
+    /// set, both capped at kiln's own hard limit, because the container lacks CAP_SYS_RESOURCE
+    /// and runc cannot raise a limit for it.
+    public static var rlimits: [RuntimeSpec.Rlimit] {
+        var current = rlimit()
+        let ceiling = getrlimit(RLIMIT_NOFILE_VALUE, &current) == 0 ? UInt64(current.rlim_max) : 1024
+        let hard = min(524_288, ceiling)
+        return [RuntimeSpec.Rlimit(type: "RLIMIT_NOFILE", hard: hard, soft: min(1024, hard))]
+    }
+
+    private static let RLIMIT_NOFILE_VALUE = __rlimit_resource_t(RLIMIT_NOFILE.rawValue)
 
     /// The filesystems every container gets. runc creates the standard device nodes (null, zero,
     /// full, random, urandom, tty, ptmx) in the /dev tmpfs itself.

@@ -40,12 +40,15 @@ extension UserDatabase {
             resolved.home = root.home
         }
 
+        // The primary group comes first in the supplementary list, as containerd sets it for
+        // Docker, so `id` shows it under groups= too.
         if let groupPart {
             resolved.gid = try resolveGroup(groupPart, in: value)
-        } else if let userName {
-            let memberships = groups.filter { $0.members.contains(userName) && $0.gid != resolved.gid }.map(\.gid)
+            resolved.additionalGids = [resolved.gid]
+        } else {
+            let memberships = userName.map { name in groups.filter { $0.members.contains(name) }.map(\.gid) } ?? []
             var seen = Set<UInt32>()
-            resolved.additionalGids = memberships.filter { seen.insert($0).inserted }
+            resolved.additionalGids = ([resolved.gid] + memberships).filter { seen.insert($0).inserted }
         }
         if resolved.home.isEmpty { resolved.home = "/" }
         return resolved
