@@ -49,9 +49,9 @@ extension ContainerRunner {
 
         var slirp: Slirp4netns?
         var terminal: TerminalProxy?
-        let pid: pid_t
+        var createdPid: pid_t?
         do {
-            pid = try Self.readPidFile(bundle.pidFile)
+            createdPid = try Self.readPidFile(bundle.pidFile)
             if let console {
                 let master = try console.receiveMaster()
                 if case .inherit(let stdin) = io {
@@ -59,7 +59,7 @@ extension ContainerRunner {
                 }
             }
             slirp = try Slirp4netns.start(
-                pid: pid, apiSocket: try Self.shortSocketPath(), environment: ProcessInfo.processInfo.environment)
+                pid: createdPid ?? 0, apiSocket: try Self.shortSocketPath(), environment: ProcessInfo.processInfo.environment)
             var published: [PortMapping] = []
             for var mapping in ports {
                 if mapping.hostPort == 0 {
@@ -74,9 +74,16 @@ extension ContainerRunner {
         } catch {
             slirp?.stop()
             try? await runc.delete(id: id, force: true)
+            // The killed init is kiln's child (kiln is its subreaper): reap it.
+            if let createdPid {
+                _ = await Self.waitForProcess(createdPid)
+            }
             pipes.forEach { close($0.fd) }
             await terminal?.finish()
             throw error
+        }
+        guard let pid = createdPid else {
+            throw RuntimeError(.systemCallFailed(operation: "reading runc's pid file \(bundle.pidFile)", errno: ENOENT))
         }
 
         var forwarder: SignalForwarder?

@@ -9,9 +9,9 @@ enum RuntimeHarness {
         getuid() == 0 && BusyboxRootfs.isAvailable && (try? Runc.locate(environment: [:])) != nil
     }
 
-    /// One runc state root for every test of this process, so the startup check runs once.
+    /// One runc state root for every test run, so the startup check runs once per runc binary.
     static let stateRoot: String = {
-        let path = "/tmp/kiln-runtime-tests-\(getpid())"
+        let path = "/tmp/kiln-runtime-tests"
         try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
         return path
     }()
