@@ -4,12 +4,12 @@ import KilnDiagnostics
 import Synchronization
 
 extension ContainerRunner {
-    /// `runc create`, then slirp4netns into the new network namespace, published ports, and
-    /// `runc start`. kiln is a child subreaper, so the container's init becomes kiln's child once
-    /// `runc create` exits and kiln waits for it directly.
+    /// `runc create`, then (unless `ports` is nil) slirp4netns into the new network namespace and
+    /// the published ports, then `runc start`. kiln is a child subreaper, so the container's init
+    /// becomes kiln's child once `runc create` exits and kiln waits for it directly.
     func runCreatingFirst(
         _ configuration: ContainerConfiguration, id: String, bundle: BundleLayout, io: ContainerIO,
-        ports: [PortMapping]
+        ports: [PortMapping]?
     ) async throws -> ContainerExit {
         Self.becomeSubreaper()
         let devNull = try openDevNull()
@@ -29,12 +29,15 @@ extension ContainerRunner {
             writeEnds = [output.writeEnd, errors.writeEnd]
             tail = OutputTail(maximumLines: tailLines)
         case .inherit(let stdin):
-            if configuration.terminal {
-                console = try ConsoleSocket()
-                stdio = [0: devNull, 1: devNull, 2: devNull]
-            } else {
-                stdio = [0: stdin ? STDIN_FILENO : devNull, 1: STDOUT_FILENO, 2: STDERR_FILENO]
-            }
+            stdio = [0: stdin ? STDIN_FILENO : devNull, 1: STDOUT_FILENO, 2: STDERR_FILENO]
+        }
+        if configuration.terminal {
+            // runc hands the terminal's master over the console socket; the container's stdio is the terminal.
+            console = try ConsoleSocket()
+            writeEnds.forEach { close($0) }
+            pipes.forEach { close($0.fd) }
+            (writeEnds, pipes) = ([], [])
+            stdio = [0: devNull, 1: devNull, 2: devNull]
         }
         defer { console?.close() }
 
@@ -54,22 +57,27 @@ extension ContainerRunner {
             createdPid = try Self.readPidFile(bundle.pidFile)
             if let console {
                 let master = try console.receiveMaster()
-                if case .inherit(let stdin) = io {
-                    terminal = TerminalProxy(master: master, forwardInput: stdin)
+                switch io {
+                case .inherit(let stdin): terminal = TerminalProxy(master: master, forwardInput: stdin)
+                case .stream: pipes = [(master, .stdout)]
                 }
             }
-            slirp = try Slirp4netns.start(
-                pid: createdPid ?? 0, apiSocket: try Self.shortSocketPath(), environment: ProcessInfo.processInfo.environment)
-            var published: [PortMapping] = []
-            for var mapping in ports {
-                if mapping.hostPort == 0 {
-                    mapping.hostPort = try PortProbe.freePort(mapping.hostIP, proto: mapping.proto)
+            if let ports {
+                let started = try Slirp4netns.start(
+                    pid: createdPid ?? 0, apiSocket: try Self.shortSocketPath(),
+                    environment: ProcessInfo.processInfo.environment)
+                slirp = started
+                var published: [PortMapping] = []
+                for var mapping in ports {
+                    if mapping.hostPort == 0 {
+                        mapping.hostPort = try PortProbe.freePort(mapping.hostIP, proto: mapping.proto)
+                    }
+                    try started.publish(mapping)
+                    published.append(mapping)
                 }
-                try slirp?.publish(mapping)
-                published.append(mapping)
+                try? Data(published.map(\.description).joined(separator: "\n").utf8)
+                    .write(to: URL(fileURLWithPath: bundle.directory + "/ports"))
             }
-            try? Data(published.map(\.description).joined(separator: "\n").utf8)
-                .write(to: URL(fileURLWithPath: bundle.directory + "/ports"))
             try await runc.start(id: id)
         } catch {
             slirp?.stop()

@@ -63,13 +63,15 @@ public struct ContainerRunner: Sendable {
         let stubs = try MountPointStubs.create(for: spec.mounts, in: root)
         defer { stubs.remove(from: root, logger: logger) }
 
-        switch configuration.network {
-        case .slirp(let ports):
-            return try await runCreatingFirst(
-                configuration, id: id, bundle: bundle, io: io, ports: ports)
-        case .host, .none:
-            return try await runDirectly(configuration, id: id, bundle: bundle, io: io)
+        // A private network needs the namespace before the process starts, and a terminal needs
+        // the console socket; both go through runc create. Everything else is one `runc run`.
+        if case .slirp(let ports) = configuration.network {
+            return try await runCreatingFirst(configuration, id: id, bundle: bundle, io: io, ports: ports)
         }
+        if configuration.terminal {
+            return try await runCreatingFirst(configuration, id: id, bundle: bundle, io: io, ports: nil)
+        }
+        return try await runDirectly(configuration, id: id, bundle: bundle, io: io)
     }
 
     /// `runc run` in the foreground: one runc process and nothing else, the fast path.
@@ -117,7 +119,7 @@ public struct ContainerRunner: Sendable {
             let devNull = try openDevNull()
             defer { close(devNull) }
             let stdinFD = stdin ? STDIN_FILENO : devNull
-            let foreground = TerminalForeground(takeover: stdin && isatty(STDIN_FILENO) == 1 && !configuration.terminal)
+            let foreground = TerminalForeground(takeover: stdin && isatty(STDIN_FILENO) == 1)
             let runcProcess = RuncProcessBox()
             let forwarder = SignalForwarder { signal in runcProcess.get()?.signal(signal) }
             defer {
@@ -128,7 +130,7 @@ public struct ContainerRunner: Sendable {
                 try await runc.runWithLog(
                     "run", arguments, containerID: id, log: bundle.runcLog,
                     stdio: [0: stdinFD, 1: STDOUT_FILENO, 2: STDERR_FILENO], acceptAnyStatus: true,
-                    newProcessGroup: !configuration.terminal,
+                    newProcessGroup: true,
                     started: { child in
                         runcProcess.set(child)
                         foreground.give(to: child.pid)

@@ -15,7 +15,11 @@ final class Slirp4netns: @unchecked Sendable {
 
     /// Starts slirp4netns for the network namespace of process `pid` and waits until the
     /// namespace has its `tap0` interface configured (10.0.2.100/24, gateway 10.0.2.2, DNS 10.0.2.3).
-    static func start(pid: pid_t, apiSocket: String, environment: [String: String]) throws -> Slirp4netns {
+    /// With `detached`, slirp4netns gets no exit descriptor and outlives kiln; whoever removes
+    /// the container stops it.
+    static func start(pid: pid_t, apiSocket: String, environment: [String: String], detached: Bool = false) throws
+        -> Slirp4netns
+    {
         let executable = try locate(environment: environment)
         let ready = try Pipe()
         let exit = try Pipe()
@@ -32,9 +36,11 @@ final class Slirp4netns: @unchecked Sendable {
                 executable,
                 arguments: [
                     "--configure", "--mtu=65520", "--disable-host-loopback", "--api-socket", apiSocket,
-                    "--ready-fd", "3", "--exit-fd", "4", String(pid), "tap0",
-                ],
-                descriptors: [0: devNull, 1: devNull, 2: devNull, 3: ready.writeEnd, 4: exit.readEnd],
+                    "--ready-fd", "3",
+                ] + (detached ? [] : ["--exit-fd", "4"]) + [String(pid), "tap0"],
+                descriptors: detached
+                    ? [0: devNull, 1: devNull, 2: devNull, 3: ready.writeEnd]
+                    : [0: devNull, 1: devNull, 2: devNull, 3: ready.writeEnd, 4: exit.readEnd],
                 newProcessGroup: true)
         } catch {
             close(ready.readEnd)
@@ -42,6 +48,10 @@ final class Slirp4netns: @unchecked Sendable {
             throw error
         }
         let slirp = Slirp4netns(process: process, apiSocket: apiSocket, exitWriteEnd: exit.writeEnd)
+        if detached {
+            // Nothing waits for it here; close the exit descriptor's kiln end without stopping it.
+            slirp.release()
+        }
 
         // slirp4netns writes "1" to the ready descriptor once tap0 is up; end of file means it died.
         defer { close(ready.readEnd) }
@@ -49,7 +59,9 @@ final class Slirp4netns: @unchecked Sendable {
         var byte: UInt8 = 0
         let waited = poll(&pollDescriptor, 1, 10_000)
         guard waited > 0, read(ready.readEnd, &byte, 1) == 1 else {
+            process.signal(SIGKILL)
             slirp.stop()
+            if detached { _ = ChildProcess.waitBlocking(process.pid) }
             throw RuntimeError(
                 .networkSetupFailed(waited == 0 ? "slirp4netns did not become ready in 10 seconds" : "slirp4netns exited"))
         }
@@ -116,6 +128,12 @@ final class Slirp4netns: @unchecked Sendable {
             throw RuntimeError(.networkSetupFailed("slirp4netns sent an unreadable reply to \(request["execute"] ?? "")"))
         }
         return object
+    }
+
+    /// Lets a detached slirp4netns outlive this object.
+    private func release() {
+        close(exitWriteEnd)
+        exitWriteEnd = -1
     }
 
     /// Stops slirp4netns by closing its exit descriptor, and reaps it.

@@ -16,8 +16,10 @@ public struct BundleLayout: Sendable, Equatable {
     public var hostname: String { directory + "/hostname" }
     /// The pid file that `runc create` and `runc run -d` write.
     public var pidFile: String { directory + "/init.pid" }
-    /// The unix socket slirp4netns listens on for port-forwarding requests.
-    public var slirpSocket: String { directory + "/slirp.sock" }
+    /// The pid of a detached container's slirp4netns.
+    public var slirpPidFile: String { directory + "/slirp.pid" }
+    /// The mount-point stubs of a detached container, removed by `ContainerRunner.remove`.
+    public var stubs: String { directory + "/stubs.json" }
 
     func extraFile(_ index: Int) -> String { directory + "/file-\(index)" }
 
