@@ -17,6 +17,10 @@ public struct MountPointStubs: Codable, Sendable, Equatable {
         public var isDirectory: Bool
         public var device: UInt64
         public var inode: UInt64
+        /// The inode change time in nanoseconds, compared for files because a file created after
+        /// the stub was deleted can reuse its inode number. Directories skip it, because removing a
+        /// stub inside changes it; an empty directory that reuses a stub's inode number is removed.
+        public var changeTime: Int64
     }
 
     public private(set) var entries: [Entry] = []
@@ -104,8 +108,12 @@ public struct MountPointStubs: Codable, Sendable, Equatable {
             entries.append(
                 Entry(
                     path: (parentInRoot == "/" ? "" : parentInRoot) + "/" + name, isDirectory: makeDirectory,
-                    device: UInt64(info.st_dev), inode: UInt64(info.st_ino)))
+                    device: UInt64(info.st_dev), inode: UInt64(info.st_ino), changeTime: Self.changeTime(info)))
         }
+    }
+
+    private static func changeTime(_ info: stat) -> Int64 {
+        Int64(info.st_ctim.tv_sec) * 1_000_000_000 + Int64(info.st_ctim.tv_nsec)
     }
 
     private static func readLink(_ directory: Int32, _ name: String) throws -> String {
@@ -133,6 +141,7 @@ public struct MountPointStubs: Codable, Sendable, Equatable {
             var info = stat()
             guard fstatat(parent, name, &info, AT_SYMLINK_NOFOLLOW) == 0,
                 UInt64(info.st_dev) == entry.device, UInt64(info.st_ino) == entry.inode,
+                entry.isDirectory || Self.changeTime(info) == entry.changeTime,
                 ((info.st_mode & S_IFMT) == S_IFDIR) == entry.isDirectory
             else {
                 logger.debug("mount point stub replaced, left in place", metadata: ["path": entry.path])
