@@ -130,7 +130,25 @@ import Testing
         let json = String(decoding: try encoder.encode(spec()), as: UTF8.self)
         #expect(json.contains("\"ociVersion\":\"1.0.2\""))
         #expect(!json.contains("additionalGids"))
-        #expect(!json.contains("seccomp"))
+        #expect(!json.contains("oomScoreAdj"))
+    }
+
+    @Test func seccompFollowsCapabilities() throws {
+        let seccomp = try #require(try spec().linux.seccomp)
+        #expect(seccomp.defaultAction == "SCMP_ACT_ERRNO")
+        #expect(seccomp.defaultErrnoRet == 1)
+        let allowed = seccomp.syscalls.filter { $0.action == "SCMP_ACT_ALLOW" && $0.args == nil }.flatMap(\.names)
+        #expect(allowed.contains("read"))
+        #expect(allowed.contains("chroot"))
+        #expect(!allowed.contains("keyctl"))
+        #expect(!allowed.contains("mount"))
+        #expect(seccomp.syscalls.contains { $0.names == ["clone3"] && $0.errnoRet == 38 })
+
+        let admin = try #require(try spec { $0.addedCapabilities = ["SYS_ADMIN"] }.linux.seccomp)
+        #expect(admin.syscalls.flatMap(\.names).contains("mount"))
+        #expect(!admin.syscalls.contains { $0.names == ["clone3"] })
+
+        #expect(try spec { $0.seccomp = false }.linux.seccomp == nil)
     }
 
     @Test func hostsFileNamesHostname() {

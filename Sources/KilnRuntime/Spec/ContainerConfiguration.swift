@@ -23,6 +23,8 @@ public struct ContainerConfiguration: Sendable, Equatable {
     public var droppedCapabilities: [String]
     /// `--security-opt no-new-privileges`: off by default, as in Docker.
     public var noNewPrivileges: Bool
+    /// Docker's default seccomp filter; false is `--security-opt seccomp=unconfined`.
+    public var seccomp: Bool
     /// Extra lines for /etc/hosts (`--add-host`), each `ADDRESS NAME…`.
     public var extraHosts: [String]
     /// Files generated outside the rootfs and bind-mounted read-only, such as build secrets.
@@ -43,6 +45,7 @@ public struct ContainerConfiguration: Sendable, Equatable {
         addedCapabilities: [String] = [],
         droppedCapabilities: [String] = [],
         noNewPrivileges: Bool = false,
+        seccomp: Bool = true,
         extraHosts: [String] = [],
         extraFiles: [GeneratedFile] = []
     ) {
@@ -60,6 +63,7 @@ public struct ContainerConfiguration: Sendable, Equatable {
         self.addedCapabilities = addedCapabilities
         self.droppedCapabilities = droppedCapabilities
         self.noNewPrivileges = noNewPrivileges
+        self.seccomp = seccomp
         self.extraHosts = extraHosts
         self.extraFiles = extraFiles
     }

@@ -35,9 +35,7 @@ extension RuntimeSpec {
             maskedPaths: DockerDefaults.maskedPaths,
             readonlyPaths: DockerDefaults.readonlyPaths,
             resources: Resources(devices: [DeviceRule(allow: false, type: nil, major: nil, minor: nil, access: "rwm")]),
-            // TODO: no seccomp filter yet, so containers can make every system call that their
-            // capabilities allow; Docker's default profile additionally blocks about 50 (keyctl, ptrace, ...).
-            seccomp: nil,
+            seccomp: configuration.seccomp ? SeccompProfile.make(capabilities: capabilities) : nil,
             sysctl: nil)
     }
 

@@ -183,7 +183,7 @@ struct RuntimeRunTests {
         let rootfs = try BusyboxRootfs()
         defer { rootfs.remove() }
         let result = try await rootfs.run(
-            ["sh", "-c", "echo $$; hostname; grep CapEff /proc/self/status; cat /proc/kcore | wc -c; touch /sys/x"]
+            ["sh", "-c", "echo $$; hostname; grep CapEff /proc/self/status; cat /proc/kcore | wc -c; grep Seccomp: /proc/self/status; touch /sys/x"]
         ) { $0.hostname = "isolated" }
         let lines = result.stdout.split(separator: "\n").map(String.init)
         #expect(lines.first == "1")
@@ -191,7 +191,20 @@ struct RuntimeRunTests {
         // Docker's 14 default capabilities as a mask.
         #expect(lines.dropFirst(2).first == "CapEff:\t00000000a80425fb")
         #expect(lines.dropFirst(3).first == "0")
+        // Mode 2: a seccomp filter is installed.
+        #expect(lines.dropFirst(4).first == "Seccomp:\t2")
         #expect(result.exit.status == .exited(1))
+    }
+
+    /// Creating a user namespace needs no capability, so only the seccomp filter stops it.
+    @Test func seccompBlocksUserNamespaces() async throws {
+        let rootfs = try BusyboxRootfs()
+        defer { rootfs.remove() }
+        let confined = try await rootfs.run(["unshare", "-U", "true"])
+        #expect(confined.exit.status == .exited(1))
+        #expect(confined.stderr.contains("Operation not permitted"))
+        let unconfined = try await rootfs.run(["unshare", "-U", "true"]) { $0.seccomp = false }
+        #expect(unconfined.exit.status == .exited(0))
     }
 
     /// PIDs of host processes whose command line is exactly `arguments`.
