@@ -96,7 +96,7 @@ extension ContainerRunner {
 
         var forwarder: SignalForwarder?
         if case .inherit = io {
-            forwarder = SignalForwarder { signal in kill(pid, signal) }
+            forwarder = SignalForwarder(target: pid)
         }
         let handler: (@Sendable (ProgressEvent.OutputStream, [UInt8]) -> Void)?
         if case .stream(_, let streamHandler) = io { handler = streamHandler } else { handler = nil }

@@ -121,7 +121,7 @@ public struct ContainerRunner: Sendable {
             let stdinFD = stdin ? STDIN_FILENO : devNull
             let foreground = TerminalForeground(takeover: stdin && isatty(STDIN_FILENO) == 1)
             let runcProcess = RuncProcessBox()
-            let forwarder = SignalForwarder { signal in runcProcess.get()?.signal(signal) }
+            let forwarder = SignalForwarder()
             defer {
                 forwarder.stop()
                 foreground.restore()
@@ -133,6 +133,7 @@ public struct ContainerRunner: Sendable {
                     newProcessGroup: true,
                     started: { child in
                         runcProcess.set(child)
+                        forwarder.retarget(child.pid)
                         foreground.give(to: child.pid)
                     })
             } onCancel: {
