@@ -75,5 +75,6 @@ var testTargets: [Target] {
         .testTarget(name: "KilnDiagnosticsTests", dependencies: ["KilnDiagnostics"]),
         .testTarget(name: "KilnStoreTests", dependencies: ["KilnStore"]),
         .testTarget(name: "KilnCLITests", dependencies: ["KilnCLI"]),
+        .testTarget(name: "Integration", dependencies: ["KilnCLI"], exclude: ["Fixtures"]),
     ]
 }
