@@ -40,6 +40,11 @@ let package = Package(
             pkgConfig: "sqlite3",
             providers: [.apt(["libsqlite3-dev"])]
         ),
+        .systemLibrary(
+            name: "CTLS",
+            pkgConfig: "libssl",
+            providers: [.apt(["libssl-dev"])]
+        ),
         .target(name: "CSystem"),
 
         .target(name: "KilnDiagnostics"),
@@ -53,7 +58,7 @@ let package = Package(
         .target(name: "KilnStore", dependencies: ["KilnImage", "KilnLayer", "KilnSystem", "CSQLite"]),
         .target(name: "KilnSnapshot", dependencies: ["KilnLayer", "KilnStore"]),
         .target(name: "KilnRuntime", dependencies: ["KilnImage", "KilnSnapshot", "KilnSystem"]),
-        .target(name: "KilnRegistry", dependencies: ["KilnImage", "KilnStore"]),
+        .target(name: "KilnRegistry", dependencies: ["KilnImage", "KilnStore", "CTLS"]),
         .target(
             name: "KilnBuild",
             dependencies: [
@@ -75,6 +80,7 @@ var testTargets: [Target] {
         .testTarget(name: "KilnDiagnosticsTests", dependencies: ["KilnDiagnostics"]),
         .testTarget(name: "KilnStoreTests", dependencies: ["KilnStore"]),
         .testTarget(name: "KilnCLITests", dependencies: ["KilnCLI"]),
+        .testTarget(name: "KilnRegistryTests", dependencies: ["KilnRegistry"], exclude: ["Fixtures"]),
         .testTarget(name: "Integration", dependencies: ["KilnCLI"], exclude: ["Fixtures"]),
     ]
 }
