@@ -107,7 +107,7 @@ public indirect enum RegistryError: KilnError, Equatable {
     /// Whether the same request may succeed when sent again after a pause.
     public var isRetryable: Bool {
         switch self {
-        case .timedOut, .truncatedBody, .staleConnection: true
+        case .timedOut, .truncatedBody, .staleConnection, .blobShort: true
         case .connectionFailed(_, let reason): !reason.hasPrefix("cannot resolve") && !reason.contains("refused")
         case .response(let failure, _): failure.isRetryable
         default: false
