@@ -77,7 +77,7 @@ final class TLSSession {
                     verify != X509_V_OK
                     ? "certificate verification failed: \(String(cString: X509_verify_cert_error_string(verify)))"
                     : "handshake failed: \(TLSContext.lastError())"
-                SSL_free(ssl)
+                // deinit frees the session: the object is fully initialised by now.
                 throw RegistryError.tls(host: host, reason: reason)
             }
         }
