@@ -86,11 +86,10 @@ var testTargets: [Target] {
         .testTarget(name: "KilnStoreTests", dependencies: ["KilnStore"]),
         .testTarget(name: "KilnSnapshotTests", dependencies: ["KilnSnapshot"]),
         .testTarget(name: "KilnRuntimeTests", dependencies: ["KilnRuntime"]),
-        .testTarget(name: "KilnRegistryTests", dependencies: ["KilnRegistry"]),
+        .testTarget(name: "KilnRegistryTests", dependencies: ["KilnRegistry"], exclude: ["Fixtures"]),
         .testTarget(name: "KilnBuildTests", dependencies: ["KilnBuild"]),
         .testTarget(name: "KilnLuaTests", dependencies: ["KilnLua"]),
         .testTarget(name: "KilnCLITests", dependencies: ["KilnCLI"]),
-        .testTarget(name: "KilnRegistryTests", dependencies: ["KilnRegistry"], exclude: ["Fixtures"]),
         .testTarget(name: "Integration", dependencies: ["KilnCLI"], exclude: ["Fixtures"]),
     ]
     let testsFolder = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Tests")
