@@ -324,3 +324,15 @@ extension RegistryClient.Outcome: RetryableOutcome {
         return nil
     }
 }
+
+extension RegistryClient {
+    /// Checks the client's credentials: `GET /v2/` must succeed with them, through the basic or
+    /// bearer scheme the registry asks for.
+    public func verifyCredentials() async throws {
+        let registry = self.registry
+        try await perform("GET", url("/v2/"), scopes: []) { response in
+            guard response.status == 200 else { throw Self.unexpected(response, method: "GET", registry: registry) }
+            response.discardBody()
+        }
+    }
+}
