@@ -43,7 +43,7 @@ public final class BlobWriter {
         // The owner tag lets a later process tell this file from one that a crash left behind.
         ingestName = "\(ProcessIdentity.current.fileTag)-\(Store.randomID())"
         do {
-            file = try store.ingestDirectory.openAt(ingestName, flags: O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, mode: 0o600)
+            file = try store.ingestDirectory.openAt(ingestName, flags: O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW, mode: 0o600)
         } catch {
             throw StoreError.writing(error, digest: expectedDigest, path: "\(store.layout.ingest)/\(ingestName)")
         }
@@ -86,11 +86,41 @@ public final class BlobWriter {
     public func commit() throws -> Committed {
         guard !isFinished else { throw StoreError.unsupported("commit of a blob that was already committed or cancelled") }
         defer { cancel() }
+        return try commit(digest: hasher.finalize())
+    }
 
+    /// Commits a file that someone else wrote through `file` (a layer compressor that needs a
+    /// descriptor): the file is read back from the start to compute its digest and size.
+    func commitWrittenFile() throws -> Committed {
+        guard !isFinished else { throw StoreError.unsupported("commit of a blob that was already committed or cancelled") }
+        defer { cancel() }
+        let hasher = DigestHasher(expectedDigest?.algorithm ?? .sha256)
+        var buffer = [UInt8](repeating: 0, count: 1 << 20)
+        var position: Int64 = 0
+        while true {
+            let count = buffer.withUnsafeMutableBytes { pread(file.rawValue, $0.baseAddress, $0.count, off_t(position)) }
+            guard count >= 0 else {
+                if errno == EINTR { continue }
+                throw SystemError("read", path: ingestPath, errno: errno)
+            }
+            if count == 0 { break }
+            buffer.withUnsafeBytes { hasher.update(UnsafeRawBufferPointer(rebasing: $0[0..<count])) }
+            position += Int64(count)
+        }
+        size = position
+        if let expectedSize, size > expectedSize {
+            throw StoreError.blobTooLarge(expectedDigest, expectedSize: expectedSize)
+        }
+        return try commit(digest: hasher.finalize())
+    }
+
+    /// The writer's open ingest file, for producers that write to a descriptor themselves.
+    var descriptor: FileDescriptor { file }
+
+    private func commit(digest: Digest) throws -> Committed {
         if let expectedSize, size < expectedSize {
             throw StoreError.blobTruncated(expectedDigest, received: size, expectedSize: expectedSize)
         }
-        let digest = hasher.finalize()
         if let expectedDigest, digest != expectedDigest {
             throw StoreError.digestMismatch(expected: expectedDigest, actual: digest, source: nil)
         }
@@ -116,7 +146,7 @@ public final class BlobWriter {
 
         // A damaged file in the way is replaced; otherwise the rename must not replace anything,
         // so that two writers of the same blob cannot both think they wrote it.
-        let replace = (try? store.blobStatus(digest)) != nil
+        let replace = ((try? store.blobStatus(digest)) ?? nil) != nil
         let flags = replace ? 0 : kiln_rename_noreplace
         if kiln_renameat2(store.ingestDirectory.rawValue, ingestName, directory.rawValue, digest.hex, flags) != 0 {
             let code = errno
@@ -129,6 +159,7 @@ public final class BlobWriter {
                 SystemError("rename", path: "\(ingestPath) to \(blobPath)", errno: code), context: "committing blob \(digest)")
         }
         isFinished = true
+        lease.noteWritten(digest)
         do {
             try directory.sync()
         } catch {

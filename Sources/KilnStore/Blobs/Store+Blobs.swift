@@ -43,6 +43,23 @@ extension Store {
         return try writer.commit()
     }
 
+    /// Stores a blob that `produce` writes to the descriptor it is given, such as a layer from
+    /// `LayerDiffer.writeLayer(of:to:)`. The file is read back to compute its digest, so what is
+    /// committed is what is on disk; with `expectedDigest` a difference is an error.
+    @discardableResult
+    public func ingestFile(
+        expectedDigest: Digest? = nil, lease: Lease, _ produce: (FileDescriptor) throws -> Void
+    ) throws -> BlobWriter.Committed {
+        let writer = try blobWriter(expectedDigest: expectedDigest, expectedSize: nil, lease: lease)
+        do {
+            try produce(writer.descriptor)
+        } catch {
+            writer.cancel()
+            throw StoreError.writing(error, digest: expectedDigest, path: layout.ingest)
+        }
+        return try writer.commitWrittenFile()
+    }
+
     /// Records `digest` under `lease`, then tells whether the store holds it with `size` bytes.
     ///
     /// This is how a pull skips a blob it already has: after a true answer the blob stays until

@@ -1,4 +1,6 @@
+import Glibc
 import KilnImage
+import Synchronization
 
 /// Something a lease keeps from garbage collection.
 public enum LeaseResource: Sendable, Hashable, CustomStringConvertible {
@@ -38,11 +40,23 @@ public final class Lease: Sendable {
     public let id: String
     public let label: String
     let store: Store
+    /// Blobs this lease's work wrote that were not in the store before, for `discardWrittenBlobs`.
+    private let written = Mutex<Set<Digest>>([])
 
     init(id: String, label: String, store: Store) {
         self.id = id
         self.label = label
         self.store = store
+    }
+
+    /// Notes a blob that work under this lease added to the store.
+    func noteWritten(_ digest: Digest) {
+        _ = written.withLock { $0.insert(digest) }
+    }
+
+    /// The blobs work under this lease added to the store.
+    public var writtenBlobs: Set<Digest> {
+        written.withLock { $0 }
     }
 
     /// Records `resources` under this lease. Call it before writing or relying on them: a
@@ -121,6 +135,26 @@ extension Store {
         var owner: ProcessIdentity?
         var created: Int64
         var isAlive: Bool
+    }
+
+    /// Ends `lease` and removes the blobs its work added that nothing else refers to, so that a
+    /// failed load or import leaves the store as it was. Blobs another process started using
+    /// meanwhile stay.
+    public func discardWrittenBlobs(of lease: Lease) throws {
+        let candidates = lease.writtenBlobs
+        try withGCLock(exclusive: true) {
+            try database.transaction { transaction in
+                try transaction.query("DELETE FROM leases WHERE id = ?", [.text(lease.id)])
+                guard !candidates.isEmpty else { return }
+                let reachable = try reachableSet(in: transaction, leased: try leasedResources(in: transaction).live)
+                for digest in candidates where !reachable.blobs.contains(digest) {
+                    let directory = try blobDirectory(digest.algorithm)
+                    if unlinkat(directory.rawValue, digest.hex, 0) == 0 {
+                        logger.debug("removed blob \(digest) written by failed work")
+                    }
+                }
+            }
+        }
     }
 
     /// Every lease, judged alive or expired now.
