@@ -36,7 +36,7 @@ public struct RegistryResponseFailure: Sendable, Hashable {
 
     /// `manifest unknown: manifest unknown`, or the status when the body had no errors.
     var summary: String {
-        guard !errors.isEmpty else { return "\(status) \(Self.reason(status))" }
+        guard !errors.isEmpty else { return Self.reason(status) }
         return errors.map { entry in
             let code = entry.code.lowercased().replacingOccurrences(of: "_", with: " ")
             return entry.message.isEmpty || entry.message.lowercased() == code ? code : "\(code): \(entry.message)"
@@ -145,7 +145,7 @@ public indirect enum RegistryError: KilnError, Equatable {
             return .error("the operation was cancelled")
         case .response(let failure, let registry):
             return .error(
-                "\(failure.method) \(failure.url) failed with \(failure.status): \(failure.summary)",
+                "\(registry): \(failure.method) \(failure.url) failed with \(failure.status): \(failure.summary)",
                 hint: failure.isRetryable ? "registry \(registry) may recover; try again later" : nil)
         case .manifestNotFound(let reference, let failure):
             return .error("manifest for \(reference) not found: \(failure.summary)")
