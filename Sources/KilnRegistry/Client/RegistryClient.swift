@@ -5,17 +5,17 @@ import KilnImage
 /// A client for one registry endpoint over the OCI distribution protocol.
 ///
 /// It adds credentials only to requests for the endpoint's own origin, follows redirects itself
-/// (never to plain http from https, at most 10 hops), answers 401 challenges, and retries server
+/// (never to plain http from https, at most 10 hops), responds to 401 challenges, and retries server
 /// errors, throttling and timeouts with backoff. Split by verb: `+Manifests`, `+Blobs`, `+Upload`.
 public final class RegistryClient: Sendable {
-    /// The most redirects followed for one request.
+    /// The maximum number of redirects followed for one request.
     public static let maximumRedirects = 10
     /// Error bodies are read up to this size; the rest is dropped.
     static let maximumErrorBodyBytes = 1 << 20
 
     /// The registry as references name it (`docker.io`, `127.0.0.1:5000`).
     public let registry: String
-    /// Where requests go: `https://registry-1.docker.io` for `docker.io`, or a mirror.
+    /// The origin requests go to: `https://registry-1.docker.io` for `docker.io`, or a mirror.
     public let origin: Origin
     let settings: RegistrySettings
     let http: HTTPClient
@@ -121,7 +121,7 @@ public final class RegistryClient: Sendable {
 
     // MARK: Requests
 
-    /// What one attempt of a request ended with.
+    /// The result of one attempt of a request.
     enum Outcome<T: Sendable>: Sendable {
         case done(T)
         case redirect(location: String, status: Int)
@@ -166,7 +166,7 @@ public final class RegistryClient: Sendable {
         }
     }
 
-    /// One attempt: the request and every redirect after it.
+    /// Sends one attempt: the request and every redirect after it.
     private func attempt<T: Sendable>(
         _ method: String, _ start: HTTPURL, headers: @escaping @Sendable () -> HTTPHeaders, body: HTTPRequestBody,
         scopes: [String], followRedirects: Bool, handler: @escaping @Sendable (HTTPResponse) throws -> T

@@ -13,7 +13,7 @@ public struct RegistryErrorEntry: Sendable, Hashable {
     }
 }
 
-/// A registry answered with a status that ends the operation.
+/// A registry response whose status ends the operation.
 public struct RegistryResponseFailure: Sendable, Hashable {
     public var method: String
     /// The URL with its query values hidden.
@@ -78,7 +78,7 @@ public indirect enum RegistryError: KilnError, Equatable {
     case responseTooLarge(what: String, url: String, limit: Int64)
     /// The connection ended before the declared body length.
     case truncatedBody(url: String, received: Int64, expected: Int64?)
-    /// A reused connection was closed by the server before it answered; sent again internally.
+    /// The server closed a reused connection before responding, so the request is sent again internally.
     case staleConnection
     case cancelled
     case response(RegistryResponseFailure, registry: String)
@@ -205,7 +205,7 @@ public indirect enum RegistryError: KilnError, Equatable {
         }
     }
 
-    /// The same error with `host` filled in where the lower layer did not know it.
+    /// Returns the error with `host` filled in where the lower layer did not know it.
     func withHost(_ host: String) -> RegistryError {
         if case .tls(let existing, let reason) = self, existing.isEmpty { return .tls(host: host, reason: reason) }
         return self
