@@ -4,12 +4,7 @@ import KilnRegistry
 import Testing
 
 /// kiln against Debian's docker-registry, checked with skopeo.
-@Suite(
-    .serialized,
-    .disabled(
-        "the store on this branch migrates only the first table of its schema (Transaction.execute runs one statement), so every command that opens a store fails with \"no such table: leases\""
-    )
-) struct RegistryRoundTripTests {
+@Suite(.serialized) struct RegistryRoundTripTests {
     static let available = TestRegistry.isAvailable && Host.hasExecutable("skopeo")
 
     /// An OCI layout with one image of two gzip layers made by tar, tagged `1.0`.
