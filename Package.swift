@@ -83,7 +83,7 @@ var testTargets: [Target] {
         .testTarget(name: "KilnImageTests", dependencies: ["KilnImage"]),
         .testTarget(name: "KilnLayerTests", dependencies: ["KilnLayer"], exclude: ["Fixtures"]),
         .testTarget(name: "KilnStoreTests", dependencies: ["KilnStore"]),
-        .testTarget(name: "KilnRegistryTests", dependencies: ["KilnRegistry"], exclude: ["Fixtures"]),
+        .testTarget(name: "KilnRegistryTests", dependencies: ["KilnRegistry"]),
         .testTarget(name: "KilnCLITests", dependencies: ["KilnCLI"]),
         .testTarget(name: "Integration", dependencies: ["KilnCLI"], exclude: ["Fixtures"]),
     ]
