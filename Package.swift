@@ -11,9 +11,9 @@ let package = Package(
         .executable(name: "kiln", targets: ["kiln"])
     ],
     targets: [
+        // Linked statically from liblua5.4.a by its module map; pkg-config would add `-llua5.4`.
         .systemLibrary(
             name: "CLua",
-            pkgConfig: "lua5.4",
             providers: [.apt(["liblua5.4-dev"])]
         ),
         .systemLibrary(
@@ -62,7 +62,7 @@ let package = Package(
                 "KilnRegistry",
             ]
         ),
-        .target(name: "KilnLua", dependencies: ["CLua", "KilnBuild"]),
+        .target(name: "KilnLua", dependencies: ["CLua", "CCrypto", "CSystem", "KilnBuild"]),
         .target(name: "KilnCLI", dependencies: ["KilnBuild", "KilnLua"]),
         .executableTarget(name: "kiln", dependencies: ["KilnCLI"]),
     ] + testTargets
