@@ -6,7 +6,8 @@
 enum CommandTable {
     static var commands: [CommandSpec] {
         [
-            VersionCommand.spec
+            VersionCommand.spec,
+            PluginCommand.spec,
         ]
     }
 }

@@ -46,6 +46,8 @@ public struct LuaError: KilnError, Equatable {
     /// Lua's stack traceback, for `--debug` output.
     public var traceback: String?
     public var hint: String?
+    /// Whether the failing file is a configuration file rather than a plugin.
+    public var isConfiguration = false
 
     public init(
         _ kind: Kind,
@@ -70,6 +72,14 @@ public struct LuaError: KilnError, Equatable {
 
     /// The message without location, naming the plugin.
     public var sentence: String {
+        if isConfiguration {
+            switch kind {
+            case .instructionBudget, .wallClock, .memory, .binaryChunk, .stopped:
+                break
+            default:
+                return "\(plugin): \(message)"
+            }
+        }
         switch kind {
         case .instructionBudget(let instructions):
             return "plugin \(plugin) exceeded its CPU budget (\(instructions) instructions per call)"

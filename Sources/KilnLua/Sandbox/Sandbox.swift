@@ -23,17 +23,22 @@ enum Sandbox {
         }
         KilnLibrary.pushAPI(vm)
         pushHostTable(vm)
-        try vm.call(arguments: 9, results: 3)
+        try vm.call(arguments: 9, results: 4)
 
-        // The prelude returned the global proxy, its `readonly` function and an indexing helper.
+        // The prelude returned the global proxy, its `freeze` function, an indexing helper and
+        // the map from read-only proxies to their tables.
+        lua_setfield(state, kiln_lua_registryindex(), proxyTargetsKey)
         lua_setfield(state, kiln_lua_registryindex(), indexKey)
-        lua_setfield(state, kiln_lua_registryindex(), readonlyKey)
+        lua_setfield(state, kiln_lua_registryindex(), freezeKey)
         lua_rawseti(state, kiln_lua_registryindex(), lua_Integer(LUA_RIDX_GLOBALS))
         return vm
     }
 
-    /// The registry field holding the prelude's `readonly(name, table)`, used for hook views.
-    static let readonlyKey = "kiln.readonly"
+    /// The registry field holding the prelude's `freeze(name, table)`, which makes hook views
+    /// read-only.
+    static let freezeKey = "kiln.freeze"
+    /// The registry field holding the weak map from read-only proxies to their tables.
+    static let proxyTargetsKey = "kiln.targets"
     /// The registry field holding `function(t, k) return t[k] end`, for indexing that may run
     /// metamethods, which host functions only do under a protected call.
     static let indexKey = "kiln.index"

@@ -30,29 +30,44 @@ enum SandboxPrelude {
     end
 
     -- Read-only proxies: an empty table whose metatable reads from the real table and rejects
-    -- writes. `targets` maps each proxy to its table, for the wrapped raw functions.
+    -- writes. `targets` maps each proxy to its table, for the wrapped raw functions and for kiln,
+    -- which reads a returned proxy as the table behind it.
     local targets = setmetatable({}, { __mode = "k" })
+    local names = setmetatable({}, { __mode = "k" })
+
+    local function readonly_newindex(proxy, key)
+        local name = names[proxy]
+        if name == "_G" then
+            error(format("cannot create or change global '%s': kiln plugins cannot create globals (use 'local %s')",
+                tostring(key), tostring(key)), 2)
+        end
+        error(format("cannot change '%s.%s': the table is read-only", name, tostring(key)), 2)
+    end
+    local function readonly_pairs(proxy) return next, targets[proxy], nil end
+    local function readonly_len(proxy) return rawlen(targets[proxy]) end
 
     local function readonly(name, target, on_missing)
         local proxy = {}
         targets[proxy] = target
+        names[proxy] = name
         if on_missing then
             setmetatable(target, { __index = on_missing })
         end
         setmetatable(proxy, {
-            __index = target,
-            __newindex = function(_, key)
-                if name == "_G" then
-                    error(format("cannot create or change global '%s': kiln plugins cannot create globals (use 'local %s')",
-                        tostring(key), tostring(key)), 2)
-                end
-                error(format("cannot change '%s.%s': the table is read-only", name, tostring(key)), 2)
-            end,
-            __pairs = function() return next, target, nil end,
-            __len = function() return rawlen(target) end,
+            __index = target, __newindex = readonly_newindex, __pairs = readonly_pairs, __len = readonly_len,
             __metatable = false,
         })
         return proxy
+    end
+
+    -- Makes `table` and every table inside it read-only, returning the proxy.
+    local function freeze(name, table)
+        for key, value in next, table do
+            if type(value) == "table" and not targets[value] then
+                table[key] = freeze(name .. "." .. tostring(key), value)
+            end
+        end
+        return readonly(name, table, nil)
     end
 
     local function copy(name, source, names)
@@ -202,14 +217,6 @@ enum SandboxPrelude {
     -- kiln's API, read-only at every level. kiln.git reads each fact through the host, which
     -- checks the capability when a field is read.
     kiln_api.git = readonly("kiln.git", {}, function(_, key) return host.git(key) end)
-    local function freeze(name, table)
-        for key, value in next, table do
-            if type(value) == "table" and not targets[value] then
-                table[key] = freeze(name .. "." .. tostring(key), value)
-            end
-        end
-        return readonly(name, table, nil)
-    end
     kiln_api = freeze("kiln", kiln_api)
     globals.kiln = kiln_api
 
@@ -218,6 +225,6 @@ enum SandboxPrelude {
         error(format("undefined global '%s'", tostring(key)), 2)
     end)
     globals._G = global_proxy
-    return global_proxy, readonly, function(table, key) return table[key] end
+    return global_proxy, freeze, function(table, key) return table[key] end, targets
     """#
 }

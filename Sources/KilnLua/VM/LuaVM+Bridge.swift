@@ -111,15 +111,30 @@ private struct ValueReader {
     }
 
     private mutating func readTable(_ index: Int32, path: String, depth: Int) throws(LuaReadError) -> LuaValue {
+        guard lua_checkstack(thread, 6) != 0 else {
+            throw LuaReadError(message: "\(path) nests too deeply")
+        }
+        // A read-only proxy (a frozen view or library table) is empty; read the table behind it.
+        if lua_getmetatable(thread, index) != 0 {
+            kiln_lua_pop(thread, 1)
+            lua_getfield(thread, kiln_lua_registryindex(), Sandbox.proxyTargetsKey)
+            if lua_type(thread, -1) == LUA_TTABLE {
+                lua_pushvalue(thread, index)
+                if lua_rawget(thread, -2) == LUA_TTABLE {
+                    let target = lua_gettop(thread)
+                    defer { lua_settop(thread, target - 2) }
+                    return try readTable(target, path: path, depth: depth)
+                }
+                kiln_lua_pop(thread, 1)
+            }
+            kiln_lua_pop(thread, 1)
+        }
         guard depth < limits.depth else {
             throw LuaReadError(message: "\(path) nests tables deeper than \(limits.depth) levels")
         }
         guard let identity = lua_topointer(thread, index) else { return .table(LuaTable()) }
         guard !open.contains(identity) else {
             throw LuaReadError(message: "\(path) is a cyclic table (it contains itself)")
-        }
-        guard lua_checkstack(thread, 4) != 0 else {
-            throw LuaReadError(message: "\(path) nests too deeply")
         }
         open.insert(identity)
         defer { open.remove(identity) }

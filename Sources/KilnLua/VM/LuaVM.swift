@@ -22,6 +22,10 @@ final class LuaVM {
     var services = SandboxServices()
     /// The registered host function behind `string.gmatch` iterators.
     var gmatchIterator: Int?
+    /// The registered host functions behind hook view methods.
+    var methodIndices: [HookMethod: Int] = [:]
+    /// What the running hook did through its view.
+    var recorder = HookRecorder()
     /// The registry slot of the traceback the message handler stores.
     static let tracebackKey = "kiln.traceback"
     private(set) var isStopped = false
@@ -75,7 +79,9 @@ final class LuaVM {
             kiln_lua_pop(state, 1)
             let split = Self.splitPosition(message, chunkName: chunkName)
             let kind: LuaError.Kind = status == LUA_ERRMEM ? .memory(limits.memoryBytes) : .syntax
-            throw LuaError(kind, plugin: pluginName, location: split.location, message: split.message)
+            var error = LuaError(kind, plugin: pluginName, location: split.location, message: split.message)
+            error.isConfiguration = services.isConfiguration
+            throw error
         }
     }
 
@@ -99,7 +105,8 @@ final class LuaVM {
 
         let status = protectedCall(state, arguments: arguments, results: results)
         guard status != LUA_OK else { return }
-        let error = errorAtTop(state, status: status, fallbackLocation: fallbackLocation)
+        var error = errorAtTop(state, status: status, fallbackLocation: fallbackLocation)
+        error.isConfiguration = services.isConfiguration
         kiln_lua_pop(state, 1)
         throw error
     }
