@@ -40,18 +40,17 @@ extension LuaVM {
         self.recorder = recorder
         self.pluginName = services.declaration?.name ?? pluginName
 
-        guard lua_checkstack(state, 8) != 0, push(.function(function.reference), on: state) else {
+        guard lua_checkstack(state, 8) != 0 else {
             throw LuaError(.runtime, plugin: pluginName, location: function.location, message: "cannot call the \(hook) hook")
         }
-        lua_getfield(state, kiln_lua_registryindex(), Sandbox.freezeKey)
-        lua_pushstring(state, hook)
+        lua_getfield(state, kiln_lua_registryindex(), Sandbox.invokeKey)
+        push(.function(function.reference), on: state)
         push(view, on: state)
         for method in methods {
             pushRegisteredFunction(methodIndex(method), on: state, upvalues: 0)
             lua_setfield(state, -2, method.rawValue)
         }
         try call(arguments: 2, results: 1, fallbackLocation: function.location)
-        try call(arguments: 1, results: 1, fallbackLocation: function.location)
 
         let result: LuaValue
         do {

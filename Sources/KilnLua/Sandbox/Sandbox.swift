@@ -23,22 +23,20 @@ enum Sandbox {
         }
         KilnLibrary.pushAPI(vm)
         pushHostTable(vm)
-        try vm.call(arguments: 9, results: 4)
+        try vm.call(arguments: 9, results: 3)
 
-        // The prelude returned the global proxy, its `freeze` function, an indexing helper and
-        // the map from read-only proxies to their tables.
-        lua_setfield(state, kiln_lua_registryindex(), proxyTargetsKey)
+        // The prelude returned the global proxy, the hook invoker and an indexing helper.
         lua_setfield(state, kiln_lua_registryindex(), indexKey)
-        lua_setfield(state, kiln_lua_registryindex(), freezeKey)
+        lua_setfield(state, kiln_lua_registryindex(), invokeKey)
         lua_rawseti(state, kiln_lua_registryindex(), lua_Integer(LUA_RIDX_GLOBALS))
         return vm
     }
 
-    /// The registry field holding the prelude's `freeze(name, table)`, which makes hook views
-    /// read-only.
-    static let freezeKey = "kiln.freeze"
-    /// The registry field holding the weak map from read-only proxies to their tables.
-    static let proxyTargetsKey = "kiln.targets"
+    /// The registry field holding the prelude's `invoke(hook, view)`, which calls a hook with
+    /// its view made read-only.
+    static let invokeKey = "kiln.invoke"
+    /// The metatable field of a read-only proxy that holds the table behind it.
+    static let viewMark = "__kiln_view"
     /// The registry field holding `function(t, k) return t[k] end`, for indexing that may run
     /// metamethods, which host functions only do under a protected call.
     static let indexKey = "kiln.index"

@@ -30,8 +30,9 @@ enum SandboxPrelude {
     end
 
     -- Read-only proxies: an empty table whose metatable reads from the real table and rejects
-    -- writes. `targets` maps each proxy to its table, for the wrapped raw functions and for kiln,
-    -- which reads a returned proxy as the table behind it.
+    -- writes. `targets` maps each proxy to its table, for the wrapped raw functions. The
+    -- metatable field `__kiln_view` holds the table too, for kiln, which reads metatables raw and
+    -- reads a returned proxy as the table behind it.
     local targets = setmetatable({}, { __mode = "k" })
     local names = setmetatable({}, { __mode = "k" })
 
@@ -55,9 +56,45 @@ enum SandboxPrelude {
         end
         setmetatable(proxy, {
             __index = target, __newindex = readonly_newindex, __pairs = readonly_pairs, __len = readonly_len,
-            __metatable = false,
+            __metatable = false, __kiln_view = target,
         })
         return proxy
+    end
+
+    -- Hook views are read-only the same way, without entries in `targets`, because kiln builds a
+    -- fresh copy for every call. Nested tables become views when first read, so a hook that
+    -- reads little costs little.
+    local function view_newindex(_, key)
+        error(format("cannot change '%s': hook views are read-only", tostring(key)), 2)
+    end
+
+    local function view(table)
+        local wrapped = {}
+        return setmetatable({}, {
+            __index = function(_, key)
+                local value = wrapped[key]
+                if value ~= nil then return value end
+                value = table[key]
+                if type(value) == "table" then
+                    value = view(value)
+                    wrapped[key] = value
+                end
+                return value
+            end,
+            __newindex = view_newindex, __metatable = false, __kiln_view = table,
+            __pairs = function(proxy)
+                return function(_, key)
+                    local next_key = next(table, key)
+                    if next_key == nil then return nil end
+                    return next_key, proxy[next_key]
+                end, proxy, nil
+            end,
+            __len = function() return rawlen(table) end,
+        })
+    end
+
+    local function invoke(hook, argument)
+        return hook(view(argument))
     end
 
     -- Makes `table` and every table inside it read-only, returning the proxy.
@@ -225,6 +262,6 @@ enum SandboxPrelude {
         error(format("undefined global '%s'", tostring(key)), 2)
     end)
     globals._G = global_proxy
-    return global_proxy, freeze, function(table, key) return table[key] end, targets
+    return global_proxy, invoke, function(table, key) return table[key] end
     """#
 }

@@ -114,20 +114,15 @@ private struct ValueReader {
         guard lua_checkstack(thread, 6) != 0 else {
             throw LuaReadError(message: "\(path) nests too deeply")
         }
-        // A read-only proxy (a frozen view or library table) is empty; read the table behind it.
+        // A read-only proxy (a view or library table) is empty; read the table behind it.
         if lua_getmetatable(thread, index) != 0 {
-            kiln_lua_pop(thread, 1)
-            lua_getfield(thread, kiln_lua_registryindex(), Sandbox.proxyTargetsKey)
-            if lua_type(thread, -1) == LUA_TTABLE {
-                lua_pushvalue(thread, index)
-                if lua_rawget(thread, -2) == LUA_TTABLE {
-                    let target = lua_gettop(thread)
-                    defer { lua_settop(thread, target - 2) }
-                    return try readTable(target, path: path, depth: depth)
-                }
-                kiln_lua_pop(thread, 1)
+            let metatable = lua_gettop(thread)
+            lua_pushstring(thread, Sandbox.viewMark)
+            if lua_rawget(thread, metatable) == LUA_TTABLE {
+                defer { lua_settop(thread, metatable - 1) }
+                return try readTable(metatable + 1, path: path, depth: depth)
             }
-            kiln_lua_pop(thread, 1)
+            lua_settop(thread, metatable - 1)
         }
         guard depth < limits.depth else {
             throw LuaReadError(message: "\(path) nests tables deeper than \(limits.depth) levels")
