@@ -57,6 +57,11 @@ typedef struct kiln_vm_state {
     // The first Lua line seen when the stop was raised, when known.
     int stop_line;
     char stop_source[LUA_IDSIZE];
+    // The plugin line the count hook saw last, for errors that carry no line of their own.
+    int sample_line;
+    char sample_source[LUA_IDSIZE];
+    // The state's main thread, whose stack the allocator reads when it refuses memory.
+    lua_State *main_thread;
     // The Swift object that owns the VM, for the host-function dispatcher.
     void *host;
 } kiln_vm_state;
@@ -109,6 +114,9 @@ static inline void *kiln_allocate(void *ud, void *ptr, size_t osize, size_t nsiz
         int over = state->memory_used > state->memory_limit || growth > state->memory_limit - state->memory_used;
         if (state->stop == KILN_STOP_MEMORY || over) {
             if (state->stop == KILN_STOP_NONE) state->stop = KILN_STOP_MEMORY;
+            // Reading the stack is safe only for a fresh block: Lua 5.4.6 and later reallocate a
+            // stack in place (ptr != NULL) with its frames briefly stored as offsets.
+            if (ptr == NULL && state->main_thread != NULL) kiln_record_stop_location(state->main_thread, state);
             return NULL;
         }
     }
@@ -121,7 +129,6 @@ static inline void *kiln_allocate(void *ud, void *ptr, size_t osize, size_t nsiz
 // The count hook: charges the instruction budget and checks the wall clock. Once a limit is
 // exceeded it re-arms itself to run on every instruction and raises each time.
 static inline void kiln_count_hook(lua_State *L, lua_Debug *ar) {
-    (void)ar;
     kiln_vm_state *state = kiln_state_of(L);
     if (state->stop == KILN_STOP_NONE) {
         state->instructions_left -= KILN_HOOK_INTERVAL;
@@ -130,6 +137,11 @@ static inline void kiln_count_hook(lua_State *L, lua_Debug *ar) {
         } else if (state->deadline != 0 && kiln_monotonic_now() > state->deadline) {
             state->stop = KILN_STOP_WALL_CLOCK;
         } else {
+            if (lua_getinfo(L, "Sl", ar) && ar->currentline > 0 && ar->source != NULL && ar->source[0] == '@') {
+                state->sample_line = ar->currentline;
+                memcpy(state->sample_source, ar->short_src, LUA_IDSIZE);
+                state->sample_source[LUA_IDSIZE - 1] = '\0';
+            }
             return;
         }
     }
@@ -140,6 +152,20 @@ static inline void kiln_count_hook(lua_State *L, lua_Debug *ar) {
 
 static inline void kiln_install_count_hook(lua_State *L) {
     lua_sethook(L, kiln_count_hook, LUA_MASKCOUNT, KILN_HOOK_INTERVAL);
+}
+
+// Pushes "file:line: " for the innermost line of a plugin file on L's stack, or "" when there is
+// none. Unlike luaL_where, it skips kiln's own Lua wrappers, so errors point at the plugin's line.
+static inline void kiln_push_where(lua_State *L) {
+    lua_Debug ar;
+    for (int level = 1; level < 32 && lua_getstack(L, level, &ar); level++) {
+        if (!lua_getinfo(L, "Sl", &ar)) break;
+        if (ar.currentline > 0 && ar.source != NULL && ar.source[0] == '@') {
+            lua_pushfstring(L, "%s:%d: ", ar.short_src, ar.currentline);
+            return;
+        }
+    }
+    lua_pushliteral(L, "");
 }
 
 // A host function written in Swift. It never raises: it returns the number of results it pushed,
@@ -169,7 +195,7 @@ static inline int kiln_trampoline(lua_State *L) {
         return kiln_raise_stop(L, state);
     }
     if (results == KILN_HOST_ERROR_HERE) {
-        luaL_where(L, 1);
+        kiln_push_where(L);
         lua_insert(L, -2);
         lua_concat(L, 2);
         return lua_error(L);

@@ -2,11 +2,14 @@
 enum JSONFunctions {
     static func encode(_ call: HostCall) throws(HostFunctionError) -> Int32 {
         let value = try call.valueArgument(1, "value")
+        let text: [UInt8]
         do {
-            call.pushBytes(try JSONCodec.encode(value))
+            text = try JSONCodec.encode(value)
         } catch {
             throw .message("kiln.json.encode: \(error.message)")
         }
+        try call.reserveMemory(text.count)
+        call.pushBytes(text)
         return 1
     }
 

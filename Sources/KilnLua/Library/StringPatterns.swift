@@ -218,8 +218,7 @@ enum StringPatterns {
                         break
                     }
                     if output.count > memoryRoom() {
-                        call.vm.shared.pointee.stop = Int32(KILN_STOP_MEMORY)
-                        return 0
+                        try call.reserveMemory(output.count)
                     }
                     if anchored { break }
                 }
@@ -231,6 +230,7 @@ enum StringPatterns {
             }
         }
         if let outcome { return outcome }
+        try call.reserveMemory(output.count)
         try call.ensureStack(2)
         call.pushBytes(output)
         lua_pushinteger(thread, lua_Integer(count))

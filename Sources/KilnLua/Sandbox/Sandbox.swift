@@ -21,6 +21,9 @@ enum Sandbox {
             kiln_lua_pushcfunction(state, opener)
             try vm.call(arguments: 0, results: 1)
         }
+        // Keep Lua's string.rep for the bounded version (the string library is second from the top).
+        lua_getfield(state, -6, "rep")
+        lua_setfield(state, kiln_lua_registryindex(), StringRepetition.originalKey)
         KilnLibrary.pushAPI(vm)
         pushHostTable(vm)
         try vm.call(arguments: 9, results: 3)
@@ -49,6 +52,8 @@ enum Sandbox {
             vm.pushHostFunction("string.\(name)", body)
             lua_setfield(state, -2, name)
         }
+        vm.pushHostFunction("string.rep", StringRepetition.rep)
+        lua_setfield(state, -2, "rep")
         vm.pushHostFunction("require", ModuleLoader.readModule)
         lua_setfield(state, -2, "read_module")
         vm.pushHostFunction("kiln.git", KilnLibrary.gitFact)

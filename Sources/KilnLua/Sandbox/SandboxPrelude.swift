@@ -130,6 +130,8 @@ enum SandboxPrelude {
     -- can backtrack for seconds without the count hook ever running.
     string_target.find, string_target.match, string_target.gmatch, string_target.gsub =
         host.find, host.match, host.gmatch, host.gsub
+    -- string.rep checks the memory cap before it allocates.
+    string_target.rep = host.rep
     local string_proxy = readonly("string", string_target, function(_, key)
         local qualified = "string." .. tostring(key)
         if removed[qualified] ~= nil then unavailable(qualified, 2) end
@@ -157,29 +159,53 @@ enum SandboxPrelude {
     string_metatable.__index = string_proxy
     string_metatable.__metatable = readonly("string metatable", { __index = string_proxy })
 
+    -- The wrappers check their arguments themselves, so that Lua's own functions never raise an
+    -- error that would point at this chunk instead of the plugin's line.
+    local function expect_table(name, position, value)
+        if type(value) ~= "table" then
+            error(format("bad argument #%d to '%s' (table expected, got %s)", position, name, type(value)), 3)
+        end
+    end
+
     local function sandbox_setmetatable(table, metatable)
-        if type(metatable) == "table" and rawget(metatable, "__gc") ~= nil then
+        expect_table("setmetatable", 1, table)
+        if metatable ~= nil and type(metatable) ~= "table" then
+            error(format("bad argument #2 to 'setmetatable' (nil or table expected, got %s)", type(metatable)), 2)
+        end
+        if getmetatable(table) == false then
+            error("cannot change a protected metatable", 2)
+        end
+        if metatable and rawget(metatable, "__gc") ~= nil then
             error("setmetatable: __gc metamethods are not allowed in kiln plugins", 2)
         end
         return setmetatable(table, metatable)
     end
 
     local function sandbox_rawset(table, key, value)
+        expect_table("rawset", 1, table)
         if targets[table] then
             error("rawset: the table is read-only", 2)
+        end
+        if key == nil or key ~= key then
+            error(format("rawset: index is %s", key == nil and "nil" or "NaN"), 2)
         end
         return rawset(table, key, value)
     end
 
     local function sandbox_rawget(table, key)
+        expect_table("rawget", 1, table)
         return rawget(targets[table] or table, key)
     end
 
     local function sandbox_rawlen(value)
+        if type(value) ~= "table" and type(value) ~= "string" then
+            error(format("table or string expected, got %s", type(value)), 2)
+        end
         return rawlen(targets[value] or value)
     end
 
     local function sandbox_next(table, key)
+        expect_table("next", 1, table)
         return next(targets[table] or table, key)
     end
 

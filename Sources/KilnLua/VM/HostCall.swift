@@ -91,6 +91,17 @@ struct HostCall {
         }
     }
 
+    /// Checks that the VM has room for `bytes` more, stopping it with a memory error when it has
+    /// not. Host functions call this before pushing a large result they built in Swift.
+    func reserveMemory(_ bytes: Int) throws(HostFunctionError) {
+        let limit = vm.shared.pointee.memory_limit
+        let used = vm.shared.pointee.memory_used
+        guard used <= limit, bytes <= limit - used else {
+            vm.shared.pointee.stop = Int32(KILN_STOP_MEMORY)
+            throw .stopped
+        }
+    }
+
     /// Pushes `value`, returning 1 for the result count.
     @discardableResult
     func push(_ value: LuaValue) throws(HostFunctionError) -> Int32 {

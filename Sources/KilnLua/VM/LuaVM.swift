@@ -49,10 +49,12 @@ final class LuaVM {
         self.identifier = Self.nextIdentifier.add(1, ordering: .relaxed).oldValue
         kiln_set_state(state, shared)
         shared.pointee.host = Unmanaged.passUnretained(self).toOpaque()
+        shared.pointee.main_thread = state
     }
 
     deinit {
         shared.pointee.host_depth = 1
+        shared.pointee.main_thread = nil
         lua_close(state)
         shared.deallocate()
     }
@@ -100,6 +102,7 @@ final class LuaVM {
         let (seconds, attoseconds) = limits.wallClock.components
         shared.pointee.deadline = kiln_monotonic_now() + seconds * 1_000_000_000 + attoseconds / 1_000_000_000
         shared.pointee.stop_line = 0
+        shared.pointee.sample_line = 0
         kiln_install_count_hook(state)
         defer { shared.pointee.deadline = 0 }
 
@@ -143,6 +146,11 @@ final class LuaVM {
                     String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
                 }
                 location = SourceLocation(file: source, line: Int(shared.pointee.stop_line))
+            } else if shared.pointee.sample_line > 0 {
+                let source = withUnsafeBytes(of: shared.pointee.sample_source) { raw in
+                    String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
+                }
+                location = SourceLocation(file: source, line: Int(shared.pointee.sample_line))
             }
             let kind: LuaError.Kind
             switch Int(shared.pointee.stop) {
