@@ -62,6 +62,10 @@ typedef struct kiln_vm_state {
     char sample_source[LUA_IDSIZE];
     // The state's main thread, whose stack the allocator reads when it refuses memory.
     lua_State *main_thread;
+    // The innermost plugin line when the message handler ran, for errors Lua raised without a
+    // position (such as those from C functions).
+    int error_line;
+    char error_source[LUA_IDSIZE];
     // The Swift object that owns the VM, for the host-function dispatcher.
     void *host;
 } kiln_vm_state;
@@ -210,10 +214,22 @@ static inline void kiln_push_host_function(lua_State *L, kiln_host_function func
     lua_pushcclosure(L, kiln_trampoline, 1 + extra_upvalues);
 }
 
-// The message handler of every call into Lua: leaves the error value as it is (so kiln can
-// recognise a stop) and stores the traceback of a string error in the registry under
-// "kiln.traceback". It never calls metamethods of the error value.
+// The message handler of every call into Lua: records the innermost plugin line, leaves the error
+// value as it is (so kiln can recognise a stop) and stores the traceback of a string error in the
+// registry under "kiln.traceback". It never calls metamethods of the error value.
 static inline int kiln_message_handler(lua_State *L) {
+    kiln_vm_state *state = kiln_state_of(L);
+    lua_Debug ar;
+    state->error_line = 0;
+    for (int level = 1; level < 32 && lua_getstack(L, level, &ar); level++) {
+        if (!lua_getinfo(L, "Sl", &ar)) break;
+        if (ar.currentline > 0 && ar.source != NULL && ar.source[0] == '@') {
+            state->error_line = ar.currentline;
+            memcpy(state->error_source, ar.short_src, LUA_IDSIZE);
+            state->error_source[LUA_IDSIZE - 1] = '\0';
+            break;
+        }
+    }
     if (lua_type(L, 1) == LUA_TSTRING) {
         luaL_traceback(L, L, NULL, 1);
         lua_setfield(L, LUA_REGISTRYINDEX, "kiln.traceback");

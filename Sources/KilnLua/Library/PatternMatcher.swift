@@ -293,6 +293,8 @@ struct PatternMatcher {
         case UInt8(ascii: "u"): matches = byte >= 0x41 && byte <= 0x5A
         case UInt8(ascii: "w"): matches = isAlpha(byte) || isDigit(byte)
         case UInt8(ascii: "x"): matches = isDigit(byte) || ((byte | 0x20) >= 0x61 && (byte | 0x20) <= 0x66)
+        // Deprecated in Lua 5.2 but still accepted by 5.4: the NUL byte.
+        case UInt8(ascii: "z"): matches = byte == 0
         default: return classLetter == byte
         }
         let isUpper = classLetter >= 0x41 && classLetter <= 0x5A

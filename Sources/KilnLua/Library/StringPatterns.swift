@@ -134,11 +134,12 @@ enum StringPatterns {
         let subject = try call.stringArgument(1, "s")
         let pattern = try call.stringArgument(2, "pattern")
         let initial = startPosition(try call.optionalIntegerArgument(3, "init", default: 1), length: subject.count)
-        let position = initial > subject.count + 1 ? subject.count + 1 : initial
+        // A start past the end leaves nothing to match, not even the empty string at the end.
+        let start = min(initial - 1, subject.count + 1)
         lua_settop(call.thread, 0)
         call.pushBytes(subject)
         call.pushBytes(pattern)
-        lua_pushinteger(call.thread, lua_Integer(position - 1))
+        lua_pushinteger(call.thread, lua_Integer(start))
         lua_pushinteger(call.thread, -1)
         // The iterator's state lives in its upvalues: subject, pattern, next position, last match end.
         let index = call.vm.gmatchIteratorIndex()

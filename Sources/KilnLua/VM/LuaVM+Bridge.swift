@@ -209,3 +209,64 @@ enum LuaNumberFormat {
         return text
     }
 }
+
+extension LuaVM {
+    /// Calls a Lua function with `arguments` and returns all its results, as an outermost call
+    /// under the VM's limits.
+    func call(_ function: LuaFunctionReference, arguments: [LuaValue]) throws(LuaError) -> [LuaValue] {
+        let base = lua_gettop(state)
+        defer { lua_settop(state, base) }
+        guard lua_checkstack(state, Int32(arguments.count) + 4) != 0, push(.function(function), on: state) else {
+            throw LuaError(.runtime, plugin: pluginName, message: "cannot call the function: too many arguments or another VM's function")
+        }
+        for argument in arguments {
+            guard push(argument, on: state) else {
+                throw LuaError(.runtime, plugin: pluginName, message: "an argument refers to a function of another VM")
+            }
+        }
+        try call(arguments: Int32(arguments.count), results: LUA_MULTRET, fallbackLocation: definitionLocation(of: function))
+        var results: [LuaValue] = []
+        let top = lua_gettop(state)
+        guard top > base else { return [] }
+        for index in (base + 1)...top {
+            do {
+                results.append(try readValue(state, at: index, path: "result #\(index - base)"))
+            } catch {
+                throw LuaError(.invalidResult, plugin: pluginName, location: definitionLocation(of: function), message: error.message)
+            }
+        }
+        return results
+    }
+
+    /// A Lua function that runs `body` in Swift; arguments are read raw within the result limits.
+    func makeFunction(_ name: String, _ body: @escaping ([LuaValue]) throws(HostFunctionError) -> [LuaValue]) -> LuaFunctionReference {
+        pushHostFunction(name) { call throws(HostFunctionError) in
+            var arguments: [LuaValue] = []
+            for index in stride(from: Int32(1), through: call.argumentCount, by: 1) {
+                arguments.append(try call.valueArgument(index, "argument #\(index)"))
+            }
+            let results = try body(arguments)
+            try call.ensureStack(Int32(results.count) + 2)
+            for result in results {
+                try call.push(result)
+            }
+            return Int32(results.count)
+        }
+        let reference = luaL_ref(state, kiln_lua_registryindex())
+        return LuaFunctionReference(vmIdentifier: identifier, registryReference: reference)
+    }
+
+    /// Makes `value` a global of the sandbox, for tests and the Lua frontend's own bindings.
+    func setGlobal(_ name: String, _ value: LuaValue) {
+        lua_rawgeti(state, kiln_lua_registryindex(), lua_Integer(LUA_RIDX_GLOBALS))
+        // The global table is a read-only proxy; write into the table behind it.
+        if lua_getmetatable(state, -1) != 0 {
+            lua_getfield(state, -1, Sandbox.viewMark)
+            push(value, on: state)
+            lua_setfield(state, -2, name)
+            lua_settop(state, -4)
+            return
+        }
+        kiln_lua_pop(state, 1)
+    }
+}

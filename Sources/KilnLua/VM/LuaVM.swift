@@ -103,6 +103,7 @@ final class LuaVM {
         shared.pointee.deadline = kiln_monotonic_now() + seconds * 1_000_000_000 + attoseconds / 1_000_000_000
         shared.pointee.stop_line = 0
         shared.pointee.sample_line = 0
+        shared.pointee.error_line = 0
         kiln_install_count_hook(state)
         defer { shared.pointee.deadline = 0 }
 
@@ -168,9 +169,16 @@ final class LuaVM {
         default: raw = "(error object is a \(String(cString: lua_typename(thread, lua_type(thread, -1)))) value)"
         }
         let split = Self.splitPosition(raw)
+        var handlerLocation: SourceLocation?
+        if shared.pointee.error_line > 0 {
+            let source = withUnsafeBytes(of: shared.pointee.error_source) { raw in
+                String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
+            }
+            handlerLocation = SourceLocation(file: source, line: Int(shared.pointee.error_line))
+        }
         return LuaError(
-            status == LUA_ERRERR ? .runtime : .runtime, plugin: pluginName,
-            location: split.location ?? fallbackLocation, message: split.message, traceback: traceback)
+            .runtime, plugin: pluginName, location: split.location ?? handlerLocation ?? fallbackLocation,
+            message: split.message, traceback: traceback)
     }
 
     // MARK: Stack helpers
