@@ -62,6 +62,7 @@ enum KilnLibrary {
             throw .message("kiln.plugin: a configuration file cannot declare a plugin; use kiln.config")
         }
         guard vm.services.declaration == nil else {
+            vm.services.declarationFailure = .invalidDeclaration
             throw .message("kiln.plugin: called twice; a plugin file declares one plugin")
         }
         guard call.type(1) == LUA_TTABLE else {

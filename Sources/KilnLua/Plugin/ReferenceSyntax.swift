@@ -30,11 +30,27 @@ enum ReferenceSyntax {
         var components = name.split(separator: "/", omittingEmptySubsequences: false)
         guard !components.isEmpty, name.utf8.count <= 255 else { return false }
         if components.count > 1, let host = components.first, host.contains(".") || host.contains(":") || host == "localhost" {
-            guard host.utf8.allSatisfy({ isAlphanumeric($0) || $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: "-") || $0 == UInt8(ascii: ":") })
-            else { return false }
+            guard isValidHost(host) else { return false }
             components.removeFirst()
         }
         return components.allSatisfy(isValidPathComponent)
+    }
+
+    /// `host[:port]`, the host made of dot-separated labels of letters, digits and inner hyphens.
+    private static func isValidHost(_ text: Substring) -> Bool {
+        let parts = text.split(separator: ":", omittingEmptySubsequences: false)
+        guard parts.count <= 2, let host = parts.first else { return false }
+        if parts.count == 2 {
+            guard !parts[1].isEmpty, parts[1].utf8.count <= 5, parts[1].utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) else {
+                return false
+            }
+        }
+        let labels = host.split(separator: ".", omittingEmptySubsequences: false)
+        return labels.allSatisfy { label in
+            guard let first = label.utf8.first, let last = label.utf8.last else { return false }
+            return isAlphanumeric(first) && isAlphanumeric(last)
+                && label.utf8.allSatisfy { isAlphanumeric($0) || $0 == UInt8(ascii: "-") }
+        }
     }
 
     private static func isValidPathComponent(_ component: Substring) -> Bool {

@@ -13,7 +13,7 @@ enum Sandbox {
         vm.services = services
         let state = vm.state
 
-        try vm.load(source: Array(SandboxPrelude.source.utf8), chunkName: SandboxPrelude.chunkName)
+        try vm.load(source: Array(SandboxPrelude.source.utf8), chunkName: SandboxPrelude.chunkName, isFile: false)
         let openers: [lua_CFunction] = [
             luaopen_base, luaopen_string, luaopen_table, luaopen_math, luaopen_utf8, luaopen_coroutine, luaopen_os,
         ]

@@ -64,8 +64,10 @@ final class LuaVM {
 
     // MARK: Loading
 
-    /// Compiles `source` as a text chunk named `@chunkName` and leaves the function on the stack.
-    func load(source: [UInt8], chunkName: String) throws(LuaError) {
+    /// Compiles `source` as a text chunk and leaves the function on the stack. A file's chunk is
+    /// named `@chunkName`, so Lua's messages show `chunkName:line`; kiln's own chunks pass
+    /// `isFile: false` with a name starting with `=`, which error locations skip.
+    func load(source: [UInt8], chunkName: String, isFile: Bool = true) throws(LuaError) {
         if source.first == 0x1B {
             throw LuaError(
                 .binaryChunk, plugin: pluginName, location: SourceLocation(file: chunkName, line: 1),
@@ -73,7 +75,7 @@ final class LuaVM {
         }
         let status = source.withUnsafeBufferPointer { buffer in
             buffer.withMemoryRebound(to: CChar.self) { chars in
-                luaL_loadbufferx(state, chars.baseAddress, chars.count, "@" + chunkName, "t")
+                luaL_loadbufferx(state, chars.baseAddress, chars.count, isFile ? "@" + chunkName : chunkName, "t")
             }
         }
         guard status == LUA_OK else {
