@@ -28,7 +28,10 @@ enum JSONCodec {
         case .integer(let number):
             output.append(contentsOf: String(number).utf8)
         case .number(let number):
-            guard number.isFinite else { throw Failure(message: "\(path) is \(number), which JSON cannot represent") }
+            guard number.isFinite else {
+                let name = number.isNaN ? "NaN" : (number < 0 ? "-infinity" : "infinity")
+                throw Failure(message: "\(path) is \(name), which JSON cannot represent")
+            }
             if number == number.rounded(), abs(number) < 1e15 {
                 output.append(contentsOf: String(Int64(number)).utf8)
                 output.append(contentsOf: ".0".utf8)
