@@ -42,7 +42,7 @@ enum {
 enum { KILN_HOOK_INTERVAL = 1000 };
 
 // What the allocator, the count hook and the trampoline share with Swift. The lua_State's extra
-// space holds a pointer to it, which every coroutine inherits.
+// space contains a pointer to it, which every coroutine inherits.
 typedef struct kiln_vm_state {
     size_t memory_used;
     size_t memory_limit;

@@ -18,7 +18,7 @@ public struct LuaError: KilnError, Equatable {
         case binaryChunk
         /// The plugin declaration (`kiln.plugin { ... }`) or the configuration is malformed.
         case invalidDeclaration
-        /// The plugin asks for an API version that this kiln does not provide.
+        /// The plugin declares an API version that this kiln does not provide.
         case unsupportedAPIVersion(Int64)
         /// A hook or chunk returned a value kiln cannot use (wrong type, too large, cyclic).
         case invalidResult

@@ -305,6 +305,35 @@ import Testing
         let error = luaError { _ = try plugin.tag(TagHookInput(imageID: "sha256:1")) }
         #expect(error?.description == "p.lua:6: plugin p: \(message)")
     }
+
+    /// Label values from a hostile image, handed to every host function that takes a path or a tag.
+    @Test func hostileLabelsReachNoFile() throws {
+        let folder = TemporaryFolder()
+        folder.write("context/ok", "fine")
+        let environment = PluginEnvironment(limits: quickLimits, contextRoot: folder.path + "/context", grantedCapabilities: [.contextRead])
+        let plugin = try plugin("""
+              capabilities = { "context.read" },
+              on = { commit = function(image)
+                for key, value in pairs(image.labels) do
+                  local ok, message = pcall(kiln.context.read, value)
+                  image:set_label(key, ok and "read" or message)
+                end
+              end },
+            """, environment: environment)
+        let labels = ["nul": "a\0b", "parent": "../../etc/shadow", "shell": "$(id)", "huge": String(repeating: "x", count: 1 << 20)]
+        let changes = try plugin.commit(CommitHookInput(labels: labels)) ?? []
+        var messages: [String: String] = [:]
+        for case .setLabel(let key, let value) in changes {
+            messages[key] = value
+        }
+        #expect(messages["nul"] == "p.lua:8: kiln.context.read: invalid path \"a\u{0}b\": it contains a NUL byte")
+        #expect(messages["parent"] == "p.lua:8: kiln.context.read: invalid path \"../../etc/shadow\": '..' would leave the folder")
+        #expect(messages["shell"] == "p.lua:8: kiln.context.read: \"$(id)\" not found in the build context")
+        #expect(messages["huge"] == "p.lua:8: kiln.context.read: invalid path \"" + String(repeating: "x", count: 200) + "\": it must have 1 to 4096 bytes")
+        let tagger = try self.plugin("  on = { tag = function(image) return { image.labels.huge } end },")
+        let error = luaError { _ = try tagger.tag(TagHookInput(imageID: "sha256:1", labels: labels)) }
+        #expect(error?.kind == .invalidResult)
+    }
 }
 
 import Foundation

@@ -182,7 +182,7 @@ extension HostCall {
 }
 
 extension LuaVM {
-    /// Where the function `reference` was defined.
+    /// Returns the file and line where the function `reference` was defined.
     func definitionLocation(of reference: LuaFunctionReference) -> SourceLocation? {
         guard reference.vmIdentifier == identifier else { return nil }
         lua_rawgeti(state, kiln_lua_registryindex(), lua_Integer(reference.registryReference))

@@ -4,9 +4,9 @@ import CLua
 ///
 /// Lua's own matcher is C code that backtracks without the count hook ever running: on this
 /// machine `("a"):rep(30):find(("a-"):rep(30).."b")` ran for seconds with no hook call. This one
-/// follows the same rules (character classes of the C locale, sets, `%b`, `%f`, back-references,
-/// position captures, at most 32 captures and 200 levels of nesting) and charges every step to the
-/// VM's instruction budget, checking the wall clock as it goes.
+/// follows the same rules: character classes of the C locale, sets, `%b`, `%f`, back-references,
+/// position captures, at most 32 captures and 200 levels of nesting. It charges every step to the
+/// VM's instruction budget and checks the wall clock as it goes.
 struct PatternMatcher {
     enum Failure: Error {
         /// A malformed pattern, with Lua's wording.
@@ -67,7 +67,7 @@ struct PatternMatcher {
         }
     }
 
-    /// The pattern byte at `index`, or 0 past the end (where Lua's C string has its terminator).
+    /// Returns the pattern byte at `index`, or 0 past the end (where Lua's C string has its terminator).
     private func p(_ index: Int) -> UInt8 {
         index < pattern.count ? pattern[index] : 0
     }
@@ -221,7 +221,7 @@ struct PatternMatcher {
         return s + length
     }
 
-    /// The index just past the single-character class at `pi`.
+    /// Returns the index just past the single-character class at `start`.
     private func classEnd(_ start: Int) throws(Failure) -> Int {
         var pi = start
         let byte = pattern[pi]
@@ -255,7 +255,7 @@ struct PatternMatcher {
         }
     }
 
-    /// Whether `byte` is in the set from `[` at `start` to `]` at `end`.
+    /// Checks whether `byte` is in the set from `[` at `start` to `]` at `end`.
     private func matchBracketClass(_ byte: UInt8, _ start: Int, _ end: Int) -> Bool {
         var pi = start + 1
         var inside = true

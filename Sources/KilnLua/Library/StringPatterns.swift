@@ -286,8 +286,10 @@ enum StringPatterns {
             let status = call.vm.protectedCall(thread, arguments: 2, results: 1)
             guard status == LUA_OK else { return Int32(KILN_HOST_ERROR) }
         }
+        // nil and false keep the original match; true is invalid, as in Lua.
+        let keepsMatch = lua_type(thread, -1) == LUA_TNIL || (lua_type(thread, -1) == LUA_TBOOLEAN && lua_toboolean(thread, -1) == 0)
         switch lua_type(thread, -1) {
-        case LUA_TNIL, LUA_TBOOLEAN where lua_toboolean(thread, -1) == 0:
+        case _ where keepsMatch:
             output.append(contentsOf: UnsafeRawBufferPointer(rebasing: matcher.subject[start..<end]))
             kiln_lua_pop(thread, 1)
         case LUA_TSTRING, LUA_TNUMBER:

@@ -1,8 +1,8 @@
 import CLua
 
-/// `string.rep` with the memory cap checked first. Lua's own version only refuses results over
-/// 2 GiB ("resulting string too large"); this one stops the plugin with its memory error as soon
-/// as the result cannot fit, before allocating anything.
+/// `string.rep` with the memory cap checked first. Lua 5.4's own version rejects only results over
+/// 2 GiB ("resulting string too large"). This one stops the plugin with its memory error as soon
+/// as the result cannot fit, before it allocates anything.
 enum StringRepetition {
     /// The registry field holding Lua's `string.rep`, which does the work once the size is known.
     static let originalKey = "kiln.string.rep"

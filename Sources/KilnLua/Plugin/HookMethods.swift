@@ -12,7 +12,7 @@ enum HookMethod: String, CaseIterable {
     case refuse
 }
 
-/// What a hook did through its view's methods during one call.
+/// The record of what a hook did through its view's methods during one call.
 struct HookRecorder {
     var findings: [LintFinding] = []
     var appendedCommands: [String] = []

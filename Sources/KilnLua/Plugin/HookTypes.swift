@@ -1,7 +1,7 @@
 import KilnDiagnostics
 
 // The values the engine hands to plugin hooks and gets back, one pair per hook. They are plain
-// Swift values: the engine never sees Lua.
+// Swift values, so the engine never imports Lua.
 
 /// A plugin's name, version and content digest, which enter the cache key of every step it touched.
 public struct PluginIdentity: Sendable, Hashable, Codable, CustomStringConvertible {
@@ -54,7 +54,7 @@ public struct LintFinding: Sendable, Hashable {
         self.plugin = plugin
     }
 
-    /// The finding as a diagnostic against `file`.
+    /// Converts the finding into a diagnostic against `file`.
     public func diagnostic(file: String) -> Diagnostic {
         Diagnostic(
             severity: severity, message: "\(message) (plugin \(plugin))",

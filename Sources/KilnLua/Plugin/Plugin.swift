@@ -3,7 +3,7 @@ import Foundation
 import KilnDiagnostics
 import Synchronization
 
-/// Where a plugin was found.
+/// The location a plugin was found at.
 public struct PluginSource: Sendable, Hashable {
     public enum Origin: String, Sendable, Hashable {
         /// Named with `--plugin`.
@@ -39,7 +39,7 @@ public struct PluginSource: Sendable, Hashable {
     }
 }
 
-/// What a plugin may use while it runs, set by the caller for each load.
+/// The resources a plugin may use while it runs, set by the caller for each load.
 public struct PluginEnvironment: Sendable {
     public var limits: LuaLimits
     public var logger: Logger

@@ -1,6 +1,6 @@
 import KilnDiagnostics
 
-/// What `.kiln/config.lua` sets: which plugins run, what they may do, and build defaults.
+/// The settings of `.kiln/config.lua`: which plugins run, what they may do, and build defaults.
 public struct PluginConfiguration: Sendable, Hashable {
     /// One enabled plugin with the capabilities granted to it and its options.
     public struct Entry: Sendable, Hashable {
@@ -40,7 +40,7 @@ public struct PluginConfiguration: Sendable, Hashable {
         self.location = location
     }
 
-    /// The entry for `name`, when the configuration lists it.
+    /// Returns the entry for `name`, when the configuration lists it.
     public func entry(named name: String) -> Entry? {
         plugins?.first { $0.name == name }
     }

@@ -26,7 +26,7 @@ public struct InstructionDeclaration: Sendable, Hashable {
     public var expand: PluginFunction
 }
 
-/// What a plugin file declares through `kiln.plugin { ... }`.
+/// The declaration a plugin file makes through `kiln.plugin { ... }`.
 public struct PluginDeclaration: Sendable, Hashable {
     public var name: String
     public var version: SemanticVersion
@@ -36,7 +36,7 @@ public struct PluginDeclaration: Sendable, Hashable {
     public var instructions: [InstructionDeclaration]
     public var hooks: [HookName: PluginFunction]
     public var capabilities: Set<Capability>
-    /// Where `kiln.plugin` was called.
+    /// The location of the `kiln.plugin` call.
     public var location: SourceLocation
 }
 

@@ -13,7 +13,7 @@ enum PluginDigest {
         return "sha256:" + digest.prefix(Int(length)).map { String(format: "%02x", $0) }.joined()
     }
 
-    /// The digest of a folder plugin: SHA-256 over one line per regular file, sorted by path,
+    /// Computes the digest of a folder plugin: SHA-256 over one line per regular file, sorted by path,
     /// `<relative path> <sha256 of the file>`. Every file counts, so the lock covers whatever
     /// `require` could load.
     static func folder(_ root: String) throws -> String {

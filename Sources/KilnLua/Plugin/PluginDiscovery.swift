@@ -14,7 +14,7 @@ public struct PluginSearchPaths: Sendable, Hashable {
         self.shipped = shipped
     }
 
-    /// The standard folders for a build context, the environment and kiln's executable.
+    /// Returns the standard folders for a build context, the environment and kiln's executable.
     ///
     /// The shipped folder is `plugins/` beside the executable, else `../share/kiln/plugins`
     /// from it (the layout of an installed prefix).
@@ -44,7 +44,7 @@ public struct PluginSearchPaths: Sendable, Hashable {
 
 /// Finds plugins by name or path.
 public enum PluginDiscovery {
-    /// Every plugin in the search folders; a name found in an earlier folder hides later ones.
+    /// Lists every plugin in the search folders. A name found in an earlier folder hides later ones.
     public static func available(in paths: PluginSearchPaths) -> [PluginSource] {
         var seen: Set<String> = []
         var result: [PluginSource] = []
@@ -57,7 +57,7 @@ public enum PluginDiscovery {
         return result
     }
 
-    /// The plugins directly inside `folder`: `NAME.lua` files and `NAME/init.lua` folders.
+    /// Lists the plugins directly inside `folder`: `NAME.lua` files and `NAME/init.lua` folders.
     static func plugins(inFolder folder: String, origin: PluginSource.Origin, display: String) -> [PluginSource] {
         guard let names = try? FileManager.default.contentsOfDirectory(atPath: folder) else { return [] }
         var result: [PluginSource] = []

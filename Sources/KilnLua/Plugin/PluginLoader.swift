@@ -65,7 +65,7 @@ public enum PluginLoader {
         return LoadedPlugins(plugins: try PluginSet(plugins), configuration: configuration, lock: lock)
     }
 
-    /// The plugins a request enables, in order and without repeats: the configured ones (or,
+    /// Resolves the plugins a request enables, in order and without repeats: the configured ones (or,
     /// when the configuration lists none, every plugin in `.kiln/plugins/`), then `--plugin`.
     public static func enabledSources(_ request: PluginRequest, configuration: PluginConfiguration) throws(LuaError) -> [PluginSource] {
         var sources: [PluginSource] = []
@@ -87,7 +87,7 @@ public enum PluginLoader {
 
 /// Reads `config.lua` files in the sandbox.
 public enum ConfigurationLoader {
-    /// The user's configuration, then the context's `.kiln/config.lua` over it.
+    /// Reads the user's configuration, then the context's `.kiln/config.lua` over it.
     public static func load(contextDirectory: String?, userFile: String?, environment: PluginEnvironment) throws(LuaError) -> PluginConfiguration {
         var result = PluginConfiguration()
         var files: [(path: String, display: String)] = []

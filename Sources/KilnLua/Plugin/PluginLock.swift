@@ -27,7 +27,7 @@ public struct PluginLock: Sendable, Hashable {
 
     public static let fileName = "plugins.lock"
 
-    /// The lock file's path for a build context.
+    /// Returns the lock file's path for a build context.
     public static func path(contextDirectory: String) -> String {
         contextDirectory + "/.kiln/" + fileName
     }

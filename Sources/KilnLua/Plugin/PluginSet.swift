@@ -37,7 +37,7 @@ public final class PluginSet: Sendable {
     /// The custom instructions the enabled plugins provide, for the Dockerfile parser.
     public var instructionNames: Set<String> { Set(instructionOwners.keys) }
 
-    /// The plugin that provides `instruction`, when one is enabled.
+    /// Returns the plugin that provides `instruction`, when one is enabled.
     public func provider(of instruction: String) -> Plugin? { instructionOwners[instruction.uppercased()] }
 
     /// Expands a custom instruction; returns nil for an instruction no plugin provides.
@@ -128,7 +128,7 @@ public final class PluginSet: Sendable {
         return TagHookResult(tags: tags, plugins: ran)
     }
 
-    /// The first refusal among the push hooks, or `allow`.
+    /// Runs the push hooks until one refuses, and returns that refusal or `allow`.
     public func push(_ input: PushHookInput) throws(LuaError) -> DecisionHookResult {
         var ran: [PluginIdentity] = []
         for plugin in plugins {

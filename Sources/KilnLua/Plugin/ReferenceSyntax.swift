@@ -9,7 +9,7 @@ enum ReferenceSyntax {
         return tag.utf8.allSatisfy { isAlphanumeric($0) || $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: "-") }
     }
 
-    /// A bare tag (`1.2.3`) or a full reference (`registry:5000/team/app:1.2.3`).
+    /// Checks a bare tag (`1.2.3`) or a full reference (`registry:5000/team/app:1.2.3`).
     static func isValidTagOrReference(_ text: String) -> Bool {
         if !text.contains("/"), !text.contains(":"), !text.contains("@") { return isValidTag(Substring(text)) || isValidName(text) }
         var rest = Substring(text)

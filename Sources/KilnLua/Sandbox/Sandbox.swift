@@ -7,7 +7,7 @@ import KilnDiagnostics
 /// `io`, `package`, `debug` and the module loader are never opened, and the static liblua's
 /// objects for them are never linked into kiln.
 enum Sandbox {
-    /// A VM with the sandbox installed as its global table.
+    /// Creates a VM with the sandbox installed as its global table.
     static func makeVM(pluginName: String, limits: LuaLimits, services: SandboxServices) throws(LuaError) -> LuaVM {
         let vm = try LuaVM(pluginName: pluginName, limits: limits)
         vm.services = services
@@ -38,13 +38,13 @@ enum Sandbox {
     /// The registry field holding the prelude's `invoke(hook, view)`, which calls a hook with
     /// its view made read-only.
     static let invokeKey = "kiln.invoke"
-    /// The metatable field of a read-only proxy that holds the table behind it.
+    /// The metatable field of a read-only proxy that contains the table behind it.
     static let viewMark = "__kiln_view"
     /// The registry field holding `function(t, k) return t[k] end`, for indexing that may run
     /// metamethods, which host functions only do under a protected call.
     static let indexKey = "kiln.index"
 
-    /// The functions the prelude installs in place of Lua's, and the ones it calls itself.
+    /// Pushes the functions the prelude installs in place of Lua's, and the ones it calls itself.
     private static func pushHostTable(_ vm: LuaVM) {
         let state = vm.state
         lua_createtable(state, 0, 6)

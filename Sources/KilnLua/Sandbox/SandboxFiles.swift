@@ -11,7 +11,7 @@ enum SandboxFiles {
         case tooLarge(Int)
         case system(String)
 
-        /// The failure in words, for `path` inside `place`.
+        /// Describes the failure in words, for `path` inside `place`.
         func describe(path: [UInt8], place: String) -> String {
             let shown = String(decoding: path.prefix(200), as: UTF8.self)
             switch self {

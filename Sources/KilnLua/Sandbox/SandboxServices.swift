@@ -1,11 +1,11 @@
 import KilnDiagnostics
 
-/// What the host functions of one VM work with: the plugin's identity, its capabilities, where
-/// it may read from, and where its log lines go.
+/// The state the host functions of one VM work with: the plugin's capabilities, the folders it may
+/// read, its options and the logger its lines go to.
 struct SandboxServices {
     /// The folder `require` loads modules from, or nil when the plugin is a single file.
     var moduleRoot: String?
-    /// How chunk names show `moduleRoot`, such as `.kiln/plugins/apt`.
+    /// The name of `moduleRoot` in chunk names, such as `.kiln/plugins/apt`.
     var moduleDisplayRoot: String?
     /// The build context that `kiln.context.read` reads from, when a build is running.
     var contextRoot: String?
@@ -20,7 +20,7 @@ struct SandboxServices {
     var logLimitReported = false
     /// The declaration registered by `kiln.plugin`, once the plugin file has called it.
     var declaration: PluginDeclaration?
-    /// Why `kiln.plugin` rejected the declaration, when it did.
+    /// The kind of error `kiln.plugin` raised for the declaration, when it raised one.
     var declarationFailure: LuaError.Kind?
     /// The configuration registered by `kiln.config`, in a configuration VM.
     var configuration: LuaValue?

@@ -14,7 +14,7 @@ struct HostCall {
 
     func isNoneOrNil(_ index: Int32) -> Bool { type(index) <= LUA_TNIL }
 
-    /// The bytes of the string argument at `index`, valid while it stays on the stack.
+    /// Returns the bytes of the string argument at `index`, valid while it stays on the stack.
     func bytes(_ index: Int32) -> UnsafeRawBufferPointer? {
         guard type(index) == LUA_TSTRING else { return nil }
         var length = 0
@@ -22,7 +22,7 @@ struct HostCall {
         return UnsafeRawBufferPointer(start: pointer, count: length)
     }
 
-    /// A string argument; numbers are converted as Lua's string functions convert them.
+    /// Reads a string argument, converting a number as Lua's string functions do.
     func stringArgument(_ index: Int32, _ name: String) throws(HostFunctionError) -> [UInt8] {
         switch type(index) {
         case LUA_TSTRING:
@@ -37,7 +37,7 @@ struct HostCall {
         }
     }
 
-    /// A string argument as Swift text; it must be valid UTF-8.
+    /// Reads a string argument as Swift text, which must be valid UTF-8.
     func textArgument(_ index: Int32, _ name: String) throws(HostFunctionError) -> String {
         let bytes = try stringArgument(index, name)
         guard let text = String(validating: bytes, as: UTF8.self) else {
@@ -50,7 +50,7 @@ struct HostCall {
         isNoneOrNil(index) ? nil : try textArgument(index, name)
     }
 
-    /// An integer argument: an integer, a float with an integral value, or a numeric string.
+    /// Reads an integer argument: an integer, a float with an integral value, or a numeric string.
     func integerArgument(_ index: Int32, _ name: String) throws(HostFunctionError) -> Int64 {
         var isNumber: Int32 = 0
         let value = lua_tointegerx(thread, index, &isNumber)
@@ -67,7 +67,7 @@ struct HostCall {
         isNoneOrNil(index) ? value : try integerArgument(index, name)
     }
 
-    /// The argument at `index` copied into Swift, read raw and within the VM's result limits.
+    /// Copies the argument at `index` into Swift, read raw and within the VM's result limits.
     func valueArgument(_ index: Int32, _ name: String) throws(HostFunctionError) -> LuaValue {
         do {
             return try vm.readValue(thread, at: index, path: name)
@@ -81,7 +81,8 @@ struct HostCall {
         return .message("\(function): bad argument #\(index) (\(name)): \(expected) expected, got \(actual)")
     }
 
-    /// Upvalue `n` of the host function, counting from 1 (upvalues 1 and 2 are the dispatcher's).
+    /// Returns the pseudo-index of upvalue `n` of the host function, counting from 1 (upvalues 1 and 2
+    /// belong to the dispatcher).
     func upvalueIndex(_ n: Int32) -> Int32 { kiln_lua_upvalueindex(n + 2) }
 
     /// Makes room for `count` more values, failing like Lua's own functions when the stack is full.

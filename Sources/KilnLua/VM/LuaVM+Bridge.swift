@@ -1,7 +1,7 @@
 import CLua
 import Foundation
 
-/// Why a value could not be read out of a VM.
+/// The reason a value could not be read out of a VM.
 struct LuaReadError: Error {
     var message: String
 }
@@ -30,7 +30,7 @@ extension LuaVM {
             lua_pushnumber(thread, number)
         case .string(let bytes):
             bytes.withUnsafeBufferPointer { buffer in
-                buffer.withMemoryRebound(to: CChar.self) { lua_pushlstring(thread, $0.baseAddress, $0.count) }
+                buffer.withMemoryRebound(to: CChar.self) { _ = lua_pushlstring(thread, $0.baseAddress, $0.count) }
             }
         case .function(let reference):
             guard reference.vmIdentifier == identifier else { return false }

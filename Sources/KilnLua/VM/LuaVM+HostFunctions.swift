@@ -1,14 +1,14 @@
 import CLua
 
-/// A Swift function exposed to Lua. It never raises a Lua error itself: it throws, and the C
-/// trampoline raises the error from a C frame.
+/// A Swift function exposed to Lua. Its body throws instead of raising a Lua error, and the C
+/// trampoline raises the error from a C frame, so no longjmp crosses the Swift frames.
 struct HostFunction {
     /// The name plugins call it by (`kiln.semver.parse`), which starts its error messages.
     let name: String
     let body: (HostCall) throws(HostFunctionError) -> Int32
 }
 
-/// How a host function fails.
+/// The failure of a host function.
 enum HostFunctionError: Error {
     /// An error message; Lua's position of the calling line is put in front of it.
     case message(String)
@@ -45,7 +45,7 @@ private let hostDispatch: @convention(c) (OpaquePointer?) -> Int32 = { thread in
 
 extension LuaVM {
     /// Pushes a Lua function that runs `body`. `upvalues` values on top of the stack become its
-    /// upvalues 3 and up, which `HostCall.upvalue(_:)` reads.
+    /// upvalues 3 and up, which `HostCall.upvalueIndex(_:)` addresses.
     func pushHostFunction(
         _ name: String, upvalues: Int32 = 0, _ body: @escaping (HostCall) throws(HostFunctionError) -> Int32
     ) {

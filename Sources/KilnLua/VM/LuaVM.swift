@@ -5,7 +5,7 @@ import Synchronization
 /// One Lua 5.4 state with its memory cap, instruction budget and wall-clock limit.
 ///
 /// A VM belongs to one plugin and is used by one thread at a time; it is not `Sendable`.
-/// Every call into Lua goes through `call(_:arguments:)` or `protectedCall`, which install the
+/// Every call into Lua goes through `call(arguments:results:fallbackLocation:)` or `protectedCall`, which install the
 /// message handler and the limits. Once a limit stops the VM it refuses further calls, and its
 /// owner throws it away.
 final class LuaVM {
@@ -24,7 +24,7 @@ final class LuaVM {
     var gmatchIterator: Int?
     /// The registered host functions behind hook view methods.
     var methodIndices: [HookMethod: Int] = [:]
-    /// What the running hook did through its view.
+    /// The record of what the running hook did through its view.
     var recorder = HookRecorder()
     /// The registry slot of the traceback the message handler stores.
     static let tracebackKey = "kiln.traceback"
@@ -59,7 +59,7 @@ final class LuaVM {
         shared.deallocate()
     }
 
-    /// Bytes the VM holds now.
+    /// Bytes the VM has allocated now.
     var memoryUsed: Int { shared.pointee.memory_used }
 
     // MARK: Loading

@@ -11,7 +11,7 @@ enum PluginCommand {
     static let pluginFlag = ListFlag(
         "plugin", placeholder: "NAME|PATH", help: "Enable a plugin by name or path, in addition to the configured ones")
 
-    /// The plugin request for a build context given as a positional argument (default `.`).
+    /// Builds the plugin request for a build context given as a positional argument (default `.`).
     static func request(_ arguments: ParsedArguments, context: CommandContext) -> PluginRequest {
         let contextDirectory = context.absolutePath(arguments.positionals.first ?? ".")
         let executable = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe"))
@@ -29,7 +29,7 @@ enum PluginCommand {
             environment: PluginEnvironment(logger: context.logger.labeled("plugin")))
     }
 
-    /// The error as text, with the Lua line it points to when the file can be read.
+    /// Renders the error as text, with the Lua line it points to when the file can be read.
     static func render(_ error: LuaError, context: CommandContext, baseDirectory: String) -> String {
         var diagnostic = error.diagnostic
         if let location = error.location, location.line > 0 {
@@ -44,7 +44,7 @@ enum PluginCommand {
         return diagnostic.rendered()
     }
 
-    /// The first 12 hex digits of a digest, as Docker shortens image IDs.
+    /// Returns the first 12 hex digits of a digest, as Docker shortens image IDs.
     static func shortDigest(_ digest: String) -> String {
         let hex = digest.hasPrefix("sha256:") ? digest.dropFirst(7) : Substring(digest)
         return String(hex.prefix(12))
