@@ -61,7 +61,7 @@ let package = Package(
                 "KilnRegistry",
             ]
         ),
-        .target(name: "KilnLua", dependencies: ["CLua", "CCrypto", "CSystem", "KilnBuild"]),
+        .target(name: "KilnLua", dependencies: ["CLua", "CCrypto", "CSystem", "KilnImage", "KilnBuild"]),
         .target(name: "KilnCLI", dependencies: ["KilnBuild", "KilnLua"]),
         .executableTarget(name: "kiln", dependencies: ["KilnCLI"]),
     ] + testTargets
@@ -74,6 +74,7 @@ var testTargets: [Target] {
     [
         .testTarget(name: "KilnDiagnosticsTests", dependencies: ["KilnDiagnostics"]),
         .testTarget(name: "KilnStoreTests", dependencies: ["KilnStore"]),
+        .testTarget(name: "KilnLuaTests", dependencies: ["KilnLua"]),
         .testTarget(name: "KilnCLITests", dependencies: ["KilnCLI"]),
         .testTarget(name: "Integration", dependencies: ["KilnCLI"], exclude: ["Fixtures"]),
     ]
