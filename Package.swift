@@ -10,9 +10,9 @@ let package = Package(
         .executable(name: "kiln", targets: ["kiln"])
     ],
     targets: [
+        // Linked statically from liblua5.4.a by its module map; pkg-config would add `-llua5.4`.
         .systemLibrary(
             name: "CLua",
-            pkgConfig: "lua5.4",
             providers: [.apt(["liblua5.4-dev"])]
         ),
         .systemLibrary(
@@ -66,7 +66,7 @@ let package = Package(
                 "KilnRegistry",
             ]
         ),
-        .target(name: "KilnLua", dependencies: ["CLua", "KilnBuild"]),
+        .target(name: "KilnLua", dependencies: ["CLua", "CCrypto", "CSystem", "KilnImage", "KilnBuild"]),
         .target(name: "KilnCLI", dependencies: ["KilnBuild", "KilnLua"]),
         .executableTarget(name: "kiln", dependencies: ["KilnCLI"]),
     ] + testTargets
@@ -84,6 +84,7 @@ var testTargets: [Target] {
         .testTarget(name: "KilnLayerTests", dependencies: ["KilnLayer"], exclude: ["Fixtures"]),
         .testTarget(name: "KilnStoreTests", dependencies: ["KilnStore"]),
         .testTarget(name: "KilnRegistryTests", dependencies: ["KilnRegistry"]),
+        .testTarget(name: "KilnLuaTests", dependencies: ["KilnLua"]),
         .testTarget(name: "KilnCLITests", dependencies: ["KilnCLI"]),
         .testTarget(name: "Integration", dependencies: ["KilnCLI"], exclude: ["Fixtures"]),
     ]

@@ -11,6 +11,7 @@ enum CommandTable {
             PushCommand.spec,
             LoginCommand.spec,
             LogoutCommand.spec,
+            PluginCommand.spec,
         ]
     }
 }
