@@ -29,7 +29,7 @@ extension ContainerRunner {
         if checksRuntime {
             try await RuntimeCheck.verify(runc)
         }
-        let root = try RootDirectory(path: configuration.rootfs)
+        let root = try RootfsDirectory(path: configuration.rootfs)
         let spec = try BundleWriter.write(configuration, to: bundle)
         try CommandCheck.check(spec, mounts: configuration.mounts, root: root)
         let stubs = try MountPointStubs.create(for: spec.mounts, in: root)
@@ -114,7 +114,7 @@ extension ContainerRunner {
         if let data = FileManager.default.contents(atPath: bundle.stubs),
             let stubs = try? JSONDecoder().decode(MountPointStubs.self, from: data)
         {
-            stubs.remove(from: try RootDirectory(path: rootfs), logger: logger)
+            stubs.remove(from: try RootfsDirectory(path: rootfs), logger: logger)
             unlink(bundle.stubs)
         }
     }

@@ -57,7 +57,7 @@ public struct ContainerRunner: Sendable {
         if checksRuntime {
             try await RuntimeCheck.verify(runc)
         }
-        let root = try RootDirectory(path: configuration.rootfs)
+        let root = try RootfsDirectory(path: configuration.rootfs)
         let spec = try BundleWriter.write(configuration, to: bundle)
         try CommandCheck.check(spec, mounts: configuration.mounts, root: root)
         let stubs = try MountPointStubs.create(for: spec.mounts, in: root)

@@ -7,9 +7,6 @@
 // Helpers for KilnRuntime: constants that need _GNU_SOURCE and calls that glibc declares as
 // variadic functions or macros, which Swift cannot call.
 
-/// O_PATH from <fcntl.h>.
-extern const int kiln_o_path;
-
 /// pipe2(fds, O_CLOEXEC); returns 0, or -1 with errno set.
 int kiln_pipe_cloexec(int fds[2]);
 

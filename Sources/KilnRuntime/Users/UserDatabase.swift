@@ -39,7 +39,7 @@ public struct UserDatabase: Sendable, Equatable {
 
     /// Reads /etc/passwd and /etc/group inside `rootfs`, resolving symlinks within it.
     public static func load(rootfs: String) throws -> UserDatabase {
-        let root = try RootDirectory(path: rootfs)
+        let root = try RootfsDirectory(path: rootfs)
         return UserDatabase(passwd: try root.readFile("etc/passwd"), group: try root.readFile("etc/group"))
     }
 
