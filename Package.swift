@@ -69,6 +69,8 @@ let package = Package(
         .target(name: "KilnLua", dependencies: ["CLua", "CCrypto", "CSystem", "KilnImage", "KilnBuild"]),
         .target(name: "KilnCLI", dependencies: ["KilnBuild", "KilnLua"]),
         .executableTarget(name: "kiln", dependencies: ["KilnCLI"]),
+        // One container start through KilnRuntime, measured by scripts/bench.d/run.
+        .executableTarget(name: "kiln-runtime-bench", dependencies: ["KilnRuntime"]),
     ] + testTargets
 )
 

@@ -195,3 +195,11 @@ final class TerminalForeground: @unchecked Sendable {
         signal(SIGTTOU, old)
     }
 }
+
+extension ContainerRunner {
+    /// Writes the bundle for `configuration` (config.json and the generated files) without
+    /// starting anything, for running it with runc directly.
+    public static func writeBundle(_ configuration: ContainerConfiguration, to bundle: BundleLayout) throws {
+        _ = try BundleWriter.write(configuration, to: bundle)
+    }
+}
