@@ -16,8 +16,8 @@ extension ContainerRunner {
     ///
     /// slirp4netns keeps running beside the container (its pid in `<bundle>/slirp.pid`) until
     /// `remove` stops it. The mount-point stubs are recorded in `<bundle>/stubs.json` for `remove`.
-    /// Throws `invalidPath` for a terminal: a detached terminal needs a process that holds its
-    /// master side, which kiln does not have yet.
+    /// Throws `invalidPath` for a terminal: a detached terminal needs a process that keeps its
+    /// master side open, which kiln does not have yet.
     public func start(
         _ configuration: ContainerConfiguration, id: String, bundle: BundleLayout, stdoutLog: String, stderrLog: String
     ) async throws -> DetachedContainer {
@@ -100,7 +100,7 @@ extension ContainerRunner {
         do {
             try await runc.delete(id: id, force: force)
         } catch let error as RuntimeError {
-            // A container that runc no longer knows is already deleted; any other failure stands.
+            // A container that runc no longer lists is already deleted. Any other failure is rethrown.
             if case .runcFailed = error.kind, (try? await runc.state(id: id)) != nil {
                 throw error
             }
@@ -119,8 +119,8 @@ extension ContainerRunner {
         }
     }
 
-    /// Runs another process in a running container (`kiln exec`), as the container's own process
-    /// but with `args` and the given overrides; waits for it and returns how it ended.
+    /// Runs another process in a running container (`kiln exec`): the container's own process
+    /// description with `args` and the given overrides. Waits for the process and returns its end.
     public func exec(
         id: String, bundle: BundleLayout, args: [String], env: [String] = [], cwd: String? = nil,
         user: ProcessUser? = nil, terminal: Bool = false, io: ContainerIO

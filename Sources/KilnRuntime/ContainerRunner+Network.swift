@@ -145,7 +145,7 @@ extension ContainerRunner {
         return pid
     }
 
-    /// A socket path in a fresh private directory under /tmp, short enough for `sockaddr_un`.
+    /// Creates a private directory under /tmp and returns a socket path in it, short enough for `sockaddr_un`.
     static func shortSocketPath() throws -> String {
         var template = Array("/tmp/kiln-slirp-XXXXXX".utf8CString)
         guard let made = mkdtemp(&template) else {

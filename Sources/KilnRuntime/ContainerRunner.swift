@@ -2,19 +2,19 @@ import CSystem
 import Foundation
 import KilnDiagnostics
 
-/// Where a container's standard streams go.
+/// The destination of a container's standard streams.
 public enum ContainerIO: Sendable {
     /// Output chunks go to `handler` as they arrive and the last `tailLines` lines come back in
     /// `ContainerExit.outputTail`; stdin is /dev/null. For build steps.
     case stream(tailLines: Int, handler: @Sendable (ProgressEvent.OutputStream, [UInt8]) -> Void)
-    /// The container uses kiln's own stdout and stderr, and its stdin unless `stdin` is false; kiln
-    /// forwards SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1 and SIGUSR2 to it. Foreground `kiln run`;
-    /// with `ContainerConfiguration.terminal` the container gets a pseudo-terminal copied to
-    /// kiln's (`kiln run -it`).
+    /// The container uses kiln's own stdout and stderr, and its stdin unless `stdin` is false.
+    /// kiln forwards SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1 and SIGUSR2 to it. This is foreground
+    /// `kiln run`. With `ContainerConfiguration.terminal`, the container gets a pseudo-terminal
+    /// that kiln copies to its own (`kiln run -it`).
     case inherit(stdin: Bool)
 }
 
-/// How a container ended.
+/// The end of a container: its termination status and, for streamed output, its last lines.
 public struct ContainerExit: Sendable, Equatable {
     public var status: TerminationStatus
     /// The last lines of output, for `ContainerIO.stream`; empty otherwise.

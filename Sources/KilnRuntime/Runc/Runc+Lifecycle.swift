@@ -35,7 +35,7 @@ extension Runc {
         return try JSONDecoder().decode(RuncContainerState.self, from: Data(output))
     }
 
-    /// Every container in this store's runc state directory.
+    /// Lists every container in this store's runc state directory.
     ///
     /// runc 1.1 fails the whole listing when a container is deleted while it reads the state
     /// directory, so a failed listing is tried again, up to three times.

@@ -1,6 +1,6 @@
 /// The users and groups of an image, read from its /etc/passwd and /etc/group as plain text.
 ///
-/// kiln never asks NSS: that would load the image's own libnss modules into kiln. Lines that do
+/// kiln never calls NSS, because that would load the image's own libnss modules into kiln. Lines that do
 /// not parse (comments, NIS `+`/`-` entries, short lines) are skipped, as runc's parser skips them.
 public struct UserDatabase: Sendable, Equatable {
     public struct PasswdEntry: Sendable, Equatable {
