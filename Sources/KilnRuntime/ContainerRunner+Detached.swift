@@ -50,7 +50,8 @@ extension ContainerRunner {
                     let slirp = try Slirp4netns.start(
                         pid: pid, apiSocket: try Self.shortSocketPath(),
                         environment: ProcessInfo.processInfo.environment, detached: true)
-                    try Data("\(slirp.process.pid)\n".utf8).write(to: URL(fileURLWithPath: bundle.slirpPidFile))
+                    try Data("\(slirp.process.pid)\n\(slirp.apiSocket)\n".utf8)
+                        .write(to: URL(fileURLWithPath: bundle.slirpPidFile))
                     for var mapping in ports {
                         if mapping.hostPort == 0 {
                             mapping.hostPort = try PortProbe.freePort(mapping.hostIP, proto: mapping.proto)
@@ -190,11 +191,16 @@ extension ContainerRunner {
         return fd
     }
 
-    /// Stops a detached container's slirp4netns, after checking that the recorded pid still is one.
+    /// Stops a detached container's slirp4netns, after checking that the recorded pid still is
+    /// one, and removes its API socket.
     static func stopSlirp(_ bundle: BundleLayout) {
-        guard let text = try? String(contentsOfFile: bundle.slirpPidFile, encoding: .utf8),
-            let pid = pid_t(text.trimmingCharacters(in: .whitespacesAndNewlines)), pid > 0
-        else { return }
+        guard let text = try? String(contentsOfFile: bundle.slirpPidFile, encoding: .utf8) else { return }
+        let lines = text.split(separator: "\n").map(String.init)
+        if lines.count > 1, lines[1].hasPrefix("/tmp/kiln-slirp-"), lines[1].hasSuffix("/api.sock") {
+            unlink(lines[1])
+            rmdir((lines[1] as NSString).deletingLastPathComponent)
+        }
+        guard let first = lines.first, let pid = pid_t(first), pid > 0 else { return }
         let command = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline").map {
             String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self)
         }
