@@ -6,7 +6,12 @@
 enum CommandTable {
     static var commands: [CommandSpec] {
         [
-            VersionCommand.spec
+            VersionCommand.spec,
+            PullCommand.spec,
+            PushCommand.spec,
+            LoginCommand.spec,
+            LogoutCommand.spec,
+            PluginCommand.spec,
         ]
     }
 }
