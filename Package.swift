@@ -72,7 +72,7 @@ let package = Package(
         // One container start through KilnRuntime, measured by scripts/bench.d/run.
         .executableTarget(name: "kiln-runtime-bench", dependencies: ["KilnRuntime"]),
         // Runs layer diff and apply alone, for scripts/bench.d/layer.
-        .executableTarget(name: "kiln-layer-bench", dependencies: ["KilnLayer"], path: "Sources/KilnLayerBench"),
+        .executableTarget(name: "kiln-layer-bench", dependencies: ["KilnLayer"]),
     ] + testTargets
 )
 

@@ -93,7 +93,11 @@ struct ApplyRun {
             try createParents(of: directory.appending("x"), for: entry)
             let target = try naming(entry) { try root.entry(directory) }
             if try naming(entry, { try target.status() }) == nil {
-                try naming(entry) { try target.makeDirectory(permissions: 0o755) }
+                try naming(entry) {
+                    try target.makeDirectory(permissions: 0o755)
+                    try target.setPermissions(0o755)
+                }
+                try copyLowerMetadata(directory, to: target, for: entry)
             }
             try naming(entry) { try target.setExtendedAttribute("trusted.overlay.opaque", Array("y".utf8)) }
             created.insert(directory)
@@ -148,7 +152,11 @@ struct ApplyRun {
             let directory = FilePath.joining(prefix)
             guard let status = try naming(entry, { try root.status(directory) }) else {
                 let newDirectory = try naming(entry) { try root.entry(directory) }
-                try naming(entry) { try newDirectory.makeDirectory(permissions: 0o755) }
+                try naming(entry) {
+                    try newDirectory.makeDirectory(permissions: 0o755)
+                    // mkdir applies the umask, so the mode is set again explicitly.
+                    try newDirectory.setPermissions(0o755)
+                }
                 try copyLowerMetadata(directory, to: newDirectory, for: entry)
                 continue
             }
