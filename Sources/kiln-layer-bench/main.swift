@@ -17,7 +17,9 @@ func fail(_ message: String) -> Never {
 }
 
 let arguments = CommandLine.arguments
-guard arguments.count >= 4 else { fail("usage: kiln-layer-bench diff DIR OUTPUT [gzip|zstd|none] [THREADS] | apply BLOB DIR") }
+guard arguments.count >= 4 else {
+    fail("usage: kiln-layer-bench diff DIR OUTPUT [FORMAT] [THREADS] | compress TAR OUTPUT [FORMAT] [THREADS] | apply BLOB DIR")
+}
 
 do {
     switch arguments[1] {
