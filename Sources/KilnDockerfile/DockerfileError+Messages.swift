@@ -118,6 +118,13 @@ extension DockerfileError {
             return ("invalid exclusion pattern \"!\": a pattern must follow the !", nil)
         case .invalidIgnorePattern(let pattern, let reason):
             return ("invalid pattern \"\(pattern)\": \(reason)", nil)
+        case .fileOutsideContext(let path, let target):
+            return (
+                "\(path) is a symbolic link to \(target), outside the build context",
+                "replace the link with a regular file inside the context"
+            )
+        case .unreadableFile(let path):
+            return ("failed to read \(path)", "check that the file is readable")
         }
     }
 

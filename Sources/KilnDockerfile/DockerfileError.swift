@@ -62,6 +62,8 @@ public struct DockerfileError: KilnError, Equatable {
         // .dockerignore
         case ignoreExclusionWithoutPattern
         case invalidIgnorePattern(String, reason: String)
+        case fileOutsideContext(path: String, target: String)
+        case unreadableFile(String)
     }
 
     public var reason: Reason
