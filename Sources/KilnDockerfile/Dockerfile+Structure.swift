@@ -8,7 +8,7 @@ extension Dockerfile {
         var sawFrom = false
         var globalNames: Set<String> = Self.automaticPlatformArguments
         var stageLines: [String: Int] = [:]
-        var lastOnce: [Keyword: Int] = [:]
+        var lastOnce: [Keyword: SourceRange] = [:]
 
         for instruction in instructions {
             switch instruction.body {
@@ -32,10 +32,11 @@ extension Dockerfile {
                     throw DockerfileError(.instructionBeforeFrom(instruction.keyword.rawValue), at: instruction.range, in: source)
                 }
                 if [.cmd, .entrypoint, .healthcheck].contains(instruction.keyword) {
-                    if let firstLine = lastOnce[instruction.keyword] {
-                        newWarnings.append((.multipleInstructions(instruction: instruction.keyword.rawValue, firstLine: firstLine), instruction.range))
+                    if let earlier = lastOnce[instruction.keyword] {
+                        newWarnings.append(
+                            (.overriddenInstruction(instruction: instruction.keyword.rawValue, laterLine: instruction.range.line), earlier))
                     }
-                    lastOnce[instruction.keyword] = instruction.range.line
+                    lastOnce[instruction.keyword] = instruction.range
                 }
             }
         }

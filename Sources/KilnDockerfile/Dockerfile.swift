@@ -10,7 +10,8 @@ public struct Dockerfile: Sendable {
     public var source: SourceText
     public var directives: ParserDirectives
     public var instructions: [Instruction]
-    /// Warnings in source order, as diagnostics with a `code` (such as `MaintainerDeprecated`).
+    /// Warnings in source order, as diagnostics with a `code` (such as `MaintainerDeprecated`),
+    /// without those that `# check=skip=` names.
     public var warnings: [Diagnostic]
 
     /// The file name used in locations.
@@ -34,7 +35,13 @@ public struct Dockerfile: Sendable {
         }
         var dockerfile = Dockerfile(source: source, directives: directives, instructions: instructions, warnings: decoder.warnings)
         try dockerfile.checkStructure()
-        dockerfile.warnings.sort { ($0.range?.line ?? 0) < ($1.range?.line ?? 0) }
+        // `# check=skip=...` is the author's choice, so skipped warnings are not reported at all.
+        dockerfile.warnings = dockerfile.warnings.filter { directives.checkOptions.reports($0.code ?? "") }
+        dockerfile.warnings = dockerfile.warnings.enumerated().sorted { left, right in
+            let leftLine = left.element.range?.line ?? 0
+            let rightLine = right.element.range?.line ?? 0
+            return leftLine != rightLine ? leftLine < rightLine : left.offset < right.offset
+        }.map(\.element)
         return dockerfile
     }
 

@@ -25,7 +25,7 @@ extension DockerfileError {
         case .unterminatedHeredoc(let name):
             return ("heredoc \"\(name)\" is not terminated", "end it with a line that holds only \(name)")
         case .unknownInstruction(let word, let suggestion):
-            return ("unknown instruction \"\(word)\"" + didYouMean(suggestion), nil)
+            return ("unknown instruction \"\(visible(word))\"" + didYouMean(suggestion), nil)
         case .instructionBeforeFrom(let keyword):
             return ("\(keyword) comes before the first FROM", "only ARG may come before FROM; start the stage with `FROM IMAGE`")
         case .fromArgumentCount(let count):
@@ -126,6 +126,21 @@ extension DockerfileError {
         case .unreadableFile(let path):
             return ("failed to read \(path)", "check that the file is readable")
         }
+    }
+
+    /// `text` with control and invisible formatting characters written as `\u{XXXX}`, so that a
+    /// stray byte-order mark or escape character shows in the message.
+    static func visible(_ text: String) -> String {
+        var result = ""
+        for scalar in text.unicodeScalars {
+            switch scalar.properties.generalCategory {
+            case .control, .format, .unassigned, .surrogate, .privateUse:
+                result += "\\u{" + String(scalar.value, radix: 16, uppercase: true) + "}"
+            default:
+                result.unicodeScalars.append(scalar)
+            }
+        }
+        return result
     }
 
     private static func didYouMean(_ suggestion: String?) -> String {

@@ -3,7 +3,7 @@ import KilnDiagnostics
 /// A parser warning as data; `diagnostic(at:in:)` is the one place it becomes words. The codes are
 /// BuildKit's check names where BuildKit has the same check, so `# check=skip=` lists carry over.
 enum DockerfileWarning: Sendable, Hashable {
-    case emptyContinuationLine(line: Int)
+    case emptyContinuationLines([Int])
     case maintainerDeprecated
     case jsonArgumentsInvalid(instruction: String, reason: String)
     case jsonTrailingText(instruction: String, text: String)
@@ -11,7 +11,7 @@ enum DockerfileWarning: Sendable, Hashable {
     case stageNameCasing(String)
     case fromAsCasing(from: String, as: String)
     case reservedStageName(String)
-    case multipleInstructions(instruction: String, firstLine: Int)
+    case overriddenInstruction(instruction: String, laterLine: Int)
     case exposeProtocolCasing(String)
     case exposeHostPart(String)
     case healthcheckNoneFlags
@@ -21,7 +21,7 @@ enum DockerfileWarning: Sendable, Hashable {
 
     var code: String {
         switch self {
-        case .emptyContinuationLine: "NoEmptyContinuation"
+        case .emptyContinuationLines: "NoEmptyContinuation"
         case .maintainerDeprecated: "MaintainerDeprecated"
         case .jsonArgumentsInvalid: "JSONArgsFallback"
         case .jsonTrailingText: "JSONTrailingText"
@@ -29,7 +29,7 @@ enum DockerfileWarning: Sendable, Hashable {
         case .stageNameCasing: "StageNameCasing"
         case .fromAsCasing: "FromAsCasing"
         case .reservedStageName: "ReservedStageName"
-        case .multipleInstructions: "MultipleInstructionsDisallowed"
+        case .overriddenInstruction: "MultipleInstructionsDisallowed"
         case .exposeProtocolCasing: "ExposeProtoCasing"
         case .exposeHostPart: "ExposeInvalidFormat"
         case .healthcheckNoneFlags: "HealthcheckNoneFlags"
@@ -41,8 +41,12 @@ enum DockerfileWarning: Sendable, Hashable {
 
     var words: (message: String, hint: String?) {
         switch self {
-        case .emptyContinuationLine(let line):
-            return ("empty continuation line \(line) does not end the instruction", "remove the empty line, or end the instruction on the line before it")
+        case .emptyContinuationLines(let lines):
+            let list = lines.map(String.init).joined(separator: ", ")
+            return (
+                "empty continuation \(lines.count == 1 ? "line" : "lines") \(list) did not end the instruction; the lines after \(lines.count == 1 ? "it" : "them") were joined to it",
+                "remove the empty \(lines.count == 1 ? "line" : "lines"), or end the instruction before \(lines.count == 1 ? "it" : "them")"
+            )
         case .maintainerDeprecated:
             return ("MAINTAINER is deprecated", "use `LABEL org.opencontainers.image.authors=\"NAME\"`")
         case .jsonArgumentsInvalid(let instruction, let reason):
@@ -60,8 +64,11 @@ enum DockerfileWarning: Sendable, Hashable {
             return ("'\(keyword)' and '\(from)' keywords' casing do not match", nil)
         case .reservedStageName(let name):
             return ("\"\(name)\" is reserved and should not be used as a stage name", nil)
-        case .multipleInstructions(let instruction, let firstLine):
-            return ("only the last \(instruction) of a stage takes effect; line \(firstLine) has an earlier one", nil)
+        case .overriddenInstruction(let instruction, let laterLine):
+            return (
+                "this \(instruction) has no effect: line \(laterLine) sets \(instruction) again in the same stage",
+                "remove one of them; only the last \(instruction) of a stage is kept"
+            )
         case .exposeProtocolCasing(let port):
             return ("the protocol of EXPOSE \(port) should be lower case", nil)
         case .exposeHostPart(let port):

@@ -17,8 +17,8 @@ struct InstructionDecoder {
                 .unknownInstruction(node.keyword, suggestion: Keyword.suggestion(for: node.keyword)),
                 at: source.range(node.startLine), in: source)
         }
-        for line in node.emptyContinuationLines {
-            warn(.emptyContinuationLine(line: line), at: source.range(node.startLine, line))
+        if let last = node.emptyContinuationLines.last {
+            warn(.emptyContinuationLines(node.emptyContinuationLines), at: source.range(node.startLine, last))
         }
         switch node.jsonNote {
         case .invalid(let reason)?: warn(.jsonArgumentsInvalid(instruction: keyword.rawValue, reason: reason), at: range)

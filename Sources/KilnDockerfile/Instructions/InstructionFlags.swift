@@ -29,9 +29,7 @@ struct InstructionFlags {
             }
             guard let kind = kinds[name] else {
                 throw DockerfileError(
-                    .unknownFlag(
-                        instruction: instruction, flag: name,
-                        suggestion: Suggestion.nearest(to: name, among: declared.map(\.key))))
+                    .unknownFlag(instruction: instruction, flag: name, suggestion: Self.suggestion(for: name, among: declared.map(\.key))))
             }
             if values[name] != nil && kind != .list {
                 throw DockerfileError(.duplicateFlag(instruction: instruction, flag: name))
@@ -45,13 +43,27 @@ struct InstructionFlags {
                 switch value.lowercased() {
                 case "true": values[name] = ["true"]
                 case "false": values[name] = ["false"]
-                case "": throw DockerfileError(.flagNeedsValue(instruction: instruction, flag: name))
                 default: throw DockerfileError(.invalidBooleanFlag(instruction: instruction, flag: name, value: value))
                 }
             case .string, .list:
                 guard let value else { throw DockerfileError(.flagNeedsValue(instruction: instruction, flag: name)) }
                 values[name, default: []].append(value)
             }
+        }
+    }
+
+    /// The nearest declared flag by edit distance, or else one that contains the typed letters in
+    /// order (`--mnt` for `--mount`).
+    static func suggestion(for name: String, among candidates: [String]) -> String? {
+        if let nearest = Suggestion.nearest(to: name, among: candidates) { return nearest }
+        guard name.count >= 2 else { return nil }
+        return candidates.first { candidate in
+            guard candidate.count - name.count <= 3 else { return false }
+            var remaining = Substring(name)
+            for character in candidate where character == remaining.first {
+                remaining = remaining.dropFirst()
+            }
+            return remaining.isEmpty
         }
     }
 

@@ -44,6 +44,45 @@ public struct RunMount: Sendable, Hashable, Codable {
     /// The environment variable that receives a secret.
     public var env: String?
 
+    private enum CodingKeys: String, CodingKey {
+        case type, target, source, from, id, sharing, readOnly, required, mode, uid, gid, size, env
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        type = try container.decode(MountType.self, forKey: .type)
+        target = try container.decodeIfPresent(String.self, forKey: .target)
+        source = try container.decodeIfPresent(String.self, forKey: .source)
+        from = try container.decodeIfPresent(String.self, forKey: .from)
+        id = try container.decodeIfPresent(String.self, forKey: .id)
+        sharing = try container.decodeIfPresent(Sharing.self, forKey: .sharing)
+        readOnly = try container.decode(Bool.self, forKey: .readOnly)
+        required = try container.decode(Bool.self, forKey: .required)
+        mode = try container.decodeIfPresent(String.self, forKey: .mode).flatMap { UInt32($0, radix: 8) }
+        uid = try container.decodeIfPresent(UInt32.self, forKey: .uid)
+        gid = try container.decodeIfPresent(UInt32.self, forKey: .gid)
+        size = try container.decodeIfPresent(Int64.self, forKey: .size)
+        env = try container.decodeIfPresent(String.self, forKey: .env)
+    }
+
+    /// Like the synthesized encoding, except that `mode` is an octal string (`"0700"`).
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(type, forKey: .type)
+        try container.encodeIfPresent(target, forKey: .target)
+        try container.encodeIfPresent(source, forKey: .source)
+        try container.encodeIfPresent(from, forKey: .from)
+        try container.encodeIfPresent(id, forKey: .id)
+        try container.encodeIfPresent(sharing, forKey: .sharing)
+        try container.encode(readOnly, forKey: .readOnly)
+        try container.encode(required, forKey: .required)
+        try container.encodeIfPresent(mode.map { "0" + String($0, radix: 8) }, forKey: .mode)
+        try container.encodeIfPresent(uid, forKey: .uid)
+        try container.encodeIfPresent(gid, forKey: .gid)
+        try container.encodeIfPresent(size, forKey: .size)
+        try container.encodeIfPresent(env, forKey: .env)
+    }
+
     public init(type: MountType) {
         self.type = type
         readOnly = type == .bind || type == .secret || type == .ssh

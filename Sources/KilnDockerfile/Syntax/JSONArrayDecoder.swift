@@ -249,7 +249,7 @@ enum JSONArrayDecoder {
                         scalars.append(Unicode.Scalar(first) ?? "\u{FFFD}")
                     }
                 default:
-                    throw SyntaxError(reason: "invalid escape \\\(Self.describe(escaped)) in a string")
+                    throw SyntaxError(reason: "invalid escape \\\(Character(Unicode.Scalar(escaped))) in a string")
                 }
                 runStart = position
             }

@@ -4,40 +4,46 @@ public struct ExposedPort: Sendable, Hashable, Codable {
     /// The last port of a range such as `8000-8010`; nil for a single port.
     public var endPort: UInt16?
     /// `tcp`, `udp` or `sctp`, in lower case.
-    public var transport: String
+    public var proto: String
     /// Whether the text named an address or a host port (`127.0.0.1:80:80`), which EXPOSE ignores.
-    public var hadHostPart: Bool
+    public var hadHostPart = false
     /// Whether the protocol was written in upper case (`80/TCP`).
-    public var hadUppercaseProtocol: Bool
+    public var hadUppercaseProtocol = false
 
-    public init(port: UInt16, endPort: UInt16? = nil, transport: String = "tcp", hadHostPart: Bool = false, hadUppercaseProtocol: Bool = false) {
+    private enum CodingKeys: String, CodingKey {
+        case port
+        case endPort
+        case proto
+    }
+
+    public init(port: UInt16, endPort: UInt16? = nil, proto: String = "tcp", hadHostPart: Bool = false, hadUppercaseProtocol: Bool = false) {
         self.port = port
         self.endPort = endPort
-        self.transport = transport
+        self.proto = proto
         self.hadHostPart = hadHostPart
         self.hadUppercaseProtocol = hadUppercaseProtocol
     }
 
     /// `80/tcp` or `8000-8010/udp`, the key of the image config's `ExposedPorts`.
     public var configKey: String {
-        if let endPort { return "\(port)-\(endPort)/\(transport)" }
-        return "\(port)/\(transport)"
+        if let endPort { return "\(port)-\(endPort)/\(proto)" }
+        return "\(port)/\(proto)"
     }
 
     /// Decodes `[ip:][hostPort:]port[-end][/protocol]`; throws a reason for the error message.
     public init(parsing text: String) throws(PortFailure) {
         var rest = Substring(text)
-        var transportText = "tcp"
+        var protoText = "tcp"
         if let slash = rest.firstIndex(of: "/") {
             let after = rest[rest.index(after: slash)...]
             let protocolPart = after.split(separator: "/", omittingEmptySubsequences: false).first ?? ""
-            if !protocolPart.isEmpty { transportText = String(protocolPart) }
+            if !protocolPart.isEmpty { protoText = String(protocolPart) }
             rest = rest[..<slash]
         }
-        let lowered = transportText.lowercased()
-        guard ["tcp", "udp", "sctp"].contains(lowered) else { throw PortFailure("unknown protocol \"\(transportText)\"; expected tcp, udp or sctp") }
-        hadUppercaseProtocol = lowered != transportText
-        transport = lowered
+        let lowered = protoText.lowercased()
+        guard ["tcp", "udp", "sctp"].contains(lowered) else { throw PortFailure("unknown protocol \"\(protoText)\"; expected tcp, udp or sctp") }
+        hadUppercaseProtocol = lowered != protoText
+        proto = lowered
 
         // The container port is the last colon-separated part; an IPv6 address is in brackets.
         var containerPart = rest
