@@ -56,7 +56,8 @@ private struct ExpansionContext<Variables: VariableLookup> {
                 result.append(.path(try word(path)))
             case .heredoc(var heredoc):
                 if heredoc.expandsVariables {
-                    heredoc.content = try expander.expandHeredoc(heredoc.effectiveContent, with: variables)
+                    heredoc.content = try expander.expandHeredoc(
+                        heredoc.effectiveContent, with: variables, referencedNames: &referencedNames)
                     heredoc.stripsLeadingTabs = false
                 }
                 result.append(.heredoc(heredoc))

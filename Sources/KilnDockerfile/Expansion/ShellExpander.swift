@@ -86,9 +86,17 @@ public struct ShellExpander: Sendable {
     /// Heredoc content of `COPY <<EOF` with an unquoted delimiter: variables and escapes are
     /// processed, quotes are ordinary characters. The escape character is always `\` here.
     public func expandHeredoc(_ content: String, with variables: some VariableLookup) throws(DockerfileError) -> String {
+        var referenced: Set<String> = []
+        return try expandHeredoc(content, with: variables, referencedNames: &referenced)
+    }
+
+    public func expandHeredoc(
+        _ content: String, with variables: some VariableLookup, referencedNames: inout Set<String>
+    ) throws(DockerfileError) -> String {
         var options = ShellWordProcessor.Options()
         options.skipQuotes = true
         var processor = ShellWordProcessor(content, variables: variables, options: options)
+        defer { referencedNames.formUnion(processor.referencedNames) }
         do {
             return try processor.process().word
         } catch {

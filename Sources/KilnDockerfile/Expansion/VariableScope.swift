@@ -36,6 +36,16 @@ public struct VariableScope: VariableLookup, Sendable {
         return arguments.last { $0.name == name }?.value ?? nil
     }
 
+    /// The environment of a RUN step as `NAME=value` entries, sorted by name: the stage's
+    /// environment plus its declared build arguments that have a value (ENV wins on a clash).
+    public var runEnvironment: [String] {
+        var values = environment
+        for (name, value) in arguments where values[name] == nil {
+            if let value { values[name] = value }
+        }
+        return values.keys.sorted().map { "\($0)=\(values[$0] ?? "")" }
+    }
+
     /// Records ARG declarations that come before the first FROM. `declarations` are as written;
     /// names and defaults are expanded with the globals declared before them.
     public mutating func declareGlobal(_ declarations: [ArgInstruction.Declaration], expander: ShellExpander = ShellExpander()) throws(DockerfileError) {
