@@ -49,6 +49,19 @@ public struct CheckOptions: Sendable, Hashable, Codable {
 
     public init() {}
 
+    private enum CodingKeys: String, CodingKey {
+        case skip, skipAll, errorOnFindings, experimental
+    }
+
+    /// Encodes the sets as sorted arrays, so the JSON is the same on every run.
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(skip.sorted(), forKey: .skip)
+        try container.encode(skipAll, forKey: .skipAll)
+        try container.encode(errorOnFindings, forKey: .errorOnFindings)
+        try container.encode(experimental.sorted(), forKey: .experimental)
+    }
+
     /// Whether a finding with this rule name is reported.
     public func reports(_ rule: String) -> Bool {
         !skipAll && !skip.contains(rule)
