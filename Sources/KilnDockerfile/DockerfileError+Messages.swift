@@ -12,10 +12,10 @@ extension DockerfileError {
         case .duplicateDirective(let name):
             return ("the \(name) parser directive appears more than once", "keep one `# \(name)=` line at the top of the file")
         case .invalidEscape(let value):
-            return ("invalid escape directive \"\(value)\": the escape character must be \\ or `", nil)
+            return ("invalid escape directive \(quoted(value)): the escape character must be \\ or `", nil)
         case .invalidCheckOption(let option):
             return (
-                "invalid check directive option \"\(option)\"",
+                "invalid check directive option \(quoted(option))",
                 "use `# check=skip=RULE1,RULE2`, `error=true` or `experimental=RULE`, separated by `;`"
             )
         case .noInstructions:
@@ -23,20 +23,20 @@ extension DockerfileError {
         case .noStages:
             return ("the Dockerfile has no FROM instruction, so there is no stage to build", "add `FROM IMAGE` after the global ARG instructions")
         case .unterminatedHeredoc(let name):
-            return ("heredoc \"\(name)\" is not terminated", "end it with a line that holds only \(name)")
+            return ("heredoc \(quoted(name)) is not terminated", "end it with a line that holds only \(name)")
         case .unknownInstruction(let word, let suggestion):
-            return ("unknown instruction \"\(visible(word))\"" + didYouMean(suggestion), nil)
+            return ("unknown instruction \(quoted(word))" + didYouMean(suggestion), nil)
         case .instructionBeforeFrom(let keyword):
             return ("\(keyword) comes before the first FROM", "only ARG may come before FROM; start the stage with `FROM IMAGE`")
         case .fromArgumentCount(let count):
             return ("FROM needs an image and optionally AS NAME, got \(count) \(count == 1 ? "argument" : "arguments")", "write `FROM IMAGE` or `FROM IMAGE AS NAME`")
         case .invalidStageName(let name):
             return (
-                "invalid stage name \"\(name)\"",
+                "invalid stage name \(quoted(name))",
                 "a stage name starts with a letter and holds only letters, digits, -, _ and ."
             )
         case .duplicateStageName(let name, let firstLine):
-            return ("duplicate stage name \"\(name)\": line \(firstLine) already defines it", "give each stage its own name")
+            return ("duplicate stage name \(quoted(name)): line \(firstLine) already defines it", "give each stage its own name")
 
         case .unknownFlag(let instruction, let flag, let suggestion):
             return ("unknown flag --\(flag) for \(instruction)" + didYouMean(suggestion.map { "--" + $0 }), nil)
@@ -45,12 +45,12 @@ extension DockerfileError {
         case .flagNeedsValue(let instruction, let flag):
             return ("\(instruction) --\(flag) needs a value", "write --\(flag)=VALUE")
         case .invalidBooleanFlag(let instruction, let flag, let value):
-            return ("invalid value \"\(value)\" for \(instruction) --\(flag): expected true or false", nil)
+            return ("invalid value \(quoted(value)) for \(instruction) --\(flag): expected true or false", nil)
         case .invalidFlagValue(let instruction, let flag, let value, let expected):
-            return ("invalid value \"\(value)\" for \(instruction) --\(flag): expected \(expected)", nil)
+            return ("invalid value \(quoted(value)) for \(instruction) --\(flag): expected \(expected)", nil)
         case .flagDoesNotExpand(let instruction, let flag, let value):
             return (
-                "\(instruction) --\(flag) does not expand variables, got \"\(value)\"",
+                "\(instruction) --\(flag) does not expand variables, got \(quoted(value))",
                 "declare a stage `FROM \(value) AS NAME` and use --\(flag)=NAME"
             )
 
@@ -75,7 +75,7 @@ extension DockerfileError {
         case .legacyPairMissingValue(let instruction):
             return ("\(instruction) needs a name and a value", "write `\(instruction) NAME=VALUE`")
         case .pairMissingEquals(let instruction, let word):
-            return ("\(instruction) argument \"\(word)\" is not of the form NAME=VALUE", nil)
+            return ("\(instruction) argument \(quoted(word)) is not of the form NAME=VALUE", nil)
         case .blankName(let instruction):
             return ("\(instruction) names cannot be blank", nil)
         case .emptyVolume:
@@ -89,35 +89,35 @@ extension DockerfileError {
         case .onbuildForbidden(let keyword):
             return ("\(keyword) is not allowed as an ONBUILD trigger", nil)
         case .healthcheckUnknownType(let type):
-            return ("unknown HEALTHCHECK type \"\(type)\": expected CMD or NONE", nil)
+            return ("unknown HEALTHCHECK type \(quoted(type)): expected CMD or NONE", nil)
         case .healthcheckNoneArguments:
             return ("HEALTHCHECK NONE takes no arguments", nil)
         case .healthcheckMissingCommand:
             return ("HEALTHCHECK CMD needs a command", nil)
         case .invalidDuration(let flag, let value):
-            return ("invalid duration \"\(value)\" for HEALTHCHECK --\(flag)", "use a number with a unit, such as 30s, 1m30s or 500ms")
+            return ("invalid duration \(quoted(value)) for HEALTHCHECK --\(flag)", "use a number with a unit, such as 30s, 1m30s or 500ms")
         case .durationTooShort(let flag, let value):
-            return ("HEALTHCHECK --\(flag) must be 0 or at least 1ms, got \"\(value)\"", nil)
+            return ("HEALTHCHECK --\(flag) must be 0 or at least 1ms, got \(quoted(value))", nil)
         case .invalidRetries(let value):
-            return ("invalid value \"\(value)\" for HEALTHCHECK --retries: expected a whole number, 0 or more", nil)
+            return ("invalid value \(quoted(value)) for HEALTHCHECK --retries: expected a whole number, 0 or more", nil)
 
         case .invalidMount(let spec, let failure):
-            return ("invalid --mount \"\(spec)\": \(failure.words)", nil)
+            return ("invalid --mount \(quoted(spec)): \(failure.words)", nil)
         case .invalidPort(let port, let reason):
-            return ("invalid port \"\(port)\": \(reason)", "use PORT, PORT/PROTOCOL or START-END/PROTOCOL, such as 8080/tcp")
+            return ("invalid port \(quoted(port)): \(reason)", "use PORT, PORT/PROTOCOL or START-END/PROTOCOL, such as 8080/tcp")
         case .invalidSignal(let signal):
-            return ("invalid stop signal \"\(signal)\"", "use a signal name such as SIGTERM or a number such as 15")
+            return ("invalid stop signal \(quoted(signal))", "use a signal name such as SIGTERM or a number such as 15")
         case .invalidFileMode(let mode):
-            return ("invalid --chmod value \"\(mode)\"", "use octal (0755) or symbolic (u=rwx,go=rx) notation")
+            return ("invalid --chmod value \(quoted(mode))", "use octal (0755) or symbolic (u=rwx,go=rx) notation")
         case .invalidChecksum(let checksum):
-            return ("invalid --checksum \"\(checksum)\"", "use ALGORITHM:HEX, such as sha256: followed by 64 hex digits")
+            return ("invalid --checksum \(quoted(checksum))", "use ALGORITHM:HEX, such as sha256: followed by 64 hex digits")
         case .expansion(let word, let failure):
-            return ("failed to process \"\(word)\": \(failure.words)", nil)
+            return ("failed to process \(quoted(word)): \(failure.words)", nil)
 
         case .ignoreExclusionWithoutPattern:
             return ("invalid exclusion pattern \"!\": a pattern must follow the !", nil)
         case .invalidIgnorePattern(let pattern, let reason):
-            return ("invalid pattern \"\(pattern)\": \(reason)", nil)
+            return ("invalid pattern \(quoted(pattern)): \(reason)", nil)
         case .fileOutsideContext(let path, let target):
             return (
                 "\(path) is a symbolic link to \(target), outside the build context",
@@ -128,19 +128,26 @@ extension DockerfileError {
         }
     }
 
-    /// `text` with control and invisible formatting characters written as `\u{XXXX}`, so that a
-    /// stray byte-order mark or escape character shows in the message.
-    static func visible(_ text: String) -> String {
-        var result = ""
+    /// `text` in double quotes for a message, with `"` and `\` escaped and control and invisible
+    /// formatting characters written as `\u{XXXX}`, so a stray byte-order mark shows.
+    static func quoted(_ text: String) -> String {
+        var result = "\""
         for scalar in text.unicodeScalars {
-            switch scalar.properties.generalCategory {
-            case .control, .format, .unassigned, .surrogate, .privateUse:
-                result += "\\u{" + String(scalar.value, radix: 16, uppercase: true) + "}"
+            switch scalar {
+            case "\"": result += "\\\""
+            case "\\": result += "\\\\"
+            case "\n": result += "\\n"
+            case "\t": result += "\\t"
             default:
-                result.unicodeScalars.append(scalar)
+                switch scalar.properties.generalCategory {
+                case .control, .format, .unassigned, .surrogate, .privateUse:
+                    result += "\\u{" + String(scalar.value, radix: 16, uppercase: true) + "}"
+                default:
+                    result.unicodeScalars.append(scalar)
+                }
             }
         }
-        return result
+        return result + "\""
     }
 
     private static func didYouMean(_ suggestion: String?) -> String {

@@ -14,7 +14,9 @@ enum DockerfileWarning: Sendable, Hashable {
     case overriddenInstruction(instruction: String, laterLine: Int)
     case exposeProtocolCasing(String)
     case exposeHostPart(String)
-    case healthcheckNoneFlags
+    case ignoredFlags(instruction: String)
+    case runWithoutCommand
+    case invalidOnbuildTrigger(String)
     case syntaxDirectiveIgnored(String)
     case undefinedArgumentInFrom(String)
     case inconsistentCasing(keyword: String, expected: String)
@@ -32,7 +34,9 @@ enum DockerfileWarning: Sendable, Hashable {
         case .overriddenInstruction: "MultipleInstructionsDisallowed"
         case .exposeProtocolCasing: "ExposeProtoCasing"
         case .exposeHostPart: "ExposeInvalidFormat"
-        case .healthcheckNoneFlags: "HealthcheckNoneFlags"
+        case .ignoredFlags: "IgnoredFlags"
+        case .runWithoutCommand: "RunWithoutCommand"
+        case .invalidOnbuildTrigger: "InvalidOnbuildTrigger"
         case .syntaxDirectiveIgnored: "SyntaxDirective"
         case .undefinedArgumentInFrom: "UndefinedArgInFrom"
         case .inconsistentCasing: "ConsistentInstructionCasing"
@@ -73,8 +77,15 @@ enum DockerfileWarning: Sendable, Hashable {
             return ("the protocol of EXPOSE \(port) should be lower case", nil)
         case .exposeHostPart(let port):
             return ("EXPOSE \(port) names an address or a host port, which EXPOSE ignores", "publish ports with `kiln run -p` instead")
-        case .healthcheckNoneFlags:
-            return ("HEALTHCHECK NONE ignores its flags", nil)
+        case .ignoredFlags(let instruction):
+            return ("\(instruction) ignores its flags", "remove the flags")
+        case .runWithoutCommand:
+            return ("RUN has no command, so it runs an empty shell command", "add the command or remove the RUN")
+        case .invalidOnbuildTrigger(let message):
+            return (
+                "the ONBUILD trigger is invalid (\(message)); every build FROM this image will fail",
+                "fix the wrapped instruction"
+            )
         case .syntaxDirectiveIgnored(let value):
             return ("the syntax directive asks for frontend \"\(value)\"; kiln parses with its built-in Dockerfile frontend", nil)
         case .undefinedArgumentInFrom(let name):

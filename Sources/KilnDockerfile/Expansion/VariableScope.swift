@@ -3,7 +3,9 @@
 /// - ARG before the first FROM declares a global build argument. Only FROM lines see globals.
 /// - Inside a stage, `ARG NAME` makes NAME visible: the `--build-arg` value if there is one, else
 ///   the default written here, else the global value of the same name, else unset.
-/// - ENV sets the environment, which wins over a build argument of the same name.
+/// - ENV and an ARG with a value both set the variable, and the later one wins, as in BuildKit
+///   (Docker's legacy builder let ENV win over ARG whatever the order). Only ENV goes into the
+///   image config's environment.
 /// - A `--build-arg` that no ARG declares is not visible.
 ///
 /// The engine feeds instructions through it in order and expands each one with it:
@@ -19,10 +21,13 @@ public struct VariableScope: VariableLookup, Sendable {
     public var buildArguments: [String: String]
     /// The global build arguments that have a value, plus the automatic platform arguments.
     public private(set) var globals: [String: String]
-    /// The stage's environment: the base image's, then ENV.
+    /// The stage's environment for the image config: the base image's, then ENV.
     public private(set) var environment: [String: String] = [:]
     /// The stage's declared build arguments in declaration order; nil means declared but unset.
     public private(set) var arguments: [(name: String, value: String?)] = []
+    /// What expansions and RUN steps see: the environment and the build arguments with a value,
+    /// the later definition winning.
+    private var visible: [String: String] = [:]
 
     /// `automaticArguments` are the platform arguments BuildKit defines in the global scope
     /// (`BUILDPLATFORM`, `TARGETPLATFORM`, `TARGETOS`, `TARGETARCH`, ...).
@@ -32,18 +37,13 @@ public struct VariableScope: VariableLookup, Sendable {
     }
 
     public func value(of name: String) -> String? {
-        if let value = environment[name] { return value }
-        return arguments.last { $0.name == name }?.value ?? nil
+        visible[name]
     }
 
     /// The environment of a RUN step as `NAME=value` entries, sorted by name: the stage's
-    /// environment plus its declared build arguments that have a value (ENV wins on a clash).
+    /// environment and its build arguments that have a value.
     public var runEnvironment: [String] {
-        var values = environment
-        for (name, value) in arguments where values[name] == nil {
-            if let value { values[name] = value }
-        }
-        return values.keys.sorted().map { "\($0)=\(values[$0] ?? "")" }
+        visible.keys.sorted().map { "\($0)=\(visible[$0] ?? "")" }
     }
 
     /// Records ARG declarations that come before the first FROM. `declarations` are as written;
@@ -70,6 +70,7 @@ public struct VariableScope: VariableLookup, Sendable {
             let (name, value) = EnvironmentList.split(entry)
             if environment[name] == nil { environment[name] = value }
         }
+        visible = environment
     }
 
     /// Applies an instruction that has already been expanded with this scope: ARG declares
@@ -88,9 +89,13 @@ public struct VariableScope: VariableLookup, Sendable {
                 }
                 arguments.removeAll { $0.name == declaration.name }
                 arguments.append((declaration.name, value))
+                if let value { visible[declaration.name] = value }
             }
         case .env(let env):
-            for pair in env.pairs { environment[pair.key] = pair.value }
+            for pair in env.pairs {
+                environment[pair.key] = pair.value
+                visible[pair.key] = pair.value
+            }
         default:
             break
         }

@@ -102,7 +102,7 @@ extension OnbuildInstruction: Encodable {
 
     public func encode(to encoder: any Encoder) throws {
         var container = encoder.container(keyedBy: CodingKeys.self)
-        try container.encode(trigger, forKey: .trigger)
+        try container.encodeIfPresent(trigger, forKey: .trigger)
         try container.encode(expression, forKey: .expression)
     }
 }

@@ -1,14 +1,17 @@
 import KilnDiagnostics
 
 extension InstructionDecoder {
-    mutating func decodeRun(_ node: SyntaxNode) throws(DockerfileError) -> RunInstruction {
+    mutating func decodeRun(_ node: SyntaxNode, range: SourceRange) throws(DockerfileError) -> RunInstruction {
         let flags = try InstructionFlags(
             node.flags, declared: ["mount": .list, "network": .string, "security": .string], instruction: "RUN")
         let command: CommandForm
         switch node.arguments {
         case .json(let strings): command = .exec(strings)
         case .text(let text): command = .shell(text)
-        default: throw DockerfileError(.missingCommand("RUN"))
+        default:
+            // BuildKit runs `/bin/sh -c ""` for a RUN without a command.
+            warn(.runWithoutCommand, at: range)
+            command = .shell("")
         }
 
         var instruction = RunInstruction(command: command)
@@ -50,7 +53,7 @@ extension InstructionDecoder {
         if type.uppercased() == "NONE" {
             guard case .none = command else { throw DockerfileError(.healthcheckNoneArguments) }
             // Docker does not read the flags of HEALTHCHECK NONE at all.
-            if !node.flags.isEmpty { warn(.healthcheckNoneFlags, at: range) }
+            if !node.flags.isEmpty { warn(.ignoredFlags(instruction: "HEALTHCHECK NONE"), at: range) }
             return HealthcheckInstruction(test: .none)
         }
         let flags = try InstructionFlags(

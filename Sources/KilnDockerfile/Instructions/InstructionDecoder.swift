@@ -42,7 +42,7 @@ struct InstructionDecoder {
     private mutating func decodeBody(_ keyword: Keyword, _ node: SyntaxNode, range: SourceRange) throws(DockerfileError) -> Instruction.Body {
         switch keyword {
         case .from: return .from(try decodeFrom(node, range: range))
-        case .run: return .run(try decodeRun(node))
+        case .run: return .run(try decodeRun(node, range: range))
         case .cmd:
             _ = try InstructionFlags(node.flags, declared: [:], instruction: keyword.rawValue)
             return .cmd(CmdInstruction(command: Self.command(node.arguments)))
@@ -64,12 +64,16 @@ struct InstructionDecoder {
         case .user: return .user(UserInstruction(user: try singleText(node, keyword)))
         case .workdir: return .workdir(WorkdirInstruction(path: try singleText(node, keyword)))
         case .stopSignal:
-            let signal = try singleText(node, keyword)
+            // Docker does not read the flags of STOPSIGNAL at all.
+            if !node.flags.isEmpty { warn(.ignoredFlags(instruction: "STOPSIGNAL"), at: range) }
+            guard case .text(let signal) = node.arguments else {
+                throw DockerfileError(.exactlyOneArgument(keyword.rawValue, got: 0))
+            }
             if !signal.contains("$") && !StopSignal.isValid(signal) {
                 throw DockerfileError(.invalidSignal(signal))
             }
             return .stopSignal(StopSignalInstruction(signal: signal))
-        case .onbuild: return .onbuild(try decodeOnbuild(node))
+        case .onbuild: return .onbuild(try decodeOnbuild(node, range: range))
         }
     }
 
@@ -202,7 +206,7 @@ struct InstructionDecoder {
         return VolumeInstruction(paths: trimmed, isJSONForm: node.arguments.isJSON)
     }
 
-    private mutating func decodeOnbuild(_ node: SyntaxNode) throws(DockerfileError) -> OnbuildInstruction {
+    private mutating func decodeOnbuild(_ node: SyntaxNode, range: SourceRange) throws(DockerfileError) -> OnbuildInstruction {
         _ = try InstructionFlags(node.flags, declared: [:], instruction: "ONBUILD")
         guard case .trigger(var trigger) = node.arguments else { throw DockerfileError(.missingArguments("ONBUILD")) }
         switch trigger.keyword.uppercased() {
@@ -211,7 +215,14 @@ struct InstructionDecoder {
         default: break
         }
         trigger.heredocs = node.heredocs
-        let instruction = try decode(trigger)
+        // Docker stores any other trigger unchecked and fails only when an image built FROM this
+        // one runs it, so an invalid trigger is a warning here, not an error.
+        var instruction: Instruction?
+        do {
+            instruction = try decode(trigger)
+        } catch {
+            warn(.invalidOnbuildTrigger(error.diagnostic.message), at: range)
+        }
         var expression = Self.removingOnbuildPrefix(node.original)
         for heredoc in node.heredocs {
             expression += "\n" + heredoc.content + heredoc.name

@@ -122,8 +122,9 @@ struct ParseListing {
         case .maintainer(let maintainer):
             return (maintainer.name, details)
         case .onbuild(let onbuild):
-            let (summary, triggerDetails) = describe(onbuild.trigger)
-            return ("\(onbuild.trigger.keyword.rawValue) \(summary)", details + triggerDetails)
+            guard let trigger = onbuild.trigger else { return (onbuild.expression + "  (invalid trigger)", details) }
+            let (summary, triggerDetails) = describe(trigger)
+            return ("\(trigger.keyword.rawValue) \(summary)", details + triggerDetails)
         }
     }
 

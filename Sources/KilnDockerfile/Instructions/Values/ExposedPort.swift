@@ -24,10 +24,16 @@ public struct ExposedPort: Sendable, Hashable, Codable {
         self.hadUppercaseProtocol = hadUppercaseProtocol
     }
 
-    /// `80/tcp` or `8000-8010/udp`, the key of the image config's `ExposedPorts`.
+    /// `80/tcp` or `8000-8010/udp`, as written in EXPOSE.
     public var configKey: String {
         if let endPort { return "\(port)-\(endPort)/\(proto)" }
         return "\(port)/\(proto)"
+    }
+
+    /// The keys of the image config's `ExposedPorts`: one per port, so a range gives several
+    /// (Docker stores `EXPOSE 9000-9002/udp` as `9000/udp`, `9001/udp`, `9002/udp`).
+    public var configKeys: [String] {
+        (Int(port)...Int(endPort ?? port)).map { "\($0)/\(proto)" }
     }
 
     /// Decodes `[ip:][hostPort:]port[-end][/protocol]`; throws a reason for the error message.
