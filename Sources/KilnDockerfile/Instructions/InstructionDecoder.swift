@@ -12,7 +12,7 @@ struct InstructionDecoder {
 
     mutating func decode(_ node: SyntaxNode) throws(DockerfileError) -> Instruction {
         let range = source.range(node.startLine, node.endLine)
-        guard let keyword = Keyword(word: node.keyword) else {
+        guard let keyword = node.kind else {
             throw DockerfileError(
                 .unknownInstruction(node.keyword, suggestion: Keyword.suggestion(for: node.keyword)),
                 at: source.range(node.startLine), in: source)
@@ -69,7 +69,7 @@ struct InstructionDecoder {
             guard case .text(let signal) = node.arguments else {
                 throw DockerfileError(.exactlyOneArgument(keyword.rawValue, got: 0))
             }
-            if !signal.contains("$") && !StopSignal.isValid(signal) {
+            if !signal.includes("$") && !StopSignal.isValid(signal) {
                 throw DockerfileError(.invalidSignal(signal))
             }
             return .stopSignal(StopSignalInstruction(signal: signal))
@@ -167,7 +167,7 @@ struct InstructionDecoder {
             throw DockerfileError(.missingArguments("EXPOSE"))
         }
         var instruction = ExposeInstruction(ports: ports)
-        guard !ports.contains(where: { $0.contains("$") || $0.contains("\"") || $0.contains("'") || $0.contains("\\") }) else {
+        guard !ports.contains(where: { $0.includes("$") || $0.includes("\"") || $0.includes("'") || $0.includes("\\") }) else {
             return instruction
         }
         var exposed: [ExposedPort] = []
@@ -209,9 +209,9 @@ struct InstructionDecoder {
     private mutating func decodeOnbuild(_ node: SyntaxNode, range: SourceRange) throws(DockerfileError) -> OnbuildInstruction {
         _ = try InstructionFlags(node.flags, declared: [:], instruction: "ONBUILD")
         guard case .trigger(var trigger) = node.arguments else { throw DockerfileError(.missingArguments("ONBUILD")) }
-        switch trigger.keyword.uppercased() {
-        case "ONBUILD": throw DockerfileError(.onbuildChained)
-        case "FROM", "MAINTAINER": throw DockerfileError(.onbuildForbidden(trigger.keyword.uppercased()))
+        switch trigger.kind {
+        case .onbuild?: throw DockerfileError(.onbuildChained)
+        case .from?, .maintainer?: throw DockerfileError(.onbuildForbidden(trigger.keyword.uppercased()))
         default: break
         }
         trigger.heredocs = node.heredocs

@@ -14,6 +14,8 @@ struct InstructionFlags {
 
     /// Reasons carry no location; the decoder adds it.
     init(_ words: [String], declared: KeyValuePairs<String, Kind>, instruction: String) throws(DockerfileError) {
+        // Most instructions have no flags, so skip building the lookup table for them.
+        guard !words.isEmpty else { return }
         let kinds = Dictionary(uniqueKeysWithValues: declared.map { ($0.key, $0.value) })
         for word in words {
             var body = Substring(word)

@@ -49,10 +49,10 @@ public struct MountFlag: Sendable, Hashable, Codable {
     init(parsing text: String) throws(MountFailure) {
         self.text = text
         let fields = try MountFields(parsing: text)
-        for (key, value) in fields.values where key == "from" && (value?.contains("$") ?? false) {
+        for (key, value) in fields.values where key == "from" && (value?.includes("$") ?? false) {
             throw .fromWithVariable(value ?? "")
         }
-        guard text.contains("$") else {
+        guard text.includes("$") else {
             mount = try RunMount(fields: fields)
             return
         }

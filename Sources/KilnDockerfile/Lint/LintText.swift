@@ -50,7 +50,7 @@ enum LintText {
 
     /// Whether an image reference has no tag and no digest, or the tag `latest`.
     static func isUnpinned(_ image: String) -> Bool {
-        if image.contains("@") { return false }
+        if image.includes("@") { return false }
         let lastComponent = image.split(separator: "/").last.map(String.init) ?? image
         guard let colon = lastComponent.lastIndex(of: ":") else { return true }
         return lastComponent[lastComponent.index(after: colon)...] == "latest"

@@ -98,3 +98,12 @@ enum Bytes {
         }
     }
 }
+
+extension StringProtocol {
+    /// Whether the text contains the ASCII character, checked on UTF-8 bytes. Foundation's
+    /// `contains(_: String)` searches with locale rules and is far slower in the parser.
+    @inline(__always)
+    func includes(_ character: Unicode.Scalar) -> Bool {
+        utf8.contains(UInt8(truncatingIfNeeded: character.value))
+    }
+}

@@ -5,6 +5,8 @@
 struct SyntaxNode: Sendable {
     /// The instruction word as written (`run`, `RUN`).
     var keyword: String
+    /// The instruction the word names, or nil for an unknown word.
+    var kind: Keyword?
     /// Leading `--name[=value]` words, with quotes removed.
     var flags: [String]
     var arguments: SyntaxArguments
