@@ -1,6 +1,6 @@
 import KilnDockerfile
 
-/// The first line is a word to expand; every later line is a `NAME=value` variable.
+/// Expands the first line of the input as a word, with each later `NAME=value` line as a variable.
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzExpansion(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     let text = String(decoding: UnsafeBufferPointer(start: data, count: size), as: UTF8.self)

@@ -62,7 +62,7 @@ extension Dockerfile {
         "TARGETVARIANT", "TARGETSTAGE",
     ]
 
-    /// The variable names that these words refer to, in order of first use.
+    /// Returns the variable names that these words refer to, in order of first use.
     static func referencedNames(in words: [String]) -> [String] {
         var names: [String] = []
         for word in words where word.includes("$") {
@@ -108,7 +108,7 @@ private enum LetterCase {
     case lower
     case mixed
 
-    /// The case of the ASCII letters before the first space or tab of `text`.
+    /// Classifies the ASCII letters before the first space or tab of `text`.
     init(ofFirstWordIn text: String) {
         var sawUpper = false
         var sawLower = false

@@ -56,8 +56,8 @@ public struct DockerIgnore: Sendable, Hashable {
         let matchedPatterns: [Bool]
     }
 
-    /// Whether the cleaned relative path (slash-separated) is excluded, checking its parent
-    /// directories too (patternmatcher's `MatchesOrParentMatches`).
+    /// Returns whether the cleaned relative path (slash-separated) is excluded, checking its
+    /// parent directories too (patternmatcher's `MatchesOrParentMatches`).
     public func isExcluded(_ path: String) -> Bool {
         let file = Self.normalized(path)
         let parents = Self.parentPaths(of: file)

@@ -41,7 +41,8 @@ extension InstructionDecoder {
             isJSONForm: node.arguments.isJSON)
     }
 
-    /// The decoded `--chmod` when it holds no variables; nil when it is absent or deferred.
+    /// Returns the decoded `--chmod` when it contains no variables; nil when it is absent or
+    /// contains variables.
     static func literalMode(_ chmod: String?) throws(DockerfileError) -> FileMode? {
         guard let chmod, !chmod.includes("$") else { return nil }
         guard let mode = FileMode(parsing: chmod) else { throw DockerfileError(.invalidFileMode(chmod)) }

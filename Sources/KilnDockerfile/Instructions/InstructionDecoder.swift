@@ -77,8 +77,8 @@ struct InstructionDecoder {
         }
     }
 
-    /// The command of CMD or ENTRYPOINT. Without arguments it is an empty shell-form command,
-    /// which Docker stores as `["/bin/sh", "-c", ""]`.
+    /// Returns the command of CMD or ENTRYPOINT. Without arguments it is an empty shell-form
+    /// command, which BuildKit stores as `["/bin/sh", "-c", ""]`.
     static func command(_ arguments: SyntaxArguments) -> CommandForm {
         switch arguments {
         case .json(let strings): .exec(strings)
@@ -87,7 +87,7 @@ struct InstructionDecoder {
         }
     }
 
-    /// The single text argument of MAINTAINER, USER, WORKDIR and STOPSIGNAL: the rest of the line.
+    /// Returns the single text argument of MAINTAINER, USER and WORKDIR: the rest of the line.
     private func singleText(_ node: SyntaxNode, _ keyword: Keyword) throws(DockerfileError) -> String {
         _ = try InstructionFlags(node.flags, declared: [:], instruction: keyword.rawValue)
         guard case .text(let text) = node.arguments else {
@@ -216,7 +216,7 @@ struct InstructionDecoder {
         }
         trigger.heredocs = node.heredocs
         // Docker stores any other trigger unchecked and fails only when an image built FROM this
-        // one runs it, so an invalid trigger is a warning here, not an error.
+        // one runs it (checked with dockerd 20.10), so an invalid trigger is a warning here.
         var instruction: Instruction?
         do {
             instruction = try decode(trigger)
@@ -230,7 +230,7 @@ struct InstructionDecoder {
         return OnbuildInstruction(trigger: instruction, expression: expression)
     }
 
-    /// The original text without the leading `ONBUILD` word and the whitespace after it.
+    /// Removes the leading `ONBUILD` word and the whitespace after it.
     private static func removingOnbuildPrefix(_ original: String) -> String {
         var text = Substring(original)
         while let first = text.first, first.isWhitespace { text = text.dropFirst() }

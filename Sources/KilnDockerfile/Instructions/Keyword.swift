@@ -49,7 +49,7 @@ public enum Keyword: String, Sendable, Hashable, CaseIterable, Codable {
         return nil
     }
 
-    /// The nearest keyword to a misspelt `word`, for "did you mean".
+    /// Returns the nearest keyword to a misspelt `word`, for "did you mean".
     static func suggestion(for word: String) -> String? {
         Suggestion.nearest(to: word, among: allCases.map(\.rawValue))
     }

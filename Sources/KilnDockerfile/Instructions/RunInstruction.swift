@@ -61,7 +61,7 @@ public struct MountFlag: Sendable, Hashable, Codable {
         }
     }
 
-    /// The mount with every option value expanded as one word, as BuildKit expands mounts.
+    /// Expands every option value as one word, as BuildKit expands mounts, and decodes the mount.
     public func resolved(with variables: some VariableLookup, expander: ShellExpander, referencedNames: inout Set<String>)
         throws(DockerfileError) -> RunMount
     {

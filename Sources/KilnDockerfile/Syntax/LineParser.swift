@@ -91,9 +91,10 @@ struct LineParser {
         return nodes
     }
 
-    /// Where a line's text ends without its continuation marker, and whether it continues: the
-    /// escape character followed only by spaces and tabs, not preceded by another escape
-    /// character (BuildKit's `([^\\])\\[ \t]*$|^\\[ \t]*$`).
+    /// Returns where a line's text ends without its continuation marker, and whether it
+    /// continues: it does when it ends with the escape character, optionally followed by spaces
+    /// and tabs, and not preceded by another escape character (BuildKit's
+    /// `([^\\])\\[ \t]*$|^\\[ \t]*$`).
     private func continuation(_ bytes: [UInt8], _ start: Int, _ end: Int) -> (end: Int, continues: Bool) {
         var index = end
         while index > start, bytes[index - 1] == Bytes.space || bytes[index - 1] == Bytes.tab { index -= 1 }
