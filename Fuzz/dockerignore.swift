@@ -9,7 +9,7 @@ public func fuzzDockerignore(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt 
     guard let ignore = try? DockerIgnore(parsing: bytes, file: ".dockerignore") else { return 0 }
 
     var paths = ["a", "a/b", "a/b/c.txt", "node_modules/x/y.js", ".git/config", "Dockerfile"]
-    for line in String(decoding: bytes, as: UTF8.self).split(separator: "\n").prefix(32) {
+    for line in String(decoding: bytes, as: UTF8.self).split(separator: "\n").prefix(8) {
         let cleaned = line.split(separator: "/").filter { $0 != "." && $0 != ".." && !$0.isEmpty }
         if !cleaned.isEmpty { paths.append(cleaned.joined(separator: "/")) }
     }

@@ -167,7 +167,8 @@ extension ExpansionFailure {
             "unexpected end of statement while looking for matching \(quote == "'" ? "single-quote" : "double-quote")"
         case .required(let name, let message): "\(name): \(message)"
         case .invalidPattern(let pattern, let detail): "invalid pattern (\(pattern)) in substitution: \(detail)"
-        case .patternTooLarge: "the pattern and the value are too large to match"
+        case .workLimitExceeded: "the pattern substitutions need too much work (nested or over very long values)"
+        case .nestedTooDeeply: "substitutions are nested more than \(ShellWordProcessor.maximumNesting) levels deep"
         }
     }
 }

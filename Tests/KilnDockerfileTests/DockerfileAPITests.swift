@@ -88,6 +88,16 @@ import Testing
         #expect(dockerfile.warnings.allSatisfy { $0.severity == .warning })
     }
 
+    @Test func longOnbuildChainFailsWithoutRecursion() {
+        let line = String(repeating: "ONBUILD ", count: 200_000) + "RUN true"
+        #expect {
+            try Dockerfile.parse("FROM busybox\n" + line + "\n")
+        } throws: { error in
+            guard let error = error as? DockerfileError else { return false }
+            return error.reason == .onbuildChained && error.range?.line == 2
+        }
+    }
+
     @Test func originalTextIsTheLogicalLine() throws {
         let dockerfile = try Dockerfile.parse("FROM busybox\n  RUN echo a \\\n   # gone\n      b   \n")
         #expect(dockerfile.instructions[1].original == "RUN echo a       b")

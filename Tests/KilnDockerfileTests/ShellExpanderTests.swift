@@ -165,8 +165,28 @@ import Testing
     @Test func hugeValueWithPatternIsBounded() {
         let value = String(repeating: "a", count: 1_000_000)
         let pattern = String(repeating: "*", count: 100)
-        #expect(throws: DockerfileError(.expansion(word: "${V#\(pattern)b}", failure: .patternTooLarge))) {
+        #expect(throws: DockerfileError(.expansion(word: "${V#\(pattern)b}", failure: .workLimitExceeded))) {
             try ShellExpander().expandWord("${V#\(pattern)b}", with: ["V": value])
         }
+    }
+
+    @Test func deepNestingIsRejected() throws {
+        let depth = ShellWordProcessor.maximumNesting + 1
+        let word = String(repeating: "${A:-", count: depth) + "x" + String(repeating: "}", count: depth)
+        #expect(throws: DockerfileError(.expansion(word: word, failure: .nestedTooDeeply))) {
+            try ShellExpander().expandWord(word, with: NoVariables())
+        }
+        let allowed = String(repeating: "${A:-", count: depth - 1) + "x" + String(repeating: "}", count: depth - 1)
+        #expect(try ShellExpander().expandWord(allowed, with: NoVariables()) == "x")
+    }
+
+    @Test func nestedReplacementGrowthIsBounded() throws {
+        let value = String(repeating: "a", count: 300)
+        var word = "x"
+        for _ in 0..<4 { word = "${P//a/\(word)}" }
+        #expect(throws: DockerfileError(.expansion(word: word, failure: .workLimitExceeded))) {
+            try ShellExpander().expandWord(word, with: ["P": value])
+        }
+        #expect(try ShellExpander().expandWord("${P//a/bb}", with: ["P": value]) == String(repeating: "b", count: 600))
     }
 }

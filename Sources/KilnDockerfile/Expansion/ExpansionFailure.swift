@@ -13,6 +13,8 @@ public enum ExpansionFailure: Error, Sendable, Hashable {
     /// `${name?message}` with `name` unset, or `${name:?message}` with `name` unset or empty.
     case required(name: String, message: String)
     case invalidPattern(String, String)
-    /// The match table for a pattern and a value would exceed `ShellPattern.maximumTableSize`.
-    case patternTooLarge
+    /// Pattern substitutions in one word would need more work than `ShellPattern.workBudget`.
+    case workLimitExceeded
+    /// `${...}` nested deeper than `ShellWordProcessor.maximumNesting`.
+    case nestedTooDeeply
 }

@@ -15,9 +15,10 @@ public struct ShellExpander: Sendable {
         self.escape = escape == "`" ? "`" : "\\"
     }
 
-    private var options: ShellWordProcessor.Options {
+    private func options(splittingWords: Bool) -> ShellWordProcessor.Options {
         var options = ShellWordProcessor.Options()
         options.escape = escape == "`" ? "`" : "\\"
+        options.splitsWords = splittingWords
         return options
     }
 
@@ -33,7 +34,7 @@ public struct ShellExpander: Sendable {
     public func expandWord(
         _ word: String, with variables: some VariableLookup, referencedNames: inout Set<String>
     ) throws(DockerfileError) -> String {
-        var processor = ShellWordProcessor(word, variables: variables, options: options)
+        var processor = ShellWordProcessor(word, variables: variables, options: options(splittingWords: false))
         defer { referencedNames.formUnion(processor.referencedNames) }
         do {
             return try processor.process().word
@@ -52,7 +53,7 @@ public struct ShellExpander: Sendable {
     public func expandWords(
         _ text: String, with variables: some VariableLookup, referencedNames: inout Set<String>
     ) throws(DockerfileError) -> [String] {
-        var processor = ShellWordProcessor(text, variables: variables, options: options)
+        var processor = ShellWordProcessor(text, variables: variables, options: options(splittingWords: true))
         defer { referencedNames.formUnion(processor.referencedNames) }
         do {
             return try processor.process().words
@@ -95,6 +96,7 @@ public struct ShellExpander: Sendable {
     ) throws(DockerfileError) -> String {
         var options = ShellWordProcessor.Options()
         options.skipQuotes = true
+        options.splitsWords = false
         var processor = ShellWordProcessor(content, variables: variables, options: options)
         defer { referencedNames.formUnion(processor.referencedNames) }
         do {

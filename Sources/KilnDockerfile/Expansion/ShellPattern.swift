@@ -12,9 +12,11 @@ struct ShellPattern {
 
     private(set) var tokens: [Token]
 
-    /// The largest match table (pattern length times value length) an expansion may build, so a
-    /// huge build argument cannot make one substitution take gigabytes.
-    static let maximumTableSize = 64 * 1024 * 1024
+    /// The work one expanded word may spend on pattern substitutions: match table cells (pattern
+    /// length times value length) plus characters of replacement results. Nested replacements can
+    /// grow a result exponentially (`${P//a/${P//a/...}}`), and a huge build argument makes large
+    /// tables, so a word that needs more than this fails instead of running for minutes.
+    static let workBudget = 8 * 1024 * 1024
 
     init(parsing pattern: [Unicode.Scalar]) throws(ExpansionFailure) {
         var tokens: [Token] = []
@@ -89,11 +91,12 @@ struct ShellPattern {
             bits[index >> 6] |= 1 << UInt64(index & 63)
         }
 
-        init(pattern: ShellPattern, value: [Unicode.Scalar]) throws(ExpansionFailure) {
+        init(pattern: ShellPattern, value: [Unicode.Scalar], budget: inout Int) throws(ExpansionFailure) {
             let tokens = pattern.tokens
             width = value.count + 1
             let size = (tokens.count + 1) * width
-            guard size <= ShellPattern.maximumTableSize else { throw .patternTooLarge }
+            guard size <= budget else { throw .workLimitExceeded }
+            budget -= size
             bits = [UInt64](repeating: 0, count: size / 64 + 1)
             for position in 0..<width {
                 set(tokens.count, position)
@@ -122,24 +125,26 @@ struct ShellPattern {
     }
 
     /// `value` without its shortest (or, when `greedy`, longest) prefix matching this pattern.
-    func removingPrefix(of value: [Unicode.Scalar], greedy: Bool) throws(ExpansionFailure) -> [Unicode.Scalar] {
-        let table = try MatchTable(pattern: self, value: value)
+    func removingPrefix(of value: [Unicode.Scalar], greedy: Bool, budget: inout Int) throws(ExpansionFailure) -> [Unicode.Scalar] {
+        let table = try MatchTable(pattern: self, value: value, budget: &budget)
         guard let end = prefixMatchEnd(in: value, from: 0, greedy: greedy, table: table) else { return value }
         return Array(value[end...])
     }
 
     /// `value` without its shortest (or, when `greedy`, longest) suffix matching this pattern,
     /// found like BuildKit does: by removing the reversed pattern's prefix from the reversed value.
-    func removingSuffix(of value: [Unicode.Scalar], greedy: Bool) throws(ExpansionFailure) -> [Unicode.Scalar] {
-        let result = try reversed.removingPrefix(of: value.reversed(), greedy: greedy)
+    func removingSuffix(of value: [Unicode.Scalar], greedy: Bool, budget: inout Int) throws(ExpansionFailure) -> [Unicode.Scalar] {
+        let result = try reversed.removingPrefix(of: value.reversed(), greedy: greedy, budget: &budget)
         return result.reversed()
     }
 
     /// `value` with the first (or every) leftmost-longest match replaced, as Go's
     /// `Regexp.ReplaceAllString` does for a greedy pattern: an empty match right after the
     /// previous match is skipped.
-    func replacing(in value: [Unicode.Scalar], with replacement: [Unicode.Scalar], all: Bool) throws(ExpansionFailure) -> [Unicode.Scalar] {
-        let table = try MatchTable(pattern: self, value: value)
+    func replacing(
+        in value: [Unicode.Scalar], with replacement: [Unicode.Scalar], all: Bool, budget: inout Int
+    ) throws(ExpansionFailure) -> [Unicode.Scalar] {
+        let table = try MatchTable(pattern: self, value: value, budget: &budget)
         var result: [Unicode.Scalar] = []
         var position = 0
         var previousMatchEnd = -1
@@ -155,6 +160,8 @@ struct ShellPattern {
                 position += 1
                 continue
             }
+            guard replacement.count <= budget else { throw .workLimitExceeded }
+            budget -= replacement.count
             result.append(contentsOf: replacement)
             previousMatchEnd = end
             if !all {

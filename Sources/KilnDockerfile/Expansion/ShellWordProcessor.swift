@@ -14,7 +14,13 @@ struct ShellWordProcessor {
         var skipUnsetVariables = false
         /// Treat quotes as ordinary characters (heredoc content of `COPY <<EOF`).
         var skipQuotes = false
+        /// Split the result into words too; expanding a single word skips that work.
+        var splitsWords = true
     }
+
+    /// The deepest `${...}` nesting a word may have. Each level costs stack frames, and no real
+    /// Dockerfile nests more than a few levels.
+    static let maximumNesting = 100
 
     private let input: [Unicode.Scalar]
     private var position = 0
@@ -22,6 +28,9 @@ struct ShellWordProcessor {
     private let variables: any VariableLookup
     /// Every variable name the word referred to, set or not.
     private(set) var referencedNames: Set<String> = []
+    /// What pattern substitutions in this word may still spend (see `ShellPattern.workBudget`).
+    private var patternBudget = ShellPattern.workBudget
+    private var nesting = 0
 
     init(_ text: String, variables: any VariableLookup, options: Options) {
         input = Array(text.unicodeScalars)
@@ -51,7 +60,7 @@ struct ShellWordProcessor {
     /// Processes input until `stop` (consumed) or the end of input when `stop` is nil.
     private mutating func processUntil(_ stop: Unicode.Scalar?, rawEscapes: Bool) throws(ExpansionFailure) -> (String.UnicodeScalarView, [String]) {
         var result = String.UnicodeScalarView()
-        var words = WordCollector()
+        var words = WordCollector(enabled: options.splitsWords)
         let savedRawEscapes = options.rawEscapes
         options.rawEscapes = rawEscapes
         defer { options.rawEscapes = savedRawEscapes }
@@ -144,6 +153,9 @@ struct ShellWordProcessor {
     }
 
     private mutating func processDollar() throws(ExpansionFailure) -> String {
+        nesting += 1
+        defer { nesting -= 1 }
+        guard nesting <= Self.maximumNesting else { throw .nestedTooDeeply }
         position += 1
         guard peek() == "{" else {
             let name = processName()
@@ -223,8 +235,8 @@ struct ShellWordProcessor {
             let scalars = Array((value ?? "").unicodeScalars)
             let trimmed =
                 modifier == "#"
-                ? try pattern.removingPrefix(of: scalars, greedy: greedy)
-                : try pattern.removingSuffix(of: scalars, greedy: greedy)
+                ? try pattern.removingPrefix(of: scalars, greedy: greedy, budget: &patternBudget)
+                : try pattern.removingSuffix(of: scalars, greedy: greedy, budget: &patternBudget)
             return String(String.UnicodeScalarView(trimmed))
         default:
             throw .unsupportedModifier(operatorText)
@@ -255,7 +267,7 @@ struct ShellWordProcessor {
         }
         let compiled = try ShellPattern(parsing: Array(pattern))
         let result = try compiled.replacing(
-            in: Array((value ?? "").unicodeScalars), with: Array(replacement), all: replaceAll)
+            in: Array((value ?? "").unicodeScalars), with: Array(replacement), all: replaceAll, budget: &patternBudget)
         return String(String.UnicodeScalarView(result))
     }
 
@@ -293,10 +305,17 @@ struct ShellWordProcessor {
 /// Collects words as BuildKit does: unquoted whitespace ends a word, quoted text and escaped
 /// characters never do, and an empty word (`""`) is dropped.
 private struct WordCollector {
+    /// False when the caller needs only the whole word, so collecting words is skipped.
+    let enabled: Bool
     private var word = String.UnicodeScalarView()
     private var words: [String] = []
 
+    init(enabled: Bool) {
+        self.enabled = enabled
+    }
+
     mutating func add(_ scalar: Unicode.Scalar) {
+        guard enabled else { return }
         if scalar.isGoSpace {
             if !word.isEmpty {
                 words.append(String(word))
@@ -308,14 +327,17 @@ private struct WordCollector {
     }
 
     mutating func addRaw(_ scalar: Unicode.Scalar) {
+        guard enabled else { return }
         word.append(scalar)
     }
 
     mutating func addRaw(_ text: String.UnicodeScalarView) {
+        guard enabled else { return }
         word.append(contentsOf: text)
     }
 
     mutating func addSplitting(_ text: String) {
+        guard enabled else { return }
         for scalar in text.unicodeScalars { add(scalar) }
     }
 

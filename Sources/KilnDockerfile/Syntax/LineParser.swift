@@ -145,7 +145,9 @@ struct LineParser {
     }
 
     /// Splits one logical line into a node, choosing the argument parser by instruction.
-    private func makeNode(_ bytes: [UInt8], _ start: Int, _ end: Int, startLine: Int, endLine: Int) throws(DockerfileError) -> SyntaxNode {
+    private func makeNode(
+        _ bytes: [UInt8], _ start: Int, _ end: Int, startLine: Int, endLine: Int, isTrigger: Bool = false
+    ) throws(DockerfileError) -> SyntaxNode {
         let (keyword, kind, restStart, restEnd) = ArgumentSplitter.splitKeyword(bytes, start, end)
         let (flags, argumentsStart) = ArgumentSplitter.extractFlags(bytes, restStart, restEnd)
         let argsStart = Bytes.skipSpaces(in: bytes, from: argumentsStart, to: restEnd)
@@ -177,8 +179,11 @@ struct LineParser {
         case .maintainer, .stopSignal, .user, .workdir:
             node.arguments = argsStart == argsEnd ? .none : .text(Bytes.string(bytes, argsStart, argsEnd))
         case .onbuild:
-            if argsStart < argsEnd {
-                node.arguments = .trigger(try makeNode(bytes, argsStart, argsEnd, startLine: startLine, endLine: endLine))
+            // A trigger cannot be ONBUILD itself, so one level is enough; not descending further
+            // keeps `ONBUILD ONBUILD ONBUILD ...` from recursing once per word.
+            if argsStart < argsEnd && !isTrigger {
+                node.arguments = .trigger(
+                    try makeNode(bytes, argsStart, argsEnd, startLine: startLine, endLine: endLine, isTrigger: true))
             }
         }
         return node
