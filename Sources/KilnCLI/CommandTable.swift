@@ -7,6 +7,11 @@ enum CommandTable {
     static var commands: [CommandSpec] {
         [
             VersionCommand.spec,
+            PullCommand.spec,
+            PushCommand.spec,
+            LoginCommand.spec,
+            LogoutCommand.spec,
+            PluginCommand.spec,
             ParseCommand.spec,
             LintCommand.spec,
         ]

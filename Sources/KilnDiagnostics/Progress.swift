@@ -57,15 +57,24 @@ public struct TransferInfo: Sendable, Equatable, Codable {
         case failed
     }
 
+    public enum Direction: String, Sendable, Codable {
+        case download
+        case upload
+    }
+
     /// The blob's short digest, as Docker shows it (`a3ed95caeb02`).
     public var id: String
+    public var direction: Direction
     public var phase: Phase
     public var currentBytes: Int64
     /// The expected size, when known.
     public var totalBytes: Int64?
 
-    public init(id: String, phase: Phase, currentBytes: Int64 = 0, totalBytes: Int64? = nil) {
+    public init(
+        id: String, direction: Direction, phase: Phase, currentBytes: Int64 = 0, totalBytes: Int64? = nil
+    ) {
         self.id = id
+        self.direction = direction
         self.phase = phase
         self.currentBytes = currentBytes
         self.totalBytes = totalBytes

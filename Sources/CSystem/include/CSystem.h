@@ -1,8 +1,10 @@
 #ifndef KILN_CSYSTEM_H
 #define KILN_CSYSTEM_H
 
+#include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
+#include <sys/xattr.h>
 
 // Thin wrappers over Linux system calls that glibc does not wrap, or wraps as variadic
 // functions, which Swift cannot call.
@@ -17,5 +19,40 @@ extern const uint64_t kiln_resolve_no_magiclinks;
 extern const uint64_t kiln_resolve_no_symlinks;
 extern const uint64_t kiln_resolve_beneath;
 extern const uint64_t kiln_resolve_no_xdev;
+
+/// openat(2) with a mode argument, because glibc declares openat as variadic.
+int kiln_openat(int dirfd, const char *path, int flags, mode_t mode);
+
+/// fchmodat2(2) (Linux 6.6), which honours AT_SYMLINK_NOFOLLOW. -1 with ENOSYS on older kernels.
+int kiln_fchmodat2(int dirfd, const char *path, mode_t mode, unsigned int flags);
+
+/// setxattrat(2) (Linux 6.13): set an extended attribute of `path` relative to `dirfd`, on a
+/// symbolic link itself when `at_flags` has AT_SYMLINK_NOFOLLOW. -1 with ENOSYS on older kernels.
+int kiln_setxattrat(int dirfd, const char *path, unsigned int at_flags, const char *name, const void *value,
+                    size_t size, int flags);
+
+/// getxattrat(2) and listxattrat(2) (Linux 6.13), the reading counterparts of setxattrat.
+ssize_t kiln_getxattrat(int dirfd, const char *path, unsigned int at_flags, const char *name, void *value,
+                        size_t size);
+ssize_t kiln_listxattrat(int dirfd, const char *path, unsigned int at_flags, char *list, size_t size);
+
+/// renameat2(2), which glibc 2.28 declares only under _GNU_SOURCE.
+int kiln_renameat2(int olddirfd, const char *oldpath, int newdirfd, const char *newpath, unsigned int flags);
+
+/// makedev(3), major(3) and minor(3), which are macros.
+dev_t kiln_makedev(unsigned int major, unsigned int minor);
+unsigned int kiln_major(dev_t device);
+unsigned int kiln_minor(dev_t device);
+
+/// Constants that <fcntl.h> and <sys/stat.h> define only under _GNU_SOURCE.
+extern const int kiln_o_path;
+extern const int kiln_o_tmpfile;
+extern const int kiln_at_empty_path;
+extern const long kiln_utime_omit;
+extern const unsigned int kiln_rename_noreplace;
+extern const unsigned int kiln_rename_exchange;
+
+// Runtime helpers (console sockets, subreaper, terminal sizes, signal forwarding) used by KilnRuntime.
+#include "kiln_runtime.h"
 
 #endif

@@ -1,0 +1,62 @@
+import KilnDiagnostics
+
+/// The progress display of long-running commands on stderr: `--progress=auto|plain|tty|json` and `--quiet`.
+public enum ProgressMode: String, Sendable, CaseIterable {
+    /// `tty` when stderr is a terminal, else `plain`.
+    case auto
+    /// One line per event, with no cursor movement: what CI logs want.
+    case plain
+    /// Live redrawn lines: running steps with timers, transfer bars.
+    case tty
+    /// One JSON object per event and line, for other programs.
+    case json
+    /// Nothing but errors.
+    case quiet
+
+    /// Reads a `--progress` value, with the flag name for the error.
+    public static func parse(_ value: String?, quiet: Bool, command: String) throws -> ProgressMode {
+        if quiet { return .quiet }
+        guard let value else { return .auto }
+        guard let mode = ProgressMode(rawValue: value.lowercased()), mode != .quiet else {
+            throw UsageError(
+                command: command,
+                reason: .invalidValue(flag: "--progress", value: value, reason: "expected auto, plain, tty or json"))
+        }
+        return mode
+    }
+
+    /// `auto` decided against the destination.
+    func resolved(for output: TextOutput) -> ProgressMode {
+        guard self == .auto else { return self }
+        return output.isTerminal ? .tty : .plain
+    }
+}
+
+/// Makes the renderer that draws a mode's progress events on `output`.
+public func makeProgressRenderer(_ mode: ProgressMode, output: TextOutput) -> ProgressRenderer {
+    switch mode.resolved(for: output) {
+    case .auto, .plain: PlainProgressRenderer(output: output)
+    case .tty: TerminalProgressRenderer(output: output)
+    case .json: JSONProgressRenderer(output: output)
+    case .quiet: QuietProgressRenderer()
+    }
+}
+
+/// Draws progress events. Renderers are called from any task, so they serialise internally.
+public protocol ProgressRenderer: Sendable {
+    func handle(_ event: ProgressEvent)
+    /// Draws the final state and stops any live redraw. Call it once, when the work ends.
+    func finish()
+}
+
+extension ProgressRenderer {
+    /// A reporter that hands events to this renderer, for the libraries.
+    public var reporter: ProgressReporter {
+        ProgressReporter { event in self.handle(event) }
+    }
+}
+
+struct QuietProgressRenderer: ProgressRenderer {
+    func handle(_ event: ProgressEvent) {}
+    func finish() {}
+}

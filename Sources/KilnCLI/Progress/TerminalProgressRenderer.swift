@@ -1,0 +1,188 @@
+import Foundation
+import KilnDiagnostics
+import Synchronization
+
+/// Progress redrawn in place on a terminal: finished steps scroll up as permanent lines, running
+/// steps show a timer and their last output lines, and transfers show Docker-style bars.
+///
+///     [+] Building 4.1s (3 done)
+///      => [build 2/7] RUN pip install -r requirements.txt        3.2s
+///      => => # Collecting flask
+///     a3ed95caeb02: Downloading [=====>                    ]  12.3MB/45.6MB
+final class TerminalProgressRenderer: ProgressRenderer {
+    private static let outputLinesShown = 6
+    private static let redrawInterval = 0.1
+
+    private struct RunningStep {
+        var info: StepInfo
+        var started: ContinuousClock.Instant
+        var lines: [String] = []
+        var partialLine: [UInt8] = []
+    }
+
+    private struct State {
+        var started = ContinuousClock.now
+        var steps: [String: RunningStep] = [:]
+        var stepOrder: [String] = []
+        var finishedSteps = 0
+        var transfers: [String: TransferInfo] = [:]
+        var transferOrder: [String] = []
+        var pending: [String] = []
+        var liveLineCount = 0
+        var lastDraw: ContinuousClock.Instant?
+        var finished = false
+    }
+
+    private let output: TextOutput
+    private let state = Mutex(State())
+    private let width: Int
+
+    init(output: TextOutput) {
+        self.output = output
+        width = Self.terminalWidth()
+        let ticker = Thread { [weak self] in
+            while let self, self.tick() {
+                Thread.sleep(forTimeInterval: Self.redrawInterval)
+            }
+        }
+        ticker.start()
+    }
+
+    func handle(_ event: ProgressEvent) {
+        state.withLock { state in
+            switch event {
+            case .stepStarted(let info):
+                state.steps[info.id] = RunningStep(info: info, started: .now)
+                state.stepOrder.append(info.id)
+            case .stepCached(let id):
+                guard let step = state.steps.removeValue(forKey: id) else { return }
+                state.stepOrder.removeAll { $0 == id }
+                state.finishedSteps += 1
+                state.pending.append(line(" => CACHED \(stepLabel(step.info))", trailing: "0.0s"))
+            case .stepOutput(let id, _, let bytes):
+                guard var step = state.steps[id] else { return }
+                let lines = PlainProgressRenderer.completeLines(&step.partialLine, appending: bytes)
+                step.lines.append(contentsOf: lines)
+                if step.lines.count > Self.outputLinesShown {
+                    step.lines.removeFirst(step.lines.count - Self.outputLinesShown)
+                }
+                state.steps[id] = step
+            case .stepFinished(let id, let seconds, let error):
+                guard let step = state.steps.removeValue(forKey: id) else { return }
+                state.stepOrder.removeAll { $0 == id }
+                state.finishedSteps += 1
+                if let error {
+                    state.pending.append(line(" => ERROR \(stepLabel(step.info))", trailing: ByteFormat.duration(seconds)))
+                    state.pending.append(contentsOf: step.lines.map { " => => # \($0)" })
+                    state.pending.append(" => => \(error)")
+                } else {
+                    state.pending.append(line(" => \(stepLabel(step.info))", trailing: ByteFormat.duration(seconds)))
+                }
+            case .transfer(let info):
+                if state.transfers[info.id] == nil {
+                    state.transferOrder.append(info.id)
+                }
+                state.transfers[info.id] = info
+            case .notice(let message):
+                state.pending.append(message)
+            }
+            redraw(&state, force: false)
+        }
+    }
+
+    func finish() {
+        state.withLock { state in
+            redraw(&state, force: true)
+            state.finished = true
+        }
+    }
+
+    /// Redraws the timers; returns false once the renderer has finished, which ends the ticker.
+    private func tick() -> Bool {
+        state.withLock { state in
+            guard !state.finished else { return false }
+            if !state.steps.isEmpty {
+                redraw(&state, force: true)
+            }
+            return true
+        }
+    }
+
+    private func redraw(_ state: inout State, force: Bool) {
+        let now = ContinuousClock.now
+        if !force, state.pending.isEmpty, let last = state.lastDraw,
+            PlainProgressRenderer.seconds(since: last) < Self.redrawInterval
+        {
+            return
+        }
+        state.lastDraw = now
+
+        var text = ""
+        if state.liveLineCount > 0 {
+            text += "\u{1B}[\(state.liveLineCount)A\r"
+        }
+        text += "\u{1B}[J"
+        for line in state.pending {
+            text += clip(line) + "\n"
+        }
+        state.pending.removeAll()
+
+        var live: [String] = []
+        if !state.steps.isEmpty {
+            let total = ByteFormat.fixed(PlainProgressRenderer.seconds(since: state.started), decimals: 1)
+            live.append("[+] Building \(total)s (\(state.finishedSteps) done)")
+            for id in state.stepOrder {
+                guard let step = state.steps[id] else { continue }
+                let elapsed = ByteFormat.duration(PlainProgressRenderer.seconds(since: step.started))
+                live.append(line(" => \(stepLabel(step.info))", trailing: elapsed))
+                live.append(contentsOf: step.lines.map { " => => # \($0)" })
+            }
+        }
+        for id in state.transferOrder {
+            guard let info = state.transfers[id] else { continue }
+            live.append(transferLine(info))
+        }
+        for line in live {
+            text += clip(line) + "\n"
+        }
+        state.liveLineCount = live.count
+        output.write(text)
+    }
+
+    private func stepLabel(_ info: StepInfo) -> String {
+        "[\(info.stage) \(info.index)/\(info.count)] \(info.title)"
+    }
+
+    /// `text` padded so that `trailing` ends at the right edge of the terminal.
+    private func line(_ text: String, trailing: String) -> String {
+        let room = width - trailing.count - 1
+        let head = text.count > room ? String(text.prefix(max(room - 1, 0))) + "…" : text
+        return head + String(repeating: " ", count: max(room - head.count, 0)) + " " + trailing
+    }
+
+    private func transferLine(_ info: TransferInfo) -> String {
+        let status = TransferText.status(info)
+        guard info.phase == .downloading || info.phase == .uploading, let total = info.totalBytes, total > 0 else {
+            return "\(info.id): \(status)"
+        }
+        let barWidth = 50
+        let filled = Int(Double(barWidth) * min(Double(info.currentBytes) / Double(total), 1))
+        let bar = String(repeating: "=", count: max(filled - 1, 0)) + (filled > 0 ? ">" : "")
+            + String(repeating: " ", count: barWidth - filled)
+        let sizes = "\(ByteFormat.humanSize(info.currentBytes))/\(ByteFormat.humanSize(total))"
+        return "\(info.id): \(status) [\(bar)]  \(sizes)"
+    }
+
+    /// Cuts a line to the terminal width, because a wrapped line would break the redraw's line count.
+    private func clip(_ line: String) -> String {
+        line.count > width ? String(line.prefix(width)) : line
+    }
+
+    private static func terminalWidth() -> Int {
+        var size = winsize()
+        if ioctl(STDERR_FILENO, UInt(TIOCGWINSZ), &size) == 0, size.ws_col > 20 {
+            return Int(size.ws_col)
+        }
+        return 80
+    }
+}

@@ -1,2 +1,0 @@
-// The KilnImage target; its code arrives with the work that owns this stage.
-enum KilnImagePlaceholder {}

@@ -1,0 +1,235 @@
+import CSQLite
+import Foundation
+import Synchronization
+
+/// A connection to the store's SQLite database.
+///
+/// The database runs in WAL mode with a busy timeout, so several kiln processes share one store
+/// without "database is locked" errors reaching the user. Migrations run when the connection
+/// opens, before anything else reads the schema. One connection serves one process; the mutex
+/// makes it safe to use from several tasks, and each statement runs to completion under it.
+public final class Database: Sendable {
+    /// Everything the connection owns, touched only under the mutex.
+    private struct Handle: @unchecked Sendable {
+        var connection: OpaquePointer
+    }
+
+    public let path: String
+    private let handle: Mutex<Handle>
+
+    /// How long a writer waits for another process's transaction before failing, in milliseconds.
+    public static let busyTimeoutMilliseconds: Int32 = 60_000
+
+    /// Opens (creating when missing) the database at `path` and applies `migrations` in order.
+    ///
+    /// `migrations[i]` moves the schema from version `i` to `i + 1`; the version is kept in
+    /// `PRAGMA user_version`. A database from a newer kiln is rejected, never downgraded.
+    public init(path: String, migrations: [String]) throws {
+        self.path = path
+
+        // SQLite follows symbolic links; the store never uses one, so a link means tampering.
+        var status = stat()
+        if lstat(path, &status) == 0, (status.st_mode & S_IFMT) == S_IFLNK {
+            throw SQLiteError(kind: .symlinkedDatabase, path: path, message: "symbolic link")
+        }
+
+        var connection: OpaquePointer?
+        let flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_NOFOLLOW
+        let result = sqlite3_open_v2(path, &connection, flags, nil)
+        guard result == SQLITE_OK, let connection else {
+            let message = connection.map { String(cString: sqlite3_errmsg($0)) } ?? "out of memory"
+            if let connection { sqlite3_close_v2(connection) }
+            throw SQLiteError(kind: .call(code: result), path: path, message: message)
+        }
+        sqlite3_extended_result_codes(connection, 1)
+        sqlite3_busy_timeout(connection, Self.busyTimeoutMilliseconds)
+        handle = Mutex(Handle(connection: connection))
+
+        try execute("PRAGMA journal_mode = WAL")
+        try execute("PRAGMA synchronous = NORMAL")
+        try execute("PRAGMA foreign_keys = ON")
+        try migrate(migrations)
+    }
+
+    deinit {
+        handle.withLock { handle in
+            _ = sqlite3_close_v2(handle.connection)
+        }
+    }
+
+    /// Runs one or more statements that take no parameters and return no rows.
+    public func execute(_ sql: String) throws {
+        try handle.withLock { handle in
+            try Self.executeScript(sql, on: handle.connection, path: path)
+        }
+    }
+
+    /// Runs every statement in `sql` in order; `run` would stop after the first one.
+    static func executeScript(_ sql: String, on connection: OpaquePointer, path: String) throws {
+        var errorMessage: UnsafeMutablePointer<CChar>?
+        let result = sqlite3_exec(connection, sql, nil, nil, &errorMessage)
+        guard result == SQLITE_OK else {
+            let message = errorMessage.map { String(cString: $0) } ?? String(cString: sqlite3_errmsg(connection))
+            sqlite3_free(errorMessage)
+            throw SQLiteError(kind: .call(code: result), path: path, message: message, statement: sql)
+        }
+    }
+
+    /// Runs a statement with `parameters` bound to its `?` placeholders and returns every row.
+    @discardableResult
+    public func query(_ sql: String, _ parameters: [SQLValue] = []) throws -> [Row] {
+        try handle.withLock { handle in
+            try Self.run(sql, parameters, on: handle.connection, path: path)
+        }
+    }
+
+    /// Runs `body` inside one write transaction (`BEGIN IMMEDIATE`), committing when it returns and
+    /// rolling back when it throws. Other processes see all of its writes or none of them.
+    /// Inside `body`, run statements through the `Transaction`: calling back into this
+    /// `Database` would wait for the lock that the transaction holds.
+    public func transaction<T>(_ body: (Transaction) throws -> T) throws -> T {
+        try handle.withLock { handle in
+            let connection = handle.connection
+            _ = try Self.run("BEGIN IMMEDIATE", [], on: connection, path: path)
+            let transaction = Transaction(connection: connection, path: path)
+            do {
+                let result = try body(transaction)
+                _ = try Self.run("COMMIT", [], on: connection, path: path)
+                return result
+            } catch {
+                _ = try? Self.run("ROLLBACK", [], on: connection, path: path)
+                throw error
+            }
+        }
+    }
+
+    /// Runs `body` inside one read transaction, so that every query in it sees the same state of
+    /// the database even while other processes commit. It takes no write lock.
+    public func readTransaction<T>(_ body: (Transaction) throws -> T) throws -> T {
+        try handle.withLock { handle in
+            let connection = handle.connection
+            _ = try Self.run("BEGIN DEFERRED", [], on: connection, path: path)
+            let transaction = Transaction(connection: connection, path: path)
+            do {
+                let result = try body(transaction)
+                _ = try Self.run("COMMIT", [], on: connection, path: path)
+                return result
+            } catch {
+                _ = try? Self.run("ROLLBACK", [], on: connection, path: path)
+                throw error
+            }
+        }
+    }
+
+    /// Runs `PRAGMA integrity_check` and `PRAGMA foreign_key_check` and returns their findings, empty when healthy.
+    public func integrityFindings() throws -> [String] {
+        var findings = try query("PRAGMA integrity_check").compactMap { $0.string(0) }.filter { $0 != "ok" }
+        for row in try query("PRAGMA foreign_key_check") {
+            findings.append("row \(row.int(1) ?? 0) of table \(row.string(0) ?? "?") refers to a missing \(row.string(2) ?? "?") row")
+        }
+        return findings
+    }
+
+    /// The schema version recorded in the database.
+    public func schemaVersion() throws -> Int {
+        try query("PRAGMA user_version").first?.int(0) ?? 0
+    }
+
+    private func migrate(_ migrations: [String]) throws {
+        let current = try schemaVersion()
+        guard current <= migrations.count else {
+            throw SQLiteError(
+                kind: .newerSchema(found: current, supported: migrations.count), path: path,
+                message: "newer schema")
+        }
+        guard current < migrations.count else { return }
+        try transaction { transaction in
+            // Another process may have migrated between the check above and this transaction.
+            let locked = try transaction.query("PRAGMA user_version").first?.int(0) ?? 0
+            for version in locked..<migrations.count {
+                try transaction.execute(migrations[version])
+            }
+            try transaction.execute("PRAGMA user_version = \(migrations.count)")
+        }
+    }
+
+    static func run(_ sql: String, _ parameters: [SQLValue], on connection: OpaquePointer, path: String) throws -> [Row] {
+        var statement: OpaquePointer?
+        let prepared = sqlite3_prepare_v2(connection, sql, -1, &statement, nil)
+        guard prepared == SQLITE_OK, let statement else {
+            throw SQLiteError(
+                kind: .call(code: prepared), path: path, message: String(cString: sqlite3_errmsg(connection)),
+                statement: sql)
+        }
+        defer { sqlite3_finalize(statement) }
+
+        for (offset, value) in parameters.enumerated() {
+            let index = Int32(offset + 1)
+            let bound: Int32
+            switch value {
+            case .null:
+                bound = sqlite3_bind_null(statement, index)
+            case .integer(let number):
+                bound = sqlite3_bind_int64(statement, index, number)
+            case .real(let number):
+                bound = sqlite3_bind_double(statement, index, number)
+            case .text(let text):
+                bound = sqlite3_bind_text(statement, index, text, -1, kiln_sqlite_transient())
+            case .blob(let bytes):
+                bound = bytes.withUnsafeBytes { raw in
+                    sqlite3_bind_blob(statement, index, raw.baseAddress, Int32(raw.count), kiln_sqlite_transient())
+                }
+            }
+            guard bound == SQLITE_OK else {
+                throw SQLiteError(
+                    kind: .call(code: bound), path: path, message: String(cString: sqlite3_errmsg(connection)),
+                    statement: sql)
+            }
+        }
+
+        var rows: [Row] = []
+        while true {
+            let step = sqlite3_step(statement)
+            if step == SQLITE_DONE { break }
+            guard step == SQLITE_ROW else {
+                throw SQLiteError(
+                    kind: .call(code: step), path: path, message: String(cString: sqlite3_errmsg(connection)),
+                    statement: sql)
+            }
+            let count = sqlite3_column_count(statement)
+            var values: [SQLValue] = []
+            values.reserveCapacity(Int(count))
+            for column in 0..<count {
+                values.append(SQLValue(statement: statement, column: column))
+            }
+            rows.append(Row(values: values))
+        }
+        return rows
+    }
+}
+
+/// The statements of one open transaction; valid only inside `Database.transaction`.
+public struct Transaction {
+    fileprivate let connection: OpaquePointer
+    fileprivate let path: String
+
+    @discardableResult
+    public func query(_ sql: String, _ parameters: [SQLValue] = []) throws -> [Row] {
+        try Database.run(sql, parameters, on: connection, path: path)
+    }
+
+    /// Runs one or more statements that take no parameters and return no rows.
+    public func execute(_ sql: String) throws {
+        try Database.executeScript(sql, on: connection, path: path)
+    }
+
+    /// The row ID of the last insert on this connection.
+    public var lastInsertRowID: Int64 {
+        sqlite3_last_insert_rowid(connection)
+    }
+
+    /// The number of rows the last statement changed.
+    public var changes: Int {
+        Int(sqlite3_changes(connection))
+    }
+}

@@ -1,0 +1,123 @@
+import CSystem
+import Glibc
+import Synchronization
+
+/// An open file descriptor that kiln owns: closed exactly once, by `close()` or when released.
+///
+/// Every descriptor kiln opens has `O_CLOEXEC`, so none leaks into runc or another child.
+public final class FileDescriptor: Sendable {
+    private let storage: Atomic<Int32>
+
+    /// Takes ownership of `rawValue`, which this object closes.
+    public init(adopting rawValue: Int32) {
+        storage = Atomic(rawValue)
+    }
+
+    deinit {
+        let value = storage.load(ordering: .relaxed)
+        if value >= 0 { Glibc.close(value) }
+    }
+
+    /// The descriptor number, or -1 after `close()`.
+    public var rawValue: Int32 { storage.load(ordering: .acquiring) }
+
+    /// Closes the descriptor and reports the error a deferred write may return. Later calls do nothing.
+    public func close() throws {
+        let value = storage.exchange(-1, ordering: .acquiringAndReleasing)
+        guard value >= 0 else { return }
+        // EINTR from close(2) on Linux still closes the descriptor, so it is not retried.
+        if Glibc.close(value) == -1 && errno != EINTR {
+            throw SystemError.current("close", path: "descriptor \(value)")
+        }
+    }
+
+    /// Opens `path` (resolved by the kernel as usual, outside any root) with `O_CLOEXEC` added.
+    public static func open(_ path: String, flags: Int32, mode: mode_t = 0o644) throws -> FileDescriptor {
+        try checkPath(path)
+        let value = retryingOnInterrupt { kiln_openat(AT_FDCWD, path, flags | O_CLOEXEC, mode) }
+        guard value >= 0 else { throw SystemError.current("open", path: path) }
+        return FileDescriptor(adopting: value)
+    }
+
+    /// Opens `name` relative to this directory descriptor, with `O_CLOEXEC` added. The kernel
+    /// resolves `name`, so use it only for single components or with `O_NOFOLLOW` semantics in mind.
+    public func openAt(_ name: String, flags: Int32, mode: mode_t = 0o644) throws -> FileDescriptor {
+        try checkPath(name)
+        let value = retryingOnInterrupt { kiln_openat(rawValue, name, flags | O_CLOEXEC, mode) }
+        guard value >= 0 else { throw SystemError.current("open", path: name) }
+        return FileDescriptor(adopting: value)
+    }
+
+    public func stat() throws -> FileStatus {
+        var buffer = Glibc.stat()
+        guard fstat(rawValue, &buffer) == 0 else { throw SystemError.current("stat", path: "descriptor \(rawValue)") }
+        return FileStatus(buffer)
+    }
+
+    /// Reads up to `buffer.count` bytes; returns 0 at the end of the file.
+    public func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
+        let count = retryingOnInterrupt { Glibc.read(rawValue, buffer.baseAddress, buffer.count) }
+        guard count >= 0 else { throw SystemError.current("read", path: "descriptor \(rawValue)") }
+        return count
+    }
+
+    /// Reads until `buffer` is full or the file ends; returns the number of bytes read.
+    public func readFully(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
+        var total = 0
+        while total < buffer.count {
+            let count = try read(into: UnsafeMutableRawBufferPointer(rebasing: buffer[total...]))
+            if count == 0 { break }
+            total += count
+        }
+        return total
+    }
+
+    /// Reads the whole file, failing when it is longer than `limit` bytes.
+    public func readAll(limit: Int) throws -> [UInt8] {
+        var result: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 65536)
+        while true {
+            let count = try chunk.withUnsafeMutableBytes { try read(into: $0) }
+            if count == 0 { return result }
+            guard result.count + count <= limit else {
+                throw SystemError("read", path: "descriptor \(rawValue)", errno: EFBIG, detail: "larger than \(limit) bytes")
+            }
+            result.append(contentsOf: chunk[0..<count])
+        }
+    }
+
+    /// Writes all of `bytes`, retrying short writes.
+    public func write(_ bytes: UnsafeRawBufferPointer) throws {
+        var offset = 0
+        while offset < bytes.count {
+            let count = retryingOnInterrupt {
+                Glibc.write(rawValue, bytes.baseAddress.map { $0 + offset }, bytes.count - offset)
+            }
+            guard count > 0 else { throw SystemError.current("write", path: "descriptor \(rawValue)") }
+            offset += count
+        }
+    }
+
+    public func write(_ bytes: [UInt8]) throws {
+        try bytes.withUnsafeBytes { try write($0) }
+    }
+
+    public func sync() throws {
+        guard retryingOnInterrupt({ fsync(rawValue) }) == 0 else {
+            throw SystemError.current("fsync", path: "descriptor \(rawValue)")
+        }
+    }
+
+    /// The path the kernel reports for this descriptor, for messages only; never resolve it again.
+    public var pathForDisplay: String {
+        (try? FilePath(bytes: readLinkBytes(AT_FDCWD, FilePath("/proc/self/fd/\(rawValue)"))).description)
+            ?? "descriptor \(rawValue)"
+    }
+}
+
+/// Rejects paths that C would silently truncate at a NUL byte.
+func checkPath(_ path: String) throws {
+    if path.utf8.contains(0) {
+        throw SystemError("use path", path: path, errno: EINVAL, detail: "the path contains a NUL byte")
+    }
+}

@@ -1,0 +1,97 @@
+import Foundation
+@testable import KilnCLI
+import KilnDiagnostics
+import Testing
+
+@Suite struct ProgressRendererTests {
+    private let step = StepInfo(id: "s1", stage: "build", index: 2, count: 7, title: "RUN make")
+
+    @Test func plainStepLines() {
+        let output = TextOutput()
+        let renderer = PlainProgressRenderer(output: output)
+        renderer.handle(.stepStarted(step))
+        renderer.handle(.stepOutput(id: "s1", stream: .stdout, bytes: Array("hello\nwor".utf8)))
+        renderer.handle(.stepOutput(id: "s1", stream: .stdout, bytes: Array("ld\r\n".utf8)))
+        renderer.handle(.stepFinished(id: "s1", seconds: 1.25, error: nil))
+        let lines = output.text.split(separator: "\n").map(String.init)
+        #expect(lines.count == 4)
+        #expect(lines.first == "#1 [build 2/7] RUN make")
+        #expect(lines[1].hasPrefix("#1 0."))
+        #expect(lines[1].hasSuffix(" hello"))
+        #expect(lines[2].hasSuffix(" world"))
+        #expect(lines.last == "#1 DONE 1.3s")
+    }
+
+    @Test func plainCachedAndFailedSteps() {
+        let output = TextOutput()
+        let renderer = PlainProgressRenderer(output: output)
+        renderer.handle(.stepStarted(step))
+        renderer.handle(.stepCached(id: "s1"))
+        renderer.handle(.stepStarted(StepInfo(id: "s2", stage: "build", index: 3, count: 7, title: "RUN false")))
+        renderer.handle(.stepOutput(id: "s2", stream: .stderr, bytes: Array("no newline".utf8)))
+        renderer.handle(.stepFinished(id: "s2", seconds: 0.2, error: "exit status 1"))
+        let lines = output.text.split(separator: "\n").map(String.init)
+        #expect(lines[1] == "#1 CACHED")
+        #expect(lines[2] == "#2 [build 3/7] RUN false")
+        #expect(lines[3].hasSuffix(" no newline"))
+        #expect(lines[4] == "#2 ERROR: exit status 1")
+    }
+
+    @Test func plainTransfersShowPhaseChangesOnce() {
+        let output = TextOutput()
+        let renderer = PlainProgressRenderer(output: output)
+        renderer.handle(.transfer(TransferInfo(id: "a3ed95caeb02", direction: .download, phase: .downloading, currentBytes: 1)))
+        renderer.handle(.transfer(TransferInfo(id: "a3ed95caeb02", direction: .download, phase: .downloading, currentBytes: 2)))
+        renderer.handle(.transfer(TransferInfo(id: "a3ed95caeb02", direction: .download, phase: .complete)))
+        renderer.handle(.transfer(TransferInfo(id: "b1", direction: .upload, phase: .alreadyExists)))
+        #expect(output.text == "a3ed95caeb02: Downloading\na3ed95caeb02: Pull complete\nb1: Layer already exists\n")
+    }
+
+    @Test func jsonEventPerLine() throws {
+        let output = TextOutput()
+        let renderer = JSONProgressRenderer(output: output)
+        renderer.handle(.stepStarted(step))
+        renderer.handle(.stepOutput(id: "s1", stream: .stdout, bytes: [0xFF, 0x0A]))
+        let lines = output.text.split(separator: "\n")
+        #expect(lines.count == 2)
+        let first = try JSONSerialization.jsonObject(with: Data(lines[0].utf8)) as? [String: Any]
+        #expect(first?["type"] as? String == "step.started")
+        #expect(first?["title"] as? String == "RUN make")
+        let second = try JSONSerialization.jsonObject(with: Data(lines[1].utf8)) as? [String: Any]
+        #expect(second?["bytes"] as? String == "/wo=")
+    }
+
+    @Test func terminalMovesFinishedStepsAboveLiveArea() {
+        let output = TextOutput(capturingAsTerminal: true)
+        let renderer = TerminalProgressRenderer(output: output)
+        renderer.handle(.stepStarted(step))
+        renderer.handle(.stepFinished(id: "s1", seconds: 0.5, error: nil))
+        renderer.finish()
+        #expect(output.text.contains(" => [build 2/7] RUN make"))
+        #expect(output.text.contains("0.5s\n"))
+        #expect(output.text.contains("\u{1B}[J"))
+    }
+
+    @Test func modeParsing() throws {
+        #expect(try ProgressMode.parse(nil, quiet: false, command: "kiln build") == .auto)
+        #expect(try ProgressMode.parse("plain", quiet: false, command: "kiln build") == .plain)
+        #expect(try ProgressMode.parse("tty", quiet: true, command: "kiln build") == .quiet)
+        #expect(throws: UsageError.self) { try ProgressMode.parse("fancy", quiet: false, command: "kiln build") }
+    }
+}
+
+@Suite struct ByteFormatTests {
+    @Test(arguments: [
+        (Int64(0), "0B"), (512, "512B"), (1000, "1kB"), (12_345, "12.3kB"), (45_600_000, "45.6MB"),
+        (1_020_000_000, "1.02GB"), (999_999, "1MB"),
+    ])
+    func humanSize(bytes: Int64, expected: String) {
+        #expect(ByteFormat.humanSize(bytes) == expected)
+    }
+
+    @Test func durations() {
+        #expect(ByteFormat.duration(0.04) == "0.0s")
+        #expect(ByteFormat.duration(12.06) == "12.1s")
+        #expect(ByteFormat.duration(123) == "2m3s")
+    }
+}
