@@ -124,3 +124,15 @@ import Testing
         return URL(fileURLWithPath: path).resolvingSymlinksInPath().path
     }
 }
+
+extension DockerIgnoreTests {
+    @Test func millionRepeatedLinesCompileOnce() throws {
+        var text = String(repeating: "*.tmp\n", count: 1_000_000)
+        text += "!keep.tmp\n"
+        let ignore = try DockerIgnore(parsing: Array(text.utf8), file: ".dockerignore")
+        #expect(ignore.patterns.map(\.text) == ["*.tmp", "keep.tmp"])
+        #expect(ignore.patterns.map(\.line) == [1_000_000, 1_000_001])
+        #expect(!ignore.isExcluded("keep.tmp"))
+        #expect(ignore.isExcluded("a.tmp"))
+    }
+}

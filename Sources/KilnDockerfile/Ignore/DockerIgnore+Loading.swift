@@ -7,7 +7,7 @@ extension DockerIgnore {
     /// A UTF-8 byte-order mark at the start is skipped.
     public init(parsing bytes: [UInt8], file: String? = nil) throws(DockerfileError) {
         let source = SourceText(bytes: bytes, file: file ?? ".dockerignore")
-        var patterns: [IgnorePattern] = []
+        var lines: [(text: String, line: Int)] = []
         for number in stride(from: 1, through: source.lineCount, by: 1) {
             let raw = source.line(number)
             if raw.hasPrefix("#") { continue }
@@ -19,15 +19,21 @@ extension DockerIgnore {
                 text = PathCleaning.clean(text)
                 if text.count > 1 && text.hasPrefix("/") { text.removeFirst() }
             }
+            lines.append(((exclusion ? "!" : "") + text, number))
+        }
+
+        // Only the last copy of a pattern can decide a match, so compile just that one: an ignore
+        // file with a million copies of a line costs one compiled pattern.
+        var seen: Set<String> = []
+        var patterns: [IgnorePattern] = []
+        for (text, number) in lines.reversed() where seen.insert(text).inserted {
             do {
-                if let pattern = try IgnorePattern((exclusion ? "!" : "") + text, line: number) {
-                    patterns.append(pattern)
-                }
+                if let pattern = try IgnorePattern(text, line: number) { patterns.append(pattern) }
             } catch {
                 throw error.located(at: source.range(number), in: source)
             }
         }
-        self.init(patterns: patterns, file: file)
+        self.init(patterns: patterns.reversed(), file: file)
     }
 
     /// Loads the ignore file for a build: `NAME.dockerignore` beside a Dockerfile named NAME when
