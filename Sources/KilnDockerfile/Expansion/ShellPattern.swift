@@ -16,7 +16,7 @@ struct ShellPattern {
     /// length times value length) plus characters of replacement results. Nested replacements can
     /// grow a result exponentially (`${P//a/${P//a/...}}`), and a huge build argument makes large
     /// tables, so a word that needs more than this fails instead of running for minutes.
-    static let workBudget = 8 * 1024 * 1024
+    static let workBudget = 4 * 1024 * 1024
 
     init(parsing pattern: [Unicode.Scalar]) throws(ExpansionFailure) {
         var tokens: [Token] = []
@@ -176,5 +176,34 @@ struct ShellPattern {
             }
         }
         return result
+    }
+}
+
+extension String {
+    /// Builds a string from Unicode scalars by encoding them as UTF-8 first, which is much
+    /// faster than the generic `String.UnicodeScalarView(_:)` for long values.
+    init(scalars: [Unicode.Scalar]) {
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(scalars.count)
+        for scalar in scalars {
+            let value = scalar.value
+            switch value {
+            case 0..<0x80:
+                bytes.append(UInt8(value))
+            case 0x80..<0x800:
+                bytes.append(UInt8(0xC0 | (value >> 6)))
+                bytes.append(UInt8(0x80 | (value & 0x3F)))
+            case 0x800..<0x10000:
+                bytes.append(UInt8(0xE0 | (value >> 12)))
+                bytes.append(UInt8(0x80 | ((value >> 6) & 0x3F)))
+                bytes.append(UInt8(0x80 | (value & 0x3F)))
+            default:
+                bytes.append(UInt8(0xF0 | (value >> 18)))
+                bytes.append(UInt8(0x80 | ((value >> 12) & 0x3F)))
+                bytes.append(UInt8(0x80 | ((value >> 6) & 0x3F)))
+                bytes.append(UInt8(0x80 | (value & 0x3F)))
+            }
+        }
+        self = String(decoding: bytes, as: UTF8.self)
     }
 }

@@ -72,7 +72,11 @@ struct ShellWordProcessor {
             }
             if scalar == "$" {
                 let value = try processDollar()
-                result.append(contentsOf: value.unicodeScalars)
+                // Appending through String copies the UTF-8 bytes at once; the scalar view would
+                // append one scalar at a time.
+                var text = String(result)
+                text.append(value)
+                result = text.unicodeScalars
                 words.addSplitting(value)
                 continue
             }
@@ -129,7 +133,9 @@ struct ShellWordProcessor {
                 return result
             }
             if scalar == "$" {
-                result.append(contentsOf: try processDollar().unicodeScalars)
+                var text = String(result)
+                text.append(try processDollar())
+                result = text.unicodeScalars
                 continue
             }
             position += 1
@@ -237,7 +243,7 @@ struct ShellWordProcessor {
                 modifier == "#"
                 ? try pattern.removingPrefix(of: scalars, greedy: greedy, budget: &patternBudget)
                 : try pattern.removingSuffix(of: scalars, greedy: greedy, budget: &patternBudget)
-            return String(String.UnicodeScalarView(trimmed))
+            return String(scalars: trimmed)
         default:
             throw .unsupportedModifier(operatorText)
         }
@@ -268,7 +274,7 @@ struct ShellWordProcessor {
         let compiled = try ShellPattern(parsing: Array(pattern))
         let result = try compiled.replacing(
             in: Array((value ?? "").unicodeScalars), with: Array(replacement), all: replaceAll, budget: &patternBudget)
-        return String(String.UnicodeScalarView(result))
+        return String(scalars: result)
     }
 
     /// Reads a variable name: letters, digits and `_`, or a run of digits, or one special
