@@ -28,7 +28,8 @@ struct ShellWordProcessor {
     private let variables: any VariableLookup
     /// Every variable name the word referred to, set or not.
     private(set) var referencedNames: Set<String> = []
-    /// What pattern substitutions in this word may still spend (see `ShellPattern.workBudget`).
+    /// The work that pattern substitutions in this word may still spend (see
+    /// `ShellPattern.workBudget`).
     private var patternBudget = ShellPattern.workBudget
     private var nesting = 0
 
