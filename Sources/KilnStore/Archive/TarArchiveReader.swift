@@ -125,6 +125,9 @@ final class TarArchiveReader {
             let header = try readBytes(512)
             if header.isEmpty { return nil }
             guard header.count == 512 else {
+                if headerOffset == 0 {
+                    throw failure("not a tar archive: the input has only \(header.count) bytes", entry: nil)
+                }
                 throw failure("the archive is truncated at byte \(offset) inside a header", entry: longName)
             }
             if header.allSatisfy({ $0 == 0 }) {

@@ -242,3 +242,21 @@ extension Store {
         (error as? any KilnError)?.diagnostic.message ?? "\(error)"
     }
 }
+
+extension Store {
+    /// Every row of every table of the store's database at `root`, one line each and sorted:
+    /// the "logical dump" that tells whether a command changed the metadata. Opening the
+    /// database this way changes nothing else in the store.
+    public static func databaseDump(root: String) throws -> [String] {
+        let database = try Database(path: StoreLayout(root: root).database, migrations: Schema.migrations)
+        var lines: [String] = []
+        let tables = try database.query("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
+            .compactMap { $0.string(0) }
+        for table in tables {
+            for row in try database.query("SELECT * FROM \"\(table)\"") {
+                lines.append("\(table): \(row.values)")
+            }
+        }
+        return lines.sorted()
+    }
+}
