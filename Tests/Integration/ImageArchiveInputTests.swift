@@ -1,11 +1,11 @@
 import Foundation
 import Testing
 
-/// `kiln load` of the archives in Fixtures/archives: the hostile ones fail with an error that
-/// names the archive and the entry, and leave the store exactly as it was; the must-accept ones
-/// load.
+/// `kiln load` of the archives in Fixtures/archives. The hostile ones fail with an error that
+/// names the archive and the entry, and they leave the store exactly as it was. The must-accept
+/// ones load.
 @Suite struct ImageArchiveInputTests {
-    /// A store that already holds the A00 image, so that "unchanged" covers existing content.
+    /// Makes a store that already has the A00 image, so that "unchanged" covers existing content.
     private func preparedStore(_ scratch: TemporaryDirectory) async throws -> KilnInvocation {
         let kiln = KilnInvocation(root: scratch.appending("root"))
         let good = try #require(ArchiveFixture.all.first { $0.id == "A00" })

@@ -4,8 +4,8 @@ import KilnImage
 import KilnStore
 import Testing
 
-/// The image commands end to end, run in-process against a temporary store, checking Docker's
-/// output shapes.
+/// End-to-end checks of the image commands and their Docker output shapes, run in-process
+/// against a temporary store.
 @Suite struct ImageCommandTests {
     private func fixture(_ id: String) throws -> String {
         try #require(ArchiveFixture.all.first { $0.id == id }).path
@@ -102,7 +102,8 @@ import Testing
             "-c", "WORKDIR /srv", "-c", "STOPSIGNAL SIGINT", "-m", "made by a test", "--platform", "linux/arm64",
             "rootfs.tar", "imported:1")
         #expect(result.status == 0, "stderr: \(result.stderr)")
-        #expect(result.stdout.hasPrefix("sha256:") && result.stdout.count == 72)
+        #expect(result.stdout.hasPrefix("sha256:"))
+        #expect(result.stdout.count == 72)
 
         let inspect = await kiln("image", "inspect", "imported:1")
         let documents = try #require(try JSONSerialization.jsonObject(with: Data(inspect.stdout.utf8)) as? [[String: Any]])

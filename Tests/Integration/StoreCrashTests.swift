@@ -1,9 +1,9 @@
 import Foundation
 import Testing
 
-/// A `kill -9` at every write, fsync, rename and unlink of `kiln load` and `kiln import`, and a
-/// full disk or I/O error at every write and fsync: afterwards `kiln store verify --deep`
-/// passes, leftovers are gone after the next command, and running the command again works.
+/// Faults at every write, fsync, rename and unlink of `kiln load` and `kiln import`: a
+/// `kill -9`, a full disk, an I/O error. After each, `kiln store verify --deep` passes, leftovers
+/// are gone after the next command, and running the command again works.
 ///
 /// Faults are injected with strace into the built kiln binary (`-e inject=SYSCALL:signal=SIGKILL:when=N`),
 /// for every N up to the number of such calls a clean run makes.

@@ -2,8 +2,8 @@ import KilnImage
 import KilnLayer
 import KilnSystem
 
-/// What each layer of an image adds, changes and removes, and the bytes a layer ships that a
-/// later layer overwrites or deletes (they still travel with every pull of the image).
+/// The changes each layer of an image makes (files added, changed and removed), and the bytes a
+/// layer ships that a later layer overwrites or deletes. Those bytes still travel with every pull.
 public struct ImageAnalysis: Sendable {
     public struct Layer: Sendable {
         /// The layer's position, from 0 for the base layer.
@@ -99,8 +99,8 @@ public struct ImageAnalyzer: Sendable {
             wastedFiles: wasted.filter { $0.size > 0 }.sorted { ($0.size, $1.path) > ($1.size, $0.path) })
     }
 
-    /// The entries of one layer, read from its blob without unpacking it (digest and diff ID
-    /// checked at the end).
+    /// Reads the entries of one layer from its blob without unpacking it, checking the digest and
+    /// the diff ID at the end.
     private func changes(of layer: LayerRecord) throws -> LayerChanges {
         let blob = try store.openBlob(layer.digest, expectedSize: layer.size)
         let reader = try LayerReader(blob: blob, limits: limits, expectedDigest: layer.digest, expectedDiffID: layer.diffID)
@@ -147,8 +147,8 @@ struct LayerChanges {
         }
     }
 
-    /// The components of an entry name relative to the root: `.` dropped, `..` taken back, never
-    /// above the root (the layer was checked to apply safely when it was stored).
+    /// Splits an entry name into components relative to the root: `.` is dropped and `..` takes
+    /// one back, never above the root. The layer was checked to apply safely when it was stored.
     static func components(_ name: String) -> [String]? {
         var result: [String] = []
         for part in name.split(separator: "/") {

@@ -186,7 +186,7 @@ final class TarArchiveReader {
             case UInt8(ascii: "1"): kind = .hardLink
             default: kind = .other
             }
-            // Links and directories carry no content, whatever their size field says.
+            // Links and directories carry no content, whatever their size field contains.
             remaining = kind == .regular || kind == .other ? memberSize : 0
             padding = (512 - remaining % 512) % 512
             let member = Member(
@@ -320,7 +320,7 @@ final class TarArchiveReader {
         String(decoding: bytes.prefix { $0 != 0 }, as: UTF8.self)
     }
 
-    /// The name with leading `./` and `/` removed and a trailing `/` dropped, so that
+    /// Removes leading `./` and `/` and a trailing `/` from a member name, so that
     /// `./manifest.json` and `manifest.json` are one member.
     static func clean(_ name: String) -> String {
         var text = Substring(name)

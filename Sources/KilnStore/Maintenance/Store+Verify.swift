@@ -25,8 +25,8 @@ extension Store {
     /// directories are private. With `deep`, every blob's digest is recomputed and every image's
     /// manifest and config are compared with their records.
     ///
-    /// Runs beside other kiln processes; it holds `gc.lock` shared so no collection sweeps
-    /// while it looks.
+    /// Runs beside other kiln processes. It takes `gc.lock` shared, so no collection sweeps
+    /// while it checks.
     public func verify(deep: Bool) throws -> VerificationReport {
         try withGCLock(exclusive: false) {
             var report = VerificationReport()
@@ -245,7 +245,7 @@ extension Store {
 
 extension Store {
     /// Every row of every table of the store's database at `root`, one line each and sorted:
-    /// the "logical dump" that tells whether a command changed the metadata. Opening the
+    /// the "logical dump" that shows whether a command changed the metadata. Opening the
     /// database this way changes nothing else in the store.
     public static func databaseDump(root: String) throws -> [String] {
         let database = try Database(path: StoreLayout(root: root).database, migrations: Schema.migrations)

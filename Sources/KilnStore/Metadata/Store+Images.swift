@@ -91,7 +91,7 @@ extension Store {
             registeredTags: registration.tags.map { $0.withDefaultTag() }, alreadyExisted: existed)
     }
 
-    /// The layer records of a manifest, with diff IDs from the config checked against measured ones.
+    /// Builds the layer records of a manifest, checking the config's diff IDs against measured ones.
     private func layerRecords(
         manifest digest: Digest, _ manifest: Manifest, _ config: ImageConfig, _ measured: [Digest: MeasuredLayer]
     ) throws -> [LayerRecord] {
