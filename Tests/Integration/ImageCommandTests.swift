@@ -145,6 +145,37 @@ import Testing
         #expect(try FileManager.default.contentsOfDirectory(atPath: kiln.root + "/blobs/sha256").count == 3)
     }
 
+    @Test(.enabled(if: Host.hasExecutable("python3"), "needs python3 for the HTTP server"))
+    func importFromURL() async throws {
+        let scratch = try TemporaryDirectory("kiln-import")
+        defer { scratch.remove() }
+        _ = try smallTarball(scratch)
+        let port = try FreePort.find()
+        let server = Process()
+        server.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        server.arguments = ["python3", "-m", "http.server", String(port), "--bind", "127.0.0.1", "--directory", scratch.path]
+        server.standardOutput = FileHandle.nullDevice
+        server.standardError = FileHandle.nullDevice
+        try server.run()
+        defer {
+            // SIGKILL: the test runner's threads block SIGTERM, and the server inherits that mask.
+            kill(server.processIdentifier, SIGKILL)
+            server.waitUntilExit()
+        }
+        let deadline = Date().addingTimeInterval(10)
+        while !FreePort.isListening(port) && Date() < deadline { try await Task.sleep(for: .milliseconds(50)) }
+
+        let kiln = KilnInvocation(root: scratch.appending("root"))
+        let url = "http://127.0.0.1:\(port)/rootfs.tar"
+        let result = await kiln("import", url, "fromurl:1")
+        #expect(result.status == 0, "stderr: \(result.stderr)")
+        #expect(result.stderr == "Downloading from \(url)\n")
+        #expect(await kiln("history", "--format", "{{.Comment}}", "fromurl:1").stdout == "Imported from \(url)\n")
+        let missing = await kiln("import", "http://127.0.0.1:\(port)/missing.tar")
+        #expect(missing.status == 1)
+        #expect(missing.stderr.contains("failed: HTTP status 404"))
+    }
+
     @Test func tagAndRemoveReportAsDocker() async throws {
         let scratch = try TemporaryDirectory("kiln-rmi")
         defer { scratch.remove() }

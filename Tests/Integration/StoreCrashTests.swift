@@ -118,4 +118,33 @@ struct StoreCrashTests {
         let verify = try KilnBinary.run(root: root, ["store", "verify", "--deep"])
         #expect(verify.status == 0, "verify: \(verify.stdout)")
     }
+
+    @Test(.enabled(if: Host.isRoot, "mounting a tmpfs needs root"))
+    func smallFilesystemFillsCleanly() async throws {
+        let scratch = try TemporaryDirectory("kiln-full")
+        defer { scratch.remove() }
+        let mountPoint = scratch.appending("fs")
+        try FileManager.default.createDirectory(atPath: mountPoint, withIntermediateDirectories: true)
+        try Command.run("/bin/mount", ["-t", "tmpfs", "-o", "size=6m", "tmpfs", mountPoint])
+        defer { _ = try? Command.run("/bin/umount", [mountPoint]) }
+
+        // A layer of 8 MiB of random bytes cannot fit in 6 MiB.
+        let layer = scratch.appending("layer")
+        try FileManager.default.createDirectory(atPath: layer, withIntermediateDirectories: true)
+        var generator = SystemRandomNumberGenerator()
+        try Data((0..<(8 << 20)).map { _ in UInt8.random(in: 0...255, using: &generator) }).write(to: URL(fileURLWithPath: layer + "/blob.bin"))
+        let archive = scratch.appending("big.tar")
+        try ArchiveBuilder.dockerArchive(at: archive, layers: [layer], tag: "big:1", scratch: scratch.path)
+        let small = try #require(ArchiveFixture.all.first { $0.id == "A00" }).path
+
+        let kiln = KilnInvocation(root: mountPoint + "/root")
+        #expect(await kiln("load", "-q", "-i", small).status == 0)
+        let full = await kiln("load", "-q", "-i", archive)
+        #expect(full.status == 1)
+        #expect(full.stderr.contains("no space left on device while writing blob"), "stderr: \(full.stderr)")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: mountPoint + "/root/ingest").isEmpty)
+        #expect(await kiln("store", "verify", "--deep").status == 0)
+        #expect(await kiln("images", "-q").stdout == "9bd4f7060d84\n")
+        #expect(await kiln("load", "-q", "-i", small).status == 0)
+    }
 }
