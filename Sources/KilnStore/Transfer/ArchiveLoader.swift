@@ -221,18 +221,10 @@ public struct ArchiveLoader: Sendable {
 
     private func checkLayers(_ layers: [LayerChecker.Layer], archive: ImageArchive, lease: Lease) throws -> [Digest: MeasuredLayer] {
         for layer in layers {
-            progress.report(
-                .transfer(TransferInfo(id: layer.descriptor.digest.shortHex, direction: .download, phase: .extracting, totalBytes: layer.descriptor.size)))
+            progress.report(.notice("Loading layer \(layer.descriptor.digest.shortHex)"))
         }
         do {
-            let measured = try LayerChecker(store: store, lease: lease, limits: limits).check(layers)
-            for layer in layers {
-                progress.report(
-                    .transfer(TransferInfo(
-                        id: layer.descriptor.digest.shortHex, direction: .download, phase: .complete,
-                        currentBytes: layer.descriptor.size, totalBytes: layer.descriptor.size)))
-            }
-            return measured
+            return try LayerChecker(store: store, lease: lease, limits: limits).check(layers)
         } catch let failure as LayerChecker.Failure {
             throw archive.failure(failure.layer, failure.message)
         }
