@@ -7,6 +7,8 @@ enum CommandTable {
     static var commands: [CommandSpec] {
         [
             ImageListCommand.spec.renamed("images", category: "Common Commands"),
+            PullCommand.spec,
+            PushCommand.spec,
             VersionCommand.spec,
 
             CommandSpec(
@@ -29,11 +31,14 @@ enum CommandTable {
             CommandSpec(
                 group: "system", summary: "Manage kiln", category: "Management Commands",
                 subcommands: [SystemDiskUsageCommand.spec, SystemPruneCommand.spec]),
+            PluginCommand.spec,
 
             ImageHistoryCommand.spec.renamed("history", category: "Commands"),
             ImageImportCommand.spec.renamed("import", category: "Commands"),
             InspectCommand.spec.renamed("inspect", category: "Commands"),
             ImageLoadCommand.spec.renamed("load", category: "Commands"),
+            LoginCommand.spec,
+            LogoutCommand.spec,
             ImageRemoveCommand.spec.renamed("rmi", category: "Commands"),
             ImageSaveCommand.spec.renamed("save", category: "Commands"),
             ImageTagCommand.spec.renamed("tag", category: "Commands"),
