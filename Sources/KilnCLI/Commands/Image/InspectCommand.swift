@@ -10,7 +10,7 @@ enum InspectCommand {
     static let size = BoolFlag("size", short: "s", help: "Display total file sizes if the type is container")
 
     static let spec = CommandSpec(
-        name: "inspect", summary: "Return low-level information on Docker objects", usage: "[OPTIONS] NAME|ID [NAME|ID...]",
+        name: "inspect", summary: "Return low-level information on images and containers", usage: "[OPTIONS] NAME|ID [NAME|ID...]",
         flags: [format.spec, size.spec, type.spec], arity: .atLeast(1)
     ) { arguments, context in
         let kind = arguments[type]
