@@ -46,7 +46,7 @@ public struct ImageAnalysis: Sendable {
 
 /// Computes `ImageAnalysis` by unpacking each layer on its own (KilnLayer's snapshot mode, the
 /// form overlay lower directories take) and replaying the layers in order.
-public struct ImageAnalyzer {
+public struct ImageAnalyzer: Sendable {
     public let store: Store
     public var limits = LayerLimits()
 

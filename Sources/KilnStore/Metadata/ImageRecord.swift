@@ -102,6 +102,8 @@ public struct RegisteredImage: Sendable {
     /// Tags that moved here from another image, with that image's ID; the other image is left
     /// untagged (dangling) unless something else names it.
     public var movedTags: [(reference: Reference, previousImage: Digest)]
+    /// The tags this registration pointed at the image (not tags it had before).
+    public var registeredTags: [Reference]
     /// True when the store already had this manifest.
     public var alreadyExisted: Bool
 }

@@ -87,7 +87,8 @@ extension Store {
         }
         logger.debug("registered image \(image.id) (manifest \(manifestDescriptor.digest))")
         return RegisteredImage(
-            image: image, movedTags: moved.map { (reference: $0.0, previousImage: $0.1) }, alreadyExisted: existed)
+            image: image, movedTags: moved.map { (reference: $0.0, previousImage: $0.1) },
+            registeredTags: registration.tags.map { $0.withDefaultTag() }, alreadyExisted: existed)
     }
 
     /// The layer records of a manifest, with diff IDs from the config checked against measured ones.

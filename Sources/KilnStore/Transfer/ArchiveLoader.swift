@@ -10,8 +10,8 @@ import KilnSystem
 /// directory with KilnLayer's safe apply to check its diff ID and its entries, and images are
 /// recorded only when all of their parts passed. A load that fails removes the blobs it added,
 /// so the store is left as it was.
-public struct ArchiveLoader {
-    public enum Source {
+public struct ArchiveLoader: Sendable {
+    public enum Source: Sendable {
         /// A tar read from start to end (a file or standard input); `name` is for messages.
         case stream(ByteSource, name: String)
         /// An OCI image layout or an unpacked docker-archive in a directory.
