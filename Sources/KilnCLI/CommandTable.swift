@@ -6,7 +6,9 @@
 enum CommandTable {
     static var commands: [CommandSpec] {
         [
-            VersionCommand.spec
+            VersionCommand.spec,
+            ParseCommand.spec,
+            LintCommand.spec,
         ]
     }
 }
