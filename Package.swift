@@ -73,6 +73,10 @@ let package = Package(
 var testTargets: [Target] {
     [
         .testTarget(name: "KilnDiagnosticsTests", dependencies: ["KilnDiagnostics"]),
+        .testTarget(name: "KilnSystemTests", dependencies: ["KilnSystem"]),
+        .testTarget(name: "KilnDockerfileTests", dependencies: ["KilnDockerfile"], exclude: ["Fixtures"]),
+        .testTarget(name: "KilnImageTests", dependencies: ["KilnImage"]),
+        .testTarget(name: "KilnLayerTests", dependencies: ["KilnLayer"], exclude: ["Fixtures"]),
         .testTarget(name: "KilnStoreTests", dependencies: ["KilnStore"]),
         .testTarget(name: "KilnCLITests", dependencies: ["KilnCLI"]),
         .testTarget(name: "Integration", dependencies: ["KilnCLI"], exclude: ["Fixtures"]),

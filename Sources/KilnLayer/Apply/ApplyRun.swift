@@ -1,0 +1,314 @@
+import Glibc
+import KilnImage
+import KilnSystem
+
+/// The state of one `LayerApplier.apply` call.
+struct ApplyRun {
+    let root: RootDirectory
+    let options: LayerApplier.Options
+    let layer: String
+    let reader: TarReader
+
+    /// Paths this layer created, for the rule that a whiteout or opaque marker hides only what
+    /// the layers below have, never an entry of its own layer.
+    private var created = PathSet()
+    /// Directories whose times are set last, because creating their children changes them.
+    private var directoryTimes: [(path: FilePath, time: timespec)] = []
+    private var rootMetadata: TarEntry?
+    private(set) var skippedDevices: [FilePath] = []
+    private(set) var skippedAttributes: [String] = []
+    private var buffer = [UInt8](repeating: 0, count: 1 << 20)
+
+    init(root: RootDirectory, options: LayerApplier.Options, layer: String, reader: TarReader) {
+        self.root = root
+        self.options = options
+        self.layer = layer
+        self.reader = reader
+    }
+
+    private var isSnapshot: Bool {
+        if case .snapshot = options.mode { return true }
+        return false
+    }
+
+    func invalid(_ entry: TarEntry, _ reason: String) -> LayerError {
+        .invalidEntry(layer: layer, entry: entry.path, reason: reason)
+    }
+
+    /// Runs `body`, naming the entry in any system error it throws.
+    func naming<T>(_ entry: TarEntry, _ body: () throws -> T) throws -> T {
+        do {
+            return try body()
+        } catch let error as SystemError {
+            throw LayerError.system(layer: layer, entry: entry.path, error)
+        }
+    }
+
+    mutating func applyEntries() throws {
+        while let entry = try reader.next() {
+            let name: EntryName
+            switch EntryName.classify(entry.path) {
+            case .success(let classified): name = classified
+            case .failure(let rejection): throw invalid(entry, rejection.reason)
+            }
+            switch name {
+            case .aufsMetadata:
+                continue
+            case .whiteout(let path):
+                try applyWhiteout(path, for: entry)
+            case .opaque(let directory):
+                try applyOpaque(directory, for: entry)
+            case .path(let path) where path.isEmpty:
+                guard entry.kind == .directory else { throw invalid(entry, "only a directory can name the root") }
+                rootMetadata = entry
+            case .path(let path):
+                try applyEntry(entry, at: path)
+                created.insert(path)
+            }
+        }
+    }
+
+    // MARK: Whiteouts
+
+    private mutating func applyWhiteout(_ path: FilePath, for entry: TarEntry) throws {
+        // A whiteout hides the layers below; an entry of this same layer, or below it, stays.
+        guard !created.containsOrLeadsTo(path) else { return }
+        if isSnapshot {
+            let target = try entryCreatingParents(path, for: entry)
+            try naming(entry) {
+                try target.removeAll()
+                try target.makeWhiteout()
+            }
+            return
+        }
+        guard let target = try existingEntry(path, for: entry) else { return }
+        try naming(entry) { _ = try target.removeAll() }
+    }
+
+    private mutating func applyOpaque(_ directory: FilePath, for entry: TarEntry) throws {
+        if isSnapshot {
+            guard !directory.isEmpty else {
+                throw invalid(entry, "an opaque marker for the root directory cannot be represented in an overlay lower directory")
+            }
+            try createParents(of: directory.appending("x"), for: entry)
+            let target = try naming(entry) { try root.entry(directory) }
+            if try naming(entry, { try target.status() }) == nil {
+                try naming(entry) { try target.makeDirectory(permissions: 0o755) }
+            }
+            try naming(entry) { try target.setExtendedAttribute("trusted.overlay.opaque", Array("y".utf8)) }
+            created.insert(directory)
+            return
+        }
+
+        let handle: FileDescriptor
+        do {
+            handle = try root.openDirectory(directory)
+        } catch let error as SystemError where [ENOENT, ENOTDIR].contains(error.errno) {
+            return
+        } catch let error as SystemError {
+            throw LayerError.system(layer: layer, entry: entry.path, error)
+        }
+        let created = self.created
+        try naming(entry) {
+            try DirectoryWalk.walk(handle, path: directory) { walked in
+                let path = directory.appending(walked.relativePath)
+                if created.containsOrLeadsTo(path) { return .descend }
+                try walked.entry.removeAll()
+                return .skip
+            }
+        }
+    }
+
+    // MARK: Entries
+
+    /// The entry at `path` with its parent resolved inside the root, or nil when the parent is
+    /// missing or not a directory.
+    private func existingEntry(_ path: FilePath, for entry: TarEntry) throws -> DirectoryEntry? {
+        do {
+            return try root.entry(path)
+        } catch let error as SystemError where [ENOENT, ENOTDIR].contains(error.errno) {
+            return nil
+        } catch let error as SystemError {
+            throw LayerError.system(layer: layer, entry: entry.path, error)
+        }
+    }
+
+    private func entryCreatingParents(_ path: FilePath, for entry: TarEntry) throws -> DirectoryEntry {
+        if let existing = try existingEntry(path, for: entry) { return existing }
+        try createParents(of: path, for: entry)
+        return try naming(entry) { try root.entry(path, createParents: 0o755) }
+    }
+
+    /// Creates the missing parent directories of `path` that the archive did not list, with the
+    /// owner and mode of the same directory in a lower layer when there is one.
+    private func createParents(of path: FilePath, for entry: TarEntry) throws {
+        var prefix: [FilePath] = []
+        for component in path.components.dropLast() {
+            prefix.append(component)
+            let directory = FilePath.joining(prefix)
+            guard let status = try naming(entry, { try root.status(directory) }) else {
+                let made = try naming(entry) { try root.entry(directory) }
+                try naming(entry) { try made.makeDirectory(permissions: 0o755) }
+                try copyLowerMetadata(directory, to: made, for: entry)
+                continue
+            }
+            // A link is followed inside the root by the final resolution, which creates what
+            // is missing behind it.
+            guard status.kind == .directory else { return }
+        }
+    }
+
+    private func copyLowerMetadata(_ directory: FilePath, to made: DirectoryEntry, for entry: TarEntry) throws {
+        guard case .snapshot(let lowerLayers) = options.mode else { return }
+        for lower in lowerLayers {
+            guard let status = try? lower.status(directory), status.kind == .directory else { continue }
+            try naming(entry) {
+                if options.preservesOwnership { try made.setOwner(user: status.userID, group: status.groupID) }
+                try made.setPermissions(status.permissions)
+                try made.setTimes(access: nil, modification: status.modificationTime)
+            }
+            return
+        }
+    }
+
+    private mutating func applyEntry(_ entry: TarEntry, at path: FilePath) throws {
+        let target = try entryCreatingParents(path, for: entry)
+        let existing = try naming(entry) { try target.status() }
+
+        switch entry.kind {
+        case .directory:
+            if existing?.kind != .directory {
+                // A directory replaces whatever is there, a link to elsewhere included.
+                try naming(entry) {
+                    if existing != nil { try target.removeAll() }
+                    try target.makeDirectory(permissions: 0o700)
+                }
+            }
+            try setMetadata(entry, on: target, times: false)
+            directoryTimes.append((path, entry.modificationTime))
+
+        case .regular:
+            try naming(entry) { if existing != nil { try target.removeAll() } }
+            let file = try naming(entry) { try target.createFile(permissions: 0o600) }
+            try copyData(of: entry, to: file)
+            try naming(entry) {
+                if options.preservesOwnership { try file.setOwner(user: entry.userID, group: entry.groupID) }
+                try file.setPermissions(entry.permissions)
+            }
+            try setAttributes(entry) { name, value in try file.setExtendedAttribute(name, value) }
+            try naming(entry) {
+                try file.setTimes(access: nil, modification: entry.modificationTime)
+                try file.close()
+            }
+
+        case .symbolicLink:
+            try naming(entry) {
+                if existing != nil { try target.removeAll() }
+                try target.makeSymbolicLink(to: entry.linkTarget ?? "")
+            }
+            try setMetadata(entry, on: target, times: true)
+
+        case .hardLink:
+            try applyHardLink(entry, at: path, target: target, existing: existing)
+
+        case .characterDevice, .blockDevice, .fifo:
+            try naming(entry) { if existing != nil { try target.removeAll() } }
+            let kind: FileKind = entry.kind == .fifo ? .fifo : entry.kind == .characterDevice ? .characterDevice : .blockDevice
+            do {
+                try target.makeNode(kind: kind, permissions: entry.permissions, major: entry.deviceMajor, minor: entry.deviceMinor)
+            } catch let error as SystemError where error.errno == EPERM && kind != .fifo {
+                skippedDevices.append(path)
+                return
+            } catch let error as SystemError {
+                throw LayerError.system(layer: layer, entry: entry.path, error)
+            }
+            try setMetadata(entry, on: target, times: true)
+        }
+    }
+
+    private func applyHardLink(_ entry: TarEntry, at path: FilePath, target: DirectoryEntry, existing: FileStatus?) throws {
+        guard let rawTarget = entry.linkTarget, !rawTarget.isEmpty else { throw invalid(entry, "the hard link has no target") }
+        let linkPath: FilePath
+        switch EntryName.clean(rawTarget) {
+        case .success(let components) where !components.isEmpty: linkPath = FilePath.joining(components)
+        case .success: throw invalid(entry, "the hard link target names the root directory")
+        case .failure(let rejection): throw invalid(entry, "hard link target \(escapedForDisplay(rawTarget.description)): \(rejection.reason)")
+        }
+        guard linkPath != path else { return }
+
+        guard let source = try existingEntry(linkPath, for: entry),
+            let sourceStatus = try naming(entry, { try source.status() })
+        else {
+            throw invalid(entry, "hard link target \(escapedForDisplay(rawTarget.description)) does not exist")
+        }
+        guard sourceStatus.kind != .directory else {
+            throw invalid(entry, "hard link target \(escapedForDisplay(rawTarget.description)) is a directory")
+        }
+        if let existing, existing.device == sourceStatus.device, existing.inode == sourceStatus.inode { return }
+        try naming(entry) {
+            if existing != nil { try target.removeAll() }
+            try target.makeHardLink(to: source)
+        }
+    }
+
+    private mutating func copyData(of entry: TarEntry, to file: FileDescriptor) throws {
+        var remaining = entry.size
+        while remaining > 0 {
+            let count = try buffer.withUnsafeMutableBytes { try reader.readData(into: $0) }
+            try naming(entry) { try buffer.withUnsafeBytes { try file.write(UnsafeRawBufferPointer(rebasing: $0[0..<count])) } }
+            remaining -= Int64(count)
+        }
+    }
+
+    /// Sets owner, mode, attributes and optionally times on an entry without following a link.
+    private mutating func setMetadata(_ entry: TarEntry, on target: DirectoryEntry, times: Bool) throws {
+        try naming(entry) {
+            if options.preservesOwnership { try target.setOwner(user: entry.userID, group: entry.groupID) }
+            // Links have no mode of their own; setPermissions leaves them alone.
+            try target.setPermissions(entry.permissions)
+        }
+        try setAttributes(entry) { name, value in try target.setExtendedAttribute(name, value) }
+        if times {
+            try naming(entry) { try target.setTimes(access: nil, modification: entry.modificationTime) }
+        }
+    }
+
+    /// Applies `user.*` and `security.capability`. Other namespaces are skipped: `trusted.*`
+    /// would let a layer forge overlay metadata, and `security.selinux` belongs to the host policy.
+    private mutating func setAttributes(_ entry: TarEntry, _ set: (String, [UInt8]) throws -> Void) throws {
+        for attribute in entry.extendedAttributes {
+            guard attribute.name.hasPrefix("user.") || attribute.name == "security.capability" else {
+                skippedAttributes.append("\(entry.path): \(attribute.name)")
+                continue
+            }
+            do {
+                try set(attribute.name, attribute.value)
+            } catch let error as SystemError where [EOPNOTSUPP, EPERM].contains(error.errno) && entry.kind == .symbolicLink {
+                // Linux refuses user.* attributes on links; skipping matches what tar does.
+                skippedAttributes.append("\(entry.path): \(attribute.name)")
+            } catch let error as SystemError {
+                throw LayerError.system(layer: layer, entry: entry.path, error)
+            }
+        }
+    }
+
+    /// Sets directory times, and the root's metadata from a `./` entry, after all entries.
+    mutating func finishDirectories() throws {
+        for (path, time) in directoryTimes.reversed() {
+            guard let target = try? root.entry(path), (try? target.status())??.kind == .directory else { continue }
+            do {
+                try target.setTimes(access: nil, modification: time)
+            } catch let error as SystemError {
+                throw LayerError.system(layer: layer, entry: path, error)
+            }
+        }
+        if let rootMetadata {
+            try naming(rootMetadata) {
+                let directory = try root.descriptor.openAt(".", flags: O_RDONLY | O_DIRECTORY)
+                if options.preservesOwnership { try directory.setOwner(user: rootMetadata.userID, group: rootMetadata.groupID) }
+                try directory.setPermissions(rootMetadata.permissions)
+                try directory.setTimes(access: nil, modification: rootMetadata.modificationTime)
+            }
+        }
+    }
+}

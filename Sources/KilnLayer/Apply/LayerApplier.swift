@@ -1,0 +1,88 @@
+import Glibc
+import KilnDiagnostics
+import KilnImage
+import KilnSystem
+
+/// Unpacks a layer blob into a directory, safely whatever the layer contains.
+///
+/// Every name is cleaned (a name that climbs above the root is rejected) and resolved inside the
+/// root through file descriptors, with links followed as if the root were `/`. Nothing is
+/// resolved by comparing strings, no metadata change follows a link, and a hard link never turns
+/// into a copy. A failure leaves the directory half-applied; the caller throws it away.
+///
+/// Two modes, for the two ways kiln keeps filesystems:
+/// - `snapshot`: the directory holds this layer alone and becomes an overlay lower directory.
+///   Whiteouts become overlayfs whiteouts (character device 0:0) and opaque markers become the
+///   `trusted.overlay.opaque` attribute. Needs root (mknod and trusted attributes).
+/// - `merged`: the directory holds the layers below, and whiteouts delete from it.
+public struct LayerApplier {
+    public enum Mode: Sendable {
+        /// Unpack into an empty snapshot directory. `lowerLayers` are the snapshots below, topmost
+        /// first; directories that the layer implies without listing them take their owner and
+        /// mode from there, so they do not mask the lower directory's metadata in the overlay.
+        case snapshot(lowerLayers: [RootDirectory])
+        /// Unpack onto the tree of the layers below; whiteouts and opaque markers delete.
+        case merged
+    }
+
+    public struct Options: Sendable {
+        public var mode: Mode = .merged
+        public var limits = LayerLimits()
+        /// The blob digest to check, and the layer's name in messages.
+        public var expectedDigest: Digest?
+        /// The diff ID from the image config to check.
+        public var expectedDiffID: Digest?
+        /// Whether to set owners from the archive; only root may, so it is on for root only.
+        public var preservesOwnership: Bool = geteuid() == 0
+        public var logger: Logger = .discard
+
+        public init(mode: Mode = .merged) {
+            self.mode = mode
+        }
+    }
+
+    /// What applying a layer did.
+    public struct Result: Sendable {
+        public var digest: Digest
+        public var diffID: Digest
+        public var compressedSize: Int64
+        public var uncompressedSize: Int64
+        public var compression: LayerCompression
+        public var entryCount: Int64
+        /// Device nodes that could not be created because kiln runs without CAP_MKNOD.
+        public var skippedDevices: [FilePath]
+        /// Extended attributes left out, as `path: name`; only `user.*` and
+        /// `security.capability` are applied from layers.
+        public var skippedAttributes: [String]
+    }
+
+    public let root: RootDirectory
+    public let options: Options
+
+    public init(root: RootDirectory, options: Options = Options()) {
+        self.root = root
+        self.options = options
+    }
+
+    /// Applies the layer blob read from `blob` (gzip, zstd or plain tar), then checks its digests.
+    public func apply(blob: FileDescriptor) throws -> Result {
+        let layer = options.expectedDigest?.description ?? "(unverified blob)"
+        let source = LayerByteSource(
+            input: blob, layer: layer, maximumUncompressedBytes: options.limits.maximumUncompressedBytes,
+            digestAlgorithm: options.expectedDigest?.algorithm ?? .sha256)
+        let reader = try TarReader(layer: layer, limits: options.limits) { try source.read(into: $0) }
+        var run = ApplyRun(root: root, options: options, layer: layer, reader: reader)
+        try run.applyEntries()
+        let digests = try source.finish(expectedDigest: options.expectedDigest, expectedDiffID: options.expectedDiffID)
+        try run.finishDirectories()
+        if !run.skippedDevices.isEmpty {
+            options.logger.warning(
+                "layer \(layer): skipped \(run.skippedDevices.count) device nodes because kiln lacks CAP_MKNOD: "
+                    + run.skippedDevices.prefix(10).map(\.description).joined(separator: ", "))
+        }
+        return Result(
+            digest: digests.digest, diffID: digests.diffID, compressedSize: digests.compressedSize,
+            uncompressedSize: digests.uncompressedSize, compression: source.compression, entryCount: reader.entryCount,
+            skippedDevices: run.skippedDevices, skippedAttributes: run.skippedAttributes)
+    }
+}

@@ -1,0 +1,116 @@
+import Foundation
+import KilnImage
+import KilnSystem
+
+/// A layer blob written in one streaming pass: tar bytes in, hashed for the diff ID, compressed,
+/// hashed again for the blob digest, and written to a file.
+public final class LayerBlobWriter {
+    /// What a finished layer blob is.
+    public struct Result: Sendable, Hashable {
+        /// The digest of the uncompressed tar (`rootfs.diff_ids`).
+        public var diffID: Digest
+        /// The digest of the blob as written (the descriptor's `digest`).
+        public var digest: Digest
+        /// Bytes of the blob as written.
+        public var size: Int64
+        public var uncompressedSize: Int64
+        public var compression: LayerCompression
+
+        /// The OCI media type for this blob.
+        public var mediaType: MediaType {
+            switch compression {
+            case .uncompressed: .ociLayer
+            case .gzip: .ociLayerGzip
+            case .zstd: .ociLayerZstd
+            }
+        }
+
+        /// The OCI descriptor for this blob.
+        public var descriptor: Descriptor {
+            Descriptor(mediaType: mediaType, digest: digest, size: size)
+        }
+    }
+
+    /// Compression settings.
+    public struct Options: Sendable, Hashable {
+        public var compression: LayerCompression = .gzip
+        /// Compression threads; the number of processors by default.
+        public var threads: Int = ProcessInfo.processInfo.activeProcessorCount
+        /// zlib level for gzip, 1 to 9; 6 is gzip's default.
+        public var gzipLevel: Int32 = 6
+        /// zstd level; 3 is the zstd command's default.
+        public var zstdLevel: Int32 = 3
+
+        public init(compression: LayerCompression = .gzip) {
+            self.compression = compression
+        }
+    }
+
+    private let output: FileDescriptor
+    private let options: Options
+    private let diffIDHasher = DigestHasher(.sha256)
+    private let blobHasher = DigestHasher(.sha256)
+    private var gzip: ParallelGzipCompressor?
+    private var zstd: ZstdCompressor?
+    private var outputBuffer: [UInt8] = []
+    private var isFinished = false
+
+    /// Starts a blob that is written to `output` from its current offset.
+    public init(output: FileDescriptor, options: Options = Options()) throws {
+        self.output = output
+        self.options = options
+        outputBuffer.reserveCapacity(Self.outputBufferSize)
+        let sink: (UnsafeRawBufferPointer) throws -> Void = { [unowned self] bytes in try self.emit(bytes) }
+        switch options.compression {
+        case .gzip: gzip = ParallelGzipCompressor(level: options.gzipLevel, threadCount: options.threads, output: sink)
+        case .zstd: zstd = try ZstdCompressor(level: options.zstdLevel, threadCount: options.threads, output: sink)
+        case .uncompressed: break
+        }
+    }
+
+    private static let outputBufferSize = 1 << 20
+
+    /// Collects compressed bytes into 1 MiB writes, hashing them on the way.
+    private func emit(_ bytes: UnsafeRawBufferPointer) throws {
+        blobHasher.update(bytes)
+        if outputBuffer.count + bytes.count > Self.outputBufferSize {
+            try flushOutput()
+        }
+        if bytes.count >= Self.outputBufferSize {
+            try output.write(bytes)
+        } else {
+            outputBuffer.append(contentsOf: bytes)
+        }
+    }
+
+    private func flushOutput() throws {
+        guard !outputBuffer.isEmpty else { return }
+        try output.write(outputBuffer)
+        outputBuffer.removeAll(keepingCapacity: true)
+    }
+
+    /// Adds uncompressed tar bytes.
+    public func write(_ bytes: UnsafeRawBufferPointer) throws {
+        diffIDHasher.update(bytes)
+        if let gzip {
+            try gzip.write(bytes)
+        } else if let zstd {
+            try zstd.write(bytes)
+        } else {
+            try emit(bytes)
+        }
+    }
+
+    /// Ends the compressed stream, writes what is buffered and returns the digests. The output
+    /// descriptor is neither synced nor closed; the caller owns it.
+    public func finish() throws -> Result {
+        precondition(!isFinished, "LayerBlobWriter.finish called twice")
+        isFinished = true
+        try gzip?.finish()
+        try zstd?.finish()
+        try flushOutput()
+        return Result(
+            diffID: diffIDHasher.finalize(), digest: blobHasher.finalize(), size: blobHasher.byteCount,
+            uncompressedSize: diffIDHasher.byteCount, compression: options.compression)
+    }
+}
