@@ -98,6 +98,24 @@ public final class Database: Sendable {
         }
     }
 
+    /// Runs `body` inside one read transaction, so that every query in it sees the same state of
+    /// the database even while other processes commit. It takes no write lock.
+    public func readTransaction<T>(_ body: (Transaction) throws -> T) throws -> T {
+        try handle.withLock { handle in
+            let connection = handle.connection
+            _ = try Self.run("BEGIN DEFERRED", [], on: connection, path: path)
+            let transaction = Transaction(connection: connection, path: path)
+            do {
+                let result = try body(transaction)
+                _ = try Self.run("COMMIT", [], on: connection, path: path)
+                return result
+            } catch {
+                _ = try? Self.run("ROLLBACK", [], on: connection, path: path)
+                throw error
+            }
+        }
+    }
+
     /// Runs `PRAGMA integrity_check` and `PRAGMA foreign_key_check` and returns their findings, empty when healthy.
     public func integrityFindings() throws -> [String] {
         var findings = try query("PRAGMA integrity_check").compactMap { $0.string(0) }.filter { $0 != "ok" }

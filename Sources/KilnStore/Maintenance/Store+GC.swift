@@ -1,0 +1,257 @@
+import Glibc
+import KilnImage
+import KilnSystem
+
+/// What a garbage collection removed.
+public struct CollectionReport: Sendable {
+    public struct RemovedBlob: Sendable, Hashable {
+        public var digest: Digest
+        public var size: Int64
+    }
+
+    public var removedBlobs: [RemovedBlob] = []
+    public var removedSnapshots: [Digest] = []
+    public var removedLayerRecords = 0
+    public var expiredLeases = 0
+    public var removedWorkDirectories: [String] = []
+    /// Bytes of the removed blobs.
+    public var reclaimedBytes: Int64 { removedBlobs.reduce(0) { $0 + $1.size } }
+}
+
+/// What garbage collection keeps: everything reachable from images, containers, build-cache
+/// records and live leases.
+struct ReachableSet {
+    var blobs: Set<Digest> = []
+    var snapshots: Set<Digest> = []
+    var layerRecords: Set<Digest> = []
+    var workDirectories: Set<String> = []
+}
+
+extension Store {
+    /// Removes everything that no image, container, build-cache record or live lease reaches:
+    /// blobs, snapshots, layer records, expired leases and abandoned scratch directories.
+    ///
+    /// Marking and sweeping happen inside one write transaction, so no other process can add a
+    /// reference in between: a writer that records a lease waits until the sweep has committed,
+    /// then finds the blob gone and writes it again. Snapshot directories are moved to the trash
+    /// inside the transaction and removed after it.
+    ///
+    /// Images themselves are roots, tagged or not, as Docker keeps dangling images until
+    /// `image prune`; remove images first to reclaim their space.
+    @discardableResult
+    public func collectGarbage() throws -> CollectionReport {
+        try withGCLock(exclusive: true) {
+            var report = CollectionReport()
+            var trashedSnapshots: [String] = []
+            try database.transaction { transaction in
+                let (live, expired) = try leasedResources(in: transaction)
+                for id in expired {
+                    try transaction.query("DELETE FROM leases WHERE id = ?", [.text(id)])
+                }
+                report.expiredLeases = expired.count
+
+                let reachable = try reachableSet(in: transaction, leased: live)
+                report.removedLayerRecords = try sweepLayerRecords(keeping: reachable, in: transaction)
+                report.removedSnapshots = try sweepSnapshotRecords(keeping: reachable, in: transaction)
+                trashedSnapshots = try sweepSnapshotDirectories(keeping: reachable)
+                report.removedBlobs = try sweepBlobs(keeping: reachable)
+            }
+            for name in trashedSnapshots {
+                do {
+                    try removeTree(name, in: trashDirectory, displayPath: "\(layout.trash)/\(name)")
+                } catch {
+                    logger.debug("could not remove trashed snapshot \(name): \(error); the next kiln retries")
+                }
+            }
+            for id in try abandonedWorkDirectories() {
+                do {
+                    try discardWorkDirectory(id)
+                    report.removedWorkDirectories.append(id)
+                } catch {
+                    logger.debug("could not remove scratch directory \(id): \(error)")
+                }
+            }
+            logger.debug(
+                "garbage collection removed \(report.removedBlobs.count) blobs (\(report.reclaimedBytes) bytes), \(report.removedSnapshots.count) snapshots"
+            )
+            return report
+        }
+    }
+
+    /// Runs `body` holding `gc.lock`: exclusively for collection, shared for verification, so a
+    /// verification never sees a half-finished sweep.
+    func withGCLock<T>(exclusive: Bool, _ body: () throws -> T) throws -> T {
+        let lock = try rootDirectory.openAt(StoreLayout.gcLockName, flags: O_RDWR | O_CREAT | O_NOFOLLOW, mode: 0o600)
+        while flock(lock.rawValue, exclusive ? LOCK_EX : LOCK_SH) != 0 {
+            guard errno == EINTR else {
+                throw StoreError.system(SystemError("lock", path: layout.gcLock, errno: errno), context: nil)
+            }
+        }
+        defer { try? lock.close() }
+        return try body()
+    }
+
+    // MARK: Marking
+
+    func reachableSet(in transaction: Transaction, leased: Set<LeaseResource>) throws -> ReachableSet {
+        var reachable = ReachableSet()
+        func digest(_ text: String?) -> Digest? { text.flatMap { try? Digest(parsing: $0) } }
+
+        for row in try transaction.query("SELECT manifest_digest, config_digest FROM images") {
+            if let manifest = digest(row.string(0)) { reachable.blobs.insert(manifest) }
+            if let config = digest(row.string(1)) { reachable.blobs.insert(config) }
+        }
+        for row in try transaction.query("SELECT DISTINCT layer_digest FROM image_layers") {
+            if let layer = digest(row.string(0)) {
+                reachable.blobs.insert(layer)
+                reachable.layerRecords.insert(layer)
+            }
+        }
+        for row in try transaction.query("SELECT digest FROM repo_digests") {
+            if let named = digest(row.string(0)) { reachable.blobs.insert(named) }
+        }
+
+        // Every chain ID of every image, so unpacked snapshots of stored images stay.
+        var diffIDsByImage: [String: [(Int, Digest)]] = [:]
+        for row in try transaction.query(
+            "SELECT il.manifest_digest, il.position, l.diff_id FROM image_layers il JOIN layers l ON l.digest = il.layer_digest"
+        ) {
+            guard let manifest = row.string(0), let position = row.int(1), let diffID = digest(row.string(2)) else { continue }
+            diffIDsByImage[manifest, default: []].append((position, diffID))
+        }
+        for entries in diffIDsByImage.values {
+            let diffIDs = entries.sorted { $0.0 < $1.0 }.map(\.1)
+            reachable.snapshots.formUnion(ChainID.chainIDs(for: diffIDs))
+        }
+
+        var snapshotRoots: [Digest] = []
+        for row in try transaction.query("SELECT config_digest, layer_digest, chain_id FROM build_cache") {
+            if let config = digest(row.string(0)) { reachable.blobs.insert(config) }
+            if let layer = digest(row.string(1)) {
+                reachable.blobs.insert(layer)
+                reachable.layerRecords.insert(layer)
+            }
+            if let chain = digest(row.string(2)) { snapshotRoots.append(chain) }
+        }
+
+        for row in try transaction.query("SELECT id, image_manifest, snapshot_chain_id FROM containers") {
+            if let id = row.string(0) { reachable.workDirectories.insert(id) }
+            if let chain = digest(row.string(2)) { snapshotRoots.append(chain) }
+            // A container keeps its image's blobs even after `rmi -f` removed the image record.
+            if let manifest = digest(row.string(1)), !reachable.blobs.contains(manifest) {
+                markManifestFromBlob(manifest, into: &reachable)
+            }
+        }
+
+        for resource in leased {
+            switch resource {
+            case .blob(let leasedDigest):
+                reachable.blobs.insert(leasedDigest)
+                reachable.layerRecords.insert(leasedDigest)
+            case .snapshot(let chain):
+                snapshotRoots.append(chain)
+            case .work(let id):
+                reachable.workDirectories.insert(id)
+            }
+        }
+
+        // Snapshots keep the snapshots below them.
+        var parents: [Digest: Digest] = [:]
+        for row in try transaction.query("SELECT chain_id, parent FROM snapshots") {
+            if let chain = digest(row.string(0)), let parent = digest(row.string(1)) { parents[chain] = parent }
+        }
+        for root in snapshotRoots {
+            var current: Digest? = root
+            // The step limit guards against a cycle of parent records in a damaged database.
+            var steps = 0
+            while let chain = current, steps < 100_000 {
+                if !reachable.snapshots.insert(chain).inserted && chain != root { break }
+                current = parents[chain]
+                steps += 1
+            }
+        }
+        return reachable
+    }
+
+    /// Marks a manifest's config and layers by reading the manifest blob, for containers whose
+    /// image record is gone.
+    private func markManifestFromBlob(_ manifest: Digest, into reachable: inout ReachableSet) {
+        reachable.blobs.insert(manifest)
+        guard let bytes = try? readBlob(manifest, maximumSize: Self.maximumManifestSize),
+            case .manifest(let document) = try? ImageDocument.decode(bytes)
+        else { return }
+        reachable.blobs.insert(document.config.digest)
+        for layer in document.layers {
+            reachable.blobs.insert(layer.digest)
+            reachable.layerRecords.insert(layer.digest)
+        }
+    }
+
+    // MARK: Sweeping
+
+    private func sweepLayerRecords(keeping reachable: ReachableSet, in transaction: Transaction) throws -> Int {
+        var removed = 0
+        for row in try transaction.query("SELECT digest FROM layers") {
+            guard let text = row.string(0) else { continue }
+            if let digest = try? Digest(parsing: text), reachable.layerRecords.contains(digest) { continue }
+            try transaction.query("DELETE FROM layers WHERE digest = ?", [.text(text)])
+            removed += 1
+        }
+        return removed
+    }
+
+    private func sweepSnapshotRecords(keeping reachable: ReachableSet, in transaction: Transaction) throws -> [Digest] {
+        var removed: [Digest] = []
+        for row in try transaction.query("SELECT chain_id FROM snapshots") {
+            guard let text = row.string(0) else { continue }
+            let chain = try? Digest(parsing: text)
+            if let chain, reachable.snapshots.contains(chain) { continue }
+            try transaction.query("DELETE FROM snapshots WHERE chain_id = ?", [.text(text)])
+            if let chain { removed.append(chain) }
+        }
+        return removed
+    }
+
+    /// Moves unreachable snapshot directories to the trash; returns their trash names.
+    private func sweepSnapshotDirectories(keeping reachable: ReachableSet) throws -> [String] {
+        var trashed: [String] = []
+        for name in try listDirectory(snapshotsDirectory).compactMap(\.string) {
+            if let chain = try? Digest(algorithm: .sha256, hex: name), reachable.snapshots.contains(chain) { continue }
+            let trashName = "\(ProcessIdentity.current.fileTag)-\(Self.randomID())"
+            try unmountAll(below: "\(layout.snapshots)/\(name)")
+            guard renameat(snapshotsDirectory.rawValue, name, trashDirectory.rawValue, trashName) == 0 else {
+                if errno == ENOENT { continue }
+                throw StoreError.system(
+                    SystemError("rename", path: "\(layout.snapshots)/\(name)", errno: errno), context: "removing a snapshot")
+            }
+            trashed.append(trashName)
+        }
+        return trashed
+    }
+
+    private func sweepBlobs(keeping reachable: ReachableSet) throws -> [CollectionReport.RemovedBlob] {
+        var removed: [CollectionReport.RemovedBlob] = []
+        for algorithm in Digest.Algorithm.allCases {
+            guard let directory = try? Self.openDirectory("blobs/\(algorithm.rawValue)", in: rootDirectory, root: layout.root)
+            else { continue }
+            for name in try listDirectory(directory).compactMap(\.string) {
+                let digest = try? Digest(algorithm: algorithm, hex: name)
+                if let digest, reachable.blobs.contains(digest) { continue }
+                var status = stat()
+                let size = fstatat(directory.rawValue, name, &status, AT_SYMLINK_NOFOLLOW) == 0 ? Int64(status.st_size) : 0
+                if unlinkat(directory.rawValue, name, 0) != 0 {
+                    if errno == ENOENT { continue }
+                    if errno == EISDIR {
+                        try removeTree(name, in: directory, displayPath: "\(layout.blobs)/\(algorithm.rawValue)/\(name)")
+                    } else {
+                        throw StoreError.system(
+                            SystemError("remove", path: "\(layout.blobs)/\(algorithm.rawValue)/\(name)", errno: errno),
+                            context: "removing an unreferenced blob")
+                    }
+                }
+                if let digest { removed.append(.init(digest: digest, size: size)) }
+            }
+        }
+        return removed
+    }
+}

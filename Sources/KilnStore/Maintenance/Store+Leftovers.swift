@@ -1,0 +1,110 @@
+import Glibc
+import KilnSystem
+
+/// A file or directory left behind by work that did not finish.
+public struct Leftover: Sendable, Hashable, CustomStringConvertible {
+    public enum Kind: String, Sendable, Hashable {
+        /// A partial blob in `ingest/`.
+        case ingest
+        /// A directory being removed, in `trash/`.
+        case trash
+        /// A scratch directory in `work/` that no container or live lease holds.
+        case work
+        /// A blob that nothing refers to; collection removes it.
+        case unreferencedBlob
+        /// A snapshot directory or record that nothing refers to; collection removes it.
+        case unreferencedSnapshot
+        /// A layer record that no image or cache record uses; collection removes it.
+        case unreferencedLayer
+        /// A lease whose process has exited.
+        case expiredLease
+    }
+
+    public var kind: Kind
+    public var path: String
+    /// The owner when it is still running (a live ingest), nil otherwise.
+    public var owner: String?
+
+    public var description: String {
+        "\(kind.rawValue) \(path)" + (owner.map { " (in use by \($0))" } ?? "")
+    }
+}
+
+extension Store {
+    /// How old, in seconds, a temporary file of a process in another PID namespace must be
+    /// before it counts as abandoned, since that process cannot be checked from here.
+    static let foreignLeftoverAge: Int64 = 24 * 3600
+
+    /// Removes what crashed processes left in `ingest/`, `trash/` and `work/`. Entries of live
+    /// processes, containers and live leases are kept.
+    func removeLeftovers() throws {
+        for name in try abandonedEntries(in: ingestDirectory) {
+            _ = unlinkat(ingestDirectory.rawValue, name, 0)
+            logger.debug("removed leftover ingest file \(name)")
+        }
+        for name in try abandonedEntries(in: trashDirectory) {
+            do {
+                try removeTree(name, in: trashDirectory, displayPath: "\(layout.trash)/\(name)")
+            } catch {
+                logger.debug("could not remove trash \(name): \(error)")
+            }
+        }
+        for id in try abandonedWorkDirectories() {
+            do {
+                try discardWorkDirectory(id)
+                logger.debug("removed leftover scratch directory \(id)")
+            } catch {
+                logger.debug("could not remove scratch directory \(id): \(error)")
+            }
+        }
+    }
+
+    /// Names in `directory` whose owner tag names a process that has exited.
+    func abandonedEntries(in directory: FileDescriptor) throws -> [String] {
+        try listDirectory(directory).compactMap { name -> String? in
+            guard let text = name.string else { return nil }
+            return isAbandoned(text, in: directory) ? text : nil
+        }
+    }
+
+    private func isAbandoned(_ name: String, in directory: FileDescriptor) -> Bool {
+        guard let owner = ProcessIdentity.owner(fromFileName: name) else { return true }
+        switch ProcessIdentity.liveness(of: owner) {
+        case .alive: return false
+        case .dead: return true
+        case .unknown:
+            var status = stat()
+            guard fstatat(directory.rawValue, name, &status, AT_SYMLINK_NOFOLLOW) == 0 else { return false }
+            return Self.now() - Int64(status.st_mtim.tv_sec) > Self.foreignLeftoverAge
+        }
+    }
+
+    /// Scratch directories that neither a container nor a live lease holds.
+    ///
+    /// The directory is listed before the database is read: a process creating a scratch
+    /// directory records its lease first, so any directory listed here has its lease visible.
+    func abandonedWorkDirectories() throws -> [String] {
+        let names = try listDirectory(workDirectory).compactMap(\.string)
+        guard !names.isEmpty else { return [] }
+        let containers = Set(try database.query("SELECT id FROM containers").compactMap { $0.string(0) })
+        let leased = try database.readTransaction { transaction in try leasedResources(in: transaction).live }
+        return names.filter { !containers.contains($0) && !leased.contains(.work($0)) }
+    }
+
+    /// Every leftover the store holds now, for `kiln store verify`: files of exited processes,
+    /// and the same files of live processes marked with their owner.
+    func temporaryLeftovers() throws -> [Leftover] {
+        var result: [Leftover] = []
+        for (kind, directory, path) in [(Leftover.Kind.ingest, ingestDirectory, layout.ingest), (.trash, trashDirectory, layout.trash)] {
+            for name in try listDirectory(directory).compactMap(\.string) {
+                let owner = ProcessIdentity.owner(fromFileName: name)
+                let live = !isAbandoned(name, in: directory)
+                result.append(Leftover(kind: kind, path: "\(path)/\(name)", owner: live ? owner?.description : nil))
+            }
+        }
+        for id in try abandonedWorkDirectories() {
+            result.append(Leftover(kind: .work, path: layout.work(id), owner: nil))
+        }
+        return result
+    }
+}

@@ -1,0 +1,92 @@
+import CSystem
+import Glibc
+import KilnSystem
+
+extension Store {
+    /// Renames `name` out of `directory` into `trash/`, then removes it. After the rename the
+    /// name is gone at once, so a crash during the slow removal leaves only trash, which the next
+    /// kiln removes. Returns false when there was nothing to remove.
+    @discardableResult
+    func moveToTrashAndRemove(_ name: String, from directory: FileDescriptor, displayPath: String) throws -> Bool {
+        let trashName = "\(ProcessIdentity.current.fileTag)-\(Self.randomID())"
+        if kiln_renameat2(directory.rawValue, name, trashDirectory.rawValue, trashName, kiln_rename_noreplace) != 0 {
+            if errno == ENOENT { return false }
+            throw StoreError.system(
+                SystemError("rename", path: "\(displayPath) to \(layout.trash)/\(trashName)", errno: errno),
+                context: "removing \(displayPath)")
+        }
+        try removeTree(trashName, in: trashDirectory, displayPath: "\(layout.trash)/\(trashName)")
+        return true
+    }
+
+    /// Removes an entry and everything below it without following links and without crossing
+    /// into another file system: a mount point below is an error, never a reason to delete what
+    /// is mounted there.
+    func removeTree(_ name: String, in directory: FileDescriptor, displayPath: String) throws {
+        let entry = DirectoryEntry(directory: directory, name: FilePath(name), path: FilePath(displayPath))
+        guard let status = try entry.status() else { return }
+        guard status.kind == .directory else {
+            try entry.remove()
+            return
+        }
+        let top = try entry.openDirectory()
+        let device = try top.stat().device
+        try DirectoryWalk.walk(top, path: FilePath(displayPath)) { walked in
+            guard walked.status.device == device else {
+                throw SystemError(
+                    "remove", path: walked.entry.path.description, errno: EBUSY,
+                    detail: "another file system is mounted there; unmount it first")
+            }
+            if walked.status.kind == .directory { return .descend }
+            try walked.entry.remove()
+            return .skip
+        } leave: { walked in
+            try walked.entry.remove()
+        }
+        try entry.remove()
+    }
+
+    /// Detaches every mount at or below `path`, deepest first. Mounts below scratch directories
+    /// are overlays of steps or containers whose process died.
+    func unmountAll(below path: String) throws {
+        let mountPoints = Self.mountPoints().filter { $0 == path || $0.hasPrefix(path + "/") }
+        for mountPoint in mountPoints.sorted(by: { $0.count > $1.count }) {
+            if umount2(mountPoint, Int32(MNT_DETACH)) != 0 && errno != EINVAL && errno != ENOENT {
+                throw StoreError.system(SystemError("unmount", path: mountPoint, errno: errno), context: nil)
+            }
+            logger.debug("unmounted leftover mount \(mountPoint)")
+        }
+    }
+
+    /// The mount points of this process's mount namespace, from `/proc/self/mountinfo`.
+    static func mountPoints() -> [String] {
+        guard let descriptor = try? FileDescriptor.open("/proc/self/mountinfo", flags: O_RDONLY),
+            let bytes = try? descriptor.readAll(limit: 64 << 20)
+        else { return [] }
+        var result: [String] = []
+        for line in bytes.split(separator: UInt8(ascii: "\n")) {
+            let fields = line.split(separator: UInt8(ascii: " "), omittingEmptySubsequences: false)
+            guard fields.count > 4 else { continue }
+            result.append(unescapeMountField(Array(fields[4])))
+        }
+        return result
+    }
+
+    /// Undoes mountinfo's octal escapes (`\040` for a space).
+    static func unescapeMountField(_ bytes: [UInt8]) -> String {
+        var output: [UInt8] = []
+        var index = 0
+        while index < bytes.count {
+            if bytes[index] == UInt8(ascii: "\\"), index + 3 < bytes.count,
+                let value = UInt8(String(decoding: bytes[(index + 1)...(index + 3)], as: UTF8.self), radix: 8)
+            {
+                output.append(value)
+                index += 4
+            } else {
+                output.append(bytes[index])
+                index += 1
+            }
+        }
+        return String(decoding: output, as: UTF8.self)
+    }
+}

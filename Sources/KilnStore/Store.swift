@@ -1,0 +1,146 @@
+import CSystem
+import Foundation
+import KilnDiagnostics
+import KilnImage
+import KilnSystem
+import Synchronization
+
+/// The local store: content-addressed blobs on disk and their metadata in SQLite.
+///
+/// Many kiln processes may open one root at once. Each change is either an atomic rename of a
+/// verified file or a committed SQLite transaction, and content is always written before the
+/// records that point at it, so a process killed at any instant leaves only unreferenced
+/// garbage. Work in progress holds a `Lease`, which keeps garbage collection away from what it
+/// has written but not yet recorded, and which expires when its process dies.
+///
+/// The methods block on disk I/O; call them from a thread that may block, not from a tight
+/// loop of the cooperative pool.
+public final class Store: Sendable {
+    public enum Access: Sendable {
+        /// Reading only: listing, inspecting, saving and verifying.
+        case readOnly
+        /// Commands that change the store first check that the database is intact.
+        case readWrite
+    }
+
+    public let layout: StoreLayout
+    public let database: Database
+    public let logger: Logger
+    /// The store root, opened as a directory.
+    let rootDirectory: FileDescriptor
+    let ingestDirectory: FileDescriptor
+    let trashDirectory: FileDescriptor
+    let snapshotsDirectory: FileDescriptor
+    let workDirectory: FileDescriptor
+    private let blobDirectories: Mutex<[Digest.Algorithm: FileDescriptor]>
+
+    /// Opens the store at `root`, creating it (mode 0700) when it does not exist, migrating its
+    /// database, and removing what crashed processes left in `ingest/`, `trash/` and `work/`.
+    public static func open(root: String, access: Access = .readWrite, logger: Logger = .discard) throws -> Store {
+        let store = try Store(root: root, logger: logger)
+        try store.removeLeftovers()
+        if access == .readWrite {
+            try store.checkDatabaseHealth()
+        }
+        return store
+    }
+
+    private init(root: String, logger: Logger) throws {
+        layout = StoreLayout(root: root)
+        self.logger = logger
+        rootDirectory = try Self.openRoot(layout.root)
+        for name in StoreLayout.directories {
+            try Self.makeDirectory(name, in: rootDirectory, root: layout.root)
+        }
+        ingestDirectory = try Self.openDirectory("ingest", in: rootDirectory, root: layout.root)
+        trashDirectory = try Self.openDirectory("trash", in: rootDirectory, root: layout.root)
+        snapshotsDirectory = try Self.openDirectory("snapshots", in: rootDirectory, root: layout.root)
+        workDirectory = try Self.openDirectory("work", in: rootDirectory, root: layout.root)
+        let sha256 = try Self.openDirectory("blobs/sha256", in: rootDirectory, root: layout.root)
+        blobDirectories = Mutex([.sha256: sha256])
+        database = try Database(path: layout.database, migrations: Schema.migrations)
+    }
+
+    /// The directory `blobs/<algorithm>`, created on first use for algorithms other than sha256.
+    func blobDirectory(_ algorithm: Digest.Algorithm) throws -> FileDescriptor {
+        if let open = blobDirectories.withLock({ $0[algorithm] }) { return open }
+        let name = "blobs/\(algorithm.rawValue)"
+        try Self.makeDirectory(name, in: rootDirectory, root: layout.root)
+        let descriptor = try Self.openDirectory(name, in: rootDirectory, root: layout.root)
+        return blobDirectories.withLock { directories in
+            if let existing = directories[algorithm] { return existing }
+            directories[algorithm] = descriptor
+            return descriptor
+        }
+    }
+
+    /// Refuses to modify a store whose database fails SQLite's quick check.
+    func checkDatabaseHealth() throws {
+        let findings = try database.query("PRAGMA quick_check").compactMap { $0.string(0) }.filter { $0 != "ok" }
+        guard findings.isEmpty else { throw StoreError.storeDamaged(root: layout.root, findings: findings) }
+    }
+
+    /// The current time in Unix seconds, as records store it.
+    static func now() -> Int64 {
+        Int64(Date().timeIntervalSince1970)
+    }
+
+    // MARK: Directories
+
+    /// Opens the root, creating it and its missing parents first. The root itself gets mode
+    /// 0700, so other users cannot read unpacked filesystems or run setuid files from them.
+    private static func openRoot(_ root: String) throws -> FileDescriptor {
+        guard root.hasPrefix("/") else {
+            throw StoreError.unsupported("the store root must be an absolute path, got \(escapedForDisplay(root))")
+        }
+        var status = stat()
+        if stat(root, &status) != 0 {
+            guard errno == ENOENT else { throw SystemError("open store root", path: root, errno: errno) }
+            var prefix = ""
+            let components = root.split(separator: "/")
+            for (index, component) in components.enumerated() {
+                prefix += "/" + component
+                let mode: mode_t = index == components.count - 1 ? 0o700 : 0o755
+                if mkdir(prefix, mode) != 0 && errno != EEXIST {
+                    throw SystemError("create store directory", path: prefix, errno: errno)
+                }
+            }
+        }
+        return try FileDescriptor.open(root, flags: O_RDONLY | O_DIRECTORY)
+    }
+
+    private static func makeDirectory(_ name: String, in root: FileDescriptor, root path: String) throws {
+        var components = name.split(separator: "/").map(String.init)
+        guard let last = components.popLast() else { return }
+        let parent = components.isEmpty ? root : try openDirectory(components.joined(separator: "/"), in: root, root: path)
+        guard mkdirat(parent.rawValue, last, 0o700) == 0 || errno == EEXIST else {
+            throw SystemError("create store directory", path: "\(path)/\(name)", errno: errno)
+        }
+    }
+
+    /// Opens a directory of the store one component at a time without following symbolic links;
+    /// a link in its place would send writes outside the store.
+    static func openDirectory(_ name: String, in root: FileDescriptor, root path: String) throws -> FileDescriptor {
+        var current = root
+        for component in name.split(separator: "/") {
+            do {
+                current = try current.openAt(String(component), flags: O_RDONLY | O_DIRECTORY | O_NOFOLLOW)
+            } catch let error as SystemError where error.errno == ELOOP || error.errno == ENOTDIR {
+                throw StoreError.storeDamaged(
+                    root: path,
+                    findings: ["\(path)/\(name) is not a directory (a symbolic link or a file is in its place)"])
+            }
+        }
+        return current
+    }
+
+    /// A random identifier of 32 hex digits, for leases and scratch directories.
+    static func randomID() -> String {
+        var generator = SystemRandomNumberGenerator()
+        return (0..<4).map { _ in
+            let value = generator.next() as UInt32
+            let text = String(value, radix: 16)
+            return String(repeating: "0", count: 8 - text.count) + text
+        }.joined()
+    }
+}

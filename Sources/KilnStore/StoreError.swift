@@ -1,0 +1,113 @@
+import Glibc
+import KilnDiagnostics
+import KilnImage
+import KilnSystem
+
+/// Errors of the local store: blobs, image records, archives, leases and verification.
+///
+/// Errors from the layers below (`SQLiteError`, `SystemError`, `ImageError`) pass through
+/// unchanged where they already name what failed; these cases add what only the store knows.
+public enum StoreError: KilnError, Equatable {
+    /// No blob with this digest is in the store.
+    case blobNotFound(Digest, path: String)
+    /// The file of a blob exists but is not what its digest promises: not a regular file, the
+    /// wrong size, or other content.
+    case blobCorrupt(Digest, path: String, reason: String)
+    /// Content that arrived does not hash to the digest it was sent under.
+    case digestMismatch(expected: Digest, actual: Digest, source: String?)
+    /// More bytes arrived than the descriptor's size.
+    case blobTooLarge(Digest?, expectedSize: Int64)
+    /// The content ended before the descriptor's size.
+    case blobTruncated(Digest?, received: Int64, expectedSize: Int64)
+    /// The disk filled while writing a blob.
+    case noSpace(Digest?, path: String)
+    /// No image matches what the user typed (a reference, an ID or an ID prefix).
+    case imageNotFound(String)
+    /// An ID prefix matches more than one image.
+    case ambiguousImageID(String, candidates: [Digest])
+    /// An image cannot be deleted: `hard` conflicts (a running container, child images) cannot be
+    /// forced, soft ones (a stopped container, other references) can with `-f`.
+    case deleteConflict(image: Digest, hard: Bool, reason: String)
+    /// A reference cannot be removed because a container uses its image and no other name
+    /// would be left.
+    case referenceInUse(reference: String, container: String, image: Digest)
+    /// A manifest, config or layer list does not fit together.
+    case inconsistentImage(manifest: Digest, reason: String)
+    /// An archive (docker-archive or OCI layout) is malformed; `entry` is the archive member or
+    /// JSON field concerned.
+    case invalidArchive(file: String, entry: String?, reason: String)
+    /// Something kiln does not support, in words.
+    case unsupported(String)
+    /// The store's database or files failed a check that makes modifying it unsafe.
+    case storeDamaged(root: String, findings: [String])
+    /// A store-level system call failed with extra context (`while committing blob sha256:…`).
+    case system(SystemError, context: String?)
+
+    public var diagnostic: Diagnostic {
+        switch self {
+        case .blobNotFound(let digest, let path):
+            return .error(
+                "blob \(digest) not found in the store (\(path))",
+                hint: "pull or load the image again to restore it")
+        case .blobCorrupt(let digest, let path, let reason):
+            return .error(
+                "blob \(digest) at \(path) is corrupt: \(reason)",
+                hint: "run `kiln store verify --deep`, then pull or load the image again to repair it")
+        case .digestMismatch(let expected, let actual, let source):
+            let origin = source.map { " in \($0)" } ?? ""
+            return .error("digest mismatch for \(expected)\(origin) (got \(actual))")
+        case .blobTooLarge(let digest, let expectedSize):
+            return .error("blob \(digest?.description ?? "(unnamed)") is larger than descriptor size \(expectedSize)")
+        case .blobTruncated(let digest, let received, let expectedSize):
+            return .error(
+                "blob \(digest?.description ?? "(unnamed)"): unexpected EOF after \(received) of \(expectedSize) bytes")
+        case .noSpace(let digest, let path):
+            return .error(
+                "no space left on device while writing blob \(digest?.description ?? "(unnamed)") to \(path)",
+                hint: "free disk space (`kiln system prune` removes unused data), then run the command again")
+        case .imageNotFound(let name):
+            return .error("No such image: \(name)")
+        case .ambiguousImageID(let prefix, let candidates):
+            let shown = candidates.prefix(5).map(\.shortHex).joined(separator: ", ")
+            return .error(
+                "image ID prefix \"\(prefix)\" is ambiguous: it matches \(candidates.count) images (\(shown))",
+                hint: "type more digits of the image ID")
+        case .deleteConflict(let image, let hard, let reason):
+            return .error(
+                "conflict: unable to delete \(image.shortHex) (\(hard ? "cannot be forced" : "must be forced")) - \(reason)",
+                hint: hard ? nil : "use -f to remove it anyway")
+        case .referenceInUse(let reference, let container, let image):
+            return .error(
+                "conflict: unable to remove repository reference \"\(reference)\" (must force) - container \(container) is using its referenced image \(image.shortHex)",
+                hint: "remove the container first, or use -f")
+        case .inconsistentImage(let manifest, let reason):
+            return .error("image manifest \(manifest): \(reason)")
+        case .invalidArchive(let file, let entry, let reason):
+            let place = entry.map { ": \(escapedForDisplay($0))" } ?? ""
+            return .error("invalid archive \(file)\(place): \(reason)")
+        case .unsupported(let what):
+            return .error(what)
+        case .storeDamaged(let root, let findings):
+            let shown = findings.prefix(5).joined(separator: "; ")
+            return .error(
+                "the store at \(root) is damaged: \(shown)",
+                hint:
+                    "kiln does not modify a damaged store. Copy \(root) aside, run `kiln store verify --deep` for the full list, then remove the store (or the damaged images) and pull or load them again"
+            )
+        case .system(let error, let context):
+            var diagnostic = error.diagnostic
+            if let context { diagnostic.message = "\(context): \(diagnostic.message)" }
+            return diagnostic
+        }
+    }
+}
+
+extension StoreError {
+    /// Wraps a system error, turning a full disk into `noSpace` for the blob being written.
+    static func writing(_ error: Error, digest: Digest?, path: String) -> Error {
+        if let systemError = error as? SystemError, systemError.errno == ENOSPC || systemError.errno == EDQUOT {
+            return StoreError.noSpace(digest, path: path)
+        }
+        return error
+    }
+}
