@@ -41,6 +41,11 @@ let package = Package(
             pkgConfig: "sqlite3",
             providers: [.apt(["libsqlite3-dev"])]
         ),
+        .systemLibrary(
+            name: "CTLS",
+            pkgConfig: "libssl",
+            providers: [.apt(["libssl-dev"])]
+        ),
         .target(name: "CSystem"),
 
         .target(name: "KilnDiagnostics"),
@@ -54,7 +59,7 @@ let package = Package(
         .target(name: "KilnStore", dependencies: ["KilnImage", "KilnLayer", "KilnSystem", "CSQLite"]),
         .target(name: "KilnSnapshot", dependencies: ["KilnLayer", "KilnStore"]),
         .target(name: "KilnRuntime", dependencies: ["KilnImage", "KilnSnapshot", "KilnSystem"]),
-        .target(name: "KilnRegistry", dependencies: ["KilnImage", "KilnStore"]),
+        .target(name: "KilnRegistry", dependencies: ["KilnImage", "KilnStore", "CTLS"]),
         .target(
             name: "KilnBuild",
             dependencies: [
@@ -81,7 +86,7 @@ var testTargets: [Target] {
         .testTarget(name: "KilnStoreTests", dependencies: ["KilnStore"]),
         .testTarget(name: "KilnSnapshotTests", dependencies: ["KilnSnapshot"]),
         .testTarget(name: "KilnRuntimeTests", dependencies: ["KilnRuntime"]),
-        .testTarget(name: "KilnRegistryTests", dependencies: ["KilnRegistry"]),
+        .testTarget(name: "KilnRegistryTests", dependencies: ["KilnRegistry"], exclude: ["Fixtures"]),
         .testTarget(name: "KilnBuildTests", dependencies: ["KilnBuild"]),
         .testTarget(name: "KilnLuaTests", dependencies: ["KilnLua"]),
         .testTarget(name: "KilnCLITests", dependencies: ["KilnCLI"]),

@@ -9,6 +9,10 @@ enum CommandTable {
             VersionCommand.spec,
             ParseCommand.spec,
             LintCommand.spec,
+            PullCommand.spec,
+            PushCommand.spec,
+            LoginCommand.spec,
+            LogoutCommand.spec,
         ]
     }
 }

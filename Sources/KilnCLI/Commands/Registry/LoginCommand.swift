@@ -1,0 +1,59 @@
+import Foundation
+import KilnDiagnostics
+import KilnImage
+import KilnRegistry
+
+/// `kiln login`: checks credentials against a registry and saves them in kiln's login file.
+enum LoginCommand {
+    static let username = ValueFlag("username", short: "u", help: "Username")
+    static let password = ValueFlag("password", short: "p", help: "Password")
+    static let passwordStdin = BoolFlag("password-stdin", help: "Take the password from stdin")
+
+    static let spec = CommandSpec(
+        name: "login",
+        summary: "Log in to a registry",
+        usage: "[OPTIONS] [SERVER]",
+        discussion: "Credentials are checked against the registry and saved in ~/.config/kiln/auth.json (mode 0600). Defaults to Docker Hub.",
+        flags: [username.spec, password.spec, passwordStdin.spec] + RegistryOptions.flags,
+        arity: .range(0...1),
+        category: "Commands"
+    ) { arguments, context in
+        let command = arguments.commandName
+        let registry = try LogoutCommand.registry(arguments.positionals.first, command: command)
+        var user = arguments[username]
+        var secret = arguments[password]
+        if arguments[passwordStdin] {
+            guard secret == nil else {
+                throw UsageError(command: command, reason: .custom("--password and --password-stdin are mutually exclusive"))
+            }
+            guard user != nil else {
+                throw UsageError(command: command, reason: .custom("Must provide --username with --password-stdin"))
+            }
+            var text = String(decoding: try context.stdin.readAll(), as: UTF8.self)
+            while text.hasSuffix("\n") || text.hasSuffix("\r") { text.removeLast() }
+            secret = text
+        } else if secret != nil {
+            context.stderr.line("WARNING! Using --password via the CLI is insecure. Use --password-stdin.")
+        }
+        guard let name = user, !name.isEmpty, let secretValue = secret, !secretValue.isEmpty else {
+            // TODO: an interactive prompt on a terminal is not implemented; until then the
+            // username and password must come from flags or stdin.
+            throw GeneralError(
+                "Cannot perform an interactive login: give --username and --password-stdin",
+                hint: "echo \"$TOKEN\" | kiln login -u USER --password-stdin \(registry)")
+        }
+        user = name
+
+        let credentials = RegistryCredentials(username: name, password: secretValue)
+        let settings = try RegistryOptions.settings(arguments, registry: registry)
+        let client = try await RegistryClient.connect(
+            registry: registry, settings: settings, credentials: credentials, logger: context.logger)
+        try await client.verifyCredentials()
+
+        let store = RegistryOptions.credentialStore(context)
+        try store.store(credentials, for: registry)
+        context.stderr.line("WARNING! Your password will be stored unencrypted in \(store.kilnAuthPath).")
+        context.stdout.line("Login Succeeded")
+        return ExitStatus.success
+    }
+}

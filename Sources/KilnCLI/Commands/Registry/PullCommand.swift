@@ -1,0 +1,67 @@
+import Foundation
+import KilnDiagnostics
+import KilnImage
+import KilnRegistry
+import KilnStore
+
+/// `kiln pull`: downloads an image from a registry into the store, as `docker pull` does.
+enum PullCommand {
+    static let allTags = BoolFlag("all-tags", short: "a", help: "Download all tagged images in the repository")
+    static let platform = ValueFlag("platform", help: "Set platform if server is multi-platform capable", default: "host")
+    static let quiet = BoolFlag("quiet", short: "q", help: "Suppress verbose output")
+    static let progress = ValueFlag("progress", help: "Set type of progress output (auto, plain, tty, json)", default: "auto")
+
+    static let spec = CommandSpec(
+        name: "pull",
+        summary: "Download an image from a registry",
+        usage: "[OPTIONS] NAME[:TAG|@DIGEST]",
+        flags: [allTags.spec, platform.spec, quiet.spec, progress.spec] + RegistryOptions.flags,
+        arity: .exactly(1),
+        category: "Common Commands"
+    ) { arguments, context in
+        let command = arguments.commandName
+        let mode = try ProgressMode.parse(arguments[progress], quiet: arguments[quiet], command: command)
+        let parsed = try RegistryOptions.reference(arguments.positionals[0], command: command)
+        let wanted = try arguments[platform].map { try Platform(parsing: $0) } ?? .host
+        if arguments[allTags] && (parsed.tag != nil || parsed.digest != nil) {
+            throw UsageError(command: command, reason: .custom("tag can't be used with --all-tags/-a"))
+        }
+        let settings = try RegistryOptions.settings(arguments, registry: parsed.domain)
+
+        let store = try Store.open(root: context.storeRoot, logger: context.logger)
+        let lease = try store.createLease(label: "pull \(parsed)")
+        defer { try? lease.release() }
+        let destination = StoreImages(store: store, lease: lease)
+        let renderer = makeProgressRenderer(mode, output: context.stderr)
+        let puller = ImagePuller(
+            settings: settings, credentials: RegistryOptions.credentialStore(context),
+            locations: RegistryOptions.blobLocations(context), logger: context.logger, progress: renderer.reporter)
+
+        var references = [parsed.withDefaultTag()]
+        if arguments[allTags] {
+            let client = try await puller.connect(parsed.domain)
+            references = try await client.listTags(repository: parsed.path).sorted().map { parsed.withTag($0) }
+        }
+        for reference in references {
+            let tagOrDigest = reference.tag ?? reference.digest?.description ?? Reference.defaultTag
+            if mode != .quiet { context.stderr.line("\(tagOrDigest): Pulling from \(reference.path)") }
+            let result: PullResult
+            do {
+                result = try await puller.pull(reference, platform: wanted, into: destination)
+            } catch {
+                renderer.finish()
+                throw error
+            }
+            renderer.finish()
+            if mode != .quiet {
+                context.stderr.line("Digest: \(result.document.digest)")
+                context.stderr.line(
+                    result.changed
+                        ? "Status: Downloaded newer image for \(reference.familiarString)"
+                        : "Status: Image is up to date for \(reference.familiarString)")
+            }
+            context.stdout.line(reference.description)
+        }
+        return ExitStatus.success
+    }
+}

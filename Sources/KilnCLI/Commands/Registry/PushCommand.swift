@@ -1,0 +1,131 @@
+import Foundation
+import KilnDiagnostics
+import KilnImage
+import KilnRegistry
+import KilnStore
+
+/// `kiln push`: uploads an image from the store to a registry, as `docker push` does, or to
+/// another destination named the way skopeo names them.
+enum PushCommand {
+    static let quiet = BoolFlag("quiet", short: "q", help: "Suppress verbose output")
+    static let digestFile = ValueFlag("digestfile", placeholder: "file", help: "Write the digest of the pushed image to this file")
+    static let platform = ValueFlag(
+        "platform", help: "Push only this platform's image when the local index lacks the others", default: "host")
+    static let progress = ValueFlag("progress", help: "Set type of progress output (auto, plain, tty, json)", default: "auto")
+
+    static let spec = CommandSpec(
+        name: "push",
+        summary: "Upload an image to a registry",
+        usage: "[OPTIONS] NAME[:TAG] [DESTINATION]",
+        discussion: """
+            DESTINATION is another image reference (the image is pushed under that name), \
+            docker://NAME[:TAG], or oci:DIR[:TAG] for an OCI layout directory.
+            """,
+        flags: [quiet.spec, digestFile.spec, platform.spec, progress.spec] + RegistryOptions.flags,
+        arity: .range(1...2),
+        category: "Common Commands"
+    ) { arguments, context in
+        let command = arguments.commandName
+        let mode = try ProgressMode.parse(arguments[progress], quiet: arguments[quiet], command: command)
+        let sourceName = arguments.positionals[0]
+        let wanted = try arguments[platform].map { try Platform(parsing: $0) } ?? .host
+
+        let store = try Store.open(root: context.storeRoot, logger: context.logger)
+        let lease = try store.createLease(label: "push \(sourceName)")
+        defer { try? lease.release() }
+        let source = StoreImages(store: store, lease: lease)
+        let document = try source.resolveImage(sourceName)
+
+        let destinationText = arguments.positionals.count > 1 ? arguments.positionals[1] : sourceName
+        let pushed: Descriptor
+        var printedName: String
+        if destinationText.hasPrefix("oci:") {
+            let (directory, tag) = splitLayoutDestination(String(destinationText.dropFirst(4)), default: sourceName)
+            pushed = try copyToLayout(document, from: source, directory: context.absolutePath(directory), tag: tag)
+            printedName = tag
+        } else if destinationText.hasPrefix("oci-archive:") || destinationText.hasPrefix("docker-archive:") {
+            // TODO: archive destinations need the store's archive export, which is not in this
+            // branch yet; until then they fail with this message.
+            throw GeneralError(
+                "pushing to \(destinationText.split(separator: ":").first ?? "") destinations is not supported yet",
+                hint: "push to oci:DIR, or save the image with `kiln save`")
+        } else {
+            let name = destinationText.hasPrefix("docker://") ? String(destinationText.dropFirst(9)) : destinationText
+            let reference = try RegistryOptions.reference(name, command: command).withDefaultTag()
+            let settings = try RegistryOptions.settings(arguments, registry: reference.domain)
+            if mode != .quiet { context.stderr.line("The push refers to repository [\(reference.name)]") }
+            let renderer = makeProgressRenderer(mode, output: context.stderr)
+            let found = try RegistryOptions.credentialStore(context).credentials(for: reference.domain)
+            let pusher = ImagePusher(
+                settings: settings, locations: RegistryOptions.blobLocations(context), logger: context.logger,
+                progress: renderer.reporter)
+            do {
+                let client = try await RegistryClient.connect(
+                    registry: reference.domain, settings: settings, credentials: found, logger: context.logger)
+                pushed = try await pusher.push(document, from: source, to: reference, client: client, platform: wanted).descriptor
+            } catch {
+                renderer.finish()
+                throw error
+            }
+            renderer.finish()
+            printedName = reference.tag ?? reference.digest?.description ?? Reference.defaultTag
+            if mode == .quiet {
+                printedName = reference.description
+            }
+        }
+
+        if let file = arguments[digestFile] {
+            do {
+                try Data(pushed.digest.description.utf8).write(to: URL(fileURLWithPath: context.absolutePath(file)))
+            } catch {
+                throw GeneralError("cannot write the digest to \(file): \(error.localizedDescription)")
+            }
+        }
+        if mode == .quiet {
+            context.stdout.line(printedName)
+        } else {
+            context.stdout.line("\(printedName): digest: \(pushed.digest) size: \(pushed.size)")
+        }
+        return ExitStatus.success
+    }
+
+    /// `DIR[:TAG]` of an `oci:` destination; the tag defaults to the source's tag.
+    static func splitLayoutDestination(_ text: String, default source: String) -> (String, String) {
+        if let colon = text.lastIndex(of: ":"), !text[colon...].contains("/") {
+            return (String(text[..<colon]), String(text[text.index(after: colon)...]))
+        }
+        let tag = (try? Reference.normalized(source))?.tag ?? Reference.defaultTag
+        return (text, tag)
+    }
+
+    /// Copies an image's blobs into an OCI layout and names it `tag` in the layout's index.
+    static func copyToLayout(_ document: Descriptor, from source: StoreImages, directory: String, tag: String) throws
+        -> Descriptor
+    {
+        let layout = try OCILayoutDirectory(path: directory)
+        let bytes = try source.readBlob(document.digest, limit: RegistryClient.maximumManifestBytes)
+        guard case .manifest(let manifest) = try ImageDocument.decode(bytes, declaredMediaType: document.mediaType) else {
+            throw GeneralError("image \(document.digest) is an index; kiln copies single-platform images to OCI layouts")
+        }
+        for blob in [manifest.config] + manifest.layers + [document] where try !layout.containsBlob(blob.digest) {
+            guard let (path, _) = try source.blobFile(blob.digest) else {
+                throw GeneralError("blob \(blob.digest) is missing from the store; pull the image again")
+            }
+            let ingest = try layout.beginIngest(blob)
+            do {
+                let input = FileHandle(forReadingAtPath: path)
+                defer { try? input?.close() }
+                while let chunk = try input?.read(upToCount: 1 << 20), !chunk.isEmpty {
+                    try chunk.withUnsafeBytes { try ingest.write($0) }
+                }
+                try ingest.commit()
+            } catch {
+                ingest.abort()
+                throw error
+            }
+        }
+        _ = try layout.recordImage(
+            Reference(domain: "localhost", path: "layout", tag: tag), document: document, selected: document)
+        return document
+    }
+}

@@ -1,0 +1,61 @@
+import Foundation
+import KilnDiagnostics
+import KilnImage
+import KilnRegistry
+import KilnStore
+
+/// The flags that pull, push and login share, and what they build: settings, credentials, the
+/// blob location cache.
+enum RegistryOptions {
+    static let tlsVerify = ValueFlag(
+        "tls-verify", placeholder: "bool",
+        help: "Require HTTPS and verify certificates when contacting registries (false treats the registry as insecure)",
+        default: "true")
+    static let certDir = ValueFlag(
+        "cert-dir", placeholder: "path", help: "Use the CA certificates (*.crt, *.pem) in this directory for registries")
+
+    static var flags: [FlagSpec] { [tlsVerify.spec, certDir.spec] }
+
+    /// Settings for a command that talks to `registry`, with the command's flags applied.
+    ///
+    /// TODO: settings from the `registries` table of ~/.config/kiln/config.lua are not read yet;
+    /// until the config loader calls `RegistrySettings(dictionary:)`, only flags apply.
+    static func settings(_ arguments: ParsedArguments, registry: String) throws -> RegistrySettings {
+        var settings = RegistrySettings()
+        if let value = arguments[tlsVerify] {
+            guard let verify = parseBool(value) else {
+                throw UsageError(
+                    command: arguments.commandName,
+                    reason: .invalidValue(flag: "--tls-verify", value: value, reason: "expected true or false"))
+            }
+            if !verify { settings.insecureRegistries.append(registry) }
+        }
+        if let directory = arguments[certDir] {
+            let files = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
+            let certificates = files.filter { $0.hasSuffix(".crt") || $0.hasSuffix(".pem") }.sorted()
+            guard !certificates.isEmpty else {
+                throw GeneralError("no CA certificates (*.crt, *.pem) in \(directory)", hint: "check the --cert-dir path")
+            }
+            settings.certificateFiles += certificates.map { "\(directory)/\($0)" }
+        }
+        return settings
+    }
+
+    static func credentialStore(_ context: CommandContext) -> CredentialStore {
+        CredentialStore(environment: context.environment)
+    }
+
+    /// The cache of which repositories hold which blobs, kept in the store root.
+    static func blobLocations(_ context: CommandContext) -> BlobLocations {
+        BlobLocations(path: context.storeRoot + "/registry/blob-locations.json")
+    }
+
+    /// A reference from the command line, with Docker's wording for a bad one.
+    static func reference(_ text: String, command: String) throws -> Reference {
+        do {
+            return try Reference(parsing: text)
+        } catch let error as ImageError {
+            throw GeneralError(error.diagnostic.message, hint: "See '\(command) --help'.")
+        }
+    }
+}

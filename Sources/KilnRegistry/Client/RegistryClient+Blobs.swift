@@ -1,0 +1,139 @@
+import Foundation
+import KilnImage
+
+extension RegistryClient {
+    /// The size of a blob present in `repository`, or nil when it is missing.
+    public func headBlob(repository: String, digest: Digest, scopes: [String]? = nil) async throws -> Int64? {
+        let url = url("/v2/\(repository)/blobs/\(digest)")
+        let registry = self.registry
+        return try await perform("HEAD", url, scopes: scopes ?? [Self.pullScope(repository)]) { response -> Int64? in
+            switch response.status {
+            case 200: return response.head.contentLength ?? -1
+            case 404: return nil
+            default: throw Self.unexpected(response, method: "HEAD", registry: registry)
+            }
+        }
+    }
+
+    /// Downloads a blob into `storage`, checking its size and digest before anything is committed.
+    ///
+    /// At most `descriptor.size + 1` bytes are read: one more than the size fails with "larger
+    /// than descriptor size", fewer with "unexpected EOF". A dropped connection resumes with
+    /// `Range` where the registry (or the storage host it redirects to) answers 206, and starts
+    /// over where it answers 200.
+    ///
+    /// - Parameters:
+    ///   - source: a URL from the descriptor's `urls` to use instead of the registry.
+    ///   - progress: called with the bytes received so far, from an I/O thread.
+    public func fetchBlob(
+        repository: String, descriptor: Descriptor, into storage: any BlobStorage, source: HTTPURL? = nil,
+        progress: @escaping @Sendable (Int64) -> Void = { _ in }
+    ) async throws {
+        let ingest = try storage.beginIngest(descriptor)
+        let state = DownloadState(ingest: ingest, descriptor: descriptor)
+        let url = source ?? url("/v2/\(repository)/blobs/\(descriptor.digest)")
+        let registry = self.registry
+        do {
+            try await perform(
+                "GET", url,
+                headers: {
+                    var headers = HTTPHeaders()
+                    let offset = state.received
+                    if offset > 0 { headers.add("Range", "bytes=\(offset)-") }
+                    return headers
+                }, scopes: [Self.pullScope(repository)]
+            ) { response in
+                try state.consume(response, repository: repository, registry: registry, progress: progress)
+            }
+            try ingest.commit()
+        } catch {
+            ingest.abort()
+            throw error
+        }
+    }
+}
+
+/// The progress of one blob download across attempts: the bytes kept and their running hash.
+final class DownloadState: @unchecked Sendable {
+    // Attempts run one after another, each on one thread, so no two threads touch this at once.
+    private let ingest: any BlobIngest
+    private let descriptor: Descriptor
+    private var hasher: DigestHasher
+    private(set) var received: Int64 = 0
+
+    init(ingest: any BlobIngest, descriptor: Descriptor) {
+        self.ingest = ingest
+        self.descriptor = descriptor
+        hasher = DigestHasher(descriptor.digest.algorithm)
+    }
+
+    func consume(
+        _ response: HTTPResponse, repository: String, registry: String, progress: @Sendable (Int64) -> Void
+    ) throws {
+        let digest = descriptor.digest
+        let size = descriptor.size
+        switch response.status {
+        case 200:
+            if received > 0 {
+                try ingest.restart()
+                hasher = DigestHasher(digest.algorithm)
+                received = 0
+            }
+        case 206:
+            guard let range = response.head.headers["Content-Range"], Self.rangeStart(range) == received else {
+                throw RegistryError.invalidResponse(
+                    url: response.url.redacted, reason: "206 with a Content-Range that does not start at byte \(received)")
+            }
+        case 404:
+            throw RegistryError.blobNotFound(digest: digest, repository: repository)
+        default:
+            throw RegistryClient.unexpected(response, method: "GET", registry: registry)
+        }
+        if let header = response.head.headers["Docker-Content-Digest"], let claimed = try? Digest(parsing: header),
+            claimed != digest
+        {
+            throw RegistryError.digestMismatch(expected: digest, actual: claimed, source: "Docker-Content-Digest header of blob")
+        }
+        if let length = response.head.contentLength, received + length > size {
+            throw RegistryError.blobLargerThanDescriptor(digest: digest, size: size)
+        }
+
+        var buffer = [UInt8](repeating: 0, count: 256 * 1024)
+        while true {
+            // Ask for one byte past the end, so a body longer than the descriptor is noticed
+            // without reading any more of it.
+            let wanted = Int(min(Int64(buffer.count), size - received + 1))
+            let count: Int
+            do {
+                count = try buffer.withUnsafeMutableBytes { try response.read(into: UnsafeMutableRawBufferPointer(rebasing: $0[0..<wanted])) }
+            } catch RegistryError.truncatedBody {
+                throw RegistryError.blobShort(digest: digest, received: received, size: size)
+            }
+            if count == 0 { break }
+            guard received + Int64(count) <= size else {
+                throw RegistryError.blobLargerThanDescriptor(digest: digest, size: size)
+            }
+            try buffer.withUnsafeBytes { raw in
+                let slice = UnsafeRawBufferPointer(rebasing: raw[0..<count])
+                hasher.update(slice)
+                try ingest.write(slice)
+            }
+            received += Int64(count)
+            progress(received)
+        }
+        guard received == size else {
+            throw RegistryError.blobShort(digest: digest, received: received, size: size)
+        }
+        let actual = hasher.finalize()
+        guard actual == digest else {
+            throw RegistryError.digestMismatch(expected: digest, actual: actual, source: "blob from \(registry)/\(repository)")
+        }
+    }
+
+    /// The first byte of `bytes START-END/TOTAL`.
+    static func rangeStart(_ header: String) -> Int64? {
+        let trimmed = header.trimmingCharacters(in: .whitespaces)
+        guard trimmed.hasPrefix("bytes ") else { return nil }
+        return trimmed.dropFirst(6).split(separator: "-").first.flatMap { Int64($0) }
+    }
+}

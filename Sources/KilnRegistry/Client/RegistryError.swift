@@ -1,0 +1,239 @@
+import KilnDiagnostics
+import KilnImage
+
+/// One entry of a registry's error body, `{"errors": [{"code", "message", "detail"}]}`.
+public struct RegistryErrorEntry: Sendable, Hashable {
+    /// The distribution spec's code, such as `MANIFEST_UNKNOWN` or `DENIED`.
+    public var code: String
+    public var message: String
+
+    public init(code: String, message: String) {
+        self.code = code
+        self.message = message
+    }
+}
+
+/// A registry response whose status ends the operation.
+public struct RegistryResponseFailure: Sendable, Hashable {
+    public var method: String
+    /// The URL with its query values hidden.
+    public var url: String
+    public var status: Int
+    public var errors: [RegistryErrorEntry]
+    /// Seconds from `Retry-After`, for 429 and 503.
+    public var retryAfter: Double?
+
+    public init(method: String, url: String, status: Int, errors: [RegistryErrorEntry] = [], retryAfter: Double? = nil) {
+        self.method = method
+        self.url = url
+        self.status = status
+        self.errors = errors
+        self.retryAfter = retryAfter
+    }
+
+    /// Whether sending the same request again may succeed: server errors and throttling.
+    public var isRetryable: Bool { status >= 500 || status == 429 || status == 408 }
+
+    /// `manifest unknown: manifest unknown`, or the status when the body had no errors.
+    var summary: String {
+        guard !errors.isEmpty else { return Self.reason(status) }
+        return errors.map { entry in
+            let code = entry.code.lowercased().replacingOccurrences(of: "_", with: " ")
+            return entry.message.isEmpty || entry.message.lowercased() == code ? code : "\(code): \(entry.message)"
+        }.joined(separator: "; ")
+    }
+
+    static func reason(_ status: Int) -> String {
+        switch status {
+        case 400: "Bad Request"
+        case 401: "Unauthorized"
+        case 403: "Forbidden"
+        case 404: "Not Found"
+        case 405: "Method Not Allowed"
+        case 413: "Payload Too Large"
+        case 416: "Range Not Satisfiable"
+        case 429: "Too Many Requests"
+        case 500: "Internal Server Error"
+        case 502: "Bad Gateway"
+        case 503: "Service Unavailable"
+        case 504: "Gateway Timeout"
+        default: "status \(status)"
+        }
+    }
+
+    func has(_ code: String) -> Bool { errors.contains { $0.code == code } }
+}
+
+/// Errors of the registry client: network, HTTP, authentication, verification and local files.
+///
+/// Each case keeps the data a caller decides on (status, codes, retryability); `diagnostic` is the
+/// one place that turns them into words. URLs are stored redacted, and no case stores a credential.
+public indirect enum RegistryError: KilnError, Equatable {
+    case invalidURL(String, reason: String)
+    case connectionFailed(host: String, reason: String)
+    case timedOut(host: String, seconds: Double, during: String)
+    case tls(host: String, reason: String)
+    /// The response broke HTTP framing or the distribution protocol.
+    case invalidResponse(url: String, reason: String)
+    case responseTooLarge(what: String, url: String, limit: Int64)
+    /// The connection ended before the declared body length.
+    case truncatedBody(url: String, received: Int64, expected: Int64?)
+    /// The server closed a reused connection before responding, so the request is sent again internally.
+    case staleConnection
+    case cancelled
+    case response(RegistryResponseFailure, registry: String)
+    case manifestNotFound(reference: String, failure: RegistryResponseFailure)
+    case blobNotFound(digest: Digest, repository: String)
+    case unauthorized(registry: String, repository: String?, failure: RegistryResponseFailure)
+    case blobLargerThanDescriptor(digest: Digest, size: Int64)
+    case blobShort(digest: Digest, received: Int64, size: Int64)
+    case digestMismatch(expected: Digest, actual: Digest, source: String)
+    case tooManyRedirects(lastURL: String, hops: Int)
+    case insecureRedirect(from: String, to: String)
+    case authRealmRejected(realm: String, reason: String)
+    case invalidChallenge(registry: String, reason: String)
+    case tokenFailed(realm: String, reason: String)
+    case retryAfterTooLong(url: String, seconds: Double, limit: Double)
+    case deadlineExceeded(url: String)
+    case credentialHelperUnsupported(registry: String, helper: String, configPath: String)
+    case invalidCredentialsFile(path: String, reason: String)
+    case localFile(path: String, reason: String)
+    case noMatchingPlatform(reference: String, platform: String, available: [String])
+    case unsupportedManifest(reference: String, reason: String)
+    case image(ImageError, context: String)
+    case storage(String)
+    case mirrorsFailed(attempts: [String])
+
+    /// Whether the same request may succeed when sent again after a pause.
+    public var isRetryable: Bool {
+        switch self {
+        case .timedOut, .truncatedBody, .staleConnection, .blobShort: true
+        case .connectionFailed(_, let reason): !reason.hasPrefix("cannot resolve") && !reason.contains("refused")
+        case .response(let failure, _): failure.isRetryable
+        default: false
+        }
+    }
+
+    public var diagnostic: Diagnostic {
+        switch self {
+        case .invalidURL(let url, let reason):
+            return .error("invalid URL \(quoted(url)): \(reason)")
+        case .connectionFailed(let host, let reason):
+            return .error(
+                "cannot connect to registry \(host): \(reason)",
+                hint: "check that the registry address is right and reachable, and any proxy or firewall between")
+        case .timedOut(let host, let seconds, let during):
+            return .error(
+                "registry \(host) did not respond for \(formatSeconds(seconds)) while \(during)",
+                hint: "check the network to \(host); the registry may be overloaded")
+        case .tls(let host, let reason):
+            return .error(
+                "TLS connection to \(host) failed: \(reason)",
+                hint: "add the registry's CA certificate to the registry settings (ca_files), or mark it insecure if it serves plain HTTP")
+        case .invalidResponse(let url, let reason):
+            return .error("invalid response from \(url): \(reason)")
+        case .responseTooLarge(let what, let url, let limit):
+            return .error("\(what) from \(url) is larger than the limit of \(formatBytes(limit))")
+        case .truncatedBody(let url, let received, let expected):
+            if let expected {
+                return .error("unexpected EOF after \(received) of \(expected) bytes from \(url)")
+            }
+            return .error("unexpected EOF after \(received) bytes from \(url)")
+        case .staleConnection:
+            return .error("the server closed the connection without a response")
+        case .cancelled:
+            return .error("the operation was cancelled")
+        case .response(let failure, let registry):
+            return .error(
+                "\(registry): \(failure.method) \(failure.url) failed with \(failure.status): \(failure.summary)",
+                hint: failure.isRetryable ? "registry \(registry) may recover; try again later" : nil)
+        case .manifestNotFound(let reference, let failure):
+            return .error("manifest for \(reference) not found: \(failure.summary)")
+        case .blobNotFound(let digest, let repository):
+            return .error("blob \(digest) not found in \(repository)")
+        case .unauthorized(let registry, let repository, let failure):
+            let target = repository.map { "\(registry)/\($0)" } ?? registry
+            return .error(
+                "access to \(target) denied: \(failure.summary)",
+                hint: "log in with `kiln login \(registry)`, and check that the repository exists and you may access it")
+        case .blobLargerThanDescriptor(let digest, let size):
+            return .error("blob \(digest) is larger than descriptor size \(size)")
+        case .blobShort(let digest, let received, let size):
+            return .error("blob \(digest): unexpected EOF after \(received) of \(size) bytes")
+        case .digestMismatch(let expected, let actual, let source):
+            return .error("digest mismatch for \(expected) (got \(actual)) in \(source)")
+        case .tooManyRedirects(let lastURL, let hops):
+            return .error("stopped after \(hops) redirects; the last one pointed to \(lastURL)")
+        case .insecureRedirect(let from, let to):
+            return .error(
+                "refused redirect from \(from) to \(to): it would downgrade https to http",
+                hint: "mark the target registry insecure in the registry settings if plain HTTP is intended")
+        case .authRealmRejected(let realm, let reason):
+            return .error("refused token realm \(quoted(realm)): \(reason)")
+        case .invalidChallenge(let registry, let reason):
+            return .error("registry \(registry) sent an invalid WWW-Authenticate challenge: \(reason)")
+        case .tokenFailed(let realm, let reason):
+            return .error("getting a token from \(realm) failed: \(reason)")
+        case .retryAfterTooLong(let url, let seconds, let limit):
+            return .error(
+                "registry asked to retry \(url) after \(formatSeconds(seconds)), more than kiln waits (\(formatSeconds(limit)))",
+                hint: "the registry is throttling requests; try again later")
+        case .deadlineExceeded(let url):
+            return .error("the deadline passed before \(url) succeeded")
+        case .credentialHelperUnsupported(let registry, let helper, let configPath):
+            return .error(
+                "credentials for \(registry) are kept by docker-credential-\(helper) (\(configPath)), which kiln does not run",
+                hint: "log in with `kiln login \(registry)` to store credentials for kiln")
+        case .invalidCredentialsFile(let path, let reason):
+            return .error("invalid credentials file \(path): \(reason)")
+        case .localFile(let path, let reason):
+            return .error("cannot read \(path): \(reason)")
+        case .noMatchingPlatform(let reference, let platform, let available):
+            return .error(
+                "no image for platform \(platform) in \(reference)",
+                hint: available.isEmpty ? nil : "the index has: \(available.joined(separator: ", ")); choose one with --platform")
+        case .unsupportedManifest(let reference, let reason):
+            return .error("\(reference): \(reason)")
+        case .image(let error, let context):
+            var diagnostic = error.diagnostic
+            diagnostic.message = "\(context): \(diagnostic.message)"
+            return diagnostic
+        case .storage(let message):
+            return .error(message)
+        case .mirrorsFailed(let attempts):
+            return .error("every mirror and the registry failed:\n  " + attempts.joined(separator: "\n  "))
+        }
+    }
+
+    /// Returns the error with `host` filled in where the lower layer did not know it.
+    func withHost(_ host: String) -> RegistryError {
+        if case .tls(let existing, let reason) = self, existing.isEmpty { return .tls(host: host, reason: reason) }
+        return self
+    }
+}
+
+/// `value` in double quotes with control characters escaped, for messages.
+func quoted(_ value: String) -> String {
+    var result = "\""
+    for scalar in value.unicodeScalars {
+        switch scalar {
+        case "\"": result += "\\\""
+        case "\\": result += "\\\\"
+        case "\n": result += "\\n"
+        case _ where scalar.value < 0x20 || scalar.value == 0x7F:
+            result += "\\x" + (scalar.value < 0x10 ? "0" : "") + String(scalar.value, radix: 16)
+        default: result.unicodeScalars.append(scalar)
+        }
+    }
+    return result + "\""
+}
+
+func formatSeconds(_ seconds: Double) -> String {
+    seconds == seconds.rounded() ? "\(Int(seconds)) s" : "\(String(format: "%.1f", seconds)) s"
+}
+
+func formatBytes(_ bytes: Int64) -> String {
+    if bytes >= 1 << 20 && bytes % (1 << 20) == 0 { return "\(bytes >> 20) MiB" }
+    if bytes >= 1 << 10 && bytes % (1 << 10) == 0 { return "\(bytes >> 10) KiB" }
+    return "\(bytes) bytes"
+}

@@ -1,0 +1,186 @@
+import Foundation
+import KilnImage
+import Synchronization
+
+/// A directory in the OCI image layout (`oci-layout`, `index.json`, `blobs/<alg>/<hex>`), as a
+/// source and destination of images: skopeo's `oci:DIR`.
+///
+/// Blobs are written to a temporary file beside their final place and renamed there only after
+/// the digest and size matched, so the directory never holds a partial blob under a digest.
+public final class OCILayoutDirectory: ImageSource, ImageDestination {
+    public static let refNameAnnotation = "org.opencontainers.image.ref.name"
+
+    public let path: String
+    private let indexLock = Mutex(())
+
+    /// Opens the layout at `path`, creating it when the directory is missing or empty.
+    public init(path: String, create: Bool = true) throws {
+        self.path = path
+        let manager = FileManager.default
+        if !manager.fileExists(atPath: "\(path)/oci-layout") {
+            guard create else { throw RegistryError.localFile(path: path, reason: "not an OCI layout (no oci-layout file)") }
+            do {
+                try manager.createDirectory(atPath: "\(path)/blobs/sha256", withIntermediateDirectories: true)
+                try Data(#"{"imageLayoutVersion":"1.0.0"}"#.utf8).write(to: URL(fileURLWithPath: "\(path)/oci-layout"))
+                if !manager.fileExists(atPath: "\(path)/index.json") {
+                    try writeIndex(Index(mediaType: .ociIndex, manifests: []))
+                }
+            } catch let error as RegistryError {
+                throw error
+            } catch {
+                throw RegistryError.localFile(path: path, reason: "cannot create an OCI layout: \(error.localizedDescription)")
+            }
+        }
+    }
+
+    func blobPath(_ digest: Digest) -> String {
+        "\(path)/blobs/\(digest.algorithm.rawValue)/\(digest.hex)"
+    }
+
+    public func containsBlob(_ digest: Digest) throws -> Bool {
+        try blobFile(digest) != nil
+    }
+
+    public func blobFile(_ digest: Digest) throws -> (path: String, size: Int64)? {
+        var status = stat()
+        let file = blobPath(digest)
+        guard lstat(file, &status) == 0 else { return nil }
+        guard status.st_mode & S_IFMT == S_IFREG else {
+            throw RegistryError.storage("blob \(digest) at \(file) is not a regular file")
+        }
+        return (file, Int64(status.st_size))
+    }
+
+    public func beginIngest(_ descriptor: Descriptor) throws -> any BlobIngest {
+        let directory = "\(path)/blobs/\(descriptor.digest.algorithm.rawValue)"
+        try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        return try FileIngest(descriptor: descriptor, directory: directory, finalPath: blobPath(descriptor.digest))
+    }
+
+    public func resolveImage(_ reference: String) throws -> Descriptor {
+        let index = try readIndex()
+        if let match = index.manifests.first(where: { $0.annotations?[Self.refNameAnnotation] == reference }) {
+            return match
+        }
+        if reference.isEmpty, index.manifests.count == 1, let only = index.manifests.first { return only }
+        let names = index.manifests.compactMap { $0.annotations?[Self.refNameAnnotation] }
+        throw RegistryError.storage(
+            "no image named \(quoted(reference)) in OCI layout \(path)"
+                + (names.isEmpty ? "" : " (it has: \(names.joined(separator: ", ")))"))
+    }
+
+    public func recordImage(_ reference: Reference, document: Descriptor, selected: Descriptor) throws -> Bool {
+        try indexLock.withLock { _ in
+            var index = try readIndex()
+            let name = reference.tag ?? reference.digest?.description ?? ""
+            var entry = Descriptor(mediaType: document.mediaType, digest: document.digest, size: document.size)
+            entry.annotations = [Self.refNameAnnotation: name]
+            if index.manifests.contains(where: { $0.digest == entry.digest && $0.annotations?[Self.refNameAnnotation] == name }) {
+                return false
+            }
+            index.manifests.removeAll { $0.annotations?[Self.refNameAnnotation] == name }
+            index.manifests.append(entry)
+            try writeIndex(index)
+            return true
+        }
+    }
+
+    func readIndex() throws -> Index {
+        let bytes = try readLocalFile("\(path)/index.json", limit: 64 << 20)
+        do {
+            return try Index.decode(bytes)
+        } catch let error as ImageError {
+            throw RegistryError.image(error, context: "\(path)/index.json")
+        }
+    }
+
+    private func writeIndex(_ index: Index) throws {
+        let file = "\(path)/index.json"
+        let temporary = "\(file).tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        do {
+            try Data(index.canonicalJSON()).write(to: URL(fileURLWithPath: temporary))
+        } catch {
+            throw RegistryError.localFile(path: temporary, reason: error.localizedDescription)
+        }
+        guard rename(temporary, file) == 0 else {
+            unlink(temporary)
+            throw RegistryError.localFile(path: file, reason: String(cString: strerror(errno)))
+        }
+    }
+}
+
+/// A blob written to a temporary file, hashed as it arrives, and renamed into place on commit.
+final class FileIngest: BlobIngest {
+    private let descriptor: Descriptor
+    private let temporaryPath: String
+    private let finalPath: String
+    private var fd: Int32
+    private var hasher: DigestHasher
+    private(set) var bytesWritten: Int64 = 0
+
+    init(descriptor: Descriptor, directory: String, finalPath: String) throws {
+        self.descriptor = descriptor
+        self.finalPath = finalPath
+        temporaryPath = "\(directory)/.ingest-\(descriptor.digest.hex.prefix(16))-\(UInt64.random(in: 0...UInt64.max))"
+        fd = open(temporaryPath, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0o644)
+        guard fd >= 0 else {
+            throw RegistryError.localFile(path: temporaryPath, reason: String(cString: strerror(errno)))
+        }
+        hasher = DigestHasher(descriptor.digest.algorithm)
+    }
+
+    deinit {
+        abort()
+    }
+
+    func write(_ bytes: UnsafeRawBufferPointer) throws {
+        guard bytesWritten + Int64(bytes.count) <= descriptor.size else {
+            throw RegistryError.blobLargerThanDescriptor(digest: descriptor.digest, size: descriptor.size)
+        }
+        hasher.update(bytes)
+        var offset = 0
+        while offset < bytes.count {
+            let count = Foundation.write(fd, bytes.baseAddress! + offset, bytes.count - offset)
+            if count < 0 {
+                if errno == EINTR { continue }
+                throw RegistryError.localFile(path: temporaryPath, reason: String(cString: strerror(errno)))
+            }
+            offset += count
+        }
+        bytesWritten += Int64(bytes.count)
+    }
+
+    func restart() throws {
+        guard ftruncate(fd, 0) == 0, lseek(fd, 0, SEEK_SET) == 0 else {
+            throw RegistryError.localFile(path: temporaryPath, reason: String(cString: strerror(errno)))
+        }
+        hasher = DigestHasher(descriptor.digest.algorithm)
+        bytesWritten = 0
+    }
+
+    func commit() throws {
+        guard bytesWritten == descriptor.size else {
+            throw RegistryError.blobShort(digest: descriptor.digest, received: bytesWritten, size: descriptor.size)
+        }
+        let actual = hasher.finalize()
+        guard actual == descriptor.digest else {
+            throw RegistryError.digestMismatch(expected: descriptor.digest, actual: actual, source: "blob")
+        }
+        guard fsync(fd) == 0 else {
+            throw RegistryError.localFile(path: temporaryPath, reason: String(cString: strerror(errno)))
+        }
+        close(fd)
+        fd = -1
+        guard rename(temporaryPath, finalPath) == 0 else {
+            throw RegistryError.localFile(path: finalPath, reason: String(cString: strerror(errno)))
+        }
+    }
+
+    func abort() {
+        if fd >= 0 {
+            close(fd)
+            fd = -1
+        }
+        unlink(temporaryPath)
+    }
+}

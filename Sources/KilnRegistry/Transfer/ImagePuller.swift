@@ -1,0 +1,203 @@
+import Foundation
+import KilnDiagnostics
+import KilnImage
+
+/// The outcome of a pull.
+public struct PullResult: Sendable {
+    public var reference: Reference
+    /// What the reference named at the registry: an index or a manifest. Its digest is the one
+    /// `docker pull` prints.
+    public var document: Descriptor
+    /// The image manifest that was pulled (the document itself, or the platform's entry of the index).
+    public var manifest: Manifest
+    public var manifestDescriptor: Descriptor
+    public var config: Descriptor
+    /// Whether any blob was downloaded or the name moved; false means "Image is up to date".
+    public var changed: Bool
+}
+
+/// Pulls images from registries into an `ImageDestination`, trying mirrors first.
+///
+/// This is the API that `kiln pull` and the build's FROM use. Layers are fetched concurrently
+/// (`maximumConcurrentDownloads` at once), each checked against its digest before it is
+/// committed, and the image is recorded under its name only after every blob is present.
+public struct ImagePuller: Sendable {
+    public var settings: RegistrySettings
+    public var credentials: CredentialStore?
+    public var locations: BlobLocations
+    public var logger: Logger
+    public var progress: ProgressReporter
+
+    public init(
+        settings: RegistrySettings, credentials: CredentialStore?, locations: BlobLocations = BlobLocations(),
+        logger: Logger = .discard, progress: ProgressReporter = .silent
+    ) {
+        self.settings = settings
+        self.credentials = credentials
+        self.locations = locations
+        self.logger = logger
+        self.progress = progress
+    }
+
+    /// Pulls `reference` for `platform` into `destination`.
+    ///
+    /// - Parameter onLayer: called once per layer as soon as it is present in the destination
+    ///   (already there or just committed), in completion order, with its index in the manifest;
+    ///   the snapshot code can unpack layers while later ones still download.
+    public func pull(
+        _ reference: Reference, platform: Platform = .host, into destination: any ImageDestination,
+        onLayer: (@Sendable (Int, Descriptor) -> Void)? = nil
+    ) async throws -> PullResult {
+        let reference = reference.withDefaultTag()
+        var failures: [String] = []
+        for mirror in settings.mirrors[reference.domain] ?? [] {
+            do {
+                let client = try await RegistryClient.connect(
+                    registry: reference.domain, endpoint: mirror, settings: settings, credentials: nil, logger: logger)
+                return try await pull(reference, platform: platform, from: client, into: destination, onLayer: onLayer)
+            } catch let error as RegistryError {
+                if case .cancelled = error { throw error }
+                logger.debug("mirror \(mirror) failed for \(reference): \(error.description)")
+                failures.append("\(mirror): \(error.description)")
+            }
+        }
+        let client = try await connect(reference.domain)
+        do {
+            return try await pull(reference, platform: platform, from: client, into: destination, onLayer: onLayer)
+        } catch let error as RegistryError where !failures.isEmpty {
+            throw RegistryError.mirrorsFailed(attempts: failures + ["\(reference.domain): \(error.description)"])
+        }
+    }
+
+    /// Connects to `registry` with the credentials stored for it.
+    public func connect(_ registry: String) async throws -> RegistryClient {
+        let found = try credentials?.credentials(for: registry)
+        return try await RegistryClient.connect(registry: registry, settings: settings, credentials: found, logger: logger)
+    }
+
+    /// Pulls through one endpoint.
+    public func pull(
+        _ reference: Reference, platform: Platform, from client: RegistryClient, into destination: any ImageDestination,
+        onLayer: (@Sendable (Int, Descriptor) -> Void)? = nil
+    ) async throws -> PullResult {
+        let repository = reference.path
+        let display = reference.familiarString
+        let top = try await client.fetchManifest(
+            repository: repository, reference: reference.digest?.description ?? reference.tag ?? Reference.defaultTag,
+            displayName: display)
+
+        var fetched = top
+        if case .index(let index) = top.document {
+            guard let entry = index.manifest(for: platform) else {
+                let available = index.manifests.compactMap { $0.platform?.description }
+                throw RegistryError.noMatchingPlatform(reference: display, platform: platform.description, available: available)
+            }
+            fetched = try await client.fetchManifest(
+                repository: repository, reference: entry.digest.description, displayName: "\(display)@\(entry.digest)")
+            guard entry.size == fetched.descriptor.size else {
+                throw RegistryError.invalidResponse(
+                    url: "\(client.registry)/\(repository)",
+                    reason: "manifest \(entry.digest) is \(fetched.descriptor.size) bytes, the index says \(entry.size)")
+            }
+        }
+        guard case .manifest(let manifest) = fetched.document else {
+            throw RegistryError.unsupportedManifest(reference: display, reason: "the platform's entry is an index, not an image manifest")
+        }
+
+        var changed = false
+        // Manifests and the config first: small, and the config tells whether the image fits.
+        changed = try await store(manifest.config, repository: repository, client: client, into: destination) || changed
+        let layerCount = manifest.layers.count
+        let width = max(1, settings.maximumConcurrentDownloads)
+        let progress = self.progress
+        let settings = self.settings
+        try await withThrowingTaskGroup(of: (Int, Bool).self) { group in
+            var next = 0
+            func addNext() {
+                let index = next
+                next += 1
+                let layer = manifest.layers[index]
+                group.addTask {
+                    let downloaded = try await fetchLayer(
+                        layer, repository: repository, client: client, into: destination, progress: progress,
+                        settings: settings)
+                    return (index, downloaded)
+                }
+            }
+            for layer in manifest.layers {
+                progress.report(.transfer(TransferInfo(id: layer.digest.shortHex, direction: .download, phase: .checking)))
+            }
+            while next < min(width, layerCount) { addNext() }
+            while let (index, downloaded) = try await group.next() {
+                changed = changed || downloaded
+                onLayer?(index, manifest.layers[index])
+                if next < layerCount { addNext() }
+            }
+        }
+
+        // The documents go in last, so the destination never holds a manifest whose blobs are missing.
+        changed = try storeDocument(fetched, into: destination) || changed
+        if fetched.descriptor.digest != top.descriptor.digest {
+            changed = try storeDocument(top, into: destination) || changed
+        }
+        let named = try destination.recordImage(reference, document: top.descriptor, selected: fetched.descriptor)
+        for blob in [manifest.config] + manifest.layers {
+            locations.record(blob.digest, registry: reference.domain, repository: repository)
+        }
+        locations.save()
+        return PullResult(
+            reference: reference, document: top.descriptor, manifest: manifest, manifestDescriptor: fetched.descriptor,
+            config: manifest.config, changed: changed || named)
+    }
+
+    private func store(_ descriptor: Descriptor, repository: String, client: RegistryClient, into destination: any ImageDestination)
+        async throws -> Bool
+    {
+        if try destination.containsBlob(descriptor.digest) { return false }
+        try await client.fetchBlob(repository: repository, descriptor: descriptor, into: destination)
+        return true
+    }
+
+    private func storeDocument(_ fetched: FetchedManifest, into destination: any ImageDestination) throws -> Bool {
+        if try destination.containsBlob(fetched.descriptor.digest) { return false }
+        let ingest = try destination.beginIngest(fetched.descriptor)
+        do {
+            try fetched.bytes.withUnsafeBytes { try ingest.write($0) }
+            try ingest.commit()
+        } catch {
+            ingest.abort()
+            throw error
+        }
+        return true
+    }
+}
+
+/// Fetches one layer unless the destination has it, reporting Docker's per-layer phases.
+private func fetchLayer(
+    _ layer: Descriptor, repository: String, client: RegistryClient, into destination: any ImageDestination,
+    progress: ProgressReporter, settings: RegistrySettings
+) async throws -> Bool {
+    let id = layer.digest.shortHex
+    if try destination.containsBlob(layer.digest) {
+        progress.report(.transfer(TransferInfo(id: id, direction: .download, phase: .alreadyExists)))
+        return false
+    }
+    var source: HTTPURL?
+    if let urls = layer.urls, !urls.isEmpty, layer.mediaType.isNondistributable, settings.fetchForeignLayers {
+        // Foreign URLs never get credentials: they are another origin than the registry's.
+        source = urls.lazy.compactMap { try? HTTPURL(parsing: $0) }.first
+    }
+    let size = layer.size
+    do {
+        try await client.fetchBlob(repository: repository, descriptor: layer, into: destination, source: source) { received in
+            progress.report(
+                .transfer(TransferInfo(id: id, direction: .download, phase: .downloading, currentBytes: received, totalBytes: size)))
+        }
+    } catch {
+        progress.report(.transfer(TransferInfo(id: id, direction: .download, phase: .failed)))
+        throw error
+    }
+    progress.report(.transfer(TransferInfo(id: id, direction: .download, phase: .verifying, currentBytes: size, totalBytes: size)))
+    progress.report(.transfer(TransferInfo(id: id, direction: .download, phase: .complete, currentBytes: size, totalBytes: size)))
+    return true
+}

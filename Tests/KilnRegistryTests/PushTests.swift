@@ -1,0 +1,165 @@
+import Foundation
+import KilnImage
+import Synchronization
+import Testing
+
+@testable import KilnRegistry
+
+/// Pushes from an OCI layout to the mock registry, honest and hostile.
+@Suite struct PushTests {
+    /// A layout holding `image` under the name `1.0`.
+    private func layout(with image: TestImage) throws -> TemporaryLayout {
+        let layout = try TemporaryLayout()
+        let blobs = image.blobs.map { Descriptor(mediaType: .ociLayerGzip, digest: $0.key, size: Int64($0.value.count)) }
+        for descriptor in blobs + [Descriptor(mediaType: .ociManifest, bytes: image.manifestBytes)] {
+            let bytes = image.blobs[descriptor.digest] ?? image.manifestBytes
+            let ingest = try layout.layout.beginIngest(descriptor)
+            try bytes.withUnsafeBytes { try ingest.write($0) }
+            try ingest.commit()
+        }
+        let manifest = Descriptor(mediaType: .ociManifest, bytes: image.manifestBytes)
+        _ = try layout.layout.recordImage(Reference(domain: "localhost", path: "x", tag: "1.0"), document: manifest, selected: manifest)
+        return layout
+    }
+
+    private func push(
+        _ image: TestImage, to registry: MockRegistry, repository: String = "kiln/dst", settings: RegistrySettings = fastSettings(),
+        locations: BlobLocations = BlobLocations()
+    ) async throws -> Result<PushResult, RegistryError> {
+        let source = try layout(with: image)
+        defer { source.remove() }
+        let client = try await RegistryClient.connect(registry: registry.host, settings: settings, credentials: canaryCredentials)
+        let pusher = ImagePusher(settings: settings, locations: locations)
+        let document = try source.layout.resolveImage("1.0")
+        do {
+            return .success(
+                try await pusher.push(document, from: source.layout, to: try Reference(parsing: "\(registry.host)/\(repository):1.0"), client: client))
+        } catch let error as RegistryError {
+            return .failure(error)
+        }
+    }
+
+    @Test func honestPushPutsManifestAfterBlobs() async throws {
+        let registry = try MockRegistry()
+        defer { registry.stop() }
+        let image = TestImage(layerSizes: [100, 2000])
+        let result = try await push(image, to: registry)
+        #expect(try result.get().descriptor.digest == image.manifestDigest)
+        let requests = registry.server.requests
+        let manifestPut = try #require(requests.lastIndex { $0.method == "PUT" && $0.path.contains("/manifests/") })
+        for digest in image.blobs.keys {
+            let confirmed = requests.lastIndex { $0.method == "HEAD" && $0.path.hasSuffix("/blobs/\(digest)") }
+            #expect(confirmed.map { $0 < manifestPut } == true)
+        }
+        #expect(requests[manifestPut].header("Content-Type") == MediaType.ociManifest.rawValue)
+    }
+
+    @Test func uploadLocationOnOtherHostIsFollowedWithoutCredentials() async throws {
+        let registry = try MockRegistry()
+        defer { registry.stop() }
+        registry.requiredAuthorization.withLock { $0 = canaryCredentials.basicAuthorization }
+        let otherBase = registry.other.base
+        registry.setHook { request in
+            request.method == "POST" && request.path.hasSuffix("/blobs/uploads/") && request.header("Authorization") != nil
+                ? .status(202, [("Location", "\(otherBase)/up/u1?state=abc")]) : nil
+        }
+        let stored = Mutex<[String: [UInt8]]>([:])
+        registry.other.setHandler { request in
+            guard request.method == "PUT", request.path == "/up/u1", let query = request.query, query.hasPrefix("state=abc&digest=")
+            else { return .status(400) }
+            let digest = String(query.dropFirst("state=abc&digest=".count)).removingPercentEncoding ?? ""
+            stored.withLock { $0[digest] = request.body }
+            registry.state.withLock { state in
+                state.blobs[digest] = request.body
+                state.blobRepositories[digest, default: []].insert("kiln/dst")
+            }
+            return .status(201)
+        }
+        let image = TestImage(layerSizes: [300])
+        let result = try await push(image, to: registry)
+        #expect(throws: Never.self) { try result.get() }
+        #expect(stored.withLock { $0.count } == 2)
+        #expect(registry.leaks.isEmpty)
+    }
+
+    @Test func rangeNotSatisfiableResumesAtReportedOffset() async throws {
+        let registry = try MockRegistry()
+        defer { registry.stop() }
+        var settings = fastSettings()
+        settings.monolithicUploadLimit = 0
+        settings.chunkSize = 1 << 20
+        let rejected = Atomic<Bool>(false)
+        registry.setHook { request in
+            // The second chunk is refused once, as if the registry had lost track of it.
+            guard request.method == "PATCH", request.header("Content-Range")?.hasPrefix("1048576-") == true,
+                !rejected.exchange(true, ordering: .relaxed)
+            else { return nil }
+            return .status(416)
+        }
+        let image = TestImage(layerSizes: [(2 << 20) + 5])
+        let result = try await push(image, to: registry, settings: settings)
+        #expect(throws: Never.self) { try result.get() }
+        #expect(registry.server.requests.contains { $0.method == "GET" && $0.path.contains("/blobs/uploads/") })
+    }
+
+    @Test func mountAnsweredWith202FallsBackToUpload() async throws {
+        let registry = try MockRegistry()
+        defer { registry.stop() }
+        let image = TestImage(layerSizes: [500])
+        let locations = BlobLocations()
+        let layer = image.manifest.layers[0].digest
+        locations.record(layer, registry: registry.host, repository: "kiln/src")
+        let result = try await push(image, to: registry, locations: locations)
+        #expect(throws: Never.self) { try result.get() }
+        let posts = registry.server.requests.filter { $0.method == "POST" }
+        #expect(posts.contains { $0.query?.contains("mount=") == true && $0.query?.contains("from=kiln%2Fsrc") == true })
+        #expect(registry.state.withLock { $0.blobRepositories[layer.description]?.contains("kiln/dst") } == true)
+    }
+
+    @Test func mountFromKnownRepositoryUploadsNothing() async throws {
+        let registry = try MockRegistry()
+        defer { registry.stop() }
+        let image = TestImage(layerSizes: [500])
+        registry.add(image, repository: "kiln/src", tag: "1.0")
+        let locations = BlobLocations()
+        for digest in image.blobs.keys { locations.record(digest, registry: registry.host, repository: "kiln/src") }
+        let result = try await push(image, to: registry, locations: locations)
+        #expect(throws: Never.self) { try result.get() }
+        #expect(!registry.server.requests.contains { $0.method == "PATCH" })
+        #expect(registry.server.requests.filter { $0.method == "PUT" && $0.path.contains("/blobs/uploads/") }.count == 1)
+    }
+
+    @Test func digestInvalidNamesBlob() async throws {
+        let registry = try MockRegistry()
+        defer { registry.stop() }
+        registry.setHook { request in
+            request.method == "PUT" && request.path.contains("/blobs/uploads/")
+                ? .json(400, #"{"errors":[{"code":"DIGEST_INVALID","message":"provided digest did not match uploaded content"}]}"#) : nil
+        }
+        let image = TestImage(layerSizes: [10])
+        let result = try await push(image, to: registry)
+        guard case .failure(let error) = result else {
+            Issue.record("the push succeeded")
+            return
+        }
+        #expect(error.diagnostic.message.contains("(blob sha256:"))
+        #expect(error.diagnostic.message.contains("digest invalid: provided digest did not match uploaded content"))
+        #expect(!registry.server.requests.contains { $0.method == "PUT" && $0.path.contains("/manifests/") })
+    }
+
+    @Test func manifestTooLargeNamesManifest() async throws {
+        let registry = try MockRegistry()
+        defer { registry.stop() }
+        registry.setHook { request in
+            request.method == "PUT" && request.path.contains("/manifests/") ? .status(413) : nil
+        }
+        let image = TestImage(layerSizes: [10])
+        let result = try await push(image, to: registry)
+        guard case .failure(let error) = result else {
+            Issue.record("the push succeeded")
+            return
+        }
+        #expect(error.diagnostic.message.contains("(manifest \(image.manifestDigest) for kiln/dst:1.0)"))
+        #expect(error.diagnostic.message.hasSuffix("failed with 413: Payload Too Large"))
+    }
+}
