@@ -1,0 +1,38 @@
+#ifndef KILN_RUNTIME_H
+#define KILN_RUNTIME_H
+
+#include <stdint.h>
+#include <sys/types.h>
+
+// Helpers for KilnRuntime: constants that need _GNU_SOURCE and calls that glibc declares as
+// variadic functions or macros, which Swift cannot call.
+
+/// O_PATH from <fcntl.h>.
+extern const int kiln_o_path;
+
+/// pipe2(fds, O_CLOEXEC); returns 0, or -1 with errno set.
+int kiln_pipe_cloexec(int fds[2]);
+
+/// accept4(socket, NULL, NULL, SOCK_CLOEXEC); returns the connection, or -1 with errno set.
+int kiln_accept_cloexec(int socket);
+
+/// Adds a close-from action to posix_spawn file actions (glibc 2.34+), so the child starts with
+/// no descriptor at or above `low` except those that later dup2 actions create.
+int kiln_spawn_add_close_from(void *actions, int low);
+
+/// Receives one file descriptor sent with SCM_RIGHTS on a connected unix socket. The new
+/// descriptor has O_CLOEXEC set. Returns it, or -1 with errno set (EBADMSG when the message
+/// carried no descriptor).
+int kiln_receive_fd(int socket);
+
+/// Makes the calling process a child subreaper (PR_SET_CHILD_SUBREAPER), so that orphaned
+/// descendants such as a container's init after `runc create` are re-parented to it.
+int kiln_set_child_subreaper(void);
+
+/// The window size of a terminal (TIOCGWINSZ); returns 0, or -1 with errno set.
+int kiln_get_window_size(int fd, uint16_t *rows, uint16_t *columns);
+
+/// Sets the window size of a terminal (TIOCSWINSZ); returns 0, or -1 with errno set.
+int kiln_set_window_size(int fd, uint16_t rows, uint16_t columns);
+
+#endif

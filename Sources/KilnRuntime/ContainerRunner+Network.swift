@@ -1,0 +1,154 @@
+import CSystem
+import Foundation
+import KilnDiagnostics
+import Synchronization
+
+extension ContainerRunner {
+    /// `runc create`, then (unless `ports` is nil) slirp4netns into the new network namespace and
+    /// the published ports, then `runc start`. kiln is a child subreaper, so the container's init
+    /// becomes kiln's child once `runc create` exits and kiln waits for it directly.
+    func runCreatingFirst(
+        _ configuration: ContainerConfiguration, id: String, bundle: BundleLayout, io: ContainerIO,
+        ports: [PortMapping]?
+    ) async throws -> ContainerExit {
+        Self.becomeSubreaper()
+        let devNull = try openDevNull()
+        defer { close(devNull) }
+
+        var stdio: [Int32: Int32] = [:]
+        var pipes: [(fd: Int32, stream: ProgressEvent.OutputStream)] = []
+        var writeEnds: [Int32] = []
+        var console: ConsoleSocket?
+        var tail = OutputTail(maximumLines: 0)
+        switch io {
+        case .stream(let tailLines, _):
+            let output = try Pipe()
+            let errors = try Pipe()
+            stdio = [0: devNull, 1: output.writeEnd, 2: errors.writeEnd]
+            pipes = [(output.readEnd, .stdout), (errors.readEnd, .stderr)]
+            writeEnds = [output.writeEnd, errors.writeEnd]
+            tail = OutputTail(maximumLines: tailLines)
+        case .inherit(let stdin):
+            stdio = [0: stdin ? STDIN_FILENO : devNull, 1: STDOUT_FILENO, 2: STDERR_FILENO]
+        }
+        if configuration.terminal {
+            // runc hands the terminal's master over the console socket; the container's stdio is the terminal.
+            console = try ConsoleSocket()
+            writeEnds.forEach { close($0) }
+            pipes.forEach { close($0.fd) }
+            (writeEnds, pipes) = ([], [])
+            stdio = [0: devNull, 1: devNull, 2: devNull]
+        }
+        defer { console?.close() }
+
+        do {
+            try await runc.create(id: id, bundle: bundle, consoleSocket: console?.path, stdio: stdio)
+        } catch {
+            writeEnds.forEach { close($0) }
+            pipes.forEach { close($0.fd) }
+            throw error
+        }
+        writeEnds.forEach { close($0) }
+
+        var slirp: Slirp4netns?
+        var terminal: TerminalProxy?
+        var createdPid: pid_t?
+        do {
+            createdPid = try Self.readPidFile(bundle.pidFile)
+            if let console {
+                let master = try console.receiveMaster()
+                switch io {
+                case .inherit(let stdin): terminal = TerminalProxy(master: master, forwardInput: stdin)
+                case .stream: pipes = [(master, .stdout)]
+                }
+            }
+            if let ports {
+                let started = try Slirp4netns.start(
+                    pid: createdPid ?? 0, apiSocket: try Self.shortSocketPath(),
+                    environment: ProcessInfo.processInfo.environment)
+                slirp = started
+                var published: [PortMapping] = []
+                for var mapping in ports {
+                    if mapping.hostPort == 0 {
+                        mapping.hostPort = try PortProbe.freePort(mapping.hostIP, proto: mapping.proto)
+                    }
+                    try started.publish(mapping)
+                    published.append(mapping)
+                }
+                try? Data(published.map(\.description).joined(separator: "\n").utf8)
+                    .write(to: URL(fileURLWithPath: bundle.directory + "/ports"))
+            }
+            try await runc.start(id: id)
+        } catch {
+            slirp?.stop()
+            try? await runc.delete(id: id, force: true)
+            // The killed init is kiln's child (kiln is its subreaper): reap it.
+            if let createdPid {
+                _ = await Self.waitForProcess(createdPid)
+            }
+            pipes.forEach { close($0.fd) }
+            await terminal?.finish()
+            throw error
+        }
+        guard let pid = createdPid else {
+            throw RuntimeError(.systemCallFailed(operation: "reading runc's pid file \(bundle.pidFile)", errno: ENOENT))
+        }
+
+        var forwarder: SignalForwarder?
+        if case .inherit = io {
+            forwarder = SignalForwarder { signal in kill(pid, signal) }
+        }
+        let handler: (@Sendable (ProgressEvent.OutputStream, [UInt8]) -> Void)?
+        if case .stream(_, let streamHandler) = io { handler = streamHandler } else { handler = nil }
+        let keptTail = tail
+        async let pumped: Void = OutputReader.pump(pipes) { stream, chunk in
+            keptTail.append(chunk, from: stream)
+            handler?(stream, chunk)
+        }
+        let status = await withTaskCancellationHandler {
+            await Self.waitForProcess(pid)
+        } onCancel: {
+            kill(pid, SIGKILL)
+        }
+        await pumped
+        forwarder?.stop()
+        await terminal?.finish()
+        slirp?.stop()
+        try? await runc.delete(id: id, force: true)
+        return ContainerExit(status: status, outputTail: tail.result)
+    }
+
+    private static let subreaper = Mutex(false)
+
+    static func becomeSubreaper() {
+        subreaper.withLock { done in
+            guard !done else { return }
+            _ = kiln_set_child_subreaper()
+            done = true
+        }
+    }
+
+    static func waitForProcess(_ pid: pid_t) async -> TerminationStatus {
+        await withCheckedContinuation { continuation in
+            Thread { continuation.resume(returning: ChildProcess.waitBlocking(pid)) }.start()
+        }
+    }
+
+    static func readPidFile(_ path: String) throws -> pid_t {
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8),
+            let pid = pid_t(text.trimmingCharacters(in: .whitespacesAndNewlines)), pid > 0
+        else {
+            throw RuntimeError(.systemCallFailed(operation: "reading runc's pid file \(path)", errno: ENOENT))
+        }
+        return pid
+    }
+
+    /// A socket path in a fresh private directory under /tmp, short enough for `sockaddr_un`.
+    static func shortSocketPath() throws -> String {
+        var template = Array("/tmp/kiln-slirp-XXXXXX".utf8CString)
+        guard let made = mkdtemp(&template) else {
+            throw RuntimeError(.systemCallFailed(operation: "creating a socket directory in /tmp", errno: errno))
+        }
+        return String(cString: made) + "/api.sock"
+    }
+}

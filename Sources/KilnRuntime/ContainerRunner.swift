@@ -1,0 +1,196 @@
+import CSystem
+import Foundation
+import KilnDiagnostics
+
+/// Where a container's standard streams go.
+public enum ContainerIO: Sendable {
+    /// Output chunks go to `handler` as they arrive and the last `tailLines` lines come back in
+    /// `ContainerExit.outputTail`; stdin is /dev/null. For build steps.
+    case stream(tailLines: Int, handler: @Sendable (ProgressEvent.OutputStream, [UInt8]) -> Void)
+    /// The container uses kiln's own stdout and stderr, and its stdin unless `stdin` is false; kiln
+    /// forwards SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1 and SIGUSR2 to it. Foreground `kiln run`;
+    /// with `ContainerConfiguration.terminal` the container gets a pseudo-terminal copied to
+    /// kiln's (`kiln run -it`).
+    case inherit(stdin: Bool)
+}
+
+/// How a container ended.
+public struct ContainerExit: Sendable, Equatable {
+    public var status: TerminationStatus
+    /// The last lines of output, for `ContainerIO.stream`; empty otherwise.
+    public var outputTail: [String]
+
+    /// The container's exit status, or 128 plus the signal that killed it, as `docker run` exits.
+    public var exitCode: Int32 { status.exitCode }
+}
+
+/// Runs containers: writes the bundle, creates the mount points that runc needs and removes them
+/// afterwards, starts runc (and slirp4netns for a private network) and waits for the end.
+///
+/// The first container of a process checks runc (`RuntimeCheck`). Every process a container
+/// started dies with it, because the container has its own PID namespace and the kernel kills
+/// the namespace when its init ends.
+public struct ContainerRunner: Sendable {
+    public var runc: Runc
+    public var logger: Logger
+    let checksRuntime: Bool
+
+    public init(runc: Runc, logger: Logger = .discard) {
+        self.init(runc: runc, logger: logger, checksRuntime: true)
+    }
+
+    init(runc: Runc, logger: Logger = .discard, checksRuntime: Bool) {
+        self.runc = runc
+        self.logger = logger.labeled("runtime")
+        self.checksRuntime = checksRuntime
+    }
+
+    /// Runs `configuration` as container `id` to completion, with its bundle in `bundle`.
+    ///
+    /// Throws `commandNotFound` (127) or `commandNotExecutable` (126) before starting anything
+    /// when the command is missing from the rootfs, `runcFailed` when runc cannot start the
+    /// container, and `portInUse` when a published port is taken. Cancelling the task kills the
+    /// container.
+    public func run(
+        _ configuration: ContainerConfiguration, id: String, bundle: BundleLayout, io: ContainerIO
+    ) async throws -> ContainerExit {
+        if checksRuntime {
+            try await RuntimeCheck.verify(runc)
+        }
+        let root = try RootDirectory(path: configuration.rootfs)
+        let spec = try BundleWriter.write(configuration, to: bundle)
+        try CommandCheck.check(spec, mounts: configuration.mounts, root: root)
+        let stubs = try MountPointStubs.create(for: spec.mounts, in: root)
+        defer { stubs.remove(from: root, logger: logger) }
+
+        // A private network needs the namespace before the process starts, and a terminal needs
+        // the console socket; both go through runc create. Everything else is one `runc run`.
+        if case .slirp(let ports) = configuration.network {
+            return try await runCreatingFirst(configuration, id: id, bundle: bundle, io: io, ports: ports)
+        }
+        if configuration.terminal {
+            return try await runCreatingFirst(configuration, id: id, bundle: bundle, io: io, ports: nil)
+        }
+        return try await runDirectly(configuration, id: id, bundle: bundle, io: io)
+    }
+
+    /// `runc run` in the foreground: one runc process and nothing else, the fast path.
+    private func runDirectly(
+        _ configuration: ContainerConfiguration, id: String, bundle: BundleLayout, io: ContainerIO
+    ) async throws -> ContainerExit {
+        let arguments = ["--bundle", bundle.directory, id]
+        switch io {
+        case .stream(let tailLines, let handler):
+            let devNull = try openDevNull()
+            let output = try Pipe()
+            let errors = try Pipe()
+            let tail = OutputTail(maximumLines: tailLines)
+            let stdio: [Int32: Int32] = [0: devNull, 1: output.writeEnd, 2: errors.writeEnd]
+            let runcProcess = RuncProcessBox()
+            async let pumped: Void = OutputReader.pump([(output.readEnd, .stdout), (errors.readEnd, .stderr)]) {
+                stream, chunk in
+                tail.append(chunk, from: stream)
+                handler(stream, chunk)
+            }
+            let result: Result<TerminationStatus, Error>
+            do {
+                let status = try await withTaskCancellationHandler {
+                    try await runc.runWithLog(
+                        "run", arguments, containerID: id, log: bundle.runcLog, stdio: stdio,
+                        acceptAnyStatus: true,
+                        started: { child in
+                            runcProcess.set(child)
+                            [devNull, output.writeEnd, errors.writeEnd].forEach { close($0) }
+                        })
+                } onCancel: {
+                    killContainer(id: id)
+                }
+                result = .success(status)
+            } catch {
+                if runcProcess.get() == nil {
+                    [devNull, output.writeEnd, errors.writeEnd].forEach { close($0) }
+                }
+                result = .failure(error)
+            }
+            await pumped
+            return ContainerExit(status: try result.get(), outputTail: tail.result)
+
+        case .inherit(let stdin):
+            let devNull = try openDevNull()
+            defer { close(devNull) }
+            let stdinFD = stdin ? STDIN_FILENO : devNull
+            let foreground = TerminalForeground(takeover: stdin && isatty(STDIN_FILENO) == 1)
+            let runcProcess = RuncProcessBox()
+            let forwarder = SignalForwarder { signal in runcProcess.get()?.signal(signal) }
+            defer {
+                forwarder.stop()
+                foreground.restore()
+            }
+            let status = try await withTaskCancellationHandler {
+                try await runc.runWithLog(
+                    "run", arguments, containerID: id, log: bundle.runcLog,
+                    stdio: [0: stdinFD, 1: STDOUT_FILENO, 2: STDERR_FILENO], acceptAnyStatus: true,
+                    newProcessGroup: true,
+                    started: { child in
+                        runcProcess.set(child)
+                        foreground.give(to: child.pid)
+                    })
+            } onCancel: {
+                killContainer(id: id)
+            }
+            return ContainerExit(status: status, outputTail: [])
+        }
+    }
+
+    /// Kills a container from a cancellation handler, which cannot wait.
+    func killContainer(id: String) {
+        let runc = self.runc
+        Task.detached {
+            try? await runc.kill(id: id, signal: SIGKILL, all: true)
+        }
+    }
+}
+
+/// The runc child of a running container, set once it started; read by signal and cancellation handlers.
+final class RuncProcessBox: @unchecked Sendable {
+    private let lock = NSLock()
+    private var child: ChildProcess?
+
+    func set(_ child: ChildProcess) {
+        lock.lock()
+        self.child = child
+        lock.unlock()
+    }
+
+    func get() -> ChildProcess? {
+        lock.lock()
+        defer { lock.unlock() }
+        return child
+    }
+}
+
+/// Makes runc's process group the terminal's foreground group while it reads kiln's terminal, so
+/// that reading does not stop it with SIGTTIN and Ctrl-C reaches it directly.
+final class TerminalForeground: @unchecked Sendable {
+    private let takeover: Bool
+    private var previous: pid_t = -1
+
+    init(takeover: Bool) {
+        self.takeover = takeover
+    }
+
+    func give(to processGroup: pid_t) {
+        guard takeover else { return }
+        previous = tcgetpgrp(STDIN_FILENO)
+        let old = signal(SIGTTOU, SIG_IGN)
+        tcsetpgrp(STDIN_FILENO, processGroup)
+        signal(SIGTTOU, old)
+    }
+
+    func restore() {
+        guard takeover, previous > 0 else { return }
+        let old = signal(SIGTTOU, SIG_IGN)
+        tcsetpgrp(STDIN_FILENO, previous)
+        signal(SIGTTOU, old)
+    }
+}

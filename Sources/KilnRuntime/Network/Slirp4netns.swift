@@ -1,0 +1,176 @@
+import CSystem
+import Foundation
+import KilnDiagnostics
+
+/// A slirp4netns process that connects a container's network namespace to the host: outbound
+/// traffic through user-mode NAT, and published ports through its API socket (`add_hostfwd`).
+///
+/// It runs with `--exit-fd`, whose other end only kiln holds, so it stops when kiln closes that
+/// end (`stop()`) or when kiln dies; and with `--disable-host-loopback`, so the container cannot
+/// reach the host's 127.0.0.1 through the gateway address 10.0.2.2.
+final class Slirp4netns: @unchecked Sendable {
+    let process: ChildProcess
+    let apiSocket: String
+    private var exitWriteEnd: Int32
+
+    /// Starts slirp4netns for the network namespace of process `pid` and waits until the
+    /// namespace has its `tap0` interface configured (10.0.2.100/24, gateway 10.0.2.2, DNS 10.0.2.3).
+    /// With `detached`, slirp4netns gets no exit descriptor and outlives kiln; whoever removes
+    /// the container stops it.
+    static func start(pid: pid_t, apiSocket: String, environment: [String: String], detached: Bool = false) throws
+        -> Slirp4netns
+    {
+        let executable = try locate(environment: environment)
+        let ready = try Pipe()
+        let exit = try Pipe()
+        let devNull = try openDevNull()
+        defer {
+            close(devNull)
+            close(ready.writeEnd)
+            close(exit.readEnd)
+        }
+        unlink(apiSocket)
+        let process: ChildProcess
+        do {
+            process = try ChildProcess.spawn(
+                executable,
+                arguments: [
+                    "--configure", "--mtu=65520", "--disable-host-loopback", "--api-socket", apiSocket,
+                    "--ready-fd", "3",
+                ] + (detached ? [] : ["--exit-fd", "4"]) + [String(pid), "tap0"],
+                descriptors: detached
+                    ? [0: devNull, 1: devNull, 2: devNull, 3: ready.writeEnd]
+                    : [0: devNull, 1: devNull, 2: devNull, 3: ready.writeEnd, 4: exit.readEnd],
+                newProcessGroup: true)
+        } catch {
+            close(ready.readEnd)
+            close(exit.writeEnd)
+            throw error
+        }
+        let slirp = Slirp4netns(process: process, apiSocket: apiSocket, exitWriteEnd: exit.writeEnd)
+        if detached {
+            // Nothing waits for it here; close the exit descriptor's kiln end without stopping it.
+            slirp.release()
+        }
+
+        // slirp4netns writes "1" to the ready descriptor once tap0 is up; end of file means it died.
+        defer { close(ready.readEnd) }
+        var pollDescriptor = pollfd(fd: ready.readEnd, events: Int16(POLLIN), revents: 0)
+        var byte: UInt8 = 0
+        let waited = poll(&pollDescriptor, 1, 10_000)
+        guard waited > 0, read(ready.readEnd, &byte, 1) == 1 else {
+            process.signal(SIGKILL)
+            slirp.stop()
+            if detached { _ = ChildProcess.waitBlocking(process.pid) }
+            throw RuntimeError(
+                .networkSetupFailed(waited == 0 ? "slirp4netns did not become ready in 10 seconds" : "slirp4netns exited"))
+        }
+        return slirp
+    }
+
+    private init(process: ChildProcess, apiSocket: String, exitWriteEnd: Int32) {
+        self.process = process
+        self.apiSocket = apiSocket
+        self.exitWriteEnd = exitWriteEnd
+    }
+
+    static func locate(environment: [String: String]) throws -> String {
+        let path = environment["PATH"] ?? DockerDefaults.path
+        for directory in ["/usr/bin"] + path.split(separator: ":").map(String.init) {
+            let candidate = directory + "/slirp4netns"
+            if access(candidate, X_OK) == 0 { return candidate }
+        }
+        throw RuntimeError(.networkSetupFailed("slirp4netns not found on PATH"))
+    }
+
+    /// Publishes `mapping` (its host port already chosen). Checks first that the host address and
+    /// port can be bound, so that a taken port gives `portInUse` from the system's own answer.
+    func publish(_ mapping: PortMapping) throws {
+        try PortProbe.checkAvailable(mapping)
+        let request: [String: Any] = [
+            "execute": "add_hostfwd",
+            "arguments": [
+                "proto": mapping.proto.rawValue, "host_addr": mapping.hostIP, "host_port": mapping.hostPort,
+                "guest_port": mapping.containerPort,
+            ],
+        ]
+        let response = try call(request)
+        if let error = response["error"] as? [String: Any] {
+            throw RuntimeError(
+                .networkSetupFailed("publishing \(mapping): \(error["desc"] as? String ?? "slirp4netns refused")"))
+        }
+    }
+
+    private func call(_ request: [String: Any]) throws -> [String: Any] {
+        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        guard fd >= 0 else {
+            throw RuntimeError(.systemCallFailed(operation: "creating a unix socket", errno: errno))
+        }
+        defer { close(fd) }
+        try UnixSocketAddress(apiSocket).withPointer { address, length in
+            guard connect(fd, address, length) == 0 else {
+                throw RuntimeError(.systemCallFailed(operation: "connecting to slirp4netns at \(apiSocket)", errno: errno))
+            }
+        }
+        let body = try JSONSerialization.data(withJSONObject: request)
+        _ = body.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+        shutdown(fd, Int32(SHUT_WR))
+
+        var response: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        while response.count < 65536 {
+            let count = recv(fd, &buffer, buffer.count, 0)
+            if count < 0, errno == EINTR { continue }
+            if count <= 0 { break }
+            response.append(contentsOf: buffer[0..<count])
+        }
+        guard let object = try? JSONSerialization.jsonObject(with: Data(response)) as? [String: Any] else {
+            throw RuntimeError(.networkSetupFailed("slirp4netns sent an unreadable reply to \(request["execute"] ?? "")"))
+        }
+        return object
+    }
+
+    /// Lets a detached slirp4netns outlive this object.
+    private func release() {
+        close(exitWriteEnd)
+        exitWriteEnd = -1
+    }
+
+    /// Stops slirp4netns by closing its exit descriptor, and reaps it.
+    func stop() {
+        guard exitWriteEnd >= 0 else { return }
+        close(exitWriteEnd)
+        exitWriteEnd = -1
+        _ = ChildProcess.waitBlocking(process.pid)
+        unlink(apiSocket)
+        rmdir((apiSocket as NSString).deletingLastPathComponent)
+    }
+}
+
+/// A `sockaddr_un` for a socket path.
+struct UnixSocketAddress {
+    let path: String
+
+    init(_ path: String) {
+        self.path = path
+    }
+
+    func withPointer<Result>(_ body: (UnsafePointer<sockaddr>, socklen_t) throws -> Result) throws -> Result {
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        let bytes = Array(path.utf8)
+        let capacity = MemoryLayout.size(ofValue: address.sun_path)
+        guard bytes.count < capacity else {
+            throw RuntimeError(.invalidPath(path, field: "unix socket path", reason: "longer than \(capacity - 1) bytes"))
+        }
+        withUnsafeMutableBytes(of: &address.sun_path) { raw in
+            raw.copyBytes(from: bytes)
+            raw[bytes.count] = 0
+        }
+        return try withUnsafePointer(to: &address) { pointer in
+            try pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                try body($0, socklen_t(MemoryLayout<sockaddr_un>.size))
+            }
+        }
+    }
+}

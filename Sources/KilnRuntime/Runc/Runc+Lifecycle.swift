@@ -1,0 +1,105 @@
+import Foundation
+
+/// The state of a container as `runc state` and `runc list` report it.
+public struct RuncContainerState: Codable, Sendable, Equatable {
+    public var id: String
+    /// The container's init process on the host; 0 once it has stopped.
+    public var pid: Int32
+    /// `creating`, `created`, `running`, `paused` or `stopped`.
+    public var status: String
+    public var bundle: String
+}
+
+extension Runc {
+    /// `runc create`: sets up the container and leaves its process waiting for `start`.
+    /// `stdio` maps the descriptors 0, 1 and 2 that the container process inherits; with a
+    /// terminal, `consoleSocket` receives the pseudo-terminal's master instead.
+    public func create(
+        id: String, bundle: BundleLayout, consoleSocket: String? = nil, stdio: [Int32: Int32]
+    ) async throws {
+        var arguments = ["--bundle", bundle.directory, "--pid-file", bundle.pidFile]
+        if let consoleSocket {
+            arguments += ["--console-socket", consoleSocket]
+        }
+        try await runWithLog(
+            "create", arguments + [id], containerID: id, log: bundle.runcLog, stdio: stdio)
+    }
+
+    /// `runc start`: lets a created container's process run.
+    public func start(id: String) async throws {
+        try await command("start", [id], containerID: id)
+    }
+
+    public func state(id: String) async throws -> RuncContainerState {
+        let output = try await command("state", [id], containerID: id)
+        return try JSONDecoder().decode(RuncContainerState.self, from: Data(output))
+    }
+
+    /// Every container in this store's runc state directory.
+    public func list() async throws -> [RuncContainerState] {
+        let output = try await command("list", ["--format", "json"], containerID: nil)
+        return try JSONDecoder().decode([RuncContainerState]?.self, from: Data(output)) ?? []
+    }
+
+    /// Sends `signal` to the container's init process, or with `all` to every process in it.
+    public func kill(id: String, signal: Int32, all: Bool = false) async throws {
+        try await command("kill", (all ? ["--all"] : []) + [id, String(signal)], containerID: id)
+    }
+
+    /// Removes the container's runc state; `force` kills it first when it still runs.
+    public func delete(id: String, force: Bool = false) async throws {
+        try await command("delete", (force ? ["--force"] : []) + [id], containerID: id)
+    }
+
+    /// `runc exec`: starts another process in a running container, described by `process` (as in
+    /// config.json), and waits for it unless `detach` is set. Returns how it ended, nil when detached.
+    public func exec(
+        id: String, process: RuntimeSpec.Process, processFile: String, detach: Bool = false,
+        pidFile: String? = nil, consoleSocket: String? = nil, stdio: [Int32: Int32]
+    ) async throws -> TerminationStatus? {
+        let encoder = JSONEncoder()
+        try encoder.encode(process).write(to: URL(fileURLWithPath: processFile), options: .atomic)
+        var arguments = ["--process", processFile]
+        if detach { arguments.append("--detach") }
+        if let pidFile { arguments += ["--pid-file", pidFile] }
+        if let consoleSocket { arguments += ["--console-socket", consoleSocket] }
+        let status = try await runWithLog(
+            "exec", arguments + [id], containerID: id, log: processFile + ".log", stdio: stdio,
+            acceptAnyStatus: !detach)
+        return detach ? nil : status
+    }
+
+    /// Runs a subcommand whose standard streams belong to the container, with runc's own messages
+    /// going to the JSON log at `log`. Unless `acceptAnyStatus`, a non-zero status is a failure.
+    /// With `acceptAnyStatus`, the status is the container process's, and runc failed only when
+    /// it logged an error.
+    @discardableResult
+    func runWithLog(
+        _ subcommand: String, _ arguments: [String], containerID: String, log: String, stdio: [Int32: Int32],
+        acceptAnyStatus: Bool = false, newProcessGroup: Bool = false,
+        started: (@Sendable (ChildProcess) -> Void)? = nil
+    ) async throws -> TerminationStatus {
+        unlink(log)
+        let child = try ChildProcess.spawn(
+            executable, arguments: globalArguments(log: log) + [subcommand] + arguments, descriptors: stdio,
+            newProcessGroup: newProcessGroup)
+        logger.debug("runc \(subcommand)", metadata: ["container": containerID, "pid": "\(child.pid)"])
+        started?(child)
+        let status = await child.wait()
+
+        let errors = Self.errorMessages(Self.readLog(log))
+        if status != .exited(0), !acceptAnyStatus || !errors.isEmpty {
+            throw RuntimeError(
+                .runcFailed(subcommand: subcommand, containerID: containerID, status: status.exitCode, stderr: errors))
+        }
+        return status
+    }
+
+    static func readLog(_ path: String) -> [UInt8] {
+        guard let handle = FileHandle(forReadingAtPath: path) else { return [] }
+        defer { try? handle.close() }
+        let size = (try? handle.seekToEnd()) ?? 0
+        try? handle.seek(toOffset: size > 65536 ? size - 65536 : 0)
+        return Array((try? handle.readToEnd()) ?? Data())
+    }
+}

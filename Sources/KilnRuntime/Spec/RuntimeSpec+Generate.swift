@@ -1,0 +1,134 @@
+extension RuntimeSpec {
+    /// The runc configuration for `configuration`, whose generated files (/etc/hosts,
+    /// /etc/resolv.conf, /etc/hostname and `extraFiles`) live in `bundle`, outside the rootfs.
+    ///
+    /// Throws `RuntimeError.invalidPath` for a relative working directory or mount destination, and
+    /// for a capability name that Linux does not have.
+    public init(_ configuration: ContainerConfiguration, bundle: BundleLayout) throws {
+        let cwd = try ContainerPath.normalize(configuration.cwd, field: "working directory")
+        let capabilities = try Self.capabilities(
+            adding: configuration.addedCapabilities, dropping: configuration.droppedCapabilities)
+
+        process = Process(
+            terminal: configuration.terminal,
+            consoleSize: configuration.terminal ? configuration.consoleSize : nil,
+            user: User(
+                uid: configuration.user.uid, gid: configuration.user.gid,
+                additionalGids: configuration.user.additionalGids.isEmpty ? nil : configuration.user.additionalGids),
+            args: configuration.args,
+            env: Self.environment(configuration),
+            cwd: cwd,
+            capabilities: Capabilities(capabilities.map { "CAP_" + $0 }),
+            rlimits: DockerDefaults.rlimits,
+            noNewPrivileges: configuration.noNewPrivileges,
+            oomScoreAdj: nil)
+        root = Root(path: configuration.rootfs, readonly: configuration.readonlyRootfs)
+        hostname = configuration.hostname
+        mounts = try Self.makeMounts(configuration, bundle: bundle)
+
+        var namespaces = ["pid", "ipc", "uts", "mount"].map { Namespace(type: $0) }
+        if configuration.network != .host {
+            namespaces.append(Namespace(type: "network"))
+        }
+        linux = Linux(
+            namespaces: namespaces,
+            maskedPaths: DockerDefaults.maskedPaths,
+            readonlyPaths: DockerDefaults.readonlyPaths,
+            resources: Resources(devices: [DeviceRule(allow: false, type: nil, major: nil, minor: nil, access: "rwm")]),
+            seccomp: configuration.seccomp ? SeccompProfile.make(capabilities: capabilities) : nil,
+            sysctl: nil)
+    }
+
+    /// The environment with Docker's additions: PATH when missing, HOME from the user's entry in
+    /// /etc/passwd, and TERM=xterm for a terminal.
+    static func environment(_ configuration: ContainerConfiguration) -> [String] {
+        var env = configuration.env
+        let names = Set(env.map { $0.split(separator: "=", maxSplits: 1).first.map(String.init) ?? $0 })
+        if !names.contains("PATH") {
+            env.insert("PATH=" + DockerDefaults.path, at: 0)
+        }
+        if !names.contains("HOME") {
+            env.append("HOME=" + (configuration.user.home.isEmpty ? "/" : configuration.user.home))
+        }
+        if configuration.terminal, !names.contains("TERM") {
+            env.append("TERM=xterm")
+        }
+        return env
+    }
+
+    /// Docker's default capabilities, plus `adding`, minus `dropping`, in a stable order.
+    static func capabilities(adding: [String], dropping: [String]) throws -> [String] {
+        func canonical(_ name: String) throws -> String {
+            var upper = name.uppercased()
+            if upper.hasPrefix("CAP_") { upper.removeFirst(4) }
+            guard upper == "ALL" || LinuxCapabilities.all.contains(upper) else {
+                throw RuntimeError(.invalidPath(name, field: "capability", reason: "Linux has no such capability"))
+            }
+            return upper
+        }
+        let added = try adding.map(canonical)
+        let dropped = try dropping.map(canonical)
+
+        var result = added.contains("ALL") ? LinuxCapabilities.all : DockerDefaults.capabilities
+        if dropped.contains("ALL") {
+            result = []
+        } else {
+            result.removeAll { dropped.contains($0) }
+        }
+        for name in added where name != "ALL" && !result.contains(name) {
+            result.append(name)
+        }
+        return result
+    }
+
+    /// The default filesystems, then the generated files, then the caller's mounts, parents before children.
+    static func makeMounts(_ configuration: ContainerConfiguration, bundle: BundleLayout) throws -> [Mount] {
+        var mounts = DockerDefaults.mounts
+        let generatedOptions = ["rbind", "rprivate"] + (configuration.readonlyRootfs ? ["ro"] : [])
+        for file in bundle.etcFiles {
+            mounts.append(Mount(destination: file.destination, type: "bind", source: file.source, options: generatedOptions))
+        }
+        for (index, file) in configuration.extraFiles.enumerated() {
+            let destination = try ContainerPath.normalize(file.path, field: "generated file path")
+            mounts.append(
+                Mount(destination: destination, type: "bind", source: bundle.extraFile(index),
+                      options: ["rbind", "rprivate", "ro"]))
+        }
+
+        var requested: [Mount] = []
+        for request in configuration.mounts {
+            let destination = try ContainerPath.normalize(request.destination, field: "mount destination")
+            switch request {
+            case .bind(let source, _, let readOnly):
+                guard source.hasPrefix("/") else {
+                    throw RuntimeError(.invalidPath(source, field: "bind mount source", reason: "must be an absolute host path"))
+                }
+                requested.append(
+                    Mount(destination: destination, type: "bind", source: source,
+                          options: ["rbind", "rprivate"] + (readOnly ? ["ro"] : [])))
+            case .tmpfs(_, let options):
+                requested.append(
+                    Mount(destination: destination, type: "tmpfs", source: "tmpfs",
+                          options: ["nosuid", "nodev", "noexec"] + options))
+            }
+        }
+        // A stable sort by depth mounts /data before /data/cache, whatever order the flags came in.
+        let sorted = requested.enumerated().sorted { lhs, rhs in
+            let (l, r) = (ContainerPath.depth(lhs.element.destination), ContainerPath.depth(rhs.element.destination))
+            return l != r ? l < r : lhs.offset < rhs.offset
+        }
+        return mounts + sorted.map(\.element)
+    }
+}
+
+/// Every capability Linux 6.x defines, without the `CAP_` prefix.
+enum LinuxCapabilities {
+    static let all: [String] = [
+        "CHOWN", "DAC_OVERRIDE", "DAC_READ_SEARCH", "FOWNER", "FSETID", "KILL", "SETGID", "SETUID", "SETPCAP",
+        "LINUX_IMMUTABLE", "NET_BIND_SERVICE", "NET_BROADCAST", "NET_ADMIN", "NET_RAW", "IPC_LOCK", "IPC_OWNER",
+        "SYS_MODULE", "SYS_RAWIO", "SYS_CHROOT", "SYS_PTRACE", "SYS_PACCT", "SYS_ADMIN", "SYS_BOOT", "SYS_NICE",
+        "SYS_RESOURCE", "SYS_TIME", "SYS_TTY_CONFIG", "MKNOD", "LEASE", "AUDIT_WRITE", "AUDIT_CONTROL", "SETFCAP",
+        "MAC_OVERRIDE", "MAC_ADMIN", "SYSLOG", "WAKE_ALARM", "BLOCK_SUSPEND", "AUDIT_READ", "PERFMON", "BPF",
+        "CHECKPOINT_RESTORE",
+    ]
+}

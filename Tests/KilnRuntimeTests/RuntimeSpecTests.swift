@@ -1,0 +1,169 @@
+import Foundation
+import Testing
+
+@testable import KilnRuntime
+
+@Suite struct RuntimeSpecTests {
+    let bundle = BundleLayout(directory: "/store/containers/abc")
+
+    private func spec(_ configure: (inout ContainerConfiguration) -> Void = { _ in }) throws -> RuntimeSpec {
+        var configuration = ContainerConfiguration(rootfs: "/store/work/abc/merged", args: ["/bin/sh", "-c", "true"])
+        configure(&configuration)
+        return try RuntimeSpec(configuration, bundle: bundle)
+    }
+
+    @Test func namespacesFollowNetworkMode() throws {
+        let types = { (spec: RuntimeSpec) in spec.linux.namespaces.map(\.type) }
+        #expect(try types(spec { $0.network = .host }) == ["pid", "ipc", "uts", "mount"])
+        #expect(try types(spec { $0.network = .none }) == ["pid", "ipc", "uts", "mount", "network"])
+        #expect(try types(spec { $0.network = .slirp(ports: []) }) == ["pid", "ipc", "uts", "mount", "network"])
+    }
+
+    @Test func defaultCapabilitiesAreDockers() throws {
+        let capabilities = try spec().process.capabilities
+        #expect(capabilities.bounding.count == 14)
+        #expect(capabilities.bounding.contains("CAP_NET_BIND_SERVICE"))
+        #expect(!capabilities.bounding.contains("CAP_SYS_ADMIN"))
+        #expect(capabilities.effective == capabilities.bounding)
+        #expect(capabilities.ambient.isEmpty)
+    }
+
+    @Test func capabilitiesAddAndDrop() throws {
+        let changed = try spec {
+            $0.addedCapabilities = ["net_admin", "CAP_SYS_PTRACE"]
+            $0.droppedCapabilities = ["NET_RAW", "MKNOD"]
+        }.process.capabilities.bounding
+        #expect(changed.contains("CAP_NET_ADMIN"))
+        #expect(changed.contains("CAP_SYS_PTRACE"))
+        #expect(!changed.contains("CAP_NET_RAW"))
+        #expect(!changed.contains("CAP_MKNOD"))
+
+        let onlyOne = try spec {
+            $0.droppedCapabilities = ["ALL"]
+            $0.addedCapabilities = ["CHOWN"]
+        }.process.capabilities.bounding
+        #expect(onlyOne == ["CAP_CHOWN"])
+        #expect(try spec { $0.addedCapabilities = ["ALL"] }.process.capabilities.bounding.count == 41)
+    }
+
+    @Test func unknownCapabilityIsRejected() {
+        let error = #expect(throws: RuntimeError.self) { try spec { $0.addedCapabilities = ["SYS_EVERYTHING"] } }
+        #expect(error?.description == "invalid capability \"SYS_EVERYTHING\": Linux has no such capability")
+    }
+
+    @Test func maskedAndReadonlyPaths() throws {
+        let linux = try spec().linux
+        #expect(linux.maskedPaths.contains("/proc/kcore"))
+        #expect(linux.maskedPaths.contains("/sys/firmware"))
+        #expect(linux.readonlyPaths == ["/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"])
+        #expect(linux.resources?.devices == [RuntimeSpec.DeviceRule(allow: false, access: "rwm")])
+    }
+
+    @Test func defaultMountsThenGeneratedFiles() throws {
+        let mounts = try spec().mounts
+        #expect(mounts.map(\.destination) == [
+            "/proc", "/dev", "/dev/pts", "/sys", "/sys/fs/cgroup", "/dev/mqueue", "/dev/shm",
+            "/etc/hosts", "/etc/resolv.conf", "/etc/hostname",
+        ])
+        #expect(mounts.first { $0.destination == "/sys" }?.options.contains("ro") == true)
+        let hosts = mounts.first { $0.destination == "/etc/hosts" }
+        #expect(hosts?.source == "/store/containers/abc/hosts")
+        #expect(hosts?.type == "bind")
+    }
+
+    @Test func callerMountsSortedParentsFirst() throws {
+        let mounts = try spec {
+            $0.mounts = [
+                .tmpfs(destination: "/data/cache", options: ["size=1m"]),
+                .bind(source: "/host/data", destination: "/data", readOnly: true),
+                .bind(source: "/host/logs", destination: "/logs/", readOnly: false),
+            ]
+        }.mounts.suffix(3)
+        #expect(mounts.map(\.destination) == ["/data", "/logs", "/data/cache"])
+        #expect(mounts.first?.options == ["rbind", "rprivate", "ro"])
+        #expect(mounts.last?.options == ["nosuid", "nodev", "noexec", "size=1m"])
+    }
+
+    @Test func mountDestinationStaysInsideContainer() throws {
+        let mounts = try spec { $0.mounts = [.bind(source: "/host/x", destination: "/../../../etc", readOnly: true)] }.mounts
+        #expect(mounts.last?.destination == "/etc")
+    }
+
+    @Test func relativePathsAreRejected() {
+        let cwd = #expect(throws: RuntimeError.self) { try spec { $0.cwd = "../../.." } }
+        #expect(cwd?.description == "invalid working directory \"../../..\": must be an absolute path inside the container")
+        let source = #expect(throws: RuntimeError.self) {
+            try spec { $0.mounts = [.bind(source: "relative", destination: "/x", readOnly: false)] }
+        }
+        #expect(source?.description == "invalid bind mount source \"relative\": must be an absolute host path")
+    }
+
+    @Test func environmentGetsDockerDefaults() throws {
+        #expect(try spec().process.env == ["PATH=\(DockerDefaults.path)", "HOME=/root"])
+        let custom = try spec {
+            $0.env = ["PATH=/opt/bin", "A=1"]
+            $0.user = ProcessUser(uid: 1001, gid: 1002, home: "/home/app")
+            $0.terminal = true
+        }.process
+        #expect(custom.env == ["PATH=/opt/bin", "A=1", "HOME=/home/app", "TERM=xterm"])
+        #expect(custom.user == RuntimeSpec.User(uid: 1001, gid: 1002, additionalGids: nil))
+        #expect(custom.terminal)
+    }
+
+    @Test func readonlyRootfsMakesGeneratedFilesReadOnly() throws {
+        let generated = try spec { $0.readonlyRootfs = true }
+        #expect(generated.root == RuntimeSpec.Root(path: "/store/work/abc/merged", readonly: true))
+        #expect(generated.mounts.first { $0.destination == "/etc/hosts" }?.options.contains("ro") == true)
+    }
+
+    @Test func openFileLimitIsCapped() throws {
+        let limit = try #require(try spec().process.rlimits.first)
+        #expect(limit.type == "RLIMIT_NOFILE")
+        #expect(limit.soft <= 1024)
+        #expect(limit.hard <= 524_288)
+        #expect(limit.soft <= limit.hard)
+    }
+
+    @Test func encodedConfigOmitsUnsetFields() throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        let json = String(decoding: try encoder.encode(spec()), as: UTF8.self)
+        #expect(json.contains("\"ociVersion\":\"1.0.2\""))
+        #expect(!json.contains("additionalGids"))
+        #expect(!json.contains("oomScoreAdj"))
+    }
+
+    @Test func seccompFollowsCapabilities() throws {
+        let seccomp = try #require(try spec().linux.seccomp)
+        #expect(seccomp.defaultAction == "SCMP_ACT_ERRNO")
+        #expect(seccomp.defaultErrnoRet == 1)
+        let allowed = seccomp.syscalls.filter { $0.action == "SCMP_ACT_ALLOW" && $0.args == nil }.flatMap(\.names)
+        #expect(allowed.contains("read"))
+        #expect(allowed.contains("chroot"))
+        #expect(!allowed.contains("keyctl"))
+        #expect(!allowed.contains("mount"))
+        #expect(seccomp.syscalls.contains { $0.names == ["clone3"] && $0.errnoRet == 38 })
+
+        let admin = try #require(try spec { $0.addedCapabilities = ["SYS_ADMIN"] }.linux.seccomp)
+        #expect(admin.syscalls.flatMap(\.names).contains("mount"))
+        #expect(!admin.syscalls.contains { $0.names == ["clone3"] })
+
+        #expect(try spec { $0.seccomp = false }.linux.seccomp == nil)
+    }
+
+    @Test func hostsFileNamesHostname() {
+        var configuration = ContainerConfiguration(rootfs: "/r", args: ["true"], hostname: "web")
+        configuration.extraHosts = ["10.0.0.5 db"]
+        #expect(EtcFiles.hosts(configuration).hasPrefix("127.0.0.1\tlocalhost web\n"))
+        #expect(EtcFiles.hosts(configuration).hasSuffix("10.0.0.5 db\n"))
+        configuration.network = .slirp(ports: [])
+        #expect(EtcFiles.hosts(configuration).contains("10.0.2.100\tweb\n"))
+    }
+
+    @Test func resolvConfPerNetwork() {
+        let host = "nameserver 127.0.0.53\nsearch example.com\noptions edns0\n"
+        #expect(EtcFiles.resolvConf(.host, host: host) == host)
+        #expect(EtcFiles.resolvConf(.slirp(ports: []), host: host) == "nameserver 10.0.2.3\nsearch example.com\noptions edns0\n")
+        #expect(EtcFiles.resolvConf(.none, host: host) == "search example.com\noptions edns0\n")
+    }
+}
