@@ -10,8 +10,6 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-const int kiln_o_path = O_PATH;
-
 int kiln_pipe_cloexec(int fds[2]) {
     return pipe2(fds, O_CLOEXEC);
 }

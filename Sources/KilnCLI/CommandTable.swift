@@ -8,6 +8,8 @@ enum CommandTable {
         [
             ImageListCommand.spec.renamed("images", category: "Common Commands"),
             VersionCommand.spec,
+            ParseCommand.spec,
+            LintCommand.spec,
             PullCommand.spec,
             PushCommand.spec,
             LoginCommand.spec,
