@@ -67,7 +67,11 @@ let package = Package(
             ]
         ),
         .target(name: "KilnLua", dependencies: ["CLua", "CCrypto", "CSystem", "KilnImage", "KilnBuild"]),
-        .target(name: "KilnCLI", dependencies: ["KilnBuild", "KilnLua"]),
+        .target(
+            name: "KilnContainer",
+            dependencies: ["CSystem", "KilnImage", "KilnLayer", "KilnStore", "KilnSnapshot", "KilnRuntime", "KilnSystem"]
+        ),
+        .target(name: "KilnCLI", dependencies: ["KilnBuild", "KilnLua", "KilnContainer"]),
         .executableTarget(name: "kiln", dependencies: ["KilnCLI"]),
     ] + testTargets
 )
@@ -86,6 +90,7 @@ var testTargets: [Target] {
         .testTarget(name: "KilnRuntimeTests", dependencies: ["KilnRuntime"]),
         .testTarget(name: "KilnRegistryTests", dependencies: ["KilnRegistry"]),
         .testTarget(name: "KilnLuaTests", dependencies: ["KilnLua"]),
+        .testTarget(name: "KilnContainerTests", dependencies: ["KilnContainer"]),
         .testTarget(name: "KilnCLITests", dependencies: ["KilnCLI"]),
         .testTarget(name: "Integration", dependencies: ["KilnCLI"], exclude: ["Fixtures"]),
     ]
