@@ -6,6 +6,9 @@
 enum CommandTable {
     static var commands: [CommandSpec] {
         [
+            RunCommand.spec,
+            ExecCommand.spec,
+            ContainerListCommand.spec.renamed("ps", category: "Common Commands"),
             ImageListCommand.spec.renamed("images", category: "Common Commands"),
             VersionCommand.spec,
             ParseCommand.spec,
@@ -16,6 +19,25 @@ enum CommandTable {
             LogoutCommand.spec,
             PluginCommand.spec,
 
+            CommandSpec(
+                group: "container", summary: "Manage containers", category: "Management Commands",
+                subcommands: [
+                    CommitCommand.spec,
+                    CreateCommand.spec,
+                    ExecCommand.spec.renamed("exec"),
+                    ContainerInspectCommand.spec,
+                    KillCommand.spec,
+                    LogsCommand.spec,
+                    ContainerListCommand.spec,
+                    MonitorCommand.spec,
+                    PortCommand.spec,
+                    ContainerPruneCommand.spec,
+                    RestartCommand.spec,
+                    RemoveCommand.spec,
+                    RunCommand.spec.renamed("run"),
+                    StartCommand.spec,
+                    StopCommand.spec,
+                ]),
             CommandSpec(
                 group: "image", summary: "Manage images", category: "Management Commands",
                 subcommands: [
@@ -37,6 +59,15 @@ enum CommandTable {
                 group: "system", summary: "Manage kiln", category: "Management Commands",
                 subcommands: [SystemDiskUsageCommand.spec, SystemPruneCommand.spec]),
 
+            CommitCommand.spec.renamed("commit", category: "Commands"),
+            CreateCommand.spec.renamed("create", category: "Commands"),
+            KillCommand.spec.renamed("kill", category: "Commands"),
+            LogsCommand.spec.renamed("logs", category: "Commands"),
+            PortCommand.spec.renamed("port", category: "Commands"),
+            RestartCommand.spec.renamed("restart", category: "Commands"),
+            RemoveCommand.spec.renamed("rm", category: "Commands"),
+            StartCommand.spec.renamed("start", category: "Commands"),
+            StopCommand.spec.renamed("stop", category: "Commands"),
             ImageHistoryCommand.spec.renamed("history", category: "Commands"),
             ImageImportCommand.spec.renamed("import", category: "Commands"),
             InspectCommand.spec.renamed("inspect", category: "Commands"),
