@@ -92,6 +92,6 @@ var testTargets: [Target] {
         .testTarget(name: "KilnLuaTests", dependencies: ["KilnLua"]),
         .testTarget(name: "KilnContainerTests", dependencies: ["KilnContainer"]),
         .testTarget(name: "KilnCLITests", dependencies: ["KilnCLI"]),
-        .testTarget(name: "Integration", dependencies: ["KilnCLI"], exclude: ["Fixtures"]),
+        .testTarget(name: "Integration", dependencies: ["KilnCLI", "KilnContainer"], exclude: ["Fixtures"]),
     ]
 }

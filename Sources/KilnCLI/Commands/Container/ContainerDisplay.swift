@@ -34,7 +34,10 @@ enum ContainerDisplay {
     /// The command as `docker ps` quotes it: `"httpd -f -p 80"`, cut to 20 characters with `…`
     /// unless `truncate` is false.
     static func command(_ container: Container, truncate: Bool) -> String {
-        var command = container.specification.argv.joined(separator: " ")
+        // Arguments with spaces get single quotes, as Docker's container list writes them.
+        var command = container.specification.argv.enumerated().map { index, word in
+            index > 0 && word.contains(" ") ? "'\(word)'" : word
+        }.joined(separator: " ")
         if container.specification.initProcess { command = "/sbin/docker-init -- " + command }
         if truncate, command.count > 20 {
             command = String(command.prefix(19)) + "…"
