@@ -56,13 +56,27 @@ extension ContainerManager {
             let devNull = open("/dev/null", O_RDWR | O_CLOEXEC)
             defer { close(devNull) }
             let processFile = bundle.directory + "/exec-\(UInt32.random(in: 0...UInt32.max)).json"
+            let pidFile = processFile + ".pid"
             defer {
                 unlink(processFile)
                 unlink(processFile + ".log")
+                unlink(pidFile)
             }
             _ = try await runner.runc.exec(
-                id: container.id, process: process, processFile: processFile, detach: true,
+                id: container.id, process: process, processFile: processFile, detach: true, pidFile: pidFile,
                 stdio: [0: devNull, 1: devNull, 2: devNull])
+            // In a process that is a child subreaper (a long-lived kiln that ran containers in the
+            // foreground), the detached process becomes this process's child when runc exits. An
+            // unreaped zombie would keep the container's PID namespace from ever ending, so a
+            // thread waits for it; for any other process waitpid fails at once with ECHILD.
+            if let text = try? String(contentsOfFile: pidFile, encoding: .utf8),
+                let pid = pid_t(text.trimmingCharacters(in: .whitespacesAndNewlines))
+            {
+                Thread.detachNewThread {
+                    var status: Int32 = 0
+                    while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+                }
+            }
             return 0
         }
 

@@ -100,13 +100,15 @@ extension ContainerManager {
 
         let runTask = Task { try await runner.run(launch.configuration, id: container.id, bundle: bundle, io: runtimeIO) }
         let watcher = Task {
-            // The container runs once runc reports it past `created`; only then do health checks start.
+            // The container runs once runc reports it running. A `stopped` seen here may be a
+            // container that failed to start and is being deleted, so only the end of the run
+            // reports a container that exited before it was seen running.
             guard detached || spec.healthcheck != nil else {
                 ready(.success(()))
                 return
             }
             while !Task.isCancelled {
-                if let state = try? await runner.runc.state(id: container.id), state.status != "created", state.status != "creating" {
+                if let state = try? await runner.runc.state(id: container.id), state.status == "running" || state.status == "paused" {
                     if state.pid > 0 { _ = try? repository.update(container.id) { $0.state.pid = state.pid } }
                     ready(.success(()))
                     if let check = spec.healthcheck {

@@ -9,7 +9,7 @@ struct ManageTests {
     @Test func logsKeepStreamsApart() async throws {
         try await ContainerHarness.with { harness in
             let started = await harness.kiln(
-                "run", "-d", "--name", "talker", ContainerHarness.image, "sh", "-c", "echo one; echo two >&2; echo three")
+                "run", "-d", "--name", "talker", ContainerHarness.image, "sh", "-c", "echo one; sleep 0.1; echo two >&2; sleep 0.1; echo three")
             #expect(started.status == 0)
             let exited = try await harness.eventually { try harness.container("talker")?.status == .exited }
             #expect(exited)
@@ -197,7 +197,7 @@ struct ManageTests {
 
             let ran = await harness.kiln("run", "--name", "hostile", "hostile:volumes")
             #expect(ran.status == 0, "\(ran.stderr)")
-            #expect(ran.stdout.hasPrefix("uid=0(root)"))
+            #expect(ran.stdout.hasPrefix("uid=0 "))
             let container = try #require(try harness.container("hostile"))
             // The image volume became an anonymous volume at the clean path /etc, inside the store.
             #expect(container.specification.mounts.map(\.destination) == ["/etc"])
