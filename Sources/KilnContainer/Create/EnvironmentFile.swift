@@ -6,7 +6,7 @@
 public enum EnvironmentFile {
     public static func parse(_ text: String, path: String, environment: [String: String]) throws -> [String] {
         var entries: [String] = []
-        for (index, rawLine) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+        for (index, rawLine) in text.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r\n" }).enumerated() {
             var line = Substring(rawLine)
             if line.hasSuffix("\r") { line = line.dropLast() }
             while let first = line.first, first == " " || first == "\t" { line = line.dropFirst() }

@@ -117,6 +117,15 @@ public struct HealthcheckSpecification: Codable, Sendable, Equatable {
     public var startInterval: Int64
     public var retries: Int
 
+    public init(test: [String], interval: Int64, timeout: Int64, startPeriod: Int64, startInterval: Int64, retries: Int) {
+        self.test = test
+        self.interval = interval
+        self.timeout = timeout
+        self.startPeriod = startPeriod
+        self.startInterval = startInterval
+        self.retries = retries
+    }
+
     public static let defaultInterval: Int64 = 30_000_000_000
     public static let defaultTimeout: Int64 = 30_000_000_000
     public static let defaultStartInterval: Int64 = 5_000_000_000
