@@ -3,8 +3,8 @@ import KilnDiagnostics
 
 /// Every failure of container management: names, lookups, states, options and monitors.
 ///
-/// The cases store data; `diagnostic` is the one place that turns them into words, in the shape
-/// of the Docker CLI's messages so that scripts matching them keep working.
+/// The cases store data, and `diagnostic` is the one place that turns them into words. The words
+/// follow the Docker CLI's messages, so scripts that match them keep working.
 public struct ContainerError: KilnError, Equatable {
     public enum Kind: Sendable, Equatable {
         /// No container has this ID, ID prefix or name.

@@ -4,7 +4,7 @@ import KilnRuntime
 /// The mount flags of `kiln run`: `-v`, `--mount` and `--tmpfs`, parsed into mount
 /// specifications with Docker's rules.
 enum MountParser {
-    /// One `-v` value: `HOST:CONTAINER[:OPTIONS]` for a bind mount (HOST absolute or starting with
+    /// Parses one `-v` value: `HOST:CONTAINER[:OPTIONS]` for a bind mount (HOST absolute or starting with
     /// `.`), `NAME:CONTAINER[:OPTIONS]` for a named volume, or `CONTAINER` alone for an
     /// anonymous volume. OPTIONS are `ro`, `rw` and SELinux or propagation words, which are ignored.
     static func volume(_ value: String, workingDirectory: String) throws -> MountSpecification {
@@ -50,7 +50,7 @@ enum MountParser {
         return MountSpecification(kind: .volume, source: source, destination: destination, readOnly: readOnly)
     }
 
-    /// One `--mount` value: comma-separated `key=value` fields with `type` (bind, volume, tmpfs),
+    /// Parses one `--mount` value: comma-separated `key=value` fields with `type` (bind, volume, tmpfs),
     /// `source`/`src`, `target`/`destination`/`dst`, `readonly`/`ro`, `tmpfs-size` and `tmpfs-mode`.
     static func mount(_ value: String, workingDirectory: String) throws -> MountSpecification {
         func invalid(_ reason: String) -> ContainerError {
@@ -101,7 +101,7 @@ enum MountParser {
         }
     }
 
-    /// One `--tmpfs` value: `PATH[:OPTIONS]`, options comma-separated (`size=64m,mode=1777`).
+    /// Parses one `--tmpfs` value: `PATH[:OPTIONS]`, options comma-separated (`size=64m,mode=1777`).
     static func tmpfs(_ value: String) throws -> MountSpecification {
         let parts = value.split(separator: ":", maxSplits: 1).map(String.init)
         guard let path = parts.first else {

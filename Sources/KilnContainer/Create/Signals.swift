@@ -12,7 +12,7 @@ public enum Signals {
         "PWR": SIGPWR, "SYS": SIGSYS,
     ]
 
-    /// The signal number, or nil for a name or number Linux does not have.
+    /// Returns the signal number, or nil for a name or number that Linux does not have.
     public static func number(_ text: String) -> Int32? {
         if let value = Int32(text) {
             return (1...64).contains(value) ? value : nil

@@ -138,8 +138,8 @@ public struct SpecificationBuilder {
             logMaximumFiles: maximumFiles, platform: config.platform.description, created: DockerTime.now)
     }
 
-    /// The image's `Volumes` as clean absolute container paths; a relative path or one with a NUL
-    /// byte is rejected with the field named, and one that cleans to `/` is dropped.
+    /// Cleans the image's `Volumes` into absolute container paths. A relative path or one with a
+    /// NUL byte is rejected with the field named, and one that cleans to `/` is dropped.
     func imageVolumes(_ volumes: [String]) throws -> [String] {
         var result: [String] = []
         for volume in volumes {
@@ -164,8 +164,8 @@ public struct SpecificationBuilder {
         }
     }
 
-    /// `base` with `overrides` applied by key; an override without `=` copies kiln's own value
-    /// or, when kiln has none, is left out, as the Docker CLI does with `-e KEY`.
+    /// Applies `overrides` to `base` by key. An override without `=` copies kiln's own value, or
+    /// is left out when kiln has none, as the Docker CLI does with `-e KEY`.
     static func mergeEnvironment(_ base: [String], _ overrides: [String], environment: [String: String]) -> [String] {
         var result = base
         for entry in overrides {

@@ -11,8 +11,8 @@ import KilnSystem
 /// The layers are unpacked once per chain ID into `<root>/snapshots/`, shared by every
 /// container and build of the same layers.
 ///
-/// TODO: replace with KilnSnapshot's container overlay once it lands; this adapter unpacks and
-/// mounts on its own meanwhile, with the same directories, so the switch keeps existing containers.
+/// TODO: replace with KilnSnapshot's container overlay once it lands. Until then this adapter
+/// unpacks and mounts on its own, in the same directories, so the switch keeps existing containers.
 public struct ContainerFilesystem: Sendable {
     public let store: Store
     public let id: String
@@ -93,7 +93,7 @@ public struct ContainerFilesystem: Sendable {
             mkdir(empty, 0o755)
             lowers = [empty]
         }
-        // Metacopy and redirect_dir stay off, so the upper directory holds whole files that
+        // Metacopy and redirect_dir stay off, so the upper directory contains whole files that
         // `kiln commit` can turn into a layer.
         let options = "lowerdir=\(lowers.joined(separator: ":")),upperdir=\(upper),workdir=\(workDirectory),index=off,metacopy=off,redirect_dir=off"
         guard options.utf8.count < 4000 else {

@@ -13,7 +13,7 @@ public struct LogReader: Sendable {
         self.maximumFiles = maximumFiles
     }
 
-    /// Which entries to show.
+    /// The filter of entries to show.
     public struct Selection: Sendable {
         /// Unix times; entries outside `since...until` are skipped.
         public var since: Double?
@@ -28,7 +28,7 @@ public struct LogReader: Sendable {
         }
     }
 
-    /// Every stored entry that `selection` admits, oldest first.
+    /// Returns every stored entry that `selection` admits, oldest first.
     public func entries(_ selection: Selection) -> [LogEntry] {
         var all: [LogEntry] = []
         for file in files() {
@@ -80,7 +80,7 @@ public struct LogReader: Sendable {
         }
     }
 
-    /// The size of the current log file, where following starts.
+    /// Returns the size of the current log file, where following starts.
     public func currentSize() -> Int64 {
         var info = stat()
         return stat(path, &info) == 0 ? Int64(info.st_size) : 0

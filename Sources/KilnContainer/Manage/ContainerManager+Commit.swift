@@ -4,7 +4,7 @@ import KilnLayer
 import KilnStore
 import KilnSystem
 
-/// What `kiln commit` records besides the container's changes.
+/// The settings of `kiln commit` besides the container's changes.
 public struct CommitOptions: Sendable {
     public var tags: [Reference] = []
     /// `-m`: the history comment.

@@ -2,7 +2,7 @@ import Foundation
 import Glibc
 import KilnRuntime
 
-/// What `kiln exec` runs.
+/// The process that `kiln exec` runs and its settings.
 public struct ExecOptions: Sendable {
     public var arguments: [String]
     /// `-e` entries, `KEY=VALUE` or `KEY` to copy from kiln's environment.
@@ -68,7 +68,7 @@ extension ContainerManager {
             // In a process that is a child subreaper (a long-lived kiln that ran containers in the
             // foreground), the detached process becomes this process's child when runc exits. An
             // unreaped zombie would keep the container's PID namespace from ever ending, so a
-            // thread waits for it; for any other process waitpid fails at once with ECHILD.
+            // thread waits for it. In any other process, waitpid fails at once with ECHILD.
             if let text = try? String(contentsOfFile: pidFile, encoding: .utf8),
                 let pid = pid_t(text.trimmingCharacters(in: .whitespacesAndNewlines))
             {
@@ -93,8 +93,8 @@ extension ContainerManager {
         return exit.exitCode
     }
 
-    /// The runtime spec's user for `user`. RuntimeSpec.User has no public initializer, so it is
-    /// decoded from its JSON form.
+    /// Converts `user` to the runtime spec's user. RuntimeSpec.User has no public initializer,
+    /// so the value is decoded from its JSON form.
     static func specUser(_ user: ProcessUser) throws -> RuntimeSpec.User {
         var object: [String: Any] = ["uid": user.uid, "gid": user.gid]
         if !user.additionalGids.isEmpty { object["additionalGids"] = user.additionalGids }

@@ -4,7 +4,7 @@ import KilnStore
 extension ContainerManager {
     /// Brings a container's record in line with what really runs.
     ///
-    /// A record that says running is trusted while its monitor lives, since the monitor records
+    /// A record that shows it running is trusted while its monitor lives, since the monitor records
     /// the end itself. Without a live monitor (a killed kiln, a reboot), runc decides: a container
     /// that runc still runs stays running, and any other is marked exited with status 255, because
     /// its real exit status went with its monitor. Its runc state, slirp4netns and mount are
@@ -61,7 +61,7 @@ extension ContainerManager {
         filesystem.unmount()
     }
 
-    /// Whether the monitor recorded in `state` still runs.
+    /// Checks whether the monitor recorded in `state` still runs.
     static func isAlive(_ state: ContainerRuntimeState) -> Bool {
         guard let pid = state.monitorPID, let startTime = state.monitorStartTime else { return false }
         let current = ProcessIdentity.current

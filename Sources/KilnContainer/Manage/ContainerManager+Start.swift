@@ -4,7 +4,7 @@ import KilnDiagnostics
 import KilnRuntime
 import KilnStore
 
-/// Where the output of a container started in the foreground goes.
+/// The destination of a foreground container's standard streams.
 public enum AttachedIO: Sendable {
     /// Each chunk goes to `handler` (and to the log); stdin is /dev/null.
     case output(@Sendable (_ isError: Bool, _ chunk: [UInt8]) -> Void)
@@ -32,9 +32,9 @@ extension ContainerManager {
         try await MonitorProcess.start(containerID: container.id, storeRoot: store.layout.root, environment: environment, logPath: bundle(container.id).directory + "/monitor.log")
     }
 
-    /// The body of the background monitor (`kiln container monitor ID`): starts the container,
-    /// tells the waiting command on `readyDescriptor` whether it started, then watches it until
-    /// it ends. Returns the container's exit status.
+    /// Runs the background monitor (`kiln container monitor ID`): starts the container, reports
+    /// to the waiting command on `readyDescriptor` whether it started, then watches it until it
+    /// ends. Returns the container's exit status.
     public func superviseDetached(id: String, readyDescriptor: Int32) async -> Int32 {
         signal(SIGPIPE, SIG_IGN)
         let ready = ReadyChannel(descriptor: readyDescriptor)
@@ -157,8 +157,8 @@ extension ContainerManager {
     }
 }
 
-/// The pipe on which the background monitor tells the waiting `kiln run -d` or `kiln start`
-/// whether the container started: one JSON line, then end of file.
+/// The pipe on which the background monitor reports to the waiting `kiln run -d` or
+/// `kiln start` whether the container started: one JSON line, then end of file.
 final class ReadyChannel: @unchecked Sendable {
     private let lock = NSLock()
     private var descriptor: Int32

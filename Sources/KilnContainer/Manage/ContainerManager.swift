@@ -29,7 +29,7 @@ public final class ContainerManager: Sendable {
         self.runc = try? Runc(storeRoot: store.layout.root, environment: environment, logger: logger)
     }
 
-    /// runc, or the error that says how to install it.
+    /// Returns runc, or throws the error that explains how to install it.
     func requireRunc() throws -> Runc {
         guard let runc else { throw RuntimeError(.runcNotFound) }
         return runc
@@ -154,7 +154,7 @@ public final class ContainerManager: Sendable {
         _ = try await waitForExit(current, timeout: .seconds(10))
     }
 
-    /// Waits until the container's record says it is no longer running: its monitor writes that
+    /// Waits until the container's record shows it no longer running: its monitor writes that
     /// when the container ends, and `reconcile` does when the monitor is gone.
     @discardableResult
     public func waitForExit(_ container: Container, timeout: Duration) async throws -> Container {

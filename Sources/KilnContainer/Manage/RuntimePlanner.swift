@@ -3,7 +3,7 @@ import Glibc
 import KilnRuntime
 import KilnSystem
 
-/// What the runtime gets for one start of a container.
+/// The runtime's input for one start of a container.
 struct LaunchPlan {
     var configuration: ContainerConfiguration
     /// The published ports with every host port chosen.
@@ -15,7 +15,7 @@ struct LaunchPlan {
 struct RuntimePlanner {
     let manager: ContainerManager
 
-    /// Where `--init` finds tini: the static build first, since it must run in any image.
+    /// The paths where `--init` looks for tini: the static build first, because it must run in any image.
     static let initBinaries = ["/usr/bin/tini-static", "/usr/bin/docker-init", "/usr/libexec/docker/docker-init"]
     static let initDestination = "/sbin/docker-init"
 
@@ -85,7 +85,7 @@ struct RuntimePlanner {
         try? directory.close()
     }
 
-    /// A port on `hostIP` that the kernel reports free now, for `-p CONTAINER_PORT` and `-P`.
+    /// Picks a port on `hostIP` that the kernel reports free now, for `-p CONTAINER_PORT` and `-P`.
     static func freePort(_ hostIP: String, udp: Bool) throws -> Int {
         let fd = socket(AF_INET, Int32(udp ? SOCK_DGRAM.rawValue : SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard fd >= 0 else { throw ContainerError(.filesystem(operation: "creating a socket for", path: hostIP, errno: errno)) }

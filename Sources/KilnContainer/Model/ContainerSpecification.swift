@@ -1,4 +1,4 @@
-/// What a container was created with: the image it runs and Docker's `Config` and `HostConfig`
+/// A container's creation settings: the image it runs and Docker's `Config` and `HostConfig`
 /// after the image defaults and the command line were combined. Written once at create time,
 /// stored as JSON in the container's record, and read back by every later command.
 public struct ContainerSpecification: Codable, Sendable, Equatable {

@@ -67,7 +67,7 @@ enum MonitorProcess {
         }
     }
 
-    /// The kiln binary: this process when it is kiln, else a `kiln` beside it (the test runner
+    /// Locates the kiln binary: this process when it is kiln, else a `kiln` beside it (the test runner
     /// sits next to the built binary), else `KILN_EXECUTABLE`.
     static func kilnExecutable() throws -> String {
         let me = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]

@@ -46,7 +46,7 @@ final class ContainerHarness: @unchecked Sendable {
         directory.remove()
     }
 
-    /// The container record, read directly from the store.
+    /// Reads the container record directly from the store.
     func container(_ name: String) throws -> Container? {
         let store = try Store.open(root: root, access: .readOnly)
         return try? ContainerRepository(store: store).find(name)
@@ -77,7 +77,7 @@ final class ContainerHarness: @unchecked Sendable {
     }
 }
 
-/// An HTTP GET of `http://127.0.0.1:PORT/PATH` with curl; nil when nothing answers.
+/// Fetches `http://127.0.0.1:PORT/PATH` with curl; nil when nothing responds.
 func fetchOverHTTP(port: Int, path: String = "/") -> String? {
     guard let result = try? Command.status("curl", ["-fsS", "--max-time", "2", "http://127.0.0.1:\(port)\(path)"]),
         result.status == 0
@@ -85,7 +85,7 @@ func fetchOverHTTP(port: Int, path: String = "/") -> String? {
     return result.stdout
 }
 
-/// A TCP socket listening on 127.0.0.1 at a free port, which keeps that port taken.
+/// Opens a TCP socket listening on 127.0.0.1 at a free port, which keeps that port taken.
 func occupyLoopbackPort() throws -> (fd: Int32, port: Int) {
     let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
     var address = sockaddr_in()

@@ -118,13 +118,13 @@ struct ManageTests {
             let monitor = try #require(before.state.monitorPID)
             let initPID = await harness.kiln("inspect", "-f", "{{.State.Pid}}", "orphan").stdout.trimmingCharacters(in: .newlines)
 
-            // A crashed monitor: the container keeps running, and ps says so.
+            // A crashed monitor: the container keeps running, and ps shows it running.
             kill(monitor, SIGKILL)
             let monitorGone = await harness.eventually { kill(monitor, 0) != 0 }
             #expect(monitorGone)
             #expect(await harness.kiln("ps", "--format", "{{.Names}} {{.State}}").stdout == "orphan running\n")
 
-            // The container ends with nobody watching: ps -a marks it exited with an unknown status.
+            // The container ends without a monitor: ps -a marks it exited with an unknown status.
             let pid = try #require(Int32(initPID))
             kill(pid, SIGKILL)
             let marked = await harness.eventually {
@@ -201,7 +201,8 @@ struct ManageTests {
             let container = try #require(try harness.container("hostile"))
             // The image volume became an anonymous volume at the clean path /etc, inside the store.
             #expect(container.specification.mounts.map(\.destination) == ["/etc"])
-            #expect(container.specification.mounts.allSatisfy { $0.kind == .volume && $0.anonymous })
+            #expect(container.specification.mounts.allSatisfy { $0.kind == .volume })
+            #expect(container.specification.mounts.allSatisfy(\.anonymous))
             #expect(!FileManager.default.fileExists(atPath: "/tmp/pwned"))
 
             let relative = await harness.kiln(

@@ -2,7 +2,7 @@ import Foundation
 import KilnContainer
 import KilnStore
 
-/// How container lists show a container's fields, in the Docker CLI's words.
+/// The text of container list columns, in the Docker CLI's words.
 enum ContainerDisplay {
     /// `Up 2 minutes (healthy)`, `Exited (0) 5 seconds ago`, `Created`, as Docker's
     /// `State.String()` words them.
@@ -31,7 +31,7 @@ enum ContainerDisplay {
         }
     }
 
-    /// The command as `docker ps` quotes it: `"httpd -f -p 80"`, cut to 20 characters with `…`
+    /// Formats the command as `docker ps` quotes it: `"httpd -f -p 80"`, cut to 20 characters with `…`
     /// unless `truncate` is false.
     static func command(_ container: Container, truncate: Bool) -> String {
         // Arguments with spaces get single quotes, as Docker's container list writes them.
@@ -95,8 +95,8 @@ enum ContainerDisplay {
         return parts.joined(separator: ", ")
     }
 
-    /// The image column: the name the container was created with while it still names the same
-    /// image, else the image ID's first 12 hex digits.
+    /// Returns the image column: the name the container was created with while it still names
+    /// the same image, else the image ID's first 12 hex digits.
     static func image(_ container: Container, store: Store) -> String {
         let spec = container.specification
         if let current = try? store.image(named: spec.image), current.id.description == spec.imageID {
@@ -105,7 +105,7 @@ enum ContainerDisplay {
         return String(spec.imageID.split(separator: ":").last?.prefix(12) ?? "")
     }
 
-    /// One row of `kiln ps` with the fields of the Docker CLI's container context.
+    /// Makes one row of `kiln ps` with the fields of the Docker CLI's container context.
     static func row(_ container: Container, store: Store, truncate: Bool, size: Int64?, now: Double) -> OutputJSON {
         let spec = container.specification
         let labels = spec.labels.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ",")

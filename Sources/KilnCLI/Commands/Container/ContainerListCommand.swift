@@ -6,7 +6,7 @@ import KilnDiagnostics
 /// columns CONTAINER ID, IMAGE, COMMAND, CREATED, STATUS, PORTS and NAMES.
 ///
 /// Every listed container is reconciled first, so a container whose monitor died shows what
-/// runc reports, not what the record last said.
+/// runc reports, not what the record last stored.
 enum ContainerListCommand {
     static let all = BoolFlag("all", short: "a", help: "Show all containers (default shows just running)")
     static let filter = ListFlag(

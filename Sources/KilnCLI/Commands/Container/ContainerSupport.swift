@@ -5,7 +5,7 @@ import KilnDiagnostics
 import KilnRuntime
 import KilnStore
 
-/// What the container commands share: the manager, container lookup, and the per-container
+/// Helpers that the container commands share: the manager, container lookup, and the per-container
 /// loop with Docker's reporting (`kiln stop a b` prints each name, reports each failure, and
 /// exits 1 if any failed).
 enum ContainerSupport {
@@ -36,8 +36,8 @@ enum ContainerSupport {
         return failed ? ExitStatus.failure : ExitStatus.success
     }
 
-    /// Whether the command runs with the real process's standard streams, where terminals and
-    /// signal forwarding apply; in-process callers such as tests capture output instead.
+    /// Checks whether the command runs with the real process's standard streams, where terminals
+    /// and signal forwarding apply. In-process callers such as tests capture output instead.
     static func usesProcessStreams(_ context: CommandContext) -> Bool {
         context.stdout.fileDescriptor == STDOUT_FILENO && context.stderr.fileDescriptor == STDERR_FILENO
     }

@@ -86,7 +86,7 @@ enum LogTime {
         return nil
     }
 
-    /// A Go duration in seconds: numbers with units h, m, s, ms, us or ns, such as `1h30m`.
+    /// Parses a Go duration into seconds: numbers with units h, m, s, ms, us or ns, such as `1h30m`.
     static func goDuration(_ text: String) -> Double? {
         var total = 0.0
         var rest = Substring(text)

@@ -41,7 +41,7 @@ enum RunFlags {
         ]
     }
 
-    /// The create options that the flags and positionals (IMAGE [COMMAND...]) ask for.
+    /// Reads the create options from the flags and the positionals (IMAGE [COMMAND...]).
     static func options(_ arguments: ParsedArguments, context: CommandContext) throws -> CreateOptions {
         var options = CreateOptions(image: arguments.positionals[0])
         options.command = Array(arguments.positionals.dropFirst())

@@ -54,8 +54,8 @@ enum InspectCommand {
         return failed ? ExitStatus.failure : ExitStatus.success
     }
 
-    /// The inspect document of the container `name` (an ID, an ID prefix or a name), or nil
-    /// when no container has that name.
+    /// Returns the inspect document of the container `name` (an ID, an ID prefix or a name), or
+    /// nil when no container has that name.
     static func containerDocument(named name: String, store: Store, size: Bool = false) throws -> OutputJSON? {
         let container: Container
         do {
