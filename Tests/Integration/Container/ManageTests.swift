@@ -202,7 +202,7 @@ struct ManageTests {
             // The image volume became an anonymous volume at the clean path /etc, inside the store.
             #expect(container.specification.mounts.map(\.destination) == ["/etc"])
             #expect(container.specification.mounts.allSatisfy { $0.kind == .volume })
-            #expect(container.specification.mounts.allSatisfy(\.anonymous))
+            #expect(container.specification.mounts.allSatisfy { $0.anonymous })
             #expect(!FileManager.default.fileExists(atPath: "/tmp/pwned"))
 
             let relative = await harness.kiln(
