@@ -62,7 +62,7 @@ extension ContainerManager {
 
         let launch: LaunchPlan
         do {
-            try filesystem.mount(chainIDs: spec.chainIDs)
+            try filesystem.mount(chainIDs: spec.chainIDs, volatile: spec.autoRemove)
             launch = try RuntimePlanner(manager: self).plan(container, rootfs: filesystem.merged)
             let ports = launch.ports
             try repository.update(container.id) { current in
@@ -133,7 +133,8 @@ extension ContainerManager {
                 current.state.pid = 0
                 current.state.finishedAt = DockerTime.now
             }
-            await cleanUpAfterExit(container)
+            // The runtime deleted runc's state, slirp4netns and the mount-point stubs itself.
+            filesystem.unmount()
             if spec.autoRemove, let current = try? repository.container(id: container.id) {
                 try? discard(current, volumes: true)
             }
@@ -151,7 +152,7 @@ extension ContainerManager {
                 current.state.finishedAt = previousStart == nil ? nil : DockerTime.now
                 current.state.health = nil
             }
-            await cleanUpAfterExit(container)
+            filesystem.unmount()
             throw error
         }
     }
