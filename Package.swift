@@ -73,6 +73,8 @@ let package = Package(
         ),
         .target(name: "KilnCLI", dependencies: ["KilnBuild", "KilnLua", "KilnContainer"]),
         .executableTarget(name: "kiln", dependencies: ["KilnCLI"]),
+        // One container start through KilnRuntime, measured by scripts/bench.d/run.
+        .executableTarget(name: "kiln-runtime-bench", dependencies: ["KilnRuntime"]),
     ] + testTargets
 )
 

@@ -91,6 +91,44 @@ import Testing
     }
 
     @Test(.enabled(if: available, "needs docker-registry and skopeo"))
+    func configuredMirrorServesDockerHubNames() async throws {
+        let scratch = try TemporaryDirectory("kiln-registry-mirror")
+        defer { scratch.remove() }
+        let registry = try TestRegistry()
+        defer { registry.stop() }
+        let layoutPath = try makeLayout(scratch)
+        try Command.run(
+            "skopeo", ["copy", "--dest-tls-verify=false", "oci:\(layoutPath):1.0", "docker://\(registry.host)/library/busybox:1.0"])
+        let config = try scratch.write(
+            "config.lua",
+            """
+            return kiln.config {
+              registries = { mirrors = { ["docker.io"] = { "http://\(registry.host)" } } },
+            }
+            """)
+
+        var kiln = KilnInvocation(root: scratch.appending("root"))
+        kiln.environment["HOME"] = scratch.path
+        kiln.environment["KILN_CONFIG"] = config
+        let pulled = await kiln("pull", "-q", "busybox:1.0")
+        #expect(pulled.status == 0, "\(pulled.stderr)")
+        #expect(pulled.stdout == "docker.io/library/busybox:1.0\n")
+    }
+
+    @Test(.enabled(if: available, "needs docker-registry and skopeo"))
+    func invalidRegistriesTableNamesKey() async throws {
+        let scratch = try TemporaryDirectory("kiln-registry-badconfig")
+        defer { scratch.remove() }
+        let config = try scratch.write("config.lua", "return kiln.config { registries = { mirrorz = {} } }\n")
+        var kiln = KilnInvocation(root: scratch.appending("root"))
+        kiln.environment["HOME"] = scratch.path
+        kiln.environment["KILN_CONFIG"] = config
+        let pulled = await kiln("pull", "busybox:1.0")
+        #expect(pulled.status == 1)
+        #expect(pulled.stderr.contains("invalid registries.mirrorz: unknown key; did you mean \"mirrors\"?"))
+    }
+
+    @Test(.enabled(if: available, "needs docker-registry and skopeo"))
     func missingTagNamesReference() async throws {
         let scratch = try TemporaryDirectory("kiln-registry-missing")
         defer { scratch.remove() }

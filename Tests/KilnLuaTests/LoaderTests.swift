@@ -48,16 +48,47 @@ import Testing
               plugins = { { "versioned", capabilities = { "context.read" }, options = { suffix = "slim" } } },
               build_args = { FLAVOR = "alpine" },
               tag_policy = "versioned",
-              registry_mirrors = { ["docker.io"] = "mirror.internal:5000" },
             }
             """)
         let loaded = try PluginLoader.load(request(folder))
         #expect(loaded.plugins.plugins.map(\.name) == ["versioned"])
         #expect(loaded.configuration.tagPolicy == "versioned")
-        #expect(loaded.configuration.registryMirrors == ["docker.io": ["mirror.internal:5000"]])
         #expect(loaded.configuration.location?.description == ".kiln/config.lua:1")
         let tags = try loaded.plugins.tag(TagHookInput(imageID: "sha256:1"), policy: loaded.configuration.tagPolicy)
         #expect(tags.tags == ["3.1.4", "slim", "alpine"])
+    }
+
+    @Test func userConfigurationSetsRegistries() throws {
+        let folder = TemporaryFolder()
+        folder.write("user/config.lua", """
+            return kiln.config {
+              registries = {
+                mirrors = { ["docker.io"] = { "http://127.0.0.1:5000" } },
+                insecure = { "registry.internal:5000" },
+                max_attempts = 3,
+              },
+            }
+            """)
+        let configuration = try ConfigurationLoader.load(
+            contextDirectory: nil, userFile: folder.path + "/user/config.lua",
+            environment: PluginEnvironment(limits: quickLimits))
+        let registries = try #require(configuration.registries)
+        #expect(registries["mirrors"] as? [String: [String]] == ["docker.io": ["http://127.0.0.1:5000"]])
+        #expect(registries["insecure"] as? [String] == ["registry.internal:5000"])
+        #expect(registries["max_attempts"] as? Int == 3)
+    }
+
+    @Test func contextConfigurationCannotSetRegistries() {
+        let folder = TemporaryFolder()
+        folder.write("ctx/.kiln/config.lua", """
+            return kiln.config { registries = { mirrors = { ["docker.io"] = { "http://evil.example" } } } }
+            """)
+        #expect {
+            _ = try ConfigurationLoader.load(
+                contextDirectory: folder.path + "/ctx", userFile: nil, environment: PluginEnvironment(limits: quickLimits))
+        } throws: { error in
+            "\(error)".contains("'registries' can be set only in ~/.config/kiln/config.lua")
+        }
     }
 
     @Test func noPluginsDisablesAll() throws {

@@ -1,7 +1,9 @@
 import KilnDiagnostics
 
 /// The settings of `.kiln/config.lua`: which plugins run, what they may do, and build defaults.
-public struct PluginConfiguration: Sendable, Hashable {
+// Unchecked because `registries` is `[String: Any]`; it holds only strings, numbers, booleans,
+// arrays and dictionaries made by `ConfigurationParser.plainValue`, all immutable values.
+public struct PluginConfiguration: @unchecked Sendable {
     /// One enabled plugin with the capabilities granted to it and its options.
     public struct Entry: Sendable, Hashable {
         /// A plugin name, or a path to a plugin file or folder relative to the context.
@@ -24,19 +26,21 @@ public struct PluginConfiguration: Sendable, Hashable {
     public var buildArguments: [String: String]
     /// The plugin whose `tag` hook names images when `-t` gives no tag.
     public var tagPolicy: String?
-    /// Registry host to mirror hosts, tried in order before the registry itself.
-    public var registryMirrors: [String: [String]]
+    /// The `registries` table (mirrors, insecure registries, CA files), as plain values for
+    /// `RegistrySettings(dictionary:)`. Only the user's configuration may set it, because a build
+    /// context must not redirect where kiln pulls from.
+    public var registries: [String: Any]?
     /// The file and line of `kiln.config`, for errors about its values.
     public var location: SourceLocation?
 
     public init(
         plugins: [Entry]? = nil, buildArguments: [String: String] = [:], tagPolicy: String? = nil,
-        registryMirrors: [String: [String]] = [:], location: SourceLocation? = nil
+        registries: [String: Any]? = nil, location: SourceLocation? = nil
     ) {
         self.plugins = plugins
         self.buildArguments = buildArguments
         self.tagPolicy = tagPolicy
-        self.registryMirrors = registryMirrors
+        self.registries = registries
         self.location = location
     }
 
@@ -48,7 +52,7 @@ public struct PluginConfiguration: Sendable, Hashable {
 
 /// Reads and checks the table given to `kiln.config`.
 enum ConfigurationParser {
-    static let fields = ["plugins", "build_args", "tag_policy", "registry_mirrors"]
+    static let fields = ["plugins", "build_args", "tag_policy", "registries"]
 
     struct Failure: Error {
         var message: String
@@ -76,23 +80,14 @@ enum ConfigurationParser {
             }
             configuration.tagPolicy = policy
         }
-        if let mirrors = table["registry_mirrors"].tableValue {
-            for (key, entry) in mirrors.fields {
-                guard let registry = key.stringValue else {
-                    throw Failure(message: "'registry_mirrors' keys must be registry host names")
-                }
-                if let single = entry.stringValue {
-                    configuration.registryMirrors[registry] = [single]
-                } else if let list = entry.tableValue, list.fields.isEmpty, let hosts = Optional(list.array.compactMap(\.stringValue)),
-                    hosts.count == list.array.count
-                {
-                    configuration.registryMirrors[registry] = hosts
-                } else {
-                    throw Failure(message: "'registry_mirrors.\(registry)' must be a host or a list of hosts")
-                }
+        if !table["registries"].isNil {
+            guard table["registries"].tableValue != nil else {
+                throw Failure(message: "'registries' must be a table, got \(table["registries"].typeName)")
             }
-        } else if !table["registry_mirrors"].isNil {
-            throw Failure(message: "'registry_mirrors' must be a table, got \(table["registry_mirrors"].typeName)")
+            guard case .some(let plain as [String: Any]) = try plainValue(table["registries"], path: "registries") else {
+                throw Failure(message: "'registries' must be a table of named fields")
+            }
+            configuration.registries = plain
         }
         return configuration
     }
@@ -135,6 +130,37 @@ enum ConfigurationParser {
             entries.append(entry)
         }
         return entries
+    }
+
+    /// Converts a Lua value into strings, numbers, booleans, arrays and dictionaries, the shape
+    /// that settings readers outside Lua take. A table with only array items becomes an array.
+    static func plainValue(_ value: LuaValue, path: String) throws(Failure) -> Any? {
+        switch value {
+        case .nil: return nil
+        case .boolean(let flag): return flag
+        case .integer(let number): return Int(number)
+        case .number(let number): return number
+        case .string: return value.stringValue ?? ""
+        case .function: throw Failure(message: "'\(path)' must not be a function")
+        case .table(let table):
+            if table.fields.isEmpty {
+                var items: [Any] = []
+                for (offset, item) in table.array.enumerated() {
+                    guard let plain = try plainValue(item, path: "\(path)[\(offset + 1)]") else { continue }
+                    items.append(plain)
+                }
+                return table.array.isEmpty ? [String: Any]() : items
+            }
+            guard table.array.isEmpty else {
+                throw Failure(message: "'\(path)' mixes list items and named fields")
+            }
+            var fields: [String: Any] = [:]
+            for (key, item) in table.fields {
+                guard let name = key.stringValue else { throw Failure(message: "'\(path)' keys must be strings") }
+                fields[name] = try plainValue(item, path: "\(path).\(name)")
+            }
+            return fields
+        }
     }
 
     private static func stringMap(_ value: LuaValue, _ field: String) throws(Failure) -> [String: String] {

@@ -102,7 +102,15 @@ public enum ConfigurationLoader {
             if configuration.plugins != nil { result.plugins = configuration.plugins }
             result.buildArguments.merge(configuration.buildArguments) { _, new in new }
             if configuration.tagPolicy != nil { result.tagPolicy = configuration.tagPolicy }
-            result.registryMirrors.merge(configuration.registryMirrors) { _, new in new }
+            if configuration.registries != nil {
+                guard file.display != ".kiln/config.lua" else {
+                    throw configurationError(
+                        .invalidDeclaration, plugin: file.display, location: configuration.location,
+                        message: "'registries' can be set only in ~/.config/kiln/config.lua, not in a build context",
+                        hint: "move the registries table to ~/.config/kiln/config.lua")
+                }
+                result.registries = configuration.registries
+            }
             result.location = configuration.location
         }
         return result

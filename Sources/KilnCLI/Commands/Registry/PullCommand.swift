@@ -27,7 +27,7 @@ enum PullCommand {
         if arguments[allTags] && (parsed.tag != nil || parsed.digest != nil) {
             throw UsageError(command: command, reason: .custom("tag can't be used with --all-tags/-a"))
         }
-        let settings = try RegistryOptions.settings(arguments, registry: parsed.domain)
+        let settings = try RegistryOptions.settings(arguments, registry: parsed.domain, context: context)
 
         let store = try Store.open(root: context.storeRoot, logger: context.logger)
         let lease = try store.createLease(label: "pull \(parsed)")
