@@ -75,6 +75,8 @@ let package = Package(
         .executableTarget(name: "kiln", dependencies: ["KilnCLI"]),
         // One container start through KilnRuntime, measured by scripts/bench.d/run.
         .executableTarget(name: "kiln-runtime-bench", dependencies: ["KilnRuntime"]),
+        // Runs layer diff and apply alone, for scripts/bench.d/layer.
+        .executableTarget(name: "kiln-layer-bench", dependencies: ["KilnLayer"], path: "Sources/KilnLayerBench"),
     ] + testTargets
 )
 

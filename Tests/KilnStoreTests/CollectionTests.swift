@@ -96,3 +96,18 @@ import Testing
         #expect(try fixture.store.verify(deep: false).isHealthy)
     }
 }
+
+@Suite struct ContainerDirectoryTests {
+    @Test func bundleWithoutRecordIsCollected() throws {
+        let fixture = try StoreFixture()
+        defer { fixture.remove() }
+        try fixture.store.saveContainer(ContainerRecord(id: "kept", state: "exited", created: 1))
+        for id in ["kept", "orphan"] {
+            try FileManager.default.createDirectory(atPath: fixture.store.layout.container(id), withIntermediateDirectories: true)
+            try Data("{}".utf8).write(to: URL(fileURLWithPath: fixture.store.layout.container(id) + "/config.json"))
+        }
+        let report = try fixture.store.collectGarbage()
+        #expect(report.removedWorkDirectories == ["orphan"])
+        #expect(try fixture.entries("containers") == ["kept"])
+    }
+}

@@ -58,7 +58,7 @@ public struct LayerRecord: Sendable, Hashable {
     }
 }
 
-/// What to record for a new image whose blobs are already in the store.
+/// The request to record a new image whose blobs are already in the store.
 public struct ImageRegistration: Sendable {
     /// The manifest blob; its config and layers must be stored too.
     public var manifest: Descriptor

@@ -104,7 +104,7 @@ public final class Database: Sendable {
         }
     }
 
-    /// Runs `body` inside one read transaction, so that every query in it sees the same state of
+    /// Runs `body` inside one read transaction, so that every query in it reads the same state of
     /// the database even while other processes commit. It takes no write lock.
     @discardableResult
     public func readTransaction<T>(_ body: (Transaction) throws -> T) throws -> T {

@@ -102,9 +102,9 @@ public struct ArchiveLoader: Sendable {
         return loaded
     }
 
-    /// The image names an index entry carries: containerd's `io.containerd.image.name` (a full
-    /// reference) or `org.opencontainers.image.ref.name` when that is a reference with a
-    /// repository; a bare tag (`latest`) names no repository and is ignored.
+    /// Reads the image names of an index entry: containerd's `io.containerd.image.name` (a full
+    /// reference), else `org.opencontainers.image.ref.name` when that is a reference with a
+    /// repository. A bare tag (`latest`) names no repository, so it is ignored.
     static func names(from annotations: [String: String]?, archive: ImageArchive, field: String) throws -> [Reference] {
         guard let annotations else { return [] }
         if let full = annotations["io.containerd.image.name"] {

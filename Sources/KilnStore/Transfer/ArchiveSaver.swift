@@ -3,7 +3,7 @@ import KilnSystem
 
 /// Writes stored images to a tar archive that `docker load`, `kiln load`, skopeo and umoci read.
 ///
-/// Blobs keep their digests: the archive holds the stored manifest, config and layer bytes
+/// Blobs keep their digests: the archive contains the stored manifest, config and layer bytes
 /// unchanged, under `blobs/<algorithm>/<hex>`, and each is checked against its digest while it
 /// is copied, so a damaged store never produces an archive that looks valid.
 public struct ArchiveSaver: Sendable {

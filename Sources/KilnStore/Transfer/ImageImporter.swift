@@ -18,7 +18,7 @@ public struct ImageImporter: Sendable {
         public var message: String?
         public var platform: Platform = .host
         public var tags: [Reference] = []
-        /// Where the tarball came from, for the default comment `Imported from SOURCE`.
+        /// The tarball's origin (a path, `-` or a URL), for the default comment `Imported from SOURCE`.
         public var source = "-"
         /// The creation time to record, in Unix seconds; now when nil.
         public var created: Int64?

@@ -67,6 +67,9 @@ struct ImageFilters {
         let beforeTime = try before.map { try store.image(named: $0).createdSeconds ?? 0 }
         let sinceTime = try since.map { try store.image(named: $0).createdSeconds ?? 0 }
         let parents = Set(images.compactMap(\.parent))
+        // An untagged image whose ID a named image also has is the same image under another
+        // manifest (such as uncompressed layers from a docker-archive); -a shows it.
+        let namedIDs = Set(images.filter { !$0.isDangling }.map(\.id))
         let patterns = references + (repository.map { [$0] } ?? [])
 
         var result: [(image: ImageRecord, references: [Reference])] = []
@@ -77,7 +80,9 @@ struct ImageFilters {
                 if names.isEmpty { continue }
             }
             if let dangling, dangling != image.isDangling { continue }
-            if !showAll && image.isDangling && parents.contains(image.id) && dangling == nil { continue }
+            if !showAll && image.isDangling && dangling == nil && (parents.contains(image.id) || namedIDs.contains(image.id)) {
+                continue
+            }
             if !labels.allSatisfy({ Self.hasLabel($0, image.labels) }) { continue }
             if absentLabels.contains(where: { Self.hasLabel($0, image.labels) }) { continue }
             let created = image.createdSeconds ?? 0

@@ -46,7 +46,7 @@ enum ImageHistoryCommand {
         var comment: String
     }
 
-    /// One entry per history record, newest first; the newest carries the image ID and the
+    /// Lists one entry per history record, newest first. The newest carries the image ID and the
     /// others `<missing>`, as Docker shows images it did not build locally. Non-empty history
     /// records take the sizes of the layers in order.
     static func entries(of image: ImageRecord, store: Store) throws -> [Entry] {

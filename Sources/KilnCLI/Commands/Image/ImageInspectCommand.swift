@@ -27,8 +27,8 @@ enum ImageInspectCommand {
     }
 }
 
-/// How `inspect` commands print: a JSON array indented by four spaces, or one line per object
-/// for `--format`.
+/// The output of `inspect` commands: a JSON array indented by four spaces, or one line per
+/// object for `--format`.
 enum InspectOutput {
     static func write(_ documents: [OutputJSON], format: String?, context: CommandContext) throws {
         guard let format, !format.isEmpty else {

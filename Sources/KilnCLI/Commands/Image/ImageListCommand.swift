@@ -57,9 +57,9 @@ enum ImageListCommand {
         return ExitStatus.success
     }
 
-    /// The rows of one image, as the Docker CLI makes them: one per tag (times each digest of
-    /// that repository when digests are shown), then one per repository that has only
-    /// digests, or a single `<none>` row for a dangling image.
+    /// Makes the rows of one image as the Docker CLI does. Each tag gets a row, or one per digest
+    /// of its repository when digests are shown. Then each repository that has only digests
+    /// gets a row. A dangling image gets a single `<none>` row.
     static func rows(
         for image: ImageRecord, references: [Reference], wantsDigests: Bool, showDigests: Bool, truncate: Bool, now: Int64
     ) -> [OutputJSON] {

@@ -42,7 +42,7 @@ enum ImageLoadCommand {
         let images = try await StoreSupport.blocking { [loader, source] in try loader.load(source) }
         renderer.finish()
         for image in images {
-            for moved in image.movedTags {
+            for moved in image.movedTags where moved.previousImage != image.image.id {
                 context.stdout.line(
                     "The image \(moved.reference.familiarString) already exists, renaming the old one with ID \(moved.previousImage) to empty string")
             }

@@ -50,8 +50,8 @@ enum ImageSaveCommand {
         return ExitStatus.success
     }
 
-    /// The images to save with their names, as `docker save` chooses them: a tag saves that
-    /// tag; a repository without a tag saves every tag of it; an ID or digest saves the image
+    /// Chooses the images to save and their names as `docker save` does. A tag saves that tag,
+    /// and a repository without a tag saves every tag of it. An ID or a digest saves the image
     /// without a name.
     static func items(for names: [String], store: Store) throws -> [ArchiveSaver.Item] {
         var items: [ArchiveSaver.Item] = []

@@ -4,7 +4,7 @@ import KilnDiagnostics
 import KilnStore
 
 /// `kiln inspect`: low-level information on objects by name or ID, as `docker inspect` prints
-/// it. Containers are looked up first, then images, unless `--type` says which.
+/// it. Containers are looked up first, then images, unless `--type` names the kind.
 enum InspectCommand {
     static let format = ValueFlag(
         "format", short: "f", placeholder: "string", help: "Format output using a custom template ('json' or a Go template)")
