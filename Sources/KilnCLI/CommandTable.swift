@@ -7,6 +7,7 @@ enum CommandTable {
     static var commands: [CommandSpec] {
         [
             VersionCommand.spec,
+            BuildCommand.spec,
             ParseCommand.spec,
             LintCommand.spec,
             PullCommand.spec,
