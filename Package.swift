@@ -69,6 +69,8 @@ let package = Package(
         .target(name: "KilnLua", dependencies: ["CLua", "KilnBuild"]),
         .target(name: "KilnCLI", dependencies: ["KilnBuild", "KilnLua"]),
         .executableTarget(name: "kiln", dependencies: ["KilnCLI"]),
+        // Runs layer diff and apply alone, for scripts/bench.d/layer.
+        .executableTarget(name: "kiln-layer-bench", dependencies: ["KilnLayer"], path: "Sources/KilnLayerBench"),
     ] + testTargets
 )
 

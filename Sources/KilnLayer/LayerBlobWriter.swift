@@ -5,7 +5,7 @@ import KilnSystem
 /// A layer blob written in one streaming pass: tar bytes in, hashed for the diff ID, compressed,
 /// hashed again for the blob digest, and written to a file.
 public final class LayerBlobWriter {
-    /// What a finished layer blob is.
+    /// The digests and sizes of a finished layer blob.
     public struct Result: Sendable, Hashable {
         /// The digest of the uncompressed tar (`rootfs.diff_ids`).
         public var diffID: Digest

@@ -13,6 +13,7 @@ final class LayerByteSource {
     private let limit: Int64
     private let blobHasher: DigestHasher
     private let diffIDHasher = DigestHasher(.sha256)
+    private let progress: (@Sendable (Int64) -> Void)?
     private var decompressor: Decompressor?
     private(set) var compression: LayerCompression = .uncompressed
 
@@ -25,8 +26,12 @@ final class LayerByteSource {
     private(set) var uncompressedBytes: Int64 = 0
 
     /// - Parameter digestAlgorithm: the algorithm of the expected blob digest (sha512 is accepted).
-    init(input: FileDescriptor, layer: String, maximumUncompressedBytes: Int64, digestAlgorithm: Digest.Algorithm = .sha256) {
+    init(
+        input: FileDescriptor, layer: String, maximumUncompressedBytes: Int64,
+        digestAlgorithm: Digest.Algorithm = .sha256, progress: (@Sendable (Int64) -> Void)? = nil
+    ) {
         self.input = input
+        self.progress = progress
         blobHasher = DigestHasher(digestAlgorithm)
         self.layer = layer
         limit = maximumUncompressedBytes
@@ -48,6 +53,7 @@ final class LayerByteSource {
         }
         inputBuffer.withUnsafeBytes { raw in blobHasher.update(UnsafeRawBufferPointer(rebasing: raw[end..<end + count])) }
         inputEnd += count
+        progress?(blobHasher.byteCount)
     }
 
     private func makeDecompressor() throws -> Decompressor {

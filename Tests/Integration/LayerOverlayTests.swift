@@ -115,4 +115,27 @@ struct LayerOverlayTests {
             #expect(status.st_mode & 0o7777 == 0o1777)
         }
     }
+
+    /// A hard link whose target sits on another file system inside the root fails with EXDEV,
+    /// and kiln does not fall back to copying the file.
+    @Test func crossDeviceHardLinkFailsWithoutCopy() throws {
+        let scratch = try Scratch()
+        let root = try scratch.directory("root")
+        let mountPoint = try scratch.directory("root/mnt")
+        try Self.shell("mount -t tmpfs -o size=1m tmpfs '\(mountPoint)'")
+        defer { try? Self.shell("umount '\(mountPoint)'") }
+
+        let layer = scratch.path + "/layer.tar"
+        try Self.shell(
+            "python3 -c 'import io,sys,tarfile\nwith tarfile.open(sys.argv[1],\"w\") as a:\n f=tarfile.TarInfo(\"mnt/file\"); f.size=6; a.addfile(f, io.BytesIO(b\"secret\"))\n l=tarfile.TarInfo(\"link\"); l.type=tarfile.LNKTYPE; l.linkname=\"mnt/file\"; a.addfile(l)' '\(layer)'"
+        )
+        let applier = LayerApplier(root: try RootDirectory(path: FilePath(root)))
+        #expect {
+            try applier.apply(blob: try FileDescriptor.open(layer, flags: O_RDONLY))
+        } throws: { error in
+            guard case .system(_, let entry, let systemError) = error as? LayerError else { return false }
+            return entry == "link" && systemError.errno == EXDEV
+        }
+        #expect(!FileManager.default.fileExists(atPath: root + "/link"))
+    }
 }

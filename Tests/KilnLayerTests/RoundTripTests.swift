@@ -67,3 +67,77 @@ import Testing
         #expect(listing.contains("1970-01-12"))
     }
 }
+
+@Suite struct CompressionTests {
+    /// Bytes that compress somewhat, spread over several gzip blocks.
+    static let sample: [UInt8] = (0..<3_000_000).map { index in
+        UInt8(truncatingIfNeeded: (index / 7) ^ (index % 251) &* 13)
+    }
+
+    static func compress(_ bytes: [UInt8], _ options: LayerBlobWriter.Options, to path: String) throws
+        -> LayerBlobWriter.Result
+    {
+        let output = try FileDescriptor.open(path, flags: O_WRONLY | O_CREAT | O_TRUNC)
+        let writer = try LayerBlobWriter(output: output, options: options)
+        // Uneven pieces, so block boundaries fall inside writes.
+        var offset = 0
+        var piece = 1
+        while offset < bytes.count {
+            let end = min(bytes.count, offset + piece)
+            try bytes[offset..<end].withUnsafeBytes { try writer.write($0) }
+            offset = end
+            piece = piece * 3 + 17
+        }
+        let result = try writer.finish()
+        try output.close()
+        return result
+    }
+
+    @Test(arguments: [LayerCompression.gzip, .zstd])
+    func outputIndependentOfThreadCount(compression: LayerCompression) throws {
+        let temporary = try TemporaryDirectory()
+        var digests: Set<String> = []
+        for threads in [1, 2, 5] {
+            var options = LayerBlobWriter.Options(compression: compression)
+            options.threads = threads
+            let result = try Self.compress(Self.sample, options, to: temporary.file("out-\(threads)"))
+            #expect(result.diffID == Digest.sha256(of: Self.sample))
+            #expect(result.uncompressedSize == Int64(Self.sample.count))
+            digests.insert(result.digest.description)
+        }
+        // zstd's multithreaded output depends on the worker count, so only gzip is pinned.
+        if compression == .gzip { #expect(digests.count == 1) }
+    }
+
+    @Test func emptyInputMakesValidGzip() throws {
+        let temporary = try TemporaryDirectory()
+        let result = try Self.compress([], LayerBlobWriter.Options(compression: .gzip), to: temporary.file("empty.gz"))
+        try run("/usr/bin/gzip", ["-t", temporary.file("empty.gz")])
+        #expect(result.diffID == Digest.sha256(of: []))
+    }
+
+    @Test(arguments: [LayerCompression.gzip, .zstd])
+    func truncatedBlobIsRejected(compression: LayerCompression) throws {
+        let temporary = try TemporaryDirectory()
+        let tree = temporary.file("tree")
+        for index in 0..<20 {
+            try writeFile(tree + "/file\(index)", String(repeating: "data \(index) ", count: 20_000))
+        }
+        let blob = temporary.file("layer")
+        let written = try writeLayer(of: tree, to: blob, options: LayerDiffer.Options(compression: compression))
+        let truncated = temporary.file("truncated")
+        let bytes = try Data(contentsOf: URL(fileURLWithPath: blob))
+        try bytes.prefix(bytes.count / 2).write(to: URL(fileURLWithPath: truncated))
+
+        let root = temporary.file("root")
+        try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
+        var options = LayerApplier.Options()
+        options.expectedDigest = written.digest
+        #expect {
+            try applyLayer(truncated, to: root, options: options)
+        } throws: { error in
+            guard case .malformedArchive(let layer, _, _) = error as? LayerError else { return false }
+            return layer == written.digest.description
+        }
+    }
+}

@@ -147,9 +147,9 @@ struct ApplyRun {
             prefix.append(component)
             let directory = FilePath.joining(prefix)
             guard let status = try naming(entry, { try root.status(directory) }) else {
-                let made = try naming(entry) { try root.entry(directory) }
-                try naming(entry) { try made.makeDirectory(permissions: 0o755) }
-                try copyLowerMetadata(directory, to: made, for: entry)
+                let newDirectory = try naming(entry) { try root.entry(directory) }
+                try naming(entry) { try newDirectory.makeDirectory(permissions: 0o755) }
+                try copyLowerMetadata(directory, to: newDirectory, for: entry)
                 continue
             }
             // A link is followed inside the root by the final resolution, which creates what
@@ -158,14 +158,14 @@ struct ApplyRun {
         }
     }
 
-    private func copyLowerMetadata(_ directory: FilePath, to made: DirectoryEntry, for entry: TarEntry) throws {
+    private func copyLowerMetadata(_ directory: FilePath, to newDirectory: DirectoryEntry, for entry: TarEntry) throws {
         guard case .snapshot(let lowerLayers) = options.mode else { return }
         for lower in lowerLayers {
             guard let status = try? lower.status(directory), status.kind == .directory else { continue }
             try naming(entry) {
-                if options.preservesOwnership { try made.setOwner(user: status.userID, group: status.groupID) }
-                try made.setPermissions(status.permissions)
-                try made.setTimes(access: nil, modification: status.modificationTime)
+                if options.preservesOwnership { try newDirectory.setOwner(user: status.userID, group: status.groupID) }
+                try newDirectory.setPermissions(status.permissions)
+                try newDirectory.setTimes(access: nil, modification: status.modificationTime)
             }
             return
         }
@@ -213,7 +213,12 @@ struct ApplyRun {
 
         case .characterDevice, .blockDevice, .fifo:
             try naming(entry) { if existing != nil { try target.removeAll() } }
-            let kind: FileKind = entry.kind == .fifo ? .fifo : entry.kind == .characterDevice ? .characterDevice : .blockDevice
+            let kind: FileKind
+            switch entry.kind {
+            case .fifo: kind = .fifo
+            case .characterDevice: kind = .characterDevice
+            default: kind = .blockDevice
+            }
             do {
                 try target.makeNode(kind: kind, permissions: entry.permissions, major: entry.deviceMajor, minor: entry.deviceMinor)
             } catch let error as SystemError where error.errno == EPERM && kind != .fifo {

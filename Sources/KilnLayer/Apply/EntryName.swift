@@ -1,6 +1,6 @@
 import KilnSystem
 
-/// What an archive entry's name means once cleaned: a path inside the root, or a whiteout.
+/// The meaning of an archive entry's name once cleaned: a path inside the root, or a whiteout.
 enum EntryName: Equatable {
     /// An ordinary entry at this root-relative path (empty for the root itself).
     case path(FilePath)
@@ -19,7 +19,7 @@ enum EntryName: Equatable {
     /// are dropped and `..` removes the previous component, as path cleaning does.
     ///
     /// - Returns: the components, or a reason when the name is empty or climbs above the root
-    ///   (`../../etc`, `a/../../etc`); kiln rejects those, as every tar tool warns about them.
+    ///   (`../../etc`, `a/../../etc`). kiln rejects those names, and tar tools warn about them.
     static func clean(_ raw: FilePath) -> Result<[FilePath], Rejection> {
         guard !raw.isEmpty else { return .failure(Rejection("the name is empty")) }
         var components: [FilePath] = []
@@ -68,8 +68,8 @@ enum EntryName: Equatable {
     }
 }
 
-/// Paths recorded by hash, to answer "did this layer create it?" for up to millions of entries in
-/// little memory. Hashes are seeded per process, so a layer cannot be crafted to collide, and a
+/// Paths recorded by hash, to check "did this layer create it?" for millions of entries in little
+/// memory. Hashes are seeded per process, so a layer cannot be crafted to collide, and a
 /// chance collision (about 10^-8 for a million paths) only affects which of two same-layer
 /// entries wins.
 struct PathSet {

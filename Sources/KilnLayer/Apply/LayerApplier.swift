@@ -11,14 +11,14 @@ import KilnSystem
 /// into a copy. A failure leaves the directory half-applied; the caller throws it away.
 ///
 /// Two modes, for the two ways kiln keeps filesystems:
-/// - `snapshot`: the directory holds this layer alone and becomes an overlay lower directory.
+/// - `snapshot`: the directory contains this layer alone and becomes an overlay lower directory.
 ///   Whiteouts become overlayfs whiteouts (character device 0:0) and opaque markers become the
 ///   `trusted.overlay.opaque` attribute. Needs root (mknod and trusted attributes).
-/// - `merged`: the directory holds the layers below, and whiteouts delete from it.
+/// - `merged`: the directory contains the layers below, and whiteouts delete from it.
 public struct LayerApplier {
     public enum Mode: Sendable {
         /// Unpack into an empty snapshot directory. `lowerLayers` are the snapshots below, topmost
-        /// first; directories that the layer implies without listing them take their owner and
+        /// first. Directories that the layer implies without listing them take their owner and
         /// mode from there, so they do not mask the lower directory's metadata in the overlay.
         case snapshot(lowerLayers: [RootDirectory])
         /// Unpack onto the tree of the layers below; whiteouts and opaque markers delete.
@@ -35,13 +35,15 @@ public struct LayerApplier {
         /// Whether to set owners from the archive; only root may, so it is on for root only.
         public var preservesOwnership: Bool = geteuid() == 0
         public var logger: Logger = .discard
+        /// Called with the number of compressed bytes read so far, after each read of the blob.
+        public var progress: (@Sendable (Int64) -> Void)?
 
         public init(mode: Mode = .merged) {
             self.mode = mode
         }
     }
 
-    /// What applying a layer did.
+    /// The outcome of applying a layer.
     public struct Result: Sendable {
         public var digest: Digest
         public var diffID: Digest
@@ -49,7 +51,8 @@ public struct LayerApplier {
         public var uncompressedSize: Int64
         public var compression: LayerCompression
         public var entryCount: Int64
-        /// Device nodes that could not be created because kiln runs without CAP_MKNOD.
+        /// Device nodes that could not be created because kiln runs without CAP_MKNOD; the caller
+        /// warns about them.
         public var skippedDevices: [FilePath]
         /// Extended attributes left out, as `path: name`; only `user.*` and
         /// `security.capability` are applied from layers.
@@ -69,14 +72,14 @@ public struct LayerApplier {
         let layer = options.expectedDigest?.description ?? "(unverified blob)"
         let source = LayerByteSource(
             input: blob, layer: layer, maximumUncompressedBytes: options.limits.maximumUncompressedBytes,
-            digestAlgorithm: options.expectedDigest?.algorithm ?? .sha256)
+            digestAlgorithm: options.expectedDigest?.algorithm ?? .sha256, progress: options.progress)
         let reader = try TarReader(layer: layer, limits: options.limits) { try source.read(into: $0) }
         var run = ApplyRun(root: root, options: options, layer: layer, reader: reader)
         try run.applyEntries()
         let digests = try source.finish(expectedDigest: options.expectedDigest, expectedDiffID: options.expectedDiffID)
         try run.finishDirectories()
         if !run.skippedDevices.isEmpty {
-            options.logger.warning(
+            options.logger.debug(
                 "layer \(layer): skipped \(run.skippedDevices.count) device nodes because kiln lacks CAP_MKNOD: "
                     + run.skippedDevices.prefix(10).map(\.description).joined(separator: ", "))
         }

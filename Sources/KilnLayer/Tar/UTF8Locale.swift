@@ -13,6 +13,6 @@ func withUTF8Locale<Result>(_ body: () throws -> Result) rethrows -> Result {
     return try body()
 }
 
-/// glibc 2.35 and later have C.UTF-8 built in; nil where it is missing, and names then go
-/// through libarchive's ASCII fallback (non-ASCII names are written `hdrcharset=BINARY`).
+/// glibc 2.35 and later have C.UTF-8 built in. Where it is missing this is nil, and names go
+/// through libarchive's ASCII fallback, which writes non-ASCII names as `hdrcharset=BINARY`.
 private nonisolated(unsafe) let utf8Locale: locale_t? = newlocale(LC_CTYPE_MASK, "C.UTF-8", nil)
