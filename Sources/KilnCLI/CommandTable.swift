@@ -6,6 +6,7 @@
 enum CommandTable {
     static var commands: [CommandSpec] {
         [
+            ImageListCommand.spec.renamed("images", category: "Common Commands"),
             VersionCommand.spec,
             BuildCommand.spec,
             ParseCommand.spec,
@@ -14,6 +15,35 @@ enum CommandTable {
             PushCommand.spec,
             LoginCommand.spec,
             LogoutCommand.spec,
+
+            CommandSpec(
+                group: "image", summary: "Manage images", category: "Management Commands",
+                subcommands: [
+                    ImageAnalyzeCommand.spec,
+                    ImageHistoryCommand.spec,
+                    ImageImportCommand.spec,
+                    ImageInspectCommand.spec,
+                    ImageLoadCommand.spec,
+                    ImageListCommand.spec,
+                    ImagePruneCommand.spec,
+                    ImageRemoveCommand.spec,
+                    ImageSaveCommand.spec,
+                    ImageTagCommand.spec,
+                ]),
+            CommandSpec(
+                group: "store", summary: "Check and clean the local store", category: "Management Commands",
+                subcommands: [StoreGCCommand.spec, StoreVerifyCommand.spec]),
+            CommandSpec(
+                group: "system", summary: "Manage kiln", category: "Management Commands",
+                subcommands: [SystemDiskUsageCommand.spec, SystemPruneCommand.spec]),
+
+            ImageHistoryCommand.spec.renamed("history", category: "Commands"),
+            ImageImportCommand.spec.renamed("import", category: "Commands"),
+            InspectCommand.spec.renamed("inspect", category: "Commands"),
+            ImageLoadCommand.spec.renamed("load", category: "Commands"),
+            ImageRemoveCommand.spec.renamed("rmi", category: "Commands"),
+            ImageSaveCommand.spec.renamed("save", category: "Commands"),
+            ImageTagCommand.spec.renamed("tag", category: "Commands"),
         ]
     }
 }

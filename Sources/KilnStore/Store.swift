@@ -32,6 +32,7 @@ public final class Store: Sendable {
     let trashDirectory: FileDescriptor
     let snapshotsDirectory: FileDescriptor
     let workDirectory: FileDescriptor
+    let containersDirectory: FileDescriptor
     private let blobDirectories: Mutex<[Digest.Algorithm: FileDescriptor]>
 
     /// Opens the store at `root`, creating it (mode 0700) when it does not exist, migrating its
@@ -56,6 +57,7 @@ public final class Store: Sendable {
         trashDirectory = try Self.openDirectory("trash", in: rootDirectory, root: layout.root)
         snapshotsDirectory = try Self.openDirectory("snapshots", in: rootDirectory, root: layout.root)
         workDirectory = try Self.openDirectory("work", in: rootDirectory, root: layout.root)
+        containersDirectory = try Self.openDirectory("containers", in: rootDirectory, root: layout.root)
         let sha256 = try Self.openDirectory("blobs/sha256", in: rootDirectory, root: layout.root)
         blobDirectories = Mutex([.sha256: sha256])
         database = try Database(path: layout.database, migrations: Schema.migrations)

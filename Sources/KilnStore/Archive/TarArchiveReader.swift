@@ -125,6 +125,9 @@ final class TarArchiveReader {
             let header = try readBytes(512)
             if header.isEmpty { return nil }
             guard header.count == 512 else {
+                if headerOffset == 0 {
+                    throw failure("not a tar archive: the input has only \(header.count) bytes", entry: nil)
+                }
                 throw failure("the archive is truncated at byte \(offset) inside a header", entry: longName)
             }
             if header.allSatisfy({ $0 == 0 }) {
@@ -183,7 +186,7 @@ final class TarArchiveReader {
             case UInt8(ascii: "1"): kind = .hardLink
             default: kind = .other
             }
-            // Links and directories carry no content, whatever their size field says.
+            // Links and directories carry no content, whatever their size field contains.
             remaining = kind == .regular || kind == .other ? memberSize : 0
             padding = (512 - remaining % 512) % 512
             let member = Member(
@@ -317,7 +320,7 @@ final class TarArchiveReader {
         String(decoding: bytes.prefix { $0 != 0 }, as: UTF8.self)
     }
 
-    /// The name with leading `./` and `/` removed and a trailing `/` dropped, so that
+    /// Removes leading `./` and `/` and a trailing `/` from a member name, so that
     /// `./manifest.json` and `manifest.json` are one member.
     static func clean(_ name: String) -> String {
         var text = Substring(name)

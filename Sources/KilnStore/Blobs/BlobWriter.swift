@@ -8,12 +8,12 @@ import KilnSystem
 ///
 /// The sequence on commit is: fsync the file, check size and digest, make it read-only, record
 /// the digest under the lease, rename it into `blobs/<algorithm>/<hex>`, fsync the directory. A
-/// process killed at any point leaves either nothing in `blobs/` or a complete, verified blob;
-/// its ingest file is removed by the next kiln that opens the store.
+/// process killed at any point leaves either nothing in `blobs/` or a complete, verified blob,
+/// and the next kiln that opens the store removes its ingest file.
 ///
 /// Not thread-safe: one writer is fed by one task at a time.
 public final class BlobWriter {
-    /// What `commit()` stored.
+    /// The result of `commit()`.
     public struct Committed: Sendable, Hashable {
         public var digest: Digest
         public var size: Int64
@@ -79,7 +79,7 @@ public final class BlobWriter {
 
     /// Checks and commits the blob; see the type's description for the order of steps.
     ///
-    /// When the store already holds an intact blob with this digest, the new file is dropped and
+    /// When the store already has an intact blob with this digest, the new file is dropped and
     /// `alreadyExisted` is true. A blob file that is damaged (wrong size or content, or not a
     /// regular file) is replaced, which is how pulling or loading again repairs a store.
     @discardableResult
@@ -133,7 +133,7 @@ public final class BlobWriter {
             throw SystemError("change mode of", path: ingestPath, errno: errno)
         }
 
-        // Recorded before the rename, so a collection that sees the new blob also sees the lease.
+        // Recorded before the rename, so a collection that finds the new blob also finds the lease.
         try lease.retain(.blob(digest))
         let directory = try store.blobDirectory(digest.algorithm)
         let blobPath = store.layout.blob(digest)
@@ -144,8 +144,8 @@ public final class BlobWriter {
             return Committed(digest: digest, size: size, alreadyExisted: true)
         }
 
-        // A damaged file in the way is replaced; otherwise the rename must not replace anything,
-        // so that two writers of the same blob cannot both think they wrote it.
+        // A damaged file in the way is replaced. Otherwise the rename must not replace anything,
+        // so that two writers of the same blob cannot both report that they wrote it.
         let replace = ((try? store.blobStatus(digest)) ?? nil) != nil
         let flags = replace ? 0 : kiln_rename_noreplace
         if kiln_renameat2(store.ingestDirectory.rawValue, ingestName, directory.rawValue, digest.hex, flags) != 0 {

@@ -60,7 +60,7 @@ extension Store {
         return try writer.commitWrittenFile()
     }
 
-    /// Records `digest` under `lease`, then tells whether the store holds it with `size` bytes.
+    /// Records `digest` under `lease`, then returns whether the store has it with `size` bytes.
     ///
     /// This is how a pull skips a blob it already has: after a true answer the blob stays until
     /// the lease ends, even if a collection runs meanwhile.

@@ -29,7 +29,8 @@ struct ReachableSet {
 
 extension Store {
     /// Removes everything that no image, container, build-cache record or live lease reaches:
-    /// blobs, snapshots, layer records, expired leases and abandoned scratch directories.
+    /// blobs, snapshots, layer records, expired leases, abandoned scratch directories and the
+    /// bundle directories of containers that have no record.
     ///
     /// Marking and sweeping happen inside one write transaction, so no other process can add a
     /// reference in between: a writer that records a lease waits until the sweep has committed,
@@ -69,6 +70,16 @@ extension Store {
                     report.removedWorkDirectories.append(id)
                 } catch {
                     logger.debug("could not remove scratch directory \(id): \(error)")
+                }
+            }
+            // Bundles of containers whose record is gone (`system prune`, a killed `run`).
+            for id in try abandonedDirectories(in: containersDirectory) {
+                do {
+                    try unmountAll(below: layout.container(id))
+                    try moveToTrashAndRemove(id, from: containersDirectory, displayPath: layout.container(id))
+                    report.removedWorkDirectories.append(id)
+                } catch {
+                    logger.debug("could not remove container directory \(id): \(error)")
                 }
             }
             logger.debug(

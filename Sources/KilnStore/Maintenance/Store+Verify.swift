@@ -25,8 +25,8 @@ extension Store {
     /// directories are private. With `deep`, every blob's digest is recomputed and every image's
     /// manifest and config are compared with their records.
     ///
-    /// Runs beside other kiln processes; it holds `gc.lock` shared so no collection sweeps
-    /// while it looks.
+    /// Runs beside other kiln processes. It takes `gc.lock` shared, so no collection sweeps
+    /// while it checks.
     public func verify(deep: Bool) throws -> VerificationReport {
         try withGCLock(exclusive: false) {
             var report = VerificationReport()
@@ -240,5 +240,23 @@ extension Store {
 
     static func describe(_ error: Error) -> String {
         (error as? any KilnError)?.diagnostic.message ?? "\(error)"
+    }
+}
+
+extension Store {
+    /// Every row of every table of the store's database at `root`, one line each and sorted:
+    /// the "logical dump" that shows whether a command changed the metadata. Opening the
+    /// database this way changes nothing else in the store.
+    public static func databaseDump(root: String) throws -> [String] {
+        let database = try Database(path: StoreLayout(root: root).database, migrations: Schema.migrations)
+        var lines: [String] = []
+        let tables = try database.query("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
+            .compactMap { $0.string(0) }
+        for table in tables {
+            for row in try database.query("SELECT * FROM \"\(table)\"") {
+                lines.append("\(table): \(row.values)")
+            }
+        }
+        return lines.sorted()
     }
 }

@@ -87,10 +87,11 @@ extension Store {
         }
         logger.debug("registered image \(image.id) (manifest \(manifestDescriptor.digest))")
         return RegisteredImage(
-            image: image, movedTags: moved.map { (reference: $0.0, previousImage: $0.1) }, alreadyExisted: existed)
+            image: image, movedTags: moved.map { (reference: $0.0, previousImage: $0.1) },
+            registeredTags: registration.tags.map { $0.withDefaultTag() }, alreadyExisted: existed)
     }
 
-    /// The layer records of a manifest, with diff IDs from the config checked against measured ones.
+    /// Builds the layer records of a manifest, checking the config's diff IDs against measured ones.
     private func layerRecords(
         manifest digest: Digest, _ manifest: Manifest, _ config: ImageConfig, _ measured: [Digest: MeasuredLayer]
     ) throws -> [LayerRecord] {
@@ -252,10 +253,10 @@ extension Store {
         created_seconds, size, labels, parent, comment, added, last_tagged
         """
 
-    /// Every image with its names, newest first (by created time, then by when it was added).
+    /// Every image with its names, newest first: by created time, then the most recently added.
     public func images() throws -> [ImageRecord] {
         let rows = try database.query(
-            "SELECT \(Self.imageColumns) FROM images ORDER BY created_seconds DESC, added DESC, manifest_digest")
+            "SELECT \(Self.imageColumns) FROM images ORDER BY created_seconds DESC, added DESC, rowid DESC")
         var tags: [String: [Reference]] = [:]
         for row in try database.query("SELECT manifest_digest, repository, tag FROM tags") {
             guard let manifest = row.string(0), let reference = Self.reference(name: row.string(1), tag: row.string(2))

@@ -82,6 +82,7 @@ public final class Database: Sendable {
     /// rolling back when it throws. Other processes see all of its writes or none of them.
     /// Inside `body`, run statements through the `Transaction`: calling back into this
     /// `Database` would wait for the lock that the transaction holds.
+    @discardableResult
     public func transaction<T>(_ body: (Transaction) throws -> T) throws -> T {
         try handle.withLock { handle in
             let connection = handle.connection
@@ -98,8 +99,9 @@ public final class Database: Sendable {
         }
     }
 
-    /// Runs `body` inside one read transaction, so that every query in it sees the same state of
+    /// Runs `body` inside one read transaction, so that every query in it reads the same state of
     /// the database even while other processes commit. It takes no write lock.
+    @discardableResult
     public func readTransaction<T>(_ body: (Transaction) throws -> T) throws -> T {
         try handle.withLock { handle in
             let connection = handle.connection
@@ -213,8 +215,16 @@ public struct Transaction {
         try Database.run(sql, parameters, on: connection, path: path)
     }
 
+    /// Runs one or more statements that take no parameters and return no rows, such as a
+    /// migration that creates several tables.
     public func execute(_ sql: String) throws {
-        _ = try Database.run(sql, [], on: connection, path: path)
+        var errorMessage: UnsafeMutablePointer<CChar>?
+        let result = sqlite3_exec(connection, sql, nil, nil, &errorMessage)
+        guard result == SQLITE_OK else {
+            let message = errorMessage.map { String(cString: $0) } ?? String(cString: sqlite3_errmsg(connection))
+            sqlite3_free(errorMessage)
+            throw SQLiteError(kind: .call(code: result), path: path, message: message, statement: sql)
+        }
     }
 
     /// The row ID of the last insert on this connection.

@@ -10,8 +10,8 @@ import KilnSystem
 /// directory with KilnLayer's safe apply to check its diff ID and its entries, and images are
 /// recorded only when all of their parts passed. A load that fails removes the blobs it added,
 /// so the store is left as it was.
-public struct ArchiveLoader {
-    public enum Source {
+public struct ArchiveLoader: Sendable {
+    public enum Source: Sendable {
         /// A tar read from start to end (a file or standard input); `name` is for messages.
         case stream(ByteSource, name: String)
         /// An OCI image layout or an unpacked docker-archive in a directory.
@@ -102,9 +102,9 @@ public struct ArchiveLoader {
         return loaded
     }
 
-    /// The image names an index entry carries: containerd's `io.containerd.image.name` (a full
-    /// reference) or `org.opencontainers.image.ref.name` when that is a reference with a
-    /// repository; a bare tag (`latest`) names no repository and is ignored.
+    /// Reads the image names of an index entry: containerd's `io.containerd.image.name` (a full
+    /// reference), else `org.opencontainers.image.ref.name` when that is a reference with a
+    /// repository. A bare tag (`latest`) names no repository, so it is ignored.
     static func names(from annotations: [String: String]?, archive: ImageArchive, field: String) throws -> [Reference] {
         guard let annotations else { return [] }
         if let full = annotations["io.containerd.image.name"] {

@@ -3,10 +3,10 @@ import KilnSystem
 
 /// Writes stored images to a tar archive that `docker load`, `kiln load`, skopeo and umoci read.
 ///
-/// Blobs keep their digests: the archive holds the stored manifest, config and layer bytes
+/// Blobs keep their digests: the archive contains the stored manifest, config and layer bytes
 /// unchanged, under `blobs/<algorithm>/<hex>`, and each is checked against its digest while it
 /// is copied, so a damaged store never produces an archive that looks valid.
-public struct ArchiveSaver {
+public struct ArchiveSaver: Sendable {
     public enum Format: String, Sendable, CaseIterable {
         /// `manifest.json` and `repositories`, as `docker save` writes them, with the blobs in
         /// an OCI layout beside them (as Docker 25 and later write it).

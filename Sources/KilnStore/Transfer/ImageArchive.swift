@@ -35,9 +35,9 @@ func archiveBlobPath(_ digest: Digest) -> String {
     "blobs/\(digest.algorithm.rawValue)/\(digest.hex)"
 }
 
-/// A tar archive read once from start to end: small members are kept in memory, large ones are
-/// written into the store as blobs while they stream past, so standard input works as well as a
-/// file and each byte is written once.
+/// A tar archive read once from start to end. Small members are kept in memory and large ones
+/// are written into the store as blobs while they stream past. Standard input therefore works
+/// as well as a file, and each byte is written once.
 final class SpooledArchive: ImageArchive {
     enum Member {
         case memory([UInt8])
@@ -105,8 +105,8 @@ final class SpooledArchive: ImageArchive {
         return hasher.finalize()
     }
 
-    /// A symbolic link target as an archive path, relative to the link's directory; old
-    /// `docker save` links duplicate layers as `../<id>/layer.tar`.
+    /// Resolves a symbolic link target to an archive path, relative to the link's directory.
+    /// Old `docker save` output links duplicate layers as `../<id>/layer.tar`.
     private static func resolveSymbolicLink(_ target: String, from name: String) -> String {
         var components = target.hasPrefix("/") ? [] : Array(name.split(separator: "/").dropLast().map(String.init))
         for part in target.split(separator: "/") {
@@ -180,7 +180,7 @@ final class SpooledArchive: ImageArchive {
         case .blobTooLarge(_, let size):
             return failure(path, "larger than the descriptor size \(size)")
         case .blobTruncated(_, let received, let size):
-            return failure(path, "\(received) bytes, but the descriptor says \(size)")
+            return failure(path, "\(received) bytes, but the descriptor size is \(size)")
         default:
             return error
         }
@@ -231,7 +231,7 @@ final class DirectoryArchive: ImageArchive {
         } catch StoreError.blobTooLarge(_, let size) {
             throw failure(path, "larger than the descriptor size \(size)")
         } catch StoreError.blobTruncated(_, let received, let size) {
-            throw failure(path, "\(received) bytes, but the descriptor says \(size)")
+            throw failure(path, "\(received) bytes, but the descriptor size is \(size)")
         }
     }
 }
