@@ -10,9 +10,9 @@ let package = Package(
         .executable(name: "kiln", targets: ["kiln"])
     ],
     targets: [
+        // Linked statically from liblua5.4.a by its module map; pkg-config would add `-llua5.4`.
         .systemLibrary(
             name: "CLua",
-            pkgConfig: "lua5.4",
             providers: [.apt(["liblua5.4-dev"])]
         ),
         .systemLibrary(
@@ -66,17 +66,20 @@ let package = Package(
                 "KilnRegistry",
             ]
         ),
-        .target(name: "KilnLua", dependencies: ["CLua", "KilnBuild"]),
+        .target(name: "KilnLua", dependencies: ["CLua", "CCrypto", "CSystem", "KilnImage", "KilnBuild"]),
         .target(name: "KilnCLI", dependencies: ["KilnBuild", "KilnLua"]),
         .executableTarget(name: "kiln", dependencies: ["KilnCLI"]),
         // Runs layer diff and apply alone, for scripts/bench.d/layer.
         .executableTarget(name: "kiln-layer-bench", dependencies: ["KilnLayer"], path: "Sources/KilnLayerBench"),
+        // One container start through KilnRuntime, measured by scripts/bench.d/run.
+        .executableTarget(name: "kiln-runtime-bench", dependencies: ["KilnRuntime"]),
     ] + testTargets
 )
 
 /// Test targets: one per source target, plus `Integration` for tests that need root, runc or a
 /// registry. Each target is listed once its folder holds a test, because SwiftPM rejects an empty
-/// target.
+/// target. The list is static because SwiftPM caches the evaluated manifest and would not notice
+/// a test folder added later.
 var testTargets: [Target] {
     [
         .testTarget(name: "KilnDiagnosticsTests", dependencies: ["KilnDiagnostics"]),
@@ -86,7 +89,8 @@ var testTargets: [Target] {
         .testTarget(name: "KilnLayerTests", dependencies: ["KilnLayer"], exclude: ["Fixtures"]),
         .testTarget(name: "KilnStoreTests", dependencies: ["KilnStore"]),
         .testTarget(name: "KilnRuntimeTests", dependencies: ["KilnRuntime"]),
-        .testTarget(name: "KilnRegistryTests", dependencies: ["KilnRegistry"], exclude: ["Fixtures"]),
+        .testTarget(name: "KilnRegistryTests", dependencies: ["KilnRegistry"]),
+        .testTarget(name: "KilnLuaTests", dependencies: ["KilnLua"]),
         .testTarget(name: "KilnCLITests", dependencies: ["KilnCLI"]),
         .testTarget(name: "Integration", dependencies: ["KilnCLI"], exclude: ["Fixtures"]),
     ]

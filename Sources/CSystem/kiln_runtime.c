@@ -7,6 +7,7 @@
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <spawn.h>
+#include <signal.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -77,4 +78,45 @@ int kiln_set_window_size(int fd, uint16_t rows, uint16_t columns) {
     size.ws_row = rows;
     size.ws_col = columns;
     return ioctl(fd, TIOCSWINSZ, &size);
+}
+
+static volatile sig_atomic_t forward_target = 0;
+static struct sigaction saved_actions[65];
+static int saved_signals[65];
+static int saved_count = 0;
+
+static void forward_signal(int number) {
+    pid_t target = (pid_t)forward_target;
+    if (target > 0) {
+        int saved_errno = errno;
+        kill(target, number);
+        errno = saved_errno;
+    }
+}
+
+int kiln_forward_signals(pid_t target, const int *signals, int count) {
+    forward_target = target;
+    if (saved_count > 0) {
+        return 0;
+    }
+    struct sigaction action;
+    memset(&action, 0, sizeof action);
+    action.sa_handler = forward_signal;
+    action.sa_flags = SA_RESTART;
+    sigemptyset(&action.sa_mask);
+    for (int i = 0; i < count && saved_count < 64; i++) {
+        if (sigaction(signals[i], &action, &saved_actions[saved_count]) != 0) {
+            return -1;
+        }
+        saved_signals[saved_count++] = signals[i];
+    }
+    return 0;
+}
+
+void kiln_stop_forwarding_signals(void) {
+    forward_target = 0;
+    for (int i = 0; i < saved_count; i++) {
+        sigaction(saved_signals[i], &saved_actions[i], NULL);
+    }
+    saved_count = 0;
 }

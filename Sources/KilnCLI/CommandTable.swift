@@ -15,6 +15,7 @@ enum CommandTable {
             PushCommand.spec,
             LoginCommand.spec,
             LogoutCommand.spec,
+            PluginCommand.spec,
 
             CommandSpec(
                 group: "image", summary: "Manage images", category: "Management Commands",

@@ -16,8 +16,8 @@ extension ContainerRunner {
     ///
     /// slirp4netns keeps running beside the container (its pid in `<bundle>/slirp.pid`) until
     /// `remove` stops it. The mount-point stubs are recorded in `<bundle>/stubs.json` for `remove`.
-    /// Throws `invalidPath` for a terminal: a detached terminal needs a process that holds its
-    /// master side, which kiln does not have yet.
+    /// Throws `invalidPath` for a terminal: a detached terminal needs a process that keeps its
+    /// master side open, which kiln does not have yet.
     public func start(
         _ configuration: ContainerConfiguration, id: String, bundle: BundleLayout, stdoutLog: String, stderrLog: String
     ) async throws -> DetachedContainer {
@@ -29,7 +29,7 @@ extension ContainerRunner {
         if checksRuntime {
             try await RuntimeCheck.verify(runc)
         }
-        let root = try RootDirectory(path: configuration.rootfs)
+        let root = try RootfsDirectory(path: configuration.rootfs)
         let spec = try BundleWriter.write(configuration, to: bundle)
         try CommandCheck.check(spec, mounts: configuration.mounts, root: root)
         let stubs = try MountPointStubs.create(for: spec.mounts, in: root)
@@ -50,7 +50,8 @@ extension ContainerRunner {
                     let slirp = try Slirp4netns.start(
                         pid: pid, apiSocket: try Self.shortSocketPath(),
                         environment: ProcessInfo.processInfo.environment, detached: true)
-                    try Data("\(slirp.process.pid)\n".utf8).write(to: URL(fileURLWithPath: bundle.slirpPidFile))
+                    try Data("\(slirp.process.pid)\n\(slirp.apiSocket)\n".utf8)
+                        .write(to: URL(fileURLWithPath: bundle.slirpPidFile))
                     for var mapping in ports {
                         if mapping.hostPort == 0 {
                             mapping.hostPort = try PortProbe.freePort(mapping.hostIP, proto: mapping.proto)
@@ -100,7 +101,7 @@ extension ContainerRunner {
         do {
             try await runc.delete(id: id, force: force)
         } catch let error as RuntimeError {
-            // A container that runc no longer knows is already deleted; any other failure stands.
+            // A container that runc no longer lists is already deleted. Any other failure is rethrown.
             if case .runcFailed = error.kind, (try? await runc.state(id: id)) != nil {
                 throw error
             }
@@ -114,13 +115,13 @@ extension ContainerRunner {
         if let data = FileManager.default.contents(atPath: bundle.stubs),
             let stubs = try? JSONDecoder().decode(MountPointStubs.self, from: data)
         {
-            stubs.remove(from: try RootDirectory(path: rootfs), logger: logger)
+            stubs.remove(from: try RootfsDirectory(path: rootfs), logger: logger)
             unlink(bundle.stubs)
         }
     }
 
-    /// Runs another process in a running container (`kiln exec`), as the container's own process
-    /// but with `args` and the given overrides; waits for it and returns how it ended.
+    /// Runs another process in a running container (`kiln exec`): the container's own process
+    /// description with `args` and the given overrides. Waits for the process and returns its end.
     public func exec(
         id: String, bundle: BundleLayout, args: [String], env: [String] = [], cwd: String? = nil,
         user: ProcessUser? = nil, terminal: Bool = false, io: ContainerIO
@@ -190,11 +191,16 @@ extension ContainerRunner {
         return fd
     }
 
-    /// Stops a detached container's slirp4netns, after checking that the recorded pid still is one.
+    /// Stops a detached container's slirp4netns, after checking that the recorded pid still is
+    /// one, and removes its API socket.
     static func stopSlirp(_ bundle: BundleLayout) {
-        guard let text = try? String(contentsOfFile: bundle.slirpPidFile, encoding: .utf8),
-            let pid = pid_t(text.trimmingCharacters(in: .whitespacesAndNewlines)), pid > 0
-        else { return }
+        guard let text = try? String(contentsOfFile: bundle.slirpPidFile, encoding: .utf8) else { return }
+        let lines = text.split(separator: "\n").map(String.init)
+        if lines.count > 1, lines[1].hasPrefix("/tmp/kiln-slirp-"), lines[1].hasSuffix("/api.sock") {
+            unlink(lines[1])
+            rmdir((lines[1] as NSString).deletingLastPathComponent)
+        }
+        guard let first = lines.first, let pid = pid_t(first), pid > 0 else { return }
         let command = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline").map {
             String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self)
         }

@@ -53,6 +53,7 @@ extension ContainerRunner {
         var slirp: Slirp4netns?
         var terminal: TerminalProxy?
         var createdPid: pid_t?
+        var forwarder: SignalForwarder?
         do {
             createdPid = try Self.readPidFile(bundle.pidFile)
             if let console {
@@ -78,8 +79,13 @@ extension ContainerRunner {
                 try? Data(published.map(\.description).joined(separator: "\n").utf8)
                     .write(to: URL(fileURLWithPath: bundle.directory + "/ports"))
             }
+            // Forward before the process runs, so that no signal meant for it ends kiln instead.
+            if case .inherit = io, let createdPid {
+                forwarder = SignalForwarder(target: createdPid)
+            }
             try await runc.start(id: id)
         } catch {
+            forwarder?.stop()
             slirp?.stop()
             try? await runc.delete(id: id, force: true)
             // The killed init is kiln's child (kiln is its subreaper): reap it.
@@ -94,10 +100,6 @@ extension ContainerRunner {
             throw RuntimeError(.systemCallFailed(operation: "reading runc's pid file \(bundle.pidFile)", errno: ENOENT))
         }
 
-        var forwarder: SignalForwarder?
-        if case .inherit = io {
-            forwarder = SignalForwarder { signal in kill(pid, signal) }
-        }
         let handler: (@Sendable (ProgressEvent.OutputStream, [UInt8]) -> Void)?
         if case .stream(_, let streamHandler) = io { handler = streamHandler } else { handler = nil }
         let keptTail = tail
@@ -143,7 +145,7 @@ extension ContainerRunner {
         return pid
     }
 
-    /// A socket path in a fresh private directory under /tmp, short enough for `sockaddr_un`.
+    /// Creates a private directory under /tmp and returns a socket path in it, short enough for `sockaddr_un`.
     static func shortSocketPath() throws -> String {
         var template = Array("/tmp/kiln-slirp-XXXXXX".utf8CString)
         guard let made = mkdtemp(&template) else {

@@ -2,19 +2,19 @@ import CSystem
 import Foundation
 import KilnDiagnostics
 
-/// Where a container's standard streams go.
+/// The destination of a container's standard streams.
 public enum ContainerIO: Sendable {
     /// Output chunks go to `handler` as they arrive and the last `tailLines` lines come back in
     /// `ContainerExit.outputTail`; stdin is /dev/null. For build steps.
     case stream(tailLines: Int, handler: @Sendable (ProgressEvent.OutputStream, [UInt8]) -> Void)
-    /// The container uses kiln's own stdout and stderr, and its stdin unless `stdin` is false; kiln
-    /// forwards SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1 and SIGUSR2 to it. Foreground `kiln run`;
-    /// with `ContainerConfiguration.terminal` the container gets a pseudo-terminal copied to
-    /// kiln's (`kiln run -it`).
+    /// The container uses kiln's own stdout and stderr, and its stdin unless `stdin` is false.
+    /// kiln forwards SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1 and SIGUSR2 to it. This is foreground
+    /// `kiln run`. With `ContainerConfiguration.terminal`, the container gets a pseudo-terminal
+    /// that kiln copies to its own (`kiln run -it`).
     case inherit(stdin: Bool)
 }
 
-/// How a container ended.
+/// The end of a container: its termination status and, for streamed output, its last lines.
 public struct ContainerExit: Sendable, Equatable {
     public var status: TerminationStatus
     /// The last lines of output, for `ContainerIO.stream`; empty otherwise.
@@ -57,7 +57,7 @@ public struct ContainerRunner: Sendable {
         if checksRuntime {
             try await RuntimeCheck.verify(runc)
         }
-        let root = try RootDirectory(path: configuration.rootfs)
+        let root = try RootfsDirectory(path: configuration.rootfs)
         let spec = try BundleWriter.write(configuration, to: bundle)
         try CommandCheck.check(spec, mounts: configuration.mounts, root: root)
         let stubs = try MountPointStubs.create(for: spec.mounts, in: root)
@@ -121,7 +121,7 @@ public struct ContainerRunner: Sendable {
             let stdinFD = stdin ? STDIN_FILENO : devNull
             let foreground = TerminalForeground(takeover: stdin && isatty(STDIN_FILENO) == 1)
             let runcProcess = RuncProcessBox()
-            let forwarder = SignalForwarder { signal in runcProcess.get()?.signal(signal) }
+            let forwarder = SignalForwarder()
             defer {
                 forwarder.stop()
                 foreground.restore()
@@ -133,6 +133,7 @@ public struct ContainerRunner: Sendable {
                     newProcessGroup: true,
                     started: { child in
                         runcProcess.set(child)
+                        forwarder.retarget(child.pid)
                         foreground.give(to: child.pid)
                     })
             } onCancel: {
@@ -192,5 +193,13 @@ final class TerminalForeground: @unchecked Sendable {
         let old = signal(SIGTTOU, SIG_IGN)
         tcsetpgrp(STDIN_FILENO, previous)
         signal(SIGTTOU, old)
+    }
+}
+
+extension ContainerRunner {
+    /// Writes the bundle for `configuration` (config.json and the generated files) without
+    /// starting anything, for running it with runc directly.
+    public static func writeBundle(_ configuration: ContainerConfiguration, to bundle: BundleLayout) throws {
+        _ = try BundleWriter.write(configuration, to: bundle)
     }
 }

@@ -4,12 +4,7 @@ import KilnRegistry
 import Testing
 
 /// kiln against Debian's docker-registry, checked with skopeo.
-@Suite(
-    .serialized,
-    .disabled(
-        "the store on this branch migrates only the first table of its schema (Transaction.execute runs one statement), so every command that opens a store fails with \"no such table: leases\""
-    )
-) struct RegistryRoundTripTests {
+@Suite(.serialized) struct RegistryRoundTripTests {
     static let available = TestRegistry.isAvailable && Host.hasExecutable("skopeo")
 
     /// An OCI layout with one image of two gzip layers made by tar, tagged `1.0`.
@@ -93,6 +88,44 @@ import Testing
         try Command.run("skopeo", ["copy", "--src-tls-verify=false", "docker://\(destination)", "oci:\(copied):x"])
         let original = try OCILayoutDirectory(path: layoutPath, create: false).resolveImage("1.0")
         #expect(try OCILayoutDirectory(path: copied, create: false).resolveImage("x").digest == original.digest)
+    }
+
+    @Test(.enabled(if: available, "needs docker-registry and skopeo"))
+    func configuredMirrorServesDockerHubNames() async throws {
+        let scratch = try TemporaryDirectory("kiln-registry-mirror")
+        defer { scratch.remove() }
+        let registry = try TestRegistry()
+        defer { registry.stop() }
+        let layoutPath = try makeLayout(scratch)
+        try Command.run(
+            "skopeo", ["copy", "--dest-tls-verify=false", "oci:\(layoutPath):1.0", "docker://\(registry.host)/library/busybox:1.0"])
+        let config = try scratch.write(
+            "config.lua",
+            """
+            return kiln.config {
+              registries = { mirrors = { ["docker.io"] = { "http://\(registry.host)" } } },
+            }
+            """)
+
+        var kiln = KilnInvocation(root: scratch.appending("root"))
+        kiln.environment["HOME"] = scratch.path
+        kiln.environment["KILN_CONFIG"] = config
+        let pulled = await kiln("pull", "-q", "busybox:1.0")
+        #expect(pulled.status == 0, "\(pulled.stderr)")
+        #expect(pulled.stdout == "docker.io/library/busybox:1.0\n")
+    }
+
+    @Test(.enabled(if: available, "needs docker-registry and skopeo"))
+    func invalidRegistriesTableNamesKey() async throws {
+        let scratch = try TemporaryDirectory("kiln-registry-badconfig")
+        defer { scratch.remove() }
+        let config = try scratch.write("config.lua", "return kiln.config { registries = { mirrorz = {} } }\n")
+        var kiln = KilnInvocation(root: scratch.appending("root"))
+        kiln.environment["HOME"] = scratch.path
+        kiln.environment["KILN_CONFIG"] = config
+        let pulled = await kiln("pull", "busybox:1.0")
+        #expect(pulled.status == 1)
+        #expect(pulled.stderr.contains("invalid registries.mirrorz: unknown key; did you mean \"mirrors\"?"))
     }
 
     @Test(.enabled(if: available, "needs docker-registry and skopeo"))

@@ -30,7 +30,7 @@ import Testing
 
     @Test func createdAndRemoved() throws {
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        let root = try RootDirectory(path: directory + "/root")
+        let root = try RootfsDirectory(path: directory + "/root")
         let before = listing()
 
         let stubs = try MountPointStubs.create(for: mounts, in: root)
@@ -45,7 +45,7 @@ import Testing
         defer { try? FileManager.default.removeItem(atPath: directory) }
         try FileManager.default.createSymbolicLink(
             atPath: directory + "/root/etc/hosts", withDestinationPath: "/run/systemd/hosts")
-        let root = try RootDirectory(path: directory + "/root")
+        let root = try RootfsDirectory(path: directory + "/root")
         let stubs = try MountPointStubs.create(for: [mounts[3]], in: root)
         #expect(stubs.entries.map(\.path) == ["/run", "/run/systemd", "/run/systemd/hosts"])
         stubs.remove(from: root)
@@ -54,7 +54,7 @@ import Testing
 
     @Test func replacedParentIsNotFollowed() throws {
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        let root = try RootDirectory(path: directory + "/root")
+        let root = try RootfsDirectory(path: directory + "/root")
         let stubs = try MountPointStubs.create(for: [mounts[3]], in: root)
 
         // What a hostile step can do: move /etc away and point /etc at a host directory.
@@ -68,7 +68,7 @@ import Testing
 
     @Test func replacedStubIsKept() throws {
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        let root = try RootDirectory(path: directory + "/root")
+        let root = try RootfsDirectory(path: directory + "/root")
         let stubs = try MountPointStubs.create(for: [mounts[3]], in: root)
         try FileManager.default.removeItem(atPath: directory + "/root/etc/hosts")
         try Data("written by the step".utf8).write(to: URL(fileURLWithPath: directory + "/root/etc/hosts"))

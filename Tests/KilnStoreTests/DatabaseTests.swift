@@ -5,7 +5,11 @@ import Testing
 @Suite struct DatabaseTests {
     private let migrations = [
         "CREATE TABLE tags (name TEXT PRIMARY KEY, digest TEXT NOT NULL)",
-        "ALTER TABLE tags ADD COLUMN created INTEGER NOT NULL DEFAULT 0",
+        """
+        ALTER TABLE tags ADD COLUMN created INTEGER NOT NULL DEFAULT 0;
+        CREATE TABLE leases (id TEXT PRIMARY KEY);
+        CREATE INDEX tags_by_digest ON tags (digest);
+        """,
     ]
 
     private func temporaryDirectory() throws -> URL {
@@ -21,6 +25,9 @@ import Testing
 
         let first = try Database(path: path, migrations: migrations)
         #expect(try first.schemaVersion() == 2)
+        // Every statement of a multi-statement migration ran, not only the first.
+        let tables = try first.query("SELECT name FROM sqlite_master WHERE type IN ('table', 'index') AND name NOT LIKE 'sqlite_%' ORDER BY name")
+        #expect(tables.compactMap { $0.string(0) } == ["leases", "tags", "tags_by_digest"])
         try first.query("INSERT INTO tags (name, digest, created) VALUES (?, ?, ?)", ["a", "sha256:1", 5])
 
         let second = try Database(path: path, migrations: migrations)

@@ -52,7 +52,7 @@ extern const long kiln_utime_omit;
 extern const unsigned int kiln_rename_noreplace;
 extern const unsigned int kiln_rename_exchange;
 
-// Runtime helpers (console sockets, subreaper, terminal sizes) used by KilnRuntime.
+// Runtime helpers (console sockets, subreaper, terminal sizes, signal forwarding) used by KilnRuntime.
 #include "kiln_runtime.h"
 
 // Copy and mount helpers used by KilnSnapshot and KilnBuild.

@@ -7,9 +7,6 @@
 // Helpers for KilnRuntime: constants that need _GNU_SOURCE and calls that glibc declares as
 // variadic functions or macros, which Swift cannot call.
 
-/// O_PATH from <fcntl.h>.
-extern const int kiln_o_path;
-
 /// pipe2(fds, O_CLOEXEC); returns 0, or -1 with errno set.
 int kiln_pipe_cloexec(int fds[2]);
 
@@ -19,6 +16,14 @@ int kiln_accept_cloexec(int socket);
 /// Adds a close-from action to posix_spawn file actions (glibc 2.34+), so the child starts with
 /// no descriptor at or above `low` except those that later dup2 actions create.
 int kiln_spawn_add_close_from(void *actions, int low);
+
+/// Installs a handler for each of `signals` that sends the signal on to process `target` with
+/// kill(2), which is async-signal-safe. One target per process: a second call replaces the
+/// target. Returns 0, or -1 with errno set.
+int kiln_forward_signals(pid_t target, const int *signals, int count);
+
+/// Restores the dispositions that `kiln_forward_signals` replaced and clears the target.
+void kiln_stop_forwarding_signals(void);
 
 /// Receives one file descriptor sent with SCM_RIGHTS on a connected unix socket. The new
 /// descriptor has O_CLOEXEC set. Returns it, or -1 with errno set (EBADMSG when the message

@@ -5,9 +5,9 @@ import KilnDiagnostics
 /// A slirp4netns process that connects a container's network namespace to the host: outbound
 /// traffic through user-mode NAT, and published ports through its API socket (`add_hostfwd`).
 ///
-/// It runs with `--exit-fd`, whose other end only kiln holds, so it stops when kiln closes that
-/// end (`stop()`) or when kiln dies; and with `--disable-host-loopback`, so the container cannot
-/// reach the host's 127.0.0.1 through the gateway address 10.0.2.2.
+/// It runs with `--exit-fd`, whose other end only kiln keeps open, so it stops when kiln closes
+/// that end (`stop()`) or when kiln dies. It also runs with `--disable-host-loopback`, so the
+/// container cannot reach the host's 127.0.0.1 through the gateway address 10.0.2.2.
 final class Slirp4netns: @unchecked Sendable {
     let process: ChildProcess
     let apiSocket: String
@@ -15,8 +15,8 @@ final class Slirp4netns: @unchecked Sendable {
 
     /// Starts slirp4netns for the network namespace of process `pid` and waits until the
     /// namespace has its `tap0` interface configured (10.0.2.100/24, gateway 10.0.2.2, DNS 10.0.2.3).
-    /// With `detached`, slirp4netns gets no exit descriptor and outlives kiln; whoever removes
-    /// the container stops it.
+    /// With `detached`, slirp4netns gets no exit descriptor and outlives kiln, so the code that
+    /// removes the container must stop it.
     static func start(pid: pid_t, apiSocket: String, environment: [String: String], detached: Bool = false) throws
         -> Slirp4netns
     {
@@ -84,7 +84,7 @@ final class Slirp4netns: @unchecked Sendable {
     }
 
     /// Publishes `mapping` (its host port already chosen). Checks first that the host address and
-    /// port can be bound, so that a taken port gives `portInUse` from the system's own answer.
+    /// port can be bound, so that a taken port gives `portInUse` from the result of bind(2).
     func publish(_ mapping: PortMapping) throws {
         try PortProbe.checkAvailable(mapping)
         let request: [String: Any] = [

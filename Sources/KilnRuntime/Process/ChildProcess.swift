@@ -1,7 +1,7 @@
 import CSystem
 import Foundation
 
-/// How a child process ended.
+/// The end of a child process: its exit code, or the signal that killed it.
 public enum TerminationStatus: Sendable, Equatable {
     case exited(Int32)
     case signaled(Int32)
@@ -86,7 +86,7 @@ final class ChildProcess: Sendable {
         return ChildProcess(pid: pid, executable: executable)
     }
 
-    /// Waits for the process to end, on a thread of its own so the cooperative pool never blocks.
+    /// Waits for the process to end on a thread of its own, so that waiting does not block the cooperative pool.
     func wait() async -> TerminationStatus {
         await withCheckedContinuation { continuation in
             let pid = self.pid

@@ -1,34 +1,29 @@
-import Dispatch
+import CSystem
 import Foundation
 
 /// Forwards the signals a user sends to kiln (Ctrl-C, `kill`) to a container while it runs in
-/// the foreground, as `docker run` does. The signals stay ignored for kiln itself meanwhile, and
-/// their previous handlers come back when the forwarder stops.
+/// the foreground, as `docker run` does, and restores kiln's own handlers afterwards.
+///
+/// The forwarding happens in a C signal handler that calls kill(2), because an ignored signal
+/// never reaches a dispatch source on Linux unless every thread blocks it. A process forwards to
+/// one target at a time; a second forwarder replaces the first one's target.
 final class SignalForwarder: @unchecked Sendable {
     static let forwarded: [Int32] = [SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2]
+    private var active = true
 
-    private var sources: [DispatchSourceSignal] = []
-    private var previous: [(Int32, sighandler_t?)] = []
+    /// Starts forwarding to `target`; signals that arrive before `retarget` with a pid of 0 are dropped.
+    init(target: pid_t = 0, signals: [Int32] = SignalForwarder.forwarded) {
+        _ = kiln_forward_signals(target, signals, Int32(signals.count))
+    }
 
-    /// Starts forwarding; `deliver` receives each signal number.
-    init(signals: [Int32] = SignalForwarder.forwarded, deliver: @escaping @Sendable (Int32) -> Void) {
-        let queue = DispatchQueue(label: "kiln.signals")
-        for number in signals {
-            previous.append((number, signal(number, SIG_IGN)))
-            let source = DispatchSource.makeSignalSource(signal: number, queue: queue)
-            source.setEventHandler { deliver(number) }
-            source.resume()
-            sources.append(source)
-        }
+    func retarget(_ target: pid_t) {
+        _ = kiln_forward_signals(target, Self.forwarded, Int32(Self.forwarded.count))
     }
 
     func stop() {
-        sources.forEach { $0.cancel() }
-        sources.removeAll()
-        for (number, handler) in previous {
-            signal(number, handler)
-        }
-        previous.removeAll()
+        guard active else { return }
+        active = false
+        kiln_stop_forwarding_signals()
     }
 
     deinit {

@@ -30,7 +30,7 @@ public struct MountPointStubs: Codable, Sendable, Equatable {
     /// Creates every missing destination of `mounts` in `rootfs`: directories, or empty files for
     /// bind mounts of files. Destinations below another mount are skipped, because they are created
     /// in that mount, not in the rootfs.
-    static func create(for mounts: [RuntimeSpec.Mount], in root: RootDirectory) throws -> MountPointStubs {
+    static func create(for mounts: [RuntimeSpec.Mount], in root: RootfsDirectory) throws -> MountPointStubs {
         var stubs = MountPointStubs()
         var earlier: [String] = []
         for mount in mounts {
@@ -49,7 +49,7 @@ public struct MountPointStubs: Codable, Sendable, Equatable {
         return stat(hostPath, &info) == 0 && (info.st_mode & S_IFMT) == S_IFDIR
     }
 
-    private mutating func ensure(_ path: String, isDirectory: Bool, in root: RootDirectory, depth: Int) throws {
+    private mutating func ensure(_ path: String, isDirectory: Bool, in root: RootfsDirectory, depth: Int) throws {
         guard depth < 40 else {
             throw RuntimeError(.invalidPath(path, field: "mount destination", reason: "too many levels of symbolic links"))
         }
@@ -127,7 +127,7 @@ public struct MountPointStubs: Codable, Sendable, Equatable {
 
     /// Removes the stubs, deepest first. A stub that is gone, was replaced, sits under a path that
     /// became a symlink, or is a directory that is no longer empty stays where it is.
-    func remove(from root: RootDirectory, logger: Logger = .discard) {
+    func remove(from root: RootfsDirectory, logger: Logger = .discard) {
         for entry in entries.reversed() {
             let components = ContainerPath.components(entry.path)
             guard let name = components.last else { continue }

@@ -5,7 +5,7 @@ import Foundation
 /// non-executable command gives Docker's exit statuses 127 and 126 from data kiln checked
 /// itself, not from the wording of runc's error.
 enum CommandCheck {
-    static func check(_ spec: RuntimeSpec, mounts: [MountRequest], root: RootDirectory) throws {
+    static func check(_ spec: RuntimeSpec, mounts: [MountRequest], root: RootfsDirectory) throws {
         guard let command = spec.process.args.first, !command.isEmpty else {
             throw RuntimeError(.invalidPath("", field: "command", reason: "no command specified"))
         }

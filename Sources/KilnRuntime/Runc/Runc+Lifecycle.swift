@@ -35,10 +35,22 @@ extension Runc {
         return try JSONDecoder().decode(RuncContainerState.self, from: Data(output))
     }
 
-    /// Every container in this store's runc state directory.
+    /// Lists every container in this store's runc state directory.
+    ///
+    /// runc 1.1 fails the whole listing when a container is deleted while it reads the state
+    /// directory, so a failed listing is tried again, up to three times.
     public func list() async throws -> [RuncContainerState] {
-        let output = try await command("list", ["--format", "json"], containerID: nil)
-        return try JSONDecoder().decode([RuncContainerState]?.self, from: Data(output)) ?? []
+        var attempt = 0
+        while true {
+            do {
+                let output = try await command("list", ["--format", "json"], containerID: nil)
+                return try JSONDecoder().decode([RuncContainerState]?.self, from: Data(output)) ?? []
+            } catch let error as RuntimeError where attempt < 2 {
+                guard case .runcFailed = error.kind else { throw error }
+                attempt += 1
+                try await Task.sleep(for: .milliseconds(50))
+            }
+        }
     }
 
     /// Sends `signal` to the container's init process, or with `all` to every process in it.

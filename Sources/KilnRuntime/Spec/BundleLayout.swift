@@ -16,7 +16,7 @@ public struct BundleLayout: Sendable, Equatable {
     public var hostname: String { directory + "/hostname" }
     /// The pid file that `runc create` and `runc run -d` write.
     public var pidFile: String { directory + "/init.pid" }
-    /// The pid of a detached container's slirp4netns.
+    /// The pid of a detached container's slirp4netns, and on a second line its API socket.
     public var slirpPidFile: String { directory + "/slirp.pid" }
     /// The mount-point stubs of a detached container, removed by `ContainerRunner.remove`.
     public var stubs: String { directory + "/stubs.json" }

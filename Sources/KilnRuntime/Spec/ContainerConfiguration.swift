@@ -1,4 +1,4 @@
-/// What a caller asks for when it starts a container: a build step or `kiln run`.
+/// A request to start a container, from a build step or `kiln run`.
 ///
 /// `RuntimeSpec(_:bundle:)` turns it into runc's `config.json`; `ContainerRunner` runs it. Paths
 /// inside the container are absolute; `rootfs` and bind-mount sources are host paths.
@@ -117,7 +117,7 @@ public struct GeneratedFile: Sendable, Equatable {
     }
 }
 
-/// How the container reaches the network.
+/// The network a container is connected to.
 public enum NetworkMode: Sendable, Equatable {
     /// The host's network namespace: the default for build steps.
     case host

@@ -1,5 +1,5 @@
 extension RuntimeSpec {
-    /// The runc configuration for `configuration`, whose generated files (/etc/hosts,
+    /// Generates the runc configuration for `configuration`, whose generated files (/etc/hosts,
     /// /etc/resolv.conf, /etc/hostname and `extraFiles`) live in `bundle`, outside the rootfs.
     ///
     /// Throws `RuntimeError.invalidPath` for a relative working directory or mount destination, and
@@ -39,7 +39,7 @@ extension RuntimeSpec {
             sysctl: nil)
     }
 
-    /// The environment with Docker's additions: PATH when missing, HOME from the user's entry in
+    /// Returns the environment with Docker's additions: PATH when missing, HOME from the user's entry in
     /// /etc/passwd, and TERM=xterm for a terminal.
     static func environment(_ configuration: ContainerConfiguration) -> [String] {
         var env = configuration.env
@@ -56,7 +56,7 @@ extension RuntimeSpec {
         return env
     }
 
-    /// Docker's default capabilities, plus `adding`, minus `dropping`, in a stable order.
+    /// Returns Docker's default capabilities, plus `adding`, minus `dropping`, in a stable order.
     static func capabilities(adding: [String], dropping: [String]) throws -> [String] {
         func canonical(_ name: String) throws -> String {
             var upper = name.uppercased()
@@ -81,7 +81,7 @@ extension RuntimeSpec {
         return result
     }
 
-    /// The default filesystems, then the generated files, then the caller's mounts, parents before children.
+    /// Returns the default filesystems, then the generated files, then the caller's mounts, parents before children.
     static func makeMounts(_ configuration: ContainerConfiguration, bundle: BundleLayout) throws -> [Mount] {
         var mounts = DockerDefaults.mounts
         let generatedOptions = ["rbind", "rprivate"] + (configuration.readonlyRootfs ? ["ro"] : [])

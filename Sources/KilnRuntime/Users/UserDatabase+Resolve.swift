@@ -1,5 +1,5 @@
 extension UserDatabase {
-    /// The process identity for a Dockerfile `USER` or `kiln run -u` value: `NAME`, `UID`,
+    /// Resolves a Dockerfile `USER` or `kiln run -u` value to a process identity: `NAME`, `UID`,
     /// `NAME:GROUP`, `UID:GID`, or a mix; empty means root.
     ///
     /// Names must exist in the files. A numeric uid or gid that the files do not list is used as
@@ -67,7 +67,7 @@ extension UserDatabase {
         return entry.gid
     }
 
-    /// A uid or gid in the range Linux accepts for a container process (0 to 2^31-1).
+    /// Parses a uid or gid in the range Linux accepts for a container process (0 to 2^31-1).
     private static func numericID(_ text: String) -> UInt32? {
         guard !text.isEmpty, text.allSatisfy(\.isASCIIDigit), let value = UInt32(text), value <= UInt32(Int32.max)
         else { return nil }

@@ -1,6 +1,6 @@
 /// The users and groups of an image, read from its /etc/passwd and /etc/group as plain text.
 ///
-/// kiln never asks NSS: that would load the image's own libnss modules into kiln. Lines that do
+/// kiln never calls NSS, because that would load the image's own libnss modules into kiln. Lines that do
 /// not parse (comments, NIS `+`/`-` entries, short lines) are skipped, as runc's parser skips them.
 public struct UserDatabase: Sendable, Equatable {
     public struct PasswdEntry: Sendable, Equatable {
@@ -39,7 +39,7 @@ public struct UserDatabase: Sendable, Equatable {
 
     /// Reads /etc/passwd and /etc/group inside `rootfs`, resolving symlinks within it.
     public static func load(rootfs: String) throws -> UserDatabase {
-        let root = try RootDirectory(path: rootfs)
+        let root = try RootfsDirectory(path: rootfs)
         return UserDatabase(passwd: try root.readFile("etc/passwd"), group: try root.readFile("etc/group"))
     }
 

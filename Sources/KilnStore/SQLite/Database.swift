@@ -60,13 +60,18 @@ public final class Database: Sendable {
     /// Runs one or more statements that take no parameters and return no rows.
     public func execute(_ sql: String) throws {
         try handle.withLock { handle in
-            var errorMessage: UnsafeMutablePointer<CChar>?
-            let result = sqlite3_exec(handle.connection, sql, nil, nil, &errorMessage)
-            guard result == SQLITE_OK else {
-                let message = errorMessage.map { String(cString: $0) } ?? String(cString: sqlite3_errmsg(handle.connection))
-                sqlite3_free(errorMessage)
-                throw SQLiteError(kind: .call(code: result), path: path, message: message, statement: sql)
-            }
+            try Self.executeScript(sql, on: handle.connection, path: path)
+        }
+    }
+
+    /// Runs every statement in `sql` in order; `run` would stop after the first one.
+    static func executeScript(_ sql: String, on connection: OpaquePointer, path: String) throws {
+        var errorMessage: UnsafeMutablePointer<CChar>?
+        let result = sqlite3_exec(connection, sql, nil, nil, &errorMessage)
+        guard result == SQLITE_OK else {
+            let message = errorMessage.map { String(cString: $0) } ?? String(cString: sqlite3_errmsg(connection))
+            sqlite3_free(errorMessage)
+            throw SQLiteError(kind: .call(code: result), path: path, message: message, statement: sql)
         }
     }
 
@@ -215,16 +220,9 @@ public struct Transaction {
         try Database.run(sql, parameters, on: connection, path: path)
     }
 
-    /// Runs one or more statements that take no parameters and return no rows, such as a
-    /// migration that creates several tables.
+    /// Runs one or more statements that take no parameters and return no rows.
     public func execute(_ sql: String) throws {
-        var errorMessage: UnsafeMutablePointer<CChar>?
-        let result = sqlite3_exec(connection, sql, nil, nil, &errorMessage)
-        guard result == SQLITE_OK else {
-            let message = errorMessage.map { String(cString: $0) } ?? String(cString: sqlite3_errmsg(connection))
-            sqlite3_free(errorMessage)
-            throw SQLiteError(kind: .call(code: result), path: path, message: message, statement: sql)
-        }
+        try Database.executeScript(sql, on: connection, path: path)
     }
 
     /// The row ID of the last insert on this connection.

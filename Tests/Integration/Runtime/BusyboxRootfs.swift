@@ -4,7 +4,7 @@ import Foundation
 /// /tmp with mode 1777, and users root, nobody and appuser (1001, primary group appgroup 1002,
 /// also a member of the group extra 1003).
 struct BusyboxRootfs {
-    /// The temporary directory that holds `rootfs`, the bundle and anything else a test needs.
+    /// The temporary directory that contains `rootfs`, the bundle and anything else a test needs.
     let directory: String
     var rootfs: String { directory + "/rootfs" }
     var bundle: String { directory + "/bundle" }
@@ -61,7 +61,7 @@ struct BusyboxRootfs {
         try? FileManager.default.removeItem(atPath: directory)
     }
 
-    /// Every path under the rootfs, relative to it, for before-and-after comparisons.
+    /// Lists every path under the rootfs, relative to it, for before-and-after comparisons.
     func listing() -> Set<String> {
         var paths = Set<String>()
         let enumerator = FileManager.default.enumerator(atPath: rootfs)

@@ -71,6 +71,17 @@ struct RuntimeCheckTests {
         #expect(link == victim)
     }
 
+    /// A container sees runc's binary only through its own /proc, and cannot change it.
+    @Test func runcBinaryUnchangedByContainer() async throws {
+        let rootfs = try BusyboxRootfs()
+        defer { rootfs.remove() }
+        let runc = try Runc.locate(environment: [:])
+        let before = try Data(contentsOf: URL(fileURLWithPath: runc))
+        let result = try await rootfs.run(["sh", "-c", "ls -l /proc/*/exe; echo x >> /proc/self/exe; echo x >> /proc/1/exe"])
+        #expect(result.exit.status != .exited(0))
+        #expect(try Data(contentsOf: URL(fileURLWithPath: runc)) == before)
+    }
+
     private func temporaryDirectory() throws -> String {
         var template = Array("/tmp/kiln-runtime-check-XXXXXX".utf8CString)
         guard let made = mkdtemp(&template) else { throw CocoaError(.fileWriteUnknown) }

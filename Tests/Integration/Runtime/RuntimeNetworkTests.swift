@@ -87,7 +87,7 @@ struct RuntimeNetworkTests {
         return listener.port
     }
 
-    /// A TCP socket listening on 127.0.0.1 at a port the kernel chose.
+    /// Opens a TCP socket listening on 127.0.0.1 at a port the kernel chose.
     private func listenOnLoopback() throws -> (fd: Int32, port: Int) {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         var address = sockaddr_in()
@@ -103,7 +103,7 @@ struct RuntimeNetworkTests {
         return (fd, Int(UInt16(bigEndian: address.sin_port)))
     }
 
-    /// The body of `GET /` from 127.0.0.1:`port`, or nil when nothing answers.
+    /// Returns the body of `GET /` from 127.0.0.1:`port`, or nil when no server responds.
     private func httpGet(port: Int) -> String? {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         defer { close(fd) }

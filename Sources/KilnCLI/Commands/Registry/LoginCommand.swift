@@ -45,7 +45,7 @@ enum LoginCommand {
         user = name
 
         let credentials = RegistryCredentials(username: name, password: secretValue)
-        let settings = try RegistryOptions.settings(arguments, registry: registry)
+        let settings = try RegistryOptions.settings(arguments, registry: registry, context: context)
         let client = try await RegistryClient.connect(
             registry: registry, settings: settings, credentials: credentials, logger: context.logger)
         try await client.verifyCredentials()

@@ -3,6 +3,7 @@ import KilnDiagnostics
 import KilnImage
 import KilnRegistry
 import KilnStore
+import Synchronization
 
 /// `kiln pull`: downloads an image from a registry into the store, as `docker pull` does.
 enum PullCommand {
@@ -26,16 +27,28 @@ enum PullCommand {
         if arguments[allTags] && (parsed.tag != nil || parsed.digest != nil) {
             throw UsageError(command: command, reason: .custom("tag can't be used with --all-tags/-a"))
         }
-        let settings = try RegistryOptions.settings(arguments, registry: parsed.domain)
+        let settings = try RegistryOptions.settings(arguments, registry: parsed.domain, context: context)
 
         let store = try Store.open(root: context.storeRoot, logger: context.logger)
         let lease = try store.createLease(label: "pull \(parsed)")
         defer { try? lease.release() }
         let destination = StoreImages(store: store, lease: lease)
         let renderer = makeProgressRenderer(mode, output: context.stderr)
+        // Docker prints "TAG: Pulling from REPOSITORY" once the manifest resolved, so a missing tag
+        // shows only the error. The header goes out before the first layer event, or after a pull
+        // that moved no layer.
+        let header = Mutex<String?>(nil)
+        let printHeader: @Sendable () -> Void = {
+            guard let line = header.withLock({ pending in defer { pending = nil }; return pending }) else { return }
+            context.stderr.line(line)
+        }
+        let reporter = ProgressReporter { event in
+            printHeader()
+            renderer.handle(event)
+        }
         let puller = ImagePuller(
             settings: settings, credentials: RegistryOptions.credentialStore(context),
-            locations: RegistryOptions.blobLocations(context), logger: context.logger, progress: renderer.reporter)
+            locations: RegistryOptions.blobLocations(context), logger: context.logger, progress: reporter)
 
         var references = [parsed.withDefaultTag()]
         if arguments[allTags] {
@@ -44,15 +57,19 @@ enum PullCommand {
         }
         for reference in references {
             let tagOrDigest = reference.tag ?? reference.digest?.description ?? Reference.defaultTag
-            if mode != .quiet { context.stderr.line("\(tagOrDigest): Pulling from \(reference.path)") }
+            if mode != .quiet {
+                header.withLock { $0 = "\(tagOrDigest): Pulling from \(reference.path)" }
+            }
             let result: PullResult
             do {
                 result = try await puller.pull(reference, platform: wanted, into: destination)
             } catch {
+                header.withLock { $0 = nil }
                 renderer.finish()
                 throw error
             }
             renderer.finish()
+            printHeader()
             if mode != .quiet {
                 context.stderr.line("Digest: \(result.document.digest)")
                 context.stderr.line(

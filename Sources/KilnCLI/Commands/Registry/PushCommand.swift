@@ -52,7 +52,7 @@ enum PushCommand {
         } else {
             let name = destinationText.hasPrefix("docker://") ? String(destinationText.dropFirst(9)) : destinationText
             let reference = try RegistryOptions.reference(name, command: command).withDefaultTag()
-            let settings = try RegistryOptions.settings(arguments, registry: reference.domain)
+            let settings = try RegistryOptions.settings(arguments, registry: reference.domain, context: context)
             if mode != .quiet { context.stderr.line("The push refers to repository [\(reference.name)]") }
             let renderer = makeProgressRenderer(mode, output: context.stderr)
             let found = try RegistryOptions.credentialStore(context).credentials(for: reference.domain)

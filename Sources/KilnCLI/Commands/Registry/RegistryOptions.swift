@@ -16,12 +16,10 @@ enum RegistryOptions {
 
     static var flags: [FlagSpec] { [tlsVerify.spec, certDir.spec] }
 
-    /// Settings for a command that talks to `registry`, with the command's flags applied.
-    ///
-    /// TODO: settings from the `registries` table of ~/.config/kiln/config.lua are not read yet;
-    /// until the config loader calls `RegistrySettings(dictionary:)`, only flags apply.
-    static func settings(_ arguments: ParsedArguments, registry: String) throws -> RegistrySettings {
-        var settings = RegistrySettings()
+    /// Settings for a command that talks to `registry`: the `registries` table of the user's
+    /// configuration, with the command's flags applied over it.
+    static func settings(_ arguments: ParsedArguments, registry: String, context: CommandContext) throws -> RegistrySettings {
+        var settings = try UserConfiguration.registrySettings(context)
         if let value = arguments[tlsVerify] {
             guard let verify = parseBool(value) else {
                 throw UsageError(

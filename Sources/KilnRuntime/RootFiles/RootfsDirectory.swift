@@ -5,9 +5,10 @@ import Foundation
 /// symlinks and `..` stop at the root, as they do for the container itself (openat2 with
 /// RESOLVE_IN_ROOT).
 ///
-/// TODO: move onto the in-root file primitives of KilnSystem once they land; this private copy
-/// covers only what the runtime needs (reading /etc/passwd, mount-point stubs, the command check).
-final class RootDirectory {
+/// TODO: move onto KilnSystem's `RootDirectory`, which landed after this was written. This
+/// private copy covers only what the runtime needs: reading /etc/passwd, mount-point stubs and
+/// the command check.
+final class RootfsDirectory {
     let path: String
     let descriptor: Int32
 
@@ -41,7 +42,7 @@ final class RootDirectory {
         return kiln_openat2(descriptor, target, UInt64(flags | O_CLOEXEC), UInt64(mode), resolve)
     }
 
-    /// The contents of a regular file inside the root, or nil when it does not exist.
+    /// Reads a regular file inside the root and returns its contents, or nil when it does not exist.
     /// Reads at most `limit` bytes, so a hostile image cannot make kiln read without end.
     func readFile(_ relativePath: String, limit: Int = 16 << 20) throws -> [UInt8]? {
         let fd = openInRoot(relativePath, flags: O_RDONLY | O_NOCTTY | O_NONBLOCK)
@@ -70,7 +71,7 @@ final class RootDirectory {
         return bytes
     }
 
-    /// The in-root path that `fd` refers to, from /proc/self/fd, or nil when it lies outside the root.
+    /// Returns the in-root path that `fd` refers to, from /proc/self/fd, or nil when it lies outside the root.
     func inRootPath(of fd: Int32) -> String? {
         guard let host = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/fd/\(fd)") else {
             return nil

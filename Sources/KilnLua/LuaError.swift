@@ -1,0 +1,122 @@
+import KilnDiagnostics
+
+/// Every error of the Lua bridge and the plugin system: what failed, in which plugin, at which
+/// Lua line. Callers decide by `kind`; `diagnostic` turns the data into words.
+public struct LuaError: KilnError, Equatable {
+    public enum Kind: Sendable, Equatable {
+        /// A chunk did not compile.
+        case syntax
+        /// The plugin raised an error, or a Lua operation failed at run time.
+        case runtime
+        /// A call executed more VM instructions than its budget.
+        case instructionBudget(Int64)
+        /// A call took longer than its wall-clock limit.
+        case wallClock(Duration)
+        /// The VM allocated more than its cap.
+        case memory(Int)
+        /// A chunk was precompiled bytecode, which the VM cannot check.
+        case binaryChunk
+        /// The plugin declaration (`kiln.plugin { ... }`) or the configuration is malformed.
+        case invalidDeclaration
+        /// The plugin declares an API version that this kiln does not provide.
+        case unsupportedAPIVersion(Int64)
+        /// A hook or chunk returned a value kiln cannot use (wrong type, too large, cyclic).
+        case invalidResult
+        /// Two enabled plugins define the same instruction.
+        case duplicateInstruction(String)
+        /// A plugin used a capability it did not declare, or that was not granted.
+        case capability(String)
+        /// A plugin named on the command line or in the configuration was not found.
+        case notFound
+        /// A plugin's content differs from its digest in `.kiln/plugins.lock`, or it is not locked.
+        case lockMismatch
+        /// A plugin or configuration file could not be read.
+        case io
+        /// The VM was stopped earlier and cannot run anything more.
+        case stopped
+    }
+
+    public var kind: Kind
+    /// The plugin's name, or its file name before the declaration is read.
+    public var plugin: String
+    /// The Lua file and line the error points to, when known.
+    public var location: SourceLocation?
+    /// The specifics, without the position prefix Lua adds.
+    public var message: String
+    /// Lua's stack traceback, for `--debug` output.
+    public var traceback: String?
+    public var hint: String?
+    /// Whether the failing file is a configuration file rather than a plugin.
+    public var isConfiguration = false
+
+    public init(
+        _ kind: Kind,
+        plugin: String,
+        location: SourceLocation? = nil,
+        message: String = "",
+        traceback: String? = nil,
+        hint: String? = nil
+    ) {
+        self.kind = kind
+        self.plugin = plugin
+        self.location = location
+        self.message = message
+        self.traceback = traceback
+        self.hint = hint
+    }
+
+    public var diagnostic: Diagnostic {
+        let range = location.map { SourceRange(start: SourceLocation(file: $0.file, line: $0.line)) }
+        return .error(sentence, at: range, hint: hint ?? defaultHint)
+    }
+
+    /// The message without location, naming the plugin.
+    public var sentence: String {
+        if isConfiguration {
+            switch kind {
+            case .instructionBudget, .wallClock, .memory, .binaryChunk, .stopped:
+                break
+            default:
+                return "\(plugin): \(message)"
+            }
+        }
+        switch kind {
+        case .instructionBudget(let instructions):
+            return "plugin \(plugin) exceeded its CPU budget (\(instructions) instructions per call)"
+        case .wallClock(let limit):
+            return "plugin \(plugin) exceeded its CPU budget (\(Self.seconds(limit)) of wall-clock time per call)"
+        case .memory(let bytes):
+            return "plugin \(plugin) exceeded its memory limit (\(Self.mebibytes(bytes)))"
+        case .binaryChunk:
+            return "plugin \(plugin): binary chunks are not allowed\(message.isEmpty ? "" : " (\(message))")"
+        case .stopped:
+            return "plugin \(plugin) was stopped by an earlier error and cannot run again"
+        default:
+            return "plugin \(plugin): \(message)"
+        }
+    }
+
+    private var defaultHint: String? {
+        switch kind {
+        case .instructionBudget, .wallClock:
+            "look for an endless loop, or a string pattern that backtracks, near this line"
+        case .memory:
+            "look for a table or string that grows without bound near this line"
+        case .binaryChunk:
+            "ship the plugin as Lua source"
+        default:
+            nil
+        }
+    }
+
+    static func mebibytes(_ bytes: Int) -> String {
+        bytes % (1 << 20) == 0 ? "\(bytes >> 20) MiB" : "\(bytes) bytes"
+    }
+
+    static func seconds(_ duration: Duration) -> String {
+        let (seconds, attoseconds) = duration.components
+        if attoseconds == 0 { return "\(seconds) s" }
+        let milliseconds = seconds * 1000 + attoseconds / 1_000_000_000_000_000
+        return "\(milliseconds) ms"
+    }
+}

@@ -1,2 +1,0 @@
-// The KilnLua target; its code arrives with the work that owns this stage.
-enum KilnLuaPlaceholder {}

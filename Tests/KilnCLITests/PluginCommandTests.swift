@@ -1,0 +1,119 @@
+import Foundation
+import KilnDiagnostics
+import Testing
+
+@testable import KilnCLI
+
+/// `kiln plugin ls`, `check` and `lock`, run in-process against plugin files in a temporary folder.
+@Suite struct PluginCommandTests {
+    final class Workspace {
+        let path = NSTemporaryDirectory() + "kiln-plugin-cli-" + UUID().uuidString
+
+        init() {
+            try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        }
+
+        deinit {
+            try? FileManager.default.removeItem(atPath: path)
+        }
+
+        func write(_ relative: String, _ text: String) {
+            let file = path + "/" + relative
+            try? FileManager.default.createDirectory(
+                atPath: (file as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+            FileManager.default.createFile(atPath: file, contents: Data(text.utf8))
+        }
+
+        func run(_ arguments: [String]) async -> (status: Int32, stdout: String, stderr: String) {
+            let stdout = TextOutput(capturingAsTerminal: false)
+            let stderr = TextOutput(capturingAsTerminal: false)
+            let context = CommandContext(
+                stdout: stdout, stderr: stderr, stdin: .bytes([]),
+                environment: ["HOME": path + "/home"], workingDirectory: path)
+            let status = await Kiln.main(arguments, context: context)
+            return (status, stdout.text, stderr.text)
+        }
+    }
+
+    static let tagger = """
+        return kiln.plugin {
+          name = "tagger",
+          version = "1.2.0",
+          api = 1,
+          on = { tag = function() return { "latest" } end },
+        }
+        """
+
+    @Test func checkReportsGoodPlugin() async {
+        let workspace = Workspace()
+        workspace.write("tagger.lua", Self.tagger)
+        let result = await workspace.run(["plugin", "check", "tagger.lua"])
+        #expect(result.status == 0)
+        #expect(result.stdout == "tagger.lua: ok, tagger 1.2.0; hooks: tag\n")
+        #expect(result.stderr == "")
+    }
+
+    @Test func checkReportsMistakeWithLine() async {
+        let workspace = Workspace()
+        workspace.write("broken.lua", "local x = 1\nreturn kiln.plugin { name = 'broken', version = '1.0.0', api = 2 }\n")
+        let result = await workspace.run(["plugin", "check", "broken.lua"])
+        #expect(result.status == 1)
+        #expect(result.stdout == "")
+        #expect(result.stderr == """
+            error: broken.lua:2: plugin broken: kiln.plugin: plugin API version 2 is not supported; this kiln provides version 1
+             > 2 | return kiln.plugin { name = 'broken', version = '1.0.0', api = 2 }
+
+            """)
+    }
+
+    @Test func checkReportsDuplicateInstructions() async {
+        let workspace = Workspace()
+        let plugin = { (name: String) in
+            "return kiln.plugin { name = '\(name)', version = '1.0.0', api = 1, instructions = { APT_INSTALL = function() return {} end } }"
+        }
+        workspace.write("a.lua", plugin("a"))
+        workspace.write("b.lua", plugin("b"))
+        let result = await workspace.run(["plugin", "check", "a.lua", "b.lua"])
+        #expect(result.status == 1)
+        #expect(result.stderr.hasPrefix("error: b.lua:1: plugin b: instruction APT_INSTALL is already defined by plugin a (a.lua:1)"))
+    }
+
+    @Test func listShowsContextPlugins() async {
+        let workspace = Workspace()
+        workspace.write(".kiln/plugins/tagger.lua", Self.tagger)
+        let result = await workspace.run(["plugin", "ls"])
+        #expect(result.status == 0)
+        let lines = result.stdout.split(separator: "\n")
+        #expect(lines.first?.hasPrefix("NAME     VERSION   ENABLED   SOURCE") == true)
+        #expect(lines.count == 2)
+        #expect(lines.last?.hasPrefix("tagger   1.2.0     yes       .kiln/plugins/tagger.lua") == true)
+        #expect(lines.last?.hasSuffix("-              tag     -") == true)
+        let quiet = await workspace.run(["plugin", "ls", "-q"])
+        #expect(quiet.stdout == "tagger\n")
+    }
+
+    @Test func lockWritesAndPinsPlugins() async throws {
+        let workspace = Workspace()
+        workspace.write(".kiln/plugins/tagger.lua", Self.tagger)
+        let result = await workspace.run(["plugin", "lock"])
+        #expect(result.status == 0)
+        #expect(result.stderr == "Wrote .kiln/plugins.lock with 1 plugin\n")
+        let lock = try String(contentsOfFile: workspace.path + "/.kiln/plugins.lock", encoding: .utf8)
+        let lines = lock.split(separator: "\n")
+        #expect(lines.count == 2)
+        #expect(lines[1].hasPrefix("tagger 1.2.0 sha256:"))
+        #expect(lines[1].hasSuffix(" .kiln/plugins/tagger.lua"))
+
+        workspace.write(".kiln/plugins/tagger.lua", Self.tagger + "-- edited\n")
+        let after = await workspace.run(["plugin", "ls"])
+        #expect(after.status == 0)
+        // `ls` lists what is there; a build (through PluginLoader) is what refuses the change.
+        #expect(after.stdout.contains("tagger"))
+    }
+
+    @Test func checkNeedsAFile() async {
+        let workspace = Workspace()
+        let result = await workspace.run(["plugin", "check"])
+        #expect(result.status == 125)
+    }
+}
