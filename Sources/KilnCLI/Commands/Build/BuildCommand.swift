@@ -77,9 +77,9 @@ enum BuildCommand {
             renderer.handle(.notice(warning.rendered()))
         }
         let snapshotter = Snapshotter(store: store, logger: context.logger, progress: renderer.reporter)
-        _ = try RegistryOptions.settings(arguments, registry: "")
+        _ = try RegistryOptions.settings(arguments, registry: "", context: context)
         let baseImages = RegistryBaseImages(
-            store: store, settings: { registry in try RegistryOptions.settings(arguments, registry: registry) },
+            store: store, settings: { registry in try RegistryOptions.settings(arguments, registry: registry, context: context) },
             credentials: RegistryOptions.credentialStore(context),
             locations: RegistryOptions.blobLocations(context), logger: context.logger, progress: renderer.reporter)
         let engine = BuildEngine(

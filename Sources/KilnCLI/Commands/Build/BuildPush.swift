@@ -13,7 +13,7 @@ enum BuildPush {
         defer { try? lease.release() }
         let source = StoreImages(store: store, lease: lease)
         for reference in result.tags {
-            let settings = try RegistryOptions.settings(arguments, registry: reference.domain)
+            let settings = try RegistryOptions.settings(arguments, registry: reference.domain, context: context)
             if mode != .quiet { context.stderr.line("The push refers to repository [\(reference.name)]") }
             let renderer = makeProgressRenderer(mode, output: context.stderr)
             defer { renderer.finish() }
