@@ -11,6 +11,7 @@ enum CommandTable {
             ContainerListCommand.spec.renamed("ps", category: "Common Commands"),
             ImageListCommand.spec.renamed("images", category: "Common Commands"),
             VersionCommand.spec,
+            BuildCommand.spec,
             ParseCommand.spec,
             LintCommand.spec,
             PullCommand.spec,

@@ -10,8 +10,10 @@ extension Dockerfile {
         var stageLines: [String: Int] = [:]
         var lastOnce: [Keyword: SourceRange] = [:]
 
-        for instruction in instructions {
-            switch instruction.body {
+        for index in instructions.indices {
+            let range = instructions[index].range
+            let keyword = instructions[index].keyword
+            switch instructions[index].body {
             case .arg(let arg) where !sawFrom:
                 for declaration in arg.declarations { globalNames.insert(declaration.name) }
             case .from(let from):
@@ -19,24 +21,25 @@ extension Dockerfile {
                 lastOnce.removeAll()
                 if let name = from.stageName {
                     if let firstLine = stageLines[name] {
-                        throw DockerfileError(.duplicateStageName(name, firstLine: firstLine), at: instruction.range, in: source)
+                        throw DockerfileError(.duplicateStageName(name, firstLine: firstLine), at: range, in: source)
                     }
-                    stageLines[name] = instruction.range.line
+                    stageLines[name] = range.line
                 }
-                for name in Self.referencedNames(in: [from.image] + (from.platform.map { [$0] } ?? []))
-                where !globalNames.contains(name) {
-                    newWarnings.append((.undefinedArgumentInFrom(name), instruction.range))
+                if from.image.includes("$") || (from.platform?.includes("$") ?? false) {
+                    for name in Self.referencedNames(in: [from.image] + (from.platform.map { [$0] } ?? []))
+                    where !globalNames.contains(name) {
+                        newWarnings.append((.undefinedArgumentInFrom(name), range))
+                    }
                 }
             default:
                 guard sawFrom else {
-                    throw DockerfileError(.instructionBeforeFrom(instruction.keyword.rawValue), at: instruction.range, in: source)
+                    throw DockerfileError(.instructionBeforeFrom(keyword.rawValue), at: range, in: source)
                 }
-                if [.cmd, .entrypoint, .healthcheck].contains(instruction.keyword) {
-                    if let earlier = lastOnce[instruction.keyword] {
-                        newWarnings.append(
-                            (.overriddenInstruction(instruction: instruction.keyword.rawValue, laterLine: instruction.range.line), earlier))
+                if keyword == .cmd || keyword == .entrypoint || keyword == .healthcheck {
+                    if let earlier = lastOnce[keyword] {
+                        newWarnings.append((.overriddenInstruction(instruction: keyword.rawValue, laterLine: range.line), earlier))
                     }
-                    lastOnce[instruction.keyword] = instruction.range
+                    lastOnce[keyword] = range
                 }
             }
         }
@@ -59,10 +62,10 @@ extension Dockerfile {
         "TARGETVARIANT", "TARGETSTAGE",
     ]
 
-    /// The variable names that these words refer to, in order of first use.
+    /// Returns the variable names that these words refer to, in order of first use.
     static func referencedNames(in words: [String]) -> [String] {
         var names: [String] = []
-        for word in words where word.contains("$") {
+        for word in words where word.includes("$") {
             var processor = ShellWordProcessor(word, variables: NoVariables(), options: .init())
             _ = try? processor.process()
             for name in processor.referencedNames.sorted() where !names.contains(name) { names.append(name) }
@@ -82,20 +85,38 @@ extension Dockerfile {
     private func casingWarnings() -> [(DockerfileWarning, SourceRange)] {
         var upper = 0
         var lower = 0
-        var written: [(String, SourceRange)] = []
-        for instruction in instructions {
-            let word = String(instruction.original.prefix { !$0.isWhitespace })
-            written.append((word, instruction.range))
-            if word == word.uppercased() { upper += 1 } else if word == word.lowercased() { lower += 1 }
+        var casings: [LetterCase] = []
+        casings.reserveCapacity(instructions.count)
+        for index in instructions.indices {
+            let casing = LetterCase(ofFirstWordIn: instructions[index].original)
+            casings.append(casing)
+            if casing == .upper { upper += 1 } else if casing == .lower { lower += 1 }
         }
-        let majorityIsUpper = upper >= lower
+        let majority: LetterCase = upper >= lower ? .upper : .lower
         var result: [(DockerfileWarning, SourceRange)] = []
-        for (word, range) in written {
-            let matches = majorityIsUpper ? word == word.uppercased() : word == word.lowercased()
-            if !matches {
-                result.append((.inconsistentCasing(keyword: word, expected: majorityIsUpper ? "upper case" : "lower case"), range))
-            }
+        for index in instructions.indices where casings[index] != majority {
+            let word = String(instructions[index].original.prefix { $0 != " " && $0 != "\t" })
+            result.append((.inconsistentCasing(keyword: word, expected: majority == .upper ? "upper case" : "lower case"), instructions[index].range))
         }
         return result
+    }
+}
+
+/// The letter case of an instruction word: all upper, all lower, or mixed.
+private enum LetterCase {
+    case upper
+    case lower
+    case mixed
+
+    /// Classifies the ASCII letters before the first space or tab of `text`.
+    init(ofFirstWordIn text: String) {
+        var sawUpper = false
+        var sawLower = false
+        for byte in text.utf8 {
+            if byte == Bytes.space || byte == Bytes.tab { break }
+            if byte >= 0x41 && byte <= 0x5A { sawUpper = true }
+            if byte >= 0x61 && byte <= 0x7A { sawLower = true }
+        }
+        self = sawUpper && sawLower ? .mixed : (sawLower ? .lower : .upper)
     }
 }

@@ -72,7 +72,7 @@ public struct Dockerfile: Sendable {
         return stages
     }
 
-    /// The stage with this name (compared in lower case) or index.
+    /// Returns the stage with this name (compared in lower case) or index.
     public func stage(named reference: String) -> Stage? {
         let all = stages
         let lowered = reference.lowercased()

@@ -6,7 +6,8 @@ extension DockerfileError {
         return Diagnostic(severity: .error, message: message, range: range, excerpt: excerpt, hint: hint)
     }
 
-    /// The message and hint for each reason; the only place these errors become words.
+    /// Returns the message and hint for a reason. This is the only place where these errors
+    /// become words.
     static func words(for reason: Reason) -> (message: String, hint: String?) {
         switch reason {
         case .duplicateDirective(let name):

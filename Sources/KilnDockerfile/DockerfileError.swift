@@ -67,7 +67,7 @@ public struct DockerfileError: KilnError, Equatable {
     }
 
     public var reason: Reason
-    /// Where the error is: the instruction's lines, or the ignore file's line.
+    /// The location of the error: the instruction's lines, or the ignore file's line.
     public var range: SourceRange?
     /// The source lines of `range`, for the rendered excerpt.
     public var excerpt: [String]

@@ -1,4 +1,4 @@
-/// Why expanding a word failed; `DockerfileError` turns it into words with the word and location.
+/// The reason an expansion failed. `DockerfileError` turns it into words with the word and location.
 public enum ExpansionFailure: Error, Sendable, Hashable {
     /// `${name` without the closing brace.
     case missingClosingBrace

@@ -1,4 +1,4 @@
-/// Which parts of each instruction Docker expands, following BuildKit's dispatcher:
+/// The parts of each instruction that Docker expands, following BuildKit's dispatcher:
 ///
 /// | instruction | expanded |
 /// |---|---|

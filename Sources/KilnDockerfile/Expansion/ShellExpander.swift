@@ -1,8 +1,8 @@
 /// Variable expansion for the build engine, as Docker applies it to instruction arguments.
 ///
 /// The parser keeps arguments as written; the engine expands them per step with the variables
-/// in scope (build arguments and environment). `Instruction.expanded(with:)` knows which parts
-/// of each instruction Docker expands; these functions are the building blocks.
+/// in scope (build arguments and environment). `Instruction.expanded(with:)` applies these
+/// functions to exactly the parts of each instruction that Docker expands.
 ///
 ///     let expander = ShellExpander(escape: dockerfile.directives.escapeCharacter)
 ///     try expander.expandWord("${HOME:-/root}/bin", with: ["HOME": "/home/app"])   // "/home/app/bin"
@@ -21,8 +21,8 @@ public struct ShellExpander: Sendable {
         return options
     }
 
-    /// One word: quotes and escapes removed, variables substituted, whitespace kept
-    /// (BuildKit's `ProcessWord`). Used for ENV and LABEL values, COPY paths, WORKDIR, USER.
+    /// Expands one word: removes quotes and escapes, substitutes variables and keeps whitespace
+    /// (BuildKit's `ProcessWord`). ENV and LABEL values, COPY paths, WORKDIR and USER use it.
     public func expandWord(_ word: String, with variables: some VariableLookup) throws(DockerfileError) -> String {
         var referenced: Set<String> = []
         return try expandWord(word, with: variables, referencedNames: &referenced)
@@ -42,8 +42,8 @@ public struct ShellExpander: Sendable {
         }
     }
 
-    /// The text split into words at unquoted whitespace after substitution, so a variable holding
-    /// `80 443` gives two words (BuildKit's `ProcessWords`). Used for EXPOSE.
+    /// Expands the text and splits it into words at unquoted whitespace after substitution, so a
+    /// variable containing `80 443` gives two words (BuildKit's `ProcessWords`). EXPOSE uses it.
     public func expandWords(_ text: String, with variables: some VariableLookup) throws(DockerfileError) -> [String] {
         var referenced: Set<String> = []
         return try expandWords(text, with: variables, referencedNames: &referenced)

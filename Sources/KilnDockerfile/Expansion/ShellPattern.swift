@@ -49,8 +49,8 @@ struct ShellPattern {
 
     var reversed: ShellPattern { ShellPattern(tokens: tokens.reversed()) }
 
-    /// The end of the match of this pattern at the start of `value[start...]`, as a backtracking
-    /// regular expression engine chooses it: `greedy` stars take as much as they can, lazy stars
+    /// Returns the end of the match of this pattern at the start of `value[start...]`, as a
+    /// backtracking regular expression engine chooses it: `greedy` stars take as much as they can, lazy stars
     /// as little. Returns nil when no prefix matches.
     func prefixMatchEnd(in value: [Unicode.Scalar], from start: Int, greedy: Bool, table: MatchTable) -> Int? {
         guard table.canFinish(0, start) else { return nil }

@@ -29,8 +29,8 @@ struct ShellWordProcessor {
         self.options = options
     }
 
-    /// The word with quotes and escapes removed and variables substituted, and the same text
-    /// split into words at unquoted whitespace.
+    /// Processes the input and returns the word with quotes and escapes removed and variables
+    /// substituted, and the same text split into words at unquoted whitespace.
     mutating func process() throws(ExpansionFailure) -> (word: String, words: [String]) {
         let (word, words) = try processUntil(nil, rawEscapes: options.rawEscapes)
         return (String(word), words)
@@ -259,8 +259,8 @@ struct ShellWordProcessor {
         return String(String.UnicodeScalarView(result))
     }
 
-    /// A variable name: letters, digits and `_`; or a run of digits; or one special parameter
-    /// character (`@ * # ? - $ ! 0`). Letters and digits are Unicode ones, as in Go.
+    /// Reads a variable name: letters, digits and `_`, or a run of digits, or one special
+    /// parameter character (`@ * # ? - $ ! 0`). Letters and digits are Unicode ones, as in Go.
     private mutating func processName() -> String {
         var name = String.UnicodeScalarView()
         while let scalar = peek() {

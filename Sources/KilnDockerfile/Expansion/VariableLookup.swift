@@ -1,6 +1,6 @@
 /// The variables that an expansion reads: the build arguments and environment in scope at a step.
 public protocol VariableLookup {
-    /// The value of `name`, or nil when the variable is not set. A set variable may be empty.
+    /// Returns the value of `name`, or nil when the variable is not set. A set variable may be empty.
     func value(of name: String) -> String?
 }
 

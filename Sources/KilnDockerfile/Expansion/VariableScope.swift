@@ -1,4 +1,4 @@
-/// The variables a build step sees, kept by Docker's scoping rules for ARG and ENV:
+/// The variables in scope at a build step, kept by Docker's scoping rules for ARG and ENV:
 ///
 /// - ARG before the first FROM declares a global build argument. Only FROM lines see globals.
 /// - Inside a stage, `ARG NAME` makes NAME visible: the `--build-arg` value if there is one, else
@@ -25,8 +25,8 @@ public struct VariableScope: VariableLookup, Sendable {
     public private(set) var environment: [String: String] = [:]
     /// The stage's declared build arguments in declaration order; nil means declared but unset.
     public private(set) var arguments: [(name: String, value: String?)] = []
-    /// What expansions and RUN steps see: the environment and the build arguments with a value,
-    /// the later definition winning.
+    /// The variables that expansions and RUN steps use: the environment and the build arguments
+    /// with a value, the later definition winning.
     private var visible: [String: String] = [:]
 
     /// `automaticArguments` are the platform arguments BuildKit defines in the global scope

@@ -30,8 +30,8 @@ extension DockerIgnore {
         self.init(patterns: patterns, file: file)
     }
 
-    /// The ignore file for a build: `NAME.dockerignore` beside a Dockerfile named NAME when it
-    /// exists, else `.dockerignore` at the root of the context, else no patterns.
+    /// Loads the ignore file for a build: `NAME.dockerignore` beside a Dockerfile named NAME when
+    /// it exists, else `.dockerignore` at the root of the context, else no patterns.
     ///
     /// A file inside the context that is a symbolic link to a path outside the context is an
     /// error, so a hostile context cannot make kiln read `/etc/shadow` as its ignore file.

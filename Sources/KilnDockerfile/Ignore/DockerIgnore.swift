@@ -56,8 +56,8 @@ public struct DockerIgnore: Sendable, Hashable {
         let matchedPatterns: [Bool]
     }
 
-    /// Whether the cleaned relative path (slash-separated) is excluded, checking its parent
-    /// directories too (patternmatcher's `MatchesOrParentMatches`).
+    /// Returns whether the cleaned relative path (slash-separated) is excluded, checking its
+    /// parent directories too (patternmatcher's `MatchesOrParentMatches`).
     public func isExcluded(_ path: String) -> Bool {
         let file = Self.normalized(path)
         let parents = Self.parentPaths(of: file)
@@ -71,7 +71,12 @@ public struct DockerIgnore: Sendable, Hashable {
     }
 
     /// Matches `path` using the result for its parent directory (patternmatcher's
-    /// `MatchesUsingParentResults`). Without a parent result, parent directories are matched here.
+    /// `MatchesUsingParentResults`, which BuildKit's context walker uses). Without a parent
+    /// result, parent directories are matched here and the result equals `isExcluded`.
+    ///
+    /// With a parent result, a pattern that was skipped for the parent is matched against the
+    /// path alone, so the result can differ from `isExcluded`: for `a/*.txt` then `!a`, the walker
+    /// excludes `a/x.txt` while `isExcluded("a/x.txt")` is false. Docker's walker behaves the same.
     public func match(_ path: String, parent: Match?) -> Match {
         let file = Self.normalized(path)
         var excluded = false

@@ -106,8 +106,8 @@ public struct IgnorePattern: Sendable, Hashable {
         case glob
     }
 
-    /// Whether the slash-separated, cleaned relative `path` matches this pattern (by itself, not
-    /// through a parent directory).
+    /// Returns whether the slash-separated, cleaned relative `path` matches this pattern by
+    /// itself, not through a parent directory.
     public func matches(_ path: String) -> Bool {
         switch kind {
         case .exact:

@@ -6,7 +6,7 @@ public struct AddInstruction: Sendable, Hashable, Codable {
     public var destination: String
     public var chown: String?
     public var chmod: String?
-    /// The decoded `--chmod`, when it holds no variables; nil until the engine expands it.
+    /// The decoded `--chmod` when it contains no variables; nil until the engine expands it.
     public var mode: FileMode?
     public var link: Bool
     public var excludes: [String]

@@ -5,8 +5,8 @@ public enum CommandForm: Sendable, Hashable, Codable {
     /// Exec form: a JSON array, run without a shell.
     case exec([String])
 
-    /// The arguments the runtime receives, with `shell` (the stage's SHELL) prepended to shell
-    /// form, as Docker builds them.
+    /// Returns the arguments the runtime receives, with `shell` (the stage's SHELL) prepended to
+    /// shell form, as Docker builds them.
     public func arguments(shell: [String] = ["/bin/sh", "-c"]) -> [String] {
         switch self {
         case .shell(let text): shell + [text]

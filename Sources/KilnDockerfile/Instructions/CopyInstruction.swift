@@ -8,7 +8,7 @@ public struct CopyInstruction: Sendable, Hashable, Codable {
     public var chown: String?
     /// `--chmod` as written.
     public var chmod: String?
-    /// The decoded `--chmod`, when it holds no variables; nil until the engine expands it.
+    /// The decoded `--chmod` when it contains no variables; nil until the engine expands it.
     public var mode: FileMode?
     public var link: Bool
     public var parents: Bool

@@ -1,7 +1,7 @@
 /// `FROM [--platform=PLATFORM] IMAGE [AS NAME]`: the start of a build stage.
 public struct FromInstruction: Sendable, Hashable, Codable {
-    /// The base image reference, or an earlier stage's name, or `scratch`; variables are expanded
-    /// with the global build arguments only (those declared before the first FROM).
+    /// The base image reference, an earlier stage's name, or `scratch`. Its variables are expanded
+    /// with the global build arguments only, which are those declared before the first FROM.
     public var image: String
     /// The stage name in lower case, as Docker compares stage names.
     public var stageName: String?

@@ -3,7 +3,7 @@ public struct Heredoc: Sendable, Hashable, Codable {
     /// The delimiter word with quotes removed, which is also the file name for COPY and ADD.
     public var name: String
     /// The lines between the instruction and the delimiter, each with its line break, exactly as
-    /// written (leading tabs are not yet removed for `<<-`; see `effectiveContent`).
+    /// written. Leading tabs are still there for `<<-`, and `effectiveContent` removes them.
     public var content: String
     /// `<<-`: leading tabs are removed from every content line and from the delimiter line.
     public var stripsLeadingTabs: Bool

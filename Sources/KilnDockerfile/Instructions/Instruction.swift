@@ -62,7 +62,7 @@ extension Instruction: Encodable {
         case comments
     }
 
-    /// A flat object: `instruction`, `line`, `endLine`, `original`, then the fields of the body.
+    /// Encodes a flat object: `instruction`, `line`, `endLine`, `original`, then the body's fields.
     public func encode(to encoder: any Encoder) throws {
         var container = encoder.container(keyedBy: CodingKeys.self)
         try container.encode(keyword.rawValue, forKey: .instruction)

@@ -83,7 +83,8 @@ extension InstructionDecoder {
         return instruction
     }
 
-    /// A HEALTHCHECK duration: empty means unset, 0 means the default, otherwise at least 1ms.
+    /// Decodes a HEALTHCHECK duration: empty means unset, 0 means the default, otherwise at
+    /// least 1ms.
     private static func duration(_ flags: InstructionFlags, _ name: String) throws(DockerfileError) -> GoDuration? {
         guard let text = flags.string(name), !text.isEmpty else { return nil }
         guard let duration = GoDuration(parsing: text) else {

@@ -10,7 +10,7 @@ extension InstructionDecoder {
             ],
             instruction: "COPY")
         let (sources, destination) = try Self.sourcesAndDestination(node, "COPY")
-        if let from = flags.string("from"), from.contains("$") {
+        if let from = flags.string("from"), from.includes("$") {
             throw DockerfileError(.flagDoesNotExpand(instruction: "COPY", flag: "from", value: from))
         }
         let chmod = flags.string("chmod")
@@ -31,7 +31,7 @@ extension InstructionDecoder {
         let (sources, destination) = try Self.sourcesAndDestination(node, "ADD")
         let chmod = flags.string("chmod")
         let checksum = flags.string("checksum")
-        if let checksum, !checksum.contains("$"), !Checksum.isValid(checksum) {
+        if let checksum, !checksum.includes("$"), !Checksum.isValid(checksum) {
             throw DockerfileError(.invalidChecksum(checksum))
         }
         return AddInstruction(
@@ -41,9 +41,10 @@ extension InstructionDecoder {
             isJSONForm: node.arguments.isJSON)
     }
 
-    /// The decoded `--chmod` when it holds no variables; nil when it is absent or deferred.
+    /// Returns the decoded `--chmod` when it contains no variables; nil when it is absent or
+    /// contains variables.
     static func literalMode(_ chmod: String?) throws(DockerfileError) -> FileMode? {
-        guard let chmod, !chmod.contains("$") else { return nil }
+        guard let chmod, !chmod.includes("$") else { return nil }
         guard let mode = FileMode(parsing: chmod) else { throw DockerfileError(.invalidFileMode(chmod)) }
         return mode
     }

@@ -12,7 +12,7 @@ struct InstructionDecoder {
 
     mutating func decode(_ node: SyntaxNode) throws(DockerfileError) -> Instruction {
         let range = source.range(node.startLine, node.endLine)
-        guard let keyword = Keyword(word: node.keyword) else {
+        guard let keyword = node.kind else {
             throw DockerfileError(
                 .unknownInstruction(node.keyword, suggestion: Keyword.suggestion(for: node.keyword)),
                 at: source.range(node.startLine), in: source)
@@ -69,7 +69,7 @@ struct InstructionDecoder {
             guard case .text(let signal) = node.arguments else {
                 throw DockerfileError(.exactlyOneArgument(keyword.rawValue, got: 0))
             }
-            if !signal.contains("$") && !StopSignal.isValid(signal) {
+            if !signal.includes("$") && !StopSignal.isValid(signal) {
                 throw DockerfileError(.invalidSignal(signal))
             }
             return .stopSignal(StopSignalInstruction(signal: signal))
@@ -77,8 +77,8 @@ struct InstructionDecoder {
         }
     }
 
-    /// The command of CMD or ENTRYPOINT. Without arguments it is an empty shell-form command,
-    /// which Docker stores as `["/bin/sh", "-c", ""]`.
+    /// Returns the command of CMD or ENTRYPOINT. Without arguments it is an empty shell-form
+    /// command, which BuildKit stores as `["/bin/sh", "-c", ""]`.
     static func command(_ arguments: SyntaxArguments) -> CommandForm {
         switch arguments {
         case .json(let strings): .exec(strings)
@@ -87,7 +87,7 @@ struct InstructionDecoder {
         }
     }
 
-    /// The single text argument of MAINTAINER, USER, WORKDIR and STOPSIGNAL: the rest of the line.
+    /// Returns the single text argument of MAINTAINER, USER and WORKDIR: the rest of the line.
     private func singleText(_ node: SyntaxNode, _ keyword: Keyword) throws(DockerfileError) -> String {
         _ = try InstructionFlags(node.flags, declared: [:], instruction: keyword.rawValue)
         guard case .text(let text) = node.arguments else {
@@ -167,7 +167,7 @@ struct InstructionDecoder {
             throw DockerfileError(.missingArguments("EXPOSE"))
         }
         var instruction = ExposeInstruction(ports: ports)
-        guard !ports.contains(where: { $0.contains("$") || $0.contains("\"") || $0.contains("'") || $0.contains("\\") }) else {
+        guard !ports.contains(where: { $0.includes("$") || $0.includes("\"") || $0.includes("'") || $0.includes("\\") }) else {
             return instruction
         }
         var exposed: [ExposedPort] = []
@@ -209,14 +209,14 @@ struct InstructionDecoder {
     private mutating func decodeOnbuild(_ node: SyntaxNode, range: SourceRange) throws(DockerfileError) -> OnbuildInstruction {
         _ = try InstructionFlags(node.flags, declared: [:], instruction: "ONBUILD")
         guard case .trigger(var trigger) = node.arguments else { throw DockerfileError(.missingArguments("ONBUILD")) }
-        switch trigger.keyword.uppercased() {
-        case "ONBUILD": throw DockerfileError(.onbuildChained)
-        case "FROM", "MAINTAINER": throw DockerfileError(.onbuildForbidden(trigger.keyword.uppercased()))
+        switch trigger.kind {
+        case .onbuild?: throw DockerfileError(.onbuildChained)
+        case .from?, .maintainer?: throw DockerfileError(.onbuildForbidden(trigger.keyword.uppercased()))
         default: break
         }
         trigger.heredocs = node.heredocs
         // Docker stores any other trigger unchecked and fails only when an image built FROM this
-        // one runs it, so an invalid trigger is a warning here, not an error.
+        // one runs it (checked with dockerd 20.10), so an invalid trigger is a warning here.
         var instruction: Instruction?
         do {
             instruction = try decode(trigger)
@@ -230,7 +230,7 @@ struct InstructionDecoder {
         return OnbuildInstruction(trigger: instruction, expression: expression)
     }
 
-    /// The original text without the leading `ONBUILD` word and the whitespace after it.
+    /// Removes the leading `ONBUILD` word and the whitespace after it.
     private static func removingOnbuildPrefix(_ original: String) -> String {
         var text = Substring(original)
         while let first = text.first, first.isWhitespace { text = text.dropFirst() }

@@ -1,8 +1,8 @@
 import KilnDiagnostics
 
-/// The `--name=value` flags of one instruction, checked against the flags it declares, with
-/// BuildKit's rules: a string flag needs `=`, a boolean flag takes `--x`, `--x=true` or
-/// `--x=false`, only list flags may repeat, and an unknown flag names the nearest declared one.
+/// The `--name=value` flags of one instruction, checked against the flags it declares with
+/// BuildKit's rules. A string flag needs `=`, and a boolean flag takes `--x`, `--x=true` or
+/// `--x=false`. Only list flags may repeat, and an unknown flag names the nearest declared one.
 struct InstructionFlags {
     enum Kind {
         case boolean
@@ -14,6 +14,8 @@ struct InstructionFlags {
 
     /// Reasons carry no location; the decoder adds it.
     init(_ words: [String], declared: KeyValuePairs<String, Kind>, instruction: String) throws(DockerfileError) {
+        // Most instructions have no flags, so skip building the lookup table for them.
+        guard !words.isEmpty else { return }
         let kinds = Dictionary(uniqueKeysWithValues: declared.map { ($0.key, $0.value) })
         for word in words {
             var body = Substring(word)
@@ -52,8 +54,8 @@ struct InstructionFlags {
         }
     }
 
-    /// The nearest declared flag by edit distance, or else one that contains the typed letters in
-    /// order (`--mnt` for `--mount`).
+    /// Returns the nearest declared flag by edit distance, or else one that contains the typed
+    /// letters in order (`--mount` for `--mnt`).
     static func suggestion(for name: String, among candidates: [String]) -> String? {
         if let nearest = Suggestion.nearest(to: name, among: candidates) { return nearest }
         guard name.count >= 2 else { return nil }
@@ -67,7 +69,7 @@ struct InstructionFlags {
         }
     }
 
-    /// The value of a boolean flag; nil when it was not given.
+    /// Returns the value of a boolean flag, or nil when it was not given.
     func boolean(_ name: String) -> Bool? {
         values[name].map { $0.last == "true" }
     }

@@ -26,7 +26,30 @@ public enum Keyword: String, Sendable, Hashable, CaseIterable, Codable {
         self.init(rawValue: word.uppercased())
     }
 
-    /// The nearest keyword to a misspelt `word`, for "did you mean".
+    /// The keyword spelled by `bytes[start..<end]` in any letter case, compared byte by byte
+    /// so the parser needs no lower-cased copy of every instruction word.
+    init?(bytes: [UInt8], _ start: Int, _ end: Int) {
+        let length = end - start
+        for keyword in Self.allCases where keyword.rawValue.utf8.count == length {
+            var index = start
+            var matches = true
+            for expected in keyword.rawValue.utf8 {
+                // Clearing bit 0x20 upper-cases an ASCII letter; the keywords are letters only.
+                if bytes[index] & 0xDF != expected {
+                    matches = false
+                    break
+                }
+                index += 1
+            }
+            if matches {
+                self = keyword
+                return
+            }
+        }
+        return nil
+    }
+
+    /// Returns the nearest keyword to a misspelt `word`, for "did you mean".
     static func suggestion(for word: String) -> String? {
         Suggestion.nearest(to: word, among: allCases.map(\.rawValue))
     }

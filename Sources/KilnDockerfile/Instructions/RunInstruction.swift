@@ -49,10 +49,10 @@ public struct MountFlag: Sendable, Hashable, Codable {
     init(parsing text: String) throws(MountFailure) {
         self.text = text
         let fields = try MountFields(parsing: text)
-        for (key, value) in fields.values where key == "from" && (value?.contains("$") ?? false) {
+        for (key, value) in fields.values where key == "from" && (value?.includes("$") ?? false) {
             throw .fromWithVariable(value ?? "")
         }
-        guard text.contains("$") else {
+        guard text.includes("$") else {
             mount = try RunMount(fields: fields)
             return
         }
@@ -61,7 +61,7 @@ public struct MountFlag: Sendable, Hashable, Codable {
         }
     }
 
-    /// The mount with every option value expanded as one word, as BuildKit expands mounts.
+    /// Expands every option value as one word, as BuildKit expands mounts, and decodes the mount.
     public func resolved(with variables: some VariableLookup, expander: ShellExpander, referencedNames: inout Set<String>)
         throws(DockerfileError) -> RunMount
     {

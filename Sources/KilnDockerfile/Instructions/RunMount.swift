@@ -15,7 +15,7 @@ public struct RunMount: Sendable, Hashable, Codable {
         case ssh
     }
 
-    /// How concurrent builds share a cache mount.
+    /// The sharing mode of a cache mount between concurrent builds.
     public enum Sharing: String, Sendable, Hashable, Codable, CaseIterable {
         case shared
         case `private`
@@ -192,7 +192,7 @@ public struct RunMount: Sendable, Hashable, Codable {
     }
 }
 
-/// Why a `--mount` value is invalid; `DockerfileError` words it.
+/// The reason a `--mount` value is invalid, which `DockerfileError` turns into words.
 public enum MountFailure: Error, Sendable, Hashable {
     case csv(String)
     case notKeyValue(String)
@@ -257,9 +257,11 @@ struct MountFields: Sendable, Hashable {
         self.values = values
     }
 
-    /// The fields of one CSV record: `,` separates, `"` quotes a field and `""` is a quote in it.
+    /// Splits one CSV record into fields: `,` separates, `"` quotes a field and `""` is a quote
+    /// inside a quoted field.
     static func csvFields(_ text: String) throws(MountFailure) -> [String] {
         guard !text.isEmpty else { throw .csv("it is empty") }
+
         var fields: [String] = []
         var field = String.UnicodeScalarView()
         var scalars = text.unicodeScalars.makeIterator()
@@ -269,6 +271,7 @@ struct MountFields: Sendable, Hashable {
         var column = 0
         while let scalar = scalars.next() {
             column += 1
+
             if inQuotes {
                 if scalar == "\"" {
                     inQuotes = false
@@ -288,6 +291,7 @@ struct MountFields: Sendable, Hashable {
                 }
                 guard scalar == "," else { throw .csv("extraneous \" in field at column \(column)") }
             }
+
             if scalar == "," {
                 fields.append(String(field))
                 field = String.UnicodeScalarView()
@@ -303,6 +307,7 @@ struct MountFields: Sendable, Hashable {
             atFieldStart = false
             field.append(scalar)
         }
+
         if inQuotes { throw .csv("a quoted field is not closed") }
         fields.append(String(field))
         return fields

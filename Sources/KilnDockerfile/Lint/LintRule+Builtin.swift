@@ -35,7 +35,7 @@ extension LintRule {
         return add.sources.allSatisfy { source in
             guard case .path(let path) = source else { return true }
             // A variable or wildcard may name an archive or a URL, so only plain paths count.
-            let isPlain = !path.contains("$") && !path.contains("*") && !path.contains("?")
+            let isPlain = !path.includes("$") && !path.includes("*") && !path.includes("?")
             return isPlain && !LintText.isRemote(path) && !LintText.isArchive(path)
         }
     }
@@ -46,11 +46,11 @@ extension LintRule {
     ) { subject in
         guard case .from(let from) = subject.instruction.body, let stage = subject.stage else { return false }
         var image = from.image
-        if image.contains("$") {
+        if image.includes("$") {
             // Resolve with the global ARG defaults; an image that still has variables is unknown.
             let defaults = LintText.globalDefaults(subject.dockerfile)
             guard let expanded = try? subject.dockerfile.expander.expandWord(image, with: defaults),
-                !expanded.isEmpty, !expanded.contains("$")
+                !expanded.isEmpty, !expanded.includes("$")
             else { return false }
             image = expanded
         }

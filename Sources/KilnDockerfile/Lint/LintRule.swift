@@ -18,7 +18,7 @@ public struct LintRule: Sendable {
     }
 }
 
-/// What a rule's matcher sees: one instruction, the stage it is in, and the whole Dockerfile.
+/// The input of a rule's matcher: one instruction, the stage it is in, and the whole Dockerfile.
 public struct LintSubject: Sendable {
     public var instruction: Instruction
     /// The stage holding the instruction; nil for global ARG instructions.
@@ -28,7 +28,7 @@ public struct LintSubject: Sendable {
 
 /// Runs lint rules and collects the parser's warnings, honouring `# check=skip=...`.
 public enum Linter {
-    /// The parser warnings and rule findings, in line order, as warning diagnostics whose
+    /// Returns the parser warnings and rule findings in line order, as warning diagnostics whose
     /// `code` is the warning name or rule identifier.
     public static func findings(in dockerfile: Dockerfile, rules: [LintRule] = LintRule.builtin) -> [Diagnostic] {
         let options = dockerfile.directives.checkOptions

@@ -1,6 +1,6 @@
 /// Text tests shared by the built-in lint rules.
 enum LintText {
-    /// The text a RUN executes: its command and the content of its heredocs.
+    /// Returns the text a RUN executes: its command and the content of its heredocs.
     static func script(of run: RunInstruction, heredocs: [Heredoc]) -> String {
         var parts: [String]
         switch run.command {
@@ -11,7 +11,8 @@ enum LintText {
         return parts.joined(separator: "\n")
     }
 
-    /// Whether the script runs `apt-get install` or `apt install` (options may sit between).
+    /// Returns whether the script runs `apt-get install` or `apt install`, with or without
+    /// options between the words.
     static func containsAptInstall(_ script: String) -> Bool {
         let words = script.split { $0.isWhitespace || $0 == ";" || $0 == "&" || $0 == "|" }
         var index = 0
@@ -26,7 +27,8 @@ enum LintText {
         return false
     }
 
-    /// Whether a shell command starts with `cd DIR` followed by `&&` or `;` and more commands.
+    /// Returns whether a shell command starts with `cd DIR` followed by `&&` or `;` and more
+    /// commands.
     static func startsWithChangeDirectory(_ text: String) -> Bool {
         let words = text.split(whereSeparator: \.isWhitespace)
         guard words.count >= 4, words[0] == "cd" else { return false }
@@ -48,15 +50,15 @@ enum LintText {
         return suffixes.contains { lowered.hasSuffix($0) }
     }
 
-    /// Whether an image reference has no tag and no digest, or the tag `latest`.
+    /// Returns whether an image reference has no tag and no digest, or the tag `latest`.
     static func isUnpinned(_ image: String) -> Bool {
-        if image.contains("@") { return false }
+        if image.includes("@") { return false }
         let lastComponent = image.split(separator: "/").last.map(String.init) ?? image
         guard let colon = lastComponent.lastIndex(of: ":") else { return true }
         return lastComponent[lastComponent.index(after: colon)...] == "latest"
     }
 
-    /// The global ARG defaults, for resolving FROM lines.
+    /// Returns the global ARG defaults, for resolving FROM lines.
     static func globalDefaults(_ dockerfile: Dockerfile) -> [String: String] {
         var values: [String: String] = [:]
         for instruction in dockerfile.globalArguments {

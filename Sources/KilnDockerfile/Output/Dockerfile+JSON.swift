@@ -18,7 +18,8 @@ extension Dockerfile: Encodable {
         try container.encode(warnings.map(WarningJSON.init), forKey: .warnings)
     }
 
-    /// The parse result as pretty-printed JSON with sorted keys, as `kiln parse --json` prints it.
+    /// Renders the parse result as pretty-printed JSON with sorted keys, as `kiln parse --json`
+    /// prints it.
     public func jsonDescription() -> String {
         Self.prettyJSON(self)
     }

@@ -3,14 +3,15 @@
 enum ArgumentSplitter {
     /// Separates the instruction word from the rest at the first run of `[\t\v\f\r ]` after
     /// trimming, as BuildKit's `splitCommand` does.
-    static func splitKeyword(_ bytes: [UInt8], _ start: Int, _ end: Int) -> (keyword: String, restStart: Int, restEnd: Int) {
+    static func splitKeyword(_ bytes: [UInt8], _ start: Int, _ end: Int) -> (keyword: String, kind: Keyword?, restStart: Int, restEnd: Int) {
         let trimmedStart = Bytes.skipSpaces(in: bytes, from: start, to: end)
         let trimmedEnd = Bytes.trimTrailingSpaces(in: bytes, from: trimmedStart, to: end)
         var index = trimmedStart
         while index < trimmedEnd, !Bytes.isFieldSeparator(bytes[index]) { index += 1 }
         let keyword = Bytes.string(bytes, trimmedStart, index)
+        let kind = Keyword(bytes: bytes, trimmedStart, index)
         while index < trimmedEnd, Bytes.isFieldSeparator(bytes[index]) { index += 1 }
-        return (keyword, index, trimmedEnd)
+        return (keyword, kind, index, trimmedEnd)
     }
 
     /// Leading `--flag` words, with quotes removed and `\` escapes applied, and where the rest of

@@ -16,21 +16,21 @@ enum Bytes {
     static let lessThan = UInt8(ascii: "<")
     static let dollar = UInt8(ascii: "$")
 
-    /// The separators of Go's `[\t\v\f\r ]+`, which BuildKit uses to split an instruction from its
-    /// arguments and to split whitespace-delimited argument lists.
+    /// Returns whether the byte is one of the separators of Go's `[\t\v\f\r ]+`, which BuildKit
+    /// uses to split an instruction from its arguments and whitespace-delimited argument lists.
     @inline(__always)
     static func isFieldSeparator(_ byte: UInt8) -> Bool {
         byte == space || byte == tab || byte == 0x0B || byte == 0x0C || byte == carriageReturn
     }
 
-    /// ASCII whitespace as Go's `unicode.IsSpace` sees it below 0x80.
+    /// Returns whether the byte is ASCII whitespace, as Go's `unicode.IsSpace` decides below 0x80.
     @inline(__always)
     static func isASCIISpace(_ byte: UInt8) -> Bool {
         byte == space || (byte >= 0x09 && byte <= 0x0D)
     }
 
-    /// The length in bytes of the whitespace character that starts at `index`, or 0 when there is
-    /// none. Whitespace is Go's `unicode.IsSpace`: ASCII whitespace, U+0085, U+00A0 and the
+    /// Returns the length in bytes of the whitespace character that starts at `index`, or 0 when
+    /// there is none. Whitespace is Go's `unicode.IsSpace`: ASCII whitespace, U+0085, U+00A0 and the
     /// Unicode `White_Space` characters above U+00FF.
     static func spaceLength(in bytes: [UInt8], at index: Int, end: Int) -> Int {
         let first = bytes[index]
@@ -59,7 +59,7 @@ enum Bytes {
         }
     }
 
-    /// The first index in `start..<end` that is not whitespace (`unicode.IsSpace`).
+    /// Returns the first index in `start..<end` that is not whitespace (`unicode.IsSpace`).
     static func skipSpaces(in bytes: [UInt8], from start: Int, to end: Int) -> Int {
         var index = start
         while index < end {
@@ -70,7 +70,7 @@ enum Bytes {
         return index
     }
 
-    /// The end of `start..<end` with trailing whitespace (`unicode.IsSpace`) removed.
+    /// Returns the end of `start..<end` with trailing whitespace (`unicode.IsSpace`) removed.
     static func trimTrailingSpaces(in bytes: [UInt8], from start: Int, to end: Int) -> Int {
         var index = end
         while index > start {
@@ -96,5 +96,14 @@ enum Bytes {
         return bytes.withUnsafeBufferPointer { buffer in
             String(decoding: UnsafeBufferPointer(rebasing: buffer[start..<end]), as: UTF8.self)
         }
+    }
+}
+
+extension StringProtocol {
+    /// Returns whether the text contains the ASCII character, checked on UTF-8 bytes. Foundation's
+    /// `contains(_: String)` searches with locale rules and is far slower in the parser.
+    @inline(__always)
+    func includes(_ character: Unicode.Scalar) -> Bool {
+        utf8.contains(UInt8(truncatingIfNeeded: character.value))
     }
 }

@@ -5,9 +5,9 @@ struct HeredocMarker: Equatable {
     var expandsVariables: Bool
     var fileDescriptor: Int
 
-    /// Every heredoc marker of a RUN, COPY or ADD line, in order. The line is split into words
-    /// with quotes and escapes kept (so `\<<EOF` and `'<<EOF'` are not markers); a line that does
-    /// not split (an unclosed quote) has no markers.
+    /// Returns every heredoc marker of a RUN, COPY or ADD line, in order. The line is split into
+    /// words with quotes and escapes kept, so `\<<EOF` and `'<<EOF'` are not markers. A line that
+    /// does not split, because a quote is not closed, has no markers.
     static func markers(in line: String) -> [HeredocMarker] {
         var options = ShellWordProcessor.Options()
         options.rawQuotes = true

@@ -51,8 +51,8 @@ enum JSONArrayDecoder {
             }
         }
 
-        /// The strings of the array at `position`, or nil when it is valid JSON with a non-string
-        /// element.
+        /// Parses the array at `position` and returns its strings, or nil when it is valid JSON with
+        /// an element that is not a string.
         mutating func parseTopLevelArray() throws(SyntaxError) -> [String]? {
             position += 1
             var strings: [String] = []
@@ -190,7 +190,7 @@ enum JSONArrayDecoder {
             }
         }
 
-        /// A JSON string at `position` (on the opening quote). Invalid UTF-8 and lone surrogates
+        /// Parses the JSON string at `position` (on the opening quote). Invalid UTF-8 and lone surrogates
         /// become U+FFFD, as Go decodes them; control characters are errors.
         mutating func parseString() throws(SyntaxError) -> String {
             position += 1

@@ -91,9 +91,10 @@ struct LineParser {
         return nodes
     }
 
-    /// Where a line's text ends without its continuation marker, and whether it continues: the
-    /// escape character followed only by spaces and tabs, not preceded by another escape
-    /// character (BuildKit's `([^\\])\\[ \t]*$|^\\[ \t]*$`).
+    /// Returns where a line's text ends without its continuation marker, and whether it
+    /// continues: it does when it ends with the escape character, optionally followed by spaces
+    /// and tabs, and not preceded by another escape character (BuildKit's
+    /// `([^\\])\\[ \t]*$|^\\[ \t]*$`).
     private func continuation(_ bytes: [UInt8], _ start: Int, _ end: Int) -> (end: Int, continues: Bool) {
         var index = end
         while index > start, bytes[index - 1] == Bytes.space || bytes[index - 1] == Bytes.tab { index -= 1 }
@@ -133,52 +134,52 @@ struct LineParser {
 
     /// Only RUN, COPY and ADD in shell form (or ONBUILD wrapping one) read heredocs.
     private static func canContainHeredoc(_ node: SyntaxNode) -> Bool {
-        var node = node
-        if node.keyword.lowercased() == "onbuild", case .trigger(let trigger) = node.arguments {
-            node = trigger
+        var target = node
+        if node.kind == .onbuild, case .trigger(let trigger) = node.arguments {
+            target = trigger
         }
-        switch node.keyword.lowercased() {
-        case "run", "copy", "add": return !node.arguments.isJSON
+        switch target.kind {
+        case .run?, .copy?, .add?: return !target.arguments.isJSON
         default: return false
         }
     }
 
     /// Splits one logical line into a node, choosing the argument parser by instruction.
     private func makeNode(_ bytes: [UInt8], _ start: Int, _ end: Int, startLine: Int, endLine: Int) throws(DockerfileError) -> SyntaxNode {
-        let (keyword, restStart, restEnd) = ArgumentSplitter.splitKeyword(bytes, start, end)
+        let (keyword, kind, restStart, restEnd) = ArgumentSplitter.splitKeyword(bytes, start, end)
         let (flags, argumentsStart) = ArgumentSplitter.extractFlags(bytes, restStart, restEnd)
         let argsStart = Bytes.skipSpaces(in: bytes, from: argumentsStart, to: restEnd)
         let argsEnd = Bytes.trimTrailingSpaces(in: bytes, from: argsStart, to: restEnd)
         let originalStart = Bytes.skipSpaces(in: bytes, from: start, to: end)
         let originalEnd = Bytes.trimTrailingSpaces(in: bytes, from: originalStart, to: end)
         var node = SyntaxNode(
-            keyword: keyword, flags: flags, arguments: .none, original: Bytes.string(bytes, originalStart, originalEnd),
-            startLine: startLine, endLine: endLine)
+            keyword: keyword, kind: kind, flags: flags, arguments: .none,
+            original: Bytes.string(bytes, originalStart, originalEnd), startLine: startLine, endLine: endLine)
+        guard let kind else { return node }
         let range = source.range(startLine, endLine)
+        let name = kind.rawValue
 
-        switch keyword.lowercased() {
-        case "add", "copy", "volume":
-            (node.arguments, node.jsonNote) = try jsonOrWords(bytes, argsStart, argsEnd, keyword: keyword, range: range)
-        case "cmd", "entrypoint", "run", "shell":
-            (node.arguments, node.jsonNote) = try jsonOrText(bytes, argsStart, argsEnd, keyword: keyword, range: range)
-        case "arg":
+        switch kind {
+        case .add, .copy, .volume:
+            (node.arguments, node.jsonNote) = try jsonOrWords(bytes, argsStart, argsEnd, keyword: name, range: range)
+        case .cmd, .entrypoint, .run, .shell:
+            (node.arguments, node.jsonNote) = try jsonOrText(bytes, argsStart, argsEnd, keyword: name, range: range)
+        case .arg:
             let words = ArgumentSplitter.quotedWords(bytes, argsStart, argsEnd, escape: escape)
             node.arguments = words.isEmpty ? .none : .words(words)
-        case "env", "label":
-            node.arguments = try pairs(bytes, argsStart, argsEnd, keyword: keyword, range: range)
-        case "expose", "from":
+        case .env, .label:
+            node.arguments = try pairs(bytes, argsStart, argsEnd, keyword: name, range: range)
+        case .expose, .from:
             let words = ArgumentSplitter.whitespaceWords(bytes, argsStart, argsEnd)
             node.arguments = words.isEmpty ? .none : .words(words)
-        case "healthcheck":
-            (node.arguments, node.jsonNote) = try healthcheck(bytes, argsStart, argsEnd, keyword: keyword, range: range)
-        case "maintainer", "stopsignal", "user", "workdir":
+        case .healthcheck:
+            (node.arguments, node.jsonNote) = try healthcheck(bytes, argsStart, argsEnd, keyword: name, range: range)
+        case .maintainer, .stopSignal, .user, .workdir:
             node.arguments = argsStart == argsEnd ? .none : .text(Bytes.string(bytes, argsStart, argsEnd))
-        case "onbuild":
+        case .onbuild:
             if argsStart < argsEnd {
                 node.arguments = .trigger(try makeNode(bytes, argsStart, argsEnd, startLine: startLine, endLine: endLine))
             }
-        default:
-            break
         }
         return node
     }
@@ -216,7 +217,7 @@ struct LineParser {
     private func pairs(_ bytes: [UInt8], _ start: Int, _ end: Int, keyword: String, range: SourceRange) throws(DockerfileError) -> SyntaxArguments {
         let words = ArgumentSplitter.quotedWords(bytes, start, end, escape: escape)
         guard let first = words.first else { return .none }
-        guard first.contains("=") else {
+        guard first.includes("=") else {
             var separator = start
             while separator < end, !Bytes.isFieldSeparator(bytes[separator]) { separator += 1 }
             var valueStart = separator
@@ -231,10 +232,10 @@ struct LineParser {
         var pairs: [KeyValuePair] = []
         pairs.reserveCapacity(words.count)
         for word in words {
-            guard let equals = word.firstIndex(of: "=") else {
+            guard let equals = word.utf8.firstIndex(of: Bytes.equals) else {
                 throw DockerfileError(.pairMissingEquals(keyword.uppercased(), word: word), at: range, in: source)
             }
-            pairs.append(KeyValuePair(key: String(word[..<equals]), value: String(word[word.index(after: equals)...])))
+            pairs.append(KeyValuePair(key: String(word[..<equals]), value: String(word[word.utf8.index(after: equals)...])))
         }
         return .pairs(pairs)
     }

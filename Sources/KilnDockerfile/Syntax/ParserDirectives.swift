@@ -62,7 +62,7 @@ public struct CheckOptions: Sendable, Hashable, Codable {
         try container.encode(experimental.sorted(), forKey: .experimental)
     }
 
-    /// Whether a finding with this rule name is reported.
+    /// Returns whether a finding with this rule name is reported.
     public func reports(_ rule: String) -> Bool {
         !skipAll && !skip.contains(rule)
     }

@@ -61,21 +61,21 @@ public struct SourceText: Sendable {
     /// The number of physical lines.
     public var lineCount: Int { lines.count }
 
-    /// The text of line `number` (counted from 1) without its line break.
+    /// Returns the text of line `number` (counted from 1) without its line break.
     public func line(_ number: Int) -> String {
         guard number >= 1, number <= lines.count else { return "" }
         let line = lines[number - 1]
         return Bytes.string(bytes, line.start, line.contentEnd)
     }
 
-    /// The lines that `range` covers, at most `limit` of them, for a diagnostic excerpt.
+    /// Returns the lines that `range` covers, at most `limit` of them, for a diagnostic excerpt.
     public func excerpt(_ range: SourceRange, limit: Int = 8) -> [String] {
         let last = min(range.endLine, range.line + limit - 1, lines.count)
         guard range.line >= 1, range.line <= last else { return [] }
         return (range.line...last).map(line)
     }
 
-    /// A range in this file from line `start` to line `end`.
+    /// Returns a range in this file from line `start` to line `end`.
     func range(_ start: Int, _ end: Int? = nil) -> SourceRange {
         SourceRange(file: file, line: start, endLine: end ?? start)
     }

@@ -5,6 +5,8 @@
 struct SyntaxNode: Sendable {
     /// The instruction word as written (`run`, `RUN`).
     var keyword: String
+    /// The instruction the word names, or nil for an unknown word.
+    var kind: Keyword?
     /// Leading `--name[=value]` words, with quotes removed.
     var flags: [String]
     var arguments: SyntaxArguments
@@ -21,7 +23,7 @@ struct SyntaxNode: Sendable {
     var jsonNote: JSONNote?
 }
 
-/// How a node's arguments were split, following the instruction's line parser.
+/// A node's arguments, split the way the instruction's line parser splits them.
 indirect enum SyntaxArguments: Sendable {
     case none
     /// Whitespace-separated words, or words that keep their quotes (ENV, LABEL, ARG).
@@ -46,7 +48,7 @@ indirect enum SyntaxArguments: Sendable {
     }
 }
 
-/// Why arguments that start like a JSON array ran differently than their author may expect.
+/// The reason arguments that start like a JSON array were not used as their author may expect.
 enum JSONNote: Sendable, Hashable {
     /// Not valid JSON, so the instruction used shell form (or whitespace-separated words).
     case invalid(reason: String)

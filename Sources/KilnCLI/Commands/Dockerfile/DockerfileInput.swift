@@ -9,7 +9,8 @@ enum DockerfileInput {
         "file", short: "f", placeholder: "string",
         help: "Name of the Dockerfile, or - for standard input", default: "\"Dockerfile\", then \"Containerfile\"")
 
-    /// The bytes and the name used in locations (the path as given; `Dockerfile` for stdin).
+    /// Reads the Dockerfile and returns its bytes and the name used in locations: the path as
+    /// given, or `Dockerfile` for standard input.
     static func read(_ arguments: ParsedArguments, context: CommandContext) throws -> (bytes: [UInt8], name: String) {
         if let path = arguments[fileFlag] {
             if path == "-" {

@@ -4,7 +4,7 @@ import KilnDockerfile
 /// `kiln lint`: the parser's warnings and kiln's lint rules, one finding per line.
 ///
 /// Exits 1 when there is any finding and 0 when there is none, as hadolint and ShellCheck do, so
-/// a CI step fails on findings; `# check=skip=ID` in the Dockerfile silences a rule.
+/// a CI step fails on findings. A `# check=skip=ID` line in the Dockerfile silences a rule.
 enum LintCommand {
     static let spec = CommandSpec(
         name: "lint",

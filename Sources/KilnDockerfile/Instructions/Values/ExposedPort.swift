@@ -77,7 +77,7 @@ public struct ExposedPort: Sendable, Hashable, Codable {
     }
 }
 
-/// Why an EXPOSE port is invalid.
+/// The reason an EXPOSE port is invalid.
 public struct PortFailure: Error, Sendable, Hashable {
     public var reason: String
 

@@ -13,7 +13,8 @@ enum StopSignal {
         return names
     }()
 
-    /// Whether `text` names a signal: a non-zero number, or a name with or without `SIG` in any case.
+    /// Returns whether `text` names a signal: a non-zero number, or a name with or without `SIG`
+    /// in any letter case.
     static func isValid(_ text: String) -> Bool {
         if let number = Int32(text) { return number != 0 }
         var name = text.uppercased()
