@@ -2,6 +2,7 @@ import Foundation
 import Glibc
 import KilnImage
 import KilnLayer
+import KilnSnapshot
 import KilnStore
 import KilnSystem
 
@@ -11,8 +12,9 @@ import KilnSystem
 /// The layers are unpacked once per chain ID into `<root>/snapshots/`, shared by every
 /// container and build of the same layers.
 ///
-/// TODO: replace with KilnSnapshot's container overlay once it lands. Until then this adapter
-/// unpacks and mounts on its own, in the same directories, so the switch keeps existing containers.
+/// Layers are unpacked by KilnSnapshot's `Snapshotter`. The overlay is mounted here rather than
+/// through KilnSnapshot's container filesystem, because that one has no `volatile` mount for
+/// `--rm` containers and no public way to describe an existing container's filesystem.
 public struct ContainerFilesystem: Sendable {
     public let store: Store
     public let id: String
@@ -27,8 +29,8 @@ public struct ContainerFilesystem: Sendable {
     public var workDirectory: String { directory + "/work" }
     public var merged: String { directory + "/merged" }
 
-    /// Unpacks the missing layers of `image` into snapshots, under `lease`; returns their
-    /// chain IDs, bottom first.
+    /// Unpacks the missing layers of `image` into snapshots with KilnSnapshot's snapshotter,
+    /// under `lease`; returns their chain IDs, bottom first.
     public static func prepareSnapshots(for image: ImageRecord, config: ImageConfig, store: Store, lease: Lease) throws
         -> [Digest]
     {
@@ -39,47 +41,27 @@ public struct ContainerFilesystem: Sendable {
                 manifest: image.manifest.digest,
                 reason: "the manifest lists \(layers.count) layers but the config \(diffIDs.count) diff IDs")
         }
-        let chainIDs = ChainID.chainIDs(for: diffIDs)
-        for (index, layer) in layers.enumerated() {
-            let chainID = chainIDs[index]
-            try lease.retain(.snapshot(chainID))
-            let path = store.snapshotPath(chainID)
-            if try store.snapshot(chainID) != nil, FileManager.default.fileExists(atPath: path) { continue }
-
-            let lowers = try chainIDs[..<index].reversed().map { try RootDirectory(path: FilePath(store.snapshotPath($0))) }
-            let scratch = try store.makeScratchDirectory(lease: lease)
-            do {
-                var options = LayerApplier.Options(mode: .snapshot(lowerLayers: lowers))
-                options.expectedDigest = layer.digest
-                options.expectedDiffID = diffIDs[index]
-                options.logger = store.logger
-                let blob = try store.openBlob(layer.digest, expectedSize: layer.size)
-                let result = try LayerApplier(root: try RootDirectory(path: FilePath(scratch.path)), options: options)
-                    .apply(blob: blob)
-                try? blob.close()
-                let record = SnapshotRecord(
-                    chainID: chainID, parent: index > 0 ? chainIDs[index - 1] : nil, diffID: diffIDs[index],
-                    size: result.uncompressedSize, created: Int64(DockerTime.now))
-                try store.commitSnapshot(from: scratch, record: record, lease: lease)
-            } catch {
-                try? scratch.remove()
-                throw error
-            }
-            // The scratch directory is still there when another process committed the same snapshot first.
-            if FileManager.default.fileExists(atPath: scratch.path) { try? scratch.remove() }
-        }
-        return chainIDs
+        let snapshotLayers = zip(layers, diffIDs).map { SnapshotLayer(descriptor: $0.descriptor, diffID: $1) }
+        return try Snapshotter(store: store, logger: store.logger).prepare(snapshotLayers, lease: lease)
     }
 
     /// Creates the upper, work and merged directories. The container record must exist first,
-    /// so the store never takes the directory for a leftover.
-    public func create() throws {
+    /// so the store never takes the directory for a leftover. The upper directory takes the owner
+    /// and mode of the image's root, which the overlay's root shows.
+    public func create(chainIDs: [String]) throws {
         for path in [directory, upper, workDirectory, merged] {
             guard mkdir(path, 0o700) == 0 || errno == EEXIST else {
                 throw ContainerError(.filesystem(operation: "creating", path: path, errno: errno))
             }
         }
         chmod(merged, 0o755)
+        var status = stat()
+        if let top = chainIDs.last.flatMap({ try? Digest(parsing: $0) }), lstat(store.snapshotPath(top), &status) == 0 {
+            chown(upper, status.st_uid, status.st_gid)
+            chmod(upper, status.st_mode & 0o7777)
+        } else {
+            chmod(upper, 0o755)
+        }
     }
 
     /// Mounts the overlay at `merged` unless it is mounted already; returns `merged`.

@@ -86,7 +86,7 @@ public final class ContainerManager: Sendable {
                 }
             }
             do {
-                try filesystem(id).create()
+                try filesystem(id).create(chainIDs: specification.chainIDs)
                 try FileManager.default.createDirectory(
                     atPath: bundle(id).directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
             } catch {

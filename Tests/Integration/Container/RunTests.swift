@@ -86,7 +86,7 @@ struct RunTests {
             #expect(lines.contains { $0.hasPrefix("HOSTNAME=") })
 
             let named = await harness.kiln("run", "--rm", "-u", "appuser", ContainerHarness.image, "id")
-            #expect(named.stdout == "uid=1001 gid=1002 groups=1002\n")
+            #expect(named.stdout == "uid=1001(appuser) gid=1002(appgroup) groups=1002(appgroup)\n")
             let numeric = await harness.kiln("run", "--rm", "-u", "1234:5678", ContainerHarness.image, "id", "-u")
             #expect(numeric.stdout == "1234\n")
             let unknown = await harness.kiln("run", "--rm", "-u", "nobody-here", ContainerHarness.image, "id")
