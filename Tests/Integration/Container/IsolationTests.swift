@@ -54,3 +54,15 @@ struct IsolationTests {
         }
     }
 }
+
+@Suite(.enabled(if: ContainerHarness.isReady && FileManager.default.isExecutableFile(atPath: "/usr/bin/tini-static"), "needs tini-static (scripts/setup installs tini)"))
+struct InitTests {
+    @Test func initRunsAsPidOne() async throws {
+        try await ContainerHarness.with { harness in
+            let result = await harness.kiln("run", "--rm", "--init", ContainerHarness.image, "sh", "-c", "cat /proc/1/cmdline | tr '\\0' ' '; echo; echo $$")
+            #expect(result.status == 0, "\(result.stderr)")
+            #expect(result.stdout.hasPrefix("/sbin/docker-init -- sh -c "))
+            #expect(!result.stdout.hasSuffix("\n1\n"))
+        }
+    }
+}
