@@ -11,7 +11,12 @@ extension ContainerManager {
     /// cleaned up, and with `--rm` the container is removed.
     public func reconcile(_ container: Container) async -> Container {
         guard container.status.isActive else { return container }
-        if Self.isAlive(container.state) { return container }
+        if Self.isAlive(container.state) {
+            // A foreground monitor does not poll runc for the pid; fill it in when asked.
+            guard container.state.pid == 0, let runc, let state = try? await runc.state(id: container.id), state.pid > 0
+            else { return container }
+            return (try? repository.update(container.id) { $0.state.pid = state.pid }) ?? container
+        }
 
         if let runc, let state = try? await runc.state(id: container.id),
             ["running", "paused", "created", "creating"].contains(state.status)

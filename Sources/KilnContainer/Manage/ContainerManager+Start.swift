@@ -127,14 +127,16 @@ extension ContainerManager {
         switch outcome {
         case .success(let exit):
             ready(.success(()))
+            // The runtime deleted runc's state, slirp4netns and the mount-point stubs itself. The
+            // unmount comes before the exit is recorded: a `kiln start` that waits for the record
+            // mounts the filesystem again, and must not lose that mount to this monitor.
+            filesystem.unmount()
             _ = try? repository.update(container.id) { current in
                 current.status = .exited
                 current.state.exitCode = exit.exitCode
                 current.state.pid = 0
                 current.state.finishedAt = DockerTime.now
             }
-            // The runtime deleted runc's state, slirp4netns and the mount-point stubs itself.
-            filesystem.unmount()
             if spec.autoRemove, let current = try? repository.container(id: container.id) {
                 try? discard(current, volumes: true)
             }
@@ -143,6 +145,7 @@ extension ContainerManager {
             ready(.failure(error))
             let message = (error as? KilnError)?.diagnostic.message ?? "\(error)"
             let code: Int32 = (error as? KilnError).map { [126, 127].contains($0.exitStatus) ? $0.exitStatus : 128 } ?? 128
+            filesystem.unmount()
             _ = try? repository.update(container.id) { current in
                 current.status = previousStart == nil ? .created : .exited
                 current.state.exitCode = code
@@ -152,7 +155,6 @@ extension ContainerManager {
                 current.state.finishedAt = previousStart == nil ? nil : DockerTime.now
                 current.state.health = nil
             }
-            filesystem.unmount()
             throw error
         }
     }
