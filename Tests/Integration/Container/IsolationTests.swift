@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 
-/// What `kiln run` must never let through: host descriptors, a working directory outside the
+/// Isolation of `kiln run` against three leaks: host descriptors, a working directory outside the
 /// container, and signals that do not reach the container.
 @Suite(.enabled(if: ContainerHarness.isReady, "needs root, runc, slirp4netns and busybox-static (scripts/setup installs them)"), .serialized)
 struct IsolationTests {
