@@ -67,7 +67,11 @@ let package = Package(
             ]
         ),
         .target(name: "KilnLua", dependencies: ["CLua", "CCrypto", "CSystem", "KilnImage", "KilnBuild"]),
-        .target(name: "KilnCLI", dependencies: ["KilnBuild", "KilnLua"]),
+        .target(
+            name: "KilnContainer",
+            dependencies: ["CSystem", "KilnImage", "KilnLayer", "KilnStore", "KilnSnapshot", "KilnRuntime", "KilnSystem"]
+        ),
+        .target(name: "KilnCLI", dependencies: ["KilnBuild", "KilnLua", "KilnContainer"]),
         .executableTarget(name: "kiln", dependencies: ["KilnCLI"]),
         // One container start through KilnRuntime, measured by scripts/bench.d/run.
         .executableTarget(name: "kiln-runtime-bench", dependencies: ["KilnRuntime"]),
@@ -91,7 +95,8 @@ var testTargets: [Target] {
         .testTarget(name: "KilnRuntimeTests", dependencies: ["KilnRuntime"]),
         .testTarget(name: "KilnRegistryTests", dependencies: ["KilnRegistry"]),
         .testTarget(name: "KilnLuaTests", dependencies: ["KilnLua"]),
+        .testTarget(name: "KilnContainerTests", dependencies: ["KilnContainer"]),
         .testTarget(name: "KilnCLITests", dependencies: ["KilnCLI"]),
-        .testTarget(name: "Integration", dependencies: ["KilnCLI"], exclude: ["Fixtures"]),
+        .testTarget(name: "Integration", dependencies: ["KilnCLI", "KilnContainer"], exclude: ["Fixtures"]),
     ]
 }

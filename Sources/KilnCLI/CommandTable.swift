@@ -10,6 +10,10 @@ enum CommandTable {
 
     private static var common: [CommandSpec] {
         [
+            RunCommand.spec.renamed("run", category: "Common Commands"),
+            ExecCommand.spec.renamed("exec", category: "Common Commands"),
+            ContainerListCommand.spec.renamed("ps", category: "Common Commands"),
+            BuildCommand.spec.renamed("build", category: "Common Commands"),
             PullCommand.spec.renamed("pull", category: "Common Commands"),
             PushCommand.spec.renamed("push", category: "Common Commands"),
             ImageListCommand.spec.renamed("images", category: "Common Commands"),
@@ -22,9 +26,29 @@ enum CommandTable {
     private static var management: [CommandSpec] {
         [
             CommandSpec(
+                group: "container", summary: "Manage containers", category: "Management Commands",
+                subcommands: [
+                    CommitCommand.spec,
+                    CreateCommand.spec,
+                    ExecCommand.spec,
+                    ContainerInspectCommand.spec,
+                    KillCommand.spec,
+                    LogsCommand.spec,
+                    ContainerListCommand.spec,
+                    MonitorCommand.spec,
+                    PortCommand.spec,
+                    ContainerPruneCommand.spec,
+                    RestartCommand.spec,
+                    RemoveCommand.spec,
+                    RunCommand.spec,
+                    StartCommand.spec,
+                    StopCommand.spec,
+                ]),
+            CommandSpec(
                 group: "image", summary: "Manage images", category: "Management Commands",
                 subcommands: [
                     ImageAnalyzeCommand.spec,
+                    BuildCommand.spec,
                     ImageHistoryCommand.spec,
                     ImageImportCommand.spec,
                     ImageInspectCommand.spec,
@@ -49,14 +73,23 @@ enum CommandTable {
 
     private static var others: [CommandSpec] {
         [
+            CommitCommand.spec.renamed("commit", category: "Commands"),
+            CreateCommand.spec.renamed("create", category: "Commands"),
             ImageHistoryCommand.spec.renamed("history", category: "Commands"),
             ImageImportCommand.spec.renamed("import", category: "Commands"),
             InspectCommand.spec.renamed("inspect", category: "Commands"),
+            KillCommand.spec.renamed("kill", category: "Commands"),
             LintCommand.spec.renamed("lint", category: "Commands"),
             ImageLoadCommand.spec.renamed("load", category: "Commands"),
+            LogsCommand.spec.renamed("logs", category: "Commands"),
             ParseCommand.spec.renamed("parse", category: "Commands"),
+            PortCommand.spec.renamed("port", category: "Commands"),
+            RestartCommand.spec.renamed("restart", category: "Commands"),
+            RemoveCommand.spec.renamed("rm", category: "Commands"),
             ImageRemoveCommand.spec.renamed("rmi", category: "Commands"),
             ImageSaveCommand.spec.renamed("save", category: "Commands"),
+            StartCommand.spec.renamed("start", category: "Commands"),
+            StopCommand.spec.renamed("stop", category: "Commands"),
             ImageTagCommand.spec.renamed("tag", category: "Commands"),
         ]
     }

@@ -1,3 +1,5 @@
+import Foundation
+import KilnContainer
 import KilnDiagnostics
 import KilnStore
 
@@ -18,13 +20,21 @@ enum InspectCommand {
             throw UsageError(
                 command: arguments.commandName, reason: .invalidValue(flag: "--type", value: kind, reason: "expected container or image"))
         }
+        if kind != "image" {
+            // Containers whose monitor died are brought up to date first, as `kiln ps` does.
+            let manager = try ContainerSupport.manager(context)
+            for name in arguments.positionals {
+                if let container = try? manager.repository.find(name) { _ = await manager.reconcile(container) }
+            }
+        }
         let store = try StoreSupport.open(context, access: .readOnly)
+        let withSize = arguments[size]
         var documents: [OutputJSON] = []
         var failed = false
         for name in arguments.positionals {
             do {
                 let document = try await StoreSupport.blocking { () -> OutputJSON in
-                    if kind != "image", let container = try containerDocument(named: name, store: store) {
+                    if kind != "image", let container = try containerDocument(named: name, store: store, size: withSize) {
                         return container
                     }
                     guard kind != "container" else { throw GeneralError("No such container: \(name)") }
@@ -44,12 +54,17 @@ enum InspectCommand {
         return failed ? ExitStatus.failure : ExitStatus.success
     }
 
-    /// The inspect document of the container `name` (an ID, an ID prefix or a name), or nil
-    /// when no container has that name.
-    static func containerDocument(named name: String, store: Store) throws -> OutputJSON? {
-        // TODO: return Docker's container inspect document once `kiln run` records containers;
-        // until then `kiln inspect` finds images only and reports containers as missing.
-        _ = try store.container(id: name)
-        return nil
+    /// Returns the inspect document of the container `name` (an ID, an ID prefix or a name), or
+    /// nil when no container has that name.
+    static func containerDocument(named name: String, store: Store, size: Bool = false) throws -> OutputJSON? {
+        let container: Container
+        do {
+            container = try ContainerRepository(store: store).find(name)
+        } catch let error as ContainerError {
+            if case .notFound = error.kind { return nil }
+            throw error
+        }
+        let manager = ContainerManager(store: store, environment: ProcessInfo.processInfo.environment)
+        return ContainerInspection.document(for: container, manager: manager, size: size)
     }
 }
