@@ -114,7 +114,8 @@ public final class Store: Sendable {
     private static func makeDirectory(_ name: String, in root: FileDescriptor, root path: String) throws {
         var components = name.split(separator: "/").map(String.init)
         guard let last = components.popLast() else { return }
-        let parent = components.isEmpty ? root : try openDirectory(components.joined(separator: "/"), in: root, root: path)
+        let parent =
+            components.isEmpty ? root : try openDirectory(components.joined(separator: "/"), in: root, root: path)
         guard mkdirat(parent.rawValue, last, 0o700) == 0 || errno == EEXIST else {
             throw SystemError("create store directory", path: "\(path)/\(name)", errno: errno)
         }

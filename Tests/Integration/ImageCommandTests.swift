@@ -41,7 +41,9 @@ import Testing
         #expect(lines.last?.hasSuffix("   20.5kB") == true)
 
         let custom = await kiln("images", "--format", "table {{.Repository}}\\t{{.Tag}}\\t{{.ID}}\\t{{.Size}}")
-        #expect(custom.stdout == "REPOSITORY     TAG       IMAGE ID       SIZE\nkiln-fixture   1         9bd4f7060d84   20.5kB\n")
+        #expect(
+            custom.stdout
+                == "REPOSITORY     TAG       IMAGE ID       SIZE\nkiln-fixture   1         9bd4f7060d84   20.5kB\n")
         let template = await kiln("images", "--format", "{{.Repository}}:{{.Tag}}")
         #expect(template.stdout == "kiln-fixture:1\n")
         let quiet = await kiln("images", "-q")
@@ -59,7 +61,11 @@ import Testing
         let kiln = try await loadedStore(scratch)
         let result = await kiln("images", "--format", "json")
         let object = try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: String])
-        #expect(Set(object.keys) == ["Containers", "CreatedAt", "CreatedSince", "Digest", "ID", "Repository", "SharedSize", "Size", "Tag", "UniqueSize", "VirtualSize"])
+        #expect(
+            Set(object.keys) == [
+                "Containers", "CreatedAt", "CreatedSince", "Digest", "ID", "Repository", "SharedSize", "Size", "Tag",
+                "UniqueSize", "VirtualSize",
+            ])
         #expect(object["Repository"] == "kiln-fixture")
         #expect(object["CreatedAt"] == "2024-05-01 12:00:00 +0000 UTC")
         #expect(result.stdout.contains("\\u003cnone\\u003e"))
@@ -97,7 +103,8 @@ import Testing
         let kiln = KilnInvocation(root: scratch.appending("root"), workingDirectory: scratch.path)
         _ = try smallTarball(scratch)
         let result = await kiln(
-            "import", "-c", "CMD [\"/bin/tool\", \"--flag\"]", "-c", "ENTRYPOINT /bin/sh", "-c", "ENV A=1 B=\"two words\"",
+            "import", "-c", "CMD [\"/bin/tool\", \"--flag\"]", "-c", "ENTRYPOINT /bin/sh", "-c",
+            "ENV A=1 B=\"two words\"",
             "-c", "EXPOSE 80 53/udp", "-c", "LABEL maintainer=kiln", "-c", "USER 1001:1002", "-c", "VOLUME /data",
             "-c", "WORKDIR /srv", "-c", "STOPSIGNAL SIGINT", "-m", "made by a test", "--platform", "linux/arm64",
             "rootfs.tar", "imported:1")
@@ -106,7 +113,8 @@ import Testing
         #expect(result.stdout.count == 72)
 
         let inspect = await kiln("image", "inspect", "imported:1")
-        let documents = try #require(try JSONSerialization.jsonObject(with: Data(inspect.stdout.utf8)) as? [[String: Any]])
+        let documents = try #require(
+            try JSONSerialization.jsonObject(with: Data(inspect.stdout.utf8)) as? [[String: Any]])
         let document = try #require(documents.first)
         let config = try #require(document["Config"] as? [String: Any])
         #expect(config["Cmd"] as? [String] == ["/bin/tool", "--flag"])
@@ -153,7 +161,9 @@ import Testing
         let port = try FreePort.find()
         let server = Process()
         server.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        server.arguments = ["python3", "-m", "http.server", String(port), "--bind", "127.0.0.1", "--directory", scratch.path]
+        server.arguments = [
+            "python3", "-m", "http.server", String(port), "--bind", "127.0.0.1", "--directory", scratch.path,
+        ]
         server.standardOutput = FileHandle.nullDevice
         server.standardError = FileHandle.nullDevice
         try server.run()
@@ -189,7 +199,8 @@ import Testing
         let chainIDs = ChainID.chainIDs(for: try diffIDs.map { try Digest(parsing: $0) })
         let remove = await kiln("rmi", "kiln-fixture:1")
         #expect(
-            remove.stdout == "Untagged: kiln-fixture:1\nDeleted: sha256:9bd4f7060d847f4eb67fa5c70aeca0ee605a2e0ff93eb532d7d9df4b0db775e8\n"
+            remove.stdout
+                == "Untagged: kiln-fixture:1\nDeleted: sha256:9bd4f7060d847f4eb67fa5c70aeca0ee605a2e0ff93eb532d7d9df4b0db775e8\n"
                 + chainIDs.reversed().map { "Deleted: \($0)\n" }.joined())
         #expect(try FileManager.default.contentsOfDirectory(atPath: kiln.root + "/blobs/sha256").isEmpty)
 
@@ -204,10 +215,14 @@ import Testing
         let kiln = try await loadedStore(scratch)
         let store = try Store.open(root: kiln.root)
         let image = try store.image(named: "kiln-fixture:1")
-        try store.saveContainer(ContainerRecord(id: "0123456789abcdef", imageManifest: image.manifest.digest, imageID: image.id, state: "exited", created: 1))
+        try store.saveContainer(
+            ContainerRecord(
+                id: "0123456789abcdef", imageManifest: image.manifest.digest, imageID: image.id, state: "exited",
+                created: 1))
         let refused = await kiln("rmi", "kiln-fixture:1")
         #expect(refused.status == 1)
-        #expect(refused.stderr.contains("(must force) - container 0123456789ab is using its referenced image 9bd4f7060d84"))
+        #expect(
+            refused.stderr.contains("(must force) - container 0123456789ab is using its referenced image 9bd4f7060d84"))
         // As in Docker, -f deletes the image record; the container keeps its content.
         let forced = await kiln("rmi", "-f", "kiln-fixture:1")
         #expect(forced.status == 0)
@@ -222,12 +237,13 @@ import Testing
         defer { scratch.remove() }
         let kiln = try await loadedStore(scratch)
         let history = await kiln("history", "--format", "table {{.ID}}\\t{{.CreatedBy}}\\t{{.Size}}", "kiln-fixture:1")
-        #expect(history.stdout == """
-            IMAGE          CREATED BY            SIZE
-            9bd4f7060d84   COPY motd /etc/motd   10.2kB
-            <missing>      ADD base /            10.2kB
+        #expect(
+            history.stdout == """
+                IMAGE          CREATED BY            SIZE
+                9bd4f7060d84   COPY motd /etc/motd   10.2kB
+                <missing>      ADD base /            10.2kB
 
-            """)
+                """)
         let quiet = await kiln("history", "-q", "kiln-fixture:1")
         #expect(quiet.stdout == "9bd4f7060d84\n<missing>\n")
         let exact = await kiln("history", "--human=false", "--format", "{{.CreatedAt}} {{.Size}}", "kiln-fixture:1")
@@ -241,9 +257,12 @@ import Testing
         let result = await kiln("inspect", "kiln-fixture:1", "missing:1")
         #expect(result.status == 1)
         #expect(result.stderr.contains("No such object: missing:1"))
-        let documents = try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [[String: Any]])
+        let documents = try #require(
+            try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [[String: Any]])
         #expect(documents.count == 1)
-        let keys = result.stdout.split(separator: "\n").filter { $0.hasPrefix("        \"") }.map { $0.split(separator: "\"")[1] }
+        let keys = result.stdout.split(separator: "\n").filter { $0.hasPrefix("        \"") }.map {
+            $0.split(separator: "\"")[1]
+        }
         #expect(Array(keys.prefix(6)) == ["Id", "RepoTags", "RepoDigests", "Parent", "Comment", "Created"])
         let formatted = await kiln("inspect", "-f", "{{.Os}}/{{.Architecture}} {{.Config.Cmd}}", "kiln-fixture:1")
         #expect(formatted.stdout == "linux/amd64 [/bin/sh]\n")
@@ -280,12 +299,15 @@ import Testing
         let firstID = first.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
 
         let declined = await kiln("image", "prune", stdin: Array("n\n".utf8))
-        #expect(declined.stdout == "WARNING! This will remove all dangling images.\nAre you sure you want to continue? [y/N] ")
+        #expect(
+            declined.stdout
+                == "WARNING! This will remove all dangling images.\nAre you sure you want to continue? [y/N] ")
         #expect(await kiln("images", "-a", "-q").stdout.split(separator: "\n").count == 2)
 
         let accepted = await kiln("image", "prune", stdin: Array("y\n".utf8))
         #expect(accepted.stdout.contains("Deleted Images:\ndeleted: \(firstID)\n"), "\(accepted.stdout)")
-        #expect(accepted.stdout.hasSuffix("\n\nTotal reclaimed space: \(accepted.stdout.split(separator: " ").last ?? "")"))
+        #expect(
+            accepted.stdout.hasSuffix("\n\nTotal reclaimed space: \(accepted.stdout.split(separator: " ").last ?? "")"))
         let nothing = await kiln("image", "prune", "-f")
         #expect(nothing.stdout == "Total reclaimed space: 0B\n")
         let all = await kiln("image", "prune", "-a", "-f")
@@ -374,7 +396,10 @@ import Testing
 
         let table = await kiln("image", "analyze", "wasteful:1")
         #expect(table.stdout.hasPrefix("LAYER     SIZE      ADDED     CHANGED   REMOVED   WASTED    CREATED BY\n"))
-        #expect(table.stdout.contains("Wasted space, biggest first:\nSIZE      LAYER     HIDDEN BY         PATH\n3kB       0         1 (overwritten)   /app/big.bin\n"))
+        #expect(
+            table.stdout.contains(
+                "Wasted space, biggest first:\nSIZE      LAYER     HIDDEN BY         PATH\n3kB       0         1 (overwritten)   /app/big.bin\n"
+            ))
         #expect(table.stdout.hasSuffix("5kB wasted (100%) in 2 files\n") == false)
         #expect(table.stdout.contains("5kB wasted"))
     }

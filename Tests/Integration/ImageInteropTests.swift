@@ -23,7 +23,8 @@ struct ImageInteropTests {
         let inspect = try Command.run("/usr/bin/skopeo", ["inspect", reference])
         let summary = try #require(try JSONSerialization.jsonObject(with: Data(inspect.utf8)) as? [String: Any])
         return SkopeoView(
-            manifestDigest: try #require(summary["Digest"] as? String), configDigest: try #require(config["digest"] as? String),
+            manifestDigest: try #require(summary["Digest"] as? String),
+            configDigest: try #require(config["digest"] as? String),
             layers: try #require(summary["Layers"] as? [String]))
     }
 
@@ -47,16 +48,23 @@ struct ImageInteropTests {
         defer { scratch.remove() }
         let tree = scratch.appending("tree")
         try BusyboxTree.make(at: tree)
-        let storage = ["--root", scratch.appending("buildah"), "--runroot", scratch.appending("buildah-run"), "--storage-driver", "vfs"]
-        let container = try Command.run("/usr/bin/buildah", storage + ["from", "scratch"]).trimmingCharacters(in: .whitespacesAndNewlines)
+        let storage = [
+            "--root", scratch.appending("buildah"), "--runroot", scratch.appending("buildah-run"), "--storage-driver",
+            "vfs",
+        ]
+        let container = try Command.run("/usr/bin/buildah", storage + ["from", "scratch"]).trimmingCharacters(
+            in: .whitespacesAndNewlines)
         defer { _ = try? Command.run("/usr/bin/buildah", storage + ["rm", "-a"]) }
         try Command.run("/usr/bin/buildah", storage + ["copy", container, tree + "/", "/"])
-        try Command.run("/usr/bin/buildah", storage + ["config", "--cmd", "[\"/bin/sh\"]", "--env", "FROM_BUILDAH=1", container])
+        try Command.run(
+            "/usr/bin/buildah", storage + ["config", "--cmd", "[\"/bin/sh\"]", "--env", "FROM_BUILDAH=1", container])
         try Command.run("/usr/bin/buildah", storage + ["commit", "-q", container, "interop:1"])
         let ociArchive = scratch.appending("buildah-oci.tar")
         let dockerArchive = scratch.appending("buildah-docker.tar")
-        try Command.run("/usr/bin/buildah", storage + ["push", "-q", "interop:1", "oci-archive:\(ociArchive):interop:1"])
-        try Command.run("/usr/bin/buildah", storage + ["push", "-q", "interop:1", "docker-archive:\(dockerArchive):interop:1"])
+        try Command.run(
+            "/usr/bin/buildah", storage + ["push", "-q", "interop:1", "oci-archive:\(ociArchive):interop:1"])
+        try Command.run(
+            "/usr/bin/buildah", storage + ["push", "-q", "interop:1", "docker-archive:\(dockerArchive):interop:1"])
 
         let kiln = KilnInvocation(root: scratch.appending("root"))
         let oci = try skopeo("oci-archive:\(ociArchive)")
@@ -68,7 +76,9 @@ struct ImageInteropTests {
         let other = KilnInvocation(root: scratch.appending("root-docker"))
         #expect(await other("load", "-q", "-i", dockerArchive).status == 0)
         #expect(await inspect(other, "localhost/interop:1", "{{.Id}}") == docker.configDigest)
-        #expect(await inspect(other, "localhost/interop:1", "{{json .RootFS.Layers}}") == "[\"\(docker.layers.joined(separator: "\",\""))\"]")
+        #expect(
+            await inspect(other, "localhost/interop:1", "{{json .RootFS.Layers}}")
+                == "[\"\(docker.layers.joined(separator: "\",\""))\"]")
 
         // The files: kiln's OCI save of each, unpacked by umoci, matches the tree buildah copied.
         for (store, name) in [(kiln, "interop:1"), (other, "localhost/interop:1")] {
@@ -79,7 +89,9 @@ struct ImageInteropTests {
             try Command.run("/bin/tar", ["-C", layout, "-xf", saved])
             let rootfs = try umociUnpack(layout, tag: "1", into: layout + "-bundle")
             #expect(try digestOfFile(rootfs + "/bin/busybox") == digestOfFile(tree + "/bin/busybox"))
-            #expect(try String(contentsOfFile: rootfs + "/etc/passwd", encoding: .utf8) == String(contentsOfFile: tree + "/etc/passwd", encoding: .utf8))
+            #expect(
+                try String(contentsOfFile: rootfs + "/etc/passwd", encoding: .utf8)
+                    == String(contentsOfFile: tree + "/etc/passwd", encoding: .utf8))
             #expect(try FileManager.default.destinationOfSymbolicLink(atPath: rootfs + "/bin/sh") == "busybox")
         }
     }
@@ -97,7 +109,8 @@ struct ImageInteropTests {
 
         // skopeo writes a docker-archive and an OCI layout directory of kiln's image.
         let dockerArchive = scratch.appending("skopeo-docker.tar")
-        try Command.run("/usr/bin/skopeo", ["copy", "-q", "oci-archive:\(saved)", "docker-archive:\(dockerArchive):copied:1"])
+        try Command.run(
+            "/usr/bin/skopeo", ["copy", "-q", "oci-archive:\(saved)", "docker-archive:\(dockerArchive):copied:1"])
         let layout = scratch.appending("skopeo-layout")
         try Command.run("/usr/bin/skopeo", ["copy", "-q", "oci-archive:\(saved)", "oci:\(layout):copied"])
 

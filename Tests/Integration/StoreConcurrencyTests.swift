@@ -1,7 +1,8 @@
 import Foundation
 import Glibc
-@testable import KilnStore
 import Testing
+
+@testable import KilnStore
 
 /// Several kiln processes on one store, garbage collection beside work in progress, and a
 /// damaged or foreign database.
@@ -36,7 +37,8 @@ struct StoreConcurrencyTests {
                     while Date() < deadline {
                         for command in commands {
                             let result = try KilnBinary.run(root: root, command)
-                            let clean = result.stderr.hasPrefix("error: ") && !result.stderr.contains("database is locked")
+                            let clean =
+                                result.stderr.hasPrefix("error: ") && !result.stderr.contains("database is locked")
                             if result.status != 0 && !clean || result.stderr.contains("Fatal error") {
                                 failures.append("\(command.joined(separator: " ")): \(result.status) \(result.stderr)")
                             }
@@ -128,7 +130,9 @@ struct StoreConcurrencyTests {
         #expect(try FileManager.default.contentsOfDirectory(atPath: root + "/blobs/sha256").isEmpty)
         #expect(try FileManager.default.contentsOfDirectory(atPath: root + "/ingest").isEmpty)
         #expect(try FileManager.default.contentsOfDirectory(atPath: root + "/work").isEmpty)
-        #expect(try Store.databaseDump(root: root).filter { $0.hasPrefix("leases") || $0.hasPrefix("lease_resources") }.isEmpty)
+        #expect(
+            try Store.databaseDump(root: root).filter { $0.hasPrefix("leases") || $0.hasPrefix("lease_resources") }
+                .isEmpty)
     }
 
     @Test func symlinkedDatabaseIsRefused() async throws {

@@ -7,7 +7,9 @@ import Testing
 ///
 /// Faults are injected with strace into the built kiln binary (`-e inject=SYSCALL:signal=SIGKILL:when=N`),
 /// for every N up to the number of such calls a clean run makes.
-@Suite(.serialized, .enabled(if: Host.hasExecutable("strace") && KilnBinary.isAvailable, "needs strace and the built kiln binary"))
+@Suite(
+    .serialized,
+    .enabled(if: Host.hasExecutable("strace") && KilnBinary.isAvailable, "needs strace and the built kiln binary"))
 struct StoreCrashTests {
     static let killedCalls = ["write", "pwrite64", "fsync", "fdatasync", "renameat2", "rename", "unlink", "unlinkat"]
 
@@ -30,7 +32,8 @@ struct StoreCrashTests {
         let log = root + ".strace"
         defer { unlink(log) }
         guard let kiln = KilnBinary.path else { return 0 }
-        _ = try Command.status("/usr/bin/strace", ["-f", "-qq", "-o", log, "-e", "trace=\(syscall)", kiln, "--root", root] + arguments)
+        _ = try Command.status(
+            "/usr/bin/strace", ["-f", "-qq", "-o", log, "-e", "trace=\(syscall)", kiln, "--root", root] + arguments)
         let text = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
         return text.split(separator: "\n").filter { $0.contains("\(syscall)(") && !$0.contains("resumed>") }.count
     }
@@ -51,7 +54,10 @@ struct StoreCrashTests {
                 try copy(pristine, to: root)
                 let injected = try Command.status(
                     "/usr/bin/strace",
-                    ["-f", "-qq", "-o", "/dev/null", "-e", "trace=\(syscall)", "-e", "inject=\(syscall):\(fault):when=\(point)", kiln, "--root", root]
+                    [
+                        "-f", "-qq", "-o", "/dev/null", "-e", "trace=\(syscall)", "-e",
+                        "inject=\(syscall):\(fault):when=\(point)", kiln, "--root", root,
+                    ]
                         + arguments)
                 let place = "\(fault) at \(syscall) #\(point) of \(count) in `kiln \(arguments.joined(separator: " "))`"
                 if expectFailure {
@@ -74,7 +80,9 @@ struct StoreCrashTests {
 
     @Test func killDuringLoad() throws {
         let archive = try #require(ArchiveFixture.all.first { $0.id == "A00" })
-        try sweep(["load", "-q", "-i", archive.path], syscalls: Self.killedCalls, fault: "signal=SIGKILL", expectFailure: false)
+        try sweep(
+            ["load", "-q", "-i", archive.path], syscalls: Self.killedCalls, fault: "signal=SIGKILL",
+            expectFailure: false)
     }
 
     @Test func killDuringImport() throws {
@@ -84,13 +92,18 @@ struct StoreCrashTests {
         try scratch.write("tree/bin/tool", String(repeating: "binary content ", count: 20_000), mode: 0o755)
         let tarball = scratch.appending("rootfs.tar")
         try Command.run("/bin/tar", ["--numeric-owner", "-C", scratch.appending("tree"), "-cf", tarball, "."])
-        try sweep(["import", tarball, "crash:1"], syscalls: Self.killedCalls, fault: "signal=SIGKILL", expectFailure: false)
+        try sweep(
+            ["import", tarball, "crash:1"], syscalls: Self.killedCalls, fault: "signal=SIGKILL", expectFailure: false)
     }
 
     @Test func fullDiskDuringLoad() throws {
         let archive = try #require(ArchiveFixture.all.first { $0.id == "A00" })
-        try sweep(["load", "-q", "-i", archive.path], syscalls: ["write", "pwrite64"], fault: "error=ENOSPC", expectFailure: true)
-        try sweep(["load", "-q", "-i", archive.path], syscalls: ["fsync", "fdatasync"], fault: "error=EIO", expectFailure: true)
+        try sweep(
+            ["load", "-q", "-i", archive.path], syscalls: ["write", "pwrite64"], fault: "error=ENOSPC",
+            expectFailure: true)
+        try sweep(
+            ["load", "-q", "-i", archive.path], syscalls: ["fsync", "fdatasync"], fault: "error=EIO",
+            expectFailure: true)
     }
 
     @Test func fullDiskMessageNamesBlobAndPath() throws {
@@ -104,13 +117,24 @@ struct StoreCrashTests {
         let log = scratch.appending("writes.log")
         try copy(root, to: root + "-count")
         _ = try Command.status(
-            "/usr/bin/strace", ["-f", "-qq", "-y", "-o", log, "-e", "trace=write", kiln, "--root", root + "-count", "load", "-i", archive.path])
-        let writes = try String(contentsOfFile: log, encoding: .utf8).split(separator: "\n").filter { $0.contains("write(") }
-        let index = try #require(writes.firstIndex { $0.contains("/ingest/") }, "no write to an ingest file in:\n\(writes.joined(separator: "\n"))")
+            "/usr/bin/strace",
+            [
+                "-f", "-qq", "-y", "-o", log, "-e", "trace=write", kiln, "--root", root + "-count", "load", "-i",
+                archive.path,
+            ])
+        let writes = try String(contentsOfFile: log, encoding: .utf8).split(separator: "\n").filter {
+            $0.contains("write(")
+        }
+        let index = try #require(
+            writes.firstIndex { $0.contains("/ingest/") },
+            "no write to an ingest file in:\n\(writes.joined(separator: "\n"))")
 
         let result = try Command.status(
             "/usr/bin/strace",
-            ["-f", "-qq", "-o", "/dev/null", "-e", "trace=write", "-e", "inject=write:error=ENOSPC:when=\(index + 1)", kiln, "--root", root, "load", "-i", archive.path])
+            [
+                "-f", "-qq", "-o", "/dev/null", "-e", "trace=write", "-e",
+                "inject=write:error=ENOSPC:when=\(index + 1)", kiln, "--root", root, "load", "-i", archive.path,
+            ])
         #expect(result.status == 1)
         #expect(result.stderr.contains("no space left on device while writing blob"), "stderr: \(result.stderr)")
         #expect(result.stderr.contains(root + "/ingest/"), "stderr: \(result.stderr)")
@@ -132,7 +156,8 @@ struct StoreCrashTests {
         let layer = scratch.appending("layer")
         try FileManager.default.createDirectory(atPath: layer, withIntermediateDirectories: true)
         var generator = SystemRandomNumberGenerator()
-        try Data((0..<(8 << 20)).map { _ in UInt8.random(in: 0...255, using: &generator) }).write(to: URL(fileURLWithPath: layer + "/blob.bin"))
+        try Data((0..<(8 << 20)).map { _ in UInt8.random(in: 0...255, using: &generator) }).write(
+            to: URL(fileURLWithPath: layer + "/blob.bin"))
         let archive = scratch.appending("big.tar")
         try ArchiveBuilder.dockerArchive(at: archive, layers: [layer], tag: "big:1", scratch: scratch.path)
         let small = try #require(ArchiveFixture.all.first { $0.id == "A00" }).path

@@ -7,12 +7,13 @@ import Testing
 @Suite struct FormattingTests {
     @Test func tabWriterPadsColumnsLikeDocker() {
         let table = TabWriter().format("REPOSITORY\tTAG\tSIZE\nbusybox\tlatest\t4.26MB\na-much-longer-name\t1\t0B\n")
-        #expect(table == """
-            REPOSITORY           TAG       SIZE
-            busybox              latest    4.26MB
-            a-much-longer-name   1         0B
+        #expect(
+            table == """
+                REPOSITORY           TAG       SIZE
+                busybox              latest    4.26MB
+                a-much-longer-name   1         0B
 
-            """)
+                """)
     }
 
     @Test func tabWriterLeavesLastCellUnpadded() {
@@ -24,7 +25,8 @@ import Testing
     }
 
     private let row: OutputJSON = .map([
-        "Repository": .string("busybox"), "Tag": .string("latest"), "Labels": .map(["b": .string("2"), "a": .string("1")]),
+        "Repository": .string("busybox"), "Tag": .string("latest"),
+        "Labels": .map(["b": .string("2"), "a": .string("1")]),
         "Env": .strings(["A=1", "B=2"]), "Empty": .string(""),
     ])
 
@@ -49,19 +51,24 @@ import Testing
 
     @Test func listFormatHeaders() throws {
         let format = try ListFormat("table {{.Repository}}\\t{{.Tag | upper}}", defaultTable: "")
-        #expect(try format.render([row], headers: ["Repository": "REPOSITORY", "Tag": "TAG"]) == "REPOSITORY   TAG\nbusybox      LATEST\n")
+        #expect(
+            try format.render([row], headers: ["Repository": "REPOSITORY", "Tag": "TAG"])
+                == "REPOSITORY   TAG\nbusybox      LATEST\n")
         let json = try ListFormat("json", defaultTable: "")
         #expect(!json.isTable)
         let quiet = try ListFormat(nil, defaultTable: "table {{.Tag}}", quiet: true, quietTemplate: "{{.Repository}}")
         #expect(try quiet.render([row], headers: [:]) == "busybox\n")
     }
 
-    @Test(arguments: [
-        (0, "Less than a second"), (1, "1 second"), (59, "59 seconds"), (60, "About a minute"), (119, "About a minute"),
-        (120, "2 minutes"), (3599, "59 minutes"), (3600, "About an hour"), (5399, "About an hour"), (5400, "2 hours"),
-        (47 * 3600, "47 hours"), (48 * 3600, "2 days"), (13 * 86400, "13 days"), (14 * 86400, "2 weeks"),
-        (59 * 86400, "8 weeks"), (60 * 86400, "2 months"), (729 * 86400, "24 months"), (730 * 86400, "2 years"),
-    ] as [(Int64, String)])
+    @Test(
+        arguments: [
+            (0, "Less than a second"), (1, "1 second"), (59, "59 seconds"), (60, "About a minute"),
+            (119, "About a minute"),
+            (120, "2 minutes"), (3599, "59 minutes"), (3600, "About an hour"), (5399, "About an hour"),
+            (5400, "2 hours"),
+            (47 * 3600, "47 hours"), (48 * 3600, "2 days"), (13 * 86400, "13 days"), (14 * 86400, "2 weeks"),
+            (59 * 86400, "8 weeks"), (60 * 86400, "2 months"), (729 * 86400, "24 months"), (730 * 86400, "2 years"),
+        ] as [(Int64, String)])
     func humanDurations(_ seconds: Int64, _ expected: String) {
         #expect(HumanUnits.duration(seconds: seconds) == expected)
     }
@@ -71,7 +78,9 @@ import Testing
         #expect(HumanUnits.preciseSize(16_430_000) == "16.43MB")
         #expect(HumanUnits.preciseSize(0) == "0B")
         #expect(HumanUnits.goTime(1_714_564_800) == "2024-05-01 12:00:00 +0000 UTC")
-        #expect(ImageHistoryCommand.ellipsis(String(repeating: "x", count: 50), 45) == String(repeating: "x", count: 44) + "…")
+        #expect(
+            ImageHistoryCommand.ellipsis(String(repeating: "x", count: 50), 45) == String(repeating: "x", count: 44)
+                + "…")
     }
 }
 
@@ -121,7 +130,8 @@ import Testing
 
 @Suite struct FilterSyntaxTests {
     @Test(arguments: [
-        ("busybox", "busybox", true), ("busy*", "busybox", true), ("*", "library/x", false), ("b?sybox", "busybox", true),
+        ("busybox", "busybox", true), ("busy*", "busybox", true), ("*", "library/x", false),
+        ("b?sybox", "busybox", true),
         ("[a-c]usybox", "busybox", true), ("[^b]usybox", "busybox", false), ("myname/*", "myname/app", true),
         ("*:1.0", "app:1.0", true), ("app", "app:1.0", false),
     ])

@@ -13,9 +13,10 @@ import Testing
 
     @Test func entryNamesAreSorted() {
         var changes = LayerChanges()
-        for item in [entry("./etc/", kind: .directory), entry("/etc/passwd", size: 10), entry("etc/.wh.shadow"),
-            entry("var/cache/.wh..wh..opq"), entry("a/../b", size: 3)]
-        {
+        for item in [
+            entry("./etc/", kind: .directory), entry("/etc/passwd", size: 10), entry("etc/.wh.shadow"),
+            entry("var/cache/.wh..wh..opq"), entry("a/../b", size: 3),
+        ] {
             changes.add(item)
         }
         #expect(changes.files.map(\.path) == ["etc", "etc/passwd", "b"])

@@ -44,14 +44,18 @@ import Testing
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("kiln-tar-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: directory) }
         let deep = String(repeating: "d", count: 120)
-        try FileManager.default.createDirectory(at: directory.appendingPathComponent("tree/\(deep)"), withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(
+            at: directory.appendingPathComponent("tree/\(deep)"), withIntermediateDirectories: true)
         try Data("content".utf8).write(to: directory.appendingPathComponent("tree/\(deep)/file"))
-        try FileManager.default.createSymbolicLink(atPath: directory.appendingPathComponent("tree/link").path, withDestinationPath: "\(deep)/file")
+        try FileManager.default.createSymbolicLink(
+            atPath: directory.appendingPathComponent("tree/link").path, withDestinationPath: "\(deep)/file")
         let archive = directory.appendingPathComponent("out.tar").path
         for format in ["gnu", "pax", "ustar"] {
             let process = Process()
             process.executableURL = URL(fileURLWithPath: "/bin/tar")
-            process.arguments = ["--format=\(format)", "-C", directory.appendingPathComponent("tree").path, "-cf", archive, "."]
+            process.arguments = [
+                "--format=\(format)", "-C", directory.appendingPathComponent("tree").path, "-cf", archive, ".",
+            ]
             try process.run()
             process.waitUntilExit()
             guard process.terminationStatus == 0 else { continue }
@@ -86,18 +90,23 @@ import Testing
         var header = [UInt8](repeating: 0, count: 512)
         for (index, byte) in "././@LongLink".utf8.enumerated() { header[index] = byte }
         let size = Array(String(2 << 20, radix: 8).utf8)
-        for (index, byte) in (Array(repeating: UInt8(ascii: "0"), count: 11 - size.count) + size).enumerated() { header[124 + index] = byte }
+        for (index, byte) in (Array(repeating: UInt8(ascii: "0"), count: 11 - size.count) + size).enumerated() {
+            header[124 + index] = byte
+        }
         header[156] = UInt8(ascii: "L")
         for (index, byte) in "ustar  \0".utf8.enumerated() { header[257 + index] = byte }
         for index in 148..<156 { header[index] = UInt8(ascii: " ") }
         let checksum = Array(String(header.reduce(0) { $0 + Int($1) }, radix: 8).utf8)
-        for (index, byte) in (Array(repeating: UInt8(ascii: "0"), count: 6 - checksum.count) + checksum + [0]).enumerated() {
+        for (index, byte) in (Array(repeating: UInt8(ascii: "0"), count: 6 - checksum.count) + checksum + [0])
+            .enumerated()
+        {
             header[148 + index] = byte
         }
         #expect {
             _ = try members(header + [UInt8](repeating: 0x41, count: 4096))
         } throws: { error in
-            (error as? StoreError)?.diagnostic.message.contains("a GNU long name of 2097152 bytes at byte 0 exceeds the limit") == true
+            (error as? StoreError)?.diagnostic.message.contains(
+                "a GNU long name of 2097152 bytes at byte 0 exceeds the limit") == true
         }
     }
 

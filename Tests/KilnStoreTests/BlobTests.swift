@@ -98,14 +98,17 @@ import Testing
         defer { fixture.remove() }
         let bytes = [UInt8].text("original content")
         let digest = Digest.sha256(of: bytes)
-        try fixture.store.withLease("test") { lease in _ = try fixture.store.ingest(bytes, mediaType: .ociLayer, lease: lease) }
+        try fixture.store.withLease("test") { lease in
+            _ = try fixture.store.ingest(bytes, mediaType: .ociLayer, lease: lease)
+        }
         let path = fixture.store.layout.blob(digest)
         chmod(path, 0o644)
         try Data("tampered content".utf8).write(to: URL(fileURLWithPath: path))
 
         #expect(throws: StoreError.self) { try fixture.store.verifyBlob(digest) }
         let committed = try fixture.store.withLease("test") { lease in
-            let writer = try fixture.store.blobWriter(expectedDigest: digest, expectedSize: Int64(bytes.count), lease: lease)
+            let writer = try fixture.store.blobWriter(
+                expectedDigest: digest, expectedSize: Int64(bytes.count), lease: lease)
             try writer.write(bytes)
             return try writer.commit()
         }
@@ -117,7 +120,8 @@ import Testing
         let fixture = try StoreFixture()
         defer { fixture.remove() }
         let digest = Digest.sha256(of: [UInt8].text("x"))
-        try FileManager.default.createSymbolicLink(atPath: fixture.store.layout.blob(digest), withDestinationPath: "/etc/passwd")
+        try FileManager.default.createSymbolicLink(
+            atPath: fixture.store.layout.blob(digest), withDestinationPath: "/etc/passwd")
         #expect {
             _ = try fixture.store.openBlob(digest)
         } throws: { error in

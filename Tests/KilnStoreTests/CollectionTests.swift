@@ -42,7 +42,8 @@ import Testing
         let blob = try fixture.store.ingest(.text("orphan"), mediaType: .ociLayer, lease: lease)
         // The owner's recorded start time no longer matches, as after the process died and its
         // PID was reused.
-        try fixture.store.database.query("UPDATE leases SET start_time = start_time + 1 WHERE id = ?", [.text(lease.id)])
+        try fixture.store.database.query(
+            "UPDATE leases SET start_time = start_time + 1 WHERE id = ?", [.text(lease.id)])
 
         let report = try fixture.store.collectGarbage()
         #expect(report.expiredLeases == 1)
@@ -70,7 +71,8 @@ import Testing
         _ = try fixture.reopen()
         #expect(FileManager.default.fileExists(atPath: scratch.path))
 
-        try fixture.store.database.query("UPDATE leases SET start_time = start_time + 1 WHERE id = ?", [.text(lease.id)])
+        try fixture.store.database.query(
+            "UPDATE leases SET start_time = start_time + 1 WHERE id = ?", [.text(lease.id)])
         _ = try fixture.reopen()
         #expect(!FileManager.default.fileExists(atPath: scratch.path))
         #expect(try fixture.entries("trash").isEmpty)
@@ -86,7 +88,8 @@ import Testing
             for chain in [chainID, orphanChain] {
                 let scratch = try fixture.store.makeScratchDirectory(lease: lease)
                 try fixture.store.commitSnapshot(
-                    from: scratch, record: SnapshotRecord(chainID: chain, parent: nil, diffID: chain, created: 1), lease: lease)
+                    from: scratch, record: SnapshotRecord(chainID: chain, parent: nil, diffID: chain, created: 1),
+                    lease: lease)
             }
         }
         let report = try fixture.store.collectGarbage()
@@ -103,7 +106,8 @@ import Testing
         defer { fixture.remove() }
         try fixture.store.saveContainer(ContainerRecord(id: "kept", state: "exited", created: 1))
         for id in ["kept", "orphan"] {
-            try FileManager.default.createDirectory(atPath: fixture.store.layout.container(id), withIntermediateDirectories: true)
+            try FileManager.default.createDirectory(
+                atPath: fixture.store.layout.container(id), withIntermediateDirectories: true)
             try Data("{}".utf8).write(to: URL(fileURLWithPath: fixture.store.layout.container(id) + "/config.json"))
         }
         let report = try fixture.store.collectGarbage()

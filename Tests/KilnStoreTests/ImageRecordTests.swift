@@ -40,7 +40,8 @@ import Testing
             let config = ImageConfig(platform: Platform(os: "linux", architecture: "amd64"), diffIDs: [layer.digest])
             let configDescriptor = try fixture.store.ingest(config.canonicalJSON(), mediaType: .ociConfig, lease: lease)
             let manifest = try fixture.store.ingest(
-                Manifest(config: configDescriptor, layers: [layer]).canonicalJSON(), mediaType: .ociManifest, lease: lease)
+                Manifest(config: configDescriptor, layers: [layer]).canonicalJSON(), mediaType: .ociManifest,
+                lease: lease)
             return try fixture.store.register(
                 ImageRegistration(manifest: manifest, tags: [try Reference.normalized("app:1")]), lease: lease)
         }
@@ -75,13 +76,16 @@ import Testing
             try fixture.store.withLease("test") { lease in
                 let layer = try fixture.store.ingest(.text("layer"), mediaType: .ociLayer, lease: lease)
                 let config = ImageConfig(platform: .host, diffIDs: [])
-                let configDescriptor = try fixture.store.ingest(config.canonicalJSON(), mediaType: .ociConfig, lease: lease)
+                let configDescriptor = try fixture.store.ingest(
+                    config.canonicalJSON(), mediaType: .ociConfig, lease: lease)
                 let manifest = try fixture.store.ingest(
-                    Manifest(config: configDescriptor, layers: [layer]).canonicalJSON(), mediaType: .ociManifest, lease: lease)
+                    Manifest(config: configDescriptor, layers: [layer]).canonicalJSON(), mediaType: .ociManifest,
+                    lease: lease)
                 try fixture.store.register(ImageRegistration(manifest: manifest), lease: lease)
             }
         } throws: { error in
-            (error as? StoreError)?.diagnostic.message.hasSuffix("it has 1 layers but its config lists 0 diff IDs") == true
+            (error as? StoreError)?.diagnostic.message.hasSuffix("it has 1 layers but its config lists 0 diff IDs")
+                == true
         }
         #expect(try fixture.store.images().isEmpty)
     }
@@ -94,11 +98,15 @@ import Testing
             try fixture.store.withLease("test") { lease in
                 let layer = try fixture.store.ingest(.text("layer"), mediaType: .ociLayer, lease: lease)
                 let config = ImageConfig(platform: .host, diffIDs: [layer.digest])
-                let configDescriptor = try fixture.store.ingest(config.canonicalJSON(), mediaType: .ociConfig, lease: lease)
+                let configDescriptor = try fixture.store.ingest(
+                    config.canonicalJSON(), mediaType: .ociConfig, lease: lease)
                 let manifest = try fixture.store.ingest(
-                    Manifest(config: configDescriptor, layers: [layer]).canonicalJSON(), mediaType: .ociManifest, lease: lease)
+                    Manifest(config: configDescriptor, layers: [layer]).canonicalJSON(), mediaType: .ociManifest,
+                    lease: lease)
                 try fixture.store.register(
-                    ImageRegistration(manifest: manifest, measuredLayers: [layer.digest: MeasuredLayer(diffID: wrong, uncompressedSize: 5)]),
+                    ImageRegistration(
+                        manifest: manifest,
+                        measuredLayers: [layer.digest: MeasuredLayer(diffID: wrong, uncompressedSize: 5)]),
                     lease: lease)
             }
         } throws: { error in

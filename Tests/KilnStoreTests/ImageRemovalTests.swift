@@ -21,7 +21,8 @@ import Testing
         let layers = try fixture.store.layers(of: image)
         let chainIDs = ChainID.chainIDs(for: layers.map(\.diffID))
         let events = try fixture.store.removeImage("app:1", force: false)
-        #expect(events == [.untagged("app:1")] + [.deletedImage(image.id)] + chainIDs.reversed().map { .deletedLayer($0) })
+        #expect(
+            events == [.untagged("app:1")] + [.deletedImage(image.id)] + chainIDs.reversed().map { .deletedLayer($0) })
         #expect(try fixture.store.images().isEmpty)
 
         let report = try fixture.store.collectGarbage()
@@ -36,7 +37,10 @@ import Testing
         let child = try fixture.addImage(layers: [.text("base"), .text("top")], tags: ["child:1"])
         let top = ChainID.chainIDs(for: try fixture.store.layers(of: child).map(\.diffID)).last
         let events = try fixture.store.removeImage("child:1", force: false)
-        #expect(events.filter { if case .deletedLayer = $0 { return true } else { return false } } == [.deletedLayer(try #require(top))])
+        #expect(
+            events.filter { if case .deletedLayer = $0 { return true } else { return false } } == [
+                .deletedLayer(try #require(top))
+            ])
     }
 
     @Test func idWithTagsInTwoRepositoriesNeedsForce() throws {
@@ -59,7 +63,9 @@ import Testing
         defer { fixture.remove() }
         let image = try fixture.addImage(layers: [.text("a")], tags: ["app:1"])
         try fixture.store.saveContainer(
-            ContainerRecord(id: "c0ffee00c0ffee00", imageManifest: image.manifest.digest, imageID: image.id, state: "exited", created: 1))
+            ContainerRecord(
+                id: "c0ffee00c0ffee00", imageManifest: image.manifest.digest, imageID: image.id, state: "exited",
+                created: 1))
         #expect {
             _ = try fixture.store.removeImage("app:1", force: false)
         } throws: { error in
@@ -78,7 +84,9 @@ import Testing
         defer { fixture.remove() }
         let image = try fixture.addImage(layers: [.text("a")])
         try fixture.store.saveContainer(
-            ContainerRecord(id: "abcdef0123456789", imageManifest: image.manifest.digest, imageID: image.id, state: "running", created: 1))
+            ContainerRecord(
+                id: "abcdef0123456789", imageManifest: image.manifest.digest, imageID: image.id, state: "running",
+                created: 1))
         #expect {
             _ = try fixture.store.removeImage(image.id.shortHex, force: true)
         } throws: { error in

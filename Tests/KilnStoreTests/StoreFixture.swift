@@ -11,7 +11,8 @@ struct StoreFixture {
     let store: Store
 
     init() throws {
-        directory = FileManager.default.temporaryDirectory.appendingPathComponent("kiln-store-\(UUID().uuidString.prefix(8))")
+        directory = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "kiln-store-\(UUID().uuidString.prefix(8))")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         store = try Store.open(root: directory.appendingPathComponent("root").path)
     }
@@ -32,7 +33,8 @@ struct StoreFixture {
     /// are the layers' own digests.
     @discardableResult
     func addImage(
-        layers: [[UInt8]], tags: [String] = [], created: String = "2024-05-01T12:00:00Z", labels: [String: String]? = nil,
+        layers: [[UInt8]], tags: [String] = [], created: String = "2024-05-01T12:00:00Z",
+        labels: [String: String]? = nil,
         parent: Digest? = nil, history: [History]? = nil
     ) throws -> ImageRecord {
         try store.withLease("test") { lease in

@@ -30,7 +30,9 @@ struct GoTemplate {
     /// Whether a field the data does not have is an error (row contexts) or `<no value>` (maps).
     let strictFields: Bool
 
-    static let functions: Set<String> = ["json", "upper", "lower", "title", "join", "split", "truncate", "pad", "println", "print", "len"]
+    static let functions: Set<String> = [
+        "json", "upper", "lower", "title", "join", "split", "truncate", "pad", "println", "print", "len",
+    ]
 
     init(_ source: String, strictFields: Bool = true) throws {
         var parser = Parser(source: Array(source.unicodeScalars))
@@ -99,7 +101,8 @@ struct GoTemplate {
         func string(_ index: Int) -> String { index < values.count ? Self.display(values[index]) : "" }
         func count(_ expected: Int) throws {
             guard values.count == expected else {
-                throw GeneralError("template: wrong number of arguments for \(function): want \(expected) got \(values.count)")
+                throw GeneralError(
+                    "template: wrong number of arguments for \(function): want \(expected) got \(values.count)")
             }
         }
         switch function {
@@ -114,7 +117,10 @@ struct GoTemplate {
             return .string(string(0).lowercased())
         case "title":
             try count(1)
-            return .string(string(0).split(separator: " ", omittingEmptySubsequences: false).map { $0.prefix(1).uppercased() + $0.dropFirst() }.joined(separator: " "))
+            return .string(
+                string(0).split(separator: " ", omittingEmptySubsequences: false).map {
+                    $0.prefix(1).uppercased() + $0.dropFirst()
+                }.joined(separator: " "))
         case "join":
             try count(2)
             guard case .array(let elements) = values[0] else { return .string(string(0)) }
@@ -131,7 +137,9 @@ struct GoTemplate {
             guard case .integer(let left) = values[1], case .integer(let right) = values[2] else {
                 throw GeneralError("template: pad needs two counts")
             }
-            return .string(String(repeating: " ", count: Int(max(0, left))) + string(0) + String(repeating: " ", count: Int(max(0, right))))
+            return .string(
+                String(repeating: " ", count: Int(max(0, left))) + string(0)
+                    + String(repeating: " ", count: Int(max(0, right))))
         case "len":
             try count(1)
             switch values[0] {
@@ -344,7 +352,9 @@ struct GoTemplate {
                         }
                         index += 1
                     }
-                    guard index < characters.count else { throw GeneralError("template parsing error: unterminated quoted string") }
+                    guard index < characters.count else {
+                        throw GeneralError("template parsing error: unterminated quoted string")
+                    }
                     index += 1
                     tokens.append(.quoted(value))
                 } else if character == "(" {
@@ -360,7 +370,9 @@ struct GoTemplate {
                         inner.append(characters[index])
                         index += 1
                     }
-                    guard index < characters.count else { throw GeneralError("template parsing error: unclosed left paren") }
+                    guard index < characters.count else {
+                        throw GeneralError("template parsing error: unclosed left paren")
+                    }
                     index += 1
                     tokens.append(.group(inner))
                 } else {

@@ -19,7 +19,8 @@ struct TabWriter {
         return output
     }
 
-    private func format(_ lines: [[String]], _ start: Int, _ end: Int, _ widths: inout [Int], into output: inout String) {
+    private func format(_ lines: [[String]], _ start: Int, _ end: Int, _ widths: inout [Int], into output: inout String)
+    {
         var first = start
         let column = widths.count
         var index = start

@@ -58,7 +58,8 @@ public struct ImageAnalyzer: Sendable {
         let config = try store.readConfig(image.config.digest, expectedSize: image.config.size)
         let history = (config.history ?? []).filter { !$0.isEmptyLayer }
         // History is matched to layers only when the counts agree; otherwise it is unreliable.
-        let createdBy = history.count == layers.count ? history.map(\.createdBy) : Array(repeating: nil, count: layers.count)
+        let createdBy =
+            history.count == layers.count ? history.map(\.createdBy) : Array(repeating: nil, count: layers.count)
 
         var tree = FileTree()
         var results: [ImageAnalysis.Layer] = []
@@ -68,17 +69,22 @@ public struct ImageAnalyzer: Sendable {
             try lease.retain(layers.map { .blob($0.digest) })
             for (index, layer) in layers.enumerated() {
                 var result = ImageAnalysis.Layer(
-                    index: index, digest: layer.digest, size: layer.size, contentSize: 0, createdBy: createdBy[index] ?? nil)
+                    index: index, digest: layer.digest, size: layer.size, contentSize: 0,
+                    createdBy: createdBy[index] ?? nil)
                 let changes = try changes(of: layer)
                 for directory in changes.opaqueDirectories {
                     let hidden = tree.removeChildren(of: directory)
                     result.filesRemoved += hidden.count
-                    wasted += hidden.map { .init(path: $0.path, size: $0.size, layer: $0.layer, hiddenBy: index, removed: true) }
+                    wasted += hidden.map {
+                        .init(path: $0.path, size: $0.size, layer: $0.layer, hiddenBy: index, removed: true)
+                    }
                 }
                 for path in changes.whiteouts {
                     let hidden = tree.remove(path)
                     result.filesRemoved += max(hidden.count, 1)
-                    wasted += hidden.map { .init(path: $0.path, size: $0.size, layer: $0.layer, hiddenBy: index, removed: true) }
+                    wasted += hidden.map {
+                        .init(path: $0.path, size: $0.size, layer: $0.layer, hiddenBy: index, removed: true)
+                    }
                 }
                 for file in changes.files {
                     let replaced = tree.insert(file.path, size: file.size, layer: index, isDirectory: file.isDirectory)
@@ -86,7 +92,9 @@ public struct ImageAnalyzer: Sendable {
                         result.contentSize += file.size
                         if replaced.isEmpty { result.filesAdded += 1 } else { result.filesChanged += 1 }
                     }
-                    wasted += replaced.map { .init(path: $0.path, size: $0.size, layer: $0.layer, hiddenBy: index, removed: false) }
+                    wasted += replaced.map {
+                        .init(path: $0.path, size: $0.size, layer: $0.layer, hiddenBy: index, removed: false)
+                    }
                 }
                 results.append(result)
             }
@@ -103,7 +111,8 @@ public struct ImageAnalyzer: Sendable {
     /// the diff ID at the end.
     private func changes(of layer: LayerRecord) throws -> LayerChanges {
         let blob = try store.openBlob(layer.digest, expectedSize: layer.size)
-        let reader = try LayerReader(blob: blob, limits: limits, expectedDigest: layer.digest, expectedDiffID: layer.diffID)
+        let reader = try LayerReader(
+            blob: blob, limits: limits, expectedDigest: layer.digest, expectedDiffID: layer.diffID)
         var changes = LayerChanges()
         while let entry = try reader.next() {
             changes.add(entry)
@@ -143,7 +152,9 @@ struct LayerChanges {
         } else if !components.isEmpty {
             // Hard links add a name but no bytes to the layer.
             files.append(
-                File(path: components.joined(separator: "/"), size: entry.kind == .regular ? entry.size : 0, isDirectory: entry.kind == .directory))
+                File(
+                    path: components.joined(separator: "/"), size: entry.kind == .regular ? entry.size : 0,
+                    isDirectory: entry.kind == .directory))
         }
     }
 
@@ -220,7 +231,8 @@ struct FileTree {
     /// Removes `path` and everything below it; returns the files removed.
     mutating func remove(_ path: String) -> [Hidden] {
         var components = path.split(separator: "/").map(String.init)
-        guard let last = components.popLast(), let parent = node(at: components), let target = parent.children[last] else {
+        guard let last = components.popLast(), let parent = node(at: components), let target = parent.children[last]
+        else {
             return []
         }
         parent.children[last] = nil

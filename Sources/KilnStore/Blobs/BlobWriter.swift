@@ -43,7 +43,8 @@ public final class BlobWriter {
         // The owner tag lets a later process tell this file from one that a crash left behind.
         ingestName = "\(ProcessIdentity.current.fileTag)-\(Store.randomID())"
         do {
-            file = try store.ingestDirectory.openAt(ingestName, flags: O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW, mode: 0o600)
+            file = try store.ingestDirectory.openAt(
+                ingestName, flags: O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW, mode: 0o600)
         } catch {
             throw StoreError.writing(error, digest: expectedDigest, path: "\(store.layout.ingest)/\(ingestName)")
         }
@@ -57,7 +58,9 @@ public final class BlobWriter {
 
     /// Appends bytes. Fails as soon as the blob grows past `expectedSize`.
     public func write(_ bytes: UnsafeRawBufferPointer) throws {
-        guard !isFinished else { throw StoreError.unsupported("write to a blob that was already committed or cancelled") }
+        guard !isFinished else {
+            throw StoreError.unsupported("write to a blob that was already committed or cancelled")
+        }
         guard bytes.count > 0 else { return }
         if let expectedSize, size + Int64(bytes.count) > expectedSize {
             cancel()
@@ -84,7 +87,9 @@ public final class BlobWriter {
     /// regular file) is replaced, which is how pulling or loading again repairs a store.
     @discardableResult
     public func commit() throws -> Committed {
-        guard !isFinished else { throw StoreError.unsupported("commit of a blob that was already committed or cancelled") }
+        guard !isFinished else {
+            throw StoreError.unsupported("commit of a blob that was already committed or cancelled")
+        }
         defer { cancel() }
         return try commit(digest: hasher.finalize())
     }
@@ -92,13 +97,17 @@ public final class BlobWriter {
     /// Commits a file that someone else wrote through `file` (a layer compressor that needs a
     /// descriptor): the file is read back from the start to compute its digest and size.
     func commitWrittenFile() throws -> Committed {
-        guard !isFinished else { throw StoreError.unsupported("commit of a blob that was already committed or cancelled") }
+        guard !isFinished else {
+            throw StoreError.unsupported("commit of a blob that was already committed or cancelled")
+        }
         defer { cancel() }
         let hasher = DigestHasher(expectedDigest?.algorithm ?? .sha256)
         var buffer = [UInt8](repeating: 0, count: 1 << 20)
         var position: Int64 = 0
         while true {
-            let count = buffer.withUnsafeMutableBytes { pread(file.rawValue, $0.baseAddress, $0.count, off_t(position)) }
+            let count = buffer.withUnsafeMutableBytes {
+                pread(file.rawValue, $0.baseAddress, $0.count, off_t(position))
+            }
             guard count >= 0 else {
                 if errno == EINTR { continue }
                 throw SystemError("read", path: ingestPath, errno: errno)
@@ -156,7 +165,8 @@ public final class BlobWriter {
                 return Committed(digest: digest, size: size, alreadyExisted: true)
             }
             throw StoreError.system(
-                SystemError("rename", path: "\(ingestPath) to \(blobPath)", errno: code), context: "committing blob \(digest)")
+                SystemError("rename", path: "\(ingestPath) to \(blobPath)", errno: code),
+                context: "committing blob \(digest)")
         }
         isFinished = true
         lease.noteWritten(digest)

@@ -117,7 +117,8 @@ extension Store {
         let size = try descriptor.stat().size
         guard size <= Int64(maximumSize) else {
             throw StoreError.blobCorrupt(
-                digest, path: layout.blob(digest), reason: "it has \(size) bytes, more than the limit of \(maximumSize)")
+                digest, path: layout.blob(digest), reason: "it has \(size) bytes, more than the limit of \(maximumSize)"
+            )
         }
         let bytes = try descriptor.readAll(limit: maximumSize)
         let hasher = DigestHasher(digest.algorithm)
@@ -166,7 +167,8 @@ extension Store {
 
     /// Reads and decodes a manifest or index blob.
     public func readDocument(_ descriptor: Descriptor) throws -> ImageDocument {
-        let bytes = try readBlob(descriptor.digest, expectedSize: descriptor.size, maximumSize: Self.maximumManifestSize)
+        let bytes = try readBlob(
+            descriptor.digest, expectedSize: descriptor.size, maximumSize: Self.maximumManifestSize)
         do {
             return try ImageDocument.decode(bytes, declaredMediaType: descriptor.mediaType)
         } catch let error as ImageError {

@@ -57,7 +57,8 @@ extension Store {
             let count = containersByImage[image.manifest.digest] ?? 0
             if count > 0 { needed.formUnion(unique.keys) }
             usages.append(
-                DiskUsage.ImageUsage(image: image, size: unique.values.reduce(0, +), sharedSize: shared, containers: count))
+                DiskUsage.ImageUsage(
+                    image: image, size: unique.values.reduce(0, +), sharedSize: shared, containers: count))
         }
         let total = sizes.values.reduce(0, +)
         let reclaimable = sizes.filter { !needed.contains($0.key) }.values.reduce(0, +)

@@ -101,7 +101,9 @@ extension Store {
     /// and the same files of live processes marked with their owner.
     func temporaryLeftovers() throws -> [Leftover] {
         var result: [Leftover] = []
-        for (kind, directory, path) in [(Leftover.Kind.ingest, ingestDirectory, layout.ingest), (.trash, trashDirectory, layout.trash)] {
+        for (kind, directory, path) in [
+            (Leftover.Kind.ingest, ingestDirectory, layout.ingest), (.trash, trashDirectory, layout.trash),
+        ] {
             for name in try listDirectory(directory).compactMap(\.string) {
                 let owner = ProcessIdentity.owner(fromFileName: name)
                 let live = !isAbandoned(name, in: directory)

@@ -22,7 +22,8 @@ extension Store {
             )
         }
         let config = try readConfig(manifest.config.digest, expectedSize: manifest.config.size)
-        let layers = try layerRecords(manifest: manifestDescriptor.digest, manifest, config, registration.measuredLayers)
+        let layers = try layerRecords(
+            manifest: manifestDescriptor.digest, manifest, config, registration.measuredLayers)
 
         let platform = config.platform.normalized
         let created = config.created
@@ -105,10 +106,12 @@ extension Store {
         for (index, descriptor) in manifest.layers.enumerated() {
             guard descriptor.mediaType.isLayer else {
                 throw StoreError.unsupported(
-                    "manifest \(digest): layer \(index) has media type \(descriptor.mediaType), which kiln cannot unpack")
+                    "manifest \(digest): layer \(index) has media type \(descriptor.mediaType), which kiln cannot unpack"
+                )
             }
             var record = LayerRecord(
-                digest: descriptor.digest, diffID: diffIDs[index], mediaType: descriptor.mediaType, size: descriptor.size)
+                digest: descriptor.digest, diffID: diffIDs[index], mediaType: descriptor.mediaType,
+                size: descriptor.size)
             if let facts = measured[descriptor.digest] {
                 guard facts.diffID == diffIDs[index] else {
                     throw StoreError.inconsistentImage(
@@ -147,7 +150,8 @@ extension Store {
             guard row.string(0) == layer.diffID.description else {
                 throw StoreError.inconsistentImage(
                     manifest: layer.digest,
-                    reason: "layer \(layer.digest) is recorded with diff ID \(row.string(0) ?? "?"), not \(layer.diffID)")
+                    reason:
+                        "layer \(layer.digest) is recorded with diff ID \(row.string(0) ?? "?"), not \(layer.diffID)")
             }
             if let uncompressed = layer.uncompressedSize {
                 try transaction.query(
@@ -182,7 +186,9 @@ extension Store {
         let tagged = reference.withDefaultTag()
         return try database.transaction { transaction in
             let key = tagged.description
-            guard let row = try transaction.query("SELECT manifest_digest FROM tags WHERE reference = ?", [.text(key)]).first,
+            guard
+                let row = try transaction.query("SELECT manifest_digest FROM tags WHERE reference = ?", [.text(key)])
+                    .first,
                 let text = row.string(0)
             else { return nil }
             try transaction.query("DELETE FROM tags WHERE reference = ?", [.text(key)])
@@ -211,7 +217,8 @@ extension Store {
 
     func setTag(_ reference: Reference, manifest: Digest, in transaction: Transaction) throws -> Digest? {
         guard reference.digest == nil else {
-            throw StoreError.unsupported("refusing to create a tag with a digest reference: \(reference.familiarString)")
+            throw StoreError.unsupported(
+                "refusing to create a tag with a digest reference: \(reference.familiarString)")
         }
         let tagged = reference.withDefaultTag()
         let key = tagged.description
@@ -223,7 +230,10 @@ extension Store {
             INSERT INTO tags (reference, repository, tag, manifest_digest, created) VALUES (?, ?, ?, ?, ?)
             ON CONFLICT (reference) DO UPDATE SET manifest_digest = excluded.manifest_digest, created = excluded.created
             """,
-            [.text(key), .text(tagged.name), .text(tagged.tag ?? Reference.defaultTag), .text(manifest.description), .integer(now)])
+            [
+                .text(key), .text(tagged.name), .text(tagged.tag ?? Reference.defaultTag), .text(manifest.description),
+                .integer(now),
+            ])
         try transaction.query(
             "UPDATE images SET last_tagged = ? WHERE manifest_digest = ?", [.integer(now), .text(manifest.description)])
         guard let previous, previous != manifest.description else { return nil }
@@ -265,7 +275,8 @@ extension Store {
         }
         var digests: [String: [Reference]] = [:]
         for row in try database.query("SELECT manifest_digest, repository, digest FROM repo_digests") {
-            guard let manifest = row.string(0), let reference = Self.reference(name: row.string(1), digest: row.string(2))
+            guard let manifest = row.string(0),
+                let reference = Self.reference(name: row.string(1), digest: row.string(2))
             else { continue }
             digests[manifest, default: []].append(reference)
         }
@@ -278,9 +289,11 @@ extension Store {
     /// The image with this manifest digest, or nil.
     public func image(manifest: Digest) throws -> ImageRecord? {
         let key = manifest.description
-        guard let row = try database.query(
-            "SELECT \(Self.imageColumns) FROM images WHERE manifest_digest = ?", [.text(key)]
-        ).first else { return nil }
+        guard
+            let row = try database.query(
+                "SELECT \(Self.imageColumns) FROM images WHERE manifest_digest = ?", [.text(key)]
+            ).first
+        else { return nil }
         let tags = try database.query("SELECT repository, tag FROM tags WHERE manifest_digest = ?", [.text(key)])
             .compactMap { Self.reference(name: $0.string(0), tag: $0.string(1)) }
         let digests = try database.query(

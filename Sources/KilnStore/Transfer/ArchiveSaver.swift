@@ -74,7 +74,8 @@ public struct ArchiveSaver: Sendable {
             ])
             if let top = layers.last {
                 for tag in tags {
-                    repositories[tag.familiarName, default: [:]][tag.tag ?? Reference.defaultTag] = .string(top.diffID.hex)
+                    repositories[tag.familiarName, default: [:]][tag.tag ?? Reference.defaultTag] = .string(
+                        top.diffID.hex)
                 }
             }
             let manifest = item.image.manifest
@@ -95,13 +96,15 @@ public struct ArchiveSaver: Sendable {
         if format == .oci {
             try writer.addFile("oci-layout", bytes: JSONValue.object(["imageLayoutVersion": "1.0.0"]).canonicalBytes())
             let index: JSONValue = [
-                "schemaVersion": 2, "mediaType": .string(MediaType.ociIndex.rawValue), "manifests": .array(indexEntries),
+                "schemaVersion": 2, "mediaType": .string(MediaType.ociIndex.rawValue),
+                "manifests": .array(indexEntries),
             ]
             try writer.addFile("index.json", bytes: index.canonicalBytes())
         }
         try writer.addFile("manifest.json", bytes: JSONValue.array(dockerEntries).canonicalBytes())
         if format == .docker && !repositories.isEmpty {
-            try writer.addFile("repositories", bytes: JSONValue.object(repositories.mapValues { .object($0) }).canonicalBytes())
+            try writer.addFile(
+                "repositories", bytes: JSONValue.object(repositories.mapValues { .object($0) }).canonicalBytes())
         }
         try writer.finish()
     }
@@ -140,7 +143,8 @@ public struct ArchiveSaver: Sendable {
         let actual = hasher.finalize()
         guard actual == descriptor.digest else {
             throw StoreError.blobCorrupt(
-                descriptor.digest, path: store.layout.blob(descriptor.digest), reason: "its content hashes to \(actual)")
+                descriptor.digest, path: store.layout.blob(descriptor.digest), reason: "its content hashes to \(actual)"
+            )
         }
     }
 }

@@ -54,7 +54,8 @@ final class SpooledArchive: ImageArchive {
     static let memoryBudget = 64 << 20
 
     /// Reads the whole archive from `source`.
-    init(source: ByteSource, displayName: String, store: Store, lease: Lease, progress: (String, Int64) -> Void) throws {
+    init(source: ByteSource, displayName: String, store: Store, lease: Lease, progress: (String, Int64) -> Void) throws
+    {
         self.displayName = displayName
         let reader = TarArchiveReader(source: source, archive: displayName)
         var held = 0
@@ -137,7 +138,9 @@ final class SpooledArchive: ImageArchive {
         guard let found = member(path) else { return nil }
         switch found {
         case .memory(let bytes):
-            guard bytes.count <= limit else { throw failure(path, "\(bytes.count) bytes, more than the limit of \(limit)") }
+            guard bytes.count <= limit else {
+                throw failure(path, "\(bytes.count) bytes, more than the limit of \(limit)")
+            }
             return bytes
         case .blob(let committed):
             throw failure(path, "\(committed.size) bytes, more than the limit of \(limit)")
@@ -160,7 +163,8 @@ final class SpooledArchive: ImageArchive {
         case .blob(let committed):
             if let expected {
                 guard committed.digest == expected.digest else {
-                    throw failure(path, "digest mismatch: expected \(expected.digest), the content hashes to \(committed.digest)")
+                    throw failure(
+                        path, "digest mismatch: expected \(expected.digest), the content hashes to \(committed.digest)")
                 }
                 guard committed.size == expected.size else {
                     throw failure(path, "size mismatch: expected \(expected.size) bytes, got \(committed.size)")

@@ -63,12 +63,15 @@ public struct ImageImporter: Sendable {
         }
         head.removeSubrange(headCount...)
         guard !head.isEmpty else {
-            throw StoreError.invalidArchive(file: options.source, entry: nil, reason: "the input is empty, expected a tarball")
+            throw StoreError.invalidArchive(
+                file: options.source, entry: nil, reason: "the input is empty, expected a tarball")
         }
         if let name = Self.unsupportedCompression(head) {
             throw StoreError.invalidArchive(
                 file: options.source, entry: nil,
-                reason: "the tarball is compressed with \(name), which kiln does not read; decompress it first, or use gzip or zstd")
+                reason:
+                    "the tarball is compressed with \(name), which kiln does not read; decompress it first, or use gzip or zstd"
+            )
         }
 
         let compression = LayerCompression.detect(head)
@@ -113,7 +116,8 @@ public struct ImageImporter: Sendable {
         let manifest = Manifest(mediaType: .ociManifest, config: configDescriptor, layers: [layer])
         let manifestDescriptor = try store.ingest(manifest.canonicalJSON(), mediaType: .ociManifest, lease: lease)
         return try store.register(
-            ImageRegistration(manifest: manifestDescriptor, measuredLayers: measured, tags: options.tags, comment: comment),
+            ImageRegistration(
+                manifest: manifestDescriptor, measuredLayers: measured, tags: options.tags, comment: comment),
             lease: lease)
     }
 

@@ -19,14 +19,21 @@ enum ArchiveBuilder {
 
     /// Writes a docker-archive at `path` whose layers are the directories in `layers` (each
     /// turned into an uncompressed tar), tagged `tag`, with `createdBy` as history.
-    static func dockerArchive(at path: String, layers: [String], tag: String, createdBy: [String]? = nil, scratch: String) throws {
+    static func dockerArchive(
+        at path: String, layers: [String], tag: String, createdBy: [String]? = nil, scratch: String
+    ) throws {
         let work = scratch + "/archive-\(UUID().uuidString.prefix(8))"
         try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
         var diffIDs: [String] = []
         var layerNames: [String] = []
         for (index, directory) in layers.enumerated() {
             let name = "layer\(index).tar"
-            try Command.run("/bin/tar", ["--numeric-owner", "--sort=name", "--mtime=@1700000000", "-C", directory, "-cf", work + "/" + name, "."])
+            try Command.run(
+                "/bin/tar",
+                [
+                    "--numeric-owner", "--sort=name", "--mtime=@1700000000", "-C", directory, "-cf", work + "/" + name,
+                    ".",
+                ])
             let bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: work + "/" + name)))
             diffIDs.append(Digest.sha256(of: bytes).description)
             layerNames.append(name)
@@ -42,7 +49,9 @@ enum ArchiveBuilder {
         ]
         let configBytes = config.canonicalBytes()
         try Data(configBytes).write(to: URL(fileURLWithPath: work + "/config.json"))
-        let manifest: JSONValue = [["Config": "config.json", "RepoTags": [.string(tag)], "Layers": .array(layerNames.map(JSONValue.string))]]
+        let manifest: JSONValue = [
+            ["Config": "config.json", "RepoTags": [.string(tag)], "Layers": .array(layerNames.map(JSONValue.string))]
+        ]
         try Data(manifest.canonicalBytes()).write(to: URL(fileURLWithPath: work + "/manifest.json"))
         // Layers first and the small documents last, as `docker save` orders them; a test that
         // feeds the archive slowly can stop after the layers with `layerBytes(of:)`.

@@ -6,9 +6,11 @@ import Testing
 enum KilnBinary {
     static var path: String? {
         let candidates = [
-            URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("kiln").path,
+            URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("kiln")
+                .path,
             URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-                .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent(".build/debug/kiln").path,
+                .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent(".build/debug/kiln")
+                .path,
         ]
         return candidates.first { FileManager.default.isExecutableFile(atPath: $0) }
     }
@@ -17,7 +19,9 @@ enum KilnBinary {
 
     /// Runs `kiln --root ROOT ARGUMENTS...` and returns its status and output.
     static func run(root: String, _ arguments: [String], input: Data? = nil) throws -> Command.Result {
-        guard let path else { throw Command.Failure(command: "kiln", status: -1, stderr: "the kiln binary is not built") }
+        guard let path else {
+            throw Command.Failure(command: "kiln", status: -1, stderr: "the kiln binary is not built")
+        }
         return try Command.status(path, ["--root", root] + arguments, input: input)
     }
 }

@@ -11,7 +11,8 @@ enum ImageAnalyzeCommand {
     static let top = ValueFlag("top", placeholder: "int", help: "Number of wasted files to list", default: "10")
 
     static let spec = CommandSpec(
-        name: "analyze", summary: "Show the size, changes and wasted space of each layer of an image", usage: "[OPTIONS] IMAGE",
+        name: "analyze", summary: "Show the size, changes and wasted space of each layer of an image",
+        usage: "[OPTIONS] IMAGE",
         discussion: """
             Wasted space is the bytes of files that a layer ships and a later layer overwrites or deletes: \
             they are in every pull of the image but not in its file system.
@@ -20,15 +21,21 @@ enum ImageAnalyzeCommand {
     ) { arguments, context in
         let outputFormat = arguments[format] ?? "table"
         guard outputFormat == "table" || outputFormat == "json" else {
-            throw UsageError(command: arguments.commandName, reason: .invalidValue(flag: "--format", value: outputFormat, reason: "expected table or json"))
+            throw UsageError(
+                command: arguments.commandName,
+                reason: .invalidValue(flag: "--format", value: outputFormat, reason: "expected table or json"))
         }
         let topText = arguments[top] ?? "10"
         guard let limit = Int(topText), limit >= 0 else {
-            throw UsageError(command: arguments.commandName, reason: .invalidValue(flag: "--top", value: topText, reason: "expected a count"))
+            throw UsageError(
+                command: arguments.commandName,
+                reason: .invalidValue(flag: "--top", value: topText, reason: "expected a count"))
         }
         let name = arguments.positionals[0]
         let store = try StoreSupport.open(context)
-        let analysis = try await StoreSupport.blocking { try ImageAnalyzer(store: store).analyze(store.image(named: name)) }
+        let analysis = try await StoreSupport.blocking {
+            try ImageAnalyzer(store: store).analyze(store.image(named: name))
+        }
         if outputFormat == "json" {
             context.stdout.line(json(analysis).indented())
         } else {
@@ -41,11 +48,13 @@ enum ImageAnalyzeCommand {
         var text = "LAYER\tSIZE\tADDED\tCHANGED\tREMOVED\tWASTED\tCREATED BY\n"
         for layer in analysis.layers.sorted(by: { ($0.size, $1.index) > ($1.size, $0.index) }) {
             let createdBy = (layer.createdBy ?? "").replacingOccurrences(of: "\t", with: " ")
-            text += [
-                String(layer.index), HumanUnits.size(layer.size), String(layer.filesAdded), String(layer.filesChanged),
-                String(layer.filesRemoved), HumanUnits.size(layer.wastedBytes),
-                truncate ? ImageHistoryCommand.ellipsis(createdBy, 60) : createdBy,
-            ].joined(separator: "\t") + "\n"
+            text +=
+                [
+                    String(layer.index), HumanUnits.size(layer.size), String(layer.filesAdded),
+                    String(layer.filesChanged),
+                    String(layer.filesRemoved), HumanUnits.size(layer.wastedBytes),
+                    truncate ? ImageHistoryCommand.ellipsis(createdBy, 60) : createdBy,
+                ].joined(separator: "\t") + "\n"
         }
         var output = TabWriter().format(text)
         if !analysis.wastedFiles.isEmpty && limit > 0 {
@@ -62,7 +71,8 @@ enum ImageAnalyzeCommand {
         }
         let percent = analysis.contentSize > 0 ? analysis.wastedBytes * 100 / analysis.contentSize : 0
         output += "\nTotal: \(analysis.layers.count) layers, \(HumanUnits.size(analysis.contentSize)) of files, "
-        output += "\(HumanUnits.size(analysis.wastedBytes)) wasted (\(percent)%) in \(analysis.wastedFiles.count) files\n"
+        output +=
+            "\(HumanUnits.size(analysis.wastedBytes)) wasted (\(percent)%) in \(analysis.wastedFiles.count) files\n"
         return output
     }
 
@@ -73,24 +83,29 @@ enum ImageAnalyzeCommand {
             ("WastedBytes", .integer(analysis.wastedBytes)),
             (
                 "Layers",
-                .array(analysis.layers.map { layer in
-                    .object([
-                        ("Index", .integer(Int64(layer.index))), ("Digest", .string(layer.digest.description)),
-                        ("Size", .integer(layer.size)), ("ContentSize", .integer(layer.contentSize)),
-                        ("CreatedBy", .string(layer.createdBy ?? "")), ("FilesAdded", .integer(Int64(layer.filesAdded))),
-                        ("FilesChanged", .integer(Int64(layer.filesChanged))), ("FilesRemoved", .integer(Int64(layer.filesRemoved))),
-                        ("WastedBytes", .integer(layer.wastedBytes)),
-                    ])
-                })
+                .array(
+                    analysis.layers.map { layer in
+                        .object([
+                            ("Index", .integer(Int64(layer.index))), ("Digest", .string(layer.digest.description)),
+                            ("Size", .integer(layer.size)), ("ContentSize", .integer(layer.contentSize)),
+                            ("CreatedBy", .string(layer.createdBy ?? "")),
+                            ("FilesAdded", .integer(Int64(layer.filesAdded))),
+                            ("FilesChanged", .integer(Int64(layer.filesChanged))),
+                            ("FilesRemoved", .integer(Int64(layer.filesRemoved))),
+                            ("WastedBytes", .integer(layer.wastedBytes)),
+                        ])
+                    })
             ),
             (
                 "WastedFiles",
-                .array(analysis.wastedFiles.map { file in
-                    .object([
-                        ("Path", .string("/" + file.path)), ("Size", .integer(file.size)), ("Layer", .integer(Int64(file.layer))),
-                        ("HiddenBy", .integer(Int64(file.hiddenBy))), ("Removed", .bool(file.removed)),
-                    ])
-                })
+                .array(
+                    analysis.wastedFiles.map { file in
+                        .object([
+                            ("Path", .string("/" + file.path)), ("Size", .integer(file.size)),
+                            ("Layer", .integer(Int64(file.layer))),
+                            ("HiddenBy", .integer(Int64(file.hiddenBy))), ("Removed", .bool(file.removed)),
+                        ])
+                    })
             ),
         ])
     }

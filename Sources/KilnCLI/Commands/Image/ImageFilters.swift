@@ -28,23 +28,28 @@ struct ImageFilters {
         for value in values {
             let key: String
             let argument: String
-            if let range = value.range(of: "!=") , !value[..<range.lowerBound].contains("=") {
+            if let range = value.range(of: "!="), !value[..<range.lowerBound].contains("=") {
                 key = String(value[..<range.lowerBound]) + "!"
                 argument = String(value[range.upperBound...])
             } else if let equals = value.firstIndex(of: "=") {
                 key = String(value[..<equals])
                 argument = String(value[value.index(after: equals)...])
             } else {
-                throw UsageError(command: command, reason: .invalidValue(flag: "--filter", value: value, reason: "bad format of filter (expected name=value)"))
+                throw UsageError(
+                    command: command,
+                    reason: .invalidValue(
+                        flag: "--filter", value: value, reason: "bad format of filter (expected name=value)"))
             }
             let name = key.hasSuffix("!") ? String(key.dropLast()) : key
             guard allowed.contains(name) || (key == "label!" && allowed.contains("label!")) else {
-                throw GeneralError("invalid filter '\(name)'", hint: "valid filters: \(allowed.sorted().joined(separator: ", "))")
+                throw GeneralError(
+                    "invalid filter '\(name)'", hint: "valid filters: \(allowed.sorted().joined(separator: ", "))")
             }
             switch key {
             case "dangling":
                 guard let flag = StoreSupport.parseBool(argument) else {
-                    throw GeneralError("invalid filter 'dangling=\(argument)'", hint: "use dangling=true or dangling=false")
+                    throw GeneralError(
+                        "invalid filter 'dangling=\(argument)'", hint: "use dangling=true or dangling=false")
                 }
                 dangling = flag
             case "reference": references.append(argument)
@@ -80,7 +85,9 @@ struct ImageFilters {
                 if names.isEmpty { continue }
             }
             if let dangling, dangling != image.isDangling { continue }
-            if !showAll && image.isDangling && dangling == nil && (parents.contains(image.id) || namedIDs.contains(image.id)) {
+            if !showAll && image.isDangling && dangling == nil
+                && (parents.contains(image.id) || namedIDs.contains(image.id))
+            {
                 continue
             }
             if !labels.allSatisfy({ Self.hasLabel($0, image.labels) }) { continue }
@@ -111,7 +118,8 @@ struct ImageFilters {
         if let unix = Double(text) { return Int64(unix) }
         if let instant = RFC3339.parse(text) { return instant.seconds }
         throw GeneralError(
-            "invalid filter 'until=\(text)'", hint: "give a duration such as 24h or 90m, a Unix time, or an RFC 3339 time")
+            "invalid filter 'until=\(text)'",
+            hint: "give a duration such as 24h or 90m, a Unix time, or an RFC 3339 time")
     }
 }
 
@@ -167,7 +175,9 @@ enum Glob {
                 p += 1
                 t += 1
             case "[":
-                guard t < text.count, let (matched, next) = matchClass(pattern, p, text[t]), matched else { return false }
+                guard t < text.count, let (matched, next) = matchClass(pattern, p, text[t]), matched else {
+                    return false
+                }
                 p = next
                 t += 1
             case "\\" where p + 1 < pattern.count:

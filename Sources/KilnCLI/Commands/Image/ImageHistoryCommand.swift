@@ -8,7 +8,8 @@ enum ImageHistoryCommand {
     static let format = ValueFlag(
         "format", placeholder: "string",
         help: "Format output using a custom template: 'table', 'table TEMPLATE', 'json', or a Go template")
-    static let human = BoolFlag("human", short: "H", help: "Print sizes and dates in human readable format (default true)")
+    static let human = BoolFlag(
+        "human", short: "H", help: "Print sizes and dates in human readable format (default true)")
     static let noTrunc = BoolFlag("no-trunc", help: "Don't truncate output")
     static let quiet = BoolFlag("quiet", short: "q", help: "Only show image IDs")
 
@@ -24,7 +25,8 @@ enum ImageHistoryCommand {
         flags: [format.spec, human.spec, noTrunc.spec, quiet.spec], arity: .exactly(1)
     ) { arguments, context in
         let isHuman = arguments.wasGiven(human.spec) ? arguments[human] : true
-        let listFormat = try ListFormat(arguments[format], defaultTable: isHuman ? humanTable : exactTable, quiet: arguments[quiet])
+        let listFormat = try ListFormat(
+            arguments[format], defaultTable: isHuman ? humanTable : exactTable, quiet: arguments[quiet])
         let truncate = !arguments[noTrunc]
         let name = arguments.positionals[0]
         let store = try StoreSupport.open(context, access: .readOnly)
@@ -71,7 +73,9 @@ enum ImageHistoryCommand {
     }
 
     static func row(_ entry: Entry, truncate: Bool, human: Bool, now: Int64) -> OutputJSON {
-        let id = entry.id == "<missing>" ? entry.id : (truncate ? String(entry.id.dropFirst("sha256:".count).prefix(12)) : entry.id)
+        let id =
+            entry.id == "<missing>"
+            ? entry.id : (truncate ? String(entry.id.dropFirst("sha256:".count).prefix(12)) : entry.id)
         let createdAt = entry.created.map { RFC3339.format(RFC3339.Instant(seconds: $0)) } ?? ""
         let createdBy = entry.createdBy.replacingOccurrences(of: "\t", with: " ")
         return .map([

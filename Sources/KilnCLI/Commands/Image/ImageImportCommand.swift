@@ -10,9 +10,12 @@ import KilnSystem
 
 /// `kiln import` and `kiln image import`: a base image from a root filesystem tarball.
 enum ImageImportCommand {
-    static let change = ListFlag("change", short: "c", placeholder: "list", help: "Apply Dockerfile instruction to the created image")
-    static let message = ValueFlag("message", short: "m", placeholder: "string", help: "Set commit message for imported image")
-    static let platform = ValueFlag("platform", placeholder: "string", help: "Set platform if server is multi-platform capable")
+    static let change = ListFlag(
+        "change", short: "c", placeholder: "list", help: "Apply Dockerfile instruction to the created image")
+    static let message = ValueFlag(
+        "message", short: "m", placeholder: "string", help: "Set commit message for imported image")
+    static let platform = ValueFlag(
+        "platform", placeholder: "string", help: "Set platform if server is multi-platform capable")
 
     static let spec = CommandSpec(
         name: "import", summary: "Import the contents from a tarball to create a filesystem image",
@@ -31,7 +34,9 @@ enum ImageImportCommand {
         }
         if arguments.positionals.count > 1 {
             let reference = try Reference.normalized(arguments.positionals[1])
-            guard reference.digest == nil else { throw GeneralError("refusing to create a tag with a digest reference") }
+            guard reference.digest == nil else {
+                throw GeneralError("refusing to create a tag with a digest reference")
+            }
             options.tags = [reference]
         }
         let sourceName = arguments.positionals[0]
@@ -80,7 +85,9 @@ struct InputFiles: @unchecked Sendable {
                     "requested load from stdin, but stdin is empty", hint: "pipe an archive into kiln, or name a file")
             }
             let copy = dup(fd)
-            guard copy >= 0 else { throw GeneralError("cannot read standard input: \(String(cString: strerror(errno)))") }
+            guard copy >= 0 else {
+                throw GeneralError("cannot read standard input: \(String(cString: strerror(errno)))")
+            }
             return FileDescriptorSource(FileDescriptor(adopting: copy))
         }
     }

@@ -5,10 +5,12 @@ import KilnStore
 /// `kiln image inspect`: images as JSON with Docker's field names.
 enum ImageInspectCommand {
     static let format = ValueFlag(
-        "format", short: "f", placeholder: "string", help: "Format output using a custom template ('json' or a Go template)")
+        "format", short: "f", placeholder: "string",
+        help: "Format output using a custom template ('json' or a Go template)")
 
     static let spec = CommandSpec(
-        name: "inspect", summary: "Display detailed information on one or more images", usage: "[OPTIONS] IMAGE [IMAGE...]",
+        name: "inspect", summary: "Display detailed information on one or more images",
+        usage: "[OPTIONS] IMAGE [IMAGE...]",
         flags: [format.spec], arity: .atLeast(1)
     ) { arguments, context in
         let store = try StoreSupport.open(context, access: .readOnly)
@@ -16,7 +18,10 @@ enum ImageInspectCommand {
         var failed = false
         for name in arguments.positionals {
             do {
-                documents.append(try await StoreSupport.blocking { try ImageInspection.document(for: store.image(named: name), store: store) })
+                documents.append(
+                    try await StoreSupport.blocking {
+                        try ImageInspection.document(for: store.image(named: name), store: store)
+                    })
             } catch let error as KilnError {
                 failed = true
                 context.stderr.line(error.diagnostic.rendered())
@@ -35,7 +40,8 @@ enum InspectOutput {
             context.stdout.line(OutputJSON.array(documents).indented())
             return
         }
-        let template = try GoTemplate(format == "json" ? "{{json .}}" : format.replacingLiteralEscapes(), strictFields: false)
+        let template = try GoTemplate(
+            format == "json" ? "{{json .}}" : format.replacingLiteralEscapes(), strictFields: false)
         for document in documents {
             context.stdout.line(try template.render(document))
         }
@@ -67,16 +73,27 @@ enum ImageInspection {
             ("GraphDriver", .object([("Data", .null), ("Name", .string("overlayfs"))])),
             (
                 "RootFS",
-                .object([("Type", .string(config.rootfs.type)), ("Layers", .array(config.rootfs.diffIDs.map { .string($0.description) }))])
+                .object([
+                    ("Type", .string(config.rootfs.type)),
+                    ("Layers", .array(config.rootfs.diffIDs.map { .string($0.description) })),
+                ])
             ),
             (
                 "Metadata",
-                .object([("LastTagTime", .string(image.lastTagged.map { RFC3339.format(RFC3339.Instant(seconds: $0)) } ?? "0001-01-01T00:00:00Z"))])
+                .object([
+                    (
+                        "LastTagTime",
+                        .string(
+                            image.lastTagged.map { RFC3339.format(RFC3339.Instant(seconds: $0)) }
+                                ?? "0001-01-01T00:00:00Z")
+                    )
+                ])
             ),
             (
                 "Descriptor",
                 .object([
-                    ("mediaType", .string(image.manifest.mediaType.rawValue)), ("digest", .string(image.manifest.digest.description)),
+                    ("mediaType", .string(image.manifest.mediaType.rawValue)),
+                    ("digest", .string(image.manifest.digest.description)),
                     ("size", .integer(image.manifest.size)),
                 ])
             ),
@@ -93,11 +110,15 @@ enum ImageInspection {
             if let value { members.append((key, value)) }
         }
         add("User", config.user.map(OutputJSON.string))
-        add("ExposedPorts", config.exposedPorts.map { .map(Dictionary(uniqueKeysWithValues: $0.map { ($0, OutputJSON.object([])) })) })
+        add(
+            "ExposedPorts",
+            config.exposedPorts.map { .map(Dictionary(uniqueKeysWithValues: $0.map { ($0, OutputJSON.object([])) })) })
         add("Env", config.env.map { .strings($0) })
         add("Entrypoint", config.entrypoint.map { .strings($0) })
         add("Cmd", config.cmd.map { .strings($0) })
-        add("Volumes", config.volumes.map { .map(Dictionary(uniqueKeysWithValues: $0.map { ($0, OutputJSON.object([])) })) })
+        add(
+            "Volumes",
+            config.volumes.map { .map(Dictionary(uniqueKeysWithValues: $0.map { ($0, OutputJSON.object([])) })) })
         add("WorkingDir", config.workingDir.map(OutputJSON.string))
         add("Labels", config.labels.map { .map($0.mapValues(OutputJSON.string)) })
         add("StopSignal", config.stopSignal.map(OutputJSON.string))
@@ -108,7 +129,9 @@ enum ImageInspection {
             if let interval = healthcheck.interval { check.append(("Interval", .integer(interval))) }
             if let timeout = healthcheck.timeout { check.append(("Timeout", .integer(timeout))) }
             if let startPeriod = healthcheck.startPeriod { check.append(("StartPeriod", .integer(startPeriod))) }
-            if let startInterval = healthcheck.startInterval { check.append(("StartInterval", .integer(startInterval))) }
+            if let startInterval = healthcheck.startInterval {
+                check.append(("StartInterval", .integer(startInterval)))
+            }
             if let retries = healthcheck.retries { check.append(("Retries", .integer(Int64(retries)))) }
             members.append(("Healthcheck", .object(check)))
         }

@@ -34,7 +34,9 @@ enum ImageListCommand {
         let filters = try ImageFilters(arguments[filter], command: arguments.commandName)
         let showDigests = arguments[digests]
         var source = arguments[format]
-        if let custom = source, custom.hasPrefix("table"), custom != "table", showDigests, !custom.contains("{{.Digest}}") {
+        if let custom = source, custom.hasPrefix("table"), custom != "table", showDigests,
+            !custom.contains("{{.Digest}}")
+        {
             source = custom + "\\t{{.Digest}}"
         }
         let listFormat = try ListFormat(
@@ -61,7 +63,8 @@ enum ImageListCommand {
     /// of its repository when digests are shown. Then each repository that has only digests
     /// gets a row. A dangling image gets a single `<none>` row.
     static func rows(
-        for image: ImageRecord, references: [Reference], wantsDigests: Bool, showDigests: Bool, truncate: Bool, now: Int64
+        for image: ImageRecord, references: [Reference], wantsDigests: Bool, showDigests: Bool, truncate: Bool,
+        now: Int64
     ) -> [OutputJSON] {
         let tags = references.filter { $0.digest == nil }
         let digestReferences = references.filter { $0.digest != nil }
@@ -79,16 +82,20 @@ enum ImageListCommand {
             repositoriesWithTags.insert(name)
             let digests = wantsDigests ? digestsByRepository[name] ?? [] : []
             if digests.isEmpty {
-                rows.append(row(image, repository: name, tag: tag.tag ?? "", digest: "<none>", truncate: truncate, now: now))
+                rows.append(
+                    row(image, repository: name, tag: tag.tag ?? "", digest: "<none>", truncate: truncate, now: now))
             }
             for digest in digests {
-                rows.append(row(image, repository: name, tag: tag.tag ?? "", digest: digest, truncate: truncate, now: now))
+                rows.append(
+                    row(image, repository: name, tag: tag.tag ?? "", digest: digest, truncate: truncate, now: now))
             }
         }
-        for (name, digests) in digestsByRepository.sorted(by: { $0.key < $1.key }) where !repositoriesWithTags.contains(name) {
+        for (name, digests) in digestsByRepository.sorted(by: { $0.key < $1.key })
+        where !repositoriesWithTags.contains(name) {
             if showDigests {
                 for digest in digests {
-                    rows.append(row(image, repository: name, tag: "<none>", digest: digest, truncate: truncate, now: now))
+                    rows.append(
+                        row(image, repository: name, tag: "<none>", digest: digest, truncate: truncate, now: now))
                 }
             } else {
                 rows.append(row(image, repository: name, tag: "<none>", digest: "", truncate: truncate, now: now))

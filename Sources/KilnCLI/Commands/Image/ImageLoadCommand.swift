@@ -7,14 +7,16 @@ import KilnSystem
 /// `kiln load` and `kiln image load`: images from a docker-archive or OCI layout.
 enum ImageLoadCommand {
     static let input = ValueFlag(
-        "input", short: "i", placeholder: "string", help: "Read from tar archive file (or OCI layout directory), instead of STDIN")
+        "input", short: "i", placeholder: "string",
+        help: "Read from tar archive file (or OCI layout directory), instead of STDIN")
     static let quiet = BoolFlag("quiet", short: "q", help: "Suppress the load output")
     static let platform = ValueFlag(
         "platform", placeholder: "string", help: "Load the image for this platform from an index that lists several")
 
     static let spec = CommandSpec(
         name: "load", summary: "Load an image from a tar archive or STDIN",
-        discussion: "Reads the docker-archive format that `docker save` writes and the OCI image layout, as a tar or a directory.",
+        discussion:
+            "Reads the docker-archive format that `docker save` writes and the OCI image layout, as a tar or a directory.",
         flags: [input.spec, quiet.spec, platform.spec]
     ) { arguments, context in
         let store = try StoreSupport.open(context)
@@ -44,7 +46,8 @@ enum ImageLoadCommand {
         for image in images {
             for moved in image.movedTags where moved.previousImage != image.image.id {
                 context.stdout.line(
-                    "The image \(moved.reference.familiarString) already exists, renaming the old one with ID \(moved.previousImage) to empty string")
+                    "The image \(moved.reference.familiarString) already exists, renaming the old one with ID \(moved.previousImage) to empty string"
+                )
             }
             if image.registeredTags.isEmpty {
                 context.stdout.line("Loaded image ID: \(image.image.id)")

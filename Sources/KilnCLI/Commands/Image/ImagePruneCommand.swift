@@ -4,7 +4,8 @@ import KilnStore
 /// `kiln image prune`: delete dangling images, or with `-a` every image no container uses.
 enum ImagePruneCommand {
     static let all = BoolFlag("all", short: "a", help: "Remove all unused images, not just dangling ones")
-    static let filter = ListFlag("filter", placeholder: "filter", help: "Provide filter values (e.g. \"until=<timestamp>\")")
+    static let filter = ListFlag(
+        "filter", placeholder: "filter", help: "Provide filter values (e.g. \"until=<timestamp>\")")
     static let force = BoolFlag("force", short: "f", help: "Do not prompt for confirmation")
 
     static let danglingWarning = "WARNING! This will remove all dangling images.\nAre you sure you want to continue?"
@@ -25,7 +26,8 @@ enum ImagePruneCommand {
         let store = try StoreSupport.open(context)
         let (events, report) = try await StoreSupport.blocking { () -> ([ImageRemovalEvent], CollectionReport) in
             let events = try store.pruneImages(all: removeAll) { image in
-                (try? filters.apply(to: [image], store: store, repository: nil, showAll: true).isEmpty == false) ?? false
+                (try? filters.apply(to: [image], store: store, repository: nil, showAll: true).isEmpty == false)
+                    ?? false
             }
             return (events, try store.collectGarbage())
         }

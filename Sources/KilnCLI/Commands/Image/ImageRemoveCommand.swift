@@ -19,7 +19,9 @@ enum ImageRemoveCommand {
         var deletedAny = false
         for name in names {
             do {
-                let events = try await StoreSupport.blocking { try store.removeImage(name, force: forced, prune: prune) }
+                let events = try await StoreSupport.blocking {
+                    try store.removeImage(name, force: forced, prune: prune)
+                }
                 for event in events {
                     context.stdout.line(describe(event))
                     if case .deletedImage = event { deletedAny = true }

@@ -6,9 +6,11 @@ import KilnSystem
 
 /// `kiln save` and `kiln image save`: images to a tar archive.
 enum ImageSaveCommand {
-    static let output = ValueFlag("output", short: "o", placeholder: "string", help: "Write to a file, instead of STDOUT")
+    static let output = ValueFlag(
+        "output", short: "o", placeholder: "string", help: "Write to a file, instead of STDOUT")
     static let format = ValueFlag(
-        "format", placeholder: "string", help: "Archive format: \"docker\" (docker-archive) or \"oci\" (OCI image layout)",
+        "format", placeholder: "string",
+        help: "Archive format: \"docker\" (docker-archive) or \"oci\" (OCI image layout)",
         default: "\"docker\"")
 
     static let spec = CommandSpec(
@@ -28,7 +30,9 @@ enum ImageSaveCommand {
 
         if let path = arguments[output] {
             let target = context.absolutePath(path)
-            try await StoreSupport.blocking { try AtomicFile.write(to: target) { try saver.save(items, format: archiveFormat, to: $0) } }
+            try await StoreSupport.blocking {
+                try AtomicFile.write(to: target) { try saver.save(items, format: archiveFormat, to: $0) }
+            }
             return ExitStatus.success
         }
         if context.stdout.isTerminal {
@@ -36,16 +40,21 @@ enum ImageSaveCommand {
         }
         if let fd = context.stdout.fileDescriptor {
             let copy = dup(fd)
-            guard copy >= 0 else { throw GeneralError("cannot write standard output: \(String(cString: strerror(errno)))") }
+            guard copy >= 0 else {
+                throw GeneralError("cannot write standard output: \(String(cString: strerror(errno)))")
+            }
             let descriptor = FileDescriptor(adopting: copy)
             try await StoreSupport.blocking { try saver.save(items, format: archiveFormat, to: descriptor) }
             return ExitStatus.success
         }
         // An in-memory standard output (commands run in-process by tests): save to a temporary
         // file and copy it.
-        let temporary = FileManager.default.temporaryDirectory.appendingPathComponent("kiln-save-\(UUID().uuidString)").path
+        let temporary = FileManager.default.temporaryDirectory.appendingPathComponent("kiln-save-\(UUID().uuidString)")
+            .path
         defer { unlink(temporary) }
-        try await StoreSupport.blocking { try AtomicFile.write(to: temporary) { try saver.save(items, format: archiveFormat, to: $0) } }
+        try await StoreSupport.blocking {
+            try AtomicFile.write(to: temporary) { try saver.save(items, format: archiveFormat, to: $0) }
+        }
         context.stdout.write(bytes: try FileDescriptor.open(temporary, flags: O_RDONLY).readAll(limit: 1 << 30))
         return ExitStatus.success
     }

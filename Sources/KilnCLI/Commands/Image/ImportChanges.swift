@@ -6,7 +6,9 @@ import KilnImage
 /// CMD, ENTRYPOINT, ENV, EXPOSE, LABEL, ONBUILD, STOPSIGNAL, USER, VOLUME and WORKDIR, with
 /// the Dockerfile's exec (JSON) and shell forms.
 enum ImportChanges {
-    static let instructions = ["CMD", "ENTRYPOINT", "ENV", "EXPOSE", "LABEL", "ONBUILD", "STOPSIGNAL", "USER", "VOLUME", "WORKDIR"]
+    static let instructions = [
+        "CMD", "ENTRYPOINT", "ENV", "EXPOSE", "LABEL", "ONBUILD", "STOPSIGNAL", "USER", "VOLUME", "WORKDIR",
+    ]
 
     /// Applies every change in order to `config`.
     static func apply(_ changes: [String], to config: inout ContainerConfig) throws {
@@ -58,7 +60,9 @@ enum ImportChanges {
             config.exposedPorts = ports.sorted()
         case "VOLUME":
             let paths = rest.hasPrefix("[") ? try jsonArray(rest, invalid: invalid) : try ShellWords.split(rest)
-            guard !paths.isEmpty, !paths.contains(where: \.isEmpty) else { throw invalid("VOLUME needs at least one path") }
+            guard !paths.isEmpty, !paths.contains(where: \.isEmpty) else {
+                throw invalid("VOLUME needs at least one path")
+            }
             config.volumes = Array(Set((config.volumes ?? []) + paths)).sorted()
         case "USER":
             guard !rest.isEmpty else { throw invalid("USER needs a user") }

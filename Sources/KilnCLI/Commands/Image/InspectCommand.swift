@@ -7,18 +7,22 @@ import KilnStore
 /// it. Containers are looked up first, then images, unless `--type` names the kind.
 enum InspectCommand {
     static let format = ValueFlag(
-        "format", short: "f", placeholder: "string", help: "Format output using a custom template ('json' or a Go template)")
-    static let type = ValueFlag("type", placeholder: "string", help: "Return JSON for specified type (\"container\" or \"image\")")
+        "format", short: "f", placeholder: "string",
+        help: "Format output using a custom template ('json' or a Go template)")
+    static let type = ValueFlag(
+        "type", placeholder: "string", help: "Return JSON for specified type (\"container\" or \"image\")")
     static let size = BoolFlag("size", short: "s", help: "Display total file sizes if the type is container")
 
     static let spec = CommandSpec(
-        name: "inspect", summary: "Return low-level information on images and containers", usage: "[OPTIONS] NAME|ID [NAME|ID...]",
+        name: "inspect", summary: "Return low-level information on images and containers",
+        usage: "[OPTIONS] NAME|ID [NAME|ID...]",
         flags: [format.spec, size.spec, type.spec], arity: .atLeast(1)
     ) { arguments, context in
         let kind = arguments[type]
         if let kind, kind != "image" && kind != "container" {
             throw UsageError(
-                command: arguments.commandName, reason: .invalidValue(flag: "--type", value: kind, reason: "expected container or image"))
+                command: arguments.commandName,
+                reason: .invalidValue(flag: "--type", value: kind, reason: "expected container or image"))
         }
         if kind != "image" {
             // Containers whose monitor died are brought up to date first, as `kiln ps` does.

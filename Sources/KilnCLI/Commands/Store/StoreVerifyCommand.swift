@@ -3,7 +3,8 @@ import KilnStore
 
 /// `kiln store verify`: check the store and list leftovers; exits 1 when something is damaged.
 enum StoreVerifyCommand {
-    static let deep = BoolFlag("deep", help: "Recompute the digest of every blob and compare manifests and configs with their records")
+    static let deep = BoolFlag(
+        "deep", help: "Recompute the digest of every blob and compare manifests and configs with their records")
 
     static let spec = CommandSpec(
         name: "verify", summary: "Check the store for damage and list leftovers",
@@ -34,7 +35,8 @@ enum StoreVerifyCommand {
             }
             throw GeneralError(
                 "the store has \(report.problems.count) problem\(report.problems.count == 1 ? "" : "s")",
-                hint: "pull or load the affected images again; remove images whose blobs are missing with `kiln rmi -f`")
+                hint: "pull or load the affected images again; remove images whose blobs are missing with `kiln rmi -f`"
+            )
         }
         context.stdout.line("No problems found.")
         return ExitStatus.success
