@@ -1,9 +1,10 @@
 import Foundation
 import Testing
 
-/// The README's first run, steps 5 to 8 of scripts/demo: build the Flask example on base images
-/// pulled through a registry mirror, run it with a published port, push it, list and prune
-/// images, stop and remove it, and rebuild after a one-line change.
+/// The README's first run, steps 5 to 8 of scripts/demo. The test builds the Flask example on base
+/// images pulled through a registry mirror and runs it with a published port. Then it pushes the
+/// image, lists and prunes images, stops and removes the container, and rebuilds after a one-line
+/// change.
 ///
 /// The base images come from scripts/base-images, which makes and caches them on the first run
 /// (debootstrap and apt-get from Debian's mirror, then pip from PyPI during the build).
@@ -57,7 +58,7 @@ import Testing
         #expect(build.stderr.contains("naming to docker.io/myname/myapp:1.0 done"))
         #expect(!build.stderr.contains("CACHED"))
 
-        // 6. The app answers on the published port and counts visits.
+        // 6. The app serves requests on the published port and counts visits.
         let port = try FreePort.find()
         let run = try kiln(root, config, "run", "-d", "-p", "\(port):4000", "--name", "myapp", "myname/myapp:1.0")
         #expect(run.status == 0, "\(run.stderr)")
