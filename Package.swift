@@ -67,7 +67,11 @@ let package = Package(
             ]
         ),
         .target(name: "KilnLua", dependencies: ["CLua", "CCrypto", "CSystem", "KilnImage", "KilnBuild"]),
-        .target(name: "KilnCLI", dependencies: ["KilnBuild", "KilnLua"]),
+        .target(
+            name: "KilnContainer",
+            dependencies: ["CSystem", "KilnImage", "KilnLayer", "KilnStore", "KilnSnapshot", "KilnRuntime", "KilnSystem"]
+        ),
+        .target(name: "KilnCLI", dependencies: ["KilnBuild", "KilnLua", "KilnContainer"]),
         .executableTarget(name: "kiln", dependencies: ["KilnCLI"]),
         // One container start through KilnRuntime, measured by scripts/bench.d/run.
         .executableTarget(name: "kiln-runtime-bench", dependencies: ["KilnRuntime"]),
@@ -84,13 +88,15 @@ var testTargets: [Target] {
     [
         .testTarget(name: "KilnDiagnosticsTests", dependencies: ["KilnDiagnostics"]),
         .testTarget(name: "KilnSystemTests", dependencies: ["KilnSystem"]),
+        .testTarget(name: "KilnDockerfileTests", dependencies: ["KilnDockerfile"], exclude: ["Fixtures"]),
         .testTarget(name: "KilnImageTests", dependencies: ["KilnImage"]),
         .testTarget(name: "KilnLayerTests", dependencies: ["KilnLayer"], exclude: ["Fixtures"]),
         .testTarget(name: "KilnStoreTests", dependencies: ["KilnStore"]),
         .testTarget(name: "KilnRuntimeTests", dependencies: ["KilnRuntime"]),
         .testTarget(name: "KilnRegistryTests", dependencies: ["KilnRegistry"]),
         .testTarget(name: "KilnLuaTests", dependencies: ["KilnLua"]),
+        .testTarget(name: "KilnContainerTests", dependencies: ["KilnContainer"]),
         .testTarget(name: "KilnCLITests", dependencies: ["KilnCLI"]),
-        .testTarget(name: "Integration", dependencies: ["KilnCLI"], exclude: ["Fixtures"]),
+        .testTarget(name: "Integration", dependencies: ["KilnCLI", "KilnContainer"], exclude: ["Fixtures"]),
     ]
 }

@@ -13,6 +13,13 @@ public final class TextOutput: Sendable {
 
     private let target: Target
     private let captured = Mutex<[UInt8]>([])
+
+    /// The file descriptor written to, or nil for an in-memory destination; commands that
+    /// stream binary output (`kiln save`) write to it directly.
+    public var fileDescriptor: Int32? {
+        if case .fileDescriptor(let fd) = target { return fd }
+        return nil
+    }
     /// Whether the destination is a terminal, which turns on colour, cursor movement and live progress.
     public let isTerminal: Bool
 
@@ -74,6 +81,30 @@ public enum InputSource: Sendable {
     case bytes([UInt8])
 
     public static let standardInput = InputSource.fileDescriptor(STDIN_FILENO)
+
+    /// Reads one line without its newline, or nil at end of input. A terminal answer to a
+    /// prompt arrives this way; the rest of the input stays unread.
+    public func readLine() throws -> String? {
+        switch self {
+        case .bytes(let bytes):
+            guard !bytes.isEmpty else { return nil }
+            let line = bytes.prefix { $0 != UInt8(ascii: "\n") }
+            return String(decoding: line, as: UTF8.self)
+        case .fileDescriptor(let fd):
+            var line: [UInt8] = []
+            var byte: UInt8 = 0
+            while true {
+                let count = read(fd, &byte, 1)
+                if count < 0 {
+                    if errno == EINTR { continue }
+                    throw GeneralError("failed to read standard input: \(String(cString: strerror(errno)))")
+                }
+                if count == 0 { return line.isEmpty ? nil : String(decoding: line, as: UTF8.self) }
+                if byte == UInt8(ascii: "\n") { return String(decoding: line, as: UTF8.self) }
+                line.append(byte)
+            }
+        }
+    }
 
     /// Reads everything up to end of file.
     public func readAll() throws -> [UInt8] {

@@ -80,19 +80,30 @@ extension ContainerRunner {
     /// container stopped before the timeout.
     @discardableResult
     public func stop(id: String, signal: Int32 = SIGTERM, timeout: Duration = .seconds(10)) async throws -> Bool {
-        guard try await runc.state(id: id).status != "stopped" else { return true }
+        guard try await !hasStopped(id) else { return true }
         try? await runc.kill(id: id, signal: signal)
         let deadline = ContinuousClock.now + timeout
         while ContinuousClock.now < deadline {
-            if try await runc.state(id: id).status == "stopped" { return true }
+            if try await hasStopped(id) { return true }
             try await Task.sleep(for: .milliseconds(100))
         }
         try? await runc.kill(id: id, signal: SIGKILL, all: true)
         for _ in 0..<50 {
-            if try await runc.state(id: id).status == "stopped" { break }
+            if try await hasStopped(id) { break }
             try await Task.sleep(for: .milliseconds(100))
         }
         return false
+    }
+
+    /// Checks whether the container has stopped: runc reports it stopped, or its state is already
+    /// gone because the container's monitor deleted it the moment it exited.
+    private func hasStopped(_ id: String) async throws -> Bool {
+        do {
+            return try await runc.state(id: id).status == "stopped"
+        } catch let error as RuntimeError {
+            guard case .runcFailed = error.kind, !runc.hasState(id: id) else { throw error }
+            return true
+        }
     }
 
     /// Deletes a container's runc state (`force` kills it first), stops its slirp4netns and

@@ -32,6 +32,7 @@ public final class Store: Sendable {
     let trashDirectory: FileDescriptor
     let snapshotsDirectory: FileDescriptor
     let workDirectory: FileDescriptor
+    let containersDirectory: FileDescriptor
     private let blobDirectories: Mutex<[Digest.Algorithm: FileDescriptor]>
 
     /// Opens the store at `root`, creating it (mode 0700) when it does not exist, migrating its
@@ -56,6 +57,7 @@ public final class Store: Sendable {
         trashDirectory = try Self.openDirectory("trash", in: rootDirectory, root: layout.root)
         snapshotsDirectory = try Self.openDirectory("snapshots", in: rootDirectory, root: layout.root)
         workDirectory = try Self.openDirectory("work", in: rootDirectory, root: layout.root)
+        containersDirectory = try Self.openDirectory("containers", in: rootDirectory, root: layout.root)
         let sha256 = try Self.openDirectory("blobs/sha256", in: rootDirectory, root: layout.root)
         blobDirectories = Mutex([.sha256: sha256])
         database = try Database(path: layout.database, migrations: Schema.migrations)
@@ -112,7 +114,8 @@ public final class Store: Sendable {
     private static func makeDirectory(_ name: String, in root: FileDescriptor, root path: String) throws {
         var components = name.split(separator: "/").map(String.init)
         guard let last = components.popLast() else { return }
-        let parent = components.isEmpty ? root : try openDirectory(components.joined(separator: "/"), in: root, root: path)
+        let parent =
+            components.isEmpty ? root : try openDirectory(components.joined(separator: "/"), in: root, root: path)
         guard mkdirat(parent.rawValue, last, 0o700) == 0 || errno == EEXIST else {
             throw SystemError("create store directory", path: "\(path)/\(name)", errno: errno)
         }

@@ -31,4 +31,5 @@ def index():
         db.session.add(counter)
     counter.visits += 1
     db.session.commit()
-    return f"Hello from kiln! This page has been visited {counter.visits} times.\n"
+    times = "time" if counter.visits == 1 else "times"
+    return f"Hello from kiln! This page has been visited {counter.visits} {times}.\n"

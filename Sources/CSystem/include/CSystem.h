@@ -55,4 +55,7 @@ extern const unsigned int kiln_rename_exchange;
 // Runtime helpers (console sockets, subreaper, terminal sizes, signal forwarding) used by KilnRuntime.
 #include "kiln_runtime.h"
 
+// Copy and mount helpers used by KilnSnapshot and KilnBuild.
+#include "kiln_build.h"
+
 #endif

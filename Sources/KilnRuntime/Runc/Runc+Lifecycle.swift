@@ -35,6 +35,12 @@ extension Runc {
         return try JSONDecoder().decode(RuncContainerState.self, from: Data(output))
     }
 
+    /// Checks whether runc still keeps state for container `id`. runc writes
+    /// `<state root>/<id>/state.json` on create and removes the directory on delete.
+    public func hasState(id: String) -> Bool {
+        access("\(stateRoot)/\(id)/state.json", F_OK) == 0
+    }
+
     /// Lists every container in this store's runc state directory.
     ///
     /// runc 1.1 fails the whole listing when a container is deleted while it reads the state

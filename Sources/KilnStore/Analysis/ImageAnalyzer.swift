@@ -1,10 +1,9 @@
-import Glibc
 import KilnImage
 import KilnLayer
 import KilnSystem
 
-/// What each layer of an image adds, changes and removes, and the bytes a layer ships that a
-/// later layer overwrites or deletes (they still travel with every pull of the image).
+/// The changes each layer of an image makes (files added, changed and removed), and the bytes a
+/// layer ships that a later layer overwrites or deletes. Those bytes still travel with every pull.
 public struct ImageAnalysis: Sendable {
     public struct Layer: Sendable {
         /// The layer's position, from 0 for the base layer.
@@ -44,9 +43,9 @@ public struct ImageAnalysis: Sendable {
     public var contentSize: Int64 { layers.reduce(0) { $0 + $1.contentSize } }
 }
 
-/// Computes `ImageAnalysis` by unpacking each layer on its own (KilnLayer's snapshot mode, the
-/// form overlay lower directories take) and replaying the layers in order.
-public struct ImageAnalyzer {
+/// Computes `ImageAnalysis` by reading each layer's entries with KilnLayer's `LayerReader` and
+/// replaying the layers in order over a tree of the paths seen so far.
+public struct ImageAnalyzer: Sendable {
     public let store: Store
     public var limits = LayerLimits()
 
@@ -59,25 +58,33 @@ public struct ImageAnalyzer {
         let config = try store.readConfig(image.config.digest, expectedSize: image.config.size)
         let history = (config.history ?? []).filter { !$0.isEmptyLayer }
         // History is matched to layers only when the counts agree; otherwise it is unreliable.
-        let createdBy = history.count == layers.count ? history.map(\.createdBy) : Array(repeating: nil, count: layers.count)
+        let createdBy =
+            history.count == layers.count ? history.map(\.createdBy) : Array(repeating: nil, count: layers.count)
 
         var tree = FileTree()
         var results: [ImageAnalysis.Layer] = []
         var wasted: [ImageAnalysis.WastedFile] = []
         try store.withLease("analyze \(image.id.shortHex)") { lease in
+            // Held so that a removal of the image beside the analysis does not pull blobs away.
+            try lease.retain(layers.map { .blob($0.digest) })
             for (index, layer) in layers.enumerated() {
                 var result = ImageAnalysis.Layer(
-                    index: index, digest: layer.digest, size: layer.size, contentSize: 0, createdBy: createdBy[index] ?? nil)
-                let changes = try unpackedChanges(of: layer, lease: lease)
+                    index: index, digest: layer.digest, size: layer.size, contentSize: 0,
+                    createdBy: createdBy[index] ?? nil)
+                let changes = try changes(of: layer)
                 for directory in changes.opaqueDirectories {
                     let hidden = tree.removeChildren(of: directory)
                     result.filesRemoved += hidden.count
-                    wasted += hidden.map { .init(path: $0.path, size: $0.size, layer: $0.layer, hiddenBy: index, removed: true) }
+                    wasted += hidden.map {
+                        .init(path: $0.path, size: $0.size, layer: $0.layer, hiddenBy: index, removed: true)
+                    }
                 }
                 for path in changes.whiteouts {
                     let hidden = tree.remove(path)
                     result.filesRemoved += max(hidden.count, 1)
-                    wasted += hidden.map { .init(path: $0.path, size: $0.size, layer: $0.layer, hiddenBy: index, removed: true) }
+                    wasted += hidden.map {
+                        .init(path: $0.path, size: $0.size, layer: $0.layer, hiddenBy: index, removed: true)
+                    }
                 }
                 for file in changes.files {
                     let replaced = tree.insert(file.path, size: file.size, layer: index, isDirectory: file.isDirectory)
@@ -85,7 +92,9 @@ public struct ImageAnalyzer {
                         result.contentSize += file.size
                         if replaced.isEmpty { result.filesAdded += 1 } else { result.filesChanged += 1 }
                     }
-                    wasted += replaced.map { .init(path: $0.path, size: $0.size, layer: $0.layer, hiddenBy: index, removed: false) }
+                    wasted += replaced.map {
+                        .init(path: $0.path, size: $0.size, layer: $0.layer, hiddenBy: index, removed: false)
+                    }
                 }
                 results.append(result)
             }
@@ -98,29 +107,23 @@ public struct ImageAnalyzer {
             wastedFiles: wasted.filter { $0.size > 0 }.sorted { ($0.size, $1.path) > ($1.size, $0.path) })
     }
 
-    /// The entries of one layer: from its snapshot when one is unpacked, else unpacked now into
-    /// a scratch directory that is removed afterwards.
-    private func unpackedChanges(of layer: LayerRecord, lease: Lease) throws -> LayerChanges {
-        guard geteuid() == 0 else {
-            // TODO: read entries straight from the layer tar once KilnLayer exposes a reader;
-            // until then whiteouts can be unpacked only by root, and other users get this error.
-            throw StoreError.unsupported(
-                "kiln image analyze needs root: it unpacks each layer with its whiteouts, which needs CAP_MKNOD")
+    /// Reads the entries of one layer from its blob without unpacking it, checking the digest and
+    /// the diff ID at the end.
+    private func changes(of layer: LayerRecord) throws -> LayerChanges {
+        let blob = try store.openBlob(layer.digest, expectedSize: layer.size)
+        let reader = try LayerReader(
+            blob: blob, limits: limits, expectedDigest: layer.digest, expectedDiffID: layer.diffID)
+        var changes = LayerChanges()
+        while let entry = try reader.next() {
+            changes.add(entry)
         }
-        let scratch = try store.makeScratchDirectory(lease: lease)
-        defer { try? scratch.remove() }
-        let root = try RootDirectory(path: FilePath(scratch.path))
-        var options = LayerApplier.Options(mode: .snapshot(lowerLayers: []))
-        options.limits = limits
-        options.expectedDigest = layer.digest
-        options.expectedDiffID = layer.diffID
-        options.logger = store.logger
-        _ = try LayerApplier(root: root, options: options).apply(blob: try store.openBlob(layer.digest, expectedSize: layer.size))
-        return try LayerChanges(of: root.descriptor)
+        _ = try reader.finish()
+        return changes
     }
 }
 
-/// The entries of an unpacked snapshot directory, as an analysis replays them.
+/// The entries of one layer tar, sorted into what an analysis replays: whiteouts, opaque
+/// directories, and files.
 struct LayerChanges {
     struct File {
         var path: String
@@ -129,28 +132,44 @@ struct LayerChanges {
     }
 
     var files: [File] = []
-    /// Paths an overlay whiteout (character device 0:0) deletes.
+    /// Paths a `.wh.NAME` entry deletes from the layers below.
     var whiteouts: [String] = []
-    /// Directories marked opaque: they hide everything the layers below had in them.
+    /// Directories with a `.wh..wh..opq` entry: they hide everything the layers below had in them.
     var opaqueDirectories: [String] = []
 
-    init(of top: FileDescriptor) throws {
-        try DirectoryWalk.walk(top) { walked in
-            let path = walked.relativePath.description
-            if walked.status.isWhiteout {
-                whiteouts.append(path)
-                return .skip
-            }
-            if walked.status.kind == .directory {
-                if let opaque = try? walked.entry.extendedAttributes()["trusted.overlay.opaque"], opaque == Array("y".utf8) {
-                    opaqueDirectories.append(path)
-                }
-                files.append(File(path: path, size: 0, isDirectory: true))
-                return .descend
-            }
-            files.append(File(path: path, size: walked.status.kind == .regular ? walked.status.size : 0, isDirectory: false))
-            return .skip
+    static let whiteoutPrefix = ".wh."
+    static let opaqueMarker = ".wh..wh..opq"
+
+    mutating func add(_ entry: TarEntry) {
+        guard let components = Self.components(entry.path.description) else { return }
+        let name = components.last ?? ""
+        let parent = components.dropLast().joined(separator: "/")
+        if name == Self.opaqueMarker {
+            opaqueDirectories.append(parent)
+        } else if name.hasPrefix(Self.whiteoutPrefix) {
+            let hidden = String(name.dropFirst(Self.whiteoutPrefix.count))
+            whiteouts.append(parent.isEmpty ? hidden : parent + "/" + hidden)
+        } else if !components.isEmpty {
+            // Hard links add a name but no bytes to the layer.
+            files.append(
+                File(
+                    path: components.joined(separator: "/"), size: entry.kind == .regular ? entry.size : 0,
+                    isDirectory: entry.kind == .directory))
         }
+    }
+
+    /// Splits an entry name into components relative to the root: `.` is dropped and `..` takes
+    /// one back, never above the root. The layer was checked to apply safely when it was stored.
+    static func components(_ name: String) -> [String]? {
+        var result: [String] = []
+        for part in name.split(separator: "/") {
+            switch part {
+            case ".": continue
+            case "..": if !result.isEmpty { result.removeLast() }
+            default: result.append(String(part))
+            }
+        }
+        return result
     }
 }
 
@@ -212,7 +231,8 @@ struct FileTree {
     /// Removes `path` and everything below it; returns the files removed.
     mutating func remove(_ path: String) -> [Hidden] {
         var components = path.split(separator: "/").map(String.init)
-        guard let last = components.popLast(), let parent = node(at: components), let target = parent.children[last] else {
+        guard let last = components.popLast(), let parent = node(at: components), let target = parent.children[last]
+        else {
             return []
         }
         parent.children[last] = nil

@@ -1,7 +1,7 @@
 import KilnSystem
 
 /// Bytes read in order from somewhere: a file, standard input, a buffer.
-public protocol ByteSource: AnyObject {
+public protocol ByteSource: AnyObject, Sendable {
     /// Fills the start of `buffer`; returns the number of bytes read, 0 at the end.
     func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int
 }
@@ -19,8 +19,8 @@ public final class FileDescriptorSource: ByteSource {
     }
 }
 
-/// A `ByteSource` over bytes in memory.
-public final class BufferSource: ByteSource {
+/// A `ByteSource` over bytes in memory. One reader at a time, like every byte source.
+public final class BufferSource: ByteSource, @unchecked Sendable {
     private let bytes: [UInt8]
     private var offset = 0
 

@@ -97,7 +97,8 @@ final class TarArchiveReader {
             if bufferStart == bufferEnd {
                 try fill()
                 if bufferStart == bufferEnd {
-                    throw failure("the archive is truncated at byte \(offset) (\(left) bytes of the member are missing)")
+                    throw failure(
+                        "the archive is truncated at byte \(offset) (\(left) bytes of the member are missing)")
                 }
             }
             let take = Int(min(left, Int64(bufferEnd - bufferStart)))
@@ -125,6 +126,9 @@ final class TarArchiveReader {
             let header = try readBytes(512)
             if header.isEmpty { return nil }
             guard header.count == 512 else {
+                if headerOffset == 0 {
+                    throw failure("not a tar archive: the input has only \(header.count) bytes", entry: nil)
+                }
                 throw failure("the archive is truncated at byte \(offset) inside a header", entry: longName)
             }
             if header.allSatisfy({ $0 == 0 }) {
@@ -162,7 +166,9 @@ final class TarArchiveReader {
             var name = pax["path"] ?? longName ?? Self.headerName(header)
             if name.isEmpty, let globalPath { name = globalPath }
             guard name.utf8.count <= limits.maximumNameLength else {
-                throw failure("a member name is longer than \(limits.maximumNameLength) bytes", entry: String(name.prefix(80)) + "…")
+                throw failure(
+                    "a member name is longer than \(limits.maximumNameLength) bytes",
+                    entry: String(name.prefix(80)) + "…")
             }
             guard !name.utf8.contains(0) else {
                 throw failure("a member name contains a NUL byte", entry: name)
@@ -183,7 +189,7 @@ final class TarArchiveReader {
             case UInt8(ascii: "1"): kind = .hardLink
             default: kind = .other
             }
-            // Links and directories carry no content, whatever their size field says.
+            // Links and directories carry no content, whatever their size field contains.
             remaining = kind == .regular || kind == .other ? memberSize : 0
             padding = (512 - remaining % 512) % 512
             let member = Member(
@@ -200,7 +206,8 @@ final class TarArchiveReader {
         if bufferStart == bufferEnd {
             try fill()
             if bufferStart == bufferEnd {
-                throw failure("the archive is truncated at byte \(offset) (\(remaining) bytes of the member are missing)")
+                throw failure(
+                    "the archive is truncated at byte \(offset) (\(remaining) bytes of the member are missing)")
             }
         }
         let take = Int(min(Int64(output.count), remaining, Int64(bufferEnd - bufferStart)))
@@ -220,7 +227,9 @@ final class TarArchiveReader {
         }
         let bytes = try readBytes(Int(remaining))
         guard bytes.count == Int(remaining) else {
-            throw failure("the archive is truncated at byte \(offset) (\(Int(remaining) - bytes.count) bytes of the member are missing)")
+            throw failure(
+                "the archive is truncated at byte \(offset) (\(Int(remaining) - bytes.count) bytes of the member are missing)"
+            )
         }
         remaining = 0
         return bytes
@@ -231,7 +240,8 @@ final class TarArchiveReader {
     private func readExtension(_ size: Int64, kind: String, at headerOffset: Int64) throws -> [UInt8] {
         guard size <= Int64(limits.maximumHeaderBytes) else {
             throw failure(
-                "a \(kind) of \(size) bytes at byte \(headerOffset) exceeds the limit of \(limits.maximumHeaderBytes) bytes")
+                "a \(kind) of \(size) bytes at byte \(headerOffset) exceeds the limit of \(limits.maximumHeaderBytes) bytes"
+            )
         }
         let bytes = try readBytes(Int(size))
         guard bytes.count == Int(size) else {
@@ -244,7 +254,9 @@ final class TarArchiveReader {
     private func checkChecksum(_ header: [UInt8], at headerOffset: Int64) throws {
         let field = Self.cString(Array(header[148..<156])).trimmingSpaces
         guard let expected = Int64(field, radix: 8) else {
-            throw failure("invalid header checksum field at byte \(headerOffset): the archive is corrupt or not a tar", entry: nil)
+            throw failure(
+                "invalid header checksum field at byte \(headerOffset): the archive is corrupt or not a tar", entry: nil
+            )
         }
         var unsigned: Int64 = 0
         var signed: Int64 = 0
@@ -254,7 +266,8 @@ final class TarArchiveReader {
             signed += Int64(Int8(bitPattern: value))
         }
         guard expected == unsigned || expected == signed else {
-            throw failure("header checksum mismatch at byte \(headerOffset): the archive is corrupt or not a tar", entry: nil)
+            throw failure(
+                "header checksum mismatch at byte \(headerOffset): the archive is corrupt or not a tar", entry: nil)
         }
     }
 
@@ -272,13 +285,17 @@ final class TarArchiveReader {
         }
         let text = Self.cString(field).trimmingSpaces
         if text.isEmpty { return 0 }
-        guard let value = Int64(text, radix: 8) else { throw failure("invalid size field \"\(text)\" at byte \(headerOffset)") }
+        guard let value = Int64(text, radix: 8) else {
+            throw failure("invalid size field \"\(text)\" at byte \(headerOffset)")
+        }
         return try checkedSize(value, at: headerOffset)
     }
 
     private func checkedSize(_ value: Int64, at headerOffset: Int64) throws -> Int64 {
         // Far above any real member; it keeps offset arithmetic away from overflow.
-        guard value <= 1 << 50 else { throw failure("member size \(value) at byte \(headerOffset) is implausibly large") }
+        guard value <= 1 << 50 else {
+            throw failure("member size \(value) at byte \(headerOffset) is implausibly large")
+        }
         return value
     }
 
@@ -317,7 +334,7 @@ final class TarArchiveReader {
         String(decoding: bytes.prefix { $0 != 0 }, as: UTF8.self)
     }
 
-    /// The name with leading `./` and `/` removed and a trailing `/` dropped, so that
+    /// Removes leading `./` and `/` and a trailing `/` from a member name, so that
     /// `./manifest.json` and `manifest.json` are one member.
     static func clean(_ name: String) -> String {
         var text = Substring(name)

@@ -17,7 +17,8 @@ final class TarArchiveWriter {
     }
 
     func addDirectory(_ name: String) throws {
-        try writeHeader(name: name.hasSuffix("/") ? name : name + "/", size: 0, typeFlag: UInt8(ascii: "5"), mode: 0o755)
+        try writeHeader(
+            name: name.hasSuffix("/") ? name : name + "/", size: 0, typeFlag: UInt8(ascii: "5"), mode: 0o755)
     }
 
     /// Adds a regular file whose content is `bytes`.
@@ -29,7 +30,8 @@ final class TarArchiveWriter {
 
     /// Adds a regular file of `size` bytes whose content `produce` writes through the closure
     /// it is given; `produce` must write exactly `size` bytes.
-    func addFile(_ name: String, size: Int64, produce: ((UnsafeRawBufferPointer) throws -> Void) throws -> Void) throws {
+    func addFile(_ name: String, size: Int64, produce: ((UnsafeRawBufferPointer) throws -> Void) throws -> Void) throws
+    {
         try writeHeader(name: name, size: size, typeFlag: UInt8(ascii: "0"), mode: 0o644)
         var written: Int64 = 0
         try produce { chunk in
@@ -63,7 +65,8 @@ final class TarArchiveWriter {
         if nameBytes.count > 100 {
             let record = Self.paxRecord(key: "path", value: name)
             try writeRawHeader(
-                name: Array("PaxHeaders/\(nameBytes.count)".utf8), size: Int64(record.count), typeFlag: UInt8(ascii: "x"),
+                name: Array("PaxHeaders/\(nameBytes.count)".utf8), size: Int64(record.count),
+                typeFlag: UInt8(ascii: "x"),
                 mode: 0o644)
             try write(record)
             try pad(Int64(record.count))

@@ -8,12 +8,12 @@ import KilnSystem
 ///
 /// The sequence on commit is: fsync the file, check size and digest, make it read-only, record
 /// the digest under the lease, rename it into `blobs/<algorithm>/<hex>`, fsync the directory. A
-/// process killed at any point leaves either nothing in `blobs/` or a complete, verified blob;
-/// its ingest file is removed by the next kiln that opens the store.
+/// process killed at any point leaves either nothing in `blobs/` or a complete, verified blob,
+/// and the next kiln that opens the store removes its ingest file.
 ///
 /// Not thread-safe: one writer is fed by one task at a time.
 public final class BlobWriter {
-    /// What `commit()` stored.
+    /// The result of `commit()`.
     public struct Committed: Sendable, Hashable {
         public var digest: Digest
         public var size: Int64
@@ -43,7 +43,8 @@ public final class BlobWriter {
         // The owner tag lets a later process tell this file from one that a crash left behind.
         ingestName = "\(ProcessIdentity.current.fileTag)-\(Store.randomID())"
         do {
-            file = try store.ingestDirectory.openAt(ingestName, flags: O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW, mode: 0o600)
+            file = try store.ingestDirectory.openAt(
+                ingestName, flags: O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW, mode: 0o600)
         } catch {
             throw StoreError.writing(error, digest: expectedDigest, path: "\(store.layout.ingest)/\(ingestName)")
         }
@@ -57,7 +58,9 @@ public final class BlobWriter {
 
     /// Appends bytes. Fails as soon as the blob grows past `expectedSize`.
     public func write(_ bytes: UnsafeRawBufferPointer) throws {
-        guard !isFinished else { throw StoreError.unsupported("write to a blob that was already committed or cancelled") }
+        guard !isFinished else {
+            throw StoreError.unsupported("write to a blob that was already committed or cancelled")
+        }
         guard bytes.count > 0 else { return }
         if let expectedSize, size + Int64(bytes.count) > expectedSize {
             cancel()
@@ -79,12 +82,14 @@ public final class BlobWriter {
 
     /// Checks and commits the blob; see the type's description for the order of steps.
     ///
-    /// When the store already holds an intact blob with this digest, the new file is dropped and
+    /// When the store already has an intact blob with this digest, the new file is dropped and
     /// `alreadyExisted` is true. A blob file that is damaged (wrong size or content, or not a
     /// regular file) is replaced, which is how pulling or loading again repairs a store.
     @discardableResult
     public func commit() throws -> Committed {
-        guard !isFinished else { throw StoreError.unsupported("commit of a blob that was already committed or cancelled") }
+        guard !isFinished else {
+            throw StoreError.unsupported("commit of a blob that was already committed or cancelled")
+        }
         defer { cancel() }
         return try commit(digest: hasher.finalize())
     }
@@ -92,13 +97,17 @@ public final class BlobWriter {
     /// Commits a file that someone else wrote through `file` (a layer compressor that needs a
     /// descriptor): the file is read back from the start to compute its digest and size.
     func commitWrittenFile() throws -> Committed {
-        guard !isFinished else { throw StoreError.unsupported("commit of a blob that was already committed or cancelled") }
+        guard !isFinished else {
+            throw StoreError.unsupported("commit of a blob that was already committed or cancelled")
+        }
         defer { cancel() }
         let hasher = DigestHasher(expectedDigest?.algorithm ?? .sha256)
         var buffer = [UInt8](repeating: 0, count: 1 << 20)
         var position: Int64 = 0
         while true {
-            let count = buffer.withUnsafeMutableBytes { pread(file.rawValue, $0.baseAddress, $0.count, off_t(position)) }
+            let count = buffer.withUnsafeMutableBytes {
+                pread(file.rawValue, $0.baseAddress, $0.count, off_t(position))
+            }
             guard count >= 0 else {
                 if errno == EINTR { continue }
                 throw SystemError("read", path: ingestPath, errno: errno)
@@ -133,7 +142,7 @@ public final class BlobWriter {
             throw SystemError("change mode of", path: ingestPath, errno: errno)
         }
 
-        // Recorded before the rename, so a collection that sees the new blob also sees the lease.
+        // Recorded before the rename, so a collection that finds the new blob also finds the lease.
         try lease.retain(.blob(digest))
         let directory = try store.blobDirectory(digest.algorithm)
         let blobPath = store.layout.blob(digest)
@@ -144,8 +153,8 @@ public final class BlobWriter {
             return Committed(digest: digest, size: size, alreadyExisted: true)
         }
 
-        // A damaged file in the way is replaced; otherwise the rename must not replace anything,
-        // so that two writers of the same blob cannot both think they wrote it.
+        // A damaged file in the way is replaced. Otherwise the rename must not replace anything,
+        // so that two writers of the same blob cannot both report that they wrote it.
         let replace = ((try? store.blobStatus(digest)) ?? nil) != nil
         let flags = replace ? 0 : kiln_rename_noreplace
         if kiln_renameat2(store.ingestDirectory.rawValue, ingestName, directory.rawValue, digest.hex, flags) != 0 {
@@ -156,7 +165,8 @@ public final class BlobWriter {
                 return Committed(digest: digest, size: size, alreadyExisted: true)
             }
             throw StoreError.system(
-                SystemError("rename", path: "\(ingestPath) to \(blobPath)", errno: code), context: "committing blob \(digest)")
+                SystemError("rename", path: "\(ingestPath) to \(blobPath)", errno: code),
+                context: "committing blob \(digest)")
         }
         isFinished = true
         lease.noteWritten(digest)

@@ -60,7 +60,7 @@ extension Store {
         return try writer.commitWrittenFile()
     }
 
-    /// Records `digest` under `lease`, then tells whether the store holds it with `size` bytes.
+    /// Records `digest` under `lease`, then returns whether the store has it with `size` bytes.
     ///
     /// This is how a pull skips a blob it already has: after a true answer the blob stays until
     /// the lease ends, even if a collection runs meanwhile.
@@ -117,7 +117,8 @@ extension Store {
         let size = try descriptor.stat().size
         guard size <= Int64(maximumSize) else {
             throw StoreError.blobCorrupt(
-                digest, path: layout.blob(digest), reason: "it has \(size) bytes, more than the limit of \(maximumSize)")
+                digest, path: layout.blob(digest), reason: "it has \(size) bytes, more than the limit of \(maximumSize)"
+            )
         }
         let bytes = try descriptor.readAll(limit: maximumSize)
         let hasher = DigestHasher(digest.algorithm)
@@ -166,7 +167,8 @@ extension Store {
 
     /// Reads and decodes a manifest or index blob.
     public func readDocument(_ descriptor: Descriptor) throws -> ImageDocument {
-        let bytes = try readBlob(descriptor.digest, expectedSize: descriptor.size, maximumSize: Self.maximumManifestSize)
+        let bytes = try readBlob(
+            descriptor.digest, expectedSize: descriptor.size, maximumSize: Self.maximumManifestSize)
         do {
             return try ImageDocument.decode(bytes, declaredMediaType: descriptor.mediaType)
         } catch let error as ImageError {

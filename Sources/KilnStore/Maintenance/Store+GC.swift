@@ -29,7 +29,8 @@ struct ReachableSet {
 
 extension Store {
     /// Removes everything that no image, container, build-cache record or live lease reaches:
-    /// blobs, snapshots, layer records, expired leases and abandoned scratch directories.
+    /// blobs, snapshots, layer records, expired leases, abandoned scratch directories and the
+    /// bundle directories of containers that have no record.
     ///
     /// Marking and sweeping happen inside one write transaction, so no other process can add a
     /// reference in between: a writer that records a lease waits until the sweep has committed,
@@ -69,6 +70,16 @@ extension Store {
                     report.removedWorkDirectories.append(id)
                 } catch {
                     logger.debug("could not remove scratch directory \(id): \(error)")
+                }
+            }
+            // Bundles of containers whose record is gone (`system prune`, a killed `run`).
+            for id in try abandonedDirectories(in: containersDirectory) {
+                do {
+                    try unmountAll(below: layout.container(id))
+                    try moveToTrashAndRemove(id, from: containersDirectory, displayPath: layout.container(id))
+                    report.removedWorkDirectories.append(id)
+                } catch {
+                    logger.debug("could not remove container directory \(id): \(error)")
                 }
             }
             logger.debug(
@@ -116,7 +127,9 @@ extension Store {
         for row in try transaction.query(
             "SELECT il.manifest_digest, il.position, l.diff_id FROM image_layers il JOIN layers l ON l.digest = il.layer_digest"
         ) {
-            guard let manifest = row.string(0), let position = row.int(1), let diffID = digest(row.string(2)) else { continue }
+            guard let manifest = row.string(0), let position = row.int(1), let diffID = digest(row.string(2)) else {
+                continue
+            }
             diffIDsByImage[manifest, default: []].append((position, diffID))
         }
         for entries in diffIDsByImage.values {
@@ -222,7 +235,8 @@ extension Store {
             guard renameat(snapshotsDirectory.rawValue, name, trashDirectory.rawValue, trashName) == 0 else {
                 if errno == ENOENT { continue }
                 throw StoreError.system(
-                    SystemError("rename", path: "\(layout.snapshots)/\(name)", errno: errno), context: "removing a snapshot")
+                    SystemError("rename", path: "\(layout.snapshots)/\(name)", errno: errno),
+                    context: "removing a snapshot")
             }
             trashed.append(trashName)
         }
@@ -232,17 +246,21 @@ extension Store {
     private func sweepBlobs(keeping reachable: ReachableSet) throws -> [CollectionReport.RemovedBlob] {
         var removed: [CollectionReport.RemovedBlob] = []
         for algorithm in Digest.Algorithm.allCases {
-            guard let directory = try? Self.openDirectory("blobs/\(algorithm.rawValue)", in: rootDirectory, root: layout.root)
+            guard
+                let directory = try? Self.openDirectory(
+                    "blobs/\(algorithm.rawValue)", in: rootDirectory, root: layout.root)
             else { continue }
             for name in try listDirectory(directory).compactMap(\.string) {
                 let digest = try? Digest(algorithm: algorithm, hex: name)
                 if let digest, reachable.blobs.contains(digest) { continue }
                 var status = stat()
-                let size = fstatat(directory.rawValue, name, &status, AT_SYMLINK_NOFOLLOW) == 0 ? Int64(status.st_size) : 0
+                let size =
+                    fstatat(directory.rawValue, name, &status, AT_SYMLINK_NOFOLLOW) == 0 ? Int64(status.st_size) : 0
                 if unlinkat(directory.rawValue, name, 0) != 0 {
                     if errno == ENOENT { continue }
                     if errno == EISDIR {
-                        try removeTree(name, in: directory, displayPath: "\(layout.blobs)/\(algorithm.rawValue)/\(name)")
+                        try removeTree(
+                            name, in: directory, displayPath: "\(layout.blobs)/\(algorithm.rawValue)/\(name)")
                     } else {
                         throw StoreError.system(
                             SystemError("remove", path: "\(layout.blobs)/\(algorithm.rawValue)/\(name)", errno: errno),

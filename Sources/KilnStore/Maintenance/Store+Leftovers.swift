@@ -8,7 +8,7 @@ public struct Leftover: Sendable, Hashable, CustomStringConvertible {
         case ingest
         /// A directory being removed, in `trash/`.
         case trash
-        /// A scratch directory in `work/` that no container or live lease holds.
+        /// A directory in `work/` or `containers/` that no container or live lease holds.
         case work
         /// A blob that nothing refers to; collection removes it.
         case unreferencedBlob
@@ -80,11 +80,17 @@ extension Store {
     }
 
     /// Scratch directories that neither a container nor a live lease holds.
+    func abandonedWorkDirectories() throws -> [String] {
+        try abandonedDirectories(in: workDirectory)
+    }
+
+    /// Entries of `directory` (`work/` or `containers/`) whose name is neither a container's
+    /// ID nor held by a live lease as `.work(name)`.
     ///
     /// The directory is listed before the database is read: a process creating a scratch
     /// directory records its lease first, so any directory listed here has its lease visible.
-    func abandonedWorkDirectories() throws -> [String] {
-        let names = try listDirectory(workDirectory).compactMap(\.string)
+    func abandonedDirectories(in directory: FileDescriptor) throws -> [String] {
+        let names = try listDirectory(directory).compactMap(\.string)
         guard !names.isEmpty else { return [] }
         let containers = Set(try database.query("SELECT id FROM containers").compactMap { $0.string(0) })
         let leased = try database.readTransaction { transaction in try leasedResources(in: transaction).live }
@@ -95,7 +101,9 @@ extension Store {
     /// and the same files of live processes marked with their owner.
     func temporaryLeftovers() throws -> [Leftover] {
         var result: [Leftover] = []
-        for (kind, directory, path) in [(Leftover.Kind.ingest, ingestDirectory, layout.ingest), (.trash, trashDirectory, layout.trash)] {
+        for (kind, directory, path) in [
+            (Leftover.Kind.ingest, ingestDirectory, layout.ingest), (.trash, trashDirectory, layout.trash),
+        ] {
             for name in try listDirectory(directory).compactMap(\.string) {
                 let owner = ProcessIdentity.owner(fromFileName: name)
                 let live = !isAbandoned(name, in: directory)
@@ -104,6 +112,9 @@ extension Store {
         }
         for id in try abandonedWorkDirectories() {
             result.append(Leftover(kind: .work, path: layout.work(id), owner: nil))
+        }
+        for id in try abandonedDirectories(in: containersDirectory) {
+            result.append(Leftover(kind: .work, path: layout.container(id), owner: nil))
         }
         return result
     }

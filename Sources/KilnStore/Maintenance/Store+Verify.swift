@@ -25,8 +25,8 @@ extension Store {
     /// directories are private. With `deep`, every blob's digest is recomputed and every image's
     /// manifest and config are compared with their records.
     ///
-    /// Runs beside other kiln processes; it holds `gc.lock` shared so no collection sweeps
-    /// while it looks.
+    /// Runs beside other kiln processes. It takes `gc.lock` shared, so no collection sweeps
+    /// while it checks.
     public func verify(deep: Bool) throws -> VerificationReport {
         try withGCLock(exclusive: false) {
             var report = VerificationReport()
@@ -46,7 +46,8 @@ extension Store {
                     guard let text = row.string(0), let digest = try? Digest(parsing: text),
                         !reachable.layerRecords.contains(digest)
                     else { continue }
-                    report.leftovers.append(Leftover(kind: .unreferencedLayer, path: "layer record \(text)", owner: nil))
+                    report.leftovers.append(
+                        Leftover(kind: .unreferencedLayer, path: "layer record \(text)", owner: nil))
                 }
                 for id in expired {
                     report.leftovers.append(Leftover(kind: .expiredLease, path: "lease \(id)", owner: nil))
@@ -68,7 +69,8 @@ extension Store {
             if status.st_mode & S_IFMT != S_IFDIR {
                 report.problems.append("\(path): not a directory")
             } else if status.st_mode & 0o002 != 0 {
-                report.problems.append("\(path): writable by every user (mode \(String(status.st_mode & 0o7777, radix: 8)))")
+                report.problems.append(
+                    "\(path): writable by every user (mode \(String(status.st_mode & 0o7777, radix: 8)))")
             }
         }
     }
@@ -116,7 +118,8 @@ extension Store {
                 return
             }
             if manifest.config.digest != image.config.digest {
-                report.problems.append("\(name): the manifest names config \(manifest.config.digest), the record \(image.config.digest)")
+                report.problems.append(
+                    "\(name): the manifest names config \(manifest.config.digest), the record \(image.config.digest)")
             }
             if manifest.layers.map(\.digest) != layers.map(\.digest) {
                 report.problems.append("\(name): the manifest's layers differ from the recorded layers")
@@ -152,7 +155,9 @@ extension Store {
         }
     }
 
-    private func checkSnapshots(in transaction: Transaction, reachable: ReachableSet, into report: inout VerificationReport)
+    private func checkSnapshots(
+        in transaction: Transaction, reachable: ReachableSet, into report: inout VerificationReport
+    )
         throws
     {
         var recorded: Set<Digest> = []
@@ -161,14 +166,18 @@ extension Store {
             recorded.insert(chain)
             let exists = (try? snapshotExists(chain)) == true
             if reachable.snapshots.contains(chain) {
-                if !exists { report.problems.append("snapshot \(chain): recorded but \(snapshotPath(chain)) is missing") }
+                if !exists {
+                    report.problems.append("snapshot \(chain): recorded but \(snapshotPath(chain)) is missing")
+                }
             } else {
                 report.leftovers.append(Leftover(kind: .unreferencedSnapshot, path: snapshotPath(chain), owner: nil))
             }
         }
         var required: [(Digest, String)] = []
         for row in try transaction.query("SELECT id, snapshot_chain_id FROM containers") {
-            if let chain = row.string(1).flatMap({ try? Digest(parsing: $0) }) { required.append((chain, "container \(row.string(0) ?? "?")")) }
+            if let chain = row.string(1).flatMap({ try? Digest(parsing: $0) }) {
+                required.append((chain, "container \(row.string(0) ?? "?")"))
+            }
         }
         for row in try transaction.query("SELECT key, chain_id FROM build_cache") {
             if let chain = row.string(1).flatMap({ try? Digest(parsing: $0) }) {
@@ -181,7 +190,8 @@ extension Store {
         for name in try listDirectory(snapshotsDirectory).compactMap(\.string) {
             let chain = try? Digest(algorithm: .sha256, hex: name)
             if let chain, recorded.contains(chain) || reachable.snapshots.contains(chain) { continue }
-            report.leftovers.append(Leftover(kind: .unreferencedSnapshot, path: "\(layout.snapshots)/\(name)", owner: nil))
+            report.leftovers.append(
+                Leftover(kind: .unreferencedSnapshot, path: "\(layout.snapshots)/\(name)", owner: nil))
         }
     }
 
@@ -189,7 +199,9 @@ extension Store {
         reachable: ReachableSet, leased: Set<LeaseResource>, deep: Bool, into report: inout VerificationReport
     ) throws {
         for algorithm in Digest.Algorithm.allCases {
-            guard let directory = try? Self.openDirectory("blobs/\(algorithm.rawValue)", in: rootDirectory, root: layout.root)
+            guard
+                let directory = try? Self.openDirectory(
+                    "blobs/\(algorithm.rawValue)", in: rootDirectory, root: layout.root)
             else { continue }
             for name in try listDirectory(directory).compactMap(\.string) {
                 report.blobCount += 1
@@ -203,7 +215,9 @@ extension Store {
                     report.leftovers.append(Leftover(kind: .unreferencedBlob, path: path, owner: nil))
                 }
                 if let status = try? blobStatus(digest), status.kind == .regular, status.permissions & 0o222 != 0 {
-                    report.problems.append("blob \(digest): \(path) is writable (mode \(String(status.permissions, radix: 8)), expected 444)")
+                    report.problems.append(
+                        "blob \(digest): \(path) is writable (mode \(String(status.permissions, radix: 8)), expected 444)"
+                    )
                 }
                 guard deep else { continue }
                 do {
@@ -240,5 +254,23 @@ extension Store {
 
     static func describe(_ error: Error) -> String {
         (error as? any KilnError)?.diagnostic.message ?? "\(error)"
+    }
+}
+
+extension Store {
+    /// Every row of every table of the store's database at `root`, one line each and sorted:
+    /// the "logical dump" that shows whether a command changed the metadata. Opening the
+    /// database this way changes nothing else in the store.
+    public static func databaseDump(root: String) throws -> [String] {
+        let database = try Database(path: StoreLayout(root: root).database, migrations: Schema.migrations)
+        var lines: [String] = []
+        let tables = try database.query("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
+            .compactMap { $0.string(0) }
+        for table in tables {
+            for row in try database.query("SELECT * FROM \"\(table)\"") {
+                lines.append("\(table): \(row.values)")
+            }
+        }
+        return lines.sorted()
     }
 }

@@ -75,7 +75,8 @@ extension Store {
                 [
                     .text(record.key), .optional(record.parentKey), .optional(record.description),
                     .optional(record.configDigest?.description), .optional(record.layerDigest?.description),
-                    .optional(record.diffID?.description), .optional(record.chainID?.description), .integer(record.size),
+                    .optional(record.diffID?.description), .optional(record.chainID?.description),
+                    .integer(record.size),
                     .integer(record.created), .integer(record.lastUsed), .int(record.usageCount),
                 ])
         }

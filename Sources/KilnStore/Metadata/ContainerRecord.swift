@@ -96,7 +96,8 @@ extension Store {
 
     static func containerRecord(_ row: Row) -> ContainerRecord {
         ContainerRecord(
-            id: row.string(0) ?? "", name: row.string(1), imageManifest: row.string(2).flatMap { try? Digest(parsing: $0) },
+            id: row.string(0) ?? "", name: row.string(1),
+            imageManifest: row.string(2).flatMap { try? Digest(parsing: $0) },
             imageID: row.string(3).flatMap { try? Digest(parsing: $0) }, imageReference: row.string(4),
             snapshotChainID: row.string(5).flatMap { try? Digest(parsing: $0) }, state: row.string(6) ?? "created",
             created: row.int64(7) ?? 0, size: row.int64(8), config: row.string(9))

@@ -58,7 +58,7 @@ public struct LayerRecord: Sendable, Hashable {
     }
 }
 
-/// What to record for a new image whose blobs are already in the store.
+/// The request to record a new image whose blobs are already in the store.
 public struct ImageRegistration: Sendable {
     /// The manifest blob; its config and layers must be stored too.
     public var manifest: Descriptor
@@ -102,6 +102,8 @@ public struct RegisteredImage: Sendable {
     /// Tags that moved here from another image, with that image's ID; the other image is left
     /// untagged (dangling) unless something else names it.
     public var movedTags: [(reference: Reference, previousImage: Digest)]
+    /// The tags this registration pointed at the image (not tags it had before).
+    public var registeredTags: [Reference]
     /// True when the store already had this manifest.
     public var alreadyExisted: Bool
 }

@@ -14,7 +14,9 @@ public struct SnapshotRecord: Sendable, Hashable {
     public var created: Int64
     public var lastUsed: Int64?
 
-    public init(chainID: Digest, parent: Digest?, diffID: Digest, size: Int64? = nil, created: Int64, lastUsed: Int64? = nil) {
+    public init(
+        chainID: Digest, parent: Digest?, diffID: Digest, size: Int64? = nil, created: Int64, lastUsed: Int64? = nil
+    ) {
         self.chainID = chainID
         self.parent = parent
         self.diffID = diffID
@@ -49,13 +51,17 @@ extension Store {
     /// (another process unpacked the same layer first), the scratch directory is left for the
     /// caller to discard and the existing record is returned.
     @discardableResult
-    public func commitSnapshot(from scratch: ScratchDirectory, record: SnapshotRecord, lease: Lease) throws -> SnapshotRecord {
+    public func commitSnapshot(from scratch: ScratchDirectory, record: SnapshotRecord, lease: Lease) throws
+        -> SnapshotRecord
+    {
         try lease.retain(.snapshot(record.chainID))
         if let existing = try snapshot(record.chainID), (try? snapshotExists(record.chainID)) == true {
             return existing
         }
         let name = record.chainID.hex
-        if kiln_renameat2(workDirectory.rawValue, scratch.id, snapshotsDirectory.rawValue, name, kiln_rename_noreplace) != 0 {
+        if kiln_renameat2(workDirectory.rawValue, scratch.id, snapshotsDirectory.rawValue, name, kiln_rename_noreplace)
+            != 0
+        {
             let code = errno
             guard code == EEXIST || code == ENOTEMPTY else {
                 throw StoreError.system(
@@ -71,7 +77,8 @@ extension Store {
             ON CONFLICT (chain_id) DO UPDATE SET size = COALESCE(excluded.size, snapshots.size)
             """,
             [
-                .text(record.chainID.description), .optional(record.parent?.description), .text(record.diffID.description),
+                .text(record.chainID.description), .optional(record.parent?.description),
+                .text(record.diffID.description),
                 record.size.map { .integer($0) } ?? .null, .integer(record.created),
                 record.lastUsed.map { .integer($0) } ?? .null,
             ])
@@ -85,7 +92,8 @@ extension Store {
     }
 
     func snapshotExists(_ chainID: Digest) throws -> Bool {
-        let entry = DirectoryEntry(directory: snapshotsDirectory, name: FilePath(chainID.hex), path: FilePath(snapshotPath(chainID)))
+        let entry = DirectoryEntry(
+            directory: snapshotsDirectory, name: FilePath(chainID.hex), path: FilePath(snapshotPath(chainID)))
         return try entry.status()?.kind == .directory
     }
 

@@ -39,8 +39,10 @@ extension Store {
             references.removeAll { $0 == reference }
 
             // Removing the last tag of a repository also removes that repository's digests.
-            if reference.digest == nil && !references.contains(where: { $0.digest == nil && $0.name == reference.name }) {
-                for digestReference in references where digestReference.digest != nil && digestReference.name == reference.name {
+            if reference.digest == nil && !references.contains(where: { $0.digest == nil && $0.name == reference.name })
+            {
+                for digestReference in references
+                where digestReference.digest != nil && digestReference.name == reference.name {
                     try removeReference(digestReference)
                     events.append(.untagged(digestReference.familiarString))
                 }
@@ -85,7 +87,9 @@ extension Store {
         let stillUsed = try database.transaction { transaction -> Set<String> in
             try transaction.query(
                 "DELETE FROM images WHERE manifest_digest = ?", [.text(image.manifest.digest.description)])
-            let used = try transaction.query("SELECT DISTINCT layer_digest FROM image_layers").compactMap { $0.string(0) }
+            let used = try transaction.query("SELECT DISTINCT layer_digest FROM image_layers").compactMap {
+                $0.string(0)
+            }
             return Set(used)
         }
         events.append(.deletedImage(image.id))
@@ -120,13 +124,15 @@ extension Store {
         guard !force else { return nil }
         if checkingReferences && !(image.tags.isEmpty && image.repoDigests.isEmpty) {
             return DeleteConflict(
-                error: .deleteConflict(image: image.id, hard: false, reason: "image is referenced in multiple repositories"),
+                error: .deleteConflict(
+                    image: image.id, hard: false, reason: "image is referenced in multiple repositories"),
                 hard: false, isUsedByContainer: false)
         }
         if let stopped = users.first {
             return DeleteConflict(
                 error: .deleteConflict(
-                    image: image.id, hard: false, reason: "image is being used by stopped container \(stopped.id.prefix(12))"),
+                    image: image.id, hard: false,
+                    reason: "image is being used by stopped container \(stopped.id.prefix(12))"),
                 hard: false, isUsedByContainer: true)
         }
         return nil
@@ -159,13 +165,16 @@ extension Store {
     ///
     /// Blobs are not removed here; `collectGarbage()` reclaims them afterwards.
     public func pruneImages(all: Bool, include: (ImageRecord) -> Bool = { _ in true }) throws -> [ImageRemovalEvent] {
-        let usedByContainers = Set(try containers().flatMap { [$0.imageManifest?.description, $0.imageID?.description] }.compactMap { $0 })
+        let usedByContainers = Set(
+            try containers().flatMap { [$0.imageManifest?.description, $0.imageID?.description] }.compactMap { $0 })
         var events: [ImageRemovalEvent] = []
         // Children before parents, so a parent freed by its child's deletion goes too.
         let candidates = try images().sorted { ($0.createdSeconds ?? 0) > ($1.createdSeconds ?? 0) }
         for candidate in candidates {
             guard let image = try self.image(manifest: candidate.manifest.digest) else { continue }
-            if usedByContainers.contains(image.manifest.digest.description) || usedByContainers.contains(image.id.description) {
+            if usedByContainers.contains(image.manifest.digest.description)
+                || usedByContainers.contains(image.id.description)
+            {
                 continue
             }
             guard include(image) else { continue }

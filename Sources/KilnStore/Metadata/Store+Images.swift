@@ -22,7 +22,8 @@ extension Store {
             )
         }
         let config = try readConfig(manifest.config.digest, expectedSize: manifest.config.size)
-        let layers = try layerRecords(manifest: manifestDescriptor.digest, manifest, config, registration.measuredLayers)
+        let layers = try layerRecords(
+            manifest: manifestDescriptor.digest, manifest, config, registration.measuredLayers)
 
         let platform = config.platform.normalized
         let created = config.created
@@ -87,10 +88,11 @@ extension Store {
         }
         logger.debug("registered image \(image.id) (manifest \(manifestDescriptor.digest))")
         return RegisteredImage(
-            image: image, movedTags: moved.map { (reference: $0.0, previousImage: $0.1) }, alreadyExisted: existed)
+            image: image, movedTags: moved.map { (reference: $0.0, previousImage: $0.1) },
+            registeredTags: registration.tags.map { $0.withDefaultTag() }, alreadyExisted: existed)
     }
 
-    /// The layer records of a manifest, with diff IDs from the config checked against measured ones.
+    /// Builds the layer records of a manifest, checking the config's diff IDs against measured ones.
     private func layerRecords(
         manifest digest: Digest, _ manifest: Manifest, _ config: ImageConfig, _ measured: [Digest: MeasuredLayer]
     ) throws -> [LayerRecord] {
@@ -104,10 +106,12 @@ extension Store {
         for (index, descriptor) in manifest.layers.enumerated() {
             guard descriptor.mediaType.isLayer else {
                 throw StoreError.unsupported(
-                    "manifest \(digest): layer \(index) has media type \(descriptor.mediaType), which kiln cannot unpack")
+                    "manifest \(digest): layer \(index) has media type \(descriptor.mediaType), which kiln cannot unpack"
+                )
             }
             var record = LayerRecord(
-                digest: descriptor.digest, diffID: diffIDs[index], mediaType: descriptor.mediaType, size: descriptor.size)
+                digest: descriptor.digest, diffID: diffIDs[index], mediaType: descriptor.mediaType,
+                size: descriptor.size)
             if let facts = measured[descriptor.digest] {
                 guard facts.diffID == diffIDs[index] else {
                     throw StoreError.inconsistentImage(
@@ -146,7 +150,8 @@ extension Store {
             guard row.string(0) == layer.diffID.description else {
                 throw StoreError.inconsistentImage(
                     manifest: layer.digest,
-                    reason: "layer \(layer.digest) is recorded with diff ID \(row.string(0) ?? "?"), not \(layer.diffID)")
+                    reason:
+                        "layer \(layer.digest) is recorded with diff ID \(row.string(0) ?? "?"), not \(layer.diffID)")
             }
             if let uncompressed = layer.uncompressedSize {
                 try transaction.query(
@@ -181,7 +186,9 @@ extension Store {
         let tagged = reference.withDefaultTag()
         return try database.transaction { transaction in
             let key = tagged.description
-            guard let row = try transaction.query("SELECT manifest_digest FROM tags WHERE reference = ?", [.text(key)]).first,
+            guard
+                let row = try transaction.query("SELECT manifest_digest FROM tags WHERE reference = ?", [.text(key)])
+                    .first,
                 let text = row.string(0)
             else { return nil }
             try transaction.query("DELETE FROM tags WHERE reference = ?", [.text(key)])
@@ -210,7 +217,8 @@ extension Store {
 
     func setTag(_ reference: Reference, manifest: Digest, in transaction: Transaction) throws -> Digest? {
         guard reference.digest == nil else {
-            throw StoreError.unsupported("refusing to create a tag with a digest reference: \(reference.familiarString)")
+            throw StoreError.unsupported(
+                "refusing to create a tag with a digest reference: \(reference.familiarString)")
         }
         let tagged = reference.withDefaultTag()
         let key = tagged.description
@@ -222,7 +230,10 @@ extension Store {
             INSERT INTO tags (reference, repository, tag, manifest_digest, created) VALUES (?, ?, ?, ?, ?)
             ON CONFLICT (reference) DO UPDATE SET manifest_digest = excluded.manifest_digest, created = excluded.created
             """,
-            [.text(key), .text(tagged.name), .text(tagged.tag ?? Reference.defaultTag), .text(manifest.description), .integer(now)])
+            [
+                .text(key), .text(tagged.name), .text(tagged.tag ?? Reference.defaultTag), .text(manifest.description),
+                .integer(now),
+            ])
         try transaction.query(
             "UPDATE images SET last_tagged = ? WHERE manifest_digest = ?", [.integer(now), .text(manifest.description)])
         guard let previous, previous != manifest.description else { return nil }
@@ -252,10 +263,10 @@ extension Store {
         created_seconds, size, labels, parent, comment, added, last_tagged
         """
 
-    /// Every image with its names, newest first (by created time, then by when it was added).
+    /// Every image with its names, newest first: by created time, then the most recently added.
     public func images() throws -> [ImageRecord] {
         let rows = try database.query(
-            "SELECT \(Self.imageColumns) FROM images ORDER BY created_seconds DESC, added DESC, manifest_digest")
+            "SELECT \(Self.imageColumns) FROM images ORDER BY created_seconds DESC, added DESC, rowid DESC")
         var tags: [String: [Reference]] = [:]
         for row in try database.query("SELECT manifest_digest, repository, tag FROM tags") {
             guard let manifest = row.string(0), let reference = Self.reference(name: row.string(1), tag: row.string(2))
@@ -264,7 +275,8 @@ extension Store {
         }
         var digests: [String: [Reference]] = [:]
         for row in try database.query("SELECT manifest_digest, repository, digest FROM repo_digests") {
-            guard let manifest = row.string(0), let reference = Self.reference(name: row.string(1), digest: row.string(2))
+            guard let manifest = row.string(0),
+                let reference = Self.reference(name: row.string(1), digest: row.string(2))
             else { continue }
             digests[manifest, default: []].append(reference)
         }
@@ -277,9 +289,11 @@ extension Store {
     /// The image with this manifest digest, or nil.
     public func image(manifest: Digest) throws -> ImageRecord? {
         let key = manifest.description
-        guard let row = try database.query(
-            "SELECT \(Self.imageColumns) FROM images WHERE manifest_digest = ?", [.text(key)]
-        ).first else { return nil }
+        guard
+            let row = try database.query(
+                "SELECT \(Self.imageColumns) FROM images WHERE manifest_digest = ?", [.text(key)]
+            ).first
+        else { return nil }
         let tags = try database.query("SELECT repository, tag FROM tags WHERE manifest_digest = ?", [.text(key)])
             .compactMap { Self.reference(name: $0.string(0), tag: $0.string(1)) }
         let digests = try database.query(

@@ -37,7 +37,8 @@ extension Store {
             return (image, .id(text))
         }
         if let reference {
-            throw StoreError.imageNotFound(reference.digest == nil ? reference.withDefaultTag().familiarString : reference.familiarString)
+            throw StoreError.imageNotFound(
+                reference.digest == nil ? reference.withDefaultTag().familiarString : reference.familiarString)
         }
         throw StoreError.imageNotFound(text)
     }
@@ -51,7 +52,8 @@ extension Store {
     public func imageByID(_ digest: Digest) throws -> ImageRecord? {
         if let image = try image(manifest: digest) { return image }
         let rows = try database.query(
-            "SELECT manifest_digest FROM images WHERE config_digest = ? ORDER BY added DESC", [.text(digest.description)])
+            "SELECT manifest_digest FROM images WHERE config_digest = ? ORDER BY added DESC",
+            [.text(digest.description)])
         guard let manifest = rows.first?.string(0).flatMap({ try? Digest(parsing: $0) }) else { return nil }
         return try image(manifest: manifest)
     }
@@ -59,9 +61,11 @@ extension Store {
     /// The image a tag points at.
     public func imageByTag(_ reference: Reference) throws -> ImageRecord? {
         let tagged = reference.withDefaultTag()
-        guard let row = try database.query(
-            "SELECT manifest_digest FROM tags WHERE reference = ?", [.text(tagged.description)]
-        ).first, let manifest = row.string(0).flatMap({ try? Digest(parsing: $0) }) else { return nil }
+        guard
+            let row = try database.query(
+                "SELECT manifest_digest FROM tags WHERE reference = ?", [.text(tagged.description)]
+            ).first, let manifest = row.string(0).flatMap({ try? Digest(parsing: $0) })
+        else { return nil }
         return try image(manifest: manifest)
     }
 
@@ -82,7 +86,10 @@ extension Store {
     static func idPrefix(_ text: String) -> String? {
         let hex = text.hasPrefix("sha256:") ? String(text.dropFirst("sha256:".count)) : text
         guard !hex.isEmpty, hex.count <= 64,
-            hex.utf8.allSatisfy({ ($0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9")) || ($0 >= UInt8(ascii: "a") && $0 <= UInt8(ascii: "f")) })
+            hex.utf8.allSatisfy({
+                ($0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9"))
+                    || ($0 >= UInt8(ascii: "a") && $0 <= UInt8(ascii: "f"))
+            })
         else { return nil }
         return hex
     }

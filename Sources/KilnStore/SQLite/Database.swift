@@ -87,6 +87,7 @@ public final class Database: Sendable {
     /// rolling back when it throws. Other processes see all of its writes or none of them.
     /// Inside `body`, run statements through the `Transaction`: calling back into this
     /// `Database` would wait for the lock that the transaction holds.
+    @discardableResult
     public func transaction<T>(_ body: (Transaction) throws -> T) throws -> T {
         try handle.withLock { handle in
             let connection = handle.connection
@@ -103,8 +104,9 @@ public final class Database: Sendable {
         }
     }
 
-    /// Runs `body` inside one read transaction, so that every query in it sees the same state of
+    /// Runs `body` inside one read transaction, so that every query in it reads the same state of
     /// the database even while other processes commit. It takes no write lock.
+    @discardableResult
     public func readTransaction<T>(_ body: (Transaction) throws -> T) throws -> T {
         try handle.withLock { handle in
             let connection = handle.connection

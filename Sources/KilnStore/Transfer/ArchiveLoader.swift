@@ -10,8 +10,8 @@ import KilnSystem
 /// directory with KilnLayer's safe apply to check its diff ID and its entries, and images are
 /// recorded only when all of their parts passed. A load that fails removes the blobs it added,
 /// so the store is left as it was.
-public struct ArchiveLoader {
-    public enum Source {
+public struct ArchiveLoader: Sendable {
+    public enum Source: Sendable {
         /// A tar read from start to end (a file or standard input); `name` is for messages.
         case stream(ByteSource, name: String)
         /// An OCI image layout or an unpacked docker-archive in a directory.
@@ -40,7 +40,9 @@ public struct ArchiveLoader {
                 let archive: ImageArchive
                 switch source {
                 case .stream(let bytes, let streamName):
-                    archive = try SpooledArchive(source: bytes, displayName: streamName, store: store, lease: lease) { _, _ in }
+                    archive = try SpooledArchive(source: bytes, displayName: streamName, store: store, lease: lease) {
+                        _, _ in
+                    }
                 case .directory(let path):
                     archive = try DirectoryArchive(path: path)
                 }
@@ -76,7 +78,10 @@ public struct ArchiveLoader {
         if let layout = try archive.document("oci-layout", limit: 4096) {
             let version = (try? JSONValue.parse(layout))?["imageLayoutVersion"]?.stringValue
             guard let version, version.hasPrefix("1.") else {
-                throw archive.failure("oci-layout", "unsupported imageLayoutVersion \(version.map { "\"\($0)\"" } ?? "(missing)"); kiln reads version 1")
+                throw archive.failure(
+                    "oci-layout",
+                    "unsupported imageLayoutVersion \(version.map { "\"\($0)\"" } ?? "(missing)"); kiln reads version 1"
+                )
             }
         }
         guard let indexBytes = try archive.document("index.json", limit: Store.maximumManifestSize) else {
@@ -91,7 +96,8 @@ public struct ArchiveLoader {
 
         var loaded: [RegisteredImage] = []
         for (position, descriptor) in index.manifests.enumerated() {
-            let names = try Self.names(from: descriptor.annotations, archive: archive, field: "index.json manifests[\(position)]")
+            let names = try Self.names(
+                from: descriptor.annotations, archive: archive, field: "index.json manifests[\(position)]")
             if let image = try loadOCIDescriptor(descriptor, names: names, archive: archive, lease: lease, depth: 0) {
                 loaded.append(image)
             }
@@ -102,9 +108,9 @@ public struct ArchiveLoader {
         return loaded
     }
 
-    /// The image names an index entry carries: containerd's `io.containerd.image.name` (a full
-    /// reference) or `org.opencontainers.image.ref.name` when that is a reference with a
-    /// repository; a bare tag (`latest`) names no repository and is ignored.
+    /// Reads the image names of an index entry: containerd's `io.containerd.image.name` (a full
+    /// reference), else `org.opencontainers.image.ref.name` when that is a reference with a
+    /// repository. A bare tag (`latest`) names no repository, so it is ignored.
     static func names(from annotations: [String: String]?, archive: ImageArchive, field: String) throws -> [Reference] {
         guard let annotations else { return [] }
         if let full = annotations["io.containerd.image.name"] {
@@ -134,7 +140,9 @@ public struct ArchiveLoader {
             }
             guard let chosen = nested.manifest(for: platform) else {
                 throw archive.failure(
-                    path, "the index has no image for \(platform) (it lists \(nested.manifests.compactMap(\.platform?.description).joined(separator: ", ")))")
+                    path,
+                    "the index has no image for \(platform) (it lists \(nested.manifests.compactMap(\.platform?.description).joined(separator: ", ")))"
+                )
             }
             return try loadOCIDescriptor(chosen, names: names, archive: archive, lease: lease, depth: depth + 1)
         }
@@ -155,7 +163,9 @@ public struct ArchiveLoader {
         let config = try readConfig(manifest.config.digest, path: configPath, archive: archive)
         guard config.rootfs.diffIDs.count == manifest.layers.count else {
             throw archive.failure(
-                path, "the manifest lists \(manifest.layers.count) layers but its config lists \(config.rootfs.diffIDs.count) diff IDs")
+                path,
+                "the manifest lists \(manifest.layers.count) layers but its config lists \(config.rootfs.diffIDs.count) diff IDs"
+            )
         }
         var layers: [LayerChecker.Layer] = []
         for (index, layer) in manifest.layers.enumerated() {
@@ -169,10 +179,12 @@ public struct ArchiveLoader {
             } else {
                 try lease.retain(.blob(layer.digest))
             }
-            layers.append(LayerChecker.Layer(descriptor: layer, expectedDiffID: config.rootfs.diffIDs[index], name: layerPath))
+            layers.append(
+                LayerChecker.Layer(descriptor: layer, expectedDiffID: config.rootfs.diffIDs[index], name: layerPath))
         }
         let measured = try checkLayers(layers, archive: archive, lease: lease)
-        return try store.register(ImageRegistration(manifest: descriptor, measuredLayers: measured, tags: names), lease: lease)
+        return try store.register(
+            ImageRegistration(manifest: descriptor, measuredLayers: measured, tags: names), lease: lease)
     }
 
     // MARK: docker-archive
@@ -201,38 +213,35 @@ public struct ArchiveLoader {
                     mediaType: .ociLayer(compression), digest: committed.digest, size: committed.size)
                 descriptors.append(descriptor)
                 layers.append(
-                    LayerChecker.Layer(descriptor: descriptor, expectedDiffID: imageConfig.rootfs.diffIDs[index], name: layerPath))
+                    LayerChecker.Layer(
+                        descriptor: descriptor, expectedDiffID: imageConfig.rootfs.diffIDs[index], name: layerPath))
             }
             let measured = try checkLayers(layers, archive: archive, lease: lease)
             // The image is recorded with an OCI manifest, as containerd's image store does: the
             // config and layer bytes keep their digests, and OCI tools can read a later save.
             let manifest = Manifest(
-                mediaType: .ociManifest, config: Descriptor(mediaType: .ociConfig, digest: config.digest, size: config.size),
+                mediaType: .ociManifest,
+                config: Descriptor(mediaType: .ociConfig, digest: config.digest, size: config.size),
                 layers: descriptors)
             let manifestDescriptor = try store.ingest(manifest.canonicalJSON(), mediaType: .ociManifest, lease: lease)
             loaded.append(
                 try store.register(
-                    ImageRegistration(manifest: manifestDescriptor, measuredLayers: measured, tags: entry.tags), lease: lease))
+                    ImageRegistration(manifest: manifestDescriptor, measuredLayers: measured, tags: entry.tags),
+                    lease: lease))
         }
         return loaded
     }
 
     // MARK: Shared steps
 
-    private func checkLayers(_ layers: [LayerChecker.Layer], archive: ImageArchive, lease: Lease) throws -> [Digest: MeasuredLayer] {
+    private func checkLayers(_ layers: [LayerChecker.Layer], archive: ImageArchive, lease: Lease) throws -> [Digest:
+        MeasuredLayer]
+    {
         for layer in layers {
-            progress.report(
-                .transfer(TransferInfo(id: layer.descriptor.digest.shortHex, direction: .download, phase: .extracting, totalBytes: layer.descriptor.size)))
+            progress.report(.notice("Loading layer \(layer.descriptor.digest.shortHex)"))
         }
         do {
-            let measured = try LayerChecker(store: store, lease: lease, limits: limits).check(layers)
-            for layer in layers {
-                progress.report(
-                    .transfer(TransferInfo(
-                        id: layer.descriptor.digest.shortHex, direction: .download, phase: .complete,
-                        currentBytes: layer.descriptor.size, totalBytes: layer.descriptor.size)))
-            }
-            return measured
+            return try LayerChecker(store: store, lease: lease, limits: limits).check(layers)
         } catch let failure as LayerChecker.Failure {
             throw archive.failure(failure.layer, failure.message)
         }
@@ -252,7 +261,9 @@ public struct ArchiveLoader {
         } catch let error as ImageError {
             throw archive.failure(path, "invalid image config: \(error.underlying.diagnostic.message)")
         } catch let error as StoreError {
-            if case .blobCorrupt(_, _, let reason) = error { throw archive.failure(path, "invalid image config: \(reason)") }
+            if case .blobCorrupt(_, _, let reason) = error {
+                throw archive.failure(path, "invalid image config: \(reason)")
+            }
             throw error
         }
     }

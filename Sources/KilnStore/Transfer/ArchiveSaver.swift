@@ -3,10 +3,10 @@ import KilnSystem
 
 /// Writes stored images to a tar archive that `docker load`, `kiln load`, skopeo and umoci read.
 ///
-/// Blobs keep their digests: the archive holds the stored manifest, config and layer bytes
+/// Blobs keep their digests: the archive contains the stored manifest, config and layer bytes
 /// unchanged, under `blobs/<algorithm>/<hex>`, and each is checked against its digest while it
 /// is copied, so a damaged store never produces an archive that looks valid.
-public struct ArchiveSaver {
+public struct ArchiveSaver: Sendable {
     public enum Format: String, Sendable, CaseIterable {
         /// `manifest.json` and `repositories`, as `docker save` writes them, with the blobs in
         /// an OCI layout beside them (as Docker 25 and later write it).
@@ -74,7 +74,8 @@ public struct ArchiveSaver {
             ])
             if let top = layers.last {
                 for tag in tags {
-                    repositories[tag.familiarName, default: [:]][tag.tag ?? Reference.defaultTag] = .string(top.diffID.hex)
+                    repositories[tag.familiarName, default: [:]][tag.tag ?? Reference.defaultTag] = .string(
+                        top.diffID.hex)
                 }
             }
             let manifest = item.image.manifest
@@ -95,13 +96,15 @@ public struct ArchiveSaver {
         if format == .oci {
             try writer.addFile("oci-layout", bytes: JSONValue.object(["imageLayoutVersion": "1.0.0"]).canonicalBytes())
             let index: JSONValue = [
-                "schemaVersion": 2, "mediaType": .string(MediaType.ociIndex.rawValue), "manifests": .array(indexEntries),
+                "schemaVersion": 2, "mediaType": .string(MediaType.ociIndex.rawValue),
+                "manifests": .array(indexEntries),
             ]
             try writer.addFile("index.json", bytes: index.canonicalBytes())
         }
         try writer.addFile("manifest.json", bytes: JSONValue.array(dockerEntries).canonicalBytes())
         if format == .docker && !repositories.isEmpty {
-            try writer.addFile("repositories", bytes: JSONValue.object(repositories.mapValues { .object($0) }).canonicalBytes())
+            try writer.addFile(
+                "repositories", bytes: JSONValue.object(repositories.mapValues { .object($0) }).canonicalBytes())
         }
         try writer.finish()
     }
@@ -140,7 +143,8 @@ public struct ArchiveSaver {
         let actual = hasher.finalize()
         guard actual == descriptor.digest else {
             throw StoreError.blobCorrupt(
-                descriptor.digest, path: store.layout.blob(descriptor.digest), reason: "its content hashes to \(actual)")
+                descriptor.digest, path: store.layout.blob(descriptor.digest), reason: "its content hashes to \(actual)"
+            )
         }
     }
 }

@@ -28,7 +28,9 @@ struct DockerArchiveManifest {
 
         return try items.enumerated().map { index, item in
             let field = "manifest.json[\(index)]"
-            guard let object = item.objectValue else { throw archive.failure("manifest.json", "\(field) is not an object") }
+            guard let object = item.objectValue else {
+                throw archive.failure("manifest.json", "\(field) is not an object")
+            }
             guard let config = object["Config"]?.stringValue else {
                 throw archive.failure("manifest.json", "\(field).Config is missing or not a string")
             }
@@ -57,7 +59,8 @@ struct DockerArchiveManifest {
                         }
                         tags.append(reference)
                     } catch let error as ImageError {
-                        throw archive.failure("manifest.json", "\(field).RepoTags[\(tagIndex)]: \(error.diagnostic.message)")
+                        throw archive.failure(
+                            "manifest.json", "\(field).RepoTags[\(tagIndex)]: \(error.diagnostic.message)")
                     }
                 }
             }

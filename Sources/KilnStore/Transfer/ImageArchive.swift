@@ -35,9 +35,9 @@ func archiveBlobPath(_ digest: Digest) -> String {
     "blobs/\(digest.algorithm.rawValue)/\(digest.hex)"
 }
 
-/// A tar archive read once from start to end: small members are kept in memory, large ones are
-/// written into the store as blobs while they stream past, so standard input works as well as a
-/// file and each byte is written once.
+/// A tar archive read once from start to end. Small members are kept in memory and large ones
+/// are written into the store as blobs while they stream past. Standard input therefore works
+/// as well as a file, and each byte is written once.
 final class SpooledArchive: ImageArchive {
     enum Member {
         case memory([UInt8])
@@ -54,7 +54,8 @@ final class SpooledArchive: ImageArchive {
     static let memoryBudget = 64 << 20
 
     /// Reads the whole archive from `source`.
-    init(source: ByteSource, displayName: String, store: Store, lease: Lease, progress: (String, Int64) -> Void) throws {
+    init(source: ByteSource, displayName: String, store: Store, lease: Lease, progress: (String, Int64) -> Void) throws
+    {
         self.displayName = displayName
         let reader = TarArchiveReader(source: source, archive: displayName)
         var held = 0
@@ -105,8 +106,8 @@ final class SpooledArchive: ImageArchive {
         return hasher.finalize()
     }
 
-    /// A symbolic link target as an archive path, relative to the link's directory; old
-    /// `docker save` links duplicate layers as `../<id>/layer.tar`.
+    /// Resolves a symbolic link target to an archive path, relative to the link's directory.
+    /// Old `docker save` output links duplicate layers as `../<id>/layer.tar`.
     private static func resolveSymbolicLink(_ target: String, from name: String) -> String {
         var components = target.hasPrefix("/") ? [] : Array(name.split(separator: "/").dropLast().map(String.init))
         for part in target.split(separator: "/") {
@@ -137,7 +138,9 @@ final class SpooledArchive: ImageArchive {
         guard let found = member(path) else { return nil }
         switch found {
         case .memory(let bytes):
-            guard bytes.count <= limit else { throw failure(path, "\(bytes.count) bytes, more than the limit of \(limit)") }
+            guard bytes.count <= limit else {
+                throw failure(path, "\(bytes.count) bytes, more than the limit of \(limit)")
+            }
             return bytes
         case .blob(let committed):
             throw failure(path, "\(committed.size) bytes, more than the limit of \(limit)")
@@ -160,7 +163,8 @@ final class SpooledArchive: ImageArchive {
         case .blob(let committed):
             if let expected {
                 guard committed.digest == expected.digest else {
-                    throw failure(path, "digest mismatch: expected \(expected.digest), the content hashes to \(committed.digest)")
+                    throw failure(
+                        path, "digest mismatch: expected \(expected.digest), the content hashes to \(committed.digest)")
                 }
                 guard committed.size == expected.size else {
                     throw failure(path, "size mismatch: expected \(expected.size) bytes, got \(committed.size)")
@@ -180,7 +184,7 @@ final class SpooledArchive: ImageArchive {
         case .blobTooLarge(_, let size):
             return failure(path, "larger than the descriptor size \(size)")
         case .blobTruncated(_, let received, let size):
-            return failure(path, "\(received) bytes, but the descriptor says \(size)")
+            return failure(path, "\(received) bytes, but the descriptor size is \(size)")
         default:
             return error
         }
@@ -231,7 +235,7 @@ final class DirectoryArchive: ImageArchive {
         } catch StoreError.blobTooLarge(_, let size) {
             throw failure(path, "larger than the descriptor size \(size)")
         } catch StoreError.blobTruncated(_, let received, let size) {
-            throw failure(path, "\(received) bytes, but the descriptor says \(size)")
+            throw failure(path, "\(received) bytes, but the descriptor size is \(size)")
         }
     }
 }

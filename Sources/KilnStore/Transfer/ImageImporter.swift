@@ -10,7 +10,7 @@ import KilnSystem
 /// A plain tar is compressed with gzip on the way in; a gzip or zstd tarball is stored as it
 /// came. The layer is then unpacked once into a scratch directory with KilnLayer's safe apply,
 /// which checks every entry, before the image is recorded.
-public struct ImageImporter {
+public struct ImageImporter: Sendable {
     public struct Options: Sendable {
         /// The container defaults (`--change`), on top of an empty config.
         public var config = ContainerConfig()
@@ -18,7 +18,7 @@ public struct ImageImporter {
         public var message: String?
         public var platform: Platform = .host
         public var tags: [Reference] = []
-        /// Where the tarball came from, for the default comment `Imported from SOURCE`.
+        /// The tarball's origin (a path, `-` or a URL), for the default comment `Imported from SOURCE`.
         public var source = "-"
         /// The creation time to record, in Unix seconds; now when nil.
         public var created: Int64?
@@ -63,12 +63,15 @@ public struct ImageImporter {
         }
         head.removeSubrange(headCount...)
         guard !head.isEmpty else {
-            throw StoreError.invalidArchive(file: options.source, entry: nil, reason: "the input is empty, expected a tarball")
+            throw StoreError.invalidArchive(
+                file: options.source, entry: nil, reason: "the input is empty, expected a tarball")
         }
         if let name = Self.unsupportedCompression(head) {
             throw StoreError.invalidArchive(
                 file: options.source, entry: nil,
-                reason: "the tarball is compressed with \(name), which kiln does not read; decompress it first, or use gzip or zstd")
+                reason:
+                    "the tarball is compressed with \(name), which kiln does not read; decompress it first, or use gzip or zstd"
+            )
         }
 
         let compression = LayerCompression.detect(head)
@@ -113,7 +116,8 @@ public struct ImageImporter {
         let manifest = Manifest(mediaType: .ociManifest, config: configDescriptor, layers: [layer])
         let manifestDescriptor = try store.ingest(manifest.canonicalJSON(), mediaType: .ociManifest, lease: lease)
         return try store.register(
-            ImageRegistration(manifest: manifestDescriptor, measuredLayers: measured, tags: options.tags, comment: comment),
+            ImageRegistration(
+                manifest: manifestDescriptor, measuredLayers: measured, tags: options.tags, comment: comment),
             lease: lease)
     }
 

@@ -13,7 +13,7 @@ struct LayerChecker {
         var descriptor: Descriptor
         /// The diff ID the image config lists for this layer.
         var expectedDiffID: Digest?
-        /// How messages name the layer (`layer 2 (blobs/sha256/ab…)`).
+        /// The layer's name in messages, usually its archive member (`blobs/sha256/ab…`).
         var name: String
     }
 

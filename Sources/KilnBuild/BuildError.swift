@@ -1,0 +1,162 @@
+import KilnDiagnostics
+
+/// The one error type of the build engine: what failed, as data, and the step where it failed.
+///
+/// A step's errors name the Dockerfile line and the instruction, so the user reads
+/// `Dockerfile:7: RUN pip install -r requirements.txt: exit status 1` with the source excerpt.
+/// Errors of other modules (a missing user, a bad layer) are wrapped with the step's location.
+public struct BuildError: KilnError {
+    public enum Reason: Sendable {
+        /// The base image is not in the store and cannot be pulled.
+        case baseImageNotFound(String, hint: String)
+        /// `--target` names no stage.
+        case unknownTarget(String, suggestion: String?)
+        /// `--from` or `from=` names neither a stage nor a usable image.
+        case unknownStage(String, suggestion: String?)
+        /// A stage depends on itself, directly or through other stages; the names in order.
+        case stageCycle([String])
+        /// A RUN command exited with a non-zero status; `output` holds its last lines.
+        case commandFailed(status: Int32, output: [String])
+        /// A RUN command was killed by a signal.
+        case commandKilled(signal: Int32, output: [String])
+        /// A COPY or ADD source does not exist in the build context (or is excluded by
+        /// .dockerignore, or leads out of the context through `..` or a link).
+        case sourceNotFound(String, origin: String)
+        /// A wildcard matched nothing.
+        case noSourceFiles(String)
+        /// Several sources and a destination without a trailing slash.
+        case destinationNotDirectory(String)
+        /// Something kiln parses but does not support, with the reason.
+        case unsupported(String)
+        /// A value that the step cannot use.
+        case invalidValue(String)
+        /// `--secret` was not given for a mount that requires it, or its source is missing.
+        case secretNotFound(String)
+        /// A download for ADD failed.
+        case downloadFailed(url: String, reason: String)
+        /// ADD --checksum did not match.
+        case checksumMismatch(url: String, expected: String, actual: String)
+        /// The build was interrupted (Ctrl-C).
+        case cancelled
+        /// An error from another module, in its own words.
+        case underlying(Diagnostic, exitStatus: Int32)
+    }
+
+    public var reason: Reason
+    /// The step's instruction as written (`RUN pip install -r requirements.txt`).
+    public var instruction: String?
+    public var range: SourceRange?
+    public var excerpt: [String]
+
+    public init(_ reason: Reason, instruction: String? = nil, range: SourceRange? = nil, excerpt: [String] = []) {
+        self.reason = reason
+        self.instruction = instruction
+        self.range = range
+        self.excerpt = excerpt
+    }
+
+    /// Wraps any error of a step with the step's location; build errors keep their own reason.
+    static func wrap(_ error: Error, instruction: String?, range: SourceRange?, excerpt: [String]) -> BuildError {
+        if var built = error as? BuildError {
+            if built.range == nil {
+                built.range = range
+                built.excerpt = excerpt
+                built.instruction = built.instruction ?? instruction
+            }
+            return built
+        }
+        if error is CancellationError {
+            return BuildError(.cancelled, instruction: instruction, range: range, excerpt: excerpt)
+        }
+        if let kilnError = error as? KilnError {
+            var diagnostic = kilnError.diagnostic
+            // A Dockerfile error located already (an expansion failure) needs no second location.
+            if diagnostic.range != nil {
+                return BuildError(.underlying(diagnostic, exitStatus: kilnError.exitStatus))
+            }
+            diagnostic.range = nil
+            return BuildError(
+                .underlying(diagnostic, exitStatus: kilnError.exitStatus), instruction: instruction, range: range,
+                excerpt: excerpt)
+        }
+        return BuildError(
+            .underlying(.error("\(error)"), exitStatus: ExitStatus.failure), instruction: instruction, range: range,
+            excerpt: excerpt)
+    }
+
+    public var exitStatus: Int32 {
+        switch reason {
+        case .underlying(_, let status): status
+        case .cancelled: 130
+        default: ExitStatus.failure
+        }
+    }
+
+    public var diagnostic: Diagnostic {
+        var (message, hint) = words
+        if let instruction { message = "\(Self.shortened(instruction)): \(message)" }
+        if case .underlying(let inner, _) = reason, inner.range != nil, instruction == nil {
+            return inner
+        }
+        return Diagnostic(severity: .error, message: message, range: range, excerpt: excerpt, hint: hint)
+    }
+
+    /// An instruction of at most 120 characters, on one line, for the message.
+    static func shortened(_ text: String) -> String {
+        let flat = text.split(whereSeparator: \.isNewline).joined(separator: " ")
+        return flat.count > 120 ? String(flat.prefix(117)) + "..." : flat
+    }
+
+    private var words: (String, String?) {
+        switch reason {
+        case .baseImageNotFound(let name, let hint):
+            return ("base image \(name) not found in the store", hint)
+        case .unknownTarget(let name, let suggestion):
+            return (
+                "target stage \"\(name)\" could not be found",
+                suggestion.map { "did you mean \"\($0)\"?" } ?? "name a stage declared with FROM ... AS NAME")
+        case .unknownStage(let name, let suggestion):
+            return (
+                "\"\(name)\" is neither a stage of this build nor an image in the store",
+                suggestion.map { "did you mean \"\($0)\"?" } ?? "name an earlier stage, or pull or load the image first")
+        case .stageCycle(let names):
+            return (
+                "stage \"\(names.first ?? "")\" depends on itself: \(names.joined(separator: " -> "))",
+                "a stage can use only other stages' results")
+        case .commandFailed(let status, let output):
+            return (Self.withOutput("exit status \(status)", output), nil)
+        case .commandKilled(let signal, let output):
+            return (Self.withOutput("killed by signal \(signal)", output), nil)
+        case .sourceNotFound(let path, let origin):
+            return (
+                "source \(path) not found in \(origin)",
+                origin == "build context"
+                    ? "check the path, .dockerignore, and that links inside the context stay inside it" : nil)
+        case .noSourceFiles(let pattern):
+            return ("no source files were specified: \(pattern) matches nothing", "check the pattern and .dockerignore")
+        case .destinationNotDirectory(let destination):
+            return (
+                "when copying more than one source, the destination must be a directory and end with a /, got \"\(destination)\"",
+                "add a trailing slash: \(destination)/")
+        case .unsupported(let what):
+            return ("\(what) is not supported", nil)
+        case .invalidValue(let what):
+            return (what, nil)
+        case .secretNotFound(let id):
+            return ("secret \"\(id)\" not found", "pass it with --secret id=\(id),src=FILE or --secret id=\(id),env=VARIABLE")
+        case .downloadFailed(let url, let reason):
+            return ("downloading \(url) failed: \(reason)", nil)
+        case .checksumMismatch(let url, let expected, let actual):
+            return ("checksum of \(url) does not match: expected \(expected), got \(actual)", nil)
+        case .cancelled:
+            return ("build cancelled", nil)
+        case .underlying(let inner, _):
+            return (inner.message, inner.hint)
+        }
+    }
+
+    private static func withOutput(_ status: String, _ output: [String]) -> String {
+        guard !output.isEmpty else { return status }
+        return status + "\n" + output.map { "    " + $0 }.joined(separator: "\n")
+    }
+}

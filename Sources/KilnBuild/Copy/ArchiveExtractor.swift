@@ -1,0 +1,131 @@
+import CArchive
+import Foundation
+import Glibc
+import KilnSystem
+
+/// `ADD` of a local archive: a tar, plain or compressed with gzip, bzip2, xz or zstd, unpacked
+/// into the destination directory as Docker's `ADD` does it.
+///
+/// The destination directory is the root of the extraction: names with `..` and links inside
+/// the archive resolve within it, and nothing is written outside it. Owners, modes and times
+/// come from the archive (or `--chown`/`--chmod`). Unlike a layer, `.wh.` names are ordinary
+/// files here.
+struct ArchiveExtractor {
+    /// The most entries one archive may have.
+    static let maximumEntries = 2_000_000
+
+    var owner: (uid: uid_t, gid: gid_t)?
+    var permissions: mode_t?
+
+    /// Whether the file is a tar archive after decompression: libarchive reads a tar header
+    /// from it. A gzip file that holds anything else is not an archive and is copied as is.
+    static func isArchive(_ file: FileDescriptor) -> Bool {
+        guard let archive = archive_read_new() else { return false }
+        defer { archive_read_free(archive) }
+        archive_read_support_filter_all(archive)
+        archive_read_support_format_tar(archive)
+        let duplicate = dup(file.rawValue)
+        guard duplicate >= 0 else { return false }
+        defer { close(duplicate) }
+        lseek(duplicate, 0, SEEK_SET)
+        guard archive_read_open_fd(archive, duplicate, 64 * 1024) == ARCHIVE_OK else { return false }
+        var entry: OpaquePointer?
+        let status = archive_read_next_header(archive, &entry)
+        return status == ARCHIVE_OK || status == ARCHIVE_WARN || status == ARCHIVE_EOF && archive_format(archive) != 0
+    }
+
+    /// Unpacks the archive read from `file` into `destination`, a directory opened as a root.
+    func extract(_ file: FileDescriptor, into destination: RootDirectory, name: String) throws {
+        guard let archive = archive_read_new() else { throw failure(name, "libarchive: out of memory") }
+        defer { archive_read_free(archive) }
+        archive_read_support_filter_all(archive)
+        archive_read_support_format_tar(archive)
+        lseek(file.rawValue, 0, SEEK_SET)
+        guard archive_read_open_fd(archive, file.rawValue, 256 * 1024) == ARCHIVE_OK else {
+            throw failure(name, Self.message(archive))
+        }
+        var directories: [(FilePath, timespec)] = []
+        var count = 0
+        var buffer = [UInt8](repeating: 0, count: 256 * 1024)
+        while true {
+            var handle: OpaquePointer?
+            let status = archive_read_next_header(archive, &handle)
+            if status == ARCHIVE_EOF { break }
+            guard status == ARCHIVE_OK || status == ARCHIVE_WARN, let handle else {
+                throw failure(name, Self.message(archive))
+            }
+            count += 1
+            guard count <= Self.maximumEntries else {
+                throw failure(name, "more than \(Self.maximumEntries) entries")
+            }
+            let path = Self.path(archive_entry_pathname_utf8(handle) ?? archive_entry_pathname(handle))
+            guard !path.components.filter({ !$0.isDotDot }).isEmpty else { continue }
+            let entry = try destination.entry(path, createParents: 0o755)
+            let mode = permissions ?? (archive_entry_perm(handle) & 0o7777)
+            let mtime = timespec(tv_sec: archive_entry_mtime(handle), tv_nsec: Int(archive_entry_mtime_nsec(handle)))
+            let uid = owner?.uid ?? uid_t(clamping: archive_entry_uid(handle))
+            let gid = owner?.gid ?? gid_t(clamping: archive_entry_gid(handle))
+            let existing = try entry.status()
+
+            if let hardLink = archive_entry_hardlink_utf8(handle) ?? archive_entry_hardlink(handle) {
+                if existing != nil { try entry.removeAll() }
+                let target = try destination.entry(Self.path(hardLink))
+                try entry.makeHardLink(to: target)
+                continue
+            }
+            switch archive_entry_filetype(handle) {
+            case S_IFDIR:
+                if let existing, existing.kind != .directory { try entry.removeAll() }
+                if existing?.kind != .directory { try entry.makeDirectory(permissions: 0o700) }
+                try entry.setOwner(user: uid, group: gid)
+                try entry.setPermissions(mode)
+                directories.append((path, mtime))
+            case S_IFLNK:
+                if existing != nil { try entry.removeAll() }
+                try entry.makeSymbolicLink(to: Self.path(archive_entry_symlink_utf8(handle) ?? archive_entry_symlink(handle)))
+                try entry.setOwner(user: uid, group: gid)
+                try entry.setTimes(access: nil, modification: mtime)
+            case S_IFREG:
+                if existing != nil { try entry.removeAll() }
+                let output = try entry.createFile(permissions: 0o600)
+                while true {
+                    let read = buffer.withUnsafeMutableBytes { archive_read_data(archive, $0.baseAddress, $0.count) }
+                    guard read >= 0 else { throw failure(name, Self.message(archive)) }
+                    if read == 0 { break }
+                    try buffer.withUnsafeBytes { try output.write(UnsafeRawBufferPointer(rebasing: $0[0..<read])) }
+                }
+                try output.setOwner(user: uid, group: gid)
+                try output.setPermissions(mode)
+                try output.setTimes(access: nil, modification: mtime)
+                try output.close()
+            case S_IFCHR, S_IFBLK, S_IFIFO:
+                if existing != nil { try entry.removeAll() }
+                let type = archive_entry_filetype(handle)
+                try entry.makeNode(
+                    kind: type == S_IFCHR ? .characterDevice : type == S_IFBLK ? .blockDevice : .fifo, permissions: mode,
+                    major: UInt32(truncatingIfNeeded: archive_entry_rdevmajor(handle)),
+                    minor: UInt32(truncatingIfNeeded: archive_entry_rdevminor(handle)))
+                try entry.setOwner(user: uid, group: gid)
+            default:
+                continue
+            }
+        }
+        // Directory times last, after their children were written.
+        for (path, mtime) in directories.reversed() {
+            try destination.entry(path).setTimes(access: nil, modification: mtime)
+        }
+    }
+
+    private static func path(_ pointer: UnsafePointer<CChar>?) -> FilePath {
+        guard let pointer else { return FilePath("") }
+        return FilePath(bytes: UnsafeRawBufferPointer(start: pointer, count: strlen(pointer)))
+    }
+
+    private static func message(_ archive: OpaquePointer) -> String {
+        archive_error_string(archive).map { String(cString: $0) } ?? "unreadable archive"
+    }
+
+    private func failure(_ name: String, _ reason: String) -> BuildError {
+        BuildError(.invalidValue("cannot extract \(name): \(reason)"))
+    }
+}

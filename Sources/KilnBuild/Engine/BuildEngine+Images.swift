@@ -1,0 +1,205 @@
+import Foundation
+import KilnDiagnostics
+import KilnImage
+import KilnLayer
+import KilnRuntime
+import KilnStore
+import KilnSystem
+
+extension BuildEngine {
+    /// Docker's default PATH, which a stage's environment gets when its base has none.
+    static let defaultPath = "PATH=" + DockerDefaults.path
+
+    /// The state a stage starts from when its base is an image: the image's config and layers,
+    /// pulled first when the store lacks the image or `--pull` asks for it.
+    func imageState(_ name: String, lease: Lease) async throws -> ImageState {
+        let image = try await resolveImage(name, lease: lease)
+        let config = try store.readConfig(image.config.digest, expectedSize: image.config.size)
+        let layers = try store.layers(of: image).map { BuiltLayer(descriptor: $0.descriptor, diffID: $0.diffID) }
+        guard layers.map(\.diffID) == config.rootfs.diffIDs else {
+            throw BuildError(
+                .invalidValue("image \(name) is inconsistent: its layers do not match its config's diff IDs"))
+        }
+        var builder = CacheKeyBuilder(kind: "image")
+        builder.add("manifest", image.manifest.digest)
+        builder.add("platform", options.platform.normalized.description)
+        return ImageState(config: config, layers: layers, cacheKey: builder.key)
+    }
+
+    /// Finds a base image in the store, pulling it when it is missing or `--pull` was given.
+    func resolveImage(_ name: String, lease: Lease) async throws -> ImageRecord {
+        if options.pull, let source = baseImages, let reference = try? Reference(parsing: name) {
+            try await source.pull(reference, platform: options.platform)
+        }
+        do {
+            let image = try store.image(named: name)
+            try lease.retain([.blob(image.manifest.digest), .blob(image.config.digest)])
+            return image
+        } catch StoreError.imageNotFound {
+            guard let source = baseImages, let reference = try? Reference(parsing: name) else {
+                throw BuildError(
+                    .baseImageNotFound(
+                        name,
+                        hint: "import it with `kiln import`, load it with `kiln load`, or pull it with `kiln pull \(name)`"))
+            }
+            try await source.pull(reference, platform: options.platform)
+            let image = try store.image(named: name)
+            try lease.retain([.blob(image.manifest.digest), .blob(image.config.digest)])
+            return image
+        }
+    }
+
+    /// The state of `FROM scratch`: no layers, Docker's default PATH and `/` as working directory.
+    var scratchState: ImageState {
+        var container = ContainerConfig()
+        container.env = [Self.defaultPath]
+        container.workingDir = "/"
+        var config = ImageConfig(platform: options.platform, config: container, diffIDs: [])
+        config.history = []
+        var builder = CacheKeyBuilder(kind: "scratch")
+        builder.add("platform", options.platform.normalized.description)
+        return ImageState(config: config, layers: [], cacheKey: builder.key)
+    }
+
+    /// Stores `bytes` as a blob unless the store has it already, and returns its digest.
+    func putBlob(_ bytes: [UInt8], lease: Lease) throws -> Descriptor {
+        let digest = Digest.sha256(of: bytes)
+        try lease.retain(.blob(digest))
+        if store.hasBlob(digest, size: Int64(bytes.count)) {
+            return Descriptor(mediaType: .ociConfig, digest: digest, size: Int64(bytes.count))
+        }
+        return try store.ingest(bytes, mediaType: .ociConfig, lease: lease)
+    }
+
+    /// The state after a cached step: the record's config, and its layer on top of `parent`'s.
+    /// Nil when the record's content is gone or does not fit `parent`.
+    func cachedState(_ record: BuildCacheRecord, after parent: ImageState, lease: Lease) throws -> ImageState? {
+        guard let configDigest = record.configDigest, store.hasBlob(configDigest) else { return nil }
+        try lease.retain(.blob(configDigest))
+        var layers = parent.layers
+        if let layerDigest = record.layerDigest, let diffID = record.diffID {
+            try lease.retain(.blob(layerDigest))
+            guard let status = try store.blobStatus(layerDigest), status.kind == .regular else { return nil }
+            let mediaType = try store.layer(layerDigest)?.mediaType ?? layerMediaType(layerDigest)
+            layers.append(
+                BuiltLayer(descriptor: Descriptor(mediaType: mediaType, digest: layerDigest, size: status.size), diffID: diffID))
+            if let chainID = record.chainID { try lease.retain(.snapshot(chainID)) }
+        }
+        let config: ImageConfig
+        do {
+            config = try store.readConfig(configDigest)
+        } catch {
+            logger.debug("cache record \(record.key) has an unreadable config: \(error)")
+            return nil
+        }
+        guard config.rootfs.diffIDs == layers.map(\.diffID) else { return nil }
+        return ImageState(config: config, layers: layers, cacheKey: parent.cacheKey)
+    }
+
+    /// The OCI media type of a stored layer blob, from its first bytes.
+    private func layerMediaType(_ digest: Digest) throws -> MediaType {
+        let blob = try store.openBlob(digest)
+        var head = [UInt8](repeating: 0, count: 4)
+        let count = try head.withUnsafeMutableBytes { try blob.readFully(into: $0) }
+        switch LayerCompression.detect(head[0..<count]) {
+        case .gzip: return .ociLayerGzip
+        case .zstd: return .ociLayerZstd
+        case .uncompressed: return .ociLayer
+        }
+    }
+
+    /// Writes the final config and manifest, records the image and moves the tags to it.
+    func finish(_ state: ImageState, plan: BuildPlan, lease: Lease) async throws -> BuildResult {
+        var config = state.config
+        var container = config.config ?? ContainerConfig()
+        if !options.labels.isEmpty {
+            var labels = container.labels ?? [:]
+            for (key, value) in options.labels { labels[key] = value }
+            container.labels = labels
+            config.config = container
+        }
+        if hooks.handles(.commit) {
+            let result = try await hooks.commit(
+                CommitHookInput(
+                    labels: container.labels ?? [:], environment: container.env ?? [], cmd: container.cmd,
+                    entrypoint: container.entrypoint, user: container.user, workingDirectory: container.workingDir,
+                    buildArguments: options.buildArguments))
+            for change in result.changes {
+                switch change {
+                case .setLabel(let key, let value):
+                    var labels = container.labels ?? [:]
+                    labels[key] = value
+                    container.labels = labels
+                case .removeLabel(let key):
+                    container.labels?.removeValue(forKey: key)
+                case .setEnvironment(let name, let value):
+                    container.env = EnvironmentEditing.setting(name, value, in: container.env ?? [])
+                }
+            }
+            config.config = container
+        }
+        if config.created == nil { config.created = timestamp }
+
+        let configDescriptor = try putBlob(config.canonicalJSON(), lease: lease)
+        let manifest = Manifest(
+            mediaType: .ociManifest,
+            config: Descriptor(mediaType: .ociConfig, digest: configDescriptor.digest, size: configDescriptor.size),
+            layers: state.layers.map(\.descriptor))
+        let manifestBytes = manifest.canonicalJSON()
+        let manifestDigest = try putBlob(manifestBytes, lease: lease).digest
+        let manifestDescriptor = Descriptor(mediaType: .ociManifest, digest: manifestDigest, size: Int64(manifestBytes.count))
+
+        var tags = options.tags
+        if hooks.handles(.tag) {
+            let result = try await hooks.tag(
+                TagHookInput(
+                    imageID: configDescriptor.digest.description, requestedTags: options.tags.map(\.familiarString),
+                    labels: container.labels ?? [:], buildArguments: options.buildArguments))
+            tags += try Self.references(result.tags, requested: options.tags)
+        }
+        let registered = try store.register(ImageRegistration(manifest: manifestDescriptor, tags: tags), lease: lease)
+        let consumed = consumedArguments.withLock { $0 }
+        let unused = options.buildArguments.keys.filter {
+            !consumed.contains($0) && !Self.proxyArguments.contains($0) && platformArguments[$0] == nil
+        }.sorted()
+        return BuildResult(
+            image: registered.image, config: config, manifest: manifestDescriptor, layers: state.layers, tags: tags,
+            unusedBuildArguments: unused)
+    }
+
+    /// The references a tag hook returned: full references as they are, bare tags applied to
+    /// each requested repository.
+    static func references(_ tags: [String], requested: [Reference]) throws -> [Reference] {
+        var result: [Reference] = []
+        for tag in tags {
+            if tag.contains("/") || tag.contains(":") {
+                result.append(try Reference.normalized(tag))
+            } else {
+                for reference in requested { result.append(reference.withTag(tag)) }
+            }
+        }
+        return result
+    }
+}
+
+/// Changes to `NAME=value` lists as Docker makes them: a name set again keeps its position.
+enum EnvironmentEditing {
+    static func setting(_ name: String, _ value: String, in environment: [String]) -> [String] {
+        var result = environment
+        let entry = "\(name)=\(value)"
+        if let index = result.firstIndex(where: { $0 == name || $0.hasPrefix(name + "=") }) {
+            result[index] = entry
+        } else {
+            result.append(entry)
+        }
+        return result
+    }
+
+    static func value(of name: String, in environment: [String]) -> String? {
+        for entry in environment {
+            if entry == name { return "" }
+            if entry.hasPrefix(name + "=") { return String(entry.dropFirst(name.count + 1)) }
+        }
+        return nil
+    }
+}

@@ -1,0 +1,250 @@
+import Foundation
+import KilnDiagnostics
+import KilnDockerfile
+import KilnImage
+import KilnLayer
+import KilnSnapshot
+import KilnStore
+import KilnSystem
+
+/// Builds one stage: takes the base, then runs or reuses each step in order.
+///
+/// Every step has a cache key (see `CacheKeyBuilder`). A step whose key has a record reuses the
+/// recorded config and layer; any other step runs, and its result is recorded. A step's history
+/// entry is part of the recorded config, so a rebuild with nothing changed gives the same image.
+final class StageBuilder: @unchecked Sendable {
+    let engine: BuildEngine
+    let plan: BuildPlan
+    let stage: BuildPlan.Stage
+    let graph: StageGraph
+    let results: StageResults
+    let lease: Lease
+    var scope: VariableScope
+    var state: ImageState
+    /// Whether CMD was set in this stage, which ENTRYPOINT then keeps (Docker clears an inherited CMD).
+    var cmdSet = false
+    /// The step being run, for progress events and errors.
+    var currentStepID = ""
+    var currentInstruction: Instruction?
+    /// Build arguments declared in this stage, in order, for RUN's history prefix.
+    var declaredArguments: [String] = []
+
+    init(
+        engine: BuildEngine, plan: BuildPlan, stage: BuildPlan.Stage, graph: StageGraph, results: StageResults,
+        scope: VariableScope, lease: Lease
+    ) {
+        self.engine = engine
+        self.plan = plan
+        self.stage = stage
+        self.graph = graph
+        self.results = results
+        self.lease = lease
+        self.scope = scope
+        state = engine.scratchState
+    }
+
+    var store: Store { engine.store }
+    var options: BuildOptions { engine.options }
+    var expander: ShellExpander { ShellExpander(escape: plan.escape) }
+
+    // MARK: Running the stage
+
+    func build() async throws -> ImageState {
+        let steps = try await startFromBase()
+        for (offset, step) in steps.enumerated() {
+            try Task.checkCancellation()
+            try await runStep(step, number: offset + 2, count: steps.count + 1)
+        }
+        return state
+    }
+
+    /// Takes the base (FROM) as step 1 and returns the steps to run: the base's ONBUILD
+    /// triggers, then the stage's own.
+    private func startFromBase() async throws -> [BuildPlan.Step] {
+        let id = "\(stage.index).1"
+        let title = "FROM \(stage.base)" + (stage.name.map { " AS \($0)" } ?? "")
+        let start = ContinuousClock.now
+        engine.progress.report(
+            .stepStarted(StepInfo(id: id, stage: stage.displayName, index: 1, count: stage.steps.count + 1, title: title)))
+        do {
+            switch graph.bases[stage.index] {
+            case .scratch:
+                state = engine.scratchState
+            case .stage(let index):
+                state = try await results.value(of: index)
+            case .image(let name):
+                state = try await engine.imageState(name, lease: lease)
+            }
+        } catch {
+            let wrapped = BuildError.wrap(
+                error, instruction: title, range: stage.location, excerpt: plan.excerpt(stage.location))
+            engine.progress.report(.stepFinished(id: id, seconds: seconds(since: start), error: wrapped.diagnostic.message))
+            throw wrapped
+        }
+        var container = state.containerConfig
+        if EnvironmentEditing.value(of: "PATH", in: container.env ?? []) == nil {
+            container.env = (container.env ?? []) + [BuildEngine.defaultPath]
+        }
+        let triggers = container.onBuild ?? []
+        container.onBuild = nil
+        state.containerConfig = container
+        scope.enterStage(environment: container.env ?? [])
+        engine.progress.report(.stepFinished(id: id, seconds: seconds(since: start), error: nil))
+
+        var steps: [BuildPlan.Step] = []
+        for trigger in triggers {
+            steps.append(try onbuildStep(trigger))
+        }
+        if !triggers.isEmpty {
+            // The triggers change the state, so the key must say that they ran.
+            var builder = CacheKeyBuilder(kind: "onbuild")
+            builder.add("parent", state.cacheKey)
+            builder.add("triggers", triggers)
+            state.cacheKey = builder.key
+        }
+        return steps + stage.steps
+    }
+
+    /// A base image's ONBUILD trigger as a step, located at this stage's FROM line.
+    private func onbuildStep(_ trigger: String) throws -> BuildPlan.Step {
+        let text = "FROM scratch\n" + trigger + "\n"
+        let location = stage.location ?? SourceRange(file: plan.file, line: 1)
+        let parsed: Dockerfile
+        do {
+            parsed = try Dockerfile.parse(text, file: plan.file)
+        } catch {
+            throw BuildError(
+                .invalidValue("the base image's ONBUILD trigger \"\(trigger)\" is invalid: \(error)"),
+                instruction: "FROM \(stage.base)", range: location, excerpt: plan.excerpt(location))
+        }
+        guard parsed.instructions.count == 2 else {
+            throw BuildError(
+                .invalidValue("the base image's ONBUILD trigger \"\(trigger)\" is not one instruction"),
+                instruction: "FROM \(stage.base)", range: location, excerpt: plan.excerpt(location))
+        }
+        var instruction = parsed.instructions[1]
+        instruction.range = location
+        return BuildPlan.Step(instruction: instruction)
+    }
+
+    private func runStep(_ step: BuildPlan.Step, number: Int, count: Int) async throws {
+        let instruction = step.instruction
+        currentStepID = "\(stage.index).\(number)"
+        currentInstruction = instruction
+        let start = ContinuousClock.now
+        engine.progress.report(
+            .stepStarted(
+                StepInfo(
+                    id: currentStepID, stage: stage.displayName, index: number, count: count, title: instruction.original)))
+        do {
+            var expanded = instruction
+            var used: Set<String> = []
+            if plan.expandsVariables {
+                let expansion = try instruction.expanded(with: scope, expander: expander)
+                expanded = expansion.instruction
+                used = expansion.referencedNames
+            }
+            let cached = try await execute(expanded, used: used, plugins: step.plugins)
+            if cached {
+                engine.progress.report(.stepCached(id: currentStepID))
+            } else {
+                engine.progress.report(.stepFinished(id: currentStepID, seconds: seconds(since: start), error: nil))
+            }
+            try scope.apply(expanded, expander: expander)
+        } catch {
+            let wrapped = BuildError.wrap(
+                error, instruction: instruction.original, range: instruction.range, excerpt: plan.excerpt(instruction.range))
+            engine.progress.report(
+                .stepFinished(id: currentStepID, seconds: seconds(since: start), error: wrapped.diagnostic.message))
+            throw wrapped
+        }
+    }
+
+    /// Runs one expanded instruction; returns true when its result came from the cache.
+    private func execute(_ instruction: Instruction, used: Set<String>, plugins: [PluginIdentity]) async throws -> Bool {
+        switch instruction.body {
+        case .run(let run): return try await runCommand(instruction, run, plugins: plugins)
+        case .copy(let copy): return try await copyFiles(instruction, CopyRequest(copy), used: used, plugins: plugins)
+        case .add(let add): return try await copyFiles(instruction, CopyRequest(add), used: used, plugins: plugins)
+        case .workdir(let workdir): return try await changeDirectory(instruction, workdir, used: used, plugins: plugins)
+        case .user(let user): return try await changeUser(instruction, user, used: used, plugins: plugins)
+        case .from:
+            throw BuildError(.invalidValue("FROM cannot be an ONBUILD trigger"))
+        default: return try await changeMetadata(instruction, used: used, plugins: plugins)
+        }
+    }
+
+    func seconds(since start: ContinuousClock.Instant) -> Double {
+        let elapsed = ContinuousClock.now - start
+        return Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+    }
+
+    // MARK: Cache
+
+    /// The builder of a step's key, with the fields every step has: the parent key, the
+    /// instruction after expansion, the build arguments it used, the platform, the plugins and
+    /// SOURCE_DATE_EPOCH.
+    func keyBuilder(kind: String, _ instruction: Instruction, used: Set<String>, plugins: [PluginIdentity]) -> CacheKeyBuilder {
+        var builder = CacheKeyBuilder(kind: kind)
+        builder.add("parent", state.cacheKey)
+        builder.add("instruction", CacheKeyBuilder.canonicalInstruction(instruction))
+        builder.add(
+            "arguments",
+            used.sorted().filter { !BuildEngine.proxyArguments.contains($0) }.map { "\($0)=\(scope.value(of: $0) ?? "")" })
+        builder.add("platform", options.platform.normalized.description)
+        builder.add("plugins", plugins.map(\.description))
+        if let epoch = options.sourceDateEpoch { builder.add("source-date-epoch", String(epoch)) }
+        return builder
+    }
+
+    /// What a step that ran produced: its history text and, for steps with file changes, the layer.
+    struct StepProduct {
+        var history: String
+        var layer: CommittedLayer?
+    }
+
+    /// Reuses the step recorded under `key`, or runs `body` on a copy of the state and records
+    /// the result. Returns true for a reuse.
+    func cachedStep(
+        key: Digest, description: String, _ body: (inout ImageState) async throws -> StepProduct
+    ) async throws -> Bool {
+        if !options.noCache, let record = try store.cacheRecord(key: key.description),
+            var reused = try engine.cachedState(record, after: state, lease: lease)
+        {
+            reused.cacheKey = key
+            state = reused
+            try? store.touchCacheRecord(key: key.description)
+            return true
+        }
+
+        var next = state
+        let product = try await body(&next)
+        if let layer = product.layer { next.append(layer.layer) }
+        let created = engine.timestamp
+        var history = next.config.history ?? []
+        history.append(
+            History(
+                created: created, createdBy: product.history, comment: HistoryText.comment,
+                emptyLayer: product.layer == nil ? true : nil))
+        next.config.history = history
+        next.config.created = created
+        next.cacheKey = key
+
+        let configBytes = next.config.canonicalJSON()
+        let configDescriptor = try engine.putBlob(configBytes, lease: lease)
+        try store.saveCacheRecord(
+            BuildCacheRecord(
+                key: key.description, parentKey: state.cacheKey.description, description: description,
+                configDigest: configDescriptor.digest, layerDigest: product.layer?.layer.descriptor.digest,
+                diffID: product.layer?.layer.diffID, chainID: product.layer?.chainID,
+                size: product.layer?.layer.descriptor.size ?? 0, created: Int64(Date().timeIntervalSince1970)),
+            lease: lease)
+        state = next
+        return false
+    }
+
+    /// How `kiln builder du` and debug logs name the step.
+    func descriptionOf(_ instruction: Instruction) -> String {
+        "[\(stage.displayName)] " + BuildError.shortened(instruction.original)
+    }
+}

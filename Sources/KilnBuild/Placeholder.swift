@@ -1,2 +1,0 @@
-// The KilnBuild target; its code arrives with the work that owns this stage.
-enum KilnBuildPlaceholder {}

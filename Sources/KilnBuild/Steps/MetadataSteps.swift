@@ -1,0 +1,223 @@
+import Glibc
+import KilnDockerfile
+import KilnImage
+import KilnRuntime
+import KilnSnapshot
+import KilnSystem
+
+extension StageBuilder {
+    /// Steps that change only the image config: ENV, LABEL, CMD, ENTRYPOINT, EXPOSE, VOLUME,
+    /// STOPSIGNAL, HEALTHCHECK, SHELL, ONBUILD, MAINTAINER and ARG.
+    func changeMetadata(_ instruction: Instruction, used: Set<String>, plugins: [PluginIdentity]) async throws -> Bool {
+        if case .arg(let arg) = instruction.body {
+            declaredArguments += arg.declarations.map(\.name)
+            engine.consumedArguments.withLock { $0.formUnion(arg.declarations.map(\.name)) }
+        }
+        var setsCmd = false
+        if case .cmd = instruction.body { setsCmd = true }
+        let keepsCmd = cmdSet
+        let shell = state.containerConfig.shell ?? ["/bin/sh", "-c"]
+        let argumentHistory = argumentHistoryText(instruction)
+
+        var builder = keyBuilder(kind: "config", instruction, used: used, plugins: plugins)
+        builder.add("shell", shell)
+        if case .entrypoint = instruction.body { builder.add("keeps-cmd", keepsCmd ? "yes" : "no") }
+        if case .arg = instruction.body { builder.add("history", argumentHistory ?? "") }
+
+        let cached = try await cachedStep(key: builder.key, description: descriptionOf(instruction)) { next in
+            var config = next.containerConfig
+            let history = try Self.apply(
+                instruction, to: &config, shell: shell, keepsCmd: keepsCmd, argumentHistory: argumentHistory,
+                author: &next.config.author)
+            next.containerConfig = config
+            return StepProduct(history: history, layer: nil)
+        }
+        if setsCmd { cmdSet = true }
+        return cached
+    }
+
+    /// The history text of ARG: each name with the value it takes here.
+    private func argumentHistoryText(_ instruction: Instruction) -> String? {
+        guard case .arg(let arg) = instruction.body else { return nil }
+        var scratch = scope
+        try? scratch.apply(instruction, expander: expander)
+        let words = arg.declarations.map { declaration in
+            scratch.value(of: declaration.name).map { "\(declaration.name)=\($0)" } ?? declaration.name
+        }
+        return "ARG " + words.joined(separator: " ")
+    }
+
+    /// Applies a config-only instruction and returns its history text.
+    static func apply(
+        _ instruction: Instruction, to config: inout ContainerConfig, shell: [String], keepsCmd: Bool,
+        argumentHistory: String?, author: inout String?
+    ) throws -> String {
+        switch instruction.body {
+        case .env(let env):
+            var environment = config.env ?? []
+            for pair in env.pairs {
+                environment = EnvironmentEditing.setting(pair.key, pair.value, in: environment)
+            }
+            config.env = environment
+            return HistoryText.pairs("ENV", env.pairs)
+        case .label(let label):
+            var labels = config.labels ?? [:]
+            for pair in label.pairs { labels[pair.key] = pair.value }
+            config.labels = labels
+            return HistoryText.pairs("LABEL", label.pairs)
+        case .cmd(let cmd):
+            let arguments = cmd.command.arguments(shell: shell)
+            config.cmd = arguments
+            return HistoryText.command("CMD", arguments)
+        case .entrypoint(let entrypoint):
+            let arguments = entrypoint.command.arguments(shell: shell)
+            config.entrypoint = arguments
+            if !keepsCmd { config.cmd = nil }
+            return HistoryText.command("ENTRYPOINT", arguments)
+        case .expose(let expose):
+            let keys = (expose.exposedPorts ?? []).flatMap(\.configKeys)
+            config.exposedPorts = Array(Set((config.exposedPorts ?? []) + keys)).sorted()
+            return HistoryText.expose(keys)
+        case .volume(let volume):
+            config.volumes = Array(Set((config.volumes ?? []) + volume.paths)).sorted()
+            return HistoryText.volume(volume.paths)
+        case .stopSignal(let stopSignal):
+            config.stopSignal = stopSignal.signal
+            return "STOPSIGNAL \(stopSignal.signal)"
+        case .healthcheck(let healthcheck):
+            var check = Healthcheck(test: healthcheck.configTest)
+            if case .command = healthcheck.test {
+                check.interval = healthcheck.interval?.nanoseconds
+                check.timeout = healthcheck.timeout?.nanoseconds
+                check.startPeriod = healthcheck.startPeriod?.nanoseconds
+                check.startInterval = healthcheck.startInterval?.nanoseconds
+                check.retries = healthcheck.retries
+            }
+            config.healthcheck = check
+            return HistoryText.healthcheck(check)
+        case .shell(let shellInstruction):
+            config.shell = shellInstruction.shell
+            return HistoryText.shell(shellInstruction.shell)
+        case .onbuild(let onbuild):
+            config.onBuild = (config.onBuild ?? []) + [onbuild.expression]
+            return "ONBUILD \(onbuild.expression)"
+        case .maintainer(let maintainer):
+            author = maintainer.name
+            return "MAINTAINER \(maintainer.name)"
+        case .arg:
+            return argumentHistory ?? "ARG"
+        default:
+            throw BuildError(.invalidValue("\(instruction.keyword.rawValue) does not change only the image config"))
+        }
+    }
+
+    /// USER: checks that the user and group exist in the filesystem so far (numeric IDs need
+    /// not), then sets the config.
+    func changeUser(_ instruction: Instruction, _ user: UserInstruction, used: Set<String>, plugins: [PluginIdentity])
+        async throws -> Bool
+    {
+        let builder = keyBuilder(kind: "user", instruction, used: used, plugins: plugins)
+        return try await cachedStep(key: builder.key, description: descriptionOf(instruction)) { next in
+            if Self.needsLookup(user.user) {
+                try await withView(of: next) { root in
+                    _ = try UserDatabase.load(rootfs: root).resolve(user.user)
+                }
+            }
+            next.containerConfig.user = user.user
+            return StepProduct(history: "USER \(user.user)", layer: nil)
+        }
+    }
+
+    /// Whether a USER value names a user or group (rather than numeric IDs only).
+    static func needsLookup(_ value: String) -> Bool {
+        value.split(separator: ":").contains { part in !part.allSatisfy(\.isNumber) }
+    }
+
+    /// WORKDIR: the path, relative ones joined to the current working directory, created (owned
+    /// by the stage's USER) when missing.
+    func changeDirectory(
+        _ instruction: Instruction, _ workdir: WorkdirInstruction, used: Set<String>, plugins: [PluginIdentity]
+    ) async throws -> Bool {
+        let path = Self.joinPath(state.containerConfig.workingDir, workdir.path)
+        let user = state.containerConfig.user
+        var builder = keyBuilder(kind: "workdir", instruction, used: used, plugins: plugins)
+        builder.add("path", path)
+        builder.add("user", user ?? "")
+        return try await cachedStep(key: builder.key, description: descriptionOf(instruction)) { next in
+            next.containerConfig.workingDir = path
+            guard path != "/" else { return StepProduct(history: "WORKDIR \(path)", layer: nil) }
+            let (_, layer) = try await withStepFilesystem { filesystem in
+                let root = try RootDirectory(path: FilePath(filesystem.rootPath))
+                let owner = try user.flatMap { value -> ProcessUser? in
+                    value.isEmpty ? nil : try UserDatabase.load(rootfs: filesystem.rootPath).resolve(value)
+                }
+                try DirectoryMaker(root: root, userID: owner?.uid ?? 0, groupID: owner?.gid ?? 0).make(FilePath(path))
+            }
+            return StepProduct(history: "WORKDIR \(path)", layer: layer)
+        }
+    }
+
+    /// `path` made absolute against `base` (a working directory), cleaned of `.` and `..`.
+    static func joinPath(_ base: String?, _ path: String) -> String {
+        let joined = path.hasPrefix("/") ? path : (base.flatMap { $0.isEmpty ? nil : $0 } ?? "/") + "/" + path
+        var components: [Substring] = []
+        for component in joined.split(separator: "/") {
+            if component == "." { continue }
+            if component == ".." {
+                if !components.isEmpty { components.removeLast() }
+                continue
+            }
+            components.append(component)
+        }
+        return "/" + components.joined(separator: "/")
+    }
+
+    /// Runs `body` with a read-only view of `state`'s filesystem.
+    func withView<T>(of state: ImageState, _ body: (String) throws -> T) async throws -> T {
+        let layers = state.layers.map(\.snapshotLayer)
+        let snapshotter = engine.snapshotter
+        let lease = self.lease
+        let view = try await blocking {
+            let chain = try snapshotter.prepare(layers, lease: lease)
+            return try snapshotter.makeView(of: chain, lease: lease)
+        }
+        defer { view.close() }
+        return try body(view.path)
+    }
+}
+
+/// `mkdir -p` inside a root, giving each directory it creates an owner.
+struct DirectoryMaker {
+    let root: RootDirectory
+    var userID: uid_t = 0
+    var groupID: gid_t = 0
+    var permissions: mode_t = 0o755
+
+    /// Creates the missing directories of `path`, following links inside the root; returns the
+    /// resolved path of the directory.
+    @discardableResult
+    func make(_ path: FilePath) throws -> FilePath {
+        let resolver = PathResolver(root: root.descriptor)
+        var current: FilePath = ""
+        for component in path.components {
+            let next = current.isEmpty ? component : current.appending(component)
+            switch try resolver.resolve(next) {
+            case .found(let resolved):
+                guard resolved.status.kind == .directory else {
+                    throw SystemError("create directory", path: "/" + (next.string ?? ""), errno: ENOTDIR)
+                }
+                current = resolved.path
+            case .missing(let parent, let name):
+                let created = parent.isEmpty ? name : parent.appending(name)
+                let entry = try root.entry(created)
+                try entry.makeDirectory(permissions: permissions)
+                try entry.setOwner(user: userID, group: groupID)
+                try entry.setPermissions(permissions)
+                current = created
+            case .unreachable:
+                throw SystemError("create directory", path: "/" + (next.string ?? ""), errno: ENOTDIR)
+            }
+        }
+        return current
+    }
+}

@@ -1,0 +1,142 @@
+import Foundation
+import KilnDiagnostics
+import KilnDockerfile
+import KilnImage
+import KilnRuntime
+import KilnSnapshot
+import KilnStore
+import KilnSystem
+
+extension StageBuilder {
+    /// RUN: the command in a container over the stage's filesystem; its changes become a layer.
+    func runCommand(_ instruction: Instruction, _ run: RunInstruction, plugins: [PluginIdentity]) async throws -> Bool {
+        if run.security == .insecure {
+            throw BuildError(
+                .unsupported("RUN --security=insecure (kiln grants no entitlement for privileged steps)"))
+        }
+        let network: NetworkMode
+        switch run.network {
+        case .some(.none): network = .none
+        case .some(.host): network = .host
+        case .some(.default), nil: network = options.network
+        }
+        let config = state.containerConfig
+        let shell = config.shell ?? ["/bin/sh", "-c"]
+        let workdir = Self.joinPath("/", config.workingDir ?? "/")
+        let user = config.user ?? ""
+        let environment = runEnvironment()
+
+        var appended: [String] = []
+        var stepPlugins = plugins
+        if engine.hooks.handles(.step) {
+            let result = try await engine.hooks.step(
+                StepHookInput(
+                    stage: stage.displayName, index: Int(currentStepID.split(separator: ".").last ?? "0") ?? 0,
+                    instruction: BuildEngine.line(of: instruction),
+                    environment: Dictionary(environment.map(EnvironmentList.split), uniquingKeysWith: { first, _ in first }),
+                    user: user.isEmpty ? nil : user, workingDirectory: workdir))
+            appended = result.appendedCommands
+            stepPlugins += result.plugins
+        }
+
+        var arguments: [String]
+        var script: GeneratedFile?
+        switch instruction.runScript ?? .shell("") {
+        case .exec(let exec):
+            guard appended.isEmpty else {
+                throw BuildError(.unsupported("a plugin appending commands to an exec-form RUN"))
+            }
+            arguments = exec
+        case .shell(let text):
+            arguments = shell + [([text] + appended).joined(separator: "\n")]
+        case .scriptFile(let name, let content):
+            let path = "/dev/pipes/" + name
+            script = GeneratedFile(path: path, contents: Array((([content] + appended).joined(separator: "\n")).utf8), mode: 0o555)
+            arguments = [path]
+        }
+
+        let mounts = try RunMounts(builder: self, mounts: run.mounts.compactMap(\.mount), workdir: workdir)
+        var builder = keyBuilder(kind: "run", instruction, used: [], plugins: stepPlugins)
+        builder.add("arguments", arguments)
+        builder.add("environment", environment)
+        builder.add("user", user)
+        builder.add("workdir", workdir)
+        builder.add("network", "\(network)")
+        builder.add("mounts", try await mounts.keyFields())
+        if let script { builder.add("script", String(decoding: script.contents, as: UTF8.self)) }
+
+        let history = HistoryText.run(arguments: arguments, buildArguments: historyArguments())
+        let stepID = currentStepID
+        let progress = engine.progress
+        return try await cachedStep(key: builder.key, description: descriptionOf(instruction)) { next in
+            let (_, layer) = try await withStepFilesystem(pruneCopiedDirectories: true) { filesystem in
+                let root = try RootDirectory(path: FilePath(filesystem.rootPath))
+                let processUser = try UserDatabase.load(rootfs: filesystem.rootPath).resolve(user)
+                if try PathResolver(root: root.descriptor).existing(FilePath(workdir)) == nil {
+                    try DirectoryMaker(root: root).make(FilePath(workdir))
+                }
+                let prepared = try await mounts.prepare()
+                defer { prepared.release() }
+
+                var configuration = ContainerConfiguration(
+                    rootfs: filesystem.rootPath, args: arguments, env: environment + prepared.environment, cwd: workdir,
+                    user: processUser, mounts: prepared.requests, network: network,
+                    extraFiles: prepared.files + (script.map { [$0] } ?? []))
+                configuration.hostname = "kiln"
+                let bundle = try engine.store.makeScratchDirectory(lease: lease)
+                defer { engine.snapshotter.removeQuietly(bundle) }
+                let runner = try engine.runtime.containerRunner()
+                let exit = try await runner.run(
+                    configuration, id: "kiln-build-" + String(bundle.id.prefix(16)),
+                    bundle: BundleLayout(directory: bundle.path),
+                    io: .stream(tailLines: 12) { stream, bytes in
+                        progress.report(.stepOutput(id: stepID, stream: stream, bytes: bytes))
+                    })
+                switch exit.status {
+                case .exited(0): break
+                case .exited(let code): throw BuildError(.commandFailed(status: code, output: exit.outputTail))
+                case .signaled(let signal): throw BuildError(.commandKilled(signal: signal, output: exit.outputTail))
+                }
+            }
+            return StepProduct(history: history, layer: layer)
+        }
+    }
+
+    /// The environment of a RUN step: the image's environment in order, then the build
+    /// arguments in scope that ENV did not set, then the proxy variables given as build
+    /// arguments.
+    func runEnvironment() -> [String] {
+        var environment = state.containerConfig.env ?? []
+        var names = Set(environment.map { EnvironmentList.split($0).0 })
+        for entry in scope.runEnvironment {
+            let (name, _) = EnvironmentList.split(entry)
+            guard !names.contains(name) else { continue }
+            names.insert(name)
+            environment.append(entry)
+        }
+        for name in BuildEngine.proxyArguments.sorted() where !names.contains(name) {
+            if let value = options.buildArguments[name] { environment.append("\(name)=\(value)") }
+        }
+        return environment
+    }
+
+    /// The build arguments RUN's history lists (`|2 A=1 B=2`): those declared in this stage
+    /// with a value, in the order they were declared.
+    func historyArguments() -> [(String, String)] {
+        var seen: Set<String> = []
+        var result: [(String, String)] = []
+        for name in declaredArguments where seen.insert(name).inserted {
+            guard !BuildEngine.proxyArguments.contains(name), let value = scope.value(of: name) else { continue }
+            result.append((name, value))
+        }
+        return result
+    }
+}
+
+extension EnvironmentList {
+    /// `NAME=value` split at the first `=`.
+    static func split(_ entry: String) -> (String, String) {
+        guard let equals = entry.firstIndex(of: "=") else { return (entry, "") }
+        return (String(entry[..<equals]), String(entry[entry.index(after: equals)...]))
+    }
+}

@@ -1,0 +1,139 @@
+import Foundation
+import KilnBuild
+import KilnDiagnostics
+import KilnDockerfile
+import KilnImage
+import KilnRegistry
+import KilnSnapshot
+import KilnStore
+
+/// `kiln build`: builds an image from a Dockerfile, as `docker build` does.
+enum BuildCommand {
+    static let tag = ListFlag("tag", short: "t", placeholder: "list", help: "Name and optionally a tag (format: \"name:tag\")")
+    static let file = ValueFlag(
+        "file", short: "f", placeholder: "string", help: "Name of the Dockerfile, or - for standard input",
+        default: "\"PATH/Dockerfile\", then \"PATH/Containerfile\"")
+    static let buildArg = ListFlag("build-arg", placeholder: "list", help: "Set build-time variables")
+    static let target = ValueFlag("target", placeholder: "string", help: "Set the target build stage to build")
+    static let label = ListFlag("label", placeholder: "list", help: "Set metadata for an image")
+    static let noCache = BoolFlag("no-cache", help: "Do not use cache when building the image")
+    static let pull = BoolFlag("pull", help: "Always attempt to pull a newer version of the base images")
+    static let network = ValueFlag(
+        "network", placeholder: "string", help: "Set the networking mode for the RUN instructions (host, none)",
+        default: "host")
+    static let secret = ListFlag(
+        "secret", placeholder: "stringArray", help: "Secret to expose to the build (format: \"id=mysecret,src=/local/secret\" or \"id=token,env=TOKEN\")")
+    static let iidfile = ValueFlag("iidfile", placeholder: "string", help: "Write the image ID to the file")
+    static let output = ListFlag(
+        "output", short: "o", placeholder: "stringArray",
+        help: "Output destination (format: \"type=local,dest=path\"; types oci, docker, local, tar)")
+    static let progress = ValueFlag(
+        "progress", placeholder: "string", help: "Set type of progress output (auto, plain, tty, json)", default: "auto")
+    static let quiet = BoolFlag("quiet", short: "q", help: "Suppress the build output and print image ID on success")
+    static let platform = ValueFlag("platform", placeholder: "string", help: "Set target platform for build", default: "host")
+    static let push = BoolFlag("push", help: "Push the image to its registry after building it (needs -t)")
+
+    static let spec = CommandSpec(
+        name: "build",
+        summary: "Build an image from a Dockerfile",
+        usage: "[OPTIONS] PATH | -",
+        discussion: """
+            PATH is the build context, a directory whose files COPY and ADD can read. With -, \
+            standard input holds either a tar archive of the context or a Dockerfile (and the build \
+            has no context). SOURCE_DATE_EPOCH in the environment or as a build argument makes the \
+            image reproducible: it becomes the creation time and the latest file time in the layers.
+            """,
+        flags: [
+            tag.spec, file.spec, buildArg.spec, target.spec, label.spec, noCache.spec, pull.spec, network.spec,
+            secret.spec, iidfile.spec, output.spec, progress.spec, quiet.spec, platform.spec, push.spec,
+        ] + RegistryOptions.flags,
+        arity: .exactly(1),
+        category: "Common Commands"
+    ) { arguments, context in
+        try await run(arguments, context: context)
+    }
+
+    static func run(_ arguments: ParsedArguments, context: CommandContext) async throws -> Int32 {
+        let command = arguments.commandName
+        let mode = try ProgressMode.parse(arguments[progress], quiet: arguments[quiet], command: command)
+        var options = try BuildFlags.options(arguments, context: context)
+        let outputs = try arguments[output].map { try BuildOutput(parsing: $0, context: context, command: command) }
+        if arguments[push] && options.tags.isEmpty {
+            throw UsageError(command: command, reason: .custom("--push needs a name given with -t"))
+        }
+
+        let store = try Store.open(root: context.storeRoot, logger: context.logger)
+        let lease = try store.createLease(label: "build inputs")
+        defer { try? lease.release() }
+        let scratch = try store.makeScratchDirectory(lease: lease)
+        defer { try? scratch.remove() }
+        let inputs = try BuildInputs.read(arguments, context: context, scratch: scratch.path, store: store)
+        if options.sourceDateEpoch == nil, let epoch = BuildFlags.sourceDateEpoch(context.environment) {
+            options.sourceDateEpoch = epoch
+        }
+
+        let renderer = makeProgressRenderer(mode, output: context.stderr)
+        for warning in inputs.warnings where mode != .quiet {
+            renderer.handle(.notice(warning.rendered()))
+        }
+        let snapshotter = Snapshotter(store: store, logger: context.logger, progress: renderer.reporter)
+        _ = try RegistryOptions.settings(arguments, registry: "", context: context)
+        let baseImages = RegistryBaseImages(
+            store: store, settings: { registry in try RegistryOptions.settings(arguments, registry: registry, context: context) },
+            credentials: RegistryOptions.credentialStore(context),
+            locations: RegistryOptions.blobLocations(context), logger: context.logger, progress: renderer.reporter)
+        let engine = BuildEngine(
+            store: store, snapshotter: snapshotter, options: options, context: inputs.context, baseImages: baseImages,
+            progress: renderer.reporter, logger: context.logger, environment: context.environment)
+
+        let result: BuildResult
+        do {
+            result = try await Interruption.cancellingOnInterrupt { try await engine.build(inputs.plan) }
+        } catch {
+            renderer.finish()
+            throw error
+        }
+        if !result.unusedBuildArguments.isEmpty && mode != .quiet {
+            renderer.handle(
+                .notice(
+                    "[Warning] One or more build-args [\(result.unusedBuildArguments.joined(separator: " "))] were not consumed"))
+        }
+        renderer.handle(.notice("writing image \(result.image.id) done"))
+        for reference in result.tags {
+            renderer.handle(.notice("naming to \(reference.description) done"))
+        }
+        for output in outputs ?? [] {
+            try output.write(result, store: store, renderer: renderer)
+        }
+        renderer.finish()
+
+        if let path = arguments[iidfile] {
+            try Data(result.image.id.description.utf8).write(to: URL(fileURLWithPath: context.absolutePath(path)))
+        }
+        if arguments[push] {
+            try await BuildPush.push(result, arguments: arguments, context: context, store: store, mode: mode)
+        }
+        if mode == .quiet {
+            context.stdout.line(result.image.id.description)
+        }
+        return ExitStatus.success
+    }
+}
+
+/// Pulls base images that the store lacks through the registry client.
+struct RegistryBaseImages: BaseImageSource {
+    let store: Store
+    let settings: @Sendable (String) throws -> RegistrySettings
+    let credentials: CredentialStore
+    let locations: BlobLocations
+    let logger: Logger
+    let progress: ProgressReporter
+
+    func pull(_ reference: Reference, platform: Platform) async throws {
+        let lease = try store.createLease(label: "pull \(reference)")
+        defer { try? lease.release() }
+        let puller = ImagePuller(
+            settings: try settings(reference.domain), credentials: credentials, locations: locations, logger: logger, progress: progress)
+        _ = try await puller.pull(reference, platform: platform, into: StoreImages(store: store, lease: lease))
+    }
+}

@@ -1,0 +1,111 @@
+import Foundation
+import KilnBuild
+import KilnDiagnostics
+import KilnDockerfile
+import KilnStore
+
+/// The build context and the Dockerfile of `kiln build`, found as `docker build` finds them.
+struct BuildInputs {
+    var plan: BuildPlan
+    var context: BuildContext?
+    var warnings: [Diagnostic]
+
+    /// Reads PATH (or `-`) and `-f`. Standard input holds either a context archive or, when it
+    /// is not one, the Dockerfile itself (a build without context).
+    static func read(_ arguments: ParsedArguments, context: CommandContext, scratch: String, store: Store) throws -> BuildInputs {
+        let command = arguments.commandName
+        let path = arguments.positionals[0]
+        let fileFlag = arguments[BuildCommand.file]
+        var contextDirectory: String?
+        var dockerfileBytes: [UInt8]?
+        var dockerfileName = "Dockerfile"
+
+        if path == "-" {
+            if fileFlag == "-" {
+                throw UsageError(command: command, reason: .custom("cannot read both the context and the Dockerfile from standard input"))
+            }
+            let input = try context.stdin.readAll()
+            if ContextArchive.isArchive(input) {
+                let directory = scratch + "/context"
+                try ContextArchive.extract(input, into: directory)
+                contextDirectory = directory
+            } else {
+                dockerfileBytes = input
+            }
+        } else {
+            if path.contains("://") || path.hasPrefix("git@") {
+                throw GeneralError(
+                    "build context \"\(path)\" is a URL; kiln builds from a local directory or standard input",
+                    hint: "clone or download it first, then run kiln build DIRECTORY")
+            }
+            let directory = context.absolutePath(path)
+            var isDirectory: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory), isDirectory.boolValue else {
+                throw GeneralError("unable to prepare context: path \"\(path)\" not found or not a directory")
+            }
+            contextDirectory = directory
+        }
+
+        var dockerfilePath: String?
+        if dockerfileBytes == nil {
+            if fileFlag == "-" {
+                dockerfileBytes = try context.stdin.readAll()
+            } else if let fileFlag {
+                // A relative -f names a file in the working directory, as with docker build; in
+                // an archive from standard input it names a file in the archive.
+                let candidate = path == "-" ? (contextDirectory ?? scratch) + "/" + fileFlag : context.absolutePath(fileFlag)
+                dockerfilePath = candidate
+                dockerfileName = (fileFlag as NSString).lastPathComponent
+            } else if let contextDirectory {
+                for name in ["Dockerfile", "Containerfile"] {
+                    let candidate = contextDirectory + "/" + name
+                    if FileManager.default.fileExists(atPath: candidate) {
+                        dockerfilePath = candidate
+                        dockerfileName = name
+                        break
+                    }
+                }
+                if dockerfilePath == nil {
+                    throw GeneralError(
+                        "no Dockerfile or Containerfile in \(contextDirectory)",
+                        hint: "name the file with -f PATH, or -f - to read it from standard input")
+                }
+            }
+        }
+        if let dockerfilePath {
+            if let contextDirectory { try checkInside(dockerfilePath, context: contextDirectory) }
+            guard let data = FileManager.default.contents(atPath: dockerfilePath) else {
+                throw GeneralError("failed to read Dockerfile \(dockerfilePath): no such file or not readable")
+            }
+            dockerfileBytes = [UInt8](data)
+        }
+
+        let (plan, warnings) = try DockerfileFrontend.plan(bytes: dockerfileBytes ?? [], file: dockerfileName)
+        var buildContext: BuildContext?
+        if let contextDirectory {
+            let ignore = try DockerIgnore.load(contextDirectory: contextDirectory, dockerfile: dockerfilePath)
+            buildContext = try BuildContext(
+                directory: contextDirectory, ignore: ignore, statCache: try? StatCache(storeRoot: store.layout.root))
+        }
+        return BuildInputs(plan: plan, context: buildContext, warnings: warnings)
+    }
+
+    /// Refuses a Dockerfile inside the context that is a link to a file outside it.
+    static func checkInside(_ path: String, context: String) throws {
+        let standardized = (path as NSString).standardizingPath
+        let contextPath = (context as NSString).standardizingPath
+        guard standardized.hasPrefix(contextPath + "/") else { return }
+        guard let resolved = realpath(standardized, nil), let resolvedContext = realpath(contextPath, nil) else { return }
+        defer {
+            free(resolved)
+            free(resolvedContext)
+        }
+        let target = String(cString: resolved)
+        let root = String(cString: resolvedContext)
+        guard target == root || target.hasPrefix(root == "/" ? "/" : root + "/") else {
+            throw GeneralError(
+                "the Dockerfile \(path) is a link to \(target), outside the build context \(context)",
+                hint: "copy the file into the context instead of linking to it")
+        }
+    }
+}

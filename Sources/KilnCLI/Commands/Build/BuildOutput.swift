@@ -1,0 +1,100 @@
+import Foundation
+import KilnBuild
+import KilnDiagnostics
+import KilnSnapshot
+import KilnStore
+import KilnSystem
+
+/// One `--output` of `kiln build`: where the result goes besides the store.
+struct BuildOutput {
+    enum Kind: String {
+        /// An OCI image layout tar.
+        case oci
+        /// A `docker save` tar.
+        case docker
+        /// The image's filesystem as a tar.
+        case tar
+        /// The image's filesystem copied into a directory.
+        case local
+        /// The store only (the default).
+        case image
+    }
+
+    var kind: Kind
+    /// The file or directory; `-` is standard output for the tar kinds.
+    var destination: String?
+
+    /// `type=local,dest=out`, or a bare path as `-o out` (local), as buildx reads them.
+    init(parsing text: String, context: CommandContext, command: String) throws {
+        var type: String?
+        var destination: String?
+        if !text.contains("=") {
+            type = text == "-" ? "tar" : "local"
+            destination = text
+        } else {
+            for field in text.split(separator: ",") {
+                let parts = field.split(separator: "=", maxSplits: 1).map(String.init)
+                guard parts.count == 2 else {
+                    throw UsageError(
+                        command: command, reason: .invalidValue(flag: "--output", value: text, reason: "expected key=value fields"))
+                }
+                switch parts[0] {
+                case "type": type = parts[1]
+                case "dest": destination = parts[1]
+                default:
+                    throw UsageError(
+                        command: command,
+                        reason: .invalidValue(flag: "--output", value: text, reason: "unsupported key \"\(parts[0])\"; expected type and dest"))
+                }
+            }
+        }
+        guard let type, let kind = Kind(rawValue: type) else {
+            throw UsageError(
+                command: command,
+                reason: .invalidValue(
+                    flag: "--output", value: text, reason: "unknown type; expected oci, docker, tar, local or image"))
+        }
+        if kind != .image && destination == nil {
+            throw UsageError(command: command, reason: .invalidValue(flag: "--output", value: text, reason: "dest is missing"))
+        }
+        self.kind = kind
+        self.destination = destination.map { $0 == "-" ? $0 : context.absolutePath($0) }
+    }
+
+    func write(_ result: BuildResult, store: Store, renderer: ProgressRenderer) throws {
+        guard let destination else { return }
+        let export = ImageExport(store: store, snapshotter: Snapshotter(store: store))
+        switch kind {
+        case .image:
+            return
+        case .local:
+            try export.copy(of: result.layers, to: destination)
+        case .tar:
+            try withOutput(destination) { try export.writeTar(of: result.layers, to: $0) }
+        case .oci, .docker:
+            try withOutput(destination) { output in
+                try ArchiveSaver(store: store).save(
+                    [ArchiveSaver.Item(image: result.image, names: result.tags)], format: kind == .oci ? .oci : .docker,
+                    to: output)
+            }
+        }
+        renderer.handle(.notice("exporting to \(kind.rawValue) \(destination) done"))
+    }
+
+    private func withOutput(_ path: String, _ body: (FileDescriptor) throws -> Void) throws {
+        if path == "-" {
+            try body(FileDescriptor(adopting: dup(STDOUT_FILENO)))
+            return
+        }
+        let temporary = path + ".kiln-partial"
+        let output = try FileDescriptor.open(temporary, flags: O_WRONLY | O_CREAT | O_TRUNC, mode: 0o644)
+        do {
+            try body(output)
+            try output.close()
+            guard rename(temporary, path) == 0 else { throw SystemError("rename", path: temporary, errno: errno) }
+        } catch {
+            unlink(temporary)
+            throw error
+        }
+    }
+}

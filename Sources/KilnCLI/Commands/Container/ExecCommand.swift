@@ -1,0 +1,49 @@
+import KilnContainer
+import KilnDiagnostics
+import KilnRuntime
+
+/// `kiln exec`: runs a command in a running container and exits with its status.
+enum ExecCommand {
+    static let detach = BoolFlag("detach", short: "d", help: "Detached mode: run command in the background")
+    static let env = ListFlag("env", short: "e", help: "Set environment variables")
+    static let envFile = ListFlag("env-file", help: "Read in a file of environment variables")
+    static let interactive = BoolFlag("interactive", short: "i", help: "Keep STDIN open even if not attached")
+    static let tty = BoolFlag("tty", short: "t", help: "Allocate a pseudo-TTY")
+    static let user = ValueFlag("user", short: "u", help: "Username or UID (format: \"<name|uid>[:<group|gid>]\")")
+    static let workdir = ValueFlag("workdir", short: "w", help: "Working directory inside the container")
+
+    static let spec = CommandSpec(
+        name: "exec", summary: "Execute a command in a running container", usage: "[OPTIONS] CONTAINER COMMAND [ARG...]",
+        flags: [detach.spec, env.spec, envFile.spec, interactive.spec, tty.spec, user.spec, workdir.spec], arity: .atLeast(2),
+        interspersed: false, category: "Common Commands"
+    ) { arguments, context in
+        var options = ExecOptions(arguments: Array(arguments.positionals.dropFirst()))
+        for file in arguments[envFile] {
+            let path = context.absolutePath(file)
+            guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
+                throw UsageError(command: arguments.commandName, reason: .invalidValue(flag: "--env-file", value: file, reason: "cannot read \(path)"))
+            }
+            options.env += try EnvironmentFile.parse(text, path: file, environment: context.environment)
+        }
+        options.env += arguments[env]
+        options.user = arguments[user]
+        options.workingDir = arguments[workdir]
+        options.interactive = arguments[interactive]
+        options.tty = arguments[tty]
+        options.detach = arguments[detach]
+
+        let manager = try ContainerSupport.manager(context)
+        let container = try manager.repository.find(arguments.positionals[0])
+        let io: AttachedIO =
+            ContainerSupport.usesProcessStreams(context) && options.interactive
+            ? .inherit(stdin: true) : ContainerSupport.attachedOutput(context)
+        do {
+            return try await manager.exec(container, options, io: io)
+        } catch let error as RuntimeError {
+            // runc could not start the process (a missing command, a bad working directory).
+            guard case .runcFailed = error.kind else { throw error }
+            context.stderr.line(error.diagnostic.rendered())
+            return ExitStatus.commandNotExecutable
+        }
+    }
+}

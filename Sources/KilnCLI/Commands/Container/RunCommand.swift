@@ -1,0 +1,116 @@
+import Foundation
+import KilnContainer
+import KilnDiagnostics
+import KilnImage
+import KilnRuntime
+import KilnStore
+
+/// `kiln run`: creates a container from an image and starts it, in the foreground with its
+/// output and exit status, or with `-d` in the background.
+///
+/// Exit statuses follow `docker run`: 125 when kiln fails before the container runs, 126 when
+/// the command cannot be run, 127 when it is not found, else the container's own status.
+enum RunCommand {
+    static let detach = BoolFlag("detach", short: "d", help: "Run container in background and print container ID")
+    static let remove = BoolFlag("rm", help: "Automatically remove the container and its anonymous volumes when it exits")
+
+    static let spec = CommandSpec(
+        name: "run", summary: "Create and run a new container from an image", usage: "[OPTIONS] IMAGE [COMMAND] [ARG...]",
+        discussion: """
+            Flags end at the image name: everything after it is the container's command. The default network \
+            (slirp) gives the container its own network namespace with outbound access through slirp4netns and \
+            publishes ports with -p.
+            """,
+        flags: [detach.spec, remove.spec] + RunFlags.shared, arity: .atLeast(1), interspersed: false,
+        category: "Common Commands"
+    ) { arguments, context in
+        do {
+            return try await run(arguments, context: context)
+        } catch let error as UsageError {
+            throw error
+        } catch let error as KilnError {
+            context.stderr.line(error.diagnostic.rendered())
+            return [ExitStatus.commandNotFound, ExitStatus.commandNotExecutable].contains(error.exitStatus)
+                ? error.exitStatus : ExitStatus.usage
+        } catch {
+            context.stderr.line("error: \(error)")
+            return ExitStatus.usage
+        }
+    }
+
+    static func run(_ arguments: ParsedArguments, context: CommandContext) async throws -> Int32 {
+        var options = try RunFlags.options(arguments, context: context)
+        options.autoRemove = arguments[remove]
+        let manager = try ContainerSupport.manager(context)
+        let container = try await create(options, arguments: arguments, manager: manager, context: context)
+
+        if arguments[detach] {
+            do {
+                try await manager.startDetached(container)
+            } catch {
+                // A container that never ran is removed again, so a failed `run -d` leaves nothing behind.
+                try? await manager.remove(container, force: true, volumes: true)
+                throw error
+            }
+            context.stdout.line(container.id)
+            return ExitStatus.success
+        }
+
+        let processStreams = ContainerSupport.usesProcessStreams(context)
+        let io: AttachedIO =
+            (options.tty || options.interactive) && processStreams
+            ? .inherit(stdin: options.interactive) : ContainerSupport.attachedOutput(context)
+        var proxy: SignalProxy?
+        if processStreams, case .output = io, let runc = manager.runc {
+            proxy = SignalProxy(containerID: container.id, runc: runc)
+        }
+        defer { proxy?.stop() }
+        do {
+            return try await manager.runAttached(container, io: io)
+        } catch {
+            if (try? manager.repository.container(id: container.id)) != nil {
+                try? await manager.remove(container, force: true, volumes: true)
+            }
+            throw error
+        }
+    }
+
+    /// Resolves (or pulls) the image and creates the container.
+    static func create(
+        _ options: CreateOptions, arguments: ParsedArguments, manager: ContainerManager, context: CommandContext
+    ) async throws -> Container {
+        let policy = try ImageAcquisition.Policy(rawValue: arguments[RunFlags.pull] ?? "missing").orThrow {
+            UsageError(
+                command: arguments.commandName,
+                reason: .invalidValue(flag: "--pull", value: arguments[RunFlags.pull] ?? "", reason: "expected always, missing or never"))
+        }
+        let platform = try arguments[RunFlags.platform].map { try Platform(parsing: $0) }
+        let image = try await ImageAcquisition.image(
+            options.image, policy: policy, platform: platform, quiet: arguments[RunFlags.quiet], store: manager.store,
+            context: context)
+        return try await StoreSupport.blocking { try manager.create(options, image: image) }
+    }
+}
+
+/// `kiln create`: creates a container without starting it, and prints its ID.
+enum CreateCommand {
+    static let spec = CommandSpec(
+        name: "create", summary: "Create a new container", usage: "[OPTIONS] IMAGE [COMMAND] [ARG...]",
+        flags: [RunCommand.remove.spec] + RunFlags.shared, arity: .atLeast(1), interspersed: false
+    ) { arguments, context in
+        var options = try RunFlags.options(arguments, context: context)
+        options.autoRemove = arguments[RunCommand.remove]
+        let manager = try ContainerSupport.manager(context)
+        let container = try await RunCommand.create(options, arguments: arguments, manager: manager, context: context)
+        context.stdout.line(container.id)
+        return ExitStatus.success
+    }
+}
+
+extension Optional {
+    /// The value, or the error `makeError` returns.
+    func orThrow(_ makeError: () -> Error) throws -> Wrapped {
+        guard let self else { throw makeError() }
+        return self
+    }
+}

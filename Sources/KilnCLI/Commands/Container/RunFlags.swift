@@ -1,0 +1,92 @@
+import Foundation
+import KilnContainer
+
+/// The flags that `kiln run` and `kiln create` share, with Docker's names and help.
+enum RunFlags {
+    static let name = ValueFlag("name", help: "Assign a name to the container")
+    static let publish = ListFlag("publish", short: "p", help: "Publish a container's port(s) to the host ([IP:]HOST:CONTAINER[/tcp|/udp])")
+    static let publishAll = BoolFlag("publish-all", short: "P", help: "Publish all exposed ports to random ports")
+    static let expose = ListFlag("expose", help: "Expose a port or a range of ports")
+    static let env = ListFlag("env", short: "e", help: "Set environment variables")
+    static let envFile = ListFlag("env-file", help: "Read in a file of environment variables")
+    static let volume = ListFlag("volume", short: "v", help: "Bind mount a volume (HOST:CONTAINER[:ro], NAME:CONTAINER or CONTAINER)")
+    static let mount = ListFlag("mount", placeholder: "mount", help: "Attach a filesystem mount to the container (type=bind|volume|tmpfs,...)")
+    static let workdir = ValueFlag("workdir", short: "w", help: "Working directory inside the container")
+    static let user = ValueFlag("user", short: "u", help: "Username or UID (format: <name|uid>[:<group|gid>])")
+    static let entrypoint = ValueFlag("entrypoint", help: "Overwrite the default ENTRYPOINT of the image")
+    static let network = ValueFlag("network", help: "Connect a container to a network (slirp, host or none)", default: "slirp")
+    static let net = ValueFlag("net", help: "Alias of --network", hidden: true)
+    static let hostname = ValueFlag("hostname", short: "h", help: "Container host name")
+    static let initFlag = BoolFlag("init", help: "Run an init inside the container that forwards signals and reaps processes")
+    static let interactive = BoolFlag("interactive", short: "i", help: "Keep STDIN open even if not attached")
+    static let tty = BoolFlag("tty", short: "t", help: "Allocate a pseudo-TTY")
+    static let readOnly = BoolFlag("read-only", help: "Mount the container's root filesystem as read only")
+    static let tmpfs = ListFlag("tmpfs", help: "Mount a tmpfs directory (PATH[:OPTIONS])")
+    static let stopSignal = ValueFlag("stop-signal", help: "Signal to stop the container")
+    static let stopTimeout = ValueFlag("stop-timeout", placeholder: "int", help: "Timeout (in seconds) to stop a container")
+    static let label = ListFlag("label", short: "l", help: "Set meta data on a container")
+    static let platform = ValueFlag("platform", help: "Set platform if server is multi-platform capable")
+    static let logOpt = ListFlag("log-opt", help: "Log driver options (max-size=SIZE, max-file=N)")
+    static let noHealthcheck = BoolFlag("no-healthcheck", help: "Disable any container-specified HEALTHCHECK")
+    static let pull = ValueFlag("pull", help: "Pull image before running (\"always\", \"missing\", \"never\")", default: "\"missing\"")
+    static let quiet = BoolFlag("quiet", short: "q", help: "Suppress the pull output")
+
+    static var shared: [FlagSpec] {
+        [
+            name.spec, publish.spec, publishAll.spec, expose.spec, env.spec, envFile.spec, volume.spec,
+            mount.spec, workdir.spec, user.spec, entrypoint.spec, network.spec, net.spec, hostname.spec,
+            initFlag.spec, interactive.spec, tty.spec, readOnly.spec, tmpfs.spec, stopSignal.spec,
+            stopTimeout.spec, label.spec, platform.spec, logOpt.spec, noHealthcheck.spec, pull.spec,
+            quiet.spec,
+        ]
+    }
+
+    /// Reads the create options from the flags and the positionals (IMAGE [COMMAND...]).
+    static func options(_ arguments: ParsedArguments, context: CommandContext) throws -> CreateOptions {
+        var options = CreateOptions(image: arguments.positionals[0])
+        options.command = Array(arguments.positionals.dropFirst())
+        options.name = arguments[name]
+        options.entrypoint = arguments.wasGiven(entrypoint.spec) ? (arguments[entrypoint] ?? "") : nil
+        for file in arguments[envFile] {
+            let path = context.absolutePath(file)
+            guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
+                throw UsageError(
+                    command: arguments.commandName,
+                    reason: .invalidValue(flag: "--env-file", value: file, reason: "open \(path): no such file or not readable"))
+            }
+            options.env += try EnvironmentFile.parse(text, path: file, environment: context.environment)
+        }
+        options.env += arguments[env]
+        options.user = arguments[user]
+        options.workingDir = arguments[workdir]
+        options.hostname = arguments[hostname]
+        options.tty = arguments[tty]
+        options.interactive = arguments[interactive]
+        for value in arguments[label] {
+            let parts = value.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
+            options.labels[parts[0]] = parts.count > 1 ? parts[1] : ""
+        }
+        options.stopSignal = arguments[stopSignal]
+        if let text = arguments[stopTimeout] {
+            guard let seconds = Int(text) else {
+                throw UsageError(
+                    command: arguments.commandName, reason: .invalidValue(flag: "--stop-timeout", value: text, reason: "expected a number of seconds"))
+            }
+            options.stopTimeout = seconds
+        }
+        options.publish = arguments[publish]
+        options.publishAll = arguments[publishAll]
+        options.expose = arguments[expose]
+        options.volumes = arguments[volume]
+        options.mounts = arguments[mount]
+        options.tmpfs = arguments[tmpfs]
+        options.network = arguments[network] ?? arguments[net] ?? "slirp"
+        options.readOnly = arguments[readOnly]
+        options.initProcess = arguments[initFlag]
+        options.logOptions = arguments[logOpt]
+        options.disableHealthcheck = arguments[noHealthcheck]
+        options.environment = context.environment
+        options.workingDirectory = context.workingDirectory
+        return options
+    }
+}

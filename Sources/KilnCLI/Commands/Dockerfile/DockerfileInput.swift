@@ -1,0 +1,45 @@
+import Foundation
+import KilnDiagnostics
+import KilnDockerfile
+
+/// Reads the Dockerfile that `kiln parse` and `kiln lint` work on: `-f FILE`, `-f -` for standard
+/// input, or by default `Dockerfile`, then `Containerfile`, in the working directory.
+enum DockerfileInput {
+    static let fileFlag = ValueFlag(
+        "file", short: "f", placeholder: "string",
+        help: "Name of the Dockerfile, or - for standard input", default: "\"Dockerfile\", then \"Containerfile\"")
+
+    /// Reads the Dockerfile and returns its bytes and the name used in locations: the path as
+    /// given, or `Dockerfile` for standard input.
+    static func read(_ arguments: ParsedArguments, context: CommandContext) throws -> (bytes: [UInt8], name: String) {
+        if let path = arguments[fileFlag] {
+            if path == "-" {
+                return (try context.stdin.readAll(), "Dockerfile")
+            }
+            return (try readFile(context.absolutePath(path)), path)
+        }
+        for name in ["Dockerfile", "Containerfile"] {
+            let path = context.absolutePath(name)
+            if FileManager.default.fileExists(atPath: path) {
+                return (try readFile(path), name)
+            }
+        }
+        throw GeneralError(
+            "no Dockerfile or Containerfile in \(context.workingDirectory)",
+            hint: "name the file with -f PATH, or -f - to read standard input")
+    }
+
+    private static func readFile(_ path: String) throws -> [UInt8] {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
+            throw GeneralError("failed to read Dockerfile \(path): no such file")
+        }
+        guard !isDirectory.boolValue else {
+            throw GeneralError("failed to read Dockerfile \(path): it is a directory", hint: "name the file inside it with -f")
+        }
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw GeneralError("failed to read Dockerfile \(path): permission denied or unreadable")
+        }
+        return [UInt8](data)
+    }
+}

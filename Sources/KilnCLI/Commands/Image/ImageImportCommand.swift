@@ -1,0 +1,112 @@
+import Foundation
+import KilnDiagnostics
+import KilnImage
+import KilnStore
+import KilnSystem
+
+#if canImport(FoundationNetworking)
+    import FoundationNetworking
+#endif
+
+/// `kiln import` and `kiln image import`: a base image from a root filesystem tarball.
+enum ImageImportCommand {
+    static let change = ListFlag(
+        "change", short: "c", placeholder: "list", help: "Apply Dockerfile instruction to the created image")
+    static let message = ValueFlag(
+        "message", short: "m", placeholder: "string", help: "Set commit message for imported image")
+    static let platform = ValueFlag(
+        "platform", placeholder: "string", help: "Set platform if server is multi-platform capable")
+
+    static let spec = CommandSpec(
+        name: "import", summary: "Import the contents from a tarball to create a filesystem image",
+        usage: "[OPTIONS] file|URL|- [REPOSITORY[:TAG]]",
+        discussion: """
+            The tarball may be plain, gzip or zstd compressed. --change takes CMD, ENTRYPOINT, ENV, EXPOSE, LABEL, \
+            ONBUILD, STOPSIGNAL, USER, VOLUME and WORKDIR, as in a Dockerfile.
+            """,
+        flags: [change.spec, message.spec, platform.spec], arity: .range(1...2)
+    ) { arguments, context in
+        var options = ImageImporter.Options()
+        try ImportChanges.apply(arguments[change], to: &options.config)
+        options.message = arguments[message]
+        if let text = arguments[platform] {
+            options.platform = try Platform(parsing: text)
+        }
+        if arguments.positionals.count > 1 {
+            let reference = try Reference.normalized(arguments.positionals[1])
+            guard reference.digest == nil else {
+                throw GeneralError("refusing to create a tag with a digest reference")
+            }
+            options.tags = [reference]
+        }
+        let sourceName = arguments.positionals[0]
+        options.source = sourceName
+
+        let input = try await InputFiles.open(sourceName, context: context)
+        let store = try StoreSupport.open(context)
+        let importOptions = options
+        let registered = try await StoreSupport.blocking {
+            try ImageImporter(store: store).importTarball(from: input.source, options: importOptions)
+        }
+        input.cleanup()
+        context.stdout.line(registered.image.id.description)
+        return ExitStatus.success
+    }
+}
+
+/// An input named on the command line: a file, `-` for standard input, or an http(s) URL
+/// downloaded to a temporary file first.
+struct InputFiles: @unchecked Sendable {
+    let source: ByteSource
+    let cleanup: @Sendable () -> Void
+
+    static func open(_ name: String, context: CommandContext) async throws -> InputFiles {
+        if name == "-" {
+            return InputFiles(source: try standardInput(context), cleanup: {})
+        }
+        if name.hasPrefix("http://") || name.hasPrefix("https://") {
+            return try await download(name, context: context)
+        }
+        let descriptor = try FileDescriptor.open(context.absolutePath(name), flags: O_RDONLY)
+        guard try descriptor.stat().kind != .directory else {
+            throw GeneralError("\(name) is a directory; import takes a tarball")
+        }
+        return InputFiles(source: FileDescriptorSource(descriptor), cleanup: {})
+    }
+
+    /// Standard input as a byte source, refusing a terminal as Docker does.
+    static func standardInput(_ context: CommandContext) throws -> ByteSource {
+        switch context.stdin {
+        case .bytes(let bytes):
+            return BufferSource(bytes)
+        case .fileDescriptor(let fd):
+            if isatty(fd) == 1 {
+                throw GeneralError(
+                    "requested load from stdin, but stdin is empty", hint: "pipe an archive into kiln, or name a file")
+            }
+            let copy = dup(fd)
+            guard copy >= 0 else {
+                throw GeneralError("cannot read standard input: \(String(cString: strerror(errno)))")
+            }
+            return FileDescriptorSource(FileDescriptor(adopting: copy))
+        }
+    }
+
+    private static func download(_ name: String, context: CommandContext) async throws -> InputFiles {
+        guard let url = URL(string: name) else { throw GeneralError("invalid URL \"\(name)\"") }
+        context.stderr.line("Downloading from \(name)")
+        let (file, response): (URL, URLResponse)
+        do {
+            (file, response) = try await URLSession.shared.download(from: url)
+        } catch {
+            throw GeneralError("downloading \(name) failed: \(error.localizedDescription)")
+        }
+        if let http = response as? HTTPURLResponse, !(200..<300).contains(http.statusCode) {
+            try? FileManager.default.removeItem(at: file)
+            throw GeneralError("downloading \(name) failed: HTTP status \(http.statusCode)")
+        }
+        let descriptor = try FileDescriptor.open(file.path, flags: O_RDONLY)
+        let path = file.path
+        return InputFiles(source: FileDescriptorSource(descriptor), cleanup: { unlink(path) })
+    }
+}

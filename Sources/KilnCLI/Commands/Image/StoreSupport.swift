@@ -1,0 +1,50 @@
+import Foundation
+import KilnDiagnostics
+import KilnImage
+import KilnStore
+
+/// What image, system and store commands share: opening the store and running its blocking
+/// calls away from the cooperative thread pool.
+enum StoreSupport {
+    /// Opens the store at the context's root; `.readWrite` refuses a damaged database.
+    static func open(_ context: CommandContext, access: Store.Access = .readWrite) throws -> Store {
+        try Store.open(root: context.storeRoot, access: access, logger: context.logger.labeled("store"))
+    }
+
+    /// Runs `body` on a thread of its own: store calls block on disk I/O and fsync, which must
+    /// not stall the tasks of the cooperative pool.
+    static func blocking<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { continuation in
+            let thread = Thread {
+                continuation.resume(with: Result { try body() })
+            }
+            thread.stackSize = 8 << 20
+            thread.start()
+        }
+    }
+
+    /// An image ID as Docker shows it: 12 hex digits, or the full `sha256:…` with `--no-trunc`.
+    static func displayID(_ digest: Digest, truncate: Bool) -> String {
+        truncate ? digest.shortHex : digest.description
+    }
+
+    /// The current time in Unix seconds.
+    static var now: Int64 { Int64(Date().timeIntervalSince1970) }
+
+    /// `true`/`false` values as Docker's filters read them.
+    static func parseBool(_ text: String) -> Bool? {
+        switch text.lowercased() {
+        case "1", "t", "true": true
+        case "0", "f", "false": false
+        default: nil
+        }
+    }
+
+    /// Reads a confirmation as the Docker CLI asks it: the question, ` [y/N] `, then a line from
+    /// standard input; only `y` or `Y` confirms.
+    static func confirm(_ question: String, context: CommandContext) -> Bool {
+        context.stdout.write(question + " [y/N] ")
+        let answer = (try? context.stdin.readLine()) ?? nil
+        return answer?.trimmingCharacters(in: .whitespaces).lowercased() == "y"
+    }
+}

@@ -1,0 +1,44 @@
+import KilnDiagnostics
+import KilnStore
+
+/// `kiln store verify`: check the store and list leftovers; exits 1 when something is damaged.
+enum StoreVerifyCommand {
+    static let deep = BoolFlag(
+        "deep", help: "Recompute the digest of every blob and compare manifests and configs with their records")
+
+    static let spec = CommandSpec(
+        name: "verify", summary: "Check the store for damage and list leftovers",
+        discussion: """
+            Runs SQLite's integrity and foreign-key checks, checks that every blob and snapshot that images, \
+            containers, build-cache records and running work need exists with its recorded size, and lists \
+            leftovers (unreferenced blobs, partial writes) that garbage collection removes. Exits with status 1 \
+            when it finds damage.
+            """,
+        flags: [deep.spec]
+    ) { arguments, context in
+        let store = try StoreSupport.open(context, access: .readOnly)
+        let isDeep = arguments[deep]
+        let report = try await StoreSupport.blocking { try store.verify(deep: isDeep) }
+        var summary = "Checked \(report.imageCount) images and \(report.blobCount) blobs"
+        if isDeep { summary += " (\(report.hashedBlobCount) digests recomputed)" }
+        context.stdout.line(summary + " in \(store.layout.root).")
+        if !report.leftovers.isEmpty {
+            context.stdout.line("Leftovers (removed by `kiln store gc` or the next command):")
+            for leftover in report.leftovers {
+                context.stdout.line("  \(leftover)")
+            }
+        }
+        guard report.isHealthy else {
+            context.stdout.line("Problems:")
+            for problem in report.problems {
+                context.stdout.line("  \(problem)")
+            }
+            throw GeneralError(
+                "the store has \(report.problems.count) problem\(report.problems.count == 1 ? "" : "s")",
+                hint: "pull or load the affected images again; remove images whose blobs are missing with `kiln rmi -f`"
+            )
+        }
+        context.stdout.line("No problems found.")
+        return ExitStatus.success
+    }
+}

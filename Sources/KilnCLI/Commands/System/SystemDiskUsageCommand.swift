@@ -1,0 +1,125 @@
+import KilnDiagnostics
+import KilnStore
+
+/// `kiln system df`: how much space images, containers and the build cache use.
+enum SystemDiskUsageCommand {
+    static let format = ValueFlag(
+        "format", placeholder: "string",
+        help: "Format output using a custom template: 'table', 'table TEMPLATE', 'json', or a Go template")
+    static let verbose = BoolFlag("verbose", short: "v", help: "Show detailed information on space usage")
+
+    static let summaryTable = "table {{.Type}}\\t{{.TotalCount}}\\t{{.Active}}\\t{{.Size}}\\t{{.Reclaimable}}"
+    static let imageTable =
+        "table {{.Repository}}\\t{{.Tag}}\\t{{.ID}}\\t{{.CreatedSince}}\\t{{.Size}}\\t{{.SharedSize}}\\t{{.UniqueSize}}\\t{{.Containers}}"
+    static let containerTable = "table {{.ID}}\\t{{.Image}}\\t{{.Size}}\\t{{.CreatedSince}}\\t{{.Status}}\\t{{.Names}}"
+    static let cacheTable =
+        "table {{.ID}}\\t{{.CacheType}}\\t{{.Size}}\\t{{.CreatedSince}}\\t{{.LastUsedSince}}\\t{{.UsageCount}}\\t{{.Shared}}"
+
+    static let spec = CommandSpec(
+        name: "df", summary: "Show kiln disk usage", flags: [format.spec, verbose.spec]
+    ) { arguments, context in
+        let store = try StoreSupport.open(context, access: .readOnly)
+        let usage = try await StoreSupport.blocking { try store.diskUsage() }
+        let now = StoreSupport.now
+        if arguments[verbose] {
+            context.stdout.write(try verboseOutput(usage, now: now))
+            return ExitStatus.success
+        }
+        let listFormat = try ListFormat(arguments[format], defaultTable: summaryTable)
+        let containersSize = usage.containers.compactMap(\.size).reduce(0, +)
+        let containersReclaimable = usage.containers.filter { !$0.isRunning }.compactMap(\.size).reduce(0, +)
+        let cacheSize = usage.cacheRecords.map(\.size).reduce(0, +)
+        let rows: [OutputJSON] = [
+            summary("Images", usage.images.count, usage.activeImages, usage.imagesSize, usage.imagesReclaimable),
+            summary(
+                "Containers", usage.containers.count, usage.containers.filter(\.isRunning).count, containersSize,
+                containersReclaimable),
+            summary("Local Volumes", 0, 0, 0, 0),
+            summary("Build Cache", usage.cacheRecords.count, 0, cacheSize, cacheSize, percent: false),
+        ]
+        context.stdout.write(
+            try listFormat.render(
+                rows,
+                headers: [
+                    "Type": "TYPE", "TotalCount": "TOTAL", "Active": "ACTIVE", "Size": "SIZE",
+                    "Reclaimable": "RECLAIMABLE",
+                ]))
+        return ExitStatus.success
+    }
+
+    private static func summary(
+        _ type: String, _ total: Int, _ active: Int, _ size: Int64, _ reclaimable: Int64, percent: Bool = true
+    )
+        -> OutputJSON
+    {
+        var reclaimableText = HumanUnits.preciseSize(reclaimable)
+        if percent && size > 0 { reclaimableText += " (\(reclaimable * 100 / size)%)" }
+        return .map([
+            "Type": .string(type), "TotalCount": .string(String(total)), "Active": .string(String(active)),
+            "Size": .string(HumanUnits.preciseSize(size)), "Reclaimable": .string(reclaimableText),
+        ])
+    }
+
+    /// The `-v` sections, in Docker's order and wording.
+    static func verboseOutput(_ usage: DiskUsage, now: Int64) throws -> String {
+        var output = "Images space usage:\n\n"
+        let imageRows: [OutputJSON] = usage.images.map { entry in
+            let image = entry.image
+            let reference = image.tags.first
+            return .map([
+                "Repository": .string(reference?.familiarName ?? "<none>"), "Tag": .string(reference?.tag ?? "<none>"),
+                "ID": .string(image.id.shortHex),
+                "CreatedSince": .string(image.createdSeconds.map { HumanUnits.ago($0, now: now) } ?? "N/A"),
+                "Size": .string(HumanUnits.preciseSize(entry.size)),
+                "SharedSize": .string(HumanUnits.preciseSize(entry.sharedSize)),
+                "UniqueSize": .string(HumanUnits.preciseSize(entry.size - entry.sharedSize)),
+                "Containers": .string(String(entry.containers)),
+            ])
+        }
+        output += try ListFormat(nil, defaultTable: imageTable).render(imageRows, headers: ImageListCommand.headers)
+
+        output += "\nContainers space usage:\n\n"
+        let containerRows: [OutputJSON] = usage.containers.map { container in
+            .map([
+                "ID": .string(String(container.id.prefix(12))),
+                "Image": .string(container.imageReference ?? container.imageID?.shortHex ?? ""),
+                "Size": .string(HumanUnits.preciseSize(container.size ?? 0)),
+                "CreatedSince": .string(HumanUnits.ago(container.created, now: now)),
+                "Status": .string(container.state.prefix(1).uppercased() + container.state.dropFirst()),
+                "Names": .string(container.name ?? ""),
+            ])
+        }
+        output += try ListFormat(nil, defaultTable: containerTable).render(
+            containerRows,
+            headers: [
+                "ID": "CONTAINER ID", "Image": "IMAGE", "Size": "SIZE", "CreatedSince": "CREATED", "Status": "STATUS",
+                "Names": "NAMES",
+            ])
+
+        output += "\nLocal Volumes space usage:\n\n"
+        output += try ListFormat(nil, defaultTable: "table {{.Name}}\\t{{.Links}}\\t{{.Size}}").render(
+            [], headers: ["Name": "VOLUME NAME", "Links": "LINKS", "Size": "SIZE"])
+
+        let cacheSize = usage.cacheRecords.map(\.size).reduce(0, +)
+        output += "\nBuild cache usage: \(HumanUnits.preciseSize(cacheSize))\n\n"
+        let cacheRows: [OutputJSON] = usage.cacheRecords.map { record in
+            .map([
+                "ID": .string(String(record.key.split(separator: ":").last?.prefix(12) ?? "")),
+                "CacheType": .string(record.layerDigest == nil ? "frontend" : "regular"),
+                "Size": .string(HumanUnits.preciseSize(record.size)),
+                "CreatedSince": .string(HumanUnits.ago(record.created, now: now)),
+                "LastUsedSince": .string(HumanUnits.ago(record.lastUsed, now: now)),
+                "UsageCount": .string(String(record.usageCount)),
+                "Shared": .string("false"),
+            ])
+        }
+        output += try ListFormat(nil, defaultTable: cacheTable).render(
+            cacheRows,
+            headers: [
+                "ID": "CACHE ID", "CacheType": "CACHE TYPE", "Size": "SIZE", "CreatedSince": "CREATED",
+                "LastUsedSince": "LAST USED",
+                "UsageCount": "USAGE", "Shared": "SHARED",
+            ])
+        return output
+    }
+}

@@ -1,0 +1,54 @@
+import KilnDiagnostics
+import KilnStore
+
+/// `kiln system prune`: stopped containers, dangling (or with `-a` unused) images and the
+/// build cache, then the blobs nothing uses any more.
+enum SystemPruneCommand {
+    static let all = BoolFlag("all", short: "a", help: "Remove all unused images not just dangling ones")
+    static let filter = ListFlag(
+        "filter", placeholder: "filter", help: "Provide filter values (e.g. \"label=<key>=<value>\")")
+    static let force = BoolFlag("force", short: "f", help: "Do not prompt for confirmation")
+
+    static let spec = CommandSpec(
+        name: "prune", summary: "Remove unused data", flags: [all.spec, filter.spec, force.spec]
+    ) { arguments, context in
+        let removeAll = arguments[all]
+        let filters = try ImageFilters(
+            arguments[filter], command: arguments.commandName, allowed: ["until", "label", "label!"])
+        if !arguments[force] {
+            var warning = "WARNING! This will remove:\n  - all stopped containers\n"
+            warning +=
+                removeAll
+                ? "  - all images without at least one container associated to them\n" : "  - all dangling images\n"
+            warning += removeAll ? "  - all build cache\n" : "  - unused build cache\n"
+            guard StoreSupport.confirm(warning + "\nAre you sure you want to continue?", context: context) else {
+                return ExitStatus.success
+            }
+        }
+        let store = try StoreSupport.open(context)
+        let result = try await StoreSupport.blocking {
+            () -> ([String], [ImageRemovalEvent], [BuildCacheRecord], CollectionReport) in
+            var removedContainers: [String] = []
+            for container in try store.containers() where !container.isRunning {
+                if try store.removeContainer(id: container.id) { removedContainers.append(container.id) }
+            }
+            let events = try store.pruneImages(all: removeAll) { image in
+                (try? filters.apply(to: [image], store: store, repository: nil, showAll: true).isEmpty == false)
+                    ?? false
+            }
+            // kiln runs no build between commands, so no cache record is in use here.
+            let cache = try store.removeCacheRecords()
+            return (removedContainers, events, cache, try store.collectGarbage())
+        }
+        let (containers, events, cache, report) = result
+        if !containers.isEmpty {
+            context.stdout.write("Deleted Containers:\n" + containers.map { $0 + "\n" }.joined() + "\n")
+        }
+        context.stdout.write(PruneOutput.deletedImages(events))
+        if !cache.isEmpty {
+            context.stdout.write("Deleted build cache objects:\n" + cache.map { $0.key + "\n" }.joined() + "\n")
+        }
+        context.stdout.line("Total reclaimed space: \(HumanUnits.preciseSize(report.reclaimedBytes))")
+        return ExitStatus.success
+    }
+}

@@ -1,0 +1,400 @@
+import KilnDiagnostics
+
+/// The part of Go's text/template that users pass to `--format`: field chains (`{{.Repository}}`,
+/// `{{.Config.Env}}`), `{{json .}}`, the Docker CLI's functions `upper`, `lower`, `title`,
+/// `join`, `split`, `truncate`, `pad`, `println`, and `{{if}} … {{else}} … {{end}}`. Values
+/// print as Go's `%v` prints them.
+struct GoTemplate {
+    indirect enum Node {
+        case text(String)
+        case action(Pipeline)
+        case conditional(Pipeline, then: [Node], otherwise: [Node])
+    }
+
+    enum Argument {
+        /// `.`, `.Field` or `.Field.Sub`.
+        case field([String])
+        case string(String)
+        case number(Int64)
+        case pipeline(Pipeline)
+    }
+
+    /// Commands joined by `|`: each command's result is the last argument of the next.
+    struct Pipeline {
+        var commands: [[Argument]]
+        /// A command whose first word is a function name carries it here; nil means a value.
+        var functions: [String?]
+    }
+
+    let nodes: [Node]
+    /// Whether a field the data does not have is an error (row contexts) or `<no value>` (maps).
+    let strictFields: Bool
+
+    static let functions: Set<String> = [
+        "json", "upper", "lower", "title", "join", "split", "truncate", "pad", "println", "print", "len",
+    ]
+
+    init(_ source: String, strictFields: Bool = true) throws {
+        var parser = Parser(source: Array(source.unicodeScalars))
+        nodes = try parser.parseNodes(stopAt: [])
+        self.strictFields = strictFields
+    }
+
+    func render(_ data: OutputJSON) throws -> String {
+        var output = ""
+        try render(nodes, data, into: &output)
+        return output
+    }
+
+    private func render(_ nodes: [Node], _ data: OutputJSON, into output: inout String) throws {
+        for node in nodes {
+            switch node {
+            case .text(let text):
+                output += text
+            case .action(let pipeline):
+                output += Self.display(try evaluate(pipeline, data))
+            case .conditional(let pipeline, let then, let otherwise):
+                try render(Self.isTruthy(try evaluate(pipeline, data)) ? then : otherwise, data, into: &output)
+            }
+        }
+    }
+
+    private func evaluate(_ pipeline: Pipeline, _ data: OutputJSON) throws -> OutputJSON {
+        var previous: OutputJSON?
+        for (command, function) in zip(pipeline.commands, pipeline.functions) {
+            var values = try command.map { try evaluate($0, data) }
+            if let previous { values.append(previous) }
+            if let function {
+                previous = try call(function, values)
+            } else {
+                guard values.count == 1, let value = values.first else {
+                    throw GeneralError("template: can't give arguments to a value")
+                }
+                previous = value
+            }
+        }
+        return previous ?? .null
+    }
+
+    private func evaluate(_ argument: Argument, _ data: OutputJSON) throws -> OutputJSON {
+        switch argument {
+        case .string(let text): return .string(text)
+        case .number(let number): return .integer(number)
+        case .pipeline(let pipeline): return try evaluate(pipeline, data)
+        case .field(let path):
+            var value = data
+            for name in path {
+                guard case .object = value else {
+                    throw GeneralError("template: can't evaluate field \(name) in a value that is not an object")
+                }
+                guard let next = value[name] else {
+                    if strictFields { throw GeneralError("template: can't evaluate field \(name)") }
+                    return .string("<no value>")
+                }
+                value = next
+            }
+            return value
+        }
+    }
+
+    private func call(_ function: String, _ values: [OutputJSON]) throws -> OutputJSON {
+        func string(_ index: Int) -> String { index < values.count ? Self.display(values[index]) : "" }
+        func count(_ expected: Int) throws {
+            guard values.count == expected else {
+                throw GeneralError(
+                    "template: wrong number of arguments for \(function): want \(expected) got \(values.count)")
+            }
+        }
+        switch function {
+        case "json":
+            try count(1)
+            return .string(values[0].compact())
+        case "upper":
+            try count(1)
+            return .string(string(0).uppercased())
+        case "lower":
+            try count(1)
+            return .string(string(0).lowercased())
+        case "title":
+            try count(1)
+            return .string(
+                string(0).split(separator: " ", omittingEmptySubsequences: false).map {
+                    $0.prefix(1).uppercased() + $0.dropFirst()
+                }.joined(separator: " "))
+        case "join":
+            try count(2)
+            guard case .array(let elements) = values[0] else { return .string(string(0)) }
+            return .string(elements.map(Self.display).joined(separator: string(1)))
+        case "split":
+            try count(2)
+            return .array(string(0).components(separatedBy: string(1)).map(OutputJSON.string))
+        case "truncate":
+            try count(2)
+            guard case .integer(let length) = values[1] else { throw GeneralError("template: truncate needs a length") }
+            return .string(String(string(0).prefix(Int(max(0, length)))))
+        case "pad":
+            try count(3)
+            guard case .integer(let left) = values[1], case .integer(let right) = values[2] else {
+                throw GeneralError("template: pad needs two counts")
+            }
+            return .string(
+                String(repeating: " ", count: Int(max(0, left))) + string(0)
+                    + String(repeating: " ", count: Int(max(0, right))))
+        case "len":
+            try count(1)
+            switch values[0] {
+            case .array(let elements): return .integer(Int64(elements.count))
+            case .object(let members): return .integer(Int64(members.count))
+            default: return .integer(Int64(string(0).count))
+            }
+        case "println":
+            return .string(values.map(Self.display).joined(separator: " ") + "\n")
+        default:
+            return .string(values.map(Self.display).joined())
+        }
+    }
+
+    /// A value as Go's `%v` prints it inside a template.
+    static func display(_ value: OutputJSON) -> String {
+        switch value {
+        case .null: return "<no value>"
+        case .bool(let flag): return flag ? "true" : "false"
+        case .integer(let number): return String(number)
+        case .string(let text): return text
+        case .array(let elements): return "[" + elements.map(display).joined(separator: " ") + "]"
+        case .object(let members):
+            let sorted = members.sorted { $0.0.utf8.lexicographicallyPrecedes($1.0.utf8) }
+            return "map[" + sorted.map { "\($0.0):\(display($0.1))" }.joined(separator: " ") + "]"
+        }
+    }
+
+    static func isTruthy(_ value: OutputJSON) -> Bool {
+        switch value {
+        case .null: return false
+        case .bool(let flag): return flag
+        case .integer(let number): return number != 0
+        case .string(let text): return !text.isEmpty
+        case .array(let elements): return !elements.isEmpty
+        case .object(let members): return !members.isEmpty
+        }
+    }
+
+    // MARK: Parsing
+
+    private struct Parser {
+        let source: [Unicode.Scalar]
+        var index = 0
+
+        init(source: [Unicode.Scalar]) {
+            self.source = source
+        }
+
+        private func failure(_ reason: String) -> GeneralError {
+            GeneralError("template parsing error: \(reason)", hint: "see `--format` in the command's --help")
+        }
+
+        private func starts(with text: String, at position: Int) -> Bool {
+            let scalars = Array(text.unicodeScalars)
+            guard position + scalars.count <= source.count else { return false }
+            return Array(source[position..<position + scalars.count]) == scalars
+        }
+
+        mutating func parseNodes(stopAt keywords: Set<String>) throws -> [Node] {
+            var nodes: [Node] = []
+            _ = try parseNodes(into: &nodes, stopAt: keywords)
+            return nodes
+        }
+
+        /// Appends nodes until an action that is one of `keywords` (`else`, `end`) and returns
+        /// that keyword, or nil at the end of the template.
+        mutating func parseNodes(into nodes: inout [Node], stopAt keywords: Set<String>) throws -> String? {
+            var text = ""
+            while index < source.count {
+                if starts(with: "{{", at: index) {
+                    if !text.isEmpty {
+                        nodes.append(.text(text))
+                        text = ""
+                    }
+                    index += 2
+                    if index < source.count, source[index] == "-" { index += 1 }
+                    let body = try readActionBody()
+                    let words = body.trimmingCharacters()
+                    if keywords.contains(words) { return words }
+                    if words.hasPrefix("if ") {
+                        let condition = try Self.parsePipeline(String(words.dropFirst(3)))
+                        var then: [Node] = []
+                        let stop = try parseNodes(into: &then, stopAt: ["else", "end"])
+                        var otherwise: [Node] = []
+                        if stop == "else" {
+                            guard try parseNodes(into: &otherwise, stopAt: ["end"]) == "end" else {
+                                throw failure("unexpected EOF: {{if}} without {{end}}")
+                            }
+                        } else if stop != "end" {
+                            throw failure("unexpected EOF: {{if}} without {{end}}")
+                        }
+                        nodes.append(.conditional(condition, then: then, otherwise: otherwise))
+                        continue
+                    }
+                    if words == "end" || words == "else" { throw failure("unexpected {{\(words)}}") }
+                    nodes.append(.action(try Self.parsePipeline(words)))
+                } else {
+                    text.unicodeScalars.append(source[index])
+                    index += 1
+                }
+            }
+            if !text.isEmpty { nodes.append(.text(text)) }
+            return nil
+        }
+
+        private mutating func readActionBody() throws -> String {
+            var body = ""
+            var inString = false
+            while index < source.count {
+                let scalar = source[index]
+                if !inString && (starts(with: "}}", at: index) || starts(with: "-}}", at: index)) {
+                    index += starts(with: "-}}", at: index) ? 3 : 2
+                    return body
+                }
+                if scalar == "\"" { inString.toggle() }
+                if scalar == "\\" && inString && index + 1 < source.count {
+                    body.unicodeScalars.append(scalar)
+                    index += 1
+                }
+                body.unicodeScalars.append(source[index])
+                index += 1
+            }
+            throw failure("unclosed action: missing }}")
+        }
+
+        static func parsePipeline(_ text: String) throws -> Pipeline {
+            var commands: [[Argument]] = []
+            var functions: [String?] = []
+            for part in try splitOutside(text, separator: "|") {
+                let words = try tokenize(part)
+                guard let first = words.first else {
+                    throw GeneralError("template parsing error: missing value for command", hint: nil)
+                }
+                if case .word(let name) = first, !name.hasPrefix(".") {
+                    guard GoTemplate.functions.contains(name) else {
+                        throw GeneralError("template parsing error: function \"\(name)\" not defined")
+                    }
+                    functions.append(name)
+                    commands.append(try words.dropFirst().map(argument))
+                } else {
+                    functions.append(nil)
+                    commands.append(try words.map(argument))
+                }
+            }
+            return Pipeline(commands: commands, functions: functions)
+        }
+
+        enum Token {
+            case word(String)
+            case quoted(String)
+            case group(String)
+        }
+
+        static func argument(_ token: Token) throws -> Argument {
+            switch token {
+            case .quoted(let text): return .string(text)
+            case .group(let inner): return .pipeline(try parsePipeline(inner))
+            case .word(let word):
+                if word == "." { return .field([]) }
+                if word.hasPrefix(".") { return .field(word.dropFirst().split(separator: ".").map(String.init)) }
+                if let number = Int64(word) { return .number(number) }
+                throw GeneralError("template parsing error: unexpected \"\(word)\" in command")
+            }
+        }
+
+        static func splitOutside(_ text: String, separator: Character) throws -> [String] {
+            var parts: [String] = []
+            var current = ""
+            var depth = 0
+            var inString = false
+            for character in text {
+                if character == "\"" { inString.toggle() }
+                if !inString {
+                    if character == "(" { depth += 1 }
+                    if character == ")" { depth -= 1 }
+                    if character == separator && depth == 0 {
+                        parts.append(current)
+                        current = ""
+                        continue
+                    }
+                }
+                current.append(character)
+            }
+            parts.append(current)
+            return parts
+        }
+
+        static func tokenize(_ text: String) throws -> [Token] {
+            var tokens: [Token] = []
+            let characters = Array(text)
+            var index = 0
+            while index < characters.count {
+                let character = characters[index]
+                if character == " " || character == "\t" {
+                    index += 1
+                } else if character == "\"" {
+                    var value = ""
+                    index += 1
+                    while index < characters.count, characters[index] != "\"" {
+                        if characters[index] == "\\", index + 1 < characters.count {
+                            index += 1
+                            switch characters[index] {
+                            case "n": value.append("\n")
+                            case "t": value.append("\t")
+                            default: value.append(characters[index])
+                            }
+                        } else {
+                            value.append(characters[index])
+                        }
+                        index += 1
+                    }
+                    guard index < characters.count else {
+                        throw GeneralError("template parsing error: unterminated quoted string")
+                    }
+                    index += 1
+                    tokens.append(.quoted(value))
+                } else if character == "(" {
+                    var depth = 1
+                    var inner = ""
+                    index += 1
+                    while index < characters.count {
+                        if characters[index] == "(" { depth += 1 }
+                        if characters[index] == ")" {
+                            depth -= 1
+                            if depth == 0 { break }
+                        }
+                        inner.append(characters[index])
+                        index += 1
+                    }
+                    guard index < characters.count else {
+                        throw GeneralError("template parsing error: unclosed left paren")
+                    }
+                    index += 1
+                    tokens.append(.group(inner))
+                } else {
+                    var word = ""
+                    while index < characters.count, characters[index] != " ", characters[index] != "\t" {
+                        word.append(characters[index])
+                        index += 1
+                    }
+                    tokens.append(.word(word))
+                }
+            }
+            return tokens
+        }
+    }
+}
+
+extension String {
+    /// The string without leading and trailing spaces, tabs and newlines.
+    func trimmingCharacters() -> String {
+        var text = Substring(self)
+        while let first = text.first, first == " " || first == "\t" || first == "\n" { text = text.dropFirst() }
+        while let last = text.last, last == " " || last == "\t" || last == "\n" { text = text.dropLast() }
+        return String(text)
+    }
+}

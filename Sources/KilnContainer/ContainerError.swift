@@ -1,0 +1,111 @@
+import Foundation
+import KilnDiagnostics
+
+/// Every failure of container management: names, lookups, states, options and monitors.
+///
+/// The cases store data, and `diagnostic` is the one place that turns them into words. The words
+/// follow the Docker CLI's messages, so scripts that match them keep working.
+public struct ContainerError: KilnError, Equatable {
+    public enum Kind: Sendable, Equatable {
+        /// No container has this ID, ID prefix or name.
+        case notFound(String)
+        /// An ID prefix matches more than one container.
+        case ambiguous(String, count: Int)
+        /// `--name` names a container that exists.
+        case nameInUse(name: String, container: String)
+        /// A name that Docker's rules reject.
+        case invalidName(String)
+        /// The operation needs a running container.
+        case notRunning(String)
+        /// `rm` of a running container without `-f`.
+        case removeRunning(String)
+        /// `start` of a container that already runs is fine; this is for operations that need it stopped.
+        case running(String, operation: String)
+        /// The image config or the command line gives no command to run.
+        case noCommand
+        /// An image config value that kiln does not accept, with the field it came from.
+        case invalidImageConfig(field: String, value: String, reason: String)
+        /// A command-line value that kiln does not accept, with its flag.
+        case invalidOption(flag: String, value: String, reason: String)
+        /// A port that `kiln port` was asked about is not published.
+        case portNotPublished(port: String, container: String)
+        /// The background monitor reported that the container could not start; the message is
+        /// the monitor's rendered diagnostic.
+        case startFailed(message: String, hint: String?, exitStatus: Int32)
+        /// The background monitor could not be started or ended without reporting.
+        case monitorFailed(String)
+        /// Mounting or unmounting the container's filesystem failed.
+        case filesystem(operation: String, path: String, errno: Int32)
+        /// Something kiln does not support, in words.
+        case unsupported(String)
+    }
+
+    public var kind: Kind
+
+    public init(_ kind: Kind) {
+        self.kind = kind
+    }
+
+    public var exitStatus: Int32 {
+        if case .startFailed(_, _, let status) = kind { return status }
+        return ExitStatus.failure
+    }
+
+    public var diagnostic: Diagnostic {
+        switch kind {
+        case .notFound(let name):
+            return .error("No such container: \(name)")
+        case .ambiguous(let prefix, let count):
+            return .error(
+                "multiple IDs found with provided prefix: \(prefix) (\(count) containers)",
+                hint: "type more digits of the container ID, or use its name")
+        case .nameInUse(let name, let container):
+            return .error(
+                "Conflict. The container name \"/\(name)\" is already in use by container \"\(container)\". "
+                    + "You have to remove (or rename) that container to be able to reuse that name.")
+        case .invalidName(let name):
+            return .error("Invalid container name (\(name)), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed")
+        case .notRunning(let name):
+            return .error("container \(name) is not running")
+        case .removeRunning(let name):
+            return .error(
+                "cannot remove container \"/\(name)\": container is running: stop the container before removing or force remove",
+                hint: "run `kiln stop \(name)` first, or remove it with `kiln rm -f \(name)`")
+        case .running(let name, let operation):
+            return .error("cannot \(operation) container \(name): it is running", hint: "stop it first with `kiln stop \(name)`")
+        case .noCommand:
+            return .error(
+                "No command specified",
+                hint: "give a command after the image name, or use an image with an ENTRYPOINT or CMD")
+        case .invalidImageConfig(let field, let value, let reason):
+            return .error("invalid image config \(field) \"\(escapedForDisplay(value))\": \(reason)")
+        case .invalidOption(let flag, let value, let reason):
+            return .error("invalid argument \"\(escapedForDisplay(value))\" for \"\(flag)\" flag: \(reason)")
+        case .portNotPublished(let port, let container):
+            return .error("No public port '\(port)' published for \(container)")
+        case .startFailed(let message, let hint, _):
+            return .error(message, hint: hint)
+        case .monitorFailed(let detail):
+            return .error("the container monitor failed: \(detail)")
+        case .filesystem(let operation, let path, let code):
+            return .error("\(operation) \(path) failed: \(String(cString: strerror(code)))")
+        case .unsupported(let what):
+            return .error(what)
+        }
+    }
+}
+
+/// `text` with control characters escaped and cut to 200 characters, for quoting untrusted
+/// values (image config fields, labels) in a message.
+func escapedForDisplay(_ text: String) -> String {
+    var result = ""
+    for scalar in text.unicodeScalars.prefix(200) {
+        if scalar.value < 0x20 || scalar.value == 0x7f {
+            result += "\\u{\(String(scalar.value, radix: 16))}"
+        } else {
+            result.unicodeScalars.append(scalar)
+        }
+    }
+    if text.unicodeScalars.count > 200 { result += "…" }
+    return result
+}

@@ -1,0 +1,50 @@
+/// What `kiln run` and `kiln create` were asked for on the command line, before the image's
+/// defaults are combined in.
+public struct CreateOptions: Sendable {
+    /// The image as typed.
+    public var image: String
+    public var name: String?
+    /// The words after the image name, which replace the image's `Cmd`.
+    public var command: [String] = []
+    /// `--entrypoint`: nil when not given, empty to clear the image's entrypoint.
+    public var entrypoint: String?
+    /// `-e` and `--env-file` entries in command-line order: `KEY=VALUE`, or `KEY` to copy from
+    /// kiln's own environment.
+    public var env: [String] = []
+    public var user: String?
+    public var workingDir: String?
+    public var hostname: String?
+    public var tty = false
+    public var interactive = false
+    public var labels: [String: String] = [:]
+    public var stopSignal: String?
+    public var stopTimeout: Int?
+    /// `-p` values.
+    public var publish: [String] = []
+    public var publishAll = false
+    /// `--expose` values.
+    public var expose: [String] = []
+    /// `-v` values.
+    public var volumes: [String] = []
+    /// `--mount` values.
+    public var mounts: [String] = []
+    /// `--tmpfs` values.
+    public var tmpfs: [String] = []
+    /// `slirp` (also `bridge` and `default`), `host` or `none`.
+    public var network = "slirp"
+    public var autoRemove = false
+    public var readOnly = false
+    public var initProcess = false
+    /// `--log-opt` values: `max-size=10m`, `max-file=3`.
+    public var logOptions: [String] = []
+    /// `--no-healthcheck`.
+    public var disableHealthcheck = false
+    /// kiln's own environment, for `-e KEY` without a value.
+    public var environment: [String: String] = [:]
+    /// The directory that relative bind-mount sources (`-v ./data:/data`) are resolved against.
+    public var workingDirectory = "/"
+
+    public init(image: String) {
+        self.image = image
+    }
+}

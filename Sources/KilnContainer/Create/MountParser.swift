@@ -1,0 +1,155 @@
+import Foundation
+import KilnRuntime
+
+/// The mount flags of `kiln run`: `-v`, `--mount` and `--tmpfs`, parsed into mount
+/// specifications with Docker's rules.
+enum MountParser {
+    /// Parses one `-v` value: `HOST:CONTAINER[:OPTIONS]` for a bind mount (HOST absolute or starting with
+    /// `.`), `NAME:CONTAINER[:OPTIONS]` for a named volume, or `CONTAINER` alone for an
+    /// anonymous volume. OPTIONS are `ro`, `rw` and SELinux or propagation words, which are ignored.
+    static func volume(_ value: String, workingDirectory: String) throws -> MountSpecification {
+        func invalid(_ reason: String) -> ContainerError {
+            ContainerError(.invalidOption(flag: "--volume", value: value, reason: reason))
+        }
+        let fields = value.split(separator: ":", omittingEmptySubsequences: false).map(String.init)
+        guard (1...3).contains(fields.count), !fields.contains(where: \.isEmpty) else {
+            throw invalid("expected [HOST-DIR:]CONTAINER-DIR[:OPTIONS]")
+        }
+        if fields.count == 1 {
+            let destination = try destinationPath(fields[0], flag: "--volume", value: value)
+            return MountSpecification(kind: .volume, source: randomVolumeName(), destination: destination, anonymous: true)
+        }
+
+        let destination = try destinationPath(fields[1], flag: "--volume", value: value)
+        var readOnly = false
+        if fields.count == 3 {
+            for option in fields[2].split(separator: ",") {
+                switch option {
+                case "ro": readOnly = true
+                case "rw": readOnly = false
+                case "z", "Z", "shared", "rshared", "slave", "rslave", "private", "rprivate", "nocopy", "copy", "consistent",
+                    "cached", "delegated":
+                    continue
+                default: throw invalid("unknown option \"\(option)\"")
+                }
+            }
+        }
+
+        let source = fields[0]
+        if source.hasPrefix("/") || source.hasPrefix(".") || source == "~" || source.hasPrefix("~/") {
+            let absolute = absoluteHostPath(source, workingDirectory: workingDirectory)
+            // `-v` creates a missing host directory, as Docker does; `--mount` does not.
+            if !FileManager.default.fileExists(atPath: absolute) {
+                try FileManager.default.createDirectory(atPath: absolute, withIntermediateDirectories: true)
+            }
+            return MountSpecification(kind: .bind, source: absolute, destination: destination, readOnly: readOnly)
+        }
+        guard isValidVolumeName(source) else {
+            throw invalid("\"\(source)\" is not a valid volume name: use [a-zA-Z0-9][a-zA-Z0-9_.-]+ or an absolute host path")
+        }
+        return MountSpecification(kind: .volume, source: source, destination: destination, readOnly: readOnly)
+    }
+
+    /// Parses one `--mount` value: comma-separated `key=value` fields with `type` (bind, volume, tmpfs),
+    /// `source`/`src`, `target`/`destination`/`dst`, `readonly`/`ro`, `tmpfs-size` and `tmpfs-mode`.
+    static func mount(_ value: String, workingDirectory: String) throws -> MountSpecification {
+        func invalid(_ reason: String) -> ContainerError {
+            ContainerError(.invalidOption(flag: "--mount", value: value, reason: reason))
+        }
+        var type = "volume"
+        var source: String?
+        var target: String?
+        var readOnly = false
+        var options: [String] = []
+        for field in value.split(separator: ",") {
+            let parts = field.split(separator: "=", maxSplits: 1).map(String.init)
+            let key = parts[0].lowercased()
+            let setting = parts.count > 1 ? parts[1] : nil
+            switch key {
+            case "type": type = setting ?? ""
+            case "source", "src": source = setting
+            case "target", "destination", "dst": target = setting
+            case "readonly", "ro":
+                guard let flag = setting.map({ ["1", "true"].contains($0.lowercased()) ? true : ["0", "false"].contains($0.lowercased()) ? false : nil }) ?? true
+                else { throw invalid("invalid value for \(key): \(setting ?? "")") }
+                readOnly = flag
+            case "tmpfs-size": options.append("size=\(setting ?? "")")
+            case "tmpfs-mode": options.append("mode=\(setting ?? "")")
+            case "bind-propagation", "consistency", "volume-nocopy", "bind-nonrecursive": continue
+            default: throw invalid("unexpected key '\(key)'")
+            }
+        }
+        guard let target else { throw invalid("target is required") }
+        let destination = try destinationPath(target, flag: "--mount", value: value)
+        switch type {
+        case "bind":
+            guard let source else { throw invalid("source is required when type is bind") }
+            let absolute = absoluteHostPath(source, workingDirectory: workingDirectory)
+            guard FileManager.default.fileExists(atPath: absolute) else { throw invalid("bind source path does not exist: \(absolute)") }
+            return MountSpecification(kind: .bind, source: absolute, destination: destination, readOnly: readOnly)
+        case "volume":
+            if let source {
+                guard isValidVolumeName(source) else { throw invalid("\"\(source)\" is not a valid volume name") }
+                return MountSpecification(kind: .volume, source: source, destination: destination, readOnly: readOnly)
+            }
+            return MountSpecification(kind: .volume, source: randomVolumeName(), destination: destination, readOnly: readOnly, anonymous: true)
+        case "tmpfs":
+            guard source == nil else { throw invalid("source is not allowed when type is tmpfs") }
+            return MountSpecification(kind: .tmpfs, source: "tmpfs", destination: destination, readOnly: readOnly, options: options)
+        default:
+            throw invalid("unknown mount type \"\(type)\": expected bind, volume or tmpfs")
+        }
+    }
+
+    /// Parses one `--tmpfs` value: `PATH[:OPTIONS]`, options comma-separated (`size=64m,mode=1777`).
+    static func tmpfs(_ value: String) throws -> MountSpecification {
+        let parts = value.split(separator: ":", maxSplits: 1).map(String.init)
+        guard let path = parts.first else {
+            throw ContainerError(.invalidOption(flag: "--tmpfs", value: value, reason: "expected PATH[:OPTIONS]"))
+        }
+        let destination = try destinationPath(path, flag: "--tmpfs", value: value)
+        let options = parts.count > 1 ? parts[1].split(separator: ",").map(String.init) : []
+        return MountSpecification(kind: .tmpfs, source: "tmpfs", destination: destination, options: options)
+    }
+
+    static func destinationPath(_ path: String, flag: String, value: String) throws -> String {
+        guard path.hasPrefix("/") else {
+            throw ContainerError(.invalidOption(flag: flag, value: value, reason: "the container path \"\(path)\" must be absolute"))
+        }
+        let clean = try ContainerPath.normalize(path, field: "mount destination")
+        guard clean != "/" else {
+            throw ContainerError(.invalidOption(flag: flag, value: value, reason: "the destination cannot be \"/\""))
+        }
+        return clean
+    }
+
+    static func absoluteHostPath(_ path: String, workingDirectory: String) -> String {
+        var expanded = path
+        if path == "~" || path.hasPrefix("~/") {
+            expanded = NSHomeDirectory() + path.dropFirst()
+        } else if !path.hasPrefix("/") {
+            expanded = workingDirectory + "/" + path
+        }
+        return URL(fileURLWithPath: expanded).standardizedFileURL.path
+    }
+
+    static func isValidVolumeName(_ name: String) -> Bool {
+        NameGenerator.isValid(name)
+    }
+
+    /// 64 hex digits, the name Docker gives an anonymous volume.
+    static func randomVolumeName() -> String {
+        ContainerIdentifier.random()
+    }
+}
+
+/// Random 64-hex identifiers for containers and anonymous volumes.
+public enum ContainerIdentifier {
+    public static func random() -> String {
+        var generator = SystemRandomNumberGenerator()
+        return (0..<4).map { _ in
+            let text = String(generator.next() as UInt64, radix: 16)
+            return String(repeating: "0", count: 16 - text.count) + text
+        }.joined()
+    }
+}

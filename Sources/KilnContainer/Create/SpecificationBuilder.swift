@@ -1,0 +1,245 @@
+import Foundation
+import KilnImage
+import KilnRuntime
+import KilnStore
+
+/// Combines an image's defaults with the command line into a container specification, the way
+/// Docker combines them.
+///
+/// - Entrypoint and command: a given `--entrypoint` replaces the image's entrypoint and drops
+///   its `Cmd`, and `--entrypoint ""` clears the entrypoint. Words after the image name replace
+///   `Cmd`. An empty result is "No command specified".
+/// - Env: the image's, then `-e` and `--env-file` in order, a later `KEY` replacing an earlier one.
+/// - User, working directory, stop signal: the flag, else the image's value.
+/// - Image `Volumes` become anonymous volumes unless a mount of the command line covers the same
+///   path. Their paths are untrusted: they are made absolute and clean inside the container
+///   (`/../../etc` becomes `/etc`), and never name a host path.
+public struct SpecificationBuilder {
+    public var options: CreateOptions
+    public var image: ImageRecord
+    public var config: ImageConfig
+
+    public init(options: CreateOptions, image: ImageRecord, config: ImageConfig) {
+        self.options = options
+        self.image = image
+        self.config = config
+    }
+
+    public func build(id: String) throws -> ContainerSpecification {
+        let imageConfig = config.config ?? KilnImage.ContainerConfig()
+
+        var entrypoint = imageConfig.entrypoint ?? []
+        var cmd = imageConfig.cmd ?? []
+        if let given = options.entrypoint {
+            entrypoint = given.isEmpty ? [] : [given]
+            cmd = []
+        }
+        if !options.command.isEmpty {
+            cmd = options.command
+        }
+        guard !(entrypoint + cmd).isEmpty else { throw ContainerError(.noCommand) }
+
+        let workingDir: String
+        if let flag = options.workingDir {
+            guard flag.hasPrefix("/") else {
+                throw ContainerError(
+                    .invalidOption(flag: "--workdir", value: flag, reason: "the working directory needs to be an absolute path"))
+            }
+            workingDir = try ContainerPath.normalize(flag, field: "working directory")
+        } else if let fromImage = imageConfig.workingDir, !fromImage.isEmpty {
+            guard fromImage.hasPrefix("/"), !fromImage.utf8.contains(0) else {
+                throw ContainerError(
+                    .invalidImageConfig(field: "WorkingDir", value: fromImage, reason: "must be an absolute path inside the container"))
+            }
+            workingDir = try ContainerPath.normalize(fromImage, field: "working directory")
+        } else {
+            workingDir = "/"
+        }
+
+        let network = try Self.networkMode(options.network)
+        let hostname: String
+        if let given = options.hostname {
+            hostname = given
+        } else if network == "host" {
+            hostname = ProcessInfo.processInfo.hostName
+        } else {
+            hostname = String(id.prefix(12))
+        }
+
+        var env = Self.mergeEnvironment(imageConfig.env ?? [], options.env, environment: options.environment)
+        if !env.contains(where: { $0.hasPrefix("HOSTNAME=") }) {
+            env.insert("HOSTNAME=\(hostname)", at: env.firstIndex { $0.hasPrefix("PATH=") }.map { $0 + 1 } ?? 0)
+        }
+
+        var mounts: [MountSpecification] = []
+        var binds: [String] = []
+        for value in options.volumes {
+            mounts.append(try MountParser.volume(value, workingDirectory: options.workingDirectory))
+            binds.append(value)
+        }
+        for value in options.mounts {
+            mounts.append(try MountParser.mount(value, workingDirectory: options.workingDirectory))
+        }
+        for value in options.tmpfs {
+            mounts.append(try MountParser.tmpfs(value))
+        }
+        for destination in try imageVolumes(imageConfig.volumes ?? [])
+        where !mounts.contains(where: { $0.destination == destination }) {
+            mounts.append(
+                MountSpecification(
+                    kind: .volume, source: MountParser.randomVolumeName(), destination: destination, anonymous: true))
+        }
+
+        var exposed = Set(imageConfig.exposedPorts ?? [])
+        for value in options.expose {
+            for mapping in try PortMapping.parse(value) where mapping.hostPort == 0 {
+                exposed.insert("\(mapping.containerPort)/\(mapping.proto.rawValue)")
+            }
+        }
+        var ports: [PublishedPort] = []
+        for value in options.publish {
+            for mapping in try PortMapping.parse(value) {
+                ports.append(
+                    PublishedPort(
+                        hostIP: mapping.hostIP, hostPort: mapping.hostPort, containerPort: mapping.containerPort,
+                        proto: mapping.proto.rawValue))
+                exposed.insert("\(mapping.containerPort)/\(mapping.proto.rawValue)")
+            }
+        }
+        if options.publishAll {
+            for key in exposed.sorted() where !ports.contains(where: { $0.containerKey == key }) {
+                for mapping in try PortMapping.parse(key) {
+                    ports.append(
+                        PublishedPort(hostIP: "0.0.0.0", hostPort: 0, containerPort: mapping.containerPort, proto: mapping.proto.rawValue))
+                }
+            }
+        }
+
+        let stopSignal = options.stopSignal ?? imageConfig.stopSignal
+        if let stopSignal, Signals.number(stopSignal) == nil {
+            throw options.stopSignal != nil
+                ? ContainerError(.invalidOption(flag: "--stop-signal", value: stopSignal, reason: "unknown signal"))
+                : ContainerError(.invalidImageConfig(field: "StopSignal", value: stopSignal, reason: "unknown signal"))
+        }
+        let (maximumSize, maximumFiles) = try Self.logOptions(options.logOptions)
+
+        var labels = imageConfig.labels ?? [:]
+        labels.merge(options.labels) { _, given in given }
+
+        return ContainerSpecification(
+            image: options.image, imageID: image.id.description, imageManifest: image.manifest.digest.description,
+            chainIDs: config.chainIDs.map(\.description), entrypoint: entrypoint, cmd: cmd, env: env,
+            user: options.user ?? imageConfig.user ?? "", workingDir: workingDir, hostname: hostname, tty: options.tty,
+            openStdin: options.interactive, labels: labels, stopSignal: stopSignal, stopTimeout: options.stopTimeout,
+            healthcheck: options.disableHealthcheck ? nil : Self.healthcheck(imageConfig.healthcheck),
+            exposedPorts: exposed.sorted(), binds: binds, mounts: mounts, portBindings: ports,
+            publishAll: options.publishAll, networkMode: network, autoRemove: options.autoRemove,
+            readOnly: options.readOnly, initProcess: options.initProcess, logMaximumSize: maximumSize,
+            logMaximumFiles: maximumFiles, platform: config.platform.description, created: DockerTime.now)
+    }
+
+    /// Cleans the image's `Volumes` into absolute container paths. A relative path or one with a
+    /// NUL byte is rejected with the field named, and one that cleans to `/` is dropped.
+    func imageVolumes(_ volumes: [String]) throws -> [String] {
+        var result: [String] = []
+        for volume in volumes {
+            guard volume.hasPrefix("/"), !volume.utf8.contains(0) else {
+                throw ContainerError(
+                    .invalidImageConfig(field: "Volumes", value: volume, reason: "must be an absolute path inside the container"))
+            }
+            let clean = try ContainerPath.normalize(volume, field: "image config Volumes")
+            if clean != "/", !result.contains(clean) { result.append(clean) }
+        }
+        return result
+    }
+
+    static func networkMode(_ value: String) throws -> String {
+        switch value {
+        case "slirp", "slirp4netns", "bridge", "default", "": return "slirp"
+        case "host": return "host"
+        case "none": return "none"
+        default:
+            throw ContainerError(
+                .invalidOption(flag: "--network", value: value, reason: "network \(value) not found: kiln knows slirp, host and none"))
+        }
+    }
+
+    /// Applies `overrides` to `base` by key. An override without `=` copies kiln's own value, or
+    /// is left out when kiln has none, as the Docker CLI does with `-e KEY`.
+    static func mergeEnvironment(_ base: [String], _ overrides: [String], environment: [String: String]) -> [String] {
+        var result = base
+        for entry in overrides {
+            let parts = entry.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            let key = String(parts[0])
+            let resolved: String
+            if parts.count == 2 {
+                resolved = entry
+            } else if let value = environment[key] {
+                resolved = "\(key)=\(value)"
+            } else {
+                continue
+            }
+            if let index = result.firstIndex(where: { $0 == key || $0.hasPrefix(key + "=") }) {
+                result[index] = resolved
+            } else {
+                result.append(resolved)
+            }
+        }
+        return result
+    }
+
+    /// The image's health check with Docker's defaults (30 s interval and timeout, 3 retries);
+    /// nil for none or `NONE`.
+    static func healthcheck(_ check: Healthcheck?) -> HealthcheckSpecification? {
+        guard let check, let test = check.test, let kind = test.first, kind == "CMD" || kind == "CMD-SHELL" else {
+            return nil
+        }
+        func positive(_ value: Int64?, _ fallback: Int64) -> Int64 { (value ?? 0) > 0 ? value! : fallback }
+        return HealthcheckSpecification(
+            test: test, interval: positive(check.interval, HealthcheckSpecification.defaultInterval),
+            timeout: positive(check.timeout, HealthcheckSpecification.defaultTimeout),
+            startPeriod: max(0, check.startPeriod ?? 0),
+            startInterval: positive(check.startInterval, HealthcheckSpecification.defaultStartInterval),
+            retries: (check.retries ?? 0) > 0 ? check.retries! : HealthcheckSpecification.defaultRetries)
+    }
+
+    /// `--log-opt max-size=SIZE` (`10m`, `1g`, bytes) and `max-file=N`; 10 MB and 3 files by default.
+    static func logOptions(_ values: [String]) throws -> (Int64, Int) {
+        var size: Int64 = 10 * 1024 * 1024
+        var files = 3
+        for value in values {
+            let parts = value.split(separator: "=", maxSplits: 1).map(String.init)
+            guard parts.count == 2 else {
+                throw ContainerError(.invalidOption(flag: "--log-opt", value: value, reason: "expected KEY=VALUE"))
+            }
+            switch parts[0] {
+            case "max-size":
+                guard let parsed = ByteSize.parse(parts[1]), parsed >= 4096 else {
+                    throw ContainerError(.invalidOption(flag: "--log-opt", value: value, reason: "max-size must be a size of at least 4k"))
+                }
+                size = parsed
+            case "max-file":
+                guard let parsed = Int(parts[1]), parsed >= 1 else {
+                    throw ContainerError(.invalidOption(flag: "--log-opt", value: value, reason: "max-file must be a number of at least 1"))
+                }
+                files = parsed
+            default:
+                throw ContainerError(.invalidOption(flag: "--log-opt", value: value, reason: "kiln knows max-size and max-file"))
+            }
+        }
+        return (size, files)
+    }
+}
+
+/// Sizes as Docker's flags take them: a number with an optional unit b, k, m or g (binary).
+public enum ByteSize {
+    public static func parse(_ text: String) -> Int64? {
+        let lower = text.lowercased()
+        let units: [(String, Int64)] = [("kb", 1 << 10), ("mb", 1 << 20), ("gb", 1 << 30), ("k", 1 << 10), ("m", 1 << 20), ("g", 1 << 30), ("b", 1)]
+        for (suffix, factor) in units where lower.hasSuffix(suffix) {
+            guard let number = Int64(lower.dropLast(suffix.count)), number >= 0 else { return nil }
+            return number * factor
+        }
+        return Int64(lower)
+    }
+}

@@ -1,0 +1,194 @@
+import CSystem
+import Foundation
+import KilnDiagnostics
+import KilnRuntime
+import KilnStore
+
+/// The destination of a foreground container's standard streams.
+public enum AttachedIO: Sendable {
+    /// Each chunk goes to `handler` (and to the log); stdin is /dev/null.
+    case output(@Sendable (_ isError: Bool, _ chunk: [UInt8]) -> Void)
+    /// kiln's own standard streams, with stdin when `stdin` is set and a real terminal for a
+    /// container created with `-t`. The log stays empty.
+    case inherit(stdin: Bool)
+}
+
+extension ContainerManager {
+    /// Runs the container in the foreground and returns its exit status (128 plus the signal
+    /// for a killed one). With `--rm` it is removed afterwards.
+    ///
+    /// Throws before the container runs when it cannot start: a missing command
+    /// (`commandNotFound`), a taken port (`portInUse`), a runc failure.
+    public func runAttached(_ container: Container, io: AttachedIO) async throws -> Int32 {
+        let result = try await monitor(container, io: io, detached: false, ready: { _ in })
+        return result.exitCode
+    }
+
+    /// Starts the container in the background under a monitor process and returns once it
+    /// runs, or throws what kept it from starting.
+    public func startDetached(_ container: Container) async throws {
+        let current = await reconcile(container)
+        guard !current.status.isActive else { return }
+        try await MonitorProcess.start(containerID: container.id, storeRoot: store.layout.root, environment: environment, logPath: bundle(container.id).directory + "/monitor.log")
+    }
+
+    /// Runs the background monitor (`kiln container monitor ID`): starts the container, reports
+    /// to the waiting command on `readyDescriptor` whether it started, then watches it until it
+    /// ends. Returns the container's exit status.
+    public func superviseDetached(id: String, readyDescriptor: Int32) async -> Int32 {
+        signal(SIGPIPE, SIG_IGN)
+        let ready = ReadyChannel(descriptor: readyDescriptor)
+        do {
+            guard let container = try repository.container(id: id) else { throw ContainerError(.notFound(id)) }
+            let result = try await monitor(container, io: nil, detached: true) { outcome in ready.send(outcome) }
+            return result.exitCode
+        } catch {
+            ready.send(.failure(error))
+            return (error as? KilnError)?.exitStatus ?? ExitStatus.failure
+        }
+    }
+
+    /// Starts the container, watches it to the end and records what happened; `io` nil means the
+    /// output goes to the log only. `ready` hears once that the container runs or why it failed.
+    func monitor(
+        _ container: Container, io: AttachedIO?, detached: Bool, ready: @escaping @Sendable (Result<Void, Error>) -> Void
+    ) async throws -> ContainerExit {
+        _ = kiln_set_child_subreaper()
+        let spec = container.specification
+        let filesystem = filesystem(container.id)
+        let bundle = bundle(container.id)
+        let previousStart = container.state.startedAt
+        let runner = try runner
+
+        let launch: LaunchPlan
+        do {
+            try filesystem.mount(chainIDs: spec.chainIDs, volatile: spec.autoRemove)
+            launch = try RuntimePlanner(manager: self).plan(container, rootfs: filesystem.merged)
+            let ports = launch.ports
+            try repository.update(container.id) { current in
+                current.status = .running
+                current.state.pid = 0
+                current.state.exitCode = 0
+                current.state.error = ""
+                current.state.startedAt = DockerTime.now
+                current.state.finishedAt = nil
+                current.state.ports = ports
+                current.state.health = spec.healthcheck.map { _ in HealthState() }
+                Self.recordMonitor(&current.state)
+            }
+        } catch {
+            filesystem.unmount()
+            ready(.failure(error))
+            throw error
+        }
+
+        let log = try? LogWriter(path: logPath(container.id), maximumSize: spec.logMaximumSize, maximumFiles: spec.logMaximumFiles)
+        let runtimeIO: ContainerIO
+        switch io {
+        case .inherit(let stdin):
+            runtimeIO = .inherit(stdin: stdin)
+        case .output(let handler):
+            runtimeIO = .stream(tailLines: 0) { stream, chunk in
+                log?.write(chunk, stream: stream == .stderr ? "stderr" : "stdout")
+                handler(stream == .stderr, chunk)
+            }
+        case nil:
+            runtimeIO = .stream(tailLines: 0) { stream, chunk in
+                log?.write(chunk, stream: stream == .stderr ? "stderr" : "stdout")
+            }
+        }
+
+        let runTask = Task { try await runner.run(launch.configuration, id: container.id, bundle: bundle, io: runtimeIO) }
+        let watcher = Task {
+            // The container runs once runc reports it running. A `stopped` seen here may be a
+            // container that failed to start and is being deleted, so only the end of the run
+            // reports a container that exited before it was seen running.
+            guard detached || spec.healthcheck != nil else {
+                ready(.success(()))
+                return
+            }
+            while !Task.isCancelled {
+                if let state = try? await runner.runc.state(id: container.id), state.status == "running" || state.status == "paused" {
+                    if state.pid > 0 { _ = try? repository.update(container.id) { $0.state.pid = state.pid } }
+                    ready(.success(()))
+                    if let check = spec.healthcheck {
+                        await HealthMonitor(manager: self, containerID: container.id, check: check).run()
+                    }
+                    return
+                }
+                try? await Task.sleep(for: .milliseconds(20))
+            }
+        }
+
+        let outcome = await runTask.result
+        watcher.cancel()
+        log?.flush()
+
+        switch outcome {
+        case .success(let exit):
+            ready(.success(()))
+            // The runtime deleted runc's state, slirp4netns and the mount-point stubs itself. The
+            // unmount comes before the exit is recorded: a `kiln start` that waits for the record
+            // mounts the filesystem again, and must not lose that mount to this monitor.
+            filesystem.unmount()
+            _ = try? repository.update(container.id) { current in
+                current.status = .exited
+                current.state.exitCode = exit.exitCode
+                current.state.pid = 0
+                current.state.finishedAt = DockerTime.now
+            }
+            if spec.autoRemove, let current = try? repository.container(id: container.id) {
+                try? discard(current, volumes: true)
+            }
+            return exit
+        case .failure(let error):
+            ready(.failure(error))
+            let message = (error as? KilnError)?.diagnostic.message ?? "\(error)"
+            let code: Int32 = (error as? KilnError).map { [126, 127].contains($0.exitStatus) ? $0.exitStatus : 128 } ?? 128
+            filesystem.unmount()
+            _ = try? repository.update(container.id) { current in
+                current.status = previousStart == nil ? .created : .exited
+                current.state.exitCode = code
+                current.state.error = message
+                current.state.pid = 0
+                current.state.startedAt = previousStart
+                current.state.finishedAt = previousStart == nil ? nil : DockerTime.now
+                current.state.health = nil
+            }
+            throw error
+        }
+    }
+}
+
+/// The pipe on which the background monitor reports to the waiting `kiln run -d` or
+/// `kiln start` whether the container started: one JSON line, then end of file.
+final class ReadyChannel: @unchecked Sendable {
+    private let lock = NSLock()
+    private var descriptor: Int32
+
+    init(descriptor: Int32) {
+        self.descriptor = descriptor
+    }
+
+    func send(_ outcome: Result<Void, Error>) {
+        lock.lock()
+        defer { lock.unlock() }
+        guard descriptor >= 0 else { return }
+        var message: [String: Any] = ["ok": true]
+        if case .failure(let error) = outcome {
+            let diagnostic = (error as? KilnError)?.diagnostic
+            message = [
+                "ok": false,
+                "message": diagnostic?.message ?? "\(error)",
+                "hint": diagnostic?.hint ?? "",
+                "status": (error as? KilnError)?.exitStatus ?? ExitStatus.failure,
+            ]
+        }
+        if var bytes = try? JSONSerialization.data(withJSONObject: message) {
+            bytes.append(UInt8(ascii: "\n"))
+            _ = bytes.withUnsafeBytes { write(descriptor, $0.baseAddress, $0.count) }
+        }
+        close(descriptor)
+        descriptor = -1
+    }
+}

@@ -1,0 +1,170 @@
+import CSystem
+import Foundation
+import KilnDiagnostics
+import KilnImage
+import KilnRuntime
+import KilnStore
+
+/// Creates, starts, watches, stops and removes containers: the engine behind `kiln run`,
+/// `ps`, `stop`, `rm` and the other container commands.
+///
+/// State lives in the store's database beside runc's own state. A container is watched by one
+/// monitor: the foreground `kiln run` itself, or for `kiln run -d` and `kiln start` a `kiln`
+/// process re-executed in the hidden `container monitor` mode, which keeps the logs, health
+/// checks and slirp4netns going after the command returned. `reconcile` compares records with
+/// runc after a killed monitor or a reboot.
+public final class ContainerManager: Sendable {
+    public let store: Store
+    public let repository: ContainerRepository
+    public let environment: [String: String]
+    public let logger: Logger
+    /// Nil when no runc is installed: listing and inspecting still work.
+    public let runc: Runc?
+
+    public init(store: Store, environment: [String: String], logger: Logger = .discard) {
+        self.store = store
+        self.repository = ContainerRepository(store: store)
+        self.environment = environment
+        self.logger = logger.labeled("container")
+        self.runc = try? Runc(storeRoot: store.layout.root, environment: environment, logger: logger)
+    }
+
+    /// Returns runc, or throws the error that explains how to install it.
+    func requireRunc() throws -> Runc {
+        guard let runc else { throw RuntimeError(.runcNotFound) }
+        return runc
+    }
+
+    var runner: ContainerRunner {
+        get throws { ContainerRunner(runc: try requireRunc(), logger: logger) }
+    }
+
+    public func bundle(_ id: String) -> BundleLayout {
+        BundleLayout(directory: store.layout.container(id))
+    }
+
+    public func filesystem(_ id: String) -> ContainerFilesystem {
+        ContainerFilesystem(store: store, id: id)
+    }
+
+    public func logPath(_ id: String) -> String {
+        store.layout.container(id) + "/container.log"
+    }
+
+    /// `<root>/volumes`: named and anonymous volumes, each a directory `<name>/_data`.
+    public var volumesDirectory: String { store.layout.root + "/volumes" }
+
+    // MARK: Creating
+
+    /// Creates a container from `image`: unpacks its missing layers, records the container and
+    /// makes its directories. Nothing runs yet.
+    ///
+    /// Throws `nameInUse` for a taken `--name`, leaving nothing behind.
+    public func create(_ options: CreateOptions, image: ImageRecord) throws -> Container {
+        let config = try store.readConfig(image.config.digest, expectedSize: image.config.size)
+        if let name = options.name, !NameGenerator.isValid(name) {
+            throw ContainerError(.invalidName(name))
+        }
+        let id = ContainerIdentifier.random()
+        let specification = try SpecificationBuilder(options: options, image: image, config: config).build(id: id)
+
+        return try store.withLease("create container \(id.prefix(12))") { lease in
+            _ = try ContainerFilesystem.prepareSnapshots(for: image, config: config, store: store, lease: lease)
+            var container = Container(
+                id: id, name: options.name ?? NameGenerator.name(), status: .created, created: specification.created,
+                specification: specification, state: ContainerRuntimeState())
+            var attempt = 0
+            while true {
+                do {
+                    try repository.insert(container)
+                    break
+                } catch let error as ContainerError {
+                    // A generated name that happens to be taken gets another try; a chosen one is an error.
+                    guard options.name == nil, case .nameInUse = error.kind, attempt < 10 else { throw error }
+                    attempt += 1
+                    container.name = NameGenerator.name(attempt: attempt)
+                }
+            }
+            do {
+                try filesystem(id).create(chainIDs: specification.chainIDs)
+                try FileManager.default.createDirectory(
+                    atPath: bundle(id).directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+            } catch {
+                try? discard(container)
+                throw error
+            }
+            return container
+        }
+    }
+
+    // MARK: Removing
+
+    /// Removes a stopped container: its runc state, mounts, directories, record and, with
+    /// `volumes`, its anonymous volumes. `force` kills a running container first.
+    public func remove(_ target: Container, force: Bool, volumes: Bool) async throws {
+        var container = await reconcile(target)
+        if container.status.isActive {
+            guard force else { throw ContainerError(.removeRunning(container.name)) }
+            try await kill(container, signal: SIGKILL)
+            container = try await waitForExit(container, timeout: .seconds(10))
+        }
+        if let runner = try? runner {
+            try? await runner.remove(id: container.id, bundle: bundle(container.id), rootfs: filesystem(container.id).merged, force: true)
+        }
+        try discard(container, volumes: volumes)
+    }
+
+    /// Deletes everything of a container that is not running.
+    func discard(_ container: Container, volumes: Bool = false) throws {
+        let filesystem = filesystem(container.id)
+        filesystem.unmount()
+        try repository.delete(container.id)
+        try? filesystem.remove()
+        try? FileManager.default.removeItem(atPath: bundle(container.id).directory)
+        if volumes {
+            for mount in container.specification.mounts where mount.kind == .volume && mount.anonymous {
+                try? FileManager.default.removeItem(atPath: volumesDirectory + "/" + mount.source)
+            }
+        }
+    }
+
+    // MARK: Signals
+
+    /// Sends `signal` to the container's init process, as `docker kill` does.
+    public func kill(_ container: Container, signal: Int32) async throws {
+        let current = await reconcile(container)
+        guard current.status.isActive else { throw ContainerError(.notRunning(container.name)) }
+        try await requireRunc().kill(id: container.id, signal: signal)
+    }
+
+    /// Stops the container: its stop signal (the image's STOPSIGNAL, else SIGTERM), then SIGKILL
+    /// to every process in it after `timeout` (the container's `--stop-timeout`, else 10 s).
+    /// A container that is not running is left as it is.
+    public func stop(_ container: Container, timeout: Int? = nil) async throws {
+        let current = await reconcile(container)
+        guard current.status.isActive else { return }
+        let signal = current.specification.stopSignal.flatMap(Signals.number) ?? SIGTERM
+        let seconds = timeout ?? current.specification.stopTimeout ?? 10
+        if seconds < 0 {
+            try await requireRunc().kill(id: current.id, signal: signal)
+            _ = try await waitForExit(current, timeout: .seconds(3600 * 24 * 365))
+            return
+        }
+        try await runner.stop(id: current.id, signal: signal, timeout: .seconds(seconds))
+        _ = try await waitForExit(current, timeout: .seconds(10))
+    }
+
+    /// Waits until the container's record shows it no longer running: its monitor writes that
+    /// when the container ends, and `reconcile` does when the monitor is gone.
+    @discardableResult
+    public func waitForExit(_ container: Container, timeout: Duration) async throws -> Container {
+        let deadline = ContinuousClock.now + timeout
+        var current = container
+        while ContinuousClock.now < deadline {
+            current = await reconcile(current)
+            if !current.status.isActive { return current }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        return current
+    }
+}

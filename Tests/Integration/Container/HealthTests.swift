@@ -1,0 +1,55 @@
+import Foundation
+import Testing
+
+/// HEALTHCHECK of an image, run by the container's background monitor.
+@Suite(.enabled(if: ContainerHarness.isReady, "needs root, runc, slirp4netns and busybox-static (scripts/setup installs them)"), .serialized)
+struct HealthTests {
+    /// Loads the busybox tree as `health:test`, a docker-archive whose config has a health check
+    /// that passes while /tmp/healthy exists, every 200 ms, unhealthy after 2 failures.
+    static func loadImage(_ harness: ContainerHarness) async throws {
+        let archive = harness.directory.appending("archive")
+        try FileManager.default.createDirectory(atPath: archive, withIntermediateDirectories: true)
+        try FileManager.default.copyItem(atPath: harness.directory.appending("busybox.tar"), toPath: archive + "/layer.tar")
+        let digest = try Command.run("/usr/bin/sha256sum", [archive + "/layer.tar"]).prefix(64)
+        #if arch(arm64)
+            let architecture = "arm64"
+        #else
+            let architecture = "amd64"
+        #endif
+        try Data(
+            """
+            {"architecture":"\(architecture)","os":"linux","config":{"Cmd":["sleep","1000"],
+             "Healthcheck":{"Test":["CMD-SHELL","test -f /tmp/healthy"],"Interval":200000000,"Timeout":2000000000,"Retries":2}},
+             "rootfs":{"type":"layers","diff_ids":["sha256:\(digest)"]}}
+            """.utf8
+        ).write(to: URL(fileURLWithPath: archive + "/config.json"))
+        try Data(#"[{"Config":"config.json","RepoTags":["health:test"],"Layers":["layer.tar"]}]"#.utf8)
+            .write(to: URL(fileURLWithPath: archive + "/manifest.json"))
+        try Command.run("/bin/tar", ["-C", archive, "-cf", harness.directory.appending("health.tar"), "manifest.json", "config.json", "layer.tar"])
+        let loaded = await harness.kiln("load", "-i", harness.directory.appending("health.tar"))
+        #expect(loaded.status == 0, "\(loaded.stderr)")
+    }
+
+    @Test func healthFollowsTheCheck() async throws {
+        try await ContainerHarness.with { harness in
+            try await Self.loadImage(harness)
+            #expect(await harness.kiln("run", "-d", "--name", "checked", "health:test").status == 0)
+            #expect(await harness.kiln("ps", "--format", "{{.Status}}").stdout.contains("(health: starting)"))
+
+            _ = await harness.kiln("exec", "checked", "touch", "/tmp/healthy")
+            let healthy = await harness.eventually(10) {
+                await harness.kiln("ps", "--format", "{{.Status}}").stdout.contains("(healthy)")
+            }
+            #expect(healthy)
+            #expect(await harness.kiln("ps", "--filter", "health=healthy", "-q").stdout.count == 13)
+
+            _ = await harness.kiln("exec", "checked", "rm", "/tmp/healthy")
+            let unhealthy = await harness.eventually(10) {
+                await harness.kiln("ps", "--format", "{{.Status}}").stdout.contains("(unhealthy)")
+            }
+            #expect(unhealthy)
+            let state = await harness.kiln("inspect", "-f", "{{.State.Health.Status}} {{.State.Health.FailingStreak}}", "checked")
+            #expect(state.stdout.hasPrefix("unhealthy "))
+        }
+    }
+}

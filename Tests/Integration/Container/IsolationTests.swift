@@ -1,0 +1,68 @@
+import Foundation
+import Testing
+
+/// Isolation of `kiln run` against three leaks: host descriptors, a working directory outside the
+/// container, and signals that do not reach the container.
+@Suite(.enabled(if: ContainerHarness.isReady, "needs root, runc, slirp4netns and busybox-static (scripts/setup installs them)"), .serialized)
+struct IsolationTests {
+    @Test func noDescriptorLeaks() async throws {
+        try await ContainerHarness.with { harness in
+            let result = await harness.kiln("run", "--rm", ContainerHarness.image, "sh", "-c", "ls /proc/self/fd")
+            #expect(result.status == 0)
+            // ls opens its own directory descriptor, 3; nothing of kiln's store or pipes is there.
+            #expect(result.stdout.split(separator: "\n") == ["0", "1", "2", "3"])
+        }
+    }
+
+    @Test(arguments: [3, 7, 8, 9])
+    func workdirInProcFdStaysInside(descriptor: Int) async throws {
+        try await ContainerHarness.with { harness in
+            let result = await harness.kiln(
+                "run", "--rm", "--name", "leak\(descriptor)", "-w", "/proc/self/fd/\(descriptor)", ContainerHarness.image,
+                "sh", "-c", "cat ../../../../etc/hostname")
+            // Either runc refuses the directory, or the process starts inside the container and
+            // reads the container's own /etc/hostname, never the host's.
+            let hostHostname = ProcessInfo.processInfo.hostName
+            #expect(!result.stdout.contains(hostHostname))
+        }
+    }
+
+    @Test func signalsReachForegroundContainer() async throws {
+        try await ContainerHarness.with { harness in
+            let me = try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")
+            let kiln = URL(fileURLWithPath: me).deletingLastPathComponent().appendingPathComponent("kiln").path
+            try #require(FileManager.default.isExecutableFile(atPath: kiln), "the kiln binary is built beside the tests")
+
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: kiln)
+            process.arguments = [
+                "--root", harness.root, "run", "--rm", "--name", "trapper", ContainerHarness.image,
+                "sh", "-c", "trap 'exit 42' TERM; echo ready; while true; do sleep 0.1; done",
+            ]
+            let output = Pipe()
+            process.standardOutput = output
+            process.standardError = FileHandle.nullDevice
+            try process.run()
+            let ready = output.fileHandleForReading.availableData
+            #expect(String(decoding: ready, as: UTF8.self) == "ready\n")
+
+            kill(process.processIdentifier, SIGTERM)
+            process.waitUntilExit()
+            #expect(process.terminationStatus == 42)
+            let removed = await harness.eventually(5) { await harness.kiln("ps", "-aq").stdout.isEmpty }
+            #expect(removed)
+        }
+    }
+}
+
+@Suite(.enabled(if: ContainerHarness.isReady && FileManager.default.isExecutableFile(atPath: "/usr/bin/tini-static"), "needs tini-static (scripts/setup installs tini)"))
+struct InitTests {
+    @Test func initRunsAsPidOne() async throws {
+        try await ContainerHarness.with { harness in
+            let result = await harness.kiln("run", "--rm", "--init", ContainerHarness.image, "sh", "-c", "cat /proc/1/cmdline | tr '\\0' ' '; echo; echo $$")
+            #expect(result.status == 0, "\(result.stderr)")
+            #expect(result.stdout.hasPrefix("/sbin/docker-init -- sh -c "))
+            #expect(!result.stdout.hasSuffix("\n1\n"))
+        }
+    }
+}

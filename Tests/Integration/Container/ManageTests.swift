@@ -1,0 +1,217 @@
+import Foundation
+import KilnContainer
+import Testing
+
+/// The container management commands: logs, exec, ps, inspect, restart, commit, and the
+/// reconciliation after a killed monitor.
+@Suite(.enabled(if: ContainerHarness.isReady, "needs root, runc, slirp4netns and busybox-static (scripts/setup installs them)"), .serialized)
+struct ManageTests {
+    @Test func logsKeepStreamsApart() async throws {
+        try await ContainerHarness.with { harness in
+            let started = await harness.kiln(
+                "run", "-d", "--name", "talker", ContainerHarness.image, "sh", "-c", "echo one; sleep 0.1; echo two >&2; sleep 0.1; echo three")
+            #expect(started.status == 0)
+            let exited = try await harness.eventually { try harness.container("talker")?.status == .exited }
+            #expect(exited)
+
+            let logs = await harness.kiln("logs", "talker")
+            #expect(logs.stdout == "one\nthree\n")
+            #expect(logs.stderr == "two\n")
+            #expect(await harness.kiln("logs", "--tail", "1", "talker").stdout == "three\n")
+            let stamped = await harness.kiln("logs", "-t", "talker").stdout.split(separator: "\n")
+            #expect(stamped.count == 2)
+            #expect(stamped.allSatisfy { $0.contains("Z one") || $0.contains("Z three") })
+            #expect(await harness.kiln("logs", "--since", "1h", "talker").stdout == "one\nthree\n")
+            #expect(await harness.kiln("logs", "--until", "2000-01-01T00:00:00Z", "talker").stdout == "")
+
+            // A foreground run keeps logs too.
+            _ = await harness.kiln("run", "--name", "front", ContainerHarness.image, "echo", "kept")
+            #expect(await harness.kiln("logs", "front").stdout == "kept\n")
+
+            let followed = await harness.kiln("logs", "-f", "talker")
+            #expect(followed.stdout == "one\nthree\n")
+        }
+    }
+
+    @Test func execRunsInRunningContainer() async throws {
+        try await ContainerHarness.with { harness in
+            #expect(await harness.kiln("run", "-d", "--name", "box", "-e", "FROM_RUN=1", ContainerHarness.image, "sleep", "1000").status == 0)
+
+            let echoed = await harness.kiln("exec", "-e", "EXTRA=2", "box", "sh", "-c", "echo $FROM_RUN$EXTRA; exit 5")
+            #expect(echoed.stdout == "12\n")
+            #expect(echoed.status == 5)
+            #expect(await harness.kiln("exec", "-u", "appuser", "-w", "/tmp", "box", "sh", "-c", "id -u; pwd").stdout == "1001\n/tmp\n")
+            #expect(await harness.kiln("exec", "-d", "box", "touch", "/tmp/detached").status == 0)
+            let seen = await harness.eventually(5) { await harness.kiln("exec", "box", "ls", "/tmp/detached").status == 0 }
+            #expect(seen)
+
+            _ = await harness.kiln("stop", "-t", "0", "box")
+            let stopped = await harness.kiln("exec", "box", "true")
+            #expect(stopped.status == 1)
+            #expect(stopped.stderr.contains("is not running"))
+        }
+    }
+
+    @Test func psFiltersAndFormats() async throws {
+        try await ContainerHarness.with { harness in
+            _ = await harness.kiln("run", "--name", "done-ok", "-l", "team=a", ContainerHarness.image, "true")
+            _ = await harness.kiln("run", "--name", "done-bad", "-l", "team=b", ContainerHarness.image, "sh", "-c", "exit 2")
+            _ = await harness.kiln("run", "-d", "--name", "alive", "-l", "team=a", ContainerHarness.image, "sleep", "1000")
+
+            #expect(await harness.kiln("ps", "--format", "{{.Names}}").stdout == "alive\n")
+            #expect(await harness.kiln("ps", "-a", "--format", "{{.Names}}").stdout == "alive\ndone-bad\ndone-ok\n")
+            #expect(await harness.kiln("ps", "--filter", "status=exited", "--format", "{{.Names}}").stdout == "done-bad\ndone-ok\n")
+            #expect(await harness.kiln("ps", "-a", "--filter", "label=team=a", "--format", "{{.Names}}").stdout == "alive\ndone-ok\n")
+            #expect(await harness.kiln("ps", "-a", "--filter", "name=done", "--filter", "exited=2", "--format", "{{.Names}}").stdout == "done-bad\n")
+            #expect(await harness.kiln("ps", "-a", "--filter", "ancestor=\(ContainerHarness.image)", "-q").stdout.split(separator: "\n").count == 3)
+            #expect(await harness.kiln("ps", "-a", "--filter", "ancestor=other:1", "-q").stdout == "")
+            #expect(await harness.kiln("ps", "-a", "-n", "1", "--format", "{{.Names}}").stdout == "alive\n")
+            #expect(await harness.kiln("ps", "-a", "--format", "{{.Names}}\\t{{.Status}}").stdout.contains("done-bad\tExited (2) "))
+            #expect(await harness.kiln("ps", "--format", "{{.State}} {{.Command}}").stdout == "running \"sleep 1000\"\n")
+
+            let table = await harness.kiln("ps", "-a", "--format", "table {{.Names}}\\t{{.State}}")
+            #expect(table.stdout.hasPrefix("NAMES      STATE\n"))
+            let json = await harness.kiln("ps", "--format", "json")
+            #expect(json.stdout.contains("\"Names\":\"alive\""))
+            let full = await harness.kiln("ps", "--no-trunc", "-q")
+            #expect(full.stdout.trimmingCharacters(in: .newlines).count == 64)
+
+            let invalid = await harness.kiln("ps", "--filter", "colour=red")
+            #expect(invalid.status == 125)
+            #expect(invalid.stderr.contains("invalid filter 'colour'"))
+        }
+    }
+
+    @Test func inspectShowsDockerFields() async throws {
+        try await ContainerHarness.with { harness in
+            let port = try FreePort.find()
+            _ = await harness.kiln(
+                "run", "-d", "--name", "shown", "-p", "127.0.0.1:\(port):80", "--stop-signal", "SIGUSR1", ContainerHarness.image,
+                "sleep", "1000")
+            let document = await harness.kiln("inspect", "shown")
+            #expect(document.status == 0)
+            let parsed = try #require(
+                try JSONSerialization.jsonObject(with: Data(document.stdout.utf8)) as? [[String: Any]]).first
+            #expect(parsed?["Name"] as? String == "/shown")
+            #expect(parsed?["Path"] as? String == "sleep")
+            #expect(parsed?["Args"] as? [String] == ["1000"])
+            let state = parsed?["State"] as? [String: Any]
+            #expect(state?["Status"] as? String == "running")
+            #expect(state?["Running"] as? Bool == true)
+            #expect((state?["Pid"] as? Int ?? 0) > 0)
+            let bindings = (parsed?["HostConfig"] as? [String: Any])?["PortBindings"] as? [String: [[String: String]]]
+            #expect(bindings?["80/tcp"]?.first?["HostPort"] == "\(port)")
+            let ports = (parsed?["NetworkSettings"] as? [String: Any])?["Ports"] as? [String: [[String: String]]]
+            #expect(ports?["80/tcp"]?.first?["HostIp"] == "127.0.0.1")
+            #expect((parsed?["Config"] as? [String: Any])?["StopSignal"] as? String == "SIGUSR1")
+
+            // `kiln inspect` still finds images.
+            #expect(await harness.kiln("inspect", "-f", "{{.Id}}", ContainerHarness.image).stdout.hasPrefix("sha256:"))
+            #expect(await harness.kiln("inspect", "--type", "container", "nothing-here").status == 1)
+        }
+    }
+
+    @Test func killedMonitorShowsTheTruth() async throws {
+        try await ContainerHarness.with { harness in
+            #expect(await harness.kiln("run", "-d", "--name", "orphan", ContainerHarness.image, "sleep", "1000").status == 0)
+            let before = try #require(try harness.container("orphan"))
+            let monitor = try #require(before.state.monitorPID)
+            let initPID = await harness.kiln("inspect", "-f", "{{.State.Pid}}", "orphan").stdout.trimmingCharacters(in: .newlines)
+
+            // A crashed monitor: the container keeps running, and ps shows it running.
+            kill(monitor, SIGKILL)
+            let monitorGone = await harness.eventually { kill(monitor, 0) != 0 }
+            #expect(monitorGone)
+            #expect(await harness.kiln("ps", "--format", "{{.Names}} {{.State}}").stdout == "orphan running\n")
+
+            // The container ends without a monitor: ps -a marks it exited with an unknown status.
+            let pid = try #require(Int32(initPID))
+            kill(pid, SIGKILL)
+            let marked = await harness.eventually {
+                await harness.kiln("ps", "-a", "--format", "{{.Names}} {{.State}}").stdout == "orphan exited\n"
+            }
+            #expect(marked)
+            #expect(await harness.kiln("inspect", "-f", "{{.State.ExitCode}}", "orphan").stdout == "255\n")
+            #expect(harness.mountsBelowRoot() == [])
+
+            // It starts again under a new monitor.
+            #expect(await harness.kiln("start", "orphan").stdout == "orphan\n")
+            #expect(await harness.kiln("ps", "--format", "{{.Names}}").stdout == "orphan\n")
+        }
+    }
+
+    @Test func restartAndStartAgain() async throws {
+        try await ContainerHarness.with { harness in
+            #expect(await harness.kiln("run", "-d", "--name", "again", ContainerHarness.image, "sh", "-c", "date +%s%N >> /tmp/starts; sleep 1000").status == 0)
+            #expect(await harness.kiln("restart", "-t", "0", "again").stdout == "again\n")
+            let lines = await harness.kiln("exec", "again", "cat", "/tmp/starts").stdout.split(separator: "\n")
+            #expect(lines.count == 2)
+            #expect(await harness.kiln("ps", "--format", "{{.Status}}").stdout.hasPrefix("Up "))
+        }
+    }
+
+    @Test func commitMakesAnImage() async throws {
+        try await ContainerHarness.with { harness in
+            _ = await harness.kiln("run", "--name", "changed", ContainerHarness.image, "sh", "-c", "echo committed > /hello && rm /bin/vi")
+            let committed = await harness.kiln("commit", "-m", "add hello", "-c", "CMD [\"cat\", \"/hello\"]", "changed", "busybox:committed")
+            #expect(committed.status == 0, "\(committed.stderr)")
+            #expect(committed.stdout.hasPrefix("sha256:"))
+
+            #expect(await harness.kiln("run", "--rm", "busybox:committed").stdout == "committed\n")
+            #expect(await harness.kiln("run", "--rm", "busybox:committed", "ls", "/bin/vi").status != 0)
+            let history = await harness.kiln("history", "--format", "{{.Comment}}", "busybox:committed")
+            #expect(history.stdout.hasPrefix("add hello\n"))
+        }
+    }
+
+    @Test func imageInUseIsKept() async throws {
+        try await ContainerHarness.with { harness in
+            _ = await harness.kiln("run", "--name", "user", ContainerHarness.image, "true")
+            let refused = await harness.kiln("rmi", ContainerHarness.image)
+            #expect(refused.status != 0)
+            #expect(refused.stderr.contains("container"))
+            _ = await harness.kiln("store", "gc")
+            #expect(await harness.kiln("start", "-a", "user").status == 0)
+        }
+    }
+
+    @Test func pruneRemovesStoppedContainers() async throws {
+        try await ContainerHarness.with { harness in
+            _ = await harness.kiln("run", "--name", "old", ContainerHarness.image, "true")
+            _ = await harness.kiln("run", "-d", "--name", "live", ContainerHarness.image, "sleep", "1000")
+            let id = try #require(try harness.container("old")).id
+            let pruned = await harness.kiln("container", "prune", "-f")
+            #expect(pruned.stdout.hasPrefix("Deleted Containers:\n\(id)\n\nTotal reclaimed space: "))
+            #expect(await harness.kiln("ps", "-a", "--format", "{{.Names}}").stdout == "live\n")
+        }
+    }
+
+    @Test func hostileImageConfigStaysInside() async throws {
+        try await ContainerHarness.with { harness in
+            let tar = harness.directory.appending("busybox.tar")
+            let label = String(repeating: "$(touch /tmp/pwned);`id`|", count: 40_000)
+            let imported = await harness.kiln(
+                "import", "--change", "VOLUME [\"/../../../etc\"]", "--change", "LABEL kiln.hook=\"\(label)\"",
+                "--change", "ENTRYPOINT [\"/bin/sh\", \"-c\", \"id\"]", tar, "hostile:volumes")
+            #expect(imported.status == 0, "\(imported.stderr)")
+
+            let ran = await harness.kiln("run", "--name", "hostile", "hostile:volumes")
+            #expect(ran.status == 0, "\(ran.stderr)")
+            #expect(ran.stdout.hasPrefix("uid=0 "))
+            let container = try #require(try harness.container("hostile"))
+            // The image volume became an anonymous volume at the clean path /etc, inside the store.
+            #expect(container.specification.mounts.map(\.destination) == ["/etc"])
+            #expect(container.specification.mounts.allSatisfy { $0.kind == .volume })
+            #expect(container.specification.mounts.allSatisfy { $0.anonymous })
+            #expect(!FileManager.default.fileExists(atPath: "/tmp/pwned"))
+
+            let relative = await harness.kiln(
+                "import", "--change", "WORKDIR ../../..", tar, "hostile:workdir")
+            if relative.status == 0 {
+                let rejected = await harness.kiln("run", "--rm", "hostile:workdir", "pwd")
+                #expect(rejected.status == 125)
+                #expect(rejected.stderr.contains("WorkingDir"))
+            }
+        }
+    }
+}

@@ -1,0 +1,235 @@
+import Foundation
+import KilnContainer
+import Testing
+
+/// `kiln run` end to end: a busybox image imported with `kiln import`, run under runc.
+@Suite(.enabled(if: ContainerHarness.isReady, "needs root, runc, slirp4netns and busybox-static (scripts/setup installs them)"), .serialized)
+struct RunTests {
+    @Test func publishedPortServesHTTP() async throws {
+        try await ContainerHarness.with { harness in
+            let site = try harness.directory.write("site/index.html", "<h1>hello from kiln run</h1>\n")
+            let port = try FreePort.find()
+
+            let started = await harness.kiln(
+                "run", "-d", "--name", "web", "-p", "127.0.0.1:\(port):80", "-v", "\((site as NSString).deletingLastPathComponent):/www:ro",
+                ContainerHarness.image, "httpd", "-f", "-p", "80", "-h", "/www")
+            #expect(started.status == 0, "\(started.stderr)")
+            #expect(started.stdout.trimmingCharacters(in: .newlines).count == 64)
+
+            var body: String?
+            _ = await harness.eventually {
+                body = fetchOverHTTP(port: port)
+                return body != nil
+            }
+            #expect(body == "<h1>hello from kiln run</h1>\n")
+
+            let listed = await harness.kiln("ps")
+            #expect(listed.stdout.contains("127.0.0.1:\(port)->80/tcp"))
+            #expect(listed.stdout.contains(" web\n"))
+            #expect(listed.stdout.hasPrefix("CONTAINER ID   IMAGE"))
+            let ports = await harness.kiln("port", "web", "80")
+            #expect(ports.stdout == "127.0.0.1:\(port)\n")
+
+            let removed = await harness.kiln("rm", "-f", "web")
+            #expect(removed.status == 0)
+            #expect(removed.stdout == "web\n")
+            #expect(fetchOverHTTP(port: port) == nil)
+        }
+    }
+
+    @Test func exitStatuses() async throws {
+        try await ContainerHarness.with { harness in
+            let image = ContainerHarness.image
+
+            #expect(await harness.kiln("run", "--rm", image, "true").status == 0)
+            #expect(await harness.kiln("run", "--rm", image, "sh", "-c", "exit 3").status == 3)
+
+            let notExecutable = await harness.kiln("run", "--rm", image, "/etc/passwd")
+            #expect(notExecutable.status == 126)
+            #expect(notExecutable.stderr.contains("\"/etc/passwd\": permission denied"))
+
+            let notFound = await harness.kiln("run", "--rm", image, "no-such-command")
+            #expect(notFound.status == 127)
+            #expect(notFound.stderr.contains("\"no-such-command\": executable file not found"))
+
+            let badFlag = await harness.kiln("run", "--no-such-flag", image)
+            #expect(badFlag.status == 125)
+            let missingImage = await harness.kiln("run", "--pull", "never", "missing:1", "true")
+            #expect(missingImage.status == 125)
+            #expect(missingImage.stderr.contains("No such image: missing:1"))
+
+            let killed = await harness.kiln("run", "--rm", image, "sh", "-c", "sleep 100 & kill -9 $!; wait $!")
+            #expect(killed.status == 137)
+            // Failed starts leave no container behind.
+            #expect(await harness.kiln("ps", "-aq").stdout == "")
+        }
+    }
+
+    @Test func environmentUserAndWorkdir() async throws {
+        try await ContainerHarness.with { harness in
+            let envFile = try harness.directory.write("app.env", "# comment\nFROM_FILE=file value\n  INDENTED=yes\nSHARED=from-file\n")
+
+            var kiln = harness.kiln
+            kiln.environment["PASSED_THROUGH"] = "outside"
+            let env = await kiln.run([
+                "run", "--rm", "--env-file", envFile, "-e", "SHARED=from-flag", "-e", "PASSED_THROUGH", "-e", "UNSET_IN_KILN",
+                ContainerHarness.image, "env",
+            ])
+            #expect(env.status == 0)
+            let lines = Set(env.stdout.split(separator: "\n").map(String.init))
+            #expect(lines.contains("FROM_FILE=file value"))
+            #expect(lines.contains("INDENTED=yes"))
+            #expect(lines.contains("SHARED=from-flag"))
+            #expect(lines.contains("PASSED_THROUGH=outside"))
+            #expect(!lines.contains { $0.hasPrefix("UNSET_IN_KILN") })
+            #expect(lines.contains("PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"))
+            #expect(lines.contains { $0.hasPrefix("HOSTNAME=") })
+
+            let named = await harness.kiln("run", "--rm", "-u", "appuser", ContainerHarness.image, "id")
+            #expect(named.stdout == "uid=1001(appuser) gid=1002(appgroup) groups=1002(appgroup)\n")
+            let numeric = await harness.kiln("run", "--rm", "-u", "1234:5678", ContainerHarness.image, "id", "-u")
+            #expect(numeric.stdout == "1234\n")
+            let unknown = await harness.kiln("run", "--rm", "-u", "nobody-here", ContainerHarness.image, "id")
+            #expect(unknown.status == 125)
+            #expect(unknown.stderr.contains("unknown user \"nobody-here\""))
+
+            let workdir = await harness.kiln("run", "--rm", "-w", "/srv/app", ContainerHarness.image, "pwd")
+            #expect(workdir.stdout == "/srv/app\n")
+            let relative = await harness.kiln("run", "--rm", "-w", "srv", ContainerHarness.image, "pwd")
+            #expect(relative.status == 125)
+        }
+    }
+
+    @Test func entrypointAndCommandCombine() async throws {
+        try await ContainerHarness.with { harness in
+            let image = ContainerHarness.image
+
+            // The image's CMD is ["sh"]; a command replaces it, --entrypoint drops it.
+            #expect(await harness.kiln("run", "--rm", image, "echo", "replaced").stdout == "replaced\n")
+            #expect(await harness.kiln("run", "--rm", "--entrypoint", "echo", image, "a", "b").stdout == "a b\n")
+            #expect(await harness.kiln("run", "--rm", "--entrypoint", "echo", image).stdout == "\n")
+            let cleared = await harness.kiln("run", "--rm", "--entrypoint", "", image)
+            #expect(cleared.status == 125)
+            #expect(cleared.stderr.contains("No command specified"))
+            #expect(await harness.kiln("run", "--rm", "--entrypoint", "", image, "echo", "ok").stdout == "ok\n")
+            // Flags end at the image: -l here belongs to ls.
+            #expect(await harness.kiln("run", "--rm", image, "ls", "-ld", "/tmp").stdout.hasPrefix("drwxrwxrwt"))
+        }
+    }
+
+    @Test func bindMountsAndReadOnly() async throws {
+        try await ContainerHarness.with { harness in
+            let data = harness.directory.appending("data")
+            try harness.directory.write("data/existing", "kept\n")
+
+            let written = await harness.kiln(
+                "run", "--rm", "-v", "\(data):/data", ContainerHarness.image, "sh", "-c", "cat /data/existing && echo new > /data/new")
+            #expect(written.stdout == "kept\n")
+            #expect((try? String(contentsOfFile: data + "/new", encoding: .utf8)) == "new\n")
+
+            let readOnly = await harness.kiln(
+                "run", "--rm", "-v", "\(data):/data:ro", ContainerHarness.image, "sh", "-c", "echo changed > /data/existing")
+            #expect(readOnly.status != 0)
+            #expect(readOnly.stderr.contains("Read-only file system"))
+            #expect((try? String(contentsOfFile: data + "/existing", encoding: .utf8)) == "kept\n")
+
+            let rootReadOnly = await harness.kiln("run", "--rm", "--read-only", "--tmpfs", "/scratch", ContainerHarness.image, "sh", "-c", "touch /scratch/a && touch /b")
+            #expect(rootReadOnly.status != 0)
+            #expect(rootReadOnly.stderr.contains("Read-only file system"))
+        }
+    }
+
+    @Test func removeOptionCleansEverything() async throws {
+        try await ContainerHarness.with { harness in
+
+            let foreground = await harness.kiln("run", "--rm", "-v", "/anonymous", ContainerHarness.image, "sh", "-c", "echo x > /anonymous/f")
+            #expect(foreground.status == 0)
+            let detached = await harness.kiln("run", "-d", "--rm", ContainerHarness.image, "sh", "-c", "sleep 0.3")
+            #expect(detached.status == 0)
+            let id = detached.stdout.trimmingCharacters(in: .newlines)
+
+            let gone = await harness.eventually { await harness.kiln("ps", "-aq").stdout.isEmpty }
+            #expect(gone)
+            #expect(harness.entries("containers") == [])
+            #expect(harness.entries("work") == [])
+            #expect(harness.entries("volumes") == [])
+            #expect(harness.mountsBelowRoot() == [])
+            let runcState = try Command.status("runc", ["--root", harness.root + "/runc", "state", id])
+            #expect(runcState.status != 0)
+        }
+    }
+
+    @Test func stopEscalatesToKill() async throws {
+        try await ContainerHarness.with { harness in
+            // The shell ignores SIGTERM, so only SIGKILL ends it.
+            let started = await harness.kiln(
+                "run", "-d", "--name", "stubborn", ContainerHarness.image, "sh", "-c", "trap '' TERM; while true; do sleep 0.1; done")
+            #expect(started.status == 0)
+
+            let begin = Date()
+            let stopped = await harness.kiln("stop", "-t", "2", "stubborn")
+            let elapsed = Date().timeIntervalSince(begin)
+            #expect(stopped.status == 0)
+            #expect(stopped.stdout == "stubborn\n")
+            #expect(elapsed >= 2)
+            #expect(elapsed < 8)
+            let state = await harness.kiln("inspect", "-f", "{{.State.Status}} {{.State.ExitCode}}", "stubborn")
+            #expect(state.stdout == "exited 137\n")
+            #expect(await harness.kiln("ps", "-a").stdout.contains("Exited (137)"))
+        }
+    }
+
+    @Test func removeRunningNeedsForce() async throws {
+        try await ContainerHarness.with { harness in
+            #expect(await harness.kiln("run", "-d", "--name", "busy", ContainerHarness.image, "sleep", "1000").status == 0)
+
+            let refused = await harness.kiln("rm", "busy")
+            #expect(refused.status == 1)
+            #expect(refused.stderr.hasPrefix("error: cannot remove container \"/busy\": container is running"))
+            let recordBusy = try harness.container("busy")
+            #expect(recordBusy?.status == .running)
+
+            let forced = await harness.kiln("rm", "-f", "busy")
+            #expect(forced.status == 0)
+            let removedBusy = try harness.container("busy")
+            #expect(removedBusy == nil)
+            #expect(harness.mountsBelowRoot() == [])
+        }
+    }
+
+    @Test func takenNameIsRejected() async throws {
+        try await ContainerHarness.with { harness in
+            #expect(await harness.kiln("run", "--name", "only", ContainerHarness.image, "true").status == 0)
+            let id = try #require(try harness.container("only")).id
+
+            let second = await harness.kiln("run", "--name", "only", ContainerHarness.image, "true")
+            #expect(second.status == 125)
+            #expect(
+                second.stderr
+                    == "error: Conflict. The container name \"/only\" is already in use by container \"\(id)\". You have to remove (or rename) that container to be able to reuse that name.\n"
+            )
+            #expect(await harness.kiln("ps", "-aq").stdout.split(separator: "\n").count == 1)
+        }
+    }
+
+    @Test func takenPortLeavesNothingBehind() async throws {
+        try await ContainerHarness.with { harness in
+            let listener = try occupyLoopbackPort()
+            defer { close(listener.fd) }
+
+            for detach in [false, true] {
+                let result = await harness.kiln.run(
+                    ["run"] + (detach ? ["-d"] : []) + ["-p", "127.0.0.1:\(listener.port):80", ContainerHarness.image, "httpd", "-f", "-p", "80"])
+                #expect(result.status == 125)
+                #expect(result.stderr.contains("cannot publish port 127.0.0.1:\(listener.port)/tcp: the address is already in use"))
+                #expect(result.stdout == "")
+            }
+            #expect(await harness.kiln("ps", "-aq").stdout == "")
+            #expect(harness.entries("containers") == [])
+            #expect(harness.entries("work") == [])
+            #expect(harness.mountsBelowRoot() == [])
+            let runcList = try Command.run("runc", ["--root", harness.root + "/runc", "list", "-q"])
+            #expect(runcList == "")
+        }
+    }
+}

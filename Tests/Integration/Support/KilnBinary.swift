@@ -1,0 +1,50 @@
+import Foundation
+import Testing
+
+/// The built `kiln` executable, for tests that run it as a separate process (crash injection
+/// under strace, several processes on one store).
+enum KilnBinary {
+    static var path: String? {
+        let candidates = [
+            URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("kiln")
+                .path,
+            URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+                .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent(".build/debug/kiln")
+                .path,
+        ]
+        return candidates.first { FileManager.default.isExecutableFile(atPath: $0) }
+    }
+
+    static var isAvailable: Bool { path != nil }
+
+    /// Runs `kiln --root ROOT ARGUMENTS...` and returns its status and output.
+    static func run(root: String, _ arguments: [String], input: Data? = nil) throws -> Command.Result {
+        guard let path else {
+            throw Command.Failure(command: "kiln", status: -1, stderr: "the kiln binary is not built")
+        }
+        return try Command.status(path, ["--root", root] + arguments, input: input)
+    }
+}
+
+/// The archives written by Fixtures/archives/generate.py, with what each must do.
+struct ArchiveFixture: Decodable, CustomTestStringConvertible {
+    var id: String
+    var description: String
+    var expect: String
+    var anchor: String
+    var error: String?
+    var file: String
+
+    static let directory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent("Fixtures/archives")
+
+    static var all: [ArchiveFixture] {
+        guard let data = try? Data(contentsOf: directory.appendingPathComponent("index.json")),
+            let fixtures = try? JSONDecoder().decode([ArchiveFixture].self, from: data)
+        else { return [] }
+        return fixtures
+    }
+
+    var path: String { Self.directory.appendingPathComponent(file).path }
+    var testDescription: String { "\(id): \(description)" }
+}

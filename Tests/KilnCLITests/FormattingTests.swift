@@ -1,0 +1,155 @@
+import KilnDiagnostics
+import KilnImage
+import Testing
+
+@testable import KilnCLI
+
+@Suite struct FormattingTests {
+    @Test func tabWriterPadsColumnsLikeDocker() {
+        let table = TabWriter().format("REPOSITORY\tTAG\tSIZE\nbusybox\tlatest\t4.26MB\na-much-longer-name\t1\t0B\n")
+        #expect(
+            table == """
+                REPOSITORY           TAG       SIZE
+                busybox              latest    4.26MB
+                a-much-longer-name   1         0B
+
+                """)
+    }
+
+    @Test func tabWriterLeavesLastCellUnpadded() {
+        #expect(TabWriter().format("A\tB\t\nxx\tyy\t\n") == "A         B         \nxx        yy        \n")
+    }
+
+    @Test func tabWriterColumnsSpanOnlyLinesWithTheCell() {
+        #expect(TabWriter().format("a\tb\nlonger line\n") == "a         b\nlonger line\n")
+    }
+
+    private let row: OutputJSON = .map([
+        "Repository": .string("busybox"), "Tag": .string("latest"),
+        "Labels": .map(["b": .string("2"), "a": .string("1")]),
+        "Env": .strings(["A=1", "B=2"]), "Empty": .string(""),
+    ])
+
+    @Test func templateFieldsAndFunctions() throws {
+        #expect(try GoTemplate("{{.Repository}}:{{.Tag}}").render(row) == "busybox:latest")
+        #expect(try GoTemplate("{{ .Repository | upper }}").render(row) == "BUSYBOX")
+        #expect(try GoTemplate("{{json .Env}}").render(row) == "[\"A=1\",\"B=2\"]")
+        #expect(try GoTemplate("{{join .Env \",\"}}").render(row) == "A=1,B=2")
+        #expect(try GoTemplate("{{.Env}} {{.Labels}}").render(row) == "[A=1 B=2] map[a:1 b:2]")
+        #expect(try GoTemplate("{{truncate .Repository 4}}").render(row) == "busy")
+        #expect(try GoTemplate("{{if .Empty}}yes{{else}}no{{end}}").render(row) == "no")
+        #expect(try GoTemplate("{{if .Tag}}{{.Tag}}{{end}}!").render(row) == "latest!")
+        #expect(try GoTemplate("{{json .}}").render(.map(["a": .string("<&>")])) == "{\"a\":\"\\u003c\\u0026\\u003e\"}")
+    }
+
+    @Test func templateErrorsNameTheProblem() throws {
+        #expect(throws: (any Error).self) { try GoTemplate("{{.Repository").render(row) }
+        #expect(throws: (any Error).self) { try GoTemplate("{{nosuch .Tag}}").render(row) }
+        #expect(throws: (any Error).self) { try GoTemplate("{{.Missing}}").render(row) }
+        #expect(try GoTemplate("{{.Missing}}", strictFields: false).render(row) == "<no value>")
+    }
+
+    @Test func listFormatHeaders() throws {
+        let format = try ListFormat("table {{.Repository}}\\t{{.Tag | upper}}", defaultTable: "")
+        #expect(
+            try format.render([row], headers: ["Repository": "REPOSITORY", "Tag": "TAG"])
+                == "REPOSITORY   TAG\nbusybox      LATEST\n")
+        let json = try ListFormat("json", defaultTable: "")
+        #expect(!json.isTable)
+        let quiet = try ListFormat(nil, defaultTable: "table {{.Tag}}", quiet: true, quietTemplate: "{{.Repository}}")
+        #expect(try quiet.render([row], headers: [:]) == "busybox\n")
+    }
+
+    @Test(
+        arguments: [
+            (0, "Less than a second"), (1, "1 second"), (59, "59 seconds"), (60, "About a minute"),
+            (119, "About a minute"),
+            (120, "2 minutes"), (3599, "59 minutes"), (3600, "About an hour"), (5399, "About an hour"),
+            (5400, "2 hours"),
+            (47 * 3600, "47 hours"), (48 * 3600, "2 days"), (13 * 86400, "13 days"), (14 * 86400, "2 weeks"),
+            (59 * 86400, "8 weeks"), (60 * 86400, "2 months"), (729 * 86400, "24 months"), (730 * 86400, "2 years"),
+        ] as [(Int64, String)])
+    func humanDurations(_ seconds: Int64, _ expected: String) {
+        #expect(HumanUnits.duration(seconds: seconds) == expected)
+    }
+
+    @Test func sizesAndTimes() {
+        #expect(HumanUnits.size(4_261_000) == "4.26MB")
+        #expect(HumanUnits.preciseSize(16_430_000) == "16.43MB")
+        #expect(HumanUnits.preciseSize(0) == "0B")
+        #expect(HumanUnits.goTime(1_714_564_800) == "2024-05-01 12:00:00 +0000 UTC")
+        #expect(
+            ImageHistoryCommand.ellipsis(String(repeating: "x", count: 50), 45) == String(repeating: "x", count: 44)
+                + "…")
+    }
+}
+
+@Suite struct ImportChangesTests {
+    @Test func dockerfileForms() throws {
+        var config = ContainerConfig()
+        try ImportChanges.apply(
+            [
+                "CMD echo hi", "ENTRYPOINT [\"/init\"]", "env A=1 B=\"x y\" C='z'", "ENV LEGACY value with spaces",
+                "EXPOSE 8080 53/udp", "LABEL a=b", "USER nobody", "VOLUME [\"/a\", \"/b\"]", "WORKDIR /w",
+                "STOPSIGNAL SIGTERM", "ONBUILD RUN make",
+            ], to: &config)
+        #expect(config.cmd == ["/bin/sh", "-c", "echo hi"])
+        #expect(config.entrypoint == ["/init"])
+        #expect(config.env == ["A=1", "B=x y", "C=z", "LEGACY=value with spaces"])
+        #expect(config.exposedPorts == ["53/udp", "8080/tcp"])
+        #expect(config.labels == ["a": "b"])
+        #expect(config.user == "nobody")
+        #expect(config.volumes == ["/a", "/b"])
+        #expect(config.workingDir == "/w")
+        #expect(config.stopSignal == "SIGTERM")
+        #expect(config.onBuild == ["RUN make"])
+    }
+
+    @Test func envReplacesEarlierValue() throws {
+        var config = ContainerConfig()
+        config.env = ["PATH=/bin", "A=old"]
+        try ImportChanges.apply(["ENV A=new"], to: &config)
+        #expect(config.env == ["PATH=/bin", "A=new"])
+    }
+
+    @Test(arguments: ["RUN make", "EXPOSE 99999", "EXPOSE 80/icmp", "CMD [\"unterminated\"", "ENV =x", "LABEL \"open"])
+    func invalidChangeIsRejected(_ change: String) {
+        var config = ContainerConfig()
+        #expect(throws: (any Error).self) { try ImportChanges.apply([change], to: &config) }
+    }
+
+    @Test func typoGetsSuggestion() {
+        var config = ContainerConfig()
+        #expect {
+            try ImportChanges.apply(["ENTRYPIONT /x"], to: &config)
+        } throws: { error in
+            (error as? any KilnError)?.diagnostic.hint?.hasPrefix("did you mean ENTRYPOINT?") == true
+        }
+    }
+}
+
+@Suite struct FilterSyntaxTests {
+    @Test(arguments: [
+        ("busybox", "busybox", true), ("busy*", "busybox", true), ("*", "library/x", false),
+        ("b?sybox", "busybox", true),
+        ("[a-c]usybox", "busybox", true), ("[^b]usybox", "busybox", false), ("myname/*", "myname/app", true),
+        ("*:1.0", "app:1.0", true), ("app", "app:1.0", false),
+    ])
+    func globMatchesLikePathMatch(_ pattern: String, _ text: String, _ expected: Bool) {
+        #expect(Glob.matches(pattern, text) == expected)
+    }
+
+    @Test func goDurations() {
+        #expect(GoDuration.seconds("24h") == 86400)
+        #expect(GoDuration.seconds("1h30m") == 5400)
+        #expect(GoDuration.seconds("90s") == 90)
+        #expect(GoDuration.seconds("2d") == nil)
+        #expect(GoDuration.seconds("") == nil)
+    }
+
+    @Test func unknownFilterIsRejected() {
+        #expect(throws: (any Error).self) { try ImageFilters(["colour=red"], command: "kiln images") }
+        #expect(throws: (any Error).self) { try ImageFilters(["dangling=maybe"], command: "kiln images") }
+        #expect(throws: (any Error).self) { try ImageFilters(["noequals"], command: "kiln images") }
+    }
+}

@@ -1,0 +1,49 @@
+import Foundation
+import KilnContainer
+import Testing
+
+struct LogTests {
+    func temporaryPath() throws -> String {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("kiln-log-\(UUID().uuidString.prefix(8))")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        return directory.appendingPathComponent("container.log").path
+    }
+
+    @Test func splitsLinesAndKeepsStreams() throws {
+        let path = try temporaryPath()
+        defer { try? FileManager.default.removeItem(atPath: (path as NSString).deletingLastPathComponent) }
+        let writer = try LogWriter(path: path, maximumSize: 1 << 20, maximumFiles: 2)
+        writer.write(Array("one\ntw".utf8), stream: "stdout")
+        writer.write(Array("err\n".utf8), stream: "stderr")
+        writer.write(Array("o\nunfinished".utf8), stream: "stdout")
+        writer.flush()
+
+        let entries = LogReader(path: path, maximumFiles: 2).entries(.init())
+        #expect(entries.map(\.log) == ["one\n", "err\n", "two\n", "unfinished"])
+        #expect(entries.map(\.stream) == ["stdout", "stderr", "stdout", "stdout"])
+        #expect(entries.allSatisfy { $0.time.hasSuffix("Z") })
+        #expect(LogReader(path: path, maximumFiles: 2).entries(.init(tail: 1)).map(\.log) == ["unfinished"])
+    }
+
+    @Test func rotatesAtTheSizeCap() throws {
+        let path = try temporaryPath()
+        defer { try? FileManager.default.removeItem(atPath: (path as NSString).deletingLastPathComponent) }
+        let writer = try LogWriter(path: path, maximumSize: 4096, maximumFiles: 3)
+        for index in 0..<400 {
+            writer.write(Array("line \(index)\n".utf8), stream: "stdout")
+        }
+        writer.flush()
+
+        let files = try FileManager.default.contentsOfDirectory(atPath: (path as NSString).deletingLastPathComponent).sorted()
+        #expect(files == ["container.log", "container.log.1", "container.log.2"])
+        for file in files {
+            let size = try FileManager.default.attributesOfItem(atPath: (path as NSString).deletingLastPathComponent + "/" + file)[.size] as? Int
+            #expect((size ?? 0) <= 4096)
+        }
+        // The newest lines survive, in order; the oldest were rotated away.
+        let logs = LogReader(path: path, maximumFiles: 3).entries(.init()).map(\.log)
+        #expect(logs.last == "line 399\n")
+        #expect(logs.first != "line 0\n")
+        #expect(logs == logs.sorted { Int($0.dropFirst(5).dropLast())! < Int($1.dropFirst(5).dropLast())! })
+    }
+}

@@ -1,0 +1,80 @@
+import Foundation
+import KilnContainer
+import Testing
+
+struct EnvironmentFileTests {
+    @Test func parsesDockerRules() throws {
+        let text = "# comment\n\n  A=1\nB=with spaces and \"quotes\"\nFROM_HOST\nMISSING\r\nC=\n"
+        let entries = try EnvironmentFile.parse(text, path: "app.env", environment: ["FROM_HOST": "h"])
+        #expect(entries == ["A=1", "B=with spaces and \"quotes\"", "FROM_HOST=h", "C="])
+    }
+
+    @Test func rejectsWhitespaceInName() {
+        let error = #expect(throws: ContainerError.self) {
+            try EnvironmentFile.parse("BAD NAME=1\n", path: "app.env", environment: [:])
+        }
+        #expect(error?.description == "invalid argument \"app.env:1\" for \"--env-file\" flag: variable 'BAD NAME' contains whitespaces")
+    }
+}
+
+struct NameGeneratorTests {
+    @Test func namesHaveDockerShape() {
+        for _ in 0..<200 {
+            let name = NameGenerator.name()
+            #expect(name.split(separator: "_").count == 2)
+            #expect(NameGenerator.isValid(name))
+            #expect(name != "boring_wozniak")
+        }
+    }
+
+    @Test func validatesNames() {
+        #expect(NameGenerator.isValid("web-1.a_b"))
+        #expect(!NameGenerator.isValid("-web"))
+        #expect(!NameGenerator.isValid("a"))
+        #expect(!NameGenerator.isValid("we b"))
+        #expect(!NameGenerator.isValid("web/1"))
+    }
+}
+
+struct SignalTests {
+    @Test(arguments: [("SIGTERM", SIGTERM), ("term", SIGTERM), ("KILL", SIGKILL), ("9", SIGKILL), ("SIGRTMIN+1", 35)])
+    func knownSignals(name: String, number: Int32) {
+        #expect(Signals.number(name) == number)
+    }
+
+    @Test func unknownSignals() {
+        #expect(Signals.number("SIGNOPE") == nil)
+        #expect(Signals.number("0") == nil)
+        #expect(Signals.number("65") == nil)
+    }
+}
+
+struct ByteSizeTests {
+    @Test func parsesUnits() {
+        #expect(ByteSize.parse("10m") == 10 << 20)
+        #expect(ByteSize.parse("4k") == 4096)
+        #expect(ByteSize.parse("1g") == 1 << 30)
+        #expect(ByteSize.parse("123") == 123)
+        #expect(ByteSize.parse("ten") == nil)
+    }
+}
+
+struct HealthcheckTests {
+    @Test func processArguments() {
+        var check = HealthcheckSpecification(
+            test: ["CMD-SHELL", "wget -q -O- localhost"], interval: 1, timeout: 1, startPeriod: 0, startInterval: 1, retries: 1)
+        #expect(check.processArguments == ["/bin/sh", "-c", "wget -q -O- localhost"])
+        check.test = ["CMD", "true", "x"]
+        #expect(check.processArguments == ["true", "x"])
+        check.test = ["NONE"]
+        #expect(check.processArguments == nil)
+    }
+}
+
+struct DockerTimeTests {
+    @Test func formatsNanoseconds() {
+        #expect(DockerTime.format(nil) == "0001-01-01T00:00:00Z")
+        #expect(DockerTime.format(0) == "1970-01-01T00:00:00Z")
+        #expect(DockerTime.format(1.5) == "1970-01-01T00:00:01.5Z")
+    }
+}

@@ -1,0 +1,117 @@
+import Foundation
+import Glibc
+import KilnImage
+import Testing
+
+@testable import KilnStore
+
+@Suite struct CollectionTests {
+    @Test func unreferencedBlobIsRemovedAndImagesAreKept() throws {
+        let fixture = try StoreFixture()
+        defer { fixture.remove() }
+        let image = try fixture.addImage(layers: [.text("kept")], tags: ["app:1"])
+        let garbage = try fixture.store.withLease("test") { lease in
+            try fixture.store.ingest(.text("garbage"), mediaType: .ociLayer, lease: lease)
+        }
+        let report = try fixture.store.collectGarbage()
+        #expect(report.removedBlobs.map(\.digest) == [garbage.digest])
+        #expect(report.reclaimedBytes == 7)
+        #expect(fixture.store.hasBlob(image.manifest.digest))
+        #expect(try fixture.store.verify(deep: true).isHealthy)
+    }
+
+    @Test func liveLeaseKeepsBlobUntilReleased() throws {
+        let fixture = try StoreFixture()
+        defer { fixture.remove() }
+        let lease = try fixture.store.createLease(label: "pull in progress")
+        let blob = try fixture.store.ingest(.text("half-pulled image"), mediaType: .ociLayer, lease: lease)
+
+        // A second process collecting while the pull runs.
+        try fixture.reopen().collectGarbage()
+        #expect(fixture.store.hasBlob(blob.digest))
+
+        try lease.release()
+        try fixture.reopen().collectGarbage()
+        #expect(!fixture.store.hasBlob(blob.digest))
+    }
+
+    @Test func leaseOfDeadProcessExpires() throws {
+        let fixture = try StoreFixture()
+        defer { fixture.remove() }
+        let lease = try fixture.store.createLease(label: "killed pull")
+        let blob = try fixture.store.ingest(.text("orphan"), mediaType: .ociLayer, lease: lease)
+        // The owner's recorded start time no longer matches, as after the process died and its
+        // PID was reused.
+        try fixture.store.database.query(
+            "UPDATE leases SET start_time = start_time + 1 WHERE id = ?", [.text(lease.id)])
+
+        let report = try fixture.store.collectGarbage()
+        #expect(report.expiredLeases == 1)
+        #expect(report.removedBlobs.map(\.digest) == [blob.digest])
+    }
+
+    @Test func claimedBlobSurvivesConcurrentCollection() throws {
+        let fixture = try StoreFixture()
+        defer { fixture.remove() }
+        let existing = try fixture.store.withLease("first") { lease in
+            try fixture.store.ingest(.text("already here"), mediaType: .ociLayer, lease: lease)
+        }
+        let lease = try fixture.store.createLease(label: "second pull")
+        #expect(try fixture.store.claimBlob(existing.digest, size: existing.size, lease: lease))
+        try fixture.reopen().collectGarbage()
+        #expect(fixture.store.hasBlob(existing.digest))
+    }
+
+    @Test func scratchDirectoryOfDeadLeaseIsRemovedAtOpen() throws {
+        let fixture = try StoreFixture()
+        defer { fixture.remove() }
+        let lease = try fixture.store.createLease(label: "build step")
+        let scratch = try fixture.store.makeScratchDirectory(lease: lease)
+        try Data("upper file".utf8).write(to: URL(fileURLWithPath: scratch.path + "/file"))
+        _ = try fixture.reopen()
+        #expect(FileManager.default.fileExists(atPath: scratch.path))
+
+        try fixture.store.database.query(
+            "UPDATE leases SET start_time = start_time + 1 WHERE id = ?", [.text(lease.id)])
+        _ = try fixture.reopen()
+        #expect(!FileManager.default.fileExists(atPath: scratch.path))
+        #expect(try fixture.entries("trash").isEmpty)
+    }
+
+    @Test func snapshotsOfStoredImagesAreKept() throws {
+        let fixture = try StoreFixture()
+        defer { fixture.remove() }
+        let image = try fixture.addImage(layers: [.text("base")])
+        let chainID = try #require(ChainID.chainIDs(for: try fixture.store.layers(of: image).map(\.diffID)).first)
+        let orphanChain = Digest.sha256(of: [UInt8].text("orphan"))
+        try fixture.store.withLease("unpack") { lease in
+            for chain in [chainID, orphanChain] {
+                let scratch = try fixture.store.makeScratchDirectory(lease: lease)
+                try fixture.store.commitSnapshot(
+                    from: scratch, record: SnapshotRecord(chainID: chain, parent: nil, diffID: chain, created: 1),
+                    lease: lease)
+            }
+        }
+        let report = try fixture.store.collectGarbage()
+        #expect(report.removedSnapshots == [orphanChain])
+        #expect(FileManager.default.fileExists(atPath: fixture.store.snapshotPath(chainID)))
+        #expect(!FileManager.default.fileExists(atPath: fixture.store.snapshotPath(orphanChain)))
+        #expect(try fixture.store.verify(deep: false).isHealthy)
+    }
+}
+
+@Suite struct ContainerDirectoryTests {
+    @Test func bundleWithoutRecordIsCollected() throws {
+        let fixture = try StoreFixture()
+        defer { fixture.remove() }
+        try fixture.store.saveContainer(ContainerRecord(id: "kept", state: "exited", created: 1))
+        for id in ["kept", "orphan"] {
+            try FileManager.default.createDirectory(
+                atPath: fixture.store.layout.container(id), withIntermediateDirectories: true)
+            try Data("{}".utf8).write(to: URL(fileURLWithPath: fixture.store.layout.container(id) + "/config.json"))
+        }
+        let report = try fixture.store.collectGarbage()
+        #expect(report.removedWorkDirectories == ["orphan"])
+        #expect(try fixture.entries("containers") == ["kept"])
+    }
+}
