@@ -60,7 +60,8 @@ extension DockerIgnore {
     }
 
     /// Throws when `path` lies in the context but resolves, through symbolic links, outside it.
-    static func checkInsideContext(_ path: String, contextDirectory: String) throws(DockerfileError) {
+    /// `kiln build` can use it for a Dockerfile inside the context as well.
+    public static func checkInsideContext(_ path: String, contextDirectory: String) throws(DockerfileError) {
         let context = PathCleaning.clean(absolute(contextDirectory))
         let lexical = PathCleaning.clean(absolute(path))
         guard lexical == context || lexical.hasPrefix(context == "/" ? "/" : context + "/") else { return }

@@ -10,13 +10,14 @@ struct InstructionFlags {
         case list
     }
 
-    private var values: [String: [String]] = [:]
+    /// The values given for each flag, in order. A list is faster than a dictionary here,
+    /// because an instruction declares at most a handful of flags.
+    private var values: [(name: String, values: [String])] = []
 
     /// Reasons carry no location; the decoder adds it.
     init(_ words: [String], declared: KeyValuePairs<String, Kind>, instruction: String) throws(DockerfileError) {
         // Most instructions have no flags, so skip building the lookup table for them.
         guard !words.isEmpty else { return }
-        let kinds = Dictionary(uniqueKeysWithValues: declared.map { ($0.key, $0.value) })
         for word in words {
             var body = Substring(word)
             if body.hasPrefix("--") { body = body.dropFirst(2) }
@@ -29,27 +30,31 @@ struct InstructionFlags {
                 name = String(body)
                 value = nil
             }
-            guard let kind = kinds[name] else {
+            guard let kind = declared.first(where: { $0.key == name })?.value else {
                 throw DockerfileError(
                     .unknownFlag(instruction: instruction, flag: name, suggestion: Self.suggestion(for: name, among: declared.map(\.key))))
             }
-            if values[name] != nil && kind != .list {
+            let existing = values.firstIndex { $0.name == name }
+            if existing != nil && kind != .list {
                 throw DockerfileError(.duplicateFlag(instruction: instruction, flag: name))
             }
+
+            let decoded: String
             switch kind {
             case .boolean:
-                guard let value else {
-                    values[name] = ["true"]
-                    continue
-                }
-                switch value.lowercased() {
-                case "true": values[name] = ["true"]
-                case "false": values[name] = ["false"]
-                default: throw DockerfileError(.invalidBooleanFlag(instruction: instruction, flag: name, value: value))
+                switch value?.lowercased() {
+                case nil, "true": decoded = "true"
+                case "false": decoded = "false"
+                default: throw DockerfileError(.invalidBooleanFlag(instruction: instruction, flag: name, value: value ?? ""))
                 }
             case .string, .list:
                 guard let value else { throw DockerfileError(.flagNeedsValue(instruction: instruction, flag: name)) }
-                values[name, default: []].append(value)
+                decoded = value
+            }
+            if let existing {
+                values[existing].values.append(decoded)
+            } else {
+                values.append((name, [decoded]))
             }
         }
     }
@@ -71,14 +76,14 @@ struct InstructionFlags {
 
     /// Returns the value of a boolean flag, or nil when it was not given.
     func boolean(_ name: String) -> Bool? {
-        values[name].map { $0.last == "true" }
+        values.first { $0.name == name }.map { $0.values.last == "true" }
     }
 
     func string(_ name: String) -> String? {
-        values[name]?.last
+        values.first { $0.name == name }?.values.last
     }
 
     func list(_ name: String) -> [String] {
-        values[name] ?? []
+        values.first { $0.name == name }?.values ?? []
     }
 }
