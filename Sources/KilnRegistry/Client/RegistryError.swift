@@ -75,6 +75,8 @@ public indirect enum RegistryError: KilnError, Equatable {
     case tls(host: String, reason: String)
     /// The response broke HTTP framing or the distribution protocol.
     case invalidResponse(url: String, reason: String)
+    /// A plain file download (`ADD URL`, `kiln import URL`) got a status other than success.
+    case downloadFailed(url: String, status: Int)
     case responseTooLarge(what: String, url: String, limit: Int64)
     /// The connection ended before the declared body length.
     case truncatedBody(url: String, received: Int64, expected: Int64?)
@@ -132,6 +134,10 @@ public indirect enum RegistryError: KilnError, Equatable {
                 hint: "add the registry's CA certificate to the registry settings (ca_files), or mark it insecure if it serves plain HTTP")
         case .invalidResponse(let url, let reason):
             return .error("invalid response from \(url): \(reason)")
+        case .downloadFailed(let url, let status):
+            return .error(
+                "downloading \(url) failed: HTTP status \(status) (\(RegistryResponseFailure.reason(status)))",
+                hint: status == 404 ? "check the URL" : nil)
         case .responseTooLarge(let what, let url, let limit):
             return .error("\(what) from \(url) is larger than the limit of \(formatBytes(limit))")
         case .truncatedBody(let url, let received, let expected):

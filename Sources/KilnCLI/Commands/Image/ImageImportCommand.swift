@@ -1,12 +1,9 @@
 import Foundation
 import KilnDiagnostics
 import KilnImage
+import KilnRegistry
 import KilnStore
 import KilnSystem
-
-#if canImport(FoundationNetworking)
-    import FoundationNetworking
-#endif
 
 /// `kiln import` and `kiln image import`: a base image from a root filesystem tarball.
 enum ImageImportCommand {
@@ -93,20 +90,24 @@ struct InputFiles: @unchecked Sendable {
     }
 
     private static func download(_ name: String, context: CommandContext) async throws -> InputFiles {
-        guard let url = URL(string: name) else { throw GeneralError("invalid URL \"\(name)\"") }
         context.stderr.line("Downloading from \(name)")
-        let (file, response): (URL, URLResponse)
+        var template = Array((NSTemporaryDirectory() + "/kiln-import-XXXXXX").utf8CString)
+        guard let created = mkdtemp(&template) else {
+            throw GeneralError("cannot create a temporary directory: \(String(cString: strerror(errno)))")
+        }
+        let directory = String(cString: created)
+        let path = directory + "/download"
         do {
-            (file, response) = try await URLSession.shared.download(from: url)
+            _ = try await FileDownload.fetch(name, to: path, settings: UserConfiguration.registrySettings(context))
         } catch {
-            throw GeneralError("downloading \(name) failed: \(error.localizedDescription)")
+            unlink(path)
+            rmdir(directory)
+            throw error
         }
-        if let http = response as? HTTPURLResponse, !(200..<300).contains(http.statusCode) {
-            try? FileManager.default.removeItem(at: file)
-            throw GeneralError("downloading \(name) failed: HTTP status \(http.statusCode)")
-        }
-        let descriptor = try FileDescriptor.open(file.path, flags: O_RDONLY)
-        let path = file.path
-        return InputFiles(source: FileDescriptorSource(descriptor), cleanup: { unlink(path) })
+        let descriptor = try FileDescriptor.open(path, flags: O_RDONLY)
+        return InputFiles(source: FileDescriptorSource(descriptor), cleanup: {
+            unlink(path)
+            rmdir(directory)
+        })
     }
 }
