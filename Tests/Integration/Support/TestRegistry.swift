@@ -71,7 +71,16 @@ final class TestRegistry: @unchecked Sendable {
 
     func stop() {
         if process.isRunning {
+            // Processes started from test threads can inherit a blocked SIGTERM, so SIGKILL
+            // follows when the registry has not exited within five seconds.
             process.terminate()
+            let deadline = Date().addingTimeInterval(5)
+            while process.isRunning, Date() < deadline {
+                Thread.sleep(forTimeInterval: 0.05)
+            }
+            if process.isRunning {
+                kill(process.processIdentifier, SIGKILL)
+            }
             process.waitUntilExit()
         }
         directory.remove()
