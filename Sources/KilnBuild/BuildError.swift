@@ -101,6 +101,11 @@ public struct BuildError: KilnError {
         return Diagnostic(severity: .error, message: message, range: range, excerpt: excerpt, hint: hint)
     }
 
+    /// The failure in one line, without the instruction or output, for progress output.
+    public var summary: String {
+        String(words.0.split(separator: "\n", maxSplits: 1).first ?? "")
+    }
+
     /// An instruction of at most 120 characters, on one line, for the message.
     static func shortened(_ text: String) -> String {
         let flat = text.split(whereSeparator: \.isNewline).joined(separator: " ")

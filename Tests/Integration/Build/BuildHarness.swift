@@ -71,3 +71,21 @@ enum BuildHarness {
         "kiln-test/\(label):\(UUID().uuidString.prefix(8).lowercased())"
     }
 }
+
+extension BuildHarness {
+    /// Imports a one-layer image made from `files` (path to content) into the shared store.
+    static func importImage(_ name: String, files: [String: String], environment: [String]? = nil) throws {
+        let store = try Store.open(root: try storeRoot())
+        let scratch = try TemporaryDirectory("kiln-import")
+        defer { scratch.remove() }
+        for (path, content) in files { try scratch.write("tree/" + path, content) }
+        try FileManager.default.createDirectory(atPath: scratch.appending("tree"), withIntermediateDirectories: true)
+        try Command.run("/bin/tar", ["--numeric-owner", "-C", scratch.appending("tree"), "-cf", scratch.appending("image.tar"), "."])
+        var options = ImageImporter.Options()
+        options.tags = [try Reference.normalized(name).withDefaultTag()]
+        options.config.env = environment
+        options.created = 0
+        let input = try FileDescriptor.open(scratch.appending("image.tar"), flags: O_RDONLY)
+        _ = try ImageImporter(store: store).importTarball(from: FileDescriptorSource(input), options: options)
+    }
+}
