@@ -32,6 +32,9 @@ enum CommandTable {
                     ImageTagCommand.spec,
                 ]),
             CommandSpec(
+                group: "builder", summary: "Manage builds", category: "Management Commands",
+                subcommands: [BuilderPruneCommand.spec]),
+            CommandSpec(
                 group: "store", summary: "Check and clean the local store", category: "Management Commands",
                 subcommands: [StoreGCCommand.spec, StoreVerifyCommand.spec]),
             CommandSpec(

@@ -26,17 +26,7 @@ enum BuildHarness {
             if let root { return root }
             let path = FileManager.default.temporaryDirectory.appendingPathComponent("kiln-build-tests-\(getpid())").path
             try? FileManager.default.removeItem(atPath: path)
-            let store = try Store.open(root: path)
-            let scratch = try TemporaryDirectory("kiln-busybox")
-            defer { scratch.remove() }
-            let tar = scratch.appending("busybox.tar")
-            try BusyboxTree.makeTar(at: tar, scratch: scratch.path)
-            var options = ImageImporter.Options()
-            options.tags = [try Reference.normalized(baseImage).withDefaultTag()]
-            options.created = 0
-            options.source = "busybox.tar"
-            let input = try FileDescriptor.open(tar, flags: O_RDONLY)
-            _ = try ImageImporter(store: store).importTarball(from: FileDescriptorSource(input), options: options)
+            try prepareStore(at: path)
             atexit {
                 let path = FileManager.default.temporaryDirectory.appendingPathComponent("kiln-build-tests-\(getpid())").path
                 _ = try? Command.run("/bin/sh", ["-c", "grep -o ' \(path)[^ ]*' /proc/mounts | sort -r | xargs -r -n1 umount -l"])
@@ -45,6 +35,21 @@ enum BuildHarness {
             root = path
             return path
         }
+    }
+
+    /// Creates a store at `path` with the base image imported.
+    static func prepareStore(at path: String) throws {
+        let store = try Store.open(root: path)
+        let scratch = try TemporaryDirectory("kiln-busybox")
+        defer { scratch.remove() }
+        let tar = scratch.appending("busybox.tar")
+        try BusyboxTree.makeTar(at: tar, scratch: scratch.path)
+        var options = ImageImporter.Options()
+        options.tags = [try Reference.normalized(baseImage).withDefaultTag()]
+        options.created = 0
+        options.source = "busybox.tar"
+        let input = try FileDescriptor.open(tar, flags: O_RDONLY)
+        _ = try ImageImporter(store: store).importTarball(from: FileDescriptorSource(input), options: options)
     }
 
     static func kiln(in directory: String) throws -> KilnInvocation {
