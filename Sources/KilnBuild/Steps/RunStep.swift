@@ -96,12 +96,15 @@ extension StageBuilder {
                     user: processUser, mounts: requests, network: network, extraFiles: prepared.files)
                 configuration.hostname = "kiln"
                 let runner = try engine.runtime.containerRunner()
+                try Task.checkCancellation()
                 let exit = try await runner.run(
                     configuration, id: "kiln-build-" + String(bundle.id.prefix(16)),
                     bundle: BundleLayout(directory: bundle.path),
                     io: .stream(tailLines: 12) { stream, bytes in
                         progress.report(.stepOutput(id: stepID, stream: stream, bytes: bytes))
                     })
+                // A container killed because the build was cancelled is not the step's failure.
+                try Task.checkCancellation()
                 switch exit.status {
                 case .exited(0): break
                 case .exited(let code): throw BuildError(.commandFailed(status: code, output: exit.outputTail))
