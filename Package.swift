@@ -94,6 +94,7 @@ var testTargets: [Target] {
         .testTarget(name: "KilnStoreTests", dependencies: ["KilnStore"]),
         .testTarget(name: "KilnRuntimeTests", dependencies: ["KilnRuntime"]),
         .testTarget(name: "KilnRegistryTests", dependencies: ["KilnRegistry"]),
+        .testTarget(name: "KilnBuildTests", dependencies: ["KilnBuild"]),
         .testTarget(name: "KilnLuaTests", dependencies: ["KilnLua"]),
         .testTarget(name: "KilnContainerTests", dependencies: ["KilnContainer"]),
         .testTarget(name: "KilnCLITests", dependencies: ["KilnCLI"]),

@@ -7,12 +7,14 @@ import KilnDiagnostics
 /// Errors of other modules (a missing user, a bad layer) are wrapped with the step's location.
 public struct BuildError: KilnError {
     public enum Reason: Sendable {
-        /// The base image is not in the store and cannot be pulled.
-        case baseImageNotFound(String, hint: String)
+        /// The base image is not in the store and cannot be pulled; `pullFailure` says why the
+        /// pull failed, when one was tried.
+        case baseImageNotFound(String, pullFailure: String?, hint: String)
         /// `--target` names no stage.
         case unknownTarget(String, suggestion: String?)
-        /// `--from` or `from=` names neither a stage nor a usable image.
-        case unknownStage(String, suggestion: String?)
+        /// `--from` or `from=` names neither a stage nor a usable image; `pullFailure` says why
+        /// pulling it as an image failed.
+        case unknownStage(String, suggestion: String?, pullFailure: String?)
         /// A stage depends on itself, directly or through other stages; the names in order.
         case stageCycle([String])
         /// A RUN command exited with a non-zero status; `output` holds its last lines.
@@ -101,6 +103,11 @@ public struct BuildError: KilnError {
         return Diagnostic(severity: .error, message: message, range: range, excerpt: excerpt, hint: hint)
     }
 
+    /// The failure in one line, without the instruction or output, for progress output.
+    public var summary: String {
+        String(words.0.split(separator: "\n", maxSplits: 1).first ?? "")
+    }
+
     /// An instruction of at most 120 characters, on one line, for the message.
     static func shortened(_ text: String) -> String {
         let flat = text.split(whereSeparator: \.isNewline).joined(separator: " ")
@@ -109,15 +116,17 @@ public struct BuildError: KilnError {
 
     private var words: (String, String?) {
         switch reason {
-        case .baseImageNotFound(let name, let hint):
-            return ("base image \(name) not found in the store", hint)
+        case .baseImageNotFound(let name, let pullFailure, let hint):
+            guard let pullFailure else { return ("base image \(name) not found in the store", hint) }
+            return ("base image \(name) not found in the store, and pulling it failed: \(pullFailure)", hint)
         case .unknownTarget(let name, let suggestion):
             return (
                 "target stage \"\(name)\" could not be found",
                 suggestion.map { "did you mean \"\($0)\"?" } ?? "name a stage declared with FROM ... AS NAME")
-        case .unknownStage(let name, let suggestion):
+        case .unknownStage(let name, let suggestion, let pullFailure):
             return (
-                "\"\(name)\" is neither a stage of this build nor an image in the store",
+                "\"\(name)\" is neither a stage of this build nor an image in the store"
+                    + (pullFailure.map { ", and pulling it failed: \($0)" } ?? ""),
                 suggestion.map { "did you mean \"\($0)\"?" } ?? "name an earlier stage, or pull or load the image first")
         case .stageCycle(let names):
             return (

@@ -63,6 +63,9 @@ enum CommandTable {
                 ]),
             PluginCommand.spec.renamed("plugin", category: "Management Commands"),
             CommandSpec(
+                group: "builder", summary: "Manage builds", category: "Management Commands",
+                subcommands: [BuilderPruneCommand.spec]),
+            CommandSpec(
                 group: "store", summary: "Check and clean the local store", category: "Management Commands",
                 subcommands: [StoreGCCommand.spec, StoreVerifyCommand.spec]),
             CommandSpec(

@@ -45,13 +45,11 @@ public final class Snapshotter: Sendable {
     private let unpacking = UnpackGate()
 
     /// - Parameter method: forces a method; nil tries overlayfs first and falls back to copying.
-    ///   `KILN_SNAPSHOTTER=copy|overlay` in the environment forces one as well.
     public init(store: Store, method: Method? = nil, logger: Logger = .discard, progress: ProgressReporter = .silent) {
         self.store = store
         self.logger = logger
         self.progress = progress
-        let forced = method ?? ProcessInfo.processInfo.environment["KILN_SNAPSHOTTER"].flatMap(Method.init(rawValue:))
-        chosenMethod = Mutex(forced)
+        chosenMethod = Mutex(method)
     }
 
     /// The method in use, once the first mount decided it.

@@ -19,4 +19,11 @@ int kiln_fsconfig_create(int context);
 int kiln_fsmount(int context, int read_only);
 int kiln_move_mount(int mount, const char *target);
 
+/// Installs a handler for `signals` that writes each arriving signal's number as one byte to
+/// a pipe, and returns the pipe's read end (close-on-exec), or -1 with errno set. The handler is
+/// a caught signal, so children started with exec get the default action again. One set of
+/// signals at a time; `kiln_interrupt_restore` puts the previous handlers back.
+int kiln_interrupt_install(const int *signals, int count);
+void kiln_interrupt_restore(void);
+
 #endif

@@ -28,25 +28,37 @@ extension BuildEngine {
 
     /// Finds a base image in the store, pulling it when it is missing or `--pull` was given.
     func resolveImage(_ name: String, lease: Lease) async throws -> ImageRecord {
-        if options.pull, let source = baseImages, let reference = try? Reference(parsing: name) {
-            try await source.pull(reference, platform: options.platform)
+        let hint = "import it with `kiln import`, load it with `kiln load`, or pull it with `kiln pull \(name)`"
+        let reference = try? Reference(parsing: name)
+        if options.pull, let source = baseImages, let reference {
+            do {
+                try await source.pull(reference, platform: options.platform)
+            } catch {
+                throw BuildError(.baseImageNotFound(name, pullFailure: Self.words(error), hint: hint))
+            }
         }
         do {
             let image = try store.image(named: name)
             try lease.retain([.blob(image.manifest.digest), .blob(image.config.digest)])
             return image
         } catch StoreError.imageNotFound {
-            guard let source = baseImages, let reference = try? Reference(parsing: name) else {
-                throw BuildError(
-                    .baseImageNotFound(
-                        name,
-                        hint: "import it with `kiln import`, load it with `kiln load`, or pull it with `kiln pull \(name)`"))
+            guard let source = baseImages, let reference else {
+                throw BuildError(.baseImageNotFound(name, pullFailure: nil, hint: hint))
             }
-            try await source.pull(reference, platform: options.platform)
+            do {
+                try await source.pull(reference, platform: options.platform)
+            } catch {
+                throw BuildError(.baseImageNotFound(name, pullFailure: Self.words(error), hint: hint))
+            }
             let image = try store.image(named: name)
             try lease.retain([.blob(image.manifest.digest), .blob(image.config.digest)])
             return image
         }
+    }
+
+    /// An error's message without its location or hint.
+    static func words(_ error: Error) -> String {
+        (error as? KilnError)?.diagnostic.message ?? "\(error)"
     }
 
     /// The state of `FROM scratch`: no layers, Docker's default PATH and `/` as working directory.

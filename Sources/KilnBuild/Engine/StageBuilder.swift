@@ -78,7 +78,7 @@ final class StageBuilder: @unchecked Sendable {
         } catch {
             let wrapped = BuildError.wrap(
                 error, instruction: title, range: stage.location, excerpt: plan.excerpt(stage.location))
-            engine.progress.report(.stepFinished(id: id, seconds: seconds(since: start), error: wrapped.diagnostic.message))
+            engine.progress.report(.stepFinished(id: id, seconds: seconds(since: start), error: wrapped.summary))
             throw wrapped
         }
         var container = state.containerConfig
@@ -155,7 +155,7 @@ final class StageBuilder: @unchecked Sendable {
             let wrapped = BuildError.wrap(
                 error, instruction: instruction.original, range: instruction.range, excerpt: plan.excerpt(instruction.range))
             engine.progress.report(
-                .stepFinished(id: currentStepID, seconds: seconds(since: start), error: wrapped.diagnostic.message))
+                .stepFinished(id: currentStepID, seconds: seconds(since: start), error: wrapped.summary))
             throw wrapped
         }
     }

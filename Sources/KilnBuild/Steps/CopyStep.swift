@@ -332,9 +332,11 @@ extension StageBuilder {
         do {
             return try await engine.imageState(reference, lease: lease)
         } catch let error as BuildError {
-            guard case .baseImageNotFound = error.reason else { throw error }
+            guard case .baseImageNotFound(_, let pullFailure, _) = error.reason else { throw error }
             throw BuildError(
-                .unknownStage(reference, suggestion: Suggestion.nearest(to: reference, among: plan.stages.compactMap(\.name))))
+                .unknownStage(
+                    reference, suggestion: Suggestion.nearest(to: reference, among: plan.stages.compactMap(\.name)),
+                    pullFailure: pullFailure))
         }
     }
 

@@ -193,31 +193,42 @@ struct DirectoryMaker {
     var groupID: gid_t = 0
     var permissions: mode_t = 0o755
 
-    /// Creates the missing directories of `path`, following links inside the root; returns the
-    /// resolved path of the directory.
+    /// Creates the missing directories of `path` and returns the resolved path of the last one.
+    /// Links are followed inside the root, and a link whose target is missing gets its target
+    /// created, as `COPY` and `WORKDIR` do through such links in Docker.
     @discardableResult
     func make(_ path: FilePath) throws -> FilePath {
-        let resolver = PathResolver(root: root.descriptor)
-        var current: FilePath = ""
-        for component in path.components {
-            let next = current.isEmpty ? component : current.appending(component)
-            switch try resolver.resolve(next) {
-            case .found(let resolved):
-                guard resolved.status.kind == .directory else {
-                    throw SystemError("create directory", path: "/" + (next.string ?? ""), errno: ENOTDIR)
-                }
-                current = resolved.path
-            case .missing(let parent, let name):
-                let created = parent.isEmpty ? name : parent.appending(name)
-                let entry = try root.entry(created)
+        var names: [FilePath] = []
+        var pending = Array(path.components.reversed())
+        var links = 0
+        while let component = pending.popLast() {
+            if component.isDotDot {
+                if !names.isEmpty { names.removeLast() }
+                continue
+            }
+            let entry = try root.entry(FilePath.joining(names + [component]))
+            guard let status = try entry.status() else {
                 try entry.makeDirectory(permissions: permissions)
                 try entry.setOwner(user: userID, group: groupID)
                 try entry.setPermissions(permissions)
-                current = created
-            case .unreachable:
-                throw SystemError("create directory", path: "/" + (next.string ?? ""), errno: ENOTDIR)
+                names.append(component)
+                continue
+            }
+            switch status.kind {
+            case .directory:
+                names.append(component)
+            case .symbolicLink:
+                links += 1
+                guard links <= RootDirectory.maximumSymbolicLinks else {
+                    throw SystemError("create directory", path: "/" + (path.string ?? ""), errno: ELOOP)
+                }
+                let target = try entry.readLink()
+                if target.isAbsolute { names = [] }
+                pending.append(contentsOf: target.components.reversed())
+            default:
+                throw SystemError("create directory", path: "/" + (FilePath.joining(names + [component]).string ?? ""), errno: ENOTDIR)
             }
         }
-        return current
+        return FilePath.joining(names)
     }
 }

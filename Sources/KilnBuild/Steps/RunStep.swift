@@ -40,7 +40,7 @@ extension StageBuilder {
         }
 
         var arguments: [String]
-        var script: GeneratedFile?
+        var script: (path: String, contents: [UInt8])?
         switch instruction.runScript ?? .shell("") {
         case .exec(let exec):
             guard appended.isEmpty else {
@@ -51,7 +51,7 @@ extension StageBuilder {
             arguments = shell + [([text] + appended).joined(separator: "\n")]
         case .scriptFile(let name, let content):
             let path = "/dev/pipes/" + name
-            script = GeneratedFile(path: path, contents: Array((([content] + appended).joined(separator: "\n")).utf8), mode: 0o555)
+            script = (path, Array((([content] + appended).joined(separator: "\n")).utf8))
             arguments = [path]
         }
 
@@ -77,21 +77,34 @@ extension StageBuilder {
                 }
                 let prepared = try await mounts.prepare()
                 defer { prepared.release() }
-
-                var configuration = ContainerConfiguration(
-                    rootfs: filesystem.rootPath, args: arguments, env: environment + prepared.environment, cwd: workdir,
-                    user: processUser, mounts: prepared.requests, network: network,
-                    extraFiles: prepared.files + (script.map { [$0] } ?? []))
-                configuration.hostname = "kiln"
                 let bundle = try engine.store.makeScratchDirectory(lease: lease)
                 defer { engine.snapshotter.removeQuietly(bundle) }
+
+                // A heredoc script is bind-mounted from the bundle, as BuildKit mounts it under
+                // /dev/pipes, so that it never lands in the rootfs.
+                var requests = prepared.requests
+                if let script {
+                    let hostPath = bundle.path + "/script"
+                    let file = try FileDescriptor.open(hostPath, flags: O_WRONLY | O_CREAT | O_EXCL, mode: 0o555)
+                    try file.write(script.contents)
+                    try file.setPermissions(0o555)
+                    try file.close()
+                    requests.append(.bind(source: hostPath, destination: script.path, readOnly: true))
+                }
+                var configuration = ContainerConfiguration(
+                    rootfs: filesystem.rootPath, args: arguments, env: environment + prepared.environment, cwd: workdir,
+                    user: processUser, mounts: requests, network: network, extraFiles: prepared.files)
+                configuration.hostname = "kiln"
                 let runner = try engine.runtime.containerRunner()
+                try Task.checkCancellation()
                 let exit = try await runner.run(
                     configuration, id: "kiln-build-" + String(bundle.id.prefix(16)),
                     bundle: BundleLayout(directory: bundle.path),
                     io: .stream(tailLines: 12) { stream, bytes in
                         progress.report(.stepOutput(id: stepID, stream: stream, bytes: bytes))
                     })
+                // A container killed because the build was cancelled is not the step's failure.
+                try Task.checkCancellation()
                 switch exit.status {
                 case .exited(0): break
                 case .exited(let code): throw BuildError(.commandFailed(status: code, output: exit.outputTail))

@@ -26,17 +26,7 @@ enum BuildHarness {
             if let root { return root }
             let path = FileManager.default.temporaryDirectory.appendingPathComponent("kiln-build-tests-\(getpid())").path
             try? FileManager.default.removeItem(atPath: path)
-            let store = try Store.open(root: path)
-            let scratch = try TemporaryDirectory("kiln-busybox")
-            defer { scratch.remove() }
-            let tar = scratch.appending("busybox.tar")
-            try BusyboxTree.makeTar(at: tar, scratch: scratch.path)
-            var options = ImageImporter.Options()
-            options.tags = [try Reference.normalized(baseImage).withDefaultTag()]
-            options.created = 0
-            options.source = "busybox.tar"
-            let input = try FileDescriptor.open(tar, flags: O_RDONLY)
-            _ = try ImageImporter(store: store).importTarball(from: FileDescriptorSource(input), options: options)
+            try prepareStore(at: path)
             atexit {
                 let path = FileManager.default.temporaryDirectory.appendingPathComponent("kiln-build-tests-\(getpid())").path
                 _ = try? Command.run("/bin/sh", ["-c", "grep -o ' \(path)[^ ]*' /proc/mounts | sort -r | xargs -r -n1 umount -l"])
@@ -45,6 +35,21 @@ enum BuildHarness {
             root = path
             return path
         }
+    }
+
+    /// Creates a store at `path` with the base image imported.
+    static func prepareStore(at path: String) throws {
+        let store = try Store.open(root: path)
+        let scratch = try TemporaryDirectory("kiln-busybox")
+        defer { scratch.remove() }
+        let tar = scratch.appending("busybox.tar")
+        try BusyboxTree.makeTar(at: tar, scratch: scratch.path)
+        var options = ImageImporter.Options()
+        options.tags = [try Reference.normalized(baseImage).withDefaultTag()]
+        options.created = 0
+        options.source = "busybox.tar"
+        let input = try FileDescriptor.open(tar, flags: O_RDONLY)
+        _ = try ImageImporter(store: store).importTarball(from: FileDescriptorSource(input), options: options)
     }
 
     static func kiln(in directory: String) throws -> KilnInvocation {
@@ -69,5 +74,23 @@ enum BuildHarness {
     /// A unique image name for one test.
     static func uniqueName(_ label: String) -> String {
         "kiln-test/\(label):\(UUID().uuidString.prefix(8).lowercased())"
+    }
+}
+
+extension BuildHarness {
+    /// Imports a one-layer image made from `files` (path to content) into the shared store.
+    static func importImage(_ name: String, files: [String: String], environment: [String]? = nil) throws {
+        let store = try Store.open(root: try storeRoot())
+        let scratch = try TemporaryDirectory("kiln-import")
+        defer { scratch.remove() }
+        for (path, content) in files { try scratch.write("tree/" + path, content) }
+        try FileManager.default.createDirectory(atPath: scratch.appending("tree"), withIntermediateDirectories: true)
+        try Command.run("/bin/tar", ["--numeric-owner", "-C", scratch.appending("tree"), "-cf", scratch.appending("image.tar"), "."])
+        var options = ImageImporter.Options()
+        options.tags = [try Reference.normalized(name).withDefaultTag()]
+        options.config.env = environment
+        options.created = 0
+        let input = try FileDescriptor.open(scratch.appending("image.tar"), flags: O_RDONLY)
+        _ = try ImageImporter(store: store).importTarball(from: FileDescriptorSource(input), options: options)
     }
 }

@@ -76,7 +76,9 @@ enum BuildCommand {
         for warning in inputs.warnings where mode != .quiet {
             renderer.handle(.notice(warning.rendered()))
         }
-        let snapshotter = Snapshotter(store: store, logger: context.logger, progress: renderer.reporter)
+        // KILN_SNAPSHOTTER=copy forces the copying method, for hosts where overlay mounts misbehave.
+        let method = context.environment["KILN_SNAPSHOTTER"].flatMap(Snapshotter.Method.init(rawValue:))
+        let snapshotter = Snapshotter(store: store, method: method, logger: context.logger, progress: renderer.reporter)
         _ = try RegistryOptions.settings(arguments, registry: "", context: context)
         let baseImages = RegistryBaseImages(
             store: store, settings: { registry in try RegistryOptions.settings(arguments, registry: registry, context: context) },

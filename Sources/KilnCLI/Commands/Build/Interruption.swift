@@ -1,28 +1,34 @@
+import CSystem
 import Dispatch
 import Foundation
 import Glibc
 
 /// Ctrl-C during a long command: the first SIGINT (or SIGTERM) cancels the work, which stops
 /// running containers and removes scratch directories on its way out; a second one exits at once.
+///
+/// The signals are caught by a C handler that writes to a pipe (see `kiln_interrupt_install`),
+/// not ignored, so that runc and the containers it starts get the default actions.
 enum Interruption {
     static func cancellingOnInterrupt<T: Sendable>(_ body: @escaping @Sendable () async throws -> T) async throws -> T {
         let task = Task { try await body() }
-        let queue = DispatchQueue(label: "kiln.interrupt")
-        var sources: [DispatchSourceSignal] = []
-        let previous = [SIGINT, SIGTERM].map { ($0, signal($0, SIG_IGN)) }
+        let signals = [SIGINT, SIGTERM]
+        let descriptor = signals.withUnsafeBufferPointer { kiln_interrupt_install($0.baseAddress, Int32($0.count)) }
+        // Another command in this process (a test) already catches the signals: run unguarded.
+        guard descriptor >= 0 else { return try await task.value }
         let count = InterruptCount()
-        for number in [SIGINT, SIGTERM] {
-            let source = DispatchSource.makeSignalSource(signal: number, queue: queue)
-            source.setEventHandler {
+        let source = DispatchSource.makeReadSource(fileDescriptor: descriptor, queue: DispatchQueue(label: "kiln.interrupt"))
+        source.setEventHandler {
+            var byte: UInt8 = 0
+            while read(descriptor, &byte, 1) == 1 {
                 if count.increment() > 1 { exit(130) }
                 task.cancel()
             }
-            source.resume()
-            sources.append(source)
         }
+        source.setCancelHandler { close(descriptor) }
+        source.resume()
         defer {
-            for source in sources { source.cancel() }
-            for (number, handler) in previous { signal(number, handler) }
+            kiln_interrupt_restore()
+            source.cancel()
         }
         return try await task.value
     }

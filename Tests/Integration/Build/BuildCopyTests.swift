@@ -1,0 +1,108 @@
+import Foundation
+import Testing
+
+/// COPY and ADD flags: --chown, --chmod, --from, --link, --parents, --exclude and heredocs.
+@Suite(.enabled(if: BuildHarness.isReady, "build tests need root, runc and busybox-static"))
+struct BuildCopyTests {
+    @Test func ownersModesAndSources() async throws {
+        let context = try TemporaryDirectory("kiln-copy")
+        defer { context.remove() }
+        let (root, _, result) = try await BuildRunTests.build(
+            """
+            FROM kiln-test/busybox:1 AS first
+            RUN mkdir -p /out && echo staged > /out/staged.txt && chown 1001:1002 /out/staged.txt
+            FROM kiln-test/busybox:1
+            COPY --chown=appuser a.txt /by-name
+            COPY --chown=appuser:nogroup a.txt /by-name-and-group
+            COPY --chown=42 a.txt /by-number
+            COPY --chown=42:43 a.txt /by-numbers
+            COPY --chmod=0750 dir /modes/
+            COPY --from=first /out/staged.txt /from-name
+            COPY --from=0 /out/staged.txt /from-index
+            COPY --from=kiln-test/busybox:1 /etc/group /from-image
+            COPY --link a.txt /linked/a.txt
+            COPY --parents dir/sub/deep.txt /parents/
+            COPY --exclude=*.log dir /excluded/
+            ENV GREETING=hello
+            COPY <<EOF /inline.txt
+            inline $GREETING
+            EOF
+            COPY <<'EOF' /quoted.txt
+            quoted $HOME
+            EOF
+
+            """,
+            files: ["a.txt": "a\n", "dir/b.txt": "b\n", "dir/sub/deep.txt": "deep\n", "dir/noise.log": "log\n"],
+            in: context)
+        try #require(result.status == 0, "\(result.stderr)")
+        #expect(Inspect.mode(root + "/by-name")?.uid == 1001 && Inspect.mode(root + "/by-name")?.gid == 1002)
+        #expect(Inspect.mode(root + "/by-name-and-group")?.gid == 65534)
+        #expect(Inspect.mode(root + "/by-number")?.uid == 42 && Inspect.mode(root + "/by-number")?.gid == 42)
+        #expect(Inspect.mode(root + "/by-numbers")?.uid == 42 && Inspect.mode(root + "/by-numbers")?.gid == 43)
+        #expect(Inspect.mode(root + "/modes/b.txt")?.permissions == 0o750)
+        #expect(Inspect.mode(root + "/modes/sub")?.permissions == 0o750)
+        #expect(Inspect.text(root + "/from-name") == "staged\n")
+        #expect(Inspect.mode(root + "/from-name")?.uid == 1001, "COPY --from keeps the owner")
+        #expect(Inspect.text(root + "/from-index") == "staged\n")
+        #expect((Inspect.text(root + "/from-image") ?? "").contains("appgroup"))
+        #expect(Inspect.text(root + "/linked/a.txt") == "a\n")
+        #expect(Inspect.text(root + "/parents/dir/sub/deep.txt") == "deep\n")
+        #expect(Inspect.text(root + "/excluded/b.txt") == "b\n")
+        #expect(!Inspect.exists(root + "/excluded/noise.log"))
+        #expect(Inspect.text(root + "/inline.txt") == "inline hello\n")
+        #expect(Inspect.text(root + "/quoted.txt") == "quoted $HOME\n")
+    }
+
+    @Test func contextLinksStayInside() async throws {
+        let context = try TemporaryDirectory("kiln-copy")
+        defer { context.remove() }
+        let canary = "canary-\(UUID().uuidString)"
+        try context.write("outside/secret", canary)
+        try context.write("context/sub/file", "inside\n")
+        let directory = context.appending("context")
+        try FileManager.default.createSymbolicLink(atPath: directory + "/leak", withDestinationPath: "/etc/passwd")
+        try FileManager.default.createSymbolicLink(atPath: directory + "/dirlink", withDestinationPath: "../outside")
+        try FileManager.default.createSymbolicLink(atPath: directory + "/ok", withDestinationPath: "sub/file")
+        try context.write("context/Dockerfile", "FROM kiln-test/busybox:1\nCOPY . /all/\nCOPY ok /ok-followed\n")
+        let image = BuildHarness.uniqueName("links")
+        let kiln = try BuildHarness.kiln(in: directory)
+        let result = await kiln("build", "--progress=plain", "-t", image, ".")
+        try #require(result.status == 0, "\(result.stderr)")
+        let root = context.appending("rootfs")
+        try BuildHarness.exportFilesystem(of: image, to: root)
+        #expect(Inspect.linkTarget(root + "/all/leak") == "/etc/passwd")
+        #expect(Inspect.linkTarget(root + "/all/dirlink") == "../outside")
+        #expect(Inspect.linkTarget(root + "/all/ok") == "sub/file")
+        #expect(Inspect.text(root + "/ok-followed") == "inside\n")
+        let passwd = try String(contentsOfFile: "/etc/passwd", encoding: .utf8)
+        for layer in try Inspect.layerFiles(of: image) {
+            let text = try Command.run("/bin/sh", ["-c", "gzip -dc \"$0\"", layer])
+            #expect(!text.contains(canary))
+            #expect(!text.contains(passwd))
+        }
+    }
+
+    @Test func destinationLinksResolveInsideTheRoot() async throws {
+        let context = try TemporaryDirectory("kiln-copy")
+        defer { context.remove() }
+        let victim = context.appending("victim")
+        try context.write("victim/hello", "victim\n", mode: 0o644)
+        let before = try Command.run("/bin/sh", ["-c", "ls -lanA --time-style=+%s \"$0\"; stat -c '%a %u %g %Y' \"$0\"; sha256sum \"$0\"/hello", victim])
+        let (root, _, result) = try await BuildRunTests.build(
+            """
+            FROM kiln-test/busybox:1
+            RUN ln -s ../../../../../..\(victim) /dest && ln -s \(victim) /dest2
+            COPY f /dest/pwn
+            COPY f /dest2/pwn
+            WORKDIR /dest2/w
+            COPY --chmod=4777 f /dest2/hello
+
+            """, files: ["f": "payload\n"], in: context)
+        try #require(result.status == 0, "\(result.stderr)")
+        let after = try Command.run("/bin/sh", ["-c", "ls -lanA --time-style=+%s \"$0\"; stat -c '%a %u %g %Y' \"$0\"; sha256sum \"$0\"/hello", victim])
+        #expect(before == after, "the victim directory changed")
+        #expect(Inspect.text(root + victim + "/pwn") == "payload\n")
+        #expect(Inspect.mode(root + victim + "/hello")?.permissions == 0o4777)
+        #expect(Inspect.isDirectory(root + victim + "/w"))
+    }
+}
