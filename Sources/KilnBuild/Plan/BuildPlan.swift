@@ -70,10 +70,20 @@ public struct BuildPlan: Sendable {
         /// Plugins that produced or changed this step (a custom instruction's expansion), for its
         /// cache key.
         public var plugins: [PluginIdentity]
+        /// The custom instruction this step was expanded from (`APT_INSTALL curl`), which its
+        /// history entry records in place of the step's own text.
+        public var expandedFrom: InstructionLine?
+        /// Further cache-key inputs of the expansion, such as the digest of an included fragment.
+        public var expansionInputs: [String]
 
-        public init(instruction: Instruction, plugins: [PluginIdentity] = []) {
+        public init(
+            instruction: Instruction, plugins: [PluginIdentity] = [], expandedFrom: InstructionLine? = nil,
+            expansionInputs: [String] = []
+        ) {
             self.instruction = instruction
             self.plugins = plugins
+            self.expandedFrom = expandedFrom
+            self.expansionInputs = expansionInputs
         }
 
         public var location: SourceRange { instruction.range }
