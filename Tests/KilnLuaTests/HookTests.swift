@@ -1,3 +1,4 @@
+import KilnBuild
 import KilnDiagnostics
 import Testing
 
@@ -52,7 +53,7 @@ import Testing
                 end
               end },
             """)
-        let input = PlanHookInput(stages: [PlanStage(name: "build", base: "debian:latest", steps: [])])
+        let input = PlanHookInput(stages: [PlanHookStage(name: "build", base: "debian:latest", steps: [])])
         let result = try PluginSet([plugin]).plan(input)
         #expect(result.findings.map(\.message) == ["stage build uses a :latest base"])
         #expect(result.findings.map(\.severity) == [.error])

@@ -1,4 +1,5 @@
 import CLua
+import KilnBuild
 import KilnDiagnostics
 
 /// The `kiln` table plugins see: `kiln.plugin`, `kiln.config`, `kiln.log`, `kiln.json`,

@@ -1,5 +1,6 @@
 import CLua
 import Foundation
+import KilnBuild
 import KilnDiagnostics
 import Synchronization
 

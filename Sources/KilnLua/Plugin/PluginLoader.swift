@@ -1,4 +1,5 @@
 import Foundation
+import KilnBuild
 import KilnDiagnostics
 
 /// What decides the enabled plugins of a command: the build context, `--plugin`, `--no-plugins`.
@@ -62,7 +63,8 @@ public enum PluginLoader {
             environment.options = entry?.options ?? .table(LuaTable())
             plugins.append(try Plugin.load(source, environment: environment, lock: lock))
         }
-        return LoadedPlugins(plugins: try PluginSet(plugins), configuration: configuration, lock: lock)
+        return LoadedPlugins(
+            plugins: try PluginSet(plugins, tagPolicy: configuration.tagPolicy), configuration: configuration, lock: lock)
     }
 
     /// Resolves the plugins a request enables, in order and without repeats: the configured ones (or,
