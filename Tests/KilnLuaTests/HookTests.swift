@@ -275,7 +275,7 @@ import Testing
         folder.write("context/VERSION", "1.2.3\n")
         let environment = PluginEnvironment(
             limits: quickLimits, contextRoot: folder.path + "/context",
-            git: GitFacts(commit: "0123456789abcdef", shortCommit: "0123456", branch: "main", tag: nil, isDirty: true),
+            git: .fixed(GitFacts(commit: "0123456789abcdef", shortCommit: "0123456", branch: "main", tag: nil, isDirty: true)),
             grantedCapabilities: [.contextRead, .git])
         let plugin = try plugin("""
               capabilities = { "context.read", "git" },

@@ -149,11 +149,11 @@ enum KilnLibrary {
         let vm = call.vm
         let key = try call.textArgument(1, "key")
         try vm.services.require(.git, for: "kiln.git", plugin: vm.pluginName)
-        let fields = ["commit", "short_commit", "branch", "tag", "dirty"]
+        let fields = ["commit", "short_commit", "branch", "tag", "dirty", "remote"]
         guard fields.contains(key) else {
             throw .message("kiln.git: unknown field '\(key)' (fields: \(fields.joined(separator: ", ")))")
         }
-        guard let facts = vm.services.git else {
+        guard let facts = vm.services.git?.facts else {
             throw .message("kiln.git: the build context is not in a git repository")
         }
         switch key {
@@ -161,6 +161,7 @@ enum KilnLibrary {
         case "short_commit": return try call.push(.text(facts.shortCommit))
         case "branch": return try call.push(facts.branch.map(LuaValue.text) ?? .nil)
         case "tag": return try call.push(facts.tag.map(LuaValue.text) ?? .nil)
+        case "remote": return try call.push(facts.remote.map(LuaValue.text) ?? .nil)
         default: return try call.push(.boolean(facts.isDirty))
         }
     }

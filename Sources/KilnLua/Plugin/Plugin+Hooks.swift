@@ -57,6 +57,7 @@ extension Plugin {
         view["index"] = .integer(Int64(input.index))
         view["keyword"] = .text(input.instruction.keyword)
         view["arguments"] = .text(input.instruction.arguments)
+        view["heredocs"] = .array(input.instruction.heredocs.map(LuaValue.text))
         view["line"] = input.instruction.location.map { .integer(Int64($0.line)) } ?? .nil
         view["env"] = .stringMap(input.environment)
         view["user"] = input.user.map(LuaValue.text) ?? .nil

@@ -3,6 +3,7 @@ import KilnBuild
 import KilnDiagnostics
 import KilnDockerfile
 import KilnImage
+import KilnLua
 import KilnRegistry
 import KilnSnapshot
 import KilnStore
@@ -46,7 +47,7 @@ enum BuildCommand {
         flags: [
             tag.spec, file.spec, buildArg.spec, target.spec, label.spec, noCache.spec, pull.spec, network.spec,
             secret.spec, iidfile.spec, output.spec, progress.spec, quiet.spec, platform.spec, push.spec,
-        ] + RegistryOptions.flags,
+        ] + PluginSupport.flags + RegistryOptions.flags,
         arity: .exactly(1),
         category: "Common Commands"
     ) { arguments, context in
@@ -67,7 +68,9 @@ enum BuildCommand {
         defer { try? lease.release() }
         let scratch = try store.makeScratchDirectory(lease: lease)
         defer { try? scratch.remove() }
-        let inputs = try BuildInputs.read(arguments, context: context, scratch: scratch.path, store: store)
+        let inputs = try await BuildInputs.read(
+            arguments, context: context, scratch: scratch.path, store: store, buildArguments: options.buildArguments)
+        options.buildArguments = inputs.buildArguments
         if options.sourceDateEpoch == nil, let epoch = BuildFlags.sourceDateEpoch(context.environment) {
             options.sourceDateEpoch = epoch
         }
@@ -76,15 +79,26 @@ enum BuildCommand {
         for warning in inputs.warnings where mode != .quiet {
             renderer.handle(.notice(warning.rendered()))
         }
+        do {
+            try PluginSupport.report(inputs.findings, file: inputs.plan.file) { text in
+                if mode != .quiet { renderer.handle(.notice(text)) }
+            }
+        } catch {
+            renderer.finish()
+            throw error
+        }
         let snapshotter = Snapshotter(store: store, logger: context.logger, progress: renderer.reporter)
         _ = try RegistryOptions.settings(arguments, registry: "", context: context)
         let baseImages = RegistryBaseImages(
             store: store, settings: { registry in try RegistryOptions.settings(arguments, registry: registry, context: context) },
             credentials: RegistryOptions.credentialStore(context),
             locations: RegistryOptions.blobLocations(context), logger: context.logger, progress: renderer.reporter)
+        if arguments[push] && inputs.plugins.handles(.tag) {
+            options.knownTags = await BuildPush.registryTags(of: options.tags, arguments: arguments, context: context)
+        }
         let engine = BuildEngine(
-            store: store, snapshotter: snapshotter, options: options, context: inputs.context, baseImages: baseImages,
-            progress: renderer.reporter, logger: context.logger, environment: context.environment)
+            store: store, snapshotter: snapshotter, options: options, context: inputs.context, hooks: inputs.plugins,
+            baseImages: baseImages, progress: renderer.reporter, logger: context.logger, environment: context.environment)
 
         let result: BuildResult
         do {
@@ -111,7 +125,8 @@ enum BuildCommand {
             try Data(result.image.id.description.utf8).write(to: URL(fileURLWithPath: context.absolutePath(path)))
         }
         if arguments[push] {
-            try await BuildPush.push(result, arguments: arguments, context: context, store: store, mode: mode)
+            try await BuildPush.push(
+                result, arguments: arguments, context: context, store: store, mode: mode, hooks: inputs.plugins)
         }
         if mode == .quiet {
             context.stdout.line(result.image.id.description)

@@ -11,7 +11,10 @@ enum BuildFlags {
         var options = BuildOptions()
         options.tags = try arguments[BuildCommand.tag].map { text in
             do {
-                return try Reference.normalized(text).withDefaultTag()
+                let reference = try Reference.normalized(text)
+                let tagged = reference.withDefaultTag()
+                if reference.tag == nil && reference.digest == nil { options.defaultedTags.insert(tagged) }
+                return tagged
             } catch {
                 throw UsageError(
                     command: command,
