@@ -22,8 +22,27 @@ local function check_path(path)
   end
 end
 
+local read_fragment
+
+-- Appends one joined instruction of fragment `path`, replacing an INCLUDE with its fragment.
+local function add_instruction(lines, text, path, number, chain)
+  local keyword, rest = text:match("^%s*(%S+)%s*(.-)%s*$")
+  if not keyword then return end
+  keyword = keyword:upper()
+  if keyword == "INCLUDE" then
+    for _, spliced in ipairs(read_fragment(rest, chain)) do
+      lines[#lines + 1] = spliced
+    end
+    return
+  end
+  if rest:find("<<", 1, true) and (keyword == "RUN" or keyword == "COPY" or keyword == "ADD") then
+    error(string.format("INCLUDE: %s:%d uses a heredoc, which fragments cannot hold", path, number))
+  end
+  lines[#lines + 1] = keyword .. (rest ~= "" and (" " .. rest) or "")
+end
+
 -- The fragment's instructions, in order, with INCLUDE lines already replaced.
-local function read_fragment(path, chain)
+function read_fragment(path, chain)
   check_path(path)
   for _, seen in ipairs(chain) do
     if seen == path then
@@ -48,40 +67,26 @@ local function read_fragment(path, chain)
   local lines = {}
   local pending = nil
   local number = 0
+  -- Lines join as the Dockerfile parser joins them: a trailing backslash (and blanks after it)
+  -- is removed and the next line follows as written; comment lines and blank lines inside a
+  -- continuation are skipped, and the end of the file ends the last instruction.
   for raw in (text .. "\n"):gmatch("([^\n]*)\n") do
     number = number + 1
     local line = raw:gsub("\r$", "")
     local trimmed = line:match("^%s*(.-)%s*$")
-    if trimmed:sub(1, 1) == "#" then
-      -- A comment line, also inside a continuation.
-    elseif trimmed == "" and pending == nil then
-      -- A blank line between instructions.
+    if trimmed:sub(1, 1) == "#" or trimmed == "" then
+      -- A comment or a blank line.
     else
-      local continues = trimmed:sub(-1) == "\\"
-      if continues then trimmed = trimmed:sub(1, -2) end
-      pending = pending and (pending .. " " .. trimmed) or trimmed
-      if not continues then
-        local keyword, rest = pending:match("^(%S+)%s*(.*)$")
-        if keyword then
-          keyword = keyword:upper()
-          if keyword == "INCLUDE" then
-            for _, spliced in ipairs(read_fragment(rest, nested)) do
-              lines[#lines + 1] = spliced
-            end
-          else
-            if rest:find("<<", 1, true) and (keyword == "RUN" or keyword == "COPY" or keyword == "ADD") then
-              error(string.format("INCLUDE: %s:%d uses a heredoc, which fragments cannot hold", path, number))
-            end
-            lines[#lines + 1] = keyword .. (rest ~= "" and (" " .. rest) or "")
-          end
-        end
+      local segment = pending and line or line:match("^%s*(.*)$")
+      local body = segment:match("^(.-)\\[ \t]*$")
+      pending = (pending or "") .. (body or segment)
+      if not body then
+        add_instruction(lines, pending, path, number, nested)
         pending = nil
       end
     end
   end
-  if pending and pending ~= "" then
-    error(string.format("INCLUDE: %s ends inside a continued line", path))
-  end
+  if pending then add_instruction(lines, pending, path, number, nested) end
   return lines
 end
 

@@ -9,7 +9,7 @@
 
 -- Quotes a word for /bin/sh so that it reaches pip as one argument.
 local function quote(word)
-  if word:match("^[%w%._%-/=<>~!,:+@]+$") then return word end
+  if word:match("^[%w%._%-/=~,:+@]+$") then return word end
   return "'" .. word:gsub("'", "'\\''") .. "'"
 end
 

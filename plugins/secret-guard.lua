@@ -71,7 +71,7 @@ return kiln.plugin {
         return
       end
       if not result.complete and (kiln.options.on_incomplete or "refuse") ~= "allow" then
-        push:refuse(string.format("the image is larger than the %d bytes secret-guard may search; "
+        push:refuse(string.format("secret-guard searched %d bytes of the image and reached its limit before the end; "
           .. "raise max_bytes or set on_incomplete = \"allow\"", result.scanned_bytes))
       end
     end,

@@ -198,7 +198,7 @@ extension Plugin {
     {
         guard let declared = declaration.instructions.first(where: { $0.name == instruction.keyword }) else { return nil }
         var view = instruction.luaTable
-        view["args"] = .array(instruction.arguments.split(whereSeparator: \.isWhitespace).map { .text(String($0)) })
+        view["args"] = .array(ShellWords.split(instruction.arguments).map(LuaValue.text))
         view["build_args"] = .stringMap(buildArguments)
         var recorder = HookRecorder()
         recorder.viewName = "instruction"
