@@ -142,7 +142,7 @@ final class StageBuilder: @unchecked Sendable {
         do {
             var expanded = instruction
             var used: Set<String> = []
-            if plan.expandsVariables {
+            if step.expandsVariables ?? plan.expandsVariables {
                 let expansion = try instruction.expanded(with: scope, expander: expander)
                 expanded = expansion.instruction
                 used = expansion.referencedNames
@@ -204,6 +204,7 @@ final class StageBuilder: @unchecked Sendable {
             builder.add("expanded-from", origin.text)
             builder.add("expansion-inputs", currentStep?.expansionInputs ?? [])
         }
+        if let comment = currentStep?.comment { builder.add("history-comment", comment) }
         if let epoch = options.sourceDateEpoch { builder.add("source-date-epoch", String(epoch)) }
         return builder
     }
@@ -237,7 +238,7 @@ final class StageBuilder: @unchecked Sendable {
         let created = engine.timestamp
         var history = next.config.history ?? []
         var createdBy = product.history
-        var comment = HistoryText.comment
+        var comment = currentStep?.comment ?? HistoryText.comment
         if let origin = currentStep?.expandedFrom {
             // The user wrote the custom instruction; what it became stays in the comment.
             createdBy = origin.text
