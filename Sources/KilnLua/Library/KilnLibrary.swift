@@ -25,6 +25,10 @@ enum KilnLibrary {
         lua_setfield(state, -2, "config")
         vm.pushHostFunction("kiln.log", log)
         lua_setfield(state, -2, "log")
+        if vm.services.buildScript != nil {
+            vm.pushHostFunction("kiln.stage", BuildScriptLibrary.stage)
+            lua_setfield(state, -2, "stage")
+        }
 
         lua_createtable(state, 0, 2)
         vm.pushHostFunction("kiln.json.encode", JSONFunctions.encode)
@@ -59,6 +63,9 @@ enum KilnLibrary {
 
     private static func declarePlugin(_ call: HostCall) throws(HostFunctionError) -> Int32 {
         let vm = call.vm
+        guard vm.services.buildScript == nil else {
+            throw .message("kiln.plugin: a build script cannot declare a plugin; put plugins in .kiln/plugins/")
+        }
         guard !vm.services.isConfiguration else {
             throw .message("kiln.plugin: a configuration file cannot declare a plugin; use kiln.config")
         }
@@ -88,7 +95,7 @@ enum KilnLibrary {
 
     private static func declareConfiguration(_ call: HostCall) throws(HostFunctionError) -> Int32 {
         let vm = call.vm
-        guard vm.services.isConfiguration else {
+        guard vm.services.isConfiguration, vm.services.buildScript == nil else {
             throw .message("kiln.config: only .kiln/config.lua can call kiln.config; a plugin uses kiln.plugin")
         }
         guard call.type(1) == LUA_TTABLE else {

@@ -26,8 +26,11 @@ struct SandboxServices {
     /// The configuration registered by `kiln.config`, in a configuration VM.
     var configuration: LuaValue?
     var configurationLocation: SourceLocation?
-    /// Whether the VM runs a configuration file (which may call `kiln.config`) or a plugin.
+    /// Whether the VM runs a configuration file (which may call `kiln.config`) or build script,
+    /// rather than a plugin; errors then name the file instead of a plugin.
     var isConfiguration = false
+    /// The stages a build script declares through `kiln.stage`, when the VM runs one.
+    var buildScript: BuildScript?
 
     /// Checks that the plugin declared and was granted `capability`, for the host function `api`.
     func require(_ capability: Capability, for api: String, plugin: String) throws(HostFunctionError) {

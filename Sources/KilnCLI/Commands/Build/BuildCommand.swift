@@ -12,7 +12,8 @@ import KilnStore
 enum BuildCommand {
     static let tag = ListFlag("tag", short: "t", placeholder: "list", help: "Name and optionally a tag (format: \"name:tag\")")
     static let file = ValueFlag(
-        "file", short: "f", placeholder: "string", help: "Name of the Dockerfile, or - for standard input",
+        "file", short: "f", placeholder: "string",
+        help: "Name of the Dockerfile, or of a Lua build script ending in .lua, or - for standard input",
         default: "\"PATH/Dockerfile\", then \"PATH/Containerfile\"")
     static let buildArg = ListFlag("build-arg", placeholder: "list", help: "Set build-time variables")
     static let target = ValueFlag("target", placeholder: "string", help: "Set the target build stage to build")
@@ -39,7 +40,8 @@ enum BuildCommand {
         summary: "Build an image from a Dockerfile",
         usage: "[OPTIONS] PATH | -",
         discussion: """
-            PATH is the build context, a directory whose files COPY and ADD can read. With -, \
+            PATH is the build context, a directory whose files COPY and ADD can read. A -f file \
+            ending in .lua is a build script, planned by the Lua frontend (see docs/plugins.md). With -, \
             standard input holds either a tar archive of the context or a Dockerfile (and the build \
             has no context). SOURCE_DATE_EPOCH in the environment or as a build argument makes the \
             image reproducible: it becomes the creation time and the latest file time in the layers.

@@ -94,19 +94,31 @@ struct BuildInputs {
             arguments, context: context, contextDirectory: contextDirectory, buildArguments: buildArguments)
         var arguments = loaded.configuration.buildArguments
         arguments.merge(buildArguments) { _, given in given }
-        let planned = try await PluginSupport.explainingUnknownInstructions {
+        let planned: PluginPlan
+        if dockerfileName.hasSuffix(".lua") {
+            // A build script: the Lua frontend plans it, and parse hooks have no Dockerfile to read.
+            let plan = try await PluginSupport.explainingUnknownInstructions {
+                try await LuaFrontend.plan(
+                    source: dockerfileBytes ?? [], file: dockerfileName, contextRoot: contextDirectory,
+                    buildArguments: arguments, hooks: loaded.plugins, logger: context.logger.labeled("build.lua"))
+            }
+            return BuildInputs(
+                plan: plan, context: try buildContext(contextDirectory, dockerfile: dockerfilePath, store: store),
+                warnings: [], findings: [], plugins: loaded.plugins, buildArguments: arguments)
+        }
+        planned = try await PluginSupport.explainingUnknownInstructions {
             try await DockerfileFrontend.plan(
                 bytes: dockerfileBytes ?? [], file: dockerfileName, hooks: loaded.plugins, buildArguments: arguments)
         }
-        var buildContext: BuildContext?
-        if let contextDirectory {
-            let ignore = try DockerIgnore.load(contextDirectory: contextDirectory, dockerfile: dockerfilePath)
-            buildContext = try BuildContext(
-                directory: contextDirectory, ignore: ignore, statCache: try? StatCache(storeRoot: store.layout.root))
-        }
         return BuildInputs(
-            plan: planned.plan, context: buildContext, warnings: planned.warnings, findings: planned.findings,
-            plugins: loaded.plugins, buildArguments: arguments)
+            plan: planned.plan, context: try buildContext(contextDirectory, dockerfile: dockerfilePath, store: store),
+            warnings: planned.warnings, findings: planned.findings, plugins: loaded.plugins, buildArguments: arguments)
+    }
+
+    private static func buildContext(_ directory: String?, dockerfile: String?, store: Store) throws -> BuildContext? {
+        guard let directory else { return nil }
+        let ignore = try DockerIgnore.load(contextDirectory: directory, dockerfile: dockerfile)
+        return try BuildContext(directory: directory, ignore: ignore, statCache: try? StatCache(storeRoot: store.layout.root))
     }
 
     /// Refuses a Dockerfile inside the context that is a link to a file outside it.
