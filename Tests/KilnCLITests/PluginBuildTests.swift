@@ -279,3 +279,39 @@ struct GitPluginBuildTests {
         #expect(try workspace.tags() == ["peek:\(try shortCommit(workspace))"])
     }
 }
+
+/// `kiln image prune` with a retention policy.
+@Suite struct RetentionPruneTests {
+    @Test func retentionRemovesOldTags() async throws {
+        let workspace = BuildWorkspace()
+        for (index, version) in ["1.0.0", "1.1.0", "1.2.0", "1.3.0", "2.0.0"].enumerated() {
+            workspace.write("Dockerfile", "FROM scratch\nLABEL version=\(version)\n")
+            let built = await workspace.build([
+                "--build-arg", "SOURCE_DATE_EPOCH=\(1_700_000_000 + index * 100)", "-t", "app:\(version)",
+            ])
+            #expect(built.status == 0, "\(built.stderr)")
+        }
+        workspace.write("Dockerfile", "FROM scratch\nLABEL tool=1\n")
+        _ = await workspace.build(["-t", "tool:a"])
+        let tag = await workspace.run(["tag", "app:2.0.0", "app:latest"])
+        #expect(tag.status == 0, "\(tag.stderr)")
+
+        let pruned = await workspace.run(["image", "prune", "-f", "--plugin", "retention"])
+        #expect(pruned.status == 0, "\(pruned.stderr)")
+        // The three newest tags of app are latest and 2.0.0 (one image) and 1.3.0; the rest go,
+        // newest first, each with its image. tool has one tag only.
+        let untagged = pruned.stdout.split(separator: "\n").filter { $0.hasPrefix("untagged: ") }
+        #expect(untagged == ["untagged: app:1.2.0", "untagged: app:1.1.0", "untagged: app:1.0.0"], "\(pruned.stdout)")
+        #expect(pruned.stdout.split(separator: "\n").filter { $0.hasPrefix("deleted: sha256:") }.count == 3)
+        #expect(try workspace.tags() == ["app:1.3.0", "app:2.0.0", "app:latest", "tool:a"])
+    }
+
+    @Test func pruneWithoutPolicyKeepsTags() async throws {
+        let workspace = BuildWorkspace()
+        workspace.write("Dockerfile", "FROM scratch\nLABEL a=1\n")
+        _ = await workspace.build(["-t", "app:1"])
+        let pruned = await workspace.run(["image", "prune", "-f"])
+        #expect(pruned.status == 0, "\(pruned.stderr)")
+        #expect(try workspace.tags() == ["app:1"])
+    }
+}
