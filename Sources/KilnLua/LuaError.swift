@@ -81,7 +81,8 @@ public struct LuaError: KilnError, Equatable {
             case .instructionBudget, .wallClock, .memory, .binaryChunk, .stopped:
                 break
             default:
-                return "\(plugin): \(message)"
+                // The location already names the file.
+                return location?.file == plugin ? message : "\(plugin): \(message)"
             }
         }
         switch kind {

@@ -161,7 +161,7 @@ import Testing
             let matches = error.location?.file == "build.lua" && error.location?.line == testCase.line
                 && error.message.hasPrefix(testCase.message)
             if !matches { Issue.record("got \(error.location?.description ?? "-"): \(error.message)") }
-            return matches && error.diagnostic.message.hasPrefix("build.lua: ")
+            return matches && error.diagnostic.rendered().hasPrefix("error: build.lua:\(testCase.line): \(testCase.message)")
         }
     }
 

@@ -86,7 +86,6 @@ struct NeedleSearch {
         var found: [ContentMatch] = []
         let room = limits.maximumMatches - matches.count
         bytes.withUnsafeBytes { buffer in
-            guard let base = buffer.baseAddress else { return }
             for (index, needle) in needles.enumerated() {
                 var offset = 0
                 while offset < buffer.count {
