@@ -48,6 +48,8 @@ public struct LuaError: KilnError, Equatable {
     public var hint: String?
     /// Whether the failing file is a configuration file rather than a plugin.
     public var isConfiguration = false
+    /// The text of the Lua line at `location`, for the error's excerpt.
+    public var sourceLine: String?
 
     public init(
         _ kind: Kind,
@@ -67,7 +69,9 @@ public struct LuaError: KilnError, Equatable {
 
     public var diagnostic: Diagnostic {
         let range = location.map { SourceRange(start: SourceLocation(file: $0.file, line: $0.line)) }
-        return .error(sentence, at: range, hint: hint ?? defaultHint)
+        var diagnostic = Diagnostic.error(sentence, at: range, hint: hint ?? defaultHint)
+        if let sourceLine, range != nil { diagnostic.excerpt = [sourceLine] }
+        return diagnostic
     }
 
     /// The message without location, naming the plugin.
@@ -77,7 +81,8 @@ public struct LuaError: KilnError, Equatable {
             case .instructionBudget, .wallClock, .memory, .binaryChunk, .stopped:
                 break
             default:
-                return "\(plugin): \(message)"
+                // The location already names the file.
+                return location?.file == plugin ? message : "\(plugin): \(message)"
             }
         }
         switch kind {

@@ -1,4 +1,5 @@
 import Foundation
+import KilnBuild
 import Testing
 
 @testable import KilnLua

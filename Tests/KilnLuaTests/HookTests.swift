@@ -1,3 +1,4 @@
+import KilnBuild
 import KilnDiagnostics
 import Testing
 
@@ -52,7 +53,7 @@ import Testing
                 end
               end },
             """)
-        let input = PlanHookInput(stages: [PlanStage(name: "build", base: "debian:latest", steps: [])])
+        let input = PlanHookInput(stages: [PlanHookStage(name: "build", base: "debian:latest", steps: [])])
         let result = try PluginSet([plugin]).plan(input)
         #expect(result.findings.map(\.message) == ["stage build uses a :latest base"])
         #expect(result.findings.map(\.severity) == [.error])
@@ -274,7 +275,7 @@ import Testing
         folder.write("context/VERSION", "1.2.3\n")
         let environment = PluginEnvironment(
             limits: quickLimits, contextRoot: folder.path + "/context",
-            git: GitFacts(commit: "0123456789abcdef", shortCommit: "0123456", branch: "main", tag: nil, isDirty: true),
+            git: .fixed(GitFacts(commit: "0123456789abcdef", shortCommit: "0123456", branch: "main", tag: nil, isDirty: true)),
             grantedCapabilities: [.contextRead, .git])
         let plugin = try plugin("""
               capabilities = { "context.read", "git" },

@@ -1,3 +1,4 @@
+import KilnBuild
 import KilnDiagnostics
 import Synchronization
 import Testing

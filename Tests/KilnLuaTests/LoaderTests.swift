@@ -1,4 +1,5 @@
 import Foundation
+import KilnBuild
 import Testing
 
 @testable import KilnLua
@@ -117,13 +118,13 @@ import Testing
     }
 
     @Test(arguments: [
-        ("return kiln.config { plugin = {} }", ".kiln/config.lua:1: .kiln/config.lua: kiln.config: unknown field 'plugin'; did you mean 'plugins'?"),
-        ("return { plugins = {} }", ".kiln/config.lua:1: .kiln/config.lua: the configuration file must return kiln.config { ... }"),
-        ("local x = 1\nos.execute('id')", ".kiln/config.lua:2: .kiln/config.lua: 'os.execute' is not available in kiln plugins"),
+        ("return kiln.config { plugin = {} }", ".kiln/config.lua:1: kiln.config: unknown field 'plugin'; did you mean 'plugins'?"),
+        ("return { plugins = {} }", ".kiln/config.lua:1: the configuration file must return kiln.config { ... }"),
+        ("local x = 1\nos.execute('id')", ".kiln/config.lua:2: 'os.execute' is not available in kiln plugins"),
         ("return kiln.config { plugins = { { 'x', capabilities = { 'root' } } } }",
-         ".kiln/config.lua:1: .kiln/config.lua: kiln.config: 'plugins[1].capabilities': unknown capability 'root' (known: context.read, git, network)"),
+         ".kiln/config.lua:1: kiln.config: 'plugins[1].capabilities': unknown capability 'root' (known: context.read, git, network)"),
         ("return kiln.plugin { name = 'x', version = '1.0.0', api = 1 }",
-         ".kiln/config.lua:1: .kiln/config.lua: kiln.plugin: a configuration file cannot declare a plugin; use kiln.config"),
+         ".kiln/config.lua:1: kiln.plugin: a configuration file cannot declare a plugin; use kiln.config"),
     ])
     func configurationErrors(source: String, description: String) {
         let folder = TemporaryFolder()

@@ -133,7 +133,8 @@ extension BuildEngine {
         if hooks.handles(.commit) {
             let result = try await hooks.commit(
                 CommitHookInput(
-                    labels: container.labels ?? [:], environment: container.env ?? [], cmd: container.cmd,
+                    created: config.created ?? timestamp, labels: container.labels ?? [:], environment: container.env ?? [],
+                    cmd: container.cmd,
                     entrypoint: container.entrypoint, user: container.user, workingDirectory: container.workingDir,
                     buildArguments: options.buildArguments))
             for change in result.changes {
@@ -150,7 +151,6 @@ extension BuildEngine {
             }
             config.config = container
         }
-        if config.created == nil { config.created = timestamp }
 
         let configDescriptor = try putBlob(config.canonicalJSON(), lease: lease)
         let manifest = Manifest(
@@ -166,8 +166,14 @@ extension BuildEngine {
             let result = try await hooks.tag(
                 TagHookInput(
                     imageID: configDescriptor.digest.description, requestedTags: options.tags.map(\.familiarString),
-                    labels: container.labels ?? [:], buildArguments: options.buildArguments))
-            tags += try Self.references(result.tags, requested: options.tags)
+                    labels: container.labels ?? [:], buildArguments: options.buildArguments,
+                    existingTags: try existingTags()))
+            let named = try Self.references(result.tags, requested: options.tags)
+            if !named.isEmpty {
+                // A policy that names the image replaces the `latest` that `-t NAME` implied.
+                tags = tags.filter { !options.defaultedTags.contains($0) }
+                for reference in named where !tags.contains(reference) { tags.append(reference) }
+            }
         }
         let registered = try store.register(ImageRegistration(manifest: manifestDescriptor, tags: tags), lease: lease)
         let consumed = consumedArguments.withLock { $0 }
@@ -177,6 +183,19 @@ extension BuildEngine {
         return BuildResult(
             image: registered.image, config: config, manifest: manifestDescriptor, layers: state.layers, tags: tags,
             unusedBuildArguments: unused)
+    }
+
+    /// The tagged references of the requested repositories, in the store and in `knownTags`.
+    private func existingTags() throws -> [String] {
+        let repositories = Set(options.tags.map(\.name))
+        var result: [String] = []
+        for image in try store.images() {
+            for reference in image.tags where repositories.contains(reference.name) {
+                result.append(reference.familiarString)
+            }
+        }
+        for text in options.knownTags where !result.contains(text) { result.append(text) }
+        return result.sorted()
     }
 
     /// The references a tag hook returned: full references as they are, bare tags applied to

@@ -131,12 +131,13 @@ public final class BuildEngine: Sendable {
     }
 
     /// An instruction as hooks see it.
-    static func line(of instruction: Instruction) -> InstructionLine {
+    public static func line(of instruction: Instruction) -> InstructionLine {
         let text = instruction.original
         let keywordEnd = text.firstIndex(where: \.isWhitespace) ?? text.endIndex
         let arguments = text[keywordEnd...].drop(while: \.isWhitespace)
         return InstructionLine(
-            keyword: instruction.keyword.rawValue, arguments: String(arguments), location: instruction.range.start)
+            keyword: instruction.keyword.rawValue, arguments: String(arguments), location: instruction.range.start,
+            heredocs: instruction.heredocs.map(\.content))
     }
 
     /// The automatic platform arguments: BuildKit defines them in the global scope.

@@ -5,6 +5,12 @@ import KilnRuntime
 public struct BuildOptions: Sendable {
     /// `-t`: references to tag the result with.
     public var tags: [Reference] = []
+    /// The `-t` values written without a tag, which got `latest`. When a plugin's tag hook names
+    /// the image, these repositories get the hook's tags instead of `latest`.
+    public var defaultedTags: Set<Reference> = []
+    /// References that exist outside the store, such as a registry's tags for the repositories of
+    /// `tags`; tag hooks see them beside the store's own.
+    public var knownTags: [String] = []
     /// `--build-arg NAME=value`; a nil value was given as `--build-arg NAME` with NAME unset.
     public var buildArguments: [String: String] = [:]
     /// `--target`: the stage to build; the last stage when nil.

@@ -26,6 +26,8 @@ final class StageBuilder: @unchecked Sendable {
     /// The step being run, for progress events and errors.
     var currentStepID = ""
     var currentInstruction: Instruction?
+    /// The plan step being run, for the history and cache key of a plugin's expansion.
+    var currentStep: BuildPlan.Step?
     /// Build arguments declared in this stage, in order, for RUN's history prefix.
     var declaredArguments: [String] = []
 
@@ -131,6 +133,7 @@ final class StageBuilder: @unchecked Sendable {
         let instruction = step.instruction
         currentStepID = "\(stage.index).\(number)"
         currentInstruction = instruction
+        currentStep = step
         let start = ContinuousClock.now
         engine.progress.report(
             .stepStarted(
@@ -139,7 +142,7 @@ final class StageBuilder: @unchecked Sendable {
         do {
             var expanded = instruction
             var used: Set<String> = []
-            if plan.expandsVariables {
+            if step.expandsVariables ?? plan.expandsVariables {
                 let expansion = try instruction.expanded(with: scope, expander: expander)
                 expanded = expansion.instruction
                 used = expansion.referencedNames
@@ -192,10 +195,22 @@ final class StageBuilder: @unchecked Sendable {
             "arguments",
             used.sorted().filter { !BuildEngine.proxyArguments.contains($0) }.map { "\($0)=\(scope.value(of: $0) ?? "")" })
         builder.add("platform", options.platform.normalized.description)
-        builder.add("plugins", plugins.map(\.description))
+        var touching = plugins
+        if Self.layerKinds.contains(kind) {
+            touching += engine.hooks.plugins(handling: .layer).filter { !touching.contains($0) }
+        }
+        builder.add("plugins", touching.map(\.description))
+        if let origin = currentStep?.expandedFrom {
+            builder.add("expanded-from", origin.text)
+            builder.add("expansion-inputs", currentStep?.expansionInputs ?? [])
+        }
+        if let comment = currentStep?.comment { builder.add("history-comment", comment) }
         if let epoch = options.sourceDateEpoch { builder.add("source-date-epoch", String(epoch)) }
         return builder
     }
+
+    /// The kinds of steps that can write a layer, which a plugin's `layer` hook may change.
+    static let layerKinds: Set<String> = ["run", "copy", "add", "workdir"]
 
     /// What a step that ran produced: its history text and, for steps with file changes, the layer.
     struct StepProduct {
@@ -222,10 +237,16 @@ final class StageBuilder: @unchecked Sendable {
         if let layer = product.layer { next.append(layer.layer) }
         let created = engine.timestamp
         var history = next.config.history ?? []
+        var createdBy = product.history
+        var comment = currentStep?.comment ?? HistoryText.comment
+        if let origin = currentStep?.expandedFrom {
+            // The user wrote the custom instruction; what it became stays in the comment.
+            createdBy = origin.text
+            let plugin = currentStep?.plugins.first.map { "\($0.name) \($0.version)" } ?? "a plugin"
+            comment = "expanded by plugin \(plugin): \(product.history)"
+        }
         history.append(
-            History(
-                created: created, createdBy: product.history, comment: HistoryText.comment,
-                emptyLayer: product.layer == nil ? true : nil))
+            History(created: created, createdBy: createdBy, comment: comment, emptyLayer: product.layer == nil ? true : nil))
         next.config.history = history
         next.config.created = created
         next.cacheKey = key

@@ -22,6 +22,21 @@ public protocol BuildHooks: Sendable {
     func push(_ input: PushHookInput) async throws -> HookDecision
     /// Whether any plugin has a hook for this stage, so the engine skips building inputs for none.
     func handles(_ stage: HookStage) -> Bool
+    /// The plugins with a hook for `stage`. A `layer` hook runs after its step's cache key is
+    /// known, so these identities enter the key of every step that writes a layer.
+    func plugins(handling stage: HookStage) -> [PluginIdentity]
+    /// The custom instructions (`APT_INSTALL`) that the enabled plugins provide, in upper case.
+    var instructionNames: Set<String> { get }
+    /// Expands a custom instruction into built-in instruction lines; nil when no plugin provides it.
+    func expand(_ instruction: InstructionLine, buildArguments: [String: String]) async throws -> InstructionExpansion?
+}
+
+extension BuildHooks {
+    public func plugins(handling stage: HookStage) -> [PluginIdentity] { [] }
+    public var instructionNames: Set<String> { [] }
+    public func expand(_ instruction: InstructionLine, buildArguments: [String: String]) async throws
+        -> InstructionExpansion?
+    { nil }
 }
 
 /// The engine stages that hooks are named after.
@@ -57,11 +72,14 @@ public struct InstructionLine: Sendable, Hashable {
     /// Everything after the keyword, with line continuations joined.
     public var arguments: String
     public var location: SourceLocation?
+    /// The contents of the instruction's heredocs (`RUN <<EOF`), in order.
+    public var heredocs: [String]
 
-    public init(keyword: String, arguments: String, location: SourceLocation? = nil) {
+    public init(keyword: String, arguments: String, location: SourceLocation? = nil, heredocs: [String] = []) {
         self.keyword = keyword
         self.arguments = arguments
         self.location = location
+        self.heredocs = heredocs
     }
 
     /// The instruction as one Dockerfile line.
@@ -235,6 +253,8 @@ public struct LayerHookResult: Sendable, Hashable {
 }
 
 public struct CommitHookInput: Sendable, Hashable {
+    /// The image's creation time in RFC 3339 (SOURCE_DATE_EPOCH when set).
+    public var created: String
     public var labels: [String: String]
     /// `NAME=value` entries, in order.
     public var environment: [String]
@@ -245,9 +265,11 @@ public struct CommitHookInput: Sendable, Hashable {
     public var buildArguments: [String: String]
 
     public init(
-        labels: [String: String] = [:], environment: [String] = [], cmd: [String]? = nil, entrypoint: [String]? = nil,
-        user: String? = nil, workingDirectory: String? = nil, buildArguments: [String: String] = [:]
+        created: String = "", labels: [String: String] = [:], environment: [String] = [], cmd: [String]? = nil,
+        entrypoint: [String]? = nil, user: String? = nil, workingDirectory: String? = nil,
+        buildArguments: [String: String] = [:]
     ) {
+        self.created = created
         self.labels = labels
         self.environment = environment
         self.cmd = cmd
@@ -282,15 +304,20 @@ public struct TagHookInput: Sendable, Hashable {
     public var requestedTags: [String]
     public var labels: [String: String]
     public var buildArguments: [String: String]
+    /// References (`name:tag`) that already exist for the requested repositories, in the store
+    /// and, for a build that pushes, in the registry. A read-only view for tag policies such as
+    /// "move `latest` only to the highest version".
+    public var existingTags: [String]
 
     public init(
         imageID: String, requestedTags: [String] = [], labels: [String: String] = [:],
-        buildArguments: [String: String] = [:]
+        buildArguments: [String: String] = [:], existingTags: [String] = []
     ) {
         self.imageID = imageID
         self.requestedTags = requestedTags
         self.labels = labels
         self.buildArguments = buildArguments
+        self.existingTags = existingTags
     }
 }
 
@@ -311,7 +338,7 @@ public enum HookDecision: Sendable, Hashable {
     case refuse(plugin: String, reason: String)
 }
 
-public struct PushHookInput: Sendable, Hashable {
+public struct PushHookInput: Sendable {
     public var reference: String
     public var registry: String
     public var repository: String
@@ -321,10 +348,16 @@ public struct PushHookInput: Sendable, Hashable {
     public var labels: [String: String]
     /// Layer digests, base layer first.
     public var layers: [String]
+    /// The image config as JSON.
+    public var config: String?
+    /// Bounded, read-only search through the config and the layers' files; nil when the image's
+    /// content is not at hand.
+    public var content: (any ImageContentScanner)?
 
     public init(
         reference: String, registry: String, repository: String, tag: String?, digest: String? = nil,
-        labels: [String: String] = [:], layers: [String] = []
+        labels: [String: String] = [:], layers: [String] = [], config: String? = nil,
+        content: (any ImageContentScanner)? = nil
     ) {
         self.reference = reference
         self.registry = registry
@@ -333,5 +366,7 @@ public struct PushHookInput: Sendable, Hashable {
         self.digest = digest
         self.labels = labels
         self.layers = layers
+        self.config = config
+        self.content = content
     }
 }

@@ -70,10 +70,28 @@ public struct BuildPlan: Sendable {
         /// Plugins that produced or changed this step (a custom instruction's expansion), for its
         /// cache key.
         public var plugins: [PluginIdentity]
+        /// The custom instruction this step was expanded from (`APT_INSTALL curl`), which its
+        /// history entry records in place of the step's own text.
+        public var expandedFrom: InstructionLine?
+        /// Further cache-key inputs of the expansion, such as the digest of an included fragment.
+        public var expansionInputs: [String]
+        /// Whether this step's arguments hold `$variables`, when it differs from the plan's
+        /// `expandsVariables` (a Dockerfile line inside a plan built in code).
+        public var expandsVariables: Bool?
+        /// The history entry's comment in place of BuildKit's `buildkit.dockerfile.v0`, such as
+        /// the Lua file and line that made the step; it enters the step's cache key.
+        public var comment: String?
 
-        public init(instruction: Instruction, plugins: [PluginIdentity] = []) {
+        public init(
+            instruction: Instruction, plugins: [PluginIdentity] = [], expandedFrom: InstructionLine? = nil,
+            expansionInputs: [String] = [], expandsVariables: Bool? = nil, comment: String? = nil
+        ) {
             self.instruction = instruction
             self.plugins = plugins
+            self.expandedFrom = expandedFrom
+            self.expansionInputs = expansionInputs
+            self.expandsVariables = expandsVariables
+            self.comment = comment
         }
 
         public var location: SourceRange { instruction.range }

@@ -103,6 +103,8 @@ enum ContextFunctions {
         do {
             let relative = try SandboxFiles.relativePath(path)
             let bytes = try SandboxFiles.read(root: root, relativePath: relative, maximumBytes: maximumFileBytes)
+            // An expansion's steps depend on what it read, so the digest enters their cache keys.
+            vm.recorder.contextReads[relative] = PluginDigest.sha256(bytes)
             call.pushBytes(bytes)
             return 1
         } catch {

@@ -1,4 +1,5 @@
 import CLua
+import KilnBuild
 import KilnDiagnostics
 
 /// The `kiln` table plugins see: `kiln.plugin`, `kiln.config`, `kiln.log`, `kiln.json`,
@@ -24,6 +25,10 @@ enum KilnLibrary {
         lua_setfield(state, -2, "config")
         vm.pushHostFunction("kiln.log", log)
         lua_setfield(state, -2, "log")
+        if vm.services.buildScript != nil {
+            vm.pushHostFunction("kiln.stage", BuildScriptLibrary.stage)
+            lua_setfield(state, -2, "stage")
+        }
 
         lua_createtable(state, 0, 2)
         vm.pushHostFunction("kiln.json.encode", JSONFunctions.encode)
@@ -58,6 +63,9 @@ enum KilnLibrary {
 
     private static func declarePlugin(_ call: HostCall) throws(HostFunctionError) -> Int32 {
         let vm = call.vm
+        guard vm.services.buildScript == nil else {
+            throw .message("kiln.plugin: a build script cannot declare a plugin; put plugins in .kiln/plugins/")
+        }
         guard !vm.services.isConfiguration else {
             throw .message("kiln.plugin: a configuration file cannot declare a plugin; use kiln.config")
         }
@@ -87,7 +95,7 @@ enum KilnLibrary {
 
     private static func declareConfiguration(_ call: HostCall) throws(HostFunctionError) -> Int32 {
         let vm = call.vm
-        guard vm.services.isConfiguration else {
+        guard vm.services.isConfiguration, vm.services.buildScript == nil else {
             throw .message("kiln.config: only .kiln/config.lua can call kiln.config; a plugin uses kiln.plugin")
         }
         guard call.type(1) == LUA_TTABLE else {
@@ -148,11 +156,11 @@ enum KilnLibrary {
         let vm = call.vm
         let key = try call.textArgument(1, "key")
         try vm.services.require(.git, for: "kiln.git", plugin: vm.pluginName)
-        let fields = ["commit", "short_commit", "branch", "tag", "dirty"]
+        let fields = ["commit", "short_commit", "branch", "tag", "dirty", "remote"]
         guard fields.contains(key) else {
             throw .message("kiln.git: unknown field '\(key)' (fields: \(fields.joined(separator: ", ")))")
         }
-        guard let facts = vm.services.git else {
+        guard let facts = vm.services.git?.facts else {
             throw .message("kiln.git: the build context is not in a git repository")
         }
         switch key {
@@ -160,6 +168,7 @@ enum KilnLibrary {
         case "short_commit": return try call.push(.text(facts.shortCommit))
         case "branch": return try call.push(facts.branch.map(LuaValue.text) ?? .nil)
         case "tag": return try call.push(facts.tag.map(LuaValue.text) ?? .nil)
+        case "remote": return try call.push(facts.remote.map(LuaValue.text) ?? .nil)
         default: return try call.push(.boolean(facts.isDirty))
         }
     }

@@ -1,4 +1,5 @@
 import CLua
+import KilnBuild
 import KilnDiagnostics
 
 /// The operations a hook's view offers, called as methods (`step:append("rm -rf /tmp/x")`).
@@ -10,6 +11,7 @@ enum HookMethod: String, CaseIterable {
     case removeLabel = "remove_label"
     case setEnvironment = "set_env"
     case refuse
+    case scan
 }
 
 /// The record of what a hook did through its view's methods during one call.
@@ -23,6 +25,12 @@ struct HookRecorder {
     var viewName = "view"
     /// Whether `append` is allowed: the step is a RUN.
     var allowsAppend = false
+    /// The image content `push:scan` searches, when the hook is a push hook with content at hand.
+    var contentScanner: (any ImageContentScanner)?
+    /// Bytes `push:scan` has read during this call, counted against `ContentScanLimits.maximumBytes`.
+    var scannedBytes: Int64 = 0
+    /// Build-context files read through `kiln.context.read` during the call: path → digest.
+    var contextReads: [String: String] = [:]
 
     /// Entries one call may record, so a looping hook cannot exhaust kiln's memory.
     static let maximumEntries = 10_000
@@ -125,6 +133,8 @@ enum HookMethods {
         case .refuse:
             let reason = try call.textArgument(2, "reason")
             vm.recorder.refusal = reason.isEmpty ? "no reason given" : reason
+        case .scan:
+            return try ContentScan.run(call, name: name)
         }
         return 0
     }

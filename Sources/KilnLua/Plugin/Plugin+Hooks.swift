@@ -1,3 +1,4 @@
+import KilnBuild
 import KilnDiagnostics
 
 /// One typed method per hook. Each returns nil when the plugin has no such hook.
@@ -5,12 +6,14 @@ extension Plugin {
     public func hasHook(_ hook: HookName) -> Bool { declaration.hooks[hook] != nil }
 
     private func run(
-        _ hook: HookName, view: String, _ value: LuaValue, methods: [HookMethod] = [], allowsAppend: Bool = false
+        _ hook: HookName, view: String, _ value: LuaValue, methods: [HookMethod] = [], allowsAppend: Bool = false,
+        contentScanner: (any ImageContentScanner)? = nil
     ) throws(LuaError) -> (LuaValue, HookRecorder)? {
         guard let function = declaration.hooks[hook] else { return nil }
         var recorder = HookRecorder()
         recorder.viewName = view
         recorder.allowsAppend = allowsAppend
+        recorder.contentScanner = contentScanner
         let result = try invoke(function, hook: hook.rawValue, view: value, methods: methods, recorder: &recorder)
         return (result, recorder)
     }
@@ -54,6 +57,7 @@ extension Plugin {
         view["index"] = .integer(Int64(input.index))
         view["keyword"] = .text(input.instruction.keyword)
         view["arguments"] = .text(input.instruction.arguments)
+        view["heredocs"] = .array(input.instruction.heredocs.map(LuaValue.text))
         view["line"] = input.instruction.location.map { .integer(Int64($0.line)) } ?? .nil
         view["env"] = .stringMap(input.environment)
         view["user"] = input.user.map(LuaValue.text) ?? .nil
@@ -86,6 +90,7 @@ extension Plugin {
     /// `on.commit(image)`: may set labels and environment variables.
     public func commit(_ input: CommitHookInput) throws(LuaError) -> [ConfigChange]? {
         var view = LuaTable()
+        view["created"] = .text(input.created)
         view["labels"] = .stringMap(input.labels)
         view["env"] = .array(input.environment.map(LuaValue.text))
         view["cmd"] = input.cmd.map { .array($0.map(LuaValue.text)) } ?? .nil
@@ -105,6 +110,7 @@ extension Plugin {
         view["requested"] = .array(input.requestedTags.map(LuaValue.text))
         view["labels"] = .stringMap(input.labels)
         view["build_args"] = .stringMap(input.buildArguments)
+        view["existing_tags"] = .array(input.existingTags.map(LuaValue.text))
         guard let (result, _) = try run(.tag, view: "image", .table(view)) else { return nil }
         guard let list = result.tableValue, list.fields.isEmpty else {
             throw resultError(.tag, "must return a list of tags, got \(result.typeName)")
@@ -133,7 +139,11 @@ extension Plugin {
         view["digest"] = input.digest.map(LuaValue.text) ?? .nil
         view["labels"] = .stringMap(input.labels)
         view["layers"] = .array(input.layers.map(LuaValue.text))
-        guard let (_, recorder) = try run(.push, view: "push", .table(view), methods: [.refuse]) else { return nil }
+        view["config"] = input.config.map(LuaValue.text) ?? .nil
+        guard
+            let (_, recorder) = try run(
+                .push, view: "push", .table(view), methods: [.refuse, .scan], contentScanner: input.content)
+        else { return nil }
         return recorder.refusal.map { .refuse(plugin: name, reason: $0) } ?? .allow
     }
 
@@ -181,15 +191,19 @@ extension Plugin {
         return remove
     }
 
-    /// Expands a custom instruction into ordinary Dockerfile instructions.
-    public func expand(_ instruction: InstructionLine, buildArguments: [String: String] = [:]) throws(LuaError) -> [InstructionLine]? {
+    /// Expands a custom instruction into ordinary Dockerfile instructions. `inputs` lists the
+    /// build-context files the expansion read, as `PATH sha256:<hex>`, for the steps' cache keys.
+    public func expand(_ instruction: InstructionLine, buildArguments: [String: String] = [:]) throws(LuaError)
+        -> (lines: [InstructionLine], inputs: [String])?
+    {
         guard let declared = declaration.instructions.first(where: { $0.name == instruction.keyword }) else { return nil }
         var view = instruction.luaTable
-        view["args"] = .array(instruction.arguments.split(whereSeparator: \.isWhitespace).map { .text(String($0)) })
+        view["args"] = .array(ShellWords.split(instruction.arguments).map(LuaValue.text))
         view["build_args"] = .stringMap(buildArguments)
         var recorder = HookRecorder()
         recorder.viewName = "instruction"
         let result = try invoke(declared.expand, hook: instruction.keyword, view: .table(view), methods: [], recorder: &recorder)
+        let inputs = recorder.contextReads.map { "\($0.key) \($0.value)" }.sorted()
         let lines = try instructionList(result, hook: nil, location: instruction.location, expanding: instruction.keyword)
         for line in lines where !DeclarationParser.builtinInstructions.contains(line.keyword) || line.keyword == "FROM" {
             throw LuaError(
@@ -197,7 +211,7 @@ extension Plugin {
                 message: "\(instruction.keyword) expanded into \"\(line.keyword)\"; an expansion may use the built-in "
                     + "instructions except FROM")
         }
-        return lines
+        return (lines, inputs)
     }
 
     /// Reads a list of instructions (strings like `"RUN make"` or `{ keyword, arguments }` tables).
@@ -227,6 +241,8 @@ extension Plugin {
                 if location == nil, let number = table["line"].integerValue, let original = table["file"].stringValue {
                     line.location = SourceLocation(file: original, line: Int(number))
                 }
+                // A table passed back unchanged keeps its heredocs, so it still equals the original.
+                line.heredocs = table["heredocs"].tableValue?.array.compactMap(\.stringValue) ?? []
             } else {
                 throw failure("returned a \(item.typeName) at position \(offset + 1); expected a string or { keyword = ..., arguments = ... }")
             }
@@ -248,6 +264,7 @@ extension InstructionLine {
         table["keyword"] = .text(keyword)
         table["arguments"] = .text(arguments)
         table["text"] = .text(text)
+        table["heredocs"] = .array(heredocs.map(LuaValue.text))
         if let location {
             table["line"] = .integer(Int64(location.line))
             table["file"] = .text(location.file)

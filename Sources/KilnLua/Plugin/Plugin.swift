@@ -1,5 +1,6 @@
 import CLua
 import Foundation
+import KilnBuild
 import KilnDiagnostics
 import Synchronization
 
@@ -45,7 +46,7 @@ public struct PluginEnvironment: Sendable {
     public var logger: Logger
     /// The build context `kiln.context.read` reads from.
     public var contextRoot: String?
-    public var git: GitFacts?
+    public var git: GitFactsSource?
     public var buildArguments: [String: String]
     /// Capabilities the configuration grants this plugin.
     public var grantedCapabilities: Set<Capability>
@@ -53,7 +54,7 @@ public struct PluginEnvironment: Sendable {
     public var options: LuaValue
 
     public init(
-        limits: LuaLimits = .standard, logger: Logger = .discard, contextRoot: String? = nil, git: GitFacts? = nil,
+        limits: LuaLimits = .standard, logger: Logger = .discard, contextRoot: String? = nil, git: GitFactsSource? = nil,
         buildArguments: [String: String] = [:], grantedCapabilities: Set<Capability> = [],
         options: LuaValue = .table(LuaTable())
     ) {
@@ -122,7 +123,12 @@ public final class Plugin: Sendable {
         services.logger = environment.logger
         let vm = try Sandbox.makeVM(pluginName: label, limits: environment.limits, services: services)
 
-        let declaration = try runDeclaration(vm, bytes: bytes, source: source)
+        let declaration: PluginDeclaration
+        do {
+            declaration = try runDeclaration(vm, bytes: bytes, source: source)
+        } catch {
+            throw withSourceLine(error, source: source)
+        }
         vm.pluginName = declaration.name
         vm.services.declaredCapabilities = declaration.capabilities
         return Plugin(declaration: declaration, source: source, digest: digest, vm: vm)
@@ -195,8 +201,33 @@ public final class Plugin: Sendable {
                 return .failure(error)
             }
         }
-        let (value, updated) = try outcome.get()
+        let (value, updated): (LuaValue, HookRecorder)
+        do {
+            (value, updated) = try outcome.get()
+        } catch {
+            throw Self.withSourceLine(error, source: source)
+        }
         recorder = updated
         return value
+    }
+
+    /// Adds the text of the plugin's line that `error` points at, when it is in the plugin's files.
+    static func withSourceLine(_ error: LuaError, source: PluginSource) -> LuaError {
+        guard error.sourceLine == nil, let location = error.location, location.line > 0 else { return error }
+        var path: String?
+        if location.file == source.displayPath {
+            path = source.file
+        } else if let folder = source.folder {
+            let displayFolder = (source.displayPath as NSString).deletingLastPathComponent
+            if location.file.hasPrefix(displayFolder + "/") {
+                path = folder + "/" + location.file.dropFirst(displayFolder.count + 1)
+            }
+        }
+        guard let path, let text = try? String(contentsOfFile: path, encoding: .utf8) else { return error }
+        let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
+        guard location.line <= lines.count else { return error }
+        var located = error
+        located.sourceLine = String(lines[location.line - 1])
+        return located
     }
 }

@@ -17,7 +17,8 @@ public struct PluginSearchPaths: Sendable, Hashable {
     /// Returns the standard folders for a build context, the environment and kiln's executable.
     ///
     /// The shipped folder is `plugins/` beside the executable, else `../share/kiln/plugins`
-    /// from it (the layout of an installed prefix).
+    /// from it (the layout of an installed prefix), else, for a kiln run from a SwiftPM build
+    /// folder (`REPOSITORY/.build/debug/kiln`), the repository's `plugins/`.
     public static func standard(contextDirectory: String?, environment: [String: String], executablePath: String) -> PluginSearchPaths {
         var paths = PluginSearchPaths()
         paths.context = contextDirectory.map { $0 + "/.kiln/plugins" }
@@ -26,10 +27,21 @@ public struct PluginSearchPaths: Sendable, Hashable {
         } else if let home = environment["HOME"], !home.isEmpty {
             paths.user = home + "/.config/kiln/plugins"
         }
-        let binary = URL(fileURLWithPath: executablePath).resolvingSymlinksInPath().deletingLastPathComponent()
-        let candidates = [binary.appendingPathComponent("plugins"), binary.appendingPathComponent("../share/kiln/plugins")]
-        paths.shipped = candidates.map(\.standardizedFileURL.path).first { isDirectory($0) }
+        paths.shipped = shippedFolder(executablePath: executablePath)
         return paths
+    }
+
+    /// Returns the folder of the plugins shipped with the kiln at `executablePath`, when it exists.
+    public static func shippedFolder(executablePath: String) -> String? {
+        let resolved = URL(fileURLWithPath: executablePath).resolvingSymlinksInPath()
+        let binary = resolved.deletingLastPathComponent()
+        var candidates = [binary.appendingPathComponent("plugins"), binary.appendingPathComponent("../share/kiln/plugins")]
+        let components = resolved.pathComponents
+        if let build = components.lastIndex(of: ".build"), build > 0 {
+            let repository = NSString.path(withComponents: Array(components[..<build]))
+            candidates.append(URL(fileURLWithPath: repository).appendingPathComponent("plugins"))
+        }
+        return candidates.map(\.standardizedFileURL.path).first { isDirectory($0) }
     }
 
     /// The folders with their origin and how messages show them.

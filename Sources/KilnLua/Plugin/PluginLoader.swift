@@ -1,4 +1,5 @@
 import Foundation
+import KilnBuild
 import KilnDiagnostics
 
 /// What decides the enabled plugins of a command: the build context, `--plugin`, `--no-plugins`.
@@ -58,11 +59,23 @@ public enum PluginLoader {
             buildArguments.merge(request.environment.buildArguments) { _, new in new }
             environment.buildArguments = buildArguments
             let entry = configuration.plugins?.first { $0.name == source.lookupName }
-            environment.grantedCapabilities = entry?.capabilities ?? []
+            environment.grantedCapabilities = grantedCapabilities(source, entry: entry)
             environment.options = entry?.options ?? .table(LuaTable())
             plugins.append(try Plugin.load(source, environment: environment, lock: lock))
         }
-        return LoadedPlugins(plugins: try PluginSet(plugins), configuration: configuration, lock: lock)
+        return LoadedPlugins(
+            plugins: try PluginSet(plugins, tagPolicy: configuration.tagPolicy), configuration: configuration, lock: lock)
+    }
+
+    /// Returns the capabilities a plugin gets. A plugin shipped with kiln, or given by path with
+    /// `--plugin`, gets every capability it declares, because kiln's authors or the person running
+    /// kiln chose it. A plugin found in `.kiln/plugins/` or `~/.config/kiln/plugins/` gets what a
+    /// configuration file grants it.
+    static func grantedCapabilities(_ source: PluginSource, entry: PluginConfiguration.Entry?) -> Set<Capability> {
+        switch source.origin {
+        case .shipped, .commandLine: Set(Capability.allCases)
+        case .context, .user: entry?.capabilities ?? []
+        }
     }
 
     /// Resolves the plugins a request enables, in order and without repeats: the configured ones (or,

@@ -1,14 +1,21 @@
+import Dispatch
+import KilnBuild
 import KilnDiagnostics
 
 /// The enabled plugins of one build, in order, with the engine's entry points: one method per
 /// hook, which runs every plugin that has the hook and merges what they return.
 public final class PluginSet: Sendable {
     public let plugins: [Plugin]
+    /// The plugin whose `tag` hook alone names images in a build, from `tag_policy` in the
+    /// configuration; every tag hook runs when nil.
+    public let tagPolicy: String?
     /// Custom instruction name → the plugin that defines it.
     private let instructionOwners: [String: Plugin]
+    /// The queue the engine's hook calls run on.
+    let queue = DispatchQueue(label: "kiln.plugins")
 
     /// Checks that no two plugins define the same instruction.
-    public init(_ plugins: [Plugin]) throws(LuaError) {
+    public init(_ plugins: [Plugin], tagPolicy: String? = nil) throws(LuaError) {
         var owners: [String: Plugin] = [:]
         for plugin in plugins {
             for instruction in plugin.declaration.instructions {
@@ -23,6 +30,7 @@ public final class PluginSet: Sendable {
             }
         }
         self.plugins = plugins
+        self.tagPolicy = tagPolicy
         self.instructionOwners = owners
     }
 
@@ -43,29 +51,35 @@ public final class PluginSet: Sendable {
     /// Expands a custom instruction; returns nil for an instruction no plugin provides.
     public func expand(_ instruction: InstructionLine, buildArguments: [String: String] = [:]) throws(LuaError) -> InstructionExpansion? {
         guard let plugin = provider(of: instruction.keyword),
-            let lines = try plugin.expand(instruction, buildArguments: buildArguments)
+            let expansion = try plugin.expand(instruction, buildArguments: buildArguments)
         else { return nil }
-        return InstructionExpansion(original: instruction, lines: lines, plugin: plugin.identity)
+        return InstructionExpansion(
+            original: instruction, lines: expansion.lines, plugin: plugin.identity, inputs: expansion.inputs)
+    }
+
+    /// The plugins that have `hook`.
+    public func plugins(with hook: HookName) -> [Plugin] {
+        plugins.filter { $0.hasHook(hook) }
     }
 
     // MARK: Hooks
 
-    /// Runs every parse hook in order, each seeing the previous one's instructions.
+    /// Runs every parse hook in order, each seeing the previous one's instructions. `plugins`
+    /// lists those that returned a new list, for the cache keys of the lines they wrote.
     public func parse(_ input: ParseHookInput) throws(LuaError) -> ParseHookResult {
         var current = input
-        var changed = false
         var findings: [LintFinding] = []
-        var ran: [PluginIdentity] = []
+        var rewriters: [PluginIdentity] = []
         for plugin in plugins {
             guard let result = try plugin.parse(current) else { continue }
-            ran.append(plugin.identity)
             findings += result.findings
-            if let instructions = result.instructions {
+            if let instructions = result.instructions, instructions != current.instructions {
                 current.instructions = instructions
-                changed = true
+                rewriters.append(plugin.identity)
             }
         }
-        return ParseHookResult(instructions: changed ? current.instructions : nil, findings: findings, plugins: ran)
+        return ParseHookResult(
+            instructions: rewriters.isEmpty ? nil : current.instructions, findings: findings, plugins: rewriters)
     }
 
     public func plan(_ input: PlanHookInput) throws(LuaError) -> PlanHookResult {
@@ -160,11 +174,4 @@ public final class PluginSet: Sendable {
         }
         return PruneHookResult(remove: candidates.map(\.id).filter(selected.contains), plugins: ran)
     }
-}
-
-/// A custom instruction and the ordinary instructions it became. History records `original`.
-public struct InstructionExpansion: Sendable, Hashable {
-    public var original: InstructionLine
-    public var lines: [InstructionLine]
-    public var plugin: PluginIdentity
 }

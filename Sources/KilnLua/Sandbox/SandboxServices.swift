@@ -1,4 +1,5 @@
 import KilnDiagnostics
+import Synchronization
 
 /// The state the host functions of one VM work with: the plugin's capabilities, the folders it may
 /// read, its options and the logger its lines go to.
@@ -9,7 +10,7 @@ struct SandboxServices {
     var moduleDisplayRoot: String?
     /// The build context that `kiln.context.read` reads from, when a build is running.
     var contextRoot: String?
-    var git: GitFacts?
+    var git: GitFactsSource?
     var options: LuaValue = .table(LuaTable())
     var buildArguments: [String: String] = [:]
     var declaredCapabilities: Set<Capability> = []
@@ -25,8 +26,11 @@ struct SandboxServices {
     /// The configuration registered by `kiln.config`, in a configuration VM.
     var configuration: LuaValue?
     var configurationLocation: SourceLocation?
-    /// Whether the VM runs a configuration file (which may call `kiln.config`) or a plugin.
+    /// Whether the VM runs a configuration file (which may call `kiln.config`) or build script,
+    /// rather than a plugin; errors then name the file instead of a plugin.
     var isConfiguration = false
+    /// The stages a build script declares through `kiln.stage`, when the VM runs one.
+    var buildScript: BuildScript?
 
     /// Checks that the plugin declared and was granted `capability`, for the host function `api`.
     func require(_ capability: Capability, for api: String, plugin: String) throws(HostFunctionError) {
@@ -63,12 +67,39 @@ public struct GitFacts: Sendable, Hashable {
     public var branch: String?
     public var tag: String?
     public var isDirty: Bool
+    /// The URL of the `origin` remote, without user name or password.
+    public var remote: String?
 
-    public init(commit: String, shortCommit: String, branch: String?, tag: String?, isDirty: Bool) {
+    public init(commit: String, shortCommit: String, branch: String?, tag: String?, isDirty: Bool, remote: String? = nil) {
         self.commit = commit
         self.shortCommit = shortCommit
         self.branch = branch
         self.tag = tag
         self.isDirty = isDirty
+        self.remote = remote
+    }
+}
+
+/// Git facts read on first use, so that kiln runs `git` only when a plugin granted the `git`
+/// capability reads `kiln.git`.
+public final class GitFactsSource: Sendable {
+    private let read: @Sendable () -> GitFacts?
+    private let cached = Mutex<GitFacts??>(nil)
+
+    public init(_ read: @escaping @Sendable () -> GitFacts?) {
+        self.read = read
+    }
+
+    /// A source of facts known already.
+    public static func fixed(_ facts: GitFacts?) -> GitFactsSource { GitFactsSource { facts } }
+
+    /// The facts, or nil when the context is not in a git repository.
+    public var facts: GitFacts? {
+        cached.withLock { value in
+            if let value { return value }
+            let facts = read()
+            value = .some(facts)
+            return facts
+        }
     }
 }

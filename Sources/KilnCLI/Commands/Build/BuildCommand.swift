@@ -3,6 +3,7 @@ import KilnBuild
 import KilnDiagnostics
 import KilnDockerfile
 import KilnImage
+import KilnLua
 import KilnRegistry
 import KilnSnapshot
 import KilnStore
@@ -11,7 +12,8 @@ import KilnStore
 enum BuildCommand {
     static let tag = ListFlag("tag", short: "t", placeholder: "list", help: "Name and optionally a tag (format: \"name:tag\")")
     static let file = ValueFlag(
-        "file", short: "f", placeholder: "string", help: "Name of the Dockerfile, or - for standard input",
+        "file", short: "f", placeholder: "string",
+        help: "Name of the Dockerfile, or of a Lua build script ending in .lua, or - for standard input",
         default: "\"PATH/Dockerfile\", then \"PATH/Containerfile\"")
     static let buildArg = ListFlag("build-arg", placeholder: "list", help: "Set build-time variables")
     static let target = ValueFlag("target", placeholder: "string", help: "Set the target build stage to build")
@@ -38,7 +40,8 @@ enum BuildCommand {
         summary: "Build an image from a Dockerfile",
         usage: "[OPTIONS] PATH | -",
         discussion: """
-            PATH is the build context, a directory whose files COPY and ADD can read. With -, \
+            PATH is the build context, a directory whose files COPY and ADD can read. A -f file \
+            ending in .lua is a build script, planned by the Lua frontend (see docs/plugins.md). With -, \
             standard input holds either a tar archive of the context or a Dockerfile (and the build \
             has no context). SOURCE_DATE_EPOCH in the environment or as a build argument makes the \
             image reproducible: it becomes the creation time and the latest file time in the layers.
@@ -46,7 +49,7 @@ enum BuildCommand {
         flags: [
             tag.spec, file.spec, buildArg.spec, target.spec, label.spec, noCache.spec, pull.spec, network.spec,
             secret.spec, iidfile.spec, output.spec, progress.spec, quiet.spec, platform.spec, push.spec,
-        ] + RegistryOptions.flags,
+        ] + PluginSupport.flags + RegistryOptions.flags,
         arity: .exactly(1),
         category: "Common Commands"
     ) { arguments, context in
@@ -67,7 +70,9 @@ enum BuildCommand {
         defer { try? lease.release() }
         let scratch = try store.makeScratchDirectory(lease: lease)
         defer { try? scratch.remove() }
-        let inputs = try BuildInputs.read(arguments, context: context, scratch: scratch.path, store: store)
+        let inputs = try await BuildInputs.read(
+            arguments, context: context, scratch: scratch.path, store: store, buildArguments: options.buildArguments)
+        options.buildArguments = inputs.buildArguments
         if options.sourceDateEpoch == nil, let epoch = BuildFlags.sourceDateEpoch(context.environment) {
             options.sourceDateEpoch = epoch
         }
@@ -75,6 +80,14 @@ enum BuildCommand {
         let renderer = makeProgressRenderer(mode, output: context.stderr)
         for warning in inputs.warnings where mode != .quiet {
             renderer.handle(.notice(warning.rendered()))
+        }
+        do {
+            try PluginSupport.report(inputs.findings, file: inputs.plan.file) { text in
+                if mode != .quiet { renderer.handle(.notice(text)) }
+            }
+        } catch {
+            renderer.finish()
+            throw error
         }
         // KILN_SNAPSHOTTER=copy forces the copying method, for hosts where overlay mounts misbehave.
         let method = context.environment["KILN_SNAPSHOTTER"].flatMap(Snapshotter.Method.init(rawValue:))
@@ -84,9 +97,12 @@ enum BuildCommand {
             store: store, settings: { registry in try RegistryOptions.settings(arguments, registry: registry, context: context) },
             credentials: RegistryOptions.credentialStore(context),
             locations: RegistryOptions.blobLocations(context), logger: context.logger, progress: renderer.reporter)
+        if arguments[push] && inputs.plugins.handles(.tag) {
+            options.knownTags = await BuildPush.registryTags(of: options.tags, arguments: arguments, context: context)
+        }
         let engine = BuildEngine(
-            store: store, snapshotter: snapshotter, options: options, context: inputs.context, baseImages: baseImages,
-            progress: renderer.reporter, logger: context.logger, environment: context.environment)
+            store: store, snapshotter: snapshotter, options: options, context: inputs.context, hooks: inputs.plugins,
+            baseImages: baseImages, progress: renderer.reporter, logger: context.logger, environment: context.environment)
 
         let result: BuildResult
         do {
@@ -113,7 +129,8 @@ enum BuildCommand {
             try Data(result.image.id.description.utf8).write(to: URL(fileURLWithPath: context.absolutePath(path)))
         }
         if arguments[push] {
-            try await BuildPush.push(result, arguments: arguments, context: context, store: store, mode: mode)
+            try await BuildPush.push(
+                result, arguments: arguments, context: context, store: store, mode: mode, hooks: inputs.plugins)
         }
         if mode == .quiet {
             context.stdout.line(result.image.id.description)

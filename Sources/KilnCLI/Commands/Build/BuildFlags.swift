@@ -9,14 +9,18 @@ enum BuildFlags {
     static func options(_ arguments: ParsedArguments, context: CommandContext) throws -> BuildOptions {
         let command = arguments.commandName
         var options = BuildOptions()
-        options.tags = try arguments[BuildCommand.tag].map { text in
+        for text in arguments[BuildCommand.tag] {
+            let reference: Reference
             do {
-                return try Reference.normalized(text).withDefaultTag()
+                reference = try Reference(parsing: text)
             } catch {
                 throw UsageError(
                     command: command,
                     reason: .invalidValue(flag: "--tag", value: text, reason: "invalid reference format"))
             }
+            let tagged = reference.withDefaultTag()
+            if reference.tag == nil && reference.digest == nil { options.defaultedTags.insert(tagged) }
+            options.tags.append(tagged)
         }
         for item in arguments[BuildCommand.buildArg] {
             if let equals = item.firstIndex(of: "=") {

@@ -2,6 +2,7 @@ import Foundation
 import KilnBuild
 import KilnDiagnostics
 import KilnDockerfile
+import KilnLua
 import KilnStore
 
 /// The build context and the Dockerfile of `kiln build`, found as `docker build` finds them.
@@ -9,10 +10,19 @@ struct BuildInputs {
     var plan: BuildPlan
     var context: BuildContext?
     var warnings: [Diagnostic]
+    /// What `parse` hooks reported.
+    var findings: [LintFinding]
+    var plugins: PluginSet
+    /// `--build-arg` values over the defaults of the configuration's `build_args`.
+    var buildArguments: [String: String]
 
-    /// Reads PATH (or `-`) and `-f`. Standard input holds either a context archive or, when it
-    /// is not one, the Dockerfile itself (a build without context).
-    static func read(_ arguments: ParsedArguments, context: CommandContext, scratch: String, store: Store) throws -> BuildInputs {
+    /// Reads PATH (or `-`) and `-f`, loads the plugins the context and flags enable, and plans
+    /// the build with them. Standard input holds either a context archive or, when it is not
+    /// one, the Dockerfile itself (a build without context).
+    static func read(
+        _ arguments: ParsedArguments, context: CommandContext, scratch: String, store: Store,
+        buildArguments: [String: String]
+    ) async throws -> BuildInputs {
         let command = arguments.commandName
         let path = arguments.positionals[0]
         let fileFlag = arguments[BuildCommand.file]
@@ -80,14 +90,35 @@ struct BuildInputs {
             dockerfileBytes = [UInt8](data)
         }
 
-        let (plan, warnings) = try DockerfileFrontend.plan(bytes: dockerfileBytes ?? [], file: dockerfileName)
-        var buildContext: BuildContext?
-        if let contextDirectory {
-            let ignore = try DockerIgnore.load(contextDirectory: contextDirectory, dockerfile: dockerfilePath)
-            buildContext = try BuildContext(
-                directory: contextDirectory, ignore: ignore, statCache: try? StatCache(storeRoot: store.layout.root))
+        let loaded = try PluginSupport.load(
+            arguments, context: context, contextDirectory: contextDirectory, buildArguments: buildArguments)
+        var arguments = loaded.configuration.buildArguments
+        arguments.merge(buildArguments) { _, given in given }
+        let planned: PluginPlan
+        if dockerfileName.hasSuffix(".lua") {
+            // A build script: the Lua frontend plans it, and parse hooks have no Dockerfile to read.
+            let plan = try await PluginSupport.explainingUnknownInstructions {
+                try await LuaFrontend.plan(
+                    source: dockerfileBytes ?? [], file: dockerfileName, contextRoot: contextDirectory,
+                    buildArguments: arguments, hooks: loaded.plugins, logger: context.logger.labeled("build.lua"))
+            }
+            return BuildInputs(
+                plan: plan, context: try buildContext(contextDirectory, dockerfile: dockerfilePath, store: store),
+                warnings: [], findings: [], plugins: loaded.plugins, buildArguments: arguments)
         }
-        return BuildInputs(plan: plan, context: buildContext, warnings: warnings)
+        planned = try await PluginSupport.explainingUnknownInstructions {
+            try await DockerfileFrontend.plan(
+                bytes: dockerfileBytes ?? [], file: dockerfileName, hooks: loaded.plugins, buildArguments: arguments)
+        }
+        return BuildInputs(
+            plan: planned.plan, context: try buildContext(contextDirectory, dockerfile: dockerfilePath, store: store),
+            warnings: planned.warnings, findings: planned.findings, plugins: loaded.plugins, buildArguments: arguments)
+    }
+
+    private static func buildContext(_ directory: String?, dockerfile: String?, store: Store) throws -> BuildContext? {
+        guard let directory else { return nil }
+        let ignore = try DockerIgnore.load(contextDirectory: directory, dockerfile: dockerfile)
+        return try BuildContext(directory: directory, ignore: ignore, statCache: try? StatCache(storeRoot: store.layout.root))
     }
 
     /// Refuses a Dockerfile inside the context that is a link to a file outside it.

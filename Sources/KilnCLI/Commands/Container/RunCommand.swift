@@ -2,6 +2,7 @@ import Foundation
 import KilnContainer
 import KilnDiagnostics
 import KilnImage
+import KilnLua
 import KilnRuntime
 import KilnStore
 
@@ -85,10 +86,31 @@ enum RunCommand {
                 reason: .invalidValue(flag: "--pull", value: arguments[RunFlags.pull] ?? "", reason: "expected always, missing or never"))
         }
         let platform = try arguments[RunFlags.platform].map { try Platform(parsing: $0) }
+        let plugins = try PluginSupport.load(arguments, context: context, contextDirectory: nil).plugins
         let image = try await ImageAcquisition.image(
             options.image, policy: policy, platform: platform, quiet: arguments[RunFlags.quiet], store: manager.store,
             context: context)
+        try await checkRunHooks(plugins, options: options, image: image, store: manager.store)
         return try await StoreSupport.blocking { try manager.create(options, image: image) }
+    }
+
+    /// Runs the plugins' `run` hooks before the container is created; throws the first refusal.
+    static func checkRunHooks(_ plugins: PluginSet, options: CreateOptions, image: ImageRecord, store: Store) async throws {
+        guard !plugins.plugins(with: .run).isEmpty else { return }
+        let config = try store.readConfig(image.config.digest, expectedSize: image.config.size).config ?? ContainerConfig()
+        let entrypoint = options.entrypoint.map { $0.isEmpty ? [] : [$0] } ?? config.entrypoint ?? []
+        let command = options.command.isEmpty && options.entrypoint == nil ? config.cmd ?? [] : options.command
+        let user = options.user ?? config.user
+        let input = RunHookInput(
+            image: options.image, name: options.name, command: entrypoint + command,
+            environment: (config.env ?? []) + options.env, user: user.flatMap { $0.isEmpty ? nil : $0 },
+            network: options.network, ports: options.publish)
+        if case .refuse(let plugin, let reason) = try await plugins.run(input).decision {
+            throw GeneralError(
+                "starting a container from \(options.image) refused by plugin \(plugin): \(reason)",
+                hint: "change what the plugin reports, or run with --no-plugins if the plugin is wrong",
+                exitStatus: ExitStatus.usage)
+        }
     }
 }
 

@@ -38,7 +38,7 @@ enum RunFlags {
             initFlag.spec, interactive.spec, tty.spec, readOnly.spec, tmpfs.spec, stopSignal.spec,
             stopTimeout.spec, label.spec, platform.spec, logOpt.spec, noHealthcheck.spec, pull.spec,
             quiet.spec,
-        ]
+        ] + PluginSupport.flags
     }
 
     /// Reads the create options from the flags and the positionals (IMAGE [COMMAND...]).

@@ -1,11 +1,18 @@
+import KilnBuild
 import KilnDiagnostics
 import KilnDockerfile
+import KilnLua
 
-/// `kiln lint`: the parser's warnings and kiln's lint rules, one finding per line.
+/// `kiln lint`: the parser's warnings and the lint rules, one finding per line.
 ///
-/// Exits 1 when there is any finding and 0 when there is none, as hadolint and ShellCheck do, so
-/// a CI step fails on findings. A `# check=skip=ID` line in the Dockerfile silences a rule.
+/// The rules are the `parse` hook of the shipped `lint-rules` plugin, plus the parse hooks of
+/// plugins named with `--plugin` or enabled in the user's configuration. Exits 1 when there is
+/// any finding and 0 when there is none, as hadolint and ShellCheck do, so a CI step fails on
+/// findings. A `# check=skip=ID` line in the Dockerfile silences a rule.
 enum LintCommand {
+    /// The plugin whose parse hook holds kiln's own rules.
+    static let rulesPlugin = "lint-rules"
+
     static let spec = CommandSpec(
         name: "lint",
         summary: "Check a Dockerfile for common mistakes",
@@ -14,20 +21,48 @@ enum LintCommand {
             with status 1 when there is at least one (0 when there is none). Skip rules with a
             `# check=skip=ID,ID` line at the top of the Dockerfile.
 
-            Rules: \(LintRule.builtin.map(\.id).joined(separator: ", ")).
+            Rules, from the shipped lint-rules plugin: apt-lists, cd-workdir, add-copy, base-tag,
+            shell-form-cmd. Plugins given with --plugin add their own parse-hook rules, and the
+            custom instructions they provide.
             """,
-        flags: [DockerfileInput.fileFlag.spec],
+        flags: [DockerfileInput.fileFlag.spec, PluginSupport.plugin.spec],
         category: "Dockerfile Commands"
     ) { arguments, context in
         let (bytes, name) = try DockerfileInput.read(arguments, context: context)
-        let dockerfile = try Dockerfile.parse(bytes, file: name)
-        let findings = Linter.findings(in: dockerfile)
+        let request = PluginSupport.request(
+            context: context, contextDirectory: nil, plugins: [rulesPlugin] + arguments[PluginSupport.plugin],
+            disabled: false)
+        let plugins = try PluginLoader.load(request).plugins
+        let planned = try await PluginSupport.explainingUnknownInstructions {
+            try await DockerfileFrontend.plan(bytes: bytes, file: name, hooks: plugins)
+        }
+        let findings = Self.findings(planned)
         for finding in findings {
             context.stdout.line(line(for: finding))
         }
         guard !findings.isEmpty else { return ExitStatus.success }
         context.stderr.line("\(findings.count) \(findings.count == 1 ? "finding" : "findings") in \(name)")
         return ExitStatus.failure
+    }
+
+    /// The parser's warnings and the hooks' findings that `# check=skip=` leaves, in line order,
+    /// warnings first within a line.
+    static func findings(_ planned: PluginPlan) -> [Diagnostic] {
+        let dockerfile = planned.dockerfile
+        let options = dockerfile.directives.checkOptions
+        var findings = planned.warnings.filter { options.reports($0.code ?? "") }
+        for finding in planned.findings where options.reports(finding.code ?? "") {
+            let range = finding.line.map { SourceRange(file: dockerfile.file, line: $0) }
+            findings.append(
+                Diagnostic(
+                    severity: finding.severity, message: finding.message, range: range,
+                    excerpt: range.map { dockerfile.source.excerpt($0) } ?? [], code: finding.code))
+        }
+        return findings.enumerated().sorted { left, right in
+            let leftLine = left.element.range?.line ?? 0
+            let rightLine = right.element.range?.line ?? 0
+            return leftLine != rightLine ? leftLine < rightLine : left.offset < right.offset
+        }.map(\.element)
     }
 
     /// `Dockerfile:3: warning: REASON [ID]`, the form editors and CI annotations recognise.

@@ -1,7 +1,11 @@
 import KilnDiagnostics
+import KilnLua
 import KilnStore
 
 /// `kiln image prune`: delete dangling images, or with `-a` every image no container uses.
+///
+/// With an enabled plugin that has a `prune` hook (a retention policy such as the shipped
+/// `retention`), the tags the policy selects are removed first, as `kiln rmi` removes them.
 enum ImagePruneCommand {
     static let all = BoolFlag("all", short: "a", help: "Remove all unused images, not just dangling ones")
     static let filter = ListFlag(
@@ -13,27 +17,65 @@ enum ImagePruneCommand {
         "WARNING! This will remove all images without at least one container associated to them.\nAre you sure you want to continue?"
 
     static let spec = CommandSpec(
-        name: "prune", summary: "Remove unused images", flags: [all.spec, filter.spec, force.spec]
+        name: "prune", summary: "Remove unused images", flags: [all.spec, filter.spec, force.spec] + PluginSupport.flags
     ) { arguments, context in
         let filters = try ImageFilters(
             arguments[filter], command: arguments.commandName, allowed: ["until", "label", "label!"])
         let removeAll = arguments[all]
+        let plugins = try PluginSupport.load(arguments, context: context, contextDirectory: nil).plugins
+        let policies = plugins.plugins(with: .prune).map(\.name)
         if !arguments[force] {
-            guard StoreSupport.confirm(removeAll ? allWarning : danglingWarning, context: context) else {
+            var warning = removeAll ? allWarning : danglingWarning
+            if !policies.isEmpty {
+                warning = warning.replacingOccurrences(
+                    of: "\nAre you sure",
+                    with: "\nIt also removes the tags that the retention policy of \(policies.joined(separator: ", ")) selects.\nAre you sure")
+            }
+            guard StoreSupport.confirm(warning, context: context) else {
                 return ExitStatus.success
             }
         }
         let store = try StoreSupport.open(context)
-        let (events, report) = try await StoreSupport.blocking { () -> ([ImageRemovalEvent], CollectionReport) in
+        let untagged = try await applyRetention(plugins, store: store, context: context)
+        let (pruned, report) = try await StoreSupport.blocking { () -> ([ImageRemovalEvent], CollectionReport) in
             let events = try store.pruneImages(all: removeAll) { image in
                 (try? filters.apply(to: [image], store: store, repository: nil, showAll: true).isEmpty == false)
                     ?? false
             }
             return (events, try store.collectGarbage())
         }
-        context.stdout.write(PruneOutput.deletedImages(events))
+        context.stdout.write(PruneOutput.deletedImages(untagged + pruned))
         context.stdout.line("Total reclaimed space: \(HumanUnits.preciseSize(report.reclaimedBytes))")
         return ExitStatus.success
+    }
+}
+
+extension ImagePruneCommand {
+    /// Removes the tags the `prune` hooks select among every tag in the store. A tag whose image
+    /// a container still uses stays, with a warning.
+    static func applyRetention(_ plugins: PluginSet, store: Store, context: CommandContext) async throws
+        -> [ImageRemovalEvent]
+    {
+        guard !plugins.plugins(with: .prune).isEmpty else { return [] }
+        var candidates: [PruneCandidate] = []
+        for image in try store.images() {
+            for reference in image.tags {
+                candidates.append(
+                    PruneCandidate(
+                        id: reference.familiarString, repository: reference.familiarName, tag: reference.tag,
+                        created: image.createdSeconds ?? image.added, size: image.size, labels: image.labels))
+            }
+        }
+        let selected = try await plugins.prune(candidates).remove
+        var events: [ImageRemovalEvent] = []
+        for id in selected {
+            do {
+                events += try await StoreSupport.blocking { try store.removeImage(id, force: false) }
+            } catch let error as KilnError {
+                context.stderr.line("warning: keeping \(id): \(error.diagnostic.message)")
+            }
+        }
+        return events
     }
 }
 

@@ -1,4 +1,5 @@
 import Foundation
+import KilnBuild
 import KilnDiagnostics
 import KilnLua
 

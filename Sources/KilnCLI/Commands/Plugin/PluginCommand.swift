@@ -13,20 +13,9 @@ enum PluginCommand {
 
     /// Builds the plugin request for a build context given as a positional argument (default `.`).
     static func request(_ arguments: ParsedArguments, context: CommandContext) -> PluginRequest {
-        let contextDirectory = context.absolutePath(arguments.positionals.first ?? ".")
-        let executable = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe"))
-            ?? CommandLine.arguments.first ?? "kiln"
-        var userConfiguration: String?
-        if let config = context.environment["XDG_CONFIG_HOME"], config.hasPrefix("/") {
-            userConfiguration = config + "/kiln/config.lua"
-        } else if let home = context.environment["HOME"], !home.isEmpty {
-            userConfiguration = home + "/.config/kiln/config.lua"
-        }
-        return PluginRequest(
-            contextDirectory: contextDirectory, commandLinePlugins: arguments[pluginFlag],
-            searchPaths: .standard(contextDirectory: contextDirectory, environment: context.environment, executablePath: executable),
-            workingDirectory: context.workingDirectory, userConfigurationFile: userConfiguration,
-            environment: PluginEnvironment(logger: context.logger.labeled("plugin")))
+        PluginSupport.request(
+            context: context, contextDirectory: context.absolutePath(arguments.positionals.first ?? "."),
+            plugins: arguments[pluginFlag], disabled: false)
     }
 
     /// Renders the error as text, with the Lua line it points to when the file can be read.

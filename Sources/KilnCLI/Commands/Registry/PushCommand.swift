@@ -21,7 +21,7 @@ enum PushCommand {
             DESTINATION is another image reference (the image is pushed under that name), \
             docker://NAME[:TAG], or oci:DIR[:TAG] for an OCI layout directory.
             """,
-        flags: [quiet.spec, digestFile.spec, platform.spec, progress.spec] + RegistryOptions.flags,
+        flags: [quiet.spec, digestFile.spec, platform.spec, progress.spec] + PluginSupport.flags + RegistryOptions.flags,
         arity: .range(1...2),
         category: "Common Commands"
     ) { arguments, context in
@@ -29,6 +29,7 @@ enum PushCommand {
         let mode = try ProgressMode.parse(arguments[progress], quiet: arguments[quiet], command: command)
         let sourceName = arguments.positionals[0]
         let wanted = try arguments[platform].map { try Platform(parsing: $0) } ?? .host
+        let plugins = try PluginSupport.load(arguments, context: context, contextDirectory: nil).plugins
 
         let store = try Store.open(root: context.storeRoot, logger: context.logger)
         let lease = try store.createLease(label: "push \(sourceName)")
@@ -37,6 +38,20 @@ enum PushCommand {
         let document = try source.resolveImage(sourceName)
 
         let destinationText = arguments.positionals.count > 1 ? arguments.positionals[1] : sourceName
+        let hookReference: Reference
+        if destinationText.hasPrefix("oci:") || destinationText.hasPrefix("oci-archive:")
+            || destinationText.hasPrefix("docker-archive:")
+        {
+            // A layout or archive has no registry; hooks see the source's name, or `localhost/layout`.
+            hookReference =
+                (try? Reference.normalized(sourceName).withDefaultTag())
+                ?? Reference(domain: "localhost", path: "layout", tag: Reference.defaultTag)
+        } else {
+            let name = destinationText.hasPrefix("docker://") ? String(destinationText.dropFirst(9)) : destinationText
+            hookReference = try RegistryOptions.reference(name, command: command).withDefaultTag()
+        }
+        try await PushHooks.check(plugins, reference: hookReference, document: document, platform: wanted, store: store)
+
         let pushed: Descriptor
         var printedName: String
         if destinationText.hasPrefix("oci:") {
