@@ -37,7 +37,8 @@ import Testing
 
         try Command.run(
             Self.repository.appendingPathComponent("scripts/base-images").path,
-            ["--push", registry.host, "--kiln", KilnBinary.path ?? "kiln"], directory: Self.repository.path)
+            ["--push", registry.host, "--kiln", KilnBinary.path ?? "kiln"], directory: Self.repository.path,
+            timeout: 2400)
         let config = try scratch.write(
             "config.lua",
             """

@@ -27,7 +27,10 @@ struct IsolationTests {
         }
     }
 
-    @Test func signalsReachForegroundContainer() async throws {
+    /// Through the kiln binary: a SIGTERM sent to the test process itself would also reach
+    /// builds that other tests run in this process.
+    @Test(arguments: ["none", "slirp"])
+    func signalsReachForegroundContainer(network: String) async throws {
         try await ContainerHarness.with { harness in
             let me = try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")
             let kiln = URL(fileURLWithPath: me).deletingLastPathComponent().appendingPathComponent("kiln").path
@@ -36,7 +39,7 @@ struct IsolationTests {
             let process = Process()
             process.executableURL = URL(fileURLWithPath: kiln)
             process.arguments = [
-                "--root", harness.root, "run", "--rm", "--name", "trapper", ContainerHarness.image,
+                "--root", harness.root, "run", "--rm", "--network", network, "--name", "trapper", ContainerHarness.image,
                 "sh", "-c", "trap 'exit 42' TERM; echo ready; while true; do sleep 0.1; done",
             ]
             let output = Pipe()

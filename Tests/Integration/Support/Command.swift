@@ -8,8 +8,15 @@ enum Command {
         var status: Int32
         var stderr: String
 
-        var description: String { "\(command) exited with status \(status): \(stderr)" }
+        var description: String {
+            status == Command.timedOutStatus
+                ? "\(command) did not finish in time and was killed: \(stderr)"
+                : "\(command) exited with status \(status): \(stderr)"
+        }
     }
+
+    /// The status of a program killed at its deadline (128 + SIGKILL, as a shell reports it).
+    static let timedOutStatus: Int32 = 137
 
     struct Result {
         var status: Int32
@@ -21,9 +28,10 @@ enum Command {
     @discardableResult
     static func run(
         _ executable: String, _ arguments: [String], input: Data? = nil, environment: [String: String]? = nil,
-        directory: String? = nil
+        directory: String? = nil, timeout: TimeInterval = 1200
     ) throws -> String {
-        let result = try status(executable, arguments, input: input, environment: environment, directory: directory)
+        let result = try status(
+            executable, arguments, input: input, environment: environment, directory: directory, timeout: timeout)
         guard result.status == 0 else {
             throw Failure(
                 command: ([executable] + arguments).joined(separator: " "), status: result.status, stderr: result.stderr)
@@ -31,10 +39,12 @@ enum Command {
         return result.stdout
     }
 
-    /// Runs `executable` and returns its status and output, whatever the status.
+    /// Runs `executable` and returns its status and output, whatever the status. A program still
+    /// running after `timeout` seconds is killed, so that a hung step fails its test instead of
+    /// holding up the whole run.
     static func status(
         _ executable: String, _ arguments: [String], input: Data? = nil, environment: [String: String]? = nil,
-        directory: String? = nil
+        directory: String? = nil, timeout: TimeInterval = 1200
     ) throws -> Result {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable.hasPrefix("/") ? executable : "/usr/bin/env")
@@ -52,6 +62,9 @@ enum Command {
         process.standardError = stderr
         process.standardInput = input == nil ? FileHandle.nullDevice : stdin
         try process.run()
+        let deadline = DispatchWorkItem { [pid = process.processIdentifier] in kill(pid, SIGKILL) }
+        DispatchQueue.global().asyncAfter(deadline: .now() + timeout, execute: deadline)
+        defer { deadline.cancel() }
         if let input {
             stdin.fileHandleForWriting.write(input)
             try stdin.fileHandleForWriting.close()
