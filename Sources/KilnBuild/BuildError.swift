@@ -35,7 +35,6 @@ public struct BuildError: KilnError {
         /// `--secret` was not given for a mount that requires it, or its source is missing.
         case secretNotFound(String)
         /// A download for ADD failed.
-        case downloadFailed(url: String, reason: String)
         /// ADD --checksum did not match.
         case checksumMismatch(url: String, expected: String, actual: String)
         /// The build was interrupted (Ctrl-C).
@@ -153,8 +152,6 @@ public struct BuildError: KilnError {
             return (what, nil)
         case .secretNotFound(let id):
             return ("secret \"\(id)\" not found", "pass it with --secret id=\(id),src=FILE or --secret id=\(id),env=VARIABLE")
-        case .downloadFailed(let url, let reason):
-            return ("downloading \(url) failed: \(reason)", nil)
         case .checksumMismatch(let url, let expected, let actual):
             return ("checksum of \(url) does not match: expected \(expected), got \(actual)", nil)
         case .cancelled:
