@@ -8,11 +8,14 @@ import Testing
     static let available = TestRegistry.isAvailable && Host.hasExecutable("skopeo")
 
     /// An OCI layout with one image of two gzip layers made by tar, tagged `1.0`.
-    private func makeLayout(_ scratch: TemporaryDirectory) throws -> String {
+    /// Makes a two-layer image in an OCI layout and returns the layout's path and the sum of the
+    /// layers' uncompressed sizes.
+    private func makeLayout(_ scratch: TemporaryDirectory) throws -> (path: String, uncompressedSize: Int) {
         let layoutPath = scratch.appending("source")
         let layout = try OCILayoutDirectory(path: layoutPath)
         var layers: [Descriptor] = []
         var diffIDs: [Digest] = []
+        var uncompressedSize = 0
         for index in 0..<2 {
             let tree = scratch.appending("tree\(index)")
             try scratch.write("tree\(index)/etc/kiln-\(index).txt", "layer \(index)\n")
@@ -23,13 +26,14 @@ import Testing
             try Command.run("/bin/gzip", ["-n", "-k", tarPath])
             let gzip = try [UInt8](Data(contentsOf: URL(fileURLWithPath: tarPath + ".gz")))
             diffIDs.append(.sha256(of: tar))
+            uncompressedSize += tar.count
             layers.append(try store(gzip, .ociLayerGzip, in: layout))
         }
         let config = ImageConfig(platform: .host, diffIDs: diffIDs).canonicalJSON()
         let manifest = Manifest(config: try store(config, .ociConfig, in: layout), layers: layers).canonicalJSON()
         let descriptor = try store(manifest, .ociManifest, in: layout)
         _ = try layout.recordImage(Reference(domain: "localhost", path: "x", tag: "1.0"), document: descriptor, selected: descriptor)
-        return layoutPath
+        return (layoutPath, uncompressedSize)
     }
 
     private func store(_ bytes: [UInt8], _ mediaType: MediaType, in layout: OCILayoutDirectory) throws -> Descriptor {
@@ -51,7 +55,7 @@ import Testing
         defer { scratch.remove() }
         let registry = try TestRegistry()
         defer { registry.stop() }
-        let layoutPath = try makeLayout(scratch)
+        let (layoutPath, uncompressedSize) = try makeLayout(scratch)
         let source = "\(registry.host)/kiln/src:1.0"
         try Command.run("skopeo", ["copy", "--dest-tls-verify=false", "oci:\(layoutPath):1.0", "docker://\(source)"])
         let sourceDigest = try skopeoDigest(source)
@@ -65,6 +69,9 @@ import Testing
         #expect(pulled.stderr.contains("Digest: \(sourceDigest)"))
         #expect(pulled.stderr.contains("Status: Downloaded newer image for \(source)"))
         #expect(pulled.stderr.contains(": Pull complete"))
+        // The size Docker shows: the layers unpacked, not the compressed blobs.
+        let size = await kiln("image", "inspect", "-f", "{{.Size}}", source)
+        #expect(size.stdout == "\(uncompressedSize)\n", "\(size.stderr)")
 
         let again = await kiln("pull", "-q", source)
         #expect(again.status == 0, "\(again.stderr)")
@@ -96,7 +103,7 @@ import Testing
         defer { scratch.remove() }
         let registry = try TestRegistry()
         defer { registry.stop() }
-        let layoutPath = try makeLayout(scratch)
+        let layoutPath = try makeLayout(scratch).path
         try Command.run(
             "skopeo", ["copy", "--dest-tls-verify=false", "oci:\(layoutPath):1.0", "docker://\(registry.host)/library/busybox:1.0"])
         let config = try scratch.write(

@@ -82,7 +82,31 @@ extension Store {
                 record.size.map { .integer($0) } ?? .null, .integer(record.created),
                 record.lastUsed.map { .integer($0) } ?? .null,
             ])
+        if let size = record.size {
+            try recordUncompressedSize(size, diffID: record.diffID)
+        }
         return record
+    }
+
+    /// Unpacking measures a layer's uncompressed size, which a pull does not know when it records
+    /// the image; images that list the layer then show the size Docker shows.
+    private func recordUncompressedSize(_ size: Int64, diffID: Digest) throws {
+        try database.transaction { transaction in
+            try transaction.query(
+                "UPDATE layers SET uncompressed_size = ? WHERE diff_id = ? AND uncompressed_size IS NULL",
+                [.integer(size), .text(diffID.description)])
+            guard transaction.changes > 0 else { return }
+            try transaction.query(
+                """
+                UPDATE images SET size = (
+                    SELECT SUM(COALESCE(l.uncompressed_size, l.size)) FROM image_layers il
+                    JOIN layers l ON l.digest = il.layer_digest WHERE il.manifest_digest = images.manifest_digest)
+                WHERE manifest_digest IN (
+                    SELECT il.manifest_digest FROM image_layers il JOIN layers l ON l.digest = il.layer_digest
+                    WHERE l.diff_id = ?)
+                """,
+                [.text(diffID.description)])
+        }
     }
 
     /// Marks a snapshot as used now, for least-recently-used pruning.

@@ -1,5 +1,6 @@
 import Foundation
 import KilnDiagnostics
+import KilnContainer
 import KilnImage
 import KilnRegistry
 import KilnStore
@@ -70,6 +71,7 @@ enum PullCommand {
             }
             renderer.finish()
             printHeader()
+            try unpack(result, reference: reference, store: store, lease: lease)
             if mode != .quiet {
                 context.stderr.line("Digest: \(result.document.digest)")
                 context.stderr.line(
@@ -80,5 +82,22 @@ enum PullCommand {
             context.stdout.line(reference.description)
         }
         return ExitStatus.success
+    }
+
+    /// Unpacks the pulled layers into snapshots, as Docker extracts them during a pull: this
+    /// checks every layer's diff ID and contents, measures the size `kiln images` shows, and
+    /// makes the first `kiln run` fast. An image whose layers cannot be unpacked is removed again
+    /// when this pull brought it.
+    private static func unpack(_ result: PullResult, reference: Reference, store: Store, lease: Lease) throws {
+        guard let image = try store.image(manifest: result.manifestDescriptor.digest) else { return }
+        do {
+            let config = try store.readConfig(image.config.digest, expectedSize: image.config.size)
+            _ = try ContainerFilesystem.prepareSnapshots(for: image, config: config, store: store, lease: lease)
+        } catch {
+            if result.changed {
+                _ = try? store.removeImage(image.manifest.digest.description, force: true)
+            }
+            throw error
+        }
     }
 }
