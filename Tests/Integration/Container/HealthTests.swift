@@ -5,7 +5,9 @@ import Testing
 @Suite(.enabled(if: ContainerHarness.isReady, "needs root, runc, slirp4netns and busybox-static (scripts/setup installs them)"), .serialized)
 struct HealthTests {
     /// Loads the busybox tree as `health:test`, a docker-archive whose config has a health check
-    /// that passes while /tmp/healthy exists, every 200 ms, unhealthy after 2 failures.
+    /// that passes while /tmp/healthy exists, every 200 ms, unhealthy after 2 failures. Failures in
+    /// the first 10 seconds (the start period) do not count, so the container is still starting
+    /// when a slow machine gets to the first `kiln ps`.
     static func loadImage(_ harness: ContainerHarness) async throws {
         let archive = harness.directory.appending("archive")
         try FileManager.default.createDirectory(atPath: archive, withIntermediateDirectories: true)
@@ -19,7 +21,8 @@ struct HealthTests {
         try Data(
             """
             {"architecture":"\(architecture)","os":"linux","config":{"Cmd":["sleep","1000"],
-             "Healthcheck":{"Test":["CMD-SHELL","test -f /tmp/healthy"],"Interval":200000000,"Timeout":2000000000,"Retries":2}},
+             "Healthcheck":{"Test":["CMD-SHELL","test -f /tmp/healthy"],"Interval":200000000,"Timeout":2000000000,"Retries":2,
+             "StartPeriod":10000000000}},
              "rootfs":{"type":"layers","diff_ids":["sha256:\(digest)"]}}
             """.utf8
         ).write(to: URL(fileURLWithPath: archive + "/config.json"))
@@ -37,14 +40,14 @@ struct HealthTests {
             #expect(await harness.kiln("ps", "--format", "{{.Status}}").stdout.contains("(health: starting)"))
 
             _ = await harness.kiln("exec", "checked", "touch", "/tmp/healthy")
-            let healthy = await harness.eventually(10) {
+            let healthy = await harness.eventually(30) {
                 await harness.kiln("ps", "--format", "{{.Status}}").stdout.contains("(healthy)")
             }
             #expect(healthy)
             #expect(await harness.kiln("ps", "--filter", "health=healthy", "-q").stdout.count == 13)
 
             _ = await harness.kiln("exec", "checked", "rm", "/tmp/healthy")
-            let unhealthy = await harness.eventually(10) {
+            let unhealthy = await harness.eventually(60) {
                 await harness.kiln("ps", "--format", "{{.Status}}").stdout.contains("(unhealthy)")
             }
             #expect(unhealthy)
