@@ -30,7 +30,7 @@ import Testing
         let wrong = await kiln(
             "login", "-u", "tester", "--password-stdin", registry.host, stdin: Array("wrong\n".utf8))
         #expect(wrong.status == 1)
-        #expect(wrong.stderr.contains("login to \(registry.host) failed: the registry refused the username or password"))
+        #expect(wrong.stderr.contains("login to \(registry.host) failed: the registry rejected the username or password"))
         let authFile = scratch.appending("home/.config/kiln/auth.json")
         #expect(!FileManager.default.fileExists(atPath: authFile))
 

@@ -5,8 +5,8 @@ import KilnSnapshot
 public struct BuiltLayer: Sendable, Hashable {
     public var descriptor: Descriptor
     public var diffID: Digest
-    /// Bytes of the uncompressed tar, when this build wrote the layer; the store records it for
-    /// the sizes that `kiln images` and `kiln history` show. Not part of the layer's identity.
+    /// Bytes of the uncompressed tar, when this build wrote the layer. The store records it for
+    /// the sizes that `kiln images` and `kiln history` show. It is not part of the identity.
     public var uncompressedSize: Int64?
 
     public init(descriptor: Descriptor, diffID: Digest, uncompressedSize: Int64? = nil) {

@@ -91,8 +91,8 @@ final class TerminalProgressRenderer: ProgressRenderer {
         }
     }
 
-    /// A build's pull belongs to its FROM step: once a step ends, the bars of transfers that are
-    /// over would otherwise stay under every later step.
+    /// Removes the bars of finished transfers when a step ends. A build's pull belongs to its
+    /// FROM step, and its bars would otherwise stay under every later step.
     private static func dropFinishedTransfers(_ state: inout State) {
         let over: Set<TransferInfo.Phase> = [.complete, .alreadyExists, .mounted, .failed]
         state.transferOrder.removeAll { id in

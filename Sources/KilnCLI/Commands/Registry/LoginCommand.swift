@@ -63,7 +63,7 @@ enum LoginCommand {
             try await client.verifyCredentials()
         } catch RegistryError.unauthorized(_, _, let failure) {
             throw GeneralError(
-                "login to \(registry) failed: the registry refused the username or password (\(failure.summary))",
+                "login to \(registry) failed: the registry rejected the username or password (\(failure.summary))",
                 hint: "check the username and password; nothing was saved")
         }
 
