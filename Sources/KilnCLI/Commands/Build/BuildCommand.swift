@@ -120,7 +120,7 @@ enum BuildCommand {
         for reference in result.tags {
             renderer.handle(.notice("naming to \(reference.description) done"))
         }
-        for output in outputs ?? [] {
+        for output in outputs {
             try output.write(result, store: store, renderer: renderer)
         }
         renderer.finish()
