@@ -17,12 +17,17 @@ enum KilnBinary {
 
     static var isAvailable: Bool { path != nil }
 
-    /// Runs `kiln --root ROOT ARGUMENTS...` and returns its status and output.
-    static func run(root: String, _ arguments: [String], input: Data? = nil) throws -> Command.Result {
+    /// Runs `kiln --root ROOT ARGUMENTS...` and returns its status and output. `environment`
+    /// replaces the test's environment when given.
+    static func run(
+        root: String, _ arguments: [String], input: Data? = nil, environment: [String: String]? = nil,
+        timeout: TimeInterval = 1200
+    ) throws -> Command.Result {
         guard let path else {
             throw Command.Failure(command: "kiln", status: -1, stderr: "the kiln binary is not built")
         }
-        return try Command.status(path, ["--root", root] + arguments, input: input)
+        return try Command.status(
+            path, ["--root", root] + arguments, input: input, environment: environment, timeout: timeout)
     }
 }
 
