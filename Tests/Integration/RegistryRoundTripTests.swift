@@ -69,7 +69,7 @@ import Testing
         #expect(pulled.stderr.contains("Digest: \(sourceDigest)"))
         #expect(pulled.stderr.contains("Status: Downloaded newer image for \(source)"))
         #expect(pulled.stderr.contains(": Pull complete"))
-        // The size Docker shows: the layers unpacked, not the compressed blobs.
+        // The layers' uncompressed size, not the compressed blobs (Docker counts only file bytes).
         let size = await kiln("image", "inspect", "-f", "{{.Size}}", source)
         #expect(size.stdout == "\(uncompressedSize)\n", "\(size.stderr)")
 
