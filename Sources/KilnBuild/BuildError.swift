@@ -28,6 +28,9 @@ public struct BuildError: KilnError {
         case noSourceFiles(String)
         /// Several sources and a destination without a trailing slash.
         case destinationNotDirectory(String)
+        /// `FROM --platform` names a platform other than the host's. `expanded` is the value after
+        /// build arguments are expanded, and `host` is the platform kiln builds for.
+        case foreignPlatform(written: String, expanded: String, host: String)
         /// Something kiln parses but does not support, with the reason.
         case unsupported(String)
         /// A value that the step cannot use.
@@ -146,6 +149,11 @@ public struct BuildError: KilnError {
             return (
                 "when copying more than one source, the destination must be a directory and end with a /, got \"\(destination)\"",
                 "add a trailing slash: \(destination)/")
+        case .foreignPlatform(let written, let expanded, let host):
+            let named = written == expanded ? expanded : "\(expanded) (from \(written))"
+            return (
+                "cannot build for \(named), because kiln builds for \(host) only and emulates no other platform",
+                "remove --platform, or write --platform=$BUILDPLATFORM. To build for \(expanded), run kiln on a \(expanded) machine")
         case .unsupported(let what):
             return ("\(what) is not supported", nil)
         case .invalidValue(let what):
