@@ -1,5 +1,6 @@
 import Foundation
 import KilnImage
+import KilnStore
 import Testing
 
 @testable import KilnCLI
@@ -38,5 +39,40 @@ struct BuildCommandTests {
         #expect(result.status == 0, "\(result.stderr)")
         let labels = try workspace.config(of: "platform/app:1").config?.labels
         #expect(labels == ["first": "1", "second": "2"])
+    }
+
+    @Test func quietOutputToStdoutPrintsNoID() async throws {
+        let workspace = BuildWorkspace()
+        workspace.write("Dockerfile", "FROM scratch\nLABEL quiet=1\n")
+        let result = await workspace.run(["build", "-q", "-t", "quiet/app:1", "-o", "type=oci,dest=-", "."])
+        try #require(result.status == 0, "\(result.stderr)")
+
+        // Standard output is the archive alone: whole 512-byte blocks ending in zero blocks.
+        let bytes = Array(result.stdout.utf8)
+        #expect(bytes.count > 1024)
+        #expect(bytes.count % 512 == 0, "\(bytes.count) bytes")
+        #expect(bytes.suffix(1024).allSatisfy { $0 == 0 })
+        let archive = workspace.path + "/stdout.tar"
+        try Data(bytes).write(to: URL(fileURLWithPath: archive))
+        let listing = Process()
+        listing.executableURL = URL(fileURLWithPath: "/bin/tar")
+        listing.arguments = ["-tf", archive]
+        let names = Pipe()
+        listing.standardOutput = names
+        try listing.run()
+        let listed = String(decoding: names.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        listing.waitUntilExit()
+        #expect(listing.terminationStatus == 0)
+        #expect(listed.split(separator: "\n").contains("index.json"), "\(listed)")
+    }
+
+    @Test func quietBuildPrintsID() async throws {
+        let workspace = BuildWorkspace()
+        workspace.write("Dockerfile", "FROM scratch\nLABEL quiet=2\n")
+        let result = await workspace.run(["build", "-q", "-t", "quiet/app:2", "-o", "type=oci,dest=image.tar", "."])
+        try #require(result.status == 0, "\(result.stderr)")
+        let store = try Store.open(root: workspace.root)
+        let image = try store.image(named: "quiet/app:2")
+        #expect(result.stdout == image.id.description + "\n")
     }
 }

@@ -121,7 +121,7 @@ enum BuildCommand {
             renderer.handle(.notice("naming to \(reference.description) done"))
         }
         for output in outputs ?? [] {
-            try output.write(result, store: store, renderer: renderer)
+            try output.write(result, store: store, renderer: renderer, stdout: context.stdout)
         }
         renderer.finish()
 
@@ -132,7 +132,8 @@ enum BuildCommand {
             try await BuildPush.push(
                 result, arguments: arguments, context: context, store: store, mode: mode, hooks: inputs.plugins)
         }
-        if mode == .quiet {
+        // An output streamed to stdout (`-o -`) owns it, so the ID stays off it, as in Docker.
+        if mode == .quiet && !(outputs ?? []).contains(where: \.writesToStandardOutput) {
             context.stdout.line(result.image.id.description)
         }
         return ExitStatus.success
