@@ -37,7 +37,8 @@ public struct BuildError: KilnError {
         case invalidValue(String)
         /// `--secret` was not given for a mount that requires it, or its source is missing.
         case secretNotFound(String)
-        /// A download for ADD failed.
+        /// The file of a `--secret` is larger than `limit` bytes.
+        case secretTooLarge(id: String, path: String, limit: Int)
         /// ADD --checksum did not match.
         case checksumMismatch(url: String, expected: String, actual: String)
         /// The build was interrupted (Ctrl-C).
@@ -160,6 +161,10 @@ public struct BuildError: KilnError {
             return (what, nil)
         case .secretNotFound(let id):
             return ("secret \"\(id)\" not found", "pass it with --secret id=\(id),src=FILE or --secret id=\(id),env=VARIABLE")
+        case .secretTooLarge(let id, let path, let limit):
+            return (
+                "secret \"\(id)\": \(path) is larger than \(limit / 1024) KiB, the limit for a secret",
+                "pass a smaller file. For a large file, add it to the build context and use RUN --mount=type=bind")
         case .checksumMismatch(let url, let expected, let actual):
             return ("checksum of \(url) does not match: expected \(expected), got \(actual)", nil)
         case .cancelled:

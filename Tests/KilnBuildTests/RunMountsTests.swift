@@ -1,3 +1,4 @@
+import Foundation
 import KilnDockerfile
 import Testing
 
@@ -34,5 +35,31 @@ struct RunMountsTests {
         #expect(
             error?.diagnostic.message
                 == "RUN --mount=type=secret needs the secret's id: add id=NAME, source=NAME or target=PATH")
+    }
+
+    /// Writes `size` bytes to a new temporary file and returns its path.
+    static func secretFile(size: Int) throws -> String {
+        let path = NSTemporaryDirectory() + "kiln-secret-" + UUID().uuidString
+        try Data(repeating: 0x61, count: size).write(to: URL(fileURLWithPath: path))
+        return path
+    }
+
+    @Test func secretFileAtTheLimitIsRead() throws {
+        let path = try Self.secretFile(size: 500 * 1024)
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        #expect(try RunMounts.readSecretFile(path, id: "token").count == 500 * 1024)
+    }
+
+    @Test func secretFileOverTheLimitNamesIt() throws {
+        let path = try Self.secretFile(size: 500 * 1024 + 1)
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let error = #expect(throws: BuildError.self) { try RunMounts.readSecretFile(path, id: "token") }
+        #expect(error?.diagnostic.message == "secret \"token\": \(path) is larger than 500 KiB, the limit for a secret")
+    }
+
+    @Test func missingSecretFileNamesTheSecret() throws {
+        let path = NSTemporaryDirectory() + "kiln-secret-missing-" + UUID().uuidString
+        let error = #expect(throws: BuildError.self) { try RunMounts.readSecretFile(path, id: "token") }
+        #expect(error?.diagnostic.message.hasPrefix("secret \"token\": open \"\(path)\" failed") == true, "\(String(describing: error))")
     }
 }

@@ -192,15 +192,28 @@ final class RunMounts: @unchecked Sendable {
         prepared.requests.append(.bind(source: hostPath, destination: target, readOnly: mount.readOnly))
     }
 
-    /// A secret's bytes from `--secret`, at most 500 KiB as BuildKit allows; nil when not given.
+    /// A secret's bytes from `--secret`; nil when not given.
     private func secretValue(_ id: String) throws -> [UInt8]? {
         guard let secret = builder.options.secrets[id] else { return nil }
         switch secret {
         case .environment(let name):
             return builder.engine.environment[name].map { Array($0.utf8) }
         case .file(let path):
-            let file = try FileDescriptor.open(path, flags: O_RDONLY)
-            return try file.readAll(limit: 500 * 1024)
+            return try Self.readSecretFile(path, id: id)
+        }
+    }
+
+    /// The maximum size of a secret file, 500 KiB, which is BuildKit's limit too.
+    static let secretSizeLimit = 500 * 1024
+
+    /// Reads the file of secret `id`, failing with an error that names the secret and the file.
+    static func readSecretFile(_ path: String, id: String) throws -> [UInt8] {
+        do {
+            return try FileDescriptor.open(path, flags: O_RDONLY).readAll(limit: secretSizeLimit)
+        } catch let error as SystemError where error.errno == EFBIG {
+            throw BuildError(.secretTooLarge(id: id, path: path, limit: secretSizeLimit))
+        } catch {
+            throw BuildError(.invalidValue("secret \"\(id)\": \(BuildEngine.words(error))"))
         }
     }
 }
