@@ -10,6 +10,9 @@ public struct BuildError: KilnError {
         /// The base image is not in the store and cannot be pulled; `pullFailure` says why the
         /// pull failed, when one was tried.
         case baseImageNotFound(String, pullFailure: String?, hint: String)
+        /// `--pull` failed to pull a base image again that the store has; `pullFailure` is the
+        /// reason.
+        case basePullFailed(String, pullFailure: String)
         /// `--target` names no stage.
         case unknownTarget(String, suggestion: String?)
         /// `--from` or `from=` names neither a stage nor a usable image; `pullFailure` says why
@@ -122,6 +125,10 @@ public struct BuildError: KilnError {
         case .baseImageNotFound(let name, let pullFailure, let hint):
             guard let pullFailure else { return ("base image \(name) not found in the store", hint) }
             return ("base image \(name) not found in the store, and pulling it failed: \(pullFailure)", hint)
+        case .basePullFailed(let name, let pullFailure):
+            return (
+                "--pull: pulling base image \(name) failed: \(pullFailure)",
+                "check the registry and your credentials, or build without --pull to use the copy of \(name) in the store")
         case .unknownTarget(let name, let suggestion):
             return (
                 "target stage \"\(name)\" could not be found",
