@@ -10,6 +10,9 @@ enum BuilderPruneCommand {
     static let keepStorage = ValueFlag("keep-storage", placeholder: "bytes", help: "Amount of disk space to keep for cache")
     static let force = BoolFlag("force", short: "f", help: "Do not prompt for confirmation")
 
+    static let danglingWarning = "WARNING! This will remove all dangling build cache. Are you sure you want to continue?"
+    static let allWarning = "WARNING! This will remove all build cache. Are you sure you want to continue?"
+
     static let spec = CommandSpec(
         name: "prune",
         summary: "Remove build cache",
@@ -38,6 +41,11 @@ enum BuilderPruneCommand {
                     reason: .invalidValue(flag: "--keep-storage", value: text, reason: "expected a size such as 10GB or 512MiB"))
             }
             options.keepStorage = bytes
+        }
+        if !arguments[force] {
+            guard StoreSupport.confirm(options.all ? allWarning : danglingWarning, context: context) else {
+                return ExitStatus.success
+            }
         }
         let store = try Store.open(root: context.storeRoot, logger: context.logger)
         let report = try BuildCachePruner(store: store).prune(options)
