@@ -75,4 +75,23 @@ struct BuildCommandTests {
         let image = try store.image(named: "quiet/app:2")
         #expect(result.stdout == image.id.description + "\n")
     }
+
+    @Test func unknownSnapshotterFails() async throws {
+        let workspace = BuildWorkspace()
+        workspace.write("Dockerfile", "FROM scratch\nLABEL snapshotter=1\n")
+        let result = await workspace.run(
+            ["build", "-t", "snapshotter/app:1", "."], environment: ["KILN_SNAPSHOTTER": "overlayfs"])
+        #expect(result.status == 1)
+        #expect(
+            result.stderr.contains("invalid KILN_SNAPSHOTTER \"overlayfs\": expected overlay or copy"), "\(result.stderr)")
+        #expect(try workspace.tags().isEmpty)
+    }
+
+    @Test(arguments: ["overlay", "copy", ""])
+    func knownSnapshotterBuilds(_ method: String) async throws {
+        let workspace = BuildWorkspace()
+        workspace.write("Dockerfile", "FROM scratch\nLABEL snapshotter=1\n")
+        let result = await workspace.run(["build", "-t", "snapshotter/app:1", "."], environment: ["KILN_SNAPSHOTTER": method])
+        #expect(result.status == 0, "\(result.stderr)")
+    }
 }
