@@ -106,6 +106,26 @@ public enum InputSource: Sendable {
         }
     }
 
+    /// Whether this is a terminal, where a command may prompt.
+    public var isTerminal: Bool {
+        if case .fileDescriptor(let fd) = self { return isatty(fd) == 1 }
+        return false
+    }
+
+    /// Reads one line from a terminal without echoing it, for a password prompt. The terminal's
+    /// settings are restored afterwards, also when reading fails.
+    public func readSecretLine() throws -> String? {
+        guard case .fileDescriptor(let fd) = self, isatty(fd) == 1 else { return try readLine() }
+        var saved = termios()
+        guard tcgetattr(fd, &saved) == 0 else { return try readLine() }
+        var silent = saved
+        silent.c_lflag &= ~tcflag_t(ECHO)
+        silent.c_lflag |= tcflag_t(ECHONL)
+        tcsetattr(fd, TCSANOW, &silent)
+        defer { tcsetattr(fd, TCSANOW, &saved) }
+        return try readLine()
+    }
+
     /// Reads everything up to end of file.
     public func readAll() throws -> [UInt8] {
         switch self {

@@ -65,14 +65,15 @@ extension Dockerfile {
             source: source, directives: lineParser.directives.directives, items: items, warnings: decoder.warnings)
     }
 
-    /// Makes a Dockerfile of instructions that `items` and `decodeLine` produced, and checks its
-    /// structure as `parse` does.
+    /// Makes a Dockerfile of decoded instructions and checks its structure. `parse` ends here,
+    /// and so does a build that expanded plugins' custom instructions.
     public static func assemble(
         source: SourceText, directives: ParserDirectives, instructions: [Instruction], warnings: [Diagnostic]
     ) throws(DockerfileError) -> Dockerfile {
         guard !instructions.isEmpty else { throw DockerfileError(.noInstructions) }
         var dockerfile = Dockerfile(source: source, directives: directives, instructions: instructions, warnings: warnings)
         try dockerfile.checkStructure()
+        // `# check=skip=...` is the author's choice, so skipped warnings are not reported at all.
         dockerfile.warnings = dockerfile.warnings.filter { directives.checkOptions.reports($0.code ?? "") }
         dockerfile.warnings = dockerfile.warnings.enumerated().sorted { left, right in
             let leftLine = left.element.range?.line ?? 0

@@ -33,16 +33,7 @@ public struct Dockerfile: Sendable {
         for node in nodes {
             instructions.append(try decoder.decode(node))
         }
-        var dockerfile = Dockerfile(source: source, directives: directives, instructions: instructions, warnings: decoder.warnings)
-        try dockerfile.checkStructure()
-        // `# check=skip=...` is the author's choice, so skipped warnings are not reported at all.
-        dockerfile.warnings = dockerfile.warnings.filter { directives.checkOptions.reports($0.code ?? "") }
-        dockerfile.warnings = dockerfile.warnings.enumerated().sorted { left, right in
-            let leftLine = left.element.range?.line ?? 0
-            let rightLine = right.element.range?.line ?? 0
-            return leftLine != rightLine ? leftLine < rightLine : left.offset < right.offset
-        }.map(\.element)
-        return dockerfile
+        return try assemble(source: source, directives: directives, instructions: instructions, warnings: decoder.warnings)
     }
 
     public static func parse(_ text: String, file: String = "Dockerfile") throws(DockerfileError) -> Dockerfile {

@@ -158,6 +158,8 @@ extension ContainerRunner {
         defer { close(devNull) }
         switch io {
         case .stream(let tailLines, let handler):
+            // Output that kiln reads itself goes through pipes; a terminal needs `.inherit`.
+            process.terminal = false
             let output = try Pipe()
             let errors = try Pipe()
             let tail = OutputTail(maximumLines: tailLines)
@@ -179,12 +181,54 @@ extension ContainerRunner {
             close(errors.writeEnd)
             await pumped
             return ContainerExit(status: try result.get() ?? .exited(0), outputTail: tail.result)
+        case .inherit(let stdin) where terminal:
+            return try await execWithTerminal(
+                id: id, process: process, processFile: processFile, forwardInput: stdin, devNull: devNull)
         case .inherit(let stdin):
             let status = try await runc.exec(
                 id: id, process: process, processFile: processFile,
                 stdio: [0: stdin ? STDIN_FILENO : devNull, 1: STDOUT_FILENO, 2: STDERR_FILENO])
             return ContainerExit(status: status ?? .exited(0), outputTail: [])
         }
+    }
+
+    /// Runs `runc exec --tty --detach` with a console socket: runc only hands over a terminal to
+    /// a process it detaches from. kiln, a child subreaper, inherits the process when runc exits,
+    /// copies between the terminal's master and its own terminal, and waits for the process.
+    private func execWithTerminal(
+        id: String, process: RuntimeSpec.Process, processFile: String, forwardInput: Bool, devNull: Int32
+    ) async throws -> ContainerExit {
+        Self.becomeSubreaper()
+        let console = try ConsoleSocket()
+        defer { console.close() }
+        let pidFile = processFile + ".pid"
+        defer { unlink(pidFile) }
+        let runc = self.runc
+        let execution = Task {
+            try await runc.exec(
+                id: id, process: process, processFile: processFile, detach: true, pidFile: pidFile,
+                consoleSocket: console.path, stdio: [0: devNull, 1: devNull, 2: devNull])
+        }
+        let master: Int32
+        do {
+            master = try await Task.detached { try console.receiveMaster() }.value
+        } catch {
+            // runc failed before it made the terminal; its own error says why.
+            _ = try await execution.value
+            throw error
+        }
+        let proxy = TerminalProxy(master: master, forwardInput: forwardInput)
+        let pid: pid_t
+        do {
+            _ = try await execution.value
+            pid = try Self.readPidFile(pidFile)
+        } catch {
+            await proxy.finish()
+            throw error
+        }
+        let status = await Self.waitForProcess(pid)
+        await proxy.finish()
+        return ContainerExit(status: status, outputTail: [])
     }
 
     /// `base` with the `KEY=VALUE` entries of `overrides` replacing those of the same key.

@@ -29,7 +29,7 @@ final class BuildWorkspace {
         let file = context + "/" + relative
         try? FileManager.default.createDirectory(
             atPath: (file as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-        FileManager.default.createFile(atPath: file, contents: Data(bytes))
+        _ = FileManager.default.createFile(atPath: file, contents: Data(bytes))
     }
 
     /// Runs `kiln --root ROOT ARGUMENTS` in the context folder, with `stdin` as standard input
@@ -72,7 +72,7 @@ final class BuildWorkspace {
             guard !["kiln.db", "kiln.db-wal", "kiln.db-shm", "gc.lock"].contains(relative) else { continue }
             let file = root + "/" + relative
             var isDirectory: ObjCBool = false
-            FileManager.default.fileExists(atPath: file, isDirectory: &isDirectory)
+            _ = FileManager.default.fileExists(atPath: file, isDirectory: &isDirectory)
             if isDirectory.boolValue {
                 lines.append("\(relative)/")
             } else {

@@ -72,6 +72,19 @@ import Testing
         #expect(output.text.contains("\u{1B}[J"))
     }
 
+    @Test func terminalDropsFinishedTransfersAfterTheirStep() {
+        let output = TextOutput(capturingAsTerminal: true)
+        let renderer = TerminalProgressRenderer(output: output)
+        renderer.handle(.stepStarted(step))
+        renderer.handle(.transfer(TransferInfo(id: "a3ed95caeb02", direction: .download, phase: .complete)))
+        renderer.handle(.transfer(TransferInfo(id: "b4fe06dbfc13", direction: .download, phase: .downloading)))
+        renderer.handle(.stepFinished(id: "s1", seconds: 0.5, error: nil))
+        renderer.finish()
+        let lastDraw = output.text.components(separatedBy: "\u{1B}[J").last ?? ""
+        #expect(!lastDraw.contains("a3ed95caeb02"))
+        #expect(lastDraw.contains("b4fe06dbfc13: Downloading"))
+    }
+
     @Test func modeParsing() throws {
         #expect(try ProgressMode.parse(nil, quiet: false, command: "kiln build") == .auto)
         #expect(try ProgressMode.parse("plain", quiet: false, command: "kiln build") == .plain)

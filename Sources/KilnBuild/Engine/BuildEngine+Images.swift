@@ -179,7 +179,13 @@ extension BuildEngine {
                 for reference in named where !tags.contains(reference) { tags.append(reference) }
             }
         }
-        let registered = try store.register(ImageRegistration(manifest: manifestDescriptor, tags: tags), lease: lease)
+        var measured: [Digest: MeasuredLayer] = [:]
+        for layer in state.layers {
+            guard let size = layer.uncompressedSize else { continue }
+            measured[layer.descriptor.digest] = MeasuredLayer(diffID: layer.diffID, uncompressedSize: size)
+        }
+        let registered = try store.register(
+            ImageRegistration(manifest: manifestDescriptor, measuredLayers: measured, tags: tags), lease: lease)
         let consumed = consumedArguments.withLock { $0 }
         let unused = options.buildArguments.keys.filter {
             !consumed.contains($0) && !Self.proxyArguments.contains($0) && platformArguments[$0] == nil

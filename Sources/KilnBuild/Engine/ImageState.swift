@@ -5,10 +5,23 @@ import KilnSnapshot
 public struct BuiltLayer: Sendable, Hashable {
     public var descriptor: Descriptor
     public var diffID: Digest
+    /// Bytes of the uncompressed tar, when this build wrote the layer. The store records it for
+    /// the sizes that `kiln images` and `kiln history` show. It is not part of the identity.
+    public var uncompressedSize: Int64?
 
-    public init(descriptor: Descriptor, diffID: Digest) {
+    public init(descriptor: Descriptor, diffID: Digest, uncompressedSize: Int64? = nil) {
         self.descriptor = descriptor
         self.diffID = diffID
+        self.uncompressedSize = uncompressedSize
+    }
+
+    public static func == (left: BuiltLayer, right: BuiltLayer) -> Bool {
+        left.descriptor == right.descriptor && left.diffID == right.diffID
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(descriptor)
+        hasher.combine(diffID)
     }
 
     var snapshotLayer: SnapshotLayer { SnapshotLayer(descriptor: descriptor, diffID: diffID) }

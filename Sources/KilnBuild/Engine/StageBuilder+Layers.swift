@@ -90,7 +90,7 @@ extension StageBuilder {
             }
             let layer = BuiltLayer(
                 descriptor: Descriptor(mediaType: result.mediaType, digest: committed.digest, size: committed.size),
-                diffID: result.diffID)
+                diffID: result.diffID, uncompressedSize: result.uncompressedSize)
             // A layer with entries left out differs from the upper directory, which then cannot
             // stand for it; the layer is unpacked when a later step needs it.
             guard droppedPaths.isEmpty else {

@@ -71,6 +71,7 @@ final class TerminalProgressRenderer: ProgressRenderer {
                 guard let step = state.steps.removeValue(forKey: id) else { return }
                 state.stepOrder.removeAll { $0 == id }
                 state.finishedSteps += 1
+                Self.dropFinishedTransfers(&state)
                 if let error {
                     state.pending.append(line(" => ERROR \(stepLabel(step.info))", trailing: ByteFormat.duration(seconds)))
                     state.pending.append(contentsOf: step.lines.map { " => => # \($0)" })
@@ -87,6 +88,17 @@ final class TerminalProgressRenderer: ProgressRenderer {
                 state.pending.append(message)
             }
             redraw(&state, force: false)
+        }
+    }
+
+    /// Removes the bars of finished transfers when a step ends. A build's pull belongs to its
+    /// FROM step, and its bars would otherwise stay under every later step.
+    private static func dropFinishedTransfers(_ state: inout State) {
+        let over: Set<TransferInfo.Phase> = [.complete, .alreadyExists, .mounted, .failed]
+        state.transferOrder.removeAll { id in
+            guard let info = state.transfers[id], over.contains(info.phase) else { return false }
+            state.transfers[id] = nil
+            return true
         }
     }
 

@@ -25,11 +25,6 @@ extension ContainerManager {
         let container = await reconcile(target)
         guard container.status == .running else { throw ContainerError(.notRunning(container.id)) }
         guard !options.arguments.isEmpty else { throw ContainerError(.noCommand) }
-        if options.tty {
-            // TODO: `exec -t` needs runc's console socket passed through ContainerRunner.exec; until
-            // it is, kiln rejects it instead of running without a terminal.
-            throw ContainerError(.unsupported("kiln exec -t is not supported yet; run the command without -t"))
-        }
         let env = SpecificationBuilder.mergeEnvironment([], options.env, environment: environment)
         var user: ProcessUser?
         if let name = options.user {
@@ -89,7 +84,7 @@ extension ContainerManager {
         }
         let exit = try await runner.exec(
             id: container.id, bundle: bundle, args: options.arguments, env: env, cwd: options.workingDir, user: user,
-            io: runtimeIO)
+            terminal: options.tty && !options.detach, io: runtimeIO)
         return exit.exitCode
     }
 

@@ -35,7 +35,7 @@ public struct RegistryResponseFailure: Sendable, Hashable {
     public var isRetryable: Bool { status >= 500 || status == 429 || status == 408 }
 
     /// `manifest unknown: manifest unknown`, or the status when the body had no errors.
-    var summary: String {
+    public var summary: String {
         guard !errors.isEmpty else { return Self.reason(status) }
         return errors.map { entry in
             let code = entry.code.lowercased().replacingOccurrences(of: "_", with: " ")

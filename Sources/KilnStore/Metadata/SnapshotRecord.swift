@@ -88,8 +88,8 @@ extension Store {
         return record
     }
 
-    /// Unpacking measures a layer's uncompressed size, which a pull does not know when it records
-    /// the image; images that list the layer then show the size Docker shows.
+    /// Records the uncompressed size that unpacking measured. A pull does not know it when it
+    /// records the image, so the images that list the layer get their size updated here.
     private func recordUncompressedSize(_ size: Int64, diffID: Digest) throws {
         try database.transaction { transaction in
             try transaction.query(

@@ -127,6 +127,13 @@ extension Store {
                 }
                 record.uncompressedSize = known.uncompressedSize
             }
+            if record.uncompressedSize == nil {
+                // A snapshot of the same layer, unpacked for an earlier image, measured it.
+                record.uncompressedSize = try database.query(
+                    "SELECT size FROM snapshots WHERE diff_id = ? AND size IS NOT NULL LIMIT 1",
+                    [.text(diffIDs[index].description)]
+                ).first?.int64(0)
+            }
             records.append(record)
         }
         return records

@@ -37,4 +37,23 @@ struct BuildBasicsTests {
         #expect(second.stderr.components(separatedBy: "CACHED").count - 1 == 4, "\(second.stderr)")
         #expect(try BuildHarness.config(of: name) == config)
     }
+
+    /// `kiln images` and `kiln history` show what the layers hold unpacked, as Docker does, not
+    /// the compressed blobs: 256 KiB of zeros compress to a few hundred bytes.
+    @Test func sizesAreUncompressed() async throws {
+        let context = try TemporaryDirectory("kiln-build-sizes")
+        defer { context.remove() }
+        try context.write("zeros.bin", String(repeating: "\0", count: 256 << 10))
+        try context.write("Dockerfile", "FROM kiln-test/busybox:1\nCOPY zeros.bin /zeros.bin\n")
+        let kiln = try BuildHarness.kiln(in: context.path)
+        let name = BuildHarness.uniqueName("sizes")
+        let built = await kiln("build", "-q", "-t", name, ".")
+        #expect(built.status == 0, "\(built.stderr)")
+
+        let history = await kiln("history", "--format", "{{.Size}}", "-H=false", name)
+        let copied = Int(history.stdout.split(separator: "\n").first ?? "") ?? 0
+        #expect(copied > 256 << 10 && copied < 300 << 10, "\(history.stdout)")
+        let inspected = await kiln("image", "inspect", "-f", "{{.Size}}", name)
+        #expect((Int(inspected.stdout.trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0) > 256 << 10)
+    }
 }

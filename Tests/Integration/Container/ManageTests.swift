@@ -52,6 +52,23 @@ struct ManageTests {
         }
     }
 
+    /// `exec -t` through the kiln binary under `script`, which gives it a terminal.
+    @Test func execWithTerminal() async throws {
+        try await ContainerHarness.with { harness in
+            let me = try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")
+            let kiln = URL(fileURLWithPath: me).deletingLastPathComponent().appendingPathComponent("kiln").path
+            try #require(FileManager.default.isExecutableFile(atPath: kiln), "the kiln binary is built beside the tests")
+            #expect(await harness.kiln("run", "-d", "--name", "box", ContainerHarness.image, "sleep", "1000").status == 0)
+
+            let line = "\(kiln) --root \(harness.root) exec -it box sh -c 'tty; read answer; echo got-$answer; exit 4'"
+            let result = try Command.status(
+                "/usr/bin/script", ["-qec", line, "/dev/null"], input: Data("yes\n".utf8))
+            #expect(result.status == 4, "\(result.stdout)\(result.stderr)")
+            #expect(result.stdout.contains("/dev/pts/"))
+            #expect(result.stdout.contains("got-yes"))
+        }
+    }
+
     @Test func psFiltersAndFormats() async throws {
         try await ContainerHarness.with { harness in
             _ = await harness.kiln("run", "--name", "done-ok", "-l", "team=a", ContainerHarness.image, "true")

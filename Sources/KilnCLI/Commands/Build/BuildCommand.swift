@@ -119,7 +119,7 @@ enum BuildCommand {
         for reference in result.tags {
             renderer.handle(.notice("naming to \(reference.description) done"))
         }
-        for output in outputs ?? [] {
+        for output in outputs {
             try output.write(result, store: store, renderer: renderer, stdout: context.stdout)
         }
         renderer.finish()
@@ -132,7 +132,7 @@ enum BuildCommand {
                 result, arguments: arguments, context: context, store: store, mode: mode, hooks: inputs.plugins)
         }
         // An output streamed to stdout (`-o -`) owns it, so the ID stays off it, as in Docker.
-        if mode == .quiet && !(outputs ?? []).contains(where: \.writesToStandardOutput) {
+        if mode == .quiet && !outputs.contains(where: \.writesToStandardOutput) {
             context.stdout.line(result.image.id.description)
         }
         return ExitStatus.success

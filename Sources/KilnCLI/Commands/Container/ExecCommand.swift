@@ -35,8 +35,8 @@ enum ExecCommand {
         let manager = try ContainerSupport.manager(context)
         let container = try manager.repository.find(arguments.positionals[0])
         let io: AttachedIO =
-            ContainerSupport.usesProcessStreams(context) && options.interactive
-            ? .inherit(stdin: true) : ContainerSupport.attachedOutput(context)
+            ContainerSupport.usesProcessStreams(context) && (options.interactive || options.tty)
+            ? .inherit(stdin: options.interactive) : ContainerSupport.attachedOutput(context)
         do {
             return try await manager.exec(container, options, io: io)
         } catch let error as RuntimeError {

@@ -35,11 +35,22 @@ enum LoginCommand {
         } else if secret != nil {
             context.stderr.line("WARNING! Using --password via the CLI is insecure. Use --password-stdin.")
         }
+        // On a terminal, ask for what the flags did not give, as `docker login` does.
+        if context.stdin.isTerminal {
+            if user == nil || user?.isEmpty == true {
+                context.stdout.write("Username: ")
+                user = try context.stdin.readLine()?.trimmingCharacters(in: .whitespaces)
+            }
+            if secret == nil || secret?.isEmpty == true {
+                context.stdout.write("Password: ")
+                secret = try context.stdin.readSecretLine()
+            }
+        }
         guard let name = user, !name.isEmpty, let secretValue = secret, !secretValue.isEmpty else {
-            // TODO: an interactive prompt on a terminal is not implemented; until then the
-            // username and password must come from flags or stdin.
             throw GeneralError(
-                "Cannot perform an interactive login: give --username and --password-stdin",
+                context.stdin.isTerminal
+                    ? "a username and a password are required"
+                    : "cannot ask for a username and password: standard input is not a terminal",
                 hint: "echo \"$TOKEN\" | kiln login -u USER --password-stdin \(registry)")
         }
         user = name
@@ -48,7 +59,13 @@ enum LoginCommand {
         let settings = try RegistryOptions.settings(arguments, registry: registry, context: context)
         let client = try await RegistryClient.connect(
             registry: registry, settings: settings, credentials: credentials, logger: context.logger)
-        try await client.verifyCredentials()
+        do {
+            try await client.verifyCredentials()
+        } catch RegistryError.unauthorized(_, _, let failure) {
+            throw GeneralError(
+                "login to \(registry) failed: the registry rejected the username or password (\(failure.summary))",
+                hint: "check the username and password; nothing was saved")
+        }
 
         let store = RegistryOptions.credentialStore(context)
         try store.store(credentials, for: registry)
