@@ -10,6 +10,9 @@ public struct BuildError: KilnError {
         /// The base image is not in the store and cannot be pulled; `pullFailure` says why the
         /// pull failed, when one was tried.
         case baseImageNotFound(String, pullFailure: String?, hint: String)
+        /// `--pull` failed to pull a base image again that the store has; `pullFailure` is the
+        /// reason.
+        case basePullFailed(String, pullFailure: String)
         /// `--target` names no stage.
         case unknownTarget(String, suggestion: String?)
         /// `--from` or `from=` names neither a stage nor a usable image; `pullFailure` says why
@@ -28,13 +31,17 @@ public struct BuildError: KilnError {
         case noSourceFiles(String)
         /// Several sources and a destination without a trailing slash.
         case destinationNotDirectory(String)
+        /// `FROM --platform` names a platform other than the host's. `expanded` is the value after
+        /// build arguments are expanded, and `host` is the platform kiln builds for.
+        case foreignPlatform(written: String, expanded: String, host: String)
         /// Something kiln parses but does not support, with the reason.
         case unsupported(String)
         /// A value that the step cannot use.
         case invalidValue(String)
         /// `--secret` was not given for a mount that requires it, or its source is missing.
         case secretNotFound(String)
-        /// A download for ADD failed.
+        /// The file of a `--secret` is larger than `limit` bytes.
+        case secretTooLarge(id: String, path: String, limit: Int)
         /// ADD --checksum did not match.
         case checksumMismatch(url: String, expected: String, actual: String)
         /// The build was interrupted (Ctrl-C).
@@ -118,6 +125,10 @@ public struct BuildError: KilnError {
         case .baseImageNotFound(let name, let pullFailure, let hint):
             guard let pullFailure else { return ("base image \(name) not found in the store", hint) }
             return ("base image \(name) not found in the store, and pulling it failed: \(pullFailure)", hint)
+        case .basePullFailed(let name, let pullFailure):
+            return (
+                "--pull: pulling base image \(name) failed: \(pullFailure)",
+                "check the registry and your credentials, or build without --pull to use the copy of \(name) in the store")
         case .unknownTarget(let name, let suggestion):
             return (
                 "target stage \"\(name)\" could not be found",
@@ -146,12 +157,21 @@ public struct BuildError: KilnError {
             return (
                 "when copying more than one source, the destination must be a directory and end with a /, got \"\(destination)\"",
                 "add a trailing slash: \(destination)/")
+        case .foreignPlatform(let written, let expanded, let host):
+            let named = written == expanded ? expanded : "\(expanded) (from \(written))"
+            return (
+                "cannot build for \(named), because kiln builds for \(host) only and emulates no other platform",
+                "remove --platform, or write --platform=$BUILDPLATFORM. To build for \(expanded), run kiln on a \(expanded) machine")
         case .unsupported(let what):
             return ("\(what) is not supported", nil)
         case .invalidValue(let what):
             return (what, nil)
         case .secretNotFound(let id):
             return ("secret \"\(id)\" not found", "pass it with --secret id=\(id),src=FILE or --secret id=\(id),env=VARIABLE")
+        case .secretTooLarge(let id, let path, let limit):
+            return (
+                "secret \"\(id)\": \(path) is larger than \(limit / 1024) KiB, the limit for a secret",
+                "pass a smaller file. For a large file, add it to the build context and use RUN --mount=type=bind")
         case .checksumMismatch(let url, let expected, let actual):
             return ("checksum of \(url) does not match: expected \(expected), got \(actual)", nil)
         case .cancelled:

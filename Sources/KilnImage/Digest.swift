@@ -1,17 +1,22 @@
 /// A content digest, `algorithm:hex`, as OCI descriptors and image references carry it.
 ///
-/// Only sha256 and sha512 are accepted, with lower-case hex of the algorithm's exact length, so
-/// that one piece of content has exactly one spelling.
+/// Only sha256, sha384 and sha512 are accepted, with lower-case hex of the algorithm's exact
+/// length, so that one piece of content has exactly one spelling. OCI registers sha256 and
+/// sha512. sha384 is accepted too, because BuildKit's `ADD --checksum` takes it.
 public struct Digest: Sendable, Hashable, Comparable, CustomStringConvertible {
     public enum Algorithm: String, Sendable, Hashable, CaseIterable {
+        // New cases go last: an incremental build that does not recompile a dependent module
+        // then still finds the older cases at the positions it was compiled with.
         case sha256
         case sha512
+        case sha384
 
         /// The number of hex digits of a digest.
         public var hexLength: Int {
             switch self {
             case .sha256: 64
             case .sha512: 128
+            case .sha384: 96
             }
         }
     }
@@ -20,7 +25,7 @@ public struct Digest: Sendable, Hashable, Comparable, CustomStringConvertible {
     /// The lower-case hex digits after the colon.
     public let hex: String
 
-    /// Parses `sha256:…` or `sha512:…`.
+    /// Parses `sha256:…`, `sha384:…` or `sha512:…`.
     public init(parsing text: String) throws {
         guard let colon = text.firstIndex(of: ":") else {
             throw ImageError.invalidDigest(text, reason: "missing the algorithm, as in sha256:…")
@@ -32,7 +37,7 @@ public struct Digest: Sendable, Hashable, Comparable, CustomStringConvertible {
         }
         guard let algorithm = Algorithm(rawValue: name) else {
             throw ImageError.invalidDigest(
-                text, reason: "unsupported algorithm \(quoted(name)) (kiln accepts sha256 and sha512)")
+                text, reason: "unsupported algorithm \(quoted(name)) (kiln accepts sha256, sha384 and sha512)")
         }
         try self.init(algorithm: algorithm, hex: hex, text: text)
     }

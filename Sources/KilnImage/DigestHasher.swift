@@ -17,6 +17,7 @@ public final class DigestHasher: @unchecked Sendable {
         let method = switch algorithm {
         case .sha256: EVP_sha256()
         case .sha512: EVP_sha512()
+        case .sha384: EVP_sha384()
         }
         EVP_DigestInit_ex(context, method, nil)
     }

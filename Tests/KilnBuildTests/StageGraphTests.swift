@@ -1,4 +1,5 @@
 import KilnDockerfile
+import KilnImage
 import Testing
 
 @testable import KilnBuild
@@ -46,5 +47,60 @@ struct StageGraphTests {
             guard let error = error as? BuildError, case .unknownTarget(_, let suggestion) = error.reason else { return false }
             return suggestion == "build"
         }
+    }
+
+    /// The automatic arguments as `BuildEngine` defines them for a build on this host.
+    static let platformGlobals = [
+        "BUILDPLATFORM": Platform.host.description, "TARGETPLATFORM": Platform.host.description,
+    ]
+
+    /// A platform that is not the host's.
+    static let foreign = Platform.host.architecture == "amd64" ? "linux/arm64" : "linux/amd64"
+
+    @Test(arguments: ["$BUILDPLATFORM", "$TARGETPLATFORM", "${BUILDPLATFORM}", Platform.host.description])
+    func hostPlatformIsAccepted(_ platform: String) throws {
+        let graph = try Self.graph("FROM --platform=\(platform) busybox\n", globals: Self.platformGlobals)
+        #expect(graph.bases == [.image("busybox")])
+    }
+
+    @Test func foreignPlatformIsRejected() throws {
+        let error = #expect(throws: BuildError.self) {
+            try Self.graph("FROM scratch AS unused\nFROM --platform=\(Self.foreign) busybox\n", globals: Self.platformGlobals)
+        }
+        let diagnostic = try #require(error?.diagnostic)
+        #expect(
+            diagnostic.message
+                == "FROM --platform=\(Self.foreign): cannot build for \(Self.foreign), because kiln builds for \(Platform.host) only and emulates no other platform"
+        )
+        #expect(diagnostic.range?.line == 2)
+        #expect(
+            diagnostic.hint
+                == "remove --platform, or write --platform=$BUILDPLATFORM. To build for \(Self.foreign), run kiln on a \(Self.foreign) machine"
+        )
+    }
+
+    @Test func foreignPlatformFromAnArgument() throws {
+        let error = #expect(throws: BuildError.self) {
+            try Self.graph("ARG ARCH\nFROM --platform=linux/$ARCH busybox\n", globals: ["ARCH": "s390x"])
+        }
+        #expect(
+            error?.diagnostic.message
+                == "FROM --platform=linux/$ARCH: cannot build for linux/s390x (from linux/$ARCH), because kiln builds for \(Platform.host) only and emulates no other platform"
+        )
+    }
+
+    @Test func foreignPlatformOfSkippedStageIsIgnored() throws {
+        let graph = try Self.graph("FROM --platform=\(Self.foreign) busybox AS other\nFROM busybox AS app\n", target: "app")
+        #expect(graph.order == [1])
+    }
+
+    @Test(arguments: ["linux", "$UNSET"])
+    func invalidPlatformIsRejected(_ platform: String) throws {
+        let error = #expect(throws: BuildError.self) { try Self.graph("FROM --platform=\(platform) busybox\n") }
+        let expanded = platform == "linux" ? "linux" : ""
+        #expect(
+            error?.diagnostic.message.hasPrefix("FROM --platform=\(platform): invalid platform \"\(expanded)\"") == true,
+            "\(error?.diagnostic.message ?? "")")
+        #expect(error?.diagnostic.range?.line == 1)
     }
 }

@@ -32,12 +32,16 @@ final class BuildWorkspace {
         _ = FileManager.default.createFile(atPath: file, contents: Data(bytes))
     }
 
-    /// Runs `kiln --root ROOT ARGUMENTS` in the context folder.
-    func run(_ arguments: [String]) async -> (status: Int32, stdout: String, stderr: String) {
+    /// Runs `kiln --root ROOT ARGUMENTS` in the context folder, with `stdin` as standard input
+    /// and `environment` added to the environment.
+    func run(
+        _ arguments: [String], stdin: [UInt8] = [], environment: [String: String] = [:]
+    ) async -> (status: Int32, stdout: String, stderr: String) {
         let stdout = TextOutput(capturingAsTerminal: false)
         let stderr = TextOutput(capturingAsTerminal: false)
         let context = CommandContext(
-            stdout: stdout, stderr: stderr, stdin: .bytes([]), environment: ["HOME": path + "/home"],
+            stdout: stdout, stderr: stderr, stdin: .bytes(stdin),
+            environment: environment.merging(["HOME": path + "/home"]) { _, home in home },
             workingDirectory: self.context)
         let status = await Kiln.main(["--root", root] + arguments, context: context)
         return (status, stdout.text, stderr.text)

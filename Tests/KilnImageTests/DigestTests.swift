@@ -33,6 +33,16 @@ import Testing
         #expect(throws: ImageError.self) { try digest.verify(Array("abd".utf8)) }
     }
 
+    @Test func sha384Accepted() throws {
+        let hex =
+            "cb00753f45a35e8bb5a03d699ac65007272c32ab0eded1631a8b605a43ff5bed8086072ba1e7cc2358baeca134c825a7"
+        let digest = try Digest(parsing: "sha384:" + hex)
+        #expect(digest.algorithm == .sha384)
+        try digest.verify(Array("abc".utf8))
+        #expect(throws: ImageError.self) { try digest.verify(Array("abd".utf8)) }
+        #expect(throws: ImageError.self) { try Digest(parsing: "sha384:" + hex.dropLast()) }
+    }
+
     struct InvalidCase: Sendable, CustomTestStringConvertible {
         var input: String
         var reason: String
@@ -50,9 +60,9 @@ import Testing
         InvalidCase(input: "sha256:zz", reason: "\"zz\" is not hexadecimal"),
         InvalidCase(
             input: "sha256+b64u:LCa0a2j_xo_5m0U8HTBBNBNCLXBkg7-g-YpeiGJm564",
-            reason: "unsupported algorithm \"sha256+b64u\" (kiln accepts sha256 and sha512)"),
-        InvalidCase(input: "md5:" + sha256Hex, reason: "unsupported algorithm \"md5\" (kiln accepts sha256 and sha512)"),
-        InvalidCase(input: "SHA256:" + sha256Hex, reason: "unsupported algorithm \"SHA256\" (kiln accepts sha256 and sha512)"),
+            reason: "unsupported algorithm \"sha256+b64u\" (kiln accepts sha256, sha384 and sha512)"),
+        InvalidCase(input: "md5:" + sha256Hex, reason: "unsupported algorithm \"md5\" (kiln accepts sha256, sha384 and sha512)"),
+        InvalidCase(input: "SHA256:" + sha256Hex, reason: "unsupported algorithm \"SHA256\" (kiln accepts sha256, sha384 and sha512)"),
         InvalidCase(input: "9sha:" + sha256Hex, reason: "invalid algorithm \"9sha\""),
         InvalidCase(input: ":" + sha256Hex, reason: "invalid algorithm \"\""),
     ]

@@ -79,7 +79,7 @@ import Testing
             name: "unknown algorithm",
             document: layer(#""digest":"sha256+b64u:LCa0a2j_xo_5m0U8HTBBNBNCLXBkg7-g-YpeiGJm564","size":1"#),
             message:
-                "invalid field layers[0].digest: invalid digest \"sha256+b64u:LCa0a2j_xo_5m0U8HTBBNBNCLXBkg7-g-YpeiGJm564\": unsupported algorithm \"sha256+b64u\" (kiln accepts sha256 and sha512)"
+                "invalid field layers[0].digest: invalid digest \"sha256+b64u:LCa0a2j_xo_5m0U8HTBBNBNCLXBkg7-g-YpeiGJm564\": unsupported algorithm \"sha256+b64u\" (kiln accepts sha256, sha384 and sha512)"
         ),
         RejectCase(
             name: "data does not match digest",

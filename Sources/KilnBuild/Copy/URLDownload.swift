@@ -1,6 +1,7 @@
 import Foundation
 import KilnImage
 import KilnRegistry
+import KilnSystem
 
 /// A file fetched for `ADD URL`: where it is, and what the server said about it.
 struct Download: Sendable {
@@ -29,5 +30,35 @@ enum URLDownload {
             try? FileManager.default.removeItem(atPath: path)
             throw error
         }
+    }
+
+    /// Checks a download against `ADD --checksum`. The file is hashed again when the checksum's
+    /// algorithm (sha384, sha512) is not the download's SHA-256.
+    static func verify(_ download: Download, checksum: String, url: String) throws {
+        let expected: Digest
+        do {
+            expected = try Digest(parsing: checksum)
+        } catch {
+            throw BuildError(.invalidValue("invalid --checksum \"\(checksum)\": \(BuildEngine.words(error))"))
+        }
+        var actual = download.digest
+        if expected.algorithm != actual.algorithm {
+            actual = try digest(ofFile: download.path, algorithm: expected.algorithm)
+        }
+        guard actual == expected else {
+            throw BuildError(.checksumMismatch(url: url, expected: expected.description, actual: actual.description))
+        }
+    }
+
+    static func digest(ofFile path: String, algorithm: Digest.Algorithm) throws -> Digest {
+        let file = try FileDescriptor.open(path, flags: O_RDONLY)
+        let hasher = DigestHasher(algorithm)
+        var buffer = [UInt8](repeating: 0, count: 256 * 1024)
+        while true {
+            let count = try buffer.withUnsafeMutableBytes { try file.read(into: $0) }
+            if count == 0 { break }
+            buffer.withUnsafeBytes { hasher.update(UnsafeRawBufferPointer(rebasing: $0[0..<count])) }
+        }
+        return hasher.finalize()
     }
 }

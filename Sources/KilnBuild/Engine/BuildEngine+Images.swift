@@ -34,7 +34,11 @@ extension BuildEngine {
             do {
                 try await source.pull(reference, platform: options.platform)
             } catch {
-                throw BuildError(.baseImageNotFound(name, pullFailure: Self.words(error), hint: hint))
+                // Whether the store has an older copy decides which failure this is.
+                guard (try? store.image(named: name)) != nil else {
+                    throw BuildError(.baseImageNotFound(name, pullFailure: Self.words(error), hint: hint))
+                }
+                throw BuildError(.basePullFailed(name, pullFailure: Self.words(error)))
             }
         }
         do {

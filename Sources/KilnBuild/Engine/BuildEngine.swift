@@ -154,8 +154,9 @@ public final class BuildEngine: Sendable {
         return arguments
     }
 
-    /// The proxy variables Docker predefines: a `--build-arg` for them reaches RUN steps without
-    /// an ARG, and never enters the image, its history or a cache key.
+    /// The proxy variables Docker predefines. A `--build-arg` for them reaches RUN steps without
+    /// an ARG, and stays out of the image, its history and the cache keys. A stage that declares
+    /// one with ARG gets it as an ordinary build argument, which RUN's cache key includes.
     static let proxyArguments: Set<String> = [
         "HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "https_proxy", "FTP_PROXY", "ftp_proxy", "NO_PROXY", "no_proxy",
         "ALL_PROXY", "all_proxy",

@@ -94,6 +94,9 @@ struct StageGraph {
             order.append(index)
         }
         try visit(targetIndex, from: nil)
+        for index in order {
+            try Self.checkPlatform(of: plan.stages[index], plan: plan, expander: expander, globals: globals)
+        }
 
         self.bases = bases
         self.dependencies = dependencies

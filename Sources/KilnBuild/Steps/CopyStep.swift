@@ -315,8 +315,8 @@ extension StageBuilder {
     private func fetch(_ url: String, checksum: String?, scratch: ScratchDirectory) async throws -> Download {
         let path = scratch.path + "/download-" + Digest.sha256(of: Array(url.utf8)).shortHex
         let download = try await URLDownload.fetch(url, to: path)
-        if let checksum, checksum != download.digest.description {
-            throw BuildError(.checksumMismatch(url: url, expected: checksum, actual: download.digest.description))
+        if let checksum {
+            try URLDownload.verify(download, checksum: checksum, url: url)
         }
         return download
     }

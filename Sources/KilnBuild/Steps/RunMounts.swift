@@ -25,8 +25,7 @@ final class RunMounts: @unchecked Sendable {
                     throw BuildError(
                         .unsupported("RUN --mount=type=secret with uid or gid (secret files are owned by root)"))
                 }
-                if mount.id == nil { mount.id = mount.target.map { ($0 as NSString).lastPathComponent } }
-                if mount.target == nil && mount.env == nil, let id = mount.id { mount.target = "/run/secrets/" + id }
+                mount = try Self.namingSecret(mount)
             case .cache:
                 if mount.from != nil {
                     throw BuildError(.unsupported("RUN --mount=type=cache,from= (seeding a cache from a stage)"))
@@ -43,6 +42,22 @@ final class RunMounts: @unchecked Sendable {
             checked.append(mount)
         }
         self.mounts = checked
+    }
+
+    /// Fills in a secret mount's id and target as BuildKit does. The id is `id`, else `source`
+    /// (or `src`), else the last component of `target`. Without `target` and `env`, the target
+    /// is `/run/secrets/` followed by the id's last component.
+    static func namingSecret(_ mount: RunMount) throws -> RunMount {
+        var named = mount
+        if named.id == nil { named.id = mount.source ?? mount.target.map { ($0 as NSString).lastPathComponent } }
+        guard let id = named.id, !id.isEmpty else {
+            throw BuildError(
+                .invalidValue("RUN --mount=type=secret needs the secret's id: add id=NAME, source=NAME or target=PATH"))
+        }
+        if named.target == nil && named.env == nil {
+            named.target = "/run/secrets/" + (id as NSString).lastPathComponent
+        }
+        return named
     }
 
     /// The fields of the step's cache key: each mount's options, and for bind mounts the
@@ -177,15 +192,28 @@ final class RunMounts: @unchecked Sendable {
         prepared.requests.append(.bind(source: hostPath, destination: target, readOnly: mount.readOnly))
     }
 
-    /// A secret's bytes from `--secret`, at most 500 KiB as BuildKit allows; nil when not given.
+    /// A secret's bytes from `--secret`; nil when not given.
     private func secretValue(_ id: String) throws -> [UInt8]? {
         guard let secret = builder.options.secrets[id] else { return nil }
         switch secret {
         case .environment(let name):
             return builder.engine.environment[name].map { Array($0.utf8) }
         case .file(let path):
-            let file = try FileDescriptor.open(path, flags: O_RDONLY)
-            return try file.readAll(limit: 500 * 1024)
+            return try Self.readSecretFile(path, id: id)
+        }
+    }
+
+    /// The maximum size of a secret file, 500 KiB, which is BuildKit's limit too.
+    static let secretSizeLimit = 500 * 1024
+
+    /// Reads the file of secret `id`, failing with an error that names the secret and the file.
+    static func readSecretFile(_ path: String, id: String) throws -> [UInt8] {
+        do {
+            return try FileDescriptor.open(path, flags: O_RDONLY).readAll(limit: secretSizeLimit)
+        } catch let error as SystemError where error.errno == EFBIG {
+            throw BuildError(.secretTooLarge(id: id, path: path, limit: secretSizeLimit))
+        } catch {
+            throw BuildError(.invalidValue("secret \"\(id)\": \(BuildEngine.words(error))"))
         }
     }
 }

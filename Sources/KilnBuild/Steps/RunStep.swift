@@ -24,7 +24,8 @@ extension StageBuilder {
         let shell = config.shell ?? ["/bin/sh", "-c"]
         let workdir = Self.joinPath("/", config.workingDir ?? "/")
         let user = config.user ?? ""
-        let environment = runEnvironment()
+        let (keyedEnvironment, proxyEnvironment) = runEnvironment()
+        let environment = keyedEnvironment + proxyEnvironment
 
         var appended: [String] = []
         var stepPlugins = plugins
@@ -58,7 +59,7 @@ extension StageBuilder {
         let mounts = try RunMounts(builder: self, mounts: run.mounts.compactMap(\.mount), workdir: workdir)
         var builder = keyBuilder(kind: "run", instruction, used: [], plugins: stepPlugins)
         builder.add("arguments", arguments)
-        builder.add("environment", environment)
+        builder.add("environment", keyedEnvironment)
         builder.add("user", user)
         builder.add("workdir", workdir)
         builder.add("network", "\(network)")
@@ -115,10 +116,12 @@ extension StageBuilder {
         }
     }
 
-    /// The environment of a RUN step: the image's environment in order, then the build
-    /// arguments in scope that ENV did not set, then the proxy variables given as build
-    /// arguments.
-    func runEnvironment() -> [String] {
+    /// The environment of a RUN step in two parts. `keyed` is the image's environment in order,
+    /// then the build arguments in scope that ENV did not set. `proxies` contains the proxy
+    /// variables given with `--build-arg` that no ARG or ENV of the stage set. The step sees
+    /// both, but only `keyed` enters the cache key, so that a new proxy reruns nothing, as in
+    /// Docker.
+    func runEnvironment() -> (keyed: [String], proxies: [String]) {
         var environment = state.containerConfig.env ?? []
         var names = Set(environment.map { EnvironmentList.split($0).0 })
         for entry in scope.runEnvironment {
@@ -127,10 +130,11 @@ extension StageBuilder {
             names.insert(name)
             environment.append(entry)
         }
+        var proxies: [String] = []
         for name in BuildEngine.proxyArguments.sorted() where !names.contains(name) {
-            if let value = options.buildArguments[name] { environment.append("\(name)=\(value)") }
+            if let value = options.buildArguments[name] { proxies.append("\(name)=\(value)") }
         }
-        return environment
+        return (environment, proxies)
     }
 
     /// The build arguments RUN's history lists (`|2 A=1 B=2`): those declared in this stage

@@ -54,8 +54,10 @@ public struct ArchiveSaver: Sendable {
         let writer = TarArchiveWriter(output: output)
         try writer.addDirectory("blobs")
         try writer.addDirectory("blobs/sha256")
-        if blobs.contains(where: { $0.digest.algorithm == .sha512 }) {
-            try writer.addDirectory("blobs/sha512")
+        for algorithm in Digest.Algorithm.allCases where algorithm != .sha256 {
+            if blobs.contains(where: { $0.digest.algorithm == algorithm }) {
+                try writer.addDirectory("blobs/\(algorithm.rawValue)")
+            }
         }
         for descriptor in blobs {
             try copyBlob(descriptor, into: writer)

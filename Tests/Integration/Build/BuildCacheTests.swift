@@ -117,4 +117,55 @@ struct BuildCacheTests {
         #expect(!two.cached.contains(4), "\(two.result.stderr)")
         #expect(two.cached.contains(2), "\(two.result.stderr)")
     }
+
+    @Test func proxyArgumentsStayOutOfTheKey() async throws {
+        let context = try TemporaryDirectory("kiln-cache")
+        defer { context.remove() }
+        let marker = UUID().uuidString
+        try context.write(
+            "Dockerfile",
+            """
+            FROM kiln-test/busybox:1
+            RUN echo \(marker) > /marker
+            RUN echo "$HTTP_PROXY $no_proxy" > /proxy
+
+            """)
+        let kiln = try BuildHarness.kiln(in: context.path)
+        let name = BuildHarness.uniqueName("cache")
+
+        let first = try await Self.build(
+            kiln, "-t", name, "--build-arg", "HTTP_PROXY=http://127.0.0.1:3128", "--build-arg", "no_proxy=first")
+        try #require(first.result.status == 0, "\(first.result.stderr)")
+        #expect(first.cached.isEmpty)
+        let root = context.appending("rootfs")
+        try BuildHarness.exportFilesystem(of: name, to: root)
+        #expect(Inspect.text(root + "/proxy") == "http://127.0.0.1:3128 first\n")
+
+        // Another proxy reruns nothing, and neither value reaches the history or the config.
+        let second = try await Self.build(
+            kiln, "-t", name, "--build-arg", "HTTP_PROXY=http://127.0.0.1:3129", "--build-arg", "no_proxy=second")
+        try #require(second.result.status == 0, "\(second.result.stderr)")
+        #expect(second.cached == [2, 3], "\(second.result.stderr)")
+        let config = try BuildHarness.config(of: name)
+        let history = config.history?.compactMap(\.createdBy).joined(separator: "\n") ?? ""
+        #expect(!history.contains("127.0.0.1"), "\(history)")
+        #expect(!(config.config?.env ?? []).contains { $0.hasPrefix("HTTP_PROXY=") })
+
+        // A stage that declares the proxy with ARG makes it an ordinary build argument.
+        try context.write(
+            "Dockerfile",
+            """
+            FROM kiln-test/busybox:1
+            RUN echo \(marker) > /marker
+            ARG HTTP_PROXY
+            RUN echo "$HTTP_PROXY" > /proxy
+
+            """)
+        let declared = try await Self.build(kiln, "--build-arg", "HTTP_PROXY=http://127.0.0.1:3128")
+        try #require(declared.result.status == 0, "\(declared.result.stderr)")
+        let changed = try await Self.build(kiln, "--build-arg", "HTTP_PROXY=http://127.0.0.1:3129")
+        try #require(changed.result.status == 0, "\(changed.result.stderr)")
+        #expect(changed.cached.contains(2), "\(changed.result.stderr)")
+        #expect(!changed.cached.contains(4), "\(changed.result.stderr)")
+    }
 }

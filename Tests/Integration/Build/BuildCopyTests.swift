@@ -105,4 +105,39 @@ struct BuildCopyTests {
         #expect(Inspect.mode(root + victim + "/hello")?.permissions == 0o4777)
         #expect(Inspect.isDirectory(root + victim + "/w"))
     }
+
+    @Test func addChecksumOfEachAlgorithm() async throws {
+        let context = try TemporaryDirectory("kiln-copy")
+        defer { context.remove() }
+        try context.write("served/abc.txt", "abc")
+        let server = try HTTPFileServer(directory: context.appending("served"))
+        defer { server.stop() }
+        let url = "http://127.0.0.1:\(server.port)/abc.txt"
+        // The digests of "abc" from FIPS 180-4.
+        let sha256 = "sha256:ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        let sha384 =
+            "sha384:cb00753f45a35e8bb5a03d699ac65007272c32ab0eded1631a8b605a43ff5bed8086072ba1e7cc2358baeca134c825a7"
+        let sha512 =
+            "sha512:ddaf35a193617abacc417349ae20413112e6fa4e89a97ea20a9eeee64b55d39a2192992a274fc1a836ba3c23a3feebbd454d4423643ce80e2a9ac94fa54ca49f"
+        let (root, _, result) = try await BuildRunTests.build(
+            """
+            FROM scratch
+            ADD --checksum=\(sha256) \(url) /by-sha256
+            ADD --checksum=\(sha384) \(url) /by-sha384
+            ADD --checksum=\(sha512) \(url) /by-sha512
+
+            """, in: context)
+        try #require(result.status == 0, "\(result.stderr)")
+        for name in ["by-sha256", "by-sha384", "by-sha512"] {
+            #expect(Inspect.text(root + "/" + name) == "abc", "\(name)")
+        }
+
+        let wrong = "sha384:" + String(repeating: "0", count: 96)
+        let (_, _, failed) = try await BuildRunTests.build(
+            "FROM scratch\nADD --checksum=\(wrong) \(url) /wrong\n", in: context)
+        #expect(failed.status == 1)
+        #expect(
+            failed.stderr.contains("checksum of \(url) does not match: expected \(wrong), got \(sha384)"),
+            "\(failed.stderr)")
+    }
 }

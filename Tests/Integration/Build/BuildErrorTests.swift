@@ -97,6 +97,12 @@ struct BuildErrorTests {
             dockerfile: "FROM kiln-test/busybox:1\nRUN --mount=type=secret,id=token,required cat /run/secrets/token\n",
             expected: ["Dockerfile:2:", "secret \"token\" not found"]),
         Failure(
+            name: "secret file over 500 KiB",
+            dockerfile: "FROM kiln-test/busybox:1\nRUN --mount=type=secret,id=token cat /run/secrets/token\n",
+            files: ["big-secret": String(repeating: "a", count: 500 * 1024 + 1)],
+            arguments: ["--secret", "id=token,src=big-secret"],
+            expected: ["Dockerfile:2:", "secret \"token\": ", "big-secret is larger than 500 KiB, the limit for a secret"]),
+        Failure(
             name: "ADD of a git repository",
             dockerfile: "FROM kiln-test/busybox:1\nADD https://example.com/repo.git /src\n",
             expected: ["Dockerfile:2:", "ADD of a git repository (https://example.com/repo.git) is not supported"]),

@@ -173,6 +173,7 @@ struct BuildRunTests {
             FROM kiln-test/busybox:1
             RUN --mount=type=secret,id=token cat /run/secrets/token | wc -c > /length && ls -l /run/secrets/token | cut -c1-10 > /mode
             RUN --mount=type=secret,id=envtoken,env=TOKEN echo "$TOKEN" | wc -c > /env-length
+            RUN --mount=type=secret,source=token,required cat /run/secrets/token | wc -c > /source-length
             RUN --mount=type=secret,id=absent test ! -e /run/secrets/absent && touch /absent-ok
 
             """)
@@ -188,6 +189,8 @@ struct BuildRunTests {
         #expect(Inspect.text(root + "/length")?.trimmingCharacters(in: .whitespacesAndNewlines) == "\(canary.utf8.count)")
         #expect(Inspect.text(root + "/mode") == "-r--------\n")
         #expect(Inspect.text(root + "/env-length")?.trimmingCharacters(in: .whitespacesAndNewlines) == "\(canary.utf8.count + 5)")
+        // BuildKit takes `source` as the id when `id` is missing.
+        #expect(Inspect.text(root + "/source-length")?.trimmingCharacters(in: .whitespacesAndNewlines) == "\(canary.utf8.count)")
         #expect(Inspect.exists(root + "/absent-ok"))
         #expect(!Inspect.exists(root + "/run/secrets"))
         for layer in try Inspect.layerFiles(of: image) {

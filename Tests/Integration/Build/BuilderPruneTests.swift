@@ -38,10 +38,10 @@ struct BuilderPruneTests {
         #expect(rebuilt.status == 0, "\(rebuilt.stderr)")
         #expect(!rebuilt.stderr.contains("CACHED"))
 
-        let filtered = await kiln("builder", "prune", "-a", "--filter", "until=24h")
+        let filtered = await kiln("builder", "prune", "-a", "-f", "--filter", "until=24h")
         #expect(filtered.status == 0)
         #expect(try !store.cacheRecords().isEmpty, "nothing is older than a day")
-        let invalid = await kiln("builder", "prune", "--keep-storage", "lots")
+        let invalid = await kiln("builder", "prune", "-f", "--keep-storage", "lots")
         #expect(invalid.status == 125)
     }
 }

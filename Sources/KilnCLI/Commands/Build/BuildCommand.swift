@@ -60,6 +60,7 @@ enum BuildCommand {
         let command = arguments.commandName
         let mode = try ProgressMode.parse(arguments[progress], quiet: arguments[quiet], command: command)
         var options = try BuildFlags.options(arguments, context: context)
+        let method = try snapshotterMethod(context.environment)
         let outputs = try arguments[output].map { try BuildOutput(parsing: $0, context: context, command: command) }
         if arguments[push] && options.tags.isEmpty {
             throw UsageError(command: command, reason: .custom("--push needs a name given with -t"))
@@ -89,8 +90,6 @@ enum BuildCommand {
             renderer.finish()
             throw error
         }
-        // KILN_SNAPSHOTTER=copy forces the copying method, for hosts where overlay mounts misbehave.
-        let method = context.environment["KILN_SNAPSHOTTER"].flatMap(Snapshotter.Method.init(rawValue:))
         let snapshotter = Snapshotter(store: store, method: method, logger: context.logger, progress: renderer.reporter)
         _ = try RegistryOptions.settings(arguments, registry: "", context: context)
         let baseImages = RegistryBaseImages(
@@ -121,7 +120,7 @@ enum BuildCommand {
             renderer.handle(.notice("naming to \(reference.description) done"))
         }
         for output in outputs {
-            try output.write(result, store: store, renderer: renderer)
+            try output.write(result, store: store, renderer: renderer, stdout: context.stdout)
         }
         renderer.finish()
 
@@ -132,10 +131,23 @@ enum BuildCommand {
             try await BuildPush.push(
                 result, arguments: arguments, context: context, store: store, mode: mode, hooks: inputs.plugins)
         }
-        if mode == .quiet {
+        // An output streamed to stdout (`-o -`) owns it, so the ID stays off it, as in Docker.
+        if mode == .quiet && !outputs.contains(where: \.writesToStandardOutput) {
             context.stdout.line(result.image.id.description)
         }
         return ExitStatus.success
+    }
+
+    /// The snapshot method that KILN_SNAPSHOTTER forces, or nil when it is unset or empty. `copy`
+    /// is for hosts where overlay mounts misbehave.
+    static func snapshotterMethod(_ environment: [String: String]) throws -> Snapshotter.Method? {
+        guard let value = environment["KILN_SNAPSHOTTER"], !value.isEmpty else { return nil }
+        guard let method = Snapshotter.Method(rawValue: value) else {
+            throw GeneralError(
+                "invalid KILN_SNAPSHOTTER \"\(value)\": expected overlay or copy",
+                hint: "unset KILN_SNAPSHOTTER to let kiln use overlay mounts, falling back to copies")
+        }
+        return method
     }
 }
 

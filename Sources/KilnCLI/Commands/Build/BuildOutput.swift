@@ -61,7 +61,11 @@ struct BuildOutput {
         self.destination = destination.map { $0 == "-" ? $0 : context.absolutePath($0) }
     }
 
-    func write(_ result: BuildResult, store: Store, renderer: ProgressRenderer) throws {
+    /// Whether this output streams to standard output (`-o -`, `dest=-`).
+    var writesToStandardOutput: Bool { destination == "-" && kind != .image && kind != .local }
+
+    /// Writes the result to this output. A destination of `-` is written to `stdout`.
+    func write(_ result: BuildResult, store: Store, renderer: ProgressRenderer, stdout: TextOutput) throws {
         guard let destination else { return }
         let export = ImageExport(store: store, snapshotter: Snapshotter(store: store))
         switch kind {
@@ -70,9 +74,9 @@ struct BuildOutput {
         case .local:
             try export.copy(of: result.layers, to: destination)
         case .tar:
-            try withOutput(destination) { try export.writeTar(of: result.layers, to: $0) }
+            try withOutput(destination, stdout: stdout) { try export.writeTar(of: result.layers, to: $0) }
         case .oci, .docker:
-            try withOutput(destination) { output in
+            try withOutput(destination, stdout: stdout) { output in
                 try ArchiveSaver(store: store).save(
                     [ArchiveSaver.Item(image: result.image, names: result.tags)], format: kind == .oci ? .oci : .docker,
                     to: output)
@@ -81,9 +85,9 @@ struct BuildOutput {
         renderer.handle(.notice("exporting to \(kind.rawValue) \(destination) done"))
     }
 
-    private func withOutput(_ path: String, _ body: (FileDescriptor) throws -> Void) throws {
+    private func withOutput(_ path: String, stdout: TextOutput, _ body: (FileDescriptor) throws -> Void) throws {
         if path == "-" {
-            try body(FileDescriptor(adopting: dup(STDOUT_FILENO)))
+            try withStandardOutput(stdout, body)
             return
         }
         let temporary = path + ".kiln-partial"
@@ -96,5 +100,22 @@ struct BuildOutput {
             unlink(temporary)
             throw error
         }
+    }
+
+    /// Runs `body` on the command's standard output. An in-memory standard output (a command
+    /// run in-process by a test) gets the bytes through a temporary file.
+    private func withStandardOutput(_ stdout: TextOutput, _ body: (FileDescriptor) throws -> Void) throws {
+        if let fd = stdout.fileDescriptor {
+            let copy = dup(fd)
+            guard copy >= 0 else { throw SystemError("duplicate", path: "standard output", errno: errno) }
+            try body(FileDescriptor(adopting: copy))
+            return
+        }
+        let temporary = NSTemporaryDirectory() + "kiln-output-" + UUID().uuidString
+        defer { unlink(temporary) }
+        let file = try FileDescriptor.open(temporary, flags: O_WRONLY | O_CREAT | O_EXCL, mode: 0o600)
+        try body(file)
+        try file.close()
+        stdout.write(bytes: try FileDescriptor.open(temporary, flags: O_RDONLY).readAll(limit: 1 << 30))
     }
 }

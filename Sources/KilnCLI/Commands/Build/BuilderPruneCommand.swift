@@ -10,6 +10,9 @@ enum BuilderPruneCommand {
     static let keepStorage = ValueFlag("keep-storage", placeholder: "bytes", help: "Amount of disk space to keep for cache")
     static let force = BoolFlag("force", short: "f", help: "Do not prompt for confirmation")
 
+    static let danglingWarning = "WARNING! This will remove all dangling build cache. Are you sure you want to continue?"
+    static let allWarning = "WARNING! This will remove all build cache. Are you sure you want to continue?"
+
     static let spec = CommandSpec(
         name: "prune",
         summary: "Remove build cache",
@@ -39,6 +42,11 @@ enum BuilderPruneCommand {
             }
             options.keepStorage = bytes
         }
+        if !arguments[force] {
+            guard StoreSupport.confirm(options.all ? allWarning : danglingWarning, context: context) else {
+                return ExitStatus.success
+            }
+        }
         let store = try Store.open(root: context.storeRoot, logger: context.logger)
         let report = try BuildCachePruner(store: store).prune(options)
         if !report.removed.isEmpty {
@@ -51,19 +59,32 @@ enum BuilderPruneCommand {
     }
 }
 
-/// Sizes as Docker's go-units `RAMInBytes` and `FromHumanSize` read them: `512`, `10KB`,
-/// `1.5GB`, `512MiB` (decimal units for `KB`/`MB`/`GB`, binary for `KiB`/`MiB`/`GiB`).
+/// Sizes as `docker builder prune --keep-storage` reads them, through go-units' `RAMInBytes`: a
+/// number with an optional unit `B`, `K`, `M`, `G`, `T` or `P`, alone or followed by `B` or
+/// `iB`, in any letter case and after at most one space. Every unit is a power of 1024, so
+/// `10GB` and `10GiB` are both 10 × 2³⁰ bytes.
 enum ByteSizeParser {
     static func parse(_ text: String) -> Int64? {
-        let trimmed = text.trimmingCharacters(in: .whitespaces)
-        let number = trimmed.prefix { $0.isNumber || $0 == "." }
-        guard let value = Double(number), value >= 0 else { return nil }
-        let unit = trimmed.dropFirst(number.count).lowercased()
-        let multipliers: [String: Double] = [
-            "": 1, "b": 1, "k": 1e3, "kb": 1e3, "m": 1e6, "mb": 1e6, "g": 1e9, "gb": 1e9, "t": 1e12, "tb": 1e12,
-            "kib": 1024, "mib": 1024 * 1024, "gib": 1024 * 1024 * 1024, "tib": 1024.0 * 1024 * 1024 * 1024,
-        ]
-        guard let multiplier = multipliers[unit] else { return nil }
-        return Int64(value * multiplier)
+        // The number ends at the last digit, dot or space, as go-units splits it.
+        guard let last = text.lastIndex(where: { $0.isASCII && ($0.isNumber || $0 == "." || $0 == " ") }) else {
+            return nil
+        }
+        let number = text[last] == " " ? text[..<last] : text[...last]
+        let suffix = text[text.index(after: last)...].lowercased()
+        guard number.allSatisfy({ $0.isASCII && ($0.isNumber || ".eE+".contains($0)) }),
+            let value = Double(number), value >= 0
+        else { return nil }
+
+        let exponents: [Character: Double] = ["k": 1, "m": 2, "g": 3, "t": 4, "p": 5]
+        var multiplier: Double = 1
+        if let unit = suffix.first, unit != "b" {
+            guard let exponent = exponents[unit], ["", "b", "ib"].contains(suffix.dropFirst()) else { return nil }
+            multiplier = pow(1024, exponent)
+        } else if suffix.count > 1 {
+            return nil
+        }
+        let bytes = value * multiplier
+        guard bytes < 9.2e18 else { return nil }
+        return Int64(bytes)
     }
 }

@@ -1,0 +1,65 @@
+import Foundation
+import KilnDockerfile
+import Testing
+
+@testable import KilnBuild
+
+struct RunMountsTests {
+    struct SecretCase: CustomTestStringConvertible, Sendable {
+        var mount: String
+        var id: String
+        var target: String?
+
+        var testDescription: String { mount }
+    }
+
+    @Test(arguments: [
+        SecretCase(mount: "type=secret,source=token", id: "token", target: "/run/secrets/token"),
+        SecretCase(mount: "type=secret,src=token", id: "token", target: "/run/secrets/token"),
+        SecretCase(mount: "type=secret,source=token,target=/etc/key", id: "token", target: "/etc/key"),
+        SecretCase(mount: "type=secret,id=token", id: "token", target: "/run/secrets/token"),
+        SecretCase(mount: "type=secret,target=/etc/key", id: "key", target: "/etc/key"),
+        SecretCase(mount: "type=secret,id=team/token", id: "team/token", target: "/run/secrets/token"),
+        SecretCase(mount: "type=secret,id=token,env=TOKEN", id: "token", target: nil),
+        SecretCase(mount: "type=secret,source=token,env=TOKEN", id: "token", target: nil),
+    ])
+    func secretNamesFollowBuildKit(_ secret: SecretCase) throws {
+        let named = try RunMounts.namingSecret(try RunMount(parsing: secret.mount))
+        #expect(named.id == secret.id)
+        #expect(named.target == secret.target)
+    }
+
+    @Test func secretWithOnlyEnvIsRejected() throws {
+        let mount = try RunMount(parsing: "type=secret,env=TOKEN")
+        let error = #expect(throws: BuildError.self) { try RunMounts.namingSecret(mount) }
+        #expect(
+            error?.diagnostic.message
+                == "RUN --mount=type=secret needs the secret's id: add id=NAME, source=NAME or target=PATH")
+    }
+
+    /// Writes `size` bytes to a new temporary file and returns its path.
+    static func secretFile(size: Int) throws -> String {
+        let path = NSTemporaryDirectory() + "kiln-secret-" + UUID().uuidString
+        try Data(repeating: 0x61, count: size).write(to: URL(fileURLWithPath: path))
+        return path
+    }
+
+    @Test func secretFileAtTheLimitIsRead() throws {
+        let path = try Self.secretFile(size: 500 * 1024)
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        #expect(try RunMounts.readSecretFile(path, id: "token").count == 500 * 1024)
+    }
+
+    @Test func secretFileOverTheLimitNamesIt() throws {
+        let path = try Self.secretFile(size: 500 * 1024 + 1)
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let error = #expect(throws: BuildError.self) { try RunMounts.readSecretFile(path, id: "token") }
+        #expect(error?.diagnostic.message == "secret \"token\": \(path) is larger than 500 KiB, the limit for a secret")
+    }
+
+    @Test func missingSecretFileNamesTheSecret() throws {
+        let path = NSTemporaryDirectory() + "kiln-secret-missing-" + UUID().uuidString
+        let error = #expect(throws: BuildError.self) { try RunMounts.readSecretFile(path, id: "token") }
+        #expect(error?.diagnostic.message.hasPrefix("secret \"token\": open \"\(path)\" failed") == true, "\(String(describing: error))")
+    }
+}

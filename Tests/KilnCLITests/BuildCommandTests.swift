@@ -1,0 +1,97 @@
+import Foundation
+import KilnImage
+import KilnStore
+import Testing
+
+@testable import KilnCLI
+
+/// `kiln build` runs that need no runc: FROM scratch with config-only steps.
+struct BuildCommandTests {
+    /// A platform that is not the host's.
+    static let foreign = Platform.host.architecture == "amd64" ? "linux/arm64" : "linux/amd64"
+
+    @Test func foreignFromPlatformFails() async throws {
+        let workspace = BuildWorkspace()
+        workspace.write("Dockerfile", "FROM --platform=\(Self.foreign) scratch\nLABEL a=b\n")
+        let result = await workspace.build(["-t", "platform/app:1"])
+        #expect(result.status == 1)
+        #expect(
+            result.stderr.contains(
+                "Dockerfile:1: FROM --platform=\(Self.foreign): cannot build for \(Self.foreign), because kiln builds for \(Platform.host) only"
+            ), "\(result.stderr)")
+        #expect(result.stderr.contains("hint: remove --platform"), "\(result.stderr)")
+        #expect(try workspace.tags().isEmpty)
+    }
+
+    @Test func hostFromPlatformBuilds() async throws {
+        let workspace = BuildWorkspace()
+        workspace.write(
+            "Dockerfile",
+            """
+            FROM --platform=$BUILDPLATFORM scratch AS first
+            LABEL first=1
+            FROM --platform=\(Platform.host) first AS second
+            LABEL second=2
+            FROM --platform=$TARGETPLATFORM second
+
+            """)
+        let result = await workspace.build(["-t", "platform/app:1"])
+        #expect(result.status == 0, "\(result.stderr)")
+        let labels = try workspace.config(of: "platform/app:1").config?.labels
+        #expect(labels == ["first": "1", "second": "2"])
+    }
+
+    @Test func quietOutputToStdoutPrintsNoID() async throws {
+        let workspace = BuildWorkspace()
+        workspace.write("Dockerfile", "FROM scratch\nLABEL quiet=1\n")
+        let result = await workspace.run(["build", "-q", "-t", "quiet/app:1", "-o", "type=oci,dest=-", "."])
+        try #require(result.status == 0, "\(result.stderr)")
+
+        // Standard output is the archive alone: whole 512-byte blocks ending in zero blocks.
+        let bytes = Array(result.stdout.utf8)
+        #expect(bytes.count > 1024)
+        #expect(bytes.count % 512 == 0, "\(bytes.count) bytes")
+        #expect(bytes.suffix(1024).allSatisfy { $0 == 0 })
+        let archive = workspace.path + "/stdout.tar"
+        try Data(bytes).write(to: URL(fileURLWithPath: archive))
+        let listing = Process()
+        listing.executableURL = URL(fileURLWithPath: "/bin/tar")
+        listing.arguments = ["-tf", archive]
+        let names = Pipe()
+        listing.standardOutput = names
+        try listing.run()
+        let listed = String(decoding: names.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        listing.waitUntilExit()
+        #expect(listing.terminationStatus == 0)
+        #expect(listed.split(separator: "\n").contains("index.json"), "\(listed)")
+    }
+
+    @Test func quietBuildPrintsID() async throws {
+        let workspace = BuildWorkspace()
+        workspace.write("Dockerfile", "FROM scratch\nLABEL quiet=2\n")
+        let result = await workspace.run(["build", "-q", "-t", "quiet/app:2", "-o", "type=oci,dest=image.tar", "."])
+        try #require(result.status == 0, "\(result.stderr)")
+        let store = try Store.open(root: workspace.root)
+        let image = try store.image(named: "quiet/app:2")
+        #expect(result.stdout == image.id.description + "\n")
+    }
+
+    @Test func unknownSnapshotterFails() async throws {
+        let workspace = BuildWorkspace()
+        workspace.write("Dockerfile", "FROM scratch\nLABEL snapshotter=1\n")
+        let result = await workspace.run(
+            ["build", "-t", "snapshotter/app:1", "."], environment: ["KILN_SNAPSHOTTER": "overlayfs"])
+        #expect(result.status == 1)
+        #expect(
+            result.stderr.contains("invalid KILN_SNAPSHOTTER \"overlayfs\": expected overlay or copy"), "\(result.stderr)")
+        #expect(try workspace.tags().isEmpty)
+    }
+
+    @Test(arguments: ["overlay", "copy", ""])
+    func knownSnapshotterBuilds(_ method: String) async throws {
+        let workspace = BuildWorkspace()
+        workspace.write("Dockerfile", "FROM scratch\nLABEL snapshotter=1\n")
+        let result = await workspace.run(["build", "-t", "snapshotter/app:1", "."], environment: ["KILN_SNAPSHOTTER": method])
+        #expect(result.status == 0, "\(result.stderr)")
+    }
+}
