@@ -21,7 +21,7 @@ import Testing
             let file = path + "/" + relative
             try? FileManager.default.createDirectory(
                 atPath: (file as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-            FileManager.default.createFile(atPath: file, contents: Data(text.utf8))
+            _ = FileManager.default.createFile(atPath: file, contents: Data(text.utf8))
         }
 
         func run(_ arguments: [String]) async -> (status: Int32, stdout: String, stderr: String) {

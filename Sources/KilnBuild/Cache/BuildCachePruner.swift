@@ -67,7 +67,7 @@ public struct BuildCachePruner: Sendable {
             }
         }
         if options.all && options.lastUsedBefore == nil {
-            try? StatCache(storeRoot: store.layout.root).removeAll()
+            _ = try? StatCache(storeRoot: store.layout.root).removeAll()
         }
         let collection = try store.collectGarbage()
         report.reclaimedBytes += collection.reclaimedBytes

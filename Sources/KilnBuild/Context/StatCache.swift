@@ -145,7 +145,7 @@ final class ContextHashes: @unchecked Sendable {
 
     /// The digest of each regular file in `entries`, in order (nil for other kinds).
     func digests(of entries: [ContextEntry], root: RootDirectory) throws -> [Digest?] {
-        let known = try state.withLock { state -> [FilePath: StatCache.Entry] in
+        let known = state.withLock { state -> [FilePath: StatCache.Entry] in
             if let known = state.known { return known }
             let loaded = (try? statCache?.entries(context: context)) ?? [:]
             state.known = loaded

@@ -53,7 +53,7 @@ final class TestDockerd: @unchecked Sendable {
             // do not need.
             "--ip-forward=false",
         ]
-        FileManager.default.createFile(atPath: log, contents: nil)
+        _ = FileManager.default.createFile(atPath: log, contents: nil)
         let output = try FileHandle(forWritingTo: URL(fileURLWithPath: log))
         process.standardInput = FileHandle.nullDevice
         process.standardOutput = output
