@@ -6,7 +6,6 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
-#include <spawn.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -17,10 +16,6 @@ int kiln_pipe_cloexec(int fds[2]) {
 
 int kiln_accept_cloexec(int socket) {
     return accept4(socket, NULL, NULL, SOCK_CLOEXEC);
-}
-
-int kiln_spawn_add_close_from(void *actions, int low) {
-    return posix_spawn_file_actions_addclosefrom_np((posix_spawn_file_actions_t *)actions, low);
 }
 
 int kiln_receive_fd(int socket) {

@@ -1,5 +1,6 @@
 import Foundation
 import KilnDiagnostics
+import KilnSystem
 
 /// A container started in the background (`kiln run -d`).
 public struct DetachedContainer: Sendable, Equatable {

@@ -1,6 +1,7 @@
 import CSystem
 import Foundation
 import KilnDiagnostics
+import KilnSystem
 import Synchronization
 
 extension ContainerRunner {
@@ -130,9 +131,17 @@ extension ContainerRunner {
         }
     }
 
+    /// Waits on a thread of its own for a process that kiln adopted as subreaper, such as a
+    /// container's init once `runc create` has exited.
     static func waitForProcess(_ pid: pid_t) async -> TerminationStatus {
         await withCheckedContinuation { continuation in
-            Thread { continuation.resume(returning: ChildProcess.waitBlocking(pid)) }.start()
+            Thread {
+                var word: Int32 = 0
+                while waitpid(pid, &word, 0) < 0 {
+                    guard errno == EINTR else { return continuation.resume(returning: .exited(-1)) }
+                }
+                continuation.resume(returning: TerminationStatus(waitStatus: word))
+            }.start()
         }
     }
 

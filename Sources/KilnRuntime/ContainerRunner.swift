@@ -1,6 +1,7 @@
 import CSystem
 import Foundation
 import KilnDiagnostics
+import KilnSystem
 
 /// The destination of a container's standard streams.
 public enum ContainerIO: Sendable {

@@ -52,6 +52,9 @@ extern const long kiln_utime_omit;
 extern const unsigned int kiln_rename_noreplace;
 extern const unsigned int kiln_rename_exchange;
 
+// posix_spawn extensions used by KilnSystem's ChildProcess.
+#include "kiln_spawn.h"
+
 // Runtime helpers (console sockets, subreaper, terminal sizes, signal forwarding) used by KilnRuntime.
 #include "kiln_runtime.h"
 

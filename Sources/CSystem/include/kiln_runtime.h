@@ -13,10 +13,6 @@ int kiln_pipe_cloexec(int fds[2]);
 /// accept4(socket, NULL, NULL, SOCK_CLOEXEC); returns the connection, or -1 with errno set.
 int kiln_accept_cloexec(int socket);
 
-/// Adds a close-from action to posix_spawn file actions (glibc 2.34+), so the child starts with
-/// no descriptor at or above `low` except those that later dup2 actions create.
-int kiln_spawn_add_close_from(void *actions, int low);
-
 /// Installs a handler for each of `signals` that sends the signal on to process `target` with
 /// kill(2), which is async-signal-safe. One target per process: a second call replaces the
 /// target. Returns 0, or -1 with errno set.

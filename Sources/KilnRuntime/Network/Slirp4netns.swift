@@ -1,6 +1,7 @@
 import CSystem
 import Foundation
 import KilnDiagnostics
+import KilnSystem
 
 /// A slirp4netns process that connects a container's network namespace to the host: outbound
 /// traffic through user-mode NAT, and published ports through its API socket (`add_hostfwd`).
@@ -32,7 +33,7 @@ final class Slirp4netns: @unchecked Sendable {
         unlink(apiSocket)
         let process: ChildProcess
         do {
-            process = try ChildProcess.spawn(
+            process = try ChildProcess.start(
                 executable,
                 arguments: [
                     "--configure", "--mtu=65520", "--disable-host-loopback", "--api-socket", apiSocket,
@@ -61,7 +62,7 @@ final class Slirp4netns: @unchecked Sendable {
         guard waited > 0, read(ready.readEnd, &byte, 1) == 1 else {
             process.signal(SIGKILL)
             slirp.stop()
-            if detached { _ = ChildProcess.waitBlocking(process.pid) }
+            if detached { _ = process.waitBlocking() }
             throw RuntimeError(
                 .networkSetupFailed(waited == 0 ? "slirp4netns did not become ready in 10 seconds" : "slirp4netns exited"))
         }
@@ -141,7 +142,7 @@ final class Slirp4netns: @unchecked Sendable {
         guard exitWriteEnd >= 0 else { return }
         close(exitWriteEnd)
         exitWriteEnd = -1
-        _ = ChildProcess.waitBlocking(process.pid)
+        _ = process.waitBlocking()
         unlink(apiSocket)
         rmdir((apiSocket as NSString).deletingLastPathComponent)
     }

@@ -1,4 +1,5 @@
 import Foundation
+import KilnSystem
 
 /// The state of a container as `runc state` and `runc list` report it.
 public struct RuncContainerState: Codable, Sendable, Equatable {
@@ -98,7 +99,7 @@ extension Runc {
         started: (@Sendable (ChildProcess) -> Void)? = nil
     ) async throws -> TerminationStatus {
         unlink(log)
-        let child = try ChildProcess.spawn(
+        let child = try ChildProcess.start(
             executable, arguments: globalArguments(log: log) + [subcommand] + arguments, descriptors: stdio,
             newProcessGroup: newProcessGroup)
         logger.debug("runc \(subcommand)", metadata: ["container": containerID, "pid": "\(child.pid)"])

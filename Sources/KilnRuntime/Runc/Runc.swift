@@ -1,5 +1,6 @@
 import Foundation
 import KilnDiagnostics
+import KilnSystem
 
 /// The runc command-line driver: one method per runc subcommand that kiln uses.
 ///
@@ -59,7 +60,7 @@ public struct Runc: Sendable {
         let errors = try Pipe()
         let child: ChildProcess
         do {
-            child = try ChildProcess.spawn(
+            child = try ChildProcess.start(
                 executable, arguments: globalArguments() + [subcommand] + arguments,
                 descriptors: [0: devNull, 1: output.writeEnd, 2: errors.writeEnd])
         } catch {
