@@ -90,14 +90,14 @@ var testTargets: [Target] {
         .testTarget(name: "KilnSystemTests", dependencies: ["KilnSystem"]),
         .testTarget(name: "KilnDockerfileTests", dependencies: ["KilnDockerfile"], exclude: ["Fixtures"]),
         .testTarget(name: "KilnImageTests", dependencies: ["KilnImage"]),
-        .testTarget(name: "KilnLayerTests", dependencies: ["KilnLayer"], exclude: ["Fixtures"]),
-        .testTarget(name: "KilnStoreTests", dependencies: ["KilnStore"]),
+        .testTarget(name: "KilnLayerTests", dependencies: ["KilnLayer", "KilnSystem"], exclude: ["Fixtures"]),
+        .testTarget(name: "KilnStoreTests", dependencies: ["KilnStore", "KilnSystem"]),
         .testTarget(name: "KilnRuntimeTests", dependencies: ["KilnRuntime"]),
         .testTarget(name: "KilnRegistryTests", dependencies: ["KilnRegistry"]),
         .testTarget(name: "KilnBuildTests", dependencies: ["KilnBuild"]),
         .testTarget(name: "KilnLuaTests", dependencies: ["KilnLua"]),
         .testTarget(name: "KilnContainerTests", dependencies: ["KilnContainer"]),
-        .testTarget(name: "KilnCLITests", dependencies: ["KilnCLI"]),
-        .testTarget(name: "Integration", dependencies: ["KilnCLI", "KilnContainer"], exclude: ["Fixtures"]),
+        .testTarget(name: "KilnCLITests", dependencies: ["KilnCLI", "KilnSystem"]),
+        .testTarget(name: "Integration", dependencies: ["KilnCLI", "KilnContainer", "KilnSystem"], exclude: ["Fixtures"]),
     ]
 }

@@ -1,4 +1,5 @@
 import Foundation
+import KilnSystem
 
 /// Runs an outside program to completion, for fixtures and for checking kiln's output with other
 /// tools (skopeo, umoci, tar).
@@ -41,47 +42,17 @@ enum Command {
 
     /// Runs `executable` and returns its status and output, whatever the status. A program still
     /// running after `timeout` seconds is killed, so that a hung step fails its test instead of
-    /// holding up the whole run.
+    /// holding up the whole run. A name without a slash is searched for in the PATH of
+    /// `environment`, or of the test process when that is nil.
     static func status(
         _ executable: String, _ arguments: [String], input: Data? = nil, environment: [String: String]? = nil,
         directory: String? = nil, timeout: TimeInterval = 1200
     ) throws -> Result {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable.hasPrefix("/") ? executable : "/usr/bin/env")
-        process.arguments = executable.hasPrefix("/") ? arguments : [executable] + arguments
-        if let environment {
-            process.environment = environment
-        }
-        if let directory {
-            process.currentDirectoryURL = URL(fileURLWithPath: directory)
-        }
-        let stdout = Pipe()
-        let stderr = Pipe()
-        let stdin = Pipe()
-        process.standardOutput = stdout
-        process.standardError = stderr
-        process.standardInput = input == nil ? FileHandle.nullDevice : stdin
-        try process.run()
-        let deadline = DispatchWorkItem { [pid = process.processIdentifier] in kill(pid, SIGKILL) }
-        DispatchQueue.global().asyncAfter(deadline: .now() + timeout, execute: deadline)
-        defer { deadline.cancel() }
-        if let input {
-            stdin.fileHandleForWriting.write(input)
-            try stdin.fileHandleForWriting.close()
-        }
-        // Read both pipes concurrently, so a child that fills stderr cannot block on it.
-        let group = DispatchGroup()
-        nonisolated(unsafe) var errorData = Data()
-        group.enter()
-        DispatchQueue.global().async {
-            errorData = stderr.fileHandleForReading.readDataToEndOfFile()
-            group.leave()
-        }
-        let outputData = stdout.fileHandleForReading.readDataToEndOfFile()
-        group.wait()
-        process.waitUntilExit()
+        let output = try ChildProcess.run(
+            executable, arguments: arguments, environment: environment, workingDirectory: directory,
+            input: input.map { Array($0) }, timeout: .seconds(timeout))
         return Result(
-            status: process.terminationStatus, stdout: String(decoding: outputData, as: UTF8.self),
-            stderr: String(decoding: errorData, as: UTF8.self))
+            status: output.status.exitCode, stdout: String(decoding: output.standardOutput, as: UTF8.self),
+            stderr: String(decoding: output.standardError, as: UTF8.self))
     }
 }
