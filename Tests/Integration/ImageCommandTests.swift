@@ -2,6 +2,7 @@ import Foundation
 import Glibc
 import KilnImage
 import KilnStore
+import KilnSystem
 import Testing
 
 /// End-to-end checks of the image commands and their Docker output shapes, run in-process
@@ -159,18 +160,13 @@ import Testing
         defer { scratch.remove() }
         _ = try smallTarball(scratch)
         let port = try FreePort.find()
-        let server = Process()
-        server.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        server.arguments = [
-            "python3", "-m", "http.server", String(port), "--bind", "127.0.0.1", "--directory", scratch.path,
-        ]
-        server.standardOutput = FileHandle.nullDevice
-        server.standardError = FileHandle.nullDevice
-        try server.run()
+        let devNull = try FileDescriptor.open("/dev/null", flags: O_WRONLY)
+        let server = try ChildProcess.spawn(
+            "python3", arguments: ["-m", "http.server", String(port), "--bind", "127.0.0.1", "--directory", scratch.path],
+            descriptors: [0: 0, 1: devNull.rawValue, 2: devNull.rawValue])
         defer {
-            // SIGKILL: the test runner's threads block SIGTERM, and the server inherits that mask.
-            kill(server.processIdentifier, SIGKILL)
-            server.waitUntilExit()
+            server.signal(SIGKILL)
+            _ = server.waitBlocking()
         }
         let deadline = Date().addingTimeInterval(10)
         while !FreePort.isListening(port) && Date() < deadline { try await Task.sleep(for: .milliseconds(50)) }

@@ -1,10 +1,11 @@
 import Foundation
+import KilnSystem
 
 /// Python's http.server on 127.0.0.1 with a free port, serving one directory, for `ADD URL` tests.
 /// It counts the GET requests it answered.
 final class HTTPFileServer {
     let port: Int
-    private let process: Process
+    private let process: ChildProcess
     private let log: String
 
     init(directory: String) throws {
@@ -18,20 +19,20 @@ final class HTTPFileServer {
             print(server.server_address[1], flush=True)
             server.serve_forever()
             """
-        process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", "-c", script, directory, log]
-        let output = Pipe()
-        process.standardOutput = output
-        try process.run()
-        var line = Data()
+        let output = try FileDescriptor.pipe()
+        process = try ChildProcess.spawn(
+            "python3", arguments: ["-c", script, directory, log], descriptors: [0: 0, 1: output.writeEnd.rawValue, 2: 2])
+        try output.writeEnd.close()
+        var line: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 256)
         while !line.contains(UInt8(ascii: "\n")) {
-            let chunk = output.fileHandleForReading.availableData
-            if chunk.isEmpty { break }
-            line.append(chunk)
+            let count = try chunk.withUnsafeMutableBytes { try output.readEnd.read(into: $0) }
+            if count == 0 { break }
+            line += chunk[0..<count]
         }
         guard let port = Int(String(decoding: line, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)) else {
-            process.terminate()
+            process.signal(SIGKILL)
+            _ = process.waitBlocking()
             throw Command.Failure(command: "python3 http.server", status: 1, stderr: "no port")
         }
         self.port = port
@@ -41,10 +42,9 @@ final class HTTPFileServer {
         ((try? String(contentsOfFile: log, encoding: .utf8)) ?? "").split(separator: "\n").filter { $0.hasPrefix("GET") }.count
     }
 
-    /// Stops the server with SIGKILL: a child started from a dispatch worker thread inherits
-    /// its blocked signal mask, so SIGTERM would never arrive.
+    /// Stops the server with SIGKILL, because the tests need no orderly shutdown.
     func stop() {
-        kill(process.processIdentifier, SIGKILL)
-        process.waitUntilExit()
+        process.signal(SIGKILL)
+        _ = process.waitBlocking()
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import KilnSystem
 
 /// Debian's dockerd, started for one test on a private unix socket, with its own data root, exec
 /// root, pid file and configuration in a temporary directory.
@@ -21,24 +22,24 @@ final class TestDockerd: @unchecked Sendable {
     }
 
     let directory: TemporaryDirectory
-    private let process: Process
+    private let process: ChildProcess
 
     /// `unix://PATH`, the address that `docker -H` takes.
-    var host: String { "unix://\(directory.appending("docker.sock"))" }
+    let host: String
 
-    private var log: String { directory.appending("dockerd.log") }
+    private let log: String
 
     /// Starts the daemon and waits until `docker version` reaches it, for at most `startTimeout`
     /// seconds.
     init(startTimeout: TimeInterval = 60) throws {
         // A short name: containerd's sockets below the exec root must fit in a socket address.
         directory = try TemporaryDirectory("kiln-dockerd")
+        host = "unix://\(directory.appending("docker.sock"))"
+        log = directory.appending("dockerd.log")
         let config = try directory.write("daemon.json", "{}\n")
         let namespace = directory.url.lastPathComponent.lowercased()
         try directory.write("client/config.json", "{}\n")
-        process = Process()
-        process.executableURL = URL(fileURLWithPath: Self.daemon)
-        process.arguments = [
+        let arguments = [
             "--host", host,
             "--data-root", directory.appending("data"),
             "--exec-root", directory.appending("exec"),
@@ -53,14 +54,17 @@ final class TestDockerd: @unchecked Sendable {
             // do not need.
             "--ip-forward=false",
         ]
-        _ = FileManager.default.createFile(atPath: log, contents: nil)
-        let output = try FileHandle(forWritingTo: URL(fileURLWithPath: log))
-        process.standardInput = FileHandle.nullDevice
-        process.standardOutput = output
-        process.standardError = output
         do {
-            try process.run()
-            try output.close()
+            let devNull = try FileDescriptor.open("/dev/null", flags: O_RDONLY)
+            let output = try FileDescriptor.open(log, flags: O_WRONLY | O_CREAT | O_TRUNC)
+            process = try ChildProcess.spawn(
+                Self.daemon, arguments: arguments,
+                descriptors: [0: devNull.rawValue, 1: output.rawValue, 2: output.rawValue])
+        } catch {
+            directory.remove()
+            throw error
+        }
+        do {
             try waitUntilReachable(timeout: startTimeout)
         } catch {
             stop()
@@ -72,9 +76,9 @@ final class TestDockerd: @unchecked Sendable {
         let deadline = Date().addingTimeInterval(timeout)
         var lastError = ""
         while Date() < deadline {
-            guard process.isRunning else {
+            if let ended = process.poll() {
                 throw Command.Failure(
-                    command: "dockerd", status: process.terminationStatus,
+                    command: "dockerd", status: ended.exitCode,
                     stderr: "dockerd exited before `docker version` reached it on \(host). The end of its log:\n"
                         + logTail())
             }
@@ -115,13 +119,9 @@ final class TestDockerd: @unchecked Sendable {
     /// Ends the daemon with SIGTERM, then SIGKILL after ten seconds, and removes the directory.
     func stop() {
         if process.isRunning {
-            process.terminate()
-            let deadline = Date().addingTimeInterval(10)
-            while process.isRunning, Date() < deadline {
-                Thread.sleep(forTimeInterval: 0.05)
-            }
-            if process.isRunning {
-                kill(process.processIdentifier, SIGKILL)
+            process.signal(SIGTERM)
+            if process.waitBlocking(timeout: .seconds(10)) == nil {
+                process.signal(SIGKILL)
                 // A killed dockerd leaves its containerd running, so end that by its pid file.
                 let containerd = directory.appending("exec/containerd/containerd.pid")
                 if let text = try? String(contentsOfFile: containerd, encoding: .utf8),
@@ -130,7 +130,7 @@ final class TestDockerd: @unchecked Sendable {
                     kill(pid, SIGKILL)
                 }
             }
-            process.waitUntilExit()
+            _ = process.waitBlocking()
         }
         directory.remove()
     }

@@ -1,4 +1,5 @@
 import Foundation
+import KilnSystem
 
 /// Debian's docker-registry (the CNCF distribution registry), started on 127.0.0.1 for one test.
 ///
@@ -9,7 +10,7 @@ final class TestRegistry: @unchecked Sendable {
 
     let port: Int
     let directory: TemporaryDirectory
-    private let process: Process
+    private let process: ChildProcess
 
     /// `127.0.0.1:PORT`, the registry part of image references that name this registry.
     var host: String { "127.0.0.1:\(port)" }
@@ -49,12 +50,10 @@ final class TestRegistry: @unchecked Sendable {
               addr: 127.0.0.1:\(port)
             \(auth)
             """)
-        process = Process()
-        process.executableURL = URL(fileURLWithPath: Self.executable)
-        process.arguments = ["serve", config]
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle(forWritingAtPath: "/dev/null")
-        try process.run()
+        let devNull = try FileDescriptor.open("/dev/null", flags: O_RDWR)
+        process = try ChildProcess.spawn(
+            Self.executable, arguments: ["serve", config],
+            descriptors: [0: devNull.rawValue, 1: devNull.rawValue, 2: devNull.rawValue])
         try waitUntilListening()
     }
 
@@ -71,17 +70,12 @@ final class TestRegistry: @unchecked Sendable {
 
     func stop() {
         if process.isRunning {
-            // Processes started from test threads can inherit a blocked SIGTERM, so SIGKILL
-            // follows when the registry has not exited within five seconds.
-            process.terminate()
-            let deadline = Date().addingTimeInterval(5)
-            while process.isRunning, Date() < deadline {
-                Thread.sleep(forTimeInterval: 0.05)
+            // SIGKILL follows when the registry has not exited within five seconds of SIGTERM.
+            process.signal(SIGTERM)
+            if process.waitBlocking(timeout: .seconds(5)) == nil {
+                process.signal(SIGKILL)
+                _ = process.waitBlocking()
             }
-            if process.isRunning {
-                kill(process.processIdentifier, SIGKILL)
-            }
-            process.waitUntilExit()
         }
         directory.remove()
     }
