@@ -29,12 +29,8 @@ struct LayerOverlayTests {
     }
 
     static func shell(_ command: String) throws {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/bin/sh")
-        process.arguments = ["-ec", command]
-        try process.run()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else { throw POSIXError(.EIO) }
+        let process = try ChildProcess.spawn("/bin/sh", arguments: ["-ec", command])
+        guard process.waitBlocking() == .exited(0) else { throw POSIXError(.EIO) }
     }
 
     /// Mounts an overlay of `lowers` (topmost first), runs `body` in the merged directory, and
@@ -93,14 +89,8 @@ struct LayerOverlayTests {
         }
         let (snapshot3, _) = try Self.commit(scratch, upper: upper3, lowers: [snapshot2, snapshot1, snapshot0], name: "3")
 
-        let listing = Pipe()
-        let tar = Process()
-        tar.executableURL = URL(fileURLWithPath: "/usr/bin/tar")
-        tar.arguments = ["-tzf", blob2]
-        tar.standardOutput = listing
-        try tar.run()
-        let names = String(decoding: listing.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        tar.waitUntilExit()
+        let listing = try ChildProcess.run("/usr/bin/tar", arguments: ["-tzf", blob2])
+        let names = String(decoding: listing.standardOutput, as: UTF8.self)
         #expect(names.contains(".wh.gone\n"))
         #expect(names.contains(".wh.gonedir\n"))
         #expect(!names.contains("gonedir/f"))

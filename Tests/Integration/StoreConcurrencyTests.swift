@@ -1,5 +1,6 @@
 import Foundation
 import Glibc
+import KilnSystem
 import Testing
 
 @testable import KilnStore
@@ -71,13 +72,11 @@ struct StoreConcurrencyTests {
         try Command.run("/usr/bin/mkfifo", [fifo])
         _ = try KilnBinary.run(root: root, ["images"])
 
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: try #require(KilnBinary.path))
-        process.arguments = ["--root", root, "load", "-q", "-i", fifo]
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = output
-        try process.run()
+        let output = try FileDescriptor.pipe()
+        let process = try ChildProcess.spawn(
+            try #require(KilnBinary.path), arguments: ["--root", root, "load", "-q", "-i", fifo],
+            descriptors: [0: 0, 1: output.writeEnd.rawValue, 2: output.writeEnd.rawValue])
+        try output.writeEnd.close()
         let writer = try #require(FileHandle(forWritingAtPath: fifo))
         // The layer but not the documents after it: the layer is in the store, the load goes on.
         let split = try ArchiveBuilder.layerBytes(of: archive)
@@ -91,9 +90,9 @@ struct StoreConcurrencyTests {
 
         writer.write(bytes.dropFirst(split))
         try writer.close()
-        process.waitUntilExit()
-        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        #expect(process.terminationStatus == 0, "load: \(text)")
+        let status = process.waitBlocking()
+        let text = String(decoding: try output.readEnd.readAll(limit: 1 << 20), as: UTF8.self)
+        #expect(status == .exited(0), "load: \(text)")
         #expect(text.contains("Loaded image: big:slow"))
         let verify = try KilnBinary.run(root: root, ["store", "verify", "--deep"])
         #expect(verify.status == 0, "verify: \(verify.stdout)")
@@ -110,18 +109,16 @@ struct StoreConcurrencyTests {
         try Command.run("/usr/bin/mkfifo", [fifo])
         _ = try KilnBinary.run(root: root, ["images"])
 
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: try #require(KilnBinary.path))
-        process.arguments = ["--root", root, "load", "-q", "-i", fifo]
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        try process.run()
+        let devNull = try FileDescriptor.open("/dev/null", flags: O_WRONLY)
+        let process = try ChildProcess.spawn(
+            try #require(KilnBinary.path), arguments: ["--root", root, "load", "-q", "-i", fifo],
+            descriptors: [0: 0, 1: devNull.rawValue, 2: devNull.rawValue])
         let writer = try #require(FileHandle(forWritingAtPath: fifo))
         writer.write(bytes.prefix(try ArchiveBuilder.layerBytes(of: archive)))
         try waitUntil { (try? FileManager.default.contentsOfDirectory(atPath: root + "/blobs/sha256").count) ?? 0 > 0 }
 
-        kill(process.processIdentifier, SIGKILL)
-        process.waitUntilExit()
+        process.signal(SIGKILL)
+        _ = process.waitBlocking()
         try? writer.close()
 
         let gc = try KilnBinary.run(root: root, ["store", "gc"])

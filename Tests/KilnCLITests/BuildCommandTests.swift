@@ -1,6 +1,7 @@
 import Foundation
 import KilnImage
 import KilnStore
+import KilnSystem
 import Testing
 
 @testable import KilnCLI
@@ -54,15 +55,9 @@ struct BuildCommandTests {
         #expect(bytes.suffix(1024).allSatisfy { $0 == 0 })
         let archive = workspace.path + "/stdout.tar"
         try Data(bytes).write(to: URL(fileURLWithPath: archive))
-        let listing = Process()
-        listing.executableURL = URL(fileURLWithPath: "/bin/tar")
-        listing.arguments = ["-tf", archive]
-        let names = Pipe()
-        listing.standardOutput = names
-        try listing.run()
-        let listed = String(decoding: names.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        listing.waitUntilExit()
-        #expect(listing.terminationStatus == 0)
+        let listing = try ChildProcess.run("/bin/tar", arguments: ["-tf", archive])
+        let listed = String(decoding: listing.standardOutput, as: UTF8.self)
+        #expect(listing.status == .exited(0))
         #expect(listed.split(separator: "\n").contains("index.json"), "\(listed)")
     }
 

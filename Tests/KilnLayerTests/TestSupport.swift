@@ -25,30 +25,12 @@ final class TemporaryDirectory {
 /// Runs a program and returns its standard output; fails when it exits non-zero.
 @discardableResult
 func run(_ executable: String, _ arguments: [String], input: Data? = nil) throws -> String {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: executable)
-    process.arguments = arguments
-    let output = Pipe()
-    let errors = Pipe()
-    process.standardOutput = output
-    process.standardError = errors
-    if let input {
-        let pipe = Pipe()
-        process.standardInput = pipe
-        try process.run()
-        pipe.fileHandleForWriting.write(input)
-        try pipe.fileHandleForWriting.close()
-    } else {
-        try process.run()
+    let output = try ChildProcess.run(executable, arguments: arguments, input: input.map { Array($0) })
+    guard output.status == .exited(0) else {
+        throw ProcessFailure(command: ([executable] + arguments).joined(separator: " "), status: output.status.exitCode,
+            errors: String(decoding: output.standardError, as: UTF8.self))
     }
-    let data = output.fileHandleForReading.readDataToEndOfFile()
-    let errorData = errors.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    guard process.terminationStatus == 0 else {
-        throw ProcessFailure(command: ([executable] + arguments).joined(separator: " "), status: process.terminationStatus,
-            errors: String(decoding: errorData, as: UTF8.self))
-    }
-    return String(decoding: data, as: UTF8.self)
+    return String(decoding: output.standardOutput, as: UTF8.self)
 }
 
 struct ProcessFailure: Error, CustomStringConvertible {

@@ -51,14 +51,10 @@ import Testing
             atPath: directory.appendingPathComponent("tree/link").path, withDestinationPath: "\(deep)/file")
         let archive = directory.appendingPathComponent("out.tar").path
         for format in ["gnu", "pax", "ustar"] {
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: "/bin/tar")
-            process.arguments = [
-                "--format=\(format)", "-C", directory.appendingPathComponent("tree").path, "-cf", archive, ".",
-            ]
-            try process.run()
-            process.waitUntilExit()
-            guard process.terminationStatus == 0 else { continue }
+            let tar = try ChildProcess.run(
+                "/bin/tar",
+                arguments: ["--format=\(format)", "-C", directory.appendingPathComponent("tree").path, "-cf", archive, "."])
+            guard tar.status == .exited(0) else { continue }
             let read = try members([UInt8](try Data(contentsOf: URL(fileURLWithPath: archive))))
             let file = read.first { $0.0.name == "\(deep)/file" }
             #expect(file?.1 == Array("content".utf8), "format \(format)")

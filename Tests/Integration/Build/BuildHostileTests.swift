@@ -1,5 +1,6 @@
 import Foundation
 import KilnStore
+import KilnSystem
 import Testing
 
 /// Hostile Dockerfiles and base images: nothing reaches the host, and the store stays valid.
@@ -114,35 +115,29 @@ struct BuildHostileTests {
         let kilnBinary = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("kiln").path
         try #require(FileManager.default.isExecutableFile(atPath: kilnBinary), "build the kiln executable first")
 
-        // Started through Python, which unblocks SIGINT: threads of the test process block it,
-        // and a blocked mask would be inherited.
-        let launcher = """
-            import os, signal, sys
-            signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT, signal.SIGTERM})
-            signal.signal(signal.SIGINT, signal.SIG_DFL)
-            os.execv(sys.argv[1], sys.argv[1:])
-            """
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", "-c", launcher, kilnBinary, "--root", root, "build", "--progress=plain", "."]
-        process.currentDirectoryURL = URL(fileURLWithPath: scratch.appending("context"))
-        let errors = Pipe()
-        process.standardError = errors
-        process.standardOutput = FileHandle.nullDevice
-        try process.run()
-        var output = Data()
+        // ChildProcess starts kiln with SIGINT unblocked and at its default action, even though
+        // threads of the test process block it.
+        let errors = try FileDescriptor.pipe()
+        let devNull = try FileDescriptor.open("/dev/null", flags: O_WRONLY)
+        let process = try ChildProcess.spawn(
+            kilnBinary, arguments: ["--root", root, "build", "--progress=plain", "."],
+            workingDirectory: scratch.appending("context"),
+            descriptors: [0: 0, 1: devNull.rawValue, 2: errors.writeEnd.rawValue])
+        try errors.writeEnd.close()
+        var output: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 4096)
         let deadline = Date().addingTimeInterval(60)
         while !String(decoding: output, as: UTF8.self).contains("step-is-42"), Date() < deadline {
-            let chunk = errors.fileHandleForReading.availableData
-            if chunk.isEmpty { break }
-            output.append(chunk)
+            let count = try chunk.withUnsafeMutableBytes { try errors.readEnd.read(into: $0) }
+            if count == 0 { break }
+            output += chunk[0..<count]
         }
         try #require(String(decoding: output, as: UTF8.self).contains("step-is-42"))
         let start = Date()
-        kill(process.processIdentifier, SIGINT)
-        process.waitUntilExit()
+        process.signal(SIGINT)
+        let status = process.waitBlocking()
         #expect(Date().timeIntervalSince(start) < 30, "the step was not stopped")
-        #expect(process.terminationStatus == 130)
+        #expect(status == .exited(130))
         let work = (try? FileManager.default.contentsOfDirectory(atPath: root + "/work")) ?? []
         #expect(work.isEmpty, "\(work)")
         let mounts = try String(contentsOfFile: "/proc/mounts", encoding: .utf8)

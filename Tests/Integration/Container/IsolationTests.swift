@@ -1,4 +1,5 @@
 import Foundation
+import KilnSystem
 import Testing
 
 /// Isolation of `kiln run` against three leaks: host descriptors, a working directory outside the
@@ -36,22 +37,22 @@ struct IsolationTests {
             let kiln = URL(fileURLWithPath: me).deletingLastPathComponent().appendingPathComponent("kiln").path
             try #require(FileManager.default.isExecutableFile(atPath: kiln), "the kiln binary is built beside the tests")
 
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: kiln)
-            process.arguments = [
-                "--root", harness.root, "run", "--rm", "--network", network, "--name", "trapper", ContainerHarness.image,
-                "sh", "-c", "trap 'exit 42' TERM; echo ready; while true; do sleep 0.1; done",
-            ]
-            let output = Pipe()
-            process.standardOutput = output
-            process.standardError = FileHandle.nullDevice
-            try process.run()
-            let ready = output.fileHandleForReading.availableData
-            #expect(String(decoding: ready, as: UTF8.self) == "ready\n")
+            let output = try FileDescriptor.pipe()
+            let devNull = try FileDescriptor.open("/dev/null", flags: O_WRONLY)
+            let process = try ChildProcess.spawn(
+                kiln,
+                arguments: [
+                    "--root", harness.root, "run", "--rm", "--network", network, "--name", "trapper",
+                    ContainerHarness.image, "sh", "-c", "trap 'exit 42' TERM; echo ready; while true; do sleep 0.1; done",
+                ],
+                descriptors: [0: 0, 1: output.writeEnd.rawValue, 2: devNull.rawValue])
+            try output.writeEnd.close()
+            var ready = [UInt8](repeating: 0, count: 4096)
+            let count = try ready.withUnsafeMutableBytes { try output.readEnd.read(into: $0) }
+            #expect(String(decoding: ready.prefix(count), as: UTF8.self) == "ready\n")
 
-            kill(process.processIdentifier, SIGTERM)
-            process.waitUntilExit()
-            #expect(process.terminationStatus == 42)
+            process.signal(SIGTERM)
+            #expect(await process.wait() == .exited(42))
             let removed = await harness.eventually(5) { await harness.kiln("ps", "-aq").stdout.isEmpty }
             #expect(removed)
         }

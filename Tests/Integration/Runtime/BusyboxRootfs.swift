@@ -1,4 +1,5 @@
 import Foundation
+import KilnSystem
 
 /// A throwaway rootfs made from Debian's busybox-static: the applets as symlinks to /bin/busybox,
 /// /tmp with mode 1777, and users root, nobody and appuser (1001, primary group appgroup 1002,
@@ -23,14 +24,8 @@ struct BusyboxRootfs {
         chmod(rootfs + "/tmp", 0o1777)
         try manager.copyItem(atPath: Self.busybox, toPath: rootfs + "/bin/busybox")
 
-        let list = Process()
-        list.executableURL = URL(fileURLWithPath: Self.busybox)
-        list.arguments = ["--list"]
-        let output = Foundation.Pipe()
-        list.standardOutput = output
-        try list.run()
-        let names = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        list.waitUntilExit()
+        let list = try ChildProcess.run(Self.busybox, arguments: ["--list"])
+        let names = String(decoding: list.standardOutput, as: UTF8.self)
         for name in names.split(separator: "\n") where name != "busybox" {
             try manager.createSymbolicLink(atPath: rootfs + "/bin/\(name)", withDestinationPath: "busybox")
         }
