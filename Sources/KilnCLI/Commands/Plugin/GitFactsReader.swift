@@ -1,6 +1,7 @@
 import Foundation
 import KilnDiagnostics
 import KilnLua
+import KilnSystem
 
 /// Git facts about a build context, read by running `git` in it. Plugins never run `git`
 /// themselves: they read these facts through `kiln.git`, with the `git` capability.
@@ -36,31 +37,33 @@ enum GitFactsReader {
     /// Runs `git ARGUMENTS` in `directory`; returns its trimmed output, or nil when it fails or
     /// prints nothing.
     private static func git(_ arguments: [String], in directory: String, logger: Logger) -> String? {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["git", "--no-optional-locks", "-c", "core.fsmonitor=false", "-C", directory] + arguments
         var environment = ProcessInfo.processInfo.environment
         environment["GIT_TERMINAL_PROMPT"] = "0"
         environment["LC_ALL"] = "C"
-        process.environment = environment
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = FileHandle.nullDevice
-        process.standardInput = FileHandle.nullDevice
+        let process: ChildProcess
+        let output: (readEnd: FileDescriptor, writeEnd: FileDescriptor)
         do {
-            try process.run()
+            let devNull = try FileDescriptor.open("/dev/null", flags: O_RDWR)
+            output = try FileDescriptor.pipe()
+            process = try ChildProcess.spawn(
+                "git", arguments: ["--no-optional-locks", "-c", "core.fsmonitor=false", "-C", directory] + arguments,
+                environment: environment,
+                descriptors: [0: devNull.rawValue, 1: output.writeEnd.rawValue, 2: devNull.rawValue])
+            try output.writeEnd.close()
         } catch {
             logger.debug("running git in \(directory) failed: \(error)")
             return nil
         }
-        let data = (try? output.fileHandleForReading.read(upToCount: maximumOutputBytes)) ?? nil
-        try? output.fileHandleForReading.close()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else {
-            logger.debug("git \(arguments.joined(separator: " ")) in \(directory) exited with \(process.terminationStatus)")
+        // Output past the limit is never read: closing the pipe ends a git that goes on writing.
+        var data = [UInt8](repeating: 0, count: maximumOutputBytes)
+        let count = (try? data.withUnsafeMutableBytes { try output.readEnd.readFully(into: $0) }) ?? 0
+        try? output.readEnd.close()
+        let status = process.waitBlocking()
+        guard status == .exited(0) else {
+            logger.debug("git \(arguments.joined(separator: " ")) in \(directory) ended with \(status)")
             return nil
         }
-        let text = String(decoding: data ?? Data(), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        let text = String(decoding: data.prefix(count), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
         return text.isEmpty ? nil : text
     }
 
