@@ -2,6 +2,7 @@ import CSystem
 import Foundation
 import Glibc
 import KilnDiagnostics
+import KilnSystem
 
 /// Starts the background monitor of a container: `kiln --root ROOT container monitor ID`, in a
 /// session of its own, with its standard streams on /dev/null and its own messages in
@@ -23,16 +24,19 @@ enum MonitorProcess {
             if logFile >= 0 { close(logFile) }
         }
 
-        let pid: pid_t
+        let monitor: ChildProcess
         do {
-            pid = try spawn(
+            // A session of its own: the monitor leaves kiln's session and terminal.
+            monitor = try ChildProcess.spawn(
                 executable, arguments: ["--root", storeRoot, "container", "monitor", "--ready-fd", "3", containerID],
                 environment: environment,
-                descriptors: [0: devNull, 1: devNull, 2: logFile >= 0 ? logFile : devNull, 3: writeEnd])
+                descriptors: [0: devNull, 1: devNull, 2: logFile >= 0 ? logFile : devNull, 3: writeEnd],
+                newSession: true)
         } catch {
             close(readEnd)
             close(writeEnd)
-            throw error
+            let reason = (error as? SystemError).map { String(cString: strerror($0.errno)) } ?? "\(error)"
+            throw ContainerError(.monitorFailed("starting \(executable): \(reason)"))
         }
         close(writeEnd)
 
@@ -48,15 +52,12 @@ enum MonitorProcess {
             }
             return bytes
         }.value
-        // The monitor outlives this command; a thread reaps it so a long-lived kiln keeps no zombie.
-        Thread.detachNewThread {
-            var status: Int32 = 0
-            while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
-        }
+        // The monitor outlives this command, and a thread reaps it so a long-lived kiln keeps no zombie.
+        Thread.detachNewThread { _ = monitor.waitBlocking() }
 
         guard let object = try? JSONSerialization.jsonObject(with: Data(report)) as? [String: Any] else {
             throw ContainerError(
-                .monitorFailed("the monitor (pid \(pid)) ended without reporting whether the container started; see \(logPath)"))
+                .monitorFailed("the monitor (pid \(monitor.pid)) ended without reporting whether the container started; see \(logPath)"))
         }
         guard object["ok"] as? Bool == true else {
             let hint = (object["hint"] as? String).flatMap { $0.isEmpty ? nil : $0 }
@@ -79,49 +80,5 @@ enum MonitorProcess {
             return configured
         }
         throw ContainerError(.monitorFailed("cannot find the kiln binary to run the monitor (looked at \(me) and \(sibling))"))
-    }
-
-    /// posix_spawn in a new session, with only `descriptors` open in the child.
-    static func spawn(_ executable: String, arguments: [String], environment: [String: String], descriptors: [Int32: Int32]) throws -> pid_t {
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        let sorted = descriptors.sorted { $0.key < $1.key }
-        // Park every source above the targets first, so one target never overwrites another's source.
-        for (offset, (_, source)) in sorted.enumerated() {
-            posix_spawn_file_actions_adddup2(&actions, source, 1000 + Int32(offset))
-        }
-        for (offset, (target, _)) in sorted.enumerated() {
-            posix_spawn_file_actions_adddup2(&actions, 1000 + Int32(offset), target)
-        }
-        _ = kiln_spawn_add_close_from(&actions, (descriptors.keys.max() ?? 2) + 1)
-
-        var attributes = posix_spawnattr_t()
-        posix_spawnattr_init(&attributes)
-        defer { posix_spawnattr_destroy(&attributes) }
-        var defaults = sigset_t()
-        sigfillset(&defaults)
-        var empty = sigset_t()
-        sigemptyset(&empty)
-        posix_spawnattr_setsigdefault(&attributes, &defaults)
-        posix_spawnattr_setsigmask(&attributes, &empty)
-        // POSIX_SPAWN_SETSID (glibc 2.26): the monitor leaves kiln's session and terminal.
-        let setSession: Int32 = 0x80
-        posix_spawnattr_setflags(&attributes, Int16(Int32(POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK) | setSession))
-
-        let argv = [executable] + arguments
-        let env = environment.map { "\($0.key)=\($0.value)" }
-        var pid = pid_t()
-        let pointers = argv.map { strdup($0) } + [nil]
-        let environmentPointers = env.map { strdup($0) } + [nil]
-        defer {
-            pointers.forEach { free($0) }
-            environmentPointers.forEach { free($0) }
-        }
-        let result = posix_spawn(&pid, executable, &actions, &attributes, pointers, environmentPointers)
-        guard result == 0 else {
-            throw ContainerError(.monitorFailed("starting \(executable): \(String(cString: strerror(result)))"))
-        }
-        return pid
     }
 }
