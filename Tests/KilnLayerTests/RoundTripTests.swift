@@ -1,3 +1,4 @@
+import CZlib
 import Foundation
 import Glibc
 import KilnImage
@@ -107,6 +108,30 @@ import Testing
         }
         // zstd's multithreaded output depends on the worker count, so only gzip is pinned.
         if compression == .gzip { #expect(digests.count == 1) }
+    }
+
+    /// Stored random blocks between deflated ones form one stream that gzip reads back unchanged.
+    @Test func storedAndDeflatedBlocksJoin() throws {
+        let temporary = try TemporaryDirectory()
+        var generator = SystemRandomNumberGenerator()
+        let random = (0..<2_000_000).map { _ in UInt8.random(in: 0...255, using: &generator) }
+        let mixed = Self.sample + random + Self.sample
+        let path = temporary.file("mixed.gz")
+        let result = try Self.compress(mixed, LayerBlobWriter.Options(compression: .gzip), to: path)
+        #expect(result.diffID == Digest.sha256(of: mixed))
+        try run("/usr/bin/gzip", ["-t", path])
+        try run("/usr/bin/gzip", ["-dk", path])
+        let decompressed = try [UInt8](Data(contentsOf: URL(fileURLWithPath: temporary.file("mixed"))))
+        #expect(decompressed == mixed)
+    }
+
+    @Test func compressibleSampleIsNotStored() {
+        var trial = z_stream()
+        #expect(kiln_deflateInit2(&trial, 1, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY) == Z_OK)
+        defer { deflateEnd(&trial) }
+        #expect(!ParallelGzipCompressor.isIncompressible(Array(Self.sample.prefix(600_000)), trial: &trial))
+        let random = (0..<600_000).map { _ in UInt8.random(in: 0...255) }
+        #expect(ParallelGzipCompressor.isIncompressible(random, trial: &trial))
     }
 
     @Test func emptyInputMakesValidGzip() throws {

@@ -14,6 +14,12 @@ final class ParallelGzipCompressor: @unchecked Sendable {
     /// /usr/share on a 2-core VM. They still keep a few threads busy on layers of a few MiB.
     static let blockSize = 512 * 1024
     static let dictionarySize = 32 * 1024
+    /// Bytes of a block that a fast trial compression looks at before the real one.
+    static let sampleSize = 16 * 1024
+    /// A sample that level 1 cannot shrink below this share of its size marks its block as
+    /// incompressible (already compressed or random data), which is then stored without
+    /// compression: deflating it at level 6 would cost several times the CPU and save nothing.
+    static let incompressibleRatio = 0.97
 
     private let level: Int32
     private let output: (UnsafeRawBufferPointer) throws -> Void
@@ -171,8 +177,14 @@ final class ParallelGzipCompressor: @unchecked Sendable {
     private static func work(_ shared: Shared, level: Int32) {
         let condition = shared.condition
         var stream = z_stream()
-        let initialised = kiln_deflateInit2(&stream, level, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY) == Z_OK
-        defer { if initialised { deflateEnd(&stream) } }
+        var trial = z_stream()
+        let initialised =
+            kiln_deflateInit2(&stream, level, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY) == Z_OK
+            && kiln_deflateInit2(&trial, 1, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY) == Z_OK
+        defer {
+            deflateEnd(&stream)
+            deflateEnd(&trial)
+        }
 
         while true {
             condition.lock()
@@ -187,7 +199,8 @@ final class ParallelGzipCompressor: @unchecked Sendable {
             condition.unlock()
 
             if initialised {
-                compress(job, with: &stream)
+                let stored = level > 0 && isIncompressible(job.input, trial: &trial)
+                compress(job, with: &stream, level: stored ? 0 : level)
             } else {
                 job.failure = "deflateInit2 failed"
             }
@@ -199,10 +212,38 @@ final class ParallelGzipCompressor: @unchecked Sendable {
         }
     }
 
-    private static func compress(_ job: Job, with stream: inout z_stream) {
+    /// Compresses a sample from the middle of `input` at level 1 and tells whether it stayed
+    /// above `incompressibleRatio` of its size. The decision depends on the input alone, so the
+    /// output stays the same for the same input.
+    static func isIncompressible(_ input: [UInt8], trial: inout z_stream) -> Bool {
+        guard input.count >= sampleSize, deflateReset(&trial) == Z_OK else { return false }
+        let start = (input.count - sampleSize) / 2
+        var output = [UInt8](repeating: 0, count: sampleSize + 1024)
+        var status: Int32 = Z_OK
+        var produced = 0
+        input.withUnsafeBufferPointer { all in
+            output.withUnsafeMutableBufferPointer { buffer in
+                trial.next_in = UnsafeMutablePointer(mutating: all.baseAddress! + start)
+                trial.avail_in = uInt(sampleSize)
+                trial.next_out = buffer.baseAddress
+                trial.avail_out = uInt(buffer.count)
+                status = deflate(&trial, Z_FINISH)
+                produced = buffer.count - Int(trial.avail_out)
+            }
+        }
+        guard status == Z_STREAM_END else { return false }
+        return Double(produced) >= Double(sampleSize) * incompressibleRatio
+    }
+
+    private static func compress(_ job: Job, with stream: inout z_stream, level: Int32) {
         job.checksum = job.input.withUnsafeBufferPointer { crc32(0, $0.baseAddress, uInt($0.count)) }
         guard deflateReset(&stream) == Z_OK else {
             job.failure = "deflateReset failed"
+            return
+        }
+        // After a reset nothing is buffered, so the level can change for this block alone.
+        guard deflateParams(&stream, level, Z_DEFAULT_STRATEGY) == Z_OK else {
+            job.failure = "deflateParams failed"
             return
         }
         if !job.dictionary.isEmpty {
