@@ -79,7 +79,7 @@ struct RuntimePlanner {
     static func createWorkingDirectory(_ path: String, rootfs: String, user: ProcessUser) throws {
         guard path != "/", !["/proc", "/sys", "/dev"].contains(where: { path == $0 || path.hasPrefix($0 + "/") }) else { return }
         let root = try RootDirectory(path: FilePath(rootfs))
-        if let existing = try? root.status(FilePath(path)), existing != nil { return }
+        if (try? root.status(FilePath(path))) != nil { return }
         let directory = try root.makeDirectories(FilePath(path), mode: 0o755)
         fchown(directory.rawValue, user.uid, user.gid)
         try? directory.close()
