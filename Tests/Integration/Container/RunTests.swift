@@ -148,7 +148,10 @@ struct RunTests {
             #expect(detached.status == 0)
             let id = detached.stdout.trimmingCharacters(in: .newlines)
 
-            let gone = await harness.eventually { await harness.kiln("ps", "-aq").stdout.isEmpty }
+            // The monitor deletes the record first and the folders after it.
+            let gone = await harness.eventually {
+                await harness.kiln("ps", "-aq").stdout.isEmpty && harness.entries("containers").isEmpty
+            }
             #expect(gone)
             #expect(harness.entries("containers") == [])
             #expect(harness.entries("work") == [])
