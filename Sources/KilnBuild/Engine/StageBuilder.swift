@@ -251,6 +251,9 @@ final class StageBuilder: @unchecked Sendable {
         next.config.created = created
         next.cacheKey = key
 
+        // TODO: every step stores the whole config, history included, so a Dockerfile of n steps
+        // writes O(n²) bytes: 2,000 ENV lines take 11 s and 20,000 far longer. Metadata-only
+        // steps could store nothing and replay their instruction on a cache hit instead.
         let configBytes = next.config.canonicalJSON()
         let configDescriptor = try engine.putBlob(configBytes, lease: lease)
         try store.saveCacheRecord(
