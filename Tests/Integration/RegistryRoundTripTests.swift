@@ -120,6 +120,13 @@ import Testing
         let pulled = await kiln("pull", "-q", "busybox:1.0")
         #expect(pulled.status == 0, "\(pulled.stderr)")
         #expect(pulled.stdout == "docker.io/library/busybox:1.0\n")
+
+        // kiln create (and run) pull a missing image through the same mirror.
+        var other = kiln
+        other.root = scratch.appending("other")
+        let created = await other("create", "--name", "mirrored", "busybox:1.0", "/bin/true")
+        #expect(created.status == 0, "\(created.stderr)")
+        #expect(created.stderr.contains("Status: Downloaded newer image for busybox:1.0"))
     }
 
     @Test(.enabled(if: available, "needs docker-registry and skopeo"))

@@ -40,8 +40,9 @@ enum ImageAcquisition {
         if !quiet {
             context.stderr.line("\(reference.tag ?? reference.digest?.description ?? Reference.defaultTag): Pulling from \(reference.path)")
         }
+        // The user's configuration holds mirrors, plain-HTTP registries and CA files, as for kiln pull.
         let puller = ImagePuller(
-            settings: RegistrySettings(), credentials: RegistryOptions.credentialStore(context),
+            settings: try UserConfiguration.registrySettings(context), credentials: RegistryOptions.credentialStore(context),
             locations: RegistryOptions.blobLocations(context), logger: context.logger,
             progress: ProgressReporter { renderer.handle($0) })
         let result: PullResult
