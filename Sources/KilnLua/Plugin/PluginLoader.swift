@@ -105,7 +105,10 @@ public enum ConfigurationLoader {
         var result = PluginConfiguration()
         var files: [(path: String, display: String)] = []
         if let userFile, FileManager.default.fileExists(atPath: userFile) {
-            files.append((userFile, "~/.config/kiln/config.lua"))
+            // Shown as the user would write it: `~` for the home folder, else the path as given.
+            let home = ProcessInfo.processInfo.environment["HOME"].map { $0.hasSuffix("/") ? $0 : $0 + "/" }
+            let display = home.flatMap { userFile.hasPrefix($0) ? "~/" + userFile.dropFirst($0.count) : nil } ?? userFile
+            files.append((userFile, display))
         }
         if let contextDirectory, FileManager.default.fileExists(atPath: contextDirectory + "/.kiln/config.lua") {
             files.append((contextDirectory + "/.kiln/config.lua", ".kiln/config.lua"))
