@@ -106,6 +106,10 @@ enum BuildCommand {
         let result: BuildResult
         do {
             result = try await Interruption.cancellingOnInterrupt { try await engine.build(inputs.plan) }
+        } catch is CancellationError {
+            // Ctrl-C between steps or inside a step that is not a RUN ends here, not in a step's error.
+            renderer.finish()
+            throw BuildError(.cancelled)
         } catch {
             renderer.finish()
             throw error
