@@ -14,9 +14,9 @@ enum BuildFlags {
             do {
                 reference = try Reference(parsing: text)
             } catch {
-                throw UsageError(
-                    command: command,
-                    reason: .invalidValue(flag: "--tag", value: text, reason: "invalid reference format"))
+                var reason = "invalid reference format"
+                if case ImageError.invalidReference(_, let rule) = error { reason += ": \(rule)" }
+                throw UsageError(command: command, reason: .invalidValue(flag: "--tag", value: text, reason: reason))
             }
             let tagged = reference.withDefaultTag()
             if reference.tag == nil && reference.digest == nil { options.defaultedTags.insert(tagged) }
