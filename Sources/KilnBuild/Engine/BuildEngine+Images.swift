@@ -43,7 +43,7 @@ extension BuildEngine {
         }
         do {
             let image = try store.image(named: name)
-            try lease.retain([.blob(image.manifest.digest), .blob(image.config.digest)])
+            try retainBase(image, lease: lease)
             return image
         } catch StoreError.imageNotFound {
             guard let source = baseImages, let reference else {
@@ -55,9 +55,16 @@ extension BuildEngine {
                 throw BuildError(.baseImageNotFound(name, pullFailure: Self.words(error), hint: hint))
             }
             let image = try store.image(named: name)
-            try lease.retain([.blob(image.manifest.digest), .blob(image.config.digest)])
+            try retainBase(image, lease: lease)
             return image
         }
+    }
+
+    /// Keeps the base image's manifest, config and layer blobs for this build, so that an image
+    /// prune running beside it cannot take the layers that the new image will list.
+    private func retainBase(_ image: ImageRecord, lease: Lease) throws {
+        let layers = try store.layers(of: image).map { LeaseResource.blob($0.digest) }
+        try lease.retain([.blob(image.manifest.digest), .blob(image.config.digest)] + layers)
     }
 
     /// An error's message without its location or hint.
