@@ -214,7 +214,7 @@ extension ContainerRunner {
         do {
             master = try await Task.detached { try console.receiveMaster() }.value
         } catch {
-            // runc failed before it made the terminal; its own error says why.
+            // runc failed before it made the terminal, and its own error explains why.
             _ = try await execution.value
             throw error
         }

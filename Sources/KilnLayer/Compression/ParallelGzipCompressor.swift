@@ -212,8 +212,8 @@ final class ParallelGzipCompressor: @unchecked Sendable {
         }
     }
 
-    /// Compresses a sample from the middle of `input` at level 1 and tells whether it stayed
-    /// above `incompressibleRatio` of its size. The decision depends on the input alone, so the
+    /// Returns whether a sample from the middle of `input`, compressed at level 1, stays above
+    /// `incompressibleRatio` of its size. The decision depends on the input alone, so the
     /// output stays the same for the same input.
     static func isIncompressible(_ input: [UInt8], trial: inout z_stream) -> Bool {
         guard input.count >= sampleSize, deflateReset(&trial) == Z_OK else { return false }

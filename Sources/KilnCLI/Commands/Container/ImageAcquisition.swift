@@ -40,7 +40,7 @@ enum ImageAcquisition {
         if !quiet {
             context.stderr.line("\(reference.tag ?? reference.digest?.description ?? Reference.defaultTag): Pulling from \(reference.path)")
         }
-        // The user's configuration holds mirrors, plain-HTTP registries and CA files, as for kiln pull.
+        // The user's configuration contains mirrors, plain-HTTP registries and CA files, as for kiln pull.
         let puller = ImagePuller(
             settings: try UserConfiguration.registrySettings(context), credentials: RegistryOptions.credentialStore(context),
             locations: RegistryOptions.blobLocations(context), logger: context.logger,
