@@ -161,6 +161,8 @@ public final class ContainerManager: Sendable {
         let deadline = ContinuousClock.now + timeout
         var current = container
         while ContinuousClock.now < deadline {
+            // A `--rm` container's monitor deletes the record once the container ended.
+            guard (try? repository.container(id: current.id)) != nil else { return current }
             current = await reconcile(current)
             if !current.status.isActive { return current }
             try await Task.sleep(for: .milliseconds(50))
