@@ -33,7 +33,13 @@ extension Store {
         var blobsByImage: [Digest: [Descriptor]] = [:]
         var users: [Digest: Int] = [:]
         for image in images {
-            let blobs = [image.manifest, image.config] + (try layers(of: image)).map(\.descriptor)
+            // Layers count unpacked, as `kiln images` shows them and Docker counts them.
+            let layerSizes = try layers(of: image).map { layer in
+                var descriptor = layer.descriptor
+                descriptor.size = layer.uncompressedSize ?? descriptor.size
+                return descriptor
+            }
+            let blobs = [image.manifest, image.config] + layerSizes
             blobsByImage[image.manifest.digest] = blobs
             for digest in Set(blobs.map(\.digest)) { users[digest, default: 0] += 1 }
         }
