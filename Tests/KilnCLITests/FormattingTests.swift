@@ -40,12 +40,16 @@ import Testing
         #expect(try GoTemplate("{{if .Empty}}yes{{else}}no{{end}}").render(row) == "no")
         #expect(try GoTemplate("{{if .Tag}}{{.Tag}}{{end}}!").render(row) == "latest!")
         #expect(try GoTemplate("{{json .}}").render(.map(["a": .string("<&>")])) == "{\"a\":\"\\u003c\\u0026\\u003e\"}")
+        #expect(try GoTemplate("{{index .Labels \"b\"}}").render(row) == "2")
+        #expect(try GoTemplate("{{index .Env 1}}").render(row) == "B=2")
+        #expect(try GoTemplate("{{index .Labels \"zz\"}}").render(row) == "<no value>")
     }
 
     @Test func templateErrorsNameTheProblem() throws {
         #expect(throws: (any Error).self) { try GoTemplate("{{.Repository").render(row) }
         #expect(throws: (any Error).self) { try GoTemplate("{{nosuch .Tag}}").render(row) }
         #expect(throws: (any Error).self) { try GoTemplate("{{.Missing}}").render(row) }
+        #expect(throws: (any Error).self) { try GoTemplate("{{index .Env 5}}").render(row) }
         #expect(try GoTemplate("{{.Missing}}", strictFields: false).render(row) == "<no value>")
     }
 

@@ -31,7 +31,7 @@ struct GoTemplate {
     let strictFields: Bool
 
     static let functions: Set<String> = [
-        "json", "upper", "lower", "title", "join", "split", "truncate", "pad", "println", "print", "len",
+        "json", "upper", "lower", "title", "join", "split", "truncate", "pad", "println", "print", "len", "index",
     ]
 
     init(_ source: String, strictFields: Bool = true) throws {
@@ -147,6 +147,29 @@ struct GoTemplate {
             case .object(let members): return .integer(Int64(members.count))
             default: return .integer(Int64(string(0).count))
             }
+        case "index":
+            // `index MAP KEY` and `index LIST N`, several keys in turn, as Go's templates do.
+            guard values.count >= 2 else {
+                throw GeneralError("template: wrong number of arguments for index: want at least 2 got \(values.count)")
+            }
+            var current = values[0]
+            for key in values.dropFirst() {
+                switch (current, key) {
+                case (.object(let members), _):
+                    current = members.first { $0.0 == Self.display(key) }?.1 ?? .null
+                case (.null, _):
+                    // A map that is not there, such as an image without labels, has no keys.
+                    current = .null
+                case (.array(let elements), .integer(let position)):
+                    guard position >= 0, position < elements.count else {
+                        throw GeneralError("template: error calling index: index out of range: \(position)")
+                    }
+                    current = elements[Int(position)]
+                default:
+                    throw GeneralError("template: error calling index: cannot index \(Self.display(current)) with \(Self.display(key))")
+                }
+            }
+            return current
         case "println":
             return .string(values.map(Self.display).joined(separator: " ") + "\n")
         default:
