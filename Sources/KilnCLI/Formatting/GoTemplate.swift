@@ -89,7 +89,7 @@ struct GoTemplate {
                 }
                 guard let next = value[name] else {
                     if strictFields { throw GeneralError("template: can't evaluate field \(name)") }
-                    return .string("<no value>")
+                    return .null
                 }
                 value = next
             }
