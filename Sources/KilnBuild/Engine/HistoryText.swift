@@ -58,10 +58,10 @@ enum HistoryText {
 }
 
 /// Go's `fmt` formatting of strings, string slices, integers and durations as `%q` prints them.
-enum GoFormat {
+public enum GoFormat {
     /// `strconv.Quote`: double quotes, with `"` and `\` escaped, control characters as `\n`,
     /// `\t` or `\x..`, and other printable characters as they are.
-    static func quoted(_ text: String) -> String {
+    public static func quoted(_ text: String) -> String {
         var result = "\""
         for scalar in text.unicodeScalars {
             switch scalar {

@@ -1,4 +1,5 @@
 import Foundation
+import KilnBuild
 import KilnContainer
 import KilnStore
 
@@ -42,25 +43,7 @@ enum ContainerDisplay {
         if truncate, command.count > 20 {
             command = String(command.prefix(19)) + "…"
         }
-        return goQuoted(command)
-    }
-
-    /// `"text"` with backslashes, quotes and control characters escaped, as Go's strconv.Quote writes it.
-    static func goQuoted(_ text: String) -> String {
-        var result = "\""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": result += "\\\""
-            case "\\": result += "\\\\"
-            case "\n": result += "\\n"
-            case "\t": result += "\\t"
-            case "\r": result += "\\r"
-            case _ where scalar.value < 0x20 || scalar.value == 0x7f:
-                result += String(format: "\\x%02x", scalar.value)
-            default: result.unicodeScalars.append(scalar)
-            }
-        }
-        return result + "\""
+        return GoFormat.quoted(command)
     }
 
     /// `0.0.0.0:4000->4000/tcp, 80/tcp`: published ports (consecutive ones as a range), then
