@@ -1,3 +1,5 @@
+import KilnSystem
+
 /// A content digest, `algorithm:hex`, as OCI descriptors and image references carry it.
 ///
 /// Only sha256, sha384 and sha512 are accepted, with lower-case hex of the algorithm's exact
@@ -107,6 +109,18 @@ extension Digest {
     public static func sha256(of bytes: some Sequence<UInt8>) -> Digest {
         let hasher = DigestHasher(.sha256)
         hasher.update(Array(bytes))
+        return hasher.finalize()
+    }
+
+    /// Hashes everything readable from `descriptor`, from its current offset to its end.
+    public static func hashing(_ descriptor: FileDescriptor, algorithm: Algorithm = .sha256) throws -> Digest {
+        let hasher = DigestHasher(algorithm)
+        var buffer = [UInt8](repeating: 0, count: 256 * 1024)
+        while true {
+            let count = try buffer.withUnsafeMutableBytes { try descriptor.read(into: $0) }
+            if count == 0 { break }
+            buffer.withUnsafeBytes { hasher.update(UnsafeRawBufferPointer(rebasing: $0[0..<count])) }
+        }
         return hasher.finalize()
     }
 

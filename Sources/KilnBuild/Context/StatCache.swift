@@ -199,14 +199,6 @@ final class ContextHashes: @unchecked Sendable {
     }
 
     static func hash(_ path: FilePath, root: RootDirectory) throws -> Digest {
-        let file = try root.open(path, flags: O_RDONLY | O_NOFOLLOW)
-        let hasher = DigestHasher(.sha256)
-        var buffer = [UInt8](repeating: 0, count: 256 * 1024)
-        while true {
-            let count = try buffer.withUnsafeMutableBytes { try file.read(into: $0) }
-            if count == 0 { break }
-            buffer.withUnsafeBytes { hasher.update(UnsafeRawBufferPointer(rebasing: $0[0..<count])) }
-        }
-        return hasher.finalize()
+        try Digest.hashing(try root.open(path, flags: O_RDONLY | O_NOFOLLOW))
     }
 }

@@ -43,22 +43,11 @@ enum URLDownload {
         }
         var actual = download.digest
         if expected.algorithm != actual.algorithm {
-            actual = try digest(ofFile: download.path, algorithm: expected.algorithm)
+            let file = try FileDescriptor.open(download.path, flags: O_RDONLY)
+            actual = try Digest.hashing(file, algorithm: expected.algorithm)
         }
         guard actual == expected else {
             throw BuildError(.checksumMismatch(url: url, expected: expected.description, actual: actual.description))
         }
-    }
-
-    static func digest(ofFile path: String, algorithm: Digest.Algorithm) throws -> Digest {
-        let file = try FileDescriptor.open(path, flags: O_RDONLY)
-        let hasher = DigestHasher(algorithm)
-        var buffer = [UInt8](repeating: 0, count: 256 * 1024)
-        while true {
-            let count = try buffer.withUnsafeMutableBytes { try file.read(into: $0) }
-            if count == 0 { break }
-            buffer.withUnsafeBytes { hasher.update(UnsafeRawBufferPointer(rebasing: $0[0..<count])) }
-        }
-        return hasher.finalize()
     }
 }

@@ -133,7 +133,7 @@ extension Store {
     /// Recomputes a blob's digest by reading it in full; throws `blobCorrupt` on any difference.
     public func verifyBlob(_ digest: Digest, expectedSize: Int64? = nil) throws {
         let descriptor = try openBlob(digest, expectedSize: expectedSize)
-        let actual = try Self.hash(descriptor, algorithm: digest.algorithm)
+        let actual = try Digest.hashing(descriptor, algorithm: digest.algorithm)
         guard actual == digest else {
             throw StoreError.blobCorrupt(digest, path: layout.blob(digest), reason: "its content hashes to \(actual)")
         }
@@ -151,18 +151,6 @@ extension Store {
             default: throw error
             }
         }
-    }
-
-    /// The digest of everything readable from `descriptor`.
-    static func hash(_ descriptor: FileDescriptor, algorithm: Digest.Algorithm) throws -> Digest {
-        let hasher = DigestHasher(algorithm)
-        var buffer = [UInt8](repeating: 0, count: 1 << 20)
-        while true {
-            let count = try buffer.withUnsafeMutableBytes { try descriptor.read(into: $0) }
-            if count == 0 { break }
-            buffer.withUnsafeBytes { hasher.update(UnsafeRawBufferPointer(rebasing: $0[0..<count])) }
-        }
-        return hasher.finalize()
     }
 
     /// Reads and decodes a manifest or index blob.
