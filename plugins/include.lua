@@ -1,7 +1,7 @@
 -- include: INCLUDE PATH splices a Dockerfile fragment from the build context in place of the line.
 --
 -- PATH is relative to the build context's root, in the fragment too. The fragment's lines join
--- the stage where INCLUDE stands, so the ARGs and ENVs declared before it apply to them. A
+-- the stage where INCLUDE is, so the ARGs and ENVs declared before it apply to them. A
 -- fragment may INCLUDE others; a fragment that includes itself, directly or through others, is
 -- an error that shows the chain. Comment lines and blank lines are skipped, and lines ending in
 -- a backslash continue on the next line. A fragment may not hold FROM or heredocs.

@@ -7,7 +7,7 @@ import KilnDiagnostics
 /// Errors of other modules (a missing user, a bad layer) are wrapped with the step's location.
 public struct BuildError: KilnError {
     public enum Reason: Sendable {
-        /// The base image is not in the store and cannot be pulled; `pullFailure` says why the
+        /// The base image is not in the store and cannot be pulled; `pullFailure` explains why the
         /// pull failed, when one was tried.
         case baseImageNotFound(String, pullFailure: String?, hint: String)
         /// `--pull` failed to pull a base image again that the store has; `pullFailure` is the
@@ -15,12 +15,12 @@ public struct BuildError: KilnError {
         case basePullFailed(String, pullFailure: String)
         /// `--target` names no stage.
         case unknownTarget(String, suggestion: String?)
-        /// `--from` or `from=` names neither a stage nor a usable image; `pullFailure` says why
+        /// `--from` or `from=` names neither a stage nor a usable image; `pullFailure` explains why
         /// pulling it as an image failed.
         case unknownStage(String, suggestion: String?, pullFailure: String?)
         /// A stage depends on itself, directly or through other stages; the names in order.
         case stageCycle([String])
-        /// A RUN command exited with a non-zero status; `output` holds its last lines.
+        /// A RUN command exited with a non-zero status; `output` contains its last lines.
         case commandFailed(status: Int32, output: [String])
         /// A RUN command was killed by a signal.
         case commandKilled(signal: Int32, output: [String])

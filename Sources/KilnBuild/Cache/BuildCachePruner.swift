@@ -12,7 +12,7 @@ public struct BuildCachePruner: Sendable {
         public var all = false
         /// Removes only what was last used before this Unix time.
         public var lastUsedBefore: Int64?
-        /// Removes least recently used records until the cache holds at most this many bytes.
+        /// Removes least recently used records until the cache uses at most this many bytes.
         public var keepStorage: Int64?
 
         public init() {}
@@ -84,7 +84,7 @@ public struct BuildCachePruner: Sendable {
         return used
     }
 
-    /// Removes cache mount directories that no build holds and that were last used before
+    /// Removes cache mount directories that no build has locked and that were last used before
     /// `cutoff` (any time when nil); returns their names and sizes.
     private func pruneCacheMounts(before cutoff: Int64?) throws -> [(String, Int64)] {
         let base = store.layout.cacheMounts

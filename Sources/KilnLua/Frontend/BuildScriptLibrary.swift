@@ -6,7 +6,7 @@ import KilnDockerfile
 /// `kiln.stage(base, options)` and the methods of the stage objects it returns, for build scripts.
 ///
 /// A stage object is a table with the field `name` and a protected metatable whose `__index`
-/// holds the methods. kiln keeps every stage object in a registry list and finds a stage by the
+/// contains the methods. kiln keeps every stage object in a registry list and finds a stage by the
 /// object's identity, so a script cannot make a method act on a stage it did not create.
 enum BuildScriptLibrary {
     /// The registry field holding the list of stage objects, in creation order.

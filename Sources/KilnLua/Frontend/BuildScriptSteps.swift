@@ -144,7 +144,7 @@ enum BuildScriptSteps {
 
     static func stopSignal(_ call: HostCall, _ script: BuildScript, _ stage: Int) throws(HostFunctionError) {
         let signal = try nonEmptyText(call, at: 2, name: "signal")
-        // The Dockerfile decoder holds the list of valid signal names.
+        // The Dockerfile decoder has the list of valid signal names.
         let source = SourceText("STOPSIGNAL \(signal)\n", file: script.file)
         guard !signal.contains(where: \.isWhitespace),
             (try? Dockerfile.decodeLine("STOPSIGNAL \(signal)", escape: "\\", at: SourceRange(file: script.file, line: 1), in: source)) != nil

@@ -113,7 +113,8 @@ struct BuildCacheTests {
         try context.write("Dockerfile", "FROM kiln-test/busybox:1\nCOPY a /a\nARG V=1\nLABEL x=$V\n")
         let one = try await Self.build(kiln, "--build-arg", "V=1")
         let two = try await Self.build(kiln, "--build-arg", "V=2")
-        #expect(one.result.status == 0 && two.result.status == 0)
+        #expect(one.result.status == 0)
+        #expect(two.result.status == 0)
         #expect(!two.cached.contains(4), "\(two.result.stderr)")
         #expect(two.cached.contains(2), "\(two.result.stderr)")
     }

@@ -168,7 +168,9 @@ struct ConformanceCaseTests {
         ] {
             #expect(Inspect.isRegularFile(root + path), "\(path)")
             let mode = Inspect.mode(root + path)
-            #expect(mode?.permissions == 0o644 && mode?.uid == 0 && mode?.gid == 0, "\(path)")
+            #expect(mode?.permissions == 0o644, "\(path)")
+            #expect(mode?.uid == 0, "\(path)")
+            #expect(mode?.gid == 0, "\(path)")
         }
         #expect(!Inspect.exists(root + "/w1/apt"))
         #expect(!Inspect.exists(root + "/w2/conf"))
@@ -221,15 +223,20 @@ struct ConformanceCaseTests {
 
         #expect(Inspect.mode(root + "/local")?.uid == 0)
         let localDirectory = Inspect.mode(root + "/local/pkg")
-        #expect(localDirectory?.permissions == 0o755 && localDirectory?.uid == 123 && localDirectory?.gid == 456)
+        #expect(localDirectory?.permissions == 0o755)
+        #expect(localDirectory?.uid == 123)
+        #expect(localDirectory?.gid == 456)
         let localFile = Inspect.mode(root + "/local/pkg/file.txt")
-        #expect(localFile?.permissions == 0o600 && localFile?.uid == 123 && localFile?.gid == 456)
+        #expect(localFile?.permissions == 0o600)
+        #expect(localFile?.uid == 123)
+        #expect(localFile?.gid == 456)
         #expect(Inspect.text(root + "/local/pkg/file.txt") == "inside\n")
         #expect(Inspect.modificationTime(root + "/local/pkg/file.txt") == 1_577_836_800)
 
         let remote = root + "/remote/payload.tar.gz"
         #expect(Inspect.isRegularFile(remote))
-        #expect(Inspect.mode(remote)?.permissions == 0o600 && Inspect.mode(remote)?.uid == 0)
+        #expect(Inspect.mode(remote)?.permissions == 0o600)
+        #expect(Inspect.mode(remote)?.uid == 0)
         let servedSize = (try FileManager.default.attributesOfItem(atPath: served)[.size] as? Int) ?? -1
         #expect((try FileManager.default.attributesOfItem(atPath: remote)[.size] as? Int) == servedSize)
         #expect(Inspect.modificationTime(remote) == Inspect.modificationTime(served))
@@ -240,7 +247,9 @@ struct ConformanceCaseTests {
         #expect(Inspect.mode(root + "/gz/plain.txt.gz")?.permissions == 0o644)
         #expect(Inspect.isDirectory(root + "/named.tar"))
         let named = Inspect.mode(root + "/named.tar/pkg/file.txt")
-        #expect(named?.permissions == 0o600 && named?.uid == 123 && named?.gid == 456)
+        #expect(named?.permissions == 0o600)
+        #expect(named?.uid == 123)
+        #expect(named?.gid == 456)
         #expect(Inspect.isRegularFile(root + "/copied/payload.tar.gz"))
         #expect(Inspect.mode(root + "/copied/payload.tar.gz")?.permissions == 0o644)
         #expect(server.requestCount == 2)

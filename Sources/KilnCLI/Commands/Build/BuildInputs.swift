@@ -17,7 +17,7 @@ struct BuildInputs {
     var buildArguments: [String: String]
 
     /// Reads PATH (or `-`) and `-f`, loads the plugins the context and flags enable, and plans
-    /// the build with them. Standard input holds either a context archive or, when it is not
+    /// the build with them. Standard input contains either a context archive or, when it is not
     /// one, the Dockerfile itself (a build without context).
     static func read(
         _ arguments: ParsedArguments, context: CommandContext, scratch: String, store: Store,

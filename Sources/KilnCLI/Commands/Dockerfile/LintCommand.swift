@@ -10,7 +10,7 @@ import KilnLua
 /// any finding and 0 when there is none, as hadolint and ShellCheck do, so a CI step fails on
 /// findings. A `# check=skip=ID` line in the Dockerfile silences a rule.
 enum LintCommand {
-    /// The plugin whose parse hook holds kiln's own rules.
+    /// The plugin whose parse hook contains kiln's own rules.
     static let rulesPlugin = "lint-rules"
 
     static let spec = CommandSpec(
