@@ -86,11 +86,13 @@ let package = Package(
 /// a test folder added later.
 var testTargets: [Target] {
     [
+        // Helpers shared by several test targets; not part of any product.
+        .target(name: "KilnTestSupport", dependencies: ["CSystem"], path: "Tests/KilnTestSupport"),
         .testTarget(name: "KilnDiagnosticsTests", dependencies: ["KilnDiagnostics"]),
-        .testTarget(name: "KilnSystemTests", dependencies: ["KilnSystem"]),
+        .testTarget(name: "KilnSystemTests", dependencies: ["KilnSystem", "KilnTestSupport"]),
         .testTarget(name: "KilnDockerfileTests", dependencies: ["KilnDockerfile"], exclude: ["Fixtures"]),
         .testTarget(name: "KilnImageTests", dependencies: ["KilnImage"]),
-        .testTarget(name: "KilnLayerTests", dependencies: ["KilnLayer", "KilnSystem"], exclude: ["Fixtures"]),
+        .testTarget(name: "KilnLayerTests", dependencies: ["KilnLayer", "KilnSystem", "KilnTestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "KilnStoreTests", dependencies: ["KilnStore", "KilnSystem"]),
         .testTarget(name: "KilnRuntimeTests", dependencies: ["KilnRuntime"]),
         .testTarget(name: "KilnRegistryTests", dependencies: ["KilnRegistry"]),

@@ -4,6 +4,7 @@ import Glibc
 import KilnImage
 @testable import KilnLayer
 import KilnSystem
+import KilnTestSupport
 import Testing
 
 /// The hostile archives of `Fixtures/generate.py`, applied in merged mode inside the victim

@@ -3,6 +3,7 @@ import Foundation
 import Glibc
 @testable import KilnLayer
 import KilnSystem
+import KilnTestSupport
 import Testing
 
 /// Layers unpacked into overlay lower directories, and overlay upper directories turned into

@@ -1,6 +1,7 @@
 import Foundation
 import Glibc
 import KilnSystem
+import KilnTestSupport
 import Testing
 
 @Suite struct RootDirectoryTests {

@@ -8,14 +8,14 @@ import Glibc
 /// `rootkit/` is a sibling whose name starts with "root" to catch prefix comparisons.
 /// `problems()` lists every change outside `root/`, every file inside that shares an inode with a
 /// victim file, and every file inside that contains the victim's bytes.
-final class VictimHarness {
-    let top: String
-    var root: String { top + "/root" }
-    var victim: String { top + "/victim" }
-    let victimBytes: [UInt8]
+public final class VictimHarness {
+    public let top: String
+    public var root: String { top + "/root" }
+    public var victim: String { top + "/victim" }
+    public let victimBytes: [UInt8]
     private var before: [String: Record] = [:]
 
-    struct Record: Equatable {
+    public struct Record: Equatable {
         var kind: mode_t
         var inode: ino_t
         var size: Int
@@ -28,7 +28,7 @@ final class VictimHarness {
         var content: [UInt8]
     }
 
-    init() throws {
+    public init() throws {
         let template = FileManager.default.temporaryDirectory.appendingPathComponent("kiln-victim-XXXXXX").path
         var buffer = Array(template.utf8CString)
         guard mkdtemp(&buffer) != nil else { throw POSIXError(.EIO) }
@@ -47,7 +47,7 @@ final class VictimHarness {
     }
 
     /// Records everything under `top` outside `root`.
-    func snapshot() throws -> [String: Record] {
+    public func snapshot() throws -> [String: Record] {
         var records: [String: Record] = [:]
         for name in ["victim", "rootkit", "."] {
             let base = name == "." ? top : top + "/" + name
@@ -86,7 +86,7 @@ final class VictimHarness {
     }
 
     /// Compares the tree with its state at creation and lists what an escape would have changed.
-    func problems() throws -> [String] {
+    public func problems() throws -> [String] {
         var found: [String] = []
         let after = try snapshot()
         for (path, record) in before where after[path] != record {
