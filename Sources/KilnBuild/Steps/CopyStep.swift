@@ -139,7 +139,7 @@ extension StageBuilder {
         let history = HistoryText.copy(keyword: request.keyword, sources: request.sources, destination: request.destination)
         let parentState = state
         let copyItems = items
-        return try await cachedStep(key: builder.key, description: descriptionOf(instruction)) { next in
+        return try await cachedStep(key: builder.key, description: descriptionOf(instruction)) {
             let userDatabase: UserDatabase? =
                 if request.chown != nil { try await withView(of: parentState) { try UserDatabase.load(rootfs: $0) } } else { nil }
             let owner = try request.chown.map { try Self.chownOwner($0, database: userDatabase ?? UserDatabase()) }

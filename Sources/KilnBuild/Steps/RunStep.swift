@@ -69,7 +69,7 @@ extension StageBuilder {
         let history = HistoryText.run(arguments: arguments, buildArguments: historyArguments())
         let stepID = currentStepID
         let progress = engine.progress
-        return try await cachedStep(key: builder.key, description: descriptionOf(instruction)) { next in
+        return try await cachedStep(key: builder.key, description: descriptionOf(instruction)) {
             let (_, layer) = try await withStepFilesystem(pruneCopiedDirectories: true) { filesystem in
                 let root = try RootDirectory(path: FilePath(filesystem.rootPath))
                 let processUser = try UserDatabase.load(rootfs: filesystem.rootPath).resolve(user)
