@@ -152,7 +152,8 @@ struct BuildCacheTests {
         #expect(!history.contains("127.0.0.1"), "\(history)")
         #expect(!(config.config?.env ?? []).contains { $0.hasPrefix("HTTP_PROXY=") })
 
-        // A stage that declares the proxy with ARG makes it an ordinary build argument.
+        // A stage that declares the proxy with ARG makes it an ordinary build argument, which
+        // the history keeps, as Docker does.
         try context.write(
             "Dockerfile",
             """
@@ -164,9 +165,13 @@ struct BuildCacheTests {
             """)
         let declared = try await Self.build(kiln, "--build-arg", "HTTP_PROXY=http://127.0.0.1:3128")
         try #require(declared.result.status == 0, "\(declared.result.stderr)")
-        let changed = try await Self.build(kiln, "--build-arg", "HTTP_PROXY=http://127.0.0.1:3129")
+        let changed = try await Self.build(kiln, "-t", name, "--build-arg", "HTTP_PROXY=http://127.0.0.1:3129")
         try #require(changed.result.status == 0, "\(changed.result.stderr)")
         #expect(changed.cached.contains(2), "\(changed.result.stderr)")
         #expect(!changed.cached.contains(4), "\(changed.result.stderr)")
+        let declaredHistory = try BuildHarness.config(of: name).history?.compactMap(\.createdBy) ?? []
+        #expect(
+            declaredHistory.contains("RUN |1 HTTP_PROXY=http://127.0.0.1:3129 /bin/sh -c echo \"$HTTP_PROXY\" > /proxy # buildkit"),
+            "\(declaredHistory)")
     }
 }
