@@ -61,6 +61,19 @@ struct BuildCommandTests {
         #expect(listed.split(separator: "\n").contains("index.json"), "\(listed)")
     }
 
+    @Test func localOutputToStandardOutputFails() async throws {
+        let workspace = BuildWorkspace()
+        workspace.write("Dockerfile", "FROM scratch\nLABEL local=1\n")
+        let result = await workspace.run(["build", "-t", "local/app:1", "-o", "type=local,dest=-", "."])
+        #expect(result.status == 125)
+        #expect(
+            result.stderr.contains(
+                "kiln build: invalid value \"type=local,dest=-\" for --output: type=local copies the filesystem into a directory and cannot write to standard output; use -o - (or type=tar,dest=-) for a tar stream, or dest=./- for a directory named -"
+            ), "\(result.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: workspace.context + "/-"))
+        #expect(try workspace.tags().isEmpty)
+    }
+
     @Test func quietBuildPrintsID() async throws {
         let workspace = BuildWorkspace()
         workspace.write("Dockerfile", "FROM scratch\nLABEL quiet=2\n")
