@@ -18,6 +18,8 @@ public struct BuildError: KilnError {
         /// `--from` or `from=` names neither a stage nor a usable image; `pullFailure` explains why
         /// pulling it as an image failed.
         case unknownStage(String, suggestion: String?, pullFailure: String?)
+        /// FROM names its base through build arguments that expand to nothing; the base as written.
+        case blankBaseName(String)
         /// A stage depends on itself, directly or through other stages; the names in order.
         case stageCycle([String])
         /// A RUN command exited with a non-zero status; `output` contains its last lines.
@@ -159,6 +161,10 @@ public struct BuildError: KilnError {
                 "\"\(name)\" is neither a stage of this build nor an image in the store"
                     + (pullFailure.map { ", and pulling it failed: \($0)" } ?? ""),
                 suggestion.map { "did you mean \"\($0)\"?" } ?? "name an earlier stage, or pull or load the image first")
+        case .blankBaseName(let written):
+            return (
+                "base name (\(written)) should not be blank",
+                "give the build argument a value with --build-arg or a default in its ARG before the first FROM")
         case .stageCycle(let names):
             return (
                 "stage \"\(names.first ?? "")\" depends on itself: \(names.joined(separator: " -> "))",
