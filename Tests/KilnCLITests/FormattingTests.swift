@@ -151,6 +151,23 @@ import Testing
         #expect(GoDuration.seconds("") == nil)
     }
 
+    @Test(arguments: [
+        ("colour=red", "invalid filter 'colour': valid filters are before, dangling, label, reference, since, until"),
+        ("dangling=maybe", "invalid filter 'dangling=maybe': use dangling=true or dangling=false"),
+        (
+            "until=soon",
+            "invalid filter 'until=soon': give a duration such as 24h or 90m, a Unix time, or an RFC 3339 time"
+        ),
+        ("noequals", "invalid value \"noequals\" for --filter: bad format of filter (expected name=value)"),
+    ])
+    func badImageFilterIsUsageError(_ filter: String, _ message: String) async {
+        let workspace = BuildWorkspace()
+        let result = await workspace.run(["images", "--filter", filter])
+        #expect(result.status == 125)
+        #expect(result.stderr.contains("kiln images: \(message)"), "\(result.stderr)")
+        #expect(result.stderr.contains("See 'kiln images --help'."), "\(result.stderr)")
+    }
+
     @Test func unknownFilterIsRejected() {
         #expect(throws: (any Error).self) { try ImageFilters(["colour=red"], command: "kiln images") }
         #expect(throws: (any Error).self) { try ImageFilters(["dangling=maybe"], command: "kiln images") }
