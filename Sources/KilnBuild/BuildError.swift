@@ -18,6 +18,8 @@ public struct BuildError: KilnError {
         /// `--from` or `from=` names neither a stage nor a usable image; `pullFailure` explains why
         /// pulling it as an image failed.
         case unknownStage(String, suggestion: String?, pullFailure: String?)
+        /// FROM names its base through build arguments that expand to nothing; the base as written.
+        case blankBaseName(String)
         /// A stage depends on itself, directly or through other stages; the names in order.
         case stageCycle([String])
         /// A RUN command exited with a non-zero status; `output` contains its last lines.
@@ -42,6 +44,9 @@ public struct BuildError: KilnError {
         case secretNotFound(String)
         /// The file of a `--secret` is larger than `limit` bytes.
         case secretTooLarge(id: String, path: String, limit: Int)
+        /// The image config is `size` bytes, more than the `limit` that the store reads back.
+        /// `stepBytes` is what the located step's history text adds to it.
+        case configTooLarge(size: Int, limit: Int, stepBytes: Int?)
         /// ADD --checksum did not match.
         case checksumMismatch(url: String, expected: String, actual: String)
         /// The build was interrupted (Ctrl-C).
@@ -114,10 +119,28 @@ public struct BuildError: KilnError {
         String(words.0.split(separator: "\n", maxSplits: 1).first ?? "")
     }
 
-    /// An instruction of at most 120 characters, on one line, for the message.
+    /// An instruction of at most 120 characters, on one line, for the message: line breaks
+    /// become one space. It reads only the first 121 characters that it keeps, because an
+    /// instruction can be megabytes long.
     static func shortened(_ text: String) -> String {
-        let flat = text.split(whereSeparator: \.isNewline).joined(separator: " ")
-        return flat.count > 120 ? String(flat.prefix(117)) + "..." : flat
+        var flat = ""
+        var count = 0
+        var breaksLine = false
+        for character in text {
+            if character.isNewline {
+                breaksLine = count > 0
+                continue
+            }
+            if breaksLine {
+                flat.append(" ")
+                count += 1
+                breaksLine = false
+            }
+            flat.append(character)
+            count += 1
+            if count > 120 { return String(flat.prefix(117)) + "..." }
+        }
+        return flat
     }
 
     private var words: (String, String?) {
@@ -138,6 +161,10 @@ public struct BuildError: KilnError {
                 "\"\(name)\" is neither a stage of this build nor an image in the store"
                     + (pullFailure.map { ", and pulling it failed: \($0)" } ?? ""),
                 suggestion.map { "did you mean \"\($0)\"?" } ?? "name an earlier stage, or pull or load the image first")
+        case .blankBaseName(let written):
+            return (
+                "base name (\(written)) should not be blank",
+                "give the build argument a value with --build-arg or a default in its ARG before the first FROM")
         case .stageCycle(let names):
             return (
                 "stage \"\(names.first ?? "")\" depends on itself: \(names.joined(separator: " -> "))",
@@ -174,6 +201,11 @@ public struct BuildError: KilnError {
                 "pass a smaller file. For a large file, add it to the build context and use RUN --mount=type=bind")
         case .checksumMismatch(let url, let expected, let actual):
             return ("checksum of \(url) does not match: expected \(expected), got \(actual)", nil)
+        case .configTooLarge(let size, let limit, let stepBytes):
+            let part = stepBytes.map { ", and this instruction adds \($0) bytes to it" } ?? ""
+            return (
+                "the image config would be \(size) bytes, more than the limit of \(limit) bytes (\(limit >> 20) MiB) for an image config\(part)",
+                "keep large data out of LABEL, ENV and RUN lines: COPY it into the image as a file")
         case .cancelled:
             return ("build cancelled", nil)
         case .underlying(let inner, _):

@@ -85,12 +85,43 @@ public struct Diagnostic: Sendable, Hashable, Codable {
             for (offset, text) in excerpt.enumerated() {
                 let number = String(range.start.line + offset)
                 let padded = String(repeating: " ", count: width - number.count) + number
-                lines.append(" > \(padded) | \(text)")
+                lines.append(" > \(padded) | \(Self.displayed(text))")
             }
         }
         if let hint {
             lines.append("hint: \(hint)")
         }
         return lines.joined(separator: "\n")
+    }
+
+    /// The maximum number of characters of one excerpt line that `rendered` shows.
+    public static let maximumExcerptWidth = 1_000
+
+    /// Prepares a source line for a terminal: control characters other than tab are escaped
+    /// as `\u{1B}`, as messages quote them, so that a binary file cannot move the cursor or
+    /// ring the bell. A line longer than `maximumExcerptWidth` characters is cut, and the
+    /// number of characters left out is shown.
+    static func displayed(_ line: String) -> String {
+        var result = ""
+        var count = 0
+        for character in line {
+            guard count < maximumExcerptWidth else {
+                return result + " ... (\(line.count - count) more characters)"
+            }
+            count += 1
+            let scalars = character.unicodeScalars
+            if scalars.contains(where: { $0 != "\t" && $0.properties.generalCategory == .control }) {
+                for scalar in scalars {
+                    if scalar != "\t" && scalar.properties.generalCategory == .control {
+                        result += "\\u{" + String(scalar.value, radix: 16, uppercase: true) + "}"
+                    } else {
+                        result.unicodeScalars.append(scalar)
+                    }
+                }
+            } else {
+                result.append(character)
+            }
+        }
+        return result
     }
 }

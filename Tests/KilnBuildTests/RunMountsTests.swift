@@ -1,5 +1,6 @@
 import Foundation
 import KilnDockerfile
+import KilnStore
 import Testing
 
 @testable import KilnBuild
@@ -61,5 +62,66 @@ struct RunMountsTests {
         let path = NSTemporaryDirectory() + "kiln-secret-missing-" + UUID().uuidString
         let error = #expect(throws: BuildError.self) { try RunMounts.readSecretFile(path, id: "token") }
         #expect(error?.diagnostic.message.hasPrefix("secret \"token\": open \"\(path)\" failed") == true, "\(String(describing: error))")
+    }
+}
+
+/// `kiln builder prune` and the cache mounts that running steps use.
+struct CacheMountPruneTests {
+    /// A store in a new temporary directory.
+    final class Workspace {
+        let root = NSTemporaryDirectory() + "kiln-cache-mounts-" + UUID().uuidString
+        let store: Store
+
+        init() throws {
+            store = try Store.open(root: root)
+        }
+
+        deinit {
+            try? FileManager.default.removeItem(atPath: root)
+        }
+
+        func open(_ mount: String) throws -> CacheMount {
+            try CacheMount.open(try RunMount(parsing: mount), storeRoot: root)
+        }
+
+        func prune() throws -> [String] {
+            var options = BuildCachePruner.Options()
+            options.all = true
+            return try BuildCachePruner(store: store).prune(options).removed
+        }
+
+        var mountNames: [String] {
+            ((try? FileManager.default.contentsOfDirectory(atPath: root + "/cache/mounts")) ?? [])
+                .filter { !$0.hasSuffix(".lock") }.sorted()
+        }
+    }
+
+    @Test(arguments: ["shared", "locked", "private"])
+    func pruneSkipsMountInUse(_ sharing: String) throws {
+        let workspace = try Workspace()
+        let mount = try workspace.open("type=cache,target=/cache,sharing=\(sharing)")
+        try Data("kept".utf8).write(to: URL(fileURLWithPath: mount.path + "/file"))
+
+        #expect(try workspace.prune().isEmpty)
+        #expect(FileManager.default.fileExists(atPath: mount.path + "/file"))
+
+        mount.release()
+        #expect(try workspace.prune().count == 1)
+        #expect(workspace.mountNames.isEmpty)
+    }
+
+    @Test func pruneSkipsPrivateCopyInUse() throws {
+        let workspace = try Workspace()
+        let first = try workspace.open("type=cache,target=/cache,sharing=private")
+        let second = try workspace.open("type=cache,target=/cache,sharing=private")
+        #expect(first.path != second.path)
+
+        first.release()
+        #expect(try workspace.prune().count == 1)
+        #expect(FileManager.default.fileExists(atPath: second.path))
+        #expect(workspace.mountNames == [(second.path as NSString).lastPathComponent])
+
+        second.release()
+        #expect(workspace.mountNames.isEmpty)
     }
 }

@@ -61,6 +61,36 @@ struct BuildCommandTests {
         #expect(listed.split(separator: "\n").contains("index.json"), "\(listed)")
     }
 
+    @Test func blankBaseNameNamesTheLine() async throws {
+        let workspace = BuildWorkspace()
+        workspace.write("Dockerfile", "ARG BASE\nFROM scratch AS first\nFROM ${BASE}\nLABEL a=1\n")
+        let result = await workspace.build(["-t", "blank/app:1"])
+        #expect(result.status == 1)
+        #expect(
+            result.stderr.contains("error: Dockerfile:3: FROM ${BASE}: base name (${BASE}) should not be blank\n > 3 | FROM ${BASE}\n"),
+            "\(result.stderr)")
+        #expect(
+            result.stderr.contains(
+                "hint: give the build argument a value with --build-arg or a default in its ARG before the first FROM"))
+        #expect(try workspace.tags().isEmpty)
+
+        let given = await workspace.build(["-t", "blank/app:1", "--build-arg", "BASE=first"])
+        #expect(given.status == 0, "\(given.stderr)")
+    }
+
+    @Test func localOutputToStandardOutputFails() async throws {
+        let workspace = BuildWorkspace()
+        workspace.write("Dockerfile", "FROM scratch\nLABEL local=1\n")
+        let result = await workspace.run(["build", "-t", "local/app:1", "-o", "type=local,dest=-", "."])
+        #expect(result.status == 125)
+        #expect(
+            result.stderr.contains(
+                "kiln build: invalid value \"type=local,dest=-\" for --output: type=local copies the filesystem into a directory and cannot write to standard output; use -o - (or type=tar,dest=-) for a tar stream, or dest=./- for a directory named -"
+            ), "\(result.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: workspace.context + "/-"))
+        #expect(try workspace.tags().isEmpty)
+    }
+
     @Test func quietBuildPrintsID() async throws {
         let workspace = BuildWorkspace()
         workspace.write("Dockerfile", "FROM scratch\nLABEL quiet=2\n")

@@ -45,6 +45,52 @@ import Testing
         #expect(try GoTemplate("{{index .Labels \"zz\"}}").render(row) == "<no value>")
     }
 
+    static let loopRow: OutputJSON = .map([
+        "Tag": .string("latest"), "Env": .strings(["A=1", "", "B=2"]),
+        "Labels": .map(["b": .string("2"), "a": .string("1")]), "Nothing": .null, "None": .strings([]),
+    ])
+
+    @Test(arguments: [
+        ("{{range .Env}}{{.}}{{\"\\n\"}}{{end}}", "A=1\n\nB=2\n"),
+        ("{{range .Labels}}<{{.}}>{{end}}", "<1><2>"),
+        ("{{range .Nothing}}x{{else}}none{{end}}", "none"),
+        ("{{range .None}}x{{else}}none{{end}}", "none"),
+        ("{{range .Env}}{{if .}}[{{.}}]{{else}}-{{end}}{{end}}", "[A=1]-[B=2]"),
+        ("{{range .Env}}{{len .}}{{end}}", "303"),
+    ])
+    func templateRange(_ template: String, _ expected: String) throws {
+        #expect(try GoTemplate(template).render(Self.loopRow) == expected)
+    }
+
+    @Test func templateRangeErrors() throws {
+        let notIterable = #expect(throws: GeneralError.self) { try GoTemplate("{{range .Tag}}x{{end}}").render(Self.loopRow) }
+        #expect(notIterable?.diagnostic.message == "template: range can't iterate over latest")
+        let unclosed = #expect(throws: GeneralError.self) { try GoTemplate("{{range .Env}}x") }
+        #expect(unclosed?.diagnostic.message == "template parsing error: unexpected EOF: {{range}} without {{end}}")
+    }
+
+    @Test(arguments: [
+        ("{{printf \"%s:%s\" .Repository .Tag}}", "busybox:latest"),
+        ("{{printf \"%d|%5d|%-5d|%05d|%+d\" 42 42 42 42 42}}", "42|   42|42   |00042|+42"),
+        ("{{printf \"%05d\" -42}}", "-0042"),
+        ("{{printf \"%v %v\" .Env .Labels}}", "[A=1 B=2] map[a:1 b:2]"),
+        ("{{printf \"%s\" .Env}}", "[A=1 B=2]"),
+        ("{{printf \"%q\" .Repository}}", "\"busybox\""),
+        ("{{printf \"%q\" \"a\\\"b\\n\"}}", "\"a\\\"b\\n\""),
+        ("{{printf \"%q\" .Env}}", "[\"A=1\" \"B=2\"]"),
+        ("{{printf \"%.3s|%-10s|%8s\" .Repository .Tag .Tag}}", "bus|latest    |  latest"),
+        ("{{printf \"100%%\"}}", "100%"),
+        ("{{printf \"%d\" .Tag}}", "%!d(string=latest)"),
+        ("{{printf \"%s\" 5}}", "%!s(int=5)"),
+        ("{{printf \"%s %s\" .Tag}}", "latest %!s(MISSING)"),
+        ("{{printf \"%s\" .Tag 5}}", "latest%!(EXTRA int=5)"),
+        ("{{printf \"%v\" .Missing}}", "<nil>"),
+        ("{{.Tag | printf \"<%s>\"}}", "<latest>"),
+    ])
+    func templatePrintf(_ template: String, _ expected: String) throws {
+        #expect(try GoTemplate(template, strictFields: false).render(row) == expected)
+    }
+
     @Test func templateErrorsNameTheProblem() throws {
         #expect(throws: (any Error).self) { try GoTemplate("{{.Repository").render(row) }
         #expect(throws: (any Error).self) { try GoTemplate("{{nosuch .Tag}}").render(row) }
@@ -149,6 +195,23 @@ import Testing
         #expect(GoDuration.seconds("90s") == 90)
         #expect(GoDuration.seconds("2d") == nil)
         #expect(GoDuration.seconds("") == nil)
+    }
+
+    @Test(arguments: [
+        ("colour=red", "invalid filter 'colour': valid filters are before, dangling, label, reference, since, until"),
+        ("dangling=maybe", "invalid filter 'dangling=maybe': use dangling=true or dangling=false"),
+        (
+            "until=soon",
+            "invalid filter 'until=soon': give a duration such as 24h or 90m, a Unix time, or an RFC 3339 time"
+        ),
+        ("noequals", "invalid value \"noequals\" for --filter: bad format of filter (expected name=value)"),
+    ])
+    func badImageFilterIsUsageError(_ filter: String, _ message: String) async {
+        let workspace = BuildWorkspace()
+        let result = await workspace.run(["images", "--filter", filter])
+        #expect(result.status == 125)
+        #expect(result.stderr.contains("kiln images: \(message)"), "\(result.stderr)")
+        #expect(result.stderr.contains("See 'kiln images --help'."), "\(result.stderr)")
     }
 
     @Test func unknownFilterIsRejected() {

@@ -23,6 +23,22 @@ import Testing
         #expect(diagnostic.rendered() == "warning: Dockerfile:9: empty continuation line\n >  9 | RUN a \\\n > 10 |   b")
     }
 
+    @Test func excerptEscapesControlCharacters() {
+        let diagnostic = Diagnostic.error(
+            "unknown instruction", at: SourceRange(file: "Dockerfile", line: 2),
+            excerpt: ["\u{1B}[31mRUN\u{7}\tevil\u{0}x\u{7F}\u{85}é\r"])
+        #expect(
+            diagnostic.rendered()
+                == "error: Dockerfile:2: unknown instruction\n > 2 | \\u{1B}[31mRUN\\u{7}\tevil\\u{0}x\\u{7F}\\u{85}é\\u{D}")
+    }
+
+    @Test func longExcerptLineIsCut() {
+        let line = "LABEL big=" + String(repeating: "x", count: 5_000)
+        let diagnostic = Diagnostic.error("too big", at: SourceRange(file: "Dockerfile", line: 3), excerpt: [line])
+        let visiblePart = String(line.prefix(Diagnostic.maximumExcerptWidth))
+        #expect(diagnostic.rendered() == "error: Dockerfile:3: too big\n > 3 | \(visiblePart) ... (4010 more characters)")
+    }
+
     @Test func messageWithoutLocation() {
         #expect(Diagnostic.error("store is locked").rendered() == "error: store is locked")
     }

@@ -84,7 +84,7 @@ public struct BuildCachePruner: Sendable {
         return used
     }
 
-    /// Removes cache mount directories that no build has locked and that were last used before
+    /// Removes cache mount directories that no step is using and that were last used before
     /// `cutoff` (any time when nil); returns their names and sizes.
     private func pruneCacheMounts(before cutoff: Int64?) throws -> [(String, Int64)] {
         let base = store.layout.cacheMounts
@@ -92,10 +92,22 @@ public struct BuildCachePruner: Sendable {
         var removed: [(String, Int64)] = []
         for name in names.sorted() where !name.hasSuffix(".lock") {
             let path = base + "/" + name
-            let lock = try FileDescriptor.open(path + ".lock", flags: O_RDWR | O_CREAT, mode: 0o600)
-            if let cutoff, let used = try? lock.stat().modificationTime.tv_sec, Int64(used) >= cutoff { continue }
-            // A step that holds the lock is using the directory now.
-            guard flock(lock.rawValue, LOCK_EX | LOCK_NB) == 0 else { continue }
+            // A step holds a shared lock on the directory while it uses it (see CacheMount). One
+            // with `sharing=locked` or `private` also holds the lock file. The extra directory
+            // of a `private` step that found the shared one busy has no lock file.
+            guard let directory = try? FileDescriptor.open(path, flags: O_RDONLY | O_DIRECTORY),
+                flock(directory.rawValue, LOCK_EX | LOCK_NB) == 0
+            else { continue }
+            let lock = try? FileDescriptor.open(path + ".lock", flags: O_RDWR)
+            // Closing a descriptor drops its lock, so both stay open until the removal is done.
+            defer {
+                try? lock?.close()
+                try? directory.close()
+            }
+            if let lock, flock(lock.rawValue, LOCK_EX | LOCK_NB) != 0 { continue }
+            // The lock file's time is the last use.
+            let lastUse = try (lock ?? directory).stat().modificationTime.tv_sec
+            if let cutoff, Int64(lastUse) >= cutoff { continue }
             let size = Self.diskUsage(path)
             try FileManager.default.removeItem(atPath: path)
             unlink(path + ".lock")

@@ -31,6 +31,8 @@ extension BuildContext {
 
         let descriptor = try root.openDirectory(source.path)
         try DirectoryWalk.walk(descriptor, path: source.path) { walked in
+            // The walk runs in the build's task, where Ctrl-C is seen as its cancellation.
+            try Task.checkCancellation()
             let relative = walked.relativePath
             let contextPath = source.path.appending(relative)
             let parent = FilePath.joining(relative.components.dropLast())

@@ -143,8 +143,11 @@ final class ContextHashes: @unchecked Sendable {
         self.statCache = statCache
     }
 
-    /// The digest of each regular file in `entries`, in order (nil for other kinds).
-    func digests(of entries: [ContextEntry], root: RootDirectory) throws -> [Digest?] {
+    /// Computes the digest of each regular file in `entries`, in order (nil for other kinds).
+    /// Throws `CancellationError` once `cancellation` is set and the files being hashed end.
+    func digests(of entries: [ContextEntry], root: RootDirectory, cancellation: CancellationFlag? = nil) throws
+        -> [Digest?]
+    {
         let known = state.withLock { state -> [FilePath: StatCache.Entry] in
             if let known = state.known { return known }
             let loaded = (try? statCache?.entries(context: context)) ?? [:]
@@ -167,13 +170,14 @@ final class ContextHashes: @unchecked Sendable {
         let workers = min(ProcessInfo.processInfo.activeProcessorCount * 2, pending.count)
         DispatchQueue.concurrentPerform(iterations: workers) { worker in
             var position = worker
-            while position < pending.count {
+            while position < pending.count, cancellation?.isCancelled != true {
                 let index = pending[position]
                 let outcome = Result { try Self.hash(entries[index].contextPath, root: root) }
                 hashed.withLock { $0[index] = outcome }
                 position += workers
             }
         }
+        try cancellation?.check()
         var updates: [FilePath: StatCache.Entry] = [:]
         for (index, outcome) in hashed.withLock({ $0 }) {
             let digest = try outcome.get()

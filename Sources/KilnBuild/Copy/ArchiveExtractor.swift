@@ -16,6 +16,8 @@ struct ArchiveExtractor {
 
     var owner: (uid: uid_t, gid: gid_t)?
     var permissions: mode_t?
+    /// Stops the extraction, checked before each entry.
+    var cancellation: CancellationFlag?
 
     /// Whether the file is a tar archive after decompression: libarchive reads a tar header
     /// from it. A gzip file that holds anything else is not an archive and is copied as is.
@@ -49,6 +51,7 @@ struct ArchiveExtractor {
         var buffer = [UInt8](repeating: 0, count: 256 * 1024)
         while true {
             var handle: OpaquePointer?
+            try cancellation?.check()
             let status = archive_read_next_header(archive, &handle)
             if status == ARCHIVE_EOF { break }
             guard status == ARCHIVE_OK || status == ARCHIVE_WARN, let handle else {

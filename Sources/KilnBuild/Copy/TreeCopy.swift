@@ -16,6 +16,8 @@ struct TreeCopy {
     var copier: EntryCopier
     /// The owner of directories this copy creates above its destination.
     var parentOwner: (uid: uid_t, gid: gid_t) = (0, 0)
+    /// Stops the copy, checked before each entry.
+    var cancellation: CancellationFlag?
 
     /// Copies a directory source's entries (the first is the directory itself) so that its
     /// contents land in `destination`.
@@ -31,6 +33,7 @@ struct TreeCopy {
             directories.append((resolved, top.status))
         }
         for entry in entries.dropFirst() {
+            try cancellation?.check()
             let target = resolved.appending(entry.relative)
             let destinationEntry = try root.entry(target)
             let source = try sourceRoot.entry(entry.contextPath)

@@ -94,19 +94,18 @@ extension BuildEngine {
         return try store.ingest(bytes, mediaType: .ociConfig, lease: lease)
     }
 
-    /// The state after a cached step: the record's config, and its layer on top of `parent`'s.
-    /// Nil when the record's content is gone or does not fit `parent`.
+    /// The state after a cached step of a record that keeps a whole config: the record's config,
+    /// and its layer on top of `parent`'s. Nil when the record's content is gone or does not fit
+    /// `parent`.
     func cachedState(_ record: BuildCacheRecord, after parent: ImageState, lease: Lease) throws -> ImageState? {
         guard let configDigest = record.configDigest, store.hasBlob(configDigest) else { return nil }
         try lease.retain(.blob(configDigest))
         var layers = parent.layers
         if let layerDigest = record.layerDigest, let diffID = record.diffID {
-            try lease.retain(.blob(layerDigest))
-            guard let status = try store.blobStatus(layerDigest), status.kind == .regular else { return nil }
-            let mediaType = try store.layer(layerDigest)?.mediaType ?? layerMediaType(layerDigest)
-            layers.append(
-                BuiltLayer(descriptor: Descriptor(mediaType: mediaType, digest: layerDigest, size: status.size), diffID: diffID))
-            if let chainID = record.chainID { try lease.retain(.snapshot(chainID)) }
+            guard let layer = try recordedLayer(layerDigest, diffID: diffID, chainID: record.chainID, lease: lease) else {
+                return nil
+            }
+            layers.append(layer)
         }
         let config: ImageConfig
         do {
@@ -116,7 +115,31 @@ extension BuildEngine {
             return nil
         }
         guard config.rootfs.diffIDs == layers.map(\.diffID) else { return nil }
-        return ImageState(config: config, layers: layers, cacheKey: parent.cacheKey)
+        var state = ImageState(config: config, layers: layers, cacheKey: parent.cacheKey)
+        state.largestStep = parent.largestStep
+        return state
+    }
+
+    /// Looks up the layer a cache record lists and holds its blob (and snapshot, when the
+    /// record has one) with `lease`. Returns nil when the blob is gone.
+    func recordedLayer(_ digest: Digest, diffID: Digest, chainID: Digest?, lease: Lease) throws -> BuiltLayer? {
+        try lease.retain(.blob(digest))
+        guard let status = try store.blobStatus(digest), status.kind == .regular else { return nil }
+        let mediaType = try store.layer(digest)?.mediaType ?? layerMediaType(digest)
+        if let chainID { try lease.retain(.snapshot(chainID)) }
+        return BuiltLayer(descriptor: Descriptor(mediaType: mediaType, digest: digest, size: status.size), diffID: diffID)
+    }
+
+    /// Serializes `config` canonically. A config larger than the store reads back (16 MiB) is
+    /// an error at `largestStep`, the step that adds the most to it.
+    func configBytes(_ config: ImageConfig, largestStep: StepSize?, plan: BuildPlan) throws -> [UInt8] {
+        let bytes = config.canonicalJSON()
+        guard bytes.count > Store.maximumConfigSize else { return bytes }
+        let reason = BuildError.Reason.configTooLarge(
+            size: bytes.count, limit: Store.maximumConfigSize, stepBytes: largestStep?.bytes)
+        guard let largestStep else { throw BuildError(reason) }
+        throw BuildError(
+            reason, instruction: largestStep.instruction, range: largestStep.range, excerpt: plan.excerpt(largestStep.range))
     }
 
     /// The OCI media type of a stored layer blob, from its first bytes.
@@ -163,7 +186,7 @@ extension BuildEngine {
             config.config = container
         }
 
-        let configDescriptor = try putBlob(config.canonicalJSON(), lease: lease)
+        let configDescriptor = try putBlob(try configBytes(config, largestStep: state.largestStep, plan: plan), lease: lease)
         let manifest = Manifest(
             mediaType: .ociManifest,
             config: Descriptor(mediaType: .ociConfig, digest: configDescriptor.digest, size: configDescriptor.size),

@@ -30,6 +30,8 @@ final class StageBuilder: @unchecked Sendable {
     var currentStep: BuildPlan.Step?
     /// Build arguments declared in this stage, in order, for RUN's history prefix.
     var declaredArguments: [String] = []
+    /// Whether the step being run is the stage's last, whose config a cache record keeps.
+    var isLastStep = false
 
     init(
         engine: BuildEngine, plan: BuildPlan, stage: BuildPlan.Stage, graph: StageGraph, results: StageResults,
@@ -134,6 +136,7 @@ final class StageBuilder: @unchecked Sendable {
         currentStepID = "\(stage.index).\(number)"
         currentInstruction = instruction
         currentStep = step
+        isLastStep = number == count
         let start = ContinuousClock.now
         engine.progress.report(
             .stepStarted(
@@ -218,25 +221,38 @@ final class StageBuilder: @unchecked Sendable {
         var layer: CommittedLayer?
     }
 
-    /// Reuses the step recorded under `key`, or runs `body` on a copy of the state and records
-    /// the result. Returns true for a reuse.
+    /// Reuses the step recorded under `key`, or runs it and records the result. Returns true for
+    /// a reuse.
+    ///
+    /// A record keeps the step's history entry and layer, not a whole config: a reuse replays
+    /// `changeConfig` on the current state and appends the recorded layer and history entry. So a
+    /// Dockerfile of n steps stores O(n) bytes, where a config per step would store O(n²). Only
+    /// the last step of a stage writes its config, which lets `kiln builder prune` keep the
+    /// records of images in the store. The state is changed in place, so that appending to a
+    /// long history copies nothing. A step that fails ends the stage, so a half-changed state is
+    /// never used.
+    ///
+    /// - Parameters:
+    ///   - changeConfig: the step's change to the config, which must depend only on the state
+    ///     and on what the key contains.
+    ///   - body: the step's work when it runs, after `changeConfig`; returns the history text and
+    ///     the layer.
     func cachedStep(
-        key: Digest, description: String, _ body: (inout ImageState) async throws -> StepProduct
+        key: Digest, description: String, changingConfig changeConfig: (inout ImageState) throws -> Void = { _ in },
+        running body: () async throws -> StepProduct
     ) async throws -> Bool {
         if !options.noCache, let record = try store.cacheRecord(key: key.description),
-            var reused = try engine.cachedState(record, after: state, lease: lease)
+            try reuse(record, key: key, changeConfig: changeConfig)
         {
-            reused.cacheKey = key
-            state = reused
             try? store.touchCacheRecord(key: key.description)
             return true
         }
 
-        var next = state
-        let product = try await body(&next)
-        if let layer = product.layer { next.append(layer.layer) }
+        let parentKey = state.cacheKey
+        try changeConfig(&state)
+        let product = try await body()
+        if let layer = product.layer { state.append(layer.layer) }
         let created = engine.timestamp
-        var history = next.config.history ?? []
         var createdBy = product.history
         var comment = currentStep?.comment ?? HistoryText.comment
         if let origin = currentStep?.expandedFrom {
@@ -245,26 +261,63 @@ final class StageBuilder: @unchecked Sendable {
             let plugin = currentStep?.plugins.first.map { "\($0.name) \($0.version)" } ?? "a plugin"
             comment = "expanded by plugin \(plugin): \(product.history)"
         }
-        history.append(
-            History(created: created, createdBy: createdBy, comment: comment, emptyLayer: product.layer == nil ? true : nil))
-        next.config.history = history
-        next.config.created = created
-        next.cacheKey = key
+        let history = History(
+            created: created, createdBy: createdBy, comment: comment, emptyLayer: product.layer == nil ? true : nil)
+        appendHistory(history)
+        state.cacheKey = key
 
-        // TODO: every step stores the whole config, history included, so a Dockerfile of n steps
-        // writes O(n²) bytes: 2,000 ENV lines take 11 s and 20,000 far longer. Metadata-only
-        // steps could store nothing and replay their instruction on a cache hit instead.
-        let configBytes = next.config.canonicalJSON()
-        let configDescriptor = try engine.putBlob(configBytes, lease: lease)
+        var configDigest: Digest?
+        if isLastStep {
+            configDigest = try engine.putBlob(try checkedConfigBytes(state), lease: lease).digest
+        }
         try store.saveCacheRecord(
             BuildCacheRecord(
-                key: key.description, parentKey: state.cacheKey.description, description: description,
-                configDigest: configDescriptor.digest, layerDigest: product.layer?.layer.descriptor.digest,
-                diffID: product.layer?.layer.diffID, chainID: product.layer?.chainID,
+                key: key.description, parentKey: parentKey.description, description: description,
+                configDigest: configDigest, layerDigest: product.layer?.layer.descriptor.digest,
+                diffID: product.layer?.layer.diffID, chainID: product.layer?.chainID, history: history,
                 size: product.layer?.layer.descriptor.size ?? 0, created: Int64(Date().timeIntervalSince1970)),
             lease: lease)
-        state = next
         return false
+    }
+
+    /// Makes `record`'s result the current state. Returns false, changing nothing, when its
+    /// content is gone or does not fit the current state.
+    private func reuse(
+        _ record: BuildCacheRecord, key: Digest, changeConfig: (inout ImageState) throws -> Void
+    ) throws -> Bool {
+        guard let history = record.history else {
+            // A record written before kiln stored history entries has the whole config instead.
+            guard var reused = try engine.cachedState(record, after: state, lease: lease) else { return false }
+            reused.cacheKey = key
+            state = reused
+            return true
+        }
+        var layer: BuiltLayer?
+        if let layerDigest = record.layerDigest {
+            guard let diffID = record.diffID,
+                let recorded = try engine.recordedLayer(layerDigest, diffID: diffID, chainID: record.chainID, lease: lease)
+            else { return false }
+            layer = recorded
+        }
+        guard (layer == nil) == history.isEmptyLayer else { return false }
+        try changeConfig(&state)
+        if let layer { state.append(layer) }
+        appendHistory(history)
+        state.cacheKey = key
+        return true
+    }
+
+    /// Appends a step's history entry to the state's config and makes its time the image's.
+    private func appendHistory(_ entry: History) {
+        if state.config.history == nil { state.config.history = [] }
+        state.config.history?.append(entry)
+        state.config.created = entry.created
+        state.noteStep(instruction: currentInstruction, createdBy: entry.createdBy)
+    }
+
+    /// Serializes `state`'s config, checking it against the size limit of a stored config.
+    func checkedConfigBytes(_ state: ImageState) throws -> [UInt8] {
+        try engine.configBytes(state.config, largestStep: state.largestStep, plan: plan)
     }
 
     /// How `kiln builder du` and debug logs name the step.

@@ -36,6 +36,11 @@ struct StageGraph {
                         error, instruction: "FROM \(stage.base)", range: stage.location, excerpt: plan.excerpt(stage.location))
                 }
             }
+            guard !text.isEmpty else {
+                throw BuildError(
+                    .blankBaseName(stage.base), instruction: "FROM \(stage.base)", range: stage.location,
+                    excerpt: plan.excerpt(stage.location))
+            }
             let lowered = text.lowercased()
             var stageReferences: [(Int, SourceRange)] = []
             if lowered == "scratch" {

@@ -134,12 +134,12 @@ extension StageBuilder {
         builder.add("origin", originKey)
         builder.add("destination", destination.description)
         builder.add("workdir", workdir ?? "")
-        builder.add("items", try itemKeys(items, origin: origin, hashed: request.from == nil))
+        builder.add("items", try await itemKeys(items, origin: origin, hashed: request.from == nil))
 
         let history = HistoryText.copy(keyword: request.keyword, sources: request.sources, destination: request.destination)
         let parentState = state
         let copyItems = items
-        return try await cachedStep(key: builder.key, description: descriptionOf(instruction)) { next in
+        return try await cachedStep(key: builder.key, description: descriptionOf(instruction)) {
             let userDatabase: UserDatabase? =
                 if request.chown != nil { try await withView(of: parentState) { try UserDatabase.load(rootfs: $0) } } else { nil }
             let owner = try request.chown.map { try Self.chownOwner($0, database: userDatabase ?? UserDatabase()) }
@@ -159,13 +159,15 @@ extension StageBuilder {
                 if let owner { tree.parentOwner = owner }
                 let epoch = self.options.sourceDateEpoch
                 let copyTree = tree
-                try await blocking {
+                try await blocking(cancellable: { cancellation in
+                    var cancellableTree = copyTree
+                    cancellableTree.cancellation = cancellation
                     for item in copyItems {
                         try Self.copy(
-                            item, request: request, destination: destination, intoDirectory: intoDirectory, tree: copyTree,
-                            epoch: epoch)
+                            item, request: request, destination: destination, intoDirectory: intoDirectory,
+                            tree: cancellableTree, epoch: epoch)
                     }
-                }
+                })
             }
             return StepProduct(history: history, layer: copyLayer)
         }
@@ -187,7 +189,7 @@ extension StageBuilder {
     }
 
     /// The cache-key fields of the items: paths and, for context files, their content digests.
-    private func itemKeys(_ items: [CopyItem], origin: BuildContext?, hashed: Bool) throws -> [String] {
+    private func itemKeys(_ items: [CopyItem], origin: BuildContext?, hashed: Bool) async throws -> [String] {
         var fields: [String] = []
         for item in items {
             switch item {
@@ -198,7 +200,9 @@ extension StageBuilder {
             case .tree(let source, let resolved, let entries):
                 var digests = [Digest?](repeating: nil, count: entries.count)
                 if hashed, let origin {
-                    digests = try origin.hashes.digests(of: entries, root: origin.root)
+                    digests = try await blocking(cancellable: { cancellation in
+                        try origin.hashes.digests(of: entries, root: origin.root, cancellation: cancellation)
+                    })
                 }
                 fields.append("tree \(source) \(resolved.path) \(CopyKey.digest(of: entries, digests: digests))")
             }
@@ -236,6 +240,7 @@ extension StageBuilder {
                     let extraction = try RootDirectory(
                         descriptor: try tree.root.openDirectory(directory), path: FilePath("/" + (directory.string ?? "")))
                     var extractor = ArchiveExtractor()
+                    extractor.cancellation = tree.cancellation
                     if let uid = tree.copier.overrides.userID, request.chown != nil {
                         extractor.owner = (uid, tree.copier.overrides.groupID ?? uid)
                     }

@@ -24,14 +24,14 @@ extension StageBuilder {
         if case .entrypoint = instruction.body { builder.add("keeps-cmd", keepsCmd ? "yes" : "no") }
         if case .arg = instruction.body { builder.add("history", argumentHistory ?? "") }
 
-        let cached = try await cachedStep(key: builder.key, description: descriptionOf(instruction)) { next in
-            var config = next.containerConfig
-            let history = try Self.apply(
-                instruction, to: &config, shell: shell, keepsCmd: keepsCmd, argumentHistory: argumentHistory,
-                author: &next.config.author)
-            next.containerConfig = config
-            return StepProduct(history: history, layer: nil)
-        }
+        var history = ""
+        let cached = try await cachedStep(
+            key: builder.key, description: descriptionOf(instruction),
+            changingConfig: { next in
+                history = try Self.apply(
+                    instruction, to: &next, shell: shell, keepsCmd: keepsCmd, argumentHistory: argumentHistory)
+            },
+            running: { StepProduct(history: history, layer: nil) })
         if setsCmd { cmdSet = true }
         return cached
     }
@@ -49,17 +49,31 @@ extension StageBuilder {
 
     /// Applies a config-only instruction and returns its history text.
     static func apply(
-        _ instruction: Instruction, to config: inout ContainerConfig, shell: [String], keepsCmd: Bool,
-        argumentHistory: String?, author: inout String?
+        _ instruction: Instruction, to state: inout ImageState, shell: [String], keepsCmd: Bool, argumentHistory: String?
     ) throws -> String {
         switch instruction.body {
         case .env(let env):
-            var environment = config.env ?? []
-            for pair in env.pairs {
-                environment = EnvironmentEditing.setting(pair.key, pair.value, in: environment)
-            }
-            config.env = environment
+            for pair in env.pairs { state.setEnvironment(pair.key, pair.value) }
             return HistoryText.pairs("ENV", env.pairs)
+        case .maintainer(let maintainer):
+            state.config.author = maintainer.name
+            return "MAINTAINER \(maintainer.name)"
+        default:
+            var config = state.containerConfig
+            let history = try apply(
+                instruction, to: &config, shell: shell, keepsCmd: keepsCmd, argumentHistory: argumentHistory)
+            state.containerConfig = config
+            return history
+        }
+    }
+
+    /// Applies a config-only instruction other than ENV and MAINTAINER to the container config
+    /// and returns its history text.
+    private static func apply(
+        _ instruction: Instruction, to config: inout ContainerConfig, shell: [String], keepsCmd: Bool,
+        argumentHistory: String?
+    ) throws -> String {
+        switch instruction.body {
         case .label(let label):
             var labels = config.labels ?? [:]
             for pair in label.pairs { labels[pair.key] = pair.value }
@@ -101,9 +115,6 @@ extension StageBuilder {
         case .onbuild(let onbuild):
             config.onBuild = (config.onBuild ?? []) + [onbuild.expression]
             return "ONBUILD \(onbuild.expression)"
-        case .maintainer(let maintainer):
-            author = maintainer.name
-            return "MAINTAINER \(maintainer.name)"
         case .arg:
             return argumentHistory ?? "ARG"
         default:
@@ -117,15 +128,18 @@ extension StageBuilder {
         async throws -> Bool
     {
         let builder = keyBuilder(kind: "user", instruction, used: used, plugins: plugins)
-        return try await cachedStep(key: builder.key, description: descriptionOf(instruction)) { next in
-            if Self.needsLookup(user.user) {
-                try await withView(of: next) { root in
-                    _ = try UserDatabase.load(rootfs: root).resolve(user.user)
+        let parent = state
+        return try await cachedStep(
+            key: builder.key, description: descriptionOf(instruction),
+            changingConfig: { next in next.containerConfig.user = user.user },
+            running: {
+                if Self.needsLookup(user.user) {
+                    try await withView(of: parent) { root in
+                        _ = try UserDatabase.load(rootfs: root).resolve(user.user)
+                    }
                 }
-            }
-            next.containerConfig.user = user.user
-            return StepProduct(history: "USER \(user.user)", layer: nil)
-        }
+                return StepProduct(history: "USER \(user.user)", layer: nil)
+            })
     }
 
     /// Whether a USER value names a user or group (rather than numeric IDs only).
@@ -143,8 +157,10 @@ extension StageBuilder {
         var builder = keyBuilder(kind: "workdir", instruction, used: used, plugins: plugins)
         builder.add("path", path)
         builder.add("user", user ?? "")
-        return try await cachedStep(key: builder.key, description: descriptionOf(instruction)) { next in
-            next.containerConfig.workingDir = path
+        return try await cachedStep(
+            key: builder.key, description: descriptionOf(instruction),
+            changingConfig: { next in next.containerConfig.workingDir = path }
+        ) {
             guard path != "/" else { return StepProduct(history: "WORKDIR \(path)", layer: nil) }
             let (_, layer) = try await withStepFilesystem { filesystem in
                 let root = try RootDirectory(path: FilePath(filesystem.rootPath))

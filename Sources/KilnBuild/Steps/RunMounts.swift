@@ -219,10 +219,16 @@ final class RunMounts: @unchecked Sendable {
 }
 
 /// A `RUN --mount=type=cache` directory under `cache/mounts/` in the store, kept between builds.
+///
+/// A step holds a shared lock on the directory itself while it uses it, whatever its
+/// `sharing`, and `kiln builder prune` removes only directories it can lock exclusively. The
+/// `.lock` file beside the directory carries the exclusive locks that `sharing` requests.
 struct CacheMount {
     var path: String
     private var lock: FileDescriptor?
     private var temporary: String?
+    /// The directory, open and share-locked while the step uses it.
+    private var use: FileDescriptor?
 
     /// The directory for `mount`'s id (its target when it has none), created with the mount's
     /// mode and owner, and locked as its `sharing` asks: `locked` waits for other steps,
@@ -233,33 +239,50 @@ struct CacheMount {
         try FileManager.default.createDirectory(atPath: base, withIntermediateDirectories: true)
         let name = Digest.sha256(of: Array(id.utf8)).hex
         let path = base + "/" + name
-        if mkdir(path, mount.mode ?? 0o755) == 0 {
-            chown(path, mount.uid ?? 0, mount.gid ?? 0)
-            chmod(path, mount.mode ?? 0o755)
-        } else if errno != EEXIST {
-            throw SystemError("create cache directory", path: path, errno: errno)
-        }
+        let use = try holdDirectory(path, mount: mount)
         let lockFile = try FileDescriptor.open(path + ".lock", flags: O_RDWR | O_CREAT, mode: 0o600)
         // The lock file's time records the last use, for `kiln builder prune --filter until=`.
         try? lockFile.setTimes(access: nil, modification: timespec(tv_sec: Int(Date().timeIntervalSince1970), tv_nsec: 0))
         switch mount.sharing ?? .shared {
         case .shared:
-            return CacheMount(path: path, lock: nil, temporary: nil)
+            return CacheMount(path: path, lock: nil, temporary: nil, use: use)
         case .locked:
             while flock(lockFile.rawValue, LOCK_EX) != 0 {
                 guard errno == EINTR else { throw SystemError("lock cache directory", path: path, errno: errno) }
             }
-            return CacheMount(path: path, lock: lockFile, temporary: nil)
+            return CacheMount(path: path, lock: lockFile, temporary: nil, use: use)
         case .private:
             if flock(lockFile.rawValue, LOCK_EX | LOCK_NB) == 0 {
-                return CacheMount(path: path, lock: lockFile, temporary: nil)
+                return CacheMount(path: path, lock: lockFile, temporary: nil, use: use)
             }
+            try? use.close()
             let temporary = base + "/private-" + UUID().uuidString
-            guard mkdir(temporary, mount.mode ?? 0o755) == 0 else {
-                throw SystemError("create cache directory", path: temporary, errno: errno)
+            let temporaryUse = try holdDirectory(temporary, mount: mount)
+            return CacheMount(path: temporary, lock: nil, temporary: temporary, use: temporaryUse)
+        }
+    }
+
+    /// Creates the directory at `path` when it is missing and returns it open with a shared
+    /// lock. A prune that removed the directory between the two is seen by comparing the open
+    /// directory with the path, and the directory is created again.
+    private static func holdDirectory(_ path: String, mount: RunMount) throws -> FileDescriptor {
+        while true {
+            if mkdir(path, mount.mode ?? 0o755) == 0 {
+                chown(path, mount.uid ?? 0, mount.gid ?? 0)
+                chmod(path, mount.mode ?? 0o755)
+            } else if errno != EEXIST {
+                throw SystemError("create cache directory", path: path, errno: errno)
             }
-            chown(temporary, mount.uid ?? 0, mount.gid ?? 0)
-            return CacheMount(path: temporary, lock: nil, temporary: temporary)
+            let directory = try FileDescriptor.open(path, flags: O_RDONLY | O_DIRECTORY)
+            while flock(directory.rawValue, LOCK_SH) != 0 {
+                guard errno == EINTR else { throw SystemError("lock cache directory", path: path, errno: errno) }
+            }
+            var current = stat()
+            let opened = try directory.stat()
+            if lstat(path, &current) == 0, current.st_dev == opened.device, current.st_ino == opened.inode {
+                return directory
+            }
+            try? directory.close()
         }
     }
 
@@ -269,5 +292,6 @@ struct CacheMount {
             try? lock.close()
         }
         if let temporary { try? FileManager.default.removeItem(atPath: temporary) }
+        try? use?.close()
     }
 }

@@ -69,7 +69,7 @@ extension StageBuilder {
         let history = HistoryText.run(arguments: arguments, buildArguments: historyArguments())
         let stepID = currentStepID
         let progress = engine.progress
-        return try await cachedStep(key: builder.key, description: descriptionOf(instruction)) { next in
+        return try await cachedStep(key: builder.key, description: descriptionOf(instruction)) {
             let (_, layer) = try await withStepFilesystem(pruneCopiedDirectories: true) { filesystem in
                 let root = try RootDirectory(path: FilePath(filesystem.rootPath))
                 let processUser = try UserDatabase.load(rootfs: filesystem.rootPath).resolve(user)
@@ -138,12 +138,13 @@ extension StageBuilder {
     }
 
     /// The build arguments RUN's history lists (`|2 A=1 B=2`): those declared in this stage
-    /// with a value, in the order they were declared.
+    /// with a value, in the order they were declared. A proxy variable is listed only when an
+    /// ARG declares it, as Docker lists it.
     func historyArguments() -> [(String, String)] {
         var seen: Set<String> = []
         var result: [(String, String)] = []
         for name in declaredArguments where seen.insert(name).inserted {
-            guard !BuildEngine.proxyArguments.contains(name), let value = scope.value(of: name) else { continue }
+            guard let value = scope.value(of: name) else { continue }
             result.append((name, value))
         }
         return result

@@ -2,13 +2,17 @@ import KilnDiagnostics
 
 /// The part of Go's text/template that users pass to `--format`: field chains (`{{.Repository}}`,
 /// `{{.Config.Env}}`), `{{json .}}`, the Docker CLI's functions `upper`, `lower`, `title`,
-/// `join`, `split`, `truncate`, `pad`, `println`, and `{{if}} … {{else}} … {{end}}`. Values
-/// print as Go's `%v` prints them.
+/// `join`, `split`, `truncate`, `pad`, `println`, Go's `printf`, `{{if}} … {{else}} … {{end}}`
+/// and `{{range}} … {{else}} … {{end}}` over lists and maps. Values print as Go's `%v` prints
+/// them. Variables (`$x :=`), `with`, `break` and `continue` are not supported.
 struct GoTemplate {
     indirect enum Node {
         case text(String)
         case action(Pipeline)
         case conditional(Pipeline, then: [Node], otherwise: [Node])
+        /// `{{range}}`: `body` once per element of a list, or per value of a map in key order,
+        /// with the element as `.`. It renders `otherwise` when there is none.
+        case loop(Pipeline, body: [Node], otherwise: [Node])
     }
 
     enum Argument {
@@ -31,7 +35,8 @@ struct GoTemplate {
     let strictFields: Bool
 
     static let functions: Set<String> = [
-        "json", "upper", "lower", "title", "join", "split", "truncate", "pad", "println", "print", "len", "index",
+        "json", "upper", "lower", "title", "join", "split", "truncate", "pad", "println", "print", "printf", "len",
+        "index",
     ]
 
     init(_ source: String, strictFields: Bool = true) throws {
@@ -55,7 +60,26 @@ struct GoTemplate {
                 output += Self.display(try evaluate(pipeline, data))
             case .conditional(let pipeline, let then, let otherwise):
                 try render(Self.isTruthy(try evaluate(pipeline, data)) ? then : otherwise, data, into: &output)
+            case .loop(let pipeline, let body, let otherwise):
+                let elements = try Self.elements(of: try evaluate(pipeline, data))
+                if elements.isEmpty { try render(otherwise, data, into: &output) }
+                for element in elements {
+                    try render(body, element, into: &output)
+                }
             }
+        }
+    }
+
+    /// Lists what `{{range}}` iterates over: a list's elements, or a map's values sorted by
+    /// key, as Go's templates do. A missing value has none.
+    static func elements(of value: OutputJSON) throws -> [OutputJSON] {
+        switch value {
+        case .null: return []
+        case .array(let elements): return elements
+        case .object(let members):
+            return members.sorted { $0.0.utf8.lexicographicallyPrecedes($1.0.utf8) }.map(\.1)
+        default:
+            throw GeneralError("template: range can't iterate over \(display(value))")
         }
     }
 
@@ -172,6 +196,11 @@ struct GoTemplate {
             return current
         case "println":
             return .string(values.map(Self.display).joined(separator: " ") + "\n")
+        case "printf":
+            guard case .string(let format) = values.first else {
+                throw GeneralError("template: printf needs a format string as its first argument")
+            }
+            return .string(Self.printf(format, Array(values.dropFirst())))
         default:
             return .string(values.map(Self.display).joined())
         }
@@ -243,19 +272,24 @@ struct GoTemplate {
                     let body = try readActionBody()
                     let words = body.trimmingCharacters()
                     if keywords.contains(words) { return words }
-                    if words.hasPrefix("if ") {
-                        let condition = try Self.parsePipeline(String(words.dropFirst(3)))
+                    if words.hasPrefix("if ") || words.hasPrefix("range ") {
+                        let keyword = words.hasPrefix("if ") ? "if" : "range"
+                        let pipeline = try Self.parsePipeline(String(words.dropFirst(keyword.count + 1)))
                         var then: [Node] = []
                         let stop = try parseNodes(into: &then, stopAt: ["else", "end"])
                         var otherwise: [Node] = []
                         if stop == "else" {
                             guard try parseNodes(into: &otherwise, stopAt: ["end"]) == "end" else {
-                                throw failure("unexpected EOF: {{if}} without {{end}}")
+                                throw failure("unexpected EOF: {{\(keyword)}} without {{end}}")
                             }
                         } else if stop != "end" {
-                            throw failure("unexpected EOF: {{if}} without {{end}}")
+                            throw failure("unexpected EOF: {{\(keyword)}} without {{end}}")
                         }
-                        nodes.append(.conditional(condition, then: then, otherwise: otherwise))
+                        if keyword == "if" {
+                            nodes.append(.conditional(pipeline, then: then, otherwise: otherwise))
+                        } else {
+                            nodes.append(.loop(pipeline, body: then, otherwise: otherwise))
+                        }
                         continue
                     }
                     if words == "end" || words == "else" { throw failure("unexpected {{\(words)}}") }

@@ -63,6 +63,9 @@ extension GoTemplate {
                 // the branch taken for a present value.
                 _ = pipeline
                 try renderHeader(then, headers, into: &output)
+            case .loop(_, let body, _):
+                // A column filled by {{range}} gets one title, from its body.
+                try renderHeader(body, headers, into: &output)
             }
         }
     }

@@ -10,13 +10,17 @@ public struct BuildCacheRecord: Sendable, Hashable {
     public var parentKey: String?
     /// The instruction, for `kiln system df -v`.
     public var description: String?
-    /// The image config after the step.
+    /// The image config after the step. Kiln writes one only for the last step of a stage; older
+    /// records have one for every step.
     public var configDigest: Digest?
     /// The layer the step made; nil for steps that change only the config.
     public var layerDigest: Digest?
     public var diffID: Digest?
     /// The snapshot after the step.
     public var chainID: Digest?
+    /// The step's history entry, which a build appends to its parent's config on a cache hit.
+    /// It is nil in records written before kiln stored it.
+    public var history: History?
     /// Bytes the record keeps alive (its layer), for `system df`.
     public var size: Int64
     public var created: Int64
@@ -25,8 +29,8 @@ public struct BuildCacheRecord: Sendable, Hashable {
 
     public init(
         key: String, parentKey: String? = nil, description: String? = nil, configDigest: Digest? = nil,
-        layerDigest: Digest? = nil, diffID: Digest? = nil, chainID: Digest? = nil, size: Int64 = 0, created: Int64,
-        lastUsed: Int64? = nil, usageCount: Int = 0
+        layerDigest: Digest? = nil, diffID: Digest? = nil, chainID: Digest? = nil, history: History? = nil,
+        size: Int64 = 0, created: Int64, lastUsed: Int64? = nil, usageCount: Int = 0
     ) {
         self.key = key
         self.parentKey = parentKey
@@ -35,6 +39,7 @@ public struct BuildCacheRecord: Sendable, Hashable {
         self.layerDigest = layerDigest
         self.diffID = diffID
         self.chainID = chainID
+        self.history = history
         self.size = size
         self.created = created
         self.lastUsed = lastUsed ?? created
@@ -44,7 +49,7 @@ public struct BuildCacheRecord: Sendable, Hashable {
 
 extension Store {
     static let cacheColumns =
-        "key, parent_key, description, config_digest, layer_digest, diff_id, chain_id, size, created, last_used, usage_count"
+        "key, parent_key, description, config_digest, layer_digest, diff_id, chain_id, size, created, last_used, usage_count, history"
 
     public func cacheRecord(key: String) throws -> BuildCacheRecord? {
         try database.query("SELECT \(Self.cacheColumns) FROM build_cache WHERE key = ?", [.text(key)])
@@ -66,11 +71,11 @@ extension Store {
             }
             try transaction.query(
                 """
-                INSERT INTO build_cache (\(Self.cacheColumns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                INSERT INTO build_cache (\(Self.cacheColumns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 ON CONFLICT (key) DO UPDATE SET parent_key = excluded.parent_key, description = excluded.description,
                     config_digest = excluded.config_digest, layer_digest = excluded.layer_digest,
                     diff_id = excluded.diff_id, chain_id = excluded.chain_id, size = excluded.size,
-                    last_used = excluded.last_used
+                    last_used = excluded.last_used, history = excluded.history
                 """,
                 [
                     .text(record.key), .optional(record.parentKey), .optional(record.description),
@@ -78,6 +83,7 @@ extension Store {
                     .optional(record.diffID?.description), .optional(record.chainID?.description),
                     .integer(record.size),
                     .integer(record.created), .integer(record.lastUsed), .int(record.usageCount),
+                    .optional(record.history.map { String(decoding: $0.canonicalJSON(), as: UTF8.self) }),
                 ])
         }
     }
@@ -109,7 +115,8 @@ extension Store {
             configDigest: row.string(3).flatMap { try? Digest(parsing: $0) },
             layerDigest: row.string(4).flatMap { try? Digest(parsing: $0) },
             diffID: row.string(5).flatMap { try? Digest(parsing: $0) },
-            chainID: row.string(6).flatMap { try? Digest(parsing: $0) }, size: row.int64(7) ?? 0,
+            chainID: row.string(6).flatMap { try? Digest(parsing: $0) },
+            history: row.string(11).flatMap { try? History.decode(Array($0.utf8)) }, size: row.int64(7) ?? 0,
             created: row.int64(8) ?? 0, lastUsed: row.int64(9), usageCount: row.int(10) ?? 0)
     }
 }

@@ -1,4 +1,6 @@
 import Foundation
+import KilnImage
+import KilnStore
 import Testing
 
 /// Cache hits and misses: a step is reused exactly when nothing it depends on changed.
@@ -21,6 +23,59 @@ struct BuildCacheTests {
             }
         }
         return (cached, result)
+    }
+
+    /// The image ID that kiln gave this Dockerfile, with SOURCE_DATE_EPOCH=1700000000, when every
+    /// step stored a whole config. A different ID means the image config changed.
+    static let layeredImageID = "sha256:beb0675ba889ca403d500f05daaa7f8a9df0aa3999496dc89823adae5cbbeab3"
+
+    @Test(.enabled(if: Platform.host.architecture == "amd64", "the pinned image ID is of a linux/amd64 config"))
+    func layeredImageKeepsItsID() async throws {
+        let context = try TemporaryDirectory("kiln-cache")
+        defer { context.remove() }
+        try context.write(
+            "Dockerfile",
+            """
+            ARG BASE=scratch
+            FROM $BASE AS first
+            ARG VERSION=1.0
+            ENV APP=kiln VERSION=$VERSION
+            LABEL org.example.version=$VERSION description="a \\"quoted\\" label"
+            MAINTAINER someone@example.com
+            EXPOSE 80/tcp 53/udp
+            VOLUME /data
+            STOPSIGNAL SIGTERM
+            ONBUILD LABEL child=1
+            SHELL ["/bin/sh", "-ec"]
+            HEALTHCHECK --interval=5s CMD ["true"]
+            USER 1000:1000
+            WORKDIR /
+            CMD ["serve"]
+            ENTRYPOINT ["/bin/app"]
+
+            FROM first
+            ENV SECOND=2
+            COPY file.txt /app/
+            WORKDIR /app/sub
+            LABEL last=yes
+
+            """)
+        _ = try context.write("file.txt", "hello\n", mode: 0o644)
+        let kiln = try BuildHarness.kiln(in: context.path)
+        let name = BuildHarness.uniqueName("layered")
+
+        let cold = await kiln.run(
+            ["build", "-q", "--no-cache", "--build-arg", "SOURCE_DATE_EPOCH=1700000000", "-t", name, "."])
+        #expect(cold.status == 0, "\(cold.stderr)")
+        #expect(cold.stdout == Self.layeredImageID + "\n")
+
+        let cached = try await Self.build(kiln, "--build-arg", "SOURCE_DATE_EPOCH=1700000000", "-t", name)
+        #expect(cached.result.status == 0, "\(cached.result.stderr)")
+        let cachedSteps = cached.result.stderr.split(separator: "\n").filter { $0.hasSuffix(" CACHED") }
+        #expect(cachedSteps.count == 19, "\(cached.result.stderr)")
+        #expect(try BuildHarness.config(of: name).history?.count == 19)
+        let store = try Store.open(root: try BuildHarness.storeRoot())
+        #expect(try store.image(named: name).id.description == Self.layeredImageID)
     }
 
     @Test func changedFileRebuildsFromItsStep() async throws {
@@ -152,7 +207,8 @@ struct BuildCacheTests {
         #expect(!history.contains("127.0.0.1"), "\(history)")
         #expect(!(config.config?.env ?? []).contains { $0.hasPrefix("HTTP_PROXY=") })
 
-        // A stage that declares the proxy with ARG makes it an ordinary build argument.
+        // A stage that declares the proxy with ARG makes it an ordinary build argument, which
+        // the history keeps, as Docker does.
         try context.write(
             "Dockerfile",
             """
@@ -164,9 +220,13 @@ struct BuildCacheTests {
             """)
         let declared = try await Self.build(kiln, "--build-arg", "HTTP_PROXY=http://127.0.0.1:3128")
         try #require(declared.result.status == 0, "\(declared.result.stderr)")
-        let changed = try await Self.build(kiln, "--build-arg", "HTTP_PROXY=http://127.0.0.1:3129")
+        let changed = try await Self.build(kiln, "-t", name, "--build-arg", "HTTP_PROXY=http://127.0.0.1:3129")
         try #require(changed.result.status == 0, "\(changed.result.stderr)")
         #expect(changed.cached.contains(2), "\(changed.result.stderr)")
         #expect(!changed.cached.contains(4), "\(changed.result.stderr)")
+        let declaredHistory = try BuildHarness.config(of: name).history?.compactMap(\.createdBy) ?? []
+        #expect(
+            declaredHistory.contains("RUN |1 HTTP_PROXY=http://127.0.0.1:3129 /bin/sh -c echo \"$HTTP_PROXY\" > /proxy # buildkit"),
+            "\(declaredHistory)")
     }
 }

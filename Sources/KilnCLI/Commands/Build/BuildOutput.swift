@@ -57,6 +57,16 @@ struct BuildOutput {
         if kind != .image && destination == nil {
             throw UsageError(command: command, reason: .invalidValue(flag: "--output", value: text, reason: "dest is missing"))
         }
+        // buildx hands `-` to BuildKit as a directory named `-`, which is hardly ever what was meant.
+        if kind == .local && destination == "-" {
+            throw UsageError(
+                command: command,
+                reason: .invalidValue(
+                    flag: "--output", value: text,
+                    reason:
+                        "type=local copies the filesystem into a directory and cannot write to standard output; use -o - (or type=tar,dest=-) for a tar stream, or dest=./- for a directory named -"
+                ))
+        }
         self.kind = kind
         self.destination = destination.map { $0 == "-" ? $0 : context.absolutePath($0) }
     }

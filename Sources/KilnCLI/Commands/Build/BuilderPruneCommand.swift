@@ -32,7 +32,7 @@ enum BuilderPruneCommand {
                 throw UsageError(
                     command: command, reason: .invalidValue(flag: "--filter", value: item, reason: "only until= is supported"))
             }
-            options.lastUsedBefore = try ImageFilters.parseUntil(parts[1])
+            options.lastUsedBefore = try ImageFilters.parseUntil(parts[1], command: command)
         }
         if let text = arguments[keepStorage] {
             guard let bytes = ByteSizeParser.parse(text) else {

@@ -20,7 +20,8 @@ struct ImageFilters {
     /// Unix seconds: only images created before this.
     var until: Int64?
 
-    /// Parses `KEY=VALUE` filters; `allowed` lists the keys the command accepts.
+    /// Parses `KEY=VALUE` filters; `allowed` lists the keys the command accepts. A bad filter
+    /// is a usage error (exit status 125), as in Docker.
     init(
         _ values: [String], command: String,
         allowed: Set<String> = ["dangling", "label", "reference", "before", "since", "until"]
@@ -42,14 +43,17 @@ struct ImageFilters {
             }
             let name = key.hasSuffix("!") ? String(key.dropLast()) : key
             guard allowed.contains(name) || (key == "label!" && allowed.contains("label!")) else {
-                throw GeneralError(
-                    "invalid filter '\(name)'", hint: "valid filters: \(allowed.sorted().joined(separator: ", "))")
+                throw UsageError(
+                    command: command,
+                    reason: .custom(
+                        "invalid filter '\(name)': valid filters are \(allowed.sorted().joined(separator: ", "))"))
             }
             switch key {
             case "dangling":
                 guard let flag = StoreSupport.parseBool(argument) else {
-                    throw GeneralError(
-                        "invalid filter 'dangling=\(argument)'", hint: "use dangling=true or dangling=false")
+                    throw UsageError(
+                        command: command,
+                        reason: .custom("invalid filter 'dangling=\(argument)': use dangling=true or dangling=false"))
                 }
                 dangling = flag
             case "reference": references.append(argument)
@@ -57,9 +61,9 @@ struct ImageFilters {
             case "label!": absentLabels.append(argument)
             case "before": before = argument
             case "since": since = argument
-            case "until": until = try Self.parseUntil(argument)
+            case "until": until = try Self.parseUntil(argument, command: command)
             default:
-                throw GeneralError("invalid filter '\(key)'")
+                throw UsageError(command: command, reason: .custom("invalid filter '\(key)'"))
             }
         }
     }
@@ -113,13 +117,14 @@ struct ImageFilters {
     }
 
     /// Reads `until=`: a Go duration before now (`24h`, `1h30m`), a Unix time, or an RFC 3339 time.
-    static func parseUntil(_ text: String) throws -> Int64 {
+    static func parseUntil(_ text: String, command: String) throws -> Int64 {
         if let seconds = GoDuration.seconds(text) { return StoreSupport.now - seconds }
         if let unix = Double(text) { return Int64(unix) }
         if let instant = RFC3339.parse(text) { return instant.seconds }
-        throw GeneralError(
-            "invalid filter 'until=\(text)'",
-            hint: "give a duration such as 24h or 90m, a Unix time, or an RFC 3339 time")
+        throw UsageError(
+            command: command,
+            reason: .custom(
+                "invalid filter 'until=\(text)': give a duration such as 24h or 90m, a Unix time, or an RFC 3339 time"))
     }
 }
 
