@@ -261,7 +261,8 @@ final class StageBuilder: @unchecked Sendable {
                 key: key.description, parentKey: state.cacheKey.description, description: description,
                 configDigest: configDescriptor.digest, layerDigest: product.layer?.layer.descriptor.digest,
                 diffID: product.layer?.layer.diffID, chainID: product.layer?.chainID,
-                size: product.layer?.layer.descriptor.size ?? 0, created: Int64(Date().timeIntervalSince1970)),
+                size: product.layer.map { $0.layer.descriptor.size + $0.snapshotSize } ?? 0,
+                created: Int64(Date().timeIntervalSince1970)),
             lease: lease)
         state = next
         return false

@@ -17,7 +17,8 @@ public struct BuildCacheRecord: Sendable, Hashable {
     public var diffID: Digest?
     /// The snapshot after the step.
     public var chainID: Digest?
-    /// Bytes the record keeps alive (its layer), for `system df`.
+    /// Bytes on disk that the record keeps alive: its compressed layer blob and its unpacked
+    /// snapshot. Records written before kiln measured snapshots count the blob alone.
     public var size: Int64
     public var created: Int64
     public var lastUsed: Int64
