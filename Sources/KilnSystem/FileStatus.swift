@@ -32,6 +32,9 @@ public struct FileStatus: Sendable, Hashable {
     public var userID: uid_t
     public var groupID: gid_t
     public var size: Int64
+    /// Bytes of storage allocated to the entry (`st_blocks` × 512): what removing its last link
+    /// frees. It differs from `size` for sparse files and for files smaller than a block.
+    public var allocatedSize: Int64
     public var device: dev_t
     public var inode: ino_t
     public var linkCount: nlink_t
@@ -47,6 +50,7 @@ public struct FileStatus: Sendable, Hashable {
         userID = buffer.st_uid
         groupID = buffer.st_gid
         size = Int64(buffer.st_size)
+        allocatedSize = Int64(buffer.st_blocks) * 512
         device = buffer.st_dev
         inode = buffer.st_ino
         linkCount = buffer.st_nlink

@@ -116,14 +116,8 @@ public struct BuildCachePruner: Sendable {
         return removed
     }
 
-    /// The bytes of regular files below `path`.
+    /// The bytes on disk below `path`, as `system df` counts them.
     static func diskUsage(_ path: String) -> Int64 {
-        guard let walker = FileManager.default.enumerator(atPath: path) else { return 0 }
-        var total: Int64 = 0
-        while let name = walker.nextObject() as? String {
-            var status = stat()
-            if lstat(path + "/" + name, &status) == 0, (status.st_mode & S_IFMT) == S_IFREG { total += Int64(status.st_size) }
-        }
-        return total
+        (try? TreeUsage.allocatedBytes(of: path)) ?? 0
     }
 }

@@ -17,6 +17,7 @@ extension BuildContext {
     /// what `.dockerignore` and the step's `--exclude` patterns leave. A directory that is
     /// excluded itself is listed only as the parent of entries that are kept below it.
     func entries(below source: ResolvedPath, excludes: DockerIgnore = .empty) throws -> [ContextEntry] {
+        hashes.prefetch()
         var result: [ContextEntry] = []
         let top = ContextEntry(
             contextPath: source.path, relative: "", status: source.status,
@@ -35,7 +36,9 @@ extension BuildContext {
             try Task.checkCancellation()
             let relative = walked.relativePath
             let contextPath = source.path.appending(relative)
-            let parent = FilePath.joining(relative.components.dropLast())
+            // Only pattern matching needs the parent, and most contexts have no patterns, so
+            // the path is split into components only then.
+            var parent: FilePath { FilePath.joining(relative.components.dropLast()) }
             let isDirectory = walked.status.kind == .directory
             var excluded = false
             var descend = true

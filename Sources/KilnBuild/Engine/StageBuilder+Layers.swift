@@ -10,6 +10,8 @@ import KilnSystem
 struct CommittedLayer: Sendable {
     var layer: BuiltLayer
     var chainID: Digest?
+    /// Bytes the snapshot takes on disk (allocated blocks), 0 without a snapshot.
+    var snapshotSize: Int64 = 0
 }
 
 extension StageBuilder {
@@ -98,7 +100,10 @@ extension StageBuilder {
                 return CommittedLayer(layer: layer, chainID: nil)
             }
             let chainID = try filesystem.commit(diffID: result.diffID, lease: lease)
-            return CommittedLayer(layer: layer, chainID: chainID)
+            // `system df` and `builder prune` report this size. Walking the tree costs little
+            // next to the diff, which has just read every file in it.
+            let snapshotSize = (try? TreeUsage.allocatedBytes(of: engine.store.snapshotPath(chainID))) ?? 0
+            return CommittedLayer(layer: layer, chainID: chainID, snapshotSize: snapshotSize)
         }
     }
 }

@@ -275,7 +275,7 @@ final class StageBuilder: @unchecked Sendable {
                 key: key.description, parentKey: parentKey.description, description: description,
                 configDigest: configDigest, layerDigest: product.layer?.layer.descriptor.digest,
                 diffID: product.layer?.layer.diffID, chainID: product.layer?.chainID, history: history,
-                size: product.layer?.layer.descriptor.size ?? 0, created: Int64(Date().timeIntervalSince1970)),
+                size: product.layer.map { $0.layer.descriptor.size + $0.snapshotSize } ?? 0, created: Int64(Date().timeIntervalSince1970)),
             lease: lease)
         return false
     }

@@ -1,4 +1,6 @@
+import Glibc
 import KilnImage
+import KilnSystem
 
 /// The bytes the store uses, as `kiln system df` reports them: blob bytes on disk, each blob
 /// counted once however many images share it.
@@ -22,6 +24,25 @@ public struct DiskUsage: Sendable {
     public var activeImages: Int
     public var containers: [ContainerRecord]
     public var cacheRecords: [BuildCacheRecord]
+    /// The build cache as `builder prune` frees it, one entry per record (most recently used
+    /// first) and per `RUN --mount=type=cache` directory.
+    public var cache: [CacheUsage]
+
+    /// One build-cache entry's bytes on disk.
+    public struct CacheUsage: Sendable {
+        /// The record, nil for a cache mount directory.
+        public var record: BuildCacheRecord?
+        /// The cache mount directory's name under `cache/mounts/`, nil for a record.
+        public var mountName: String?
+        /// Bytes on disk that pruning this entry frees. A layer that several records share is
+        /// counted for the most recently used one only.
+        public var size: Int64
+        /// Whether an image uses the record's layer, so that pruning the record frees nothing.
+        public var isShared: Bool
+    }
+
+    /// Bytes of the build cache that no image shares: what pruning all of it frees.
+    public var cacheSize: Int64 { cache.filter { !$0.isShared }.reduce(0) { $0 + $1.size } }
 }
 
 extension Store {
@@ -68,8 +89,37 @@ extension Store {
         }
         let total = sizes.values.reduce(0, +)
         let reclaimable = sizes.filter { !needed.contains($0.key) }.values.reduce(0, +)
+        let imageLayers = Set(blobsByImage.values.joined().map(\.digest))
         return DiskUsage(
             images: usages, imagesSize: total, imagesReclaimable: reclaimable,
-            activeImages: usages.filter { $0.containers > 0 }.count, containers: containers, cacheRecords: cacheRecords)
+            activeImages: usages.filter { $0.containers > 0 }.count, containers: containers, cacheRecords: cacheRecords,
+            cache: cacheUsage(cacheRecords, imageBlobs: imageLayers) + cacheMountUsage())
+    }
+
+    /// Sizes the records, counting each layer once, for the most recently used record that has
+    /// it. A record whose layer an image uses is shared, because pruning it frees neither the
+    /// blob nor the snapshot, which the image keeps.
+    private func cacheUsage(_ records: [BuildCacheRecord], imageBlobs: Set<Digest>) -> [DiskUsage.CacheUsage] {
+        var counted: Set<Digest> = []
+        return records.sorted { $0.lastUsed > $1.lastUsed }.map { record in
+            guard let layer = record.layerDigest else {
+                return DiskUsage.CacheUsage(record: record, size: 0, isShared: false)
+            }
+            let isFirst = counted.insert(layer).inserted
+            return DiskUsage.CacheUsage(
+                record: record, size: isFirst ? record.size : 0, isShared: imageBlobs.contains(layer))
+        }
+    }
+
+    /// Measures the `RUN --mount=type=cache` directories on disk.
+    private func cacheMountUsage() -> [DiskUsage.CacheUsage] {
+        guard let directory = try? FileDescriptor.open(layout.cacheMounts, flags: O_RDONLY | O_DIRECTORY | O_NOFOLLOW),
+            let names = try? listDirectory(directory)
+        else { return [] }
+        defer { try? directory.close() }
+        return names.compactMap(\.string).filter { !$0.hasSuffix(".lock") }.sorted().map { name in
+            let size = (try? TreeUsage.allocatedBytes(of: layout.cacheMounts + "/" + name)) ?? 0
+            return DiskUsage.CacheUsage(mountName: name, size: size, isShared: false)
+        }
     }
 }

@@ -14,8 +14,13 @@ public struct CollectionReport: Sendable {
     public var removedLayerRecords = 0
     public var expiredLeases = 0
     public var removedWorkDirectories: [String] = []
+    /// Bytes on disk that removing the unpacked snapshots freed (allocated blocks, as `du`
+    /// counts them).
+    public var removedSnapshotBytes: Int64 = 0
     /// Bytes of the removed blobs.
-    public var reclaimedBytes: Int64 { removedBlobs.reduce(0) { $0 + $1.size } }
+    public var removedBlobBytes: Int64 { removedBlobs.reduce(0) { $0 + $1.size } }
+    /// Bytes freed on disk: the removed blobs and snapshots, as the prune commands report them.
+    public var reclaimedBytes: Int64 { removedBlobBytes + removedSnapshotBytes }
 }
 
 /// What garbage collection keeps: everything reachable from images, containers, build-cache
@@ -59,7 +64,8 @@ extension Store {
             }
             for name in trashedSnapshots {
                 do {
-                    try removeTree(name, in: trashDirectory, displayPath: "\(layout.trash)/\(name)")
+                    report.removedSnapshotBytes += try removeTree(
+                        name, in: trashDirectory, displayPath: "\(layout.trash)/\(name)")
                 } catch {
                     logger.debug("could not remove trashed snapshot \(name): \(error); the next kiln retries")
                 }
@@ -83,7 +89,7 @@ extension Store {
                 }
             }
             logger.debug(
-                "garbage collection removed \(report.removedBlobs.count) blobs (\(report.reclaimedBytes) bytes), \(report.removedSnapshots.count) snapshots"
+                "garbage collection removed \(report.removedBlobs.count) blobs (\(report.removedBlobBytes) bytes), \(report.removedSnapshots.count) snapshots (\(report.removedSnapshotBytes) bytes)"
             )
             return report
         }

@@ -22,15 +22,20 @@ extension Store {
     /// Removes an entry and everything below it without following links and without crossing
     /// into another file system: a mount point below is an error, never a reason to delete what
     /// is mounted there.
-    func removeTree(_ name: String, in directory: FileDescriptor, displayPath: String) throws {
+    ///
+    /// Returns the bytes the removal freed: the allocated blocks of every removed directory and
+    /// of every file whose last link it removed. A file that keeps a link elsewhere frees nothing.
+    @discardableResult
+    func removeTree(_ name: String, in directory: FileDescriptor, displayPath: String) throws -> Int64 {
         let entry = DirectoryEntry(directory: directory, name: FilePath(name), path: FilePath(displayPath))
-        guard let status = try entry.status() else { return }
+        guard let status = try entry.status() else { return 0 }
         guard status.kind == .directory else {
             try entry.remove()
-            return
+            return status.linkCount <= 1 ? status.allocatedSize : 0
         }
         let top = try entry.openDirectory()
         let device = try top.stat().device
+        var freed: Int64 = 0
         try DirectoryWalk.walk(top, path: FilePath(displayPath)) { walked in
             guard walked.status.device == device else {
                 throw SystemError(
@@ -39,11 +44,16 @@ extension Store {
             }
             if walked.status.kind == .directory { return .descend }
             try walked.entry.remove()
+            // The walk stats each entry just before this, so the last link of a file seen
+            // through several names in the tree counts once, when it goes.
+            if walked.status.linkCount <= 1 { freed += walked.status.allocatedSize }
             return .skip
         } leave: { walked in
             try walked.entry.remove()
+            freed += walked.status.allocatedSize
         }
         try entry.remove()
+        return freed + status.allocatedSize
     }
 
     /// Detaches every mount at or below `path`, deepest first. Mounts below scratch directories

@@ -21,7 +21,8 @@ public struct BuildCacheRecord: Sendable, Hashable {
     /// The step's history entry, which a build appends to its parent's config on a cache hit.
     /// It is nil in records written before kiln stored it.
     public var history: History?
-    /// Bytes the record keeps alive (its layer), for `system df`.
+    /// Bytes on disk that the record keeps alive: its compressed layer blob and its unpacked
+    /// snapshot. Records written before kiln measured snapshots count the blob alone.
     public var size: Int64
     public var created: Int64
     public var lastUsed: Int64

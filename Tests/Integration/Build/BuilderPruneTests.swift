@@ -44,4 +44,75 @@ struct BuilderPruneTests {
         let invalid = await kiln("builder", "prune", "-f", "--keep-storage", "lots")
         #expect(invalid.status == 125)
     }
+
+    /// A step that writes 4 MiB of zeros: the gzip blob is a few kB, the snapshot 4 MiB.
+    @Test func cacheSizesCountUnpackedSnapshots() async throws {
+        let scratch = try TemporaryDirectory("kiln-prune-size")
+        defer { scratch.remove() }
+        let root = scratch.appending("store")
+        try BuildHarness.prepareStore(at: root)
+        try scratch.write("context/Dockerfile", """
+            FROM kiln-test/busybox:1
+            RUN dd if=/dev/zero of=/zeros bs=1024 count=4096
+
+            """)
+        let kiln = KilnInvocation(root: root, workingDirectory: scratch.appending("context"))
+        let build = await kiln("build", "-t", "zeros:1", ".")
+        try #require(build.status == 0, "\(build.stderr)")
+        let store = try Store.open(root: root)
+        let record = try #require(try store.cacheRecords().first { $0.layerDigest != nil })
+        #expect(record.size > 4 << 20, "the record counts its snapshot, not only its \(record.size)-byte blob")
+
+        // The image shares the layer, so the cache alone frees nothing yet.
+        #expect(try store.diskUsage().cacheSize == 0)
+        let removeImage = await kiln("rmi", "zeros:1")
+        try #require(removeImage.status == 0, "\(removeImage.stderr)")
+        #expect(try store.diskUsage().cacheSize > 4 << 20)
+        let df = await kiln("system", "df", "--format", "{{.Type}}={{.Size}}")
+        #expect(df.status == 0, "\(df.stderr)")
+        let cacheRow = df.stdout.split(separator: "\n").first { $0.hasPrefix("Build Cache=") }
+        #expect(cacheRow.map { Self.bytes(of: $0.dropFirst("Build Cache=".count)) > 4_000_000 } == true, "\(df.stdout)")
+
+        let prune = await kiln("builder", "prune", "-a", "-f")
+        #expect(prune.status == 0, "\(prune.stderr)")
+        let reclaimed = prune.stdout.split(separator: "\n").first { $0.hasPrefix("Total reclaimed space: ") }
+        #expect(
+            reclaimed.map { Self.bytes(of: $0.dropFirst("Total reclaimed space: ".count)) > 4_000_000 } == true,
+            "\(prune.stdout)")
+        #expect(try store.verify(deep: false).isHealthy)
+    }
+
+    /// `kiln image prune -a` frees the snapshots of the images it deletes, too.
+    @Test func imagePruneCountsUnpackedSnapshots() async throws {
+        let scratch = try TemporaryDirectory("kiln-image-prune-size")
+        defer { scratch.remove() }
+        let root = scratch.appending("store")
+        try BuildHarness.prepareStore(at: root)
+        try scratch.write("context/Dockerfile", """
+            FROM kiln-test/busybox:1
+            RUN dd if=/dev/zero of=/zeros bs=1024 count=4096
+
+            """)
+        let kiln = KilnInvocation(root: root, workingDirectory: scratch.appending("context"))
+        let build = await kiln("build", "-t", "zeros:1", ".")
+        try #require(build.status == 0, "\(build.stderr)")
+        let cachePrune = await kiln("builder", "prune", "-a", "-f")
+        try #require(cachePrune.status == 0, "\(cachePrune.stderr)")
+
+        let prune = await kiln("image", "prune", "-a", "-f")
+        #expect(prune.status == 0, "\(prune.stderr)")
+        let reclaimed = prune.stdout.split(separator: "\n").first { $0.hasPrefix("Total reclaimed space: ") }
+        #expect(
+            reclaimed.map { Self.bytes(of: $0.dropFirst("Total reclaimed space: ".count)) > 4_000_000 } == true,
+            "\(prune.stdout)")
+    }
+
+    /// Bytes of a size as kiln prints it (`4.198MB`, decimal units as Docker's).
+    static func bytes(of text: Substring) -> Double {
+        let units: [(String, Double)] = [("kB", 1e3), ("MB", 1e6), ("GB", 1e9), ("TB", 1e12), ("B", 1)]
+        for (unit, factor) in units where text.hasSuffix(unit) {
+            return (Double(text.dropLast(unit.count)) ?? -1) * factor
+        }
+        return -1
+    }
 }

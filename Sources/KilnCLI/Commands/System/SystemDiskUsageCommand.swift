@@ -28,14 +28,13 @@ enum SystemDiskUsageCommand {
         let listFormat = try ListFormat(arguments[format], defaultTable: summaryTable)
         let containersSize = usage.containers.compactMap(\.size).reduce(0, +)
         let containersReclaimable = usage.containers.filter { !$0.isRunning }.compactMap(\.size).reduce(0, +)
-        let cacheSize = usage.cacheRecords.map(\.size).reduce(0, +)
         let rows: [OutputJSON] = [
             summary("Images", usage.images.count, usage.activeImages, usage.imagesSize, usage.imagesReclaimable),
             summary(
                 "Containers", usage.containers.count, usage.containers.filter(\.isRunning).count, containersSize,
                 containersReclaimable),
             summary("Local Volumes", 0, 0, 0, 0),
-            summary("Build Cache", usage.cacheRecords.count, 0, cacheSize, cacheSize, percent: false),
+            summary("Build Cache", usage.cache.count, 0, usage.cacheSize, usage.cacheSize, percent: false),
         ]
         context.stdout.write(
             try listFormat.render(
@@ -100,17 +99,24 @@ enum SystemDiskUsageCommand {
         output += try ListFormat(nil, defaultTable: "table {{.Name}}\\t{{.Links}}\\t{{.Size}}").render(
             [], headers: ["Name": "VOLUME NAME", "Links": "LINKS", "Size": "SIZE"])
 
-        let cacheSize = usage.cacheRecords.map(\.size).reduce(0, +)
-        output += "\nBuild cache usage: \(HumanUnits.preciseSize(cacheSize))\n\n"
-        let cacheRows: [OutputJSON] = usage.cacheRecords.map { record in
-            .map([
+        output += "\nBuild cache usage: \(HumanUnits.preciseSize(usage.cacheSize))\n\n"
+        let cacheRows: [OutputJSON] = usage.cache.map { entry in
+            guard let record = entry.record else {
+                // A RUN --mount=type=cache directory, with the cache type BuildKit gives those.
+                return .map([
+                    "ID": .string(String((entry.mountName ?? "").prefix(12))), "CacheType": .string("exec.cachemount"),
+                    "Size": .string(HumanUnits.preciseSize(entry.size)), "CreatedSince": .string(""),
+                    "LastUsedSince": .string(""), "UsageCount": .string(""), "Shared": .string("false"),
+                ])
+            }
+            return .map([
                 "ID": .string(String(record.key.split(separator: ":").last?.prefix(12) ?? "")),
                 "CacheType": .string(record.layerDigest == nil ? "frontend" : "regular"),
-                "Size": .string(HumanUnits.preciseSize(record.size)),
+                "Size": .string(HumanUnits.preciseSize(entry.size)),
                 "CreatedSince": .string(HumanUnits.ago(record.created, now: now)),
                 "LastUsedSince": .string(HumanUnits.ago(record.lastUsed, now: now)),
                 "UsageCount": .string(String(record.usageCount)),
-                "Shared": .string("false"),
+                "Shared": .string(String(entry.isShared)),
             ])
         }
         output += try ListFormat(nil, defaultTable: cacheTable).render(
