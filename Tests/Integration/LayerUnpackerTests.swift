@@ -59,14 +59,22 @@ struct LayerUnpackerTests {
             #expect(try store.snapshot(chainID) == nil)
         }
 
+        // A collection during the pull keeps what the pull's lease holds: no image names these
+        // blobs and snapshots yet.
         unpacker.layerPresent(0, of: manifest)
         await unpacker.waitUntilIdle()
+        _ = try store.collectGarbage()
         for (index, chainID) in chain.enumerated() {
             #expect(try store.snapshot(chainID) != nil)
             #expect(FileManager.default.fileExists(atPath: store.snapshotPath(chainID) + "/layer\(index).txt"))
         }
         try await unpacker.finish(manifest)
         #expect(unpacker.failure == nil)
+
+        // Without the lease, the same collection removes them.
+        try lease.release()
+        _ = try store.collectGarbage()
+        #expect(try store.snapshot(chain[0]) == nil)
     }
 
     @Test func wrongDiffIDLeavesNoSnapshot() async throws {
