@@ -260,6 +260,38 @@ import Testing
         #expect(try FileManager.default.destinationOfSymbolicLink(atPath: harness.root + "/dup") == "/etc/passwd")
     }
 
+    @Test func regularFileReplacesEarlierEntries() throws {
+        let harness = try VictimHarness()
+        // The archive lives outside the harness, which counts every file beside the root.
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("kiln-replace-\(UUID().uuidString).tar").path
+        defer { unlink(path) }
+        // A link to the victim, a directory with a file, and a file, each followed by a regular
+        // file of the same name: the last entry wins inside the root.
+        let script = """
+            import io, sys, tarfile
+            victim = sys.argv[2]
+            with tarfile.open(sys.argv[1], "w", format=tarfile.PAX_FORMAT) as tar:
+                def add(name, kind=tarfile.REGTYPE, data=b"", link=""):
+                    info = tarfile.TarInfo(name)
+                    info.type, info.size, info.linkname, info.mode = kind, len(data), link, 0o644
+                    tar.addfile(info, io.BytesIO(data))
+                add("link", tarfile.SYMTYPE, link=victim)
+                add("link", data=b"file over link")
+                add("dir", tarfile.DIRTYPE)
+                add("dir/x", data=b"x")
+                add("dir", data=b"file over directory")
+                add("same", data=b"one")
+                add("same", data=b"two")
+            """
+        _ = try run("/usr/bin/python3", ["-c", script, path, harness.victim + "/hello"])
+        _ = try applyLayer(path, to: harness.root)
+
+        #expect(try String(contentsOfFile: harness.root + "/link", encoding: .utf8) == "file over link")
+        #expect(try String(contentsOfFile: harness.root + "/dir", encoding: .utf8) == "file over directory")
+        #expect(try String(contentsOfFile: harness.root + "/same", encoding: .utf8) == "two")
+        #expect(try harness.problems() == [])
+    }
+
     @Test func paxThenGNULongNameMatchesTarTools() throws {
         let harness = try VictimHarness()
         try Self.apply(try #require(LayerFixture.named("L10i")), in: harness)

@@ -34,11 +34,14 @@ public final class RegistryClient: Sendable {
         configuration.connectTimeout = settings.connectTimeout
         configuration.idleTimeout = settings.readTimeout
         let files = settings.certificateFiles(for: registry)
-        let strict = try TLSContext(extraCertificateFiles: files, verifyPeer: true)
-        let lax = verifyTLS ? strict : try TLSContext(extraCertificateFiles: files, verifyPeer: false)
-        // Certificate checks are off only for the insecure registry's own origin; a redirect to
-        // a storage host is checked as usual.
-        http = HTTPClient(configuration: configuration) { target in target == origin ? lax : strict }
+        let lax = verifyTLS ? nil : try TLSContext(extraCertificateFiles: files, verifyPeer: false)
+        // Certificate checks are off only for the insecure registry's own origin, and a redirect
+        // to a storage host is checked as usual. The verifying context is made at the first https
+        // connection that needs it, so a plain-HTTP registry never loads the CA certificates.
+        http = HTTPClient(configuration: configuration) { target in
+            if target == origin, let lax { return lax }
+            return try TLSContext.verifying(extraCertificateFiles: files)
+        }
         authenticator = Authenticator(
             registry: registry, origin: origin, credentials: credentials, settings: settings, http: http, logger: logger)
     }

@@ -33,8 +33,10 @@ public enum FileDownload {
             var configuration = HTTPClient.Configuration()
             configuration.connectTimeout = settings.connectTimeout
             configuration.idleTimeout = settings.readTimeout
-            let tls = try TLSContext(extraCertificateFiles: settings.certificateFiles, verifyPeer: true)
-            let client = HTTPClient(configuration: configuration) { _ in tls }
+            let files = settings.certificateFiles
+            let client = HTTPClient(configuration: configuration) { _ in
+                try TLSContext.verifying(extraCertificateFiles: files)
+            }
 
             var current = start
             var hops = 0

@@ -1,5 +1,6 @@
 import CTLS
 import Foundation
+import Synchronization
 
 /// An OpenSSL client context: the system's CA certificates plus any extra ones from the registry
 /// settings, and peer verification that can be turned off for registries marked insecure.
@@ -16,6 +17,10 @@ final class TLSContext: @unchecked Sendable {
         self.verifiesPeer = verifyPeer
         _ = kiln_ssl_ctx_set_min_tls12(context)
         _ = kiln_ssl_ctx_set_auto_retry(context)
+        SSL_CTX_set_verify(context, verifyPeer ? SSL_VERIFY_PEER : SSL_VERIFY_NONE, nil)
+        // A context that checks no certificate needs no CA certificates, and loading the
+        // system's bundle is the slow part of making one.
+        guard verifyPeer else { return }
         SSL_CTX_set_default_verify_paths(context)
         for file in extraCertificateFiles {
             guard SSL_CTX_load_verify_locations(context, file, nil) == 1 else {
@@ -23,7 +28,20 @@ final class TLSContext: @unchecked Sendable {
                     host: "", reason: "cannot load CA certificates from \(quoted(file)): \(TLSContext.lastError())")
             }
         }
-        SSL_CTX_set_verify(context, verifyPeer ? SSL_VERIFY_PEER : SSL_VERIFY_NONE, nil)
+    }
+
+    private static let verifyingContexts = Mutex<[[String]: TLSContext]>([:])
+
+    /// Returns the process's context that verifies peers against the system's CA certificates
+    /// plus `extraCertificateFiles`, making it on the first call. Parsing the system's bundle
+    /// takes tens of milliseconds, so a process does it once per list of extra files.
+    static func verifying(extraCertificateFiles: [String]) throws -> TLSContext {
+        try verifyingContexts.withLock { contexts in
+            if let context = contexts[extraCertificateFiles] { return context }
+            let context = try TLSContext(extraCertificateFiles: extraCertificateFiles, verifyPeer: true)
+            contexts[extraCertificateFiles] = context
+            return context
+        }
     }
 
     deinit {

@@ -42,11 +42,12 @@ public struct ImagePuller: Sendable {
     /// Pulls `reference` for `platform` into `destination`.
     ///
     /// - Parameter onLayer: called once per layer as soon as it is present in the destination
-    ///   (already there or just committed), in completion order, with its index in the manifest;
-    ///   the snapshot code can unpack layers while later ones still download.
+    ///   (already there or just committed), in completion order, with its index in the manifest
+    ///   and the manifest, whose config is already in the destination. The snapshot code unpacks
+    ///   layers from it while later ones still download.
     public func pull(
         _ reference: Reference, platform: Platform = .host, into destination: any ImageDestination,
-        onLayer: (@Sendable (Int, Descriptor) -> Void)? = nil
+        onLayer: (@Sendable (Int, Manifest) -> Void)? = nil
     ) async throws -> PullResult {
         let reference = reference.withDefaultTag()
         var failures: [String] = []
@@ -78,7 +79,7 @@ public struct ImagePuller: Sendable {
     /// Pulls through one endpoint.
     public func pull(
         _ reference: Reference, platform: Platform, from client: RegistryClient, into destination: any ImageDestination,
-        onLayer: (@Sendable (Int, Descriptor) -> Void)? = nil
+        onLayer: (@Sendable (Int, Manifest) -> Void)? = nil
     ) async throws -> PullResult {
         let repository = reference.path
         let display = reference.familiarString
@@ -130,7 +131,7 @@ public struct ImagePuller: Sendable {
             while next < min(width, layerCount) { addNext() }
             while let (index, downloaded) = try await group.next() {
                 changed = changed || downloaded
-                onLayer?(index, manifest.layers[index])
+                onLayer?(index, manifest)
                 if next < layerCount { addNext() }
             }
         }

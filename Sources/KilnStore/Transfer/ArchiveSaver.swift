@@ -21,12 +21,19 @@ public struct ArchiveSaver: Sendable {
         public var image: ImageRecord
         /// Tags to record (`RepoTags`, index annotations); empty saves the image unnamed.
         public var names: [Reference]
+        /// The `org.opencontainers.image.ref.name` of the image's one entry in the OCI index, as
+        /// skopeo's `oci-archive:FILE:REF` names it. Without it, the index has an entry per name,
+        /// named by its tag.
+        public var refName: String?
 
-        public init(image: ImageRecord, names: [Reference]) {
+        public init(image: ImageRecord, names: [Reference], refName: String? = nil) {
             self.image = image
             self.names = names
+            self.refName = refName
         }
     }
+
+    static let refNameAnnotation = "org.opencontainers.image.ref.name"
 
     public let store: Store
 
@@ -81,6 +88,12 @@ public struct ArchiveSaver: Sendable {
                 }
             }
             let manifest = item.image.manifest
+            if let refName = item.refName {
+                var annotations = [Self.refNameAnnotation: refName]
+                annotations["io.containerd.image.name"] = tags.first?.description
+                indexEntries.append(Self.indexEntry(manifest, annotations: annotations))
+                continue
+            }
             if tags.isEmpty {
                 indexEntries.append(Self.indexEntry(manifest, annotations: nil))
             }
@@ -90,7 +103,7 @@ public struct ArchiveSaver: Sendable {
                         manifest,
                         annotations: [
                             "io.containerd.image.name": tag.description,
-                            "org.opencontainers.image.ref.name": tag.tag ?? Reference.defaultTag,
+                            Self.refNameAnnotation: tag.tag ?? Reference.defaultTag,
                         ]))
             }
         }

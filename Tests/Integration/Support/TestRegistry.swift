@@ -19,7 +19,8 @@ final class TestRegistry: @unchecked Sendable {
         FileManager.default.isExecutableFile(atPath: executable)
     }
 
-    init(htpasswd: String? = nil) throws {
+    /// - Parameter tls: PEM files of a certificate and its key, for a registry that serves https.
+    init(htpasswd: String? = nil, tls: (certificate: String, key: String)? = nil) throws {
         directory = try TemporaryDirectory("kiln-registry")
         port = try FreePort.find()
         var auth = ""
@@ -48,7 +49,7 @@ final class TestRegistry: @unchecked Sendable {
                 enabled: true
             http:
               addr: 127.0.0.1:\(port)
-            \(auth)
+            \(tls.map { "  tls:\n    certificate: \($0.certificate)\n    key: \($0.key)\n" } ?? "")\(auth)
             """)
         let devNull = try FileDescriptor.open("/dev/null", flags: O_RDWR)
         process = try ChildProcess.spawn(

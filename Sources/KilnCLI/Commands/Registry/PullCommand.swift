@@ -1,10 +1,8 @@
 import Foundation
 import KilnDiagnostics
-import KilnContainer
 import KilnImage
 import KilnRegistry
 import KilnStore
-import Synchronization
 
 /// `kiln pull`: downloads an image from a registry into the store, as `docker pull` does.
 enum PullCommand {
@@ -31,73 +29,18 @@ enum PullCommand {
         let settings = try RegistryOptions.settings(arguments, registry: parsed.domain, context: context)
 
         let store = try Store.open(root: context.storeRoot, logger: context.logger)
-        let lease = try store.createLease(label: "pull \(parsed)")
-        defer { try? lease.release() }
-        let destination = StoreImages(store: store, lease: lease)
-        let renderer = makeProgressRenderer(mode, output: context.stderr)
-        // Docker prints "TAG: Pulling from REPOSITORY" once the manifest resolved, so a missing tag
-        // shows only the error. The header goes out before the first layer event, or after a pull
-        // that moved no layer.
-        let header = Mutex<String?>(nil)
-        let printHeader: @Sendable () -> Void = {
-            guard let line = header.withLock({ pending in defer { pending = nil }; return pending }) else { return }
-            context.stderr.line(line)
-        }
-        let reporter = ProgressReporter { event in
-            printHeader()
-            renderer.handle(event)
-        }
-        let puller = ImagePuller(
-            settings: settings, credentials: RegistryOptions.credentialStore(context),
-            locations: RegistryOptions.blobLocations(context), logger: context.logger, progress: reporter)
-
         var references = [parsed.withDefaultTag()]
         if arguments[allTags] {
+            let puller = ImagePuller(
+                settings: settings, credentials: RegistryOptions.credentialStore(context), logger: context.logger)
             let client = try await puller.connect(parsed.domain)
             references = try await client.listTags(repository: parsed.path).sorted().map { parsed.withTag($0) }
         }
+        let pull = ImagePull(settings: settings, mode: mode, store: store, context: context)
         for reference in references {
-            let tagOrDigest = reference.tag ?? reference.digest?.description ?? Reference.defaultTag
-            if mode != .quiet {
-                header.withLock { $0 = "\(tagOrDigest): Pulling from \(reference.path)" }
-            }
-            let result: PullResult
-            do {
-                result = try await puller.pull(reference, platform: wanted, into: destination)
-            } catch {
-                header.withLock { $0 = nil }
-                renderer.finish()
-                throw error
-            }
-            renderer.finish()
-            printHeader()
-            try unpack(result, reference: reference, store: store, lease: lease)
-            if mode != .quiet {
-                context.stderr.line("Digest: \(result.document.digest)")
-                context.stderr.line(
-                    result.changed
-                        ? "Status: Downloaded newer image for \(reference.familiarString)"
-                        : "Status: Image is up to date for \(reference.familiarString)")
-            }
+            _ = try await pull.run(reference, platform: wanted)
             context.stdout.line(reference.description)
         }
         return ExitStatus.success
-    }
-
-    /// Unpacks the pulled layers into snapshots, as Docker extracts them during a pull: this
-    /// checks every layer's diff ID and contents, measures the size `kiln images` shows, and
-    /// makes the first `kiln run` fast. An image whose layers cannot be unpacked is removed again
-    /// when this pull brought it.
-    private static func unpack(_ result: PullResult, reference: Reference, store: Store, lease: Lease) throws {
-        guard let image = try store.image(manifest: result.manifestDescriptor.digest) else { return }
-        do {
-            let config = try store.readConfig(image.config.digest, expectedSize: image.config.size)
-            _ = try ContainerFilesystem.prepareSnapshots(for: image, config: config, store: store, lease: lease)
-        } catch {
-            if result.changed {
-                _ = try? store.removeImage(image.manifest.digest.description, force: true)
-            }
-            throw error
-        }
     }
 }

@@ -19,7 +19,9 @@ enum PushCommand {
         usage: "[OPTIONS] NAME[:TAG] [DESTINATION]",
         discussion: """
             DESTINATION is another image reference (the image is pushed under that name), \
-            docker://NAME[:TAG], or oci:DIR[:TAG] for an OCI layout directory.
+            docker://NAME[:TAG], oci:DIR[:TAG] for an OCI layout directory, or \
+            docker-archive:FILE[:NAME[:TAG]] and oci-archive:FILE[:REF] for the tar archives that \
+            `kiln save` writes, as skopeo names them.
             """,
         flags: [quiet.spec, digestFile.spec, platform.spec, progress.spec] + PluginSupport.flags + RegistryOptions.flags,
         arity: .range(1...2),
@@ -58,12 +60,18 @@ enum PushCommand {
             let (directory, tag) = splitLayoutDestination(String(destinationText.dropFirst(4)), default: sourceName)
             pushed = try copyToLayout(document, from: source, directory: context.absolutePath(directory), tag: tag)
             printedName = tag
-        } else if destinationText.hasPrefix("oci-archive:") || destinationText.hasPrefix("docker-archive:") {
-            // TODO: archive destinations need the store's archive export, which is not in this
-            // branch yet; until then they fail with this message.
-            throw GeneralError(
-                "pushing to \(destinationText.split(separator: ":").first ?? "") destinations is not supported yet",
-                hint: "push to oci:DIR, or save the image with `kiln save`")
+        } else if let archive = ArchiveDestination(parsing: destinationText) {
+            let path = try archive.checkedPath(context)
+            let (image, selector) = try store.resolveImage(sourceName)
+            var sourceReference: Reference?
+            if case .tag(let reference) = selector { sourceReference = reference }
+            let item = try archive.item(for: image, source: sourceReference)
+            let saver = ArchiveSaver(store: store)
+            try await StoreSupport.blocking {
+                try AtomicFile.write(to: path) { try saver.save([item], format: archive.format, to: $0) }
+            }
+            pushed = image.manifest
+            printedName = archive.reference ?? sourceReference?.tag ?? Reference.defaultTag
         } else {
             let name = destinationText.hasPrefix("docker://") ? String(destinationText.dropFirst(9)) : destinationText
             let reference = try RegistryOptions.reference(name, command: command).withDefaultTag()

@@ -1,0 +1,89 @@
+import Foundation
+import KilnDiagnostics
+import KilnImage
+import KilnRegistry
+import KilnStore
+import Synchronization
+
+/// The pull of one image with Docker's output, shared by `kiln pull` and by `kiln run` and
+/// `kiln create` when their image is missing.
+///
+/// It downloads the image into the store and unpacks each layer into a snapshot as soon as the
+/// layer and those below it are present, as Docker extracts layers during a pull. Unpacking checks
+/// every layer's diff ID and contents, measures the size `kiln images` shows, and makes the first
+/// `kiln run` fast. On stderr it prints `TAG: Pulling from REPOSITORY`, the layers' progress, and
+/// the `Digest:` and `Status:` lines, unless `mode` is quiet.
+struct ImagePull {
+    var settings: RegistrySettings
+    var mode: ProgressMode
+    var store: Store
+    var context: CommandContext
+
+    /// Pulls `reference` for `platform`. An image whose layers cannot be unpacked is removed again
+    /// when this pull brought it.
+    func run(_ reference: Reference, platform: Platform) async throws -> PullResult {
+        let lease = try store.createLease(label: "pull \(reference)")
+        defer { try? lease.release() }
+        let renderer = makeProgressRenderer(mode, output: context.stderr)
+        // Docker prints "TAG: Pulling from REPOSITORY" once the manifest resolved, so a missing tag
+        // shows only the error. The header goes out before the first layer event, or after a pull
+        // that moved no layer.
+        let tagOrDigest = reference.tag ?? reference.digest?.description ?? Reference.defaultTag
+        let header = Mutex<String?>(mode == .quiet ? nil : "\(tagOrDigest): Pulling from \(reference.path)")
+        let stderr = context.stderr
+        let printHeader: @Sendable () -> Void = {
+            guard let line = header.withLock({ pending in defer { pending = nil }; return pending }) else { return }
+            stderr.line(line)
+        }
+        let puller = ImagePuller(
+            settings: settings, credentials: RegistryOptions.credentialStore(context),
+            locations: RegistryOptions.blobLocations(context), logger: context.logger,
+            progress: ProgressReporter { event in
+                printHeader()
+                renderer.handle(event)
+            })
+
+        let pullTask = Mutex<Task<PullResult, any Error>?>(nil)
+        let unpacker = LayerUnpacker(store: store, lease: lease, logger: context.logger) {
+            pullTask.withLock { $0 }?.cancel()
+        }
+        let destination = StoreImages(store: store, lease: lease)
+        let task = Task {
+            try await puller.pull(reference, platform: platform, into: destination) { index, manifest in
+                unpacker.layerPresent(index, of: manifest)
+            }
+        }
+        pullTask.withLock { $0 = task }
+
+        let result: PullResult
+        do {
+            result = try await withTaskCancellationHandler { try await task.value } onCancel: { task.cancel() }
+        } catch {
+            // No unpack may run once the lease is released. A failed unpack cancels the download,
+            // so its error is the one to throw.
+            await unpacker.waitUntilIdle()
+            header.withLock { $0 = nil }
+            renderer.finish()
+            throw unpacker.failure ?? error
+        }
+        do {
+            try await unpacker.finish(result.manifest)
+        } catch {
+            renderer.finish()
+            if result.changed {
+                _ = try? store.removeImage(result.manifestDescriptor.digest.description, force: true)
+            }
+            throw error
+        }
+        renderer.finish()
+        printHeader()
+        if mode != .quiet {
+            context.stderr.line("Digest: \(result.document.digest)")
+            context.stderr.line(
+                result.changed
+                    ? "Status: Downloaded newer image for \(reference.familiarString)"
+                    : "Status: Image is up to date for \(reference.familiarString)")
+        }
+        return result
+    }
+}

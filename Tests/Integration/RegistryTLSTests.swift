@@ -1,0 +1,69 @@
+import Foundation
+import KilnRegistry
+import Testing
+
+/// kiln over https to a docker-registry with a self-signed certificate for 127.0.0.1: the
+/// insecure-by-default loopback registry is reached over TLS without certificate checks, and a
+/// verifying download accepts the certificate only with its CA file.
+@Suite(.serialized) struct RegistryTLSTests {
+    static let available =
+        TestRegistry.isAvailable && Host.hasExecutable("skopeo") && Host.hasExecutable("openssl")
+
+    /// Writes a self-signed certificate for IP 127.0.0.1 and its key into `scratch`.
+    private func makeCertificate(_ scratch: TemporaryDirectory) throws -> (certificate: String, key: String) {
+        let certificate = scratch.appending("certs/registry.crt")
+        let key = scratch.appending("registry.key")
+        try FileManager.default.createDirectory(atPath: scratch.appending("certs"), withIntermediateDirectories: true)
+        try Command.run(
+            "openssl",
+            [
+                "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1",
+                "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", key, "-out", certificate,
+            ])
+        return (certificate, key)
+    }
+
+    @Test(.enabled(if: available, "needs docker-registry, skopeo and openssl"))
+    func pullAndPushOverTLS() async throws {
+        let scratch = try TemporaryDirectory("kiln-registry-tls")
+        defer { scratch.remove() }
+        let files = try makeCertificate(scratch)
+        let registry = try TestRegistry(tls: files)
+        defer { registry.stop() }
+        let layout = scratch.appending("layout")
+        try Command.run("/usr/bin/tar", ["-C", scratch.path, "-cf", scratch.appending("layer.tar"), "certs"])
+        var kiln = KilnInvocation(root: scratch.appending("root"))
+        kiln.environment["HOME"] = scratch.path
+        #expect(await kiln("import", scratch.appending("layer.tar"), "tls:1").status == 0)
+        #expect(await kiln("push", "tls:1", "oci:\(layout):1").status == 0)
+        let source = "\(registry.host)/kiln/tls:1"
+        try Command.run("skopeo", ["copy", "-q", "--dest-tls-verify=false", "oci:\(layout):1", "docker://\(source)"])
+
+        // 127.0.0.1 is insecure by default: https without certificate checks, no CA file needed.
+        let other = KilnInvocation(root: scratch.appending("other"))
+        let pulled = await other("--debug", "pull", source)
+        #expect(pulled.status == 0, "\(pulled.stderr)")
+        #expect(pulled.stderr.contains("GET https://\(registry.host)/v2/kiln/tls/manifests/1"))
+        let pushed = await other("push", "-q", source, "\(registry.host)/kiln/copy:1")
+        #expect(pushed.status == 0, "\(pushed.stderr)")
+    }
+
+    @Test(.enabled(if: available, "needs docker-registry, skopeo and openssl"))
+    func verifyingDownloadNeedsCAFile() async throws {
+        let scratch = try TemporaryDirectory("kiln-registry-tls")
+        defer { scratch.remove() }
+        let files = try makeCertificate(scratch)
+        let registry = try TestRegistry(tls: files)
+        defer { registry.stop() }
+        let url = "https://\(registry.host)/v2/"
+
+        var settings = RegistrySettings()
+        settings.certificateFiles = [files.certificate]
+        let trusted = try await FileDownload.fetch(url, to: scratch.appending("trusted"), settings: settings)
+        #expect(trusted.size == 2)
+
+        await #expect(throws: RegistryError.self) {
+            _ = try await FileDownload.fetch(url, to: scratch.appending("untrusted"))
+        }
+    }
+}
