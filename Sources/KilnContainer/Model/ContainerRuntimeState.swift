@@ -33,7 +33,12 @@ public struct ContainerRuntimeState: Codable, Sendable, Equatable {
     public var monitorPID: Int32?
     public var monitorStartTime: UInt64?
     public var monitorBootID: String?
+    /// The restarts by the restart policy since the last `kiln start` or `kiln run`.
     public var restartCount: Int = 0
+    /// Set by `kiln stop`, `kiln kill` and a signal the user sent to a foreground `kiln run`,
+    /// so the restart policy leaves the container stopped; cleared by the next start. Nil in
+    /// records that never had it set.
+    public var manuallyStopped: Bool?
 
     public init() {}
 }
