@@ -94,8 +94,8 @@ extension ContainerRunner {
         }
         guard state.status != "stopped", state.pid > 0 else { return true }
         // NOTE: the pid comes from runc's state a moment earlier. Should the init exit and its pid
-        // be reused in between, the wait below runs into the timeout and the SIGKILL goes to a
-        // stopped container through runc, which rejects it; no other process gets a signal.
+        // be reused in between, the wait below runs into the timeout. The SIGKILL then goes
+        // through runc to a stopped container, which runc rejects, so no other process gets it.
         let initExit = ProcessExitWait(pid: state.pid)
 
         try? await runc.kill(id: id, signal: signal)

@@ -18,7 +18,7 @@ public struct SpecificationBuilder {
     public var options: CreateOptions
     public var image: ImageRecord
     public var config: ImageConfig
-    /// What the host's cgroups can limit, for the resource flags.
+    /// The limits that the host's cgroups can apply, for the resource flags.
     public var cgroups = CgroupSupport()
     public var onlineCPUs = max(1, sysconf(Int32(_SC_NPROCESSORS_ONLN)))
 
@@ -102,7 +102,7 @@ public struct SpecificationBuilder {
         var ports: [PublishedPort] = []
         for value in options.publish {
             for mapping in try PortMapping.parse(value) {
-                // slirp4netns 1.2.0 rejects an IPv6 `host_addr` in add_hostfwd, so kiln says so before creating anything.
+                // slirp4netns 1.2.0 rejects an IPv6 `host_addr` in add_hostfwd, so kiln rejects it before creating anything.
                 guard !mapping.hostIP.contains(":") else { throw RuntimeError(.ipv6PortUnsupported(value)) }
                 ports.append(
                     PublishedPort(

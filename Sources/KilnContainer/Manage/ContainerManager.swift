@@ -132,7 +132,7 @@ public final class ContainerManager: Sendable {
 
     /// Sends `signal` to the container's init process, as `docker kill` does.
     /// SIGKILL and the container's stop signal count as a stop by the user, which the restart
-    /// policy honours; a container waiting to restart then stays exited.
+    /// policy honours. A container waiting to restart then stays exited.
     public func kill(_ container: Container, signal: Int32) async throws {
         let current = await reconcile(container)
         guard current.status.isActive else { throw ContainerError(.notRunning(container.name)) }
@@ -150,7 +150,7 @@ public final class ContainerManager: Sendable {
     /// Stops the container: its stop signal (the image's STOPSIGNAL, else SIGTERM), then SIGKILL
     /// to every process in it after `timeout` (the container's `--stop-timeout`, else 10 s).
     /// The container is marked stopped by the user first, so its restart policy does not start
-    /// it again; a container waiting to restart just stays exited. A container that is not
+    /// it again, and a container waiting to restart stays exited. A container that is not
     /// running is left as it is.
     public func stop(_ container: Container, timeout: Int? = nil) async throws {
         let current = await reconcile(container)
@@ -178,7 +178,7 @@ public final class ContainerManager: Sendable {
 
     /// Waits until the container's record shows it no longer running: its monitor writes that
     /// when the container ends, and `reconcile` does when the monitor is gone. Wakes on writes
-    /// to the store's database and on the end of the monitor process, not on a timer; a
+    /// to the store's database and on the end of the monitor process, not on a timer. A
     /// re-check every second covers a missed wake-up.
     @discardableResult
     public func waitForExit(_ container: Container, timeout: Duration) async throws -> Container {

@@ -35,9 +35,8 @@ public struct ContainerRuntimeState: Codable, Sendable, Equatable {
     public var monitorBootID: String?
     /// The restarts by the restart policy since the last `kiln start` or `kiln run`.
     public var restartCount: Int = 0
-    /// Set by `kiln stop`, `kiln kill` and a signal the user sent to a foreground `kiln run`,
-    /// so the restart policy leaves the container stopped; cleared by the next start. Nil in
-    /// records that never had it set.
+    /// Whether `kiln stop`, `kiln kill` or a signal sent to a foreground `kiln run` stopped the
+    /// container, so that the restart policy leaves it stopped. The next start clears it.
     public var manuallyStopped: Bool?
 
     public init() {}

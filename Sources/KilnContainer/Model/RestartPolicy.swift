@@ -48,8 +48,8 @@ public struct RestartPolicy: Codable, Sendable, Equatable {
         }
     }
 
-    /// The wait before restart number `restartCount + 1`: 100 ms, doubled for every restart
-    /// since the container last ran for 10 seconds, at most a minute, as Docker waits.
+    /// Returns the wait before the next restart: 100 ms, doubled for every restart since the
+    /// container last ran for 10 seconds, at most a minute, as Docker waits.
     public static func delay(afterRestarts restartCount: Int) -> Duration {
         let milliseconds = 100 << min(restartCount, 10)
         return .milliseconds(min(milliseconds, 60_000))

@@ -2,10 +2,10 @@ import CSystem
 import Foundation
 import Glibc
 
-/// Waits for a container's state to change instead of polling it: the monitor records every
+/// Waits for a container's state to change instead of polling it. The monitor records every
 /// change in the store's SQLite database, so a write to the database files (inotify on the store
-/// root) wakes the waiter, and so does the end of a watched process (a pidfd) or a deadline.
-/// The waiter then reads the record again. Writes by other commands wake it too, which costs
+/// root) wakes the waiter. The end of a watched process (a pidfd) and a deadline wake it too, and
+/// the waiter then reads the record again. Writes by other commands wake it too, which costs
 /// one extra read.
 final class StateChangeWait: @unchecked Sendable {
     private let inotify: Int32

@@ -1,7 +1,7 @@
 import Foundation
 
-/// What the host's cgroup setup lets runc limit, read from the cgroup file system, so that a
-/// limit the host cannot apply fails with the flag named before any container starts.
+/// The limits that the host's cgroups let runc apply, read from the cgroup file system, so that
+/// a limit the host cannot apply fails with the flag named before any container starts.
 ///
 /// cgroup v2 lists its controllers in `<root>/cgroup.controllers`. On cgroup v1 each controller
 /// is a hierarchy of its own (`<root>/memory`, `<root>/cpu`, `<root>/pids`), and swap limits need
@@ -18,7 +18,7 @@ public struct CgroupSupport: Sendable, Equatable {
     public var cpuShares: Bool
     public var cpuQuota: Bool
     public var pids: Bool
-    /// The folder the facts were read from, for messages.
+    /// The directory the facts were read from, for messages.
     public var root: String
 
     /// Reads the cgroup file system mounted at `root`.
