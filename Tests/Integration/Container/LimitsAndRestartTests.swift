@@ -28,6 +28,19 @@ struct LimitsAndRestartTests {
         }
     }
 
+    @Test func foregroundRunFollowsPolicy() async throws {
+        try await ContainerHarness.with { harness in
+            let run = await harness.kiln(
+                "run", "--name", "again", "--network", "none", "--restart", "on-failure:1", ContainerHarness.image, "sh", "-c",
+                "echo attempt; exit 3")
+            #expect(run.status == 3)
+            #expect(run.stdout == "attempt\nattempt\n")
+            let record = try #require(try harness.container("again"))
+            #expect(record.state.restartCount == 1)
+            #expect(record.status == .exited)
+        }
+    }
+
     @Test func stopEndsRestartPolicy() async throws {
         try await ContainerHarness.with { harness in
             let started = await harness.kiln(
