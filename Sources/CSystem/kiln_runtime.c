@@ -76,6 +76,7 @@ int kiln_set_window_size(int fd, uint16_t rows, uint16_t columns) {
 }
 
 static volatile sig_atomic_t forward_target = 0;
+static volatile sig_atomic_t forwarded_count = 0;
 static struct sigaction saved_actions[65];
 static int saved_signals[65];
 static int saved_count = 0;
@@ -84,6 +85,7 @@ static void forward_signal(int number) {
     pid_t target = (pid_t)forward_target;
     if (target > 0) {
         int saved_errno = errno;
+        forwarded_count = forwarded_count + 1;
         kill(target, number);
         errno = saved_errno;
     }
@@ -114,4 +116,8 @@ void kiln_stop_forwarding_signals(void) {
         sigaction(saved_signals[i], &saved_actions[i], NULL);
     }
     saved_count = 0;
+}
+
+long kiln_forwarded_signal_count(void) {
+    return (long)forwarded_count;
 }

@@ -27,6 +27,8 @@ public struct ContainerError: KilnError, Equatable {
         case invalidImageConfig(field: String, value: String, reason: String)
         /// A command-line value that kiln does not accept, with its flag.
         case invalidOption(flag: String, value: String, reason: String)
+        /// Two flags that cannot be combined, such as `--restart` and `--rm`.
+        case conflictingOptions(String, String)
         /// A port that `kiln port` was asked about is not published.
         case portNotPublished(port: String, container: String)
         /// The background monitor reported that the container could not start; the message is
@@ -47,8 +49,11 @@ public struct ContainerError: KilnError, Equatable {
     }
 
     public var exitStatus: Int32 {
-        if case .startFailed(_, _, let status) = kind { return status }
-        return ExitStatus.failure
+        switch kind {
+        case .startFailed(_, _, let status): return status
+        case .invalidOption, .conflictingOptions: return ExitStatus.usage
+        default: return ExitStatus.failure
+        }
     }
 
     public var diagnostic: Diagnostic {
@@ -81,6 +86,8 @@ public struct ContainerError: KilnError, Equatable {
             return .error("invalid image config \(field) \"\(escapedForDisplay(value))\": \(reason)")
         case .invalidOption(let flag, let value, let reason):
             return .error("invalid argument \"\(escapedForDisplay(value))\" for \"\(flag)\" flag: \(reason)")
+        case .conflictingOptions(let first, let second):
+            return .error("Conflicting options: \(first) and \(second)")
         case .portNotPublished(let port, let container):
             return .error("No public port '\(port)' published for \(container)")
         case .startFailed(let message, let hint, _):

@@ -34,6 +34,10 @@ public struct RuntimeError: KilnError, Equatable {
         case networkSetupFailed(String)
         /// A system call failed; `operation` says what kiln was doing and on which path.
         case systemCallFailed(operation: String, errno: Int32)
+        /// A resource flag needs a cgroup controller that the host does not provide.
+        case resourceUnsupported(flag: String, controller: String, cgroupRoot: String)
+        /// slirp4netns cannot forward from an IPv6 host address.
+        case ipv6PortUnsupported(String)
     }
 
     public var kind: Kind
@@ -46,6 +50,7 @@ public struct RuntimeError: KilnError, Equatable {
         switch kind {
         case .commandNotFound: ExitStatus.commandNotFound
         case .commandNotExecutable: ExitStatus.commandNotExecutable
+        case .resourceUnsupported, .ipv6PortUnsupported: ExitStatus.usage
         default: ExitStatus.failure
         }
     }
@@ -105,6 +110,15 @@ public struct RuntimeError: KilnError, Equatable {
                 hint: "check that slirp4netns is installed (`apt-get install slirp4netns`), or use --network host|none")
         case .systemCallFailed(let operation, let code):
             return .error("\(operation) failed: \(String(cString: strerror(code)))")
+        case .resourceUnsupported(let flag, let controller, let root):
+            return .error(
+                "\(flag) is not supported on this host: it needs the cgroup \(controller) controller, "
+                    + "which \(root) does not provide",
+                hint: "run without \(flag), or enable the controller in the kernel and mount it")
+        case .ipv6PortUnsupported(let value):
+            return .error(
+                "cannot publish \"\(value)\": kiln publishes ports through slirp4netns, which forwards only from IPv4 host addresses",
+                hint: "publish on an IPv4 address, such as -p 127.0.0.1:8080:80, or on every IPv4 address with -p 8080:80")
         }
     }
 }

@@ -167,3 +167,26 @@ import Testing
         #expect(EtcFiles.resolvConf(.none, host: host) == "search example.com\noptions edns0\n")
     }
 }
+
+@Suite struct ResourceSpecTests {
+    @Test func limitsBecomeLinuxResources() throws {
+        var configuration = ContainerConfiguration(rootfs: "/store/work/abc/merged", args: ["true"])
+        configuration.resources = ResourceLimits(
+            memory: 8 << 20, memorySwap: 16 << 20, nanoCPUs: 1_500_000_000, cpuShares: 512, pidsLimit: 64)
+        let resources = try #require(try RuntimeSpec(configuration, bundle: BundleLayout(directory: "/b")).linux.resources)
+        #expect(resources.memory == RuntimeSpec.Memory(limit: 8 << 20, swap: 16 << 20))
+        #expect(resources.cpu == RuntimeSpec.CPU(shares: 512, quota: 150_000, period: 100_000))
+        #expect(resources.pids == RuntimeSpec.Pids(limit: 64))
+        #expect(resources.devices.count == 1)
+    }
+
+    @Test func noLimitsLeaveOnlyDevices() throws {
+        let configuration = ContainerConfiguration(rootfs: "/r", args: ["true"])
+        let resources = try #require(try RuntimeSpec(configuration, bundle: BundleLayout(directory: "/b")).linux.resources)
+        #expect(resources.memory == nil)
+        #expect(resources.cpu == nil)
+        #expect(resources.pids == nil)
+        let json = String(decoding: try JSONEncoder().encode(resources), as: UTF8.self)
+        #expect(!json.contains("memory"))
+    }
+}

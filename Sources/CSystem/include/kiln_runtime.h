@@ -21,6 +21,10 @@ int kiln_forward_signals(pid_t target, const int *signals, int count);
 /// Restores the dispositions that `kiln_forward_signals` replaced and clears the target.
 void kiln_stop_forwarding_signals(void);
 
+/// The number of signals forwarded since the process started, so that a foreground monitor can
+/// tell a container the user stopped from one that exited by itself.
+long kiln_forwarded_signal_count(void);
+
 /// Receives one file descriptor sent with SCM_RIGHTS on a connected unix socket. The new
 /// descriptor has O_CLOEXEC set. Returns it, or -1 with errno set (EBADMSG when the message
 /// carried no descriptor).

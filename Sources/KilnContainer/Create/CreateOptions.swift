@@ -37,6 +37,10 @@ public struct CreateOptions: Sendable {
     public var initProcess = false
     /// `--log-opt` values: `max-size=10m`, `max-file=3`.
     public var logOptions: [String] = []
+    /// `--restart` as typed: `no`, `always`, `unless-stopped` or `on-failure[:N]`.
+    public var restart: String?
+    /// `-m`, `--memory-swap`, `--cpus`, `--cpu-shares` and `--pids-limit`.
+    public var resources = ResourceOptions()
     /// `--no-healthcheck`.
     public var disableHealthcheck = false
     /// kiln's own environment, for `-e KEY` without a value.

@@ -18,6 +18,9 @@ public struct SpecificationBuilder {
     public var options: CreateOptions
     public var image: ImageRecord
     public var config: ImageConfig
+    /// The limits that the host's cgroups can apply, for the resource flags.
+    public var cgroups = CgroupSupport()
+    public var onlineCPUs = max(1, sysconf(Int32(_SC_NPROCESSORS_ONLN)))
 
     public init(options: CreateOptions, image: ImageRecord, config: ImageConfig) {
         self.options = options
@@ -99,6 +102,8 @@ public struct SpecificationBuilder {
         var ports: [PublishedPort] = []
         for value in options.publish {
             for mapping in try PortMapping.parse(value) {
+                // slirp4netns 1.2.0 rejects an IPv6 `host_addr` in add_hostfwd, so kiln rejects it before creating anything.
+                guard !mapping.hostIP.contains(":") else { throw RuntimeError(.ipv6PortUnsupported(value)) }
                 ports.append(
                     PublishedPort(
                         hostIP: mapping.hostIP, hostPort: mapping.hostPort, containerPort: mapping.containerPort,
@@ -122,6 +127,11 @@ public struct SpecificationBuilder {
                 : ContainerError(.invalidImageConfig(field: "StopSignal", value: stopSignal, reason: "unknown signal"))
         }
         let (maximumSize, maximumFiles) = try Self.logOptions(options.logOptions)
+        let restartPolicy = try options.restart.map(RestartPolicy.parse)
+        if let restartPolicy, restartPolicy.name != .no, options.autoRemove {
+            throw ContainerError(.conflictingOptions("--restart", "--rm"))
+        }
+        let resources = try options.resources.limits(cgroups: cgroups, onlineCPUs: onlineCPUs)
 
         var labels = imageConfig.labels ?? [:]
         labels.merge(options.labels) { _, given in given }
@@ -135,7 +145,8 @@ public struct SpecificationBuilder {
             exposedPorts: exposed.sorted(), binds: binds, mounts: mounts, portBindings: ports,
             publishAll: options.publishAll, networkMode: network, autoRemove: options.autoRemove,
             readOnly: options.readOnly, initProcess: options.initProcess, logMaximumSize: maximumSize,
-            logMaximumFiles: maximumFiles, platform: config.platform.description, created: DockerTime.now)
+            logMaximumFiles: maximumFiles, platform: config.platform.description, restartPolicy: restartPolicy,
+            resources: resources.isEmpty ? nil : resources, created: DockerTime.now)
     }
 
     /// Cleans the image's `Volumes` into absolute container paths. A relative path or one with a

@@ -50,10 +50,82 @@ extension ContainerManager {
 
     /// Starts the container, watches it to the end and records what happened; `io` nil means the
     /// output goes to the log only. `ready` hears once that the container runs or why it failed.
+    ///
+    /// With a restart policy, the monitor starts the container again after Docker's delay (100 ms,
+    /// doubling up to a minute) until the policy gives up or the user stops it, and returns the
+    /// last exit. A signal that the user sends to a foreground `kiln run` counts as a stop.
     func monitor(
         _ container: Container, io: AttachedIO?, detached: Bool, ready: @escaping @Sendable (Result<Void, Error>) -> Void
     ) async throws -> ContainerExit {
         _ = kiln_set_child_subreaper()
+        let policy = container.specification.restartPolicy ?? RestartPolicy()
+        var restartCount = 0
+        // Restarts since the container last ran for `RestartPolicy.resetAfter`, which sets the delay.
+        var quickRestarts = 0
+        while true {
+            let signalsBefore = kiln_forwarded_signal_count()
+            let started = ContinuousClock.now
+            let exit = try await runOnce(container, io: io, detached: detached, restartCount: restartCount, ready: ready)
+            let stoppedByUser =
+                kiln_forwarded_signal_count() != signalsBefore
+                || (try? repository.container(id: container.id))?.state.manuallyStopped == true
+            guard policy.restarts(exitCode: exit.exitCode, restartCount: restartCount, manuallyStopped: stoppedByUser) else {
+                recordExit(container, exit: exit)
+                return exit
+            }
+
+            if ContinuousClock.now - started >= RestartPolicy.resetAfter { quickRestarts = 0 }
+            _ = try? repository.update(container.id) { current in
+                current.status = .restarting
+                current.state.exitCode = exit.exitCode
+                current.state.pid = 0
+                current.state.finishedAt = DockerTime.now
+            }
+            guard await waitToRestart(container.id, delay: RestartPolicy.delay(afterRestarts: quickRestarts)) else {
+                recordExit(container, exit: exit)
+                return exit
+            }
+            restartCount += 1
+            quickRestarts += 1
+        }
+    }
+
+    /// Records the container's end, and removes a `--rm` container.
+    private func recordExit(_ container: Container, exit: ContainerExit) {
+        _ = try? repository.update(container.id) { current in
+            current.status = .exited
+            current.state.exitCode = exit.exitCode
+            current.state.pid = 0
+            current.state.finishedAt = DockerTime.now
+        }
+        if container.specification.autoRemove, let current = try? repository.container(id: container.id) {
+            try? discard(current, volumes: true)
+        }
+    }
+
+    /// Waits `delay` before a restart, and returns false as soon as the user stops the container
+    /// or removes it. Wakes on writes to the store's database rather than polling the record.
+    private func waitToRestart(_ id: String, delay: Duration) async -> Bool {
+        let deadline = ContinuousClock.now + delay
+        let change = StateChangeWait(storeRoot: store.layout.root)
+        while true {
+            guard let record = try? repository.container(id: id), record.state.manuallyStopped != true else { return false }
+            let left = deadline - ContinuousClock.now
+            guard left > .zero else { return true }
+            if let change {
+                await change.wait(timeout: left)
+            } else {
+                try? await Task.sleep(for: left)
+            }
+        }
+    }
+
+    /// Runs the container once: mounts its filesystem, starts it and waits for its end. Returns
+    /// the exit with the filesystem unmounted; the caller records it.
+    private func runOnce(
+        _ container: Container, io: AttachedIO?, detached: Bool, restartCount: Int,
+        ready: @escaping @Sendable (Result<Void, Error>) -> Void
+    ) async throws -> ContainerExit {
         let spec = container.specification
         let filesystem = filesystem(container.id)
         let bundle = bundle(container.id)
@@ -74,6 +146,8 @@ extension ContainerManager {
                 current.state.finishedAt = nil
                 current.state.ports = ports
                 current.state.health = spec.healthcheck.map { _ in HealthState() }
+                current.state.restartCount = restartCount
+                if restartCount == 0 { current.state.manuallyStopped = nil }
                 Self.recordMonitor(&current.state)
             }
         } catch {
@@ -128,18 +202,9 @@ extension ContainerManager {
         case .success(let exit):
             ready(.success(()))
             // The runtime deleted runc's state, slirp4netns and the mount-point stubs itself. The
-            // unmount comes before the exit is recorded: a `kiln start` that waits for the record
-            // mounts the filesystem again, and must not lose that mount to this monitor.
+            // unmount comes before the caller records the exit: a `kiln start` that waits for the
+            // record mounts the filesystem again, and must not lose that mount to this monitor.
             filesystem.unmount()
-            _ = try? repository.update(container.id) { current in
-                current.status = .exited
-                current.state.exitCode = exit.exitCode
-                current.state.pid = 0
-                current.state.finishedAt = DockerTime.now
-            }
-            if spec.autoRemove, let current = try? repository.container(id: container.id) {
-                try? discard(current, volumes: true)
-            }
             return exit
         case .failure(let error):
             ready(.failure(error))

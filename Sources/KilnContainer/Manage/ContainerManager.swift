@@ -131,18 +131,35 @@ public final class ContainerManager: Sendable {
     // MARK: Signals
 
     /// Sends `signal` to the container's init process, as `docker kill` does.
+    /// SIGKILL and the container's stop signal count as a stop by the user, which the restart
+    /// policy honours. A container waiting to restart then stays exited.
     public func kill(_ container: Container, signal: Int32) async throws {
         let current = await reconcile(container)
         guard current.status.isActive else { throw ContainerError(.notRunning(container.name)) }
+        let stopSignal = current.specification.stopSignal.flatMap(Signals.number) ?? SIGTERM
+        if signal == SIGKILL || signal == stopSignal {
+            markManuallyStopped(current.id)
+        }
+        if current.status == .restarting {
+            _ = try await waitForExit(current, timeout: .seconds(10))
+            return
+        }
         try await requireRunc().kill(id: container.id, signal: signal)
     }
 
     /// Stops the container: its stop signal (the image's STOPSIGNAL, else SIGTERM), then SIGKILL
     /// to every process in it after `timeout` (the container's `--stop-timeout`, else 10 s).
-    /// A container that is not running is left as it is.
+    /// The container is marked stopped by the user first, so its restart policy does not start
+    /// it again, and a container waiting to restart stays exited. A container that is not
+    /// running is left as it is.
     public func stop(_ container: Container, timeout: Int? = nil) async throws {
         let current = await reconcile(container)
         guard current.status.isActive else { return }
+        markManuallyStopped(current.id)
+        if current.status == .restarting {
+            _ = try await waitForExit(current, timeout: .seconds(10))
+            return
+        }
         let signal = current.specification.stopSignal.flatMap(Signals.number) ?? SIGTERM
         let seconds = timeout ?? current.specification.stopTimeout ?? 10
         if seconds < 0 {
@@ -154,18 +171,33 @@ public final class ContainerManager: Sendable {
         _ = try await waitForExit(current, timeout: .seconds(10))
     }
 
+    /// Records that the user stopped or killed the container, which its restart policy honours.
+    public func markManuallyStopped(_ id: String) {
+        _ = try? repository.update(id) { $0.state.manuallyStopped = true }
+    }
+
     /// Waits until the container's record shows it no longer running: its monitor writes that
-    /// when the container ends, and `reconcile` does when the monitor is gone.
+    /// when the container ends, and `reconcile` does when the monitor is gone. Wakes on writes
+    /// to the store's database and on the end of the monitor process, not on a timer. A
+    /// re-check every second covers a missed wake-up.
     @discardableResult
     public func waitForExit(_ container: Container, timeout: Duration) async throws -> Container {
         let deadline = ContinuousClock.now + timeout
+        // Watch before the first read, so that a write between the read and the wait still wakes it.
+        let change = StateChangeWait(storeRoot: store.layout.root)
+        change?.watchProcess(container.state.monitorPID ?? 0)
         var current = container
         while ContinuousClock.now < deadline {
             // A `--rm` container's monitor deletes the record once the container ended.
-            guard (try? repository.container(id: current.id)) != nil else { return current }
-            current = await reconcile(current)
+            guard let record = try? repository.container(id: current.id) else { return current }
+            current = await reconcile(record)
             if !current.status.isActive { return current }
-            try await Task.sleep(for: .milliseconds(50))
+            let slice = min(deadline - ContinuousClock.now, .seconds(1))
+            if let change {
+                await change.wait(timeout: slice)
+            } else {
+                try await Task.sleep(for: .milliseconds(50))
+            }
         }
         return current
     }

@@ -70,7 +70,8 @@ struct RuntimePlanner {
 
         let configuration = ContainerConfiguration(
             rootfs: rootfs, args: args, env: spec.env, cwd: spec.workingDir, user: user, hostname: spec.hostname,
-            terminal: spec.tty, consoleSize: consoleSize, mounts: mounts, network: network, readonlyRootfs: spec.readOnly)
+            terminal: spec.tty, consoleSize: consoleSize, mounts: mounts, network: network, readonlyRootfs: spec.readOnly,
+            resources: spec.resources ?? ResourceLimits())
         return LaunchPlan(configuration: configuration, ports: spec.networkMode == "slirp" ? ports : [])
     }
 

@@ -33,7 +33,11 @@ public struct ContainerRuntimeState: Codable, Sendable, Equatable {
     public var monitorPID: Int32?
     public var monitorStartTime: UInt64?
     public var monitorBootID: String?
+    /// The restarts by the restart policy since the last `kiln start` or `kiln run`.
     public var restartCount: Int = 0
+    /// Whether `kiln stop`, `kiln kill` or a signal sent to a foreground `kiln run` stopped the
+    /// container, so that the restart policy leaves it stopped. The next start clears it.
+    public var manuallyStopped: Bool?
 
     public init() {}
 }

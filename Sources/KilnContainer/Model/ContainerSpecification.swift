@@ -1,3 +1,5 @@
+import KilnRuntime
+
 /// A container's creation settings: the image it runs and Docker's `Config` and `HostConfig`
 /// after the image defaults and the command line were combined. Written once at create time,
 /// stored as JSON in the container's record, and read back by every later command.
@@ -49,6 +51,11 @@ public struct ContainerSpecification: Codable, Sendable, Equatable {
     public var logMaximumSize: Int64
     public var logMaximumFiles: Int
     public var platform: String
+    /// `--restart`; nil is `no`.
+    public var restartPolicy: RestartPolicy?
+    /// The cgroup limits of `-m`, `--memory-swap`, `--cpus`, `--cpu-shares` and `--pids-limit`;
+    /// nil when none was given.
+    public var resources: ResourceLimits?
     /// Unix time with fractions.
     public var created: Double
 

@@ -29,6 +29,8 @@ public struct ContainerConfiguration: Sendable, Equatable {
     public var extraHosts: [String]
     /// Files generated outside the rootfs and bind-mounted read-only, such as build secrets.
     public var extraFiles: [GeneratedFile]
+    /// Memory, CPU and process limits, applied through cgroups.
+    public var resources: ResourceLimits
 
     public init(
         rootfs: String,
@@ -47,7 +49,8 @@ public struct ContainerConfiguration: Sendable, Equatable {
         noNewPrivileges: Bool = false,
         seccomp: Bool = true,
         extraHosts: [String] = [],
-        extraFiles: [GeneratedFile] = []
+        extraFiles: [GeneratedFile] = [],
+        resources: ResourceLimits = ResourceLimits()
     ) {
         self.rootfs = rootfs
         self.args = args
@@ -66,6 +69,7 @@ public struct ContainerConfiguration: Sendable, Equatable {
         self.seccomp = seccomp
         self.extraHosts = extraHosts
         self.extraFiles = extraFiles
+        self.resources = resources
     }
 }
 

@@ -34,9 +34,25 @@ extension RuntimeSpec {
             namespaces: namespaces,
             maskedPaths: DockerDefaults.maskedPaths,
             readonlyPaths: DockerDefaults.readonlyPaths,
-            resources: Resources(devices: [DeviceRule(allow: false, type: nil, major: nil, minor: nil, access: "rwm")]),
+            resources: Self.resources(configuration.resources),
             seccomp: configuration.seccomp ? SeccompProfile.make(capabilities: capabilities) : nil,
             sysctl: nil)
+    }
+
+    /// Returns the cgroup settings: every device denied but runc's defaults, and the limits asked for.
+    static func resources(_ limits: ResourceLimits) -> Resources {
+        var resources = Resources(devices: [DeviceRule(allow: false, type: nil, major: nil, minor: nil, access: "rwm")])
+        if limits.memory != nil || limits.memorySwap != nil {
+            resources.memory = Memory(limit: limits.memory, swap: limits.memorySwap)
+        }
+        if limits.cpuShares != nil || limits.nanoCPUs != nil {
+            let quota = limits.nanoCPUs.map { $0 * Int64(ResourceLimits.cpuPeriod) / 1_000_000_000 }
+            resources.cpu = CPU(shares: limits.cpuShares, quota: quota, period: quota.map { _ in ResourceLimits.cpuPeriod })
+        }
+        if let pids = limits.pidsLimit {
+            resources.pids = Pids(limit: pids)
+        }
+        return resources
     }
 
     /// Returns the environment with Docker's additions: PATH when missing, HOME from the user's entry in

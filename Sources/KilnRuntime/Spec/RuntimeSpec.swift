@@ -94,8 +94,39 @@ public struct RuntimeSpec: Codable, Sendable, Equatable {
         }
     }
 
+    /// `linux.resources`: the device cgroup rules and the cgroup limits that runc applies.
     public struct Resources: Codable, Sendable, Equatable {
         public var devices: [DeviceRule]
+        public var memory: Memory?
+        public var cpu: CPU?
+        public var pids: Pids?
+
+        public init(devices: [DeviceRule], memory: Memory? = nil, cpu: CPU? = nil, pids: Pids? = nil) {
+            self.devices = devices
+            self.memory = memory
+            self.cpu = cpu
+            self.pids = pids
+        }
+    }
+
+    /// Memory limits in bytes; a `swap` of -1 means unlimited. runtime-spec's `swap` is memory plus
+    /// swap, as Docker's `--memory-swap` is.
+    public struct Memory: Codable, Sendable, Equatable {
+        public var limit: Int64?
+        public var swap: Int64?
+    }
+
+    /// CPU weight (`shares`, 1024 is the default weight) and CFS bandwidth: `quota` microseconds
+    /// of CPU time per `period` microseconds.
+    public struct CPU: Codable, Sendable, Equatable {
+        public var shares: UInt64?
+        public var quota: Int64?
+        public var period: UInt64?
+    }
+
+    /// The maximum number of processes in the container; -1 means unlimited.
+    public struct Pids: Codable, Sendable, Equatable {
+        public var limit: Int64
     }
 
     /// A device cgroup rule: `allow` or deny access `access` (r, w, m) to devices of a type and number.

@@ -1,6 +1,7 @@
 import Foundation
 import KilnContainer
 import KilnDiagnostics
+import KilnRuntime
 import KilnStore
 
 /// A container in the shape of the Docker Engine API's container inspect response.
@@ -109,17 +110,31 @@ enum ContainerInspection {
 
     static func hostConfig(_ spec: ContainerSpecification) -> OutputJSON {
         let tmpfs = spec.mounts.filter { $0.kind == .tmpfs }
+        let restart = spec.restartPolicy ?? RestartPolicy()
+        let resources = spec.resources ?? ResourceLimits()
         return .object([
             ("Binds", spec.binds.isEmpty ? .null : .strings(spec.binds)),
             ("LogConfig", .object([("Type", .string("json-file")), ("Config", .map(["max-size": .string("\(spec.logMaximumSize)"), "max-file": .string("\(spec.logMaximumFiles)")]))])),
             ("NetworkMode", .string(spec.networkMode)),
             ("PortBindings", portMap(spec.portBindings, exposed: [])),
-            ("RestartPolicy", .object([("Name", .string("no")), ("MaximumRetryCount", .integer(0))])),
+            (
+                "RestartPolicy",
+                .object([
+                    ("Name", .string(restart.name.rawValue)), ("MaximumRetryCount", .integer(Int64(restart.maximumRetryCount))),
+                ])
+            ),
             ("AutoRemove", .bool(spec.autoRemove)),
             ("PublishAllPorts", .bool(spec.publishAll)),
             ("ReadonlyRootfs", .bool(spec.readOnly)),
             ("Init", .bool(spec.initProcess)),
             ("Tmpfs", tmpfs.isEmpty ? .null : .map(Dictionary(tmpfs.map { ($0.destination, OutputJSON.string($0.options.joined(separator: ","))) }, uniquingKeysWith: { first, _ in first }))),
+            ("CpuShares", .integer(Int64(resources.cpuShares ?? 0))),
+            ("Memory", .integer(resources.memory ?? 0)),
+            ("NanoCpus", .integer(resources.nanoCPUs ?? 0)),
+            ("CpuPeriod", .integer(0)),
+            ("CpuQuota", .integer(0)),
+            ("MemorySwap", .integer(resources.memorySwap ?? 0)),
+            ("PidsLimit", resources.pidsLimit.map { .integer($0) } ?? .null),
         ])
     }
 

@@ -52,17 +52,20 @@ enum ContainerSupport {
 
 /// Forwards the signals that the user sends to `kiln run` in the foreground to the container's
 /// init process through `runc kill`, as `docker run --sig-proxy` does, while the container runs.
+/// Each forwarded signal first marks the container stopped by the user, so that its restart
+/// policy does not start it again.
 final class SignalProxy: @unchecked Sendable {
     static let forwarded: [Int32] = [SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2]
     private var sources: [DispatchSourceSignal] = []
     private var previous: [(Int32, sighandler_t?)] = []
 
-    init(containerID: String, runc: Runc) {
+    init(containerID: String, manager: ContainerManager, runc: Runc) {
         let queue = DispatchQueue(label: "kiln.run.signals")
         for number in Self.forwarded {
             previous.append((number, signal(number, SIG_IGN)))
             let source = DispatchSource.makeSignalSource(signal: number, queue: queue)
             source.setEventHandler {
+                manager.markManuallyStopped(containerID)
                 Task { try? await runc.kill(id: containerID, signal: number) }
             }
             source.resume()

@@ -63,7 +63,7 @@ enum RunCommand {
             ? .inherit(stdin: options.interactive) : ContainerSupport.attachedOutput(context)
         var proxy: SignalProxy?
         if processStreams, case .output = io, let runc = manager.runc {
-            proxy = SignalProxy(containerID: container.id, runc: runc)
+            proxy = SignalProxy(containerID: container.id, manager: manager, runc: runc)
         }
         defer { proxy?.stop() }
         do {

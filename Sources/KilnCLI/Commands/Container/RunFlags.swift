@@ -30,6 +30,12 @@ enum RunFlags {
     static let noHealthcheck = BoolFlag("no-healthcheck", help: "Disable any container-specified HEALTHCHECK")
     static let pull = ValueFlag("pull", help: "Pull image before running (\"always\", \"missing\", \"never\")", default: "\"missing\"")
     static let quiet = BoolFlag("quiet", short: "q", help: "Suppress the pull output")
+    static let restart = ValueFlag("restart", help: "Restart policy to apply when a container exits (no, on-failure[:max-retries], always, unless-stopped)", default: "\"no\"")
+    static let memory = ValueFlag("memory", short: "m", placeholder: "bytes", help: "Memory limit (a number with an optional unit b, k, m or g)")
+    static let memorySwap = ValueFlag("memory-swap", placeholder: "bytes", help: "Swap limit equal to memory plus swap: '-1' to enable unlimited swap")
+    static let cpus = ValueFlag("cpus", placeholder: "decimal", help: "Number of CPUs")
+    static let cpuShares = ValueFlag("cpu-shares", short: "c", placeholder: "int", help: "CPU shares (relative weight)")
+    static let pidsLimit = ValueFlag("pids-limit", placeholder: "int", help: "Tune container pids limit (set -1 for unlimited)")
 
     static var shared: [FlagSpec] {
         [
@@ -37,7 +43,7 @@ enum RunFlags {
             mount.spec, workdir.spec, user.spec, entrypoint.spec, network.spec, net.spec, hostname.spec,
             initFlag.spec, interactive.spec, tty.spec, readOnly.spec, tmpfs.spec, stopSignal.spec,
             stopTimeout.spec, label.spec, platform.spec, logOpt.spec, noHealthcheck.spec, pull.spec,
-            quiet.spec,
+            quiet.spec, restart.spec, memory.spec, memorySwap.spec, cpus.spec, cpuShares.spec, pidsLimit.spec,
         ] + PluginSupport.flags
     }
 
@@ -85,6 +91,10 @@ enum RunFlags {
         options.initProcess = arguments[initFlag]
         options.logOptions = arguments[logOpt]
         options.disableHealthcheck = arguments[noHealthcheck]
+        options.restart = arguments[restart]
+        options.resources = ResourceOptions(
+            memory: arguments[memory], memorySwap: arguments[memorySwap], cpus: arguments[cpus],
+            cpuShares: arguments[cpuShares], pidsLimit: arguments[pidsLimit])
         options.environment = context.environment
         options.workingDirectory = context.workingDirectory
         return options

@@ -1,0 +1,117 @@
+import Foundation
+import KilnContainer
+import Testing
+
+/// `--restart`, the cgroup limits (`-m`, `--cpus`, `--pids-limit`, …) and the values kiln rejects.
+@Suite(.enabled(if: ContainerHarness.isReady, "needs root, runc, slirp4netns and busybox-static (scripts/setup installs them)"), .serialized)
+struct LimitsAndRestartTests {
+    @Test func onFailureRestartsTwice() async throws {
+        try await ContainerHarness.with { harness in
+            let data = harness.directory.appending("runs")
+            try FileManager.default.createDirectory(atPath: data, withIntermediateDirectories: true)
+
+            let started = await harness.kiln(
+                "run", "-d", "--name", "flaky", "--network", "none", "--restart", "on-failure:2", "-v", "\(data):/runs",
+                ContainerHarness.image, "sh", "-c", "echo run >> /runs/count; exit 1")
+            #expect(started.status == 0, "\(started.stderr)")
+
+            let ended = await harness.eventually(15) {
+                (try? harness.container("flaky"))??.status == .exited
+            }
+            #expect(ended)
+            let runs = (try? String(contentsOfFile: data + "/count", encoding: .utf8)) ?? ""
+            #expect(runs == "run\nrun\nrun\n")
+
+            let inspected = await harness.kiln(
+                "inspect", "-f", "{{.RestartCount}} {{json .HostConfig.RestartPolicy}} {{.State.ExitCode}}", "flaky")
+            #expect(inspected.stdout == "2 {\"Name\":\"on-failure\",\"MaximumRetryCount\":2} 1\n")
+        }
+    }
+
+    @Test func foregroundRunFollowsPolicy() async throws {
+        try await ContainerHarness.with { harness in
+            let run = await harness.kiln(
+                "run", "--name", "again", "--network", "none", "--restart", "on-failure:1", ContainerHarness.image, "sh", "-c",
+                "echo attempt; exit 3")
+            #expect(run.status == 3)
+            #expect(run.stdout == "attempt\nattempt\n")
+            let record = try #require(try harness.container("again"))
+            #expect(record.state.restartCount == 1)
+            #expect(record.status == .exited)
+        }
+    }
+
+    @Test func stopEndsRestartPolicy() async throws {
+        try await ContainerHarness.with { harness in
+            let started = await harness.kiln(
+                "run", "-d", "--name", "looping", "--network", "none", "--restart", "always", ContainerHarness.image,
+                "sh", "-c", "sleep 0.3; exit 1")
+            #expect(started.status == 0, "\(started.stderr)")
+            let restarted = await harness.eventually(10) {
+                ((try? harness.container("looping"))??.state.restartCount ?? 0) >= 1
+            }
+            #expect(restarted)
+
+            // The shell is PID 1 without a handler, so SIGTERM does nothing and it exits on its own.
+            let stopped = await harness.kiln("stop", "looping")
+            #expect(stopped.status == 0)
+            let record = try #require(try harness.container("looping"))
+            #expect(record.status == .exited)
+            let count = record.state.restartCount
+            try await Task.sleep(for: .seconds(1))
+            #expect(try harness.container("looping")?.status == .exited)
+            #expect(try harness.container("looping")?.state.restartCount == count)
+        }
+    }
+
+    @Test func memoryLimitReachesCgroup() async throws {
+        try await ContainerHarness.with { harness in
+            // cgroup v2 calls the file memory.max; cgroup v1 memory/memory.limit_in_bytes.
+            let read = await harness.kiln(
+                "run", "--rm", "--network", "none", "-m", "8m", "--pids-limit", "64", ContainerHarness.image, "sh", "-c",
+                "cat /sys/fs/cgroup/memory.max 2>/dev/null || cat /sys/fs/cgroup/memory/memory.limit_in_bytes; "
+                    + "cat /sys/fs/cgroup/pids.max 2>/dev/null || cat /sys/fs/cgroup/pids/pids.max")
+            #expect(read.status == 0, "\(read.stderr)")
+            #expect(read.stdout == "8388608\n64\n")
+
+            let created = await harness.kiln(
+                "create", "--name", "limited", "-m", "8m", "--cpus", "0.5", "--cpu-shares", "512", "--pids-limit", "64",
+                ContainerHarness.image, "true")
+            #expect(created.status == 0, "\(created.stderr)")
+            let inspected = await harness.kiln(
+                "inspect", "-f", "{{.HostConfig.Memory}} {{.HostConfig.NanoCpus}} {{.HostConfig.CpuShares}} {{.HostConfig.PidsLimit}}",
+                "limited")
+            #expect(inspected.stdout == "8388608 500000000 512 64\n")
+        }
+    }
+
+    @Test func badValuesExitWithUsage() async throws {
+        try await ContainerHarness.with { harness in
+            let image = ContainerHarness.image
+
+            let memory = await harness.kiln("run", "--rm", "-m", "3x", image, "true")
+            #expect(memory.status == 125)
+            #expect(memory.stderr.contains("invalid argument \"3x\" for \"-m, --memory\" flag"))
+
+            let cpus = await harness.kiln("run", "--rm", "--cpus", "-1", image, "true")
+            #expect(cpus.status == 125)
+            #expect(cpus.stderr.contains("invalid argument \"-1\" for \"--cpus\" flag"))
+
+            let restart = await harness.kiln("run", "-d", "--restart", "sometimes", image, "true")
+            #expect(restart.status == 125)
+            #expect(restart.stderr.contains("for \"--restart\" flag"))
+
+            let conflict = await harness.kiln("run", "--rm", "--restart", "always", image, "true")
+            #expect(conflict.status == 125)
+            #expect(conflict.stderr.contains("Conflicting options: --restart and --rm"))
+
+            let ipv6 = await harness.kiln("run", "--rm", "-p", "[::1]:8080:80", image, "true")
+            #expect(ipv6.status == 125)
+            #expect(ipv6.stderr.contains("slirp4netns, which forwards only from IPv4 host addresses"))
+            #expect(ipv6.stderr.contains("-p 127.0.0.1:8080:80"))
+
+            // None of them left a container behind.
+            #expect(await harness.kiln("ps", "-aq").stdout == "")
+        }
+    }
+}
