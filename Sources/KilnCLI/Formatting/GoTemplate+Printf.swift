@@ -1,3 +1,5 @@
+import KilnBuild
+
 /// The template function `printf`, which is Go's `fmt.Sprintf` for the verbs `--format` strings
 /// use: `%v`, `%s`, `%d` and `%q` with the flags `-`, `+` and `0`, a width and a precision,
 /// and `%%`. Mistakes print as Go prints them (`%!d(string=abc)`, `%!s(MISSING)`,
@@ -92,10 +94,10 @@ extension GoTemplate {
         case ("v", .integer(let number)), ("d", .integer(let number)):
             return directive.plusSign && number >= 0 ? "+\(number)" : String(number)
         case ("q", .string(let text)):
-            return quoted(directive.precision.map { String(text.prefix($0)) } ?? text)
+            return GoFormat.quoted(directive.precision.map { String(text.prefix($0)) } ?? text)
         case ("q", .integer(let number)):
             guard let scalar = Unicode.Scalar(UInt32(clamping: max(0, number))) else { return "'\u{FFFD}'" }
-            return "'" + String(quoted(String(scalar)).dropFirst().dropLast()) + "'"
+            return "'" + String(GoFormat.quoted(String(scalar)).dropFirst().dropLast()) + "'"
         case (_, .null):
             return "%!\(directive.verb)(<nil>)"
         default:
@@ -114,39 +116,6 @@ extension GoTemplate {
             return sign + String(repeating: "0", count: fill) + text.dropFirst(sign.count)
         }
         return String(repeating: " ", count: fill) + text
-    }
-
-    /// Quotes a string as Go's `strconv.Quote` does: in double quotes, with `\"`, `\\`, the usual
-    /// escapes for control characters and `\u` or `\x` for other unprintable ones.
-    static func quoted(_ text: String) -> String {
-        var result = "\""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": result += "\\\""
-            case "\\": result += "\\\\"
-            case "\n": result += "\\n"
-            case "\t": result += "\\t"
-            case "\r": result += "\\r"
-            case "\u{07}": result += "\\a"
-            case "\u{08}": result += "\\b"
-            case "\u{0C}": result += "\\f"
-            case "\u{0B}": result += "\\v"
-            default:
-                if scalar.value < 0x20 || scalar.value == 0x7F {
-                    result += "\\x" + hex(scalar.value, digits: 2)
-                } else if scalar.properties.generalCategory == .control || scalar.properties.generalCategory == .format {
-                    result += scalar.value > 0xFFFF ? "\\U" + hex(scalar.value, digits: 8) : "\\u" + hex(scalar.value, digits: 4)
-                } else {
-                    result.unicodeScalars.append(scalar)
-                }
-            }
-        }
-        return result + "\""
-    }
-
-    private static func hex(_ value: UInt32, digits: Int) -> String {
-        let text = String(value, radix: 16)
-        return String(repeating: "0", count: max(0, digits - text.count)) + text
     }
 
     /// Names the Go type a value has in the structures the Docker CLI formats, for error verbs.

@@ -167,7 +167,15 @@ public final class ContainerManager: Sendable {
             _ = try await waitForExit(current, timeout: .seconds(3600 * 24 * 365))
             return
         }
-        try await runner.stop(id: current.id, signal: signal, timeout: .seconds(seconds))
+        do {
+            try await runner.stop(id: current.id, signal: signal, timeout: .seconds(seconds))
+        } catch {
+            // The process may have ended on its own between the read above and the signal, and a
+            // restart policy may be waiting to start it again: the mark above keeps it stopped.
+            if let record = try? repository.container(id: current.id), await reconcile(record).status == .running {
+                throw error
+            }
+        }
         _ = try await waitForExit(current, timeout: .seconds(10))
     }
 

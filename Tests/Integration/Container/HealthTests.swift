@@ -37,7 +37,8 @@ struct HealthTests {
         try await ContainerHarness.with { harness in
             try await Self.loadImage(harness)
             #expect(await harness.kiln("run", "-d", "--name", "checked", "health:test").status == 0)
-            #expect(await harness.kiln("ps", "--format", "{{.Status}}").stdout.contains("(health: starting)"))
+            let listed = await harness.kiln("ps", "-a", "--format", "{{.Status}}")
+            #expect(listed.stdout.contains("(health: starting)"), "ps: \(listed.stdout) \(listed.stderr)")
 
             _ = await harness.kiln("exec", "checked", "touch", "/tmp/healthy")
             let healthy = await harness.eventually(30) {

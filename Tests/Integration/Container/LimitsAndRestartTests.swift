@@ -54,7 +54,7 @@ struct LimitsAndRestartTests {
 
             // The shell is PID 1 without a handler, so SIGTERM does nothing and it exits on its own.
             let stopped = await harness.kiln("stop", "looping")
-            #expect(stopped.status == 0)
+            #expect(stopped.status == 0, "\(stopped.stderr)")
             let record = try #require(try harness.container("looping"))
             #expect(record.status == .exited)
             let count = record.state.restartCount
