@@ -95,12 +95,7 @@ public struct ContainerFilesystem: Sendable {
 
     /// Whether `merged` is a mount point now.
     public var isMounted: Bool {
-        guard let text = try? String(contentsOfFile: "/proc/self/mountinfo", encoding: .utf8) else { return false }
-        let escaped = merged.replacingOccurrences(of: " ", with: "\\040")
-        return text.split(separator: "\n").contains { line in
-            let fields = line.split(separator: " ")
-            return fields.count > 4 && fields[4] == escaped
-        }
+        Store.mountPoints().contains(merged)
     }
 
     /// Unmounts `merged` (lazily when busy) until nothing is mounted there.

@@ -68,8 +68,10 @@ extension Store {
         }
     }
 
-    /// The mount points of this process's mount namespace, from `/proc/self/mountinfo`.
-    static func mountPoints() -> [String] {
+    /// Lists the mount points of this process's mount namespace, from `/proc/self/mountinfo`.
+    /// The file is read to its end: Foundation's file reading stops at the first 4 KiB of a
+    /// /proc file, which hides later mounts on a host with many of them.
+    public static func mountPoints() -> [String] {
         guard let descriptor = try? FileDescriptor.open("/proc/self/mountinfo", flags: O_RDONLY),
             let bytes = try? descriptor.readAll(limit: 64 << 20)
         else { return [] }

@@ -64,11 +64,7 @@ final class ContainerHarness: @unchecked Sendable {
 
     /// Mount points below the store root, from /proc/self/mountinfo.
     func mountsBelowRoot() -> [String] {
-        let text = (try? String(contentsOfFile: "/proc/self/mountinfo", encoding: .utf8)) ?? ""
-        return text.split(separator: "\n").compactMap { line in
-            let fields = line.split(separator: " ")
-            return fields.count > 4 && fields[4].hasPrefix(root) ? String(fields[4]) : nil
-        }
+        Store.mountPoints().filter { $0.hasPrefix(root) }
     }
 
     /// Names of the entries of a directory below the root, empty when it does not exist.
