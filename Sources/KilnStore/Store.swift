@@ -34,13 +34,16 @@ public final class Store: Sendable {
     let workDirectory: FileDescriptor
     let containersDirectory: FileDescriptor
     private let blobDirectories: Mutex<[Digest.Algorithm: FileDescriptor]>
+    /// Bytes of the partial blobs that `open` removed, which the next collection reports.
+    let leftoverBytesRemovedAtOpen = Atomic<Int64>(0)
 
-    /// Opens the store at `root`, creating it (mode 0700) when it does not exist, migrating its
-    /// database, and removing what crashed processes left in `ingest/`, `trash/` and `work/`.
+    /// Opens the store at `root`, creating it (mode 0700) when it does not exist, and migrating
+    /// its database. With `.readWrite` it also removes what crashed processes left in `ingest/`,
+    /// `trash/` and `work/`. Reading commands leave them, so that `verify` lists them.
     public static func open(root: String, access: Access = .readWrite, logger: Logger = .discard) throws -> Store {
         let store = try Store(root: root, logger: logger)
-        try store.removeLeftovers()
         if access == .readWrite {
+            store.leftoverBytesRemovedAtOpen.store(try store.removeLeftovers(), ordering: .relaxed)
             try store.checkDatabaseHealth()
         }
         return store

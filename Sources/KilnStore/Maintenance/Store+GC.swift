@@ -17,10 +17,14 @@ public struct CollectionReport: Sendable {
     /// Bytes on disk that removing the unpacked snapshots freed (allocated blocks, as `du`
     /// counts them).
     public var removedSnapshotBytes: Int64 = 0
+    /// Bytes of the partial blobs removed from `ingest/`, also those the store removed when the
+    /// command opened it.
+    public var removedIngestBytes: Int64 = 0
     /// Bytes of the removed blobs.
     public var removedBlobBytes: Int64 { removedBlobs.reduce(0) { $0 + $1.size } }
-    /// Bytes freed on disk: the removed blobs and snapshots, as the prune commands report them.
-    public var reclaimedBytes: Int64 { removedBlobBytes + removedSnapshotBytes }
+    /// Bytes freed on disk: the removed blobs, snapshots and partial blobs, as the prune commands
+    /// report them.
+    public var reclaimedBytes: Int64 { removedBlobBytes + removedSnapshotBytes + removedIngestBytes }
 }
 
 /// What garbage collection keeps: everything reachable from images, containers, build-cache
@@ -48,6 +52,7 @@ extension Store {
     public func collectGarbage() throws -> CollectionReport {
         try withGCLock(exclusive: true) {
             var report = CollectionReport()
+            report.removedIngestBytes = try removeLeftovers() + leftoverBytesRemovedAtOpen.exchange(0, ordering: .relaxed)
             var trashedSnapshots: [String] = []
             try database.transaction { transaction in
                 let (live, expired) = try leasedResources(in: transaction)
