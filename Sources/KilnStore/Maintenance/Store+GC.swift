@@ -103,6 +103,8 @@ extension Store {
     /// Runs `body` holding `gc.lock`: exclusively for collection, shared for verification, so a
     /// verification never sees a half-finished sweep.
     func withGCLock<T>(exclusive: Bool, _ body: () throws -> T) throws -> T {
+        // On a read-only file system no collection can run, and the lock file cannot be opened.
+        if !exclusive && isOnReadOnlyFileSystem { return try body() }
         let lock = try rootDirectory.openAt(StoreLayout.gcLockName, flags: O_RDWR | O_CREAT | O_NOFOLLOW, mode: 0o600)
         while flock(lock.rawValue, exclusive ? LOCK_EX : LOCK_SH) != 0 {
             guard errno == EINTR else {
