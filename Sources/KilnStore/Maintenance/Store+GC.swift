@@ -75,7 +75,9 @@ extension Store {
                     logger.debug("could not remove trashed snapshot \(name): \(error); the next kiln retries")
                 }
             }
-            for id in try abandonedWorkDirectories() {
+            let abandoned = try abandonedWorkDirectories()
+            removeBuildContainers(inScratchDirectories: abandoned)
+            for id in abandoned {
                 do {
                     try discardWorkDirectory(id)
                     report.removedWorkDirectories.append(id)

@@ -64,7 +64,9 @@ extension Store {
                 logger.debug("could not remove trash \(name): \(error)")
             }
         }
-        for id in try abandonedWorkDirectories() {
+        let abandoned = try abandonedWorkDirectories()
+        removeBuildContainers(inScratchDirectories: abandoned)
+        for id in abandoned {
             do {
                 try discardWorkDirectory(id)
                 logger.debug("removed leftover scratch directory \(id)")
