@@ -25,6 +25,8 @@ public enum ExitStatus {
     public static let commandNotExecutable: Int32 = 126
     /// `kiln run`: the container command was not found.
     public static let commandNotFound: Int32 = 127
+    /// The command was cancelled by SIGINT or SIGTERM (128 + SIGINT, as Docker exits).
+    public static let interrupted: Int32 = 130
 }
 
 /// An error with no module of its own, such as a file the command line could not read.

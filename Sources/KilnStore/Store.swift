@@ -34,22 +34,30 @@ public final class Store: Sendable {
     let workDirectory: FileDescriptor
     let containersDirectory: FileDescriptor
     private let blobDirectories: Mutex<[Digest.Algorithm: FileDescriptor]>
+    /// Whether the root is on a file system mounted read-only, where only reading commands work.
+    let isOnReadOnlyFileSystem: Bool
+    /// Bytes of the partial blobs that `open` removed, which the next collection reports.
+    let leftoverBytesRemovedAtOpen = Atomic<Int64>(0)
 
-    /// Opens the store at `root`, creating it (mode 0700) when it does not exist, migrating its
-    /// database, and removing what crashed processes left in `ingest/`, `trash/` and `work/`.
+    /// Opens the store at `root`, creating it (mode 0700) when it does not exist, and migrating
+    /// its database. With `.readWrite` it also removes what crashed processes left in `ingest/`,
+    /// `trash/` and `work/`. Reading commands leave them, so that `verify` lists them.
     public static func open(root: String, access: Access = .readWrite, logger: Logger = .discard) throws -> Store {
-        let store = try Store(root: root, logger: logger)
-        try store.removeLeftovers()
+        let store = try Store(root: root, access: access, logger: logger)
         if access == .readWrite {
+            store.leftoverBytesRemovedAtOpen.store(try store.removeLeftovers(), ordering: .relaxed)
             try store.checkDatabaseHealth()
+            store.keepSpaceReserve()
         }
         return store
     }
 
-    private init(root: String, logger: Logger) throws {
+    private init(root: String, access: Access, logger: Logger) throws {
         layout = StoreLayout(root: root)
         self.logger = logger
         rootDirectory = try Self.openRoot(layout.root)
+        var fileSystem = statvfs()
+        isOnReadOnlyFileSystem = fstatvfs(rootDirectory.rawValue, &fileSystem) == 0 && fileSystem.f_flag & UInt(ST_RDONLY) != 0
         for name in StoreLayout.directories {
             try Self.makeDirectory(name, in: rootDirectory, root: layout.root)
         }
@@ -60,7 +68,9 @@ public final class Store: Sendable {
         containersDirectory = try Self.openDirectory("containers", in: rootDirectory, root: layout.root)
         let sha256 = try Self.openDirectory("blobs/sha256", in: rootDirectory, root: layout.root)
         blobDirectories = Mutex([.sha256: sha256])
-        database = try Database(path: layout.database, migrations: Schema.migrations)
+        database = try Self.openDatabase(
+            layout: layout, root: rootDirectory, readOnly: access == .readOnly && isOnReadOnlyFileSystem,
+            access: access, logger: logger)
     }
 
     /// The directory `blobs/<algorithm>`, created on first use for algorithms other than sha256.

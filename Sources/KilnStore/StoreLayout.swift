@@ -11,6 +11,7 @@ import KilnImage
 ///     cache/mounts/<id>/    RUN --mount=type=cache directories
 ///     trash/                directories being removed, moved here first so removal is atomic
 ///     gc.lock               held by garbage collection (exclusive) and verification (shared)
+///     space-reserve         preallocated bytes that a command deletes when the disk is full
 public struct StoreLayout: Sendable, Hashable {
     /// The store root, absolute.
     public let root: String
@@ -28,6 +29,7 @@ public struct StoreLayout: Sendable, Hashable {
     public var cacheMounts: String { root + "/cache/mounts" }
     public var trash: String { root + "/trash" }
     public var gcLock: String { root + "/" + Self.gcLockName }
+    public var spaceReserve: String { root + "/" + Self.spaceReserveName }
 
     /// The file of a blob, `blobs/<algorithm>/<hex>`.
     public func blob(_ digest: Digest) -> String {
@@ -51,6 +53,7 @@ public struct StoreLayout: Sendable, Hashable {
 
     static let databaseName = "kiln.db"
     static let gcLockName = "gc.lock"
+    static let spaceReserveName = "space-reserve"
     /// Directories created at open, in order, relative to the root.
     static let directories = ["blobs", "blobs/sha256", "ingest", "snapshots", "work", "containers", "cache", "trash"]
 }

@@ -123,4 +123,26 @@ import Testing
         #expect(image.createdSeconds == 1_714_564_800)
         #expect(image.platform.description == "linux/amd64")
     }
+
+    /// `kiln pull` prints "Downloaded newer image" when the tag did not name the image before.
+    @Test func registrationReportsAddedTags() throws {
+        let fixture = try StoreFixture()
+        defer { fixture.remove() }
+        let image = try fixture.addImage(layers: [.text("a")], tags: ["app:1", "app:2"])
+        let tag = try Reference.normalized("app:1")
+        let register = {
+            try fixture.store.withLease("test") { lease in
+                try fixture.store.register(ImageRegistration(manifest: image.manifest, tags: [tag]), lease: lease)
+            }
+        }
+
+        #expect(try register().addedTags.isEmpty)
+
+        // The image stays, named by app:2, once app:1 is removed.
+        _ = try fixture.store.removeImage("app:1", force: false)
+        let again = try register()
+        #expect(again.alreadyExisted)
+        #expect(again.movedTags.isEmpty)
+        #expect(again.addedTags == [tag.withDefaultTag()])
+    }
 }

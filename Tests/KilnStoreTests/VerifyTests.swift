@@ -51,4 +51,36 @@ import Testing
         #expect(report.isHealthy)
         #expect(report.leftovers.map(\.path) == [fixture.store.layout.blob(blob.digest)])
     }
+
+    @Test func leftoverIngestIsListedWithSize() throws {
+        let fixture = try StoreFixture()
+        defer { fixture.remove() }
+        var dead = ProcessIdentity.current
+        dead.startTime += 1
+        let name = "\(dead.fileTag)-abc"
+        let path = "\(fixture.root)/ingest/\(name)"
+        try Data(repeating: 7, count: 5000).write(to: URL(fileURLWithPath: path))
+
+        let store = try Store.open(root: fixture.root, access: .readOnly)
+        let report = try store.verify(deep: false)
+        #expect(report.leftovers.map(\.path) == [path])
+        #expect(report.leftovers.first?.size == 5000)
+        #expect(report.leftovers.first?.description == "ingest \(path) (5000 bytes)")
+        #expect(FileManager.default.fileExists(atPath: path))
+    }
+
+    @Test func collectionCountsRemovedIngestFiles() throws {
+        let fixture = try StoreFixture()
+        defer { fixture.remove() }
+        var dead = ProcessIdentity.current
+        dead.startTime += 1
+        try Data(repeating: 7, count: 5000).write(to: URL(fileURLWithPath: "\(fixture.root)/ingest/\(dead.fileTag)-abc"))
+
+        // Opening for writing removes the file; the collection that follows reports it.
+        let store = try Store.open(root: fixture.root, access: .readWrite)
+        #expect(try fixture.entries("ingest").isEmpty)
+        let report = try store.collectGarbage()
+        #expect(report.removedIngestBytes == 5000)
+        #expect(report.reclaimedBytes == 5000)
+    }
 }

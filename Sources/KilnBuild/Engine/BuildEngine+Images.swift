@@ -214,6 +214,8 @@ extension BuildEngine {
             guard let size = layer.uncompressedSize else { continue }
             measured[layer.descriptor.digest] = MeasuredLayer(diffID: layer.diffID, uncompressedSize: size)
         }
+        // Ctrl-C at any point before this line leaves no image and no tag, as in Docker.
+        try Task.checkCancellation()
         let registered = try store.register(
             ImageRegistration(manifest: manifestDescriptor, measuredLayers: measured, tags: tags), lease: lease)
         let consumed = consumedArguments.withLock { $0 }

@@ -73,9 +73,10 @@ extension StageBuilder {
         }
         let droppedPaths = dropped
 
-        return try await blocking {
+        return try await blocking(cancellable: { cancellation in
             var differOptions = LayerDiffer.Options(compression: compression.layerCompression)
             differOptions.sourceDateEpoch = epoch
+            differOptions.checkCancellation = { try cancellation.check() }
             if !droppedPaths.isEmpty {
                 differOptions.include = { path, _ in
                     guard let text = path.string else { return true }
@@ -95,6 +96,8 @@ extension StageBuilder {
                 diffID: result.diffID, uncompressedSize: result.uncompressedSize)
             // A layer with entries left out differs from the upper directory, which then cannot
             // stand for it; the layer is unpacked when a later step needs it.
+            // Ctrl-C after the last entry still ends the step here, before the snapshot is kept.
+            try cancellation.check()
             guard droppedPaths.isEmpty else {
                 filesystem.discard()
                 return CommittedLayer(layer: layer, chainID: nil)
@@ -104,7 +107,7 @@ extension StageBuilder {
             // next to the diff, which has just read every file in it.
             let snapshotSize = (try? TreeUsage.allocatedBytes(of: engine.store.snapshotPath(chainID))) ?? 0
             return CommittedLayer(layer: layer, chainID: chainID, snapshotSize: snapshotSize)
-        }
+        })
     }
 }
 

@@ -59,6 +59,7 @@ final class StageBuilder: @unchecked Sendable {
             try Task.checkCancellation()
             try await runStep(step, number: offset + 2, count: steps.count + 1)
         }
+        try Task.checkCancellation()
         return state
     }
 

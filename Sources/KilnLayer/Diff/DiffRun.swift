@@ -43,6 +43,7 @@ struct DiffRun {
     }
 
     mutating func visit(_ walked: WalkEntry) throws -> DirectoryWalk.Action {
+        try options.checkCancellation?()
         let status = walked.status
         if let include = options.include, !include(walked.relativePath, status) { return .skip }
 
@@ -116,6 +117,7 @@ struct DiffRun {
         try tar.writeHeader(entry)
         var remaining = entry.size
         while remaining > 0 {
+            try options.checkCancellation?()
             let wanted = Int(min(Int64(buffer.count), remaining))
             let count = try buffer.withUnsafeMutableBytes { try file.read(into: UnsafeMutableRawBufferPointer(rebasing: $0[0..<wanted])) }
             guard count > 0 else {

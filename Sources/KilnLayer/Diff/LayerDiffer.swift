@@ -20,6 +20,9 @@ public struct LayerDiffer {
         /// Decides whether a path goes into the layer (for plugin hooks that drop entries); a
         /// dropped directory drops everything below it.
         public var include: (@Sendable (FilePath, FileStatus) -> Bool)?
+        /// A check called before each entry and each MiB of file data. The error it throws
+        /// (usually `CancellationError`) stops the diff and reaches the caller unchanged.
+        public var checkCancellation: (@Sendable () throws -> Void)?
 
         public init(compression: LayerCompression = .gzip) {
             blob = LayerBlobWriter.Options(compression: compression)

@@ -40,7 +40,9 @@ public final class StoreImages: ImageSource, ImageDestination {
         if reference.tag != nil { registration.tags = [reference.withTag(reference.tag ?? Reference.defaultTag)] }
         registration.repoDigests = [Reference(domain: reference.domain, path: reference.path, digest: document.digest)]
         let registered = try store.register(registration, lease: lease)
-        return !registered.alreadyExisted || !registered.movedTags.isEmpty
+        // Docker's "Downloaded newer image" whenever the tag did not name this image before,
+        // also after `rmi` of a tag whose image a container kept.
+        return !registered.alreadyExisted || !registered.addedTags.isEmpty
     }
 }
 

@@ -53,6 +53,10 @@ extension Store {
         let writer = try blobWriter(expectedDigest: expectedDigest, expectedSize: nil, lease: lease)
         do {
             try produce(writer.descriptor)
+        } catch is CancellationError {
+            // Callers tell a cancelled command from a failed write by this type.
+            writer.cancel()
+            throw CancellationError()
         } catch {
             writer.cancel()
             throw StoreError.writing(error, digest: expectedDigest, path: layout.ingest)

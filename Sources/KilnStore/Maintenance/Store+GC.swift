@@ -17,10 +17,14 @@ public struct CollectionReport: Sendable {
     /// Bytes on disk that removing the unpacked snapshots freed (allocated blocks, as `du`
     /// counts them).
     public var removedSnapshotBytes: Int64 = 0
+    /// Bytes of the partial blobs removed from `ingest/`, also those the store removed when the
+    /// command opened it.
+    public var removedIngestBytes: Int64 = 0
     /// Bytes of the removed blobs.
     public var removedBlobBytes: Int64 { removedBlobs.reduce(0) { $0 + $1.size } }
-    /// Bytes freed on disk: the removed blobs and snapshots, as the prune commands report them.
-    public var reclaimedBytes: Int64 { removedBlobBytes + removedSnapshotBytes }
+    /// Bytes freed on disk: the removed blobs, snapshots and partial blobs, as the prune commands
+    /// report them.
+    public var reclaimedBytes: Int64 { removedBlobBytes + removedSnapshotBytes + removedIngestBytes }
 }
 
 /// What garbage collection keeps: everything reachable from images, containers, build-cache
@@ -48,6 +52,7 @@ extension Store {
     public func collectGarbage() throws -> CollectionReport {
         try withGCLock(exclusive: true) {
             var report = CollectionReport()
+            report.removedIngestBytes = try removeLeftovers() + leftoverBytesRemovedAtOpen.exchange(0, ordering: .relaxed)
             var trashedSnapshots: [String] = []
             try database.transaction { transaction in
                 let (live, expired) = try leasedResources(in: transaction)
@@ -70,7 +75,9 @@ extension Store {
                     logger.debug("could not remove trashed snapshot \(name): \(error); the next kiln retries")
                 }
             }
-            for id in try abandonedWorkDirectories() {
+            let abandoned = try abandonedWorkDirectories()
+            removeBuildContainers(inScratchDirectories: abandoned)
+            for id in abandoned {
                 do {
                     try discardWorkDirectory(id)
                     report.removedWorkDirectories.append(id)
@@ -98,6 +105,8 @@ extension Store {
     /// Runs `body` holding `gc.lock`: exclusively for collection, shared for verification, so a
     /// verification never sees a half-finished sweep.
     func withGCLock<T>(exclusive: Bool, _ body: () throws -> T) throws -> T {
+        // On a read-only file system no collection can run, and the lock file cannot be opened.
+        if !exclusive && isOnReadOnlyFileSystem { return try body() }
         let lock = try rootDirectory.openAt(StoreLayout.gcLockName, flags: O_RDWR | O_CREAT | O_NOFOLLOW, mode: 0o600)
         while flock(lock.rawValue, exclusive ? LOCK_EX : LOCK_SH) != 0 {
             guard errno == EINTR else {

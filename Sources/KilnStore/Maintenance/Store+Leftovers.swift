@@ -24,9 +24,18 @@ public struct Leftover: Sendable, Hashable, CustomStringConvertible {
     public var path: String
     /// The owner when it is still running (a live ingest), nil otherwise.
     public var owner: String?
+    /// Bytes of a file in `ingest/`, nil for the other kinds.
+    public var size: Int64?
+
+    public init(kind: Kind, path: String, owner: String?, size: Int64? = nil) {
+        self.kind = kind
+        self.path = path
+        self.owner = owner
+        self.size = size
+    }
 
     public var description: String {
-        "\(kind.rawValue) \(path)" + (owner.map { " (in use by \($0))" } ?? "")
+        "\(kind.rawValue) \(path)" + (size.map { " (\($0) bytes)" } ?? "") + (owner.map { " (in use by \($0))" } ?? "")
     }
 }
 
@@ -35,12 +44,18 @@ extension Store {
     /// before it counts as abandoned, since that process cannot be checked from here.
     static let foreignLeftoverAge: Int64 = 24 * 3600
 
-    /// Removes what crashed processes left in `ingest/`, `trash/` and `work/`. Entries of live
-    /// processes, containers and live leases are kept.
-    func removeLeftovers() throws {
+    /// Removes what crashed processes left in `ingest/`, `trash/` and `work/` and returns the
+    /// bytes of the ingest files removed. Entries of live processes, containers and live leases
+    /// are kept.
+    @discardableResult
+    func removeLeftovers() throws -> Int64 {
+        var removedIngestBytes: Int64 = 0
         for name in try abandonedEntries(in: ingestDirectory) {
-            _ = unlinkat(ingestDirectory.rawValue, name, 0)
-            logger.debug("removed leftover ingest file \(name)")
+            var status = stat()
+            let size = fstatat(ingestDirectory.rawValue, name, &status, AT_SYMLINK_NOFOLLOW) == 0 ? Int64(status.st_size) : 0
+            guard unlinkat(ingestDirectory.rawValue, name, 0) == 0 else { continue }
+            removedIngestBytes += size
+            logger.debug("removed leftover ingest file \(name) (\(size) bytes)")
         }
         for name in try abandonedEntries(in: trashDirectory) {
             do {
@@ -49,7 +64,9 @@ extension Store {
                 logger.debug("could not remove trash \(name): \(error)")
             }
         }
-        for id in try abandonedWorkDirectories() {
+        let abandoned = try abandonedWorkDirectories()
+        removeBuildContainers(inScratchDirectories: abandoned)
+        for id in abandoned {
             do {
                 try discardWorkDirectory(id)
                 logger.debug("removed leftover scratch directory \(id)")
@@ -57,6 +74,7 @@ extension Store {
                 logger.debug("could not remove scratch directory \(id): \(error)")
             }
         }
+        return removedIngestBytes
     }
 
     /// Names in `directory` whose owner tag names a process that has exited.
@@ -107,7 +125,13 @@ extension Store {
             for name in try listDirectory(directory).compactMap(\.string) {
                 let owner = ProcessIdentity.owner(fromFileName: name)
                 let live = !isAbandoned(name, in: directory)
-                result.append(Leftover(kind: kind, path: "\(path)/\(name)", owner: live ? owner?.description : nil))
+                var size: Int64?
+                var status = stat()
+                if kind == .ingest, fstatat(directory.rawValue, name, &status, AT_SYMLINK_NOFOLLOW) == 0 {
+                    size = Int64(status.st_size)
+                }
+                result.append(
+                    Leftover(kind: kind, path: "\(path)/\(name)", owner: live ? owner?.description : nil, size: size))
             }
         }
         for id in try abandonedWorkDirectories() {

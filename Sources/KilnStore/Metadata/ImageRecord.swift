@@ -106,4 +106,7 @@ public struct RegisteredImage: Sendable {
     public var registeredTags: [Reference]
     /// True when the store already had this manifest.
     public var alreadyExisted: Bool
+    /// Tags of this registration that did not point at the image before: new ones, moved ones,
+    /// and ones given back to an image that kept existing without them.
+    public var addedTags: [Reference] = []
 }

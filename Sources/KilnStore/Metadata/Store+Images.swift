@@ -35,7 +35,8 @@ extension Store {
         let now = Self.now()
         let manifestKey = manifestDescriptor.digest.description
 
-        let (moved, existed) = try database.transaction { transaction -> ([(Reference, Digest)], Bool) in
+        let (moved, added, existed) = try database.transaction {
+            transaction -> ([(Reference, Digest)], [Reference], Bool) in
             // Retained and checked inside the transaction, so a collection cannot remove a blob
             // between the check and the commit.
             let digests = [manifestDescriptor.digest, manifest.config.digest] + layers.map(\.digest)
@@ -72,7 +73,12 @@ extension Store {
                 }
             }
             var moved: [(Reference, Digest)] = []
+            var added: [Reference] = []
             for reference in registration.tags {
+                let previous = try transaction.query(
+                    "SELECT manifest_digest FROM tags WHERE reference = ?", [.text(reference.withDefaultTag().description)]
+                ).first?.string(0)
+                if previous != manifestKey { added.append(reference.withDefaultTag()) }
                 if let previous = try setTag(reference, manifest: manifestDescriptor.digest, in: transaction) {
                     moved.append((reference, previous))
                 }
@@ -80,7 +86,7 @@ extension Store {
             for reference in registration.repoDigests {
                 try addRepoDigest(reference, manifest: manifestDescriptor.digest, in: transaction)
             }
-            return (moved, existed)
+            return (moved, added, existed)
         }
 
         guard let image = try image(manifest: manifestDescriptor.digest) else {
@@ -89,7 +95,7 @@ extension Store {
         logger.debug("registered image \(image.id) (manifest \(manifestDescriptor.digest))")
         return RegisteredImage(
             image: image, movedTags: moved.map { (reference: $0.0, previousImage: $0.1) },
-            registeredTags: registration.tags.map { $0.withDefaultTag() }, alreadyExisted: existed)
+            registeredTags: registration.tags.map { $0.withDefaultTag() }, alreadyExisted: existed, addedTags: added)
     }
 
     /// Builds the layer records of a manifest, checking the config's diff IDs against measured ones.

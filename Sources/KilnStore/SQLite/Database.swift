@@ -24,7 +24,16 @@ public final class Database: Sendable {
     ///
     /// `migrations[i]` moves the schema from version `i` to `i + 1`; the version is kept in
     /// `PRAGMA user_version`. A database from a newer kiln is rejected, never downgraded.
-    public init(path: String, migrations: [String]) throws {
+    ///
+    /// With `readOnly`, for a store on a read-only file system, the file is opened as immutable
+    /// (SQLite then needs no `-shm` file), nothing is written, and a schema that needs a
+    /// migration is an error.
+    ///
+    /// With `exclusiveLock`, for reading a store on a full disk, the connection takes SQLite's
+    /// exclusive locking mode before its first read. It then keeps the WAL index in memory and
+    /// needs no `-shm` file, which SQLite cannot create without free space. Other processes
+    /// wait for the store until this connection closes.
+    public init(path: String, migrations: [String], readOnly: Bool = false, exclusiveLock: Bool = false) throws {
         self.path = path
 
         // SQLite follows symbolic links; the store never uses one, so a link means tampering.
@@ -33,22 +42,75 @@ public final class Database: Sendable {
             throw SQLiteError(kind: .symlinkedDatabase, path: path, message: "symbolic link")
         }
 
+        handle = Mutex(Handle(connection: try Self.connect(path, readOnly: readOnly)))
+        do {
+            if exclusiveLock { try execute("PRAGMA locking_mode = EXCLUSIVE") }
+            try configure(migrations, readOnly: readOnly)
+        } catch let error as SQLiteError {
+            throw error.notingFileSystem(of: path)
+        }
+    }
+
+    private static func connect(_ path: String, readOnly: Bool) throws -> OpaquePointer {
         var connection: OpaquePointer?
-        let flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_NOFOLLOW
-        let result = sqlite3_open_v2(path, &connection, flags, nil)
+        let result: Int32
+        if readOnly {
+            // Nothing can change a file on a read-only file system, which is what `immutable`
+            // promises SQLite. A WAL file left there is not read, so an uncheckpointed commit of
+            // a kiln that crashed before the remount is not seen.
+            let flags = SQLITE_OPEN_READONLY | SQLITE_OPEN_URI | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_NOFOLLOW
+            result = sqlite3_open_v2(Self.immutableURI(path), &connection, flags, nil)
+        } else {
+            let flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_NOFOLLOW
+            result = sqlite3_open_v2(path, &connection, flags, nil)
+        }
         guard result == SQLITE_OK, let connection else {
             let message = connection.map { String(cString: sqlite3_errmsg($0)) } ?? "out of memory"
             if let connection { sqlite3_close_v2(connection) }
-            throw SQLiteError(kind: .call(code: result), path: path, message: message)
+            throw SQLiteError(kind: .call(code: result), path: path, message: message).notingFileSystem(of: path)
         }
         sqlite3_extended_result_codes(connection, 1)
         sqlite3_busy_timeout(connection, Self.busyTimeoutMilliseconds)
-        handle = Mutex(Handle(connection: connection))
+        return connection
+    }
 
-        try execute("PRAGMA journal_mode = WAL")
+    /// Builds a `file:` URI for `path` with `immutable=1`, escaping what a URI path cannot hold.
+    static func immutableURI(_ path: String) -> String {
+        var escaped = ""
+        for byte in path.utf8 {
+            let isPlain = (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x5A) || (byte >= 0x61 && byte <= 0x7A)
+                || "/-._~".utf8.contains(byte)
+            escaped += isPlain ? String(UnicodeScalar(byte)) : String(format: "%%%02X", byte)
+        }
+        return "file:\(escaped)?immutable=1"
+    }
+
+    /// Sets the connection's pragmas and migrates the schema.
+    ///
+    /// `journal_mode` is stored in the file, so it is set only when it is not WAL yet, and
+    /// opening a store that is already in WAL mode writes nothing here. The other pragmas only
+    /// change the connection.
+    private func configure(_ migrations: [String], readOnly: Bool) throws {
+        if !readOnly {
+            let mode = try query("PRAGMA journal_mode").first?.string(0)
+            if mode?.lowercased() != "wal" {
+                try execute("PRAGMA journal_mode = WAL")
+            }
+        }
         try execute("PRAGMA synchronous = NORMAL")
         try execute("PRAGMA foreign_keys = ON")
-        try migrate(migrations)
+        if readOnly {
+            let current = try schemaVersion()
+            guard current == migrations.count else {
+                throw SQLiteError(
+                    kind: current > migrations.count
+                        ? .newerSchema(found: current, supported: migrations.count) : .call(code: SQLITE_READONLY),
+                    path: path,
+                    message: "schema version \(current) needs a migration, which a read-only store cannot take")
+            }
+        } else {
+            try migrate(migrations)
+        }
     }
 
     deinit {
@@ -72,6 +134,7 @@ public final class Database: Sendable {
             let message = errorMessage.map { String(cString: $0) } ?? String(cString: sqlite3_errmsg(connection))
             sqlite3_free(errorMessage)
             throw SQLiteError(kind: .call(code: result), path: path, message: message, statement: sql)
+                .notingFileSystem(of: path)
         }
     }
 
@@ -161,7 +224,8 @@ public final class Database: Sendable {
         guard prepared == SQLITE_OK, let statement else {
             throw SQLiteError(
                 kind: .call(code: prepared), path: path, message: String(cString: sqlite3_errmsg(connection)),
-                statement: sql)
+                statement: sql
+            ).notingFileSystem(of: path)
         }
         defer { sqlite3_finalize(statement) }
 
@@ -196,7 +260,8 @@ public final class Database: Sendable {
             guard step == SQLITE_ROW else {
                 throw SQLiteError(
                     kind: .call(code: step), path: path, message: String(cString: sqlite3_errmsg(connection)),
-                    statement: sql)
+                    statement: sql
+                ).notingFileSystem(of: path)
             }
             let count = sqlite3_column_count(statement)
             var values: [SQLValue] = []

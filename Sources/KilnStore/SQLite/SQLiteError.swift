@@ -1,4 +1,5 @@
 import CSQLite
+import Glibc
 import KilnDiagnostics
 
 /// A failed SQLite call, with SQLite's result code and message and the statement that failed.
@@ -14,10 +15,20 @@ public struct SQLiteError: KilnError, Equatable {
         case corrupt(findings: [String])
     }
 
+    /// A state of the database's file system that explains a failed call.
+    public enum FileSystemState: Sendable, Equatable {
+        /// No space is left for the database, its journal or its `-shm` file.
+        case full
+        /// The file system is mounted read-only.
+        case readOnly
+    }
+
     public var kind: Kind
     public var path: String
     public var message: String
     public var statement: String?
+    /// Why the call failed when the file system explains it, set by `notingFileSystem(of:)`.
+    public var fileSystemState: FileSystemState?
 
     public init(kind: Kind, path: String, message: String, statement: String? = nil) {
         self.kind = kind
@@ -32,8 +43,37 @@ public struct SQLiteError: KilnError, Equatable {
         return code & 0xFF
     }
 
+    /// This error with `fileSystemState` set when the file system of `path` is full or read-only
+    /// and the call failed the way that state makes SQLite fail. SQLite reports a full disk as
+    /// "disk I/O error" when it cannot size its `-shm` file, so the state is read from
+    /// `statvfs`, not from the result code alone.
+    func notingFileSystem(of path: String) -> SQLiteError {
+        guard case .call = kind, fileSystemState == nil else { return self }
+        let directory = path.split(separator: "/", omittingEmptySubsequences: false).dropLast().joined(separator: "/")
+        var status = statvfs()
+        guard statvfs(directory.isEmpty ? "/" : directory, &status) == 0 else { return self }
+        var noted = self
+        let code = primaryCode ?? 0
+        if status.f_flag & UInt(ST_RDONLY) != 0, [SQLITE_READONLY, SQLITE_CANTOPEN, SQLITE_IOERR].contains(code) {
+            noted.fileSystemState = .readOnly
+        } else if status.f_bavail == 0, [SQLITE_FULL, SQLITE_IOERR, SQLITE_CANTOPEN].contains(code) {
+            noted.fileSystemState = .full
+        }
+        return noted
+    }
+
     public var diagnostic: Diagnostic {
         switch kind {
+        case .call where fileSystemState == .full:
+            let detail = statement.map { " in \"\($0.prefix(80))\"" } ?? ""
+            return .error(
+                "store database \(path): no space left on device (SQLite: \(message)\(detail))",
+                hint: "free disk space, then run the command again")
+        case .call where fileSystemState == .readOnly:
+            let detail = statement.map { " in \"\($0.prefix(80))\"" } ?? ""
+            return .error(
+                "store database \(path): the store is on a read-only file system (SQLite: \(message)\(detail))",
+                hint: "commands that only read the store work there; remount it read-write to change it")
         case .call:
             let detail = statement.map { " (in \"\($0.prefix(80))\")" } ?? ""
             return .error(

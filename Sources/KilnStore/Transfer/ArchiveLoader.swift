@@ -23,6 +23,10 @@ public struct ArchiveLoader: Sendable {
     /// The platform chosen from an index that lists several.
     public var platform: Platform = .host
     public var limits = LayerLimits()
+    /// A check called before each archive member, each MiB of a large one and each layer. The
+    /// error it throws (usually `CancellationError`) stops the load, which then removes what it
+    /// wrote, and reaches the caller unchanged.
+    public var checkCancellation: (@Sendable () throws -> Void)?
 
     public init(store: Store) {
         self.store = store
@@ -40,9 +44,10 @@ public struct ArchiveLoader: Sendable {
                 let archive: ImageArchive
                 switch source {
                 case .stream(let bytes, let streamName):
-                    archive = try SpooledArchive(source: bytes, displayName: streamName, store: store, lease: lease) {
-                        _, _ in
-                    }
+                    archive = try SpooledArchive(
+                        source: bytes, displayName: streamName, store: store, lease: lease,
+                        checkCancellation: checkCancellation ?? {}
+                    ) { _, _ in }
                 case .directory(let path):
                     archive = try DirectoryArchive(path: path)
                 }
@@ -169,6 +174,7 @@ public struct ArchiveLoader: Sendable {
         }
         var layers: [LayerChecker.Layer] = []
         for (index, layer) in manifest.layers.enumerated() {
+            try checkCancellation?()
             let layerPath = archiveBlobPath(layer.digest)
             guard archive.contains(layerPath) || store.hasBlob(layer.digest, size: layer.size) else {
                 throw archive.failure(
@@ -207,6 +213,7 @@ public struct ArchiveLoader: Sendable {
             var descriptors: [Descriptor] = []
             var layers: [LayerChecker.Layer] = []
             for (index, layerPath) in entry.layers.enumerated() {
+                try checkCancellation?()
                 let committed = try archive.storeBlob(layerPath, expected: nil, lease: lease)
                 let compression = try detectCompression(committed.digest)
                 let descriptor = Descriptor(

@@ -54,12 +54,15 @@ final class SpooledArchive: ImageArchive {
     static let memoryBudget = 64 << 20
 
     /// Reads the whole archive from `source`.
-    init(source: ByteSource, displayName: String, store: Store, lease: Lease, progress: (String, Int64) -> Void) throws
-    {
+    init(
+        source: ByteSource, displayName: String, store: Store, lease: Lease, checkCancellation: () throws -> Void = {},
+        progress: (String, Int64) -> Void
+    ) throws {
         self.displayName = displayName
         let reader = TarArchiveReader(source: source, archive: displayName)
         var held = 0
         while let member = try reader.next() {
+            try checkCancellation()
             switch member.kind {
             case .directory, .other:
                 continue
@@ -85,6 +88,7 @@ final class SpooledArchive: ImageArchive {
                     let writer = try store.blobWriter(expectedDigest: named, expectedSize: member.size, lease: lease)
                     var buffer = [UInt8](repeating: 0, count: 1 << 20)
                     while true {
+                        try checkCancellation()
                         let count = try buffer.withUnsafeMutableBytes { try reader.read(into: $0) }
                         if count == 0 { break }
                         try buffer.withUnsafeBytes { try writer.write(UnsafeRawBufferPointer(rebasing: $0[0..<count])) }

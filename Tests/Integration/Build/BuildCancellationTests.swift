@@ -52,4 +52,29 @@ struct BuildCancellationTests {
         #expect(error?.diagnostic.message == "COPY files /files: build cancelled")
         #expect(try Self.storeState(root) == before)
     }
+
+    /// Ctrl-C while the last step's layer is written: Docker exits 130 and tags nothing.
+    @Test func cancelledLastStepWritesNoImage() async throws {
+        let scratch = try TemporaryDirectory("kiln-cancel")
+        defer { scratch.remove() }
+        try scratch.write("context/files/file", "content\n")
+        let store = try Store.open(root: scratch.appending("root"))
+
+        // The step finishes after its layer is written; cancelling then is the latest Ctrl-C
+        // that must still stop the build.
+        let progress = ProgressReporter { event in
+            guard case .stepFinished(let id, _, _) = event, id == "0.2" else { return }
+            withUnsafeCurrentTask { $0?.cancel() }
+        }
+        var options = BuildOptions()
+        options.tags = [try Reference.normalized("kiln-test/cancelled:2")]
+        let context = try BuildContext(directory: scratch.appending("context"), ignore: .empty, statCache: nil)
+        let engine = BuildEngine(
+            store: store, snapshotter: Snapshotter(store: store, method: .copy), options: options, context: context,
+            progress: progress)
+        let plan = DockerfileFrontend.plan(try Dockerfile.parse("FROM scratch\nCOPY files /files\n"))
+
+        await #expect(throws: CancellationError.self) { try await engine.build(plan) }
+        #expect(try store.images().isEmpty)
+    }
 }

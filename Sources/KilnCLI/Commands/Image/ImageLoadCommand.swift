@@ -41,7 +41,20 @@ enum ImageLoadCommand {
             source = .stream(try InputFiles.standardInput(context), name: "standard input")
         }
 
-        let images = try await StoreSupport.blocking { [loader, source] in try loader.load(source) }
+        // Ctrl-C stops the load at the next member or MiB; the loader removes what it wrote.
+        let images: [RegisteredImage]
+        do {
+            images = try await Interruption.cancellingOnInterrupt { [loader, source] in
+                try await StoreSupport.blocking(cancellable: { checkCancellation in
+                    var cancellable = loader
+                    cancellable.checkCancellation = checkCancellation
+                    return try cancellable.load(source)
+                })
+            }
+        } catch is CancellationError {
+            renderer.finish()
+            throw GeneralError("load cancelled", exitStatus: ExitStatus.interrupted)
+        }
         renderer.finish()
         for image in images {
             for moved in image.movedTags where moved.previousImage != image.image.id {

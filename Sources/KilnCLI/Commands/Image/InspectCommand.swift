@@ -25,10 +25,15 @@ enum InspectCommand {
                 reason: .invalidValue(flag: "--type", value: kind, reason: "expected container or image"))
         }
         if kind != "image" {
-            // Containers whose monitor died are brought up to date first, as `kiln ps` does.
-            let manager = try ContainerSupport.manager(context)
-            for name in arguments.positionals {
-                if let container = try? manager.repository.find(name) { _ = await manager.reconcile(container) }
+            // Containers whose monitor died are brought up to date first, as `kiln ps` does. A
+            // store that cannot be written (a read-only file system) is inspected as it is.
+            do {
+                let manager = try ContainerSupport.manager(context)
+                for name in arguments.positionals {
+                    if let container = try? manager.repository.find(name) { _ = await manager.reconcile(container) }
+                }
+            } catch {
+                context.logger.debug("not updating container states before inspect: \(error)")
             }
         }
         let store = try StoreSupport.open(context, access: .readOnly)

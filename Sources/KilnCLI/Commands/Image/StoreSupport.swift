@@ -2,6 +2,7 @@ import Foundation
 import KilnDiagnostics
 import KilnImage
 import KilnStore
+import Synchronization
 
 /// What image, system and store commands share: opening the store and running its blocking
 /// calls away from the cooperative thread pool.
@@ -20,6 +21,19 @@ enum StoreSupport {
             }
             thread.stackSize = 8 << 20
             thread.start()
+        }
+    }
+
+    /// Runs `body` on a thread of its own, as `blocking` does, and hands it a check that throws
+    /// `CancellationError` once the calling task is cancelled (Ctrl-C through `Interruption`).
+    static func blocking<T: Sendable>(
+        cancellable body: @escaping @Sendable (@escaping @Sendable () throws -> Void) throws -> T
+    ) async throws -> T {
+        let cancelled = CancellationState()
+        return try await withTaskCancellationHandler {
+            try await blocking { try body { try cancelled.check() } }
+        } onCancel: {
+            cancelled.cancel()
         }
     }
 
@@ -46,5 +60,18 @@ enum StoreSupport {
         context.stdout.write(question + " [y/N] ")
         let answer = (try? context.stdin.readLine()) ?? nil
         return answer?.trimmingCharacters(in: .whitespaces).lowercased() == "y"
+    }
+}
+
+/// Whether a task was cancelled, readable from threads outside it.
+private final class CancellationState: Sendable {
+    private let cancelled = Atomic<Bool>(false)
+
+    func cancel() {
+        cancelled.store(true, ordering: .relaxed)
+    }
+
+    func check() throws {
+        if cancelled.load(ordering: .relaxed) { throw CancellationError() }
     }
 }

@@ -38,9 +38,22 @@ enum PullCommand {
         }
         let pull = ImagePull(settings: settings, mode: mode, store: store, context: context)
         for reference in references {
-            _ = try await pull.run(reference, platform: wanted)
+            // Ctrl-C cancels the downloads and ends with status 130, as `kiln build` does.
+            do {
+                _ = try await Interruption.cancellingOnInterrupt { try await pull.run(reference, platform: wanted) }
+            } catch let error where Self.isCancellation(error) {
+                throw GeneralError("pull cancelled", exitStatus: ExitStatus.interrupted)
+            }
             context.stdout.line(reference.description)
         }
         return ExitStatus.success
+    }
+
+    /// Returns whether `error` ends a cancelled pull. The registry client reports a cancelled
+    /// download as its own `cancelled` case.
+    static func isCancellation(_ error: Error) -> Bool {
+        if error is CancellationError { return true }
+        if case .cancelled = error as? RegistryError { return true }
+        return false
     }
 }

@@ -23,7 +23,7 @@ enum StoreVerifyCommand {
         if isDeep { summary += " (\(report.hashedBlobCount) digests recomputed)" }
         context.stdout.line(summary + " in \(store.layout.root).")
         if !report.leftovers.isEmpty {
-            context.stdout.line("Leftovers (removed by `kiln store gc` or the next command):")
+            context.stdout.line("Leftovers (removed by `kiln store gc` or the next command that changes the store):")
             for leftover in report.leftovers {
                 context.stdout.line("  \(leftover)")
             }

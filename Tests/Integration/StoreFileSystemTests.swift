@@ -1,0 +1,113 @@
+import Foundation
+import Glibc
+import Testing
+
+/// A store on a full disk and on a read-only file system, each a small tmpfs of the test's own.
+@Suite(.serialized, .enabled(if: geteuid() == 0, "mounting a tmpfs needs root"))
+struct StoreFileSystemTests {
+    /// A tmpfs of `megabytes` mounted at a new directory, unmounted by `remove`.
+    final class SmallFileSystem {
+        let scratch: TemporaryDirectory
+        let mountPoint: String
+
+        init(megabytes: Int) throws {
+            scratch = try TemporaryDirectory("kiln-fs")
+            mountPoint = scratch.appending("mnt")
+            try FileManager.default.createDirectory(atPath: mountPoint, withIntermediateDirectories: true)
+            try Command.run("/bin/mount", ["-t", "tmpfs", "-o", "size=\(megabytes)m", "tmpfs", mountPoint])
+        }
+
+        /// Remounts the file system, retrying for up to 5 seconds while a store of an in-process
+        /// command that has returned still has a file open for writing ("mount point is busy").
+        func remount(readOnly: Bool) throws {
+            let arguments = ["-o", readOnly ? "remount,ro" : "remount,rw", mountPoint]
+            for _ in 0..<50 {
+                if try Command.status("/bin/mount", arguments).status == 0 { return }
+                usleep(100_000)
+            }
+            try Command.run("/bin/mount", arguments)
+        }
+
+        /// Writes zeros to a file until the file system has no space left.
+        func fill() {
+            let descriptor = open(mountPoint + "/fill", O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+            guard descriptor >= 0 else { return }
+            let block = [UInt8](repeating: 0, count: 1 << 16)
+            while block.withUnsafeBytes({ write(descriptor, $0.baseAddress, $0.count) }) > 0 {}
+            close(descriptor)
+        }
+
+        func remove() {
+            _ = try? Command.run("/bin/umount", [mountPoint])
+            scratch.remove()
+        }
+    }
+
+    /// Creates a store on `fileSystem` with one imported image, `test/fs:1`.
+    private func storeWithImage(on fileSystem: SmallFileSystem) async throws -> KilnInvocation {
+        let scratch = fileSystem.scratch
+        try scratch.write("tree/etc/os-release", "NAME=fs-test\n")
+        let tarball = scratch.appending("rootfs.tar")
+        try Command.run("/bin/tar", ["--numeric-owner", "-C", scratch.appending("tree"), "-cf", tarball, "."])
+        let kiln = KilnInvocation(root: fileSystem.mountPoint + "/root", workingDirectory: scratch.path)
+        let imported = await kiln("import", tarball, "test/fs:1")
+        try #require(imported.status == 0, "import failed: \(imported.stderr)")
+        return kiln
+    }
+
+    @Test func fullDiskStillFreesSpace() async throws {
+        let fileSystem = try SmallFileSystem(megabytes: 48)
+        defer { fileSystem.remove() }
+        let kiln = try await storeWithImage(on: fileSystem)
+        fileSystem.fill()
+
+        let images = await kiln("images")
+        #expect(images.status == 0, "\(images.stderr)")
+        #expect(images.stdout.contains("test/fs"))
+        let removed = await kiln("rmi", "test/fs:1")
+        #expect(removed.status == 0, "\(removed.stderr)")
+        #expect(removed.stdout.contains("Untagged: test/fs:1"))
+        let collected = await kiln("store", "gc")
+        #expect(collected.status == 0, "\(collected.stderr)")
+        let pruned = await kiln("system", "prune", "-f")
+        #expect(pruned.status == 0, "\(pruned.stderr)")
+        let after = await kiln("images", "-q")
+        #expect(after.status == 0, "\(after.stderr)")
+        #expect(after.stdout.isEmpty)
+    }
+
+    @Test func fullDiskErrorNamesCause() async throws {
+        let fileSystem = try SmallFileSystem(megabytes: 48)
+        defer { fileSystem.remove() }
+        let kiln = try await storeWithImage(on: fileSystem)
+        // Without the reserve nothing is left for SQLite to open the database for writing.
+        unlink(kiln.root + "/space-reserve")
+        fileSystem.fill()
+
+        let removed = await kiln("rmi", "test/fs:1")
+        #expect(removed.status == 1)
+        #expect(removed.stderr.contains("no space left on device"), "\(removed.stderr)")
+        #expect(!removed.stderr.contains("error: store database \(kiln.root)/kiln.db: disk I/O error"))
+    }
+
+    @Test func readOnlyStoreAllowsReading() async throws {
+        let fileSystem = try SmallFileSystem(megabytes: 48)
+        defer { fileSystem.remove() }
+        let kiln = try await storeWithImage(on: fileSystem)
+        try fileSystem.remount(readOnly: true)
+        defer { try? fileSystem.remount(readOnly: false) }
+
+        for arguments in [["images"], ["inspect", "test/fs:1"], ["history", "test/fs:1"], ["store", "verify"]] {
+            let result = await kiln.run(arguments)
+            #expect(result.status == 0, "kiln \(arguments.joined(separator: " ")): \(result.stderr)")
+        }
+        let saved = await kiln("save", "-o", "/dev/null", "test/fs:1")
+        #expect(saved.status == 0, "\(saved.stderr)")
+        let images = await kiln("images")
+        #expect(images.stdout.contains("test/fs"))
+
+        let removed = await kiln("rmi", "test/fs:1")
+        #expect(removed.status == 1)
+        #expect(removed.stderr.contains("the store is on a read-only file system"), "\(removed.stderr)")
+    }
+}
