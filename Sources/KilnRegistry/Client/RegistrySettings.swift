@@ -114,7 +114,7 @@ extension RegistrySettings {
     /// - Throws: `RegistrySettingsError` naming the key path and what was expected.
     public init(dictionary: [String: Any]) throws {
         self.init()
-        var reader = SettingsReader(path: "registries")
+        let reader = SettingsReader(path: "registries")
         for (key, value) in dictionary.sorted(by: { $0.key < $1.key }) {
             switch key {
             case "insecure": insecureRegistries = try reader.strings(value, key)
