@@ -29,7 +29,8 @@ extension BuildEngine {
     /// Finds a base image in the store, pulling it when it is missing or `--pull` was given.
     func resolveImage(_ name: String, lease: Lease) async throws -> ImageRecord {
         let hint = "import it with `kiln import`, load it with `kiln load`, or pull it with `kiln pull \(name)`"
-        let reference = try? Reference(parsing: name)
+        let parsed = Result { try Reference(parsing: name) }
+        let reference = try? parsed.get()
         if options.pull, let source = baseImages, let reference {
             do {
                 try await source.pull(reference, platform: options.platform)
@@ -46,6 +47,13 @@ extension BuildEngine {
             try retainBase(image, lease: lease)
             return image
         } catch StoreError.imageNotFound {
+            // Checked only after the store lookup, so an image ID that the store resolves is
+            // still accepted.
+            if case .failure(let error) = parsed {
+                var rule: String?
+                if case ImageError.invalidReference(_, let reason) = error { rule = reason }
+                throw BuildError(.invalidBaseReference(name, rule: rule))
+            }
             guard let source = baseImages, let reference else {
                 throw BuildError(.baseImageNotFound(name, pullFailure: nil, hint: hint))
             }
