@@ -13,9 +13,6 @@ public struct BuildError: KilnError {
         /// `--pull` failed to pull a base image again that the store has; `pullFailure` is the
         /// reason.
         case basePullFailed(String, pullFailure: String)
-        /// The base names no stage and is not a valid image reference. `rule` is the part of the
-        /// reference grammar that it breaks.
-        case invalidBaseReference(String, rule: String?)
         /// `--target` names no stage.
         case unknownTarget(String, suggestion: String?)
         /// `--from` or `from=` names neither a stage nor a usable image; `pullFailure` explains why
@@ -155,10 +152,6 @@ public struct BuildError: KilnError {
             return (
                 "--pull: pulling base image \(name) failed: \(pullFailure)",
                 "check the registry and your credentials, or build without --pull to use the copy of \(name) in the store")
-        case .invalidBaseReference(let name, let rule):
-            return (
-                "invalid base image reference \"\(name)\": invalid reference format" + (rule.map { ": \($0)" } ?? ""),
-                "name an image as [REGISTRY/]REPOSITORY[:TAG], with the repository in lowercase")
         case .unknownTarget(let name, let suggestion):
             return (
                 "target stage \"\(name)\" could not be found",

@@ -50,9 +50,7 @@ extension BuildEngine {
             // Checked only after the store lookup, so an image ID that the store resolves is
             // still accepted.
             if case .failure(let error) = parsed {
-                var rule: String?
-                if case ImageError.invalidReference(_, let reason) = error { rule = reason }
-                throw BuildError(.invalidBaseReference(name, rule: rule))
+                throw BuildError(.underlying(Self.invalidReference(name, error), exitStatus: ExitStatus.failure))
             }
             guard let source = baseImages, let reference else {
                 throw BuildError(.baseImageNotFound(name, pullFailure: nil, hint: hint))
@@ -66,6 +64,13 @@ extension BuildEngine {
             try retainBase(image, lease: lease)
             return image
         }
+    }
+
+    /// Describes a base that is not a valid image reference, with the grammar rule it breaks.
+    private static func invalidReference(_ name: String, _ error: any Error) -> Diagnostic {
+        var message = "invalid base image reference \"\(name)\": invalid reference format"
+        if case ImageError.invalidReference(_, let rule) = error { message += ": \(rule)" }
+        return .error(message, hint: "name an image as [REGISTRY/]REPOSITORY[:TAG], with the repository in lowercase")
     }
 
     /// Keeps the base image's manifest, config and layer blobs for this build, so that an image
