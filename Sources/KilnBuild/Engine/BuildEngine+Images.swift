@@ -29,7 +29,8 @@ extension BuildEngine {
     /// Finds a base image in the store, pulling it when it is missing or `--pull` was given.
     func resolveImage(_ name: String, lease: Lease) async throws -> ImageRecord {
         let hint = "import it with `kiln import`, load it with `kiln load`, or pull it with `kiln pull \(name)`"
-        let reference = try? Reference(parsing: name)
+        let parsed = Result { try Reference(parsing: name) }
+        let reference = try? parsed.get()
         if options.pull, let source = baseImages, let reference {
             do {
                 try await source.pull(reference, platform: options.platform)
@@ -46,6 +47,11 @@ extension BuildEngine {
             try retainBase(image, lease: lease)
             return image
         } catch StoreError.imageNotFound {
+            // Checked only after the store lookup, so an image ID that the store resolves is
+            // still accepted.
+            if case .failure(let error) = parsed {
+                throw BuildError(.underlying(Self.invalidReference(name, error), exitStatus: ExitStatus.failure))
+            }
             guard let source = baseImages, let reference else {
                 throw BuildError(.baseImageNotFound(name, pullFailure: nil, hint: hint))
             }
@@ -58,6 +64,13 @@ extension BuildEngine {
             try retainBase(image, lease: lease)
             return image
         }
+    }
+
+    /// Describes a base that is not a valid image reference, with the grammar rule it breaks.
+    private static func invalidReference(_ name: String, _ error: any Error) -> Diagnostic {
+        var message = "invalid base image reference \"\(name)\": invalid reference format"
+        if case ImageError.invalidReference(_, let rule) = error { message += ": \(rule)" }
+        return .error(message, hint: "name an image as [REGISTRY/]REPOSITORY[:TAG], with the repository in lowercase")
     }
 
     /// Keeps the base image's manifest, config and layer blobs for this build, so that an image

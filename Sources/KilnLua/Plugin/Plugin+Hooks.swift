@@ -1,5 +1,6 @@
 import KilnBuild
 import KilnDiagnostics
+import KilnImage
 
 /// One typed method per hook. Each returns nil when the plugin has no such hook.
 extension Plugin {
@@ -115,6 +116,9 @@ extension Plugin {
         guard let list = result.tableValue, list.fields.isEmpty else {
             throw resultError(.tag, "must return a list of tags, got \(result.typeName)")
         }
+        guard list.array.count <= Self.maximumTags else {
+            throw resultError(.tag, "returned \(list.array.count) tags; a tag hook may return at most \(Self.maximumTags)")
+        }
         var tags: [String] = []
         for (offset, item) in list.array.enumerated() {
             guard case .string(let bytes) = item else {
@@ -126,7 +130,28 @@ extension Plugin {
             }
             tags.append(tag)
         }
+        if source.origin == .context { try checkContextTags(tags, requested: input.requestedTags) }
         return tags
+    }
+
+    /// The maximum number of tags one tag hook may return.
+    public static let maximumTags = 100
+
+    /// Rejects a full reference from a build context's plugin unless its repository is one that
+    /// `-t` named. A cloned repository's plugin runs without the user's consent, so it must not
+    /// retag images that other projects build on, such as `busybox:latest`. Bare tags apply to
+    /// the requested repositories only, so they pass.
+    private func checkContextTags(_ tags: [String], requested: [String]) throws(LuaError) {
+        let repositories = Set(requested.compactMap { try? Reference.normalized($0).name })
+        for tag in tags where tag.contains("/") || tag.contains(":") {
+            guard let reference = try? Reference.normalized(tag), !repositories.contains(reference.name) else { continue }
+            let named = requested.isEmpty ? "no repository was named with -t" : "-t named " + requested.joined(separator: ", ")
+            throw LuaError(
+                .invalidResult, plugin: name, location: declaration.hooks[.tag]?.location,
+                message: "the tag hook of \(source.displayPath) returned \"\(tag)\", outside the requested repositories (\(named))",
+                hint: "a plugin in the build context may tag only the repositories given with -t; "
+                    + "install it in ~/.config/kiln/plugins/ to let it name others")
+        }
     }
 
     /// `on.push(push)`: may refuse the push with a reason.

@@ -53,6 +53,9 @@ public enum PluginLoader {
 
         var plugins: [Plugin] = []
         for source in sources {
+            if source.origin == .context, let contextDirectory = request.contextDirectory {
+                try ContextContainment.check(source, contextDirectory: contextDirectory)
+            }
             var environment = request.environment
             environment.contextRoot = request.contextDirectory
             var buildArguments = configuration.buildArguments
@@ -111,6 +114,9 @@ public enum ConfigurationLoader {
             files.append((userFile, display))
         }
         if let contextDirectory, FileManager.default.fileExists(atPath: contextDirectory + "/.kiln/config.lua") {
+            try ContextContainment.check(
+                contextDirectory + "/.kiln/config.lua", display: ".kiln/config.lua", plugin: ".kiln/config.lua",
+                contextDirectory: contextDirectory)
             files.append((contextDirectory + "/.kiln/config.lua", ".kiln/config.lua"))
         }
         for file in files {

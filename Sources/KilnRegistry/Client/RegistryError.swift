@@ -100,6 +100,8 @@ public indirect enum RegistryError: KilnError, Equatable {
     case credentialHelperUnsupported(registry: String, helper: String, configPath: String)
     case invalidCredentialsFile(path: String, reason: String)
     case localFile(path: String, reason: String)
+    /// `oci:DIR` names a path that cannot become an OCI layout directory.
+    case layoutNotCreatable(path: String, reason: String)
     case noMatchingPlatform(reference: String, platform: String, available: [String])
     case unsupportedManifest(reference: String, reason: String)
     case image(ImageError, context: String)
@@ -194,6 +196,10 @@ public indirect enum RegistryError: KilnError, Equatable {
             return .error("invalid credentials file \(path): \(reason)")
         case .localFile(let path, let reason):
             return .error("cannot read \(path): \(reason)")
+        case .layoutNotCreatable(let path, let reason):
+            return .error(
+                "cannot create an OCI layout at \(path): \(reason)",
+                hint: "name a directory that is missing or empty, or one that already holds an OCI layout")
         case .noMatchingPlatform(let reference, let platform, let available):
             return .error(
                 "no image for platform \(platform) in \(reference)",

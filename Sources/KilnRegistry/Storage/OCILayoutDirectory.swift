@@ -19,6 +19,7 @@ public final class OCILayoutDirectory: ImageSource, ImageDestination {
         let manager = FileManager.default
         if !manager.fileExists(atPath: "\(path)/oci-layout") {
             guard create else { throw RegistryError.localFile(path: path, reason: "not an OCI layout (no oci-layout file)") }
+            try Self.checkDirectoryPath(path)
             do {
                 try manager.createDirectory(atPath: "\(path)/blobs/sha256", withIntermediateDirectories: true)
                 try Data(#"{"imageLayoutVersion":"1.0.0"}"#.utf8).write(to: URL(fileURLWithPath: "\(path)/oci-layout"))
@@ -28,9 +29,36 @@ public final class OCILayoutDirectory: ImageSource, ImageDestination {
             } catch let error as RegistryError {
                 throw error
             } catch {
-                throw RegistryError.localFile(path: path, reason: "cannot create an OCI layout: \(error.localizedDescription)")
+                throw RegistryError.layoutNotCreatable(path: path, reason: Self.describe(error))
             }
         }
+    }
+
+    /// Rejects a `path` that is, or lies under, an existing file that is not a directory, before
+    /// anything is created.
+    static func checkDirectoryPath(_ path: String) throws {
+        var current = path
+        while !current.isEmpty && current != "/" {
+            var status = stat()
+            if stat(current, &status) == 0 {
+                guard status.st_mode & S_IFMT != S_IFDIR else { return }
+                let kind = status.st_mode & S_IFMT == S_IFREG ? "a file" : "a special file"
+                let subject = current == path ? "the path is \(kind)" : "\(current) is \(kind)"
+                throw RegistryError.layoutNotCreatable(path: path, reason: "\(subject), not a directory")
+            }
+            current = (current as NSString).deletingLastPathComponent
+        }
+    }
+
+    /// Describes a Foundation file error by its POSIX error, where it has one, instead of
+    /// Foundation's generic "The operation could not be completed".
+    private static func describe(_ error: any Error) -> String {
+        let nsError = error as NSError
+        if let underlying = nsError.userInfo[NSUnderlyingErrorKey] as? NSError, underlying.domain == NSPOSIXErrorDomain {
+            return String(cString: strerror(Int32(underlying.code)))
+        }
+        if nsError.domain == NSPOSIXErrorDomain { return String(cString: strerror(Int32(nsError.code))) }
+        return error.localizedDescription
     }
 
     func blobPath(_ digest: Digest) -> String {

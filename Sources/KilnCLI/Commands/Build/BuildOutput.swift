@@ -100,16 +100,7 @@ struct BuildOutput {
             try withStandardOutput(stdout, body)
             return
         }
-        let temporary = path + ".kiln-partial"
-        let output = try FileDescriptor.open(temporary, flags: O_WRONLY | O_CREAT | O_TRUNC, mode: 0o644)
-        do {
-            try body(output)
-            try output.close()
-            guard rename(temporary, path) == 0 else { throw SystemError("rename", path: temporary, errno: errno) }
-        } catch {
-            unlink(temporary)
-            throw error
-        }
+        try OutputFile.write(to: path, body)
     }
 
     /// Runs `body` on the command's standard output. An in-memory standard output (a command

@@ -25,12 +25,16 @@ enum ExecCommand {
             }
             options.env += try EnvironmentFile.parse(text, path: file, environment: context.environment)
         }
+        try ContainerSupport.checkEnvironment(arguments[env], command: arguments.commandName)
         options.env += arguments[env]
         options.user = arguments[user]
         options.workingDir = arguments[workdir]
         options.interactive = arguments[interactive]
         options.tty = arguments[tty]
         options.detach = arguments[detach]
+        if !options.detach {
+            try ContainerSupport.checkTerminalInput(interactive: options.interactive, tty: options.tty, context: context)
+        }
 
         let manager = try ContainerSupport.manager(context)
         let container = try manager.repository.find(arguments.positionals[0])

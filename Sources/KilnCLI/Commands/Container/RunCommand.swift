@@ -25,6 +25,11 @@ enum RunCommand {
         flags: [detach.spec, remove.spec] + RunFlags.shared, arity: .atLeast(1), interspersed: false,
         category: "Common Commands"
     ) { arguments, context in
+        // Outside the block below, because Docker exits 1 for this error and 125 for the others.
+        if !arguments[detach] {
+            try ContainerSupport.checkTerminalInput(
+                interactive: arguments[RunFlags.interactive], tty: arguments[RunFlags.tty], context: context)
+        }
         do {
             return try await run(arguments, context: context)
         } catch let error as UsageError {

@@ -62,6 +62,7 @@ enum RunFlags {
             }
             options.env += try EnvironmentFile.parse(text, path: file, environment: context.environment)
         }
+        try ContainerSupport.checkEnvironment(arguments[env], command: arguments.commandName)
         options.env += arguments[env]
         options.user = arguments[user]
         options.workingDir = arguments[workdir]

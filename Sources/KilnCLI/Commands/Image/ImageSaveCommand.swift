@@ -31,7 +31,7 @@ enum ImageSaveCommand {
         if let path = arguments[output] {
             let target = context.absolutePath(path)
             try await StoreSupport.blocking {
-                try AtomicFile.write(to: target) { try saver.save(items, format: archiveFormat, to: $0) }
+                try OutputFile.write(to: target) { try saver.save(items, format: archiveFormat, to: $0) }
             }
             return ExitStatus.success
         }
@@ -53,7 +53,7 @@ enum ImageSaveCommand {
             .path
         defer { unlink(temporary) }
         try await StoreSupport.blocking {
-            try AtomicFile.write(to: temporary) { try saver.save(items, format: archiveFormat, to: $0) }
+            try OutputFile.write(to: temporary) { try saver.save(items, format: archiveFormat, to: $0) }
         }
         context.stdout.write(bytes: try FileDescriptor.open(temporary, flags: O_RDONLY).readAll(limit: 1 << 30))
         return ExitStatus.success
@@ -89,27 +89,5 @@ enum ImageSaveCommand {
             }
         }
         return items
-    }
-}
-
-/// Writes a file by writing a temporary file beside it, syncing it, and renaming it into
-/// place, so the target is either the complete new file or untouched.
-enum AtomicFile {
-    static func write(to path: String, _ body: (FileDescriptor) throws -> Void) throws {
-        let directory = (path as NSString).deletingLastPathComponent
-        let name = (path as NSString).lastPathComponent
-        let temporary = "\(directory.isEmpty ? "." : directory)/.\(name).kiln-\(UUID().uuidString.prefix(8))"
-        let descriptor = try FileDescriptor.open(temporary, flags: O_WRONLY | O_CREAT | O_EXCL, mode: 0o666)
-        do {
-            try body(descriptor)
-            try descriptor.sync()
-            try descriptor.close()
-            guard rename(temporary, path) == 0 else {
-                throw GeneralError("cannot write \(path): \(String(cString: strerror(errno)))")
-            }
-        } catch {
-            unlink(temporary)
-            throw error
-        }
     }
 }

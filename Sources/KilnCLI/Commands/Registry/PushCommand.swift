@@ -68,7 +68,7 @@ enum PushCommand {
             let item = try archive.item(for: image, source: sourceReference)
             let saver = ArchiveSaver(store: store)
             try await StoreSupport.blocking {
-                try AtomicFile.write(to: path) { try saver.save([item], format: archive.format, to: $0) }
+                try OutputFile.write(to: path) { try saver.save([item], format: archive.format, to: $0) }
             }
             pushed = image.manifest
             printedName = archive.reference ?? sourceReference?.tag ?? Reference.defaultTag

@@ -1,0 +1,26 @@
+import KilnDiagnostics
+
+/// Checks on `kiln run`, `create` and `exec` flags that Docker makes before it creates or
+/// starts anything.
+extension ContainerSupport {
+    /// Rejects `-i` with `-t` when standard input is not a terminal, as Docker does. A
+    /// container terminal fed from a pipe would wait forever for input that never arrives.
+    static func checkTerminalInput(interactive: Bool, tty: Bool, context: CommandContext) throws {
+        guard interactive && tty && !context.stdin.isTerminal else { return }
+        throw GeneralError(
+            "the input device is not a TTY",
+            hint: "drop -t to pipe standard input into the container, or run kiln from a terminal")
+    }
+
+    /// Rejects an `-e`/`--env` value without a variable name before `=` (`-e =x`, `-e ""`), as
+    /// Docker does, so it never reaches runc.
+    static func checkEnvironment(_ values: [String], command: String) throws {
+        for value in values {
+            let name = value.prefix { $0 != "=" }
+            guard name.isEmpty else { continue }
+            throw UsageError(
+                command: command,
+                reason: .invalidValue(flag: "--env", value: value, reason: "invalid environment variable: the name is missing"))
+        }
+    }
+}

@@ -1,0 +1,46 @@
+import Foundation
+import Testing
+
+@testable import KilnCLI
+
+/// Flag checks of `kiln run`, `create` and `exec` that fail before any image is pulled or any
+/// container is created, as Docker's do. The image names a closed port on 127.0.0.1, so a
+/// check that does not fire leads to a failed pull, not to traffic leaving the machine.
+@Suite struct ContainerFlagCheckTests {
+    @Test(arguments: [["run", "-it", "--rm", "127.0.0.1:1/busybox", "cat"], ["exec", "-it", "box", "cat"]])
+    func ttyWithPipedInputFails(_ arguments: [String]) async throws {
+        let workspace = BuildWorkspace()
+        let result = await workspace.run(arguments, stdin: Array("hi\n".utf8))
+        #expect(result.status == 1)
+        #expect(result.stderr.contains("the input device is not a TTY"), "\(result.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: workspace.root + "/containers"))
+    }
+
+    @Test(arguments: [
+        ["run", "-e", "=x", "127.0.0.1:1/busybox"], ["create", "-e", "=x", "127.0.0.1:1/busybox"], ["run", "--env", "", "127.0.0.1:1/busybox"],
+        ["exec", "-e", "=x", "box", "env"],
+    ])
+    func environmentWithoutNameFails(_ arguments: [String]) async throws {
+        let workspace = BuildWorkspace()
+        let value = arguments[2]
+        let result = await workspace.run(arguments)
+        #expect(result.status == 125)
+        #expect(
+            result.stderr.contains(
+                "kiln \(arguments[0]): invalid value \"\(value)\" for --env: invalid environment variable: the name is missing"),
+            "\(result.stderr)")
+    }
+
+    @Test func environmentWithNameIsAccepted() throws {
+        try ContainerSupport.checkEnvironment(["A=1", "A=", "A", "A==b", "PATH=/bin:/usr/bin"], command: "run")
+    }
+
+    @Test func terminalCheckAllowsOtherCombinations() throws {
+        let context = CommandContext(
+            stdout: TextOutput(capturingAsTerminal: false), stderr: TextOutput(capturingAsTerminal: false),
+            stdin: .bytes([]), environment: [:], workingDirectory: "/")
+        try ContainerSupport.checkTerminalInput(interactive: true, tty: false, context: context)
+        try ContainerSupport.checkTerminalInput(interactive: false, tty: true, context: context)
+        try ContainerSupport.checkTerminalInput(interactive: false, tty: false, context: context)
+    }
+}

@@ -1,0 +1,174 @@
+import Foundation
+import KilnSystem
+import Testing
+
+@testable import KilnCLI
+
+/// Output paths of `kiln save -o`, `kiln build -o type=…,dest=` and `kiln push …-archive:` that
+/// are not regular files: each is written through, as Docker does, and never replaced.
+@Suite struct OutputFileTests {
+    /// One way to write an archive to `path`, run in a workspace that holds the image `out/app:1`.
+    struct Writer: CustomTestStringConvertible, Sendable {
+        var name: String
+        var arguments: @Sendable (String) -> [String]
+        var testDescription: String { name }
+    }
+
+    static let writers: [Writer] = [
+        Writer(name: "save -o") { ["save", "-o", $0, "out/app:1"] },
+        Writer(name: "build type=tar") { ["build", "-q", "-t", "out/app:1", "-o", "type=tar,dest=\($0)", "."] },
+        Writer(name: "build type=oci") { ["build", "-q", "-t", "out/app:1", "-o", "type=oci,dest=\($0)", "."] },
+        Writer(name: "push docker-archive") { ["push", "out/app:1", "docker-archive:\($0)"] },
+        Writer(name: "push oci-archive") { ["push", "out/app:1", "oci-archive:\($0)"] },
+    ]
+
+    /// A workspace whose store holds `out/app:1`, built FROM scratch with one file, so that
+    /// `type=tar` has a filesystem to write.
+    static func workspace() async throws -> BuildWorkspace {
+        let workspace = BuildWorkspace()
+        workspace.write("Dockerfile", "FROM scratch\nCOPY file /file\nLABEL output=1\n")
+        workspace.write("file", "content\n")
+        let built = await workspace.build(["-q", "-t", "out/app:1"])
+        try #require(built.status == 0, "\(built.stderr)")
+        return workspace
+    }
+
+    /// Encodes a device number as glibc's `makedev` does for a major below 4096 and a minor
+    /// below 256 (Glibc's macro is not imported into Swift).
+    static func device(major: UInt64, minor: UInt64) -> dev_t {
+        dev_t((major << 8) | minor)
+    }
+
+    static func fileType(_ path: String) -> mode_t? {
+        var status = stat()
+        guard lstat(path, &status) == 0 else { return nil }
+        return status.st_mode & S_IFMT
+    }
+
+    /// Checks that `bytes` look like a whole tar archive: 512-byte blocks ending in two zero blocks.
+    static func expectTar(_ bytes: [UInt8], _ comment: Comment? = nil) {
+        #expect(bytes.count > 1024, comment)
+        #expect(bytes.count % 512 == 0, comment)
+        #expect(bytes.suffix(1024).allSatisfy { $0 == 0 }, comment)
+    }
+
+    @Test(arguments: writers)
+    func symlinkKeptAndTargetWritten(_ writer: Writer) async throws {
+        let workspace = try await Self.workspace()
+        let target = workspace.path + "/target.tar"
+        let link = workspace.context + "/link.tar"
+        _ = FileManager.default.createFile(atPath: target, contents: Data("old".utf8))
+        try #require(symlink("../target.tar", link) == 0)
+
+        let result = await workspace.run(writer.arguments(link))
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(Self.fileType(link) == S_IFLNK)
+        #expect(Self.fileType(target) == S_IFREG)
+        Self.expectTar([UInt8](try Data(contentsOf: URL(fileURLWithPath: target))))
+    }
+
+    @Test(arguments: writers)
+    func danglingSymlinkCreatesTarget(_ writer: Writer) async throws {
+        let workspace = try await Self.workspace()
+        let target = workspace.path + "/new.tar"
+        let link = workspace.context + "/link.tar"
+        try #require(symlink(target, link) == 0)
+
+        let result = await workspace.run(writer.arguments(link))
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(Self.fileType(link) == S_IFLNK)
+        #expect(Self.fileType(target) == S_IFREG)
+    }
+
+    @Test(arguments: writers)
+    func fifoReceivesArchive(_ writer: Writer) async throws {
+        let workspace = try await Self.workspace()
+        let fifo = workspace.context + "/pipe"
+        try #require(mkfifo(fifo, 0o600) == 0)
+
+        let reader = FifoReader(path: fifo)
+        let result = await workspace.run(writer.arguments(fifo))
+        let bytes = reader.finish()
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(Self.fileType(fifo) == S_IFIFO)
+        Self.expectTar(bytes)
+    }
+
+    @Test(.enabled(if: getuid() == 0, "mknod needs root"), arguments: writers)
+    func nullDeviceStaysDevice(_ writer: Writer) async throws {
+        let workspace = try await Self.workspace()
+        let device = workspace.context + "/null"
+        try #require(mknod(device, S_IFCHR | 0o666, Self.device(major: 1, minor: 3)) == 0)
+
+        let result = await workspace.run(writer.arguments(device))
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(Self.fileType(device) == S_IFCHR)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: workspace.context).sorted() == ["Dockerfile", "file", "null"])
+    }
+
+    @Test(.enabled(if: getuid() == 0, "mknod needs root"), arguments: writers)
+    func fullDeviceFailsAndStays(_ writer: Writer) async throws {
+        let workspace = try await Self.workspace()
+        let device = workspace.context + "/full"
+        try #require(mknod(device, S_IFCHR | 0o666, Self.device(major: 1, minor: 7)) == 0)
+
+        let result = await workspace.run(writer.arguments(device))
+        #expect(result.status == 1)
+        #expect(result.stderr.contains("No space left on device"), "\(result.stderr)")
+        #expect(Self.fileType(device) == S_IFCHR)
+    }
+
+    @Test func directoryIsRejected() async throws {
+        let workspace = try await Self.workspace()
+        let result = await workspace.run(["save", "-o", workspace.context, "out/app:1"])
+        #expect(result.status == 1)
+        #expect(result.stderr.contains("cannot write \"\(workspace.context)\": it is a directory"), "\(result.stderr)")
+    }
+
+    @Test func symlinkLoopIsRejected() async throws {
+        let workspace = try await Self.workspace()
+        let link = workspace.context + "/loop.tar"
+        try #require(symlink("loop.tar", link) == 0)
+
+        let result = await workspace.run(["save", "-o", link, "out/app:1"])
+        #expect(result.status == 1)
+        #expect(result.stderr.contains("too many levels of symlinks"), "\(result.stderr)")
+        #expect(Self.fileType(link) == S_IFLNK)
+    }
+}
+
+/// Reads a FIFO to its end on its own thread. The reader keeps a write end of its own open
+/// until `finish()`, so the read ends even when no other writer ever opens the FIFO and a
+/// failed test cannot hang.
+final class FifoReader: @unchecked Sendable {
+    private let done = DispatchSemaphore(value: 0)
+    private let keeper: Int32
+    private var bytes: [UInt8] = []
+
+    init(path: String) {
+        let reader = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)
+        keeper = open(path, O_WRONLY | O_CLOEXEC)
+        Thread.detachNewThread { [self] in
+            guard reader >= 0 else {
+                done.signal()
+                return
+            }
+            _ = fcntl(reader, F_SETFL, fcntl(reader, F_GETFL) & ~O_NONBLOCK)
+            var buffer = [UInt8](repeating: 0, count: 65536)
+            while true {
+                let count = read(reader, &buffer, buffer.count)
+                if count < 0 && errno == EINTR { continue }
+                guard count > 0 else { break }
+                bytes += buffer[0..<count]
+            }
+            close(reader)
+            done.signal()
+        }
+    }
+
+    func finish() -> [UInt8] {
+        if keeper >= 0 { close(keeper) }
+        done.wait()
+        return bytes
+    }
+}
