@@ -337,7 +337,13 @@ extension StageBuilder {
         do {
             return try await engine.imageState(reference, lease: lease)
         } catch let error as BuildError {
-            guard case .baseImageNotFound(_, let pullFailure, _) = error.reason else { throw error }
+            // A name that is no valid reference (`--from=Biuld_`) is most likely a mistyped stage.
+            var pullFailure: String?
+            if case .baseImageNotFound(_, let failure, _) = error.reason {
+                pullFailure = failure
+            } else if (try? Reference(parsing: reference)) != nil {
+                throw error
+            }
             throw BuildError(
                 .unknownStage(
                     reference, suggestion: Suggestion.nearest(to: reference, among: plan.stages.compactMap(\.name)),
