@@ -133,9 +133,8 @@ struct StoreCrashTests {
             writes.firstIndex { $0.contains("/ingest/") },
             "no write to an ingest file in:\n\(writes.joined(separator: "\n"))")
 
-        // Writes from other threads can land before the ingest write in one run and after it in
-        // the next, so the failure goes to that write's position and the few after it, each on a
-        // fresh copy of the store, until one hits the blob.
+        // Other threads' writes move the ingest write's position from run to run. So the failure
+        // is injected at that position and the next few, each on a fresh copy of the store.
         var reported = false
         for offset in 0..<8 where !reported {
             let attempt = root + "-\(offset)"
