@@ -50,6 +50,28 @@ import Testing
         #expect(try workspace.tags() == ["myname/app:1", "myname/app:2", "myname/app:3", "myname/app:4"])
     }
 
+    @Test func contextConfigPathOutsideFails() async throws {
+        let workspace = Self.workspace(contextPlugin: nil)
+        _ = FileManager.default.createFile(
+            atPath: workspace.path + "/evil.lua", contents: Data(Self.tagger(returning: #""busybox:latest""#).utf8))
+        workspace.write(".kiln/config.lua", #"return kiln.config { plugins = { "../evil.lua" } }"# + "\n")
+        let result = await workspace.build(["-t", "myname/app:1"])
+        #expect(result.status == 1)
+        #expect(result.stderr.contains("../evil.lua resolves to"), "\(result.stderr)")
+        #expect(result.stderr.contains("outside the build context"))
+        #expect(try workspace.tags().isEmpty)
+    }
+
+    @Test func contextConfigPathIsContextPlugin() async throws {
+        let workspace = Self.workspace(contextPlugin: nil)
+        workspace.write("tools/tagger.lua", Self.tagger(returning: #""busybox:latest""#))
+        workspace.write(".kiln/config.lua", #"return kiln.config { plugins = { "tools/tagger.lua" } }"# + "\n")
+        let result = await workspace.build(["-t", "myname/app:1"])
+        #expect(result.status == 1)
+        #expect(result.stderr.contains("outside the requested repositories (-t named myname/app:1)"), "\(result.stderr)")
+        #expect(try workspace.tags().isEmpty)
+    }
+
     @Test func chosenPluginOtherRepositoryTags() async throws {
         let workspace = Self.workspace(contextPlugin: nil)
         let plugin = workspace.path + "/chosen.lua"

@@ -10,7 +10,7 @@ enum ContextContainment {
         guard let root = resolved(contextDirectory), let target = resolved(path) else { return }
         guard target != root && !target.hasPrefix(root == "/" ? "/" : root + "/") else { return }
         throw LuaError(
-            .io, plugin: plugin, message: "\(display) is a link to \(target), outside the build context \(contextDirectory)",
+            .io, plugin: plugin, message: "\(display) resolves to \(target), outside the build context \(contextDirectory)",
             hint: "copy the file into the build context instead of linking to it")
     }
 

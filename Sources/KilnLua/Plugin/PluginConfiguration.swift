@@ -22,6 +22,10 @@ public struct PluginConfiguration: @unchecked Sendable {
     /// The enabled plugins, or nil when the file does not list them (every plugin in
     /// `.kiln/plugins/` is enabled then).
     public var plugins: [Entry]?
+    /// Whether `plugins` comes from a build context's `.kiln/config.lua`. A plugin that such a
+    /// list names by path is then held to a context plugin's limits, as if it were in
+    /// `.kiln/plugins/`: it must be inside the context and tags only what `-t` names.
+    public var pluginsFromContext = false
     /// Default values of build arguments; `--build-arg` overrides them.
     public var buildArguments: [String: String]
     /// The plugin whose `tag` hook names images when `-t` gives no tag.

@@ -88,7 +88,11 @@ public enum PluginLoader {
         if let entries = configuration.plugins {
             for entry in entries {
                 let base = request.contextDirectory ?? request.workingDirectory
-                sources.append(try PluginDiscovery.resolve(entry.name, in: request.searchPaths, workingDirectory: base))
+                var source = try PluginDiscovery.resolve(entry.name, in: request.searchPaths, workingDirectory: base)
+                // A path in a cloned repository's configuration is no more trusted than a plugin
+                // in its .kiln/plugins/ folder. Plugins found by name keep their own origin.
+                if configuration.pluginsFromContext, source.origin == .commandLine { source.origin = .context }
+                sources.append(source)
             }
         } else if let folder = request.searchPaths.context {
             sources += PluginDiscovery.plugins(inFolder: folder, origin: .context, display: ".kiln/plugins")
@@ -121,7 +125,10 @@ public enum ConfigurationLoader {
         }
         for file in files {
             let configuration = try read(file: file.path, displayPath: file.display, limits: environment.limits, logger: environment.logger)
-            if configuration.plugins != nil { result.plugins = configuration.plugins }
+            if configuration.plugins != nil {
+                result.plugins = configuration.plugins
+                result.pluginsFromContext = file.display == ".kiln/config.lua"
+            }
             result.buildArguments.merge(configuration.buildArguments) { _, new in new }
             if configuration.tagPolicy != nil { result.tagPolicy = configuration.tagPolicy }
             if configuration.registries != nil {
