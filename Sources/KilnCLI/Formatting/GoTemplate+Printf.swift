@@ -40,12 +40,14 @@ extension GoTemplate {
                 }
                 index += 1
             }
-            directive.width = readNumber(characters, &index)
+            var tooLarge = false
+            directive.width = readNumber(characters, &index, tooLarge: &tooLarge)
             if index < characters.count, characters[index] == "." {
                 index += 1
-                directive.precision = readNumber(characters, &index) ?? 0
+                directive.precision = readNumber(characters, &index, tooLarge: &tooLarge) ?? 0
             }
-            guard index < characters.count else {
+            // Go's fmt stops reading the format at a width or precision over a million.
+            guard index < characters.count, !tooLarge else {
                 output += "%!(NOVERB)"
                 break
             }
@@ -67,13 +69,18 @@ extension GoTemplate {
         return output
     }
 
-    private static func readNumber(_ characters: [Character], _ index: inout Int) -> Int? {
-        var digits = ""
+    /// The largest width or precision Go's fmt accepts.
+    static let maximumWidth = 1_000_000
+
+    /// Reads the decimal number at `index`, and sets `tooLarge` when it exceeds `maximumWidth`.
+    private static func readNumber(_ characters: [Character], _ index: inout Int, tooLarge: inout Bool) -> Int? {
+        var value: Int?
         while index < characters.count, let digit = characters[index].wholeNumberValue, characters[index].isASCII {
-            digits += String(digit)
+            value = min((value ?? 0) * 10 + digit, maximumWidth + 1)
             index += 1
         }
-        return Int(digits)
+        if let value, value > maximumWidth { tooLarge = true }
+        return value
     }
 
     /// Formats `value` under one verb, before padding. Lists and maps apply the verb to each element,

@@ -137,14 +137,25 @@ public final class ContainerManager: Sendable {
         let current = await reconcile(container)
         guard current.status.isActive else { throw ContainerError(.notRunning(container.name)) }
         let stopSignal = current.specification.stopSignal.flatMap(Signals.number) ?? SIGTERM
-        if signal == SIGKILL || signal == stopSignal {
+        let stopsContainer = signal == SIGKILL || signal == stopSignal
+        if stopsContainer {
             markManuallyStopped(current.id)
         }
         if current.status == .restarting {
             _ = try await waitForExit(current, timeout: .seconds(10))
             return
         }
-        try await requireRunc().kill(id: container.id, signal: signal)
+        do {
+            try await requireRunc().kill(id: container.id, signal: signal)
+        } catch {
+            // The process may have ended between the read above and the signal, for example
+            // while its restart policy was about to start it again.
+            if let record = try? repository.container(id: current.id), await reconcile(record).status == .running {
+                throw error
+            }
+            guard stopsContainer else { throw ContainerError(.notRunning(container.name)) }
+            _ = try await waitForExit(current, timeout: .seconds(10))
+        }
     }
 
     /// Stops the container: its stop signal (the image's STOPSIGNAL, else SIGTERM), then SIGKILL
