@@ -87,7 +87,8 @@ import Testing
         ("{{printf \"%v\" .Missing}}", "<nil>"),
         ("{{.Tag | printf \"<%s>\"}}", "<latest>"),
         ("{{printf \"%-99999999999s|\" .Tag}}", "%!(NOVERB)%!(EXTRA string=latest)"),
-        ("{{printf \"%.2000000s\" .Tag}}", "%!(NOVERB)%!(EXTRA string=latest)"),
+        ("{{printf \"%.20000000s\" .Tag}}", "%!(NOVERB)%!(EXTRA string=latest)"),
+        ("{{printf \"%.2000000s\" .Tag}}", "latest"),
     ])
     func templatePrintf(_ template: String, _ expected: String) throws {
         #expect(try GoTemplate(template, strictFields: false).render(row) == expected)

@@ -46,7 +46,7 @@ extension GoTemplate {
                 index += 1
                 directive.precision = readNumber(characters, &index, tooLarge: &tooLarge) ?? 0
             }
-            // Go's fmt stops reading the format at a width or precision over a million.
+            // As in Go's fmt, a width or precision whose digits run on past a million ends the format.
             guard index < characters.count, !tooLarge else {
                 output += "%!(NOVERB)"
                 break
@@ -69,17 +69,21 @@ extension GoTemplate {
         return output
     }
 
-    /// The largest width or precision Go's fmt accepts.
+    /// The value past which Go's fmt reads no further digit of a width or precision.
     static let maximumWidth = 1_000_000
 
-    /// Reads the decimal number at `index`, and sets `tooLarge` when it exceeds `maximumWidth`.
+    /// Reads the decimal number at `index`. Sets `tooLarge` when a digit follows a value over
+    /// `maximumWidth`, as Go's fmt does, so a width stays below ten million.
     private static func readNumber(_ characters: [Character], _ index: inout Int, tooLarge: inout Bool) -> Int? {
         var value: Int?
         while index < characters.count, let digit = characters[index].wholeNumberValue, characters[index].isASCII {
-            value = min((value ?? 0) * 10 + digit, maximumWidth + 1)
+            if let value, value > maximumWidth {
+                tooLarge = true
+                return nil
+            }
+            value = (value ?? 0) * 10 + digit
             index += 1
         }
-        if let value, value > maximumWidth { tooLarge = true }
         return value
     }
 
