@@ -66,7 +66,13 @@ enum OutputFile {
     private static func writeReplacing(path: String, target: String, _ body: (FileDescriptor) throws -> Void) throws {
         let directory = (target as NSString).deletingLastPathComponent
         let name = (target as NSString).lastPathComponent
-        let temporary = "\(directory.isEmpty ? "." : directory)/.\(name).kiln-\(UUID().uuidString.prefix(8))"
+        let folder = directory.isEmpty ? "." : directory
+        var folderStatus = stat()
+        guard stat(folder, &folderStatus) == 0, folderStatus.st_mode & S_IFMT == S_IFDIR else {
+            throw GeneralError(
+                "cannot write \(quoted(path)): the folder \(quoted(folder)) does not exist", hint: "create the folder first")
+        }
+        let temporary = "\(folder)/.\(name).kiln-\(UUID().uuidString.prefix(8))"
         let descriptor = try FileDescriptor.open(temporary, flags: O_WRONLY | O_CREAT | O_EXCL, mode: 0o666)
         do {
             try body(descriptor)

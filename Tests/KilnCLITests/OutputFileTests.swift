@@ -125,6 +125,17 @@ import Testing
         #expect(result.stderr.contains("cannot write \"\(workspace.context)\": it is a directory"), "\(result.stderr)")
     }
 
+    @Test func missingFolderIsNamed() async throws {
+        let workspace = try await Self.workspace()
+        let path = workspace.context + "/missing/app.tar"
+        let result = await workspace.run(["save", "-o", path, "out/app:1"])
+        #expect(result.status == 1)
+        #expect(
+            result.stderr.contains("cannot write \"\(path)\": the folder \"\(workspace.context)/missing\" does not exist"),
+            "\(result.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: workspace.context + "/missing"))
+    }
+
     @Test func symlinkLoopIsRejected() async throws {
         let workspace = try await Self.workspace()
         let link = workspace.context + "/loop.tar"
