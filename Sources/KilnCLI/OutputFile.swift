@@ -3,14 +3,14 @@ import KilnDiagnostics
 import KilnSystem
 
 /// Writes a command's output file (`kiln save -o`, `kiln build -o type=tar,dest=`, archive
-/// destinations of `kiln push`) the way Docker opens such a path, without ever replacing a
-/// device, FIFO or symlink by a regular file.
+/// destinations of `kiln push`) without ever replacing a device, FIFO or symlink by a regular
+/// file.
 ///
 /// A new or regular file is written to a temporary file beside it, synced and renamed into
 /// place, so the file is either complete or as it was. A symlink is followed, and its target is
 /// written as if it had been named. An existing file that is not regular (`/dev/stdout`,
-/// `/dev/null`, a FIFO, a socket) is opened and written in place, as Docker does, so a failed
-/// write can leave part of the output there.
+/// `/dev/null`, a FIFO, a socket) is opened and written in place, so a failed write can leave
+/// part of the output there.
 enum OutputFile {
     /// The maximum number of symlinks followed, as Linux's `MAXSYMLINKS`.
     static let maxSymlinkHops = 40
@@ -57,7 +57,7 @@ enum OutputFile {
 
     private static func writeInPlace(path: String, target: String, _ body: (FileDescriptor) throws -> Void) throws {
         // No O_TRUNC and no O_CREAT: the file exists and is not regular, so there is nothing to
-        // truncate, and a FIFO blocks here until a reader opens it, as it does for Docker.
+        // truncate, and a FIFO blocks here until a reader opens it.
         let descriptor = try FileDescriptor.open(target, flags: O_WRONLY)
         try body(descriptor)
         try descriptor.close()
