@@ -99,7 +99,8 @@ var testTargets: [Target] {
         .testTarget(name: "KilnBuildTests", dependencies: ["KilnBuild"]),
         .testTarget(name: "KilnLuaTests", dependencies: ["KilnLua"]),
         .testTarget(name: "KilnContainerTests", dependencies: ["KilnContainer"]),
-        .testTarget(name: "KilnCLITests", dependencies: ["KilnCLI", "KilnSystem"]),
-        .testTarget(name: "Integration", dependencies: ["KilnCLI", "KilnContainer", "KilnSystem"], exclude: ["Fixtures"]),
+        .testTarget(name: "KilnCLITests", dependencies: ["KilnCLI", "KilnSystem", "KilnTestSupport"]),
+        .testTarget(
+            name: "Integration", dependencies: ["KilnCLI", "KilnContainer", "KilnSystem", "KilnTestSupport"], exclude: ["Fixtures"]),
     ]
 }

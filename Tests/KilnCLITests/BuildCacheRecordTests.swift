@@ -1,6 +1,7 @@
 import Foundation
 import KilnImage
 import KilnStore
+import KilnTestSupport
 import Testing
 
 @testable import KilnCLI
@@ -10,25 +11,7 @@ import Testing
 /// the same image.
 struct BuildCacheRecordTests {
     /// A stage of every config-only instruction, built with SOURCE_DATE_EPOCH.
-    static let metadataDockerfile = """
-        ARG BASE=scratch
-        FROM $BASE AS first
-        ARG VERSION=1.0
-        ENV APP=kiln VERSION=$VERSION
-        LABEL org.example.version=$VERSION description="a \\"quoted\\" label"
-        MAINTAINER someone@example.com
-        EXPOSE 80/tcp 53/udp
-        VOLUME /data
-        STOPSIGNAL SIGTERM
-        ONBUILD LABEL child=1
-        SHELL ["/bin/sh", "-ec"]
-        HEALTHCHECK --interval=5s CMD ["true"]
-        USER 1000:1000
-        WORKDIR /
-        CMD ["serve"]
-        ENTRYPOINT ["/bin/app"]
-
-        """
+    static let metadataDockerfile = BuildFixtures.metadataStage
 
     /// The image ID that kiln gave `metadataDockerfile` when every step stored a whole config.
     /// A different ID means the image config changed.

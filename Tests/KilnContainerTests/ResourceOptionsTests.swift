@@ -111,7 +111,7 @@ struct CgroupSupportTests {
         for file in files {
             let path = root + "/" + file
             try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-            FileManager.default.createFile(atPath: path, contents: Data((file == "cgroup.controllers" ? "cpuset cpu io memory pids\n" : "").utf8))
+            _ = FileManager.default.createFile(atPath: path, contents: Data((file == "cgroup.controllers" ? "cpuset cpu io memory pids\n" : "").utf8))
         }
         return (root, { try? FileManager.default.removeItem(atPath: root) })
     }

@@ -150,9 +150,7 @@ public final class ContainerManager: Sendable {
         } catch {
             // The process may have ended between the read above and the signal, for example
             // while its restart policy was about to start it again.
-            if let record = try? repository.container(id: current.id), await reconcile(record).status == .running {
-                throw error
-            }
+            if await isRunning(current.id) { throw error }
             guard stopsContainer else { throw ContainerError(.notRunning(container.name)) }
             _ = try await waitForExit(current, timeout: .seconds(10))
         }
@@ -183,11 +181,16 @@ public final class ContainerManager: Sendable {
         } catch {
             // The process may have ended on its own between the read above and the signal, and a
             // restart policy may be waiting to start it again: the mark above keeps it stopped.
-            if let record = try? repository.container(id: current.id), await reconcile(record).status == .running {
-                throw error
-            }
+            if await isRunning(current.id) { throw error }
         }
         _ = try await waitForExit(current, timeout: .seconds(10))
+    }
+
+    /// Reads the container's record again and reports whether it still runs. A signal that failed
+    /// because the process ended on its own in between is then no error.
+    private func isRunning(_ id: String) async -> Bool {
+        guard let record = try? repository.container(id: id) else { return false }
+        return await reconcile(record).status == .running
     }
 
     /// Records that the user stopped or killed the container, which its restart policy honours.

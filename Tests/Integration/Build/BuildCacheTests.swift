@@ -1,6 +1,7 @@
 import Foundation
 import KilnImage
 import KilnStore
+import KilnTestSupport
 import Testing
 
 /// Cache hits and misses: a step is reused exactly when nothing it depends on changed.
@@ -35,31 +36,7 @@ struct BuildCacheTests {
         defer { context.remove() }
         try context.write(
             "Dockerfile",
-            """
-            ARG BASE=scratch
-            FROM $BASE AS first
-            ARG VERSION=1.0
-            ENV APP=kiln VERSION=$VERSION
-            LABEL org.example.version=$VERSION description="a \\"quoted\\" label"
-            MAINTAINER someone@example.com
-            EXPOSE 80/tcp 53/udp
-            VOLUME /data
-            STOPSIGNAL SIGTERM
-            ONBUILD LABEL child=1
-            SHELL ["/bin/sh", "-ec"]
-            HEALTHCHECK --interval=5s CMD ["true"]
-            USER 1000:1000
-            WORKDIR /
-            CMD ["serve"]
-            ENTRYPOINT ["/bin/app"]
-
-            FROM first
-            ENV SECOND=2
-            COPY file.txt /app/
-            WORKDIR /app/sub
-            LABEL last=yes
-
-            """)
+            BuildFixtures.metadataStage + "\nFROM first\nENV SECOND=2\nCOPY file.txt /app/\nWORKDIR /app/sub\nLABEL last=yes\n")
         _ = try context.write("file.txt", "hello\n", mode: 0o644)
         let kiln = try BuildHarness.kiln(in: context.path)
         let name = BuildHarness.uniqueName("layered")
