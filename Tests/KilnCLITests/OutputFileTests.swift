@@ -7,7 +7,8 @@ import Testing
 /// Output paths of `kiln save -o`, `kiln build -o type=…,dest=` and `kiln push …-archive:` that
 /// are not regular files: each is written through, as Docker does, and never replaced.
 @Suite struct OutputFileTests {
-    /// One way to write an archive to `path`, run in a workspace that holds the image `out/app:1`.
+    /// One way to write an archive to `path`, run in a workspace whose store contains the image
+    /// `out/app:1`.
     struct Writer: CustomTestStringConvertible, Sendable {
         var name: String
         var arguments: @Sendable (String) -> [String]
@@ -22,7 +23,7 @@ import Testing
         Writer(name: "push oci-archive") { ["push", "out/app:1", "oci-archive:\($0)"] },
     ]
 
-    /// A workspace whose store holds `out/app:1`, built FROM scratch with one file, so that
+    /// A workspace whose store contains `out/app:1`, built FROM scratch with one file, so that
     /// `type=tar` has a filesystem to write.
     static func workspace() async throws -> BuildWorkspace {
         let workspace = BuildWorkspace()

@@ -5,7 +5,7 @@ import Testing
 
 @testable import KilnStore
 
-/// What `system df`, `builder prune` and `image prune` count: bytes on disk, unpacked
+/// Space figures of `system df`, `builder prune` and `image prune`: bytes on disk, unpacked
 /// snapshots included, not only compressed blobs.
 @Suite struct SpaceAccountingTests {
     /// Writes `count` bytes of zeros, which compress to almost nothing but take `count` bytes

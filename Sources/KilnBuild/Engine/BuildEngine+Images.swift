@@ -133,8 +133,8 @@ extension BuildEngine {
         return state
     }
 
-    /// Looks up the layer a cache record lists and holds its blob (and snapshot, when the
-    /// record has one) with `lease`. Returns nil when the blob is gone.
+    /// Looks up the layer a cache record lists and keeps its blob (and snapshot, when the
+    /// record has one) under `lease`. Returns nil when the blob is gone.
     func recordedLayer(_ digest: Digest, diffID: Digest, chainID: Digest?, lease: Lease) throws -> BuiltLayer? {
         try lease.retain(.blob(digest))
         guard let status = try store.blobStatus(digest), status.kind == .regular else { return nil }
