@@ -70,6 +70,35 @@ import Testing
     }
 
     @Test(arguments: [
+        ("{{$k := .Repository}}{{$k}}", "busybox"),
+        ("{{$k := .Repository}}{{$k | upper}}:{{printf \"%s\" $k}}", "BUSYBOX:busybox"),
+        ("{{$k := .Repository}}{{$k = .Tag}}{{$k}}", "latest"),
+        ("{{$.Repository}}{{range .Env}}{{$.Tag}}{{end}}", "busyboxlatestlatest"),
+        ("{{range $i, $e := .Env}}{{$i}}={{$e}};{{end}}", "0=A=1;1=B=2;"),
+        ("{{range $k, $v := .Labels}}{{$k}}:{{$v}} {{end}}", "a:1 b:2 "),
+        ("{{range $e := .Env}}{{$e}}{{.}}{{end}}", "A=1A=1B=2B=2"),
+        ("{{$n := 0}}{{range .Env}}{{$n = .}}{{end}}{{$n}}", "B=2"),
+        ("{{if $t := .Tag}}{{$t}}{{end}}", "latest"),
+        ("{{$l := .Labels}}{{$l.b}}", "2"),
+        ("{{range .Env}}{{$x := .}}{{$x}}{{end}}", "A=1B=2"),
+    ])
+    func templateVariables(_ template: String, _ expected: String) throws {
+        #expect(try GoTemplate(template).render(row) == expected)
+    }
+
+    @Test(arguments: [
+        ("{{$x}}", "template parsing error: undefined variable \"$x\""),
+        ("{{$x = 1}}", "template parsing error: undefined variable \"$x\""),
+        ("{{range .Env}}{{$x := .}}{{end}}{{$x}}", "template parsing error: undefined variable \"$x\""),
+        ("{{if .Tag}}{{$x := 1}}{{end}}{{$x}}", "template parsing error: undefined variable \"$x\""),
+        ("{{$a, $b := .Env}}", "template parsing error: too many declarations in command"),
+    ])
+    func templateVariableErrors(_ template: String, _ message: String) throws {
+        let error = #expect(throws: GeneralError.self) { try GoTemplate(template).render(row) }
+        #expect(error?.diagnostic.message == message)
+    }
+
+    @Test(arguments: [
         ("{{printf \"%s:%s\" .Repository .Tag}}", "busybox:latest"),
         ("{{printf \"%d|%5d|%-5d|%05d|%+d\" 42 42 42 42 42}}", "42|   42|42   |00042|+42"),
         ("{{printf \"%05d\" -42}}", "-0042"),

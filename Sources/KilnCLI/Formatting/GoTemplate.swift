@@ -3,8 +3,10 @@ import KilnDiagnostics
 /// The part of Go's text/template that users pass to `--format`: field chains (`{{.Repository}}`,
 /// `{{.Config.Env}}`), `{{json .}}`, the Docker CLI's functions `upper`, `lower`, `title`,
 /// `join`, `split`, `truncate`, `pad`, `println`, Go's `printf`, `{{if}} … {{else}} … {{end}}`
-/// and `{{range}} … {{else}} … {{end}}` over lists and maps. Values print as Go's `%v` prints
-/// them. Variables (`$x :=`), `with`, `break` and `continue` are not supported.
+/// and `{{range}} … {{else}} … {{end}}` over lists and maps, and variables: `$` for the data,
+/// `{{$x := …}}`, `{{$x = …}}`, `{{if $x := …}}` and `{{range $i, $e := …}}`, each visible up to
+/// the `{{end}}` of the `if` or `range` that declares it. Values print as Go's `%v` prints them.
+/// `with`, `break` and `continue` are not supported.
 struct GoTemplate {
     indirect enum Node {
         case text(String)
@@ -21,14 +23,27 @@ struct GoTemplate {
         case string(String)
         case number(Int64)
         case pipeline(Pipeline)
+        /// `$`, `$name` or `$name.Field.Sub`.
+        case variable(String, [String])
+    }
+
+    /// The `$x :=` or `$i, $e =` in front of a pipeline.
+    struct Declaration {
+        var names: [String]
+        /// `=` sets variables declared before; `:=` declares new ones.
+        var isAssignment: Bool
     }
 
     /// Commands joined by `|`: each command's result is the last argument of the next.
     struct Pipeline {
+        var declaration: Declaration?
         var commands: [[Argument]]
         /// A command whose first word is a function name carries it here; nil means a value.
         var functions: [String?]
     }
+
+    /// The variables in scope while rendering, innermost last.
+    private typealias Scope = [(name: String, value: OutputJSON)]
 
     let nodes: [Node]
     /// Whether a field the data does not have is an error (row contexts) or `<no value>` (maps).
@@ -47,46 +62,110 @@ struct GoTemplate {
 
     func render(_ data: OutputJSON) throws -> String {
         var output = ""
-        try render(nodes, data, into: &output)
+        var scope: Scope = [("$", data)]
+        try render(nodes, data, &scope, into: &output)
         return output
     }
 
-    private func render(_ nodes: [Node], _ data: OutputJSON, into output: inout String) throws {
+    private func render(_ nodes: [Node], _ data: OutputJSON, _ scope: inout Scope, into output: inout String) throws {
         for node in nodes {
             switch node {
             case .text(let text):
                 output += text
             case .action(let pipeline):
-                output += Self.display(try evaluate(pipeline, data))
+                let value = try evaluate(pipeline, data, scope)
+                if let declaration = pipeline.declaration {
+                    // An action that declares or sets a variable prints nothing.
+                    try bind(declaration.names, to: [value], assigning: declaration.isAssignment, in: &scope)
+                } else {
+                    output += Self.display(value)
+                }
             case .conditional(let pipeline, let then, let otherwise):
-                try render(Self.isTruthy(try evaluate(pipeline, data)) ? then : otherwise, data, into: &output)
+                let depth = scope.count
+                let value = try evaluate(pipeline, data, scope)
+                if let declaration = pipeline.declaration {
+                    try bind(declaration.names, to: [value], assigning: declaration.isAssignment, in: &scope)
+                }
+                try render(Self.isTruthy(value) ? then : otherwise, data, &scope, into: &output)
+                scope.removeLast(scope.count - depth)
             case .loop(let pipeline, let body, let otherwise):
-                let elements = try Self.elements(of: try evaluate(pipeline, data))
-                if elements.isEmpty { try render(otherwise, data, into: &output) }
-                for element in elements {
-                    try render(body, element, into: &output)
+                try renderLoop(pipeline, body: body, otherwise: otherwise, data, &scope, into: &output)
+            }
+        }
+    }
+
+    /// Renders `{{range}}`. One variable is set to each element in turn. With two, the first is
+    /// set to the index or key and the second to the element, as in Go's templates.
+    private func renderLoop(
+        _ pipeline: Pipeline, body: [Node], otherwise: [Node], _ data: OutputJSON, _ scope: inout Scope,
+        into output: inout String
+    ) throws {
+        let depth = scope.count
+        defer { scope.removeLast(scope.count - depth) }
+        let entries = try Self.entries(of: try evaluate(pipeline, data, scope))
+        if entries.isEmpty {
+            try render(otherwise, data, &scope, into: &output)
+            return
+        }
+        let declaration = pipeline.declaration
+        if let declaration, !declaration.isAssignment {
+            for name in declaration.names { scope.append((name, .null)) }
+        }
+        let iterationDepth = scope.count
+        for (key, element) in entries {
+            if let declaration {
+                let values = declaration.names.count == 2 ? [key, element] : [element]
+                if declaration.isAssignment {
+                    try bind(declaration.names, to: values, assigning: true, in: &scope)
+                } else {
+                    for (offset, value) in values.enumerated() {
+                        scope[depth + offset].value = value
+                    }
                 }
             }
+            try render(body, element, &scope, into: &output)
+            scope.removeLast(scope.count - iterationDepth)
+        }
+    }
+
+    /// Declares `names` with `values` in order, or with `assigning`, sets the innermost
+    /// variables of those names.
+    private func bind(_ names: [String], to values: [OutputJSON], assigning: Bool, in scope: inout Scope) throws {
+        for (name, value) in zip(names, values) {
+            guard assigning else {
+                scope.append((name, value))
+                continue
+            }
+            guard let position = scope.lastIndex(where: { $0.name == name }) else {
+                throw GeneralError("template: undefined variable: \(name)")
+            }
+            scope[position].value = value
         }
     }
 
     /// Lists what `{{range}}` iterates over: a list's elements, or a map's values sorted by
     /// key, as Go's templates do. A missing value has none.
     static func elements(of value: OutputJSON) throws -> [OutputJSON] {
+        try entries(of: value).map(\.element)
+    }
+
+    /// Lists `{{range}}`'s elements with their keys: the index in a list, the key in a map.
+    static func entries(of value: OutputJSON) throws -> [(key: OutputJSON, element: OutputJSON)] {
         switch value {
         case .null: return []
-        case .array(let elements): return elements
+        case .array(let elements):
+            return elements.enumerated().map { (.integer(Int64($0.offset)), $0.element) }
         case .object(let members):
-            return members.sorted { $0.0.utf8.lexicographicallyPrecedes($1.0.utf8) }.map(\.1)
+            return members.sorted { $0.0.utf8.lexicographicallyPrecedes($1.0.utf8) }.map { (.string($0.0), $0.1) }
         default:
             throw GeneralError("template: range can't iterate over \(display(value))")
         }
     }
 
-    private func evaluate(_ pipeline: Pipeline, _ data: OutputJSON) throws -> OutputJSON {
+    private func evaluate(_ pipeline: Pipeline, _ data: OutputJSON, _ scope: Scope) throws -> OutputJSON {
         var previous: OutputJSON?
         for (command, function) in zip(pipeline.commands, pipeline.functions) {
-            var values = try command.map { try evaluate($0, data) }
+            var values = try command.map { try evaluate($0, data, scope) }
             if let previous { values.append(previous) }
             if let function {
                 previous = try call(function, values)
@@ -100,25 +179,35 @@ struct GoTemplate {
         return previous ?? .null
     }
 
-    private func evaluate(_ argument: Argument, _ data: OutputJSON) throws -> OutputJSON {
+    private func evaluate(_ argument: Argument, _ data: OutputJSON, _ scope: Scope) throws -> OutputJSON {
         switch argument {
         case .string(let text): return .string(text)
         case .number(let number): return .integer(number)
-        case .pipeline(let pipeline): return try evaluate(pipeline, data)
-        case .field(let path):
-            var value = data
-            for name in path {
-                guard case .object = value else {
-                    throw GeneralError("template: can't evaluate field \(name) in a value that is not an object")
-                }
-                guard let next = value[name] else {
-                    if strictFields { throw GeneralError("template: can't evaluate field \(name)") }
-                    return .null
-                }
-                value = next
+        case .pipeline(let pipeline): return try evaluate(pipeline, data, scope)
+        case .field(let path): return try field(path, of: data)
+        case .variable(let name, let path):
+            // The parser rejects undeclared names, but a name declared in a branch that did not
+            // run has no value yet.
+            guard let binding = scope.last(where: { $0.name == name }) else {
+                throw GeneralError("template: undefined variable: \(name)")
             }
-            return value
+            return try field(path, of: binding.value)
         }
+    }
+
+    private func field(_ path: [String], of data: OutputJSON) throws -> OutputJSON {
+        var value = data
+        for name in path {
+            guard case .object = value else {
+                throw GeneralError("template: can't evaluate field \(name) in a value that is not an object")
+            }
+            guard let next = value[name] else {
+                if strictFields { throw GeneralError("template: can't evaluate field \(name)") }
+                return .null
+            }
+            value = next
+        }
+        return value
     }
 
     private func call(_ function: String, _ values: [OutputJSON]) throws -> OutputJSON {
@@ -236,6 +325,8 @@ struct GoTemplate {
     private struct Parser {
         let source: [Unicode.Scalar]
         var index = 0
+        /// The variables declared so far that are still in scope, innermost last.
+        var variables = ["$"]
 
         init(source: [Unicode.Scalar]) {
             self.source = source
@@ -274,7 +365,9 @@ struct GoTemplate {
                     if keywords.contains(words) { return words }
                     if words.hasPrefix("if ") || words.hasPrefix("range ") {
                         let keyword = words.hasPrefix("if ") ? "if" : "range"
-                        let pipeline = try Self.parsePipeline(String(words.dropFirst(keyword.count + 1)))
+                        let depth = variables.count
+                        defer { variables.removeLast(variables.count - depth) }
+                        let pipeline = try parsePipeline(String(words.dropFirst(keyword.count + 1)), context: keyword)
                         var then: [Node] = []
                         let stop = try parseNodes(into: &then, stopAt: ["else", "end"])
                         var otherwise: [Node] = []
@@ -293,7 +386,7 @@ struct GoTemplate {
                         continue
                     }
                     if words == "end" || words == "else" { throw failure("unexpected {{\(words)}}") }
-                    nodes.append(.action(try Self.parsePipeline(words)))
+                    nodes.append(.action(try parsePipeline(words, context: "command")))
                 } else {
                     text.unicodeScalars.append(source[index])
                     index += 1
@@ -323,15 +416,85 @@ struct GoTemplate {
             throw failure("unclosed action: missing }}")
         }
 
-        static func parsePipeline(_ text: String) throws -> Pipeline {
+        /// Parses an action's pipeline with its optional declaration, and brings the variables
+        /// it declares into scope. `context` is `command`, `if` or `range`, as Go's messages name it.
+        mutating func parsePipeline(_ text: String, context: String) throws -> Pipeline {
+            guard let (declaration, rest) = try Self.splitDeclaration(text, context: context) else {
+                return try Self.parsePipeline(text, variables: variables)
+            }
+            if declaration.isAssignment {
+                for name in declaration.names where !variables.contains(name) {
+                    throw GeneralError("template parsing error: undefined variable \"\(name)\"")
+                }
+            }
+            var pipeline = try Self.parsePipeline(rest, variables: variables)
+            pipeline.declaration = declaration
+            if !declaration.isAssignment { variables += declaration.names }
+            return pipeline
+        }
+
+        /// Splits `$x := rest`, `$x = rest` or, in a range, `$i, $e := rest` into the declaration
+        /// and the rest. Returns nil when the text does not start with a declaration.
+        static func splitDeclaration(_ text: String, context: String) throws -> (Declaration, String)? {
+            let characters = Array(text)
+            var index = 0
+            func skipSpaces() {
+                while index < characters.count, characters[index] == " " || characters[index] == "\t" { index += 1 }
+            }
+            func readVariable() -> String? {
+                guard index < characters.count, characters[index] == "$" else { return nil }
+                var name = "$"
+                index += 1
+                while index < characters.count, characters[index].isLetter || characters[index].isNumber || characters[index] == "_" {
+                    name.append(characters[index])
+                    index += 1
+                }
+                return name
+            }
+
+            skipSpaces()
+            guard let first = readVariable() else { return nil }
+            var names = [first]
+            skipSpaces()
+            if index < characters.count, characters[index] == "," {
+                guard context == "range" else {
+                    throw GeneralError("template parsing error: too many declarations in \(context)")
+                }
+                index += 1
+                skipSpaces()
+                guard let second = readVariable() else {
+                    throw GeneralError("template parsing error: range can only initialize variables")
+                }
+                names.append(second)
+                skipSpaces()
+            }
+
+            let isAssignment: Bool
+            if index + 1 < characters.count, characters[index] == ":", characters[index + 1] == "=" {
+                isAssignment = false
+                index += 2
+            } else if index < characters.count, characters[index] == "=" {
+                isAssignment = true
+                index += 1
+            } else if names.count > 1 {
+                throw GeneralError("template parsing error: expected := or = after \(names.joined(separator: ", ")) in range")
+            } else {
+                return nil
+            }
+            return (Declaration(names: names, isAssignment: isAssignment), String(characters[index...]))
+        }
+
+        /// Parses commands joined by `|`. `variables` are the names an argument may use.
+        static func parsePipeline(_ text: String, variables: [String]) throws -> Pipeline {
             var commands: [[Argument]] = []
             var functions: [String?] = []
+            let argument = { (token: Token) in try Self.argument(token, variables: variables) }
             for part in try splitOutside(text, separator: "|") {
                 let words = try tokenize(part)
                 guard let first = words.first else {
                     throw GeneralError("template parsing error: missing value for command", hint: nil)
                 }
-                if case .word(let name) = first, !name.hasPrefix(".") {
+                if case .word(let name) = first, !name.hasPrefix("."), !name.hasPrefix("$"), Int64(name) == nil {
                     guard GoTemplate.functions.contains(name) else {
                         throw GeneralError("template parsing error: function \"\(name)\" not defined")
                     }
@@ -351,11 +514,18 @@ struct GoTemplate {
             case group(String)
         }
 
-        static func argument(_ token: Token) throws -> Argument {
+        static func argument(_ token: Token, variables: [String]) throws -> Argument {
             switch token {
             case .quoted(let text): return .string(text)
-            case .group(let inner): return .pipeline(try parsePipeline(inner))
+            case .group(let inner): return .pipeline(try parsePipeline(inner, variables: variables))
             case .word(let word):
+                if word.hasPrefix("$") {
+                    let parts = word.split(separator: ".", omittingEmptySubsequences: false).map(String.init)
+                    guard variables.contains(parts[0]) else {
+                        throw GeneralError("template parsing error: undefined variable \"\(parts[0])\"")
+                    }
+                    return .variable(parts[0], Array(parts.dropFirst()))
+                }
                 if word == "." { return .field([]) }
                 if word.hasPrefix(".") { return .field(word.dropFirst().split(separator: ".").map(String.init)) }
                 if let number = Int64(word) { return .number(number) }
