@@ -3,14 +3,14 @@ import KilnDiagnostics
 import KilnSystem
 
 /// Writes a command's output file (`kiln save -o`, `kiln build -o type=tar,dest=`, archive
-/// destinations of `kiln push`) without ever replacing a device, FIFO or symlink by a regular
-/// file.
+/// destinations of `kiln push`) without ever replacing a device or FIFO by a regular file.
 ///
 /// A new or regular file is written to a temporary file beside it, synced and renamed into
-/// place, so the file is either complete or as it was. A symlink is followed, and its target is
-/// written as if it had been named. An existing file that is not regular (`/dev/stdout`,
-/// `/dev/null`, a FIFO, a socket) is opened and written in place, so a failed write can leave
-/// part of the output there.
+/// place, so the file is either complete or as it was. A symlink to a regular file or to nothing
+/// is replaced by the new file and its target left alone, as Docker 20.10's CLI does with
+/// `docker save -o` (Docker 28's CLI rejects such a symlink instead). An existing file that is
+/// not regular (`/dev/stdout`, `/dev/null`, a FIFO, a socket), named directly or through
+/// symlinks, is opened and written in place, so a failed write can leave part of the output there.
 enum OutputFile {
     /// The maximum number of symlinks followed, as Linux's `MAXSYMLINKS`.
     static let maxSymlinkHops = 40
@@ -21,6 +21,7 @@ enum OutputFile {
         if stat(target, &status) == 0 {
             switch status.st_mode & S_IFMT {
             case S_IFREG:
+                // Renaming over `path` replaces a symlink there and keeps the file it names.
                 break
             case S_IFDIR:
                 throw GeneralError("cannot write \(quoted(path)): it is a directory", hint: "name a file instead")
@@ -29,7 +30,7 @@ enum OutputFile {
                 return
             }
         }
-        try writeReplacing(path: path, target: target, body)
+        try writeReplacing(path: path, body)
     }
 
     /// Follows `path` while it is a symlink and returns the path it ends at, which may not exist
@@ -63,9 +64,9 @@ enum OutputFile {
         try descriptor.close()
     }
 
-    private static func writeReplacing(path: String, target: String, _ body: (FileDescriptor) throws -> Void) throws {
-        let directory = (target as NSString).deletingLastPathComponent
-        let name = (target as NSString).lastPathComponent
+    private static func writeReplacing(path: String, _ body: (FileDescriptor) throws -> Void) throws {
+        let directory = (path as NSString).deletingLastPathComponent
+        let name = (path as NSString).lastPathComponent
         let folder = directory.isEmpty ? "." : directory
         var folderStatus = stat()
         guard stat(folder, &folderStatus) == 0, folderStatus.st_mode & S_IFMT == S_IFDIR else {
@@ -78,7 +79,7 @@ enum OutputFile {
             try body(descriptor)
             try descriptor.sync()
             try descriptor.close()
-            guard rename(temporary, target) == 0 else {
+            guard rename(temporary, path) == 0 else {
                 throw GeneralError("cannot write \(quoted(path)): \(errorText())")
             }
         } catch {

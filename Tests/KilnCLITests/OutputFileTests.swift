@@ -5,7 +5,8 @@ import Testing
 @testable import KilnCLI
 
 /// Output paths of `kiln save -o`, `kiln build -o type=…,dest=` and `kiln push …-archive:` that
-/// are not regular files: each is written through, as Docker does, and never replaced.
+/// are not regular files: a FIFO or device is written through and never replaced, and a symlink
+/// is replaced by the file, as Docker 20.10's CLI does.
 @Suite struct OutputFileTests {
     /// One way to write an archive to `path`, run in a workspace whose store contains the image
     /// `out/app:1`.
@@ -54,7 +55,7 @@ import Testing
     }
 
     @Test(arguments: writers)
-    func symlinkKeptAndTargetWritten(_ writer: Writer) async throws {
+    func symlinkReplacedAndTargetKept(_ writer: Writer) async throws {
         let workspace = try await Self.workspace()
         let target = workspace.path + "/target.tar"
         let link = workspace.context + "/link.tar"
@@ -63,13 +64,13 @@ import Testing
 
         let result = await workspace.run(writer.arguments(link))
         #expect(result.status == 0, "\(result.stderr)")
-        #expect(Self.fileType(link) == S_IFLNK)
-        #expect(Self.fileType(target) == S_IFREG)
-        Self.expectTar([UInt8](try Data(contentsOf: URL(fileURLWithPath: target))))
+        #expect(Self.fileType(link) == S_IFREG)
+        Self.expectTar([UInt8](try Data(contentsOf: URL(fileURLWithPath: link))))
+        #expect(try String(contentsOfFile: target, encoding: .utf8) == "old")
     }
 
     @Test(arguments: writers)
-    func danglingSymlinkCreatesTarget(_ writer: Writer) async throws {
+    func danglingSymlinkReplaced(_ writer: Writer) async throws {
         let workspace = try await Self.workspace()
         let target = workspace.path + "/new.tar"
         let link = workspace.context + "/link.tar"
@@ -77,8 +78,33 @@ import Testing
 
         let result = await workspace.run(writer.arguments(link))
         #expect(result.status == 0, "\(result.stderr)")
+        #expect(Self.fileType(link) == S_IFREG)
+        #expect(Self.fileType(target) == nil)
+    }
+
+    @Test(arguments: writers)
+    func symlinkToFifoWrittenThrough(_ writer: Writer) async throws {
+        let workspace = try await Self.workspace()
+        let fifo = workspace.path + "/pipe"
+        let link = workspace.context + "/link.tar"
+        try #require(mkfifo(fifo, 0o600) == 0)
+        try #require(symlink(fifo, link) == 0)
+
+        let reader = FifoReader(path: fifo)
+        let result = await workspace.run(writer.arguments(link))
+        let bytes = reader.finish()
+        #expect(result.status == 0, "\(result.stderr)")
         #expect(Self.fileType(link) == S_IFLNK)
-        #expect(Self.fileType(target) == S_IFREG)
+        #expect(Self.fileType(fifo) == S_IFIFO)
+        Self.expectTar(bytes)
+    }
+
+    @Test func emptyOutputPathWritesStdout() async throws {
+        let workspace = try await Self.workspace()
+        let result = await workspace.run(["save", "-o", "", "out/app:1"])
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stdout.utf8.count > 1024)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: workspace.context).sorted() == ["Dockerfile", "file"])
     }
 
     @Test(arguments: writers)

@@ -28,7 +28,8 @@ enum ImageSaveCommand {
         let items = try await StoreSupport.blocking { try ImageSaveCommand.items(for: names, store: store) }
         let saver = ArchiveSaver(store: store)
 
-        if let path = arguments[output] {
+        // `-o ''` writes to standard output, as in Docker's CLI, where an empty path is no path.
+        if let path = arguments[output], !path.isEmpty {
             let target = context.absolutePath(path)
             try await StoreSupport.blocking {
                 try OutputFile.write(to: target) { try saver.save(items, format: archiveFormat, to: $0) }
