@@ -62,10 +62,19 @@ extension ContainerManager {
         var restartCount = 0
         // Restarts since the container last ran for `RestartPolicy.resetAfter`, which sets the delay.
         var quickRestarts = 0
+        var lastExit: ContainerExit?
         while true {
             let signalsBefore = kiln_forwarded_signal_count()
             let started = ContinuousClock.now
-            let exit = try await runOnce(container, io: io, detached: detached, restartCount: restartCount, ready: ready)
+            let exit: ContainerExit
+            do {
+                exit = try await runOnce(container, io: io, detached: detached, restartCount: restartCount, ready: ready)
+            } catch is RestartCancelled {
+                guard let lastExit else { throw ContainerError(.notRunning(container.name)) }
+                recordExit(container, exit: lastExit)
+                return lastExit
+            }
+            lastExit = exit
             let stoppedByUser =
                 kiln_forwarded_signal_count() != signalsBefore
                 || (try? repository.container(id: container.id))?.state.manuallyStopped == true
@@ -129,7 +138,8 @@ extension ContainerManager {
         let spec = container.specification
         let filesystem = filesystem(container.id)
         let bundle = bundle(container.id)
-        let previousStart = container.state.startedAt
+        // Read from the record, because `container` is as it was before the first start.
+        var previousStart = container.state.startedAt
         let runner = try runner
 
         let launch: LaunchPlan
@@ -138,6 +148,11 @@ extension ContainerManager {
             launch = try RuntimePlanner(manager: self).plan(container, rootfs: filesystem.merged)
             let ports = launch.ports
             try repository.update(container.id) { current in
+                // A stop while the monitor waited to restart cancels the restart. The check and the
+                // status change share one transaction, so a stop either comes first and is seen
+                // here, or comes after and finds the container running.
+                if restartCount > 0, current.state.manuallyStopped == true { throw RestartCancelled() }
+                previousStart = current.state.startedAt
                 current.status = .running
                 current.state.pid = 0
                 current.state.exitCode = 0
@@ -152,7 +167,7 @@ extension ContainerManager {
             }
         } catch {
             filesystem.unmount()
-            ready(.failure(error))
+            if !(error is RestartCancelled) { ready(.failure(error)) }
             throw error
         }
 
@@ -211,19 +226,24 @@ extension ContainerManager {
             let message = (error as? KilnError)?.diagnostic.message ?? "\(error)"
             let code: Int32 = (error as? KilnError).map { [126, 127].contains($0.exitStatus) ? $0.exitStatus : 128 } ?? 128
             filesystem.unmount()
+            let start = previousStart
             _ = try? repository.update(container.id) { current in
-                current.status = previousStart == nil ? .created : .exited
+                // A container that the user stopped while it started has ended, not just been created.
+                current.status = start == nil && current.state.manuallyStopped != true ? .created : .exited
                 current.state.exitCode = code
                 current.state.error = message
                 current.state.pid = 0
-                current.state.startedAt = previousStart
-                current.state.finishedAt = previousStart == nil ? nil : DockerTime.now
+                current.state.startedAt = start
+                current.state.finishedAt = current.status == .created ? nil : DockerTime.now
                 current.state.health = nil
             }
             throw error
         }
     }
 }
+
+/// Thrown by `runOnce` when the user stopped the container before a restart began.
+private struct RestartCancelled: Error {}
 
 /// The pipe on which the background monitor reports to the waiting `kiln run -d` or
 /// `kiln start` whether the container started: one JSON line, then end of file.

@@ -162,13 +162,9 @@ public final class ContainerManager: Sendable {
     /// it again, and a container waiting to restart stays exited. A container that is not
     /// running is left as it is.
     public func stop(_ container: Container, timeout: Int? = nil) async throws {
-        let current = await reconcile(container)
+        var current = await reconcile(container)
         guard current.status.isActive else { return }
         markManuallyStopped(current.id)
-        if current.status == .restarting {
-            _ = try await waitForExit(current, timeout: .seconds(10))
-            return
-        }
         let signal = current.specification.stopSignal.flatMap(Signals.number) ?? SIGTERM
         let seconds = timeout ?? current.specification.stopTimeout ?? 10
         if seconds < 0 {
@@ -176,14 +172,39 @@ public final class ContainerManager: Sendable {
             _ = try await waitForExit(current, timeout: .seconds(3600 * 24 * 365))
             return
         }
-        do {
-            try await runner.stop(id: current.id, signal: signal, timeout: .seconds(seconds))
-        } catch {
-            // The process may have ended on its own between the read above and the signal, and a
-            // restart policy may be waiting to start it again: the mark above keeps it stopped.
-            if await isRunning(current.id) { throw error }
+
+        // Rounds of signal and wait cover a restart in progress. A monitor that sees the mark
+        // starts the container no more, but one that passed that check may still be creating it
+        // in runc, where it is missing or `created` for a moment. The next round signals it.
+        let deadline = ContinuousClock.now + .seconds(seconds) + .seconds(10)
+        var lastError: Error?
+        while true {
+            if current.status != .restarting {
+                do {
+                    try await runner.stop(id: current.id, signal: signal, timeout: .seconds(seconds))
+                    lastError = nil
+                } catch {
+                    lastError = error
+                }
+            }
+            current = try await waitForExit(current, timeout: .milliseconds(500))
+            guard current.status.isActive else { return }
+            guard ContinuousClock.now < deadline else {
+                if let lastError { throw lastError }
+                return
+            }
         }
-        _ = try await waitForExit(current, timeout: .seconds(10))
+    }
+
+    /// Waits, for at most 10 s, until the container is no longer waiting to restart, and
+    /// returns it as it is then.
+    private func waitWhileRestarting(_ container: Container) async throws -> Container {
+        let deadline = ContinuousClock.now + .seconds(10)
+        var current = container
+        while current.status == .restarting, ContinuousClock.now < deadline {
+            current = try await waitForExit(current, timeout: .milliseconds(250))
+        }
+        return current
     }
 
     /// Reads the container's record again and reports whether it still runs. A signal that failed

@@ -64,6 +64,25 @@ struct LimitsAndRestartTests {
         }
     }
 
+    /// A stop that lands while the monitor restarts the container, at any point of that
+    /// restart, ends with the container exited and no longer restarting.
+    @Test func stopDuringRestartEndsExited() async throws {
+        try await ContainerHarness.with { harness in
+            for (round, delay) in [50, 100, 100, 150, 200, 250, 300, 100, 100, 100].enumerated() {
+                let name = "quick\(round)"
+                let started = await harness.kiln(
+                    "run", "-d", "--name", name, "--network", "none", "--restart", "always", ContainerHarness.image, "false")
+                #expect(started.status == 0, "\(started.stderr)")
+                try await Task.sleep(for: .milliseconds(delay))
+
+                let stopped = await harness.kiln("stop", "-t", "1", name)
+                #expect(stopped.status == 0, "round \(round): \(stopped.stderr)")
+                let record = try #require(try harness.container(name))
+                #expect(record.status == .exited, "round \(round) after \(delay) ms: \(record.state.error)")
+            }
+        }
+    }
+
     @Test func memoryLimitReachesCgroup() async throws {
         try await ContainerHarness.with { harness in
             // cgroup v2 calls the file memory.max; cgroup v1 memory/memory.limit_in_bytes.
