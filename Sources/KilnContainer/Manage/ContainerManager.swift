@@ -132,18 +132,25 @@ public final class ContainerManager: Sendable {
 
     /// Sends `signal` to the container's init process, as `docker kill` does.
     /// SIGKILL and the container's stop signal count as a stop by the user, which the restart
-    /// policy honours. A container waiting to restart then stays exited.
+    /// policy honours.
+    ///
+    /// A container waiting to restart has no process, so it gets no signal, as in Docker 20.10.
+    /// A signal that counts as a stop there, or any signal when the image sets no STOPSIGNAL
+    /// (Docker's `ExitOnNext` rule), cancels the restart and the container stays exited. Other
+    /// signals leave it restarting.
     public func kill(_ container: Container, signal: Int32) async throws {
         let current = await reconcile(container)
         guard current.status.isActive else { throw ContainerError(.notRunning(container.name)) }
         let stopSignal = current.specification.stopSignal.flatMap(Signals.number) ?? SIGTERM
         let stopsContainer = signal == SIGKILL || signal == stopSignal
-        if stopsContainer {
-            markManuallyStopped(current.id)
-        }
         if current.status == .restarting {
-            _ = try await waitForExit(current, timeout: .seconds(10))
-            return
+            guard stopsContainer || current.specification.stopSignal == nil else { return }
+            markManuallyStopped(current.id)
+            // A restart that began before the mark runs the container once more, and that run
+            // gets the signal below.
+            guard try await waitWhileRestarting(current).status == .running else { return }
+        } else if stopsContainer {
+            markManuallyStopped(current.id)
         }
         do {
             try await requireRunc().kill(id: container.id, signal: signal)

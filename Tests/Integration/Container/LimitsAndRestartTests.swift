@@ -83,6 +83,34 @@ struct LimitsAndRestartTests {
         }
     }
 
+    /// Docker 20.10 reports a container waiting to restart as running and restarting, and a
+    /// signal to it without a STOPSIGNAL in the image cancels the restart and succeeds.
+    @Test func restartingContainerInspectAndKill() async throws {
+        try await ContainerHarness.with { harness in
+            let started = await harness.kiln(
+                "run", "-d", "--name", "waiting", "--network", "none", "--restart", "always", ContainerHarness.image,
+                "false")
+            #expect(started.status == 0, "\(started.stderr)")
+            // The third restart waits 400 ms, long enough to catch it in the restarting state.
+            let restarting = try await harness.eventually(10) {
+                let record = try harness.container("waiting")
+                return record?.status == .restarting && (record?.state.restartCount ?? 0) >= 2
+            }
+            try #require(restarting)
+
+            let inspected = await harness.kiln(
+                "inspect", "-f", "{{.State.Status}} {{.State.Running}} {{.State.Restarting}}", "waiting")
+            #expect(inspected.stdout == "restarting true true\n", "\(inspected.stderr)")
+
+            let killed = await harness.kiln("kill", "-s", "HUP", "waiting")
+            #expect(killed.status == 0, "\(killed.stderr)")
+            let ended = try await harness.eventually(5) { try harness.container("waiting")?.status == .exited }
+            #expect(ended)
+            try await Task.sleep(for: .seconds(1))
+            #expect(try harness.container("waiting")?.status == .exited)
+        }
+    }
+
     @Test func memoryLimitReachesCgroup() async throws {
         try await ContainerHarness.with { harness in
             // cgroup v2 calls the file memory.max; cgroup v1 memory/memory.limit_in_bytes.

@@ -15,7 +15,8 @@ enum ContainerInspection {
 
         var stateMembers: [(String, OutputJSON)] = [
             ("Status", .string(container.status.rawValue)),
-            ("Running", .bool(container.status == .running || container.status == .paused)),
+            // Docker counts a container waiting to restart as running, with `Restarting` set too.
+            ("Running", .bool(container.status.isActive)),
             ("Paused", .bool(container.status == .paused)),
             ("Restarting", .bool(container.status == .restarting)),
             ("OOMKilled", .bool(false)),
