@@ -101,6 +101,7 @@ import Testing
         #expect(byKey["shared"]?.isShared == true)
         #expect(byKey["metadata"]?.size == 0)
         #expect(usage.cacheSize == 5000)
+        #expect(usage.cacheTotalSize == 5000 + 7000)
     }
 
     @Test func buildCacheCountsCacheMounts() throws {

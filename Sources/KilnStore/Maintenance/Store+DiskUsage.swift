@@ -43,6 +43,10 @@ public struct DiskUsage: Sendable {
 
     /// Bytes of the build cache that no image shares: what pruning all of it frees.
     public var cacheSize: Int64 { cache.filter { !$0.isShared }.reduce(0) { $0 + $1.size } }
+
+    /// Bytes on disk that the build cache keeps, the entries that images share included: the
+    /// sum of the entries that `kiln system df -v` lists.
+    public var cacheTotalSize: Int64 { cache.reduce(0) { $0 + $1.size } }
 }
 
 extension Store {

@@ -63,8 +63,17 @@ struct BuilderPruneTests {
         let record = try #require(try store.cacheRecords().first { $0.layerDigest != nil })
         #expect(record.size > 4 << 20, "the record counts its snapshot, not only its \(record.size)-byte blob")
 
-        // The image shares the layer, so the cache alone frees nothing yet.
+        // The image shares the layer, so the cache alone frees nothing yet, but the summary and
+        // `-v` still count the bytes the cache keeps.
         #expect(try store.diskUsage().cacheSize == 0)
+        let shared = await kiln("system", "df", "--format", "{{.Type}}={{.Size}}={{.Reclaimable}}")
+        let sharedRow = shared.stdout.split(separator: "\n").first { $0.hasPrefix("Build Cache=") }
+        let sharedFields = sharedRow?.split(separator: "=").map(String.init) ?? []
+        try #require(sharedFields.count == 3, "\(shared.stdout)")
+        #expect(Self.bytes(of: sharedFields[1][...]) > 4_000_000, "\(shared.stdout)")
+        #expect(sharedFields[2] == "0B", "\(shared.stdout)")
+        let verbose = await kiln("system", "df", "-v")
+        #expect(verbose.stdout.contains("Build cache usage: \(sharedFields[1])\n"), "\(verbose.stdout)")
         let removeImage = await kiln("rmi", "zeros:1")
         try #require(removeImage.status == 0, "\(removeImage.stderr)")
         #expect(try store.diskUsage().cacheSize > 4 << 20)

@@ -34,7 +34,9 @@ enum SystemDiskUsageCommand {
                 "Containers", usage.containers.count, usage.containers.filter(\.isRunning).count, containersSize,
                 containersReclaimable),
             summary("Local Volumes", 0, 0, 0, 0),
-            summary("Build Cache", usage.cache.count, 0, usage.cacheSize, usage.cacheSize, percent: false),
+            // SIZE is what the cache keeps on disk, which the rows of `-v` add up to. Docker leaves
+            // out the layers that images share, so its summary can read 0B beside a long `-v` list.
+            summary("Build Cache", usage.cache.count, 0, usage.cacheTotalSize, usage.cacheSize, percent: false),
         ]
         context.stdout.write(
             try listFormat.render(
@@ -99,7 +101,7 @@ enum SystemDiskUsageCommand {
         output += try ListFormat(nil, defaultTable: "table {{.Name}}\\t{{.Links}}\\t{{.Size}}").render(
             [], headers: ["Name": "VOLUME NAME", "Links": "LINKS", "Size": "SIZE"])
 
-        output += "\nBuild cache usage: \(HumanUnits.preciseSize(usage.cacheSize))\n\n"
+        output += "\nBuild cache usage: \(HumanUnits.preciseSize(usage.cacheTotalSize))\n\n"
         let cacheRows: [OutputJSON] = usage.cache.map { entry in
             guard let record = entry.record else {
                 // A RUN --mount=type=cache directory, with the cache type BuildKit gives those.
