@@ -8,10 +8,15 @@
 #include <sys/prctl.h>
 #include <signal.h>
 #include <sys/socket.h>
+#include <sys/eventfd.h>
 #include <unistd.h>
 
 int kiln_pipe_cloexec(int fds[2]) {
     return pipe2(fds, O_CLOEXEC);
+}
+
+int kiln_eventfd_cloexec(void) {
+    return eventfd(0, EFD_CLOEXEC);
 }
 
 int kiln_accept_cloexec(int socket) {

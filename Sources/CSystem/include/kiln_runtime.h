@@ -10,6 +10,9 @@
 /// pipe2(fds, O_CLOEXEC); returns 0, or -1 with errno set.
 int kiln_pipe_cloexec(int fds[2]);
 
+/// eventfd(0, EFD_CLOEXEC); returns the descriptor, or -1 with errno set.
+int kiln_eventfd_cloexec(void);
+
 /// accept4(socket, NULL, NULL, SOCK_CLOEXEC); returns the connection, or -1 with errno set.
 int kiln_accept_cloexec(int socket);
 

@@ -3,6 +3,7 @@ import Foundation
 import KilnDiagnostics
 import KilnRuntime
 import KilnStore
+import Synchronization
 
 /// The destination of a foreground container's standard streams.
 public enum AttachedIO: Sendable {
@@ -162,6 +163,7 @@ extension ContainerManager {
                 current.state.ports = ports
                 current.state.health = spec.healthcheck.map { _ in HealthState() }
                 current.state.restartCount = restartCount
+                current.state.oomKilled = nil
                 if restartCount == 0 { current.state.manuallyStopped = nil }
                 Self.recordMonitor(&current.state)
             }
@@ -188,17 +190,28 @@ extension ContainerManager {
         }
 
         let runTask = Task { try await runner.run(launch.configuration, id: container.id, bundle: bundle, io: runtimeIO) }
+        let oomWatch = Mutex<OOMWatch?>(nil)
+        let watchesMemory = spec.resources?.memory != nil
         let watcher = Task {
             // The container runs once runc reports it running. A `stopped` seen here may be a
             // container that failed to start and is being deleted, so only the end of the run
             // reports a container that exited before it was seen running.
-            guard detached || spec.healthcheck != nil else {
+            guard detached || spec.healthcheck != nil || watchesMemory else {
                 ready(.success(()))
                 return
             }
             while !Task.isCancelled {
                 if let state = try? await runner.runc.state(id: container.id), state.status == "running" || state.status == "paused" {
                     if state.pid > 0 { _ = try? repository.update(container.id) { $0.state.pid = state.pid } }
+                    // NOTE: the watch starts once runc reports the container running, found by
+                    // polling, so an OOM kill in the first milliseconds of a run can go unseen.
+                    if watchesMemory, state.pid > 0 {
+                        let repository = repository
+                        let watch = OOMWatch(pid: state.pid) {
+                            _ = try? repository.update(container.id) { $0.state.oomKilled = true }
+                        }
+                        oomWatch.withLock { $0 = watch }
+                    }
                     ready(.success(()))
                     if let check = spec.healthcheck {
                         await HealthMonitor(manager: self, containerID: container.id, check: check).run()
@@ -211,6 +224,8 @@ extension ContainerManager {
 
         let outcome = await runTask.result
         watcher.cancel()
+        // runc removed the cgroup as the container ended, which ends the watch.
+        oomWatch.withLock { $0 }?.finish()
         log?.flush()
 
         switch outcome {

@@ -38,6 +38,9 @@ public struct ContainerRuntimeState: Codable, Sendable, Equatable {
     /// Whether `kiln stop`, `kiln kill` or a signal sent to a foreground `kiln run` stopped the
     /// container, so that the restart policy leaves it stopped. The next start clears it.
     public var manuallyStopped: Bool?
+    /// Whether the kernel's OOM killer acted in the container's memory cgroup during the last run.
+    /// Only containers with a memory limit on cgroup v1 are watched.
+    public var oomKilled: Bool?
 
     public init() {}
 }

@@ -1,5 +1,6 @@
 import Foundation
 import KilnContainer
+import KilnRuntime
 import Testing
 
 /// `--restart`, the cgroup limits (`-m`, `--cpus`, `--pids-limit`, …) and the values kiln rejects.
@@ -129,6 +130,38 @@ struct LimitsAndRestartTests {
                 "inspect", "-f", "{{.HostConfig.Memory}} {{.HostConfig.NanoCpus}} {{.HostConfig.CpuShares}} {{.HostConfig.PidsLimit}}",
                 "limited")
             #expect(inspected.stdout == "8388608 500000000 512 64\n")
+        }
+    }
+
+    /// A container that outgrows `-m` is killed by the kernel, and inspect reports OOMKilled, in
+    /// the foreground and in the background. A container that stays below the limit does not.
+    @Test(.enabled(if: CgroupSupport().version == .v1, "OOM kills are watched on cgroup v1 only"))
+    func outOfMemoryKillIsReported() async throws {
+        try await ContainerHarness.with { harness in
+            let limits = CgroupSupport().swap ? ["-m", "8m", "--memory-swap", "8m"] : ["-m", "8m"]
+            // The pause lets the monitor start its watch, which begins once runc reports the
+            // container running.
+            let grow = "sleep 0.3; x=$(head -c 50000000 /dev/zero | tr '\\0' a); echo survived"
+            let foreground = await harness.kiln.run(
+                ["run", "--name", "hungry", "--network", "none"] + limits + [ContainerHarness.image, "sh", "-c", grow])
+            #expect(foreground.status == 137, "\(foreground.stdout) \(foreground.stderr)")
+            #expect(try harness.container("hungry")?.state.oomKilled == true)
+            let inspected = await harness.kiln("inspect", "-f", "{{.State.OOMKilled}}", "hungry")
+            #expect(inspected.stdout == "true\n", "\(inspected.stderr)")
+
+            let detached = await harness.kiln.run(
+                ["run", "-d", "--name", "hungry-detached", "--network", "none"] + limits + [
+                    ContainerHarness.image, "sh", "-c", grow,
+                ])
+            #expect(detached.status == 0, "\(detached.stderr)")
+            let ended = try await harness.eventually(10) { try harness.container("hungry-detached")?.status == .exited }
+            #expect(ended)
+            #expect(try harness.container("hungry-detached")?.state.oomKilled == true)
+
+            let modest = await harness.kiln.run(
+                ["run", "--name", "modest", "--network", "none"] + limits + [ContainerHarness.image, "true"])
+            #expect(modest.status == 0, "\(modest.stderr)")
+            #expect(try harness.container("modest")?.state.oomKilled != true)
         }
     }
 

@@ -19,7 +19,7 @@ enum ContainerInspection {
             ("Running", .bool(container.status.isActive)),
             ("Paused", .bool(container.status == .paused)),
             ("Restarting", .bool(container.status == .restarting)),
-            ("OOMKilled", .bool(false)),
+            ("OOMKilled", .bool(state.oomKilled == true)),
             ("Dead", .bool(container.status == .dead)),
             ("Pid", .integer(Int64(container.status.isActive ? state.pid : 0))),
             ("ExitCode", .integer(Int64(state.exitCode))),
