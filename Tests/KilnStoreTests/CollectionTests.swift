@@ -115,3 +115,25 @@ import Testing
         #expect(try fixture.entries("containers") == ["kept"])
     }
 }
+
+/// A lease owner that was killed and not yet reaped by its parent.
+@Suite struct ZombieOwnerTests {
+    @Test func zombieOwnerIsDead() throws {
+        var pid: pid_t = 0
+        let arguments = ["/bin/sleep", "0.2"]
+        var argv: [UnsafeMutablePointer<CChar>?] = arguments.map { strdup($0) } + [nil]
+        defer { for argument in argv { free(argument) } }
+        try #require(posix_spawn(&pid, "/bin/sleep", nil, nil, &argv, environ) == 0)
+        defer { _ = waitpid(pid, nil, 0) }
+
+        let identity = ProcessIdentity(
+            pid: pid, startTime: try #require(ProcessIdentity.startTime(of: pid)),
+            pidNamespace: ProcessIdentity.current.pidNamespace, bootID: ProcessIdentity.current.bootID)
+        #expect(ProcessIdentity.liveness(of: identity) == .alive)
+
+        // Wait for the exit without reaping: waitid with WNOWAIT leaves the zombie in place.
+        var info = siginfo_t()
+        try #require(waitid(P_PID, id_t(pid), &info, WEXITED | WNOWAIT) == 0)
+        #expect(ProcessIdentity.liveness(of: identity) == .dead)
+    }
+}

@@ -51,7 +51,9 @@ public struct ProcessIdentity: Sendable, Hashable, CustomStringConvertible {
         return started == owner.startTime ? .alive : .dead
     }
 
-    /// The start time of `pid` from `/proc/PID/stat`, or nil when the process does not exist.
+    /// The start time of `pid` from `/proc/PID/stat`, or nil when the process does not exist or
+    /// has exited. A killed build that its parent has not reaped yet is a zombie. It keeps its
+    /// `/proc` entry, but its leases and scratch directories count as abandoned.
     static func startTime(of pid: Int32) -> UInt64? {
         guard let descriptor = try? FileDescriptor.open("/proc/\(pid)/stat", flags: O_RDONLY),
             let bytes = try? descriptor.readAll(limit: 8192)
@@ -60,9 +62,11 @@ public struct ProcessIdentity: Sendable, Hashable, CustomStringConvertible {
         // parentheses, so the fields are counted from the last closing parenthesis.
         guard let close = bytes.lastIndex(of: UInt8(ascii: ")")) else { return nil }
         let fields = bytes[(close + 1)...].split(separator: UInt8(ascii: " "))
-        // After the name come field 3 (state) onwards; the start time is field 22.
+        // After the name come field 3 (state) onwards. The start time is field 22.
         let index = 22 - 3
         guard fields.count > index else { return nil }
+        // `Z` is a zombie, `X` a process being torn down.
+        if let state = fields.first?.first, state == UInt8(ascii: "Z") || state == UInt8(ascii: "X") { return nil }
         return UInt64(String(decoding: fields[index], as: UTF8.self))
     }
 
