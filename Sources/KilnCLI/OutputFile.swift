@@ -1,3 +1,4 @@
+import CSystem
 import Foundation
 import KilnDiagnostics
 import KilnSystem
@@ -6,11 +7,15 @@ import KilnSystem
 /// destinations of `kiln push`) without ever replacing a device or FIFO by a regular file.
 ///
 /// A new or regular file is written to a temporary file beside it, synced and renamed into
-/// place, so the file is either complete or as it was. A symlink to a regular file or to nothing
-/// is replaced by the new file and its target left alone, as Docker 20.10's CLI does with
-/// `docker save -o` (Docker 28's CLI rejects such a symlink instead). An existing file that is
-/// not regular (`/dev/stdout`, `/dev/null`, a FIFO, a socket), named directly or through
-/// symlinks, is opened and written in place, so a failed write can leave part of the output there.
+/// place, so the file is either complete or as it was. A symlink is followed, and its target is
+/// written as if it had been named. An existing file that is not regular (`/dev/null`, a FIFO, a
+/// socket), named directly or through symlinks, is opened and written in place, so a failed
+/// write can leave part of the output there. So is anything reached through a link in `/proc`
+/// (`/dev/stdout` is a link to `/proc/self/fd/1`): such a link names an open file, which may be
+/// a pipe or a file the shell redirected to, and its text is not a path to rename over.
+///
+/// Docker's CLIs differ on symlinks: 20.10 renames a temporary file over the link, which
+/// replaces it (and, as root, even `/dev/stdout`), and 28 refuses a symlink.
 enum OutputFile {
     /// The maximum number of symlinks followed, as Linux's `MAXSYMLINKS`.
     static let maxSymlinkHops = 40
@@ -20,26 +25,41 @@ enum OutputFile {
         var status = stat()
         if stat(target, &status) == 0 {
             switch status.st_mode & S_IFMT {
-            case S_IFREG:
-                // Renaming over `path` replaces a symlink there and keeps the file it names.
-                break
             case S_IFDIR:
                 throw GeneralError("cannot write \(quoted(path)): it is a directory", hint: "name a file instead")
+            case S_IFREG where !isProcessLink(target):
+                break
             default:
-                try writeInPlace(path: path, target: target, body)
+                try writeInPlace(path: path, target: target, regular: status.st_mode & S_IFMT == S_IFREG, body)
                 return
             }
+        } else if isProcessLink(target) {
+            throw GeneralError("cannot write \(quoted(path)): \(quoted(target)) names no open file")
         }
-        try writeReplacing(path: path, body)
+        try writeReplacing(path: path, target: target, body)
+    }
+
+    /// Whether `path` lies in `/proc`, where the kernel resolves links such as
+    /// `/proc/self/fd/1` to open files rather than by their text.
+    /// `/dev/fd/1` counts too, because its folder resolves to `/proc/<pid>/fd`.
+    static func isProcessLink(_ path: String) -> Bool {
+        let parent = (path as NSString).deletingLastPathComponent
+        guard let resolved = realpath(parent.isEmpty ? "." : parent, nil) else { return false }
+        defer { free(resolved) }
+        let folder = String(cString: resolved)
+        return folder == "/proc" || folder.hasPrefix("/proc/")
     }
 
     /// Follows `path` while it is a symlink and returns the path it ends at, which may not exist
-    /// (a dangling link names the file to create).
+    /// (a dangling link names the file to create). It stops at a link in `/proc`, whose text
+    /// (`pipe:[…]`, or the path of a file that was since renamed) is no path to follow.
     static func resolvedTarget(of path: String) throws -> String {
         var current = path
         for _ in 0..<maxSymlinkHops {
             var status = stat()
-            guard lstat(current, &status) == 0, status.st_mode & S_IFMT == S_IFLNK else { return current }
+            guard !isProcessLink(current), lstat(current, &status) == 0, status.st_mode & S_IFMT == S_IFLNK else {
+                return current
+            }
 
             var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
             let count = readlink(current, &buffer, buffer.count - 1)
@@ -56,17 +76,25 @@ enum OutputFile {
         throw GeneralError("cannot write \(quoted(path)): too many levels of symlinks")
     }
 
-    private static func writeInPlace(path: String, target: String, _ body: (FileDescriptor) throws -> Void) throws {
-        // No O_TRUNC and no O_CREAT: the file exists and is not regular, so there is nothing to
-        // truncate, and a FIFO blocks here until a reader opens it.
-        let descriptor = try FileDescriptor.open(target, flags: O_WRONLY)
-        try body(descriptor)
-        try descriptor.close()
+    private static func writeInPlace(
+        path: String, target: String, regular: Bool, _ body: (FileDescriptor) throws -> Void
+    ) throws {
+        // No O_CREAT: the file exists. A FIFO blocks here until a reader opens it. Only a regular
+        // file reached through `/proc` has old bytes to truncate, as a shell's `>` would.
+        let descriptor = try FileDescriptor.open(target, flags: O_WRONLY | (regular ? O_TRUNC : 0))
+        try namingPath(path, descriptor) {
+            try body(descriptor)
+            try descriptor.close()
+        }
     }
 
-    private static func writeReplacing(path: String, _ body: (FileDescriptor) throws -> Void) throws {
-        let directory = (path as NSString).deletingLastPathComponent
-        let name = (path as NSString).lastPathComponent
+    /// Writes `target` through a file that has no name until it is complete, then gives it a
+    /// hidden temporary name and renames that over `target`. A kiln killed while writing (Ctrl-C,
+    /// `kill -9`, a full disk) so leaves nothing in the folder. A file system without
+    /// `O_TMPFILE` gets the named temporary file from the start, which a killed kiln leaves.
+    private static func writeReplacing(path: String, target: String, _ body: (FileDescriptor) throws -> Void) throws {
+        let directory = (target as NSString).deletingLastPathComponent
+        let name = (target as NSString).lastPathComponent
         let folder = directory.isEmpty ? "." : directory
         var folderStatus = stat()
         guard stat(folder, &folderStatus) == 0, folderStatus.st_mode & S_IFMT == S_IFDIR else {
@@ -74,18 +102,40 @@ enum OutputFile {
                 "cannot write \(quoted(path)): the folder \(quoted(folder)) does not exist", hint: "create the folder first")
         }
         let temporary = "\(folder)/.\(name).kiln-\(UUID().uuidString.prefix(8))"
-        let descriptor = try FileDescriptor.open(temporary, flags: O_WRONLY | O_CREAT | O_EXCL, mode: 0o666)
+        let unnamed = kiln_openat(AT_FDCWD, folder, O_WRONLY | kiln_o_tmpfile | O_CLOEXEC, 0o666)
+        let descriptor =
+            unnamed >= 0
+            ? FileDescriptor(adopting: unnamed)
+            : try FileDescriptor.open(temporary, flags: O_WRONLY | O_CREAT | O_EXCL, mode: 0o666)
         do {
-            try body(descriptor)
-            try descriptor.sync()
+            try namingPath(path, descriptor) {
+                try body(descriptor)
+                try descriptor.sync()
+            }
+            if unnamed >= 0,
+                linkat(AT_FDCWD, "/proc/self/fd/\(descriptor.rawValue)", AT_FDCWD, temporary, AT_SYMLINK_FOLLOW) != 0
+            {
+                throw GeneralError("cannot write \(quoted(path)): \(errorText())")
+            }
             try descriptor.close()
-            guard rename(temporary, path) == 0 else {
+            guard rename(temporary, target) == 0 else {
                 throw GeneralError("cannot write \(quoted(path)): \(errorText())")
             }
         } catch {
             try? descriptor.close()
             unlink(temporary)
             throw error
+        }
+    }
+
+    /// Runs `body`, and names `path` instead of the descriptor number in a failed read or write
+    /// of `descriptor`.
+    private static func namingPath(_ path: String, _ descriptor: FileDescriptor, _ body: () throws -> Void) throws {
+        let number = descriptor.rawValue
+        do {
+            try body()
+        } catch let error as SystemError where error.path == "descriptor \(number)" {
+            throw GeneralError("cannot write \(quoted(path)): \(String(cString: strerror(error.errno)))")
         }
     }
 

@@ -1,3 +1,4 @@
+import CSystem
 import Foundation
 import KilnSystem
 import Testing
@@ -5,8 +6,8 @@ import Testing
 @testable import KilnCLI
 
 /// Output paths of `kiln save -o`, `kiln build -o type=…,dest=` and `kiln push …-archive:` that
-/// are not regular files: a FIFO or device is written through and never replaced, and a symlink
-/// is replaced by the file, as Docker 20.10's CLI does.
+/// are not regular files: a FIFO, a device or an open file named through `/proc` is written
+/// through and never replaced, and a symlink is followed.
 @Suite struct OutputFileTests {
     /// One way to write an archive to `path`, run in a workspace whose store contains the image
     /// `out/app:1`.
@@ -55,22 +56,22 @@ import Testing
     }
 
     @Test(arguments: writers)
-    func symlinkReplacedAndTargetKept(_ writer: Writer) async throws {
+    func symlinkKeptAndTargetWritten(_ writer: Writer) async throws {
         let workspace = try await Self.workspace()
         let target = workspace.path + "/target.tar"
         let link = workspace.context + "/link.tar"
-        _ = FileManager.default.createFile(atPath: target, contents: Data("old".utf8))
-        try #require(symlink("../target.tar", link) == 0)
+        try "old".write(toFile: target, atomically: false, encoding: .utf8)
+        try #require(symlink(target, link) == 0)
 
         let result = await workspace.run(writer.arguments(link))
         #expect(result.status == 0, "\(result.stderr)")
-        #expect(Self.fileType(link) == S_IFREG)
-        Self.expectTar([UInt8](try Data(contentsOf: URL(fileURLWithPath: link))))
-        #expect(try String(contentsOfFile: target, encoding: .utf8) == "old")
+        #expect(Self.fileType(link) == S_IFLNK)
+        #expect(Self.fileType(target) == S_IFREG)
+        Self.expectTar([UInt8](try Data(contentsOf: URL(fileURLWithPath: target))))
     }
 
     @Test(arguments: writers)
-    func danglingSymlinkReplaced(_ writer: Writer) async throws {
+    func danglingSymlinkCreatesTarget(_ writer: Writer) async throws {
         let workspace = try await Self.workspace()
         let target = workspace.path + "/new.tar"
         let link = workspace.context + "/link.tar"
@@ -78,8 +79,63 @@ import Testing
 
         let result = await workspace.run(writer.arguments(link))
         #expect(result.status == 0, "\(result.stderr)")
-        #expect(Self.fileType(link) == S_IFREG)
-        #expect(Self.fileType(target) == nil)
+        #expect(Self.fileType(link) == S_IFLNK)
+        #expect(Self.fileType(target) == S_IFREG)
+    }
+
+    /// `/dev/stdout` is a link to `/proc/self/fd/1`. Here the open file is a pipe of the test's
+    /// own, named through `/proc/self/fd` directly, through `/dev/fd`, and through a link of the
+    /// workspace's; the archive must come out of the pipe and every link must stay.
+    @Test(arguments: writers)
+    func pipeNamedThroughProcReceivesArchive(_ writer: Writer) async throws {
+        for form in ["/proc/self/fd/", "/dev/fd/", "link to /proc/self/fd/"] {
+            let workspace = try await Self.workspace()
+            var ends: [Int32] = [0, 0]
+            try #require(kiln_pipe_cloexec(&ends) == 0)
+            let reader = PipeReader(descriptor: ends[0])
+            var path = form + String(ends[1])
+            if form.hasPrefix("link") {
+                path = workspace.context + "/mystdout"
+                try #require(symlink("/proc/self/fd/\(ends[1])", path) == 0)
+            }
+
+            let result = await workspace.run(writer.arguments(path))
+            close(ends[1])
+            let bytes = reader.finish()
+            #expect(result.status == 0, "\(form): \(result.stderr)")
+            Self.expectTar(bytes, "\(form)")
+            if form.hasPrefix("link") { #expect(Self.fileType(path) == S_IFLNK) }
+            #expect(
+                try FileManager.default.contentsOfDirectory(atPath: workspace.context).filter { $0.hasPrefix(".") } == [],
+                "\(form)")
+        }
+    }
+
+    /// A regular file named through `/proc/self/fd` (`kiln save -o /dev/stdout > out.tar`) is
+    /// written through its open file, and the file keeps its name and its inode.
+    @Test(arguments: writers)
+    func regularFileNamedThroughProcIsWrittenInPlace(_ writer: Writer) async throws {
+        let workspace = try await Self.workspace()
+        let file = workspace.path + "/redirected.tar"
+        let descriptor = open(file, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        try #require(descriptor >= 0)
+        defer { close(descriptor) }
+        var before = stat()
+        try #require(stat(file, &before) == 0)
+
+        let result = await workspace.run(writer.arguments("/proc/self/fd/\(descriptor)"))
+        #expect(result.status == 0, "\(result.stderr)")
+        var after = stat()
+        try #require(stat(file, &after) == 0)
+        #expect(after.st_ino == before.st_ino)
+        Self.expectTar([UInt8](try Data(contentsOf: URL(fileURLWithPath: file))))
+    }
+
+    @Test func closedDescriptorThroughProcIsRejected() async throws {
+        let workspace = try await Self.workspace()
+        let result = await workspace.run(["save", "-o", "/proc/self/fd/987", "out/app:1"])
+        #expect(result.status == 1)
+        #expect(result.stderr.contains("names no open file"), "\(result.stderr)")
     }
 
     @Test(arguments: writers)
@@ -141,7 +197,7 @@ import Testing
 
         let result = await workspace.run(writer.arguments(device))
         #expect(result.status == 1)
-        #expect(result.stderr.contains("No space left on device"), "\(result.stderr)")
+        #expect(result.stderr.contains("cannot write \"\(device)\": No space left on device"), "\(result.stderr)")
         #expect(Self.fileType(device) == S_IFCHR)
     }
 
@@ -206,6 +262,31 @@ final class FifoReader: @unchecked Sendable {
 
     func finish() -> [UInt8] {
         if keeper >= 0 { close(keeper) }
+        done.wait()
+        return bytes
+    }
+}
+
+/// Reads a pipe's read end to its end on its own thread, and closes it.
+final class PipeReader: @unchecked Sendable {
+    private let done = DispatchSemaphore(value: 0)
+    private var bytes: [UInt8] = []
+
+    init(descriptor: Int32) {
+        Thread.detachNewThread { [self] in
+            var buffer = [UInt8](repeating: 0, count: 65536)
+            while true {
+                let count = read(descriptor, &buffer, buffer.count)
+                if count < 0 && errno == EINTR { continue }
+                guard count > 0 else { break }
+                bytes += buffer[0..<count]
+            }
+            close(descriptor)
+            done.signal()
+        }
+    }
+
+    func finish() -> [UInt8] {
         done.wait()
         return bytes
     }
