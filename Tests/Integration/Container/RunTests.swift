@@ -144,6 +144,10 @@ struct RunTests {
 
             let foreground = await harness.kiln("run", "--rm", "-v", "/anonymous", ContainerHarness.image, "sh", "-c", "echo x > /anonymous/f")
             #expect(foreground.status == 0)
+            // The directories leave `containers` and `work` before kiln returns, and a background
+            // `rm` removes them from the trash.
+            #expect(harness.entries("containers") == [])
+            #expect(harness.entries("work") == [])
             let detached = await harness.kiln("run", "-d", "--rm", ContainerHarness.image, "sh", "-c", "sleep 0.3")
             #expect(detached.status == 0)
             let id = detached.stdout.trimmingCharacters(in: .newlines)
@@ -157,6 +161,7 @@ struct RunTests {
             #expect(harness.entries("work") == [])
             #expect(harness.entries("volumes") == [])
             #expect(harness.mountsBelowRoot() == [])
+            #expect(await harness.eventually { harness.entries("trash").isEmpty })
             let runcState = try Command.status("runc", ["--root", harness.root + "/runc", "state", id])
             #expect(runcState.status != 0)
         }
