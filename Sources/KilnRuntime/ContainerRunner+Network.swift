@@ -108,11 +108,8 @@ extension ContainerRunner {
         await pumped
         forwarder?.stop()
         await terminal?.finish()
-        // runc deletes its state while slirp4netns ends, because neither needs the other. The
-        // two took 11 to 13 ms one after the other, most of it the `runc delete` process.
-        async let deleted: Void? = try? runc.delete(id: id, force: true)
-        slirp?.stop()
-        _ = await deleted
+        slirp?.stop(waiting: false)
+        try? await runc.delete(id: id, force: true)
         return ContainerExit(status: status, outputTail: tail.result)
     }
 
@@ -206,7 +203,7 @@ final class PreparedNetwork: @unchecked Sendable {
 
     /// Stops slirp4netns and closes the namespace's descriptor.
     func close() {
-        slirp?.stop()
+        slirp?.stop(waiting: false)
         slirp = nil
         _ = Glibc.close(descriptor)
     }
