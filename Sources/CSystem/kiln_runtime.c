@@ -4,6 +4,10 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
+#include <net/if.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdio.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <signal.h>
@@ -60,6 +64,68 @@ int kiln_receive_fd(int socket) {
 
 int kiln_set_child_subreaper(void) {
     return prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
+}
+
+struct kiln_network_namespace_result {
+    int fd;
+    int error;
+};
+
+// Runs on a thread of its own, because unshare(CLONE_NEWNET) moves only the calling thread into
+// the new namespace. The namespace lives on through the returned descriptor after the thread ends.
+static void *kiln_make_network_namespace(void *argument) {
+    struct kiln_network_namespace_result *result = argument;
+    if (unshare(CLONE_NEWNET) != 0) {
+        result->error = errno;
+        return NULL;
+    }
+
+    char path[64];
+    snprintf(path, sizeof path, "/proc/self/task/%d/ns/net", (int)gettid());
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        result->error = errno;
+        return NULL;
+    }
+
+    // A new network namespace has its loopback interface down, and runc brings it up only in a
+    // namespace that it creates itself.
+    int socket_fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    struct ifreq request;
+    memset(&request, 0, sizeof request);
+    strncpy(request.ifr_name, "lo", IFNAMSIZ - 1);
+    if (socket_fd < 0 || ioctl(socket_fd, SIOCGIFFLAGS, &request) != 0) {
+        result->error = errno;
+        if (socket_fd >= 0) close(socket_fd);
+        close(fd);
+        return NULL;
+    }
+    request.ifr_flags |= IFF_UP | IFF_RUNNING;
+    if (ioctl(socket_fd, SIOCSIFFLAGS, &request) != 0) {
+        result->error = errno;
+        close(socket_fd);
+        close(fd);
+        return NULL;
+    }
+    close(socket_fd);
+    result->fd = fd;
+    return NULL;
+}
+
+int kiln_new_network_namespace(void) {
+    struct kiln_network_namespace_result result = {.fd = -1, .error = 0};
+    pthread_t thread;
+    int created = pthread_create(&thread, NULL, kiln_make_network_namespace, &result);
+    if (created != 0) {
+        errno = created;
+        return -1;
+    }
+    pthread_join(thread, NULL);
+    if (result.fd < 0) {
+        errno = result.error;
+        return -1;
+    }
+    return result.fd;
 }
 
 int kiln_get_window_size(int fd, uint16_t *rows, uint16_t *columns) {

@@ -1,5 +1,6 @@
 import CSystem
 import Foundation
+import Glibc
 import KilnDiagnostics
 import KilnSystem
 import Synchronization
@@ -69,16 +70,7 @@ extension ContainerRunner {
                     pid: createdPid ?? 0, apiSocket: try Self.shortSocketPath(),
                     environment: ProcessInfo.processInfo.environment)
                 slirp = started
-                var published: [PortMapping] = []
-                for var mapping in ports {
-                    if mapping.hostPort == 0 {
-                        mapping.hostPort = try PortProbe.freePort(mapping.hostIP, proto: mapping.proto)
-                    }
-                    try started.publish(mapping)
-                    published.append(mapping)
-                }
-                try? Data(published.map(\.description).joined(separator: "\n").utf8)
-                    .write(to: URL(fileURLWithPath: bundle.directory + "/ports"))
+                try Self.publish(ports, through: started, bundle: bundle)
             }
             // Forward before the process runs, so that no signal meant for it ends kiln instead.
             if case .inherit = io, let createdPid {
@@ -116,9 +108,24 @@ extension ContainerRunner {
         await pumped
         forwarder?.stop()
         await terminal?.finish()
-        slirp?.stop()
+        slirp?.stop(waiting: false)
         try? await runc.delete(id: id, force: true)
         return ContainerExit(status: status, outputTail: tail.result)
+    }
+
+    /// Publishes `ports` through `slirp`, choosing a free host port where none was given, and
+    /// lists them in the bundle's `ports` file.
+    static func publish(_ ports: [PortMapping], through slirp: Slirp4netns, bundle: BundleLayout) throws {
+        var published: [PortMapping] = []
+        for var mapping in ports {
+            if mapping.hostPort == 0 {
+                mapping.hostPort = try PortProbe.freePort(mapping.hostIP, proto: mapping.proto)
+            }
+            try slirp.publish(mapping)
+            published.append(mapping)
+        }
+        try? Data(published.map(\.description).joined(separator: "\n").utf8)
+            .write(to: URL(fileURLWithPath: bundle.directory + "/ports"))
     }
 
     private static let subreaper = Mutex(false)
@@ -161,5 +168,43 @@ extension ContainerRunner {
             throw RuntimeError(.systemCallFailed(operation: "creating a socket directory in /tmp", errno: errno))
         }
         return String(cString: made) + "/api.sock"
+    }
+}
+
+/// A network namespace that kiln makes before it starts runc, so that slirp4netns can connect it
+/// first and one `runc run` starts the container in it. runc create, runc start and runc delete
+/// would be three runc processes, and this needs one.
+///
+/// The namespace lives as long as kiln keeps `descriptor` open and slirp4netns runs in it, so a
+/// killed kiln leaves neither behind: the descriptor closes, and slirp4netns ends on its exit
+/// descriptor.
+final class PreparedNetwork: @unchecked Sendable {
+    let descriptor: Int32
+    private var slirp: Slirp4netns?
+
+    init() throws {
+        descriptor = kiln_new_network_namespace()
+        guard descriptor >= 0 else {
+            throw RuntimeError(.systemCallFailed(operation: "creating a network namespace", errno: errno))
+        }
+    }
+
+    /// The namespace as a path that runc and slirp4netns can open while kiln runs.
+    var path: String { "/proc/\(getpid())/fd/\(descriptor)" }
+
+    /// Starts slirp4netns in the namespace, waits until it is ready and publishes `ports`.
+    func connect(ports: [PortMapping], bundle: BundleLayout) throws {
+        let started = try Slirp4netns.start(
+            networkNamespace: path, apiSocket: try ContainerRunner.shortSocketPath(),
+            environment: ProcessInfo.processInfo.environment)
+        slirp = started
+        try ContainerRunner.publish(ports, through: started, bundle: bundle)
+    }
+
+    /// Stops slirp4netns and closes the namespace's descriptor.
+    func close() {
+        slirp?.stop(waiting: false)
+        slirp = nil
+        _ = Glibc.close(descriptor)
     }
 }

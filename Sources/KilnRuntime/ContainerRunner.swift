@@ -59,18 +59,32 @@ public struct ContainerRunner: Sendable {
             try await RuntimeCheck.verify(runc)
         }
         let root = try RootfsDirectory(path: configuration.rootfs)
+
+        // Without a terminal, kiln makes a slirp4netns network's namespace itself, so that one
+        // `runc run` starts the container in it.
+        var configuration = configuration
+        var network: PreparedNetwork?
+        if case .slirp = configuration.network, !configuration.terminal {
+            let prepared = try PreparedNetwork()
+            network = prepared
+            configuration.networkNamespacePath = prepared.path
+        }
+        defer { network?.close() }
+
         let spec = try BundleWriter.write(configuration, to: bundle)
         try CommandCheck.check(spec, mounts: configuration.mounts, root: root)
         let stubs = try MountPointStubs.create(for: spec.mounts, in: root)
         defer { stubs.remove(from: root, logger: logger) }
 
-        // A private network needs the namespace before the process starts, and a terminal needs
-        // the console socket; both go through runc create. Everything else is one `runc run`.
-        if case .slirp(let ports) = configuration.network {
+        // A terminal needs the console socket, which goes through runc create, and so does the
+        // network namespace that runc creates then. Everything else is one `runc run`.
+        if configuration.terminal {
+            var ports: [PortMapping]?
+            if case .slirp(let mappings) = configuration.network { ports = mappings }
             return try await runCreatingFirst(configuration, id: id, bundle: bundle, io: io, ports: ports)
         }
-        if configuration.terminal {
-            return try await runCreatingFirst(configuration, id: id, bundle: bundle, io: io, ports: nil)
+        if let network, case .slirp(let ports) = configuration.network {
+            try network.connect(ports: ports, bundle: bundle)
         }
         return try await runDirectly(configuration, id: id, bundle: bundle, io: io)
     }

@@ -37,6 +37,12 @@ int kiln_receive_fd(int socket);
 /// descendants such as a container's init after `runc create` are re-parented to it.
 int kiln_set_child_subreaper(void);
 
+/// Creates a network namespace with its loopback interface up, and returns a descriptor of it
+/// (O_CLOEXEC) that keeps the namespace alive, or -1 with errno set. The work happens on a
+/// thread of its own, so the caller's namespaces stay as they were. Needs CAP_SYS_ADMIN and
+/// CAP_NET_ADMIN.
+int kiln_new_network_namespace(void);
+
 /// The window size of a terminal (TIOCGWINSZ); returns 0, or -1 with errno set.
 int kiln_get_window_size(int fd, uint16_t *rows, uint16_t *columns);
 

@@ -98,15 +98,19 @@ public struct ContainerFilesystem: Sendable {
         Store.mountPoints().contains(merged)
     }
 
-    /// Unmounts `merged` (lazily when busy) until nothing is mounted there.
-    public func unmount() {
+    /// Unmounts `merged` (lazily when busy) until nothing is mounted there. Returns false when
+    /// something is still mounted after eight attempts.
+    @discardableResult
+    public func unmount() -> Bool {
         var attempts = 0
-        while isMounted, attempts < 8 {
+        while isMounted {
+            guard attempts < 8 else { return false }
             if umount2(merged, 0) != 0 {
                 _ = umount2(merged, Int32(MNT_DETACH))
             }
             attempts += 1
         }
+        return true
     }
 
     /// Unmounts and removes the container's directories.

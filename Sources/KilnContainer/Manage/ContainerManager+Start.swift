@@ -100,8 +100,12 @@ extension ContainerManager {
         }
     }
 
-    /// Records the container's end, and removes a `--rm` container.
+    /// Records the container's end, or removes a `--rm` container, whose record then goes away
+    /// without the exit being written first.
     private func recordExit(_ container: Container, exit: ContainerExit) {
+        if container.specification.autoRemove, (try? discard(container, volumes: true, inBackground: true)) != nil {
+            return
+        }
         _ = try? repository.update(container.id) { current in
             current.status = .exited
             current.state.exitCode = exit.exitCode

@@ -114,13 +114,19 @@ public final class ContainerManager: Sendable {
         try discard(container, volumes: volumes)
     }
 
-    /// Deletes everything of a container that is not running.
-    func discard(_ container: Container, volumes: Bool = false) throws {
+    /// Deletes everything of a container that is not running. With `inBackground`, its
+    /// directories go to the store's trash and a background `rm` removes them, so the caller
+    /// does not wait for the file system.
+    func discard(_ container: Container, volumes: Bool = false, inBackground: Bool = false) throws {
         let filesystem = filesystem(container.id)
-        filesystem.unmount()
+        let unmounted = filesystem.unmount()
         try repository.delete(container.id)
-        try? filesystem.remove()
-        try? FileManager.default.removeItem(atPath: bundle(container.id).directory)
+        let movedToTrash =
+            inBackground && unmounted && (try? store.removeContainerDirectoriesInBackground(id: container.id)) != nil
+        if !movedToTrash {
+            try? filesystem.remove()
+            try? FileManager.default.removeItem(atPath: bundle(container.id).directory)
+        }
         if volumes {
             for mount in container.specification.mounts where mount.kind == .volume && mount.anonymous {
                 try? FileManager.default.removeItem(atPath: volumesDirectory + "/" + mount.source)

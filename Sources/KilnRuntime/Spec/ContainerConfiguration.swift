@@ -31,6 +31,9 @@ public struct ContainerConfiguration: Sendable, Equatable {
     public var extraFiles: [GeneratedFile]
     /// Memory, CPU and process limits, applied through cgroups.
     public var resources: ResourceLimits
+    /// The path of an existing network namespace that a private network (`none` or `slirp`)
+    /// joins, which runc opens. When it is nil, runc creates the namespace.
+    public var networkNamespacePath: String?
 
     public init(
         rootfs: String,

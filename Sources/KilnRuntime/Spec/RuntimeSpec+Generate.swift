@@ -28,7 +28,7 @@ extension RuntimeSpec {
 
         var namespaces = ["pid", "ipc", "uts", "mount"].map { Namespace(type: $0) }
         if configuration.network != .host {
-            namespaces.append(Namespace(type: "network"))
+            namespaces.append(Namespace(type: "network", path: configuration.networkNamespacePath))
         }
         linux = Linux(
             namespaces: namespaces,

@@ -37,6 +37,19 @@ struct RunTests {
         }
     }
 
+    @Test func defaultNetworkInterfacesAreUp() async throws {
+        try await ContainerHarness.with { harness in
+            // kiln makes this namespace itself, so it also brings the loopback interface up.
+            let loopback = await harness.kiln("run", "--rm", ContainerHarness.image, "ip", "-o", "link", "show", "lo")
+            #expect(loopback.status == 0)
+            #expect(loopback.stdout.contains("<LOOPBACK,UP"))
+
+            let tap = await harness.kiln("run", "--rm", ContainerHarness.image, "ip", "-o", "-4", "addr", "show", "tap0")
+            #expect(tap.status == 0)
+            #expect(tap.stdout.contains("inet 10.0.2.100/24"))
+        }
+    }
+
     @Test func exitStatuses() async throws {
         try await ContainerHarness.with { harness in
             let image = ContainerHarness.image
@@ -144,6 +157,10 @@ struct RunTests {
 
             let foreground = await harness.kiln("run", "--rm", "-v", "/anonymous", ContainerHarness.image, "sh", "-c", "echo x > /anonymous/f")
             #expect(foreground.status == 0)
+            // The directories leave `containers` and `work` before kiln returns, and a background
+            // `rm` removes them from the trash.
+            #expect(harness.entries("containers") == [])
+            #expect(harness.entries("work") == [])
             let detached = await harness.kiln("run", "-d", "--rm", ContainerHarness.image, "sh", "-c", "sleep 0.3")
             #expect(detached.status == 0)
             let id = detached.stdout.trimmingCharacters(in: .newlines)
@@ -157,6 +174,7 @@ struct RunTests {
             #expect(harness.entries("work") == [])
             #expect(harness.entries("volumes") == [])
             #expect(harness.mountsBelowRoot() == [])
+            #expect(await harness.eventually { harness.entries("trash").isEmpty })
             let runcState = try Command.status("runc", ["--root", harness.root + "/runc", "state", id])
             #expect(runcState.status != 0)
         }

@@ -1,0 +1,59 @@
+import CSystem
+import Glibc
+import KilnSystem
+
+extension Store {
+    /// The `rm` binaries that background removal tries, in order. Its `--one-file-system` flag is
+    /// GNU coreutils'.
+    static let removalTools = ["/usr/bin/rm", "/bin/rm"]
+
+    /// Removes a container's directories `work/<id>` and `containers/<id>` without waiting for
+    /// the file system: renames both into `trash/`, then starts `rm` on them and returns.
+    ///
+    /// The names are gone when this returns, and the trash entries carry this process's tag. So
+    /// whatever `rm` leaves (it was killed, it is not GNU rm, or it could not start) is trash of
+    /// an exited process once this process ends, and the next kiln command that opens the store
+    /// removes it. Removing the directories of a container that just ran `true` took 6 to 12 ms
+    /// (load average about 10, ext4 on a virtio disk), which `kiln run --rm` no longer waits for.
+    public func removeContainerDirectoriesInBackground(id: String) throws {
+        var trashNames: [String] = []
+        for (directory, displayPath) in [(workDirectory, layout.work(id)), (containersDirectory, layout.container(id))] {
+            let trashName = "\(ProcessIdentity.current.fileTag)-\(Self.randomID())"
+            if kiln_renameat2(directory.rawValue, id, trashDirectory.rawValue, trashName, kiln_rename_noreplace) != 0 {
+                if errno == ENOENT { continue }
+                throw StoreError.system(
+                    SystemError("rename", path: "\(displayPath) to \(layout.trash)/\(trashName)", errno: errno),
+                    context: "removing \(displayPath)")
+            }
+            trashNames.append(trashName)
+        }
+        guard !trashNames.isEmpty else { return }
+
+        let paths = trashNames.map { "\(layout.trash)/\($0)" }
+        if startRemoval(of: paths) { return }
+        for name in trashNames {
+            try removeTree(name, in: trashDirectory, displayPath: "\(layout.trash)/\(name)")
+        }
+    }
+
+    /// Starts `rm -rf --one-file-system` on `paths` in a session of its own with its standard
+    /// streams on /dev/null, so that neither a terminal's Ctrl-C nor a caller that reads kiln's
+    /// output waits for it. Returns false when no `rm` could start.
+    private func startRemoval(of paths: [String]) -> Bool {
+        guard let tool = Self.removalTools.first(where: { access($0, X_OK) == 0 }) else { return false }
+        let devNull = Glibc.open("/dev/null", O_RDWR | O_CLOEXEC)
+        guard devNull >= 0 else { return false }
+        defer { Glibc.close(devNull) }
+        do {
+            // The child is reaped by a background thread once `ChildProcess` is released, or by
+            // init once this process has exited.
+            _ = try ChildProcess.spawn(
+                tool, arguments: ["-rf", "--one-file-system", "--"] + paths, environment: ["LC_ALL": "C"],
+                descriptors: [0: devNull, 1: devNull, 2: devNull], newSession: true)
+            return true
+        } catch {
+            logger.debug("could not start \(tool) to remove \(paths.joined(separator: " ")): \(error)")
+            return false
+        }
+    }
+}
