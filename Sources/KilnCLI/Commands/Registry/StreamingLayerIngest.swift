@@ -32,6 +32,9 @@ final class UnpackingStoreImages: ImageDestination {
     }
 
     func beginLayerIngest(_ descriptor: Descriptor, index: Int, of manifest: Manifest) throws -> any BlobIngest {
+        // TODO: with concurrent downloads, layers above the bottom one start before it has a
+        // snapshot, so they do not stream, and their bytes are hashed by the store writer and
+        // again by the unpack from the stored blob.
         guard let layers = try unpacker.streamableLayers(index, of: manifest) else {
             return try images.beginIngest(descriptor)
         }
