@@ -94,27 +94,39 @@ public final class Snapshotter: Sendable {
     }
 
     private func unpack(_ layer: SnapshotLayer, chainID: Digest, parent: Digest?, lowers: [Digest], lease: Lease) throws {
-        let scratch = try store.makeScratchDirectory(lease: lease)
-        defer { removeQuietly(scratch) }
-        // A layer without a `./` entry leaves the root as the scratch directory was made (0700).
-        chmod(scratch.path, 0o755)
-
-        let root = try RootDirectory(path: FilePath(scratch.path))
-        let lowerRoots = try lowerDirectories(lowers).map { try RootDirectory(path: FilePath($0)) }
-        var options = LayerApplier.Options(mode: .snapshot(lowerLayers: lowerRoots))
-        options.expectedDigest = layer.descriptor.digest
-        options.expectedDiffID = layer.diffID
-        options.logger = logger
         let blob = try store.openBlob(layer.descriptor.digest, expectedSize: layer.descriptor.size)
-        let result = try LayerApplier(root: root, options: options).apply(blob: blob)
-        logger.debug("unpacked layer \(layer.descriptor.digest) as snapshot \(chainID)")
+        let applied = try apply(layer, chainID: chainID, parent: parent, lowers: lowers, from: blob, lease: lease)
+        defer { removeQuietly(applied.scratch) }
+        try store.commitSnapshot(from: applied.scratch, record: applied.record, lease: lease)
+    }
 
-        try store.commitSnapshot(
-            from: scratch,
-            record: SnapshotRecord(
+    /// Applies a layer into a new scratch directory, checking its digest and diff ID, and returns
+    /// the directory with the record to commit it under. A failure removes the directory.
+    func apply(
+        _ layer: SnapshotLayer, chainID: Digest, parent: Digest?, lowers: [Digest], from blob: FileDescriptor,
+        lease: Lease
+    ) throws -> UncommittedSnapshot {
+        let scratch = try store.makeScratchDirectory(lease: lease)
+        do {
+            // A layer without a `./` entry leaves the root as the scratch directory was made (0700).
+            chmod(scratch.path, 0o755)
+
+            let root = try RootDirectory(path: FilePath(scratch.path))
+            let lowerRoots = try lowerDirectories(lowers).map { try RootDirectory(path: FilePath($0)) }
+            var options = LayerApplier.Options(mode: .snapshot(lowerLayers: lowerRoots))
+            options.expectedDigest = layer.descriptor.digest
+            options.expectedDiffID = layer.diffID
+            options.logger = logger
+            let result = try LayerApplier(root: root, options: options).apply(blob: blob)
+            logger.debug("unpacked layer \(layer.descriptor.digest) for snapshot \(chainID)")
+            let record = SnapshotRecord(
                 chainID: chainID, parent: parent, diffID: layer.diffID, size: result.uncompressedSize,
-                created: Int64(Date().timeIntervalSince1970)),
-            lease: lease)
+                created: Int64(Date().timeIntervalSince1970))
+            return UncommittedSnapshot(scratch: scratch, record: record, result: result)
+        } catch {
+            removeQuietly(scratch)
+            throw error
+        }
     }
 
     // MARK: Choosing the method

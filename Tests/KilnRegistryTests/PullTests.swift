@@ -364,7 +364,79 @@ import Testing
         settings.maximumAttempts = 1
         let (layout, result) = try await pull(registry, settings: settings)
         defer { layout.remove() }
-        #expect(message(result) == "registry \(registry.host) did not respond for 1 s while reading the response")
+        #expect(
+            message(result)
+                == "pull of \(registry.host)/kiln/app:1.0 failed: registry \(registry.host) stopped sending "
+                + "layer \(layer.digest) (no data for 1 s, gave up after 1 attempt)")
+    }
+
+    @Test func stallMidBlobNamesReferenceAndLayer() async throws {
+        let registry = try MockRegistry()
+        defer { registry.stop() }
+        let image = TestImage(layerSizes: [4096])
+        registry.add(image, repository: "kiln/app", tag: "1.0")
+        let layer = image.manifest.layers[0]
+        // Half the blob, then nothing: a registry process stopped in the middle of a blob.
+        registry.setHook { request in
+            guard request.path.hasSuffix("/blobs/\(layer.digest)") else { return nil }
+            let head = "HTTP/1.1 200 OK\r\nContent-Length: 4096\r\n\r\n"
+            return .raw(Array(head.utf8) + Array(image.layers[0].prefix(2048)), holdSeconds: 3)
+        }
+        var settings = fastSettings()
+        settings.readTimeout = 0.5
+        settings.maximumAttempts = 2
+        let (layout, result) = try await pull(registry, settings: settings)
+        defer { layout.remove() }
+        #expect(
+            message(result)
+                == "pull of \(registry.host)/kiln/app:1.0 failed: registry \(registry.host) stopped sending "
+                + "layer \(layer.digest) (no data for 0.5 s, gave up after 2 attempts)")
+        #expect(!(try layout.layout.containsBlob(layer.digest)))
+        #expect(layout.blobFiles.allSatisfy { !$0.contains(".ingest") })
+        // The second attempt resumed after the half that the first one kept.
+        #expect(registry.server.requests.contains { $0.header("Range") == "bytes=2048-" })
+    }
+
+    @Test func stallThenResumeCompletesBlob() async throws {
+        let registry = try MockRegistry()
+        defer { registry.stop() }
+        let image = TestImage(layerSizes: [4096])
+        registry.add(image, repository: "kiln/app", tag: "1.0")
+        let layer = image.manifest.layers[0]
+        registry.setHook { request in
+            guard request.path.hasSuffix("/blobs/\(layer.digest)") else { return nil }
+            if request.header("Range") == "bytes=2048-" {
+                return .status(206, [("Content-Range", "bytes 2048-4095/4096")], body: Array(image.layers[0][2048...]))
+            }
+            let head = "HTTP/1.1 200 OK\r\nContent-Length: 4096\r\n\r\n"
+            return .raw(Array(head.utf8) + Array(image.layers[0].prefix(2048)), holdSeconds: 3)
+        }
+        var settings = fastSettings()
+        settings.readTimeout = 0.5
+        let (layout, result) = try await pull(registry, settings: settings)
+        defer { layout.remove() }
+        #expect(message(result) == nil)
+        #expect(try layout.layout.containsBlob(layer.digest))
+    }
+
+    @Test func slowDripWithinIdleTimeoutCompletes() async throws {
+        let registry = try MockRegistry()
+        defer { registry.stop() }
+        let image = TestImage(layerSizes: [12])
+        registry.add(image, repository: "kiln/app", tag: "1.0")
+        let layer = image.manifest.layers[0]
+        // 12 bytes 0.25 s apart take 3 s, three times the timeout, but no gap reaches it.
+        registry.setHook { request in
+            guard request.path.hasSuffix("/blobs/\(layer.digest)") else { return nil }
+            return .drip(head: Array("HTTP/1.1 200 OK\r\nContent-Length: 12\r\n\r\n".utf8), body: image.layers[0], interval: 0.25)
+        }
+        var settings = fastSettings()
+        settings.readTimeout = 1
+        settings.maximumAttempts = 1
+        let (layout, result) = try await pull(registry, settings: settings)
+        defer { layout.remove() }
+        #expect(message(result) == nil)
+        #expect(try layout.layout.containsBlob(layer.digest))
     }
 
     @Test func indexPicksRequestedPlatform() async throws {

@@ -29,7 +29,17 @@ extension RegistryClient {
         repository: String, descriptor: Descriptor, into storage: any BlobStorage, source: HTTPURL? = nil,
         progress: @escaping @Sendable (Int64) -> Void = { _ in }
     ) async throws {
-        let ingest = try storage.beginIngest(descriptor)
+        try await fetchBlob(
+            repository: repository, descriptor: descriptor, into: try storage.beginIngest(descriptor), source: source,
+            progress: progress)
+    }
+
+    /// Downloads a blob into `ingest`, which checks the size and digest when it commits, and
+    /// commits it or, on any failure, aborts it.
+    public func fetchBlob(
+        repository: String, descriptor: Descriptor, into ingest: any BlobIngest, source: HTTPURL? = nil,
+        progress: @escaping @Sendable (Int64) -> Void = { _ in }
+    ) async throws {
         let state = DownloadState(ingest: ingest, descriptor: descriptor)
         let url = source ?? url("/v2/\(repository)/blobs/\(descriptor.digest)")
         let registry = self.registry
@@ -45,26 +55,42 @@ extension RegistryClient {
             ) { response in
                 try state.consume(response, repository: repository, registry: registry, progress: progress)
             }
-            try ingest.commit()
+            // The ingest hashes the bytes as they are written, so each byte is hashed once. Its
+            // commit blocks (fsync, and the end of an unpack that streams from the download), so
+            // it runs on a thread of its own.
+            let committing = UncheckedIngest(ingest)
+            do {
+                try await runBlocking { _ in try committing.ingest.commit() }
+            } catch RegistryError.digestMismatch(let expected, let actual, _) {
+                throw RegistryError.digestMismatch(
+                    expected: expected, actual: actual, source: "blob from \(registry)/\(repository)")
+            }
         } catch {
-            ingest.abort()
+            let aborting = UncheckedIngest(ingest)
+            _ = try? await runBlocking { _ in aborting.ingest.abort() }
             throw error
         }
     }
 }
 
-/// The progress of one blob download across attempts: the bytes kept and their running hash.
+/// Hands an ingest to the thread that commits or aborts it. Only one thread uses it at a time,
+/// because the download's attempts have ended by then.
+private struct UncheckedIngest: @unchecked Sendable {
+    let ingest: any BlobIngest
+    init(_ ingest: any BlobIngest) { self.ingest = ingest }
+}
+
+/// The progress of one blob download across attempts: the bytes kept so far. The ingest, not
+/// this type, hashes them and checks the digest on commit.
 final class DownloadState: @unchecked Sendable {
     // Attempts run one after another, each on one thread, so no two threads touch this at once.
     private let ingest: any BlobIngest
     private let descriptor: Descriptor
-    private var hasher: DigestHasher
     private(set) var received: Int64 = 0
 
     init(ingest: any BlobIngest, descriptor: Descriptor) {
         self.ingest = ingest
         self.descriptor = descriptor
-        hasher = DigestHasher(descriptor.digest.algorithm)
     }
 
     func consume(
@@ -76,7 +102,6 @@ final class DownloadState: @unchecked Sendable {
         case 200:
             if received > 0 {
                 try ingest.restart()
-                hasher = DigestHasher(digest.algorithm)
                 received = 0
             }
         case 206:
@@ -115,7 +140,6 @@ final class DownloadState: @unchecked Sendable {
             }
             try buffer.withUnsafeBytes { raw in
                 let slice = UnsafeRawBufferPointer(rebasing: raw[0..<count])
-                hasher.update(slice)
                 try ingest.write(slice)
             }
             received += Int64(count)
@@ -123,10 +147,6 @@ final class DownloadState: @unchecked Sendable {
         }
         guard received == size else {
             throw RegistryError.blobShort(digest: digest, received: received, size: size)
-        }
-        let actual = hasher.finalize()
-        guard actual == digest else {
-            throw RegistryError.digestMismatch(expected: digest, actual: actual, source: "blob from \(registry)/\(repository)")
         }
     }
 

@@ -72,6 +72,9 @@ public indirect enum RegistryError: KilnError, Equatable {
     case invalidURL(String, reason: String)
     case connectionFailed(host: String, reason: String)
     case timedOut(host: String, seconds: Double, during: String)
+    /// A pull gave up on `item` (a layer, the config, a manifest) of `reference` after `attempts`
+    /// attempts, the last of which received nothing for `seconds`.
+    case pullStalled(reference: String, item: String, host: String, seconds: Double, attempts: Int)
     case tls(host: String, reason: String)
     /// The response broke HTTP framing or the distribution protocol.
     case invalidResponse(url: String, reason: String)
@@ -126,6 +129,13 @@ public indirect enum RegistryError: KilnError, Equatable {
             return .error(
                 "cannot connect to registry \(host): \(reason)",
                 hint: "check that the registry address is right and reachable, and any proxy or firewall between")
+        case .pullStalled(let reference, let item, let host, let seconds, let attempts):
+            let tries = attempts == 1 ? "1 attempt" : "\(attempts) attempts"
+            return .error(
+                "pull of \(reference) failed: registry \(host) stopped sending \(item) "
+                    + "(no data for \(formatSeconds(seconds)), gave up after \(tries))",
+                hint: "check that registry \(host) is running and reachable; the registry setting read_timeout sets "
+                    + "how long kiln waits for data")
         case .timedOut(let host, let seconds, let during):
             return .error(
                 "registry \(host) did not respond for \(formatSeconds(seconds)) while \(during)",

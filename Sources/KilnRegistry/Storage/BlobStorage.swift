@@ -63,6 +63,16 @@ public protocol ImageDestination: BlobStorage {
     /// that `selected` is the manifest kiln pulled from it. Returns false when the name already
     /// pointed at this document, so the pull changed nothing.
     func recordImage(_ reference: Reference, document: Descriptor, selected: Descriptor) throws -> Bool
+
+    /// Starts writing layer `index` of `manifest`, whose config is already present. A destination
+    /// that unpacks layers while their bytes arrive returns an ingest that does so.
+    func beginLayerIngest(_ descriptor: Descriptor, index: Int, of manifest: Manifest) throws -> any BlobIngest
+}
+
+extension ImageDestination {
+    public func beginLayerIngest(_ descriptor: Descriptor, index: Int, of manifest: Manifest) throws -> any BlobIngest {
+        try beginIngest(descriptor)
+    }
 }
 
 func readLocalFile(_ path: String, limit: Int) throws -> [UInt8] {

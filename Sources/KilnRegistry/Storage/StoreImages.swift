@@ -72,7 +72,11 @@ final class StoreIngest: BlobIngest {
     }
 
     func commit() throws {
-        _ = try writer.commit()
+        do {
+            _ = try writer.commit()
+        } catch StoreError.digestMismatch(let expected, let actual, _) {
+            throw RegistryError.digestMismatch(expected: expected, actual: actual, source: "blob")
+        }
     }
 
     func abort() {

@@ -77,9 +77,34 @@ public struct ImagePuller: Sendable {
     }
 
     /// Pulls through one endpoint.
+    ///
+    /// A registry that sends nothing for `settings.readTimeout` seconds fails the attempt; each
+    /// attempt after the first resumes a layer where the last one stopped. When the attempts run
+    /// out on such a stall, the error names the registry, the reference and the layer.
     public func pull(
         _ reference: Reference, platform: Platform, from client: RegistryClient, into destination: any ImageDestination,
         onLayer: (@Sendable (Int, Manifest) -> Void)? = nil
+    ) async throws -> PullResult {
+        do {
+            return try await pullUnlabelled(reference, platform: platform, from: client, into: destination, onLayer: onLayer)
+        } catch let error as LabelledTimeout {
+            throw stalled(error.cause, item: error.item, reference: reference)
+        } catch let error as RegistryError {
+            throw stalled(error, item: "a manifest or the image config", reference: reference)
+        }
+    }
+
+    /// Names `reference` and `item` in a timeout that used up the attempts; other errors stay.
+    private func stalled(_ error: RegistryError, item: String, reference: Reference) -> RegistryError {
+        guard case .timedOut(let host, let seconds, _) = error else { return error }
+        return .pullStalled(
+            reference: reference.familiarString, item: item, host: host, seconds: seconds,
+            attempts: max(1, settings.maximumAttempts))
+    }
+
+    private func pullUnlabelled(
+        _ reference: Reference, platform: Platform, from client: RegistryClient, into destination: any ImageDestination,
+        onLayer: (@Sendable (Int, Manifest) -> Void)?
     ) async throws -> PullResult {
         let repository = reference.path
         let display = reference.familiarString
@@ -120,8 +145,8 @@ public struct ImagePuller: Sendable {
                 let layer = manifest.layers[index]
                 group.addTask {
                     let downloaded = try await fetchLayer(
-                        layer, repository: repository, client: client, into: destination, progress: progress,
-                        settings: settings)
+                        layer, index: index, of: manifest, repository: repository, client: client, into: destination,
+                        progress: progress, settings: settings)
                     return (index, downloaded)
                 }
             }
@@ -175,8 +200,8 @@ public struct ImagePuller: Sendable {
 
 /// Fetches one layer unless the destination has it, reporting Docker's per-layer phases.
 private func fetchLayer(
-    _ layer: Descriptor, repository: String, client: RegistryClient, into destination: any ImageDestination,
-    progress: ProgressReporter, settings: RegistrySettings
+    _ layer: Descriptor, index: Int, of manifest: Manifest, repository: String, client: RegistryClient,
+    into destination: any ImageDestination, progress: ProgressReporter, settings: RegistrySettings
 ) async throws -> Bool {
     let id = layer.digest.shortHex
     if try destination.containsBlob(layer.digest) {
@@ -190,15 +215,25 @@ private func fetchLayer(
     }
     let size = layer.size
     do {
-        try await client.fetchBlob(repository: repository, descriptor: layer, into: destination, source: source) { received in
+        let ingest = try destination.beginLayerIngest(layer, index: index, of: manifest)
+        try await client.fetchBlob(repository: repository, descriptor: layer, into: ingest, source: source) { received in
             progress.report(
                 .transfer(TransferInfo(id: id, direction: .download, phase: .downloading, currentBytes: received, totalBytes: size)))
         }
     } catch {
         progress.report(.transfer(TransferInfo(id: id, direction: .download, phase: .failed)))
+        if let timeout = error as? RegistryError, case .timedOut = timeout {
+            throw LabelledTimeout(cause: timeout, item: "layer \(layer.digest)")
+        }
         throw error
     }
     progress.report(.transfer(TransferInfo(id: id, direction: .download, phase: .verifying, currentBytes: size, totalBytes: size)))
     progress.report(.transfer(TransferInfo(id: id, direction: .download, phase: .complete, currentBytes: size, totalBytes: size)))
     return true
+}
+
+/// A timeout of a layer download, with the layer's name for the error that `pull` throws.
+private struct LabelledTimeout: Error {
+    var cause: RegistryError
+    var item: String
 }

@@ -28,18 +28,19 @@ public final class BlobWriter {
 
     private let store: Store
     private let lease: Lease
-    private let hasher: DigestHasher
+    /// Nil when the caller hashes the bytes itself and commits with `commit(verifiedDigest:)`.
+    private let hasher: DigestHasher?
     private let file: FileDescriptor
     private let ingestName: String
     private var isFinished = false
 
     /// Starts a blob. Prefer `Store.blobWriter(expecting:lease:)`.
-    init(store: Store, lease: Lease, expectedDigest: Digest?, expectedSize: Int64?) throws {
+    init(store: Store, lease: Lease, expectedDigest: Digest?, expectedSize: Int64?, hashesWrites: Bool = true) throws {
         self.store = store
         self.lease = lease
         self.expectedDigest = expectedDigest
         self.expectedSize = expectedSize
-        hasher = DigestHasher(expectedDigest?.algorithm ?? .sha256)
+        hasher = hashesWrites ? DigestHasher(expectedDigest?.algorithm ?? .sha256) : nil
         // The owner tag lets a later process tell this file from one that a crash left behind.
         ingestName = "\(ProcessIdentity.current.fileTag)-\(Store.randomID())"
         do {
@@ -66,7 +67,7 @@ public final class BlobWriter {
             cancel()
             throw StoreError.blobTooLarge(expectedDigest, expectedSize: expectedSize)
         }
-        hasher.update(bytes)
+        hasher?.update(bytes)
         do {
             try file.write(bytes)
         } catch {
@@ -84,14 +85,28 @@ public final class BlobWriter {
     ///
     /// When the store already has an intact blob with this digest, the new file is dropped and
     /// `alreadyExisted` is true. A blob file that is damaged (wrong size or content, or not a
-    /// regular file) is replaced, which is how pulling or loading again repairs a store.
+    /// regular file) is replaced, which is how pulling or loading again repairs a store. A writer
+    /// made without hashing reads its file back to compute the digest.
     @discardableResult
     public func commit() throws -> Committed {
         guard !isFinished else {
             throw StoreError.unsupported("commit of a blob that was already committed or cancelled")
         }
+        guard let hasher else { return try commitWrittenFile() }
         defer { cancel() }
         return try commit(digest: hasher.finalize())
+    }
+
+    /// Commits the blob under `verifiedDigest`, which the caller computed over exactly the bytes
+    /// it passed to `write`, so that a pull that hashes a layer while unpacking it does not hash
+    /// it a second time here. The size and the expected digest are still checked.
+    @discardableResult
+    public func commit(verifiedDigest: Digest) throws -> Committed {
+        guard !isFinished else {
+            throw StoreError.unsupported("commit of a blob that was already committed or cancelled")
+        }
+        defer { cancel() }
+        return try commit(digest: verifiedDigest)
     }
 
     /// Commits a file that someone else wrote through `file` (a layer compressor that needs a

@@ -12,8 +12,13 @@ extension Store {
 
     /// Starts writing a blob under `lease`. With an expected descriptor the writer rejects more
     /// bytes than its size and a digest that differs, so nothing unverified is ever committed.
-    public func blobWriter(expecting descriptor: Descriptor?, lease: Lease) throws -> BlobWriter {
-        try BlobWriter(store: self, lease: lease, expectedDigest: descriptor?.digest, expectedSize: descriptor?.size)
+    ///
+    /// - Parameter hashesWrites: false when the caller hashes the bytes itself and commits with
+    ///   `commit(verifiedDigest:)`.
+    public func blobWriter(expecting descriptor: Descriptor?, lease: Lease, hashesWrites: Bool = true) throws -> BlobWriter {
+        try BlobWriter(
+            store: self, lease: lease, expectedDigest: descriptor?.digest, expectedSize: descriptor?.size,
+            hashesWrites: hashesWrites)
     }
 
     /// Starts writing a blob whose digest and size are known, or not (`nil`), ahead of time.

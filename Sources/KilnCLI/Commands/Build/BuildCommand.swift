@@ -155,7 +155,8 @@ enum BuildCommand {
     }
 }
 
-/// Pulls base images that the store lacks through the registry client.
+/// Pulls base images that the store lacks through the registry client, unpacking their layers
+/// as `kiln pull` does.
 struct RegistryBaseImages: BaseImageSource {
     let store: Store
     let settings: @Sendable (String) throws -> RegistrySettings
@@ -169,6 +170,7 @@ struct RegistryBaseImages: BaseImageSource {
         defer { try? lease.release() }
         let puller = ImagePuller(
             settings: try settings(reference.domain), credentials: credentials, locations: locations, logger: logger, progress: progress)
-        _ = try await puller.pull(reference, platform: platform, into: StoreImages(store: store, lease: lease))
+        _ = try await ImagePull.pullUnpacking(
+            reference, platform: platform, puller: puller, store: store, lease: lease, logger: logger)
     }
 }

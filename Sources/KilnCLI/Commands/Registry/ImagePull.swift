@@ -43,11 +43,38 @@ struct ImagePull {
                 renderer.handle(event)
             })
 
+        let result: PullResult
+        do {
+            result = try await Self.pullUnpacking(
+                reference, platform: platform, puller: puller, store: store, lease: lease, logger: context.logger)
+        } catch {
+            header.withLock { $0 = nil }
+            renderer.finish()
+            throw error
+        }
+        renderer.finish()
+        printHeader()
+        if mode != .quiet {
+            context.stderr.line("Digest: \(result.document.digest)")
+            context.stderr.line(
+                result.changed
+                    ? "Status: Downloaded newer image for \(reference.familiarString)"
+                    : "Status: Image is up to date for \(reference.familiarString)")
+        }
+        return result
+    }
+
+    /// Pulls `reference` with `puller` into `store` under `lease`, unpacking each layer into a
+    /// snapshot during its download or right after it. An image whose layers cannot be unpacked
+    /// is removed again when this pull brought it. `kiln pull` and the build's FROM use it.
+    static func pullUnpacking(
+        _ reference: Reference, platform: Platform, puller: ImagePuller, store: Store, lease: Lease, logger: Logger
+    ) async throws -> PullResult {
         let pullTask = Mutex<Task<PullResult, any Error>?>(nil)
-        let unpacker = LayerUnpacker(store: store, lease: lease, logger: context.logger) {
+        let unpacker = LayerUnpacker(store: store, lease: lease, logger: logger) {
             pullTask.withLock { $0 }?.cancel()
         }
-        let destination = StoreImages(store: store, lease: lease)
+        let destination = UnpackingStoreImages(images: StoreImages(store: store, lease: lease), unpacker: unpacker)
         let task = Task {
             try await puller.pull(reference, platform: platform, into: destination) { index, manifest in
                 unpacker.layerPresent(index, of: manifest)
@@ -62,27 +89,15 @@ struct ImagePull {
             // No unpack may run once the lease is released. A failed unpack cancels the download,
             // so its error is the one to throw.
             await unpacker.waitUntilIdle()
-            header.withLock { $0 = nil }
-            renderer.finish()
             throw unpacker.failure ?? error
         }
         do {
             try await unpacker.finish(result.manifest)
         } catch {
-            renderer.finish()
             if result.changed {
                 _ = try? store.removeImage(result.manifestDescriptor.digest.description, force: true)
             }
             throw error
-        }
-        renderer.finish()
-        printHeader()
-        if mode != .quiet {
-            context.stderr.line("Digest: \(result.document.digest)")
-            context.stderr.line(
-                result.changed
-                    ? "Status: Downloaded newer image for \(reference.familiarString)"
-                    : "Status: Image is up to date for \(reference.familiarString)")
         }
         return result
     }

@@ -7,7 +7,9 @@ import Synchronization
 
 /// Unpacks a pulled image's layers into snapshots while later layers still download.
 ///
-/// Layer i is unpacked as soon as it and every layer below it are in the store, one layer at a
+/// A layer whose lower layers have snapshots when its download starts is unpacked from the
+/// download itself (`StreamingLayerIngest`). Any other layer i is unpacked as soon as it and
+/// every layer below it are in the store, one layer at a
 /// time on a serial dispatch queue, so neither the cooperative pool nor the download loop waits
 /// for it. The snapshotter checks each layer's digest and diff ID while it unpacks, and commits a
 /// snapshot only when the whole layer was applied, so a failure leaves no half snapshot.
@@ -23,7 +25,7 @@ final class LayerUnpacker: Sendable {
 
     private let store: Store
     private let lease: Lease
-    private let logger: Logger
+    let logger: Logger
     private let onFailure: @Sendable () -> Void
     private let queue = DispatchQueue(label: "kiln.pull.unpack")
     private let state = Mutex(State())
@@ -38,6 +40,18 @@ final class LayerUnpacker: Sendable {
 
     /// The first unpack error, if any.
     var failure: (any Error)? { state.withLock { $0.failure } }
+
+    /// Returns the layers up to `index` when layer `index` of `manifest` can be unpacked while it
+    /// downloads, because every layer below it has a snapshot and it has none. Returns nil
+    /// otherwise, and after a failed unpack.
+    func streamableLayers(_ index: Int, of manifest: Manifest) throws -> [SnapshotLayer]? {
+        guard state.withLock({ $0.failure == nil && $0.unpacked == index }) else { return nil }
+        let layers = Array(try snapshotLayers(manifest)[...index])
+        guard let chainID = ChainID.chainIDs(for: layers.map(\.diffID)).last,
+            try !Snapshotter(store: store, logger: logger).isPresent(chainID)
+        else { return nil }
+        return layers
+    }
 
     /// Records that layer `index` of `manifest` is in the store and unpacks what that allows.
     func layerPresent(_ index: Int, of manifest: Manifest) {
