@@ -6,7 +6,8 @@ import KilnRuntime
 /// Runs a container's HEALTHCHECK while its monitor lives, with Docker's rules: a check every
 /// `interval` (every `startInterval` during the start period), a check that runs longer than
 /// `timeout` fails, and `retries` failures in a row make the container unhealthy. Failures in
-/// the start period do not count, and a success at any time makes it healthy.
+/// the start period do not count while the container is still starting, and a success at any
+/// time makes it healthy; after a success, failures count in the start period too.
 struct HealthMonitor {
     let manager: ContainerManager
     let containerID: String
@@ -29,7 +30,7 @@ struct HealthMonitor {
             if Task.isCancelled { return }
 
             let probe = await self.probe(arguments)
-            let countsAsFailure = !(ContinuousClock.now - started < startPeriod)
+            let afterStartPeriod = !(ContinuousClock.now - started < startPeriod)
             _ = try? manager.repository.update(containerID) { container in
                 guard container.status == .running else { return }
                 var health = container.state.health ?? HealthState()
@@ -38,7 +39,7 @@ struct HealthMonitor {
                 if probe.exitCode == 0 {
                     health.status = "healthy"
                     health.failingStreak = 0
-                } else if countsAsFailure {
+                } else if afterStartPeriod || health.status != "starting" {
                     health.failingStreak += 1
                     if health.failingStreak >= check.retries { health.status = "unhealthy" }
                 }

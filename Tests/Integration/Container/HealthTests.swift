@@ -6,8 +6,9 @@ import Testing
 struct HealthTests {
     /// Loads the busybox tree as `health:test`, a docker-archive whose config has a health check
     /// that passes while /tmp/healthy exists, every 200 ms, unhealthy after 2 failures. Failures in
-    /// the first 10 seconds (the start period) do not count, so the container is still starting
-    /// when a slow machine gets to the first `kiln ps`.
+    /// the first 10 minutes (the start period) do not count until a check has passed, so the
+    /// container is still starting when a slow machine gets to the first `kiln ps`, and becomes
+    /// unhealthy once it was healthy, as Docker's start period works.
     static func loadImage(_ harness: ContainerHarness) async throws {
         let archive = harness.directory.appending("archive")
         try FileManager.default.createDirectory(atPath: archive, withIntermediateDirectories: true)
@@ -22,7 +23,7 @@ struct HealthTests {
             """
             {"architecture":"\(architecture)","os":"linux","config":{"Cmd":["sleep","1000"],
              "Healthcheck":{"Test":["CMD-SHELL","test -f /tmp/healthy"],"Interval":200000000,"Timeout":2000000000,"Retries":2,
-             "StartPeriod":10000000000}},
+             "StartPeriod":600000000000}},
              "rootfs":{"type":"layers","diff_ids":["sha256:\(digest)"]}}
             """.utf8
         ).write(to: URL(fileURLWithPath: archive + "/config.json"))
