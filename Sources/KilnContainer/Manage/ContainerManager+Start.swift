@@ -145,6 +145,7 @@ extension ContainerManager {
         let bundle = bundle(container.id)
         // Read from the record, because `container` is as it was before the first start.
         var previousStart = container.state.startedAt
+        var previousExitCode = container.state.exitCode
         let runner = try runner
 
         let launch: LaunchPlan
@@ -158,6 +159,7 @@ extension ContainerManager {
                 // here, or comes after and finds the container running.
                 if restartCount > 0, current.state.manuallyStopped == true { throw RestartCancelled() }
                 previousStart = current.state.startedAt
+                previousExitCode = current.state.exitCode
                 current.status = .running
                 current.state.pid = 0
                 current.state.exitCode = 0
@@ -246,11 +248,20 @@ extension ContainerManager {
             let code: Int32 = (error as? KilnError).map { [126, 127].contains($0.exitStatus) ? $0.exitStatus : 128 } ?? 128
             filesystem.unmount()
             let start = previousStart
+            let exitCodeBefore = previousExitCode
             _ = try? repository.update(container.id) { current in
                 // A container that the user stopped while it started has ended, not just been created.
-                current.status = start == nil && current.state.manuallyStopped != true ? .created : .exited
-                current.state.exitCode = code
-                current.state.error = message
+                let stoppedByUser = current.state.manuallyStopped == true
+                current.status = start == nil && !stoppedByUser ? .created : .exited
+                if restartCount > 0, stoppedByUser {
+                    // A stop that lands while a restart creates the container makes runc's start
+                    // fail. Docker then shows the last run's exit code and no error.
+                    current.state.exitCode = exitCodeBefore
+                    current.state.error = ""
+                } else {
+                    current.state.exitCode = code
+                    current.state.error = message
+                }
                 current.state.pid = 0
                 current.state.startedAt = start
                 current.state.finishedAt = current.status == .created ? nil : DockerTime.now

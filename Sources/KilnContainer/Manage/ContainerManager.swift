@@ -158,14 +158,25 @@ public final class ContainerManager: Sendable {
         } else if stopsContainer {
             markManuallyStopped(current.id)
         }
-        do {
-            try await requireRunc().kill(id: container.id, signal: signal)
-        } catch {
-            // The process may have ended between the read above and the signal, for example
-            // while its restart policy was about to start it again.
-            if await isRunning(current.id) { throw error }
-            guard stopsContainer else { throw ContainerError(.notRunning(container.name)) }
-            _ = try await waitForExit(current, timeout: .seconds(10))
+        // A restart whose monitor passed the mark check before the mark was written runs the
+        // container once more. While runc creates it, runc reports it missing although the record
+        // says running, so a signal that stops the container is tried again for up to 5 s.
+        let deadline = ContinuousClock.now + .seconds(5)
+        while true {
+            do {
+                try await requireRunc().kill(id: container.id, signal: signal)
+                return
+            } catch {
+                // The process may also have ended between the read above and the signal.
+                if await isRunning(current.id) {
+                    guard stopsContainer, ContinuousClock.now < deadline else { throw error }
+                    try await Task.sleep(for: .milliseconds(50))
+                    continue
+                }
+                guard stopsContainer else { throw ContainerError(.notRunning(container.name)) }
+                _ = try await waitForExit(current, timeout: .seconds(10))
+                return
+            }
         }
     }
 

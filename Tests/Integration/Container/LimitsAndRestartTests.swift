@@ -80,6 +80,28 @@ struct LimitsAndRestartTests {
                 #expect(stopped.status == 0, "round \(round): \(stopped.stderr)")
                 let record = try #require(try harness.container(name))
                 #expect(record.status == .exited, "round \(round) after \(delay) ms: \(record.state.error)")
+                // The last run's status (1 from `false`, or the stop's signal), never a failed start's.
+                #expect([1, 137, 143].contains(record.state.exitCode), "round \(round): \(record.state.exitCode)")
+                #expect(record.state.error.isEmpty, "round \(round): \(record.state.error)")
+            }
+        }
+    }
+
+    /// `rm -f` of a container that its restart policy is about to start again removes it, at
+    /// any point of the restart.
+    @Test func forcedRemoveDuringRestart() async throws {
+        try await ContainerHarness.with { harness in
+            for (round, delay) in [100, 300, 500, 700, 900, 1100, 1300, 1500].enumerated() {
+                let name = "removed\(round)"
+                let started = await harness.kiln(
+                    "run", "-d", "--name", name, "--network", "none", "--restart", "always", ContainerHarness.image,
+                    "sh", "-c", "sleep 0.2; exit 3")
+                #expect(started.status == 0, "\(started.stderr)")
+                try await Task.sleep(for: .milliseconds(delay))
+
+                let removed = await harness.kiln("rm", "-f", name)
+                #expect(removed.status == 0, "round \(round) after \(delay) ms: \(removed.stderr)")
+                #expect(try harness.container(name) == nil, "round \(round)")
             }
         }
     }
