@@ -7,7 +7,8 @@ struct DiffRun {
     let tar: TarWriter
     /// The first path written for each multiply linked inode, so later ones become hard links.
     private var firstPaths: [FileIdentity: FilePath] = [:]
-    private var buffer = [UInt8](repeating: 0, count: 1 << 20)
+    /// Bytes of file data read at a time, between cancellation checks.
+    private static let readSize = 1 << 20
 
     struct FileIdentity: Hashable {
         var device: dev_t
@@ -118,14 +119,12 @@ struct DiffRun {
         var remaining = entry.size
         while remaining > 0 {
             try options.checkCancellation?()
-            let wanted = Int(min(Int64(buffer.count), remaining))
-            let count = try buffer.withUnsafeMutableBytes { try file.read(into: UnsafeMutableRawBufferPointer(rebasing: $0[0..<wanted])) }
+            let count = try tar.writeData(from: file, maximum: Int(min(Int64(Self.readSize), remaining)))
             guard count > 0 else {
                 throw LayerError.system(
                     layer: "diff", entry: walked.relativePath,
                     SystemError("read", path: walked.relativePath.description, errno: EIO, detail: "the file shrank while it was read"))
             }
-            try buffer.withUnsafeBytes { try tar.writeData(UnsafeRawBufferPointer(rebasing: $0[0..<count])) }
             remaining -= Int64(count)
         }
     }
