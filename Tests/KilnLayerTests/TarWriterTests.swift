@@ -77,6 +77,8 @@ import Testing
         for item in items {
             try writer.writeHeader(item.entry)
             try item.data.withUnsafeBytes { try writer.writeData($0) }
+            // An empty write after the data must add nothing, padding included.
+            try [UInt8]().withUnsafeBytes { try writer.writeData($0) }
         }
         try writer.finish()
         return output

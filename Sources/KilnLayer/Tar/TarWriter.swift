@@ -6,7 +6,9 @@ import KilnSystem
 ///
 /// Entries that fit a plain ustar header are written by `UstarHeader` and their data copied
 /// here, in the same bytes that libarchive writes. The others go through libarchive. Bytes are
-/// collected into pushes of up to 1 MiB. Headers are plain ustar when an entry fits (a long name split into ustar's prefix and name
+/// collected into pushes of up to 1 MiB.
+///
+/// Headers are plain ustar when an entry fits (a long name split into ustar's prefix and name
 /// fields included) and carry PAX records only for what ustar cannot hold: long or non-ASCII
 /// names and link targets, large sizes and ids, and extended attributes. No GNU long-name
 /// entries are written. Owners are numeric only (no user or group names), and the archive ends
@@ -160,7 +162,6 @@ public final class TarWriter {
         isDirect = true
         directRemaining = tarEntry.kind == .regular ? tarEntry.size : 0
         directPadding = Int((512 - directRemaining % 512) % 512)
-        if directRemaining == 0 { try stageZeros(directPadding) }
         return true
     }
 
@@ -169,6 +170,7 @@ public final class TarWriter {
         guard isDirect, directRemaining > 0 else { return }
         try stageZeros(Int(directRemaining) + directPadding)
         directRemaining = 0
+        directPadding = 0
     }
 
     private func stage(_ bytes: UnsafeRawBufferPointer) throws {
@@ -200,10 +202,15 @@ public final class TarWriter {
         try push(UnsafeRawBufferPointer(rebasing: staged[0..<count]))
     }
 
-    /// Counts `count` data bytes that were just staged for the current direct entry.
+    /// Counts `count` data bytes that were just staged for the current direct entry, and writes
+    /// the padding once the last of them came.
     private func finishDirectData(_ count: Int) throws {
+        guard count > 0 else { return }
         directRemaining -= Int64(count)
-        if directRemaining == 0 { try stageZeros(directPadding) }
+        if directRemaining == 0 {
+            try stageZeros(directPadding)
+            directPadding = 0
+        }
     }
 
     /// Reads up to `maximum` bytes of the current entry's data from `file` and writes them.
