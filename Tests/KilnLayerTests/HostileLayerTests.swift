@@ -292,6 +292,50 @@ import Testing
         #expect(try harness.problems() == [])
     }
 
+    /// The applier keeps the parent directories of recent entries open. A later entry that
+    /// replaces such a directory, or a directory that a link on its path leads to, must make the
+    /// next entries resolve their parent again. Each case is the Python `add` calls of its archive.
+    static let replacedParents: [String: String] = [
+        "directory replaced by a link to the victim": """
+            add("d", tarfile.DIRTYPE)
+            add("d/a", data=b"a")
+            add("d", tarfile.SYMTYPE, link=victim)
+            add("d/hello", data=b"PWNED")
+            """,
+        "link target replaced by another link": """
+            add("t", tarfile.DIRTYPE)
+            add("l", tarfile.SYMTYPE, link="t")
+            add("l/a", data=b"a")
+            add("t", tarfile.SYMTYPE, link="u")
+            add("u", tarfile.DIRTYPE)
+            add("l/hello", data=b"PWNED")
+            """,
+    ]
+
+    @Test(arguments: replacedParents.keys.sorted(), [RootDirectory.Resolution.kernel, .walk])
+    func replacedParentResolvedAgain(name: String, resolution: RootDirectory.Resolution) throws {
+        let harness = try VictimHarness()
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("kiln-parent-\(UUID().uuidString).tar").path
+        defer { unlink(path) }
+        let entries = try #require(Self.replacedParents[name])
+        let script = """
+            import io, sys, tarfile
+            victim = sys.argv[2]
+            with tarfile.open(sys.argv[1], "w", format=tarfile.PAX_FORMAT) as tar:
+                def add(name, kind=tarfile.REGTYPE, data=b"", link=""):
+                    info = tarfile.TarInfo(name)
+                    info.type, info.size, info.linkname, info.mode = kind, len(data), link, 0o755
+                    tar.addfile(info, io.BytesIO(data))
+            \(entries.split(separator: "\n").map { "    " + $0 }.joined(separator: "\n"))
+            """
+        _ = try run("/usr/bin/python3", ["-c", script, path, harness.victim])
+        _ = try applyLayer(path, to: harness.root, resolution: resolution)
+
+        let expected = name.hasPrefix("directory") ? harness.root + harness.victim + "/hello" : harness.root + "/u/hello"
+        #expect(try String(contentsOfFile: expected, encoding: .utf8) == "PWNED")
+        #expect(try harness.problems() == [])
+    }
+
     @Test func paxThenGNULongNameMatchesTarTools() throws {
         let harness = try VictimHarness()
         try Self.apply(try #require(LayerFixture.named("L10i")), in: harness)

@@ -18,6 +18,8 @@ struct ApplyRun {
     private(set) var skippedDevices: [FilePath] = []
     private(set) var skippedAttributes: [String] = []
     private var buffer = [UInt8](repeating: 0, count: 1 << 20)
+    /// Descriptors of recent parent directories, emptied before any removal or replacement.
+    private var parents = ParentDirectoryCache()
 
     init(root: RootDirectory, options: LayerApplier.Options, layer: String, reader: TarReader) {
         self.root = root
@@ -75,6 +77,7 @@ struct ApplyRun {
         guard !created.containsOrLeadsTo(path) else { return }
         if isSnapshot {
             let target = try entryCreatingParents(path, for: entry)
+            parents.removeAll()
             try naming(entry) {
                 try target.removeAll()
                 try target.makeWhiteout()
@@ -82,6 +85,7 @@ struct ApplyRun {
             return
         }
         guard let target = try existingEntry(path, for: entry) else { return }
+        parents.removeAll()
         try naming(entry) { _ = try target.removeAll() }
     }
 
@@ -113,6 +117,7 @@ struct ApplyRun {
             throw LayerError.system(layer: layer, entry: entry.path, error)
         }
         let created = self.created
+        parents.removeAll()
         try naming(entry) {
             try DirectoryWalk.walk(handle, path: directory) { walked in
                 let path = directory.appending(walked.relativePath)
@@ -127,7 +132,21 @@ struct ApplyRun {
 
     /// The entry at `path` with its parent resolved inside the root, or nil when the parent is
     /// missing or not a directory.
-    private func existingEntry(_ path: FilePath, for entry: TarEntry) throws -> DirectoryEntry? {
+    private mutating func existingEntry(_ path: FilePath, for entry: TarEntry) throws -> DirectoryEntry? {
+        var components = path.components
+        if let name = components.popLast(), !name.isDotDot, !path.containsNUL {
+            let parentPath = FilePath.joining(components)
+            if let directory = parents.directory(parentPath) {
+                return DirectoryEntry(directory: directory, name: name, path: path)
+            }
+            guard let found = try resolveEntry(path, for: entry) else { return nil }
+            parents.insert(parentPath, found.directory)
+            return found
+        }
+        return try resolveEntry(path, for: entry)
+    }
+
+    private func resolveEntry(_ path: FilePath, for entry: TarEntry) throws -> DirectoryEntry? {
         do {
             return try root.entry(path)
         } catch let error as SystemError where [ENOENT, ENOTDIR].contains(error.errno) {
@@ -137,10 +156,12 @@ struct ApplyRun {
         }
     }
 
-    private func entryCreatingParents(_ path: FilePath, for entry: TarEntry) throws -> DirectoryEntry {
+    private mutating func entryCreatingParents(_ path: FilePath, for entry: TarEntry) throws -> DirectoryEntry {
         if let existing = try existingEntry(path, for: entry) { return existing }
         try createParents(of: path, for: entry)
-        return try naming(entry) { try root.entry(path, createParents: 0o755) }
+        let created = try naming(entry) { try root.entry(path, createParents: 0o755) }
+        parents.insert(FilePath.joining(path.components.dropLast()), created.directory)
+        return created
     }
 
     /// Creates the missing parent directories of `path` that the archive did not list, with the
@@ -187,6 +208,7 @@ struct ApplyRun {
         switch entry.kind {
         case .directory:
             if existing?.kind != .directory {
+                if existing != nil { parents.removeAll() }
                 // A directory replaces whatever is there, a link to elsewhere included.
                 try naming(entry) {
                     if existing != nil { try target.removeAll() }
@@ -200,6 +222,7 @@ struct ApplyRun {
             try applyRegularFile(entry, at: target)
 
         case .symbolicLink:
+            if existing != nil { parents.removeAll() }
             try naming(entry) {
                 if existing != nil { try target.removeAll() }
                 try target.makeSymbolicLink(to: entry.linkTarget ?? "")
@@ -210,6 +233,7 @@ struct ApplyRun {
             try applyHardLink(entry, at: path, target: target, existing: existing)
 
         case .characterDevice, .blockDevice, .fifo:
+            if existing != nil { parents.removeAll() }
             try naming(entry) { if existing != nil { try target.removeAll() } }
             let kind: FileKind
             switch entry.kind {
@@ -237,6 +261,7 @@ struct ApplyRun {
         do {
             file = try target.createFile(permissions: 0o600)
         } catch let error as SystemError where error.errno == EEXIST {
+            parents.removeAll()
             _ = try naming(entry) { try target.removeAll() }
             file = try naming(entry) { try target.createFile(permissions: 0o600) }
         } catch let error as SystemError {
@@ -254,7 +279,7 @@ struct ApplyRun {
         }
     }
 
-    private func applyHardLink(_ entry: TarEntry, at path: FilePath, target: DirectoryEntry, existing: FileStatus?) throws {
+    private mutating func applyHardLink(_ entry: TarEntry, at path: FilePath, target: DirectoryEntry, existing: FileStatus?) throws {
         guard let rawTarget = entry.linkTarget, !rawTarget.isEmpty else { throw invalid(entry, "the hard link has no target") }
         let linkPath: FilePath
         switch EntryName.clean(rawTarget) {
@@ -273,6 +298,7 @@ struct ApplyRun {
             throw invalid(entry, "hard link target \(escapedForDisplay(rawTarget.description)) is a directory")
         }
         if let existing, existing.device == sourceStatus.device, existing.inode == sourceStatus.inode { return }
+        if existing != nil { parents.removeAll() }
         try naming(entry) {
             if existing != nil { try target.removeAll() }
             try target.makeHardLink(to: source)

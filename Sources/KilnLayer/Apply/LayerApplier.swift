@@ -35,7 +35,8 @@ public struct LayerApplier {
         /// Whether to set owners from the archive; only root may, so it is on for root only.
         public var preservesOwnership: Bool = geteuid() == 0
         public var logger: Logger = .discard
-        /// Called with the number of compressed bytes read so far, after each read of the blob.
+        /// Called with the number of compressed bytes read so far, after each read of the blob,
+        /// on a thread that `apply` starts and stops.
         public var progress: (@Sendable (Int64) -> Void)?
 
         public init(mode: Mode = .merged) {
@@ -73,9 +74,15 @@ public struct LayerApplier {
         let source = LayerByteSource(
             input: blob, layer: layer, maximumUncompressedBytes: options.limits.maximumUncompressedBytes,
             digestAlgorithm: options.expectedDigest?.algorithm ?? .sha256, progress: options.progress)
-        let reader = try TarReader(layer: layer, limits: options.limits) { try source.read(into: $0) }
+        // Decompression and both digests run on a thread of their own, beside file creation.
+        let readAhead = ReadAhead { try source.read(into: $0) }
+        defer { readAhead.stop() }
+        let reader = try TarReader(layer: layer, limits: options.limits) { try readAhead.read(into: $0) }
         var run = ApplyRun(root: root, options: options, layer: layer, reader: reader)
         try run.applyEntries()
+        // The source has hashed every byte the thread pulled, so the bytes it pulled ahead can
+        // be dropped, and `finish` reads and hashes the rest of the blob on this thread.
+        if let failure = readAhead.stop() { throw failure }
         let digests = try source.finish(expectedDigest: options.expectedDigest, expectedDiffID: options.expectedDiffID)
         try run.finishDirectories()
         if !run.skippedDevices.isEmpty {

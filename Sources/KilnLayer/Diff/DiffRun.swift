@@ -7,7 +7,8 @@ struct DiffRun {
     let tar: TarWriter
     /// The first path written for each multiply linked inode, so later ones become hard links.
     private var firstPaths: [FileIdentity: FilePath] = [:]
-    private var buffer = [UInt8](repeating: 0, count: 1 << 20)
+    /// Bytes of file data read at a time, between cancellation checks.
+    private static let readSize = 1 << 20
 
     struct FileIdentity: Hashable {
         var device: dev_t
@@ -55,10 +56,7 @@ struct DiffRun {
         }
 
         let attributes = try walked.entry.extendedAttributes()
-        // Overlay keeps its metadata in trusted.overlay.*, or in user.overlay.* when mounted with
-        // userxattr (rootless).
-        for feature in ["trusted.overlay.metacopy", "trusted.overlay.redirect", "user.overlay.metacopy", "user.overlay.redirect"]
-        where attributes[feature] != nil {
+        for feature in Self.unsupportedOverlayAttributes where attributes[feature] != nil {
             throw LayerError.unsupportedOverlayFeature(path: walked.relativePath, attribute: feature)
         }
 
@@ -88,20 +86,30 @@ struct DiffRun {
             // Sockets belong to running processes and are not part of an image, as in Docker.
             return .skip
         }
-        entry.extendedAttributes = attributes.filter { Self.belongsInLayer($0.key) }
-            .map { ExtendedAttribute(name: $0.key, value: $0.value) }.sorted { $0.name < $1.name }
+        if !attributes.isEmpty {
+            entry.extendedAttributes = attributes.filter { Self.belongsInLayer($0.key) }
+                .map { ExtendedAttribute(name: $0.key, value: $0.value) }.sorted { $0.name < $1.name }
+        }
 
         if entry.kind == .regular {
             try writeFile(entry, walked)
         } else {
             try tar.writeHeader(entry)
         }
-        let isOpaque = attributes["trusted.overlay.opaque"] == Array("y".utf8) || attributes["user.overlay.opaque"] == Array("y".utf8)
+        let isOpaque = attributes["trusted.overlay.opaque"] == Self.opaqueValue || attributes["user.overlay.opaque"] == Self.opaqueValue
         if status.kind == .directory && isOpaque {
             try tar.writeHeader(marker(walked.relativePath.appending(FilePath(bytes: EntryName.opaqueMarker)), status))
         }
         return .descend
     }
+
+    /// The attributes of overlay's metacopy and redirect features, which a layer cannot carry.
+    /// Overlay keeps its metadata in trusted.overlay.*, or in user.overlay.* when mounted with
+    /// userxattr (rootless).
+    static let unsupportedOverlayAttributes = [
+        "trusted.overlay.metacopy", "trusted.overlay.redirect", "user.overlay.metacopy", "user.overlay.redirect",
+    ]
+    static let opaqueValue = Array("y".utf8)
 
     /// The attributes a layer carries: `user.*` (except overlay's own `user.overlay.*`) and
     /// `security.capability`, the same set that `LayerApplier` applies.
@@ -118,14 +126,12 @@ struct DiffRun {
         var remaining = entry.size
         while remaining > 0 {
             try options.checkCancellation?()
-            let wanted = Int(min(Int64(buffer.count), remaining))
-            let count = try buffer.withUnsafeMutableBytes { try file.read(into: UnsafeMutableRawBufferPointer(rebasing: $0[0..<wanted])) }
+            let count = try tar.writeData(from: file, maximum: Int(min(Int64(Self.readSize), remaining)))
             guard count > 0 else {
                 throw LayerError.system(
                     layer: "diff", entry: walked.relativePath,
                     SystemError("read", path: walked.relativePath.description, errno: EIO, detail: "the file shrank while it was read"))
             }
-            try buffer.withUnsafeBytes { try tar.writeData(UnsafeRawBufferPointer(rebasing: $0[0..<count])) }
             remaining -= Int64(count)
         }
     }
