@@ -82,7 +82,19 @@ import Testing
         defer { try? FileManager.default.removeItem(atPath: directory) }
         try "#!/bin/sh\necho script ran\n".write(toFile: directory + "/script", atomically: true, encoding: .utf8)
         chmod(directory + "/script", 0o755)
-        let output = try ChildProcess.run("./script", workingDirectory: directory)
+        // A child that another test starts in the same moment can hold the script's write
+        // descriptor until it execs, which makes exec fail with ETXTBSY. Try again a few times.
+        var attempt = 0
+        var started: ChildProcess.Output?
+        while started == nil {
+            do {
+                started = try ChildProcess.run("./script", workingDirectory: directory)
+            } catch let error as SystemError where error.errno == ETXTBSY && attempt < 20 {
+                attempt += 1
+                usleep(50_000)
+            }
+        }
+        let output = try #require(started)
         #expect(output.status == .exited(0))
         #expect(String(decoding: output.standardOutput, as: UTF8.self) == "script ran\n")
     }
