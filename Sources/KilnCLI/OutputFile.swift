@@ -22,6 +22,11 @@ enum OutputFile {
 
     static func write(to path: String, _ body: (FileDescriptor) throws -> Void) throws {
         let target = try resolvedTarget(of: path)
+        if let number = ownDescriptor(named: target), !InheritedDescriptors.contains(number) {
+            throw GeneralError(
+                "cannot write \(quoted(path)): \(quoted(target)) names no descriptor that kiln was started with",
+                hint: "name a file, or a descriptor that the shell opens for kiln, as in 3>FILE")
+        }
         var status = stat()
         if stat(target, &status) == 0 {
             switch status.st_mode & S_IFMT {
@@ -48,6 +53,21 @@ enum OutputFile {
         defer { free(resolved) }
         let folder = String(cString: resolved)
         return folder == "/proc" || folder.hasPrefix("/proc/")
+    }
+
+    /// The descriptor number that `path` names when it is an entry of this process's own `fd`
+    /// folder in `/proc` (`/proc/self/fd/3`, `/dev/fd/3`, `/proc/<pid>/task/<tid>/fd/3`).
+    static func ownDescriptor(named path: String) -> Int32? {
+        guard isProcessLink(path), let number = Int32((path as NSString).lastPathComponent) else { return nil }
+        let parent = (path as NSString).deletingLastPathComponent
+        guard let resolved = realpath(parent, nil) else { return nil }
+        defer { free(resolved) }
+        let components = String(cString: resolved).split(separator: "/")
+        let pid = String(getpid())
+        let isOwn =
+            components.count >= 3 && components[0] == "proc" && components[1] == Substring(pid)
+            && components.last == "fd"
+        return isOwn ? number : nil
     }
 
     /// Follows `path` while it is a symlink and returns the path it ends at, which may not exist

@@ -2,6 +2,8 @@ import CCrypto
 import Foundation
 import KilnCLI
 
+// Before anything opens a file: output paths such as /dev/fd/3 may name only these descriptors.
+InheritedDescriptors.record()
 // Before anything touches libcrypto: exit() must not run its cleanup while worker threads are
 // still finishing (see the shim).
 _ = kiln_crypto_skip_exit_cleanup()

@@ -1,0 +1,41 @@
+import Foundation
+import Glibc
+import Testing
+
+/// `kiln save -o /dev/fd/N` through the real binary: N may name a descriptor the shell passed,
+/// never one that kiln opened itself, such as its database.
+@Suite(.enabled(if: KilnBinary.isAvailable && Host.hasExecutable("bash"), "needs the kiln binary and bash"))
+struct OutputDescriptorTests {
+    @Test func onlyInheritedDescriptorsAreWritten() async throws {
+        let scratch = try TemporaryDirectory("kiln-output-fd")
+        defer { scratch.remove() }
+        let kilnPath = try #require(KilnBinary.path)
+        let tree = scratch.appending("tree")
+        try FileManager.default.createDirectory(atPath: tree, withIntermediateDirectories: true)
+        try Data("content\n".utf8).write(to: URL(fileURLWithPath: tree + "/file"))
+        try Command.run("/bin/tar", ["--numeric-owner", "-C", tree, "-cf", scratch.appending("rootfs.tar"), "."])
+        let root = scratch.appending("root")
+        let imported = try KilnBinary.run(root: root, ["import", scratch.appending("rootfs.tar"), "test/fd:1"])
+        try #require(imported.status == 0, "\(imported.stderr)")
+
+        // Descriptors 3 to 40 that the shell did not open: each is closed, or one of kiln's own.
+        for number in 3...40 {
+            let link = scratch.appending("fd\(number)")
+            try #require(symlink("/proc/self/fd/\(number)", link) == 0)
+            let saved = try KilnBinary.run(root: root, ["save", "-o", link, "test/fd:1"])
+            #expect(saved.status == 1, "descriptor \(number): \(saved.stderr)")
+            #expect(saved.stderr.contains("cannot write"), "descriptor \(number): \(saved.stderr)")
+        }
+        let listed = try KilnBinary.run(root: root, ["images", "--format", "{{.Repository}}:{{.Tag}}"])
+        #expect(listed.stdout == "test/fd:1\n", "\(listed.stderr)")
+        let verified = try KilnBinary.run(root: root, ["store", "verify"])
+        #expect(verified.status == 0, "\(verified.stdout) \(verified.stderr)")
+
+        // A descriptor the shell opened for kiln receives the archive.
+        let script = #""$1" --root "$2" save -o /dev/fd/7 test/fd:1 7>"$3"; echo "status $?""#
+        let output = try Command.status("bash", ["-c", script, "bash", kilnPath, root, scratch.appending("out.tar")], timeout: 60)
+        #expect(output.stdout.contains("status 0"), "\(output.stdout) \(output.stderr)")
+        let listing = try Command.run("/bin/tar", ["-tf", scratch.appending("out.tar")])
+        #expect(listing.contains("manifest.json"))
+    }
+}
