@@ -100,6 +100,27 @@ import Testing
         #expect(ranged.count == 4)
     }
 
+    /// A registry whose stored copy is short: the first body ends early, and a resume gets 416
+    /// as the real registry answers, which ends the pull at once with both byte counts.
+    @Test func truncatedStoredBlobEndsAtFirstResume() async throws {
+        let registry = try MockRegistry()
+        defer { registry.stop() }
+        let image = TestImage(layerSizes: [1024])
+        registry.add(image, repository: "kiln/app", tag: "1.0")
+        let layer = image.manifest.layers[0]
+        registry.setHook { request in
+            guard request.path.hasSuffix("/blobs/\(layer.digest)") else { return nil }
+            if request.header("Range") != nil { return .status(416, [], body: []) }
+            let head = "HTTP/1.1 200 OK\r\nContent-Length: 1024\r\n\r\n"
+            return .raw(Array(head.utf8) + Array(image.layers[0].prefix(10)), holdSeconds: 0)
+        }
+        let (layout, result) = try await pull(registry)
+        defer { layout.remove() }
+        #expect(message(result)?.contains("blob \(layer.digest) ends after 10 of 1024 bytes in the registry's storage") == true)
+        #expect(layout.blobFiles.allSatisfy { !$0.contains(".ingest") })
+        #expect(registry.server.requests.filter { $0.header("Range") == "bytes=10-" }.count == 1)
+    }
+
     @Test func extraBytesAreLargerThanDescriptor() async throws {
         let registry = try MockRegistry()
         defer { registry.stop() }
