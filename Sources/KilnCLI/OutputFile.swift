@@ -1,6 +1,7 @@
 import CSystem
 import Foundation
 import KilnDiagnostics
+import KilnLayer
 import KilnSystem
 
 /// Writes a command's output file (`kiln save -o`, `kiln build -o type=tar,dest=`, archive
@@ -149,12 +150,16 @@ enum OutputFile {
     }
 
     /// Runs `body`, and names `path` instead of the descriptor number in a failed read or write
-    /// of `descriptor`.
+    /// of `descriptor`. A FIFO whose reader closed early gives a "Broken pipe" error, as in
+    /// Docker's CLI, instead of killing kiln with SIGPIPE.
     private static func namingPath(_ path: String, _ descriptor: FileDescriptor, _ body: () throws -> Void) throws {
         let number = descriptor.rawValue
         do {
-            try body()
+            try withBrokenPipeAsError(body)
         } catch let error as SystemError where error.path == "descriptor \(number)" {
+            throw GeneralError("cannot write \(quoted(path)): \(String(cString: strerror(error.errno)))")
+        } catch LayerError.system(_, nil, let error) where error.path == "descriptor \(number)" {
+            // `build -o type=tar` writes the tar stream of a layer diff.
             throw GeneralError("cannot write \(quoted(path)): \(String(cString: strerror(error.errno)))")
         }
     }

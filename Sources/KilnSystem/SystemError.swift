@@ -31,9 +31,26 @@ public struct SystemError: KilnError, Equatable {
 }
 
 /// `text` in double quotes with control characters and quotes escaped, safe to print.
+///
+/// Text of more than `maximumDisplayScalars` Unicode scalars (a path deeper than PATH_MAX can
+/// run to thousands) keeps its first and last `displayedEndScalars` scalars with `…` between,
+/// and its length in bytes follows the closing quote.
 public func escapedForDisplay(_ text: String) -> String {
-    var result = "\""
-    for scalar in text.unicodeScalars {
+    let scalars = text.unicodeScalars
+    guard scalars.count > maximumDisplayScalars else { return "\"" + escaped(scalars[...]) + "\"" }
+    let start = scalars.prefix(displayedEndScalars)
+    let end = scalars.suffix(displayedEndScalars)
+    return "\"" + escaped(start) + "…" + escaped(end) + "\" (\(text.utf8.count) bytes)"
+}
+
+/// The most Unicode scalars `escapedForDisplay` shows whole.
+public let maximumDisplayScalars = 240
+/// The scalars `escapedForDisplay` keeps at each end of longer text.
+let displayedEndScalars = 100
+
+private func escaped(_ scalars: Substring.UnicodeScalarView) -> String {
+    var result = ""
+    for scalar in scalars {
         switch scalar {
         case "\"": result += "\\\""
         case "\\": result += "\\\\"
@@ -46,7 +63,7 @@ public func escapedForDisplay(_ text: String) -> String {
         default: result.unicodeScalars.append(scalar)
         }
     }
-    return result + "\""
+    return result
 }
 
 /// Retries `body` while it fails with EINTR and returns its result.

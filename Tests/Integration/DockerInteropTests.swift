@@ -174,8 +174,9 @@ struct DockerInteropTests {
             // A fresh store, which has none of the layers of the base image.
             let pulled = try engines.kiln("fresh", "pull", reference)
             try #require(pulled.status == 0, "kiln pull: \(pulled.stderr)")
-            #expect(pulled.stdout == "\(reference)\n")
-            #expect(pulled.stderr.contains("Digest: \(digest)\n"), "kiln pull printed \(pulled.stderr)")
+            // As `docker pull`, kiln prints the progress, the digest and the reference on stdout.
+            #expect(pulled.stdout.hasSuffix("\n\(reference)\n"), "kiln pull printed \(pulled.stdout)")
+            #expect(pulled.stdout.contains("Digest: \(digest)\n"), "kiln pull printed \(pulled.stdout)")
 
             let ran = try engines.kiln("fresh", "run", "--rm", "--network", "none", reference)
             #expect(ran.status == 0, "kiln run: \(ran.stderr)")

@@ -64,11 +64,12 @@ import Testing
         kiln.environment["HOME"] = scratch.path
         let pulled = await kiln("pull", "--progress=plain", source)
         #expect(pulled.status == 0, "\(pulled.stderr)")
-        #expect(pulled.stdout == "\(source)\n")
-        #expect(pulled.stderr.contains("1.0: Pulling from kiln/src"))
-        #expect(pulled.stderr.contains("Digest: \(sourceDigest)"))
-        #expect(pulled.stderr.contains("Status: Downloaded newer image for \(source)"))
-        #expect(pulled.stderr.contains(": Pull complete"))
+        // Progress and result go to standard output, as `docker pull` prints them.
+        #expect(pulled.stdout.hasPrefix("1.0: Pulling from kiln/src\n"), "\(pulled.stdout)")
+        #expect(pulled.stdout.contains("Digest: \(sourceDigest)\n"))
+        #expect(pulled.stdout.contains(": Pull complete\n"))
+        #expect(pulled.stdout.hasSuffix("Status: Downloaded newer image for \(source)\n\(source)\n"), "\(pulled.stdout)")
+        #expect(pulled.stderr == "")
         // The layers' uncompressed size, not the compressed blobs (Docker counts only file bytes).
         let size = await kiln("image", "inspect", "-f", "{{.Size}}", source)
         #expect(size.stdout == "\(uncompressedSize)\n", "\(size.stderr)")
@@ -81,14 +82,17 @@ import Testing
         let digestFile = scratch.appending("digest")
         let pushed = await kiln("push", "--progress=plain", "--digestfile", digestFile, source, destination)
         #expect(pushed.status == 0, "\(pushed.stderr)")
-        #expect(pushed.stderr.contains("The push refers to repository [\(registry.host)/kiln/dst]"))
-        #expect(pushed.stdout.hasPrefix("2.0: digest: \(sourceDigest) size: "))
+        // Everything goes to standard output, as `docker push` prints it.
+        #expect(pushed.stdout.hasPrefix("The push refers to repository [\(registry.host)/kiln/dst]\n"))
+        #expect(pushed.stdout.contains(": Preparing\n"), "\(pushed.stdout)")
+        #expect(pushed.stdout.contains("\n2.0: digest: \(sourceDigest) size: "), "\(pushed.stdout)")
+        #expect(pushed.stderr == "")
         #expect(try String(contentsOfFile: digestFile, encoding: .utf8) == sourceDigest)
         #expect(try skopeoDigest(destination) == sourceDigest)
 
         let repeated = await kiln("push", "--progress=plain", source, destination)
         #expect(repeated.status == 0, "\(repeated.stderr)")
-        #expect(repeated.stderr.contains(": Layer already exists"))
+        #expect(repeated.stdout.contains(": Layer already exists\n"))
 
         // skopeo reads what kiln pushed, blob for blob.
         let copied = scratch.appending("copied")
@@ -126,7 +130,10 @@ import Testing
         other.root = scratch.appending("other")
         let created = await other("create", "--name", "mirrored", "busybox:1.0", "/bin/true")
         #expect(created.status == 0, "\(created.stderr)")
+        // Standard output of create and run is the container's, so their pull reports on
+        // standard error.
         #expect(created.stderr.contains("Status: Downloaded newer image for busybox:1.0"))
+        #expect(!created.stdout.contains("Pulling from"))
     }
 
     @Test(.enabled(if: available, "needs docker-registry and skopeo"))

@@ -111,6 +111,23 @@ import Testing
         }
     }
 
+    /// A pipe whose reader has gone (`kiln save -o FIFO` read by `head -c 100`) makes the write
+    /// fail with EPIPE. kiln reports the broken pipe with status 1, as Docker's CLI does, instead
+    /// of dying of SIGPIPE, which would end this test process too.
+    @Test(arguments: writers)
+    func closedReaderGivesBrokenPipe(_ writer: Writer) async throws {
+        let workspace = try await Self.workspace()
+        var ends: [Int32] = [0, 0]
+        try #require(kiln_pipe_cloexec(&ends) == 0)
+        close(ends[0])
+        defer { close(ends[1]) }
+        let path = "/proc/self/fd/\(ends[1])"
+
+        let result = await workspace.run(writer.arguments(path))
+        #expect(result.status == 1)
+        #expect(result.stderr.contains("cannot write \"\(path)\": Broken pipe"), "\(result.stderr)")
+    }
+
     /// A regular file named through `/proc/self/fd` (`kiln save -o /dev/stdout > out.tar`) is
     /// written through its open file, and the file keeps its name and its inode.
     @Test(arguments: writers)

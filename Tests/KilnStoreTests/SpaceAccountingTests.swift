@@ -61,6 +61,32 @@ import Testing
         #expect(report.reclaimedBytes == report.removedBlobBytes + report.removedSnapshotBytes)
     }
 
+    @Test func imagePruneTotalMatchesDiskUsage() throws {
+        let fixture = try StoreFixture()
+        defer { fixture.remove() }
+        let image = try fixture.addImage(layers: [.text("one layer of an image")], tags: ["app:1"])
+        let layer = try #require(try fixture.store.layers(of: image).first)
+        // The unpacked layer, which a run or a build would have left. For one layer the chain ID
+        // is the diff ID.
+        try fixture.store.withLease("unpack") { lease in
+            let scratch = try fixture.store.makeScratchDirectory(lease: lease)
+            try Self.writeZeros(scratch.path + "/file", count: 1 << 20)
+            try fixture.store.commitSnapshot(
+                from: scratch,
+                record: SnapshotRecord(chainID: layer.diffID, parent: nil, diffID: layer.diffID, created: 1),
+                lease: lease)
+        }
+        let usage = try fixture.store.diskUsage()
+        #expect(usage.imagesReclaimable == usage.imagesSize)
+
+        _ = try fixture.store.pruneImages(all: true) { _ in true }
+        let report = try fixture.store.collectGarbage()
+        #expect(report.removedSnapshots == [layer.diffID])
+        #expect(report.removedSnapshotBytes >= 1 << 20)
+        #expect(report.reclaimedBytes == usage.imagesReclaimable)
+        #expect(report.freedDiskBytes == report.removedBlobBytes + report.removedSnapshotBytes)
+    }
+
     @Test func fileLinkedOutsideSnapshotFreesNothing() throws {
         let fixture = try StoreFixture()
         defer { fixture.remove() }

@@ -70,7 +70,7 @@ public struct BuildCachePruner: Sendable {
             _ = try? StatCache(storeRoot: store.layout.root).removeAll()
         }
         let collection = try store.collectGarbage()
-        report.reclaimedBytes += collection.reclaimedBytes
+        report.reclaimedBytes += collection.freedDiskBytes
         return report
     }
 

@@ -32,6 +32,10 @@ struct TreeCopy {
             try applyDirectoryMetadata(entry, top.status)
             directories.append((resolved, top.status))
         }
+        // The first copy of each source file that has several names among the entries. Its
+        // later names become hard links to that copy, as in BuildKit, whose copy code (the copy
+        // package of fsutil) links the names of one inode.
+        var firstCopies: [HardLinkGroups.FileID: FilePath] = [:]
         for entry in entries.dropFirst() {
             try cancellation?.check()
             let target = resolved.appending(entry.relative)
@@ -44,6 +48,13 @@ struct TreeCopy {
                     continue
                 }
                 try destinationEntry.removeAll()
+            }
+            if let id = HardLinkGroups.FileID(entry.status) {
+                if let first = firstCopies[id] {
+                    try destinationEntry.makeHardLink(to: try root.entry(first))
+                    continue
+                }
+                firstCopies[id] = target
             }
             try copier.copy(source, status: entry.status, to: destinationEntry)
             if entry.status.kind == .directory { directories.append((target, entry.status)) }

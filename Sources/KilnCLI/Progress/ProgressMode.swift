@@ -1,8 +1,10 @@
 import KilnDiagnostics
 
-/// The progress display of long-running commands on stderr: `--progress=auto|plain|tty|json` and `--quiet`.
+/// The progress display of long-running commands: `--progress=auto|plain|tty|json` and
+/// `--quiet`. Builds draw it on standard error, and `pull` and `push` on standard output, as
+/// Docker's CLI does.
 public enum ProgressMode: String, Sendable, CaseIterable {
-    /// `tty` when stderr is a terminal, else `plain`.
+    /// `tty` when the progress output is a terminal, else `plain`.
     case auto
     /// One line per event, with no cursor movement: what CI logs want.
     case plain

@@ -6,7 +6,10 @@ import KilnSystem
 public struct CollectionReport: Sendable {
     public struct RemovedBlob: Sendable, Hashable {
         public var digest: Digest
+        /// Bytes of the blob file.
         public var size: Int64
+        /// Bytes of the layer's uncompressed tar stream, for a layer blob whose record has it.
+        public var uncompressedSize: Int64? = nil
     }
 
     public var removedBlobs: [RemovedBlob] = []
@@ -22,9 +25,20 @@ public struct CollectionReport: Sendable {
     public var removedIngestBytes: Int64 = 0
     /// Bytes of the removed blobs.
     public var removedBlobBytes: Int64 { removedBlobs.reduce(0) { $0 + $1.size } }
-    /// Bytes freed on disk: the removed blobs, snapshots and partial blobs, as the prune commands
-    /// report them.
-    public var reclaimedBytes: Int64 { removedBlobBytes + removedSnapshotBytes + removedIngestBytes }
+    /// Bytes on disk that removing the snapshots of removed layer blobs freed, a part of
+    /// `removedSnapshotBytes`.
+    public var removedLayerSnapshotBytes: Int64 = 0
+    /// Bytes freed on disk: the removed blobs, snapshots and partial blobs, as `kiln store gc`
+    /// and `kiln builder prune` report them.
+    public var freedDiskBytes: Int64 { removedBlobBytes + removedSnapshotBytes + removedIngestBytes }
+    /// Bytes counted as `kiln system df` counts images, which `kiln image prune` and
+    /// `kiln system prune` report. A removed layer counts its uncompressed tar size when known
+    /// (the figure `kiln images` shows), and its snapshot adds nothing. Another blob counts its
+    /// file size. Snapshots of no removed layer and partial blobs count their bytes on disk.
+    public var reclaimedBytes: Int64 {
+        removedBlobs.reduce(0) { $0 + ($1.uncompressedSize ?? $1.size) }
+            + (removedSnapshotBytes - removedLayerSnapshotBytes) + removedIngestBytes
+    }
 }
 
 /// What garbage collection keeps: everything reachable from images, containers, build-cache
@@ -53,7 +67,8 @@ extension Store {
         try withGCLock(exclusive: true) {
             var report = CollectionReport()
             report.removedIngestBytes = try removeLeftovers() + leftoverBytesRemovedAtOpen.exchange(0, ordering: .relaxed)
-            var trashedSnapshots: [String] = []
+            var trashedSnapshots: [(name: String, chainHex: String)] = []
+            var layerSnapshots: Set<String> = []
             try database.transaction { transaction in
                 let (live, expired) = try leasedResources(in: transaction)
                 for id in expired {
@@ -62,15 +77,27 @@ extension Store {
                 report.expiredLeases = expired.count
 
                 let reachable = try reachableSet(in: transaction, leased: live)
-                report.removedLayerRecords = try sweepLayerRecords(keeping: reachable, in: transaction)
-                report.removedSnapshots = try sweepSnapshotRecords(keeping: reachable, in: transaction)
+                let removedLayers = try sweepLayerRecords(keeping: reachable, in: transaction)
+                report.removedLayerRecords = removedLayers.count
+                let removedSnapshots = try sweepSnapshotRecords(keeping: reachable, in: transaction)
+                report.removedSnapshots = removedSnapshots.map(\.chainID)
                 trashedSnapshots = try sweepSnapshotDirectories(keeping: reachable)
-                report.removedBlobs = try sweepBlobs(keeping: reachable)
+                report.removedBlobs = try sweepBlobs(keeping: reachable).map { blob in
+                    var blob = blob
+                    blob.uncompressedSize = removedLayers[blob.digest]?.uncompressedSize
+                    return blob
+                }
+                // The snapshots that unpack a removed layer, whose bytes the layer's size
+                // already counts.
+                let removedDiffIDs = Set(report.removedBlobs.compactMap { removedLayers[$0.digest]?.diffID })
+                layerSnapshots = Set(
+                    removedSnapshots.filter { $0.diffID.map(removedDiffIDs.contains) ?? false }.map(\.chainID.hex))
             }
-            for name in trashedSnapshots {
+            for (name, chainHex) in trashedSnapshots {
                 do {
-                    report.removedSnapshotBytes += try removeTree(
-                        name, in: trashDirectory, displayPath: "\(layout.trash)/\(name)")
+                    let bytes = try removeTree(name, in: trashDirectory, displayPath: "\(layout.trash)/\(name)")
+                    report.removedSnapshotBytes += bytes
+                    if layerSnapshots.contains(chainHex) { report.removedLayerSnapshotBytes += bytes }
                 } catch {
                     logger.debug("could not remove trashed snapshot \(name): \(error); the next kiln retries")
                 }
@@ -217,32 +244,48 @@ extension Store {
 
     // MARK: Sweeping
 
-    private func sweepLayerRecords(keeping reachable: ReachableSet, in transaction: Transaction) throws -> Int {
-        var removed = 0
-        for row in try transaction.query("SELECT digest FROM layers") {
+    /// A layer record that collection removed.
+    private struct RemovedLayer {
+        var diffID: Digest?
+        var uncompressedSize: Int64?
+    }
+
+    /// Deletes the unreachable layer records; returns them by blob digest.
+    private func sweepLayerRecords(keeping reachable: ReachableSet, in transaction: Transaction) throws
+        -> [Digest: RemovedLayer]
+    {
+        var removed: [Digest: RemovedLayer] = [:]
+        for row in try transaction.query("SELECT digest, diff_id, uncompressed_size FROM layers") {
             guard let text = row.string(0) else { continue }
-            if let digest = try? Digest(parsing: text), reachable.layerRecords.contains(digest) { continue }
+            let digest = try? Digest(parsing: text)
+            if let digest, reachable.layerRecords.contains(digest) { continue }
             try transaction.query("DELETE FROM layers WHERE digest = ?", [.text(text)])
-            removed += 1
+            if let digest {
+                removed[digest] = RemovedLayer(
+                    diffID: row.string(1).flatMap { try? Digest(parsing: $0) }, uncompressedSize: row.int64(2))
+            }
         }
         return removed
     }
 
-    private func sweepSnapshotRecords(keeping reachable: ReachableSet, in transaction: Transaction) throws -> [Digest] {
-        var removed: [Digest] = []
-        for row in try transaction.query("SELECT chain_id FROM snapshots") {
+    private func sweepSnapshotRecords(keeping reachable: ReachableSet, in transaction: Transaction) throws
+        -> [(chainID: Digest, diffID: Digest?)]
+    {
+        var removed: [(chainID: Digest, diffID: Digest?)] = []
+        for row in try transaction.query("SELECT chain_id, diff_id FROM snapshots") {
             guard let text = row.string(0) else { continue }
             let chain = try? Digest(parsing: text)
             if let chain, reachable.snapshots.contains(chain) { continue }
             try transaction.query("DELETE FROM snapshots WHERE chain_id = ?", [.text(text)])
-            if let chain { removed.append(chain) }
+            if let chain { removed.append((chain, row.string(1).flatMap { try? Digest(parsing: $0) })) }
         }
         return removed
     }
 
-    /// Moves unreachable snapshot directories to the trash; returns their trash names.
-    private func sweepSnapshotDirectories(keeping reachable: ReachableSet) throws -> [String] {
-        var trashed: [String] = []
+    /// Moves unreachable snapshot directories to the trash; returns each trash name with the
+    /// directory's name, a chain ID in hex.
+    private func sweepSnapshotDirectories(keeping reachable: ReachableSet) throws -> [(name: String, chainHex: String)] {
+        var trashed: [(name: String, chainHex: String)] = []
         for name in try listDirectory(snapshotsDirectory).compactMap(\.string) {
             if let chain = try? Digest(algorithm: .sha256, hex: name), reachable.snapshots.contains(chain) { continue }
             let trashName = "\(ProcessIdentity.current.fileTag)-\(Self.randomID())"
@@ -253,7 +296,7 @@ extension Store {
                     SystemError("rename", path: "\(layout.snapshots)/\(name)", errno: errno),
                     context: "removing a snapshot")
             }
-            trashed.append(trashName)
+            trashed.append((trashName, name))
         }
         return trashed
     }

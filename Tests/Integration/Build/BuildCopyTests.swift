@@ -85,6 +85,37 @@ struct BuildCopyTests {
         }
     }
 
+    @Test func contextHardLinksStayLinked() async throws {
+        let context = try TemporaryDirectory("kiln-copy")
+        defer { context.remove() }
+        try context.write("context/f", "one file, three names\n")
+        try context.write("context/single", "one name\n")
+        let directory = context.appending("context")
+        try FileManager.default.createDirectory(atPath: directory + "/sub", withIntermediateDirectories: true)
+        try #require(link(directory + "/f", directory + "/hard1") == 0)
+        try #require(link(directory + "/f", directory + "/sub/hard2") == 0)
+        try context.write("context/Dockerfile", "FROM kiln-test/busybox:1\nCOPY . /c/\n")
+        let image = BuildHarness.uniqueName("hardlinks")
+        let kiln = try BuildHarness.kiln(in: directory)
+        let result = await kiln("build", "--progress=plain", "-t", image, ".")
+        try #require(result.status == 0, "\(result.stderr)")
+
+        let copyLayer = try #require(try Inspect.layerFiles(of: image).last)
+        let listing = try Inspect.layerListing(copyLayer)
+        #expect(listing.contains("f 0644 c/f"), "\(listing)")
+        #expect(listing.contains("h 0644 c/hard1"), "\(listing)")
+        #expect(listing.contains("h 0644 c/sub/hard2"), "\(listing)")
+        #expect(listing.contains("f 0644 c/single"), "\(listing)")
+
+        // In a container, the three names are one inode with three links.
+        let run = await kiln("run", "--rm", image, "stat", "-c", "%i %h", "/c/f", "/c/hard1", "/c/sub/hard2")
+        try #require(run.status == 0, "\(run.stderr)")
+        let lines = run.stdout.split(separator: "\n").map(String.init)
+        #expect(lines.count == 3, "\(run.stdout)")
+        #expect(Set(lines).count == 1, "\(run.stdout)")
+        #expect(lines.first?.hasSuffix(" 3") == true, "\(run.stdout)")
+    }
+
     @Test func destinationLinksResolveInsideTheRoot() async throws {
         let context = try TemporaryDirectory("kiln-copy")
         defer { context.remove() }

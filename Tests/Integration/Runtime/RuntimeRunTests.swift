@@ -29,6 +29,38 @@ struct RuntimeRunTests {
         #expect(error?.exitStatus == 126)
     }
 
+    @Test func commandOnBindMountMissingOrNotExecutable() async throws {
+        let rootfs = try BusyboxRootfs()
+        defer { rootfs.remove() }
+        let host = rootfs.directory + "/tools"
+        try FileManager.default.createDirectory(atPath: host + "/folder", withIntermediateDirectories: true)
+        try Data("#!/bin/sh\n".utf8).write(to: URL(fileURLWithPath: host + "/script"))
+        // A link out of the mount, which runc resolves in the container, so kiln leaves it to
+        // runc. busybox runs the applet its name gives.
+        #expect(symlink("/bin/busybox", host + "/true") == 0)
+        let mounts: [MountRequest] = [
+            .bind(source: host, destination: "/bb", readOnly: true), .tmpfs(destination: "/scratch", options: []),
+        ]
+
+        let cases: [(command: String, expected: RuntimeError.Kind)] = [
+            ("/bb/busybox", .commandNotFound("/bb/busybox")),
+            ("/bb/missing-folder/busybox", .commandNotFound("/bb/missing-folder/busybox")),
+            ("/scratch/busybox", .commandNotFound("/scratch/busybox")),
+            ("/bb/script", .commandNotExecutable("/bb/script")),
+            ("/bb/folder", .commandNotExecutable("/bb/folder")),
+            ("/bb", .commandNotExecutable("/bb")),
+        ]
+        for (command, expected) in cases {
+            let error = await #expect(throws: RuntimeError.self, "\(command)") {
+                try await rootfs.run([command]) { $0.mounts = mounts }
+            }
+            #expect(error?.kind == expected, "\(command)")
+        }
+
+        let linked = try await rootfs.run(["/bb/true"]) { $0.mounts = mounts }
+        #expect(linked.exit.status == .exited(0))
+    }
+
     @Test func environmentReachesProcess() async throws {
         let rootfs = try BusyboxRootfs()
         defer { rootfs.remove() }

@@ -35,7 +35,8 @@ enum ImageAcquisition {
     static func pull(_ reference: Reference, platform: Platform, quiet: Bool, store: Store, context: CommandContext) async throws {
         let mode: ProgressMode = quiet ? .quiet : (context.stderr.isTerminal ? .tty : .plain)
         let pull = ImagePull(
-            settings: try UserConfiguration.registrySettings(context), mode: mode, store: store, context: context)
+            settings: try UserConfiguration.registrySettings(context), mode: mode, store: store, context: context,
+            output: context.stderr)
         _ = try await pull.run(reference, platform: platform)
     }
 }

@@ -22,7 +22,10 @@ enum ImageLoadCommand {
         let store = try StoreSupport.open(context)
         var loader = ArchiveLoader(store: store)
         if let text = arguments[platform] { loader.platform = try Platform(parsing: text) }
-        let renderer = makeProgressRenderer(arguments[quiet] ? .quiet : .auto, output: context.stderr)
+        // Progress goes to standard output, and only to a terminal, as Docker's CLI prints it
+        // (cli/command/image/load.go).
+        let showsProgress = !arguments[quiet] && context.stdout.isTerminal
+        let renderer = makeProgressRenderer(showsProgress ? .tty : .quiet, output: context.stdout)
         loader.progress = renderer.reporter
 
         let source: ArchiveLoader.Source

@@ -11,29 +11,32 @@ import Synchronization
 /// It downloads the image into the store and unpacks each layer into a snapshot as soon as the
 /// layer and those below it are present, as Docker extracts layers during a pull. Unpacking checks
 /// every layer's diff ID and contents, measures the size `kiln images` shows, and makes the first
-/// `kiln run` fast. On stderr it prints `TAG: Pulling from REPOSITORY`, the layers' progress, and
-/// the `Digest:` and `Status:` lines, unless `mode` is quiet.
+/// `kiln run` fast. On `output` it prints `TAG: Pulling from REPOSITORY`, the layers' progress,
+/// and the `Digest:` and `Status:` lines, unless `mode` is quiet.
 struct ImagePull {
     var settings: RegistrySettings
     var mode: ProgressMode
     var store: Store
     var context: CommandContext
+    /// Standard output for `kiln pull`, as `docker pull` prints there, and standard error for
+    /// `kiln run` and `kiln create`, whose standard output is the container's.
+    var output: TextOutput
 
     /// Pulls `reference` for `platform`. An image whose layers cannot be unpacked is removed again
     /// when this pull brought it.
     func run(_ reference: Reference, platform: Platform) async throws -> PullResult {
         let lease = try store.createLease(label: "pull \(reference)")
         defer { try? lease.release() }
-        let renderer = makeProgressRenderer(mode, output: context.stderr)
+        let renderer = makeProgressRenderer(mode, output: output)
         // Docker prints "TAG: Pulling from REPOSITORY" once the manifest resolved, so a missing tag
         // shows only the error. The header goes out before the first layer event, or after a pull
         // that moved no layer.
         let tagOrDigest = reference.tag ?? reference.digest?.description ?? Reference.defaultTag
         let header = Mutex<String?>(mode == .quiet ? nil : "\(tagOrDigest): Pulling from \(reference.path)")
-        let stderr = context.stderr
+        let output = output
         let printHeader: @Sendable () -> Void = {
             guard let line = header.withLock({ pending in defer { pending = nil }; return pending }) else { return }
-            stderr.line(line)
+            output.line(line)
         }
         let puller = ImagePuller(
             settings: settings, credentials: RegistryOptions.credentialStore(context),
@@ -55,8 +58,8 @@ struct ImagePull {
         renderer.finish()
         printHeader()
         if mode != .quiet {
-            context.stderr.line("Digest: \(result.document.digest)")
-            context.stderr.line(
+            output.line("Digest: \(result.document.digest)")
+            output.line(
                 result.changed
                     ? "Status: Downloaded newer image for \(reference.familiarString)"
                     : "Status: Image is up to date for \(reference.familiarString)")

@@ -36,7 +36,7 @@ enum PullCommand {
             let client = try await puller.connect(parsed.domain)
             references = try await client.listTags(repository: parsed.path).sorted().map { parsed.withTag($0) }
         }
-        let pull = ImagePull(settings: settings, mode: mode, store: store, context: context)
+        let pull = ImagePull(settings: settings, mode: mode, store: store, context: context, output: context.stdout)
         for reference in references {
             // Ctrl-C cancels the downloads and ends with status 130, as `kiln build` does.
             do {

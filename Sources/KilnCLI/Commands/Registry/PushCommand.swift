@@ -76,8 +76,9 @@ enum PushCommand {
             let name = destinationText.hasPrefix("docker://") ? String(destinationText.dropFirst(9)) : destinationText
             let reference = try RegistryOptions.reference(name, command: command).withDefaultTag()
             let settings = try RegistryOptions.settings(arguments, registry: reference.domain, context: context)
-            if mode != .quiet { context.stderr.line("The push refers to repository [\(reference.name)]") }
-            let renderer = makeProgressRenderer(mode, output: context.stderr)
+            // Everything goes to standard output, as `docker push` prints it.
+            if mode != .quiet { context.stdout.line("The push refers to repository [\(reference.name)]") }
+            let renderer = makeProgressRenderer(mode, output: context.stdout)
             let found = try RegistryOptions.credentialStore(context).credentials(for: reference.domain)
             let pusher = ImagePusher(
                 settings: settings, locations: RegistryOptions.blobLocations(context), logger: context.logger,

@@ -10,7 +10,7 @@ enum StoreGCCommand {
         let store = try StoreSupport.open(context)
         let report = try await StoreSupport.blocking { try store.collectGarbage() }
         context.stdout.line(
-            "Removed \(report.removedBlobs.count) blobs and \(report.removedSnapshots.count) snapshots; reclaimed \(HumanUnits.preciseSize(report.reclaimedBytes))."
+            "Removed \(report.removedBlobs.count) blobs and \(report.removedSnapshots.count) snapshots; reclaimed \(HumanUnits.preciseSize(report.freedDiskBytes))."
         )
         return ExitStatus.success
     }

@@ -27,7 +27,7 @@ enum SystemPruneCommand {
         }
         let store = try StoreSupport.open(context)
         let result = try await StoreSupport.blocking {
-            () -> ([String], [ImageRemovalEvent], [BuildCacheRecord], CollectionReport) in
+            () -> ([String], [ImageRemovalEvent], [BuildCacheRecord], Int64) in
             var removedContainers: [String] = []
             for container in try store.containers() where !container.isRunning {
                 if try store.removeContainer(id: container.id) { removedContainers.append(container.id) }
@@ -36,11 +36,14 @@ enum SystemPruneCommand {
                 (try? filters.apply(to: [image], store: store, repository: nil, showAll: true).isEmpty == false)
                     ?? false
             }
+            // Two collections, so that each part is counted as its row of `kiln system df`
+            // counts it: images by uncompressed layer size, the build cache by bytes on disk.
+            let imageBytes = try store.collectGarbage().reclaimedBytes
             // kiln runs no build between commands, so no cache record is in use here.
             let cache = try store.removeCacheRecords()
-            return (removedContainers, events, cache, try store.collectGarbage())
+            return (removedContainers, events, cache, imageBytes + (try store.collectGarbage().freedDiskBytes))
         }
-        let (containers, events, cache, report) = result
+        let (containers, events, cache, reclaimedBytes) = result
         if !containers.isEmpty {
             context.stdout.write("Deleted Containers:\n" + containers.map { $0 + "\n" }.joined() + "\n")
         }
@@ -48,7 +51,7 @@ enum SystemPruneCommand {
         if !cache.isEmpty {
             context.stdout.write("Deleted build cache objects:\n" + cache.map { $0.key + "\n" }.joined() + "\n")
         }
-        context.stdout.line("Total reclaimed space: \(HumanUnits.preciseSize(report.reclaimedBytes))")
+        context.stdout.line("Total reclaimed space: \(HumanUnits.preciseSize(reclaimedBytes))")
         return ExitStatus.success
     }
 }
