@@ -75,6 +75,12 @@ extension ContainerManager {
         return ProcessIdentity.liveness(of: owner) == .alive
     }
 
+    /// Tells whether `container` was created by a kiln process that still lives and has not
+    /// started it yet: a `kiln run` between its create and its start. Prune leaves it alone.
+    public func isBeingStarted(_ container: Container) -> Bool {
+        container.status == .created && Self.isAlive(container.state)
+    }
+
     /// Records this process as the container's monitor.
     static func recordMonitor(_ state: inout ContainerRuntimeState) {
         let current = ProcessIdentity.current

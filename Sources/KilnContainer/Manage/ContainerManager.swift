@@ -59,8 +59,9 @@ public final class ContainerManager: Sendable {
     /// Creates a container from `image`: unpacks its missing layers, records the container and
     /// makes its directories. Nothing runs yet.
     ///
-    /// Throws `nameInUse` for a taken `--name`, leaving nothing behind.
-    public func create(_ options: CreateOptions, image: ImageRecord) throws -> Container {
+    /// Throws `nameInUse` for a taken `--name`, leaving nothing behind. `startsNow` says that
+    /// this process starts the container next.
+    public func create(_ options: CreateOptions, image: ImageRecord, startsNow: Bool = false) throws -> Container {
         let config = try store.readConfig(image.config.digest, expectedSize: image.config.size)
         if let name = options.name, !NameGenerator.isValid(name) {
             throw ContainerError(.invalidName(name))
@@ -70,9 +71,13 @@ public final class ContainerManager: Sendable {
 
         return try store.withLease("create container \(id.prefix(12))") { lease in
             _ = try ContainerFilesystem.prepareSnapshots(for: image, config: config, store: store, lease: lease)
+            // With `startsNow` (`kiln run`), the creating process counts as the monitor until the
+            // container starts, so that a prune beside it leaves the container alone in between.
+            var state = ContainerRuntimeState()
+            if startsNow { Self.recordMonitor(&state) }
             var container = Container(
                 id: id, name: options.name ?? NameGenerator.name(), status: .created, created: specification.created,
-                specification: specification, state: ContainerRuntimeState())
+                specification: specification, state: state)
             var attempt = 0
             while true {
                 do {

@@ -1,5 +1,6 @@
 import Foundation
 import KilnContainer
+import KilnStore
 import Testing
 
 /// The container management commands: logs, exec, ps, inspect, restart, commit, and the
@@ -200,6 +201,29 @@ struct ManageTests {
             let pruned = await harness.kiln("container", "prune", "-f")
             #expect(pruned.stdout.hasPrefix("Deleted Containers:\n\(id)\n\nTotal reclaimed space: "))
             #expect(await harness.kiln("ps", "-a", "--format", "{{.Names}}").stdout == "live\n")
+        }
+    }
+
+    /// A container that a live `kiln run` created and has not started yet survives both prunes;
+    /// one from `kiln create` does not. The test process plays the `kiln run` in between.
+    @Test func pruneSkipsContainerBeingStarted() async throws {
+        try await ContainerHarness.with { harness in
+            let store = try Store.open(root: harness.root)
+            let manager = ContainerManager(store: store, environment: ProcessInfo.processInfo.environment)
+            var options = CreateOptions(image: ContainerHarness.image)
+            options.name = "starting"
+            let image = try store.resolveImage(ContainerHarness.image).image
+            _ = try manager.create(options, image: image, startsNow: true)
+            #expect(await harness.kiln("create", "--name", "idle", ContainerHarness.image).status == 0)
+
+            let pruned = await harness.kiln("container", "prune", "-f")
+            #expect(pruned.status == 0, "\(pruned.stderr)")
+            #expect(try harness.container("idle") == nil)
+            #expect(try harness.container("starting")?.status == .created)
+
+            let systemPruned = await harness.kiln("system", "prune", "-f")
+            #expect(systemPruned.status == 0, "\(systemPruned.stderr)")
+            #expect(try harness.container("starting")?.status == .created)
         }
     }
 

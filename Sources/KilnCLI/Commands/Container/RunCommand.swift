@@ -83,7 +83,8 @@ enum RunCommand {
 
     /// Resolves (or pulls) the image and creates the container.
     static func create(
-        _ options: CreateOptions, arguments: ParsedArguments, manager: ContainerManager, context: CommandContext
+        _ options: CreateOptions, arguments: ParsedArguments, manager: ContainerManager, context: CommandContext,
+        startsNow: Bool = true
     ) async throws -> Container {
         let policy = try ImageAcquisition.Policy(rawValue: arguments[RunFlags.pull] ?? "missing").orThrow {
             UsageError(
@@ -96,7 +97,7 @@ enum RunCommand {
             options.image, policy: policy, platform: platform, quiet: arguments[RunFlags.quiet], store: manager.store,
             context: context)
         try await checkRunHooks(plugins, options: options, image: image, store: manager.store)
-        return try await StoreSupport.blocking { try manager.create(options, image: image) }
+        return try await StoreSupport.blocking { try manager.create(options, image: image, startsNow: startsNow) }
     }
 
     /// Runs the plugins' `run` hooks before the container is created; throws the first refusal.
@@ -128,7 +129,8 @@ enum CreateCommand {
         var options = try RunFlags.options(arguments, context: context)
         options.autoRemove = arguments[RunCommand.remove]
         let manager = try ContainerSupport.manager(context)
-        let container = try await RunCommand.create(options, arguments: arguments, manager: manager, context: context)
+        let container = try await RunCommand.create(
+            options, arguments: arguments, manager: manager, context: context, startsNow: false)
         context.stdout.line(container.id)
         return ExitStatus.success
     }

@@ -1,3 +1,4 @@
+import KilnContainer
 import KilnDiagnostics
 import KilnStore
 
@@ -25,13 +26,13 @@ enum SystemPruneCommand {
                 return ExitStatus.success
             }
         }
-        let store = try StoreSupport.open(context)
+        // Containers go as `kiln container prune` removes them: their mounts and folders too, and
+        // never one that a `kiln run` beside this command is starting.
+        let manager = try ContainerSupport.manager(context)
+        let store = manager.store
+        let (containers, containerBytes) = try await ContainerPruneCommand.removeStopped(manager, context: context)
         let result = try await StoreSupport.blocking {
-            () -> ([String], [ImageRemovalEvent], [BuildCacheRecord], Int64) in
-            var removedContainers: [String] = []
-            for container in try store.containers() where !container.isRunning {
-                if try store.removeContainer(id: container.id) { removedContainers.append(container.id) }
-            }
+            () -> ([ImageRemovalEvent], [BuildCacheRecord], Int64) in
             let events = try store.pruneImages(all: removeAll) { image in
                 (try? filters.apply(to: [image], store: store, repository: nil, showAll: true).isEmpty == false)
                     ?? false
@@ -41,9 +42,10 @@ enum SystemPruneCommand {
             let imageBytes = try store.collectGarbage().reclaimedBytes
             // kiln runs no build between commands, so no cache record is in use here.
             let cache = try store.removeCacheRecords()
-            return (removedContainers, events, cache, imageBytes + (try store.collectGarbage().freedDiskBytes))
+            return (events, cache, imageBytes + (try store.collectGarbage().freedDiskBytes))
         }
-        let (containers, events, cache, reclaimedBytes) = result
+        let (events, cache, storeBytes) = result
+        let reclaimedBytes = containerBytes + storeBytes
         if !containers.isEmpty {
             context.stdout.write("Deleted Containers:\n" + containers.map { $0 + "\n" }.joined() + "\n")
         }
