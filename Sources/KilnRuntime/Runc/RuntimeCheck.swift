@@ -57,6 +57,25 @@ public enum RuntimeCheck {
         return version
     }
 
+    /// Removes what the check of a kiln process that was killed left in runc's state folder: its
+    /// runc containers (`kiln-check-PID-…`) and its scratch folder (`check-PID-…`). The check runs
+    /// again until it completes once, so the next check finds them.
+    static func removeChecksOfDeadProcesses(_ runc: Runc) async {
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: runc.stateRoot) else { return }
+        for prefix in ["kiln-check-", "check-"] {
+            for name in names where name.hasPrefix(prefix) {
+                guard let pid = Int32(name.dropFirst(prefix.count).prefix { $0 != "-" }), pid != getpid(),
+                    kill(pid, 0) != 0, errno == ESRCH
+                else { continue }
+                if prefix == "kiln-check-" {
+                    try? await runc.delete(id: name, force: true)
+                } else {
+                    try? FileManager.default.removeItem(atPath: runc.stateRoot + "/" + name)
+                }
+            }
+        }
+    }
+
     public static func version(_ runc: Runc) async throws -> RuncVersion {
         let output = String(decoding: try await runc.command("--version", [], containerID: nil), as: UTF8.self)
         guard let version = RuncVersion(versionOutput: output) else {
@@ -69,6 +88,7 @@ public enum RuntimeCheck {
 
     /// Runs the working-directory leak check; throws `runcLeaksWorkingDirectory` when it escapes.
     public static func checkWorkingDirectoryLeak(_ runc: Runc, version: RuncVersion) async throws {
+        await removeChecksOfDeadProcesses(runc)
         let token = "\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
         let scratch = runc.stateRoot + "/check-" + token
         let rootfs = scratch + "/rootfs"

@@ -1,5 +1,6 @@
 import Foundation
 import KilnRuntime
+import KilnSystem
 import Testing
 
 @Suite(.enabled(if: RuntimeHarness.isReady, "needs root, runc and busybox-static (scripts/setup installs them)"))
@@ -15,6 +16,26 @@ struct RuntimeCheckTests {
         // The pass is recorded, so the next process skips the check.
         let records = try FileManager.default.contentsOfDirectory(atPath: stateRoot).filter { $0.hasPrefix("checked-") }
         #expect(records.count == 1)
+    }
+
+    /// A kiln killed during the check left its scratch folder; the next check removes it and
+    /// keeps that of a process that still lives.
+    @Test func checkRemovesLeftoversOfDeadProcess() async throws {
+        let stateRoot = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: stateRoot) }
+        let ended = try ChildProcess.spawn("/bin/true")
+        let deadPID = ended.pid
+        _ = ended.waitBlocking()
+        let dead = stateRoot + "/check-\(deadPID)-7/rootfs"
+        let live = stateRoot + "/check-\(getppid())-8/rootfs"
+        for folder in [dead, live] {
+            try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        }
+
+        let runc = Runc(executable: try Runc.locate(environment: [:]), stateRoot: stateRoot)
+        _ = try await RuntimeCheck.verify(runc)
+        #expect(!FileManager.default.fileExists(atPath: stateRoot + "/check-\(deadPID)-7"))
+        #expect(FileManager.default.fileExists(atPath: live))
     }
 
     @Test func oldRuncIsRejected() async throws {
