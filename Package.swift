@@ -72,7 +72,7 @@ let package = Package(
             dependencies: ["CSystem", "KilnImage", "KilnLayer", "KilnStore", "KilnSnapshot", "KilnRuntime", "KilnSystem"]
         ),
         .target(name: "KilnCLI", dependencies: ["KilnBuild", "KilnLua", "KilnContainer"]),
-        .executableTarget(name: "kiln", dependencies: ["KilnCLI", "CCrypto"]),
+        .executableTarget(name: "kiln", dependencies: ["KilnCLI", "KilnImage"]),
         // One container start through KilnRuntime, measured by scripts/bench.d/run.
         .executableTarget(name: "kiln-runtime-bench", dependencies: ["KilnRuntime"]),
         // Runs layer diff and apply alone, for scripts/bench.d/layer.

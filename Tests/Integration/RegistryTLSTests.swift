@@ -48,6 +48,40 @@ import Testing
         #expect(pushed.status == 0, "\(pushed.stderr)")
     }
 
+    /// The `kiln` executable starts libcrypto without openssl.cnf and loads the file before its
+    /// first TLS context, so the file's TLS settings still apply. This file allows only TLS 1.1
+    /// and older, which kiln's minimum of TLS 1.2 leaves no protocol for.
+    @Test(.enabled(if: available, "needs docker-registry, skopeo and openssl"))
+    func pullHonoursOpenSSLConfiguration() async throws {
+        let scratch = try TemporaryDirectory("kiln-registry-tls")
+        defer { scratch.remove() }
+        let files = try makeCertificate(scratch)
+        let registry = try TestRegistry(tls: files)
+        defer { registry.stop() }
+        let configuration = scratch.appending("openssl.cnf")
+        try """
+            openssl_conf = openssl_init
+            [openssl_init]
+            ssl_conf = ssl_section
+            [ssl_section]
+            system_default = system_default_section
+            [system_default_section]
+            MaxProtocol = TLSv1.1
+
+            """.write(toFile: configuration, atomically: true, encoding: .utf8)
+
+        var kiln = KilnInvocation(root: scratch.appending("root"))
+        kiln.environment["HOME"] = scratch.path
+        let plain = await kiln("pull", "\(registry.host)/kiln/missing:1")
+        #expect(plain.status != 0)
+        #expect(!plain.stderr.contains("TLS"), "\(plain.stderr)")
+
+        kiln.environment["OPENSSL_CONF"] = configuration
+        let limited = await kiln("pull", "\(registry.host)/kiln/missing:1")
+        #expect(limited.status != 0)
+        #expect(limited.stderr.contains("TLS"), "\(limited.stderr)")
+    }
+
     @Test(.enabled(if: available, "needs docker-registry, skopeo and openssl"))
     func verifyingDownloadNeedsCAFile() async throws {
         let scratch = try TemporaryDirectory("kiln-registry-tls")
