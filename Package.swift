@@ -2,7 +2,8 @@
 import PackageDescription
 
 // Each stage of the pipeline is one target, and a target depends only on the stages before it.
-// The C libraries come from Debian's -dev packages through system-library targets.
+// The C libraries come from Debian's -dev packages, all but libarchive through system-library
+// targets.
 
 let package = Package(
     name: "kiln",
@@ -15,11 +16,8 @@ let package = Package(
             name: "CLua",
             providers: [.apt(["liblua5.4-dev"])]
         ),
-        .systemLibrary(
-            name: "CArchive",
-            pkgConfig: "libarchive",
-            providers: [.apt(["libarchive-dev"])]
-        ),
+        // libarchive is loaded on its first use (see archive_loader.c), so it is not linked.
+        .target(name: "CArchive", linkerSettings: [.linkedLibrary("dl")]),
         .systemLibrary(
             name: "CCrypto",
             pkgConfig: "libcrypto",
@@ -72,7 +70,7 @@ let package = Package(
             dependencies: ["CSystem", "KilnImage", "KilnLayer", "KilnStore", "KilnSnapshot", "KilnRuntime", "KilnSystem"]
         ),
         .target(name: "KilnCLI", dependencies: ["KilnBuild", "KilnLua", "KilnContainer"]),
-        .executableTarget(name: "kiln", dependencies: ["KilnCLI", "CCrypto"]),
+        .executableTarget(name: "kiln", dependencies: ["KilnCLI", "KilnImage"]),
         // One container start through KilnRuntime, measured by scripts/bench.d/run.
         .executableTarget(name: "kiln-runtime-bench", dependencies: ["KilnRuntime"]),
         // Runs layer diff and apply alone, for scripts/bench.d/layer.

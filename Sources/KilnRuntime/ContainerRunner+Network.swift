@@ -192,13 +192,20 @@ final class PreparedNetwork: @unchecked Sendable {
     /// The namespace as a path that runc and slirp4netns can open while kiln runs.
     var path: String { "/proc/\(getpid())/fd/\(descriptor)" }
 
-    /// Starts slirp4netns in the namespace, waits until it is ready and publishes `ports`.
-    func connect(ports: [PortMapping], bundle: BundleLayout) throws {
-        let started = try Slirp4netns.start(
+    /// Starts slirp4netns in the namespace without waiting for it, so that it configures `tap0`
+    /// while kiln writes the bundle. `connect` waits for it.
+    func launchSlirp() throws {
+        slirp = try Slirp4netns.launch(
             networkNamespace: path, apiSocket: try ContainerRunner.shortSocketPath(),
             environment: ProcessInfo.processInfo.environment)
-        slirp = started
-        try ContainerRunner.publish(ports, through: started, bundle: bundle)
+    }
+
+    /// Waits until slirp4netns (started by `launchSlirp`, else here) is ready and publishes `ports`.
+    func connect(ports: [PortMapping], bundle: BundleLayout) throws {
+        if slirp == nil { try launchSlirp() }
+        guard let slirp else { return }
+        try slirp.waitUntilReady()
+        try ContainerRunner.publish(ports, through: slirp, bundle: bundle)
     }
 
     /// Stops slirp4netns and closes the namespace's descriptor.

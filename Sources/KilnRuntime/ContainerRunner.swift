@@ -70,6 +70,9 @@ public struct ContainerRunner: Sendable {
             configuration.networkNamespacePath = prepared.path
         }
         defer { network?.close() }
+        // slirp4netns configures tap0 (about 3 ms) while kiln writes the bundle below, and
+        // `connect` waits for it before the container starts.
+        try network?.launchSlirp()
 
         let spec = try BundleWriter.write(configuration, to: bundle)
         try CommandCheck.check(spec, mounts: configuration.mounts, root: root)

@@ -77,6 +77,11 @@ public final class Snapshotter: Sendable {
     /// Whether the snapshot is recorded and its directory exists.
     public func isPresent(_ chainID: Digest) throws -> Bool {
         guard try store.snapshot(chainID) != nil else { return false }
+        return directoryExists(chainID)
+    }
+
+    /// Whether the snapshot's directory exists, whether or not it is recorded.
+    public func directoryExists(_ chainID: Digest) -> Bool {
         var status = stat()
         return lstat(store.snapshotPath(chainID), &status) == 0 && (status.st_mode & S_IFMT) == S_IFDIR
     }

@@ -48,6 +48,44 @@ import Testing
         #expect(pushed.status == 0, "\(pushed.stderr)")
     }
 
+    /// The `kiln` executable starts libcrypto without openssl.cnf and loads the file before its
+    /// first TLS context, so the file's TLS settings still apply. This file allows only TLS 1.1
+    /// and older, which kiln's minimum of TLS 1.2 leaves no protocol for.
+    @Test(.enabled(if: available && KilnBinary.isAvailable, "needs docker-registry, skopeo, openssl and a built kiln"))
+    func pullHonoursOpenSSLConfiguration() async throws {
+        let scratch = try TemporaryDirectory("kiln-registry-tls")
+        defer { scratch.remove() }
+        let files = try makeCertificate(scratch)
+        let registry = try TestRegistry(tls: files)
+        defer { registry.stop() }
+        let configuration = scratch.appending("openssl.cnf")
+        try """
+            openssl_conf = openssl_init
+            [openssl_init]
+            ssl_conf = ssl_section
+            [ssl_section]
+            system_default = system_default_section
+            [system_default_section]
+            MaxProtocol = TLSv1.1
+
+            """.write(toFile: configuration, atomically: true, encoding: .utf8)
+
+        // A separate kiln process, because libcrypto reads OPENSSL_CONF once per process. The
+        // registry has no such image, so both pulls fail. `--debug` logs the failed https ping
+        // before kiln tries plain http, as it does for an insecure registry.
+        var environment = ProcessInfo.processInfo.environment
+        environment["HOME"] = scratch.path
+        let arguments = ["--debug", "pull", "\(registry.host)/kiln/missing:1"]
+        let plain = try KilnBinary.run(root: scratch.appending("root"), arguments, environment: environment)
+        #expect(plain.status != 0)
+        #expect(!plain.stderr.contains("no protocols available"), "\(plain.stderr)")
+
+        environment["OPENSSL_CONF"] = configuration
+        let limited = try KilnBinary.run(root: scratch.appending("other"), arguments, environment: environment)
+        #expect(limited.status != 0)
+        #expect(limited.stderr.contains("no protocols available"), "\(limited.stderr)")
+    }
+
     @Test(.enabled(if: available, "needs docker-registry, skopeo and openssl"))
     func verifyingDownloadNeedsCAFile() async throws {
         let scratch = try TemporaryDirectory("kiln-registry-tls")

@@ -190,3 +190,68 @@ import Testing
         #expect(!json.contains("memory"))
     }
 }
+
+/// config.json is written through `JSONValue`, and runc must read the same document that
+/// `JSONEncoder` writes from the Codable conformances.
+@Suite struct RuntimeSpecJSONTests {
+    private func parsedEncoderOutput(_ spec: RuntimeSpec) throws -> NSDictionary {
+        let encoded = try JSONEncoder().encode(spec)
+        return try #require(try JSONSerialization.jsonObject(with: encoded) as? NSDictionary)
+    }
+
+    private func parsedWriterOutput(_ spec: RuntimeSpec) throws -> NSDictionary {
+        let written = Data(spec.json.canonicalBytes())
+        return try #require(try JSONSerialization.jsonObject(with: written) as? NSDictionary)
+    }
+
+    private func specs() throws -> [RuntimeSpec] {
+        let bundle = BundleLayout(directory: "/store/containers/abc")
+        var plain = ContainerConfiguration(rootfs: "/store/work/abc/merged", args: ["/bin/sh", "-c", "echo \"a/b\""])
+
+        var full = plain
+        full.env = ["PATH=/usr/bin", "QUOTE=\"x\"\\y", "UNICODE=é\u{1}"]
+        full.user = ProcessUser(uid: 1000, gid: 100, additionalGids: [10, 20])
+        full.terminal = true
+        full.consoleSize = RuntimeSpec.ConsoleSize(height: 40, width: 120)
+        full.mounts = [
+            .bind(source: "/host/data", destination: "/data", readOnly: true),
+            .tmpfs(destination: "/scratch", options: ["size=64m"]),
+        ]
+        full.network = .slirp(ports: [])
+        full.networkNamespacePath = "/proc/1/fd/5"
+        full.readonlyRootfs = true
+        full.addedCapabilities = ["SYS_ADMIN", "NET_ADMIN"]
+        full.resources = ResourceLimits(
+            memory: 8 << 20, memorySwap: 16 << 20, nanoCPUs: 1_500_000_000, cpuShares: 512, pidsLimit: 64)
+
+        var unconfined = plain
+        unconfined.seccomp = false
+        unconfined.network = .host
+        plain.network = .none
+
+        var withOptionals = try RuntimeSpec(full, bundle: bundle)
+        withOptionals.process.oomScoreAdj = -500
+        withOptionals.linux.sysctl = ["net.ipv4.ip_forward": "1"]
+        withOptionals.hostname = nil
+
+        return [
+            try RuntimeSpec(plain, bundle: bundle), try RuntimeSpec(full, bundle: bundle),
+            try RuntimeSpec(unconfined, bundle: bundle), withOptionals,
+        ]
+    }
+
+    @Test func writerMatchesJSONEncoder() throws {
+        for (index, spec) in try specs().enumerated() {
+            let expected = try parsedEncoderOutput(spec)
+            let written = try parsedWriterOutput(spec)
+            #expect(written == expected, "spec \(index)")
+        }
+    }
+
+    @Test func writerOutputDecodesToSameSpec() throws {
+        for spec in try specs() {
+            let decoded = try JSONDecoder().decode(RuntimeSpec.self, from: Data(spec.json.canonicalBytes()))
+            #expect(decoded == spec)
+        }
+    }
+}

@@ -3,6 +3,7 @@ import Foundation
 import KilnDiagnostics
 import KilnImage
 import KilnRuntime
+import KilnSnapshot
 import KilnStore
 
 /// Creates, starts, watches, stops and removes containers: the engine behind `kiln run`,
@@ -68,37 +69,59 @@ public final class ContainerManager: Sendable {
         }
         let id = ContainerIdentifier.random()
         let specification = try SpecificationBuilder(options: options, image: image, config: config).build(id: id)
+        // With `startsNow` (`kiln run`), the creating process counts as the monitor until the
+        // container starts, so that a prune beside it leaves the container alone in between.
+        var state = ContainerRuntimeState()
+        if startsNow { Self.recordMonitor(&state) }
+        var container = Container(
+            id: id, name: options.name ?? NameGenerator.name(), status: .created, created: specification.created,
+            specification: specification, state: state)
+
+        // When every layer has its snapshot, the record itself keeps them from garbage
+        // collection, which saves the lease's three write transactions (create, retain, release).
+        let chainIDs = config.chainIDs
+        let snapshotter = Snapshotter(store: store, logger: store.logger)
+        let snapshotsPresent = chainIDs.allSatisfy { snapshotter.directoryExists($0) }
+        if snapshotsPresent, try insert(&container, requiredSnapshots: chainIDs, chosenName: options.name) {
+            try makeDirectories(container)
+            return container
+        }
 
         return try store.withLease("create container \(id.prefix(12))") { lease in
             _ = try ContainerFilesystem.prepareSnapshots(for: image, config: config, store: store, lease: lease)
-            // With `startsNow` (`kiln run`), the creating process counts as the monitor until the
-            // container starts, so that a prune beside it leaves the container alone in between.
-            var state = ContainerRuntimeState()
-            if startsNow { Self.recordMonitor(&state) }
-            var container = Container(
-                id: id, name: options.name ?? NameGenerator.name(), status: .created, created: specification.created,
-                specification: specification, state: state)
-            var attempt = 0
-            while true {
-                do {
-                    try repository.insert(container)
-                    break
-                } catch let error as ContainerError {
-                    // A generated name that happens to be taken gets another try; a chosen one is an error.
-                    guard options.name == nil, case .nameInUse = error.kind, attempt < 10 else { throw error }
-                    attempt += 1
-                    container.name = NameGenerator.name(attempt: attempt)
-                }
-            }
-            do {
-                try filesystem(id).create(chainIDs: specification.chainIDs)
-                try FileManager.default.createDirectory(
-                    atPath: bundle(id).directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
-            } catch {
-                try? discard(container)
-                throw error
-            }
+            try insert(&container, requiredSnapshots: [], chosenName: options.name)
+            try makeDirectories(container)
             return container
+        }
+    }
+
+    /// Inserts the record, giving a generated name that happens to be taken another try. Returns
+    /// false when one of `requiredSnapshots` has no record, as `ContainerRepository.insert` does.
+    private func insert(_ container: inout Container, requiredSnapshots: [Digest], chosenName: String?) throws -> Bool {
+        var attempt = 0
+        while true {
+            do {
+                return try repository.insert(container, requiredSnapshots: requiredSnapshots)
+            } catch let error as ContainerError {
+                // A chosen name that is taken is an error.
+                guard chosenName == nil, case .nameInUse = error.kind, attempt < 10 else { throw error }
+                attempt += 1
+                container.name = NameGenerator.name(attempt: attempt)
+            }
+        }
+    }
+
+    /// Makes the container's directories after its record exists, and removes the record when
+    /// that fails.
+    private func makeDirectories(_ container: Container) throws {
+        do {
+            try filesystem(container.id).create(chainIDs: container.specification.chainIDs)
+            try FileManager.default.createDirectory(
+                atPath: bundle(container.id).directory, withIntermediateDirectories: true,
+                attributes: [.posixPermissions: 0o700])
+        } catch {
+            try? discard(container)
+            throw error
         }
     }
 

@@ -17,11 +17,21 @@ public struct ContainerRepository: Sendable {
 
     private static let columns = "id, name, state, created, config, runtime_state"
 
-    /// Inserts a new container; throws `nameInUse` when another container has its name.
-    public func insert(_ container: Container) throws {
+    /// Inserts a new container and returns true, or throws `nameInUse` when another container
+    /// has its name.
+    ///
+    /// With `requiredSnapshots` (chain IDs), it inserts nothing and returns false when one of
+    /// them has no record. Garbage collection marks and sweeps in one write transaction, so
+    /// once this insert commits, the container's record keeps those snapshots, with no lease.
+    @discardableResult
+    public func insert(_ container: Container, requiredSnapshots: [Digest] = []) throws -> Bool {
         let spec = container.specification
         let chain = spec.chainIDs.last
-        try store.database.transaction { transaction in
+        return try store.database.transaction { transaction in
+            for chainID in requiredSnapshots {
+                let rows = try transaction.query("SELECT 1 FROM snapshots WHERE chain_id = ?", [.text(chainID.description)])
+                guard !rows.isEmpty else { return false }
+            }
             if let row = try transaction.query("SELECT id FROM containers WHERE name = ?", [.text(container.name)]).first {
                 throw ContainerError(.nameInUse(name: container.name, container: row.string(0) ?? ""))
             }
@@ -37,6 +47,7 @@ public struct ContainerRepository: Sendable {
                     .integer(Int64(container.created)), .text(try Self.encode(spec)),
                     .text(try Self.encode(container.state)),
                 ])
+            return true
         }
     }
 

@@ -1,5 +1,6 @@
 import CTLS
 import Foundation
+import KilnImage
 import Synchronization
 
 /// An OpenSSL client context: the system's CA certificates plus any extra ones from the registry
@@ -10,6 +11,12 @@ final class TLSContext: @unchecked Sendable {
     let verifiesPeer: Bool
 
     init(extraCertificateFiles: [String], verifyPeer: Bool) throws {
+        // The `kiln` executable starts libcrypto without openssl.cnf, which can set TLS
+        // protocol versions and ciphers for every context.
+        guard LibCrypto.loadConfigurationIfSkipped() else {
+            throw RegistryError.tls(
+                host: "", reason: "cannot load OpenSSL's configuration file: \(TLSContext.lastError())")
+        }
         guard let context = SSL_CTX_new(TLS_client_method()) else {
             throw RegistryError.tls(host: "", reason: "SSL_CTX_new failed: \(TLSContext.lastError())")
         }

@@ -13,6 +13,9 @@ final class Slirp4netns: @unchecked Sendable {
     let process: ChildProcess
     let apiSocket: String
     private var exitWriteEnd: Int32
+    /// The read end of `--ready-fd` until `waitUntilReady()` read it, then -1.
+    private var readyReadEnd: Int32
+    private let detached: Bool
 
     /// Starts slirp4netns for the network namespace of process `pid` and waits until the
     /// namespace has its `tap0` interface configured (10.0.2.100/24, gateway 10.0.2.2, DNS 10.0.2.3).
@@ -25,16 +28,25 @@ final class Slirp4netns: @unchecked Sendable {
     }
 
     /// Starts slirp4netns for the network namespace at `path` (such as `/proc/PID/fd/N`) and
-    /// waits until its `tap0` interface is configured, as `start(pid:)` does.
-    static func start(networkNamespace path: String, apiSocket: String, environment: [String: String]) throws
+    /// returns without waiting: call `waitUntilReady()` before anything uses the network.
+    static func launch(networkNamespace path: String, apiSocket: String, environment: [String: String]) throws
         -> Slirp4netns
     {
-        try start(target: ["--netns-type=path", path], apiSocket: apiSocket, environment: environment, detached: false)
+        try launch(target: ["--netns-type=path", path], apiSocket: apiSocket, environment: environment, detached: false)
     }
 
-    /// Starts slirp4netns for `target`, the arguments that name the namespace before `tap0`.
+    /// Starts slirp4netns for `target`, the arguments that name the namespace before `tap0`, and
+    /// waits until it is ready.
     private static func start(target: [String], apiSocket: String, environment: [String: String], detached: Bool) throws
         -> Slirp4netns
+    {
+        let slirp = try launch(target: target, apiSocket: apiSocket, environment: environment, detached: detached)
+        try slirp.waitUntilReady()
+        return slirp
+    }
+
+    private static func launch(target: [String], apiSocket: String, environment: [String: String], detached: Bool)
+        throws -> Slirp4netns
     {
         let executable = try locate(environment: environment)
         let ready = try Pipe()
@@ -63,31 +75,46 @@ final class Slirp4netns: @unchecked Sendable {
             close(exit.writeEnd)
             throw error
         }
-        let slirp = Slirp4netns(process: process, apiSocket: apiSocket, exitWriteEnd: exit.writeEnd)
+        let slirp = Slirp4netns(
+            process: process, apiSocket: apiSocket, exitWriteEnd: exit.writeEnd, readyReadEnd: ready.readEnd,
+            detached: detached)
         if detached {
             // Nothing waits for it here; close the exit descriptor's kiln end without stopping it.
             slirp.release()
         }
+        return slirp
+    }
 
+    private init(process: ChildProcess, apiSocket: String, exitWriteEnd: Int32, readyReadEnd: Int32, detached: Bool) {
+        self.process = process
+        self.apiSocket = apiSocket
+        self.exitWriteEnd = exitWriteEnd
+        self.readyReadEnd = readyReadEnd
+        self.detached = detached
+    }
+
+    /// Waits until slirp4netns has configured `tap0`, for at most 10 seconds. Kills it and
+    /// throws `networkSetupFailed` when it exits or times out first.
+    func waitUntilReady() throws {
+        guard readyReadEnd >= 0 else { return }
+        defer {
+            close(readyReadEnd)
+            readyReadEnd = -1
+        }
         // slirp4netns writes "1" to the ready descriptor once tap0 is up; end of file means it died.
-        defer { close(ready.readEnd) }
-        var pollDescriptor = pollfd(fd: ready.readEnd, events: Int16(POLLIN), revents: 0)
+        var pollDescriptor = pollfd(fd: readyReadEnd, events: Int16(POLLIN), revents: 0)
         var byte: UInt8 = 0
-        let waited = poll(&pollDescriptor, 1, 10_000)
-        guard waited > 0, read(ready.readEnd, &byte, 1) == 1 else {
+        var waited: Int32
+        repeat {
+            waited = poll(&pollDescriptor, 1, 10_000)
+        } while waited < 0 && errno == EINTR
+        guard waited > 0, read(readyReadEnd, &byte, 1) == 1 else {
             process.signal(SIGKILL)
-            slirp.stop()
+            stop()
             if detached { _ = process.waitBlocking() }
             throw RuntimeError(
                 .networkSetupFailed(waited == 0 ? "slirp4netns did not become ready in 10 seconds" : "slirp4netns exited"))
         }
-        return slirp
-    }
-
-    private init(process: ChildProcess, apiSocket: String, exitWriteEnd: Int32) {
-        self.process = process
-        self.apiSocket = apiSocket
-        self.exitWriteEnd = exitWriteEnd
     }
 
     static func locate(environment: [String: String]) throws -> String {
@@ -156,6 +183,10 @@ final class Slirp4netns: @unchecked Sendable {
     /// returns at once and a background thread reaps the process. slirp4netns 1.2.0 took 10 to
     /// 15 ms to exit after the descriptor closed, and nothing after a container's end needs it gone.
     func stop(waiting: Bool = true) {
+        if readyReadEnd >= 0 {
+            close(readyReadEnd)
+            readyReadEnd = -1
+        }
         guard exitWriteEnd >= 0 else { return }
         close(exitWriteEnd)
         exitWriteEnd = -1

@@ -15,9 +15,7 @@ enum BundleWriter {
             for (index, file) in configuration.extraFiles.enumerated() {
                 try write(file.contents, to: bundle.extraFile(index), mode: file.mode)
             }
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-            try write(Array(try encoder.encode(spec)), to: bundle.config, mode: 0o600)
+            try write(spec.json.canonicalBytes(), to: bundle.config, mode: 0o600)
         } catch let error as RuntimeError {
             throw error
         } catch {

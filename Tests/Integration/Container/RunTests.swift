@@ -180,6 +180,23 @@ struct RunTests {
         }
     }
 
+    /// `run` skips the lease when every snapshot has a record. A snapshot directory without its
+    /// record must not count, because garbage collection would not keep it for the container.
+    @Test func snapshotWithoutRecordIsCommittedAgain() async throws {
+        try await ContainerHarness.with { harness in
+            let database = harness.root + "/kiln.db"
+            let first = await harness.kiln("run", "--rm", ContainerHarness.image, "true")
+            #expect(first.status == 0, "\(first.stderr)")
+            let recorded = try Command.run("sqlite3", [database, "SELECT chain_id FROM snapshots"])
+            #expect(!recorded.isEmpty)
+
+            try Command.run("sqlite3", [database, "DELETE FROM snapshots"])
+            let second = await harness.kiln("run", "--rm", ContainerHarness.image, "true")
+            #expect(second.status == 0, "\(second.stderr)")
+            #expect(try Command.run("sqlite3", [database, "SELECT chain_id FROM snapshots"]) == recorded)
+        }
+    }
+
     @Test func stopEscalatesToKill() async throws {
         try await ContainerHarness.with { harness in
             // The shell ignores SIGTERM, so only SIGKILL ends it.
