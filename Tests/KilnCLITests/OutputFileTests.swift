@@ -265,13 +265,7 @@ final class FifoReader: @unchecked Sendable {
                 return
             }
             _ = fcntl(reader, F_SETFL, fcntl(reader, F_GETFL) & ~O_NONBLOCK)
-            var buffer = [UInt8](repeating: 0, count: 65536)
-            while true {
-                let count = read(reader, &buffer, buffer.count)
-                if count < 0 && errno == EINTR { continue }
-                guard count > 0 else { break }
-                bytes += buffer[0..<count]
-            }
+            bytes = readToEnd(reader)
             close(reader)
             done.signal()
         }
@@ -291,13 +285,7 @@ final class PipeReader: @unchecked Sendable {
 
     init(descriptor: Int32) {
         Thread.detachNewThread { [self] in
-            var buffer = [UInt8](repeating: 0, count: 65536)
-            while true {
-                let count = read(descriptor, &buffer, buffer.count)
-                if count < 0 && errno == EINTR { continue }
-                guard count > 0 else { break }
-                bytes += buffer[0..<count]
-            }
+            bytes = readToEnd(descriptor)
             close(descriptor)
             done.signal()
         }
@@ -307,4 +295,17 @@ final class PipeReader: @unchecked Sendable {
         done.wait()
         return bytes
     }
+}
+
+/// Reads `descriptor` until its end or an error, and returns the bytes read.
+private func readToEnd(_ descriptor: Int32) -> [UInt8] {
+    var bytes: [UInt8] = []
+    var buffer = [UInt8](repeating: 0, count: 65536)
+    while true {
+        let count = read(descriptor, &buffer, buffer.count)
+        if count < 0 && errno == EINTR { continue }
+        guard count > 0 else { break }
+        bytes += buffer[0..<count]
+    }
+    return bytes
 }
