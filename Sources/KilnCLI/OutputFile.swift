@@ -56,19 +56,28 @@ enum OutputFile {
         return folder == "/proc" || folder.hasPrefix("/proc/")
     }
 
-    /// The descriptor number that `path` names when it is an entry of this process's own `fd`
-    /// folder in `/proc` (`/proc/self/fd/3`, `/dev/fd/3`, `/proc/<pid>/task/<tid>/fd/3`).
+    /// The descriptor number that `path` names when it is an entry of an `fd` folder in `/proc`
+    /// of this process or one of its threads (`/proc/self/fd/3`, `/dev/fd/3`,
+    /// `/proc/<pid>/task/<tid>/fd/3`, `/proc/<tid>/fd/3`).
     static func ownDescriptor(named path: String) -> Int32? {
         guard isProcessLink(path), let number = Int32((path as NSString).lastPathComponent) else { return nil }
         let parent = (path as NSString).deletingLastPathComponent
         guard let resolved = realpath(parent, nil) else { return nil }
         defer { free(resolved) }
         let components = String(cString: resolved).split(separator: "/")
-        let pid = String(getpid())
-        let isOwn =
-            components.count >= 3 && components[0] == "proc" && components[1] == Substring(pid)
-            && components.last == "fd"
-        return isOwn ? number : nil
+        guard components.count >= 3, components[0] == "proc", components.last == "fd",
+            let process = Int32(components[1])
+        else { return nil }
+        return threadGroup(of: process) == getpid() ? number : nil
+    }
+
+    /// The process that thread `id` belongs to, from the `Tgid:` line of `/proc/<id>/status`.
+    static func threadGroup(of id: Int32) -> Int32? {
+        guard let status = try? String(contentsOfFile: "/proc/\(id)/status", encoding: .utf8) else { return nil }
+        for line in status.split(separator: "\n") where line.hasPrefix("Tgid:") {
+            return Int32(line.dropFirst("Tgid:".count).trimmingCharacters(in: .whitespaces))
+        }
+        return nil
     }
 
     /// Follows `path` while it is a symlink and returns the path it ends at, which may not exist

@@ -68,6 +68,7 @@ public final class Store: Sendable {
         containersDirectory = try Self.openDirectory("containers", in: rootDirectory, root: layout.root)
         let sha256 = try Self.openDirectory("blobs/sha256", in: rootDirectory, root: layout.root)
         blobDirectories = Mutex([.sha256: sha256])
+        try Self.rejectLostDatabase(layout: layout, root: rootDirectory, blobs: sha256, snapshots: snapshotsDirectory)
         database = try Self.openDatabase(
             layout: layout, root: rootDirectory, readOnly: access == .readOnly && isOnReadOnlyFileSystem,
             access: access, logger: logger)
@@ -84,6 +85,42 @@ public final class Store: Sendable {
             directories[algorithm] = descriptor
             return descriptor
         }
+    }
+
+    /// Rejects a store whose database is missing or empty while blobs or snapshots exist, for
+    /// example after something wrote over `kiln.db`. SQLite would open it as a new, empty
+    /// database, and the next garbage collection would delete every blob.
+    private static func rejectLostDatabase(
+        layout: StoreLayout, root: FileDescriptor, blobs: FileDescriptor, snapshots: FileDescriptor
+    ) throws {
+        func size(_ name: String) -> Int64? {
+            var status = stat()
+            guard fstatat(root.rawValue, name, &status, AT_SYMLINK_NOFOLLOW) == 0 else { return nil }
+            return Int64(status.st_size)
+        }
+        guard (size(StoreLayout.databaseName) ?? 0) == 0, (size(StoreLayout.databaseName + "-wal") ?? 0) == 0 else {
+            return
+        }
+        var findings: [String] = []
+        for (name, directory) in [("blobs/sha256", blobs), ("snapshots", snapshots)] where hasEntries(directory) {
+            findings.append("\(StoreLayout.databaseName) is missing or empty, but \(name) holds content")
+        }
+        guard findings.isEmpty else { throw StoreError.storeDamaged(root: layout.root, findings: findings) }
+    }
+
+    /// Tells whether the directory open as `directory` has an entry other than `.` and `..`.
+    private static func hasEntries(_ directory: FileDescriptor) -> Bool {
+        let copy = dup(directory.rawValue)
+        guard copy >= 0, let stream = fdopendir(copy) else {
+            if copy >= 0 { close(copy) }
+            return false
+        }
+        defer { closedir(stream) }
+        while let entry = readdir(stream) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+            if name != "." && name != ".." { return true }
+        }
+        return false
     }
 
     /// Refuses to modify a store whose database fails SQLite's quick check.

@@ -148,6 +148,17 @@ import Testing
         Self.expectTar([UInt8](try Data(contentsOf: URL(fileURLWithPath: file))))
     }
 
+    /// `/proc/<tid>/fd/N` of one of kiln's threads names kiln's own descriptor as
+    /// `/proc/self/fd/N` does.
+    @Test func threadFolderCountsAsOwn() throws {
+        let threadFolder = try #require(realpath("/proc/thread-self", nil))
+        defer { free(threadFolder) }
+        let thread = try #require(String(cString: threadFolder).split(separator: "/").last)
+        #expect(OutputFile.ownDescriptor(named: "/proc/\(thread)/fd/0") == 0)
+        #expect(OutputFile.ownDescriptor(named: "/proc/self/fd/0") == 0)
+        #expect(OutputFile.ownDescriptor(named: "/proc/1/fd/0") == nil)
+    }
+
     @Test func closedDescriptorThroughProcIsRejected() async throws {
         let workspace = try await Self.workspace()
         let result = await workspace.run(["save", "-o", "/proc/self/fd/2147483647", "out/app:1"])

@@ -20,6 +20,25 @@ import Testing
         #expect(try fixture.store.verify(deep: true).isHealthy)
     }
 
+    /// Something wrote over `kiln.db`: the store refuses to open rather than start empty and let
+    /// the next collection delete every blob.
+    @Test func emptiedDatabaseBesideBlobsIsRefused() throws {
+        let fixture = try StoreFixture()
+        defer { fixture.remove() }
+        _ = try fixture.addImage(layers: [.text("kept")], tags: ["app:1"])
+        let database = fixture.root + "/kiln.db"
+        for suffix in ["-wal", "-shm"] { unlink(database + suffix) }
+        try #require(truncate(database, 0) == 0)
+
+        #expect {
+            _ = try fixture.reopen()
+        } throws: { error in
+            (error as? StoreError)?.diagnostic.message.contains("kiln.db is missing or empty, but blobs/sha256 holds content")
+                == true
+        }
+        #expect(try fixture.blobNames().count == 3)
+    }
+
     @Test func liveLeaseKeepsBlobUntilReleased() throws {
         let fixture = try StoreFixture()
         defer { fixture.remove() }
