@@ -49,6 +49,29 @@ import Testing
         return output.trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
+    /// `kiln pull IMAGE | head -1` through the real binary: the reader stops after one line,
+    /// and the pull still completes, as Docker's daemon completes it.
+    @Test(.enabled(if: available && KilnBinary.isAvailable, "needs docker-registry, skopeo and the kiln binary"))
+    func pullCompletesWhenReaderStops() async throws {
+        let scratch = try TemporaryDirectory("kiln-pull-head")
+        defer { scratch.remove() }
+        let registry = try TestRegistry()
+        defer { registry.stop() }
+        let (layoutPath, _) = try makeLayout(scratch)
+        let source = "\(registry.host)/kiln/head:1.0"
+        try Command.run("skopeo", ["copy", "--dest-tls-verify=false", "oci:\(layoutPath):1.0", "docker://\(source)"])
+
+        let root = scratch.appending("root")
+        let kilnPath = try #require(KilnBinary.path)
+        let script = #""$1" --root "$2" pull --progress=plain "$3" | head -1; echo "status ${PIPESTATUS[0]}""#
+        let output = try Command.status(
+            "bash", ["-c", script, "bash", kilnPath, root, source], environment: ["HOME": scratch.path, "PATH": "/usr/bin:/bin"],
+            timeout: 120)
+        #expect(output.stdout == "1.0: Pulling from kiln/head\nstatus 0\n", "\(output.stdout) \(output.stderr)")
+        let listed = try KilnBinary.run(root: root, ["images", "--format", "{{.Repository}}:{{.Tag}}"])
+        #expect(listed.stdout == "\(registry.host)/kiln/head:1.0\n", "\(listed.stderr)")
+    }
+
     @Test(.enabled(if: available, "needs docker-registry and skopeo"))
     func skopeoCopyThenKilnPullThenPush() async throws {
         let scratch = try TemporaryDirectory("kiln-registry-roundtrip")

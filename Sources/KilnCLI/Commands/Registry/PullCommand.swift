@@ -19,6 +19,9 @@ enum PullCommand {
         arity: .exactly(1),
         category: "Common Commands"
     ) { arguments, context in
+        // A reader that stops early (`kiln pull IMAGE | head -1`) must not end the pull halfway:
+        // output then goes nowhere and the pull completes, as Docker's daemon completes it.
+        signal(SIGPIPE, SIG_IGN)
         let command = arguments.commandName
         let mode = try ProgressMode.parse(arguments[progress], quiet: arguments[quiet], command: command)
         let parsed = try RegistryOptions.reference(arguments.positionals[0], command: command)

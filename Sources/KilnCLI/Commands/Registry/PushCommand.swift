@@ -27,6 +27,9 @@ enum PushCommand {
         arity: .range(1...2),
         category: "Common Commands"
     ) { arguments, context in
+        // A reader that stops early (`kiln push IMAGE | head -1`) must not end the push halfway:
+        // output then goes nowhere and the push completes, as Docker's daemon completes it.
+        signal(SIGPIPE, SIG_IGN)
         let command = arguments.commandName
         let mode = try ProgressMode.parse(arguments[progress], quiet: arguments[quiet], command: command)
         let sourceName = arguments.positionals[0]
