@@ -70,6 +70,18 @@ import Testing
         #expect(output.stdout == "1.0: Pulling from kiln/head\nstatus 0\n", "\(output.stdout) \(output.stderr)")
         let listed = try KilnBinary.run(root: root, ["images", "--format", "{{.Repository}}:{{.Tag}}"])
         #expect(listed.stdout == "\(registry.host)/kiln/head:1.0\n", "\(listed.stderr)")
+
+        // With --progress=json every line of standard output is a JSON object, the result lines too.
+        var kiln = KilnInvocation(root: root)
+        kiln.environment["HOME"] = scratch.path
+        let again = await kiln("pull", "--progress=json", source)
+        #expect(again.status == 0, "\(again.stderr)")
+        let lines = again.stdout.split(separator: "\n")
+        #expect(lines.count >= 3)
+        for line in lines {
+            #expect((try? JSONSerialization.jsonObject(with: Data(line.utf8))) is [String: Any], "\(line)")
+        }
+        #expect(again.stdout.contains("Status: Image is up to date"))
     }
 
     @Test(.enabled(if: available, "needs docker-registry and skopeo"))

@@ -44,6 +44,17 @@ public func makeProgressRenderer(_ mode: ProgressMode, output: TextOutput) -> Pr
     }
 }
 
+/// Writes one line of a command's own output beside its progress (`Digest: …`, the pushed
+/// digest): as a `notice` object in JSON mode, so that every line there stays one JSON object,
+/// and as text in the other modes.
+public func writeResultLine(_ line: String, mode: ProgressMode, output: TextOutput) {
+    if mode == .json {
+        JSONProgressRenderer(output: output).handle(.notice(line))
+    } else {
+        output.line(line)
+    }
+}
+
 /// Draws progress events. Renderers are called from any task, so they serialise internally.
 public protocol ProgressRenderer: Sendable {
     func handle(_ event: ProgressEvent)

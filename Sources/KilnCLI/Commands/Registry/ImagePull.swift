@@ -34,9 +34,10 @@ struct ImagePull {
         let tagOrDigest = reference.tag ?? reference.digest?.description ?? Reference.defaultTag
         let header = Mutex<String?>(mode == .quiet ? nil : "\(tagOrDigest): Pulling from \(reference.path)")
         let output = output
+        let mode = mode
         let printHeader: @Sendable () -> Void = {
             guard let line = header.withLock({ pending in defer { pending = nil }; return pending }) else { return }
-            output.line(line)
+            writeResultLine(line, mode: mode, output: output)
         }
         let puller = ImagePuller(
             settings: settings, credentials: RegistryOptions.credentialStore(context),
@@ -58,11 +59,12 @@ struct ImagePull {
         renderer.finish()
         printHeader()
         if mode != .quiet {
-            output.line("Digest: \(result.document.digest)")
-            output.line(
+            writeResultLine("Digest: \(result.document.digest)", mode: mode, output: output)
+            writeResultLine(
                 result.changed
                     ? "Status: Downloaded newer image for \(reference.familiarString)"
-                    : "Status: Image is up to date for \(reference.familiarString)")
+                    : "Status: Image is up to date for \(reference.familiarString)",
+                mode: mode, output: output)
         }
         return result
     }

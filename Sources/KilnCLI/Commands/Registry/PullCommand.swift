@@ -47,7 +47,7 @@ enum PullCommand {
             } catch let error where Self.isCancellation(error) {
                 throw GeneralError("pull cancelled", exitStatus: ExitStatus.interrupted)
             }
-            context.stdout.line(reference.description)
+            writeResultLine(reference.description, mode: mode, output: context.stdout)
         }
         return ExitStatus.success
     }

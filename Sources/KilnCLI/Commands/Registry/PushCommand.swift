@@ -80,7 +80,9 @@ enum PushCommand {
             let reference = try RegistryOptions.reference(name, command: command).withDefaultTag()
             let settings = try RegistryOptions.settings(arguments, registry: reference.domain, context: context)
             // Everything goes to standard output, as `docker push` prints it.
-            if mode != .quiet { context.stdout.line("The push refers to repository [\(reference.name)]") }
+            if mode != .quiet {
+                writeResultLine("The push refers to repository [\(reference.name)]", mode: mode, output: context.stdout)
+            }
             let renderer = makeProgressRenderer(mode, output: context.stdout)
             let found = try RegistryOptions.credentialStore(context).credentials(for: reference.domain)
             let pusher = ImagePusher(
@@ -111,7 +113,7 @@ enum PushCommand {
         if mode == .quiet {
             context.stdout.line(printedName)
         } else {
-            context.stdout.line("\(printedName): digest: \(pushed.digest) size: \(pushed.size)")
+            writeResultLine("\(printedName): digest: \(pushed.digest) size: \(pushed.size)", mode: mode, output: context.stdout)
         }
         return ExitStatus.success
     }
