@@ -30,6 +30,16 @@ import Testing
         "Env": .strings(["A=1", "B=2"]), "Empty": .string(""),
     ])
 
+    @Test func templateComparisonsAndLogic() throws {
+        #expect(try GoTemplate("{{if eq .Tag \"latest\"}}yes{{else}}no{{end}}").render(row) == "yes")
+        #expect(try GoTemplate("{{if eq .Tag \"1.0\" \"latest\"}}yes{{end}}").render(row) == "yes")
+        #expect(try GoTemplate("{{if ne .Repository \"busybox\"}}other{{else}}same{{end}}").render(row) == "same")
+        #expect(try GoTemplate("{{not .Empty}} {{not .Tag}}").render(row) == "true false")
+        #expect(try GoTemplate("{{and .Tag .Empty}}|{{or .Empty .Tag}}").render(row) == "|latest")
+        #expect(try GoTemplate("{{lt 1 2}} {{ge \"b\" \"a\"}} {{gt (len .Env) 5}}").render(row) == "true true false")
+        #expect(throws: GeneralError.self) { try GoTemplate("{{eq .Tag 1}}").render(row) }
+    }
+
     @Test func templateFieldsAndFunctions() throws {
         #expect(try GoTemplate("{{.Repository}}:{{.Tag}}").render(row) == "busybox:latest")
         #expect(try GoTemplate("{{ .Repository | upper }}").render(row) == "BUSYBOX")

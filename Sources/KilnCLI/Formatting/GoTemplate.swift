@@ -51,7 +51,7 @@ struct GoTemplate {
 
     static let functions: Set<String> = [
         "json", "upper", "lower", "title", "join", "split", "truncate", "pad", "println", "print", "printf", "len",
-        "index",
+        "index", "eq", "ne", "lt", "le", "gt", "ge", "not", "and", "or",
     ]
 
     init(_ source: String, strictFields: Bool = true) throws {
@@ -283,6 +283,39 @@ struct GoTemplate {
                 }
             }
             return current
+        case "eq":
+            // `eq A B C…` is true when A equals any of the others, as in Go's templates.
+            guard values.count >= 2 else {
+                throw GeneralError("template: wrong number of arguments for eq: want at least 2 got \(values.count)")
+            }
+            for other in values.dropFirst() where try Self.compare(values[0], other, function) == 0 {
+                return .bool(true)
+            }
+            return .bool(false)
+        case "ne":
+            try count(2)
+            return .bool(try Self.compare(values[0], values[1], function) != 0)
+        case "lt", "le", "gt", "ge":
+            try count(2)
+            if case .bool = values[0] { throw GeneralError("template: error calling \(function): invalid type for comparison") }
+            let order = try Self.compare(values[0], values[1], function)
+            switch function {
+            case "lt": return .bool(order < 0)
+            case "le": return .bool(order <= 0)
+            case "gt": return .bool(order > 0)
+            default: return .bool(order >= 0)
+            }
+        case "not":
+            try count(1)
+            return .bool(!Self.isTruthy(values[0]))
+        case "and":
+            // The first empty argument, else the last one, as Go's `and` returns.
+            guard !values.isEmpty else { throw GeneralError("template: wrong number of arguments for and: want at least 1 got 0") }
+            return values.first { !Self.isTruthy($0) } ?? values[values.count - 1]
+        case "or":
+            // The first non-empty argument, else the last one, as Go's `or` returns.
+            guard !values.isEmpty else { throw GeneralError("template: wrong number of arguments for or: want at least 1 got 0") }
+            return values.first { Self.isTruthy($0) } ?? values[values.count - 1]
         case "println":
             return .string(values.map(Self.display).joined(separator: " ") + "\n")
         case "printf":
@@ -306,6 +339,24 @@ struct GoTemplate {
         case .object(let members):
             let sorted = members.sorted { $0.0.utf8.lexicographicallyPrecedes($1.0.utf8) }
             return "map[" + sorted.map { "\($0.0):\(display($0.1))" }.joined(separator: " ") + "]"
+        }
+    }
+
+    /// Orders two basic values as Go's comparison functions do: integers by value, strings by
+    /// bytes, booleans only for equality. Other pairs fail with Go's message.
+    static func compare(_ left: OutputJSON, _ right: OutputJSON, _ function: String) throws -> Int {
+        switch (left, right) {
+        case (.integer(let a), .integer(let b)):
+            return a < b ? -1 : (a == b ? 0 : 1)
+        case (.string(let a), .string(let b)):
+            if a == b { return 0 }
+            return a.utf8.lexicographicallyPrecedes(b.utf8) ? -1 : 1
+        case (.bool(let a), .bool(let b)):
+            return a == b ? 0 : 1
+        case (.null, .null):
+            return 0
+        default:
+            throw GeneralError("template: error calling \(function): incompatible types for comparison")
         }
     }
 
