@@ -78,3 +78,18 @@ struct DockerTimeTests {
         #expect(DockerTime.format(1.5) == "1970-01-01T00:00:01.5Z")
     }
 }
+
+struct MountSpecificationTests {
+    @Test func oldRecordDecodesWithCopy() throws {
+        let stored = #"{"kind":"volume","source":"data","destination":"/data","readOnly":false,"anonymous":false,"options":[]}"#
+        let mount = try JSONDecoder().decode(MountSpecification.self, from: Data(stored.utf8))
+        #expect(mount.noCopy == false)
+        #expect(mount.source == "data")
+    }
+
+    @Test func noCopyRoundTrips() throws {
+        let mount = MountSpecification(kind: .volume, source: "data", destination: "/data", noCopy: true)
+        let decoded = try JSONDecoder().decode(MountSpecification.self, from: try JSONEncoder().encode(mount))
+        #expect(decoded == mount)
+    }
+}

@@ -6,7 +6,8 @@ import KilnRuntime
 enum MountParser {
     /// Parses one `-v` value: `HOST:CONTAINER[:OPTIONS]` for a bind mount (HOST absolute or starting with
     /// `.`), `NAME:CONTAINER[:OPTIONS]` for a named volume, or `CONTAINER` alone for an
-    /// anonymous volume. OPTIONS are `ro`, `rw` and SELinux or propagation words, which are ignored.
+    /// anonymous volume. OPTIONS are `ro`, `rw`, `nocopy` (a new volume stays empty instead of
+    /// getting the image's files) and SELinux or propagation words, which are ignored.
     static func volume(_ value: String, workingDirectory: String) throws -> MountSpecification {
         func invalid(_ reason: String) -> ContainerError {
             ContainerError(.invalidOption(flag: "--volume", value: value, reason: reason))
@@ -22,12 +23,15 @@ enum MountParser {
 
         let destination = try destinationPath(fields[1], flag: "--volume", value: value)
         var readOnly = false
+        var noCopy = false
         if fields.count == 3 {
             for option in fields[2].split(separator: ",") {
                 switch option {
                 case "ro": readOnly = true
                 case "rw": readOnly = false
-                case "z", "Z", "shared", "rshared", "slave", "rslave", "private", "rprivate", "nocopy", "copy", "consistent",
+                case "nocopy": noCopy = true
+                case "copy": noCopy = false
+                case "z", "Z", "shared", "rshared", "slave", "rslave", "private", "rprivate", "consistent",
                     "cached", "delegated":
                     continue
                 default: throw invalid("unknown option \"\(option)\"")
@@ -47,11 +51,11 @@ enum MountParser {
         guard isValidVolumeName(source) else {
             throw invalid("\"\(source)\" is not a valid volume name: use [a-zA-Z0-9][a-zA-Z0-9_.-]+ or an absolute host path")
         }
-        return MountSpecification(kind: .volume, source: source, destination: destination, readOnly: readOnly)
+        return MountSpecification(kind: .volume, source: source, destination: destination, readOnly: readOnly, noCopy: noCopy)
     }
 
     /// Parses one `--mount` value: comma-separated `key=value` fields with `type` (bind, volume, tmpfs),
-    /// `source`/`src`, `target`/`destination`/`dst`, `readonly`/`ro`, `tmpfs-size` and `tmpfs-mode`.
+    /// `source`/`src`, `target`/`destination`/`dst`, `readonly`/`ro`, `volume-nocopy`, `tmpfs-size` and `tmpfs-mode`.
     static func mount(_ value: String, workingDirectory: String) throws -> MountSpecification {
         func invalid(_ reason: String) -> ContainerError {
             ContainerError(.invalidOption(flag: "--mount", value: value, reason: reason))
@@ -60,6 +64,7 @@ enum MountParser {
         var source: String?
         var target: String?
         var readOnly = false
+        var noCopy = false
         var options: [String] = []
         for field in value.split(separator: ",") {
             let parts = field.split(separator: "=", maxSplits: 1).map(String.init)
@@ -69,13 +74,13 @@ enum MountParser {
             case "type": type = setting ?? ""
             case "source", "src": source = setting
             case "target", "destination", "dst": target = setting
-            case "readonly", "ro":
+            case "readonly", "ro", "volume-nocopy":
                 guard let flag = setting.map({ ["1", "true"].contains($0.lowercased()) ? true : ["0", "false"].contains($0.lowercased()) ? false : nil }) ?? true
                 else { throw invalid("invalid value for \(key): \(setting ?? "")") }
-                readOnly = flag
+                if key == "volume-nocopy" { noCopy = flag } else { readOnly = flag }
             case "tmpfs-size": options.append("size=\(setting ?? "")")
             case "tmpfs-mode": options.append("mode=\(setting ?? "")")
-            case "bind-propagation", "consistency", "volume-nocopy", "bind-nonrecursive": continue
+            case "bind-propagation", "consistency", "bind-nonrecursive": continue
             default: throw invalid("unexpected key '\(key)'")
             }
         }
@@ -90,9 +95,10 @@ enum MountParser {
         case "volume":
             if let source {
                 guard isValidVolumeName(source) else { throw invalid("\"\(source)\" is not a valid volume name") }
-                return MountSpecification(kind: .volume, source: source, destination: destination, readOnly: readOnly)
+                return MountSpecification(kind: .volume, source: source, destination: destination, readOnly: readOnly, noCopy: noCopy)
             }
-            return MountSpecification(kind: .volume, source: randomVolumeName(), destination: destination, readOnly: readOnly, anonymous: true)
+            return MountSpecification(
+                kind: .volume, source: randomVolumeName(), destination: destination, readOnly: readOnly, anonymous: true, noCopy: noCopy)
         case "tmpfs":
             guard source == nil else { throw invalid("source is not allowed when type is tmpfs") }
             return MountSpecification(kind: .tmpfs, source: "tmpfs", destination: destination, readOnly: readOnly, options: options)

@@ -11,7 +11,8 @@ struct LaunchPlan {
 }
 
 /// Turns a container's specification into the runtime's configuration for one start: the user
-/// looked up in the container's own /etc/passwd, volumes created, free host ports chosen.
+/// looked up in the container's own /etc/passwd, volumes created (a new one filled from the
+/// image), free host ports chosen.
 struct RuntimePlanner {
     let manager: ContainerManager
 
@@ -30,8 +31,10 @@ struct RuntimePlanner {
             case .bind:
                 mounts.append(.bind(source: mount.source, destination: mount.destination, readOnly: mount.readOnly))
             case .volume:
-                let data = manager.volumesDirectory + "/" + mount.source + "/_data"
-                try FileManager.default.createDirectory(atPath: data, withIntermediateDirectories: true)
+                let volume = manager.volumesDirectory + "/" + mount.source
+                try VolumeFiller(volumeDirectory: volume, copiesImageContent: !mount.noCopy)
+                    .prepare(rootfs: rootfs, destination: mount.destination)
+                let data = volume + "/" + VolumeFiller.dataName.description
                 mounts.append(.bind(source: data, destination: mount.destination, readOnly: mount.readOnly))
             case .tmpfs:
                 mounts.append(.tmpfs(destination: mount.destination, options: mount.options + (mount.readOnly ? ["ro"] : [])))

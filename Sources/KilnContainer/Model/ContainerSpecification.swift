@@ -81,10 +81,13 @@ public struct MountSpecification: Codable, Sendable, Equatable {
     public var anonymous: Bool
     /// Mount options of a tmpfs, such as `size=64m`.
     public var options: [String]
+    /// Whether a new volume stays empty instead of getting the image's files at `destination`
+    /// (`-v NAME:PATH:nocopy`, `--mount volume-nocopy`).
+    public var noCopy: Bool
 
     public init(
         kind: Kind, source: String, destination: String, readOnly: Bool = false, anonymous: Bool = false,
-        options: [String] = []
+        options: [String] = [], noCopy: Bool = false
     ) {
         self.kind = kind
         self.source = source
@@ -92,6 +95,22 @@ public struct MountSpecification: Codable, Sendable, Equatable {
         self.readOnly = readOnly
         self.anonymous = anonymous
         self.options = options
+        self.noCopy = noCopy
+    }
+}
+
+extension MountSpecification {
+    /// Decodes a stored mount, with `noCopy` false in records written before it existed.
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(
+            kind: try container.decode(Kind.self, forKey: .kind),
+            source: try container.decode(String.self, forKey: .source),
+            destination: try container.decode(String.self, forKey: .destination),
+            readOnly: try container.decode(Bool.self, forKey: .readOnly),
+            anonymous: try container.decode(Bool.self, forKey: .anonymous),
+            options: try container.decode([String].self, forKey: .options),
+            noCopy: try container.decodeIfPresent(Bool.self, forKey: .noCopy) ?? false)
     }
 }
 
