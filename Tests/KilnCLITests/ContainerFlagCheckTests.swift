@@ -31,6 +31,16 @@ import Testing
             "\(result.stderr)")
     }
 
+    /// A missing image with `--pull never` fails before any container exists: status 125 from
+    /// `create` as from `run`, as Docker's CLI reports a daemon error.
+    @Test(arguments: ["run", "create"])
+    func missingImageExits125(_ command: String) async throws {
+        let workspace = BuildWorkspace()
+        let result = await workspace.run([command, "--pull", "never", "127.0.0.1:1/missing:1"])
+        #expect(result.status == 125, "\(result.stderr)")
+        #expect(result.stderr.contains("127.0.0.1:1/missing:1"), "\(result.stderr)")
+    }
+
     @Test func environmentWithNameIsAccepted() throws {
         try ContainerSupport.checkEnvironment(["A=1", "A=", "A", "A==b", "PATH=/bin:/usr/bin"], command: "run")
     }

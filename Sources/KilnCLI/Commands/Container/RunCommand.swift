@@ -30,8 +30,14 @@ enum RunCommand {
             try ContainerSupport.checkTerminalInput(
                 interactive: arguments[RunFlags.interactive], tty: arguments[RunFlags.tty], context: context)
         }
+        return try await withDockerStatus(context) { try await run(arguments, context: context) }
+    }
+
+    /// Runs `body` and reports its error as Docker's `run` and `create` do: status 125 for what
+    /// failed before the container's command ran, and 126 or 127 for a command that cannot run.
+    static func withDockerStatus(_ context: CommandContext, _ body: () async throws -> Int32) async throws -> Int32 {
         do {
-            return try await run(arguments, context: context)
+            return try await body()
         } catch let error as UsageError {
             throw error
         } catch let error as KilnError {
@@ -126,13 +132,15 @@ enum CreateCommand {
         name: "create", summary: "Create a new container", usage: "[OPTIONS] IMAGE [COMMAND] [ARG...]",
         flags: [RunCommand.remove.spec] + RunFlags.shared, arity: .atLeast(1), interspersed: false
     ) { arguments, context in
-        var options = try RunFlags.options(arguments, context: context)
-        options.autoRemove = arguments[RunCommand.remove]
-        let manager = try ContainerSupport.manager(context)
-        let container = try await RunCommand.create(
-            options, arguments: arguments, manager: manager, context: context, startsNow: false)
-        context.stdout.line(container.id)
-        return ExitStatus.success
+        try await RunCommand.withDockerStatus(context) {
+            var options = try RunFlags.options(arguments, context: context)
+            options.autoRemove = arguments[RunCommand.remove]
+            let manager = try ContainerSupport.manager(context)
+            let container = try await RunCommand.create(
+                options, arguments: arguments, manager: manager, context: context, startsNow: false)
+            context.stdout.line(container.id)
+            return ExitStatus.success
+        }
     }
 }
 
