@@ -102,25 +102,11 @@ public final class Store: Sendable {
             return
         }
         var findings: [String] = []
-        for (name, directory) in [("blobs/sha256", blobs), ("snapshots", snapshots)] where hasEntries(directory) {
+        for (name, directory) in [("blobs/sha256", blobs), ("snapshots", snapshots)]
+        where !((try? listDirectory(directory)) ?? []).isEmpty {
             findings.append("\(StoreLayout.databaseName) is missing or empty, but \(name) holds content")
         }
         guard findings.isEmpty else { throw StoreError.storeDamaged(root: layout.root, findings: findings) }
-    }
-
-    /// Tells whether the directory open as `directory` has an entry other than `.` and `..`.
-    private static func hasEntries(_ directory: FileDescriptor) -> Bool {
-        let copy = dup(directory.rawValue)
-        guard copy >= 0, let stream = fdopendir(copy) else {
-            if copy >= 0 { close(copy) }
-            return false
-        }
-        defer { closedir(stream) }
-        while let entry = readdir(stream) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
-            if name != "." && name != ".." { return true }
-        }
-        return false
     }
 
     /// Refuses to modify a store whose database fails SQLite's quick check.
