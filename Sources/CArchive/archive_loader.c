@@ -48,27 +48,27 @@ static void *kiln_archive_function(const char *name) {
     return function;
 }
 
-// Defines `name` to call libarchive's function of the same name, found on the first call. Threads
-// that race on the first call store the same pointer.
+// Declares `loaded`, libarchive's function `name`, found on the first call. Threads that race
+// on the first call store the same pointer.
+#define KILN_LOAD(name)                                                                         \
+    static __typeof__(name) *function;                                                          \
+    __typeof__(name) *loaded = __atomic_load_n(&function, __ATOMIC_ACQUIRE);                    \
+    if (loaded == NULL) {                                                                       \
+        loaded = (__typeof__(name) *)kiln_archive_function(#name);                              \
+        __atomic_store_n(&function, loaded, __ATOMIC_RELEASE);                                  \
+    }
+
+// Defines `name` to call libarchive's function of the same name and return its result.
 #define KILN_FORWARD(result, name, parameters, arguments)                                       \
     result name parameters {                                                                    \
-        static __typeof__(name) *function;                                                      \
-        __typeof__(name) *loaded = __atomic_load_n(&function, __ATOMIC_ACQUIRE);                \
-        if (loaded == NULL) {                                                                   \
-            loaded = (__typeof__(name) *)kiln_archive_function(#name);                          \
-            __atomic_store_n(&function, loaded, __ATOMIC_RELEASE);                              \
-        }                                                                                       \
+        KILN_LOAD(name)                                                                         \
         return loaded arguments;                                                                \
     }
 
+// Defines `name` to call libarchive's function of the same name, which returns nothing.
 #define KILN_FORWARD_VOID(name, parameters, arguments)                                          \
     void name parameters {                                                                      \
-        static __typeof__(name) *function;                                                      \
-        __typeof__(name) *loaded = __atomic_load_n(&function, __ATOMIC_ACQUIRE);                \
-        if (loaded == NULL) {                                                                   \
-            loaded = (__typeof__(name) *)kiln_archive_function(#name);                          \
-            __atomic_store_n(&function, loaded, __ATOMIC_RELEASE);                              \
-        }                                                                                       \
+        KILN_LOAD(name)                                                                         \
         loaded arguments;                                                                       \
     }
 
