@@ -45,9 +45,9 @@ enum OutputFile {
         try writeReplacing(path: path, target: target, body)
     }
 
-    /// Whether `path` lies in `/proc`, where the kernel resolves links such as
-    /// `/proc/self/fd/1` to open files rather than by their text.
-    /// `/dev/fd/1` counts too, because its folder resolves to `/proc/<pid>/fd`.
+    /// Tells whether `path` lies in `/proc`, where the kernel resolves links such as
+    /// `/proc/self/fd/1` to open files rather than by their text. `/dev/fd/1` counts too,
+    /// because its folder resolves to `/proc/<pid>/fd`.
     static func isProcessLink(_ path: String) -> Bool {
         let parent = (path as NSString).deletingLastPathComponent
         guard let resolved = realpath(parent.isEmpty ? "." : parent, nil) else { return false }
@@ -56,8 +56,8 @@ enum OutputFile {
         return folder == "/proc" || folder.hasPrefix("/proc/")
     }
 
-    /// The descriptor number that `path` names when it is an entry of an `fd` folder in `/proc`
-    /// of this process or one of its threads (`/proc/self/fd/3`, `/dev/fd/3`,
+    /// Returns the descriptor number that `path` names when it is an entry of an `fd` folder in
+    /// `/proc` of this process or one of its threads (`/proc/self/fd/3`, `/dev/fd/3`,
     /// `/proc/<pid>/task/<tid>/fd/3`, `/proc/<tid>/fd/3`).
     static func ownDescriptor(named path: String) -> Int32? {
         guard isProcessLink(path), let number = Int32((path as NSString).lastPathComponent) else { return nil }
@@ -71,7 +71,7 @@ enum OutputFile {
         return threadGroup(of: process) == getpid() ? number : nil
     }
 
-    /// The process that thread `id` belongs to, from the `Tgid:` line of `/proc/<id>/status`.
+    /// Returns the process that thread `id` belongs to, from the `Tgid:` line of `/proc/<id>/status`.
     static func threadGroup(of id: Int32) -> Int32? {
         guard let status = try? String(contentsOfFile: "/proc/\(id)/status", encoding: .utf8) else { return nil }
         for line in status.split(separator: "\n") where line.hasPrefix("Tgid:") {

@@ -60,7 +60,7 @@ public final class ContainerManager: Sendable {
     /// Creates a container from `image`: unpacks its missing layers, records the container and
     /// makes its directories. Nothing runs yet.
     ///
-    /// Throws `nameInUse` for a taken `--name`, leaving nothing behind. `startsNow` says that
+    /// Throws `nameInUse` for a taken `--name`, leaving nothing behind. `startsNow` means that
     /// this process starts the container next.
     public func create(_ options: CreateOptions, image: ImageRecord, startsNow: Bool = false) throws -> Container {
         let config = try store.readConfig(image.config.digest, expectedSize: image.config.size)
@@ -188,7 +188,7 @@ public final class ContainerManager: Sendable {
         }
         // A restart whose monitor passed the mark check before the mark was written runs the
         // container once more. While runc creates it, runc reports it missing although the record
-        // says running, so a signal that stops the container is tried again for up to 5 s.
+        // shows it running, so a signal that stops the container is tried again for up to 5 s.
         let deadline = ContinuousClock.now + .seconds(5)
         while true {
             do {

@@ -5,9 +5,8 @@ import KilnRuntime
 
 /// Runs a container's HEALTHCHECK while its monitor lives, with Docker's rules: a check every
 /// `interval` (every `startInterval` during the start period), a check that runs longer than
-/// `timeout` fails, and `retries` failures in a row make the container unhealthy. Failures in
-/// the start period do not count while the container is still starting, and a success at any
-/// time makes it healthy; after a success, failures count in the start period too.
+/// `timeout` fails, and `retries` failures in a row make the container unhealthy. A success at
+/// any time makes it healthy. Failures in the start period count only once a check has passed.
 struct HealthMonitor {
     let manager: ContainerManager
     let containerID: String

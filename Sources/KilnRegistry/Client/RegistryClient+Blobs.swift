@@ -113,7 +113,7 @@ final class DownloadState: @unchecked Sendable {
             throw RegistryError.blobNotFound(digest: digest, repository: repository)
         case 416 where received > 0:
             // The resume after a short body asked for the bytes after the end of the registry's
-            // copy, so that copy is shorter than the descriptor says. Retrying cannot help.
+            // copy, so that copy is shorter than the descriptor's size. Retrying cannot help.
             throw RegistryError.invalidResponse(
                 url: response.url.redacted,
                 reason: "blob \(digest) ends after \(received) of \(size) bytes in the registry's storage (416 to a resume)")
