@@ -113,7 +113,7 @@ extension DockerfileError {
         case .invalidChecksum(let checksum):
             return ("invalid --checksum \(quoted(checksum))", "use ALGORITHM:HEX, such as sha256: followed by 64 hex digits")
         case .expansion(let word, let failure):
-            return ("failed to process \(quoted(word)): \(failure.words)", nil)
+            return ("failed to process \(quoted(Self.abbreviated(word))): \(failure.words)", nil)
 
         case .ignoreExclusionWithoutPattern:
             return ("invalid exclusion pattern \"!\": a pattern must follow the !", nil)
@@ -127,6 +127,14 @@ extension DockerfileError {
         case .unreadableFile(let path):
             return ("failed to read \(path)", "check that the file is readable")
         }
+    }
+
+    /// `word` as a message shows it: whole up to 200 characters, else its first 160 and a count, so
+    /// that a 300 KB argument does not flood the terminal.
+    static func abbreviated(_ word: String) -> String {
+        let count = word.count
+        guard count > 200 else { return word }
+        return "\(word.prefix(160))… (\(count) characters)"
     }
 
     /// `text` in double quotes for a message, with `"` and `\` escaped and control and invisible
@@ -169,6 +177,8 @@ extension ExpansionFailure {
         case .invalidPattern(let pattern, let detail): "invalid pattern (\(pattern)) in substitution: \(detail)"
         case .workLimitExceeded: "the pattern substitutions need too much work (nested or over very long values)"
         case .nestedTooDeeply: "substitutions are nested more than \(ShellWordProcessor.maximumNesting) levels deep"
+        case .expandedTooLarge:
+            "the expanded value is larger than \(ShellWordProcessor.maximumExpandedBytes >> 20) MiB (does each line double a variable?)"
         }
     }
 }

@@ -189,4 +189,27 @@ import Testing
         }
         #expect(try ShellExpander().expandWord("${P//a/bb}", with: ["P": value]) == String(repeating: "b", count: 600))
     }
+
+    @Test func doublingValuesStopAtTheSizeLimit() throws {
+        // ENV A1=${A0}${A0} … doubles the value at each line; each expansion is checked.
+        var variables = ["A0": String(repeating: "x", count: 10)]
+        var doublings = 0
+        do {
+            for index in 1...40 {
+                variables["A\(index)"] = try ShellExpander().expandWord("${A\(index - 1)}${A\(index - 1)}", with: variables)
+                doublings = index
+            }
+            Issue.record("forty doublings expanded")
+        } catch {
+            #expect(error == DockerfileError(.expansion(word: "${A\(doublings)}${A\(doublings)}", failure: .expandedTooLarge)))
+        }
+        #expect(doublings == 16)  // 10 × 2^16 bytes is 640 KiB; the next doubling passes 1 MiB
+    }
+
+    @Test func longWordsAreAbbreviatedInMessages() {
+        let word = String(repeating: "${", count: 150_000)
+        let error = DockerfileError(.expansion(word: word, failure: .missingClosingBrace))
+        #expect(error.diagnostic.message.count < 300)
+        #expect(error.diagnostic.message.hasSuffix("… (300000 characters)\": syntax error: missing '}'"))
+    }
 }

@@ -17,4 +17,6 @@ public enum ExpansionFailure: Error, Sendable, Hashable {
     case workLimitExceeded
     /// `${...}` nested deeper than `ShellWordProcessor.maximumNesting`.
     case nestedTooDeeply
+    /// The expanded word grew past `ShellWordProcessor.maximumExpandedBytes`.
+    case expandedTooLarge
 }

@@ -22,6 +22,11 @@ struct ShellWordProcessor {
     /// Dockerfile nests more than a few levels.
     static let maximumNesting = 100
 
+    /// The largest word that expansion may produce, in UTF-8 bytes. Each `ENV B=$A$A` doubles a
+    /// value, so forty such lines would ask for terabytes; 1 MiB is far beyond real values (Linux
+    /// refuses an environment string over 128 KiB in `execve` anyway).
+    static let maximumExpandedBytes = 1 << 20
+
     private let input: [Unicode.Scalar]
     private var position = 0
     private var options: Options
@@ -77,6 +82,7 @@ struct ShellWordProcessor {
                 // append one scalar at a time.
                 var text = String(result)
                 text.append(value)
+                guard text.utf8.count <= Self.maximumExpandedBytes else { throw .expandedTooLarge }
                 result = text.unicodeScalars
                 words.addSplitting(value)
                 continue
