@@ -45,6 +45,25 @@ import Testing
         #expect(json?["file"] as? String == "Dockerfile")
     }
 
+    @Test func defaultDockerfileLinkedOutsideIsRefused() async throws {
+        let outside = try Self.directory(files: ["secret": "canary-first-line\n"])
+        let directory = try Self.directory(files: [:])
+        defer {
+            try? FileManager.default.removeItem(atPath: directory)
+            try? FileManager.default.removeItem(atPath: outside)
+        }
+        try #require(symlink(outside + "/secret", directory + "/Dockerfile") == 0)
+        for command in ["parse", "lint"] {
+            let output = await Self.run([command], in: directory)
+            #expect(output.status == 1, "\(command)")
+            #expect(output.stderr.contains("is a link to \(outside)/secret, outside the build context"), "\(output.stderr)")
+            #expect(!output.stderr.contains("canary") && !output.stdout.contains("canary"))
+        }
+        // Named with -f, the file is the user's choice, as with `docker build -f`.
+        let named = await Self.run(["parse", "-f", outside + "/secret"], in: directory)
+        #expect(named.stderr.contains("canary-first-line"))
+    }
+
     @Test func parseListingAndWarnings() async throws {
         let directory = try Self.directory(files: ["Containerfile": "FROM busybox:1.36 AS base\nMAINTAINER me\nCMD [\"sh\"]\n"])
         defer { try? FileManager.default.removeItem(atPath: directory) }

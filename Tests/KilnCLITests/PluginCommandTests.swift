@@ -96,6 +96,21 @@ import Testing
         #expect(quiet.stdout.hasPrefix("tagger\napt\n"))
     }
 
+    @Test func listAndLockRefuseAPluginLinkedOutOfTheContext() async throws {
+        let workspace = Workspace()
+        let outside = Workspace()
+        outside.write("secret", "root:x:0:0:secret-first-line\n")
+        workspace.write(".kiln/plugins/keep.lua", Self.tagger)
+        try #require(symlink(outside.path + "/secret", workspace.path + "/.kiln/plugins/evil.lua") == 0)
+        for command in [["plugin", "ls"], ["plugin", "lock"]] {
+            let result = await workspace.run(command)
+            #expect(result.status == 1, "\(command)")
+            #expect(result.stderr.contains(".kiln/plugins/evil.lua resolves to \(outside.path + "/secret"), outside the build context"), "\(result.stderr)")
+            #expect(!result.stdout.contains("secret-first-line") && !result.stderr.contains("secret-first-line"))
+        }
+        #expect(!FileManager.default.fileExists(atPath: workspace.path + "/.kiln/plugins.lock"))
+    }
+
     @Test func lockWritesAndPinsPlugins() async throws {
         let workspace = Workspace()
         workspace.write(".kiln/plugins/tagger.lua", Self.tagger)

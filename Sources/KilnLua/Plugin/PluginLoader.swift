@@ -53,9 +53,6 @@ public enum PluginLoader {
 
         var plugins: [Plugin] = []
         for source in sources {
-            if source.origin == .context, let contextDirectory = request.contextDirectory {
-                try ContextContainment.check(source, contextDirectory: contextDirectory)
-            }
             var environment = request.environment
             environment.contextRoot = request.contextDirectory
             var buildArguments = configuration.buildArguments
@@ -101,7 +98,15 @@ public enum PluginLoader {
             sources.append(try PluginDiscovery.resolve(value, in: request.searchPaths, workingDirectory: request.workingDirectory))
         }
         var seen: Set<String> = []
-        return sources.filter { seen.insert($0.file).inserted }
+        let unique = sources.filter { seen.insert($0.file).inserted }
+        // Checked here, before anything reads a file, so that `kiln plugin ls` and `plugin lock`
+        // refuse a linked-out plugin as the build does.
+        if let contextDirectory = request.contextDirectory {
+            for source in unique where source.origin == .context {
+                try ContextContainment.check(source, contextDirectory: contextDirectory)
+            }
+        }
+        return unique
     }
 }
 

@@ -137,6 +137,18 @@ struct BuildCommandTests {
         #expect(result.status == 1)
         #expect(result.stderr.contains("is a link to"), "\(result.stderr)")
         #expect(result.stderr.contains("outside the build context"), "\(result.stderr)")
+
+        // An absolute link too: Foundation's standardizingPath resolved it, and the check let it by.
+        try context.write("secret", "canary-first-line\n")
+        try FileManager.default.removeItem(atPath: context.appending("context/Dockerfile"))
+        try FileManager.default.createSymbolicLink(
+            atPath: context.appending("context/Dockerfile"), withDestinationPath: context.appending("secret"))
+        for arguments in [["build", "context"], ["build", "-f", "context/Dockerfile", "context"]] {
+            let absolute = await kiln.run(arguments)
+            #expect(absolute.status == 1)
+            #expect(absolute.stderr.contains("is a link to \(context.appending("secret")), outside the build context"), "\(absolute.stderr)")
+            #expect(!absolute.stderr.contains("canary-first-line"), "\(absolute.stderr)")
+        }
     }
 
     @Test func independentStagesRunAtTheSameTime() async throws {

@@ -123,17 +123,13 @@ struct BuildInputs {
 
     /// Refuses a Dockerfile inside the context that is a link to a file outside it.
     static func checkInside(_ path: String, context: String) throws {
-        let standardized = (path as NSString).standardizingPath
-        let contextPath = (context as NSString).standardizingPath
-        guard standardized.hasPrefix(contextPath + "/") else { return }
-        guard let resolved = realpath(standardized, nil), let resolvedContext = realpath(contextPath, nil) else { return }
-        defer {
-            free(resolved)
-            free(resolvedContext)
-        }
-        let target = String(cString: resolved)
-        let root = String(cString: resolvedContext)
-        guard target == root || target.hasPrefix(root == "/" ? "/" : root + "/") else {
+        // The prefix test must be lexical: Foundation's `standardizingPath` resolves links, so a
+        // `Dockerfile` linked to an absolute path outside the context looked like an outside
+        // file that -f had named, and kiln read it (and showed its first line in the error).
+        do {
+            try DockerIgnore.checkInsideContext(path, contextDirectory: context)
+        } catch {
+            guard case .fileOutsideContext(_, let target) = error.reason else { throw error }
             throw GeneralError(
                 "the Dockerfile \(path) is a link to \(target), outside the build context \(context)",
                 hint: "copy the file into the context instead of linking to it")
