@@ -41,6 +41,27 @@ import Testing
         #expect(listing() == before)
     }
 
+    @Test func tmpfsMountPointsTakeTheMountMode() throws {
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let root = try RootfsDirectory(path: directory + "/root")
+        let tmpfs: [RuntimeSpec.Mount] = [
+            .init(destination: "/scratch", type: "tmpfs", source: "tmpfs", options: ["nosuid", "size=1m"]),
+            .init(destination: "/private/cache", type: "tmpfs", source: "tmpfs", options: ["mode=700"]),
+        ]
+        let stubs = try MountPointStubs.create(for: tmpfs, in: root)
+        defer { stubs.remove(from: root) }
+        func mode(_ path: String) -> mode_t {
+            var info = stat()
+            return stat(directory + "/root" + path, &info) == 0 ? info.st_mode & 0o7777 : 0
+        }
+        // Docker's default for a tmpfs is world-writable with the sticky bit, whatever the umask.
+        #expect(mode("/scratch") == 0o1777)
+        #expect(mode("/private") == 0o755)
+        #expect(mode("/private/cache") == 0o700)
+        #expect(MountPointStubs.tmpfsMode(["mode=0750", "size=1m"]) == 0o750)
+        #expect(MountPointStubs.tmpfsMode(["mode=9"]) == 0o1777)
+    }
+
     @Test func danglingSymlinkTargetIsCreatedInsideRoot() throws {
         defer { try? FileManager.default.removeItem(atPath: directory) }
         try FileManager.default.createSymbolicLink(

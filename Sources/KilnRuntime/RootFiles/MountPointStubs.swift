@@ -39,9 +39,20 @@ public struct MountPointStubs: Codable, Sendable, Equatable {
                 continue
             }
             let isDirectory = mount.type != "bind" || Self.isDirectory(mount.source)
-            try stubs.ensure(mount.destination, isDirectory: isDirectory, in: root, depth: 0)
+            let mode = mount.type == "tmpfs" ? Self.tmpfsMode(mount.options) : 0o755
+            try stubs.ensure(mount.destination, isDirectory: isDirectory, mode: mode, in: root, depth: 0)
         }
         return stubs
+    }
+
+    /// The mode a tmpfs's mount point gets: its `mode=` option, else 1777 as Docker documents.
+    /// runc up to 1.1.5 gives a tmpfs the mode of the directory it mounts over, whatever `mode=`
+    /// says (runc issue 3911), so a stub made with this mode is what makes the option work there.
+    static func tmpfsMode(_ options: [String]) -> mode_t {
+        for option in options.reversed() where option.hasPrefix("mode=") {
+            if let mode = mode_t(option.dropFirst(5), radix: 8), mode <= 0o7777 { return mode }
+        }
+        return 0o1777
     }
 
     private static func isDirectory(_ hostPath: String) -> Bool {
@@ -49,7 +60,7 @@ public struct MountPointStubs: Codable, Sendable, Equatable {
         return stat(hostPath, &info) == 0 && (info.st_mode & S_IFMT) == S_IFDIR
     }
 
-    private mutating func ensure(_ path: String, isDirectory: Bool, in root: RootfsDirectory, depth: Int) throws {
+    private mutating func ensure(_ path: String, isDirectory: Bool, mode: mode_t, in root: RootfsDirectory, depth: Int) throws {
         guard depth < 40 else {
             throw RuntimeError(.invalidPath(path, field: "mount destination", reason: "too many levels of symbolic links"))
         }
@@ -85,7 +96,8 @@ public struct MountPointStubs: Codable, Sendable, Equatable {
                 let base = parentInRoot == "/" ? "" : parentInRoot
                 let resolved = target.hasPrefix("/") ? target : base + "/" + target
                 let rest = components[(index + 1)...].joined(separator: "/")
-                try ensure(resolved + (rest.isEmpty ? "" : "/" + rest), isDirectory: isDirectory, in: root, depth: depth + 1)
+                try ensure(
+                    resolved + (rest.isEmpty ? "" : "/" + rest), isDirectory: isDirectory, mode: mode, in: root, depth: depth + 1)
                 return
             }
 
@@ -93,6 +105,10 @@ public struct MountPointStubs: Codable, Sendable, Equatable {
             if makeDirectory {
                 guard mkdirat(parent, name, 0o755) == 0 else {
                     throw RuntimeError(.systemCallFailed(operation: "creating mount point \(path)", errno: errno))
+                }
+                // Set after creation, because the umask would take bits off mkdirat's mode.
+                if last && mode != 0o755 && fchmodat(parent, name, mode, 0) != 0 {
+                    throw RuntimeError(.systemCallFailed(operation: "setting the mode of mount point \(path)", errno: errno))
                 }
             } else {
                 let fd = openat(parent, name, O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0o644)

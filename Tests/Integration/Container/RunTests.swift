@@ -149,6 +149,13 @@ struct RunTests {
             let rootReadOnly = await harness.kiln("run", "--rm", "--read-only", "--tmpfs", "/scratch", ContainerHarness.image, "sh", "-c", "touch /scratch/a && touch /b")
             #expect(rootReadOnly.status != 0)
             #expect(rootReadOnly.stderr.contains("Read-only file system"))
+
+            // A tmpfs on a path the image lacks is 1777 for any user, or the mode its options give.
+            let tmpfs = await harness.kiln(
+                "run", "--rm", "-u", "1000", "--tmpfs", "/newdir", "--tmpfs", "/private:mode=700,size=1m", ContainerHarness.image,
+                "sh", "-c", "touch /newdir/x && stat -c %a /newdir /private")
+            #expect(tmpfs.status == 0, "\(tmpfs.stderr)")
+            #expect(tmpfs.stdout == "1777\n700\n")
         }
     }
 
