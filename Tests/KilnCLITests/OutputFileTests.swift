@@ -125,7 +125,7 @@ import Testing
 
         let result = await workspace.run(writer.arguments(path))
         #expect(result.status == 1)
-        #expect(result.stderr.contains("cannot write \"\(path)\": Broken pipe"), "\(result.stderr)")
+        #expect(result.stderr.contains("write \"\(path)\" failed: Broken pipe"), "\(result.stderr)")
     }
 
     /// A regular file named through `/proc/self/fd` (`kiln save -o /dev/stdout > out.tar`) is
@@ -225,7 +225,7 @@ import Testing
 
         let result = await workspace.run(writer.arguments(device))
         #expect(result.status == 1)
-        #expect(result.stderr.contains("cannot write \"\(device)\": No space left on device"), "\(result.stderr)")
+        #expect(result.stderr.contains("write \"\(device)\" failed: No space left on device"), "\(result.stderr)")
         #expect(Self.fileType(device) == S_IFCHR)
     }
 
