@@ -166,6 +166,6 @@ enum OutputFile {
     }
 
     private static func quoted(_ text: String) -> String {
-        "\"\(text)\""
+        escapedForDisplay(text)
     }
 }

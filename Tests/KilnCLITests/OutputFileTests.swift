@@ -247,6 +247,17 @@ import Testing
         #expect(!FileManager.default.fileExists(atPath: workspace.context + "/missing"))
     }
 
+    /// A path past 240 characters keeps its first and last 100 in the message, as COPY errors do.
+    @Test func longPathShortenedInError() async throws {
+        let workspace = try await Self.workspace()
+        let name = String(repeating: "n", count: 300) + ".tar"
+        let path = workspace.context + "/missing/" + name
+        let result = await workspace.run(["save", "-o", path, "out/app:1"])
+        #expect(result.status == 1)
+        #expect(!result.stderr.contains(name), "\(result.stderr)")
+        #expect(result.stderr.contains("nnnn.tar\" (\(path.utf8.count) bytes): the folder"), "\(result.stderr)")
+    }
+
     @Test func symlinkLoopIsRejected() async throws {
         let workspace = try await Self.workspace()
         let link = workspace.context + "/loop.tar"
