@@ -1,3 +1,4 @@
+import CSystem
 import Foundation
 import Glibc
 import KilnSnapshot
@@ -118,8 +119,23 @@ struct VolumeFiller {
         }
     }
 
+    /// Tells whether the directory has no entries. It reads no further than the first entry,
+    /// because every start of a container with the volume checks, however full the volume is.
     static func isEmptyDirectory(_ entry: DirectoryEntry) throws -> Bool {
-        try listDirectory(try entry.openDirectory(), path: entry.path).isEmpty
+        let directory = try entry.openDirectory()
+        let readable = kiln_openat(directory.rawValue, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0)
+        guard readable >= 0 else { throw SystemError("open directory", path: entry.path.description, errno: errno) }
+        guard let stream = fdopendir(readable) else {
+            let error = SystemError("open directory", path: entry.path.description, errno: errno)
+            close(readable)
+            throw error
+        }
+        defer { closedir(stream) }
+        while let item = readdir(stream) {
+            let name = withUnsafeBytes(of: &item.pointee.d_name) { Array($0.prefix { $0 != 0 }) }
+            if name != [UInt8(ascii: ".")] && name != [UInt8(ascii: "."), UInt8(ascii: ".")] { return false }
+        }
+        return true
     }
 
     /// Opens the directory at `destination` inside `rootfs`, following links inside it. Returns nil
