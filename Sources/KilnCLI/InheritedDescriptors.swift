@@ -7,8 +7,23 @@ import Synchronization
 public enum InheritedDescriptors {
     private static let recorded = Mutex<Set<Int32>?>(nil)
 
-    /// Lists `/proc/self/fd`. Call it first thing in `main`, before anything opens a file.
+    /// Lists `/proc/self/fd`, then puts `/dev/null` on each of standard input, output and error
+    /// that the caller closed (`kiln save IMAGE >&-`). Otherwise the next file kiln opens, such
+    /// as its database, would get that number and receive the stream's output. Call it first
+    /// thing in `main`, before anything opens a file.
     public static func record() {
+        recordOpenDescriptors()
+        let closed = (STDIN_FILENO...STDERR_FILENO).filter { !contains($0) }
+        guard !closed.isEmpty else { return }
+        let null = open("/dev/null", O_RDWR)
+        guard null >= 0 else { return }
+        for number in closed where number != null {
+            dup2(null, number)
+        }
+        if !closed.contains(null) { close(null) }
+    }
+
+    private static func recordOpenDescriptors() {
         guard let directory = opendir("/proc/self/fd") else { return }
         defer { closedir(directory) }
         let own = dirfd(directory)

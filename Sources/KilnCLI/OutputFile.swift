@@ -1,7 +1,6 @@
 import CSystem
 import Foundation
 import KilnDiagnostics
-import KilnLayer
 import KilnSystem
 
 /// Writes a command's output file (`kiln save -o`, `kiln build -o type=tar,dest=`, archive
@@ -14,6 +13,10 @@ import KilnSystem
 /// write can leave part of the output there. So is anything reached through a link in `/proc`
 /// (`/dev/stdout` is a link to `/proc/self/fd/1`): such a link names an open file, which may be
 /// a pipe or a file the shell redirected to, and its text is not a path to rename over.
+///
+/// Read and write errors name `path` as the user gave it, because each descriptor carries it. A
+/// FIFO whose reader closed early gives a "Broken pipe" error, as in Docker's CLI, instead of
+/// killing kiln with SIGPIPE.
 ///
 /// Docker's CLIs differ on symlinks: 20.10 renames a temporary file over the link, which
 /// replaces it (and, as root, even `/dev/stdout`), and 28 refuses a symlink.
@@ -111,8 +114,8 @@ enum OutputFile {
     ) throws {
         // No O_CREAT: the file exists. A FIFO blocks here until a reader opens it. Only a regular
         // file reached through `/proc` has old bytes to truncate, as a shell's `>` would.
-        let descriptor = try FileDescriptor.open(target, flags: O_WRONLY | (regular ? O_TRUNC : 0))
-        try namingPath(path, descriptor) {
+        let descriptor = try FileDescriptor.open(target, flags: O_WRONLY | (regular ? O_TRUNC : 0), displayPath: path)
+        try withBrokenPipeAsError {
             try body(descriptor)
             try descriptor.close()
         }
@@ -135,10 +138,10 @@ enum OutputFile {
         let unnamed = kiln_openat(AT_FDCWD, folder, O_WRONLY | kiln_o_tmpfile | O_CLOEXEC, 0o666)
         let descriptor =
             unnamed >= 0
-            ? FileDescriptor(adopting: unnamed)
-            : try FileDescriptor.open(temporary, flags: O_WRONLY | O_CREAT | O_EXCL, mode: 0o666)
+            ? FileDescriptor(adopting: unnamed, path: path)
+            : try FileDescriptor.open(temporary, flags: O_WRONLY | O_CREAT | O_EXCL, mode: 0o666, displayPath: path)
         do {
-            try namingPath(path, descriptor) {
+            try withBrokenPipeAsError {
                 try body(descriptor)
                 try descriptor.sync()
             }
@@ -158,26 +161,11 @@ enum OutputFile {
         }
     }
 
-    /// Runs `body`, and names `path` instead of the descriptor number in a failed read or write
-    /// of `descriptor`. A FIFO whose reader closed early gives a "Broken pipe" error, as in
-    /// Docker's CLI, instead of killing kiln with SIGPIPE.
-    private static func namingPath(_ path: String, _ descriptor: FileDescriptor, _ body: () throws -> Void) throws {
-        let number = descriptor.rawValue
-        do {
-            try withBrokenPipeAsError(body)
-        } catch let error as SystemError where error.path == "descriptor \(number)" {
-            throw GeneralError("cannot write \(quoted(path)): \(String(cString: strerror(error.errno)))")
-        } catch LayerError.system(_, nil, let error) where error.path == "descriptor \(number)" {
-            // `build -o type=tar` writes the tar stream of a layer diff.
-            throw GeneralError("cannot write \(quoted(path)): \(String(cString: strerror(error.errno)))")
-        }
-    }
-
     private static func errorText() -> String {
         String(cString: strerror(errno))
     }
 
     private static func quoted(_ text: String) -> String {
-        "\"\(text)\""
+        escapedForDisplay(text)
     }
 }

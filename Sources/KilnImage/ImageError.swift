@@ -1,4 +1,5 @@
 import KilnDiagnostics
+import KilnSystem
 
 /// Errors of the image model: malformed JSON, invalid fields, digests, references and platforms.
 public indirect enum ImageError: KilnError, Equatable {
@@ -58,19 +59,8 @@ public indirect enum ImageError: KilnError, Equatable {
     }
 }
 
-/// `value` in double quotes with control characters and quotes escaped, for error messages.
+/// `value` in double quotes with control characters and quotes escaped, and shortened past
+/// `maximumDisplayScalars`, for error messages.
 func quoted(_ value: String) -> String {
-    var result = "\""
-    for scalar in value.unicodeScalars {
-        switch scalar {
-        case "\"": result += "\\\""
-        case "\\": result += "\\\\"
-        case "\n": result += "\\n"
-        case "\t": result += "\\t"
-        case _ where scalar.value < 0x20 || scalar.value == 0x7F:
-            result += "\\x" + (scalar.value < 0x10 ? "0" : "") + String(scalar.value, radix: 16)
-        default: result.unicodeScalars.append(scalar)
-        }
-    }
-    return result + "\""
+    escapedForDisplay(value)
 }

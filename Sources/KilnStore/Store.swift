@@ -41,11 +41,13 @@ public final class Store: Sendable {
 
     /// Opens the store at `root`, creating it (mode 0700) when it does not exist, and migrating
     /// its database. With `.readWrite` it also removes what crashed processes left in `ingest/`,
-    /// `trash/` and `work/`. Reading commands leave them, so that `verify` lists them.
+    /// `trash/` and `work/`, and their expired leases. Reading commands leave them, so that
+    /// `verify` lists them.
     public static func open(root: String, access: Access = .readWrite, logger: Logger = .discard) throws -> Store {
         let store = try Store(root: root, access: access, logger: logger)
         if access == .readWrite {
             store.leftoverBytesRemovedAtOpen.store(try store.removeLeftovers(), ordering: .relaxed)
+            try store.removeExpiredLeases()
             try store.checkDatabaseHealth()
             store.keepSpaceReserve()
         }

@@ -84,7 +84,7 @@ public enum StoreError: KilnError, Equatable {
             return .error("image manifest \(manifest): \(reason)")
         case .invalidArchive(let file, let entry, let reason):
             let place = entry.map { ": \(escapedForDisplay($0))" } ?? ""
-            return .error("invalid archive \(file)\(place): \(reason)")
+            return .error("invalid archive \(shortenedForDisplay(file))\(place): \(reason)")
         case .unsupported(let what):
             return .error(what)
         case .storeDamaged(let root, let findings):

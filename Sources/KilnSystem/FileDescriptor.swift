@@ -7,10 +7,14 @@ import Synchronization
 /// Every descriptor kiln opens has `O_CLOEXEC`, so none leaks into runc or another child.
 public final class FileDescriptor: Sendable {
     private let storage: Atomic<Int32>
+    /// The path the descriptor was opened with, or the name its owner gave it, for messages only:
+    /// read and write errors name it. Nil when the descriptor has no name worth showing.
+    public let path: String?
 
-    /// Takes ownership of `rawValue`, which this object closes.
-    public init(adopting rawValue: Int32) {
+    /// Takes ownership of `rawValue`, which this object closes. `path` names it in errors.
+    public init(adopting rawValue: Int32, path: String? = nil) {
         storage = Atomic(rawValue)
+        self.path = path
     }
 
     deinit {
@@ -27,16 +31,20 @@ public final class FileDescriptor: Sendable {
         guard value >= 0 else { return }
         // EINTR from close(2) on Linux still closes the descriptor, so it is not retried.
         if Glibc.close(value) == -1 && errno != EINTR {
-            throw SystemError.current("close", path: "descriptor \(value)")
+            throw SystemError.current("close", path: nameInErrors(value))
         }
     }
 
     /// Opens `path` (resolved by the kernel as usual, outside any root) with `O_CLOEXEC` added.
-    public static func open(_ path: String, flags: Int32, mode: mode_t = 0o644) throws -> FileDescriptor {
+    /// Errors name `displayPath` when given (the path a user typed, where `path` is a link's
+    /// target), else `path`.
+    public static func open(
+        _ path: String, flags: Int32, mode: mode_t = 0o644, displayPath: String? = nil
+    ) throws -> FileDescriptor {
         try checkPath(path)
         let value = retryingOnInterrupt { kiln_openat(AT_FDCWD, path, flags | O_CLOEXEC, mode) }
-        guard value >= 0 else { throw SystemError.current("open", path: path) }
-        return FileDescriptor(adopting: value)
+        guard value >= 0 else { throw SystemError.current("open", path: displayPath ?? path) }
+        return FileDescriptor(adopting: value, path: displayPath ?? path)
     }
 
     /// Opens `name` relative to this directory descriptor, with `O_CLOEXEC` added. The kernel
@@ -45,19 +53,19 @@ public final class FileDescriptor: Sendable {
         try checkPath(name)
         let value = retryingOnInterrupt { kiln_openat(rawValue, name, flags | O_CLOEXEC, mode) }
         guard value >= 0 else { throw SystemError.current("open", path: name) }
-        return FileDescriptor(adopting: value)
+        return FileDescriptor(adopting: value, path: name)
     }
 
     public func stat() throws -> FileStatus {
         var buffer = Glibc.stat()
-        guard fstat(rawValue, &buffer) == 0 else { throw SystemError.current("stat", path: "descriptor \(rawValue)") }
+        guard fstat(rawValue, &buffer) == 0 else { throw SystemError.current("stat", path: nameInErrors(rawValue)) }
         return FileStatus(buffer)
     }
 
     /// Reads up to `buffer.count` bytes; returns 0 at the end of the file.
     public func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
         let count = retryingOnInterrupt { Glibc.read(rawValue, buffer.baseAddress, buffer.count) }
-        guard count >= 0 else { throw SystemError.current("read", path: "descriptor \(rawValue)") }
+        guard count >= 0 else { throw SystemError.current("read", path: nameInErrors(rawValue)) }
         return count
     }
 
@@ -80,7 +88,7 @@ public final class FileDescriptor: Sendable {
             let count = try chunk.withUnsafeMutableBytes { try read(into: $0) }
             if count == 0 { return result }
             guard result.count + count <= limit else {
-                throw SystemError("read", path: "descriptor \(rawValue)", errno: EFBIG, detail: "larger than \(limit) bytes")
+                throw SystemError("read", path: nameInErrors(rawValue), errno: EFBIG, detail: "larger than \(limit) bytes")
             }
             result.append(contentsOf: chunk[0..<count])
         }
@@ -93,7 +101,7 @@ public final class FileDescriptor: Sendable {
             let count = retryingOnInterrupt {
                 Glibc.write(rawValue, bytes.baseAddress.map { $0 + offset }, bytes.count - offset)
             }
-            guard count > 0 else { throw SystemError.current("write", path: "descriptor \(rawValue)") }
+            guard count > 0 else { throw SystemError.current("write", path: nameInErrors(rawValue)) }
             offset += count
         }
     }
@@ -104,14 +112,24 @@ public final class FileDescriptor: Sendable {
 
     public func sync() throws {
         guard retryingOnInterrupt({ fsync(rawValue) }) == 0 else {
-            throw SystemError.current("fsync", path: "descriptor \(rawValue)")
+            throw SystemError.current("fsync", path: nameInErrors(rawValue))
         }
     }
 
-    /// The path the kernel reports for this descriptor, for messages only; never resolve it again.
+    /// The path the descriptor was opened with, else the path the kernel reports for it, for
+    /// messages only; never resolve it again.
     public var pathForDisplay: String {
-        (try? FilePath(bytes: readLinkBytes(AT_FDCWD, FilePath("/proc/self/fd/\(rawValue)"))).description)
+        if let path { return path }
+        return (try? FilePath(bytes: readLinkBytes(AT_FDCWD, FilePath("/proc/self/fd/\(rawValue)"))).description)
             ?? "descriptor \(rawValue)"
+    }
+}
+
+extension FileDescriptor {
+    /// Returns the name that errors give the descriptor: its path, else `number`. The caller
+    /// passes the number, because `rawValue` is -1 once `close()` began.
+    fileprivate func nameInErrors(_ number: Int32) -> String {
+        path ?? "descriptor \(number)"
     }
 }
 

@@ -43,6 +43,16 @@ public func escapedForDisplay(_ text: String) -> String {
     return "\"" + escaped(start) + "…" + escaped(end) + "\" (\(text.utf8.count) bytes)"
 }
 
+/// `text` as it is when it is short and has no control characters, else as `escapedForDisplay`
+/// shows it, for messages that print a path without quotes, as Docker's do.
+public func shortenedForDisplay(_ text: String) -> String {
+    let scalars = text.unicodeScalars
+    let isPlain = scalars.count <= maximumDisplayScalars && !scalars.contains {
+        $0.value < 0x20 || $0.value == 0x7F || (0x80..<0xA0).contains($0.value)
+    }
+    return isPlain ? text : escapedForDisplay(text)
+}
+
 /// The most Unicode scalars `escapedForDisplay` shows whole.
 public let maximumDisplayScalars = 240
 /// The scalars `escapedForDisplay` keeps at each end of longer text.

@@ -38,4 +38,33 @@ struct OutputDescriptorTests {
         let listing = try Command.run("/bin/tar", ["-tf", scratch.appending("out.tar")])
         #expect(listing.contains("manifest.json"))
     }
+
+    /// `kiln save IMAGE >&-`: a closed standard output gets an error, status 1 and no file,
+    /// never a write into whatever kiln opened on descriptor 1 next.
+    @Test func closedStandardOutputIsRejected() async throws {
+        let scratch = try TemporaryDirectory("kiln-output-fd")
+        defer { scratch.remove() }
+        let kilnPath = try #require(KilnBinary.path)
+        let tree = scratch.appending("tree")
+        try FileManager.default.createDirectory(atPath: tree, withIntermediateDirectories: true)
+        try Data("content\n".utf8).write(to: URL(fileURLWithPath: tree + "/file"))
+        try Command.run("/bin/tar", ["--numeric-owner", "-C", tree, "-cf", scratch.appending("rootfs.tar"), "."])
+        let root = scratch.appending("root")
+        let imported = try KilnBinary.run(root: root, ["import", scratch.appending("rootfs.tar"), "test/fd:1"])
+        try #require(imported.status == 0, "\(imported.stderr)")
+        let work = scratch.appending("work")
+        try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
+        let before = try StoreSnapshot(root: root)
+
+        let script = #"cd "$3" && "$1" --root "$2" save test/fd:1 >&- 2>"$4"; echo "status $?""#
+        let output = try Command.status(
+            "bash", ["-c", script, "bash", kilnPath, root, work, scratch.appending("stderr")], timeout: 60)
+        let stderr = try String(contentsOfFile: scratch.appending("stderr"), encoding: .utf8)
+        #expect(output.stdout == "status 1\n", "\(output.stdout) \(output.stderr)")
+        #expect(stderr.contains("cannot write the archive to standard output: it is closed"), "\(stderr)")
+        #expect(!stderr.contains("descriptor"), "\(stderr)")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: work) == [])
+        let after = try StoreSnapshot(root: root)
+        #expect(after == before, "store changed:\n\(after.differences(from: before).joined(separator: "\n"))")
+    }
 }

@@ -125,7 +125,7 @@ import Testing
 
         let result = await workspace.run(writer.arguments(path))
         #expect(result.status == 1)
-        #expect(result.stderr.contains("cannot write \"\(path)\": Broken pipe"), "\(result.stderr)")
+        #expect(result.stderr.contains("write \"\(path)\" failed: Broken pipe"), "\(result.stderr)")
     }
 
     /// A regular file named through `/proc/self/fd` (`kiln save -o /dev/stdout > out.tar`) is
@@ -225,7 +225,7 @@ import Testing
 
         let result = await workspace.run(writer.arguments(device))
         #expect(result.status == 1)
-        #expect(result.stderr.contains("cannot write \"\(device)\": No space left on device"), "\(result.stderr)")
+        #expect(result.stderr.contains("write \"\(device)\" failed: No space left on device"), "\(result.stderr)")
         #expect(Self.fileType(device) == S_IFCHR)
     }
 
@@ -245,6 +245,17 @@ import Testing
             result.stderr.contains("cannot write \"\(path)\": the folder \"\(workspace.context)/missing\" does not exist"),
             "\(result.stderr)")
         #expect(!FileManager.default.fileExists(atPath: workspace.context + "/missing"))
+    }
+
+    /// A path past 240 characters keeps its first and last 100 in the message, as COPY errors do.
+    @Test func longPathShortenedInError() async throws {
+        let workspace = try await Self.workspace()
+        let name = String(repeating: "n", count: 300) + ".tar"
+        let path = workspace.context + "/missing/" + name
+        let result = await workspace.run(["save", "-o", path, "out/app:1"])
+        #expect(result.status == 1)
+        #expect(!result.stderr.contains(name), "\(result.stderr)")
+        #expect(result.stderr.contains("nnnn.tar\" (\(path.utf8.count) bytes): the folder"), "\(result.stderr)")
     }
 
     @Test func symlinkLoopIsRejected() async throws {

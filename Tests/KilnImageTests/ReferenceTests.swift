@@ -85,6 +85,11 @@ import Testing
             message: "invalid reference \"app:\(String(repeating: "t", count: 129))\": invalid tag \"\(String(repeating: "t", count: 129))\": a tag is 1 to 128 letters, digits, '_', '.' and '-', and does not start with '.' or '-'"
         ),
         InvalidCase(
+            // A reference past 240 characters keeps its first and last 100 in the message.
+            input: "a/" + String(repeating: "B", count: 250),
+            message: "invalid reference \"a/\(String(repeating: "B", count: 98))…\(String(repeating: "B", count: 100))\" (252 bytes): repository names must be lowercase"
+        ),
+        InvalidCase(
             input: "app@sha256:abc",
             message: "invalid reference \"app@sha256:abc\": invalid digest \"sha256:abc\": sha256 needs 64 hex digits, got 3"),
         InvalidCase(

@@ -69,6 +69,23 @@ import Testing
         #expect(report.removedBlobs.map(\.digest) == [blob.digest])
     }
 
+    @Test func expiredLeaseIsRemovedAtOpen() throws {
+        let fixture = try StoreFixture()
+        defer { fixture.remove() }
+        let killed = try fixture.store.createLease(label: "killed pull")
+        try killed.retain(.blob(Digest.sha256(of: [UInt8].text("never written"))))
+        let live = try fixture.store.createLease(label: "running pull")
+        try fixture.store.database.query(
+            "UPDATE leases SET start_time = start_time + 1 WHERE id = ?", [.text(killed.id)])
+
+        let reopened = try fixture.reopen()
+        let leases = try reopened.database.query("SELECT id FROM leases").compactMap { $0.string(0) }
+        #expect(leases == [live.id])
+        let resources = try reopened.database.query("SELECT lease_id FROM lease_resources WHERE lease_id = ?", [.text(killed.id)])
+        #expect(resources.isEmpty)
+        #expect(try reopened.verify(deep: false).leftovers.filter { $0.kind == .expiredLease }.isEmpty)
+    }
+
     @Test func claimedBlobSurvivesConcurrentCollection() throws {
         let fixture = try StoreFixture()
         defer { fixture.remove() }

@@ -10,6 +10,14 @@ struct DisplayTextTests {
         #expect(escapedForDisplay(limit) == "\"" + limit + "\"")
     }
 
+    @Test func unquotedTextShortenedWhenLong() {
+        #expect(shortenedForDisplay("/tmp/app.tar") == "/tmp/app.tar")
+        #expect(shortenedForDisplay("a\nb") == "\"a\\nb\"")
+        let path = "/" + String(repeating: "p", count: 300)
+        #expect(shortenedForDisplay(path) == escapedForDisplay(path))
+        #expect(shortenedForDisplay(path).hasSuffix("\" (301 bytes)"))
+    }
+
     @Test func longPathKeepsBothEnds() {
         // A path deeper than PATH_MAX (4096 bytes), as a build context or an archive can hold.
         let path = Array(repeating: String(repeating: "e", count: 250), count: 20).joined(separator: "/") + "/last-name"

@@ -1,5 +1,6 @@
 import Foundation
 import KilnRuntime
+import KilnSystem
 
 /// The mount flags of `kiln run`: `-v`, `--mount` and `--tmpfs`, parsed into mount
 /// specifications with Docker's rules.
@@ -44,7 +45,14 @@ enum MountParser {
             let absolute = absoluteHostPath(source, workingDirectory: workingDirectory)
             // `-v` creates a missing host directory, as Docker does; `--mount` does not.
             if !FileManager.default.fileExists(atPath: absolute) {
-                try FileManager.default.createDirectory(atPath: absolute, withIntermediateDirectories: true)
+                do {
+                    try FileManager.default.createDirectory(atPath: absolute, withIntermediateDirectories: true)
+                } catch {
+                    // Foundation's own message repeats the whole path, so only its errno is shown.
+                    let code = ((error as? CocoaError)?.underlying as? POSIXError)?.code.rawValue
+                    let reason = code.map { String(cString: strerror($0)) } ?? "it could not be created"
+                    throw invalid("cannot create the host directory \(shortenedForDisplay(absolute)): \(reason)")
+                }
             }
             return MountSpecification(kind: .bind, source: absolute, destination: destination, readOnly: readOnly)
         }
@@ -90,7 +98,7 @@ enum MountParser {
         case "bind":
             guard let source else { throw invalid("source is required when type is bind") }
             let absolute = absoluteHostPath(source, workingDirectory: workingDirectory)
-            guard FileManager.default.fileExists(atPath: absolute) else { throw invalid("bind source path does not exist: \(absolute)") }
+            guard FileManager.default.fileExists(atPath: absolute) else { throw invalid("bind source path does not exist: \(shortenedForDisplay(absolute))") }
             return MountSpecification(kind: .bind, source: absolute, destination: destination, readOnly: readOnly)
         case "volume":
             if let source {

@@ -297,6 +297,18 @@ struct ApplyRun {
         guard sourceStatus.kind != .directory else {
             throw invalid(entry, "hard link target \(escapedForDisplay(rawTarget.description)) is a directory")
         }
+        // Each layer becomes its own snapshot directory, where a link to a file of a lower layer
+        // cannot be made, so a merged apply (the check of `kiln load` and `kiln import`) rejects
+        // it as the snapshot would.
+        // NOTE: the check compares the cleaned name, so a target reached through a symlink of
+        // this same layer (`link/f` for `dir/f`) is rejected, although a snapshot could make it.
+        guard created.contains(linkPath) else {
+            throw invalid(
+                entry,
+                "hard link target \(escapedForDisplay(rawTarget.description)) is not in this layer, "
+                    + "and a hard link can only name a file of its own layer")
+        }
+
         if let existing, existing.device == sourceStatus.device, existing.inode == sourceStatus.inode { return }
         if existing != nil { parents.removeAll() }
         try naming(entry) {

@@ -157,6 +157,16 @@ extension Store {
         }
     }
 
+    /// Deletes the expired leases: those of exited processes and those past their lifetime. What
+    /// they held is then garbage for the next collection, as if they had been released.
+    func removeExpiredLeases() throws {
+        let expired = try leaseStates { try database.query($0, $1) }.filter { !$0.isAlive }
+        for lease in expired {
+            try database.query("DELETE FROM leases WHERE id = ?", [.text(lease.id)])
+            logger.debug("removed the expired lease \(lease.id) (\(lease.label))")
+        }
+    }
+
     /// Every lease, judged alive or expired now.
     func leaseStates(_ run: (String, [SQLValue]) throws -> [Row]) throws -> [LeaseState] {
         let now = Self.now()

@@ -87,12 +87,12 @@ public struct ProcessIdentity: Sendable, Hashable, CustomStringConvertible {
 
     /// A file-name-safe tag of this identity, `NAMESPACE-PID-START-BOOT`, for temporary files
     /// whose owner a later process must recognise.
-    var fileTag: String {
+    public var fileTag: String {
         "\(pidNamespace)-\(pid)-\(startTime)-\(bootID.prefix(12))"
     }
 
     /// The owner encoded by `fileTag` at the start of `name`, or nil when `name` has no tag.
-    static func owner(fromFileName name: String) -> ProcessIdentity? {
+    public static func owner(fromFileName name: String) -> ProcessIdentity? {
         let parts = name.split(separator: "-", maxSplits: 4, omittingEmptySubsequences: false)
         guard parts.count >= 4, let namespace = UInt64(parts[0]), let pid = Int32(parts[1]),
             let start = UInt64(parts[2])

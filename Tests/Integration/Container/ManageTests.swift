@@ -158,6 +158,56 @@ struct ManageTests {
         }
     }
 
+    /// A foreground `kiln run --rm -p` whose kiln is killed with SIGKILL. A `ps` beside the live
+    /// run changes nothing, and the container outlives its kiln with its port. Once it ends, the
+    /// next `ps` removes it with its anonymous volume, as Docker's daemon removes an `--rm`
+    /// container whatever happens to the client.
+    @Test(.enabled(if: KilnBinary.isAvailable, "needs the kiln binary"))
+    func killedForegroundRunIsRemoved() async throws {
+        try await ContainerHarness.with { harness in
+            let port = try FreePort.find()
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: try #require(KilnBinary.path))
+            process.arguments = [
+                "--root", harness.root, "run", "--rm", "--name", "fg", "-p", "127.0.0.1:\(port):80", "-v", "/data",
+                ContainerHarness.image, "httpd", "-f", "-p", "80",
+            ]
+            process.standardInput = FileHandle.nullDevice
+            process.standardOutput = FileHandle.nullDevice
+            process.standardError = FileHandle.nullDevice
+            try process.run()
+            // The record shows the container running before runc starts it, and runc's state
+            // gives the pid only once the container runs.
+            let started = await harness.eventually {
+                let pid = await harness.kiln("inspect", "-f", "{{.State.Pid}}", "fg").stdout
+                return (Int32(pid.trimmingCharacters(in: .newlines)) ?? 0) > 0 || !process.isRunning
+            }
+            try #require(started && process.isRunning)
+            let running = try #require(try harness.container("fg"))
+
+            let listed = await harness.kiln("ps", "-a", "--format", "{{.Names}} {{.State}} {{.Ports}}")
+            #expect(listed.stdout == "fg running 127.0.0.1:\(port)->80/tcp\n")
+            let afterList = try #require(try harness.container("fg"))
+            #expect(afterList.status == running.status)
+            #expect(afterList.state.monitorPID == running.state.monitorPID)
+            #expect(afterList.state.ports == running.state.ports)
+
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+            #expect(await harness.kiln("ps", "--format", "{{.Names}} {{.State}} {{.Ports}}").stdout
+                == "fg running 127.0.0.1:\(port)->80/tcp\n")
+
+            let pid = try #require(Int32(await harness.kiln("inspect", "-f", "{{.State.Pid}}", "fg").stdout.trimmingCharacters(in: .newlines)))
+            #expect(pid > 0)
+            kill(pid, SIGKILL)
+            let removed = await harness.eventually { await harness.kiln("ps", "-a", "-q").stdout.isEmpty }
+            #expect(removed)
+            #expect(harness.entries("containers") == [])
+            #expect(harness.entries("volumes") == [])
+            #expect(harness.mountsBelowRoot() == [])
+        }
+    }
+
     @Test func restartAndStartAgain() async throws {
         try await ContainerHarness.with { harness in
             #expect(await harness.kiln("run", "-d", "--name", "again", ContainerHarness.image, "sh", "-c", "date +%s%N >> /tmp/starts; sleep 1000").status == 0)

@@ -1,5 +1,6 @@
 import Foundation
 import KilnContainer
+import KilnStore
 import Testing
 
 /// Volumes of `kiln run`: a new volume gets the image's files at its destination, once.
@@ -54,6 +55,31 @@ struct VolumeTests {
             let second = await harness.kiln("run", "--rm", "-v", "shared:/data", "busybox:seeded", "ls", "/data/sub")
             #expect(second.status == 0, "\(second.stderr)")
             #expect(second.stdout == "")
+        }
+    }
+
+    /// As in Docker, an existing volume that is still empty gets the image's files, with their
+    /// owners, modes, times and links. The next use of a volume removes the scratch folder of a
+    /// copy whose kiln was killed, but not that of a copy in progress.
+    @Test func emptyVolumeFilledAndScratchCleaned() async throws {
+        try await ContainerHarness.with { harness in
+            let expected = try await Self.makeSeededImage(harness)
+            let empty = await harness.kiln("run", "--rm", "-v", "later:/data:nocopy", "busybox:seeded", "ls", "-A", "/data")
+            #expect(empty.status == 0, "\(empty.stderr)")
+            #expect(empty.stdout == "")
+
+            // A copy by a kiln without an owner tag counts as abandoned, and one by this live process does not.
+            let volume = harness.root + "/volumes/later"
+            let abandoned = volume + "/.filling-0123456789abcdef"
+            let live = volume + "/.filling-" + ProcessIdentity.current.fileTag + "-01234567"
+            try FileManager.default.createDirectory(atPath: abandoned + "/sub", withIntermediateDirectories: true)
+            try FileManager.default.createDirectory(atPath: live, withIntermediateDirectories: true)
+
+            let filled = await harness.kiln("run", "--rm", "-v", "later:/data", "busybox:seeded", "sh", "-c", Self.describeSeed)
+            #expect(filled.status == 0, "\(filled.stderr)")
+            #expect(filled.stdout == expected)
+            let names = try FileManager.default.contentsOfDirectory(atPath: volume).sorted()
+            #expect(names == [(live as NSString).lastPathComponent, "_data"].sorted())
         }
     }
 

@@ -4,6 +4,7 @@ import KilnDiagnostics
 import KilnDockerfile
 import KilnLua
 import KilnStore
+import KilnSystem
 
 /// The build context and the Dockerfile of `kiln build`, found as `docker build` finds them.
 struct BuildInputs {
@@ -85,7 +86,7 @@ struct BuildInputs {
         if let dockerfilePath {
             if let contextDirectory { try checkInside(dockerfilePath, context: contextDirectory) }
             guard let data = FileManager.default.contents(atPath: dockerfilePath) else {
-                throw GeneralError("failed to read Dockerfile \(dockerfilePath): no such file or not readable")
+                throw GeneralError("failed to read Dockerfile \(shortenedForDisplay(dockerfilePath)): no such file or not readable")
             }
             dockerfileBytes = [UInt8](data)
         }

@@ -107,9 +107,15 @@ struct BuildOutput {
     /// run in-process by a test) gets the bytes through a temporary file.
     private func withStandardOutput(_ stdout: TextOutput, _ body: (FileDescriptor) throws -> Void) throws {
         if let fd = stdout.fileDescriptor {
+            // `main` put /dev/null on a closed standard output, where the tar stream would vanish.
+            guard InheritedDescriptors.contains(fd) else {
+                throw GeneralError(
+                    "cannot write the tar stream to standard output: it is closed",
+                    hint: "name a file with -o type=tar,dest=FILE, or redirect standard output to one")
+            }
             let copy = dup(fd)
             guard copy >= 0 else { throw SystemError("duplicate", path: "standard output", errno: errno) }
-            try body(FileDescriptor(adopting: copy))
+            try body(FileDescriptor(adopting: copy, path: "standard output"))
             return
         }
         let temporary = NSTemporaryDirectory() + "kiln-output-" + UUID().uuidString

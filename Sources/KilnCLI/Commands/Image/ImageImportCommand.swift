@@ -81,11 +81,15 @@ struct InputFiles: @unchecked Sendable {
                 throw GeneralError(
                     "requested load from stdin, but stdin is empty", hint: "pipe an archive into kiln, or name a file")
             }
+            // `main` put /dev/null on a closed standard input, which would read as an empty archive.
+            guard InheritedDescriptors.contains(fd) else {
+                throw GeneralError("cannot read standard input: it is closed", hint: "pipe an archive into kiln, or name a file")
+            }
             let copy = dup(fd)
             guard copy >= 0 else {
                 throw GeneralError("cannot read standard input: \(String(cString: strerror(errno)))")
             }
-            return FileDescriptorSource(FileDescriptor(adopting: copy))
+            return FileDescriptorSource(FileDescriptor(adopting: copy, path: "standard input"))
         }
     }
 

@@ -33,7 +33,7 @@ enum ImageLoadCommand {
             let absolute = context.absolutePath(path)
             var status = stat()
             guard stat(absolute, &status) == 0 else {
-                throw GeneralError("open \(path): \(String(cString: strerror(errno)))")
+                throw GeneralError("open \(shortenedForDisplay(path)): \(String(cString: strerror(errno)))")
             }
             if status.st_mode & S_IFMT == S_IFDIR {
                 source = .directory(absolute)

@@ -40,11 +40,17 @@ enum ImageSaveCommand {
             throw GeneralError("cowardly refusing to save to a terminal. Use the -o flag or redirect")
         }
         if let fd = context.stdout.fileDescriptor {
+            // `main` put /dev/null on a closed standard output, where the archive would vanish.
+            guard InheritedDescriptors.contains(fd) else {
+                throw GeneralError(
+                    "cannot write the archive to standard output: it is closed",
+                    hint: "name a file with -o, or redirect standard output to one")
+            }
             let copy = dup(fd)
             guard copy >= 0 else {
                 throw GeneralError("cannot write standard output: \(String(cString: strerror(errno)))")
             }
-            let descriptor = FileDescriptor(adopting: copy)
+            let descriptor = FileDescriptor(adopting: copy, path: "standard output")
             try await StoreSupport.blocking { try saver.save(items, format: archiveFormat, to: descriptor) }
             return ExitStatus.success
         }

@@ -255,6 +255,14 @@ def not_a_tar():
     return b'{"schemaVersion": 2}\n'
 
 
+@case("A16", "upper layer with a hard link g to the file f of the layer below", "reject", "L05",
+      error='entry "g": hard link target "f" is not in this layer')
+def hardlink_to_lower_layer():
+    lower = tar_bytes([(entry("f"), b"file of the lower layer\n")])
+    upper = tar_bytes([(entry("g", tarfile.LNKTYPE, link="f"), None)])
+    return docker_archive([lower, upper], repo_tags=("kiln-hardlink-lower:1",))
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--out", default=HERE)
