@@ -45,9 +45,12 @@ enum ExecCommand {
             return try await manager.exec(container, options, io: io)
         } catch let error as RuntimeError {
             // runc could not start the process (a missing command, a bad working directory).
-            guard case .runcFailed = error.kind else { throw error }
-            context.stderr.line(error.diagnostic.rendered())
-            return ExitStatus.commandNotExecutable
+            guard case .runcFailed(_, _, _, let detail) = error.kind else { throw error }
+            // Attached, runc has printed the reason on the exec's standard error already; Docker
+            // shows it once. Detached, runc's streams went to /dev/null.
+            if options.detach { context.stderr.line(error.diagnostic.rendered()) }
+            let notFound = detail.contains("executable file not found") || detail.contains("no such file or directory")
+            return notFound ? ExitStatus.commandNotFound : ExitStatus.commandNotExecutable
         }
     }
 }
