@@ -13,6 +13,15 @@ extension Dockerfile {
         for index in instructions.indices {
             let range = instructions[index].range
             let keyword = instructions[index].keyword
+            if let (line, column) = invalidUTF8(in: range) {
+                // RUN runs the bytes and COPY and ADD name files by them, so a changed byte
+                // changes what the step does; elsewhere the value lands in the JSON config.
+                if keyword == .run || keyword == .copy || keyword == .add {
+                    throw DockerfileError(
+                        .invalidUTF8(instruction: keyword.rawValue, column: column), at: source.range(line), in: source)
+                }
+                newWarnings.append((.invalidUTF8(instruction: keyword.rawValue), source.range(line)))
+            }
             switch instructions[index].body {
             case .arg(let arg) where !sawFrom:
                 for declaration in arg.declarations { globalNames.insert(declaration.name) }
@@ -54,6 +63,14 @@ extension Dockerfile {
         for (warning, range) in newWarnings {
             warnings.append(warning.diagnostic(at: range, in: source))
         }
+    }
+
+    /// The first line of `range` with a byte that is not UTF-8, and that byte's column.
+    private func invalidUTF8(in range: SourceRange) -> (line: Int, column: Int)? {
+        for line in range.line...max(range.line, range.endLine) {
+            if let column = source.invalidUTF8Column(line: line) { return (line, column) }
+        }
+        return nil
     }
 
     /// Arguments BuildKit defines in the global scope without an ARG.

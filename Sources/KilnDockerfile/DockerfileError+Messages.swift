@@ -126,6 +126,11 @@ extension DockerfileError {
             )
         case .unreadableFile(let path):
             return ("failed to read \(path)", "check that the file is readable")
+        case .invalidUTF8(let instruction, let column):
+            return (
+                "\(instruction) has a byte that is not UTF-8 at column \(column); kiln reads Dockerfiles as UTF-8 and would change it",
+                "save the Dockerfile as UTF-8, or write the byte with printf (RUN printf '\\377')"
+            )
         }
     }
 

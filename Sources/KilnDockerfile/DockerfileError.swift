@@ -64,6 +64,8 @@ public struct DockerfileError: KilnError, Equatable {
         case invalidIgnorePattern(String, reason: String)
         case fileOutsideContext(path: String, target: String)
         case unreadableFile(String)
+        /// RUN, COPY or ADD with bytes that are not UTF-8: kiln cannot pass them through unchanged.
+        case invalidUTF8(instruction: String, column: Int)
     }
 
     public var reason: Reason

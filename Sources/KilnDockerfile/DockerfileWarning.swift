@@ -16,6 +16,8 @@ enum DockerfileWarning: Sendable, Hashable {
     case exposeHostPart(String)
     case ignoredFlags(instruction: String)
     case runWithoutCommand
+    /// Bytes that are not UTF-8 in an instruction whose value ends up in the image config.
+    case invalidUTF8(instruction: String)
     case invalidOnbuildTrigger(String)
     case syntaxDirectiveIgnored(String)
     case undefinedArgumentInFrom(String)
@@ -36,6 +38,7 @@ enum DockerfileWarning: Sendable, Hashable {
         case .exposeHostPart: "ExposeInvalidFormat"
         case .ignoredFlags: "IgnoredFlags"
         case .runWithoutCommand: "RunWithoutCommand"
+        case .invalidUTF8: "InvalidUTF8"
         case .invalidOnbuildTrigger: "InvalidOnbuildTrigger"
         case .syntaxDirectiveIgnored: "SyntaxDirective"
         case .undefinedArgumentInFrom: "UndefinedArgInFrom"
@@ -81,6 +84,11 @@ enum DockerfileWarning: Sendable, Hashable {
             return ("\(instruction) ignores its flags", "remove the flags")
         case .runWithoutCommand:
             return ("RUN has no command, so it runs an empty shell command", "add the command or remove the RUN")
+        case .invalidUTF8(let instruction):
+            return (
+                "\(instruction) has bytes that are not UTF-8; they become U+FFFD in the image, as in Docker's image JSON",
+                "save the Dockerfile as UTF-8"
+            )
         case .invalidOnbuildTrigger(let message):
             return (
                 "the ONBUILD trigger is invalid (\(message)); every build FROM this image will fail",

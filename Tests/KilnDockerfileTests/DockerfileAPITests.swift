@@ -61,6 +61,27 @@ import Testing
         }
     }
 
+    @Test func bytesThatAreNotUTF8() throws {
+        // RUN, COPY and ADD would run or name something else: an error at the line and column.
+        for (instruction, column) in [("RUN echo \u{FF}", 10), ("COPY f\u{FF} /", 7), ("ADD a\u{C3} /", 6)] {
+            var bytes = Array("FROM scratch\n".utf8)
+            bytes += instruction.unicodeScalars.map { UInt8($0.value) } + [0x0A]
+            #expect {
+                try Dockerfile.parse(bytes)
+            } throws: { error in
+                guard let error = error as? DockerfileError, case .invalidUTF8(_, let found) = error.reason else { return false }
+                return error.range?.line == 2 && found == column
+            }
+        }
+        // Elsewhere the value goes into the config's JSON, as Docker's does: a warning.
+        let label = Array("FROM scratch\nLABEL k=\"".utf8) + [0xE9] + Array("\"\n# caf\u{E9}\n".utf8)
+        let parsed = try Dockerfile.parse(label)
+        #expect(parsed.warnings.map(\.code) == ["InvalidUTF8"])
+        #expect(parsed.warnings.first?.range?.line == 2)
+        // Valid multi-byte text is untouched.
+        #expect(try Dockerfile.parse("FROM scratch\nRUN echo café 日本 🚀\n").warnings.isEmpty)
+    }
+
     @Test func errorRendersWithExcerptAndHint() {
         #expect {
             try Dockerfile.parse("FROM busybox\nCOPY app.py\n")

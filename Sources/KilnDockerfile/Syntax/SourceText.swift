@@ -68,6 +68,27 @@ public struct SourceText: Sendable {
         return Bytes.string(bytes, line.start, line.contentEnd)
     }
 
+    /// The column (from 1, in bytes) of the first byte on line `number` that is not UTF-8, or nil
+    /// when the line is valid UTF-8.
+    func invalidUTF8Column(line number: Int) -> Int? {
+        guard number >= 1, number <= lines.count else { return nil }
+        let line = lines[number - 1]
+        var index = line.start
+        while index < line.contentEnd {
+            let byte = bytes[index]
+            if byte < 0x80 {
+                index += 1
+                continue
+            }
+            let length = byte >= 0xF0 ? 4 : byte >= 0xE0 ? 3 : byte >= 0xC2 ? 2 : 0
+            guard length > 0, index + length <= line.contentEnd,
+                String(validating: bytes[index..<index + length], as: UTF8.self) != nil
+            else { return index - line.start + 1 }
+            index += length
+        }
+        return nil
+    }
+
     /// Returns the lines that `range` covers, at most `limit` of them, for a diagnostic excerpt.
     public func excerpt(_ range: SourceRange, limit: Int = 8) -> [String] {
         let last = min(range.endLine, range.line + limit - 1, lines.count)
