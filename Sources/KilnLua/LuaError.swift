@@ -50,6 +50,9 @@ public struct LuaError: KilnError, Equatable {
     public var isConfiguration = false
     /// The text of the Lua line at `location`, for the error's excerpt.
     public var sourceLine: String?
+    /// Whether the failing file is a Lua build script (`kiln build -f build.lua`), which
+    /// messages call a build script rather than a plugin.
+    public var isBuildScript = false
 
     public init(
         _ kind: Kind,
@@ -85,19 +88,20 @@ public struct LuaError: KilnError, Equatable {
                 return location?.file == plugin ? message : "\(plugin): \(message)"
             }
         }
+        let subject = isBuildScript ? "build script \(plugin)" : "plugin \(plugin)"
         switch kind {
         case .instructionBudget(let instructions):
-            return "plugin \(plugin) exceeded its CPU budget (\(instructions) instructions per call)"
+            return "\(subject) exceeded its CPU budget (\(instructions) instructions per call)"
         case .wallClock(let limit):
-            return "plugin \(plugin) exceeded its CPU budget (\(Self.seconds(limit)) of wall-clock time per call)"
+            return "\(subject) exceeded its CPU budget (\(Self.seconds(limit)) of wall-clock time per call)"
         case .memory(let bytes):
-            return "plugin \(plugin) exceeded its memory limit (\(Self.mebibytes(bytes)))"
+            return "\(subject) exceeded its memory limit (\(Self.mebibytes(bytes)))"
         case .binaryChunk:
-            return "plugin \(plugin): binary chunks are not allowed\(message.isEmpty ? "" : " (\(message))")"
+            return "\(subject): binary chunks are not allowed\(message.isEmpty ? "" : " (\(message))")"
         case .stopped:
-            return "plugin \(plugin) was stopped by an earlier error and cannot run again"
+            return "\(subject) was stopped by an earlier error and cannot run again"
         default:
-            return "plugin \(plugin): \(message)"
+            return "\(subject): \(message)"
         }
     }
 

@@ -165,6 +165,22 @@ import Testing
         }
     }
 
+    @Test func runawayScriptIsCalledABuildScriptWithItsLine() async throws {
+        await #expect {
+            _ = try await plan("local a = kiln.stage('x')\nwhile true do end\n")
+        } throws: { error in
+            guard let error = error as? LuaError, case .instructionBudget = error.kind else { return false }
+            let rendered = error.diagnostic.rendered()
+            return rendered.hasPrefix("error: build.lua:2: build script build.lua exceeded its CPU budget")
+                && rendered.contains(" > 2 | while true do end")
+        }
+        await #expect {
+            _ = try await plan("local a = kiln.stage('x')\nlocal t = nil\nt.x = 1\n")
+        } throws: { error in
+            (error as? LuaError)?.diagnostic.rendered().contains(" > 3 | t.x = 1") == true
+        }
+    }
+
     @Test func unknownInstructionIsLocated() async throws {
         await #expect {
             _ = try await plan("local a = kiln.stage('debian:12')\n\na:instruction('APT_INSTALL curl')")

@@ -22,6 +22,25 @@ public enum LuaFrontend {
         source: [UInt8], file: String, contextRoot: String?, buildArguments: [String: String] = [:],
         hooks: any BuildHooks, limits: LuaLimits = .standard, logger: Logger = .discard
     ) async throws -> BuildPlan {
+        do {
+            return try await planScript(
+                source: source, file: file, contextRoot: contextRoot, buildArguments: buildArguments, hooks: hooks,
+                limits: limits, logger: logger)
+        } catch var error as LuaError {
+            // Called a build script, with its line shown as plugin errors show theirs.
+            error.isBuildScript = error.plugin == file
+            if error.sourceLine == nil, let location = error.location, location.file == file, location.line > 0 {
+                let text = SourceText(bytes: source, file: file)
+                if location.line <= text.lineCount { error.sourceLine = text.line(location.line) }
+            }
+            throw error
+        }
+    }
+
+    private static func planScript(
+        source: [UInt8], file: String, contextRoot: String?, buildArguments: [String: String],
+        hooks: any BuildHooks, limits: LuaLimits, logger: Logger
+    ) async throws -> BuildPlan {
         let script = BuildScript(file: file)
         var services = SandboxServices()
         services.isConfiguration = true
