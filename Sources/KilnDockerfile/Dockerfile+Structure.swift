@@ -14,8 +14,8 @@ extension Dockerfile {
             let range = instructions[index].range
             let keyword = instructions[index].keyword
             if let (line, column) = invalidUTF8(in: range) {
-                // RUN runs the bytes and COPY and ADD name files by them, so a changed byte
-                // changes what the step does; elsewhere the value lands in the JSON config.
+                // RUN runs these bytes and COPY and ADD name files by them, so a changed byte
+                // changes what the step does. Elsewhere the value goes into the JSON config.
                 if keyword == .run || keyword == .copy || keyword == .add {
                     throw DockerfileError(
                         .invalidUTF8(instruction: keyword.rawValue, column: column), at: source.range(line), in: source)
@@ -65,7 +65,7 @@ extension Dockerfile {
         }
     }
 
-    /// The first line of `range` with a byte that is not UTF-8, and that byte's column.
+    /// Returns the first line of `range` with a byte that is not UTF-8, and that byte's column.
     private func invalidUTF8(in range: SourceRange) -> (line: Int, column: Int)? {
         for line in range.line...max(range.line, range.endLine) {
             if let column = source.invalidUTF8Column(line: line) { return (line, column) }

@@ -27,7 +27,7 @@ public enum LuaFrontend {
                 source: source, file: file, contextRoot: contextRoot, buildArguments: buildArguments, hooks: hooks,
                 limits: limits, logger: logger)
         } catch var error as LuaError {
-            // Called a build script, with its line shown as plugin errors show theirs.
+            // Messages call the file a build script and show its failing line, as plugin errors do.
             error.isBuildScript = error.plugin == file
             if error.sourceLine == nil, let location = error.location, location.file == file, location.line > 0 {
                 let text = SourceText(bytes: source, file: file)

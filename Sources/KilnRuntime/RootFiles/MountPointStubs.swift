@@ -46,8 +46,8 @@ public struct MountPointStubs: Codable, Sendable, Equatable {
     }
 
     /// The mode a tmpfs's mount point gets: its `mode=` option, else 1777 as Docker documents.
-    /// runc up to 1.1.5 gives a tmpfs the mode of the directory it mounts over, whatever `mode=`
-    /// says (runc issue 3911), so a stub made with this mode is what makes the option work there.
+    /// runc 1.1.5 gives a tmpfs the mode of the directory it mounts over, whatever `mode=` says,
+    /// so a stub made with this mode is what makes the option work there.
     static func tmpfsMode(_ options: [String]) -> mode_t {
         for option in options.reversed() where option.hasPrefix("mode=") {
             if let mode = mode_t(option.dropFirst(5), radix: 8), mode <= 0o7777 { return mode }

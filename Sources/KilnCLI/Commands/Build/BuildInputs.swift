@@ -124,9 +124,8 @@ struct BuildInputs {
 
     /// Refuses a Dockerfile inside the context that is a link to a file outside it.
     static func checkInside(_ path: String, context: String) throws {
-        // The prefix test must be lexical: Foundation's `standardizingPath` resolves links, so a
-        // `Dockerfile` linked to an absolute path outside the context looked like an outside
-        // file that -f had named, and kiln read it (and showed its first line in the error).
+        // The prefix test is lexical. Foundation's `standardizingPath` resolves links, so with it a
+        // `Dockerfile` linked to an absolute path outside the context passed as a file named by -f.
         do {
             try DockerIgnore.checkInsideContext(path, contextDirectory: context)
         } catch {
