@@ -134,8 +134,8 @@ extension DockerfileError {
         }
     }
 
-    /// `word` as a message shows it: whole up to 200 characters, else its first 160 and a count, so
-    /// that a 300 KB argument does not flood the terminal.
+    /// Returns `word` as a message shows it: whole up to 200 characters, else its first 160 and a
+    /// count, so that a 300 KB argument does not flood the terminal.
     static func abbreviated(_ word: String) -> String {
         let count = word.count
         guard count > 200 else { return word }

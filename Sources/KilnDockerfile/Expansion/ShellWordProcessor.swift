@@ -23,8 +23,8 @@ struct ShellWordProcessor {
     static let maximumNesting = 100
 
     /// The largest word that expansion may produce, in UTF-8 bytes. Each `ENV B=$A$A` doubles a
-    /// value, so forty such lines would ask for terabytes; 1 MiB is far beyond real values (Linux
-    /// refuses an environment string over 128 KiB in `execve` anyway).
+    /// value, so forty such lines would ask for terabytes. Linux rejects an environment string
+    /// over 128 KiB in `execve`, so 1 MiB is far beyond any value a RUN step can use.
     static let maximumExpandedBytes = 1 << 20
 
     private let input: [Unicode.Scalar]

@@ -68,8 +68,8 @@ public struct SourceText: Sendable {
         return Bytes.string(bytes, line.start, line.contentEnd)
     }
 
-    /// The column (from 1, in bytes) of the first byte on line `number` that is not UTF-8, or nil
-    /// when the line is valid UTF-8.
+    /// Returns the column (from 1, in bytes) of the first byte on line `number` that is not
+    /// UTF-8, or nil when the line is valid UTF-8.
     func invalidUTF8Column(line number: Int) -> Int? {
         guard number >= 1, number <= lines.count else { return nil }
         let line = lines[number - 1]
@@ -80,7 +80,14 @@ public struct SourceText: Sendable {
                 index += 1
                 continue
             }
-            let length = byte >= 0xF0 ? 4 : byte >= 0xE0 ? 3 : byte >= 0xC2 ? 2 : 0
+            var length = 0
+            if byte >= 0xF0 {
+                length = 4
+            } else if byte >= 0xE0 {
+                length = 3
+            } else if byte >= 0xC2 {
+                length = 2
+            }
             guard length > 0, index + length <= line.contentEnd,
                 String(validating: bytes[index..<index + length], as: UTF8.self) != nil
             else { return index - line.start + 1 }

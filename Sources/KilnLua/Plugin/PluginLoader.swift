@@ -100,7 +100,7 @@ public enum PluginLoader {
         var seen: Set<String> = []
         let unique = sources.filter { seen.insert($0.file).inserted }
         // Checked here, before anything reads a file, so that `kiln plugin ls` and `plugin lock`
-        // refuse a linked-out plugin as the build does.
+        // reject a plugin linked out of the context as the build does.
         if let contextDirectory = request.contextDirectory {
             for source in unique where source.origin == .context {
                 try ContextContainment.check(source, contextDirectory: contextDirectory)

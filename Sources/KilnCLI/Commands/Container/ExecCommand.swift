@@ -46,7 +46,7 @@ enum ExecCommand {
         } catch let error as RuntimeError {
             // runc could not start the process (a missing command, a bad working directory).
             guard case .runcFailed(_, _, _, let detail) = error.kind else { throw error }
-            // Attached, runc has printed the reason on the exec's standard error already; Docker
+            // Attached, runc has printed the reason on the exec's standard error already, and Docker
             // shows it once. Detached, runc's streams went to /dev/null.
             if options.detach { context.stderr.line(error.diagnostic.rendered()) }
             let notFound = detail.contains("executable file not found") || detail.contains("no such file or directory")

@@ -22,7 +22,7 @@ enum DockerfileInput {
             let path = context.absolutePath(name)
             if FileManager.default.fileExists(atPath: path) {
                 // A file found by its default name in a cloned repository may be a link to
-                // `~/.ssh/id_rsa`; its first line would show in a syntax error, as in `kiln build`.
+                // `~/.ssh/id_rsa`. Its first line would show in a syntax error, so it is rejected.
                 try BuildInputs.checkInside(path, context: context.workingDirectory)
                 return (try readFile(path), name)
             }
