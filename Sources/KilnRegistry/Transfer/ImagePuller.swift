@@ -218,10 +218,16 @@ private func fetchLayer(
     let size = layer.size
     do {
         let ingest = try destination.beginLayerIngest(layer, index: index, of: manifest)
-        try await client.fetchBlob(repository: repository, descriptor: layer, into: ingest, source: source) { received in
-            progress.report(
-                .transfer(TransferInfo(id: id, direction: .download, phase: .downloading, currentBytes: received, totalBytes: size)))
-        }
+        try await client.fetchBlob(
+            repository: repository, descriptor: layer, into: ingest, source: source,
+            progress: { received in
+                progress.report(
+                    .transfer(
+                        TransferInfo(id: id, direction: .download, phase: .downloading, currentBytes: received, totalBytes: size)))
+            },
+            onRetry: { delay in
+                progress.report(.transfer(TransferInfo(id: id, direction: .download, phase: .retrying, retryDelay: delay)))
+            })
     } catch {
         progress.report(.transfer(TransferInfo(id: id, direction: .download, phase: .failed)))
         if let timeout = error as? RegistryError, case .timedOut = timeout {
