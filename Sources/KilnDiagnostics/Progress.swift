@@ -51,6 +51,8 @@ public struct TransferInfo: Sendable, Equatable, Codable {
         case extracting
         case uploading
         case verifying
+        /// An attempt failed and another follows after `retryDelay`.
+        case retrying
         case complete
         case alreadyExists
         case mounted
@@ -69,15 +71,19 @@ public struct TransferInfo: Sendable, Equatable, Codable {
     public var currentBytes: Int64
     /// The expected size, when known.
     public var totalBytes: Int64?
+    /// The pause in seconds before the next attempt, in the `retrying` phase.
+    public var retryDelay: Double?
 
     public init(
-        id: String, direction: Direction, phase: Phase, currentBytes: Int64 = 0, totalBytes: Int64? = nil
+        id: String, direction: Direction, phase: Phase, currentBytes: Int64 = 0, totalBytes: Int64? = nil,
+        retryDelay: Double? = nil
     ) {
         self.id = id
         self.direction = direction
         self.phase = phase
         self.currentBytes = currentBytes
         self.totalBytes = totalBytes
+        self.retryDelay = retryDelay
     }
 }
 

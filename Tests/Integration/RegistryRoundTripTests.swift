@@ -208,4 +208,60 @@ import Testing
         #expect(result.status == 1)
         #expect(result.stderr.contains("cannot connect to registry 127.0.0.1:\(port)"))
     }
+
+    /// A second pull of a complete image prints, as `docker pull` does, the header, the digest
+    /// and "Image is up to date", with no line per layer.
+    @Test(.enabled(if: available, "needs docker-registry and skopeo"))
+    func upToDatePullPrintsNoLayerLines() async throws {
+        let scratch = try TemporaryDirectory("kiln-pull-up-to-date")
+        defer { scratch.remove() }
+        let registry = try TestRegistry()
+        defer { registry.stop() }
+        let (layoutPath, _) = try makeLayout(scratch)
+        let source = "\(registry.host)/kiln/again:1.0"
+        try Command.run("skopeo", ["copy", "--dest-tls-verify=false", "oci:\(layoutPath):1.0", "docker://\(source)"])
+        var kiln = KilnInvocation(root: scratch.appending("root"))
+        kiln.environment["HOME"] = scratch.path
+
+        let first = await kiln("pull", "--progress=plain", source)
+        #expect(first.status == 0, "\(first.stderr)")
+        #expect(first.stdout.contains("Pull complete"))
+        let digest = try skopeoDigest(source)
+
+        let again = await kiln("pull", "--progress=plain", source)
+        #expect(again.status == 0, "\(again.stderr)")
+        #expect(
+            again.stdout == """
+                1.0: Pulling from kiln/again
+                Digest: \(digest)
+                Status: Image is up to date for \(source)
+                \(source)
+
+                """)
+    }
+
+    /// `kiln create -q` of a missing image pulls it without a word on stderr, as Docker's
+    /// `-q` also drops "Unable to find image ... locally".
+    @Test(.enabled(if: available && Host.isRoot, "needs root, docker-registry and skopeo"))
+    func quietCreatePullsSilently() async throws {
+        let scratch = try TemporaryDirectory("kiln-create-quiet")
+        defer { scratch.remove() }
+        let registry = try TestRegistry()
+        defer { registry.stop() }
+        let (layoutPath, _) = try makeLayout(scratch)
+        let source = "\(registry.host)/kiln/quiet:1.0"
+        try Command.run("skopeo", ["copy", "--dest-tls-verify=false", "oci:\(layoutPath):1.0", "docker://\(source)"])
+        var kiln = KilnInvocation(root: scratch.appending("root"))
+        kiln.environment["HOME"] = scratch.path
+
+        let quiet = await kiln("create", "-q", source, "/bin/true")
+        #expect(quiet.status == 0, "\(quiet.stderr)")
+        #expect(quiet.stderr == "")
+        #expect(quiet.stdout.trimmingCharacters(in: .whitespacesAndNewlines).count == 64)
+
+        _ = await kiln("rmi", "-f", source)
+        let loud = await kiln("create", source, "/bin/true")
+        #expect(loud.status == 0, "\(loud.stderr)")
+        #expect(loud.stderr.hasPrefix("Unable to find image '\(source)' locally\n1.0: Pulling from kiln/quiet\n"))
+    }
 }

@@ -47,6 +47,42 @@ import Testing
         #expect(output.text == "a3ed95caeb02: Downloading\na3ed95caeb02: Pull complete\nb1: Layer already exists\n")
     }
 
+    @Test func retriesShowInEveryMode() throws {
+        let events: [ProgressEvent] = [
+            .transfer(TransferInfo(id: "a3ed95caeb02", direction: .download, phase: .downloading, currentBytes: 1)),
+            .transfer(TransferInfo(id: "a3ed95caeb02", direction: .download, phase: .retrying, retryDelay: 0.5)),
+            .transfer(TransferInfo(id: "a3ed95caeb02", direction: .download, phase: .retrying, retryDelay: 1.9)),
+        ]
+
+        let plain = TextOutput()
+        let plainRenderer = PlainProgressRenderer(output: plain)
+        events.forEach(plainRenderer.handle)
+        #expect(
+            plain.text == """
+                a3ed95caeb02: Downloading
+                a3ed95caeb02: Retrying in 1 second
+                a3ed95caeb02: Retrying in 2 seconds
+
+                """)
+
+        let json = TextOutput()
+        let jsonRenderer = JSONProgressRenderer(output: json)
+        events.forEach(jsonRenderer.handle)
+        let lines = json.text.split(separator: "\n")
+        #expect(lines.count == 3)
+        let retry = try JSONSerialization.jsonObject(with: Data(lines[2].utf8)) as? [String: Any]
+        #expect(retry?["phase"] as? String == "retrying")
+        #expect(retry?["retry_delay"] as? Double == 1.9)
+        let download = try JSONSerialization.jsonObject(with: Data(lines[0].utf8)) as? [String: Any]
+        #expect(download?["retry_delay"] == nil)
+
+        let terminal = TextOutput(capturingAsTerminal: true)
+        let terminalRenderer = TerminalProgressRenderer(output: terminal)
+        events.forEach(terminalRenderer.handle)
+        terminalRenderer.finish()
+        #expect(terminal.text.contains("a3ed95caeb02: Retrying in 2 seconds"))
+    }
+
     @Test func jsonEventPerLine() throws {
         let output = TextOutput()
         let renderer = JSONProgressRenderer(output: output)

@@ -1,5 +1,6 @@
 import Foundation
 import Synchronization
+import KilnDiagnostics
 import KilnImage
 import Testing
 
@@ -11,11 +12,12 @@ import Testing
     /// outcome; the caller removes the layout.
     private func pull(
         _ registry: MockRegistry, _ repository: String = "kiln/app", tag: String = "1.0",
-        settings: RegistrySettings = fastSettings(), credentials: RegistryCredentials? = canaryCredentials
+        settings: RegistrySettings = fastSettings(), credentials: RegistryCredentials? = canaryCredentials,
+        progress: ProgressReporter = .silent
     ) async throws -> (TemporaryLayout, Result<PullResult, RegistryError>) {
         let layout = try TemporaryLayout()
         let client = try await RegistryClient.connect(registry: registry.host, settings: settings, credentials: credentials)
-        let puller = ImagePuller(settings: settings, credentials: nil)
+        let puller = ImagePuller(settings: settings, credentials: nil, progress: progress)
         let reference = try Reference(parsing: "\(registry.host)/\(repository):\(tag)")
         do {
             let result = try await puller.pull(reference, platform: .host, from: client, into: layout.layout)
@@ -166,10 +168,24 @@ import Testing
             }
             return .json(500, #"{"errors":[{"code":"UNKNOWN","message":"storage backend hiccup"}]}"#)
         }
-        let (layout, result) = try await pull(registry)
+        let events = Mutex<[TransferInfo]>([])
+        let progress = ProgressReporter { event in
+            if case .transfer(let info) = event { events.withLock { $0.append(info) } }
+        }
+        let (layout, result) = try await pull(registry, progress: progress)
         defer { layout.remove() }
         #expect(throws: Never.self) { try result.get() }
         #expect(registry.server.requests.filter { $0.path.hasSuffix("/blobs/\(layer.digest)") }.count == 2)
+
+        // The retry shows on the layer's line, with the pause, before the layer completes.
+        let phases = events.withLock { $0 }.filter { $0.id == layer.digest.shortHex }.map(\.phase)
+        let retries = events.withLock { $0 }.filter { $0.phase == .retrying }
+        #expect(retries.count == 1)
+        #expect(retries.first?.id == layer.digest.shortHex)
+        #expect((retries.first?.retryDelay ?? 0) > 0)
+        let retryIndex = try #require(phases.firstIndex(of: .retrying))
+        let completeIndex = try #require(phases.firstIndex(of: .complete))
+        #expect(retryIndex < completeIndex)
     }
 
     @Test(arguments: [302, 307, 308])

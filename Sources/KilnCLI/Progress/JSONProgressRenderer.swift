@@ -33,6 +33,9 @@ final class JSONProgressRenderer: ProgressRenderer {
                 "type": "transfer", "id": info.id, "direction": info.direction.rawValue, "phase": info.phase.rawValue,
                 "current": info.currentBytes, "total": info.totalBytes.map { $0 as Any } ?? NSNull(),
             ]
+            if let delay = info.retryDelay {
+                object["retry_delay"] = delay
+            }
         case .notice(let message):
             object = ["type": "notice", "message": message]
         }

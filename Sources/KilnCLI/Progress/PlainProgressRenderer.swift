@@ -61,8 +61,8 @@ final class PlainProgressRenderer: ProgressRenderer {
                 }
                 return text
             case .transfer(let info):
-                // Plain output shows each change of phase once, not every byte count.
-                guard state.transferPhases[info.id] != info.phase else { return nil }
+                // Plain output shows each change of phase once, not every byte count, and every retry.
+                guard state.transferPhases[info.id] != info.phase || info.phase == .retrying else { return nil }
                 state.transferPhases[info.id] = info.phase
                 return "\(info.id): \(TransferText.status(info))\n"
             case .notice(let message):
@@ -108,6 +108,7 @@ enum TransferText {
         case (.extracting, _): "Extracting"
         case (.uploading, _): "Pushing"
         case (.verifying, _): "Verifying Checksum"
+        case (.retrying, _): retryText(info.retryDelay ?? 0)
         case (.complete, .download): "Pull complete"
         case (.complete, .upload): "Pushed"
         case (.alreadyExists, .download): "Already exists"
@@ -115,5 +116,12 @@ enum TransferText {
         case (.mounted, _): "Mounted"
         case (.failed, _): "Failed"
         }
+    }
+
+    /// The words of moby's layer download manager ("Retrying in 5 seconds"), with the pause
+    /// rounded up to whole seconds.
+    private static func retryText(_ delay: Double) -> String {
+        let seconds = max(1, Int(delay.rounded(.up)))
+        return "Retrying in \(seconds) second\(seconds == 1 ? "" : "s")"
     }
 }

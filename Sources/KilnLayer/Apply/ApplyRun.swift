@@ -14,6 +14,10 @@ struct ApplyRun {
     private var created = PathSet()
     /// Directories whose times are set last, because creating their children changes them.
     private var directoryTimes: [(path: FilePath, time: timespec)] = []
+    /// Directories created for an entry below them that the layer does not list (snapshot mode).
+    /// They take their metadata from the lower layers last, and lose it when the layer lists them.
+    private(set) var impliedDirectories: [FilePath] = []
+    private var impliedSet: Set<FilePath> = []
     private var rootMetadata: TarEntry?
     private(set) var skippedDevices: [FilePath] = []
     private(set) var skippedAttributes: [String] = []
@@ -101,7 +105,7 @@ struct ApplyRun {
                     try target.makeDirectory(permissions: 0o755)
                     try target.setPermissions(0o755)
                 }
-                try copyLowerMetadata(directory, to: target, for: entry)
+                addImplied(directory)
             }
             try naming(entry) { try target.setExtendedAttribute("trusted.overlay.opaque", Array("y".utf8)) }
             created.insert(directory)
@@ -166,7 +170,7 @@ struct ApplyRun {
 
     /// Creates the missing parent directories of `path` that the archive did not list, with the
     /// owner and mode of the same directory in a lower layer when there is one.
-    private func createParents(of path: FilePath, for entry: TarEntry) throws {
+    private mutating func createParents(of path: FilePath, for entry: TarEntry) throws {
         var prefix: [FilePath] = []
         for component in path.components.dropLast() {
             prefix.append(component)
@@ -178,7 +182,7 @@ struct ApplyRun {
                     // mkdir applies the umask, so the mode is set again explicitly.
                     try newDirectory.setPermissions(0o755)
                 }
-                try copyLowerMetadata(directory, to: newDirectory, for: entry)
+                addImplied(directory)
                 continue
             }
             // A link is followed inside the root by the final resolution, which creates what
@@ -187,17 +191,9 @@ struct ApplyRun {
         }
     }
 
-    private func copyLowerMetadata(_ directory: FilePath, to newDirectory: DirectoryEntry, for entry: TarEntry) throws {
-        guard case .snapshot(let lowerLayers) = options.mode else { return }
-        for lower in lowerLayers {
-            guard let status = try? lower.status(directory), status.kind == .directory else { continue }
-            try naming(entry) {
-                if options.preservesOwnership { try newDirectory.setOwner(user: status.userID, group: status.groupID) }
-                try newDirectory.setPermissions(status.permissions)
-                try newDirectory.setTimes(access: nil, modification: status.modificationTime)
-            }
-            return
-        }
+    private mutating func addImplied(_ directory: FilePath) {
+        guard isSnapshot, impliedSet.insert(directory).inserted else { return }
+        impliedDirectories.append(directory)
     }
 
     private mutating func applyEntry(_ entry: TarEntry, at path: FilePath) throws {
@@ -217,6 +213,7 @@ struct ApplyRun {
             }
             try setMetadata(entry, on: target, times: false)
             directoryTimes.append((path, entry.modificationTime))
+            if impliedSet.remove(path) != nil { impliedDirectories.removeAll { $0 == path } }
 
         case .regular:
             try applyRegularFile(entry, at: target)
@@ -358,8 +355,14 @@ struct ApplyRun {
         }
     }
 
-    /// Sets directory times, and the root's metadata from a `./` entry, after all entries.
+    /// Sets directory times, the implied directories' metadata from the lower layers, and the
+    /// root's metadata from a `./` entry, after all entries.
     mutating func finishDirectories() throws {
+        if case .snapshot(let lowerLayers) = options.mode, !lowerLayers.isEmpty {
+            try LayerApplier.copyLowerMetadata(
+                impliedDirectories, in: root, from: lowerLayers, layer: layer,
+                preservesOwnership: options.preservesOwnership)
+        }
         for (path, time) in directoryTimes.reversed() {
             guard let target = try? root.entry(path), (try? target.status())??.kind == .directory else { continue }
             do {

@@ -18,8 +18,10 @@ import KilnSystem
 public struct LayerApplier {
     public enum Mode: Sendable {
         /// Unpack into an empty snapshot directory. `lowerLayers` are the snapshots below, topmost
-        /// first. Directories that the layer implies without listing them take their owner and
-        /// mode from there, so they do not mask the lower directory's metadata in the overlay.
+        /// first. Directories that the layer implies without listing them take their owner, mode
+        /// and modification time from there, so they do not mask the lower directory's metadata
+        /// in the overlay. With no lower layers, `Result.impliedDirectories` lists them, for
+        /// `copyLowerMetadata` once the snapshots below exist.
         case snapshot(lowerLayers: [RootDirectory])
         /// Unpack onto the tree of the layers below; whiteouts and opaque markers delete.
         case merged
@@ -58,6 +60,9 @@ public struct LayerApplier {
         /// Extended attributes left out, as `path: name`; only `user.*` and
         /// `security.capability` are applied from layers.
         public var skippedAttributes: [String]
+        /// In snapshot mode, the directories that the layer needed below its entries but did not
+        /// list, in the order they were created; empty in merged mode.
+        public var impliedDirectories: [FilePath] = []
     }
 
     public let root: RootDirectory
@@ -93,6 +98,29 @@ public struct LayerApplier {
         return Result(
             digest: digests.digest, diffID: digests.diffID, compressedSize: digests.compressedSize,
             uncompressedSize: digests.uncompressedSize, compression: source.compression, entryCount: reader.entryCount,
-            skippedDevices: run.skippedDevices, skippedAttributes: run.skippedAttributes)
+            skippedDevices: run.skippedDevices, skippedAttributes: run.skippedAttributes,
+            impliedDirectories: run.impliedDirectories)
+    }
+
+    /// Gives each of `directories` in `root` the owner, mode and modification time of the same
+    /// directory in the topmost of `lowerLayers` that has one. A path that is no longer a
+    /// directory in `root`, or that no lower layer has as a directory, keeps what it has.
+    public static func copyLowerMetadata(
+        _ directories: [FilePath], in root: RootDirectory, from lowerLayers: [RootDirectory], layer: String,
+        preservesOwnership: Bool = geteuid() == 0
+    ) throws {
+        for directory in directories {
+            guard let lower = lowerLayers.lazy.compactMap({ try? $0.status(directory) }).first(where: { $0.kind == .directory })
+            else { continue }
+            do {
+                let target = try root.entry(directory)
+                guard try target.status()?.kind == .directory else { continue }
+                if preservesOwnership { try target.setOwner(user: lower.userID, group: lower.groupID) }
+                try target.setPermissions(lower.permissions)
+                try target.setTimes(access: nil, modification: lower.modificationTime)
+            } catch let error as SystemError {
+                throw LayerError.system(layer: layer, entry: directory, error)
+            }
+        }
     }
 }

@@ -25,20 +25,21 @@ extension RegistryClient {
     /// - Parameters:
     ///   - source: a URL from the descriptor's `urls` to use instead of the registry.
     ///   - progress: called with the bytes received so far, from an I/O thread.
+    ///   - onRetry: called with the pause in seconds before each attempt after the first.
     public func fetchBlob(
         repository: String, descriptor: Descriptor, into storage: any BlobStorage, source: HTTPURL? = nil,
-        progress: @escaping @Sendable (Int64) -> Void = { _ in }
+        progress: @escaping @Sendable (Int64) -> Void = { _ in }, onRetry: @Sendable (Double) -> Void = { _ in }
     ) async throws {
         try await fetchBlob(
             repository: repository, descriptor: descriptor, into: try storage.beginIngest(descriptor), source: source,
-            progress: progress)
+            progress: progress, onRetry: onRetry)
     }
 
     /// Downloads a blob into `ingest`, which checks the size and digest when it commits, and
     /// commits it or, on any failure, aborts it.
     public func fetchBlob(
         repository: String, descriptor: Descriptor, into ingest: any BlobIngest, source: HTTPURL? = nil,
-        progress: @escaping @Sendable (Int64) -> Void = { _ in }
+        progress: @escaping @Sendable (Int64) -> Void = { _ in }, onRetry: @Sendable (Double) -> Void = { _ in }
     ) async throws {
         let state = DownloadState(ingest: ingest, descriptor: descriptor)
         let url = source ?? url("/v2/\(repository)/blobs/\(descriptor.digest)")
@@ -51,7 +52,7 @@ extension RegistryClient {
                     let offset = state.received
                     if offset > 0 { headers.add("Range", "bytes=\(offset)-") }
                     return headers
-                }, scopes: [Self.pullScope(repository)]
+                }, scopes: [Self.pullScope(repository)], onRetry: onRetry
             ) { response in
                 try state.consume(response, repository: repository, registry: registry, progress: progress)
             }

@@ -140,14 +140,16 @@ public final class RegistryClient: Sendable {
     ///     Credential headers from it are dropped: only this client adds them, and only for its origin.
     ///   - scopes: the token scopes the request needs (`repository:NAME:pull`).
     ///   - handler: receives every response that is not a redirect, a 401, or a retryable status.
+    ///   - onRetry: called with the pause in seconds before each attempt after the first.
     func perform<T: Sendable>(
         _ method: String, _ url: HTTPURL, headers: @escaping @Sendable () -> HTTPHeaders = { HTTPHeaders() },
         body: HTTPRequestBody = .empty, scopes: [String], followRedirects: Bool = true,
+        onRetry: @Sendable (Double) -> Void = { _ in },
         handler: @escaping @Sendable (HTTPResponse) throws -> T
     ) async throws -> T {
         var authenticated = false
         while true {
-            let outcome = try await retrying(url: url) {
+            let outcome = try await retrying(url: url, onRetry: onRetry) {
                 try await self.attempt(
                     method, url, headers: headers, body: body, scopes: scopes, followRedirects: followRedirects,
                     handler: handler)
@@ -236,7 +238,10 @@ public final class RegistryClient: Sendable {
     /// Retries a `.retry` outcome and retryable errors (timeouts, dropped connections), pausing
     /// for `Retry-After` when the registry sends one and up to `maximumRetryAfter`, else
     /// `retryBaseDelay` doubled per attempt with jitter. A longer `Retry-After` fails at once.
-    func retrying<T: Sendable>(url: HTTPURL, _ operation: () async throws -> T) async throws -> T {
+    /// `onRetry` gets each pause, in seconds, before it starts.
+    func retrying<T: Sendable>(
+        url: HTTPURL, onRetry: (Double) -> Void = { _ in }, _ operation: () async throws -> T
+    ) async throws -> T {
         var attempt = 1
         while true {
             try Task.checkCancellation()
@@ -265,6 +270,7 @@ public final class RegistryClient: Sendable {
             }
             logger.debug(
                 "attempt \(attempt) failed, retrying in \(String(format: "%.1f", delay)) s: \(failure.description)")
+            onRetry(delay)
             try await Task.sleep(for: .milliseconds(Int64(delay * 1000)))
             attempt += 1
         }

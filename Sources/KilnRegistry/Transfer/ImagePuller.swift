@@ -130,12 +130,14 @@ public struct ImagePuller: Sendable {
             throw RegistryError.unsupportedManifest(reference: display, reason: "the platform's entry is an index, not an image manifest")
         }
 
-        var changed = false
         // Manifests and the config first: small, and the config tells whether the image fits.
-        changed = try await store(manifest.config, repository: repository, client: client, into: destination) || changed
+        var changed = try await store(manifest.config, repository: repository, client: client, into: destination)
         let layerCount = manifest.layers.count
         let width = max(1, settings.maximumConcurrentDownloads)
-        let progress = self.progress
+        // Docker prints no line per layer when the image is already complete, only the digest and
+        // "Image is up to date".
+        let isComplete = try !changed && manifest.layers.allSatisfy { try destination.containsBlob($0.digest) }
+        let progress = isComplete ? ProgressReporter.silent : self.progress
         let settings = self.settings
         try await withThrowingTaskGroup(of: (Int, Bool).self) { group in
             var next = 0
@@ -216,10 +218,16 @@ private func fetchLayer(
     let size = layer.size
     do {
         let ingest = try destination.beginLayerIngest(layer, index: index, of: manifest)
-        try await client.fetchBlob(repository: repository, descriptor: layer, into: ingest, source: source) { received in
-            progress.report(
-                .transfer(TransferInfo(id: id, direction: .download, phase: .downloading, currentBytes: received, totalBytes: size)))
-        }
+        try await client.fetchBlob(
+            repository: repository, descriptor: layer, into: ingest, source: source,
+            progress: { received in
+                progress.report(
+                    .transfer(
+                        TransferInfo(id: id, direction: .download, phase: .downloading, currentBytes: received, totalBytes: size)))
+            },
+            onRetry: { delay in
+                progress.report(.transfer(TransferInfo(id: id, direction: .download, phase: .retrying, retryDelay: delay)))
+            })
     } catch {
         progress.report(.transfer(TransferInfo(id: id, direction: .download, phase: .failed)))
         if let timeout = error as? RegistryError, case .timedOut = timeout {

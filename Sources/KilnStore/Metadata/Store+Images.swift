@@ -28,7 +28,6 @@ extension Store {
         let platform = config.platform.normalized
         let created = config.created
         let createdSeconds = created.flatMap(RFC3339.parse).map(\.seconds)
-        let size = layers.reduce(Int64(0)) { $0 + ($1.uncompressedSize ?? $1.size) }
         let labels = config.config?.labels ?? [:]
         let labelsText: SQLValue =
             labels.isEmpty ? .null : .text(JSONValue.object(labels.mapValues(JSONValue.string)).canonicalString())
@@ -45,6 +44,16 @@ extension Store {
                 [(manifestDescriptor.digest, manifestDescriptor.size), (manifest.config.digest, manifest.config.size)]
                     + layers.map { ($0.digest, $0.size) })
 
+            // A snapshot committed after `layerRecords` read the snapshots table found no layer
+            // row to give its size to, so the size is read again inside this transaction.
+            var layers = layers
+            for index in layers.indices where layers[index].uncompressedSize == nil {
+                layers[index].uncompressedSize = try transaction.query(
+                    "SELECT size FROM snapshots WHERE diff_id = ? AND size IS NOT NULL LIMIT 1",
+                    [.text(layers[index].diffID.description)]
+                ).first?.int64(0)
+            }
+            let size = layers.reduce(Int64(0)) { $0 + ($1.uncompressedSize ?? $1.size) }
             for layer in layers {
                 try insertLayer(layer, in: transaction)
             }

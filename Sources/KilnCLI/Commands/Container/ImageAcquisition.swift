@@ -4,7 +4,8 @@ import KilnImage
 import KilnStore
 
 /// Finds the image that `kiln run` names, pulling it when it is missing, with Docker's words:
-/// `Unable to find image 'busybox:latest' locally`, then the pull's own output on stderr.
+/// `Unable to find image 'busybox:latest' locally`, then the pull's own output on stderr. With
+/// `-q`, neither is printed, as in docker/cli's `cli/command/container/create.go`.
 enum ImageAcquisition {
     enum Policy: String {
         case missing
@@ -22,7 +23,9 @@ enum ImageAcquisition {
                 guard policy == .missing, let reference = try? Reference(parsing: name) else {
                     throw StoreError.imageNotFound(shown)
                 }
-                context.stderr.line("Unable to find image '\(reference.withDefaultTag().familiarString)' locally")
+                if !quiet {
+                    context.stderr.line("Unable to find image '\(reference.withDefaultTag().familiarString)' locally")
+                }
             }
         }
         let reference = try RegistryOptions.reference(name, command: "kiln run").withDefaultTag()

@@ -93,7 +93,7 @@ struct ImagePull {
         } catch {
             // No unpack may run once the lease is released. A failed unpack cancels the download,
             // so its error is the one to throw.
-            await unpacker.waitUntilIdle()
+            await unpacker.cancel()
             throw unpacker.failure ?? error
         }
         do {

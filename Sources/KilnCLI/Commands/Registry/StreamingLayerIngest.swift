@@ -9,11 +9,13 @@ import KilnStore
 import KilnSystem
 import Synchronization
 
-/// The store as the destination of a pull that unpacks a layer while it downloads.
+/// The store as the destination of a pull that unpacks every layer while it downloads.
 ///
-/// A layer streams when every layer below it already has a snapshot as its download starts,
-/// which is always true of the bottom layer. Other layers are unpacked from the stored blob by
-/// `LayerUnpacker` once they and the layers below them are present.
+/// Each downloading layer is applied into a scratch directory of its own, whether or not the
+/// layers below it have snapshots yet, because a layer's files do not depend on them. The one
+/// thing it takes from below, the metadata of directories it implies without listing them, is
+/// copied when `LayerUnpacker` commits its snapshot on top of the one below. A layer whose blob
+/// is already in the store, or whose download started over, is unpacked from the stored blob.
 final class UnpackingStoreImages: ImageDestination {
     let images: StoreImages
     let unpacker: LayerUnpacker
@@ -32,14 +34,14 @@ final class UnpackingStoreImages: ImageDestination {
     }
 
     func beginLayerIngest(_ descriptor: Descriptor, index: Int, of manifest: Manifest) throws -> any BlobIngest {
-        // TODO: with concurrent downloads, layers above the bottom one start before it has a
-        // snapshot, so they do not stream, and their bytes are hashed by the store writer and
-        // again by the unpack from the stored blob.
         guard let layers = try unpacker.streamableLayers(index, of: manifest) else {
             return try images.beginIngest(descriptor)
         }
         return try StreamingLayerIngest(
-            store: images.store, lease: images.lease, descriptor: descriptor, layers: layers, logger: unpacker.logger)
+            store: images.store, lease: images.lease, descriptor: descriptor, layers: layers, logger: unpacker.logger
+        ) { [unpacker] snapshot in
+            unpacker.adopt(snapshot, index: index)
+        }
     }
 }
 
@@ -47,7 +49,8 @@ final class UnpackingStoreImages: ImageDestination {
 ///
 /// The unpacking thread computes the blob digest and the diff ID as it reads, so the store writer
 /// does not hash the bytes again. `commit` closes the pipe, waits for the unpack, commits the
-/// blob under the verified digest and only then the snapshot. A digest mismatch leaves neither.
+/// blob under the verified digest and only then hands the unpacked layer to `onUnpacked`, which
+/// commits it as a snapshot once the layers below have theirs. A digest mismatch leaves neither.
 /// A download that starts over from byte 0 stops streaming: the blob is then hashed by the store
 /// writer and unpacked after the download, as a layer that never streamed.
 final class StreamingLayerIngest: BlobIngest {
@@ -60,12 +63,18 @@ final class StreamingLayerIngest: BlobIngest {
     /// The pipe's write end while the layer streams; nil once it is closed.
     private var pipe: FileDescriptor?
     private let unpack = UnpackThread()
+    private let onUnpacked: (UncommittedSnapshot) -> Void
 
-    init(store: Store, lease: Lease, descriptor: Descriptor, layers: [SnapshotLayer], logger: Logger) throws {
+    /// - Parameter onUnpacked: takes over the unpacked layer after its blob is committed.
+    init(
+        store: Store, lease: Lease, descriptor: Descriptor, layers: [SnapshotLayer], logger: Logger,
+        onUnpacked: @escaping (UncommittedSnapshot) -> Void
+    ) throws {
         self.store = store
         self.lease = lease
         self.descriptor = descriptor
         self.logger = logger
+        self.onUnpacked = onUnpacked
         snapshotter = Snapshotter(store: store, logger: logger)
         writer = try store.blobWriter(expecting: descriptor, lease: lease, hashesWrites: false)
 
@@ -136,7 +145,7 @@ final class StreamingLayerIngest: BlobIngest {
                 snapshotter.discard(snapshot)
                 throw Self.registryError(error)
             }
-            try snapshotter.commit(snapshot, lease: lease)
+            onUnpacked(snapshot)
         case .failure(LayerError.digestMismatch(_, let expected, let actual)):
             writer.cancel()
             throw RegistryError.digestMismatch(expected: expected, actual: actual, source: "blob")
