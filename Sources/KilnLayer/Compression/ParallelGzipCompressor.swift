@@ -88,7 +88,7 @@ final class ParallelGzipCompressor: @unchecked Sendable {
         }
         // Writing on a thread of its own, as pigz does, lets the caller go on producing input
         // while earlier blocks are written. On a machine that other sessions loaded, this made
-        // kiln 10 to 19 % faster at the same CPU time (docs/benchmarks.md has the figures).
+        // kiln 6 to 19 % faster in four of five runs, at the same CPU time (docs/benchmarks.md).
         let writer = Thread { [shared] in Self.writeBlocks(shared, output: output) }
         writer.name = "kiln-gzip-writer"
         writer.stackSize = 1 << 20
