@@ -46,47 +46,63 @@ public final class LayerBlobWriter {
         }
     }
 
-    private let output: FileDescriptor
+    /// The blob's bytes on their way to the file: hashed, then collected into 1 MiB writes. With
+    /// gzip, the compressor's writer thread calls `emit`. That thread holds this object rather
+    /// than `LayerBlobWriter`, so its last call can end while `LayerBlobWriter` is deinitialised.
+    private final class Sink: @unchecked Sendable {
+        static let bufferSize = 1 << 20
+
+        let output: FileDescriptor
+        let hasher = DigestHasher(.sha256)
+        private var buffer: [UInt8] = []
+
+        init(output: FileDescriptor) {
+            self.output = output
+            buffer.reserveCapacity(Self.bufferSize)
+        }
+
+        func emit(_ bytes: UnsafeRawBufferPointer) throws {
+            hasher.update(bytes)
+            if buffer.count + bytes.count > Self.bufferSize {
+                try flush()
+            }
+            if bytes.count >= Self.bufferSize {
+                try output.write(bytes)
+            } else {
+                buffer.append(contentsOf: bytes)
+            }
+        }
+
+        func flush() throws {
+            guard !buffer.isEmpty else { return }
+            try output.write(buffer)
+            buffer.removeAll(keepingCapacity: true)
+        }
+    }
+
     private let options: Options
     private let diffIDHasher = DigestHasher(.sha256)
-    private let blobHasher = DigestHasher(.sha256)
+    private let sink: Sink
     private var gzip: ParallelGzipCompressor?
     private var zstd: ZstdCompressor?
-    private var outputBuffer: [UInt8] = []
     private var isFinished = false
 
     /// Starts a blob that is written to `output` from its current offset.
     public init(output: FileDescriptor, options: Options = Options()) throws {
-        self.output = output
         self.options = options
-        outputBuffer.reserveCapacity(Self.outputBufferSize)
-        let sink: (UnsafeRawBufferPointer) throws -> Void = { [unowned self] bytes in try self.emit(bytes) }
+        let sink = Sink(output: output)
+        self.sink = sink
+        let emit: @Sendable (UnsafeRawBufferPointer) throws -> Void = { bytes in try sink.emit(bytes) }
         switch options.compression {
-        case .gzip: gzip = ParallelGzipCompressor(level: options.gzipLevel, threadCount: options.threads, output: sink)
-        case .zstd: zstd = try ZstdCompressor(level: options.zstdLevel, threadCount: options.threads, output: sink)
+        case .gzip: gzip = ParallelGzipCompressor(level: options.gzipLevel, threadCount: options.threads, output: emit)
+        case .zstd: zstd = try ZstdCompressor(level: options.zstdLevel, threadCount: options.threads, output: emit)
         case .uncompressed: break
         }
     }
 
-    private static let outputBufferSize = 1 << 20
-
-    /// Collects compressed bytes into 1 MiB writes, hashing them on the way.
-    private func emit(_ bytes: UnsafeRawBufferPointer) throws {
-        blobHasher.update(bytes)
-        if outputBuffer.count + bytes.count > Self.outputBufferSize {
-            try flushOutput()
-        }
-        if bytes.count >= Self.outputBufferSize {
-            try output.write(bytes)
-        } else {
-            outputBuffer.append(contentsOf: bytes)
-        }
-    }
-
-    private func flushOutput() throws {
-        guard !outputBuffer.isEmpty else { return }
-        try output.write(outputBuffer)
-        outputBuffer.removeAll(keepingCapacity: true)
+    deinit {
+        // Whatever the caller does with the descriptor next, no block is written after this.
+        gzip?.stop()
     }
 
     /// Adds uncompressed tar bytes.
@@ -97,7 +113,7 @@ public final class LayerBlobWriter {
         } else if let zstd {
             try zstd.write(bytes)
         } else {
-            try emit(bytes)
+            try sink.emit(bytes)
         }
     }
 
@@ -108,9 +124,9 @@ public final class LayerBlobWriter {
         isFinished = true
         try gzip?.finish()
         try zstd?.finish()
-        try flushOutput()
+        try sink.flush()
         return Result(
-            diffID: diffIDHasher.finalize(), digest: blobHasher.finalize(), size: blobHasher.byteCount,
+            diffID: diffIDHasher.finalize(), digest: sink.hasher.finalize(), size: sink.hasher.byteCount,
             uncompressedSize: diffIDHasher.byteCount, compression: options.compression)
     }
 }

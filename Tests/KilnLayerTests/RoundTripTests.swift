@@ -134,6 +134,39 @@ import Testing
         #expect(ParallelGzipCompressor.isIncompressible(random, trial: &trial))
     }
 
+    /// The gzip writer thread's failed `write` reaches the caller as an error.
+    @Test func failedOutputWriteIsReported() throws {
+        let temporary = try TemporaryDirectory()
+        let path = temporary.file("read-only")
+        try writeFile(path, "")
+        let output = try FileDescriptor.open(path, flags: O_RDONLY)
+        defer { try? output.close() }
+        let writer = try LayerBlobWriter(output: output, options: LayerBlobWriter.Options(compression: .gzip))
+        #expect(throws: (any Error).self) {
+            try Self.sample.withUnsafeBytes { try writer.write($0) }
+            _ = try writer.finish()
+        }
+    }
+
+    /// A writer dropped halfway, as after an error while reading the tree, writes nothing more,
+    /// so the caller can close or reuse the descriptor at once.
+    @Test func droppedGzipWriterStopsWriting() throws {
+        let temporary = try TemporaryDirectory()
+        let path = temporary.file("dropped.gz")
+        let output = try FileDescriptor.open(path, flags: O_WRONLY | O_CREAT | O_TRUNC)
+        defer { try? output.close() }
+        // Random bytes are stored, not deflated, so the queued blocks fill whole 1 MiB writes.
+        let random = try #require(FileHandle(forReadingAtPath: "/dev/urandom")).readData(ofLength: 12_000_000)
+        var writer: LayerBlobWriter? = try LayerBlobWriter(
+            output: output, options: LayerBlobWriter.Options(compression: .gzip))
+        try random.withUnsafeBytes { try writer?.write($0) }
+        writer = nil
+        let sizeWhenDropped = try FileManager.default.attributesOfItem(atPath: path)[.size] as? Int
+        usleep(300_000)
+        let sizeLater = try FileManager.default.attributesOfItem(atPath: path)[.size] as? Int
+        #expect(sizeWhenDropped == sizeLater)
+    }
+
     @Test func emptyInputMakesValidGzip() throws {
         let temporary = try TemporaryDirectory()
         let result = try Self.compress([], LayerBlobWriter.Options(compression: .gzip), to: temporary.file("empty.gz"))
