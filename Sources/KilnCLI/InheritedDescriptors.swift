@@ -5,7 +5,9 @@ import Synchronization
 /// such as a shell's `3>file`. An output path like `/dev/fd/3` may name only these, never a
 /// descriptor that kiln opened itself (its database, a lock, a blob).
 public enum InheritedDescriptors {
-    private static let recorded = Mutex<Set<Int32>?>(nil)
+    /// An array, with the digits read by hand, because a `Set` and `Int32(String)` here were
+    /// among the first uses of generic types that Swift looks up at each start (perf record).
+    private static let recorded = Mutex<[Int32]?>(nil)
 
     /// Lists `/proc/self/fd`, then puts `/dev/null` on each of standard input, output and error
     /// that the caller closed (`kiln save IMAGE >&-`). Otherwise the next file kiln opens, such
@@ -27,10 +29,20 @@ public enum InheritedDescriptors {
         guard let directory = opendir("/proc/self/fd") else { return }
         defer { closedir(directory) }
         let own = dirfd(directory)
-        var numbers: Set<Int32> = []
+        var numbers: [Int32] = []
         while let entry = readdir(directory) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
-            if let number = Int32(name), number != own { numbers.insert(number) }
+            let number = withUnsafeBytes(of: entry.pointee.d_name) { name -> Int32? in
+                var value: Int32 = 0
+                var digits = 0
+                for byte in name {
+                    if byte == 0 { break }
+                    guard byte >= UInt8(ascii: "0"), byte <= UInt8(ascii: "9"), digits < 9 else { return nil }
+                    value = value * 10 + Int32(byte - UInt8(ascii: "0"))
+                    digits += 1
+                }
+                return digits > 0 ? value : nil
+            }
+            if let number, number != own { numbers.append(number) }
         }
         recorded.withLock { $0 = numbers }
     }

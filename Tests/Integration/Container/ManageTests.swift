@@ -289,6 +289,34 @@ struct ManageTests {
         }
     }
 
+    /// A container that this process will run in the foreground is recorded as running at once,
+    /// with this process as its monitor, unless it publishes ports, whose host ports the start picks.
+    @Test func foregroundRunRecordsRunningAtCreate() async throws {
+        try await ContainerHarness.with { harness in
+            let store = try Store.open(root: harness.root)
+            let manager = ContainerManager(store: store, environment: ProcessInfo.processInfo.environment)
+            let image = try store.resolveImage(ContainerHarness.image).image
+            var options = CreateOptions(image: ContainerHarness.image)
+            options.name = "foreground"
+            let created = try manager.create(options, image: image, startsNow: true, runsHere: true)
+            let record = try #require(try harness.container("foreground"))
+            #expect(created.status == .running)
+            #expect(record.status == .running)
+            #expect(record.state.monitorPID == getpid())
+            #expect(record.state.startedAt != nil)
+
+            options.name = "published"
+            options.publish = ["8080:80"]
+            _ = try manager.create(options, image: image, startsNow: true, runsHere: true)
+            #expect(try harness.container("published")?.status == .created)
+
+            // No container ever starts here, so the test deletes the records itself: the cleanup's
+            // `rm -f` would wait for the running one to start.
+            try manager.repository.delete(created.id)
+            try manager.repository.delete(try #require(try harness.container("published")).id)
+        }
+    }
+
     @Test func hostileImageConfigStaysInside() async throws {
         try await ContainerHarness.with { harness in
             let tar = harness.directory.appending("busybox.tar")

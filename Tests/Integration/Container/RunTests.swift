@@ -64,6 +64,8 @@ struct RunTests {
             let notFound = await harness.kiln("run", "--rm", image, "no-such-command")
             #expect(notFound.status == 127)
             #expect(notFound.stderr.contains("\"no-such-command\": executable file not found"))
+            // Without --rm too, a container recorded as running at its creation is removed.
+            #expect(await harness.kiln("run", image, "no-such-command").status == 127)
 
             let badFlag = await harness.kiln("run", "--no-such-flag", image)
             #expect(badFlag.status == 125)

@@ -54,7 +54,8 @@ enum RunCommand {
         var options = try RunFlags.options(arguments, context: context)
         options.autoRemove = arguments[remove]
         let manager = try ContainerSupport.manager(context)
-        let container = try await create(options, arguments: arguments, manager: manager, context: context)
+        let container = try await create(
+            options, arguments: arguments, manager: manager, context: context, runsHere: !arguments[detach])
 
         if arguments[detach] {
             do {
@@ -80,17 +81,20 @@ enum RunCommand {
         do {
             return try await manager.runAttached(container, io: io)
         } catch {
-            if (try? manager.repository.container(id: container.id)) != nil {
-                try? await manager.remove(container, force: true, volumes: true)
+            // The record as it is now: a container recorded as running at its creation is back to
+            // created when it failed to start.
+            if let current = try? manager.repository.container(id: container.id) {
+                try? await manager.remove(current, force: true, volumes: true)
             }
             throw error
         }
     }
 
-    /// Resolves (or pulls) the image and creates the container.
+    /// Resolves (or pulls) the image and creates the container. `runsHere` is for a container
+    /// that this process runs in the foreground (see `ContainerManager.create`).
     static func create(
         _ options: CreateOptions, arguments: ParsedArguments, manager: ContainerManager, context: CommandContext,
-        startsNow: Bool = true
+        startsNow: Bool = true, runsHere: Bool = false
     ) async throws -> Container {
         let policy = try ImageAcquisition.Policy(rawValue: arguments[RunFlags.pull] ?? "missing").orThrow {
             UsageError(
@@ -103,7 +107,9 @@ enum RunCommand {
             options.image, policy: policy, platform: platform, quiet: arguments[RunFlags.quiet], store: manager.store,
             context: context)
         try await checkRunHooks(plugins, options: options, image: image, store: manager.store)
-        return try await StoreSupport.blocking { try manager.create(options, image: image, startsNow: startsNow) }
+        return try await StoreSupport.blocking {
+            try manager.create(options, image: image, startsNow: startsNow, runsHere: runsHere)
+        }
     }
 
     /// Runs the plugins' `run` hooks before the container is created; throws the first refusal.
