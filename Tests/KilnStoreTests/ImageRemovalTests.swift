@@ -107,4 +107,51 @@ import Testing
         #expect(all.first == .untagged("keep:1"))
         #expect(try fixture.store.images().isEmpty)
     }
+
+    // The tests below insert a container from a temporary trigger on the tags table. `rmi`
+    // removes the image's references after its first conflict check and before its delete
+    // transaction, so the trigger plays a `kiln run` whose insert lands in between.
+
+    /// Makes every removal of a tag insert a container `state` that uses `image`.
+    private func insertContainerOnUntag(_ fixture: StoreFixture, image: ImageRecord, state: String) throws {
+        try fixture.store.database.query(
+            """
+            CREATE TEMP TRIGGER container_on_untag AFTER DELETE ON tags
+            BEGIN
+                INSERT OR IGNORE INTO containers (id, name, image_manifest, image_id, state, created)
+                VALUES ('feed00000000beef', 'racer', '\(image.manifest.digest)', '\(image.id)', '\(state)', 1);
+            END
+            """)
+    }
+
+    @Test func forcedRemovalKeepsImageOfContainerCreatedMeanwhile() throws {
+        let fixture = try StoreFixture()
+        defer { fixture.remove() }
+        // Tags in two repositories, so removal by ID goes through the conflict check first.
+        let image = try fixture.addImage(layers: [.text("race")], tags: ["one:1", "two:1"])
+        try insertContainerOnUntag(fixture, image: image, state: "running")
+
+        #expect {
+            _ = try fixture.store.removeImage(image.id.shortHex, force: true)
+        } throws: { error in
+            (error as? StoreError)?.diagnostic.message
+                == "conflict: unable to delete \(image.id.shortHex) (cannot be forced) - image is being used by running container feed00000000"
+        }
+        let kept = try fixture.store.image(manifest: image.manifest.digest)
+        #expect(kept != nil)
+        #expect(kept?.tags.isEmpty == true)
+        try fixture.store.collectGarbage()
+        #expect(try fixture.store.verify(deep: false).problems.isEmpty)
+    }
+
+    @Test func pruneKeepsImageOfContainerCreatedMeanwhile() throws {
+        let fixture = try StoreFixture()
+        defer { fixture.remove() }
+        let image = try fixture.addImage(layers: [.text("prune")], tags: ["one:1"])
+        try insertContainerOnUntag(fixture, image: image, state: "created")
+
+        let events = try fixture.store.pruneImages(all: true)
+        #expect(events == [.untagged("one:1")])
+        #expect(try fixture.store.image(manifest: image.manifest.digest) != nil)
+    }
 }
