@@ -154,4 +154,50 @@ import Testing
         #expect(events == [.untagged("one:1")])
         #expect(try fixture.store.image(manifest: image.manifest.digest) != nil)
     }
+
+    /// Saves a created container that uses `image`, with `monitor` recorded in its runtime state.
+    private func saveCreatedContainer(_ fixture: StoreFixture, image: ImageRecord, monitor: ProcessIdentity?) throws {
+        try fixture.store.saveContainer(
+            ContainerRecord(
+                id: "0123456789abcdef", imageManifest: image.manifest.digest, imageID: image.id, state: "created",
+                created: 1))
+        guard let monitor else { return }
+        let state = #"{"monitorBootID":"\#(monitor.bootID)","monitorPID":\#(monitor.pid),"monitorStartTime":\#(monitor.startTime)}"#
+        try fixture.store.database.query(
+            "UPDATE containers SET runtime_state = ? WHERE id = ?", [.text(state), .text("0123456789abcdef")])
+    }
+
+    @Test func forcedUntagKeepsImageOfContainerBeingStarted() throws {
+        let fixture = try StoreFixture()
+        defer { fixture.remove() }
+        let image = try fixture.addImage(layers: [.text("starting")], tags: ["app:1"])
+        try saveCreatedContainer(fixture, image: image, monitor: .current)
+
+        #expect(try fixture.store.removeImage("app:1", force: true) == [.untagged("app:1")])
+        #expect(try fixture.store.image(manifest: image.manifest.digest)?.isDangling == true)
+    }
+
+    @Test func forcedUntagDeletesImageOfCreatedContainer() throws {
+        let fixture = try StoreFixture()
+        defer { fixture.remove() }
+        let image = try fixture.addImage(layers: [.text("created")], tags: ["app:1"])
+        // As after `kiln create`, or a `kiln run` that died before its start: no live monitor.
+        var dead = ProcessIdentity.current
+        dead.startTime += 1
+        try saveCreatedContainer(fixture, image: image, monitor: dead)
+
+        let events = try fixture.store.removeImage("app:1", force: true)
+        #expect(events.contains(.deletedImage(image.id)))
+        #expect(try fixture.store.image(manifest: image.manifest.digest) == nil)
+    }
+
+    @Test func liveMonitorParsing() {
+        let current = ProcessIdentity.current
+        let live = #"{"monitorBootID":"\#(current.bootID)","monitorPID":\#(current.pid),"monitorStartTime":\#(current.startTime)}"#
+        #expect(Store.namesLiveMonitor(runtimeState: live))
+        #expect(!Store.namesLiveMonitor(runtimeState: nil))
+        #expect(!Store.namesLiveMonitor(runtimeState: "{}"))
+        #expect(!Store.namesLiveMonitor(runtimeState: "not json"))
+        #expect(!Store.namesLiveMonitor(runtimeState: #"{"monitorPID":-1,"monitorStartTime":1}"#))
+    }
 }
