@@ -137,9 +137,9 @@ import Testing
             (error as? StoreError)?.diagnostic.message
                 == "conflict: unable to delete \(image.id.shortHex) (cannot be forced) - image is being used by running container feed00000000"
         }
-        let kept = try fixture.store.image(manifest: image.manifest.digest)
-        #expect(kept != nil)
-        #expect(kept?.tags.isEmpty == true)
+        let remaining = try fixture.store.image(manifest: image.manifest.digest)
+        #expect(remaining != nil)
+        #expect(remaining?.tags.isEmpty == true)
         try fixture.store.collectGarbage()
         #expect(try fixture.store.verify(deep: false).problems.isEmpty)
     }

@@ -115,10 +115,10 @@ public final class ContainerManager: Sendable {
         }
     }
 
-    /// Runs `body`, and when it throws while the image record is gone, throws `imageRemoved`
-    /// instead: a `kiln rmi` beside this process deleted the image's layer list and perhaps
-    /// its blobs, and the error `body` met (a missing blob, "the manifest lists 0 layers")
-    /// would read as damage to the store.
+    /// Runs `body` and, when it throws after the image record was deleted, throws
+    /// `imageRemoved` in its place. A `kiln rmi` beside this process deleted the image's layer
+    /// list and perhaps its blobs, and the original error (a missing blob, "the manifest lists
+    /// 0 layers") would read as damage to the store.
     private func failingIfImageRemoved<T>(_ image: ImageRecord, named name: String, _ body: () throws -> T) throws -> T {
         do {
             return try body()

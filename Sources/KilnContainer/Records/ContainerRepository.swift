@@ -22,7 +22,7 @@ public struct ContainerRepository: Sendable {
     ///
     /// The image record (by manifest digest) must exist in the same write transaction, else it
     /// throws `imageRemoved` and inserts nothing. `kiln rmi` checks for containers and deletes
-    /// the image in one write transaction too, so either it sees this container and keeps the
+    /// the image in one write transaction too, so either it finds this container and keeps the
     /// image, or it deleted the image first and this insert fails. No container is left whose
     /// image blobs garbage collection could already have removed.
     ///

@@ -89,9 +89,10 @@ extension Store {
         let layers = try layers(of: image)
         let chainIDs = ChainID.chainIDs(for: layers.map(\.diffID))
         let outcome = try database.transaction { transaction -> DeleteOutcome in
-            // The check above ran outside this transaction. A `kiln run` beside this one inserts
-            // its container only while the image record exists, in a write transaction of its
-            // own, so checking again here leaves it either seen (the image stays) or failing.
+            // The check above ran outside this transaction. A `kiln run` inserts its container
+            // only while the image record exists, in a write transaction of its own. Checking
+            // again here means that this delete either finds that container and keeps the
+            // image, or commits first and makes the run's insert fail.
             let users = try transaction.query(
                 "SELECT \(Self.containerColumns), runtime_state FROM containers WHERE image_manifest = ? OR image_id = ?",
                 [.text(image.manifest.digest.description), .text(image.id.description)]
@@ -161,8 +162,8 @@ extension Store {
         return Self.usageConflict(image, hasChildren: false, users: users, force: false)
     }
 
-    /// The conflict that child images or the containers `users` raise: always for a child or a
-    /// running container, and for a stopped container unless `force`.
+    /// Returns the conflict that child images or the containers `users` raise: always for a
+    /// child or a running container, and for a stopped container unless `force`.
     private static func usageConflict(
         _ image: ImageRecord, hasChildren: Bool, users: [ContainerRecord], force: Bool
     ) -> DeleteConflict? {
