@@ -35,15 +35,23 @@ struct RemovalRaceTests {
             var outcomes: [String: Int] = [:]
             for round in 0..<Self.rounds {
                 let image = "127.0.0.1:1/v:\(round)"
-                // The container outlives the removal, so a created container must keep its image.
-                let seconds = mode == "-d" ? "10" : "1"
+                // The container waits (60 s at most) until the test opens its gate after the
+                // removal, so a container that was created must have kept its image.
+                let gate = harness.directory.appending("gate\(round)")
+                try FileManager.default.createDirectory(atPath: gate, withIntermediateDirectories: true)
+                let waitForGate = "i=0; while [ ! -e /gate/open ] && [ $i -lt 600 ]; do sleep 0.1; i=$((i+1)); done"
                 async let run = Self.kiln(
                     root: harness.root,
-                    ["run", mode, "--pull", "never", "--network", "none", "--name", "w\(round)", image, "sleep", seconds])
+                    [
+                        "run", mode, "--pull", "never", "--network", "none", "-v", "\(gate):/gate", "--name", "w\(round)",
+                        image, "sh", "-c", waitForGate,
+                    ])
                 // The removal starts 0 to 116 ms after the run, 4 ms later each round, so that
                 // some rounds fall between the run's image lookup and its container insert.
                 async let removal = Self.kiln(root: harness.root, ["rmi", "-f", image], afterMilliseconds: round * 4)
-                let (created, removed) = try await (run, removal)
+                let removed = try await removal
+                FileManager.default.createFile(atPath: gate + "/open", contents: nil)
+                let created = try await run
 
                 #expect(removed.status == 0, "round \(round): \(removed.stderr)")
                 let deleted = removed.stdout.contains("Deleted:")
