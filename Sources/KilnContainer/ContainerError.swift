@@ -40,6 +40,10 @@ public struct ContainerError: KilnError, Equatable {
         case filesystem(operation: String, path: String, errno: Int32)
         /// Something kiln does not support, in words.
         case unsupported(String)
+        /// The image record was deleted (`kiln rmi`, `image prune`) after `run` or `create`
+        /// looked it up and before the container record was written: the image as the user
+        /// named it, and its image ID.
+        case imageRemoved(image: String, id: String)
     }
 
     public var kind: Kind
@@ -51,7 +55,7 @@ public struct ContainerError: KilnError, Equatable {
     public var exitStatus: Int32 {
         switch kind {
         case .startFailed(_, _, let status): return status
-        case .invalidOption, .conflictingOptions: return ExitStatus.usage
+        case .invalidOption, .conflictingOptions, .imageRemoved: return ExitStatus.usage
         default: return ExitStatus.failure
         }
     }
@@ -98,6 +102,10 @@ public struct ContainerError: KilnError, Equatable {
             return .error("\(operation) \(path) failed: \(String(cString: strerror(code)))")
         case .unsupported(let what):
             return .error(what)
+        case .imageRemoved(let image, let id):
+            return .error(
+                "image \(escapedForDisplay(image)) (\(id)) was removed while the container was being created",
+                hint: "pull, load or build the image again, then run the command again")
         }
     }
 }

@@ -67,7 +67,9 @@ public final class ContainerManager: Sendable {
     public func create(
         _ options: CreateOptions, image: ImageRecord, startsNow: Bool = false, runsHere: Bool = false
     ) throws -> Container {
-        let config = try store.readConfig(image.config.digest, expectedSize: image.config.size)
+        let config = try failingIfImageRemoved(image, named: options.image) {
+            try store.readConfig(image.config.digest, expectedSize: image.config.size)
+        }
         if let name = options.name, !NameGenerator.isValid(name) {
             throw ContainerError(.invalidName(name))
         }
@@ -97,7 +99,9 @@ public final class ContainerManager: Sendable {
         }
 
         return try store.withLease("create container \(id.prefix(12))") { lease in
-            _ = try ContainerFilesystem.prepareSnapshots(for: image, config: config, store: store, lease: lease)
+            _ = try failingIfImageRemoved(image, named: options.image) {
+                try ContainerFilesystem.prepareSnapshots(for: image, config: config, store: store, lease: lease)
+            }
             try insert(&container, requiredSnapshots: [], chosenName: options.name)
             try makeDirectories(container)
             return container
@@ -117,6 +121,29 @@ public final class ContainerManager: Sendable {
                 attempt += 1
                 container.name = NameGenerator.name(attempt: attempt)
             }
+        }
+    }
+
+    /// Runs `body` and, when it throws after the image record was deleted, throws
+    /// `imageRemoved` in its place. A `kiln rmi` beside this process deleted the image's layer
+    /// list and perhaps its blobs, and the original error (a missing blob, "the manifest lists
+    /// 0 layers") would read as damage to the store.
+    private func failingIfImageRemoved<T>(_ image: ImageRecord, named name: String, _ body: () throws -> T) throws -> T {
+        do {
+            return try body()
+        } catch {
+            guard isRemoved(image) else { throw error }
+            throw ContainerError(.imageRemoved(image: name, id: image.id.description))
+        }
+    }
+
+    /// Tells whether the store has no record of `image` now. A failed lookup counts as no
+    /// proof of removal.
+    private func isRemoved(_ image: ImageRecord) -> Bool {
+        do {
+            return try store.image(manifest: image.manifest.digest) == nil
+        } catch {
+            return false
         }
     }
 

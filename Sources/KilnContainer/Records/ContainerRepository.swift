@@ -20,6 +20,12 @@ public struct ContainerRepository: Sendable {
     /// Inserts a new container and returns true, or throws `nameInUse` when another container
     /// has its name.
     ///
+    /// The image record (by manifest digest) must exist in the same write transaction, else it
+    /// throws `imageRemoved` and inserts nothing. `kiln rmi` checks for containers and deletes
+    /// the image in one write transaction too, so either it finds this container and keeps the
+    /// image, or it deleted the image first and this insert fails. No container is left whose
+    /// image blobs garbage collection could already have removed.
+    ///
     /// With `requiredSnapshots` (chain IDs), it inserts nothing and returns false when one of
     /// them has no record. Garbage collection marks and sweeps in one write transaction, so
     /// once this insert commits, the container's record keeps those snapshots, with no lease.
@@ -28,6 +34,11 @@ public struct ContainerRepository: Sendable {
         let spec = container.specification
         let chain = spec.chainIDs.last
         return try store.database.transaction { transaction in
+            let image = try transaction.query(
+                "SELECT 1 FROM images WHERE manifest_digest = ?", [.text(spec.imageManifest)])
+            guard !image.isEmpty else {
+                throw ContainerError(.imageRemoved(image: spec.image, id: spec.imageID))
+            }
             for chainID in requiredSnapshots {
                 let rows = try transaction.query("SELECT 1 FROM snapshots WHERE chain_id = ?", [.text(chainID.description)])
                 guard !rows.isEmpty else { return false }

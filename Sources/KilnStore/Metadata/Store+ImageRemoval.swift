@@ -68,8 +68,12 @@ extension Store {
     }
 
     /// Deletes `image` after checking conflicts; see `removeImage`.
+    ///
+    /// `keepingImagesInUse` makes any container that uses the image a conflict, also a stopped
+    /// one under `force`, as `image prune` needs.
     private func deleteImage(
-        _ image: ImageRecord, force: Bool, prune: Bool, quiet: Bool, events: inout [ImageRemovalEvent]
+        _ image: ImageRecord, force: Bool, prune: Bool, quiet: Bool, keepingImagesInUse: Bool = false,
+        events: inout [ImageRemovalEvent]
     ) throws {
         if let conflict = try deleteConflict(image, checkingReferences: true, force: force) {
             // A quiet deletion (after an untag) keeps an image that is still named or used,
@@ -84,13 +88,40 @@ extension Store {
         }
         let layers = try layers(of: image)
         let chainIDs = ChainID.chainIDs(for: layers.map(\.diffID))
-        let stillUsed = try database.transaction { transaction -> Set<String> in
+        let outcome = try database.transaction { transaction -> DeleteOutcome in
+            // The check above ran outside this transaction. A `kiln run` inserts its container
+            // only while the image record exists, in a write transaction of its own. Checking
+            // again here means that this delete either finds that container and keeps the
+            // image, or commits first and makes the run's insert fail.
+            let users = try transaction.query(
+                "SELECT \(Self.containerColumns), runtime_state FROM containers WHERE image_manifest = ? OR image_id = ?",
+                [.text(image.manifest.digest.description), .text(image.id.description)]
+            ).map { row in
+                var user = Self.containerRecord(row)
+                // A `kiln run` between its insert and its start counts as running, so that even
+                // `rmi -f` keeps the image that the run looked up.
+                if user.state == "created", Self.namesLiveMonitor(runtimeState: row.string(10)) {
+                    user.state = "running"
+                }
+                return user
+            }
+            let hasChildren = !(try transaction.query(
+                "SELECT 1 FROM images WHERE parent = ? LIMIT 1", [.text(image.id.description)])).isEmpty
+            if let conflict = Self.usageConflict(
+                image, hasChildren: hasChildren, users: users, force: force && !keepingImagesInUse)
+            {
+                return .kept(conflict)
+            }
             try transaction.query(
                 "DELETE FROM images WHERE manifest_digest = ?", [.text(image.manifest.digest.description)])
             let used = try transaction.query("SELECT DISTINCT layer_digest FROM image_layers").compactMap {
                 $0.string(0)
             }
-            return Set(used)
+            return .deleted(stillUsedLayers: Set(used))
+        }
+        guard case .deleted(let stillUsed) = outcome else {
+            if case .kept(let conflict) = outcome, !quiet { throw conflict.error }
+            return
         }
         events.append(.deletedImage(image.id))
         for (layer, chainID) in zip(layers, chainIDs).reversed() where !stillUsed.contains(layer.digest.description) {
@@ -107,19 +138,19 @@ extension Store {
         var isUsedByContainer: Bool
     }
 
+    /// Whether `deleteImage` deleted the image, or kept it for a conflict found inside its
+    /// delete transaction.
+    private enum DeleteOutcome {
+        case deleted(stillUsedLayers: Set<String>)
+        case kept(DeleteConflict)
+    }
+
     private func deleteConflict(_ image: ImageRecord, checkingReferences: Bool, force: Bool) throws -> DeleteConflict? {
-        if !(try children(of: image)).isEmpty {
-            return DeleteConflict(
-                error: .deleteConflict(image: image.id, hard: true, reason: "image has dependent child images"),
-                hard: true, isUsedByContainer: false)
-        }
         let users = try containers(using: image)
-        if let running = users.first(where: \.isRunning) {
-            return DeleteConflict(
-                error: .deleteConflict(
-                    image: image.id, hard: true,
-                    reason: "image is being used by running container \(running.id.prefix(12))"),
-                hard: true, isUsedByContainer: true)
+        if let hard = Self.usageConflict(
+            image, hasChildren: !(try children(of: image)).isEmpty, users: users, force: true)
+        {
+            return hard
         }
         guard !force else { return nil }
         if checkingReferences && !(image.tags.isEmpty && image.repoDigests.isEmpty) {
@@ -128,6 +159,27 @@ extension Store {
                     image: image.id, hard: false, reason: "image is referenced in multiple repositories"),
                 hard: false, isUsedByContainer: false)
         }
+        return Self.usageConflict(image, hasChildren: false, users: users, force: false)
+    }
+
+    /// Returns the conflict that child images or the containers `users` raise: always for a
+    /// child or a running container, and for a stopped container unless `force`.
+    private static func usageConflict(
+        _ image: ImageRecord, hasChildren: Bool, users: [ContainerRecord], force: Bool
+    ) -> DeleteConflict? {
+        if hasChildren {
+            return DeleteConflict(
+                error: .deleteConflict(image: image.id, hard: true, reason: "image has dependent child images"),
+                hard: true, isUsedByContainer: false)
+        }
+        if let running = users.first(where: \.isRunning) {
+            return DeleteConflict(
+                error: .deleteConflict(
+                    image: image.id, hard: true,
+                    reason: "image is being used by running container \(running.id.prefix(12))"),
+                hard: true, isUsedByContainer: true)
+        }
+        guard !force else { return nil }
         if let stopped = users.first {
             return DeleteConflict(
                 error: .deleteConflict(
@@ -136,6 +188,21 @@ extension Store {
                 hard: false, isUsedByContainer: true)
         }
         return nil
+    }
+
+    /// Tells whether a container's `runtime_state` names a monitor process that still lives.
+    /// `kiln run` records itself there (`monitorPID`, `monitorStartTime`, `monitorBootID` of
+    /// KilnContainer's `ContainerRuntimeState`) before it inserts the container.
+    static func namesLiveMonitor(runtimeState: String?) -> Bool {
+        guard let runtimeState, let state = try? JSONValue.parse(Array(runtimeState.utf8)),
+            let pid = state["monitorPID"]?.int64Value.flatMap(Int32.init(exactly:)),
+            let startTime = state["monitorStartTime"]?.int64Value.flatMap(UInt64.init(exactly:))
+        else { return false }
+        let current = ProcessIdentity.current
+        let monitor = ProcessIdentity(
+            pid: pid, startTime: startTime, pidNamespace: current.pidNamespace,
+            bootID: state["monitorBootID"]?.stringValue ?? current.bootID)
+        return ProcessIdentity.liveness(of: monitor) == .alive
     }
 
     private func removeReference(_ reference: Reference) throws {
@@ -184,7 +251,7 @@ extension Store {
                 continue
             }
             do {
-                try deleteImage(image, force: all, prune: true, quiet: false, events: &events)
+                try deleteImage(image, force: all, prune: true, quiet: false, keepingImagesInUse: true, events: &events)
             } catch let error as StoreError {
                 if case .deleteConflict = error { continue }
                 throw error
