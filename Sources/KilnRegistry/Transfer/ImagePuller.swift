@@ -54,7 +54,8 @@ public struct ImagePuller: Sendable {
         for mirror in settings.mirrors[reference.domain] ?? [] {
             do {
                 let client = try await RegistryClient.connect(
-                    registry: reference.domain, endpoint: mirror, settings: settings, credentials: nil, logger: logger)
+                    registry: reference.domain, endpoint: mirror, settings: settings, credentials: nil, logger: logger,
+                    progress: progress)
                 return try await pull(reference, platform: platform, from: client, into: destination, onLayer: onLayer)
             } catch let error as RegistryError {
                 if case .cancelled = error { throw error }
@@ -73,7 +74,8 @@ public struct ImagePuller: Sendable {
     /// Connects to `registry` with the credentials stored for it.
     public func connect(_ registry: String) async throws -> RegistryClient {
         let found = try credentials?.credentials(for: registry)
-        return try await RegistryClient.connect(registry: registry, settings: settings, credentials: found, logger: logger)
+        return try await RegistryClient.connect(
+            registry: registry, settings: settings, credentials: found, logger: logger, progress: progress)
     }
 
     /// Pulls through one endpoint.

@@ -43,7 +43,8 @@ struct ImagePull {
             settings: settings, credentials: RegistryOptions.credentialStore(context),
             locations: RegistryOptions.blobLocations(context), logger: context.logger,
             progress: ProgressReporter { event in
-                printHeader()
+                // A notice (a registry that does not respond) may come before the manifest resolved.
+                if case .transfer = event { printHeader() }
                 renderer.handle(event)
             })
 
@@ -97,7 +98,14 @@ struct ImagePull {
             throw unpacker.failure ?? error
         }
         do {
-            try await unpacker.finish(result.manifest)
+            try await withTaskCancellationHandler {
+                try await unpacker.finish(result.manifest)
+            } onCancel: {
+                unpacker.stop()
+            }
+        } catch let error as CancellationError {
+            // The image is complete, so it stays; its other layers are unpacked when it is used.
+            throw error
         } catch {
             if result.changed {
                 _ = try? store.removeImage(result.manifestDescriptor.digest.description, force: true)
