@@ -164,7 +164,7 @@ import Testing
             #expect(mounted?.mountSource == "library/base")
         }
         #expect(!registry.server.requests.contains { $0.method == "PATCH" })
-        // Only the config, which Docker never mounts, is uploaded.
+        // Only the config, which kiln does not mount, is uploaded.
         #expect(registry.server.requests.filter { $0.method == "PUT" && $0.path.contains("/blobs/uploads/") }.count == 1)
     }
 

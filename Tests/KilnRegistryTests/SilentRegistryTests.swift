@@ -57,7 +57,7 @@ private final class AcceptedConnections: Sendable {
 }
 
 /// A registry that accepts connections and never responds: the ping gives up after two
-/// timeouts across the https and http fallback, and says that it retries.
+/// timeouts across the https and http fallback, and reports each retry.
 @Suite struct SilentRegistryTests {
     private func settings() -> RegistrySettings {
         var settings = fastSettings()

@@ -50,7 +50,7 @@ public final class RegistryClient: Sendable {
             registry: registry, origin: origin, credentials: credentials, settings: settings, http: http, logger: logger)
     }
 
-    /// The most timeouts of the `/v2/` ping in `connect`, across the https and http fallback, so
+    /// The maximum number of timeouts of the `/v2/` ping in `connect`, across the https and http fallback, so
     /// a registry that accepts connections and never responds fails after two timeouts instead
     /// of every attempt of every scheme. Other retryable failures keep `maximumAttempts`.
     static let maximumPingTimeouts = 2
@@ -60,7 +60,7 @@ public final class RegistryClient: Sendable {
     ///
     /// The schemes share the budget of `maximumPingTimeouts`: an https ping that times out
     /// moves on to http at once, because a server that let one TLS handshake time out (a
-    /// plain-HTTP server never answers a ClientHello) will not complete the next either.
+    /// plain-HTTP server never responds to a ClientHello) will not complete the next either.
     ///
     /// - Parameters:
     ///   - endpoint: a mirror URL to use instead of the registry's own address.

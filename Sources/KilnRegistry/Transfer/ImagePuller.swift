@@ -173,7 +173,7 @@ public struct ImagePuller: Sendable {
         let named = try destination.recordImage(reference, document: top.descriptor, selected: fetched.descriptor)
         for blob in [manifest.config] + manifest.layers {
             locations.record(blob.digest, registry: reference.domain, repository: repository)
-            // The mirror holds the blobs too, so a push to the mirror's registry can mount them.
+            // The mirror stores the blobs too, so a push to the mirror's registry can mount them.
             if client.isMirror {
                 locations.record(blob.digest, registry: client.origin.authority, repository: repository)
             }

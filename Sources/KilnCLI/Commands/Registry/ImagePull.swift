@@ -94,6 +94,8 @@ struct ImagePull {
         } catch {
             // No unpack may run once the lease is released. A failed unpack cancels the download,
             // so its error is the one to throw.
+            // TODO: the layers committed before a cancellation or failure stay until `kiln image
+            // prune`, and `kiln system df` does not count them as reclaimable.
             await unpacker.cancel()
             throw unpacker.failure ?? error
         }
@@ -104,7 +106,7 @@ struct ImagePull {
                 unpacker.stop()
             }
         } catch let error as CancellationError {
-            // The image is complete, so it stays; its other layers are unpacked when it is used.
+            // The image is complete, so it stays, and its other layers are unpacked when it is first used.
             throw error
         } catch {
             if result.changed {
