@@ -50,17 +50,18 @@ public final class RegistryClient: Sendable {
             registry: registry, origin: origin, credentials: credentials, settings: settings, http: http, logger: logger)
     }
 
-    /// The maximum number of timeouts of the `/v2/` ping in `connect`, across the https and http fallback, so
-    /// a registry that accepts connections and never responds fails after two timeouts instead
-    /// of every attempt of every scheme. Other retryable failures keep `maximumAttempts`.
+    /// The maximum number of timeouts of the `/v2/` ping in `connect`, across the https and http
+    /// fallback, so a registry that accepts connections and never responds fails after two
+    /// timeouts instead of every attempt of every scheme. Other retryable failures keep
+    /// `maximumAttempts`.
     static let maximumPingTimeouts = 2
 
     /// Connects to `registry`: pings `/v2/` over https, and for an insecure registry falls back
     /// to https without certificate checks and then plain http, as Docker does.
     ///
-    /// The schemes share the budget of `maximumPingTimeouts`: an https ping that times out
-    /// moves on to http at once, because a server that let one TLS handshake time out (a
-    /// plain-HTTP server never responds to a ClientHello) will not complete the next either.
+    /// The schemes share the budget of `maximumPingTimeouts`. An https ping that times out
+    /// moves on to http at once, because a server that let one TLS handshake time out will not
+    /// complete the next either. A plain-HTTP server never responds to a ClientHello.
     ///
     /// - Parameters:
     ///   - endpoint: a mirror URL to use instead of the registry's own address.

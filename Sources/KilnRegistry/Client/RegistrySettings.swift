@@ -21,8 +21,7 @@ public struct RegistrySettings: Sendable {
     public var maximumConcurrentUploads = 5
     public var connectTimeout: Double = 30
     /// Seconds the TLS handshake may take once connected. It is short because a plain-HTTP
-    /// server never answers a ClientHello, and Go's default transport, which Docker uses, also
-    /// allows 10 s.
+    /// server never responds to a ClientHello, so the fallback to http starts soon.
     public var handshakeTimeout: Double = 10
     /// Seconds a transfer may wait for the next bytes before the attempt fails.
     public var readTimeout: Double = 60
@@ -111,9 +110,9 @@ extension RegistrySettings {
     /// Keys: `insecure` (list of hosts or CIDR blocks), `ca_files` (list of paths), `hosts` (a
     /// table by registry host, each with `ca_files` and `insecure`), `mirrors` (a table from
     /// registry to a list of mirror URLs), `max_concurrent_downloads`, `max_concurrent_uploads`,
-    /// `connect_timeout`, `tls_handshake_timeout`, `read_timeout`, `max_attempts`, `max_retry_after`,
-    /// `credentials_to_other_realm_hosts`, `fetch_foreign_layers`, `monolithic_upload_limit`,
-    /// `chunk_size`. Unknown keys are rejected with a suggestion, so a typo is never ignored.
+    /// `connect_timeout`, `tls_handshake_timeout`, `read_timeout`, `max_attempts`,
+    /// `max_retry_after`, `credentials_to_other_realm_hosts`, `fetch_foreign_layers`,
+    /// `monolithic_upload_limit`, `chunk_size`. Unknown keys are rejected with a suggestion, so a typo is never ignored.
     ///
     /// - Throws: `RegistrySettingsError` naming the key path and what was expected.
     public init(dictionary: [String: Any]) throws {
@@ -163,8 +162,8 @@ extension RegistrySettings {
 
     public static let keys = [
         "insecure", "ca_files", "hosts", "mirrors", "max_concurrent_downloads", "max_concurrent_uploads",
-        "connect_timeout", "tls_handshake_timeout", "read_timeout", "max_attempts", "max_retry_after", "credentials_to_other_realm_hosts",
-        "fetch_foreign_layers", "monolithic_upload_limit", "chunk_size",
+        "connect_timeout", "tls_handshake_timeout", "read_timeout", "max_attempts", "max_retry_after",
+        "credentials_to_other_realm_hosts", "fetch_foreign_layers", "monolithic_upload_limit", "chunk_size",
     ]
 }
 
