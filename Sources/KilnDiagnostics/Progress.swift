@@ -73,10 +73,12 @@ public struct TransferInfo: Sendable, Equatable, Codable {
     public var totalBytes: Int64?
     /// The pause in seconds before the next attempt, in the `retrying` phase.
     public var retryDelay: Double?
+    /// The repository the registry mounted the blob from (`library/python`), in the `mounted` phase.
+    public var mountSource: String?
 
     public init(
         id: String, direction: Direction, phase: Phase, currentBytes: Int64 = 0, totalBytes: Int64? = nil,
-        retryDelay: Double? = nil
+        retryDelay: Double? = nil, mountSource: String? = nil
     ) {
         self.id = id
         self.direction = direction
@@ -84,6 +86,7 @@ public struct TransferInfo: Sendable, Equatable, Codable {
         self.currentBytes = currentBytes
         self.totalBytes = totalBytes
         self.retryDelay = retryDelay
+        self.mountSource = mountSource
     }
 }
 

@@ -132,6 +132,37 @@ struct PullCancellationTests {
         #expect(images.stdout.isEmpty)
     }
 
+    @Test func interruptedFromPullEndsBuild() throws {
+        let scratch = try TemporaryDirectory("kiln-from-cancel")
+        defer { scratch.remove() }
+        let kilnPath = try #require(KilnBinary.path)
+        let (registry, port) = try startRegistry(scratch)
+        defer { stop(registry) }
+        let root = scratch.appending("root")
+        let context = scratch.appending("context")
+        try FileManager.default.createDirectory(atPath: context, withIntermediateDirectories: true)
+        try "FROM 127.0.0.1:\(port)/test/slow:1\n".write(toFile: context + "/Dockerfile", atomically: true, encoding: .utf8)
+
+        // SIGINT while the FROM pull waits for the second half of the layer.
+        let script = """
+            set -u
+            "$1" --root "$2" build -q "$3" >"$4/stdout" 2>"$4/stderr" &
+            pid=$!
+            sleep 3
+            kill -INT "$pid"
+            wait "$pid"
+            echo "status $?"
+            """
+        let output = try Command.status("bash", ["-c", script, "bash", kilnPath, root, context, scratch.path], timeout: 60)
+        let stderr = (try? String(contentsOfFile: scratch.appending("stderr"), encoding: .utf8)) ?? ""
+
+        #expect(output.stdout.contains("status 130"), "\(output.stdout) \(stderr)")
+        #expect(stderr.contains("build cancelled"), "\(stderr)")
+        #expect(!stderr.contains("pulling it failed"), "\(stderr)")
+        #expect(entries(root + "/ingest").isEmpty, "partial blobs left: \(entries(root + "/ingest"))")
+        #expect(entries(root + "/work").isEmpty, "scratch directories left: \(entries(root + "/work"))")
+    }
+
     @Test func stalledPullNamesRegistryAndReference() throws {
         let scratch = try TemporaryDirectory("kiln-pull-stall")
         defer { scratch.remove() }

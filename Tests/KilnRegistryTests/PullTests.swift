@@ -476,6 +476,48 @@ import Testing
         #expect(try layout.layout.containsBlob(layer.digest))
     }
 
+    @Test func cancelStopsDownloadWhileDataArrives() async throws {
+        let registry = try MockRegistry()
+        defer { registry.stop() }
+        let image = TestImage(layerSizes: [64 * 1024])
+        registry.add(image, repository: "kiln/app", tag: "1.0")
+        let layer = image.manifest.layers[0]
+        let blob = image.layers[0]
+        // 1 KiB of the body, then the rest after 0.2 s: the rest waits in the socket's buffer by
+        // the time the client reads again, so no read has to wait for the peer.
+        registry.setHook { request in
+            guard request.path.hasSuffix("/blobs/\(layer.digest)") else { return nil }
+            let head = Array("HTTP/1.1 200 OK\r\nContent-Length: \(blob.count)\r\n\r\n".utf8)
+            return .parts([head + Array(blob[..<1024]), Array(blob[1024...])], pause: 0.2)
+        }
+        let client = try await RegistryClient.connect(registry: registry.host, settings: fastSettings(), credentials: nil)
+        let layout = try TemporaryLayout()
+        defer { layout.remove() }
+
+        let download = Mutex<Task<Void, any Error>?>(nil)
+        let progressCalls = Atomic<Int>(0)
+        let task = Task {
+            try await client.fetchBlob(
+                repository: "kiln/app", descriptor: layer, into: layout.layout,
+                progress: { _ in
+                    guard progressCalls.add(1, ordering: .relaxed).newValue == 1 else { return }
+                    while download.withLock({ $0 }) == nil { usleep(1000) }
+                    download.withLock { $0 }?.cancel()
+                    // Ctrl-C arrives while the rest of the blob reaches the socket's buffer.
+                    Thread.sleep(forTimeInterval: 0.6)
+                })
+        }
+        download.withLock { $0 = task }
+
+        let result = await task.result
+        var isCancelled = false
+        if case .failure(RegistryError.cancelled) = result { isCancelled = true }
+        #expect(isCancelled, "the download ended with \(result)")
+        #expect(progressCalls.load(ordering: .relaxed) == 1)
+        #expect(!(try layout.layout.containsBlob(layer.digest)))
+        #expect(layout.blobFiles.allSatisfy { !$0.contains(".ingest") })
+    }
+
     @Test func indexPicksRequestedPlatform() async throws {
         let registry = try MockRegistry()
         defer { registry.stop() }

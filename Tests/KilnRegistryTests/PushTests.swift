@@ -1,4 +1,5 @@
 import Foundation
+import KilnDiagnostics
 import KilnImage
 import Synchronization
 import Testing
@@ -126,6 +127,44 @@ import Testing
         let result = try await push(image, to: registry, locations: locations)
         #expect(throws: Never.self) { try result.get() }
         #expect(!registry.server.requests.contains { $0.method == "PATCH" })
+        #expect(registry.server.requests.filter { $0.method == "PUT" && $0.path.contains("/blobs/uploads/") }.count == 1)
+    }
+
+    @Test func pullThroughMirrorLetsPushMount() async throws {
+        let registry = try MockRegistry()
+        defer { registry.stop() }
+        let image = TestImage(layerSizes: [500, 700])
+        registry.add(image, repository: "library/base", tag: "1.0")
+        var settings = fastSettings()
+        settings.mirrors = ["docker.io": ["http://\(registry.host)"]]
+        let locations = BlobLocations()
+        let pulled = try TemporaryLayout()
+        defer { pulled.remove() }
+        let puller = ImagePuller(settings: settings, credentials: nil, locations: locations)
+        _ = try await puller.pull(try Reference(parsing: "docker.io/library/base:1.0"), into: pulled.layout)
+
+        let source = try layout(with: image)
+        defer { source.remove() }
+        let events = Mutex<[TransferInfo]>([])
+        let pusher = ImagePusher(
+            settings: settings, locations: locations,
+            progress: ProgressReporter { event in
+                if case .transfer(let info) = event { events.withLock { $0.append(info) } }
+            })
+        let client = try await RegistryClient.connect(registry: registry.host, settings: settings, credentials: nil)
+        _ = try await pusher.push(
+            try source.layout.resolveImage("1.0"), from: source.layout,
+            to: try Reference(parsing: "\(registry.host)/myname/app:1.0"), client: client)
+
+        let posts = registry.server.requests.filter { $0.method == "POST" }
+        for layer in image.manifest.layers {
+            let mount = posts.first { $0.query?.contains("mount=") == true && $0.query?.contains(layer.digest.hex) == true }
+            #expect(mount?.query?.contains("from=library%2Fbase") == true, "\(posts.map(\.query))")
+            let mounted = events.withLock { $0 }.first { $0.id == layer.digest.shortHex && $0.phase == .mounted }
+            #expect(mounted?.mountSource == "library/base")
+        }
+        #expect(!registry.server.requests.contains { $0.method == "PATCH" })
+        // Only the config, which kiln does not mount, is uploaded.
         #expect(registry.server.requests.filter { $0.method == "PUT" && $0.path.contains("/blobs/uploads/") }.count == 1)
     }
 

@@ -34,6 +34,8 @@ extension BuildEngine {
         if options.pull, let source = baseImages, let reference {
             do {
                 try await source.pull(reference, platform: options.platform)
+            } catch let error as CancellationError {
+                throw error
             } catch {
                 // Whether the store has an older copy decides which failure this is.
                 guard (try? store.image(named: name)) != nil else {
@@ -57,6 +59,9 @@ extension BuildEngine {
             }
             do {
                 try await source.pull(reference, platform: options.platform)
+            } catch let error as CancellationError {
+                // Ctrl-C during the pull ends the build as Ctrl-C during a step does.
+                throw error
             } catch {
                 throw BuildError(.baseImageNotFound(name, pullFailure: Self.words(error), hint: hint))
             }

@@ -36,6 +36,9 @@ final class JSONProgressRenderer: ProgressRenderer {
             if let delay = info.retryDelay {
                 object["retry_delay"] = delay
             }
+            if let source = info.mountSource {
+                object["mount_source"] = source
+            }
         case .notice(let message):
             object = ["type": "notice", "message": message]
         }

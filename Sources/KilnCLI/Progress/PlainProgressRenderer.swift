@@ -113,7 +113,7 @@ enum TransferText {
         case (.complete, .upload): "Pushed"
         case (.alreadyExists, .download): "Already exists"
         case (.alreadyExists, .upload): "Layer already exists"
-        case (.mounted, _): "Mounted"
+        case (.mounted, _): info.mountSource.map { "Mounted from \($0)" } ?? "Mounted"
         case (.failed, _): "Failed"
         }
     }

@@ -17,6 +17,8 @@ public final class RegistryClient: Sendable {
     public let registry: String
     /// The origin requests go to: `https://registry-1.docker.io` for `docker.io`, or a mirror.
     public let origin: Origin
+    /// Whether `origin` is a mirror of `registry` rather than the registry itself.
+    public let isMirror: Bool
     let settings: RegistrySettings
     let http: HTTPClient
     let authenticator: Authenticator
@@ -24,14 +26,16 @@ public final class RegistryClient: Sendable {
 
     init(
         registry: String, origin: Origin, settings: RegistrySettings, credentials: RegistryCredentials?,
-        verifyTLS: Bool, logger: Logger
+        verifyTLS: Bool, isMirror: Bool = false, logger: Logger
     ) throws {
         self.registry = registry
         self.origin = origin
+        self.isMirror = isMirror
         self.settings = settings
         self.logger = logger
         var configuration = HTTPClient.Configuration()
         configuration.connectTimeout = settings.connectTimeout
+        configuration.handshakeTimeout = settings.handshakeTimeout
         configuration.idleTimeout = settings.readTimeout
         let files = settings.certificateFiles(for: registry)
         let lax = verifyTLS ? nil : try TLSContext(extraCertificateFiles: files, verifyPeer: false)
@@ -46,38 +50,65 @@ public final class RegistryClient: Sendable {
             registry: registry, origin: origin, credentials: credentials, settings: settings, http: http, logger: logger)
     }
 
+    /// The maximum number of timeouts of the `/v2/` ping in `connect`, across the https and http
+    /// fallback, so a registry that accepts connections and never responds fails after two
+    /// timeouts instead of every attempt of every scheme. Other retryable failures keep
+    /// `maximumAttempts`.
+    static let maximumPingTimeouts = 2
+
     /// Connects to `registry`: pings `/v2/` over https, and for an insecure registry falls back
     /// to https without certificate checks and then plain http, as Docker does.
     ///
-    /// - Parameter endpoint: a mirror URL to use instead of the registry's own address.
+    /// The schemes share the budget of `maximumPingTimeouts`. An https ping that times out
+    /// moves on to http at once, because a server that let one TLS handshake time out will not
+    /// complete the next either. A plain-HTTP server never responds to a ClientHello.
+    ///
+    /// - Parameters:
+    ///   - endpoint: a mirror URL to use instead of the registry's own address.
+    ///   - progress: receives a notice when the registry has not responded for a few seconds,
+    ///     and before each retry.
     public static func connect(
         registry: String, endpoint: String? = nil, settings: RegistrySettings, credentials: RegistryCredentials?,
-        logger: Logger = .discard
+        logger: Logger = .discard, progress: ProgressReporter = .silent
     ) async throws -> RegistryClient {
+        // A silent registry otherwise shows nothing until the attempts run out.
+        let notice = Task {
+            try await Task.sleep(for: .seconds(5))
+            progress.report(.notice("waiting for registry \(registry) to respond"))
+        }
+        defer { notice.cancel() }
+        let onRetry: @Sendable (RegistryError, Double, Int) -> Void = { failure, delay, attempt in
+            progress.report(
+                .notice(
+                    "\(failure.diagnostic.message); retrying in \(formatSeconds(delay.rounded(.up))) (attempt \(attempt))"))
+        }
         if let endpoint {
             let url = try HTTPURL(parsing: endpoint)
             let insecure = settings.isInsecure(url.origin.authority)
             let client = try RegistryClient(
                 registry: registry, origin: url.origin, settings: settings, credentials: nil, verifyTLS: !insecure,
-                logger: logger)
-            try await client.ping()
+                isMirror: true, logger: logger)
+            try await client.ping(maximumTimeouts: maximumPingTimeouts, onRetry: onRetry)
             return client
         }
         let host = registry == Reference.defaultDomain ? "registry-1.docker.io" : registry
         let (name, port) = RegistrySettings.splitHostPort(host)
         let insecure = settings.isInsecure(registry)
-        var attempts: [(scheme: String, verify: Bool)] = [("https", true)]
-        if insecure { attempts = [("https", false), ("http", false)] }
+        var schemes: [(scheme: String, verify: Bool)] = [("https", true)]
+        if insecure { schemes = [("https", false), ("http", false)] }
         var lastError: (any Error)?
-        for attempt in attempts {
+        var timeoutsLeft = maximumPingTimeouts
+        for (index, attempt) in schemes.enumerated() {
             let origin = Origin(scheme: attempt.scheme, host: name.lowercased(), port: port ?? (attempt.scheme == "https" ? 443 : 80))
             let client = try RegistryClient(
                 registry: registry, origin: origin, settings: settings, credentials: credentials,
                 verifyTLS: attempt.verify, logger: logger)
+            let isLast = index == schemes.count - 1
             do {
-                try await client.ping()
+                try await client.ping(maximumTimeouts: isLast ? max(1, timeoutsLeft) : 1, onRetry: onRetry)
                 return client
             } catch let error as RegistryError {
+                if case .timedOut = error { timeoutsLeft -= 1 }
                 switch error {
                 case .tls, .connectionFailed, .invalidResponse, .timedOut, .truncatedBody, .staleConnection:
                     logger.debug("ping of \(origin) failed: \(error.description)")
@@ -96,11 +127,16 @@ public final class RegistryClient: Sendable {
     }
 
     /// Checks that the endpoint speaks the distribution API, and learns its auth scheme early.
-    public func ping() async throws {
+    ///
+    /// - Parameter onRetry: called before each retry with the failure, the pause in seconds and
+    ///   the number of the attempt that follows.
+    public func ping(
+        maximumTimeouts: Int? = nil, onRetry: @escaping @Sendable (RegistryError, Double, Int) -> Void = { _, _, _ in }
+    ) async throws {
         let url = url("/v2/")
         let http = self.http
         let request = HTTPRequest(method: "GET", url: url)
-        let (head, body) = try await retrying(url: url) {
+        let (head, body) = try await retrying(url: url, maximumTimeouts: maximumTimeouts, onRetry: onRetry) {
             try await runBlocking { cancellation in
                 let response = try http.send(request, cancellation: cancellation)
                 return (response.head, try response.readBody(limit: Self.maximumErrorBodyBytes, what: "response"))
@@ -242,6 +278,17 @@ public final class RegistryClient: Sendable {
     func retrying<T: Sendable>(
         url: HTTPURL, onRetry: (Double) -> Void = { _ in }, _ operation: () async throws -> T
     ) async throws -> T {
+        try await retrying(url: url, maximumTimeouts: nil, onRetry: { _, delay, _ in onRetry(delay) }, operation)
+    }
+
+    /// Runs `operation` as the other `retrying` does, and fails at the timeout that makes
+    /// `maximumTimeouts` (no limit but the attempts when nil). `onRetry` gets the failure, the
+    /// pause in seconds and the number of the attempt that follows.
+    func retrying<T: Sendable>(
+        url: HTTPURL, maximumTimeouts: Int?, onRetry: (RegistryError, Double, Int) -> Void,
+        _ operation: () async throws -> T
+    ) async throws -> T {
+        var timeouts = 0
         var attempt = 1
         while true {
             try Task.checkCancellation()
@@ -259,7 +306,8 @@ public final class RegistryClient: Sendable {
                 failure = error
             }
 
-            guard attempt < settings.maximumAttempts else { throw failure }
+            if case .timedOut = failure { timeouts += 1 }
+            guard attempt < settings.maximumAttempts, timeouts < maximumTimeouts ?? Int.max else { throw failure }
             if let retryAfter, retryAfter > settings.maximumRetryAfter {
                 throw RegistryError.retryAfterTooLong(url: url.redacted, seconds: retryAfter, limit: settings.maximumRetryAfter)
             }
@@ -270,7 +318,7 @@ public final class RegistryClient: Sendable {
             }
             logger.debug(
                 "attempt \(attempt) failed, retrying in \(String(format: "%.1f", delay)) s: \(failure.description)")
-            onRetry(delay)
+            onRetry(failure, delay, attempt + 1)
             try await Task.sleep(for: .milliseconds(Int64(delay * 1000)))
             attempt += 1
         }

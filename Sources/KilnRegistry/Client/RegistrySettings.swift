@@ -20,6 +20,9 @@ public struct RegistrySettings: Sendable {
     public var maximumConcurrentDownloads = 3
     public var maximumConcurrentUploads = 5
     public var connectTimeout: Double = 30
+    /// Seconds the TLS handshake may take once connected. It is short because a plain-HTTP
+    /// server never responds to a ClientHello, so the fallback to http starts soon.
+    public var handshakeTimeout: Double = 10
     /// Seconds a transfer may wait for the next bytes before the attempt fails.
     public var readTimeout: Double = 60
     /// Attempts per request, counting the first, for server errors, throttling and timeouts.
@@ -107,9 +110,9 @@ extension RegistrySettings {
     /// Keys: `insecure` (list of hosts or CIDR blocks), `ca_files` (list of paths), `hosts` (a
     /// table by registry host, each with `ca_files` and `insecure`), `mirrors` (a table from
     /// registry to a list of mirror URLs), `max_concurrent_downloads`, `max_concurrent_uploads`,
-    /// `connect_timeout`, `read_timeout`, `max_attempts`, `max_retry_after`,
-    /// `credentials_to_other_realm_hosts`, `fetch_foreign_layers`, `monolithic_upload_limit`,
-    /// `chunk_size`. Unknown keys are rejected with a suggestion, so a typo is never ignored.
+    /// `connect_timeout`, `tls_handshake_timeout`, `read_timeout`, `max_attempts`,
+    /// `max_retry_after`, `credentials_to_other_realm_hosts`, `fetch_foreign_layers`,
+    /// `monolithic_upload_limit`, `chunk_size`. Unknown keys are rejected with a suggestion, so a typo is never ignored.
     ///
     /// - Throws: `RegistrySettingsError` naming the key path and what was expected.
     public init(dictionary: [String: Any]) throws {
@@ -144,6 +147,7 @@ extension RegistrySettings {
             case "max_concurrent_downloads": maximumConcurrentDownloads = try reader.integer(value, key, 1...64)
             case "max_concurrent_uploads": maximumConcurrentUploads = try reader.integer(value, key, 1...64)
             case "connect_timeout": connectTimeout = try reader.seconds(value, key)
+            case "tls_handshake_timeout": handshakeTimeout = try reader.seconds(value, key)
             case "read_timeout": readTimeout = try reader.seconds(value, key)
             case "max_attempts": maximumAttempts = try reader.integer(value, key, 1...10)
             case "max_retry_after": maximumRetryAfter = try reader.seconds(value, key)
@@ -158,8 +162,8 @@ extension RegistrySettings {
 
     public static let keys = [
         "insecure", "ca_files", "hosts", "mirrors", "max_concurrent_downloads", "max_concurrent_uploads",
-        "connect_timeout", "read_timeout", "max_attempts", "max_retry_after", "credentials_to_other_realm_hosts",
-        "fetch_foreign_layers", "monolithic_upload_limit", "chunk_size",
+        "connect_timeout", "tls_handshake_timeout", "read_timeout", "max_attempts", "max_retry_after",
+        "credentials_to_other_realm_hosts", "fetch_foreign_layers", "monolithic_upload_limit", "chunk_size",
     ]
 }
 

@@ -32,6 +32,7 @@ public enum FileDownload {
         return try await runBlocking { cancellation in
             var configuration = HTTPClient.Configuration()
             configuration.connectTimeout = settings.connectTimeout
+            configuration.handshakeTimeout = settings.handshakeTimeout
             configuration.idleTimeout = settings.readTimeout
             let files = settings.certificateFiles
             let client = HTTPClient(configuration: configuration) { _ in

@@ -42,6 +42,8 @@ public final class HTTPClient: Sendable {
 
     public struct Configuration: Sendable {
         public var connectTimeout: Double = 30
+        /// Seconds the TLS handshake may take after the connection is made.
+        public var handshakeTimeout: Double = 10
         /// Seconds a read may wait for the next bytes before the request fails.
         public var idleTimeout: Double = 60
         public var userAgent = "kiln/0.1"
@@ -73,7 +75,8 @@ public final class HTTPClient: Sendable {
         }
         let connection = try HTTPConnection.open(
             request.url.origin, tls: request.url.origin.isSecure ? try tlsContexts(request.url.origin) : nil,
-            connectTimeout: configuration.connectTimeout, idleTimeout: configuration.idleTimeout,
+            connectTimeout: configuration.connectTimeout, handshakeTimeout: configuration.handshakeTimeout,
+            idleTimeout: configuration.idleTimeout,
             cancellation: cancellation)
         do {
             return try exchange(request, on: connection)

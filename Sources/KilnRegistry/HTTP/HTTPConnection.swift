@@ -36,7 +36,8 @@ final class HTTPConnection: @unchecked Sendable {
 
     /// Connects to `origin`, trying each address the name resolves to, and shakes hands for https.
     static func open(
-        _ origin: Origin, tls: TLSContext?, connectTimeout: Double, idleTimeout: Double, cancellation: CancellationFlag?
+        _ origin: Origin, tls: TLSContext?, connectTimeout: Double, handshakeTimeout: Double, idleTimeout: Double,
+        cancellation: CancellationFlag?
     ) throws -> HTTPConnection {
         var hints = addrinfo()
         hints.ai_family = AF_UNSPEC
@@ -83,14 +84,21 @@ final class HTTPConnection: @unchecked Sendable {
                 }
             }
             if let tls {
+                connection.idleTimeout = handshakeTimeout
                 connection.tls = try TLSSession(context: tls, socket: fd, host: origin.host) { forWriting in
-                    try connection.wait(forWriting: forWriting, what: "TLS handshake")
+                    try connection.wait(forWriting: forWriting, what: "completing the TLS handshake")
                 }
             }
             connection.idleTimeout = idleTimeout
             return connection
         }
         throw RegistryError.connectionFailed(host: origin.authority, reason: lastError)
+    }
+
+    /// Throws `cancelled` once the task that owns this connection is cancelled. Reads and writes
+    /// call it before each transfer, because a peer that keeps sending never lets them wait.
+    func checkCancellation() throws {
+        if cancellation?.isCancelled == true { throw RegistryError.cancelled }
     }
 
     /// Waits until the socket is ready, in slices so that cancellation is noticed quickly.
@@ -115,6 +123,7 @@ final class HTTPConnection: @unchecked Sendable {
     /// Reads up to `buffer.count` bytes; 0 means the peer closed the connection.
     func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
         while true {
+            try checkCancellation()
             if let tls {
                 switch tls.read(buffer) {
                 case .success(.transferred(let count)): return count
@@ -139,6 +148,7 @@ final class HTTPConnection: @unchecked Sendable {
     func write(_ bytes: UnsafeRawBufferPointer) throws {
         var offset = 0
         while offset < bytes.count {
+            try checkCancellation()
             let rest = UnsafeRawBufferPointer(rebasing: bytes[offset...])
             if let tls {
                 switch tls.write(rest) {

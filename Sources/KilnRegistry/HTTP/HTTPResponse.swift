@@ -136,6 +136,7 @@ public final class HTTPResponse {
     }
 
     private func fill(_ destination: UnsafeMutableRawBufferPointer, limit: Int) throws -> Int {
+        try connection.checkCancellation()
         if !buffer.isEmpty { return buffer.take(into: destination, limit: limit) }
         return try connection.read(into: UnsafeMutableRawBufferPointer(rebasing: destination[0..<limit]))
     }

@@ -54,7 +54,8 @@ public struct ImagePuller: Sendable {
         for mirror in settings.mirrors[reference.domain] ?? [] {
             do {
                 let client = try await RegistryClient.connect(
-                    registry: reference.domain, endpoint: mirror, settings: settings, credentials: nil, logger: logger)
+                    registry: reference.domain, endpoint: mirror, settings: settings, credentials: nil, logger: logger,
+                    progress: progress)
                 return try await pull(reference, platform: platform, from: client, into: destination, onLayer: onLayer)
             } catch let error as RegistryError {
                 if case .cancelled = error { throw error }
@@ -73,7 +74,8 @@ public struct ImagePuller: Sendable {
     /// Connects to `registry` with the credentials stored for it.
     public func connect(_ registry: String) async throws -> RegistryClient {
         let found = try credentials?.credentials(for: registry)
-        return try await RegistryClient.connect(registry: registry, settings: settings, credentials: found, logger: logger)
+        return try await RegistryClient.connect(
+            registry: registry, settings: settings, credentials: found, logger: logger, progress: progress)
     }
 
     /// Pulls through one endpoint.
@@ -171,6 +173,10 @@ public struct ImagePuller: Sendable {
         let named = try destination.recordImage(reference, document: top.descriptor, selected: fetched.descriptor)
         for blob in [manifest.config] + manifest.layers {
             locations.record(blob.digest, registry: reference.domain, repository: repository)
+            // The mirror stores the blobs too, so a push to the mirror's registry can mount them.
+            if client.isMirror {
+                locations.record(blob.digest, registry: client.origin.authority, repository: repository)
+            }
         }
         locations.save()
         return PullResult(

@@ -173,8 +173,11 @@ public struct ImagePusher: Sendable {
         locations.record(blob.digest, registry: client.registry, repository: repository)
         if start == .mounted, let mountFrom {
             guard showProgress else { return }
-            progress.report(.transfer(TransferInfo(id: id, direction: .upload, phase: .mounted, currentBytes: blob.size, totalBytes: blob.size)))
-            logger.debug("\(id): Mounted from \(mountFrom)")
+            progress.report(
+                .transfer(
+                    TransferInfo(
+                        id: id, direction: .upload, phase: .mounted, currentBytes: blob.size, totalBytes: blob.size,
+                        mountSource: mountFrom)))
         } else {
             report(.complete, blob.size)
         }

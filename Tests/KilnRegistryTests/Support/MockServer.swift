@@ -26,6 +26,9 @@ enum MockResponse: Sendable {
     case raw([UInt8], holdSeconds: Double)
     /// The head, then one byte of the body every `interval` seconds.
     case drip(head: [UInt8], body: [UInt8], interval: Double)
+    /// Each part written whole, with a pause of `pause` seconds between two parts; then the
+    /// connection is closed.
+    case parts([[UInt8]], pause: Double)
 
     static func status(_ status: Int, _ headers: [(String, String)] = [], body: [UInt8] = []) -> MockResponse {
         .reply(status: status, headers: headers, body: body)
@@ -127,6 +130,12 @@ final class MockServer: @unchecked Sendable {
                 for byte in body {
                     guard !stopped.load(ordering: .relaxed), sendAll(fd, [byte]) else { return }
                     Thread.sleep(forTimeInterval: interval)
+                }
+                return
+            case .parts(let parts, let pause):
+                for (index, part) in parts.enumerated() {
+                    if index > 0 { Thread.sleep(forTimeInterval: pause) }
+                    guard !stopped.load(ordering: .relaxed), sendAll(fd, part) else { return }
                 }
                 return
             }

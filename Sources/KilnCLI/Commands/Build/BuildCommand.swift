@@ -170,7 +170,12 @@ struct RegistryBaseImages: BaseImageSource {
         defer { try? lease.release() }
         let puller = ImagePuller(
             settings: try settings(reference.domain), credentials: credentials, locations: locations, logger: logger, progress: progress)
-        _ = try await ImagePull.pullUnpacking(
-            reference, platform: platform, puller: puller, store: store, lease: lease, logger: logger)
+        do {
+            _ = try await ImagePull.pullUnpacking(
+                reference, platform: platform, puller: puller, store: store, lease: lease, logger: logger)
+        } catch let error where PullCommand.isCancellation(error) {
+            // The build reports its own cancellation, as "build cancelled" with status 130.
+            throw CancellationError()
+        }
     }
 }

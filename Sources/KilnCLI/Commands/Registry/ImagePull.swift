@@ -43,7 +43,8 @@ struct ImagePull {
             settings: settings, credentials: RegistryOptions.credentialStore(context),
             locations: RegistryOptions.blobLocations(context), logger: context.logger,
             progress: ProgressReporter { event in
-                printHeader()
+                // A notice (a registry that does not respond) may come before the manifest resolved.
+                if case .transfer = event { printHeader() }
                 renderer.handle(event)
             })
 
@@ -93,11 +94,20 @@ struct ImagePull {
         } catch {
             // No unpack may run once the lease is released. A failed unpack cancels the download,
             // so its error is the one to throw.
+            // TODO: the layers committed before a cancellation or failure stay until `kiln image
+            // prune`, and `kiln system df` does not count them as reclaimable.
             await unpacker.cancel()
             throw unpacker.failure ?? error
         }
         do {
-            try await unpacker.finish(result.manifest)
+            try await withTaskCancellationHandler {
+                try await unpacker.finish(result.manifest)
+            } onCancel: {
+                unpacker.stop()
+            }
+        } catch let error as CancellationError {
+            // The image is complete, so it stays, and its other layers are unpacked when it is first used.
+            throw error
         } catch {
             if result.changed {
                 _ = try? store.removeImage(result.manifestDescriptor.digest.description, force: true)

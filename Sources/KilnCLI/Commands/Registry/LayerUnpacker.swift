@@ -90,6 +90,14 @@ final class LayerUnpacker: Sendable {
         if let failure { throw failure }
     }
 
+    /// Stops unpacking before the next layer because the pull was cancelled: `finish` then
+    /// throws `CancellationError` once the layer being unpacked is done.
+    func stop() {
+        state.withLock { state in
+            if state.failure == nil { state.failure = CancellationError() }
+        }
+    }
+
     /// Waits until no unpack runs.
     func waitUntilIdle() async {
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in

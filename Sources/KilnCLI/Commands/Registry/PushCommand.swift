@@ -88,10 +88,19 @@ enum PushCommand {
             let pusher = ImagePusher(
                 settings: settings, locations: RegistryOptions.blobLocations(context), logger: context.logger,
                 progress: renderer.reporter)
+            let logger = context.logger
+            let reporter = renderer.reporter
             do {
-                let client = try await RegistryClient.connect(
-                    registry: reference.domain, settings: settings, credentials: found, logger: context.logger)
-                pushed = try await pusher.push(document, from: source, to: reference, client: client, platform: wanted).descriptor
+                // Ctrl-C cancels the uploads and ends with status 130, as it ends `kiln pull`.
+                pushed = try await Interruption.cancellingOnInterrupt {
+                    let client = try await RegistryClient.connect(
+                        registry: reference.domain, settings: settings, credentials: found, logger: logger,
+                        progress: reporter)
+                    return try await pusher.push(document, from: source, to: reference, client: client, platform: wanted).descriptor
+                }
+            } catch let error where PullCommand.isCancellation(error) {
+                renderer.finish()
+                throw GeneralError("push cancelled", exitStatus: ExitStatus.interrupted)
             } catch {
                 renderer.finish()
                 throw error
