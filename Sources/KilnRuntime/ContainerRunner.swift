@@ -121,7 +121,7 @@ public struct ContainerRunner: Sendable {
                             [devNull, output.writeEnd, errors.writeEnd].forEach { close($0) }
                         })
                 } onCancel: {
-                    killContainer(id: id)
+                    killContainer(id: id, runcProcess: runcProcess)
                 }
                 result = .success(status)
             } catch {
@@ -155,17 +155,25 @@ public struct ContainerRunner: Sendable {
                         foreground.give(to: child.pid)
                     })
             } onCancel: {
-                killContainer(id: id)
+                killContainer(id: id, runcProcess: runcProcess)
             }
             return ContainerExit(status: status, outputTail: [])
         }
     }
 
     /// Kills a container from a cancellation handler, which cannot wait.
-    func killContainer(id: String) {
+    ///
+    /// `runc kill` fails until `runc run` has created the container, and a task cancelled before
+    /// runc started runs this handler at once. So the kill is tried again every 50 ms until it
+    /// succeeds or runc has exited, for at most a minute.
+    func killContainer(id: String, runcProcess: RuncProcessBox) {
         let runc = self.runc
         Task.detached {
-            try? await runc.kill(id: id, signal: SIGKILL, all: true)
+            for _ in 0..<1200 {
+                if (try? await runc.kill(id: id, signal: SIGKILL, all: true)) != nil { return }
+                if let child = runcProcess.get(), !child.isRunning { return }
+                try? await Task.sleep(for: .milliseconds(50))
+            }
         }
     }
 }

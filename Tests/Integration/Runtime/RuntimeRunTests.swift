@@ -211,6 +211,19 @@ struct RuntimeRunTests {
         #expect(ContinuousClock.now - started < .seconds(30))
     }
 
+    @Test func cancellationBeforeStartStillKills() async throws {
+        // Cancelled before runc has created the container: the first `runc kill` fails, so the
+        // kill must be tried again once the container exists.
+        let rootfs = try BusyboxRootfs()
+        defer { rootfs.remove() }
+        let started = ContinuousClock.now
+        let task = Task { try await rootfs.run(["sh", "-c", "trap '' TERM; sleep 60"]) }
+        task.cancel()
+        let result = try await task.value
+        #expect(result.exit.status == .exited(137) || result.exit.status == .signaled(SIGKILL))
+        #expect(ContinuousClock.now - started < .seconds(30))
+    }
+
     @Test func defaultIsolation() async throws {
         let rootfs = try BusyboxRootfs()
         defer { rootfs.remove() }
