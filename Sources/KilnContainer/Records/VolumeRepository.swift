@@ -40,7 +40,7 @@ public struct VolumeRepository: Sendable {
     /// `<root>/volumes`.
     public var directory: String { store.layout.root + "/volumes" }
 
-    /// The directory that containers mount, `<root>/volumes/NAME/_data`.
+    /// Returns the directory that containers mount, `<root>/volumes/NAME/_data`.
     public func mountpoint(_ name: String) -> String {
         directory + "/" + name + "/" + VolumeFiller.dataName.description
     }
@@ -50,7 +50,7 @@ public struct VolumeRepository: Sendable {
 
     // MARK: Reading
 
-    /// Every volume, sorted by name. A directory without a row, left by a kiln older than the
+    /// Lists every volume, sorted by name. A directory without a row, left by a kiln older than the
     /// `volumes` table, is listed with its directory's modification time, and counts as
     /// anonymous when its name is 64 hex digits, the names kiln gave anonymous volumes.
     public func all() throws -> [Volume] {
@@ -66,7 +66,7 @@ public struct VolumeRepository: Sendable {
         return volumes.values.sorted { $0.name < $1.name }
     }
 
-    /// The volume called `name`, or nil when there is none.
+    /// Looks up the volume called `name`, and returns nil when there is none.
     public func volume(named name: String) throws -> Volume? {
         guard MountParser.isValidVolumeName(name) else { return nil }
         if let row = try store.database.query(
@@ -79,7 +79,7 @@ public struct VolumeRepository: Sendable {
         return unrecordedVolume(name)
     }
 
-    /// The IDs of the containers that mount each volume, by volume name. Stopped containers count,
+    /// Maps each volume name to the IDs of the containers that mount it. Stopped containers count,
     /// as in Docker.
     public func users() throws -> [String: [String]] {
         try Self.users(in: store.database.query("SELECT id, config FROM containers"))
@@ -118,7 +118,7 @@ public struct VolumeRepository: Sendable {
             try transaction.query(
                 "INSERT INTO volumes (name, created, labels) VALUES (?, ?, ?)",
                 [.text(name), .integer(now), .text(try Self.encode(labels))])
-            // Made inside the transaction, so a `volume rm` of the same name either sees the row
+            // Made inside the transaction, so a `volume rm` of the same name either finds the row
             // and the directory or neither.
             try FileManager.default.createDirectory(atPath: mountpoint(name), withIntermediateDirectories: true)
             return volume

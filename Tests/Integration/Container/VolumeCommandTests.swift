@@ -54,9 +54,9 @@ struct VolumeCommandTests {
             let id = try #require(try harness.container("writer")).id
 
             // A stopped container still uses its volume, as in Docker.
-            let refused = await harness.kiln("volume", "rm", "kept")
-            #expect(refused.status == 1)
-            #expect(refused.stderr.contains("error: remove kept: volume is in use - [\(id)]"))
+            let rejected = await harness.kiln("volume", "rm", "kept")
+            #expect(rejected.status == 1)
+            #expect(rejected.stderr.contains("error: remove kept: volume is in use - [\(id)]"))
             #expect(FileManager.default.fileExists(atPath: harness.root + "/volumes/kept/_data/file"))
             let pruned = await harness.kiln("volume", "prune", "-af")
             #expect(pruned.status == 0, "\(pruned.stderr)")

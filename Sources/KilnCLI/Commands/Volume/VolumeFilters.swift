@@ -32,7 +32,8 @@ struct VolumeFilters {
     /// The value of `--filter all=…` for `volume prune`, which works as `-a`.
     var all: Bool { conditions["all"]?.contains { Self.bool($0) == true } ?? false }
 
-    /// Whether `volume` passes every condition; `links` is the number of containers that mount it.
+    /// Checks whether `volume` passes every condition. `links` is the number of containers that
+    /// mount it.
     func matches(_ volume: Volume, links: Int) -> Bool {
         for (key, values) in conditions {
             let matched = values.contains { value in

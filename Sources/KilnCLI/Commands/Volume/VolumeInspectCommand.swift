@@ -30,7 +30,7 @@ enum VolumeInspectCommand {
         return failed ? ExitStatus.failure : ExitStatus.success
     }
 
-    /// The volume in the shape of the Docker Engine API's volume object. Labels and Options are
+    /// Builds the volume in the shape of the Docker Engine API's volume object. Labels and Options are
     /// null when empty, as Docker writes them.
     static func document(_ volume: Volume, mountpoint: String) -> OutputJSON {
         let labels: OutputJSON =

@@ -32,7 +32,7 @@ enum VolumeListCommand {
         return ExitStatus.success
     }
 
-    /// The fields that `--format` templates see. Size is "N/A", as Docker shows it outside
+    /// Builds the fields that `--format` templates see. Size is "N/A", as Docker shows it outside
     /// `system df`, because measuring every volume would make `ls` slow.
     static func row(_ volume: Volume, mountpoint: String, links: Int) -> OutputJSON {
         .map([

@@ -9,8 +9,8 @@ enum VolumePruneCommand {
     static let force = BoolFlag("force", short: "f", help: "Do not prompt for confirmation")
 
     static func warning(all: Bool) -> String {
-        let which = all ? "all local volumes" : "anonymous local volumes"
-        return "WARNING! This will remove \(which) not used by at least one container.\nAre you sure you want to continue?"
+        let selection = all ? "all local volumes" : "anonymous local volumes"
+        return "WARNING! This will remove \(selection) not used by at least one container.\nAre you sure you want to continue?"
     }
 
     static let spec = CommandSpec(
@@ -38,7 +38,7 @@ enum VolumePruneCommand {
         }
     }
 
-    /// The `Deleted Volumes:` section, empty when nothing was removed.
+    /// Formats the `Deleted Volumes:` section, which is empty when nothing was removed.
     static func output(_ removed: [(name: String, size: Int64)]) -> String {
         guard !removed.isEmpty else { return "" }
         return "Deleted Volumes:\n" + removed.map { $0.name + "\n" }.joined() + "\n"
