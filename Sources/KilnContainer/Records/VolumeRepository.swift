@@ -109,17 +109,19 @@ public struct VolumeRepository: Sendable {
     public func create(name: String, labels: [String: String], now: Int64) throws -> Volume {
         guard MountParser.isValidVolumeName(name) else { throw VolumeError(.invalidName(name)) }
         return try store.database.transaction { transaction in
+            // The directory is made inside the transaction, so a `volume rm` of the same name
+            // either finds the row and the directory or neither. An existing volume whose
+            // directory was deleted by hand gets it back.
             if let row = try transaction.query(
                 "SELECT name, created, labels FROM volumes WHERE name = ?", [.text(name)]
             ).first, let existing = Self.volume(row) {
+                try FileManager.default.createDirectory(atPath: mountpoint(name), withIntermediateDirectories: true)
                 return existing
             }
             let volume = Volume(name: name, created: now, labels: labels)
             try transaction.query(
                 "INSERT INTO volumes (name, created, labels) VALUES (?, ?, ?)",
                 [.text(name), .integer(now), .text(try Self.encode(labels))])
-            // Made inside the transaction, so a `volume rm` of the same name either finds the row
-            // and the directory or neither.
             try FileManager.default.createDirectory(atPath: mountpoint(name), withIntermediateDirectories: true)
             return volume
         }

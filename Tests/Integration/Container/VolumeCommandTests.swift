@@ -11,10 +11,13 @@ struct VolumeCommandTests {
             let created = await harness.kiln("volume", "create", "--label", "team=web", "data")
             #expect(created.status == 0, "\(created.stderr)")
             #expect(created.stdout == "data\n")
-            // Creating a name that exists is not an error and keeps the first labels.
-            let again = await harness.kiln("volume", "create", "data")
+            // Creating a name that exists is not an error, keeps the first labels and makes a
+            // missing `_data` again.
+            try FileManager.default.removeItem(atPath: harness.root + "/volumes/data")
+            let again = await harness.kiln("volume", "create", "--label", "team=db", "data")
             #expect(again.status == 0, "\(again.stderr)")
             #expect(again.stdout == "data\n")
+            #expect(FileManager.default.fileExists(atPath: harness.root + "/volumes/data/_data"))
 
             let random = await harness.kiln("volume", "create")
             #expect(random.status == 0, "\(random.stderr)")
