@@ -69,6 +69,15 @@ enum CommandTable {
                 group: "store", summary: "Check and clean the local store", category: "Management Commands",
                 subcommands: [StoreGCCommand.spec, StoreVerifyCommand.spec]),
             CommandSpec(
+                group: "volume", summary: "Manage volumes", category: "Management Commands",
+                subcommands: [
+                    VolumeCreateCommand.spec,
+                    VolumeInspectCommand.spec,
+                    VolumeListCommand.spec,
+                    VolumePruneCommand.spec,
+                    VolumeRemoveCommand.spec,
+                ]),
+            CommandSpec(
                 group: "system", summary: "Manage kiln", category: "Management Commands",
                 subcommands: [SystemDiskUsageCommand.spec, SystemPruneCommand.spec]),
         ]

@@ -195,9 +195,7 @@ public final class ContainerManager: Sendable {
             try? FileManager.default.removeItem(atPath: bundle(container.id).directory)
         }
         if volumes {
-            for mount in container.specification.mounts where mount.kind == .volume && mount.anonymous {
-                try? FileManager.default.removeItem(atPath: volumesDirectory + "/" + mount.source)
-            }
+            VolumeRepository(store: store).removeAnonymous(of: container.specification)
         }
     }
 

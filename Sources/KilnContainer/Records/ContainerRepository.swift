@@ -58,6 +58,7 @@ public struct ContainerRepository: Sendable {
                     .integer(Int64(container.created)), .text(try Self.encode(spec)),
                     .text(try Self.encode(container.state)),
                 ])
+            try VolumeRepository.record(spec.mounts, now: Int64(container.created), in: transaction)
             return true
         }
     }

@@ -5,7 +5,7 @@
 /// of their own (the runtime's container state, the build cache's extra keys) add migrations
 /// here too, so that one version number describes the whole database.
 enum Schema {
-    static let migrations: [String] = [version1, containerRuntimeState, buildCacheHistory]
+    static let migrations: [String] = [version1, containerRuntimeState, buildCacheHistory, volumes]
 
     /// Digests are stored as their `algorithm:hex` text. Times are Unix seconds.
     private static let version1 = """

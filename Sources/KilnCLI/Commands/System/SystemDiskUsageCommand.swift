@@ -1,7 +1,8 @@
+import KilnContainer
 import KilnDiagnostics
 import KilnStore
 
-/// `kiln system df`: how much space images, containers and the build cache use.
+/// `kiln system df`: how much space images, containers, volumes and the build cache use.
 enum SystemDiskUsageCommand {
     static let format = ValueFlag(
         "format", placeholder: "string",
@@ -19,10 +20,12 @@ enum SystemDiskUsageCommand {
         name: "df", summary: "Show kiln disk usage", flags: [format.spec, verbose.spec]
     ) { arguments, context in
         let store = try StoreSupport.open(context, access: .readOnly)
-        let usage = try await StoreSupport.blocking { try store.diskUsage() }
+        let (usage, volumes) = try await StoreSupport.blocking {
+            (try measuredContainers(store.diskUsage(), store: store), try volumeUsage(store))
+        }
         let now = StoreSupport.now
         if arguments[verbose] {
-            context.stdout.write(try verboseOutput(usage, now: now))
+            context.stdout.write(try verboseOutput(usage, volumes: volumes, now: now))
             return ExitStatus.success
         }
         let listFormat = try ListFormat(arguments[format], defaultTable: summaryTable)
@@ -33,7 +36,9 @@ enum SystemDiskUsageCommand {
             summary(
                 "Containers", usage.containers.count, usage.containers.filter(\.isRunning).count, containersSize,
                 containersReclaimable),
-            summary("Local Volumes", 0, 0, 0, 0),
+            summary(
+                "Local Volumes", volumes.count, volumes.filter { $0.links > 0 }.count,
+                volumes.reduce(0) { $0 + $1.size }, volumes.filter { $0.links == 0 }.reduce(0) { $0 + $1.size }),
             // SIZE is what the cache keeps on disk, which the rows of `-v` add up to. Docker leaves
             // out the layers that images share, so its summary can read 0B beside a long `-v` list.
             summary("Build Cache", usage.cache.count, 0, usage.cacheTotalSize, usage.cacheSize, percent: false),
@@ -61,8 +66,32 @@ enum SystemDiskUsageCommand {
         ])
     }
 
+    /// One volume's row: the containers that mount it and the bytes its directory holds.
+    struct VolumeUsage {
+        var name: String
+        var links: Int
+        var size: Int64
+    }
+
+    static func volumeUsage(_ store: Store) throws -> [VolumeUsage] {
+        let repository = VolumeRepository(store: store)
+        let users = try repository.users()
+        return try repository.all().map { volume in
+            VolumeUsage(name: volume.name, links: users[volume.name]?.count ?? 0, size: repository.size(of: volume.name))
+        }
+    }
+
+    /// Fills in each container's writable layer size, which the store does not record.
+    static func measuredContainers(_ usage: DiskUsage, store: Store) -> DiskUsage {
+        var usage = usage
+        for index in usage.containers.indices {
+            usage.containers[index].size = ContainerFilesystem(store: store, id: usage.containers[index].id).upperSize()
+        }
+        return usage
+    }
+
     /// The `-v` sections, in Docker's order and wording.
-    static func verboseOutput(_ usage: DiskUsage, now: Int64) throws -> String {
+    static func verboseOutput(_ usage: DiskUsage, volumes: [VolumeUsage] = [], now: Int64) throws -> String {
         var output = "Images space usage:\n\n"
         let imageRows: [OutputJSON] = usage.images.map { entry in
             let image = entry.image
@@ -98,8 +127,14 @@ enum SystemDiskUsageCommand {
             ])
 
         output += "\nLocal Volumes space usage:\n\n"
+        let volumeRows: [OutputJSON] = volumes.map { volume in
+            .map([
+                "Name": .string(volume.name), "Links": .string(String(volume.links)),
+                "Size": .string(HumanUnits.preciseSize(volume.size)),
+            ])
+        }
         output += try ListFormat(nil, defaultTable: "table {{.Name}}\\t{{.Links}}\\t{{.Size}}").render(
-            [], headers: ["Name": "VOLUME NAME", "Links": "LINKS", "Size": "SIZE"])
+            volumeRows, headers: ["Name": "VOLUME NAME", "Links": "LINKS", "Size": "SIZE"])
 
         output += "\nBuild cache usage: \(HumanUnits.preciseSize(usage.cacheTotalSize))\n\n"
         let cacheRows: [OutputJSON] = usage.cache.map { entry in

@@ -2,22 +2,24 @@ import KilnContainer
 import KilnDiagnostics
 import KilnStore
 
-/// `kiln system prune`: stopped containers, dangling (or with `-a` unused) images and the
-/// build cache, then the blobs nothing uses any more.
+/// `kiln system prune`: stopped containers, with `--volumes` unused anonymous volumes, dangling
+/// (or with `-a` unused) images and the build cache, then the blobs nothing uses any more.
 enum SystemPruneCommand {
     static let all = BoolFlag("all", short: "a", help: "Remove all unused images not just dangling ones")
     static let filter = ListFlag(
         "filter", placeholder: "filter", help: "Provide filter values (e.g. \"label=<key>=<value>\")")
     static let force = BoolFlag("force", short: "f", help: "Do not prompt for confirmation")
+    static let volumes = BoolFlag("volumes", help: "Prune anonymous volumes")
 
     static let spec = CommandSpec(
-        name: "prune", summary: "Remove unused data", flags: [all.spec, filter.spec, force.spec]
+        name: "prune", summary: "Remove unused data", flags: [all.spec, filter.spec, force.spec, volumes.spec]
     ) { arguments, context in
         let removeAll = arguments[all]
         let filters = try ImageFilters(
             arguments[filter], command: arguments.commandName, allowed: ["until", "label", "label!"])
         if !arguments[force] {
             var warning = "WARNING! This will remove:\n  - all stopped containers\n"
+            if arguments[volumes] { warning += "  - all anonymous volumes not used by at least one container\n" }
             warning +=
                 removeAll
                 ? "  - all images without at least one container associated to them\n" : "  - all dangling images\n"
@@ -31,6 +33,11 @@ enum SystemPruneCommand {
         let manager = try ContainerSupport.manager(context)
         let store = manager.store
         let (containers, containerBytes) = try await ContainerPruneCommand.removeStopped(manager, context: context)
+        // Volumes go after the containers, which may have been their last users.
+        let removedVolumes =
+            arguments[volumes]
+            ? try await StoreSupport.blocking { try VolumePruneCommand.prune(VolumeRepository(store: store), all: false) }
+            : []
         let result = try await StoreSupport.blocking {
             () -> ([ImageRemovalEvent], [BuildCacheRecord], Int64) in
             let events = try store.pruneImages(all: removeAll) { image in
@@ -45,10 +52,11 @@ enum SystemPruneCommand {
             return (events, cache, imageBytes + (try store.collectGarbage().freedDiskBytes))
         }
         let (events, cache, storeBytes) = result
-        let reclaimedBytes = containerBytes + storeBytes
+        let reclaimedBytes = containerBytes + removedVolumes.reduce(0) { $0 + $1.size } + storeBytes
         if !containers.isEmpty {
             context.stdout.write("Deleted Containers:\n" + containers.map { $0 + "\n" }.joined() + "\n")
         }
+        context.stdout.write(VolumePruneCommand.output(removedVolumes))
         context.stdout.write(PruneOutput.deletedImages(events))
         if !cache.isEmpty {
             context.stdout.write("Deleted build cache objects:\n" + cache.map { $0.key + "\n" }.joined() + "\n")
