@@ -126,14 +126,7 @@ public struct ContainerFilesystem: Sendable {
 
     /// Bytes in the writable layer, as `ps -s` and `inspect -s` report `SizeRw`.
     public func upperSize() -> Int64 {
-        var total: Int64 = 0
-        guard let enumerator = FileManager.default.enumerator(atPath: upper) else { return 0 }
-        for case let path as String in enumerator {
-            var info = stat()
-            if lstat(upper + "/" + path, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG {
-                total += Int64(info.st_size)
-            }
-        }
-        return total
+        TreeUsage.fileBytes(of: upper)
     }
+
 }

@@ -45,9 +45,6 @@ public struct VolumeRepository: Sendable {
         directory + "/" + name + "/" + VolumeFiller.dataName.description
     }
 
-    /// The prefix of a removed volume's directory on its way out.
-    static let removingPrefix = ".removing-"
-
     // MARK: Reading
 
     /// Lists every volume, sorted by name. A directory without a row, left by a kiln older than the
@@ -89,18 +86,9 @@ public struct VolumeRepository: Sendable {
     /// counted once, as Docker measures a volume: an empty volume is 0B.
     public func size(of name: String) -> Int64 {
         guard MountParser.isValidVolumeName(name) else { return 0 }
-        let top = mountpoint(name)
-        guard let enumerator = FileManager.default.enumerator(atPath: top) else { return 0 }
-        var total: Int64 = 0
-        var counted: Set<[UInt64]> = []
-        for case let path as String in enumerator {
-            var status = stat()
-            guard lstat(top + "/" + path, &status) == 0, (status.st_mode & S_IFMT) == S_IFREG else { continue }
-            if status.st_nlink > 1, !counted.insert([UInt64(status.st_dev), UInt64(status.st_ino)]).inserted { continue }
-            total += Int64(status.st_size)
-        }
-        return total
+        return TreeUsage.fileBytes(of: mountpoint(name))
     }
+
 
     // MARK: Writing
 
@@ -140,7 +128,7 @@ public struct VolumeRepository: Sendable {
             guard hadRow || moved != nil else { throw VolumeError(.notFound(name)) }
             return moved
         }
-        if let removed { try? FileManager.default.removeItem(atPath: removed) }
+        if let removed { try store.removeFromTrash(removed) }
     }
 
     /// Removes each volume that no container mounts and that `matches` accepts, and returns
@@ -159,8 +147,7 @@ public struct VolumeRepository: Sendable {
             }
             return (removed, directories)
         }
-        for path in directories { try? FileManager.default.removeItem(atPath: path) }
-        removeAbandonedDirectories()
+        for trashName in directories { try store.removeFromTrash(trashName) }
         return removed.map { ($0, sizes[$0] ?? 0) }
     }
 
@@ -185,24 +172,11 @@ public struct VolumeRepository: Sendable {
 
     // MARK: Helpers
 
-    /// Renames the volume's directory to a hidden name beside it and returns that path, or nil
-    /// when the volume has no directory.
+    /// Renames the volume's directory into the store's trash and returns the trash entry's
+    /// name, or nil when the volume has no directory. The generated name keeps a 255-character
+    /// volume name within the file name limit, and the trash removal handles any depth.
     private func moveAside(_ name: String) throws -> String? {
-        let source = directory + "/" + name
-        let target = directory + "/" + Self.removingPrefix + name + "-" + ContainerIdentifier.random().prefix(12)
-        guard Glibc.rename(source, target) == 0 else {
-            if errno == ENOENT { return nil }
-            throw VolumeError(.filesystem(operation: "removing volume \(name)", path: source, errno: errno))
-        }
-        return target
-    }
-
-    /// Deletes directories of removals whose kiln was killed before it deleted them.
-    private func removeAbandonedDirectories() {
-        for name in (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
-        where name.hasPrefix(Self.removingPrefix) {
-            try? FileManager.default.removeItem(atPath: directory + "/" + name)
-        }
+        try store.moveToTrash(directory + "/" + name)
     }
 
     private func unrecordedVolume(_ name: String) -> Volume {

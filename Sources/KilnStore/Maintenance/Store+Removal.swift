@@ -19,6 +19,24 @@ extension Store {
         return true
     }
 
+    /// Renames `path`, a folder or file inside the store such as a volume's folder, into
+    /// `trash/` under a generated name and returns that name, or nil when nothing is there. The
+    /// entry carries this process's tag, so what a killed kiln leaves goes at the next open.
+    public func moveToTrash(_ path: String) throws -> String? {
+        let trashName = "\(ProcessIdentity.current.fileTag)-\(Self.randomID())"
+        let target = "\(layout.trash)/\(trashName)"
+        guard kiln_renameat2(AT_FDCWD, path, AT_FDCWD, target, kiln_rename_noreplace) == 0 else {
+            if errno == ENOENT { return nil }
+            throw StoreError.system(SystemError("rename", path: "\(path) to \(target)", errno: errno), context: "removing \(path)")
+        }
+        return trashName
+    }
+
+    /// Removes an entry that `moveToTrash` returned, however deep its tree.
+    public func removeFromTrash(_ trashName: String) throws {
+        try removeTree(trashName, in: trashDirectory, displayPath: "\(layout.trash)/\(trashName)")
+    }
+
     /// Removes an entry and everything below it without following links and without crossing
     /// into another file system: a mount point below is an error, never a reason to delete what
     /// is mounted there.

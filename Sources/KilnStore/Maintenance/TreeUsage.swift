@@ -33,4 +33,25 @@ public enum TreeUsage {
         }
         return total
     }
+
+    /// Bytes of the regular files in the tree at `path`, each file with several hard links
+    /// counted once, as Docker sizes a volume or a writable layer: an empty tree is 0. It walks
+    /// by descriptors, so trees deeper than PATH_MAX count too; 0 when nothing is there.
+    public static func fileBytes(of path: String) -> Int64 {
+        guard let top = try? FileDescriptor.open(path, flags: O_RDONLY | O_DIRECTORY | O_NOFOLLOW) else { return 0 }
+        defer { try? top.close() }
+        guard let device = try? top.stat().device else { return 0 }
+        var total: Int64 = 0
+        var linked: Set<ino_t> = []
+        try? DirectoryWalk.walk(top, path: FilePath(path)) { walked in
+            guard walked.status.device == device else { return .skip }
+            if walked.status.kind == .regular {
+                if walked.status.linkCount <= 1 || linked.insert(walked.status.inode).inserted {
+                    total += walked.status.size
+                }
+            }
+            return .descend
+        }
+        return total
+    }
 }

@@ -6,6 +6,39 @@ import Testing
 /// `kiln volume` and the volume and container rows of `kiln system df`, against real containers.
 @Suite(.enabled(if: ContainerHarness.isReady, "needs root, runc, slirp4netns and busybox-static (scripts/setup installs them)"), .serialized)
 struct VolumeCommandTests {
+    @Test func deepTreesAndLongNamesAreRemoved() async throws {
+        try await ContainerHarness.with { harness in
+            // A 255-character name is valid, and its removal name must still fit in NAME_MAX.
+            let long = String(repeating: "a", count: 255)
+            #expect(await harness.kiln("volume", "create", long).status == 0)
+            let removedLong = await harness.kiln("volume", "rm", long)
+            #expect(removedLong.status == 0, "\(removedLong.stderr)")
+
+            // A tree deeper than PATH_MAX, as a container can make with mv: sized and removed.
+            #expect(await harness.kiln("volume", "create", "deep").status == 0)
+            var directory = open(harness.root + "/volumes/deep/_data", O_RDONLY | O_DIRECTORY)
+            try #require(directory >= 0)
+            let component = String(repeating: "d", count: 200)
+            for _ in 0..<30 {
+                try #require(mkdirat(directory, component, 0o755) == 0)
+                let next = openat(directory, component, O_RDONLY | O_DIRECTORY)
+                close(directory)
+                directory = next
+                try #require(directory >= 0)
+            }
+            let file = openat(directory, "f", O_CREAT | O_WRONLY, 0o644)
+            #expect(write(file, [UInt8](repeating: 1, count: 1000), 1000) == 1000)
+            close(file)
+            close(directory)
+            let usage = await harness.kiln("system", "df", "-v")
+            #expect(usage.stdout.split(separator: "\n").contains { $0.hasPrefix("deep ") && $0.hasSuffix("1kB") }, "\(usage.stdout)")
+            let removed = await harness.kiln("volume", "rm", "deep")
+            #expect(removed.status == 0, "\(removed.stderr)")
+            #expect((try? FileManager.default.contentsOfDirectory(atPath: harness.root + "/volumes")) ?? [] == [])
+            #expect((try? FileManager.default.contentsOfDirectory(atPath: harness.root + "/trash")) ?? [] == [])
+        }
+    }
+
     @Test func createListInspectRemove() async throws {
         try await ContainerHarness.with { harness in
             let created = await harness.kiln("volume", "create", "--label", "team=web", "data")
