@@ -13,12 +13,12 @@ extension Dockerfile {
         for index in instructions.indices {
             let range = instructions[index].range
             let keyword = instructions[index].keyword
-            if let (line, column) = invalidUTF8(in: range) {
+            if let (line, column, byte) = invalidUTF8(in: range) {
                 // RUN runs these bytes and COPY and ADD name files by them, so a changed byte
                 // changes what the step does. Elsewhere the value goes into the JSON config.
                 if keyword == .run || keyword == .copy || keyword == .add {
                     throw DockerfileError(
-                        .invalidUTF8(instruction: keyword.rawValue, column: column), at: source.range(line), in: source)
+                        .invalidUTF8(instruction: keyword.rawValue, column: column, byte: byte), at: source.range(line), in: source)
                 }
                 newWarnings.append((.invalidUTF8(instruction: keyword.rawValue), source.range(line)))
             }
@@ -65,10 +65,13 @@ extension Dockerfile {
         }
     }
 
-    /// Returns the first line of `range` with a byte that is not UTF-8, and that byte's column.
-    private func invalidUTF8(in range: SourceRange) -> (line: Int, column: Int)? {
+    /// Returns the first line of `range` with a byte that is not UTF-8, that byte's column and
+    /// the byte.
+    private func invalidUTF8(in range: SourceRange) -> (line: Int, column: Int, byte: UInt8)? {
         for line in range.line...max(range.line, range.endLine) {
-            if let column = source.invalidUTF8Column(line: line) { return (line, column) }
+            if let column = source.invalidUTF8Column(line: line) {
+                return (line, column, source.byte(line: line, column: column))
+            }
         }
         return nil
     }

@@ -126,10 +126,13 @@ extension DockerfileError {
             )
         case .unreadableFile(let path):
             return ("failed to read \(path)", "check that the file is readable")
-        case .invalidUTF8(let instruction, let column):
+        case .invalidUTF8(let instruction, let column, let byte):
+            let octal = String(byte, radix: 8)
             return (
-                "\(instruction) has a byte that is not UTF-8 at column \(column); kiln reads Dockerfiles as UTF-8 and would change it",
-                "save the Dockerfile as UTF-8, or write the byte with printf (RUN printf '\\377')"
+                "\(instruction) has a byte that is not UTF-8 (0x\(String(byte, radix: 16, uppercase: true))) at column \(column); kiln reads Dockerfiles as UTF-8 and would change it",
+                instruction == "RUN"
+                    ? "save the Dockerfile as UTF-8, or write the byte with printf in the command (printf '\\\(octal)')"
+                    : "save the Dockerfile as UTF-8, and rename the file so that its name is UTF-8"
             )
         }
     }

@@ -65,7 +65,7 @@ public struct DockerfileError: KilnError, Equatable {
         case fileOutsideContext(path: String, target: String)
         case unreadableFile(String)
         /// RUN, COPY or ADD with bytes that are not UTF-8: kiln cannot pass them through unchanged.
-        case invalidUTF8(instruction: String, column: Int)
+        case invalidUTF8(instruction: String, column: Int, byte: UInt8)
     }
 
     public var reason: Reason

@@ -93,3 +93,31 @@ struct MountSpecificationTests {
         #expect(decoded == mount)
     }
 }
+
+@testable import KilnContainer
+
+/// `--tmpfs` and `--mount type=tmpfs` options, checked before runc sees them.
+@Suite struct TmpfsOptionTests {
+    @Test(arguments: ["size=64m", "mode=1777", "mode=0700,size=10%", "nr_inodes=1k,uid=1000,gid=1000", "noexec,nosuid,ro", "size=0"])
+    func validOptionsPass(_ options: String) throws {
+        let mount = try MountParser.tmpfs("/scratch:" + options)
+        #expect(mount.options == options.split(separator: ",").map(String.init))
+    }
+
+    @Test(arguments: [
+        ("mode=abc", "invalid tmpfs mode \"abc\""), ("mode=99999", "invalid tmpfs mode \"99999\""),
+        ("mode=-1", "invalid tmpfs mode \"-1\""), ("size=-5", "invalid tmpfs size \"-5\""),
+        ("size=1x", "invalid tmpfs size \"1x\""), ("nosuchopt", "unknown tmpfs option \"nosuchopt\""),
+        ("uid=root", "invalid tmpfs uid \"root\""),
+    ])
+    func invalidOptionsNameTheOption(_ options: String, _ expected: String) {
+        #expect {
+            try MountParser.tmpfs("/t:" + options)
+        } throws: { error in
+            "\(error)".contains(expected) || ((error as? ContainerError)?.diagnostic.message.contains(expected) ?? false)
+        }
+        #expect {
+            try MountParser.mount("type=tmpfs,target=/t,tmpfs-\(options.hasPrefix("size") ? "size" : "mode")=\(options.split(separator: "=").last ?? "")", workingDirectory: "/")
+        } throws: { _ in true }
+    }
+}

@@ -69,7 +69,7 @@ import Testing
             #expect {
                 try Dockerfile.parse(bytes)
             } throws: { error in
-                guard let error = error as? DockerfileError, case .invalidUTF8(_, let found) = error.reason else { return false }
+                guard let error = error as? DockerfileError, case .invalidUTF8(_, let found, _) = error.reason else { return false }
                 return error.range?.line == 2 && found == column
             }
         }

@@ -109,6 +109,7 @@ enum MountParser {
                 kind: .volume, source: randomVolumeName(), destination: destination, readOnly: readOnly, anonymous: true, noCopy: noCopy)
         case "tmpfs":
             guard source == nil else { throw invalid("source is not allowed when type is tmpfs") }
+            if let reason = tmpfsOptionProblem(options) { throw invalid(reason) }
             return MountSpecification(kind: .tmpfs, source: "tmpfs", destination: destination, readOnly: readOnly, options: options)
         default:
             throw invalid("unknown mount type \"\(type)\": expected bind, volume or tmpfs")
@@ -123,7 +124,56 @@ enum MountParser {
         }
         let destination = try destinationPath(path, flag: "--tmpfs", value: value)
         let options = parts.count > 1 ? parts[1].split(separator: ",").map(String.init) : []
+        if let reason = tmpfsOptionProblem(options) {
+            throw ContainerError(.invalidOption(flag: "--tmpfs", value: value, reason: reason))
+        }
         return MountSpecification(kind: .tmpfs, source: "tmpfs", destination: destination, options: options)
+    }
+
+    /// The mount flags a tmpfs option list may hold besides `mode=`, `size=`, `nr_inodes=`,
+    /// `uid=` and `gid=`, as mount(8) names them.
+    static let tmpfsFlags: Set<String> = [
+        "ro", "rw", "suid", "nosuid", "dev", "nodev", "exec", "noexec", "sync", "async", "dirsync", "atime", "noatime",
+        "diratime", "nodiratime", "relatime", "norelatime", "strictatime", "nostrictatime", "mand", "nomand",
+        "private", "rprivate", "shared", "rshared", "slave", "rslave",
+    ]
+
+    /// Describes the first tmpfs option that the kernel would reject at start, or returns nil.
+    /// Checked here so that the error names the flag, instead of runc's `invalid argument`.
+    static func tmpfsOptionProblem(_ options: [String]) -> String? {
+        for option in options {
+            let parts = option.split(separator: "=", maxSplits: 1).map(String.init)
+            guard parts.count == 2 else {
+                if tmpfsFlags.contains(option) { continue }
+                return "unknown tmpfs option \"\(option)\": use mode=, size=, nr_inodes=, uid=, gid= or a mount flag such as noexec"
+            }
+            let (key, value) = (parts[0], parts[1])
+            switch key {
+            case "mode":
+                guard let mode = UInt32(value, radix: 8), mode <= 0o7777 else {
+                    return "invalid tmpfs mode \"\(value)\": use octal digits up to 7777, such as 1777 or 700"
+                }
+            case "size", "nr_inodes":
+                guard isTmpfsSize(value, allowsPercent: key == "size") else {
+                    return "invalid tmpfs \(key) \"\(value)\": use a number with an optional k, m or g suffix, such as 64m"
+                }
+            case "uid", "gid":
+                guard UInt32(value) != nil else { return "invalid tmpfs \(key) \"\(value)\": use a number" }
+            default:
+                return "unknown tmpfs option \"\(key)\": use mode=, size=, nr_inodes=, uid=, gid= or a mount flag such as noexec"
+            }
+        }
+        return nil
+    }
+
+    /// Whether `value` is a tmpfs size: digits with an optional k, m, g (any case) or, for
+    /// `size`, a % of memory.
+    private static func isTmpfsSize(_ value: String, allowsPercent: Bool) -> Bool {
+        var digits = Substring(value)
+        if let last = digits.last, "kKmMgG".contains(last) || (allowsPercent && last == "%") {
+            digits = digits.dropLast()
+        }
+        return UInt64(digits) != nil
     }
 
     static func destinationPath(_ path: String, flag: String, value: String) throws -> String {

@@ -96,6 +96,11 @@ public struct SourceText: Sendable {
         return nil
     }
 
+    /// Returns the byte at `column` (from 1) of line `number`, which must exist.
+    func byte(line number: Int, column: Int) -> UInt8 {
+        bytes[lines[number - 1].start + column - 1]
+    }
+
     /// Returns the lines that `range` covers, at most `limit` of them, for a diagnostic excerpt.
     public func excerpt(_ range: SourceRange, limit: Int = 8) -> [String] {
         let last = min(range.endLine, range.line + limit - 1, lines.count)
