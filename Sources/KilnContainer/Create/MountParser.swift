@@ -130,7 +130,7 @@ enum MountParser {
         return MountSpecification(kind: .tmpfs, source: "tmpfs", destination: destination, options: options)
     }
 
-    /// The mount flags a tmpfs option list may hold besides `mode=`, `size=`, `nr_inodes=`,
+    /// The mount flags a tmpfs option list may contain besides `mode=`, `size=`, `nr_inodes=`,
     /// `uid=` and `gid=`, as mount(8) names them.
     static let tmpfsFlags: Set<String> = [
         "ro", "rw", "suid", "nosuid", "dev", "nodev", "exec", "noexec", "sync", "async", "dirsync", "atime", "noatime",
@@ -166,8 +166,8 @@ enum MountParser {
         return nil
     }
 
-    /// Whether `value` is a tmpfs size: digits with an optional k, m, g (any case) or, for
-    /// `size`, a % of memory.
+    /// Returns whether `value` is a tmpfs size: digits with an optional k, m, g (any case) or,
+    /// for `size`, a % of memory.
     private static func isTmpfsSize(_ value: String, allowsPercent: Bool) -> Bool {
         var digits = Substring(value)
         if let last = digits.last, "kKmMgG".contains(last) || (allowsPercent && last == "%") {

@@ -34,9 +34,9 @@ public enum TreeUsage {
         return total
     }
 
-    /// Bytes of the regular files in the tree at `path`, each file with several hard links
-    /// counted once, as Docker sizes a volume or a writable layer: an empty tree is 0. It walks
-    /// by descriptors, so trees deeper than PATH_MAX count too; 0 when nothing is there.
+    /// Returns the bytes of the regular files in the tree at `path`, each file with several hard
+    /// links counted once, as Docker sizes a volume or a writable layer, and 0 when nothing is
+    /// there. It walks by descriptors, so trees deeper than PATH_MAX count too.
     public static func fileBytes(of path: String) -> Int64 {
         guard let top = try? FileDescriptor.open(path, flags: O_RDONLY | O_DIRECTORY | O_NOFOLLOW) else { return 0 }
         defer { try? top.close() }
