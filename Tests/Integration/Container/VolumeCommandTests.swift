@@ -154,6 +154,13 @@ struct VolumeCommandTests {
             #expect(verbose.stdout.contains("Local Volumes space usage:\n\nVOLUME NAME   LINKS     SIZE\nidle          0         0B\nused          1         3kB\n"))
             let containerLine = verbose.stdout.split(separator: "\n").first { $0.hasSuffix("filler") }
             #expect(containerLine?.contains(" 5kB ") == true)
+            // Docker's columns, with the command, the volume count and the status as `ps` shows it.
+            #expect(verbose.stdout.contains("CONTAINER ID   IMAGE "), "\(verbose.stdout)")
+            let header = verbose.stdout.split(separator: "\n").first { $0.hasPrefix("CONTAINER ID") } ?? ""
+            #expect(header.split(separator: " ", omittingEmptySubsequences: true).joined(separator: " ")
+                == "CONTAINER ID IMAGE COMMAND LOCAL VOLUMES SIZE CREATED STATUS NAMES")
+            #expect(containerLine?.contains("\"sh -c 'head -c 3000…\"") == true, "\(containerLine ?? "")")
+            #expect(containerLine?.contains("Exited (0) ") == true, "\(containerLine ?? "")")
         }
     }
 

@@ -12,7 +12,8 @@ enum SystemDiskUsageCommand {
     static let summaryTable = "table {{.Type}}\\t{{.TotalCount}}\\t{{.Active}}\\t{{.Size}}\\t{{.Reclaimable}}"
     static let imageTable =
         "table {{.Repository}}\\t{{.Tag}}\\t{{.ID}}\\t{{.CreatedSince}}\\t{{.Size}}\\t{{.SharedSize}}\\t{{.UniqueSize}}\\t{{.Containers}}"
-    static let containerTable = "table {{.ID}}\\t{{.Image}}\\t{{.Size}}\\t{{.CreatedSince}}\\t{{.Status}}\\t{{.Names}}"
+    static let containerTable =
+        "table {{.ID}}\\t{{.Image}}\\t{{.Command}}\\t{{.LocalVolumes}}\\t{{.Size}}\\t{{.CreatedSince}}\\t{{.Status}}\\t{{.Names}}"
     static let cacheTable =
         "table {{.ID}}\\t{{.CacheType}}\\t{{.Size}}\\t{{.CreatedSince}}\\t{{.LastUsedSince}}\\t{{.UsageCount}}\\t{{.Shared}}"
 
@@ -25,7 +26,9 @@ enum SystemDiskUsageCommand {
         }
         let now = StoreSupport.now
         if arguments[verbose] {
-            context.stdout.write(try verboseOutput(usage, volumes: volumes, now: now))
+            let containers = try await StoreSupport.blocking { try ContainerRepository(store: store).all() }
+            let details = Dictionary(containers.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
+            context.stdout.write(try verboseOutput(usage, volumes: volumes, containers: details, now: now))
             return ExitStatus.success
         }
         let listFormat = try ListFormat(arguments[format], defaultTable: summaryTable)
@@ -91,7 +94,9 @@ enum SystemDiskUsageCommand {
     }
 
     /// The `-v` sections, in Docker's order and wording.
-    static func verboseOutput(_ usage: DiskUsage, volumes: [VolumeUsage] = [], now: Int64) throws -> String {
+    static func verboseOutput(
+        _ usage: DiskUsage, volumes: [VolumeUsage] = [], containers: [String: Container] = [:], now: Int64
+    ) throws -> String {
         var output = "Images space usage:\n\n"
         let imageRows: [OutputJSON] = usage.images.map { entry in
             let image = entry.image
@@ -109,21 +114,29 @@ enum SystemDiskUsageCommand {
         output += try ListFormat(nil, defaultTable: imageTable).render(imageRows, headers: ImageListCommand.headers)
 
         output += "\nContainers space usage:\n\n"
-        let containerRows: [OutputJSON] = usage.containers.map { container in
-            .map([
-                "ID": .string(String(container.id.prefix(12))),
-                "Image": .string(container.imageReference ?? container.imageID?.shortHex ?? ""),
-                "Size": .string(HumanUnits.preciseSize(container.size ?? 0)),
-                "CreatedSince": .string(HumanUnits.ago(container.created, now: now)),
-                "Status": .string(container.state.prefix(1).uppercased() + container.state.dropFirst()),
-                "Names": .string(container.name ?? ""),
+        let containerRows: [OutputJSON] = usage.containers.map { record in
+            // COMMAND, LOCAL VOLUMES and STATUS as `docker system df -v` shows them, from the
+            // full record; the store's row alone has only the bare state.
+            let container = containers[record.id]
+            let volumes = container.map { Set($0.specification.mounts.filter { $0.kind == .volume }.map(\.source)).count }
+            return .map([
+                "ID": .string(String(record.id.prefix(12))),
+                "Image": .string(record.imageReference ?? record.imageID?.shortHex ?? ""),
+                "Command": .string(container.map { ContainerDisplay.command($0, truncate: true) } ?? ""),
+                "LocalVolumes": .string(String(volumes ?? 0)),
+                "Size": .string(HumanUnits.preciseSize(record.size ?? 0)),
+                "CreatedSince": .string(HumanUnits.ago(record.created, now: now)),
+                "Status": .string(
+                    container.map { ContainerDisplay.status($0, now: Double(now)) }
+                        ?? record.state.prefix(1).uppercased() + record.state.dropFirst()),
+                "Names": .string(record.name ?? ""),
             ])
         }
         output += try ListFormat(nil, defaultTable: containerTable).render(
             containerRows,
             headers: [
-                "ID": "CONTAINER ID", "Image": "IMAGE", "Size": "SIZE", "CreatedSince": "CREATED", "Status": "STATUS",
-                "Names": "NAMES",
+                "ID": "CONTAINER ID", "Image": "IMAGE", "Command": "COMMAND", "LocalVolumes": "LOCAL VOLUMES",
+                "Size": "SIZE", "CreatedSince": "CREATED", "Status": "STATUS", "Names": "NAMES",
             ])
 
         output += "\nLocal Volumes space usage:\n\n"
