@@ -123,8 +123,10 @@ public struct ContainerRunner: Sendable {
                 } onCancel: {
                     killContainer(id: id, runcProcess: runcProcess)
                 }
+                runcProcess.markFinished()
                 result = .success(status)
             } catch {
+                runcProcess.markFinished()
                 if runcProcess.get() == nil {
                     [devNull, output.writeEnd, errors.writeEnd].forEach { close($0) }
                 }
@@ -141,6 +143,7 @@ public struct ContainerRunner: Sendable {
             let runcProcess = RuncProcessBox()
             let forwarder = SignalForwarder()
             defer {
+                runcProcess.markFinished()
                 forwarder.stop()
                 foreground.restore()
             }
@@ -171,6 +174,7 @@ public struct ContainerRunner: Sendable {
         Task.detached {
             for _ in 0..<1200 {
                 if (try? await runc.kill(id: id, signal: SIGKILL, all: true)) != nil { return }
+                if runcProcess.isFinished { return }
                 if let child = runcProcess.get(), !child.isRunning { return }
                 try? await Task.sleep(for: .milliseconds(50))
             }
@@ -182,6 +186,20 @@ public struct ContainerRunner: Sendable {
 final class RuncProcessBox: @unchecked Sendable {
     private let lock = NSLock()
     private var child: ChildProcess?
+    private var finished = false
+
+    /// Whether the `runc run` call has returned or thrown, so nothing more can start.
+    var isFinished: Bool {
+        lock.lock()
+        defer { lock.unlock() }
+        return finished
+    }
+
+    func markFinished() {
+        lock.lock()
+        finished = true
+        lock.unlock()
+    }
 
     func set(_ child: ChildProcess) {
         lock.lock()
