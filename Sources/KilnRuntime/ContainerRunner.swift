@@ -130,7 +130,7 @@ public struct ContainerRunner: Sendable {
                 if runcProcess.get() == nil {
                     [devNull, output.writeEnd, errors.writeEnd].forEach { close($0) }
                 }
-                result = .failure(error)
+                result = Self.isKilledWhileStarting(error) ? .success(.signaled(SIGKILL)) : .failure(error)
             }
             await pumped
             return ContainerExit(status: try result.get(), outputTail: tail.result)
@@ -147,39 +147,54 @@ public struct ContainerRunner: Sendable {
                 forwarder.stop()
                 foreground.restore()
             }
-            let status = try await withTaskCancellationHandler {
-                try await runc.runWithLog(
-                    "run", arguments, containerID: id, log: bundle.runcLog,
-                    stdio: [0: stdinFD, 1: STDOUT_FILENO, 2: STDERR_FILENO], acceptAnyStatus: true,
-                    newProcessGroup: true,
-                    started: { child in
-                        runcProcess.set(child)
-                        forwarder.retarget(child.pid)
-                        foreground.give(to: child.pid)
-                    })
-            } onCancel: {
-                killContainer(id: id, runcProcess: runcProcess)
+            do {
+                let status = try await withTaskCancellationHandler {
+                    try await runc.runWithLog(
+                        "run", arguments, containerID: id, log: bundle.runcLog,
+                        stdio: [0: stdinFD, 1: STDOUT_FILENO, 2: STDERR_FILENO], acceptAnyStatus: true,
+                        newProcessGroup: true,
+                        started: { child in
+                            runcProcess.set(child)
+                            forwarder.retarget(child.pid)
+                            foreground.give(to: child.pid)
+                        })
+                } onCancel: {
+                    killContainer(id: id, runcProcess: runcProcess)
+                }
+                return ContainerExit(status: status, outputTail: [])
+            } catch where Self.isKilledWhileStarting(error) {
+                return ContainerExit(status: .signaled(SIGKILL), outputTail: [])
             }
-            return ContainerExit(status: status, outputTail: [])
         }
+    }
+
+    /// Whether `error` is runc's failure after a cancellation's kill landed while it was still
+    /// starting the container ("container process is already dead"): for the caller, the
+    /// container was killed.
+    static func isKilledWhileStarting(_ error: Error) -> Bool {
+        guard Task.isCancelled, let error = error as? RuntimeError, case .runcFailed = error.kind else { return false }
+        return true
     }
 
     /// Kills a container from a cancellation handler, which cannot wait.
     ///
-    /// `runc kill` fails until `runc run` has created the container, and a task cancelled before
-    /// runc started runs this handler at once. So the kill is tried again every 50 ms until it
-    /// succeeds or runc has exited, for at most a minute.
+    /// `runc kill` fails until `runc run` has created the container, and under load a single
+    /// successful kill early in `runc run` once left the container running for 32 s. So the kill
+    /// is sent again (every 50 ms after a failure, 250 ms after a success) until `runc run` has
+    /// returned or its process has exited, for at most a minute.
     func killContainer(id: String, runcProcess: RuncProcessBox) {
         let runc = self.runc
         Task.detached {
-            for _ in 0..<1200 {
-                if (try? await runc.kill(id: id, signal: SIGKILL, all: true)) != nil { return }
+            let deadline = ContinuousClock.now.advanced(by: .seconds(60))
+            while ContinuousClock.now < deadline {
                 if runcProcess.isFinished { return }
                 if let child = runcProcess.get(), !child.isRunning { return }
-                try? await Task.sleep(for: .milliseconds(50))
+                let killed = (try? await runc.kill(id: id, signal: SIGKILL, all: true)) != nil
+                try? await Task.sleep(for: .milliseconds(killed ? 250 : 50))
             }
         }
     }
+
 }
 
 /// The runc child of a running container, set once it started; read by signal and cancellation handlers.
