@@ -123,15 +123,14 @@ public struct ContainerRunner: Sendable {
                 } onCancel: {
                     killContainer(id: id, runcProcess: runcProcess)
                 }
-                runcProcess.markFinished()
                 result = .success(status)
             } catch {
-                runcProcess.markFinished()
                 if runcProcess.get() == nil {
                     [devNull, output.writeEnd, errors.writeEnd].forEach { close($0) }
                 }
                 result = Self.isKilledWhileStarting(error) ? .success(.signaled(SIGKILL)) : .failure(error)
             }
+            runcProcess.markFinished()
             await pumped
             return ContainerExit(status: try result.get(), outputTail: tail.result)
 
@@ -168,9 +167,9 @@ public struct ContainerRunner: Sendable {
         }
     }
 
-    /// Whether `error` is runc's failure after a cancellation's kill landed while it was still
-    /// starting the container ("container process is already dead"): for the caller, the
-    /// container was killed.
+    /// Returns whether `error` is runc's failure after a cancellation's kill reached the container
+    /// while runc was still starting it ("container process is already dead"). For the caller,
+    /// the container was killed.
     static func isKilledWhileStarting(_ error: Error) -> Bool {
         guard Task.isCancelled, let error = error as? RuntimeError, case .runcFailed = error.kind else { return false }
         return true
@@ -181,20 +180,18 @@ public struct ContainerRunner: Sendable {
     /// `runc kill` fails until `runc run` has created the container, and under load a single
     /// successful kill early in `runc run` once left the container running for 32 s. So the kill
     /// is sent again (every 50 ms after a failure, 250 ms after a success) until `runc run` has
-    /// returned or its process has exited, for at most a minute.
+    /// returned, for at most a minute.
     func killContainer(id: String, runcProcess: RuncProcessBox) {
         let runc = self.runc
         Task.detached {
             let deadline = ContinuousClock.now.advanced(by: .seconds(60))
             while ContinuousClock.now < deadline {
                 if runcProcess.isFinished { return }
-                if let child = runcProcess.get(), !child.isRunning { return }
                 let killed = (try? await runc.kill(id: id, signal: SIGKILL, all: true)) != nil
                 try? await Task.sleep(for: .milliseconds(killed ? 250 : 50))
             }
         }
     }
-
 }
 
 /// The runc child of a running container, set once it started; read by signal and cancellation handlers.

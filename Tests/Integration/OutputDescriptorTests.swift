@@ -6,9 +6,9 @@ import Testing
 /// never one that kiln opened itself, such as its database.
 @Suite(.enabled(if: KilnBinary.isAvailable && Host.hasExecutable("bash"), "needs the kiln binary and bash"))
 struct OutputDescriptorTests {
-    @Test func onlyInheritedDescriptorsAreWritten() async throws {
-        let scratch = try TemporaryDirectory("kiln-output-fd")
-        defer { scratch.remove() }
+    /// Imports a one-file image as `test/fd:1` into a store under `scratch`, and returns the kiln
+    /// binary's path and the store's root.
+    static func storeWithImage(in scratch: TemporaryDirectory) throws -> (kiln: String, root: String) {
         let kilnPath = try #require(KilnBinary.path)
         let tree = scratch.appending("tree")
         try FileManager.default.createDirectory(atPath: tree, withIntermediateDirectories: true)
@@ -17,6 +17,13 @@ struct OutputDescriptorTests {
         let root = scratch.appending("root")
         let imported = try KilnBinary.run(root: root, ["import", scratch.appending("rootfs.tar"), "test/fd:1"])
         try #require(imported.status == 0, "\(imported.stderr)")
+        return (kilnPath, root)
+    }
+
+    @Test func onlyInheritedDescriptorsAreWritten() async throws {
+        let scratch = try TemporaryDirectory("kiln-output-fd")
+        defer { scratch.remove() }
+        let (kilnPath, root) = try Self.storeWithImage(in: scratch)
 
         // Descriptors 3 to 40 that the shell did not open: each is closed, or one of kiln's own.
         for number in 3...40 {
@@ -44,14 +51,7 @@ struct OutputDescriptorTests {
     @Test func closedStandardOutputIsRejected() async throws {
         let scratch = try TemporaryDirectory("kiln-output-fd")
         defer { scratch.remove() }
-        let kilnPath = try #require(KilnBinary.path)
-        let tree = scratch.appending("tree")
-        try FileManager.default.createDirectory(atPath: tree, withIntermediateDirectories: true)
-        try Data("content\n".utf8).write(to: URL(fileURLWithPath: tree + "/file"))
-        try Command.run("/bin/tar", ["--numeric-owner", "-C", tree, "-cf", scratch.appending("rootfs.tar"), "."])
-        let root = scratch.appending("root")
-        let imported = try KilnBinary.run(root: root, ["import", scratch.appending("rootfs.tar"), "test/fd:1"])
-        try #require(imported.status == 0, "\(imported.stderr)")
+        let (kilnPath, root) = try Self.storeWithImage(in: scratch)
         let work = scratch.appending("work")
         try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
         let before = try StoreSnapshot(root: root)

@@ -79,7 +79,7 @@ public struct VolumeRepository: Sendable {
     /// Maps each volume name to the IDs of the containers that mount it. Stopped containers count,
     /// as in Docker.
     public func users() throws -> [String: [String]] {
-        try Self.users(in: store.database.query("SELECT id, config FROM containers"))
+        try Self.users(in: store.database.query(Self.containerConfigs))
     }
 
     /// Bytes of the regular files in the volume's `_data`, each file with several hard links
@@ -88,7 +88,6 @@ public struct VolumeRepository: Sendable {
         guard MountParser.isValidVolumeName(name) else { return 0 }
         return TreeUsage.fileBytes(of: mountpoint(name))
     }
-
 
     // MARK: Writing
 
@@ -120,7 +119,7 @@ public struct VolumeRepository: Sendable {
     public func remove(_ name: String) throws {
         guard MountParser.isValidVolumeName(name) else { throw VolumeError(.notFound(name)) }
         let removed = try store.database.transaction { transaction -> String? in
-            let users = try Self.users(in: transaction.query("SELECT id, config FROM containers"))[name] ?? []
+            let users = try Self.users(in: transaction.query(Self.containerConfigs))[name] ?? []
             guard users.isEmpty else { throw VolumeError(.inUse(name, containers: users)) }
             try transaction.query("DELETE FROM volumes WHERE name = ?", [.text(name)])
             let hadRow = transaction.changes > 0
@@ -137,7 +136,7 @@ public struct VolumeRepository: Sendable {
         let candidates = try all().filter(matches)
         let sizes = Dictionary(candidates.map { ($0.name, size(of: $0.name)) }, uniquingKeysWith: { first, _ in first })
         let (removed, directories) = try store.database.transaction { transaction -> ([String], [String]) in
-            let users = try Self.users(in: transaction.query("SELECT id, config FROM containers"))
+            let users = try Self.users(in: transaction.query(Self.containerConfigs))
             var removed: [String] = []
             var directories: [String] = []
             for volume in candidates where users[volume.name] == nil {
@@ -185,6 +184,9 @@ public struct VolumeRepository: Sendable {
         let isHex = name.count == 64 && name.utf8.allSatisfy { (48...57).contains($0) || (97...102).contains($0) }
         return Volume(name: name, created: created, labels: isHex ? [Volume.anonymousLabel: ""] : [:])
     }
+
+    /// The rows `users(in:)` reads: each container's ID and its specification as JSON.
+    static let containerConfigs = "SELECT id, config FROM containers"
 
     static func users(in rows: [Row]) -> [String: [String]] {
         var users: [String: [String]] = [:]
