@@ -47,8 +47,8 @@ public final class LayerBlobWriter {
     }
 
     /// The blob's bytes on their way to the file: hashed, then collected into 1 MiB writes. With
-    /// gzip, the compressor's writer thread calls `emit`. That thread holds this object rather
-    /// than `LayerBlobWriter`, so its last call can end while `LayerBlobWriter` is deinitialised.
+    /// gzip, the compressor's writer thread calls `emit`. That thread keeps a reference to this
+    /// object rather than to `LayerBlobWriter`, so its last call can end while `LayerBlobWriter` is deinitialised.
     private final class Sink: @unchecked Sendable {
         static let bufferSize = 1 << 20
 

@@ -13,8 +13,8 @@ public final class UncommittedSnapshot: Sendable {
     let record: SnapshotRecord
     /// The layer's digests and sizes, as the applier computed them from the bytes it read.
     public let result: LayerApplier.Result
-    /// The chain IDs below this layer, bottom first, whose snapshots the implied directories
-    /// still take their metadata from at commit; empty when the apply already did that.
+    /// The chain IDs below this layer, bottom first. At commit, the implied directories take
+    /// their metadata from these snapshots. Empty when the apply already did that.
     let pendingLowers: [Digest]
 
     init(scratch: ScratchDirectory, record: SnapshotRecord, result: LayerApplier.Result, pendingLowers: [Digest] = []) {

@@ -105,9 +105,9 @@ struct StreamingLayerIngestTests {
         #expect(entries(scratch.appending("root/work")).isEmpty)
     }
 
-    /// A two-layer image whose top layer adds `etc/b` without an `etc/` entry, so `etc` takes
-    /// its metadata from the bottom layer, where it is 0710 and owned by 7:8. Only the config
-    /// is in the store.
+    /// Makes a two-layer image whose top layer adds `etc/b` without an `etc/` entry, so `etc`
+    /// takes its metadata from the bottom layer, where it is 0710 and owned by 7:8. Only the
+    /// config is in the store.
     private func makeTwoLayerImage(_ scratch: TemporaryDirectory) throws -> (Store, Lease, Manifest, [[UInt8]]) {
         let store = try Store.open(root: scratch.appending("root"))
         let lease = try store.createLease(label: "test")

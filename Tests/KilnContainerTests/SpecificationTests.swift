@@ -96,7 +96,7 @@ struct MountSpecificationTests {
 
 @testable import KilnContainer
 
-/// `--tmpfs` and `--mount type=tmpfs` options, checked before runc sees them.
+/// `--tmpfs` and `--mount type=tmpfs` options, checked before runc runs.
 @Suite struct TmpfsOptionTests {
     @Test(arguments: ["size=64m", "mode=1777", "mode=0700,size=10%", "nr_inodes=1k,uid=1000,gid=1000", "noexec,nosuid,ro", "size=0"])
     func validOptionsPass(_ options: String) throws {

@@ -56,8 +56,8 @@ private final class AcceptedConnections: Sendable {
     let stopped = Atomic<Bool>(false)
 }
 
-/// A registry that accepts connections and never responds: the ping gives up after two
-/// timeouts across the https and http fallback, and reports each retry.
+/// Tests against a registry that accepts connections and never responds. The ping gives up
+/// after two timeouts across the https and http fallback, and reports each retry.
 @Suite struct SilentRegistryTests {
     private func settings() -> RegistrySettings {
         var settings = fastSettings()

@@ -118,8 +118,8 @@ enum TransferText {
         }
     }
 
-    /// The words of moby's layer download manager ("Retrying in 5 seconds"), with the pause
-    /// rounded up to whole seconds.
+    /// Returns the words of moby's layer download manager ("Retrying in 5 seconds"), with the
+    /// pause rounded up to whole seconds.
     private static func retryText(_ delay: Double) -> String {
         let seconds = max(1, Int(delay.rounded(.up)))
         return "Retrying in \(seconds) second\(seconds == 1 ? "" : "s")"

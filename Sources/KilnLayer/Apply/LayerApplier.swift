@@ -61,7 +61,7 @@ public struct LayerApplier {
         /// `security.capability` are applied from layers.
         public var skippedAttributes: [String]
         /// In snapshot mode, the directories that the layer needed below its entries but did not
-        /// list, in the order they were created; empty in merged mode.
+        /// list, in the order they were created. Empty in merged mode.
         public var impliedDirectories: [FilePath] = []
     }
 

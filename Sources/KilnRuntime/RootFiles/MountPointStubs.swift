@@ -46,7 +46,7 @@ public struct MountPointStubs: Codable, Sendable, Equatable {
     }
 
     /// The mode a tmpfs's mount point gets: its `mode=` option, else 1777 as Docker documents.
-    /// runc 1.1.5 gives a tmpfs the mode of the directory it mounts over, whatever `mode=` says,
+    /// runc 1.1.5 gives a tmpfs the mode of the directory it mounts over, whatever `mode=` sets,
     /// so a stub made with this mode is what makes the option work there.
     static func tmpfsMode(_ options: [String]) -> mode_t {
         for option in options.reversed() where option.hasPrefix("mode=") {

@@ -114,16 +114,16 @@ struct VolumeCommandTests {
             #expect(await harness.kiln("run", "--name", "gone", "-v", "/scratch", ContainerHarness.image, "sh", "-c", "echo 12345 > /scratch/f").status == 0)
             #expect(await harness.kiln("run", "--name", "stays", "-v", "/other", ContainerHarness.image, "true").status == 0)
             #expect(await harness.kiln("volume", "create", "named").status == 0)
-            let gone = try #require(try harness.container("gone")?.specification.mounts.first?.source)
+            let anonymousName = try #require(try harness.container("gone")?.specification.mounts.first?.source)
             let stays = try #require(try harness.container("stays")?.specification.mounts.first?.source)
-            let inspected = await harness.kiln("volume", "inspect", "--format", "{{json .Labels}}", gone)
+            let inspected = await harness.kiln("volume", "inspect", "--format", "{{json .Labels}}", anonymousName)
             #expect(inspected.stdout == "{\"com.docker.volume.anonymous\":\"\"}\n")
 
             // `rm` without `-v` leaves the anonymous volume behind.
             #expect(await harness.kiln("rm", "gone").status == 0)
             let pruned = await harness.kiln("volume", "prune", "-f")
             #expect(pruned.status == 0, "\(pruned.stderr)")
-            #expect(pruned.stdout == "Deleted Volumes:\n\(gone)\n\nTotal reclaimed space: 6B\n")
+            #expect(pruned.stdout == "Deleted Volumes:\n\(anonymousName)\n\nTotal reclaimed space: 6B\n")
             #expect(harness.entries("volumes") == [stays, "named"].sorted())
 
             let all = await harness.kiln("volume", "prune", "-a", "-f")
