@@ -91,6 +91,21 @@ struct BuildCommandTests {
         #expect(try workspace.tags().isEmpty)
     }
 
+    @Test(arguments: ["", "type=local,dest=", "type=tar,dest="])
+    func emptyOutputDestinationFails(_ output: String) async throws {
+        let workspace = BuildWorkspace()
+        workspace.write("Dockerfile", "FROM scratch\nLABEL empty=1\n")
+        let before = try FileManager.default.contentsOfDirectory(atPath: workspace.context).sorted()
+        let result = await workspace.run(["build", "-t", "empty/app:1", "-o", output, "."])
+        #expect(result.status == 125)
+        #expect(
+            result.stderr.contains(
+                "kiln build: invalid value \"\(output)\" for --output: the destination is empty; name a file or directory"),
+            "\(result.stderr)")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: workspace.context).sorted() == before)
+        #expect(try workspace.tags().isEmpty)
+    }
+
     @Test func quietBuildPrintsID() async throws {
         let workspace = BuildWorkspace()
         workspace.write("Dockerfile", "FROM scratch\nLABEL quiet=2\n")

@@ -27,6 +27,17 @@ import Testing
         #expect(try String(contentsOfFile: file, encoding: .utf8) == "keep\n")
     }
 
+    @Test(arguments: ["oci:", "oci::v1"])
+    func emptyDirectoryNameIsRejected(_ destination: String) async throws {
+        let workspace = try await Self.workspace()
+        let before = try FileManager.default.contentsOfDirectory(atPath: workspace.context).sorted()
+
+        let result = await workspace.run(["push", "layout/app:1", destination])
+        #expect(result.status == 1)
+        #expect(result.stderr.contains("oci destination is missing the directory name"), "\(result.stderr)")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: workspace.context).sorted() == before)
+    }
+
     @Test func pathUnderRegularFileIsRejected() async throws {
         let workspace = try await Self.workspace()
         let file = workspace.context + "/file"

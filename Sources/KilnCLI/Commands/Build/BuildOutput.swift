@@ -33,7 +33,7 @@ struct BuildOutput {
             destination = text
         } else {
             for field in text.split(separator: ",") {
-                let parts = field.split(separator: "=", maxSplits: 1).map(String.init)
+                let parts = field.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
                 guard parts.count == 2 else {
                     throw UsageError(
                         command: command, reason: .invalidValue(flag: "--output", value: text, reason: "expected key=value fields"))
@@ -56,6 +56,13 @@ struct BuildOutput {
         }
         if kind != .image && destination == nil {
             throw UsageError(command: command, reason: .invalidValue(flag: "--output", value: text, reason: "dest is missing"))
+        }
+        // An empty path would resolve to the current directory, and type=local would copy the
+        // image's files over whatever is there.
+        if kind != .image && destination == "" {
+            throw UsageError(
+                command: command,
+                reason: .invalidValue(flag: "--output", value: text, reason: "the destination is empty; name a file or directory"))
         }
         // buildx hands `-` to BuildKit as a directory named `-`, which is hardly ever what was meant.
         if kind == .local && destination == "-" {

@@ -61,6 +61,11 @@ enum PushCommand {
         var printedName: String
         if destinationText.hasPrefix("oci:") {
             let (directory, tag) = splitLayoutDestination(String(destinationText.dropFirst(4)), default: sourceName)
+            // An empty directory name would resolve to the current directory.
+            guard !directory.isEmpty else {
+                throw GeneralError(
+                    "oci destination is missing the directory name", hint: "write oci:DIR, for example oci:image-layout")
+            }
             pushed = try copyToLayout(document, from: source, directory: context.absolutePath(directory), tag: tag)
             printedName = tag
         } else if let archive = ArchiveDestination(parsing: destinationText) {
