@@ -58,6 +58,38 @@ struct VolumeCommandTests {
         }
     }
 
+    /// These once indexed an empty array and stopped kiln with SIGILL.
+    @Test(arguments: [
+        ("", "bad format of filter (expected name=value)"), ("label", "bad format of filter (expected name=value)"),
+        ("=x", "bad format of filter (expected name=value)"), ("label=", "the label name is empty"),
+        ("label==", "the label name is empty"), ("label!=", "the label name is empty"),
+    ])
+    func emptyFilterPartsAreRejected(_ value: String, _ reason: String) {
+        for (command, keys) in [("kiln volume ls", VolumeFilters.listKeys), ("kiln volume prune", VolumeFilters.pruneKeys)] {
+            #expect {
+                try VolumeFilters([value], command: command, allowed: keys)
+            } throws: { error in
+                (error as? UsageError)?.rendered.contains(reason) ?? false
+            }
+        }
+        #expect {
+            try ContainerFilters([value], command: "kiln ps", allowed: ContainerFilters.psKeys)
+        } throws: { error in
+            (error as? UsageError)?.rendered.contains(reason) ?? false
+        }
+        #expect {
+            try ContainerFilters([value], command: "kiln container prune", allowed: ContainerFilters.pruneKeys)
+        } throws: { error in
+            (error as? UsageError)?.rendered.contains(reason) ?? false
+        }
+    }
+
+    @Test func labelMatchIgnoresEmptyParts() {
+        #expect(!ContainerFilters.matchesLabel(["a": "1"], ""))
+        #expect(!ContainerFilters.matchesLabel(["a": "1"], "="))
+        #expect(ContainerFilters.matchesLabel(["": "x"], "=x"))
+    }
+
     @Test func pruneFilterAllWorksAsFlag() throws {
         let all = try VolumeFilters(["all=true"], command: "kiln volume prune", allowed: VolumeFilters.pruneKeys)
         #expect(all.all)

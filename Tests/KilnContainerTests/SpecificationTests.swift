@@ -121,3 +121,20 @@ struct MountSpecificationTests {
         } throws: { _ in true }
     }
 }
+
+@Suite struct MountFieldTests {
+    /// A field without a key once indexed an empty array and stopped kiln with SIGILL.
+    @Test(arguments: ["=", "type=bind,=,", "=x,target=/t", "target=/t,=ro"])
+    func fieldWithoutKeyIsRejected(_ value: String) {
+        #expect {
+            try MountParser.mount(value, workingDirectory: "/")
+        } throws: { error in
+            (error as? ContainerError)?.diagnostic.message.contains("has no key; write key=value") ?? false
+        }
+    }
+
+    @Test func emptyFieldsBetweenCommasAreSkipped() throws {
+        let mount = try MountParser.mount("type=tmpfs,,target=/t,", workingDirectory: "/")
+        #expect(mount.destination == "/t")
+    }
+}

@@ -75,9 +75,10 @@ enum MountParser {
         var noCopy = false
         var options: [String] = []
         for field in value.split(separator: ",") {
-            let parts = field.split(separator: "=", maxSplits: 1).map(String.init)
+            let parts = field.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
             let key = parts[0].lowercased()
             let setting = parts.count > 1 ? parts[1] : nil
+            guard !key.isEmpty else { throw invalid("field \"\(field)\" has no key; write key=value, such as target=/data") }
             switch key {
             case "type": type = setting ?? ""
             case "source", "src": source = setting

@@ -12,12 +12,10 @@ struct ContainerFilters {
 
     init(_ values: [String], command: String, allowed: Set<String>) throws {
         for value in values {
-            let parts = value.split(separator: "=", maxSplits: 1).map(String.init)
-            let key = parts[0].lowercased()
+            let (key, argument) = try FilterArgument.split(value, command: command)
             guard allowed.contains(key) else {
-                throw UsageError(command: command, reason: .custom("invalid filter '\(parts[0])'"))
+                throw UsageError(command: command, reason: .custom("invalid filter '\(key)'"))
             }
-            let argument = parts.count > 1 ? parts[1] : ""
             if key == "status", ContainerStatus(rawValue: argument) == nil {
                 throw UsageError(
                     command: command,
@@ -67,7 +65,7 @@ struct ContainerFilters {
     }
 
     static func matchesLabel(_ labels: [String: String], _ filter: String) -> Bool {
-        let parts = filter.split(separator: "=", maxSplits: 1).map(String.init)
+        let parts = filter.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
         guard let value = labels[parts[0]] else { return false }
         return parts.count == 1 || value == parts[1]
     }

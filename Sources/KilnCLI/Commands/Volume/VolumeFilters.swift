@@ -14,12 +14,10 @@ struct VolumeFilters {
 
     init(_ values: [String], command: String, allowed: Set<String>) throws {
         for value in values {
-            let parts = value.split(separator: "=", maxSplits: 1).map(String.init)
-            let key = parts.first?.lowercased() ?? ""
+            let (key, argument) = try FilterArgument.split(value, command: command)
             guard allowed.contains(key) else {
-                throw UsageError(command: command, reason: .custom("invalid filter '\(parts.first ?? value)'"))
+                throw UsageError(command: command, reason: .custom("invalid filter '\(key)'"))
             }
-            let argument = parts.count > 1 ? parts[1] : ""
             if key == "dangling" || key == "all", Self.bool(argument) == nil {
                 throw UsageError(
                     command: command,
