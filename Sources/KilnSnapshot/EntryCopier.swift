@@ -13,13 +13,18 @@ public struct EntryCopier: Sendable {
     public struct Overrides: Sendable, Hashable {
         public var userID: uid_t?
         public var groupID: gid_t?
-        /// Permission bits for files and directories (not links).
-        public var permissions: mode_t?
+        /// The change `--chmod` makes to files and directories (not links).
+        public var permissions: PermissionChange?
 
-        public init(userID: uid_t? = nil, groupID: gid_t? = nil, permissions: mode_t? = nil) {
+        public init(userID: uid_t? = nil, groupID: gid_t? = nil, permissions: PermissionChange? = nil) {
             self.userID = userID
             self.groupID = groupID
             self.permissions = permissions
+        }
+
+        /// The permission bits a copy of an entry with `status` gets.
+        public func permissions(of status: FileStatus) -> mode_t {
+            permissions?.applied(to: status.permissions, isDirectory: status.kind == .directory) ?? status.permissions
         }
     }
 
@@ -73,7 +78,7 @@ public struct EntryCopier: Sendable {
             try output.setOwner(user: overrides.userID ?? status.userID, group: overrides.groupID ?? status.groupID)
         }
         // After chown, which clears setuid and setgid bits.
-        try output.setPermissions(overrides.permissions ?? status.permissions)
+        try output.setPermissions(overrides.permissions(of: status))
         try output.setTimes(access: nil, modification: status.modificationTime)
     }
 
@@ -82,7 +87,7 @@ public struct EntryCopier: Sendable {
             try entry.setOwner(user: overrides.userID ?? status.userID, group: overrides.groupID ?? status.groupID)
         }
         if !isLink {
-            try entry.setPermissions(overrides.permissions ?? status.permissions)
+            try entry.setPermissions(overrides.permissions(of: status))
         }
         try entry.setTimes(access: nil, modification: status.modificationTime)
     }

@@ -1,6 +1,7 @@
 import CArchive
 import Foundation
 import Glibc
+import KilnSnapshot
 import KilnSystem
 
 /// `ADD` of a local archive: a tar, plain or compressed with gzip, bzip2, xz or zstd, unpacked
@@ -15,7 +16,7 @@ struct ArchiveExtractor {
     static let maximumEntries = 2_000_000
 
     var owner: (uid: uid_t, gid: gid_t)?
-    var permissions: mode_t?
+    var permissions: PermissionChange?
     /// Stops the extraction, checked before each entry.
     var cancellation: CancellationFlag?
 
@@ -64,7 +65,9 @@ struct ArchiveExtractor {
             let path = Self.path(archive_entry_pathname_utf8(handle) ?? archive_entry_pathname(handle))
             guard !path.components.filter({ !$0.isDotDot }).isEmpty else { continue }
             let entry = try destination.entry(path, createParents: 0o755)
-            let mode = permissions ?? (archive_entry_perm(handle) & 0o7777)
+            let archived = archive_entry_perm(handle) & 0o7777
+            let mode =
+                permissions?.applied(to: archived, isDirectory: archive_entry_filetype(handle) == S_IFDIR) ?? archived
             let mtime = timespec(tv_sec: archive_entry_mtime(handle), tv_nsec: Int(archive_entry_mtime_nsec(handle)))
             let uid = owner?.uid ?? uid_t(clamping: archive_entry_uid(handle))
             let gid = owner?.gid ?? gid_t(clamping: archive_entry_gid(handle))

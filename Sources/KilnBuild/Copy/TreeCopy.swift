@@ -70,7 +70,7 @@ struct TreeCopy {
             try entry.setOwner(
                 user: copier.overrides.userID ?? status.userID, group: copier.overrides.groupID ?? status.groupID)
         }
-        try entry.setPermissions(copier.overrides.permissions ?? status.permissions)
+        try entry.setPermissions(copier.overrides.permissions(of: status))
     }
 
     /// Where a file copied to `destination` goes: through a link at the destination (as
@@ -125,7 +125,7 @@ struct TreeCopy {
         if copier.setsOwners {
             try output.setOwner(user: copier.overrides.userID ?? 0, group: copier.overrides.groupID ?? 0)
         }
-        try output.setPermissions(copier.overrides.permissions ?? permissions)
+        try output.setPermissions(copier.overrides.permissions?.applied(to: permissions, isDirectory: false) ?? permissions)
         if let modificationTime { try output.setTimes(access: nil, modification: modificationTime) }
         try output.close()
     }

@@ -152,7 +152,7 @@ extension StageBuilder {
                     overrides.userID = 0
                     overrides.groupID = 0
                 }
-                if case .octal(let bits) = request.mode { overrides.permissions = mode_t(bits) }
+                overrides.permissions = request.mode.flatMap(Self.permissionChange)
                 let root = try RootDirectory(path: FilePath(filesystem.rootPath))
                 let sourceRoot = origin?.root ?? root
                 var tree = TreeCopy(root: root, sourceRoot: sourceRoot, copier: EntryCopier(overrides: overrides))
@@ -244,7 +244,7 @@ extension StageBuilder {
                     if let uid = tree.copier.overrides.userID, request.chown != nil {
                         extractor.owner = (uid, tree.copier.overrides.groupID ?? uid)
                     }
-                    if case .octal(let bits) = request.mode { extractor.permissions = mode_t(bits) }
+                    extractor.permissions = tree.copier.overrides.permissions
                     try extractor.extract(file, into: extraction, name: source)
                     return
                 }
@@ -293,12 +293,19 @@ extension StageBuilder {
             || lowered.contains(".git#")
     }
 
+    /// The change a `--chmod` value makes to each copied entry.
+    static func permissionChange(_ mode: FileMode?) -> PermissionChange? {
+        switch mode {
+        case .octal(let bits): .set(mode_t(bits))
+        case .symbolic(let text): PermissionChange(symbolic: text)
+        case nil: nil
+        }
+    }
+
     /// Rejects flag values kiln parses but cannot honour.
     static func check(_ request: CopyRequest) throws {
-        if case .symbolic(let text) = request.mode {
-            throw BuildError(
-                .invalidValue(
-                    "\(request.keyword) --chmod=\(text): symbolic modes are not supported; use an octal mode such as 0755"))
+        if case .symbolic(let text) = request.mode, permissionChange(request.mode) == nil {
+            throw BuildError(.invalidValue("\(request.keyword) --chmod=\(text): not a valid symbolic mode"))
         }
         if request.keepGitDir {
             throw BuildError(.unsupported("ADD --keep-git-dir (kiln does not fetch git repositories)"))

@@ -7,6 +7,10 @@ struct BuildCopyTests {
     @Test func ownersModesAndSources() async throws {
         let context = try TemporaryDirectory("kiln-copy")
         defer { context.remove() }
+        // The symbolic --chmod checks below start from these modes, whatever the umask.
+        try context.write("dir/b.txt", "b\n", mode: 0o644)
+        try context.write("dir/sub/deep.txt", "deep\n", mode: 0o644)
+        try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: context.appending("dir/sub"))
         let (root, _, result) = try await BuildRunTests.build(
             """
             FROM kiln-test/busybox:1 AS first
@@ -17,6 +21,8 @@ struct BuildCopyTests {
             COPY --chown=42 a.txt /by-number
             COPY --chown=42:43 a.txt /by-numbers
             COPY --chmod=0750 dir /modes/
+            COPY --chmod=u+x,go-r dir /symbolic/
+            COPY --chmod=a=rX dir /read-only/
             COPY --from=first /out/staged.txt /from-name
             COPY --from=0 /out/staged.txt /from-index
             COPY --from=kiln-test/busybox:1 /etc/group /from-image
@@ -44,6 +50,11 @@ struct BuildCopyTests {
         #expect(Inspect.mode(root + "/by-numbers")?.gid == 43)
         #expect(Inspect.mode(root + "/modes/b.txt")?.permissions == 0o750)
         #expect(Inspect.mode(root + "/modes/sub")?.permissions == 0o750)
+        // Symbolic modes change each entry's own mode: b.txt is 0644 and sub 0755 in the context.
+        #expect(Inspect.mode(root + "/symbolic/b.txt")?.permissions == 0o700)
+        #expect(Inspect.mode(root + "/symbolic/sub")?.permissions == 0o711)
+        #expect(Inspect.mode(root + "/read-only/b.txt")?.permissions == 0o444)
+        #expect(Inspect.mode(root + "/read-only/sub")?.permissions == 0o555)
         #expect(Inspect.text(root + "/from-name") == "staged\n")
         #expect(Inspect.mode(root + "/from-name")?.uid == 1001, "COPY --from keeps the owner")
         #expect(Inspect.text(root + "/from-index") == "staged\n")

@@ -80,11 +80,6 @@ struct BuildErrorTests {
                 "kiln pull",
             ]),
         Failure(
-            name: "symbolic --chmod",
-            dockerfile: "FROM kiln-test/busybox:1\nCOPY --chmod=u+x a.txt /a\n",
-            files: ["a.txt": "a\n"],
-            expected: ["Dockerfile:2: COPY --chmod=u+x a.txt /a: COPY --chmod=u+x: symbolic modes are not supported"]),
-        Failure(
             name: "RUN --mount=type=ssh",
             dockerfile: "FROM kiln-test/busybox:1\nRUN --mount=type=ssh true\n",
             expected: ["Dockerfile:2: RUN --mount=type=ssh true: RUN --mount=type=ssh", "is not supported"]),
