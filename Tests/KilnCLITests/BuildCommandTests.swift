@@ -106,6 +106,20 @@ struct BuildCommandTests {
         #expect(try workspace.tags().isEmpty)
     }
 
+    @Test func failedBuildRemovesOldImageIDFile() async throws {
+        let workspace = BuildWorkspace()
+        workspace.write("Dockerfile", "FROM scratch\nLABEL first=1\n")
+        let built = await workspace.run(["build", "-q", "--iidfile", "id.txt", "."])
+        try #require(built.status == 0, "\(built.stderr)")
+        let idFile = workspace.context + "/id.txt"
+        #expect(FileManager.default.fileExists(atPath: idFile))
+
+        workspace.write("Dockerfile", "FROM scratch\nNOSUCH instruction\n")
+        let failed = await workspace.run(["build", "-q", "--iidfile", "id.txt", "."])
+        #expect(failed.status != 0)
+        #expect(!FileManager.default.fileExists(atPath: idFile))
+    }
+
     @Test func quietBuildPrintsID() async throws {
         let workspace = BuildWorkspace()
         workspace.write("Dockerfile", "FROM scratch\nLABEL quiet=2\n")

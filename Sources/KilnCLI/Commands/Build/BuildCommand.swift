@@ -7,6 +7,7 @@ import KilnLua
 import KilnRegistry
 import KilnSnapshot
 import KilnStore
+import KilnSystem
 
 /// `kiln build`: builds an image from a Dockerfile, as `docker build` does.
 enum BuildCommand {
@@ -66,6 +67,11 @@ enum BuildCommand {
             throw UsageError(command: command, reason: .custom("--push needs a name given with -t"))
         }
 
+        // A failed build must not leave an older build's ID there for a script to run, so the
+        // file goes first, as the Docker CLI removes it.
+        if let path = arguments[iidfile], unlink(context.absolutePath(path)) != 0, errno != ENOENT, errno != EISDIR {
+            throw SystemError("remove the old --iidfile", path: context.absolutePath(path), errno: errno)
+        }
         let store = try Store.open(root: context.storeRoot, logger: context.logger)
         let lease = try store.createLease(label: "build inputs")
         defer { try? lease.release() }
