@@ -40,9 +40,11 @@ enum CommandTable {
                     ContainerPruneCommand.spec,
                     RestartCommand.spec,
                     RemoveCommand.spec,
+                    RenameCommand.spec,
                     RunCommand.spec,
                     StartCommand.spec,
                     StopCommand.spec,
+                    WaitCommand.spec,
                 ]),
             CommandSpec(
                 group: "image", summary: "Manage images", category: "Management Commands",
@@ -97,12 +99,14 @@ enum CommandTable {
             ParseCommand.spec.renamed("parse", category: "Commands"),
             PortCommand.spec.renamed("port", category: "Commands"),
             RestartCommand.spec.renamed("restart", category: "Commands"),
+            RenameCommand.spec.renamed("rename", category: "Commands"),
             RemoveCommand.spec.renamed("rm", category: "Commands"),
             ImageRemoveCommand.spec.renamed("rmi", category: "Commands"),
             ImageSaveCommand.spec.renamed("save", category: "Commands"),
             StartCommand.spec.renamed("start", category: "Commands"),
             StopCommand.spec.renamed("stop", category: "Commands"),
             ImageTagCommand.spec.renamed("tag", category: "Commands"),
+            WaitCommand.spec.renamed("wait", category: "Commands"),
         ]
     }
 }

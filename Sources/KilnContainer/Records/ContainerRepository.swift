@@ -111,6 +111,16 @@ public struct ContainerRepository: Sendable {
         }
     }
 
+    /// Gives the container a new name, or throws `nameInUse` when another container has it.
+    public func rename(_ id: String, to name: String) throws {
+        try store.database.transaction { transaction in
+            if let row = try transaction.query("SELECT id FROM containers WHERE name = ?", [.text(name)]).first {
+                throw ContainerError(.nameInUse(name: name, container: row.string(0) ?? ""))
+            }
+            try transaction.query("UPDATE containers SET name = ? WHERE id = ?", [.text(name), .text(id)])
+        }
+    }
+
     /// Removes the record; the container's directories become leftovers of the store.
     public func delete(_ id: String) throws {
         try store.removeContainer(id: id)

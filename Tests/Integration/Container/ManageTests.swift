@@ -220,6 +220,49 @@ struct ManageTests {
         }
     }
 
+    @Test func waitPrintsExitCodes() async throws {
+        try await ContainerHarness.with { harness in
+            #expect(await harness.kiln("run", "-d", "--name", "slow", ContainerHarness.image, "sh", "-c", "sleep 1; exit 3").status == 0)
+            #expect(await harness.kiln("run", "--name", "done", ContainerHarness.image, "sh", "-c", "exit 4").status == 4)
+
+            let waited = await harness.kiln("wait", "slow", "done")
+            #expect(waited.status == 0, "\(waited.stderr)")
+            #expect(waited.stdout == "3\n4\n")
+            let slow = try harness.container("slow")
+            #expect(slow?.status == .exited)
+
+            let missing = await harness.kiln("wait", "done", "nosuch")
+            #expect(missing.status == 1)
+            #expect(missing.stdout == "4\n")
+            #expect(missing.stderr.contains("No such container: nosuch"), "\(missing.stderr)")
+        }
+    }
+
+    @Test func renameKeepsTheContainer() async throws {
+        try await ContainerHarness.with { harness in
+            #expect(await harness.kiln("run", "-d", "--name", "before", ContainerHarness.image, "sleep", "1000").status == 0)
+            #expect(await harness.kiln("create", "--name", "other", ContainerHarness.image, "true").status == 0)
+            let id = try #require(try harness.container("before")?.id)
+
+            let renamed = await harness.kiln("rename", "before", "after")
+            #expect(renamed.status == 0, "\(renamed.stderr)")
+            #expect(try harness.container("after")?.id == id)
+            #expect(try harness.container("before") == nil)
+            #expect(await harness.kiln("exec", "after", "true").status == 0, "a running container keeps running")
+
+            let taken = await harness.kiln("rename", "after", "other")
+            #expect(taken.status == 1)
+            #expect(taken.stderr.contains("The container name \"/other\" is already in use"), "\(taken.stderr)")
+            let same = await harness.kiln("rename", "after", "after")
+            #expect(same.status == 1)
+            #expect(same.stderr.contains("already named after"), "\(same.stderr)")
+            let invalid = await harness.kiln("rename", "after", "bad name")
+            #expect(invalid.status != 0)
+            #expect(try harness.container("after")?.id == id)
+            _ = await harness.kiln("rm", "-f", "after", "other")
+        }
+    }
+
     @Test func restartAndStartAgain() async throws {
         try await ContainerHarness.with { harness in
             #expect(await harness.kiln("run", "-d", "--name", "again", ContainerHarness.image, "sh", "-c", "date +%s%N >> /tmp/starts; sleep 1000").status == 0)

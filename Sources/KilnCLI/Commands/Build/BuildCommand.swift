@@ -35,6 +35,8 @@ enum BuildCommand {
     static let quiet = BoolFlag("quiet", short: "q", help: "Suppress the build output and print image ID on success")
     static let platform = ValueFlag("platform", placeholder: "string", help: "Set target platform for build", default: "host")
     static let push = BoolFlag("push", help: "Push the image to its registry after building it (needs -t)")
+    /// buildx needs `--load` to put the result into the image store; kiln always does.
+    static let load = BoolFlag("load", help: "Load the image into the store (always done; accepted as buildx takes it)")
 
     static let spec = CommandSpec(
         name: "build",
@@ -49,7 +51,7 @@ enum BuildCommand {
             """,
         flags: [
             tag.spec, file.spec, buildArg.spec, target.spec, label.spec, noCache.spec, pull.spec, network.spec,
-            secret.spec, iidfile.spec, output.spec, progress.spec, quiet.spec, platform.spec, push.spec,
+            secret.spec, iidfile.spec, output.spec, progress.spec, quiet.spec, platform.spec, push.spec, load.spec,
         ] + PluginSupport.flags + RegistryOptions.flags,
         arity: .exactly(1),
         category: "Common Commands"
