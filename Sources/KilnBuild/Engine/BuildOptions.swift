@@ -23,6 +23,8 @@ public struct BuildOptions: Sendable {
     public var pull = false
     /// `--network`: the default network of RUN steps.
     public var network: NetworkMode = .host
+    /// `--add-host`: lines that the /etc/hosts of every RUN step gets.
+    public var extraHosts: [HostMapping] = []
     /// `--secret`: secrets by id.
     public var secrets: [String: BuildSecret] = [:]
     /// `--platform`: the target platform.

@@ -63,6 +63,9 @@ extension StageBuilder {
         builder.add("user", user)
         builder.add("workdir", workdir)
         builder.add("network", "\(network)")
+        let hostsLines = options.extraHosts.map { $0.hostsLine(network: network) }
+        // A step that reads a mapped name may give another result with another address.
+        if !hostsLines.isEmpty { builder.add("extra hosts", hostsLines) }
         builder.add("mounts", try await mounts.keyFields())
         if let script { builder.add("script", String(decoding: script.contents, as: UTF8.self)) }
 
@@ -96,6 +99,7 @@ extension StageBuilder {
                     rootfs: filesystem.rootPath, args: arguments, env: environment + prepared.environment, cwd: workdir,
                     user: processUser, mounts: requests, network: network, extraFiles: prepared.files)
                 configuration.hostname = "kiln"
+                configuration.extraHosts = hostsLines
                 let runner = try engine.runtime.containerRunner()
                 try Task.checkCancellation()
                 let exit = try await runner.run(

@@ -14,6 +14,8 @@ public struct CreateOptions: Sendable {
     public var user: String?
     public var workingDir: String?
     public var hostname: String?
+    /// `--add-host` values: `NAME:ADDRESS` or `NAME=ADDRESS`.
+    public var extraHosts: [String] = []
     public var tty = false
     public var interactive = false
     public var labels: [String: String] = [:]

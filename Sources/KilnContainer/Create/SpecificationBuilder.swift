@@ -135,6 +135,13 @@ public struct SpecificationBuilder {
 
         var labels = imageConfig.labels ?? [:]
         labels.merge(options.labels) { _, given in given }
+        for value in options.extraHosts {
+            do {
+                _ = try HostMapping(parsing: value)
+            } catch {
+                throw ContainerError(.invalidOption(flag: "--add-host", value: value, reason: error.reason))
+            }
+        }
 
         return ContainerSpecification(
             image: options.image, imageID: image.id.description, imageManifest: image.manifest.digest.description,
@@ -146,7 +153,8 @@ public struct SpecificationBuilder {
             publishAll: options.publishAll, networkMode: network, autoRemove: options.autoRemove,
             readOnly: options.readOnly, initProcess: options.initProcess, logMaximumSize: maximumSize,
             logMaximumFiles: maximumFiles, platform: config.platform.description, restartPolicy: restartPolicy,
-            resources: resources.isEmpty ? nil : resources, created: DockerTime.now)
+            resources: resources.isEmpty ? nil : resources, created: DockerTime.now,
+            extraHosts: options.extraHosts.isEmpty ? nil : options.extraHosts)
     }
 
     /// Cleans the image's `Volumes` into absolute container paths. A relative path or one with a

@@ -71,10 +71,12 @@ struct RuntimePlanner {
                 })
         }
 
-        let configuration = ContainerConfiguration(
+        var configuration = ContainerConfiguration(
             rootfs: rootfs, args: args, env: spec.env, cwd: spec.workingDir, user: user, hostname: spec.hostname,
             terminal: spec.tty, consoleSize: consoleSize, mounts: mounts, network: network, readonlyRootfs: spec.readOnly,
             resources: spec.resources ?? ResourceLimits())
+        // Checked at create; a value that no longer parses (another kiln's record) is skipped.
+        configuration.extraHosts = (spec.extraHosts ?? []).compactMap { try? HostMapping(parsing: $0).hostsLine(network: network) }
         return LaunchPlan(configuration: configuration, ports: spec.networkMode == "slirp" ? ports : [])
     }
 

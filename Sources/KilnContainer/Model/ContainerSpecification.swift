@@ -58,6 +58,9 @@ public struct ContainerSpecification: Codable, Sendable, Equatable {
     public var resources: ResourceLimits?
     /// Unix time with fractions.
     public var created: Double
+    /// `--add-host` values as given (`db:10.0.0.5`); nil when there were none, and in records
+    /// from kilns without the flag.
+    public var extraHosts: [String]?
 
     /// The process the container starts: entrypoint, then command.
     public var argv: [String] { entrypoint + cmd }

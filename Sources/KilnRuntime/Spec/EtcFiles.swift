@@ -5,6 +5,8 @@ enum EtcFiles {
     /// The address slirp4netns gives the container, and its DNS forwarder.
     static let slirpContainerAddress = "10.0.2.100"
     static let slirpDNSAddress = "10.0.2.3"
+    /// slirp4netns's gateway, which reaches the host's addresses other than loopback.
+    static let slirpGatewayAddress = "10.0.2.2"
 
     static func hosts(_ configuration: ContainerConfiguration) -> String {
         var lines: [String] = []

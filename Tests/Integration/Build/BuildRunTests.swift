@@ -105,6 +105,20 @@ struct BuildRunTests {
         #expect(Inspect.text(noneRoot + "/default") == "lo\n")
     }
 
+    @Test func addHostReachesRunSteps() async throws {
+        let context = try TemporaryDirectory("kiln-run")
+        defer { context.remove() }
+        let dockerfile = "FROM kiln-test/busybox:1\nRUN grep -w db /etc/hosts > /db\n"
+        let (root, _, result) = try await Self.build(dockerfile, arguments: ["--add-host", "db:10.0.0.5"], in: context)
+        try #require(result.status == 0, "\(result.stderr)")
+        #expect(Inspect.text(root + "/db") == "10.0.0.5\tdb\n")
+
+        // Another address is another step, not a cache hit.
+        let (otherRoot, _, other) = try await Self.build(dockerfile, arguments: ["--add-host", "db=10.0.0.6"], in: context)
+        try #require(other.status == 0, "\(other.stderr)")
+        #expect(Inspect.text(otherRoot + "/db") == "10.0.0.6\tdb\n")
+    }
+
     @Test func generatedFilesStayOutOfLayers() async throws {
         let context = try TemporaryDirectory("kiln-run")
         defer { context.remove() }

@@ -50,6 +50,22 @@ struct RunTests {
         }
     }
 
+    @Test func addHostWritesEtcHosts() async throws {
+        try await ContainerHarness.with { harness in
+            let run = await harness.kiln(
+                "run", "--name", "mapped", "--add-host", "db:10.0.0.5", "--add-host", "gw=host-gateway",
+                ContainerHarness.image, "cat", "/etc/hosts")
+            #expect(run.status == 0, "\(run.stderr)")
+            #expect(run.stdout.hasSuffix("10.0.0.5\tdb\n10.0.2.2\tgw\n"), "\(run.stdout)")
+            let inspected = await harness.kiln("inspect", "-f", "{{json .HostConfig.ExtraHosts}}", "mapped")
+            #expect(inspected.stdout == "[\"db:10.0.0.5\",\"gw=host-gateway\"]\n", "\(inspected.stderr)")
+
+            let invalid = await harness.kiln("run", "--rm", "--add-host", "db:nowhere", ContainerHarness.image, "true")
+            #expect(invalid.status == 125)
+            #expect(invalid.stderr.contains("\"nowhere\" is not an IPv4 or IPv6 address"), "\(invalid.stderr)")
+        }
+    }
+
     @Test func exitStatuses() async throws {
         try await ContainerHarness.with { harness in
             let image = ContainerHarness.image

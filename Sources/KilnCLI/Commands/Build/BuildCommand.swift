@@ -35,6 +35,7 @@ enum BuildCommand {
     static let quiet = BoolFlag("quiet", short: "q", help: "Suppress the build output and print image ID on success")
     static let platform = ValueFlag("platform", placeholder: "string", help: "Set target platform for build", default: "host")
     static let push = BoolFlag("push", help: "Push the image to its registry after building it (needs -t)")
+    static let addHost = ListFlag("add-host", placeholder: "list", help: "Add a custom host-to-IP mapping (host:ip)")
     /// buildx needs `--load` to put the result into the image store; kiln always does.
     static let load = BoolFlag("load", help: "Load the image into the store (always done; accepted as buildx takes it)")
 
@@ -50,7 +51,7 @@ enum BuildCommand {
             image reproducible: it becomes the creation time and the latest file time in the layers.
             """,
         flags: [
-            tag.spec, file.spec, buildArg.spec, target.spec, label.spec, noCache.spec, pull.spec, network.spec,
+            addHost.spec, tag.spec, file.spec, buildArg.spec, target.spec, label.spec, noCache.spec, pull.spec, network.spec,
             secret.spec, iidfile.spec, output.spec, progress.spec, quiet.spec, platform.spec, push.spec, load.spec,
         ] + PluginSupport.flags + RegistryOptions.flags,
         arity: .exactly(1),

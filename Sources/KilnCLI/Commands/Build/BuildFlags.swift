@@ -46,6 +46,13 @@ enum BuildFlags {
         }
         options.noCache = arguments[BuildCommand.noCache]
         options.pull = arguments[BuildCommand.pull]
+        for value in arguments[BuildCommand.addHost] {
+            do {
+                options.extraHosts.append(try HostMapping(parsing: value))
+            } catch {
+                throw UsageError(command: command, reason: .invalidValue(flag: "--add-host", value: value, reason: error.reason))
+            }
+        }
         switch arguments[BuildCommand.network] ?? "host" {
         case "host", "default": options.network = .host
         case "none": options.network = .none

@@ -117,6 +117,7 @@ enum ContainerInspection {
             ("Binds", spec.binds.isEmpty ? .null : .strings(spec.binds)),
             ("LogConfig", .object([("Type", .string("json-file")), ("Config", .map(["max-size": .string("\(spec.logMaximumSize)"), "max-file": .string("\(spec.logMaximumFiles)")]))])),
             ("NetworkMode", .string(spec.networkMode)),
+            ("ExtraHosts", spec.extraHosts.map { .strings($0) } ?? .null),
             ("PortBindings", portMap(spec.portBindings, exposed: [])),
             (
                 "RestartPolicy",

@@ -25,6 +25,7 @@ enum RunFlags {
     static let stopSignal = ValueFlag("stop-signal", help: "Signal to stop the container")
     static let stopTimeout = ValueFlag("stop-timeout", placeholder: "int", help: "Timeout (in seconds) to stop a container")
     static let label = ListFlag("label", short: "l", help: "Set meta data on a container")
+    static let addHost = ListFlag("add-host", placeholder: "list", help: "Add a custom host-to-IP mapping (host:ip)")
     static let platform = ValueFlag("platform", help: "Set platform if server is multi-platform capable")
     static let logOpt = ListFlag("log-opt", help: "Log driver options (max-size=SIZE, max-file=N)")
     static let noHealthcheck = BoolFlag("no-healthcheck", help: "Disable any container-specified HEALTHCHECK")
@@ -39,7 +40,7 @@ enum RunFlags {
 
     static var shared: [FlagSpec] {
         [
-            name.spec, publish.spec, publishAll.spec, expose.spec, env.spec, envFile.spec, volume.spec,
+            name.spec, addHost.spec, publish.spec, publishAll.spec, expose.spec, env.spec, envFile.spec, volume.spec,
             mount.spec, workdir.spec, user.spec, entrypoint.spec, network.spec, net.spec, hostname.spec,
             initFlag.spec, interactive.spec, tty.spec, readOnly.spec, tmpfs.spec, stopSignal.spec,
             stopTimeout.spec, label.spec, platform.spec, logOpt.spec, noHealthcheck.spec, pull.spec,
@@ -67,6 +68,7 @@ enum RunFlags {
         options.user = arguments[user]
         options.workingDir = arguments[workdir]
         options.hostname = arguments[hostname]
+        options.extraHosts = arguments[addHost]
         options.tty = arguments[tty]
         options.interactive = arguments[interactive]
         for value in arguments[label] {
