@@ -30,6 +30,7 @@ enum CommandTable {
                 subcommands: [
                     CommitCommand.spec,
                     CreateCommand.spec,
+                    DiffCommand.spec,
                     ExecCommand.spec,
                     ContainerInspectCommand.spec,
                     KillCommand.spec,
@@ -89,6 +90,7 @@ enum CommandTable {
         [
             CommitCommand.spec.renamed("commit", category: "Commands"),
             CreateCommand.spec.renamed("create", category: "Commands"),
+            DiffCommand.spec.renamed("diff", category: "Commands"),
             ImageHistoryCommand.spec.renamed("history", category: "Commands"),
             ImageImportCommand.spec.renamed("import", category: "Commands"),
             InspectCommand.spec.renamed("inspect", category: "Commands"),

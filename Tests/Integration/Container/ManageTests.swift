@@ -263,6 +263,30 @@ struct ManageTests {
         }
     }
 
+    @Test func diffListsChanges() async throws {
+        try await ContainerHarness.with { harness in
+            let run = await harness.kiln(
+                "run", "--name", "changer", ContainerHarness.image, "sh", "-c",
+                "echo new > /tmp/added; echo x >> /etc/motd-kiln; rm /etc/group; mkdir -p /srv/a/b; echo y > /srv/a/b/c")
+            #expect(run.status == 0, "\(run.stderr)")
+
+            let diff = await harness.kiln("diff", "changer")
+            #expect(diff.status == 0, "\(diff.stderr)")
+            let lines = diff.stdout.split(separator: "\n").map(String.init)
+            #expect(lines.contains("C /etc"))
+            #expect(lines.contains("A /etc/motd-kiln"))
+            #expect(lines.contains("D /etc/group"))
+            #expect(lines.contains("C /tmp"))
+            #expect(lines.contains("A /tmp/added"))
+            #expect(lines.contains("A /srv/a/b/c"))
+            #expect(lines == lines.sorted { $0.dropFirst(2).utf8.lexicographicallyPrecedes($1.dropFirst(2).utf8) })
+
+            let missing = await harness.kiln("diff", "nosuch")
+            #expect(missing.status == 1)
+            #expect(missing.stderr.contains("No such container: nosuch"))
+        }
+    }
+
     @Test func restartAndStartAgain() async throws {
         try await ContainerHarness.with { harness in
             #expect(await harness.kiln("run", "-d", "--name", "again", ContainerHarness.image, "sh", "-c", "date +%s%N >> /tmp/starts; sleep 1000").status == 0)

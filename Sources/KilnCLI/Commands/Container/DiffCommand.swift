@@ -1,0 +1,30 @@
+import Glibc
+import KilnContainer
+import KilnDiagnostics
+import KilnImage
+
+/// `kiln diff`: the files a container added, changed or deleted, one `A`, `C` or `D` line each,
+/// as `docker diff` prints them.
+enum DiffCommand {
+    static let spec = CommandSpec(
+        name: "diff", summary: "Inspect changes to files or directories on a container's filesystem",
+        usage: "CONTAINER", arity: .exactly(1)
+    ) { arguments, context in
+        let manager = try ContainerSupport.manager(context)
+        let container = try manager.repository.find(arguments.positionals[0])
+        let store = manager.store
+        let lowers = container.specification.chainIDs.reversed().compactMap { try? Digest(parsing: $0) }.map {
+            store.snapshotPath($0)
+        }
+        let upper = manager.filesystem(container.id).upper
+        guard access(upper, F_OK) == 0 else {
+            throw GeneralError(
+                "container \(container.name) has no writable layer", hint: "start it once, or remove it and run it again")
+        }
+        let changes = try await StoreSupport.blocking { try ContainerChanges.list(upper: upper, lowers: lowers) }
+        for change in changes {
+            context.stdout.line("\(change.kind) \(change.path)")
+        }
+        return ExitStatus.success
+    }
+}
