@@ -1,9 +1,9 @@
 import Glibc
 import KilnSystem
 
-/// What `kiln diff` lists: the paths a container added (`A`), changed (`C`) or deleted (`D`)
-/// compared with its image, read from the overlay's upper directory as Docker's overlay2 driver
-/// reads it.
+/// The changes `kiln diff` lists: the paths a container added (`A`), changed (`C`) or deleted
+/// (`D`) compared with its image, read from the overlay's upper directory as Docker's overlay2
+/// driver reads it.
 public enum ContainerChanges {
     public struct Change: Sendable, Equatable {
         /// `A`, `C` or `D`.
