@@ -6,6 +6,42 @@ import Testing
 /// `kiln volume` and the volume and container rows of `kiln system df`, against real containers.
 @Suite(.enabled(if: ContainerHarness.isReady, "needs root, runc, slirp4netns and busybox-static (scripts/setup installs them)"), .serialized)
 struct VolumeCommandTests {
+    /// An empty label name is an error everywhere Docker rejects it, and so is a driver option,
+    /// which kiln does not support. Nothing is created.
+    @Test func badLabelsAndOptionsAreRejected() async throws {
+        try await ContainerHarness.with { harness in
+            let image = ContainerHarness.image
+            let volume = await harness.kiln("volume", "create", "--label", "=x", "labelled")
+            #expect(volume.status == 125)
+            #expect(volume.stderr.contains("invalid value \"=x\" for --label: the label name is empty"), "\(volume.stderr)")
+            let spaced = await harness.kiln("volume", "create", "--label", "a b=x", "labelled")
+            #expect(spaced.status == 125)
+            #expect(spaced.stderr.contains("the label name \"a b\" contains whitespace"), "\(spaced.stderr)")
+            let option = await harness.kiln("volume", "create", "-o", "type=tmpfs", "--opt", "device=tmpfs", "optioned")
+            #expect(option.status == 125)
+            #expect(option.stderr.contains("invalid value \"type=tmpfs\" for --opt: driver options are not supported"), "\(option.stderr)")
+            #expect(await harness.kiln("volume", "ls", "-q").stdout == "")
+
+            let run = await harness.kiln("run", "--rm", "-l", "=x", image, "true")
+            #expect(run.status == 125)
+            #expect(run.stderr.contains("invalid value \"=x\" for --label"), "\(run.stderr)")
+            let created = await harness.kiln("create", "--label", " =x", image, "true")
+            #expect(created.status == 125)
+            #expect(await harness.kiln("ps", "-aq").stdout == "")
+
+            try harness.directory.write("context/Dockerfile", "FROM \(image)\n")
+            let build = await harness.kiln("build", "--label", "=x", harness.directory.appending("context"))
+            #expect(build.status == 125)
+            #expect(build.stderr.contains("invalid value \"=x\" for --label"), "\(build.stderr)")
+
+            let tarball = harness.directory.appending("busybox.tar")
+            let imported = await harness.kiln("import", "--change", "LABEL =x", tarball, "labelled:1")
+            #expect(imported.status == 1)
+            #expect(imported.stderr.contains("\"=x\" is not KEY=VALUE"), "\(imported.stderr)")
+            #expect(await harness.kiln("images", "-q", "labelled").stdout == "")
+        }
+    }
+
     @Test func deepTreesAndLongNamesAreRemoved() async throws {
         try await ContainerHarness.with { harness in
             // A 255-character name is valid, and its removal name must still fit in NAME_MAX.
