@@ -200,6 +200,58 @@ struct VolumeCommandTests {
         }
     }
 
+    /// RECLAIMABLE of the Images and Build Cache rows is what `image prune -a` and then
+    /// `builder prune -a` report. The store has a layer that both builds share at different
+    /// positions (its older snapshot goes with the older image), cache-only image configs, and
+    /// an image that a stopped container keeps.
+    @Test func diskUsageMatchesPruneTotals() async throws {
+        try await ContainerHarness.with { harness in
+            let image = ContainerHarness.image
+            let tar = harness.directory.appending("busybox.tar")
+            #expect(await harness.kiln("import", "--change", "ENV KEPT=1", tar, "kept:1").status == 0)
+            #expect(await harness.kiln("run", "--name", "keeper", "kept:1", "true").status == 0)
+            try harness.directory.write("context/f", String(repeating: "f", count: 500_000))
+            try harness.directory.write(
+                "context/Dockerfile",
+                """
+                FROM \(image)
+                RUN head -c 3000000 /dev/urandom > /r1
+                COPY f /f
+                RUN head -c 1000000 /dev/urandom > /r2
+
+                """)
+            let context = harness.directory.appending("context")
+            let first = await harness.kiln("build", "-q", "-t", "app:1", context)
+            #expect(first.status == 0, "\(first.stderr)")
+            let second = await harness.kiln("build", "-q", "--no-cache", "-t", "app:1", context)
+            #expect(second.status == 0, "\(second.stderr)")
+
+            func reclaimable(_ type: String) async -> String? {
+                let rows = await harness.kiln("system", "df", "--format", "{{.Type}}|{{.Reclaimable}}").stdout
+                let row = rows.split(separator: "\n").first { $0.hasPrefix(type + "|") }
+                return row.flatMap { $0.split(separator: "|").last?.split(separator: " ").first.map(String.init) }
+            }
+            func reclaimed(_ output: String) -> String? {
+                output.split(separator: "\n").last { $0.hasPrefix("Total reclaimed space: ") }
+                    .map { String($0.dropFirst("Total reclaimed space: ".count)) }
+            }
+
+            let imagesBefore = await reclaimable("Images")
+            let imagePrune = await harness.kiln("image", "prune", "-a", "-f")
+            #expect(imagePrune.status == 0, "\(imagePrune.stderr)")
+            #expect(imagesBefore != "0B")
+            #expect(reclaimed(imagePrune.stdout) == imagesBefore, "\(imagePrune.stdout)")
+            #expect(await reclaimable("Images") == "0B")
+
+            let cacheBefore = await reclaimable("Build Cache")
+            let builderPrune = await harness.kiln("builder", "prune", "-a", "-f")
+            #expect(builderPrune.status == 0, "\(builderPrune.stderr)")
+            #expect(cacheBefore != "0B")
+            #expect(reclaimed(builderPrune.stdout) == cacheBefore, "\(builderPrune.stdout)")
+            #expect(await reclaimable("Build Cache") == "0B")
+        }
+    }
+
     @Test func systemPruneWithVolumes() async throws {
         try await ContainerHarness.with { harness in
             #expect(await harness.kiln("run", "--name", "old", "-v", "/scratch", ContainerHarness.image, "true").status == 0)
