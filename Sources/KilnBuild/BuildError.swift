@@ -1,4 +1,5 @@
 import KilnDiagnostics
+import KilnImage
 
 /// The one error type of the build engine: what failed, as data, and the step where it failed.
 ///
@@ -51,6 +52,9 @@ public struct BuildError: KilnError {
         case checksumMismatch(url: String, expected: String, actual: String)
         /// The build was interrupted (Ctrl-C).
         case cancelled
+        /// The stage's base and its layer-adding instructions (`added`, per keyword) could make
+        /// more layers than one overlay mount stacks.
+        case tooManyLayers(baseLayers: Int, added: [(keyword: String, count: Int)], maximum: Int)
         /// An error from another module, in its own words.
         case underlying(Diagnostic, exitStatus: Int32)
     }
@@ -208,6 +212,8 @@ public struct BuildError: KilnError {
                 "keep large data out of LABEL, ENV and RUN lines: COPY it into the image as a file")
         case .cancelled:
             return ("build cancelled", nil)
+        case .tooManyLayers(let baseLayers, let added, let maximum):
+            return Self.tooManyLayersWords(baseLayers: baseLayers, added: added, maximum: maximum)
         case .underlying(let inner, _):
             return (inner.message, inner.hint)
         }
@@ -216,5 +222,43 @@ public struct BuildError: KilnError {
     private static func withOutput(_ status: String, _ output: [String]) -> String {
         guard !output.isEmpty else { return status }
         return status + "\n" + output.map { "    " + $0 }.joined(separator: "\n")
+    }
+}
+
+extension BuildError {
+    /// Composes the message and hint of `tooManyLayers`. The hint blames the base image when it
+    /// alone leaves no room, and otherwise names the instructions to merge, the most frequent first.
+    static func tooManyLayersWords(
+        baseLayers: Int, added: [(keyword: String, count: Int)], maximum: Int
+    ) -> (String, String?) {
+        let addedCount = added.reduce(0) { $0 + $1.count }
+        let limit = "more than the \(maximum) that kiln can stack in one overlay mount (the kernel's overlayfs limit)"
+        if baseLayers >= maximum {
+            return (
+                "this stage could have \(baseLayers + addedCount) layers, \(baseLayers) of them from its base image, \(limit)",
+                "use a base image with fewer layers: rebuild it with its RUN instructions merged, or build on a "
+                    + "flattened copy of its root filesystem made with `kiln import`")
+        }
+        let frequentFirst = added.sorted { $0.count > $1.count }
+        let parts = frequentFirst.map { "\($0.count) \($0.keyword)" }
+        let advice = frequentFirst.map { keyword, _ in
+            switch keyword {
+            case "RUN": "join RUN commands with &&"
+            case "WORKDIR": "set WORKDIR once, to the final directory, after creating the others in one RUN mkdir -p"
+            default: "list several sources in one \(keyword) or copy their directory"
+            }
+        }
+        return (
+            "this stage could have \(baseLayers + addedCount) layers, \(baseLayers) from its base image and "
+                + "\(addedCount) from instructions that each add one (\(parts.joined(separator: ", "))), \(limit)",
+            "merge instructions: " + ListFormatting.joined(advice))
+    }
+}
+
+/// Joins phrases as English lists them: `a`, `a and b`, `a, b and c`.
+enum ListFormatting {
+    static func joined(_ phrases: [String]) -> String {
+        guard phrases.count > 1 else { return phrases.first ?? "" }
+        return phrases.dropLast().joined(separator: ", ") + " and " + phrases[phrases.count - 1]
     }
 }

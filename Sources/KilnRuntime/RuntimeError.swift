@@ -46,6 +46,16 @@ public struct RuntimeError: KilnError, Equatable {
         self.kind = kind
     }
 
+    /// Whether runc printed this failure's reason on the container's standard error too.
+    ///
+    /// `runc run` shares its standard error with the container, and on a fatal error runc writes
+    /// the message there as well as to its log (seen with runc 1.1.5, Debian 12). A command that
+    /// shows the container's output has shown the reason already, as `runc run failed: …`.
+    public var isShownInContainerOutput: Bool {
+        guard case .runcFailed(let subcommand, _, _, let detail) = kind else { return false }
+        return subcommand == "run" && !detail.isEmpty
+    }
+
     public var exitStatus: Int32 {
         switch kind {
         case .commandNotFound: ExitStatus.commandNotFound

@@ -25,7 +25,7 @@ public enum SnapshotError: KilnError, Equatable {
         case .chainTooDeep(let layers, let maximum):
             return .error(
                 "the image has \(layers) layers, more than the \(maximum) that one overlay mount can stack",
-                hint: "squash the base image into fewer layers")
+                hint: "merge the RUN, COPY, ADD and WORKDIR instructions that made them, or squash the base image into fewer layers")
         case .missingSnapshot(let chainID):
             return .error(
                 "snapshot \(chainID) is missing from the store",

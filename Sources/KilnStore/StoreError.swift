@@ -38,6 +38,8 @@ public enum StoreError: KilnError, Equatable {
     case invalidArchive(file: String, entry: String?, reason: String)
     /// Something kiln does not support, in words.
     case unsupported(String)
+    /// An image to load or register has more layers than `LayerCountLimit.maximum`.
+    case tooManyLayers(image: String, count: Int)
     /// The store's database or files failed a check that makes modifying it unsafe.
     case storeDamaged(root: String, findings: [String])
     /// A store-level system call failed with extra context (`while committing blob sha256:…`).
@@ -87,6 +89,10 @@ public enum StoreError: KilnError, Equatable {
             return .error("invalid archive \(shortenedForDisplay(file))\(place): \(reason)")
         case .unsupported(let what):
             return .error(what)
+        case .tooManyLayers(let image, let count):
+            return .error(
+                "\(image): \(LayerCountLimit.excessReason(layerCount: count) ?? "the image has \(count) layers")",
+                hint: LayerCountLimit.squashHint)
         case .storeDamaged(let root, let findings):
             let shown = findings.prefix(5).joined(separator: "; ")
             return .error(

@@ -399,4 +399,26 @@ import Testing
         #expect(table.stdout.hasSuffix("5kB wasted (100%) in 2 files\n") == false)
         #expect(table.stdout.contains("5kB wasted"))
     }
+
+    /// An archive of more layers than an overlay stacks is rejected before its blobs are stored.
+    @Test func loadRejectsTooManyLayers() async throws {
+        let scratch = try TemporaryDirectory("kiln-deep-load")
+        defer { scratch.remove() }
+        try scratch.write("layer/file", "x\n")
+        let archive = scratch.appending("deep.tar")
+        try ArchiveBuilder.dockerArchive(
+            at: archive, layers: Array(repeating: scratch.appending("layer"), count: 501), tag: "deep:501",
+            scratch: scratch.path)
+        let kiln = KilnInvocation(root: scratch.appending("root"))
+
+        let loaded = await kiln("load", "-i", archive)
+        #expect(loaded.status == 1)
+        #expect(
+            loaded.stderr.contains("error: deep:501: the image has 501 layers, more than the 500 that kiln can stack"),
+            "\(loaded.stderr)")
+        #expect(loaded.stderr.contains("hint: rebuild the image with fewer layers"), "\(loaded.stderr)")
+        #expect(await kiln("images", "-q").stdout == "")
+        let verified = await kiln("store", "verify")
+        #expect(verified.status == 0, "\(verified.stdout)")
+    }
 }

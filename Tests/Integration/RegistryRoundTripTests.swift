@@ -264,4 +264,31 @@ import Testing
         #expect(loud.status == 0, "\(loud.stderr)")
         #expect(loud.stderr.hasPrefix("Unable to find image '\(source)' locally\n1.0: Pulling from kiln/quiet\n"))
     }
+
+    /// An image of more layers than an overlay stacks is rejected before its layers download.
+    @Test(.enabled(if: available, "needs docker-registry and skopeo"))
+    func pullRejectsTooManyLayers() async throws {
+        let scratch = try TemporaryDirectory("kiln-pull-deep")
+        defer { scratch.remove() }
+        let registry = try TestRegistry()
+        defer { registry.stop() }
+        try scratch.write("layer/file", "x\n")
+        let archive = scratch.appending("deep.tar")
+        try ArchiveBuilder.dockerArchive(
+            at: archive, layers: Array(repeating: scratch.appending("layer"), count: 501), tag: "deep:501",
+            scratch: scratch.path)
+        let source = "\(registry.host)/kiln/deep:501"
+        try Command.run("skopeo", ["copy", "--dest-tls-verify=false", "docker-archive:\(archive)", "docker://\(source)"])
+
+        var kiln = KilnInvocation(root: scratch.appending("root"))
+        kiln.environment["HOME"] = scratch.path
+        let pulled = await kiln("pull", source)
+        #expect(pulled.status == 1)
+        #expect(
+            pulled.stderr.contains("\(source): the image has 501 layers, more than the 500 that kiln can stack"),
+            "\(pulled.stderr)")
+        #expect(await kiln("images", "-q").stdout == "")
+        let verified = await kiln("store", "verify")
+        #expect(verified.status == 0, "\(verified.stdout)")
+    }
 }

@@ -96,6 +96,29 @@ import Testing
         #expect(quiet.stdout.hasPrefix("tagger\napt\n"))
     }
 
+    /// A plugin that fails to load keeps its row, with its error in an ERROR column, and makes
+    /// the command fail, as a build of the context would.
+    @Test func listShowsBrokenPluginRow() async {
+        let workspace = Workspace()
+        workspace.write(".kiln/plugins/tagger.lua", Self.tagger)
+        workspace.write(".kiln/plugins/broken.lua", "return kiln.plugin { name = 'broken', version =\n")
+        let result = await workspace.run(["plugin", "ls"])
+        #expect(result.status == 1)
+        let rows = result.stdout.split(separator: "\n").map { $0.split(separator: " ").map(String.init) }
+        #expect(rows.first == ["NAME", "VERSION", "ENABLED", "SOURCE", "DIGEST", "CAPABILITIES", "HOOKS", "INSTRUCTIONS", "ERROR"])
+        let broken = rows.first { $0.first == "broken" } ?? []
+        #expect(Array(broken.prefix(8)) == ["broken", "-", "yes", ".kiln/plugins/broken.lua", "-", "-", "-", "-"], "\(result.stdout)")
+        #expect(broken.dropFirst(8).joined(separator: " ") == "line 2: plugin broken: unexpected symbol near <eof>")
+        let tagger = rows.first { $0.first == "tagger" } ?? []
+        #expect(tagger.last == "-")
+        #expect(rows.contains { $0.first == "apt" })
+        #expect(result.stderr.hasPrefix("error: .kiln/plugins/broken.lua:2: plugin broken: unexpected symbol near <eof>"))
+
+        let quiet = await workspace.run(["plugin", "ls", "-q"])
+        #expect(quiet.status == 1)
+        #expect(quiet.stdout.hasPrefix("broken\ntagger\napt\n"), "\(quiet.stdout)")
+    }
+
     @Test func listAndLockRefuseAPluginLinkedOutOfTheContext() async throws {
         let workspace = Workspace()
         let outside = Workspace()

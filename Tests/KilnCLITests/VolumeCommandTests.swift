@@ -9,8 +9,18 @@ struct VolumeCommandTests {
     static let anonymous = Volume(
         name: String(repeating: "a", count: 64), created: 0, labels: [Volume.anonymousLabel: ""])
 
-    @Test func labelsParsedAsDockerReadsThem() {
-        #expect(VolumeLabels.parse(["a=b", "c", "d=e=f", "g="]) == ["a": "b", "c": "", "d": "e=f", "g": ""])
+    @Test func labelsParsedAsDockerReadsThem() throws {
+        #expect(
+            try LabelArguments.parse(["a=b", "c", "d=e=f", "g="], command: "kiln volume create")
+                == ["a": "b", "c": "", "d": "e=f", "g": ""])
+    }
+
+    @Test func labelsRejectEmptyOrSpacedName() {
+        for value in ["=x", "=", " =x", "a b=c"] {
+            #expect(throws: UsageError.self, "\(value)") {
+                try LabelArguments.parse(["ok=1", value], command: "kiln volume create")
+            }
+        }
     }
 
     @Test func labelsTextSortedByKey() {

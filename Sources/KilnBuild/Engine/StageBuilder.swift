@@ -55,6 +55,7 @@ final class StageBuilder: @unchecked Sendable {
 
     func build() async throws -> ImageState {
         let steps = try await startFromBase()
+        try LayerBudget.check(baseLayers: state.layers.count, steps: steps, plan: plan)
         for (offset, step) in steps.enumerated() {
             try Task.checkCancellation()
             try await runStep(step, number: offset + 2, count: steps.count + 1)

@@ -256,7 +256,6 @@ extension ContainerManager {
             filesystem.unmount()
             return exit
         case .failure(let error):
-            ready(.failure(error))
             let message = (error as? KilnError)?.diagnostic.message ?? "\(error)"
             let code: Int32 = (error as? KilnError).map { [126, 127].contains($0.exitStatus) ? $0.exitStatus : 128 } ?? 128
             filesystem.unmount()
@@ -280,6 +279,9 @@ extension ContainerManager {
                 current.state.finishedAt = current.status == .created ? nil : DockerTime.now
                 current.state.health = nil
             }
+            // Only now, so that a command run right after a failed `kiln start` finds the
+            // container created or exited again, not running.
+            ready(.failure(error))
             throw error
         }
     }

@@ -98,14 +98,29 @@ public final class ContainerManager: Sendable {
             return container
         }
 
-        return try store.withLease("create container \(id.prefix(12))") { lease in
+        let lease = try store.createLease(label: "create container \(id.prefix(12))")
+        do {
             _ = try failingIfImageRemoved(image, named: options.image) {
                 try ContainerFilesystem.prepareSnapshots(for: image, config: config, store: store, lease: lease)
             }
             try insert(&container, requiredSnapshots: [], chosenName: options.name)
             try makeDirectories(container)
-            return container
+        } catch {
+            // What this create unpacked is garbage once the image is gone, for example after a
+            // `kiln rmi -f` that ran meanwhile. It goes now rather than at the next collection.
+            do {
+                try store.discardUnreferencedSnapshots(of: lease)
+            } catch let cleanup {
+                store.logger.debug("removing the snapshots of a failed create failed: \(cleanup); garbage collection removes them")
+            }
+            throw error
         }
+        do {
+            try lease.release()
+        } catch {
+            store.logger.debug("releasing lease \(lease.id) failed: \(error); it expires with this process")
+        }
+        return container
     }
 
     /// Inserts the record, giving a generated name that happens to be taken another try. Returns

@@ -107,6 +107,8 @@ public indirect enum RegistryError: KilnError, Equatable {
     case layoutNotCreatable(path: String, reason: String)
     case noMatchingPlatform(reference: String, platform: String, available: [String])
     case unsupportedManifest(reference: String, reason: String)
+    /// The image has more layers than `LayerCountLimit.maximum`, so kiln could not mount it.
+    case tooManyLayers(reference: String, count: Int)
     case image(ImageError, context: String)
     case storage(String)
     case mirrorsFailed(attempts: [String])
@@ -216,6 +218,10 @@ public indirect enum RegistryError: KilnError, Equatable {
                 hint: available.isEmpty ? nil : "the index has: \(available.joined(separator: ", ")); choose one with --platform")
         case .unsupportedManifest(let reference, let reason):
             return .error("\(reference): \(reason)")
+        case .tooManyLayers(let reference, let count):
+            return .error(
+                "\(reference): \(LayerCountLimit.excessReason(layerCount: count) ?? "the image has \(count) layers")",
+                hint: LayerCountLimit.squashHint)
         case .image(let error, let context):
             var diagnostic = error.diagnostic
             diagnostic.message = "\(context): \(diagnostic.message)"

@@ -132,6 +132,12 @@ public struct ImagePuller: Sendable {
             throw RegistryError.unsupportedManifest(reference: display, reason: "the platform's entry is an index, not an image manifest")
         }
 
+        // An image that kiln could not mount is rejected before its layers download. An OCI
+        // layout directory only keeps blobs, so any layer count fits there.
+        if !(destination is OCILayoutDirectory), manifest.layers.count > LayerCountLimit.maximum {
+            throw RegistryError.tooManyLayers(reference: display, count: manifest.layers.count)
+        }
+
         // Manifests and the config first: small, and the config tells whether the image fits.
         var changed = try await store(manifest.config, repository: repository, client: client, into: destination)
         let layerCount = manifest.layers.count

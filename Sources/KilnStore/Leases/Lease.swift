@@ -128,6 +128,54 @@ extension Store {
         return try body(lease)
     }
 
+    /// Ends `lease` and removes the snapshots it retained that nothing else reaches now, with
+    /// the snapshots below them, so that work that failed after unpacking (a `kiln run` whose
+    /// image a `kiln rmi -f` removed meanwhile) leaves no snapshot for garbage collection.
+    /// Snapshots that an image, a container, a cache record or another live lease uses stay.
+    public func discardUnreferencedSnapshots(of lease: Lease) throws {
+        var trashed: [String] = []
+        try withGCLock(exclusive: true) {
+            try database.transaction { transaction in
+                let retained = try transaction.query(
+                    "SELECT key FROM lease_resources WHERE lease_id = ? AND kind = 'snapshot'", [.text(lease.id)]
+                ).compactMap { $0.string(0).flatMap { try? Digest(parsing: $0) } }
+                try transaction.query("DELETE FROM leases WHERE id = ?", [.text(lease.id)])
+                guard !retained.isEmpty else { return }
+
+                var parents: [Digest: Digest] = [:]
+                for row in try transaction.query("SELECT chain_id, parent FROM snapshots") {
+                    if let chain = row.string(0).flatMap({ try? Digest(parsing: $0) }),
+                        let parent = row.string(1).flatMap({ try? Digest(parsing: $0) })
+                    {
+                        parents[chain] = parent
+                    }
+                }
+                var candidates: Set<Digest> = []
+                for chain in retained {
+                    var next: Digest? = chain
+                    while let current = next, candidates.insert(current).inserted { next = parents[current] }
+                }
+
+                let reachable = try reachableSet(in: transaction, leased: try leasedResources(in: transaction).live)
+                for chain in candidates.sorted(by: { $0.hex < $1.hex }) where !reachable.snapshots.contains(chain) {
+                    try transaction.query("DELETE FROM snapshots WHERE chain_id = ?", [.text(chain.description)])
+                    try unmountAll(below: snapshotPath(chain))
+                    if let trashName = try moveToTrash(snapshotPath(chain)) {
+                        trashed.append(trashName)
+                        logger.debug("removed snapshot \(chain) unpacked by failed work")
+                    }
+                }
+            }
+        }
+        for name in trashed {
+            do {
+                try removeFromTrash(name)
+            } catch {
+                logger.debug("could not remove trashed snapshot \(name): \(error); the next kiln retries")
+            }
+        }
+    }
+
     /// A lease row and whether it still protects its resources.
     struct LeaseState {
         var id: String

@@ -18,7 +18,7 @@ public struct DiskUsage: Sendable {
     public var images: [ImageUsage]
     /// Bytes of every blob some image uses.
     public var imagesSize: Int64
-    /// Bytes of blobs that no image used by a container and no build-cache record needs.
+    /// Bytes that `kiln image prune -a` would report now (`Store.imagePruneReclaimableBytes`).
     public var imagesReclaimable: Int64
     /// Images that at least one container uses.
     public var activeImages: Int
@@ -75,10 +75,6 @@ extension Store {
 
         var usages: [DiskUsage.ImageUsage] = []
         var sizes: [Digest: Int64] = [:]
-        var needed: Set<Digest> = []
-        for record in cacheRecords {
-            needed.formUnion([record.configDigest, record.layerDigest].compactMap { $0 })
-        }
         for image in images {
             let blobs = blobsByImage[image.manifest.digest] ?? []
             var unique: [Digest: Int64] = [:]
@@ -86,13 +82,12 @@ extension Store {
             for (digest, size) in unique { sizes[digest] = size }
             let shared = unique.filter { (users[$0.key] ?? 0) > 1 }.values.reduce(0, +)
             let count = containersByImage[image.manifest.digest] ?? 0
-            if count > 0 { needed.formUnion(unique.keys) }
             usages.append(
                 DiskUsage.ImageUsage(
                     image: image, size: unique.values.reduce(0, +), sharedSize: shared, containers: count))
         }
         let total = sizes.values.reduce(0, +)
-        let reclaimable = sizes.filter { !needed.contains($0.key) }.values.reduce(0, +)
+        let reclaimable = try imagePruneReclaimableBytes()
         let imageLayers = Set(blobsByImage.values.joined().map(\.digest))
         return DiskUsage(
             images: usages, imagesSize: total, imagesReclaimable: reclaimable,
@@ -102,16 +97,21 @@ extension Store {
 
     /// Sizes the records, counting each layer once, for the most recently used record that has
     /// it. A record whose layer an image uses is shared, because pruning it frees neither the
-    /// blob nor the snapshot, which the image keeps.
+    /// blob nor the snapshot, which the image keeps. An image config that only cache records
+    /// keep counts its file size once too, because `builder prune -a` removes it as well.
     private func cacheUsage(_ records: [BuildCacheRecord], imageBlobs: Set<Digest>) -> [DiskUsage.CacheUsage] {
         var counted: Set<Digest> = []
         return records.sorted { $0.lastUsed > $1.lastUsed }.map { record in
+            var configBytes: Int64 = 0
+            if let config = record.configDigest, !imageBlobs.contains(config), counted.insert(config).inserted {
+                configBytes = (try? blobStatus(config))??.size ?? 0
+            }
             guard let layer = record.layerDigest else {
-                return DiskUsage.CacheUsage(record: record, size: 0, isShared: false)
+                return DiskUsage.CacheUsage(record: record, size: configBytes, isShared: false)
             }
             let isFirst = counted.insert(layer).inserted
             return DiskUsage.CacheUsage(
-                record: record, size: isFirst ? record.size : 0, isShared: imageBlobs.contains(layer))
+                record: record, size: (isFirst ? record.size : 0) + configBytes, isShared: imageBlobs.contains(layer))
         }
     }
 

@@ -146,21 +146,28 @@ extension Store {
 
     // MARK: Marking
 
-    func reachableSet(in transaction: Transaction, leased: Set<LeaseResource>) throws -> ReachableSet {
+    /// Marks what images, containers, build-cache records and `leased` reach. The images whose
+    /// manifest digests are in `excludedImages` count as removed, for an estimate of a prune.
+    func reachableSet(
+        in transaction: Transaction, leased: Set<LeaseResource>, excludedImages: Set<String> = []
+    ) throws -> ReachableSet {
         var reachable = ReachableSet()
         func digest(_ text: String?) -> Digest? { text.flatMap { try? Digest(parsing: $0) } }
 
         for row in try transaction.query("SELECT manifest_digest, config_digest FROM images") {
+            if let text = row.string(0), excludedImages.contains(text) { continue }
             if let manifest = digest(row.string(0)) { reachable.blobs.insert(manifest) }
             if let config = digest(row.string(1)) { reachable.blobs.insert(config) }
         }
-        for row in try transaction.query("SELECT DISTINCT layer_digest FROM image_layers") {
-            if let layer = digest(row.string(0)) {
+        for row in try transaction.query("SELECT manifest_digest, layer_digest FROM image_layers") {
+            if let text = row.string(0), excludedImages.contains(text) { continue }
+            if let layer = digest(row.string(1)) {
                 reachable.blobs.insert(layer)
                 reachable.layerRecords.insert(layer)
             }
         }
-        for row in try transaction.query("SELECT digest FROM repo_digests") {
+        for row in try transaction.query("SELECT digest, manifest_digest FROM repo_digests") {
+            if let text = row.string(1), excludedImages.contains(text) { continue }
             if let named = digest(row.string(0)) { reachable.blobs.insert(named) }
         }
 
@@ -169,7 +176,9 @@ extension Store {
         for row in try transaction.query(
             "SELECT il.manifest_digest, il.position, l.diff_id FROM image_layers il JOIN layers l ON l.digest = il.layer_digest"
         ) {
-            guard let manifest = row.string(0), let position = row.int(1), let diffID = digest(row.string(2)) else {
+            guard let manifest = row.string(0), let position = row.int(1), let diffID = digest(row.string(2)),
+                !excludedImages.contains(manifest)
+            else {
                 continue
             }
             diffIDsByImage[manifest, default: []].append((position, diffID))

@@ -112,6 +112,11 @@ extension Store {
         manifest digest: Digest, _ manifest: Manifest, _ config: ImageConfig, _ measured: [Digest: MeasuredLayer]
     ) throws -> [LayerRecord] {
         let diffIDs = config.rootfs.diffIDs
+        // The last check for every way into the store, such as `kiln commit` of a container
+        // whose image has the maximum already.
+        if manifest.layers.count > LayerCountLimit.maximum {
+            throw StoreError.tooManyLayers(image: "image manifest \(digest)", count: manifest.layers.count)
+        }
         guard diffIDs.count == manifest.layers.count else {
             throw StoreError.inconsistentImage(
                 manifest: digest,

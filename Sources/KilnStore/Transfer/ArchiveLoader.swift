@@ -159,6 +159,10 @@ public struct ArchiveLoader: Sendable {
         guard case .manifest(let manifest) = try readDocument(descriptor, path: path, archive: archive) else {
             throw archive.failure(path, "declared as a manifest but is an index")
         }
+        if manifest.layers.count > LayerCountLimit.maximum {
+            let name = names.first.map(\.familiarString) ?? "\(path) (manifest \(descriptor.digest))"
+            throw StoreError.tooManyLayers(image: name, count: manifest.layers.count)
+        }
         if let reason = manifest.notRunnableReason {
             store.logger.warning("skipping \(path): \(reason)")
             return nil
@@ -202,6 +206,10 @@ public struct ArchiveLoader: Sendable {
         let entries = try DockerArchiveManifest.parse(bytes, archive: archive)
         var loaded: [RegisteredImage] = []
         for entry in entries {
+            if entry.layers.count > LayerCountLimit.maximum {
+                let name = entry.tags.first.map(\.familiarString) ?? "manifest.json \(entry.field)"
+                throw StoreError.tooManyLayers(image: name, count: entry.layers.count)
+            }
             let config = try archive.storeBlob(entry.config, expected: nil, lease: lease)
             let imageConfig = try readConfig(config.digest, path: entry.config, archive: archive)
             guard imageConfig.rootfs.diffIDs.count == entry.layers.count else {

@@ -17,6 +17,16 @@ struct BuildErrorTests {
     }
 
     static let failures: [Failure] = [
+        // The base has 1 layer, so the 500th WORKDIR (line 501) could make layer 501. The build
+        // fails before any step runs.
+        Failure(
+            name: "more layers than an overlay stacks",
+            dockerfile: "FROM kiln-test/busybox:1\n" + (1...500).map { "WORKDIR /w\($0)\n" }.joined(),
+            expected: [
+                "Dockerfile:501: WORKDIR /w500: this stage could have 501 layers, 1 from its base image and 500 from "
+                    + "instructions that each add one (500 WORKDIR), more than the 500 that kiln can stack",
+                "hint: merge instructions: set WORKDIR once",
+            ]),
         Failure(
             name: "failing RUN",
             dockerfile: "FROM kiln-test/busybox:1\nRUN echo one && echo two >&2 && exit 3\n",
@@ -129,5 +139,28 @@ struct BuildErrorTests {
         #expect(!result.stderr.contains("Fatal error"))
         let store = try Store.open(root: try BuildHarness.storeRoot(), access: .readOnly)
         #expect(throws: StoreError.self) { try store.image(named: name) }
+    }
+
+    /// A base image of 500 layers leaves no room for a RUN. kiln names the base, not the Dockerfile.
+    @Test func baseWithMaximumLayersRejectsRun() async throws {
+        let scratch = try TemporaryDirectory("kiln-deep-base")
+        defer { scratch.remove() }
+        try scratch.write("layer/file", "x\n")
+        let archive = scratch.appending("deep.tar")
+        try ArchiveBuilder.dockerArchive(
+            at: archive, layers: Array(repeating: scratch.appending("layer"), count: 500), tag: "deep:500",
+            scratch: scratch.path)
+        try scratch.write("context/Dockerfile", "FROM deep:500\nRUN true\n")
+        let kiln = KilnInvocation(root: scratch.appending("root"), workingDirectory: scratch.appending("context"))
+        let loaded = await kiln("load", "-q", "-i", archive)
+        try #require(loaded.status == 0, "\(loaded.stderr)")
+
+        let result = await kiln("build", "--progress=plain", "-t", "deeper:1", ".")
+        #expect(result.status == 1)
+        #expect(
+            result.stderr.contains("Dockerfile:2: RUN true: this stage could have 501 layers, 500 of them from its base image"),
+            "\(result.stderr)")
+        #expect(result.stderr.contains("hint: use a base image with fewer layers"), "\(result.stderr)")
+        #expect(!result.stderr.contains("#2 [stage-0 2/2] RUN true"), "\(result.stderr)")
     }
 }

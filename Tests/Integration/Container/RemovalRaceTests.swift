@@ -84,4 +84,42 @@ struct RemovalRaceTests {
             print("run \(mode) beside rmi -f, \(Self.rounds) rounds: \(outcomes.sorted { $0.key < $1.key })")
         }
     }
+
+    /// A `kiln rmi -f` that lands while `kiln run` unpacks the image's layer fails the run, and
+    /// the run removes the snapshot it unpacked instead of leaving it for `kiln store gc`.
+    @Test func failedCreateRemovesItsSnapshot() async throws {
+        try await ContainerHarness.with { harness in
+            // 128 MiB of random data makes the unpack take long enough to remove the image during it.
+            let tree = harness.directory.appending("big-tree")
+            try BusyboxTree.make(at: tree)
+            try Command.run("/bin/sh", ["-c", "head -c 134217728 /dev/urandom > \(tree)/big.bin"])
+            let tar = harness.directory.appending("big.tar")
+            try Command.run("/bin/tar", ["--numeric-owner", "-C", tree, "-cf", tar, "."])
+            let image = "127.0.0.1:1/big:1"
+            let imported = await harness.kiln("import", tar, image)
+            try #require(imported.status == 0, "\(imported.stderr)")
+
+            async let run = Self.kiln(root: harness.root, ["run", "-d", "--pull", "never", "--network", "none", image, "true"])
+            // The unpack writes into a scratch directory under work/ first. The check runs every
+            // 2 ms, because the whole unpack can take less than 100 ms.
+            var unpacking = !harness.entries("work").isEmpty
+            var checks = 0
+            while !unpacking && checks < 15_000 {
+                usleep(2000)
+                checks += 1
+                unpacking = !harness.entries("work").isEmpty
+            }
+            let removed = try await Self.kiln(root: harness.root, ["rmi", "-f", image])
+            let created = try await run
+
+            try #require(unpacking, "the run never started unpacking")
+            #expect(removed.status == 0, "\(removed.stderr)")
+            #expect(created.status == 125, "\(created.stdout)\(created.stderr)")
+            #expect(created.stderr.contains("was removed while the container was being created"), "\(created.stderr)")
+            let verified = try KilnBinary.run(root: harness.root, ["store", "verify"])
+            #expect(verified.status == 0, "\(verified.stdout)\(verified.stderr)")
+            #expect(!verified.stdout.contains("Leftovers"), "\(verified.stdout)")
+            #expect(harness.entries("snapshots") == [])
+        }
+    }
 }

@@ -96,6 +96,37 @@ struct RunTests {
         }
     }
 
+    /// runc prints its reason on the container's standard error, so kiln adds its own line only
+    /// where that stream does not reach the user (`-d`, `start` without `-a`, `-t`).
+    @Test func failedStartShowsReasonOnce() async throws {
+        try await ContainerHarness.with { harness in
+            let image = ContainerHarness.image
+            let reason = "mkdir /etc/passwd: not a directory"
+            func occurrences(_ text: String) -> Int { text.components(separatedBy: reason).count - 1 }
+
+            let foreground = await harness.kiln("run", "--rm", "-w", "/etc/passwd", image, "true")
+            #expect(foreground.status == 125)
+            #expect(occurrences(foreground.stderr) == 1, "\(foreground.stderr)")
+
+            let detached = await harness.kiln("run", "-d", "-w", "/etc/passwd", image, "true")
+            #expect(detached.status == 125)
+            #expect(occurrences(detached.stderr) == 1, "\(detached.stderr)")
+
+            let terminal = await harness.kiln("run", "--rm", "-t", "-w", "/etc/passwd", image, "true")
+            #expect(terminal.status == 125)
+            #expect(occurrences(terminal.stderr) == 1, "\(terminal.stderr)")
+
+            let created = await harness.kiln("create", "--name", "badcwd", "-w", "/etc/passwd", image, "true")
+            #expect(created.status == 0, "\(created.stderr)")
+            let started = await harness.kiln("start", "badcwd")
+            #expect(started.status == 1)
+            #expect(occurrences(started.stderr) == 1, "\(started.stderr)")
+            let attached = await harness.kiln("start", "-a", "badcwd")
+            #expect(attached.status == 1)
+            #expect(occurrences(attached.stderr) == 1, "\(attached.stderr)")
+        }
+    }
+
     @Test func environmentUserAndWorkdir() async throws {
         try await ContainerHarness.with { harness in
             let envFile = try harness.directory.write("app.env", "# comment\nFROM_FILE=file value\n  INDENTED=yes\nSHARED=from-file\n")

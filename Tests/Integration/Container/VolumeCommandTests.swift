@@ -6,6 +6,42 @@ import Testing
 /// `kiln volume` and the volume and container rows of `kiln system df`, against real containers.
 @Suite(.enabled(if: ContainerHarness.isReady, "needs root, runc, slirp4netns and busybox-static (scripts/setup installs them)"), .serialized)
 struct VolumeCommandTests {
+    /// An empty label name is an error everywhere Docker rejects it, and so is a driver option,
+    /// which kiln does not support. Nothing is created.
+    @Test func badLabelsAndOptionsAreRejected() async throws {
+        try await ContainerHarness.with { harness in
+            let image = ContainerHarness.image
+            let volume = await harness.kiln("volume", "create", "--label", "=x", "labelled")
+            #expect(volume.status == 125)
+            #expect(volume.stderr.contains("invalid value \"=x\" for --label: the label name is empty"), "\(volume.stderr)")
+            let spaced = await harness.kiln("volume", "create", "--label", "a b=x", "labelled")
+            #expect(spaced.status == 125)
+            #expect(spaced.stderr.contains("the label name \"a b\" contains whitespace"), "\(spaced.stderr)")
+            let option = await harness.kiln("volume", "create", "-o", "type=tmpfs", "--opt", "device=tmpfs", "optioned")
+            #expect(option.status == 125)
+            #expect(option.stderr.contains("invalid value \"type=tmpfs\" for --opt: driver options are not supported"), "\(option.stderr)")
+            #expect(await harness.kiln("volume", "ls", "-q").stdout == "")
+
+            let run = await harness.kiln("run", "--rm", "-l", "=x", image, "true")
+            #expect(run.status == 125)
+            #expect(run.stderr.contains("invalid value \"=x\" for --label"), "\(run.stderr)")
+            let created = await harness.kiln("create", "--label", " =x", image, "true")
+            #expect(created.status == 125)
+            #expect(await harness.kiln("ps", "-aq").stdout == "")
+
+            try harness.directory.write("context/Dockerfile", "FROM \(image)\n")
+            let build = await harness.kiln("build", "--label", "=x", harness.directory.appending("context"))
+            #expect(build.status == 125)
+            #expect(build.stderr.contains("invalid value \"=x\" for --label"), "\(build.stderr)")
+
+            let tarball = harness.directory.appending("busybox.tar")
+            let imported = await harness.kiln("import", "--change", "LABEL =x", tarball, "labelled:1")
+            #expect(imported.status == 1)
+            #expect(imported.stderr.contains("\"=x\" is not KEY=VALUE"), "\(imported.stderr)")
+            #expect(await harness.kiln("images", "-q", "labelled").stdout == "")
+        }
+    }
+
     @Test func deepTreesAndLongNamesAreRemoved() async throws {
         try await ContainerHarness.with { harness in
             // A 255-character name is valid, and its removal name must still fit in NAME_MAX.
@@ -161,6 +197,58 @@ struct VolumeCommandTests {
                 == "CONTAINER ID IMAGE COMMAND LOCAL VOLUMES SIZE CREATED STATUS NAMES")
             #expect(containerLine?.contains("\"sh -c 'head -c 3000…\"") == true, "\(containerLine ?? "")")
             #expect(containerLine?.contains("Exited (0) ") == true, "\(containerLine ?? "")")
+        }
+    }
+
+    /// RECLAIMABLE of the Images and Build Cache rows is what `image prune -a` and then
+    /// `builder prune -a` report. The store has a layer that both builds share at different
+    /// positions (its older snapshot goes with the older image), cache-only image configs, and
+    /// an image that a stopped container keeps.
+    @Test func diskUsageMatchesPruneTotals() async throws {
+        try await ContainerHarness.with { harness in
+            let image = ContainerHarness.image
+            let tar = harness.directory.appending("busybox.tar")
+            #expect(await harness.kiln("import", "--change", "ENV KEPT=1", tar, "kept:1").status == 0)
+            #expect(await harness.kiln("run", "--name", "keeper", "kept:1", "true").status == 0)
+            try harness.directory.write("context/f", String(repeating: "f", count: 500_000))
+            try harness.directory.write(
+                "context/Dockerfile",
+                """
+                FROM \(image)
+                RUN head -c 3000000 /dev/urandom > /r1
+                COPY f /f
+                RUN head -c 1000000 /dev/urandom > /r2
+
+                """)
+            let context = harness.directory.appending("context")
+            let first = await harness.kiln("build", "-q", "-t", "app:1", context)
+            #expect(first.status == 0, "\(first.stderr)")
+            let second = await harness.kiln("build", "-q", "--no-cache", "-t", "app:1", context)
+            #expect(second.status == 0, "\(second.stderr)")
+
+            func reclaimable(_ type: String) async -> String? {
+                let rows = await harness.kiln("system", "df", "--format", "{{.Type}}|{{.Reclaimable}}").stdout
+                let row = rows.split(separator: "\n").first { $0.hasPrefix(type + "|") }
+                return row.flatMap { $0.split(separator: "|").last?.split(separator: " ").first.map(String.init) }
+            }
+            func reclaimed(_ output: String) -> String? {
+                output.split(separator: "\n").last { $0.hasPrefix("Total reclaimed space: ") }
+                    .map { String($0.dropFirst("Total reclaimed space: ".count)) }
+            }
+
+            let imagesBefore = await reclaimable("Images")
+            let imagePrune = await harness.kiln("image", "prune", "-a", "-f")
+            #expect(imagePrune.status == 0, "\(imagePrune.stderr)")
+            #expect(imagesBefore != "0B")
+            #expect(reclaimed(imagePrune.stdout) == imagesBefore, "\(imagePrune.stdout)")
+            #expect(await reclaimable("Images") == "0B")
+
+            let cacheBefore = await reclaimable("Build Cache")
+            let builderPrune = await harness.kiln("builder", "prune", "-a", "-f")
+            #expect(builderPrune.status == 0, "\(builderPrune.stderr)")
+            #expect(cacheBefore != "0B")
+            #expect(reclaimed(builderPrune.stdout) == cacheBefore, "\(builderPrune.stdout)")
+            #expect(await reclaimable("Build Cache") == "0B")
         }
     }
 

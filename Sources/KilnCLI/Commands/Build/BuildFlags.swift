@@ -40,10 +40,7 @@ enum BuildFlags {
             options.sourceDateEpoch = seconds
         }
         options.target = arguments[BuildCommand.target]
-        for item in arguments[BuildCommand.label] {
-            let parts = item.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
-            options.labels[String(parts[0])] = parts.count > 1 ? String(parts[1]) : ""
-        }
+        options.labels.merge(try LabelArguments.parse(arguments[BuildCommand.label], command: command)) { $1 }
         options.noCache = arguments[BuildCommand.noCache]
         options.pull = arguments[BuildCommand.pull]
         for value in arguments[BuildCommand.addHost] {

@@ -86,6 +86,8 @@ enum RunCommand {
             if let current = try? manager.repository.container(id: container.id) {
                 try? await manager.remove(current, force: true, volumes: true)
             }
+            // runc printed its reason with the container's output, and Docker too shows it once.
+            if let error = error as? RuntimeError, error.isShownInContainerOutput { return ExitStatus.usage }
             throw error
         }
     }

@@ -71,10 +71,7 @@ enum RunFlags {
         options.extraHosts = arguments[addHost]
         options.tty = arguments[tty]
         options.interactive = arguments[interactive]
-        for value in arguments[label] {
-            let parts = value.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
-            options.labels[parts[0]] = parts.count > 1 ? parts[1] : ""
-        }
+        options.labels.merge(try LabelArguments.parse(arguments[label], command: arguments.commandName)) { $1 }
         options.stopSignal = arguments[stopSignal]
         if let text = arguments[stopTimeout] {
             guard let seconds = Int(text) else {

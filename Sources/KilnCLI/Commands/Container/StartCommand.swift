@@ -1,5 +1,6 @@
 import KilnContainer
 import KilnDiagnostics
+import KilnRuntime
 
 /// `kiln start`: starts stopped containers in the background under a monitor, or with `-a`
 /// in the foreground with their output.
@@ -21,7 +22,12 @@ enum StartCommand {
             let io: AttachedIO =
                 ContainerSupport.usesProcessStreams(context) && (container.specification.tty || arguments[interactive])
                 ? .inherit(stdin: arguments[interactive]) : ContainerSupport.attachedOutput(context)
-            return try await manager.runAttached(container, io: io)
+            do {
+                return try await manager.runAttached(container, io: io)
+            } catch let error as RuntimeError where error.isShownInContainerOutput {
+                // runc printed its reason with the container's output, which `-a` shows.
+                return ExitStatus.failure
+            }
         }
         return await ContainerSupport.forEach(arguments.positionals, context: context, manager: manager) { container in
             try await manager.startDetached(container)

@@ -12,7 +12,8 @@ enum PluginListCommand {
         discussion: """
             Lists the plugins in the context's .kiln/plugins/, in ~/.config/kiln/plugins/ and in the \
             plugins/ folder installed with kiln, plus those given with --plugin. ENABLED marks the \
-            plugins a build of CONTEXT (default: the current directory) would run.
+            plugins a build of CONTEXT (default: the current directory) would run. A plugin that fails \
+            to load is listed with an ERROR column, and the command then exits with status 1.
             """,
         flags: [PluginCommand.pluginFlag.spec, quiet.spec], arity: .range(0...1)
     ) { arguments, context in
@@ -34,14 +35,24 @@ enum PluginListCommand {
         }
 
         var rows: [[String]] = [["NAME", "VERSION", "ENABLED", "SOURCE", "DIGEST", "CAPABILITIES", "HOOKS", "INSTRUCTIONS"]]
+        // The error of each plugin that failed to load, by row. The ERROR column appears only then.
+        var errors: [Int: String] = [:]
         var failed = false
         for source in sources {
+            let enabled = enabledFiles.contains(source.file) ? "yes" : "no"
             let plugin: Plugin
             do throws(LuaError) {
                 plugin = try Plugin.load(source, environment: request.environment)
             } catch {
+                // The row names the failure, and standard error repeats it with the Lua line.
                 context.stderr.line(PluginCommand.render(error, context: context, baseDirectory: base))
                 failed = true
+                if arguments[quiet] {
+                    context.stdout.line(source.lookupName)
+                    continue
+                }
+                errors[rows.count] = Self.oneLine(error)
+                rows.append([source.lookupName, "-", enabled, source.displayPath, "-", "-", "-", "-"])
                 continue
             }
             if arguments[quiet] {
@@ -50,7 +61,7 @@ enum PluginListCommand {
             }
             let declaration = plugin.declaration
             rows.append([
-                plugin.name, declaration.version.description, enabledFiles.contains(source.file) ? "yes" : "no",
+                plugin.name, declaration.version.description, enabled,
                 source.displayPath, PluginCommand.shortDigest(plugin.identity.digest),
                 declaration.capabilities.isEmpty ? "-" : declaration.capabilities.sorted().map(\.rawValue).joined(separator: ","),
                 declaration.hooks.isEmpty ? "-" : declaration.hooks.keys.sorted().map(\.rawValue).joined(separator: ","),
@@ -58,9 +69,22 @@ enum PluginListCommand {
             ])
         }
         if !arguments[quiet] {
+            if !errors.isEmpty {
+                for index in rows.indices {
+                    rows[index].append(index == 0 ? "ERROR" : errors[index] ?? "-")
+                }
+            }
             context.stdout.write(table(rows))
         }
+        // A plugin that does not load is an error, as a build that enables it fails.
         return failed ? ExitStatus.failure : ExitStatus.success
+    }
+
+    /// Formats the error of a plugin that failed to load on one line, for the ERROR column.
+    static func oneLine(_ error: LuaError) -> String {
+        let diagnostic = error.diagnostic
+        let line = error.location.map { $0.line > 0 ? "line \($0.line): " : "" } ?? ""
+        return line + diagnostic.message.split(whereSeparator: \.isNewline).joined(separator: " ")
     }
 
     /// Columns padded to their widest cell and three spaces apart, as Docker prints tables.
