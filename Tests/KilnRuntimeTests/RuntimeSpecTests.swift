@@ -124,6 +124,45 @@ import Testing
         #expect(limit.soft <= limit.hard)
     }
 
+    @Test func ulimitsReplaceTheDefaults() throws {
+        let generated = try spec {
+            $0.resources.ulimits = [Ulimit(name: "nofile", soft: 100, hard: 200), Ulimit(name: "core", soft: -1, hard: -1)]
+        }
+        #expect(
+            generated.process.rlimits == [
+                RuntimeSpec.Rlimit(type: "RLIMIT_NOFILE", hard: 200, soft: 100),
+                RuntimeSpec.Rlimit(type: "RLIMIT_CORE", hard: UInt64.max, soft: UInt64.max),
+            ])
+    }
+
+    @Test func shmSizeSetsTheMountSize() throws {
+        let shm = try spec { $0.resources.shmSize = 128 << 20 }.mounts.first { $0.destination == "/dev/shm" }
+        #expect(shm?.options == ["nosuid", "noexec", "nodev", "mode=1777", "size=134217728"])
+        let standard = try spec().mounts.first { $0.destination == "/dev/shm" }
+        #expect(standard?.options.contains("size=65536k") == true)
+    }
+
+    @Test(arguments: [
+        ("nofile=1024", "nofile", 1024, 1024), ("nofile=1024:2048", "nofile", 1024, 2048), ("core=-1", "core", -1, -1),
+        ("nproc=10:-1", "nproc", 10, -1),
+    ])
+    func ulimitValuesParse(_ text: String, _ name: String, _ soft: Int64, _ hard: Int64) throws {
+        #expect(try Ulimit.parse(text).get() == Ulimit(name: name, soft: soft, hard: hard))
+    }
+
+    @Test(arguments: [
+        ("nofile", "expected NAME=SOFT[:HARD]"), ("files=10", "unknown resource \"files\""),
+        ("nofile=a", "whole numbers"), ("nofile=1:2:3", "whole numbers"), ("nofile=-2", "whole numbers"),
+        ("nofile=20:10", "the soft limit 20 is above the hard limit 10"), ("nofile=-1:10", "above the hard limit"),
+    ])
+    func invalidUlimitsNameTheProblem(_ text: String, _ reason: String) {
+        guard case .failure(let invalid) = Ulimit.parse(text) else {
+            Issue.record("\(text) parsed")
+            return
+        }
+        #expect(invalid.reason.contains(reason), "\(invalid.reason)")
+    }
+
     @Test func encodedConfigOmitsUnsetFields() throws {
         let encoder = JSONEncoder()
         encoder.outputFormatting = .sortedKeys

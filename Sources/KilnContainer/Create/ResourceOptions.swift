@@ -9,6 +9,9 @@ public struct ResourceOptions: Sendable, Equatable {
     public var cpus: String?
     public var cpuShares: String?
     public var pidsLimit: String?
+    public var shmSize: String?
+    /// `--ulimit` values: `NAME=SOFT[:HARD]`.
+    public var ulimits: [String] = []
 
     public init(
         memory: String? = nil, memorySwap: String? = nil, cpus: String? = nil, cpuShares: String? = nil,
@@ -78,6 +81,19 @@ public struct ResourceOptions: Sendable, Equatable {
                 throw ContainerError(.invalidOption(flag: "--pids-limit", value: text, reason: "expected a whole number (-1 for unlimited)"))
             }
             if count > 0 { limits.pidsLimit = count }
+        }
+        if let text = shmSize {
+            let bytes = try Self.size(text, flag: "--shm-size")
+            // 0 keeps the default, as in Docker.
+            if bytes > 0 { limits.shmSize = bytes }
+        }
+        for text in ulimits {
+            switch Ulimit.parse(text) {
+            case .success(let ulimit):
+                limits.ulimits = (limits.ulimits ?? []).filter { $0.name != ulimit.name } + [ulimit]
+            case .failure(let invalid):
+                throw ContainerError(.invalidOption(flag: "--ulimit", value: text, reason: invalid.reason))
+            }
         }
 
         try cgroups.check(limits)

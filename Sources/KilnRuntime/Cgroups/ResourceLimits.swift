@@ -11,6 +11,10 @@ public struct ResourceLimits: Codable, Sendable, Equatable {
     public var cpuShares: UInt64?
     /// `--pids-limit`: the maximum number of processes, -1 for unlimited.
     public var pidsLimit: Int64?
+    /// `--shm-size`: the size of the container's /dev/shm in bytes; nil for 64 MiB.
+    public var shmSize: Int64?
+    /// `--ulimit` values, which replace the defaults of the same resource.
+    public var ulimits: [Ulimit]?
 
     /// The CFS period that `--cpus` is turned into a quota against, 100 ms as in Docker.
     public static let cpuPeriod: UInt64 = 100_000
@@ -27,4 +31,51 @@ public struct ResourceLimits: Codable, Sendable, Equatable {
     }
 
     public var isEmpty: Bool { self == ResourceLimits() }
+}
+
+/// One `--ulimit`: a process resource limit (`nofile`, `nproc`, `core`…) with its soft and hard
+/// values, -1 for unlimited.
+public struct Ulimit: Codable, Sendable, Equatable {
+    public var name: String
+    public var soft: Int64
+    public var hard: Int64
+
+    /// The resources that `setrlimit` supports, by the names Docker's `--ulimit` takes.
+    public static let names: Set<String> = [
+        "as", "core", "cpu", "data", "fsize", "locks", "memlock", "msgqueue", "nice", "nofile", "nproc", "rss",
+        "rtprio", "rttime", "sigpending", "stack",
+    ]
+
+    public init(name: String, soft: Int64, hard: Int64) {
+        self.name = name
+        self.soft = soft
+        self.hard = hard
+    }
+
+    /// Parses `NAME=SOFT[:HARD]` as the Docker CLI does. A missing hard value equals the soft one.
+    /// Returns the reason when the value is invalid.
+    public static func parse(_ text: String) -> Result<Ulimit, Invalid> {
+        guard let equals = text.firstIndex(of: "=") else {
+            return .failure(Invalid(reason: "expected NAME=SOFT[:HARD], such as nofile=1024:2048"))
+        }
+        let name = String(text[..<equals])
+        guard names.contains(name) else {
+            return .failure(Invalid(reason: "unknown resource \"\(name)\"; use one of \(names.sorted().joined(separator: ", "))"))
+        }
+        let values = text[text.index(after: equals)...].split(separator: ":", omittingEmptySubsequences: false)
+        guard (1...2).contains(values.count), let soft = Int64(values[0]), let hard = Int64(values.last ?? ""),
+            soft >= -1, hard >= -1
+        else {
+            return .failure(Invalid(reason: "the limits must be whole numbers, -1 for unlimited"))
+        }
+        guard hard == -1 || (soft != -1 && soft <= hard) else {
+            return .failure(Invalid(reason: "the soft limit \(soft) is above the hard limit \(hard)"))
+        }
+        return .success(Ulimit(name: name, soft: soft, hard: hard))
+    }
+
+    /// The reason a `--ulimit` value is invalid, worded for the flag's error.
+    public struct Invalid: Error, Equatable {
+        public var reason: String
+    }
 }

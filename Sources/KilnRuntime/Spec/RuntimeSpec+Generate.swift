@@ -19,7 +19,7 @@ extension RuntimeSpec {
             env: Self.environment(configuration),
             cwd: cwd,
             capabilities: Capabilities(capabilities.map { "CAP_" + $0 }),
-            rlimits: DockerDefaults.rlimits,
+            rlimits: Self.rlimits(configuration.resources.ulimits ?? []),
             noNewPrivileges: configuration.noNewPrivileges,
             oomScoreAdj: nil)
         root = Root(path: configuration.rootfs, readonly: configuration.readonlyRootfs)
@@ -37,6 +37,15 @@ extension RuntimeSpec {
             resources: Self.resources(configuration.resources),
             seccomp: configuration.seccomp ? SeccompProfile.make(capabilities: capabilities) : nil,
             sysctl: nil)
+    }
+
+    /// Returns Docker's default limits with the `--ulimit` values in place of those they name.
+    static func rlimits(_ ulimits: [Ulimit]) -> [Rlimit] {
+        let given = ulimits.map { ulimit in
+            // -1 is RLIM_INFINITY, the largest unsigned value.
+            Rlimit(type: "RLIMIT_" + ulimit.name.uppercased(), hard: UInt64(bitPattern: ulimit.hard), soft: UInt64(bitPattern: ulimit.soft))
+        }
+        return DockerDefaults.rlimits.filter { rlimit in !given.contains { $0.type == rlimit.type } } + given
     }
 
     /// Returns the cgroup settings: every device denied but runc's defaults, and the limits asked for.
@@ -100,6 +109,9 @@ extension RuntimeSpec {
     /// Returns the default filesystems, then the generated files, then the caller's mounts, parents before children.
     static func makeMounts(_ configuration: ContainerConfiguration, bundle: BundleLayout) throws -> [Mount] {
         var mounts = DockerDefaults.mounts
+        if let size = configuration.resources.shmSize, let index = mounts.firstIndex(where: { $0.destination == "/dev/shm" }) {
+            mounts[index].options = mounts[index].options.map { $0.hasPrefix("size=") ? "size=\(size)" : $0 }
+        }
         let generatedOptions = ["rbind", "rprivate"] + (configuration.readonlyRootfs ? ["ro"] : [])
         for file in bundle.etcFiles {
             mounts.append(Mount(destination: file.destination, type: "bind", source: file.source, options: generatedOptions))

@@ -66,6 +66,24 @@ struct RunTests {
         }
     }
 
+    @Test func shmSizeAndUlimits() async throws {
+        try await ContainerHarness.with { harness in
+            let run = await harness.kiln(
+                "run", "--rm", "--shm-size", "96m", "--ulimit", "nofile=100:200", ContainerHarness.image, "sh", "-c",
+                "df -k /dev/shm | tail -1; ulimit -n; ulimit -Hn")
+            #expect(run.status == 0, "\(run.stderr)")
+            let lines = run.stdout.split(separator: "\n").map(String.init)
+            #expect(lines.count == 3, "\(run.stdout)")
+            #expect(lines.first?.split(separator: " ").dropFirst().first == "98304", "\(run.stdout)")
+            #expect(lines.dropFirst().first == "100")
+            #expect(lines.last == "200")
+
+            let invalid = await harness.kiln("run", "--rm", "--ulimit", "nofile=20:10", ContainerHarness.image, "true")
+            #expect(invalid.status == 125)
+            #expect(invalid.stderr.contains("the soft limit 20 is above the hard limit 10"), "\(invalid.stderr)")
+        }
+    }
+
     @Test func exitStatuses() async throws {
         try await ContainerHarness.with { harness in
             let image = ContainerHarness.image

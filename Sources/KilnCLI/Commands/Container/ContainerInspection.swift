@@ -137,6 +137,16 @@ enum ContainerInspection {
             ("CpuQuota", .integer(0)),
             ("MemorySwap", .integer(resources.memorySwap ?? 0)),
             ("PidsLimit", resources.pidsLimit.map { .integer($0) } ?? .null),
+            ("ShmSize", .integer(resources.shmSize ?? 64 << 20)),
+            (
+                "Ulimits",
+                resources.ulimits.map { ulimits in
+                    .array(
+                        ulimits.map {
+                            .object([("Name", .string($0.name)), ("Hard", .integer($0.hard)), ("Soft", .integer($0.soft))])
+                        })
+                } ?? .null
+            ),
         ])
     }
 

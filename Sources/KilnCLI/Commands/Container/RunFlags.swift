@@ -37,6 +37,8 @@ enum RunFlags {
     static let cpus = ValueFlag("cpus", placeholder: "decimal", help: "Number of CPUs")
     static let cpuShares = ValueFlag("cpu-shares", short: "c", placeholder: "int", help: "CPU shares (relative weight)")
     static let pidsLimit = ValueFlag("pids-limit", placeholder: "int", help: "Tune container pids limit (set -1 for unlimited)")
+    static let shmSize = ValueFlag("shm-size", placeholder: "bytes", help: "Size of /dev/shm")
+    static let ulimit = ListFlag("ulimit", placeholder: "ulimit", help: "Ulimit options (NAME=SOFT[:HARD])")
 
     static var shared: [FlagSpec] {
         [
@@ -44,7 +46,7 @@ enum RunFlags {
             mount.spec, workdir.spec, user.spec, entrypoint.spec, network.spec, net.spec, hostname.spec,
             initFlag.spec, interactive.spec, tty.spec, readOnly.spec, tmpfs.spec, stopSignal.spec,
             stopTimeout.spec, label.spec, platform.spec, logOpt.spec, noHealthcheck.spec, pull.spec,
-            quiet.spec, restart.spec, memory.spec, memorySwap.spec, cpus.spec, cpuShares.spec, pidsLimit.spec,
+            quiet.spec, restart.spec, memory.spec, memorySwap.spec, cpus.spec, cpuShares.spec, pidsLimit.spec, shmSize.spec, ulimit.spec,
         ] + PluginSupport.flags
     }
 
@@ -95,6 +97,8 @@ enum RunFlags {
         options.resources = ResourceOptions(
             memory: arguments[memory], memorySwap: arguments[memorySwap], cpus: arguments[cpus],
             cpuShares: arguments[cpuShares], pidsLimit: arguments[pidsLimit])
+        options.resources.shmSize = arguments[shmSize]
+        options.resources.ulimits = arguments[ulimit]
         options.environment = context.environment
         options.workingDirectory = context.workingDirectory
         return options
