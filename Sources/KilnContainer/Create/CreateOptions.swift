@@ -1,3 +1,5 @@
+import KilnImage
+
 /// What `kiln run` and `kiln create` were asked for on the command line, before the image's
 /// defaults are combined in.
 public struct CreateOptions: Sendable {
@@ -45,6 +47,8 @@ public struct CreateOptions: Sendable {
     public var resources = ResourceOptions()
     /// `--no-healthcheck`.
     public var disableHealthcheck = false
+    /// `--health-cmd` and the other `--health-*` flags, which replace the image's values.
+    public var health = HealthOptions()
     /// kiln's own environment, for `-e KEY` without a value.
     public var environment: [String: String] = [:]
     /// The directory that relative bind-mount sources (`-v ./data:/data`) are resolved against.
@@ -52,5 +56,34 @@ public struct CreateOptions: Sendable {
 
     public init(image: String) {
         self.image = image
+    }
+}
+
+/// The `--health-*` flags of `kiln run` and `kiln create`, durations in nanoseconds; nil where
+/// not given.
+public struct HealthOptions: Sendable, Equatable {
+    /// `--health-cmd`, run with the container's shell (`CMD-SHELL`).
+    public var command: String?
+    public var interval: Int64?
+    public var timeout: Int64?
+    public var startPeriod: Int64?
+    public var startInterval: Int64?
+    public var retries: Int?
+
+    public init() {}
+
+    public var isEmpty: Bool { self == HealthOptions() }
+
+    /// Returns the image's check with these values in its place, as Docker merges them.
+    func applied(to image: Healthcheck?) -> Healthcheck? {
+        if isEmpty { return image }
+        var check = image ?? Healthcheck()
+        if let command { check.test = ["CMD-SHELL", command] }
+        if let interval { check.interval = interval }
+        if let timeout { check.timeout = timeout }
+        if let startPeriod { check.startPeriod = startPeriod }
+        if let startInterval { check.startInterval = startInterval }
+        if let retries { check.retries = retries }
+        return check
     }
 }

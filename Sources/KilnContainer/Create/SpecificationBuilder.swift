@@ -127,6 +127,9 @@ public struct SpecificationBuilder {
                 : ContainerError(.invalidImageConfig(field: "StopSignal", value: stopSignal, reason: "unknown signal"))
         }
         let (maximumSize, maximumFiles) = try Self.logOptions(options.logOptions)
+        if options.disableHealthcheck && !options.health.isEmpty {
+            throw ContainerError(.conflictingOptions("--no-healthcheck", "--health-*"))
+        }
         let restartPolicy = try options.restart.map(RestartPolicy.parse)
         if let restartPolicy, restartPolicy.name != .no, options.autoRemove {
             throw ContainerError(.conflictingOptions("--restart", "--rm"))
@@ -148,7 +151,7 @@ public struct SpecificationBuilder {
             chainIDs: config.chainIDs.map(\.description), entrypoint: entrypoint, cmd: cmd, env: env,
             user: options.user ?? imageConfig.user ?? "", workingDir: workingDir, hostname: hostname, tty: options.tty,
             openStdin: options.interactive, labels: labels, stopSignal: stopSignal, stopTimeout: options.stopTimeout,
-            healthcheck: options.disableHealthcheck ? nil : Self.healthcheck(imageConfig.healthcheck),
+            healthcheck: options.disableHealthcheck ? nil : Self.healthcheck(options.health.applied(to: imageConfig.healthcheck)),
             exposedPorts: exposed.sorted(), binds: binds, mounts: mounts, portBindings: ports,
             publishAll: options.publishAll, networkMode: network, autoRemove: options.autoRemove,
             readOnly: options.readOnly, initProcess: options.initProcess, logMaximumSize: maximumSize,

@@ -57,4 +57,28 @@ struct HealthTests {
             #expect(state.stdout.hasPrefix("unhealthy "))
         }
     }
+
+    @Test func healthFlagsReplaceTheImageCheck() async throws {
+        try await ContainerHarness.with { harness in
+            try await Self.loadImage(harness)
+            // The image's check needs /tmp/healthy; the flag's passes at once.
+            let started = await harness.kiln(
+                "run", "-d", "--name", "flagged", "--health-cmd", "true", "--health-interval", "200ms", "--health-start-period", "0s",
+                "health:test")
+            #expect(started.status == 0, "\(started.stderr)")
+            let healthy = await harness.eventually(30) {
+                await harness.kiln("ps", "--filter", "name=flagged", "--format", "{{.Status}}").stdout.contains("(healthy)")
+            }
+            #expect(healthy)
+            let test = await harness.kiln("inspect", "-f", "{{json .Config.Healthcheck.Test}} {{.Config.Healthcheck.Retries}}", "flagged")
+            #expect(test.stdout == "[\"CMD-SHELL\",\"true\"] 2\n", "\(test.stderr)")
+
+            let conflict = await harness.kiln("run", "-d", "--no-healthcheck", "--health-cmd", "true", "health:test")
+            #expect(conflict.status == 125)
+            #expect(conflict.stderr.contains("Conflicting options: --no-healthcheck and --health-*"), "\(conflict.stderr)")
+            let negative = await harness.kiln("run", "-d", "--health-interval", "-1s", "health:test")
+            #expect(negative.status == 125)
+            #expect(negative.stderr.contains("expected a duration that is not negative"), "\(negative.stderr)")
+        }
+    }
 }

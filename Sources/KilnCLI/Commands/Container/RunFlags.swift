@@ -1,5 +1,6 @@
 import Foundation
 import KilnContainer
+import KilnDockerfile
 
 /// The flags that `kiln run` and `kiln create` share, with Docker's names and help.
 enum RunFlags {
@@ -29,6 +30,17 @@ enum RunFlags {
     static let platform = ValueFlag("platform", help: "Set platform if server is multi-platform capable")
     static let logOpt = ListFlag("log-opt", help: "Log driver options (max-size=SIZE, max-file=N)")
     static let noHealthcheck = BoolFlag("no-healthcheck", help: "Disable any container-specified HEALTHCHECK")
+    static let healthCmd = ValueFlag("health-cmd", placeholder: "string", help: "Command to run to check health")
+    static let healthInterval = ValueFlag(
+        "health-interval", placeholder: "duration", help: "Time between running the check (ms|s|m|h) (default 0s)")
+    static let healthRetries = ValueFlag("health-retries", placeholder: "int", help: "Consecutive failures needed to report unhealthy")
+    static let healthStartPeriod = ValueFlag(
+        "health-start-period", placeholder: "duration",
+        help: "Start period for the container to initialize before starting health-retries countdown (ms|s|m|h) (default 0s)")
+    static let healthStartInterval = ValueFlag(
+        "health-start-interval", placeholder: "duration", help: "Time between running the check during the start period (ms|s|m|h) (default 0s)")
+    static let healthTimeout = ValueFlag(
+        "health-timeout", placeholder: "duration", help: "Maximum time to allow one check to run (ms|s|m|h) (default 0s)")
     static let pull = ValueFlag("pull", help: "Pull image before running (\"always\", \"missing\", \"never\")", default: "\"missing\"")
     static let quiet = BoolFlag("quiet", short: "q", help: "Suppress the pull output")
     static let restart = ValueFlag("restart", help: "Restart policy to apply when a container exits (no, on-failure[:max-retries], always, unless-stopped)", default: "\"no\"")
@@ -45,7 +57,8 @@ enum RunFlags {
             name.spec, addHost.spec, publish.spec, publishAll.spec, expose.spec, env.spec, envFile.spec, volume.spec,
             mount.spec, workdir.spec, user.spec, entrypoint.spec, network.spec, net.spec, hostname.spec,
             initFlag.spec, interactive.spec, tty.spec, readOnly.spec, tmpfs.spec, stopSignal.spec,
-            stopTimeout.spec, label.spec, platform.spec, logOpt.spec, noHealthcheck.spec, pull.spec,
+            stopTimeout.spec, label.spec, platform.spec, logOpt.spec, noHealthcheck.spec, healthCmd.spec, healthInterval.spec,
+            healthRetries.spec, healthStartPeriod.spec, healthStartInterval.spec, healthTimeout.spec, pull.spec,
             quiet.spec, restart.spec, memory.spec, memorySwap.spec, cpus.spec, cpuShares.spec, pidsLimit.spec, shmSize.spec, ulimit.spec,
         ] + PluginSupport.flags
     }
@@ -93,6 +106,7 @@ enum RunFlags {
         options.initProcess = arguments[initFlag]
         options.logOptions = arguments[logOpt]
         options.disableHealthcheck = arguments[noHealthcheck]
+        options.health = try healthOptions(arguments)
         options.restart = arguments[restart]
         options.resources = ResourceOptions(
             memory: arguments[memory], memorySwap: arguments[memorySwap], cpus: arguments[cpus],
@@ -102,5 +116,35 @@ enum RunFlags {
         options.environment = context.environment
         options.workingDirectory = context.workingDirectory
         return options
+    }
+
+    /// Reads the `--health-*` flags. Durations are Go durations (`30s`, `1m30s`) and may not be
+    /// negative; retries may not be negative either.
+    static func healthOptions(_ arguments: ParsedArguments) throws -> HealthOptions {
+        var health = HealthOptions()
+        health.command = arguments[healthCmd]
+        func duration(_ flag: ValueFlag) throws -> Int64? {
+            guard let text = arguments[flag] else { return nil }
+            guard let parsed = KilnDockerfile.GoDuration(parsing: text), parsed.nanoseconds >= 0 else {
+                throw UsageError(
+                    command: arguments.commandName,
+                    reason: .invalidValue(
+                        flag: "--" + flag.spec.long, value: text, reason: "expected a duration that is not negative, such as 30s or 1m30s"))
+            }
+            return parsed.nanoseconds
+        }
+        health.interval = try duration(healthInterval)
+        health.timeout = try duration(healthTimeout)
+        health.startPeriod = try duration(healthStartPeriod)
+        health.startInterval = try duration(healthStartInterval)
+        if let text = arguments[healthRetries] {
+            guard let retries = Int(text), retries >= 0 else {
+                throw UsageError(
+                    command: arguments.commandName,
+                    reason: .invalidValue(flag: "--health-retries", value: text, reason: "expected a whole number that is not negative"))
+            }
+            health.retries = retries
+        }
+        return health
     }
 }
