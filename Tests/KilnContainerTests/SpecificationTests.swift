@@ -138,3 +138,27 @@ struct MountSpecificationTests {
         #expect(mount.destination == "/t")
     }
 }
+
+@Suite struct SecurityOptionTests {
+    @Test(arguments: [
+        (["no-new-privileges"], true, true), (["no-new-privileges:true"], true, true),
+        (["no-new-privileges=false"], false, true), (["seccomp=unconfined"], false, false),
+        (["no-new-privileges", "seccomp:unconfined"], true, false), ([], false, true),
+    ])
+    func parsesDockerForms(_ values: [String], _ noNewPrivileges: Bool, _ seccomp: Bool) throws {
+        let options = try SecurityOptions(parsing: values)
+        #expect(options.noNewPrivileges == noNewPrivileges)
+        #expect(options.seccomp == seccomp)
+    }
+
+    @Test(arguments: ["no-new-privileges=maybe", "seccomp=default.json", "apparmor=unconfined", "label=disable", "privileged"])
+    func rejectsWhatKilnCannotApply(_ value: String) {
+        #expect(throws: ContainerError.self) { try SecurityOptions(parsing: [value]) }
+    }
+
+    @Test func capabilityNamesAreChecked() throws {
+        try SecurityOptions.checkCapabilities(adding: ["NET_ADMIN", "cap_sys_time", "ALL"], dropping: ["all", "CHOWN"])
+        #expect(throws: ContainerError.self) { try SecurityOptions.checkCapabilities(adding: ["FLY"], dropping: []) }
+        #expect(throws: ContainerError.self) { try SecurityOptions.checkCapabilities(adding: [], dropping: ["NET"]) }
+    }
+}

@@ -18,6 +18,10 @@ public struct CreateOptions: Sendable {
     public var hostname: String?
     /// `--add-host` values: `NAME:ADDRESS` or `NAME=ADDRESS`.
     public var extraHosts: [String] = []
+    public var capAdd: [String] = []
+    public var capDrop: [String] = []
+    /// `--security-opt` values.
+    public var securityOptions: [String] = []
     public var tty = false
     public var interactive = false
     public var labels: [String: String] = [:]

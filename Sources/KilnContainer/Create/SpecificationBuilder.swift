@@ -127,6 +127,8 @@ public struct SpecificationBuilder {
                 : ContainerError(.invalidImageConfig(field: "StopSignal", value: stopSignal, reason: "unknown signal"))
         }
         let (maximumSize, maximumFiles) = try Self.logOptions(options.logOptions)
+        try SecurityOptions.checkCapabilities(adding: options.capAdd, dropping: options.capDrop)
+        _ = try SecurityOptions(parsing: options.securityOptions)
         if options.disableHealthcheck && !options.health.isEmpty {
             throw ContainerError(.conflictingOptions("--no-healthcheck", "--health-*"))
         }
@@ -157,7 +159,9 @@ public struct SpecificationBuilder {
             readOnly: options.readOnly, initProcess: options.initProcess, logMaximumSize: maximumSize,
             logMaximumFiles: maximumFiles, platform: config.platform.description, restartPolicy: restartPolicy,
             resources: resources.isEmpty ? nil : resources, created: DockerTime.now,
-            extraHosts: options.extraHosts.isEmpty ? nil : options.extraHosts)
+            extraHosts: options.extraHosts.isEmpty ? nil : options.extraHosts,
+            capAdd: options.capAdd.isEmpty ? nil : options.capAdd, capDrop: options.capDrop.isEmpty ? nil : options.capDrop,
+            securityOptions: options.securityOptions.isEmpty ? nil : options.securityOptions)
     }
 
     /// Cleans the image's `Volumes` into absolute container paths. A relative path or one with a

@@ -61,6 +61,11 @@ public struct ContainerSpecification: Codable, Sendable, Equatable {
     /// `--add-host` values as given (`db:10.0.0.5`); nil when there were none, and in records
     /// from kilns without the flag.
     public var extraHosts: [String]?
+    /// `--cap-add` and `--cap-drop` names as given; nil when there were none.
+    public var capAdd: [String]?
+    public var capDrop: [String]?
+    /// `--security-opt` values as given; nil when there were none.
+    public var securityOptions: [String]?
 
     /// The process the container starts: entrypoint, then command.
     public var argv: [String] { entrypoint + cmd }

@@ -150,7 +150,15 @@ extension RuntimeSpec {
 }
 
 /// Every capability Linux 6.x defines, without the `CAP_` prefix.
-enum LinuxCapabilities {
+public enum LinuxCapabilities {
+    /// Checks whether `name` is a capability that `--cap-add` and `--cap-drop` accept: a Linux
+    /// capability with or without `CAP_`, in any case, or `ALL`.
+    public static func isKnown(_ name: String) -> Bool {
+        var upper = name.uppercased()
+        if upper.hasPrefix("CAP_") { upper.removeFirst(4) }
+        return upper == "ALL" || all.contains(upper)
+    }
+
     static let all: [String] = [
         "CHOWN", "DAC_OVERRIDE", "DAC_READ_SEARCH", "FOWNER", "FSETID", "KILL", "SETGID", "SETUID", "SETPCAP",
         "LINUX_IMMUTABLE", "NET_BIND_SERVICE", "NET_BROADCAST", "NET_ADMIN", "NET_RAW", "IPC_LOCK", "IPC_OWNER",

@@ -84,6 +84,30 @@ struct RunTests {
         }
     }
 
+    @Test func capabilitiesAndSecurityOptions() async throws {
+        try await ContainerHarness.with { harness in
+            let status = "grep -E '^(CapEff|NoNewPrivs|Seccomp):' /proc/self/status | tr -s '\\t' ' '"
+            let standard = await harness.kiln("run", "--rm", ContainerHarness.image, "sh", "-c", status)
+            #expect(standard.stdout.contains("NoNewPrivs: 0"), "\(standard.stdout)")
+            #expect(standard.stdout.contains("Seccomp: 2"), "\(standard.stdout)")
+
+            let dropped = await harness.kiln(
+                "run", "--rm", "--cap-drop", "ALL", "--cap-add", "cap_net_admin", "--security-opt", "no-new-privileges",
+                "--security-opt", "seccomp=unconfined", ContainerHarness.image, "sh", "-c", status)
+            #expect(dropped.status == 0, "\(dropped.stderr)")
+            #expect(dropped.stdout.contains("CapEff: 0000000000001000"), "\(dropped.stdout)")
+            #expect(dropped.stdout.contains("NoNewPrivs: 1"), "\(dropped.stdout)")
+            #expect(dropped.stdout.contains("Seccomp: 0"), "\(dropped.stdout)")
+
+            let unknown = await harness.kiln("run", "--rm", "--cap-add", "FLY", ContainerHarness.image, "true")
+            #expect(unknown.status == 125)
+            #expect(unknown.stderr.contains("Linux has no such capability"), "\(unknown.stderr)")
+            let profile = await harness.kiln("run", "--rm", "--security-opt", "seccomp=/tmp/p.json", ContainerHarness.image, "true")
+            #expect(profile.status == 125)
+            #expect(profile.stderr.contains("cannot load another one"), "\(profile.stderr)")
+        }
+    }
+
     @Test func exitStatuses() async throws {
         try await ContainerHarness.with { harness in
             let image = ContainerHarness.image

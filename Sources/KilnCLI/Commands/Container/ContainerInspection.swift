@@ -113,11 +113,22 @@ enum ContainerInspection {
         let tmpfs = spec.mounts.filter { $0.kind == .tmpfs }
         let restart = spec.restartPolicy ?? RestartPolicy()
         let resources = spec.resources ?? ResourceLimits()
+        func strings(_ values: [String]?) -> OutputJSON { values.map { .strings($0) } ?? .null }
+        let ulimits: OutputJSON =
+            resources.ulimits.map { ulimits in
+                .array(
+                    ulimits.map {
+                        .object([("Name", .string($0.name)), ("Hard", .integer($0.hard)), ("Soft", .integer($0.soft))])
+                    })
+            } ?? .null
         return .object([
             ("Binds", spec.binds.isEmpty ? .null : .strings(spec.binds)),
             ("LogConfig", .object([("Type", .string("json-file")), ("Config", .map(["max-size": .string("\(spec.logMaximumSize)"), "max-file": .string("\(spec.logMaximumFiles)")]))])),
             ("NetworkMode", .string(spec.networkMode)),
-            ("ExtraHosts", spec.extraHosts.map { .strings($0) } ?? .null),
+            ("ExtraHosts", strings(spec.extraHosts)),
+            ("CapAdd", strings(spec.capAdd)),
+            ("CapDrop", strings(spec.capDrop)),
+            ("SecurityOpt", strings(spec.securityOptions)),
             ("PortBindings", portMap(spec.portBindings, exposed: [])),
             (
                 "RestartPolicy",
@@ -138,15 +149,7 @@ enum ContainerInspection {
             ("MemorySwap", .integer(resources.memorySwap ?? 0)),
             ("PidsLimit", resources.pidsLimit.map { .integer($0) } ?? .null),
             ("ShmSize", .integer(resources.shmSize ?? 64 << 20)),
-            (
-                "Ulimits",
-                resources.ulimits.map { ulimits in
-                    .array(
-                        ulimits.map {
-                            .object([("Name", .string($0.name)), ("Hard", .integer($0.hard)), ("Soft", .integer($0.soft))])
-                        })
-                } ?? .null
-            ),
+            ("Ulimits", ulimits),
         ])
     }
 

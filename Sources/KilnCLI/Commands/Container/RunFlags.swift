@@ -27,6 +27,10 @@ enum RunFlags {
     static let stopTimeout = ValueFlag("stop-timeout", placeholder: "int", help: "Timeout (in seconds) to stop a container")
     static let label = ListFlag("label", short: "l", help: "Set meta data on a container")
     static let addHost = ListFlag("add-host", placeholder: "list", help: "Add a custom host-to-IP mapping (host:ip)")
+    static let capAdd = ListFlag("cap-add", placeholder: "list", help: "Add Linux capabilities")
+    static let capDrop = ListFlag("cap-drop", placeholder: "list", help: "Drop Linux capabilities")
+    static let securityOpt = ListFlag(
+        "security-opt", placeholder: "list", help: "Security Options (no-new-privileges, seccomp=unconfined)")
     static let platform = ValueFlag("platform", help: "Set platform if server is multi-platform capable")
     static let logOpt = ListFlag("log-opt", help: "Log driver options (max-size=SIZE, max-file=N)")
     static let noHealthcheck = BoolFlag("no-healthcheck", help: "Disable any container-specified HEALTHCHECK")
@@ -54,7 +58,7 @@ enum RunFlags {
 
     static var shared: [FlagSpec] {
         [
-            name.spec, addHost.spec, publish.spec, publishAll.spec, expose.spec, env.spec, envFile.spec, volume.spec,
+            name.spec, addHost.spec, capAdd.spec, capDrop.spec, securityOpt.spec, publish.spec, publishAll.spec, expose.spec, env.spec, envFile.spec, volume.spec,
             mount.spec, workdir.spec, user.spec, entrypoint.spec, network.spec, net.spec, hostname.spec,
             initFlag.spec, interactive.spec, tty.spec, readOnly.spec, tmpfs.spec, stopSignal.spec,
             stopTimeout.spec, label.spec, platform.spec, logOpt.spec, noHealthcheck.spec, healthCmd.spec, healthInterval.spec,
@@ -84,6 +88,9 @@ enum RunFlags {
         options.workingDir = arguments[workdir]
         options.hostname = arguments[hostname]
         options.extraHosts = arguments[addHost]
+        options.capAdd = arguments[capAdd]
+        options.capDrop = arguments[capDrop]
+        options.securityOptions = arguments[securityOpt]
         options.tty = arguments[tty]
         options.interactive = arguments[interactive]
         options.labels.merge(try LabelArguments.parse(arguments[label], command: arguments.commandName)) { $1 }
