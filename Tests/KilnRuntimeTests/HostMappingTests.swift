@@ -40,4 +40,21 @@ struct HostMappingTests {
         configuration.extraHosts = [try HostMapping(parsing: "db:10.0.0.5").hostsLine(network: .none)]
         #expect(EtcFiles.hosts(configuration).hasSuffix("\n10.0.0.5\tdb\n"))
     }
+
+    @Test func dnsFlagsReplaceResolvConfLines() {
+        var configuration = ContainerConfiguration(rootfs: "/", args: ["true"], network: .slirp(ports: []))
+        let host = "nameserver 127.0.0.53\nsearch corp.example\noptions edns0\n"
+        #expect(EtcFiles.resolvConf(configuration, host: host) == "nameserver 10.0.2.3\nsearch corp.example\noptions edns0\n")
+
+        configuration.dnsServers = ["1.1.1.1", "2606:4700::1111"]
+        #expect(
+            EtcFiles.resolvConf(configuration, host: host)
+                == "search corp.example\noptions edns0\nnameserver 1.1.1.1\nnameserver 2606:4700::1111\n")
+
+        configuration.dnsSearches = ["a.example", "b.example"]
+        configuration.dnsOptions = ["ndots:2"]
+        #expect(
+            EtcFiles.resolvConf(configuration, host: host)
+                == "nameserver 1.1.1.1\nnameserver 2606:4700::1111\nsearch a.example b.example\noptions ndots:2\n")
+    }
 }

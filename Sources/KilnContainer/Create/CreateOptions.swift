@@ -22,6 +22,10 @@ public struct CreateOptions: Sendable {
     public var capDrop: [String] = []
     /// `--security-opt` values.
     public var securityOptions: [String] = []
+    /// `--dns` addresses, `--dns-search` domains and `--dns-option` values.
+    public var dns: [String] = []
+    public var dnsSearch: [String] = []
+    public var dnsOptions: [String] = []
     public var tty = false
     public var interactive = false
     public var labels: [String: String] = [:]

@@ -128,6 +128,15 @@ public struct SpecificationBuilder {
         }
         let (maximumSize, maximumFiles) = try Self.logOptions(options.logOptions)
         try SecurityOptions.checkCapabilities(adding: options.capAdd, dropping: options.capDrop)
+        for server in options.dns where !HostMapping.isAddress(server) {
+            throw ContainerError(.invalidOption(flag: "--dns", value: server, reason: "expected an IPv4 or IPv6 address"))
+        }
+        for value in options.dnsSearch + options.dnsOptions where value.isEmpty || value.contains(where: \.isWhitespace) {
+            throw ContainerError(
+                .invalidOption(
+                    flag: options.dnsSearch.contains(value) ? "--dns-search" : "--dns-option", value: value,
+                    reason: "expected one word without spaces"))
+        }
         _ = try SecurityOptions(parsing: options.securityOptions)
         if options.disableHealthcheck && !options.health.isEmpty {
             throw ContainerError(.conflictingOptions("--no-healthcheck", "--health-*"))
@@ -161,7 +170,9 @@ public struct SpecificationBuilder {
             resources: resources.isEmpty ? nil : resources, created: DockerTime.now,
             extraHosts: options.extraHosts.isEmpty ? nil : options.extraHosts,
             capAdd: options.capAdd.isEmpty ? nil : options.capAdd, capDrop: options.capDrop.isEmpty ? nil : options.capDrop,
-            securityOptions: options.securityOptions.isEmpty ? nil : options.securityOptions)
+            securityOptions: options.securityOptions.isEmpty ? nil : options.securityOptions,
+            dns: options.dns.isEmpty ? nil : options.dns, dnsSearch: options.dnsSearch.isEmpty ? nil : options.dnsSearch,
+            dnsOptions: options.dnsOptions.isEmpty ? nil : options.dnsOptions)
     }
 
     /// Cleans the image's `Volumes` into absolute container paths. A relative path or one with a

@@ -77,6 +77,9 @@ struct RuntimePlanner {
             resources: spec.resources ?? ResourceLimits())
         // Checked at create; a value that no longer parses (another kiln's record) is skipped.
         configuration.extraHosts = (spec.extraHosts ?? []).compactMap { try? HostMapping(parsing: $0).hostsLine(network: network) }
+        configuration.dnsServers = spec.dns ?? []
+        configuration.dnsSearches = spec.dnsSearch ?? []
+        configuration.dnsOptions = spec.dnsOptions ?? []
         configuration.addedCapabilities = spec.capAdd ?? []
         configuration.droppedCapabilities = spec.capDrop ?? []
         let security = try SecurityOptions(parsing: spec.securityOptions ?? [])

@@ -66,6 +66,10 @@ public struct ContainerSpecification: Codable, Sendable, Equatable {
     public var capDrop: [String]?
     /// `--security-opt` values as given; nil when there were none.
     public var securityOptions: [String]?
+    /// `--dns`, `--dns-search` and `--dns-option` values; nil when there were none.
+    public var dns: [String]?
+    public var dnsSearch: [String]?
+    public var dnsOptions: [String]?
 
     /// The process the container starts: entrypoint, then command.
     public var argv: [String] { entrypoint + cmd }

@@ -9,7 +9,7 @@ enum BundleWriter {
                 atPath: bundle.directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
             try write(Array(EtcFiles.hosts(configuration).utf8), to: bundle.hosts, mode: 0o644)
             try write(
-                Array(EtcFiles.resolvConf(configuration.network, host: EtcFiles.hostResolvConf()).utf8),
+                Array(EtcFiles.resolvConf(configuration, host: EtcFiles.hostResolvConf()).utf8),
                 to: bundle.resolvConf, mode: 0o644)
             try write(Array((configuration.hostname + "\n").utf8), to: bundle.hostname, mode: 0o644)
             for (index, file) in configuration.extraFiles.enumerated() {

@@ -29,6 +29,11 @@ public struct ContainerConfiguration: Sendable, Equatable {
     public var extraHosts: [String]
     /// Files generated outside the rootfs and bind-mounted read-only, such as build secrets.
     public var extraFiles: [GeneratedFile]
+    /// `--dns`, `--dns-search` and `--dns-option`: each list that is not empty replaces those
+    /// lines of the generated /etc/resolv.conf.
+    public var dnsServers: [String] = []
+    public var dnsSearches: [String] = []
+    public var dnsOptions: [String] = []
     /// Memory, CPU and process limits, applied through cgroups.
     public var resources: ResourceLimits
     /// The path of an existing network namespace that a private network (`none` or `slirp`)

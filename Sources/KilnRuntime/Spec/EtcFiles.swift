@@ -45,6 +45,23 @@ enum EtcFiles {
         }
     }
 
+    /// The resolv.conf for `configuration`'s network, with the `--dns`, `--dns-search` and
+    /// `--dns-option` values in place of the nameserver, search and options lines they name.
+    static func resolvConf(_ configuration: ContainerConfiguration, host: String) -> String {
+        let base = resolvConf(configuration.network, host: host)
+        guard !(configuration.dnsServers + configuration.dnsSearches + configuration.dnsOptions).isEmpty else { return base }
+        var lines = base.split(separator: "\n").map(String.init)
+        func replace(_ prefixes: [String], with new: [String]) {
+            guard !new.isEmpty else { return }
+            lines.removeAll { line in prefixes.contains { line.hasPrefix($0) } }
+            lines += new
+        }
+        replace(["nameserver "], with: configuration.dnsServers.map { "nameserver " + $0 })
+        replace(["search ", "domain "], with: configuration.dnsSearches.isEmpty ? [] : ["search " + configuration.dnsSearches.joined(separator: " ")])
+        replace(["options "], with: configuration.dnsOptions.isEmpty ? [] : ["options " + configuration.dnsOptions.joined(separator: " ")])
+        return lines.joined(separator: "\n") + "\n"
+    }
+
     private static func searchAndOptions(_ text: String) -> [String] {
         text.split(separator: "\n").map(String.init).filter {
             $0.hasPrefix("search ") || $0.hasPrefix("domain ") || $0.hasPrefix("options ")

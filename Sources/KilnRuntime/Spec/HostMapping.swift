@@ -41,7 +41,8 @@ public struct HostMapping: Sendable, Equatable {
         return "\(resolved)\t\(name)"
     }
 
-    static func isAddress(_ text: String) -> Bool {
+    /// Checks whether `text` is an IPv4 or IPv6 address.
+    public static func isAddress(_ text: String) -> Bool {
         var storage = in6_addr()
         return inet_pton(AF_INET, text, &storage) == 1 || inet_pton(AF_INET6, text, &storage) == 1
     }

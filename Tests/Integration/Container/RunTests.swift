@@ -60,6 +60,15 @@ struct RunTests {
             let inspected = await harness.kiln("inspect", "-f", "{{json .HostConfig.ExtraHosts}}", "mapped")
             #expect(inspected.stdout == "[\"db:10.0.0.5\",\"gw=host-gateway\"]\n", "\(inspected.stderr)")
 
+            let resolver = await harness.kiln(
+                "run", "--rm", "--dns", "192.0.2.53", "--dns-search", "corp.example", ContainerHarness.image, "cat", "/etc/resolv.conf")
+            #expect(resolver.stdout.contains("nameserver 192.0.2.53\n"), "\(resolver.stdout)")
+            #expect(!resolver.stdout.contains("10.0.2.3"), "\(resolver.stdout)")
+            #expect(resolver.stdout.contains("search corp.example\n"), "\(resolver.stdout)")
+            let badServer = await harness.kiln("run", "--rm", "--dns", "dns.example", ContainerHarness.image, "true")
+            #expect(badServer.status == 125)
+            #expect(badServer.stderr.contains("expected an IPv4 or IPv6 address"), "\(badServer.stderr)")
+
             let invalid = await harness.kiln("run", "--rm", "--add-host", "db:nowhere", ContainerHarness.image, "true")
             #expect(invalid.status == 125)
             #expect(invalid.stderr.contains("\"nowhere\" is not an IPv4 or IPv6 address"), "\(invalid.stderr)")

@@ -129,6 +129,9 @@ enum ContainerInspection {
             ("CapAdd", strings(spec.capAdd)),
             ("CapDrop", strings(spec.capDrop)),
             ("SecurityOpt", strings(spec.securityOptions)),
+            ("Dns", .strings(spec.dns ?? [])),
+            ("DnsSearch", .strings(spec.dnsSearch ?? [])),
+            ("DnsOptions", .strings(spec.dnsOptions ?? [])),
             ("PortBindings", portMap(spec.portBindings, exposed: [])),
             (
                 "RestartPolicy",

@@ -28,6 +28,9 @@ enum RunFlags {
     static let label = ListFlag("label", short: "l", help: "Set meta data on a container")
     static let addHost = ListFlag("add-host", placeholder: "list", help: "Add a custom host-to-IP mapping (host:ip)")
     static let capAdd = ListFlag("cap-add", placeholder: "list", help: "Add Linux capabilities")
+    static let dns = ListFlag("dns", placeholder: "list", help: "Set custom DNS servers")
+    static let dnsSearch = ListFlag("dns-search", placeholder: "list", help: "Set custom DNS search domains")
+    static let dnsOption = ListFlag("dns-option", placeholder: "list", help: "Set DNS options")
     static let capDrop = ListFlag("cap-drop", placeholder: "list", help: "Drop Linux capabilities")
     static let securityOpt = ListFlag(
         "security-opt", placeholder: "list", help: "Security Options (no-new-privileges, seccomp=unconfined)")
@@ -58,7 +61,7 @@ enum RunFlags {
 
     static var shared: [FlagSpec] {
         [
-            name.spec, addHost.spec, capAdd.spec, capDrop.spec, securityOpt.spec, publish.spec, publishAll.spec, expose.spec, env.spec, envFile.spec, volume.spec,
+            name.spec, addHost.spec, capAdd.spec, capDrop.spec, securityOpt.spec, dns.spec, dnsSearch.spec, dnsOption.spec, publish.spec, publishAll.spec, expose.spec, env.spec, envFile.spec, volume.spec,
             mount.spec, workdir.spec, user.spec, entrypoint.spec, network.spec, net.spec, hostname.spec,
             initFlag.spec, interactive.spec, tty.spec, readOnly.spec, tmpfs.spec, stopSignal.spec,
             stopTimeout.spec, label.spec, platform.spec, logOpt.spec, noHealthcheck.spec, healthCmd.spec, healthInterval.spec,
@@ -91,6 +94,9 @@ enum RunFlags {
         options.capAdd = arguments[capAdd]
         options.capDrop = arguments[capDrop]
         options.securityOptions = arguments[securityOpt]
+        options.dns = arguments[dns]
+        options.dnsSearch = arguments[dnsSearch]
+        options.dnsOptions = arguments[dnsOption]
         options.tty = arguments[tty]
         options.interactive = arguments[interactive]
         options.labels.merge(try LabelArguments.parse(arguments[label], command: arguments.commandName)) { $1 }
