@@ -55,6 +55,14 @@ struct ImagePull {
         } catch {
             header.withLock { $0 = nil }
             renderer.finish()
+            // The layer blobs this pull stored before it failed or was cancelled belong to no
+            // image, so they go now instead of at the next `kiln image prune`. Blobs that an
+            // image or another lease refers to stay.
+            do {
+                try store.discardWrittenBlobs(of: lease)
+            } catch let discardError {
+                context.logger.debug("removing the blobs of the failed pull of \(reference) failed: \(discardError)")
+            }
             throw error
         }
         renderer.finish()
@@ -93,9 +101,9 @@ struct ImagePull {
             result = try await withTaskCancellationHandler { try await task.value } onCancel: { task.cancel() }
         } catch {
             // No unpack may run once the lease is released. A failed unpack cancels the download,
-            // so its error is the one to throw.
-            // TODO: the layers committed before a cancellation or failure stay until `kiln image
-            // prune`, and `kiln system df` does not count them as reclaimable.
+            // so its error is the one to throw. `run` removes the blobs stored before the failure.
+            // TODO: the snapshots of layers committed before a cancellation or failure stay
+            // until `kiln image prune`, and `kiln system df` does not count them as reclaimable.
             await unpacker.cancel()
             throw unpacker.failure ?? error
         }
