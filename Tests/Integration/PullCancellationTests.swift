@@ -171,6 +171,7 @@ struct PullCancellationTests {
         #expect(pull.status != 0)
         #expect(pull.stderr.contains("not found"), "\(pull.stderr)")
         #expect(entries(root + "/blobs/sha256").isEmpty, "blobs left: \(entries(root + "/blobs/sha256"))")
+        #expect(entries(root + "/snapshots").isEmpty, "snapshots left: \(entries(root + "/snapshots"))")
         #expect(entries(root + "/ingest").isEmpty, "partial blobs left: \(entries(root + "/ingest"))")
     }
 
