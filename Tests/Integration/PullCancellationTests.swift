@@ -11,8 +11,10 @@ import Testing
         "needs root, the kiln binary, bash and python3"))
 struct PullCancellationTests {
     /// Serves `test/slow:1`: one gzip layer of a tar with an 8 MiB random file, whose blob
-    /// response declares its full length, sends half of it and then keeps the connection open. It
-    /// writes its port to `DIR/port` once it listens.
+    /// response declares its full length, sends half of it and then keeps the connection open.
+    /// Also serves `test/half:1`, whose first layer (a small file) downloads and whose second is
+    /// missing (404 after a second, so the first is stored by then). It writes its port to
+    /// `DIR/port` once it listens.
     static let stallingRegistry = #"""
         import gzip, hashlib, http.server, io, json, os, platform, sys, tarfile, time
         # A descriptor inherited from a test running beside this one (the write end of a pipe that
@@ -35,6 +37,21 @@ struct PullCancellationTests {
             "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip", "digest": digest(layer), "size": len(layer)}]}).encode()
         open(directory + "/layer-digest", "w").write(digest(layer))
 
+        small = io.BytesIO()
+        with tarfile.open(fileobj=small, mode="w", format=tarfile.PAX_FORMAT) as archive:
+            info = tarfile.TarInfo("small")
+            info.size = 6
+            archive.addfile(info, io.BytesIO(b"small\n"))
+        small_tar = small.getvalue()
+        small_layer = gzip.compress(small_tar, compresslevel=1, mtime=0)
+        missing_layer = gzip.compress(b"missing", mtime=0)
+        half_config = json.dumps({"architecture": arch, "os": "linux", "rootfs": {"type": "layers", "diff_ids": [
+            "sha256:" + hashlib.sha256(small_tar).hexdigest(), "sha256:" + hashlib.sha256(b"missing").hexdigest()]}}).encode()
+        half_manifest = json.dumps({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
+            "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": digest(half_config), "size": len(half_config)},
+            "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip", "digest": digest(blob), "size": len(blob)}
+                for blob in (small_layer, missing_layer)]}).encode()
+
         class Handler(http.server.BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
             def log_message(self, *args): pass
@@ -51,6 +68,17 @@ struct PullCancellationTests {
                     self.reply(manifest, "application/vnd.oci.image.manifest.v1+json")
                 elif self.path == "/v2/test/slow/blobs/" + digest(config):
                     self.reply(config, "application/octet-stream")
+                elif self.path == "/v2/test/half/manifests/1":
+                    self.reply(half_manifest, "application/vnd.oci.image.manifest.v1+json")
+                elif self.path == "/v2/test/half/blobs/" + digest(half_config):
+                    self.reply(half_config, "application/octet-stream")
+                elif self.path == "/v2/test/half/blobs/" + digest(small_layer):
+                    self.reply(small_layer, "application/octet-stream")
+                elif self.path == "/v2/test/half/blobs/" + digest(missing_layer):
+                    time.sleep(1)
+                    self.send_response(404)
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
                 elif self.path == "/v2/test/slow/blobs/" + digest(layer):
                     self.send_response(200)
                     self.send_header("Content-Length", str(len(layer)))
@@ -130,6 +158,21 @@ struct PullCancellationTests {
         let images = try KilnBinary.run(root: root, ["images", "-q"])
         #expect(images.status == 0)
         #expect(images.stdout.isEmpty)
+    }
+
+    @Test func failedPullRemovesStoredBlobs() throws {
+        let scratch = try TemporaryDirectory("kiln-pull-cancel")
+        defer { scratch.remove() }
+        let (registry, port) = try startRegistry(scratch)
+        defer { stop(registry) }
+        let root = scratch.appending("root")
+
+        let pull = try KilnBinary.run(root: root, ["pull", "-q", "127.0.0.1:\(port)/test/half:1"])
+        #expect(pull.status != 0)
+        #expect(pull.stderr.contains("not found"), "\(pull.stderr)")
+        #expect(entries(root + "/blobs/sha256").isEmpty, "blobs left: \(entries(root + "/blobs/sha256"))")
+        #expect(entries(root + "/snapshots").isEmpty, "snapshots left: \(entries(root + "/snapshots"))")
+        #expect(entries(root + "/ingest").isEmpty, "partial blobs left: \(entries(root + "/ingest"))")
     }
 
     @Test func interruptedFromPullEndsBuild() throws {

@@ -61,6 +61,31 @@ struct StreamingLayerIngestTests {
         #expect(entries(scratch.appending("root/work")).isEmpty)
     }
 
+    /// A registry that ignores `Range` on a resume sends the blob again from byte 0: the unpack
+    /// starts over with it, so the layer is still unpacked from its download.
+    @Test func restartFromZeroStillStreams() throws {
+        let scratch = try TemporaryDirectory("kiln-stream-ingest")
+        defer { scratch.remove() }
+        let (store, lease, tar, layers) = try makeImage(scratch)
+        defer { try? lease.release() }
+        let unpacked = Mutex<UncommittedSnapshot?>(nil)
+        let ingest = try StreamingLayerIngest(
+            store: store, lease: lease, descriptor: layers[0].descriptor, layers: layers, logger: .discard
+        ) { snapshot in unpacked.withLock { $0 = snapshot } }
+
+        try feed(Array(tar.prefix(tar.count / 2)), to: ingest)
+        try ingest.restart()
+        try feed(tar, to: ingest)
+        try ingest.commit()
+        let snapshot = try #require(unpacked.withLock { $0 })
+        try Snapshotter(store: store).commit(snapshot, lease: lease)
+
+        #expect(try store.blobStatus(layers[0].descriptor.digest) != nil)
+        #expect(FileManager.default.fileExists(atPath: store.snapshotPath(layers[0].diffID) + "/hello.txt"))
+        #expect(entries(scratch.appending("root/ingest")).isEmpty)
+        #expect(entries(scratch.appending("root/work")).isEmpty)
+    }
+
     @Test func digestMismatchLeavesNothing() throws {
         let scratch = try TemporaryDirectory("kiln-stream-ingest")
         defer { scratch.remove() }

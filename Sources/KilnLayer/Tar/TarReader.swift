@@ -103,11 +103,29 @@ final class TarReader {
         return FilePath(bytes: UnsafeRawBufferPointer(start: pointer, count: strlen(pointer)))
     }
 
+    /// `path.components.count`, counted without making the components.
+    static func componentCount(_ path: FilePath) -> Int {
+        var count = 0
+        var length = 0
+        var isDot = false
+        for byte in path.bytes {
+            if byte == UInt8(ascii: "/") {
+                if length > 0 && !(length == 1 && isDot) { count += 1 }
+                length = 0
+            } else {
+                isDot = length == 0 && byte == UInt8(ascii: ".")
+                length += 1
+            }
+        }
+        if length > 0 && !(length == 1 && isDot) { count += 1 }
+        return count
+    }
+
     private func convert(_ handle: OpaquePointer, path: FilePath) throws -> TarEntry {
         guard Int64(path.bytes.count) <= limits.maximumPathLength else {
             throw limitExceeded(.pathLength, limits.maximumPathLength, path)
         }
-        guard Int64(path.components.count) <= limits.maximumPathDepth else {
+        guard Int64(Self.componentCount(path)) <= limits.maximumPathDepth else {
             throw limitExceeded(.pathDepth, limits.maximumPathDepth, path)
         }
 

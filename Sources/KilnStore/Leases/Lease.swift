@@ -1,5 +1,6 @@
 import Glibc
 import KilnImage
+import KilnSystem
 import Synchronization
 
 /// Something a lease keeps from garbage collection.
@@ -40,7 +41,7 @@ public final class Lease: Sendable {
     public let id: String
     public let label: String
     let store: Store
-    /// Blobs this lease's work wrote that were not in the store before, for `discardWrittenBlobs`.
+    /// Blobs this lease's work wrote that were not in the store before, for `discardWrittenContent`.
     private let written = Mutex<Set<Digest>>([])
 
     init(id: String, label: String, store: Store) {
@@ -185,15 +186,20 @@ extension Store {
         var isAlive: Bool
     }
 
-    /// Ends `lease` and removes the blobs its work added that nothing else refers to, so that a
-    /// failed load or import leaves the store as it was. Blobs another process started using
-    /// meanwhile stay.
-    public func discardWrittenBlobs(of lease: Lease) throws {
+    /// Ends `lease` and removes the blobs its work added and the snapshots it retained that
+    /// nothing else refers to, so that a failed pull, load or import leaves the store as it was.
+    /// Blobs and snapshots that an image, a container, a build-cache record or another live lease
+    /// refers to stay.
+    public func discardWrittenContent(of lease: Lease) throws {
         let candidates = lease.writtenBlobs
+        var trashed: [(name: String, chainID: Digest)] = []
         try withGCLock(exclusive: true) {
             try database.transaction { transaction in
+                let snapshots = try transaction.query(
+                    "SELECT key FROM lease_resources WHERE lease_id = ? AND kind = ?", [.text(lease.id), .text("snapshot")]
+                ).compactMap { row in row.string(0).flatMap { try? Digest(parsing: $0) } }
                 try transaction.query("DELETE FROM leases WHERE id = ?", [.text(lease.id)])
-                guard !candidates.isEmpty else { return }
+                guard !candidates.isEmpty || !snapshots.isEmpty else { return }
                 let reachable = try reachableSet(in: transaction, leased: try leasedResources(in: transaction).live)
                 for digest in candidates where !reachable.blobs.contains(digest) {
                     let directory = try blobDirectory(digest.algorithm)
@@ -201,6 +207,27 @@ extension Store {
                         logger.debug("removed blob \(digest) written by failed work")
                     }
                 }
+                for chainID in snapshots where !reachable.snapshots.contains(chainID) {
+                    try transaction.query("DELETE FROM snapshots WHERE chain_id = ?", [.text(chainID.description)])
+                    let name = chainID.hex
+                    try unmountAll(below: "\(layout.snapshots)/\(name)")
+                    let trashName = "\(ProcessIdentity.current.fileTag)-\(Self.randomID())"
+                    guard renameat(snapshotsDirectory.rawValue, name, trashDirectory.rawValue, trashName) == 0 else {
+                        if errno == ENOENT { continue }
+                        throw StoreError.system(
+                            SystemError("rename", path: "\(layout.snapshots)/\(name)", errno: errno),
+                            context: "removing a snapshot of failed work")
+                    }
+                    trashed.append((trashName, chainID))
+                }
+            }
+        }
+        for (name, chainID) in trashed {
+            do {
+                _ = try removeTree(name, in: trashDirectory, displayPath: "\(layout.trash)/\(name)")
+                logger.debug("removed snapshot \(chainID) of failed work")
+            } catch {
+                logger.debug("could not remove trashed snapshot \(name): \(error); the next kiln retries")
             }
         }
     }

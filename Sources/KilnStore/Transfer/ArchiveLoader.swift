@@ -54,7 +54,7 @@ public struct ArchiveLoader: Sendable {
                 return try loadImages(from: archive, lease: lease)
             } catch {
                 do {
-                    try store.discardWrittenBlobs(of: lease)
+                    try store.discardWrittenContent(of: lease)
                 } catch let cleanup {
                     store.logger.debug("could not remove the blobs of the failed load: \(cleanup)")
                 }

@@ -41,7 +41,7 @@ public struct ImageImporter: Sendable {
                 return try importTarball(from: input, options: options, lease: lease)
             } catch {
                 do {
-                    try store.discardWrittenBlobs(of: lease)
+                    try store.discardWrittenContent(of: lease)
                 } catch let cleanup {
                     store.logger.debug("could not remove the blobs of the failed import: \(cleanup)")
                 }

@@ -55,6 +55,14 @@ struct ImagePull {
         } catch {
             header.withLock { $0 = nil }
             renderer.finish()
+            // The layer blobs and snapshots this pull stored before it failed or was cancelled
+            // belong to no image, so they go now instead of at the next `kiln image prune`.
+            // Those that an image or another lease refers to stay.
+            do {
+                try store.discardWrittenContent(of: lease)
+            } catch let discardError {
+                context.logger.debug("removing what the failed pull of \(reference) stored failed: \(discardError)")
+            }
             throw error
         }
         renderer.finish()
@@ -93,9 +101,10 @@ struct ImagePull {
             result = try await withTaskCancellationHandler { try await task.value } onCancel: { task.cancel() }
         } catch {
             // No unpack may run once the lease is released. A failed unpack cancels the download,
-            // so its error is the one to throw.
-            // TODO: the layers committed before a cancellation or failure stay until `kiln image
-            // prune`, and `kiln system df` does not count them as reclaimable.
+            // so its error is the one to throw. `run` removes the blobs and snapshots stored
+            // before the failure.
+            // TODO: a failed FROM pull of `kiln build` runs under the build's lease, so its
+            // blobs and snapshots stay until the next `kiln image prune`.
             await unpacker.cancel()
             throw unpacker.failure ?? error
         }

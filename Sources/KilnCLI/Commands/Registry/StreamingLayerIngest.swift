@@ -51,18 +51,20 @@ final class UnpackingStoreImages: ImageDestination {
 /// does not hash the bytes again. `commit` closes the pipe, waits for the unpack, commits the
 /// blob under the verified digest and only then hands the unpacked layer to `onUnpacked`, which
 /// commits it as a snapshot once the layers below have theirs. A digest mismatch leaves neither.
-/// A download that starts over from byte 0 stops streaming: the blob is then hashed by the store
-/// writer and unpacked after the download, as a layer that never streamed.
+/// A download that starts over from byte 0 (a registry that ignores `Range` on a resume) starts
+/// the unpack over too, so the blob is still hashed once, by the unpack.
 final class StreamingLayerIngest: BlobIngest {
     private let store: Store
     private let lease: Lease
     private let descriptor: Descriptor
+    private let layers: [SnapshotLayer]
     private let logger: Logger
     private let snapshotter: Snapshotter
     private var writer: BlobWriter
     /// The pipe's write end while the layer streams; nil once it is closed.
     private var pipe: FileDescriptor?
-    private let unpack = UnpackThread()
+    /// The unpack of the current attempt; a restart starts a new one.
+    private var unpack = UnpackThread()
     private let onUnpacked: (UncommittedSnapshot) -> Void
 
     /// - Parameter onUnpacked: takes over the unpacked layer after its blob is committed.
@@ -73,14 +75,23 @@ final class StreamingLayerIngest: BlobIngest {
         self.store = store
         self.lease = lease
         self.descriptor = descriptor
+        self.layers = layers
         self.logger = logger
         self.onUnpacked = onUnpacked
         snapshotter = Snapshotter(store: store, logger: logger)
         writer = try store.blobWriter(expecting: descriptor, lease: lease, hashesWrites: false)
+        do {
+            try startStreaming()
+        } catch {
+            writer.cancel()
+            throw error
+        }
+    }
 
+    /// Opens the pipe and starts the unpacking thread that reads it.
+    private func startStreaming() throws {
         var ends: [Int32] = [-1, -1]
         guard kiln_pipe_cloexec(&ends) == 0 else {
-            writer.cancel()
             throw SystemError("create pipe", path: "for layer \(descriptor.digest)", errno: errno)
         }
         // A larger pipe lets the download run further ahead of the unpack between wake-ups. When
@@ -89,7 +100,8 @@ final class StreamingLayerIngest: BlobIngest {
         let input = FileDescriptor(adopting: ends[0])
         pipe = FileDescriptor(adopting: ends[1])
         let snapshotter = self.snapshotter
-        unpack.start { [lease] in
+        unpack = UnpackThread()
+        unpack.start { [lease, layers] in
             defer { try? input.close() }
             do {
                 return .success(try snapshotter.apply(layers, from: input, lease: lease))
@@ -127,7 +139,14 @@ final class StreamingLayerIngest: BlobIngest {
     func restart() throws {
         stopStreaming()
         writer.cancel()
-        writer = try store.blobWriter(expecting: descriptor, lease: lease)
+        writer = try store.blobWriter(expecting: descriptor, lease: lease, hashesWrites: false)
+        do {
+            try startStreaming()
+        } catch {
+            // Without a pipe, the commit reads the stored blob back to check its digest, and the
+            // layer is unpacked from the store after the download.
+            logger.debug("unpacking layer \(descriptor.digest) during its download stopped at the restart: \(error)")
+        }
     }
 
     func commit() throws {
