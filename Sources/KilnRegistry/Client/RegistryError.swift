@@ -105,6 +105,8 @@ public indirect enum RegistryError: KilnError, Equatable {
     case localFile(path: String, reason: String)
     /// `oci:DIR` names a path that cannot become an OCI layout directory.
     case layoutNotCreatable(path: String, reason: String)
+    /// `oci:DIR` names a directory that contains files other than an OCI layout.
+    case notALayout(path: String, reason: String)
     case noMatchingPlatform(reference: String, platform: String, available: [String])
     case unsupportedManifest(reference: String, reason: String)
     case image(ImageError, context: String)
@@ -210,6 +212,10 @@ public indirect enum RegistryError: KilnError, Equatable {
             return .error(
                 "cannot create an OCI layout at \(path): \(reason)",
                 hint: "name a directory that is missing or empty, or one that already holds an OCI layout")
+        case .notALayout(let path, let reason):
+            return .error(
+                "\(path) is not an OCI image layout: \(reason)",
+                hint: "choose an empty or new directory, or move the files in \(path) away")
         case .noMatchingPlatform(let reference, let platform, let available):
             return .error(
                 "no image for platform \(platform) in \(reference)",

@@ -137,33 +137,45 @@ enum PushCommand {
     }
 
     /// Copies an image's blobs into an OCI layout and names it `tag` in the layout's index.
+    /// On any error the blobs it added and the layout files it created are removed again.
     static func copyToLayout(_ document: Descriptor, from source: StoreImages, directory: String, tag: String) throws
         -> Descriptor
     {
-        let layout = try OCILayoutDirectory(path: directory)
         let bytes = try source.readBlob(document.digest, limit: RegistryClient.maximumManifestBytes)
         guard case .manifest(let manifest) = try ImageDocument.decode(bytes, declaredMediaType: document.mediaType) else {
             throw GeneralError("image \(document.digest) is an index; kiln copies single-platform images to OCI layouts")
         }
-        for blob in [manifest.config] + manifest.layers + [document] where try !layout.containsBlob(blob.digest) {
-            guard let (path, _) = try source.blobFile(blob.digest) else {
-                throw GeneralError("blob \(blob.digest) is missing from the store; pull the image again")
+        let layout = try OCILayoutDirectory(path: directory)
+        var added: [Digest] = []
+        do {
+            for blob in [manifest.config] + manifest.layers + [document] where try !layout.containsBlob(blob.digest) {
+                try copyBlob(blob, from: source, to: layout)
+                added.append(blob.digest)
             }
-            let ingest = try layout.beginIngest(blob)
-            do {
-                let input = FileHandle(forReadingAtPath: path)
-                defer { try? input?.close() }
-                while let chunk = try input?.read(upToCount: 1 << 20), !chunk.isEmpty {
-                    try chunk.withUnsafeBytes { try ingest.write($0) }
-                }
-                try ingest.commit()
-            } catch {
-                ingest.abort()
-                throw error
-            }
+            _ = try layout.recordImage(
+                Reference(domain: "localhost", path: "layout", tag: tag), document: document, selected: document)
+        } catch {
+            layout.discardCreated(addedBlobs: added)
+            throw error
         }
-        _ = try layout.recordImage(
-            Reference(domain: "localhost", path: "layout", tag: tag), document: document, selected: document)
         return document
+    }
+
+    private static func copyBlob(_ blob: Descriptor, from source: StoreImages, to layout: OCILayoutDirectory) throws {
+        guard let (path, _) = try source.blobFile(blob.digest) else {
+            throw GeneralError("blob \(blob.digest) is missing from the store; pull the image again")
+        }
+        let ingest = try layout.beginIngest(blob)
+        do {
+            let input = FileHandle(forReadingAtPath: path)
+            defer { try? input?.close() }
+            while let chunk = try input?.read(upToCount: 1 << 20), !chunk.isEmpty {
+                try chunk.withUnsafeBytes { try ingest.write($0) }
+            }
+            try ingest.commit()
+        } catch {
+            ingest.abort()
+            throw error
+        }
     }
 }
