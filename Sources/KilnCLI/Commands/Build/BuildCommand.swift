@@ -65,6 +65,9 @@ enum BuildCommand {
         if arguments[push] && options.tags.isEmpty {
             throw UsageError(command: command, reason: .custom("--push needs a name given with -t"))
         }
+        let imageIDFile = try arguments[iidfile].map {
+            try OutputFile.checkedPath($0, option: "iidfile", command: command, context: context)
+        }
 
         let store = try Store.open(root: context.storeRoot, logger: context.logger)
         let lease = try store.createLease(label: "build inputs")
@@ -128,8 +131,8 @@ enum BuildCommand {
         }
         renderer.finish()
 
-        if let path = arguments[iidfile] {
-            try Data(result.image.id.description.utf8).write(to: URL(fileURLWithPath: context.absolutePath(path)))
+        if let imageIDFile {
+            try OutputFile.write(result.image.id.description, to: imageIDFile, option: "iidfile")
         }
         if arguments[push] {
             try await BuildPush.push(

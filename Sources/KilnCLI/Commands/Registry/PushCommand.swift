@@ -34,6 +34,9 @@ enum PushCommand {
         let mode = try ProgressMode.parse(arguments[progress], quiet: arguments[quiet], command: command)
         let sourceName = arguments.positionals[0]
         let wanted = try arguments[platform].map { try Platform(parsing: $0) } ?? .host
+        let digestPath = try arguments[digestFile].map {
+            try OutputFile.checkedPath($0, option: "digestfile", command: command, context: context)
+        }
         let plugins = try PluginSupport.load(arguments, context: context, contextDirectory: nil).plugins
 
         let store = try Store.open(root: context.storeRoot, logger: context.logger)
@@ -112,12 +115,8 @@ enum PushCommand {
             }
         }
 
-        if let file = arguments[digestFile] {
-            do {
-                try Data(pushed.digest.description.utf8).write(to: URL(fileURLWithPath: context.absolutePath(file)))
-            } catch {
-                throw GeneralError("cannot write the digest to \(file): \(error.localizedDescription)")
-            }
+        if let digestPath {
+            try OutputFile.write(pushed.digest.description, to: digestPath, option: "digestfile")
         }
         if mode == .quiet {
             context.stdout.line(printedName)
