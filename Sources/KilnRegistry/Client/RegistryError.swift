@@ -102,6 +102,9 @@ public indirect enum RegistryError: KilnError, Equatable {
     case deadlineExceeded(url: String)
     case credentialHelperUnsupported(registry: String, helper: String, configPath: String)
     case invalidCredentialsFile(path: String, reason: String)
+    /// A registry denied anonymous access after Docker's config file at `path` was skipped
+    /// because it is invalid.
+    case deniedWithSkippedConfig(RegistryError, registry: String, path: String, reason: String)
     case localFile(path: String, reason: String)
     /// `oci:DIR` names a path that cannot become an OCI layout directory.
     case layoutNotCreatable(path: String, reason: String)
@@ -206,6 +209,11 @@ public indirect enum RegistryError: KilnError, Equatable {
                 hint: "log in with `kiln login \(registry)` to store credentials for kiln")
         case .invalidCredentialsFile(let path, let reason):
             return .error("invalid credentials file \(path): \(reason)")
+        case .deniedWithSkippedConfig(let denial, let registry, let path, let reason):
+            return .error(
+                denial.diagnostic.message,
+                hint: "kiln skipped \(path) because it is invalid (\(reason)). Fix or move that file, "
+                    + "or log in with `kiln login \(registry)`")
         case .localFile(let path, let reason):
             return .error("cannot read \(path): \(reason)")
         case .layoutNotCreatable(let path, let reason):

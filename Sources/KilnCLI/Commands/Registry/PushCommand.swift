@@ -87,7 +87,8 @@ enum PushCommand {
                 writeResultLine("The push refers to repository [\(reference.name)]", mode: mode, output: context.stdout)
             }
             let renderer = makeProgressRenderer(mode, output: context.stdout)
-            let found = try RegistryOptions.credentialStore(context).credentials(for: reference.domain)
+            let credentialStore = RegistryOptions.credentialStore(context)
+            let found = try credentialStore.credentials(for: reference.domain)
             let pusher = ImagePusher(
                 settings: settings, locations: RegistryOptions.blobLocations(context), logger: context.logger,
                 progress: renderer.reporter)
@@ -106,7 +107,7 @@ enum PushCommand {
                 throw GeneralError("push cancelled", exitStatus: ExitStatus.interrupted)
             } catch {
                 renderer.finish()
-                throw error
+                throw credentialStore.explainingDenial(error)
             }
             renderer.finish()
             printedName = reference.tag ?? reference.digest?.description ?? Reference.defaultTag
