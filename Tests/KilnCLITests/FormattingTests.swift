@@ -262,3 +262,44 @@ import Testing
         #expect(throws: (any Error).self) { try ImageFilters(["noequals"], command: "kiln images") }
     }
 }
+
+/// Docker's documented templates for a container's ports and networks.
+@Suite struct TemplateFieldChainTests {
+    static let container: OutputJSON = .object([
+        (
+            "NetworkSettings",
+            .object([
+                (
+                    "Ports",
+                    .map([
+                        "8080/tcp": .array([.object([("HostIp", .string("127.0.0.1")), ("HostPort", .string("4606"))])])
+                    ])
+                ),
+            ])
+        )
+    ])
+
+    @Test func fieldOnParenthesizedPipeline() throws {
+        let template = try GoTemplate(#"{{(index (index .NetworkSettings.Ports "8080/tcp") 0).HostPort}}"#, strictFields: false)
+        #expect(try template.render(Self.container) == "4606")
+    }
+
+    @Test func fieldChainInRangeOverPorts() throws {
+        let template = try GoTemplate(
+            "{{range $p, $b := .NetworkSettings.Ports}}{{$p}}={{(index $b 0).HostIp}}:{{(index $b 0).HostPort}}{{end}}",
+            strictFields: false)
+        #expect(try template.render(Self.container) == "8080/tcp=127.0.0.1:4606")
+    }
+
+    @Test func nestedGroupWithFieldChain() throws {
+        let nested = try GoTemplate(#"{{printf "%s!" ((index (index .NetworkSettings.Ports "8080/tcp") 0).HostIp)}}"#)
+        #expect(try nested.render(Self.container) == "127.0.0.1!")
+        let piped = try GoTemplate(#"{{(index (index .NetworkSettings.Ports "8080/tcp") 0).HostIp | printf "%s?"}}"#)
+        #expect(try piped.render(Self.container) == "127.0.0.1?")
+    }
+
+    @Test func invalidTextAfterGroupIsError() {
+        #expect(throws: GeneralError.self) { try GoTemplate("{{(.NetworkSettings)x}}") }
+        #expect(throws: GeneralError.self) { try GoTemplate("{{(.NetworkSettings)..Ports}}") }
+    }
+}
