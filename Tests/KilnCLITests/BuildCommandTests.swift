@@ -61,6 +61,16 @@ struct BuildCommandTests {
         #expect(listed.split(separator: "\n").contains("index.json"), "\(listed)")
     }
 
+    @Test func buildArgWithoutNameFails() async throws {
+        let workspace = BuildWorkspace()
+        workspace.write("Dockerfile", "FROM scratch\nLABEL a=1\n")
+        let result = await workspace.build(["-t", "arg/app:1", "--build-arg", "=x"])
+        #expect(result.status == 125)
+        #expect(
+            result.stderr.contains("invalid value \"=x\" for --build-arg: the name before = is empty"), "\(result.stderr)")
+        #expect(try workspace.tags().isEmpty)
+    }
+
     @Test func blankBaseNameNamesTheLine() async throws {
         let workspace = BuildWorkspace()
         workspace.write("Dockerfile", "ARG BASE\nFROM scratch AS first\nFROM ${BASE}\nLABEL a=1\n")

@@ -204,10 +204,19 @@ import Testing
         #expect(config.env == ["PATH=/bin", "A=new"])
     }
 
-    @Test(arguments: ["RUN make", "EXPOSE 99999", "EXPOSE 80/icmp", "CMD [\"unterminated\"", "ENV =x", "LABEL \"open"])
+    @Test(arguments: [
+        "RUN make", "EXPOSE 99999", "EXPOSE 80/icmp", "CMD [\"unterminated\"", "ENV =x", "LABEL \"open", "EXPOSE 1-",
+        "EXPOSE -1", "EXPOSE 8002-8000", "EXPOSE 1-2-3",
+    ])
     func invalidChangeIsRejected(_ change: String) {
         var config = ContainerConfig()
         #expect(throws: (any Error).self) { try ImportChanges.apply([change], to: &config) }
+    }
+
+    @Test func exposeRangeIsKept() throws {
+        var config = ContainerConfig()
+        try ImportChanges.apply(["EXPOSE 8000-8002 53/udp"], to: &config)
+        #expect(config.exposedPorts == ["53/udp", "8000-8002/tcp"])
     }
 
     @Test func typoGetsSuggestion() {
