@@ -80,6 +80,8 @@ public indirect enum RegistryError: KilnError, Equatable {
     case invalidResponse(url: String, reason: String)
     /// A plain file download (`ADD URL`, `kiln import URL`) got a status other than success.
     case downloadFailed(url: String, status: Int)
+    /// A download for `ADD URL` or `kiln import URL` could not connect, or timed out.
+    case fileServerFailed(url: String, cause: RegistryError)
     case responseTooLarge(what: String, url: String, limit: Int64)
     /// The connection ended before the declared body length.
     case truncatedBody(url: String, received: Int64, expected: Int64?)
@@ -155,6 +157,19 @@ public indirect enum RegistryError: KilnError, Equatable {
             return .error(
                 "downloading \(url) failed: HTTP status \(status) (\(RegistryResponseFailure.reason(status)))",
                 hint: status == 404 ? "check the URL" : nil)
+        case .fileServerFailed(let url, let cause):
+            switch cause {
+            case .connectionFailed(_, let reason):
+                return .error(
+                    "downloading \(url) failed: cannot connect to the server: \(reason)",
+                    hint: "check the URL, and that the server is running and reachable")
+            case .timedOut(_, let seconds, let during):
+                return .error(
+                    "downloading \(url) failed: the server did not respond for \(formatSeconds(seconds)) while \(during)",
+                    hint: "check that the server is running; the registry setting read_timeout sets how long kiln waits for data")
+            default:
+                return cause.diagnostic
+            }
         case .responseTooLarge(let what, let url, let limit):
             return .error("\(what) from \(url) is larger than the limit of \(formatBytes(limit))")
         case .truncatedBody(let url, let received, let expected):
