@@ -13,8 +13,9 @@ public struct BuildError: KilnError {
         /// `--pull` failed to pull a base image again that the store has; `pullFailure` is the
         /// reason.
         case basePullFailed(String, pullFailure: String)
-        /// `--target` names no stage.
-        case unknownTarget(String, suggestion: String?)
+        /// `--target` names no stage. `inScript` is true for a Lua build script, whose stages are
+        /// named with `kiln.stage`.
+        case unknownTarget(String, suggestion: String?, inScript: Bool)
         /// `--from` or `from=` names neither a stage nor a usable image; `pullFailure` explains why
         /// pulling it as an image failed.
         case unknownStage(String, suggestion: String?, pullFailure: String?)
@@ -155,10 +156,11 @@ public struct BuildError: KilnError {
             return (
                 "--pull: pulling base image \(name) failed: \(pullFailure)",
                 "check the registry and your credentials, or build without --pull to use the copy of \(name) in the store")
-        case .unknownTarget(let name, let suggestion):
+        case .unknownTarget(let name, let suggestion, let inScript):
+            let declaration = inScript ? "kiln.stage(BASE, { as = NAME })" : "FROM ... AS NAME"
             return (
                 "target stage \"\(name)\" could not be found",
-                suggestion.map { "did you mean \"\($0)\"?" } ?? "name a stage declared with FROM ... AS NAME")
+                suggestion.map { "did you mean \"\($0)\"?" } ?? "name a stage declared with \(declaration)")
         case .unknownStage(let name, let suggestion, let pullFailure):
             return (
                 "\"\(name)\" is neither a stage of this build nor an image in the store"

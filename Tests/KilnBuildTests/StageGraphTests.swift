@@ -44,8 +44,20 @@ struct StageGraphTests {
         #expect {
             try Self.graph("FROM busybox AS build\n", target: "biuld")
         } throws: { error in
-            guard let error = error as? BuildError, case .unknownTarget(_, let suggestion) = error.reason else { return false }
+            guard let error = error as? BuildError, case .unknownTarget(_, let suggestion, false) = error.reason else { return false }
             return suggestion == "build"
+        }
+    }
+
+    @Test func unknownTargetInScriptNamesKilnStage() throws {
+        var plan = DockerfileFrontend.plan(try Dockerfile.parse("FROM busybox AS build\n"))
+        // Lua build scripts produce plans whose arguments need no expansion.
+        plan.expandsVariables = false
+        #expect {
+            try StageGraph(plan: plan, target: "nosuch", globals: [:])
+        } throws: { error in
+            guard let error = error as? BuildError, case .unknownTarget(_, nil, true) = error.reason else { return false }
+            return error.diagnostic.hint == "name a stage declared with kiln.stage(BASE, { as = NAME })"
         }
     }
 

@@ -134,6 +134,10 @@ import Testing
         ("return { 'a\\0b' }", "p.lua:5: plugin p: the tag hook returned an invalid tag \"a\\0b\" at position 1"),
         ("return { '$(id)' }", "p.lua:5: plugin p: the tag hook returned an invalid tag \"$(id)\" at position 1"),
         ("return { '../etc' }", "p.lua:5: plugin p: the tag hook returned an invalid tag \"../etc\" at position 1"),
+        (
+            "return { string.rep('t', 200) }",
+            "p.lua:5: plugin p: the tag hook returned an invalid tag \"\(String(repeating: "t", count: 80))\" (its first 80 of 200 bytes) at position 1"
+        ),
     ])
     func tagWithWrongResult(body: String, description: String) throws {
         let plugin = try plugin("  on = { tag = function() \(body) end },")

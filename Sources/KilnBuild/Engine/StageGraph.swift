@@ -84,7 +84,9 @@ struct StageGraph {
             guard let stage = plan.stages.last(where: { $0.name == requested.lowercased() }) else {
                 throw BuildError(
                     .unknownTarget(
-                        requested, suggestion: Suggestion.nearest(to: requested, among: plan.stages.compactMap(\.name))))
+                        requested, suggestion: Suggestion.nearest(to: requested, among: plan.stages.compactMap(\.name)),
+                        // Plans whose arguments are final come from Lua build scripts.
+                        inScript: !plan.expandsVariables))
             }
             targetIndex = stage.index
         } else {

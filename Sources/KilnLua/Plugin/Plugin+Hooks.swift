@@ -126,7 +126,8 @@ extension Plugin {
             }
             guard let tag = String(validating: bytes, as: UTF8.self), ReferenceSyntax.isValidTagOrReference(tag) else {
                 let shown = String(decoding: bytes.prefix(80), as: UTF8.self).debugDescription
-                throw resultError(.tag, "returned an invalid tag \(shown) at position \(offset + 1)")
+                let cut = bytes.count > 80 ? " (its first 80 of \(bytes.count) bytes)" : ""
+                throw resultError(.tag, "returned an invalid tag \(shown)\(cut) at position \(offset + 1)")
             }
             tags.append(tag)
         }
