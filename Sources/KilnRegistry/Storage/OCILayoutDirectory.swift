@@ -96,6 +96,8 @@ public final class OCILayoutDirectory: ImageSource, ImageDestination {
     /// Removes the blobs in `added` and everything that `init` created, newest first, so that a
     /// failed copy leaves the directory as it was before. Directories that are no longer empty
     /// are kept.
+    /// NOTE: kiln takes no lock on the layout. A second push into it at the same moment may
+    /// have added one of these blobs too, and its index could then name a removed blob.
     public func discardCreated(addedBlobs added: [Digest] = []) {
         for digest in added {
             unlink(blobPath(digest))
