@@ -14,11 +14,15 @@ public struct BuildError: KilnError {
         /// `--pull` failed to pull a base image again that the store has; `pullFailure` is the
         /// reason.
         case basePullFailed(String, pullFailure: String)
-        /// `--target` names no stage.
-        case unknownTarget(String, suggestion: String?)
+        /// `--target` names no stage. `inScript` is true for a Lua build script, whose stages are
+        /// named with `kiln.stage`.
+        case unknownTarget(String, suggestion: String?, inScript: Bool)
         /// `--from` or `from=` names neither a stage nor a usable image; `pullFailure` explains why
         /// pulling it as an image failed.
         case unknownStage(String, suggestion: String?, pullFailure: String?)
+        /// `--from`, `from=` or FROM is a decimal number that is no stage index of the build.
+        /// `instruction` is the keyword or flag that contains it.
+        case stageIndexOutOfRange(String, instruction: String, stageCount: Int)
         /// FROM names its base through build arguments that expand to nothing; the base as written.
         case blankBaseName(String)
         /// A stage depends on itself, directly or through other stages; the names in order.
@@ -156,15 +160,27 @@ public struct BuildError: KilnError {
             return (
                 "--pull: pulling base image \(name) failed: \(pullFailure)",
                 "check the registry and your credentials, or build without --pull to use the copy of \(name) in the store")
-        case .unknownTarget(let name, let suggestion):
+        case .unknownTarget(let name, let suggestion, let inScript):
+            let declaration = inScript ? "kiln.stage(BASE, { as = NAME })" : "FROM ... AS NAME"
             return (
                 "target stage \"\(name)\" could not be found",
-                suggestion.map { "did you mean \"\($0)\"?" } ?? "name a stage declared with FROM ... AS NAME")
+                suggestion.map { "did you mean \"\($0)\"?" } ?? "name a stage declared with \(declaration)")
         case .unknownStage(let name, let suggestion, let pullFailure):
             return (
                 "\"\(name)\" is neither a stage of this build nor an image in the store"
                     + (pullFailure.map { ", and pulling it failed: \($0)" } ?? ""),
                 suggestion.map { "did you mean \"\($0)\"?" } ?? "name an earlier stage, or pull or load the image first")
+        case .stageIndexOutOfRange(let text, let instruction, let count):
+            let stages = count == 1 ? "1 stage (index 0)" : "\(count) stages (indexes 0 to \(count - 1))"
+            if instruction == "FROM" {
+                return (
+                    "the base \(text) is a number, and FROM takes an image or a stage name, not a stage index "
+                        + "(the Dockerfile has \(stages))",
+                    "name the stage with FROM IMAGE AS NAME and write FROM NAME, or write \(text):latest for an image named \(text)")
+            }
+            return (
+                "stage index \(text) does not exist, because the Dockerfile has \(stages)",
+                "stages are numbered from 0; write \(instruction)\(text):latest to read from an image named \(text)")
         case .blankBaseName(let written):
             return (
                 "base name (\(written)) should not be blank",

@@ -48,6 +48,46 @@ enum OutputFile {
         try writeReplacing(path: path, target: target, body)
     }
 
+    /// Checks, before a build or push that may take minutes, that `path` can take a small output
+    /// file such as `--iidfile`: it must not be empty or a directory, and its folder must exist.
+    /// `write(to:)` still reports what changes on disk after this check. Returns the path made
+    /// absolute.
+    static func checkedPath(_ text: String, option: String, command: String, context: CommandContext) throws -> String {
+        guard !text.isEmpty else {
+            throw UsageError(command: command, reason: .custom("--\(option): the file name is empty"))
+        }
+        let path = context.absolutePath(text)
+        let target = try resolvedTarget(of: path)
+        var status = stat()
+        if stat(target, &status) == 0 {
+            if status.st_mode & S_IFMT == S_IFDIR {
+                throw GeneralError(
+                    "--\(option): cannot write \(quoted(path)): it is a directory", hint: "name a file instead")
+            }
+            return path
+        }
+        guard !isProcessLink(target) else { return path }
+        let directory = (target as NSString).deletingLastPathComponent
+        let folder = directory.isEmpty ? "." : directory
+        guard stat(folder, &status) == 0, status.st_mode & S_IFMT == S_IFDIR else {
+            throw GeneralError(
+                "--\(option): cannot write \(quoted(path)): the folder \(quoted(folder)) does not exist",
+                hint: "create the folder first")
+        }
+        return path
+    }
+
+    /// Writes `text` as the whole of a small output file, such as the image ID of `--iidfile`.
+    static func write(_ text: String, to path: String, option: String) throws {
+        do {
+            try write(to: path) { try $0.write(Array(text.utf8)) }
+        } catch let error as KilnError {
+            var diagnostic = error.diagnostic
+            diagnostic.message = "--\(option): \(diagnostic.message)"
+            throw GeneralError(diagnostic.message, hint: diagnostic.hint)
+        }
+    }
+
     /// Tells whether `path` lies in `/proc`, where the kernel resolves links such as
     /// `/proc/self/fd/1` to open files rather than by their text. `/dev/fd/1` counts too,
     /// because its folder resolves to `/proc/<pid>/fd`.

@@ -73,6 +73,11 @@ public struct ContainerError: KilnError, Equatable {
                 "Conflict. The container name \"/\(name)\" is already in use by container \"\(container)\". "
                     + "You have to remove (or rename) that container to be able to reuse that name.")
         case .invalidName(let name):
+            let length = name.utf8.count
+            if length > 255 {
+                return .error(
+                    "Invalid container name (\(name.prefix(40))...): it has \(length) bytes, and a name has at most 255")
+            }
             return .error("Invalid container name (\(name)), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed")
         case .notRunning(let name):
             return .error("container \(name) is not running")

@@ -70,22 +70,36 @@ public struct LuaError: KilnError, Equatable {
         self.hint = hint
     }
 
+    /// The maximum bytes of `message`, of the hint and of the source line that errors show. A
+    /// plugin chooses its `error()` value, its name and its lines, and a 10 MB value printed whole
+    /// would flood the terminal.
+    public static let maximumMessageBytes = 4096
+    /// The maximum lines of `message` that errors show.
+    public static let maximumMessageLines = 40
+    /// The maximum bytes of the plugin's name in a message.
+    public static let maximumNameBytes = 256
+
     public var diagnostic: Diagnostic {
         let range = location.map { SourceRange(start: SourceLocation(file: $0.file, line: $0.line)) }
-        var diagnostic = Diagnostic.error(sentence, at: range, hint: hint ?? defaultHint)
-        if let sourceLine, range != nil { diagnostic.excerpt = [sourceLine] }
+        let shownHint = (hint ?? defaultHint).map { Self.capped($0, bytes: Self.maximumMessageBytes) }
+        var diagnostic = Diagnostic.error(sentence, at: range, hint: shownHint)
+        if let sourceLine, range != nil {
+            diagnostic.excerpt = [Self.capped(sourceLine, bytes: Self.maximumMessageBytes, lines: 1)]
+        }
         return diagnostic
     }
 
-    /// The message without location, naming the plugin.
+    /// The message without location, naming the plugin, with the message and the name capped.
     public var sentence: String {
+        let plugin = Self.capped(plugin, bytes: Self.maximumNameBytes, lines: 1)
+        let message = Self.capped(message, bytes: Self.maximumMessageBytes, lines: Self.maximumMessageLines)
         if isConfiguration {
             switch kind {
             case .instructionBudget, .wallClock, .memory, .binaryChunk, .stopped:
                 break
             default:
                 // The location already names the file.
-                return location?.file == plugin ? message : "\(plugin): \(message)"
+                return location?.file == self.plugin ? message : "\(plugin): \(message)"
             }
         }
         let subject = isBuildScript ? "build script \(plugin)" : "plugin \(plugin)"
@@ -116,6 +130,34 @@ public struct LuaError: KilnError, Equatable {
         default:
             nil
         }
+    }
+
+    /// Cuts `text` to at most `limit` UTF-8 bytes and `lines` lines, at a character boundary,
+    /// and appends how many bytes were cut.
+    public static func capped(_ text: String, bytes limit: Int, lines: Int = .max) -> String {
+        var keptScalars = String.UnicodeScalarView()
+        var keptBytes = 0
+        var lineCount = 1
+        var fits = true
+        for scalar in text.unicodeScalars {
+            if scalar == "\n" {
+                if lineCount == lines {
+                    fits = false
+                    break
+                }
+                lineCount += 1
+            }
+            let size = UTF8.width(scalar)
+            if keptBytes + size > limit {
+                fits = false
+                break
+            }
+            keptScalars.append(scalar)
+            keptBytes += size
+        }
+        if fits { return text }
+        let cut = text.utf8.count - keptBytes
+        return String(keptScalars) + " [\(cut) more bytes cut]"
     }
 
     static func mebibytes(_ bytes: Int) -> String {

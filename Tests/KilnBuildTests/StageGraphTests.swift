@@ -44,9 +44,58 @@ struct StageGraphTests {
         #expect {
             try Self.graph("FROM busybox AS build\n", target: "biuld")
         } throws: { error in
-            guard let error = error as? BuildError, case .unknownTarget(_, let suggestion) = error.reason else { return false }
+            guard let error = error as? BuildError, case .unknownTarget(_, let suggestion, false) = error.reason else { return false }
             return suggestion == "build"
         }
+    }
+
+    @Test func unknownTargetInScriptNamesKilnStage() throws {
+        var plan = DockerfileFrontend.plan(try Dockerfile.parse("FROM busybox AS build\n"))
+        // Lua build scripts produce plans whose arguments need no expansion.
+        plan.expandsVariables = false
+        #expect {
+            try StageGraph(plan: plan, target: "nosuch", globals: [:])
+        } throws: { error in
+            guard let error = error as? BuildError, case .unknownTarget(_, nil, true) = error.reason else { return false }
+            return error.diagnostic.hint == "name a stage declared with kiln.stage(BASE, { as = NAME })"
+        }
+    }
+
+    @Test func missingStageIndexIsError() throws {
+        #expect {
+            try Self.graph("FROM busybox\nCOPY --from=3 /etc/passwd /copied\n")
+        } throws: { error in
+            guard let error = error as? BuildError, case .stageIndexOutOfRange("3", _, 1) = error.reason else { return false }
+            return error.range?.line == 2
+                && error.diagnostic.message.contains("stage index 3 does not exist, because the Dockerfile has 1 stage (index 0)")
+        }
+        #expect {
+            try Self.graph("FROM busybox\nRUN --mount=from=7,target=/x true\n")
+        } throws: { error in
+            guard let error = error as? BuildError, case .stageIndexOutOfRange("7", _, 1) = error.reason else { return false }
+            return error.diagnostic.hint?.contains("--mount=from=7:latest") == true
+        }
+    }
+
+    @Test func existingStageIndexIsStage() throws {
+        let graph = try Self.graph("FROM busybox\nFROM busybox\nCOPY --from=0 /x /x\n")
+        #expect(graph.dependencies[1] == [0])
+        #expect(graph.order == [0, 1])
+    }
+
+    @Test func numericBaseIsError() throws {
+        #expect {
+            try Self.graph("FROM busybox\nFROM 0\n")
+        } throws: { error in
+            guard let error = error as? BuildError, case .stageIndexOutOfRange("0", "FROM", 2) = error.reason else { return false }
+            return error.range?.line == 2 && error.diagnostic.hint?.contains("0:latest") == true
+        }
+        #expect(try Self.graph("FROM 3:latest\n").bases == [.image("3:latest")])
+    }
+
+    @Test func missingIndexInSkippedStageIsIgnored() throws {
+        let graph = try Self.graph("FROM busybox AS broken\nCOPY --from=9 /x /x\nFROM busybox AS app\n", target: "app")
+        #expect(graph.order == [1])
     }
 
     /// The automatic arguments as `BuildEngine` defines them for a build on this host.

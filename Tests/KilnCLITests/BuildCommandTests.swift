@@ -61,6 +61,29 @@ struct BuildCommandTests {
         #expect(listed.split(separator: "\n").contains("index.json"), "\(listed)")
     }
 
+    @Test func progressTitleShowsExpandedBase() async throws {
+        let workspace = BuildWorkspace()
+        workspace.write("Dockerfile", "FROM scratch\nLABEL base=1\n")
+        let base = await workspace.build(["-q", "-t", "title/base:1"])
+        try #require(base.status == 0, "\(base.stderr)")
+        workspace.write("Dockerfile", "ARG BASE=title/base\nARG VER=1\nFROM ${BASE}:${VER} AS app\nLABEL app=1\n")
+
+        let result = await workspace.build(["-t", "title/app:1"])
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stderr.contains("[app 1/2] FROM title/base:1 AS app"), "\(result.stderr)")
+        #expect(!result.stderr.contains("${BASE}"), "\(result.stderr)")
+    }
+
+    @Test func buildArgWithoutNameFails() async throws {
+        let workspace = BuildWorkspace()
+        workspace.write("Dockerfile", "FROM scratch\nLABEL a=1\n")
+        let result = await workspace.build(["-t", "arg/app:1", "--build-arg", "=x"])
+        #expect(result.status == 125)
+        #expect(
+            result.stderr.contains("invalid value \"=x\" for --build-arg: the name before = is empty"), "\(result.stderr)")
+        #expect(try workspace.tags().isEmpty)
+    }
+
     @Test func blankBaseNameNamesTheLine() async throws {
         let workspace = BuildWorkspace()
         workspace.write("Dockerfile", "ARG BASE\nFROM scratch AS first\nFROM ${BASE}\nLABEL a=1\n")

@@ -41,6 +41,26 @@ import Testing
         #expect(result.stderr.contains("127.0.0.1:1/missing:1"), "\(result.stderr)")
     }
 
+    @Test(arguments: [
+        ["run", "-u", ":", "127.0.0.1:1/busybox"], ["create", "-u", "app:", "127.0.0.1:1/busybox"],
+        ["create", "--user", ":0", "127.0.0.1:1/busybox"], ["exec", "-u", "a:b:c", "box", "id"],
+    ])
+    func userWithEmptyPartFails(_ arguments: [String]) async throws {
+        let workspace = BuildWorkspace()
+        let result = await workspace.run(arguments)
+        #expect(result.status == 125)
+        #expect(
+            result.stderr.contains("invalid value \"\(arguments[2])\" for --user: expected USER or USER:GROUP"),
+            "\(result.stderr)")
+    }
+
+    @Test func userValuesAreChecked() throws {
+        #expect(try ContainerSupport.checkedUser(nil, command: "run") == nil)
+        #expect(try ContainerSupport.checkedUser("", command: "run") == nil)
+        #expect(try ContainerSupport.checkedUser("app", command: "run") == "app")
+        #expect(try ContainerSupport.checkedUser("1000:1000", command: "run") == "1000:1000")
+    }
+
     @Test func environmentWithNameIsAccepted() throws {
         try ContainerSupport.checkEnvironment(["A=1", "A=", "A", "A==b", "PATH=/bin:/usr/bin"], command: "run")
     }

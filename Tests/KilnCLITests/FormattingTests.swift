@@ -204,10 +204,19 @@ import Testing
         #expect(config.env == ["PATH=/bin", "A=new"])
     }
 
-    @Test(arguments: ["RUN make", "EXPOSE 99999", "EXPOSE 80/icmp", "CMD [\"unterminated\"", "ENV =x", "LABEL \"open"])
+    @Test(arguments: [
+        "RUN make", "EXPOSE 99999", "EXPOSE 80/icmp", "CMD [\"unterminated\"", "ENV =x", "LABEL \"open", "EXPOSE 1-",
+        "EXPOSE -1", "EXPOSE 8002-8000", "EXPOSE 1-2-3",
+    ])
     func invalidChangeIsRejected(_ change: String) {
         var config = ContainerConfig()
         #expect(throws: (any Error).self) { try ImportChanges.apply([change], to: &config) }
+    }
+
+    @Test func exposeRangeIsKept() throws {
+        var config = ContainerConfig()
+        try ImportChanges.apply(["EXPOSE 8000-8002 53/udp"], to: &config)
+        #expect(config.exposedPorts == ["53/udp", "8000-8002/tcp"])
     }
 
     @Test func typoGetsSuggestion() {
@@ -260,5 +269,46 @@ import Testing
         #expect(throws: (any Error).self) { try ImageFilters(["colour=red"], command: "kiln images") }
         #expect(throws: (any Error).self) { try ImageFilters(["dangling=maybe"], command: "kiln images") }
         #expect(throws: (any Error).self) { try ImageFilters(["noequals"], command: "kiln images") }
+    }
+}
+
+/// Docker's documented templates for a container's ports and networks.
+@Suite struct TemplateFieldChainTests {
+    static let container: OutputJSON = .object([
+        (
+            "NetworkSettings",
+            .object([
+                (
+                    "Ports",
+                    .map([
+                        "8080/tcp": .array([.object([("HostIp", .string("127.0.0.1")), ("HostPort", .string("4606"))])])
+                    ])
+                ),
+            ])
+        )
+    ])
+
+    @Test func fieldOnParenthesizedPipeline() throws {
+        let template = try GoTemplate(#"{{(index (index .NetworkSettings.Ports "8080/tcp") 0).HostPort}}"#, strictFields: false)
+        #expect(try template.render(Self.container) == "4606")
+    }
+
+    @Test func fieldChainInRangeOverPorts() throws {
+        let template = try GoTemplate(
+            "{{range $p, $b := .NetworkSettings.Ports}}{{$p}}={{(index $b 0).HostIp}}:{{(index $b 0).HostPort}}{{end}}",
+            strictFields: false)
+        #expect(try template.render(Self.container) == "8080/tcp=127.0.0.1:4606")
+    }
+
+    @Test func nestedGroupWithFieldChain() throws {
+        let nested = try GoTemplate(#"{{printf "%s!" ((index (index .NetworkSettings.Ports "8080/tcp") 0).HostIp)}}"#)
+        #expect(try nested.render(Self.container) == "127.0.0.1!")
+        let piped = try GoTemplate(#"{{(index (index .NetworkSettings.Ports "8080/tcp") 0).HostIp | printf "%s?"}}"#)
+        #expect(try piped.render(Self.container) == "127.0.0.1?")
+    }
+
+    @Test func invalidTextAfterGroupIsError() {
+        #expect(throws: GeneralError.self) { try GoTemplate("{{(.NetworkSettings)x}}") }
+        #expect(throws: GeneralError.self) { try GoTemplate("{{(.NetworkSettings)..Ports}}") }
     }
 }

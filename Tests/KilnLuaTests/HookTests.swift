@@ -128,10 +128,16 @@ import Testing
     @Test(arguments: [
         ("return 'latest'", "p.lua:5: plugin p: the tag hook must return a list of tags, got string"),
         ("return { 1 }", "p.lua:5: plugin p: the tag hook returned a number at position 1; tags are strings"),
+        ("return { [1] = 'a', [3] = 'c' }", "p.lua:5: plugin p: the tag hook must return a list of tags, got a list with a gap at index 2"),
+        ("return { name = 'a' }", "p.lua:5: plugin p: the tag hook must return a list of tags, got a table with named fields"),
         ("return { 'has space' }", "p.lua:5: plugin p: the tag hook returned an invalid tag \"has space\" at position 1"),
         ("return { 'a\\0b' }", "p.lua:5: plugin p: the tag hook returned an invalid tag \"a\\0b\" at position 1"),
         ("return { '$(id)' }", "p.lua:5: plugin p: the tag hook returned an invalid tag \"$(id)\" at position 1"),
         ("return { '../etc' }", "p.lua:5: plugin p: the tag hook returned an invalid tag \"../etc\" at position 1"),
+        (
+            "return { string.rep('t', 200) }",
+            "p.lua:5: plugin p: the tag hook returned an invalid tag \"\(String(repeating: "t", count: 80))\" (its first 80 of 200 bytes) at position 1"
+        ),
     ])
     func tagWithWrongResult(body: String, description: String) throws {
         let plugin = try plugin("  on = { tag = function() \(body) end },")
@@ -181,6 +187,12 @@ import Testing
         let plugin = try plugin("  on = { prune = function() return { 'sha256:other' } end },")
         let error = luaError { _ = try plugin.prune([PruneCandidate(id: "a", repository: nil, tag: nil, created: 0, size: 0)]) }
         #expect(error?.description == "p.lua:5: plugin p: the prune hook returned \"sha256:other\", which is not one of the candidates")
+    }
+
+    @Test func pruneOfNumberNamesType() throws {
+        let plugin = try plugin("  on = { prune = function() return { 42 } end },")
+        let error = luaError { _ = try plugin.prune([PruneCandidate(id: "a", repository: nil, tag: nil, created: 0, size: 0)]) }
+        #expect(error?.description == "p.lua:5: plugin p: the prune hook returned a number where a candidate ID (a string) belongs")
     }
 
     @Test func viewsAreReadOnly() throws {

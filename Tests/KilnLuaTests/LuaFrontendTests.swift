@@ -141,6 +141,7 @@ import Testing
 
     @Test(arguments: [
         FailureCase(script: "local a = kiln.stage('x')\na:run(42)", line: 2, message: "stage:run: command must be a string (shell form) or a list of strings (exec form), got number"),
+        FailureCase(script: "local a = kiln.stage('x')\na:cmd({})", line: 2, message: "stage:cmd: command must be a string (shell form) or a list of strings (exec form), got an empty table"),
         FailureCase(script: "local a = kiln.stage('x')\na:copy('a', '/b', { chwon = '1' })", line: 2, message: "stage:copy: unknown option 'chwon'; did you mean 'chown'?"),
         FailureCase(script: "kiln.stage('x', { as = 'a' })\nkiln.stage('y', { as = 'A' })", line: 2, message: #"kiln.stage: duplicate stage name "a": build.lua:1 already defines it"#),
         FailureCase(script: "kiln.stage('x', { as = '1st' })", line: 1, message: #"kiln.stage: invalid stage name "1st": a stage name starts with a letter and holds only letters, digits, -, _ and ."#),

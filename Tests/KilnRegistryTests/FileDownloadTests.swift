@@ -42,6 +42,23 @@ import Testing
         }
     }
 
+    @Test func refusedConnectionNamesServer() async throws {
+        // Bind a port and close it again, so nothing listens there.
+        let server = try MockServer { _ in .status(404) }
+        let base = server.base
+        server.stop()
+        let path = temporaryPath()
+        defer { unlink(path) }
+        await #expect {
+            _ = try await FileDownload.fetch(base + "/nothing", to: path)
+        } throws: { error in
+            let diagnostic = (error as? RegistryError)?.diagnostic
+            return diagnostic?.message.hasPrefix("downloading \(base)/nothing failed: cannot connect to the server: ") == true
+                && diagnostic?.message.contains("registry") == false
+                && diagnostic?.hint?.contains("registry") == false
+        }
+    }
+
     @Test func redirectLoopStopsAfterTenHops() async throws {
         let server = try MockServer { _ in .status(302, [("Location", "/again")]) }
         defer { server.stop() }

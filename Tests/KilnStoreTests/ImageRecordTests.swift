@@ -21,6 +21,19 @@ import Testing
         #expect(try fixture.store.layers(of: image).map(\.size) == [9, 9])
     }
 
+    @Test func shortIDPrefixBelowMinimumIsNotFound() throws {
+        let fixture = try StoreFixture()
+        defer { fixture.remove() }
+        let image = try fixture.addImage(layers: [.text("layer one")], tags: ["busybox:1.36"])
+        let short = String(image.id.hex.prefix(1))
+
+        #expect(try fixture.store.image(named: short).id == image.id)
+        #expect(throws: StoreError.self) { _ = try fixture.store.image(named: short, minimumIDPrefix: 12) }
+        #expect(throws: StoreError.self) { _ = try fixture.store.image(named: "sha256:" + short, minimumIDPrefix: 12) }
+        #expect(try fixture.store.image(named: String(image.id.hex.prefix(12)), minimumIDPrefix: 12).id == image.id)
+        #expect(try fixture.store.image(named: image.id.description, minimumIDPrefix: 12).id == image.id)
+    }
+
     @Test func missingImageErrorUsesDockerWording() throws {
         let fixture = try StoreFixture()
         defer { fixture.remove() }

@@ -26,6 +26,11 @@ extension BuildEngine {
         return ImageState(config: config, layers: layers, cacheKey: builder.key)
     }
 
+    /// The fewest hex digits of an image ID that FROM and `--from` accept: the short ID that
+    /// `kiln images` prints. Shorter hex names such as `3` or `cafe` are image names, because a
+    /// one-digit prefix would pick whichever local image happens to match.
+    static let minimumImageIDPrefix = 12
+
     /// Finds a base image in the store, pulling it when it is missing or `--pull` was given.
     func resolveImage(_ name: String, lease: Lease) async throws -> ImageRecord {
         let hint = "import it with `kiln import`, load it with `kiln load`, or pull it with `kiln pull \(name)`"
@@ -38,14 +43,14 @@ extension BuildEngine {
                 throw error
             } catch {
                 // Whether the store has an older copy decides which failure this is.
-                guard (try? store.image(named: name)) != nil else {
+                guard (try? store.image(named: name, minimumIDPrefix: Self.minimumImageIDPrefix)) != nil else {
                     throw BuildError(.baseImageNotFound(name, pullFailure: Self.words(error), hint: hint))
                 }
                 throw BuildError(.basePullFailed(name, pullFailure: Self.words(error)))
             }
         }
         do {
-            let image = try store.image(named: name)
+            let image = try store.image(named: name, minimumIDPrefix: Self.minimumImageIDPrefix)
             try retainBase(image, lease: lease)
             return image
         } catch StoreError.imageNotFound {
@@ -65,7 +70,7 @@ extension BuildEngine {
             } catch {
                 throw BuildError(.baseImageNotFound(name, pullFailure: Self.words(error), hint: hint))
             }
-            let image = try store.image(named: name)
+            let image = try store.image(named: name, minimumIDPrefix: Self.minimumImageIDPrefix)
             try retainBase(image, lease: lease)
             return image
         }

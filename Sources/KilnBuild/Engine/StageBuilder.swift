@@ -68,7 +68,10 @@ final class StageBuilder: @unchecked Sendable {
     /// triggers, then the stage's own.
     private func startFromBase() async throws -> [BuildPlan.Step] {
         let id = "\(stage.index).1"
-        let title = "FROM \(stage.base)" + (stage.name.map { " AS \($0)" } ?? "")
+        // The base with build arguments expanded, as BuildKit titles the step.
+        var base = stage.base
+        if case .image(let name) = graph.bases[stage.index] { base = name }
+        let title = "FROM \(base)" + (stage.name.map { " AS \($0)" } ?? "")
         let start = ContinuousClock.now
         engine.progress.report(
             .stepStarted(StepInfo(id: id, stage: stage.displayName, index: 1, count: stage.steps.count + 1, title: title)))

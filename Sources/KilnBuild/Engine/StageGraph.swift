@@ -25,6 +25,8 @@ struct StageGraph {
         var bases: [Base] = []
         var dependencies: [Set<Int>] = []
         var references: [[(Int, SourceRange)]] = []
+        // Stage indexes that do not exist, thrown only when the stage that contains one is built.
+        var invalidReferences: [Int: BuildError] = [:]
 
         for stage in plan.stages {
             var text = stage.base
@@ -43,7 +45,14 @@ struct StageGraph {
             }
             let lowered = text.lowercased()
             var stageReferences: [(Int, SourceRange)] = []
-            if lowered == "scratch" {
+            if Self.isDecimal(text) {
+                // BuildKit reads `FROM 3` as the image docker.io/library/3, and the classic builder
+                // as stage 3, so a bare number is rejected and either meaning must be spelled out.
+                invalidReferences[stage.index] = BuildError(
+                    .stageIndexOutOfRange(text, instruction: "FROM", stageCount: plan.stages.count),
+                    instruction: "FROM \(stage.base)", range: stage.location, excerpt: plan.excerpt(stage.location))
+                bases.append(.image(text))
+            } else if lowered == "scratch" {
                 bases.append(.scratch)
             } else if let earlier = plan.stages.prefix(stage.index).last(where: { $0.name == lowered }) {
                 bases.append(.stage(earlier.index))
@@ -55,6 +64,14 @@ struct StageGraph {
                 for name in Self.stageReferences(of: step.instruction) {
                     if let referenced = plan.stage(named: name) {
                         stageReferences.append((referenced.index, step.location))
+                    } else if Self.isDecimal(name), invalidReferences[stage.index] == nil {
+                        // BuildKit would read the number as an image name. An out-of-range index
+                        // is far more likely a typo or a removed stage, so it is an error.
+                        var flag = "--from="
+                        if case .run = step.instruction.body { flag = "--mount=from=" }
+                        invalidReferences[stage.index] = BuildError(
+                            .stageIndexOutOfRange(name, instruction: flag, stageCount: plan.stages.count),
+                            instruction: step.instruction.original, range: step.location, excerpt: plan.excerpt(step.location))
                     }
                 }
             }
@@ -67,7 +84,9 @@ struct StageGraph {
             guard let stage = plan.stages.last(where: { $0.name == requested.lowercased() }) else {
                 throw BuildError(
                     .unknownTarget(
-                        requested, suggestion: Suggestion.nearest(to: requested, among: plan.stages.compactMap(\.name))))
+                        requested, suggestion: Suggestion.nearest(to: requested, among: plan.stages.compactMap(\.name)),
+                        // Plans whose arguments are final come from Lua build scripts.
+                        inScript: !plan.expandsVariables))
             }
             targetIndex = stage.index
         } else {
@@ -89,6 +108,7 @@ struct StageGraph {
                 throw BuildError(
                     .stageCycle(cycle.map { plan.stages[$0].displayName }), range: range, excerpt: plan.excerpt(range))
             }
+            if let invalid = invalidReferences[index] { throw invalid }
             state[index] = 1
             path.append(index)
             for (dependency, location) in references[index].sorted(by: { $0.0 < $1.0 }) {
@@ -107,6 +127,11 @@ struct StageGraph {
         self.dependencies = dependencies
         self.target = targetIndex
         self.order = order
+    }
+
+    /// Reports whether `text` is a non-empty run of ASCII digits, the form of a stage index.
+    static func isDecimal(_ text: String) -> Bool {
+        !text.isEmpty && text.utf8.allSatisfy { $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }
     }
 
     /// The stage names or indexes an instruction reads files from.

@@ -1,7 +1,7 @@
 import KilnDiagnostics
 
 /// The part of Go's text/template that users pass to `--format`: field chains (`{{.Repository}}`,
-/// `{{.Config.Env}}`), `{{json .}}`, the Docker CLI's functions `upper`, `lower`, `title`,
+/// `{{.Config.Env}}`, `{{(index .Ports 0).HostPort}}`), `{{json .}}`, the Docker CLI's functions `upper`, `lower`, `title`,
 /// `join`, `split`, `truncate`, `pad`, `println`, Go's `printf`, `{{if}} … {{else}} … {{end}}`
 /// and `{{range}} … {{else}} … {{end}}` over lists and maps, and variables: `$` for the data,
 /// `{{$x := …}}`, `{{$x = …}}`, `{{if $x := …}}` and `{{range $i, $e := …}}`, each visible up to
@@ -22,7 +22,8 @@ struct GoTemplate {
         case field([String])
         case string(String)
         case number(Int64)
-        case pipeline(Pipeline)
+        /// `(pipeline)`, or `(pipeline).Field.Sub` with the fields read from its result.
+        case pipeline(Pipeline, fields: [String])
         /// `$`, `$name` or `$name.Field.Sub`.
         case variable(String, [String])
     }
@@ -183,7 +184,7 @@ struct GoTemplate {
         switch argument {
         case .string(let text): return .string(text)
         case .number(let number): return .integer(number)
-        case .pipeline(let pipeline): return try evaluate(pipeline, data, scope)
+        case .pipeline(let pipeline, let fields): return try field(fields, of: try evaluate(pipeline, data, scope))
         case .field(let path): return try field(path, of: data)
         case .variable(let name, let path):
             // The parser rejects undeclared names, but a name declared in a branch that did not
@@ -562,13 +563,14 @@ struct GoTemplate {
         enum Token {
             case word(String)
             case quoted(String)
-            case group(String)
+            /// `(…)`, with the field chain written right after the `)`, if any.
+            case group(String, fields: [String])
         }
 
         static func argument(_ token: Token, variables: [String]) throws -> Argument {
             switch token {
             case .quoted(let text): return .string(text)
-            case .group(let inner): return .pipeline(try parsePipeline(inner, variables: variables))
+            case .group(let inner, let fields): return .pipeline(try parsePipeline(inner, variables: variables), fields: fields)
             case .word(let word):
                 if word.hasPrefix("$") {
                     let parts = word.split(separator: ".", omittingEmptySubsequences: false).map(String.init)
@@ -652,7 +654,20 @@ struct GoTemplate {
                         throw GeneralError("template parsing error: unclosed left paren")
                     }
                     index += 1
-                    tokens.append(.group(inner))
+                    // Go allows a field chain on a parenthesized pipeline: `(index .Ports 0).HostPort`.
+                    var chain = ""
+                    while index < characters.count, characters[index] != " ", characters[index] != "\t" {
+                        chain.append(characters[index])
+                        index += 1
+                    }
+                    guard chain.isEmpty || chain.hasPrefix(".") else {
+                        throw GeneralError("template parsing error: unexpected \"\(chain)\" after a parenthesized pipeline")
+                    }
+                    let fields = chain.split(separator: ".", omittingEmptySubsequences: false).dropFirst().map(String.init)
+                    guard !fields.contains(where: \.isEmpty) else {
+                        throw GeneralError("template parsing error: invalid field chain \"\(chain)\"")
+                    }
+                    tokens.append(.group(inner, fields: fields))
                 } else {
                     var word = ""
                     while index < characters.count, characters[index] != " ", characters[index] != "\t" {

@@ -196,7 +196,8 @@ enum BuildScriptSteps {
         if let table = value.tableValue, table.fields.isEmpty, !table.array.isEmpty {
             return .exec(try strings(value, name: "\(call.function): \(name)"))
         }
-        throw .message("\(call.function): \(name) must be a string (shell form) or a list of strings (exec form), got \(value.typeName)")
+        throw .message(
+            "\(call.function): \(name) must be a string (shell form) or a list of strings (exec form), got \(value.shapeDescription)")
     }
 
     private static func text(of command: CommandForm) -> String {

@@ -114,7 +114,7 @@ extension Plugin {
         view["existing_tags"] = .array(input.existingTags.map(LuaValue.text))
         guard let (result, _) = try run(.tag, view: "image", .table(view)) else { return nil }
         guard let list = result.tableValue, list.fields.isEmpty else {
-            throw resultError(.tag, "must return a list of tags, got \(result.typeName)")
+            throw resultError(.tag, "must return a list of tags, got \(result.shapeDescription)")
         }
         guard list.array.count <= Self.maximumTags else {
             throw resultError(.tag, "returned \(list.array.count) tags; a tag hook may return at most \(Self.maximumTags)")
@@ -126,7 +126,8 @@ extension Plugin {
             }
             guard let tag = String(validating: bytes, as: UTF8.self), ReferenceSyntax.isValidTagOrReference(tag) else {
                 let shown = String(decoding: bytes.prefix(80), as: UTF8.self).debugDescription
-                throw resultError(.tag, "returned an invalid tag \(shown) at position \(offset + 1)")
+                let cut = bytes.count > 80 ? " (its first 80 of \(bytes.count) bytes)" : ""
+                throw resultError(.tag, "returned an invalid tag \(shown)\(cut) at position \(offset + 1)")
             }
             tags.append(tag)
         }
@@ -201,15 +202,17 @@ extension Plugin {
         guard let (result, _) = try run(.prune, view: "candidates", view) else { return nil }
         if result.isNil { return [] }
         guard let list = result.tableValue, list.fields.isEmpty else {
-            throw resultError(.prune, "must return a list of candidate IDs, got \(result.typeName)")
+            throw resultError(.prune, "must return a list of candidate IDs, got \(result.shapeDescription)")
         }
         let known = Set(candidates.map(\.id))
         var remove: [String] = []
         for item in list.array {
             let id = item.stringValue ?? item["id"].stringValue
             guard let id, known.contains(id) else {
-                let shown = item.stringValue ?? item["id"].stringValue ?? item.typeName
-                throw resultError(.prune, "returned \"\(shown)\", which is not one of the candidates")
+                if let shown = item.stringValue ?? item["id"].stringValue {
+                    throw resultError(.prune, "returned \"\(shown)\", which is not one of the candidates")
+                }
+                throw resultError(.prune, "returned a \(item.typeName) where a candidate ID (a string) belongs")
             }
             if !remove.contains(id) { remove.append(id) }
         }

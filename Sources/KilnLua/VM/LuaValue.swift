@@ -39,6 +39,21 @@ public enum LuaValue: Hashable, Sendable {
         }
     }
 
+    /// The type for messages that expect a list: a table is described as empty, as a list with a
+    /// gap (`{ [1] = "a", [3] = "c" }`), or as having named fields.
+    public var shapeDescription: String {
+        guard case .table(let table) = self else { return typeName }
+        if table.array.isEmpty && table.fields.isEmpty { return "an empty table" }
+        let numbered = table.fields.keys.compactMap { key -> Int64? in
+            if case .integer(let number) = key { return number }
+            return nil
+        }
+        if numbered.count == table.fields.count, let first = numbered.min(), first > Int64(table.array.count) {
+            return "a list with a gap at index \(table.array.count + 1)"
+        }
+        return "a table with named fields"
+    }
+
     public var isNil: Bool {
         if case .nil = self { return true }
         return false

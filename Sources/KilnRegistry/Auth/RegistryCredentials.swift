@@ -27,9 +27,15 @@ public struct RegistryCredentials: Sendable, Hashable, CustomStringConvertible {
 /// `~/.config/kiln/auth.json`), written with mode 0600. Docker's is `$DOCKER_CONFIG/config.json`,
 /// else `~/.docker/config.json`, read only. Both have Docker's shape:
 /// `{"auths": {"registry.example.com": {"auth": base64("user:password")}}}`.
+///
+/// A Docker config file that is not valid JSON is skipped with a warning, as the Docker CLI
+/// skips it ("WARNING: Error loading config file"), so pulls that need no login still work.
+/// An invalid kiln file stays an error, because kiln wrote it.
 public struct CredentialStore: Sendable {
     public var kilnAuthPath: String
     public var dockerConfigPath: String
+    /// Receives the warning when Docker's config file is skipped.
+    public var warn: (@Sendable (String) -> Void)?
 
     public init(kilnAuthPath: String, dockerConfigPath: String) {
         self.kilnAuthPath = kilnAuthPath
@@ -68,12 +74,40 @@ public struct CredentialStore: Sendable {
     ///   `invalidCredentialsFile` for a file that is not valid.
     public func credentials(for registry: String) throws -> RegistryCredentials? {
         if let found = try Self.lookup(registry, in: kilnAuthPath) { return found }
-        guard let config = try Self.readConfig(dockerConfigPath) else { return nil }
+        let config: JSONValue
+        do {
+            guard let read = try Self.readConfig(dockerConfigPath) else { return nil }
+            config = read
+        } catch RegistryError.invalidCredentialsFile(let path, let reason) {
+            warn?("WARNING: ignoring Docker's config file \(path), so kiln uses no credentials from it: \(reason)")
+            return nil
+        }
         if let found = try Self.lookup(registry, in: config, path: dockerConfigPath) { return found }
         if let helper = config["credHelpers"]?[key: registry]?.stringValue ?? config["credsStore"]?.stringValue {
             throw RegistryError.credentialHelperUnsupported(registry: registry, helper: helper, configPath: dockerConfigPath)
         }
         return nil
+    }
+
+    /// Returns why Docker's config file cannot be read, or nil when it is missing or valid JSON.
+    public func dockerConfigProblem() -> String? {
+        do {
+            _ = try Self.readConfig(dockerConfigPath)
+            return nil
+        } catch RegistryError.invalidCredentialsFile(_, let reason) {
+            return reason
+        } catch {
+            return nil
+        }
+    }
+
+    /// Returns `error` with a hint to fix Docker's config file, when the registry denied access and
+    /// that file was skipped because it is not valid.
+    public func explainingDenial(_ error: any Error) -> any Error {
+        guard let registryError = error as? RegistryError, case .unauthorized(let registry, _, _) = registryError,
+            let reason = dockerConfigProblem()
+        else { return error }
+        return RegistryError.deniedWithSkippedConfig(registryError, registry: registry, path: dockerConfigPath, reason: reason)
     }
 
     /// Saves credentials for `registry` in kiln's file, replacing any it had.

@@ -80,6 +80,8 @@ public indirect enum RegistryError: KilnError, Equatable {
     case invalidResponse(url: String, reason: String)
     /// A plain file download (`ADD URL`, `kiln import URL`) got a status other than success.
     case downloadFailed(url: String, status: Int)
+    /// A download for `ADD URL` or `kiln import URL` could not connect, or timed out.
+    case fileServerFailed(url: String, cause: RegistryError)
     case responseTooLarge(what: String, url: String, limit: Int64)
     /// The connection ended before the declared body length.
     case truncatedBody(url: String, received: Int64, expected: Int64?)
@@ -102,9 +104,14 @@ public indirect enum RegistryError: KilnError, Equatable {
     case deadlineExceeded(url: String)
     case credentialHelperUnsupported(registry: String, helper: String, configPath: String)
     case invalidCredentialsFile(path: String, reason: String)
+    /// A registry denied anonymous access after Docker's config file at `path` was skipped
+    /// because it is invalid.
+    case deniedWithSkippedConfig(RegistryError, registry: String, path: String, reason: String)
     case localFile(path: String, reason: String)
     /// `oci:DIR` names a path that cannot become an OCI layout directory.
     case layoutNotCreatable(path: String, reason: String)
+    /// `oci:DIR` names a directory that contains files other than an OCI layout.
+    case notALayout(path: String, reason: String)
     case noMatchingPlatform(reference: String, platform: String, available: [String])
     case unsupportedManifest(reference: String, reason: String)
     /// The image has more layers than `LayerCountLimit.maximum`, so kiln could not mount it.
@@ -152,6 +159,19 @@ public indirect enum RegistryError: KilnError, Equatable {
             return .error(
                 "downloading \(url) failed: HTTP status \(status) (\(RegistryResponseFailure.reason(status)))",
                 hint: status == 404 ? "check the URL" : nil)
+        case .fileServerFailed(let url, let cause):
+            switch cause {
+            case .connectionFailed(_, let reason):
+                return .error(
+                    "downloading \(url) failed: cannot connect to the server: \(reason)",
+                    hint: "check the URL, and that the server is running and reachable")
+            case .timedOut(_, let seconds, let during):
+                return .error(
+                    "downloading \(url) failed: the server did not respond for \(formatSeconds(seconds)) while \(during)",
+                    hint: "check that the server is running; the registry setting read_timeout sets how long kiln waits for data")
+            default:
+                return cause.diagnostic
+            }
         case .responseTooLarge(let what, let url, let limit):
             return .error("\(what) from \(url) is larger than the limit of \(formatBytes(limit))")
         case .truncatedBody(let url, let received, let expected):
@@ -206,12 +226,21 @@ public indirect enum RegistryError: KilnError, Equatable {
                 hint: "log in with `kiln login \(registry)` to store credentials for kiln")
         case .invalidCredentialsFile(let path, let reason):
             return .error("invalid credentials file \(path): \(reason)")
+        case .deniedWithSkippedConfig(let denial, let registry, let path, let reason):
+            return .error(
+                denial.diagnostic.message,
+                hint: "kiln skipped \(path) because it is invalid (\(reason)). Fix or move that file, "
+                    + "or log in with `kiln login \(registry)`")
         case .localFile(let path, let reason):
             return .error("cannot read \(path): \(reason)")
         case .layoutNotCreatable(let path, let reason):
             return .error(
                 "cannot create an OCI layout at \(path): \(reason)",
                 hint: "name a directory that is missing or empty, or one that already holds an OCI layout")
+        case .notALayout(let path, let reason):
+            return .error(
+                "\(path) is not an OCI image layout: \(reason)",
+                hint: "choose an empty or new directory, or move the files in \(path) away")
         case .noMatchingPlatform(let reference, let platform, let available):
             return .error(
                 "no image for platform \(platform) in \(reference)",

@@ -29,7 +29,21 @@ public enum FileDownload {
         maximumBytes: Int64 = 64 << 30
     ) async throws -> Result {
         let start = try HTTPURL(parsing: url)
-        return try await runBlocking { cancellation in
+        do {
+            return try await fetch(start, to: path, settings: settings, maximumBytes: maximumBytes)
+        } catch let error as RegistryError {
+            // The connection errors name a registry, but this server is a plain file server.
+            switch error {
+            case .connectionFailed, .timedOut: throw RegistryError.fileServerFailed(url: start.redacted, cause: error)
+            default: throw error
+            }
+        }
+    }
+
+    private static func fetch(
+        _ start: HTTPURL, to path: String, settings: RegistrySettings, maximumBytes: Int64
+    ) async throws -> Result {
+        try await runBlocking { cancellation in
             var configuration = HTTPClient.Configuration()
             configuration.connectTimeout = settings.connectTimeout
             configuration.handshakeTimeout = settings.handshakeTimeout

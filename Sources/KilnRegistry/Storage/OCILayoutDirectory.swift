@@ -13,24 +13,101 @@ public final class OCILayoutDirectory: ImageSource, ImageDestination {
     public let path: String
     private let indexLock = Mutex(())
 
-    /// Opens the layout at `path`, creating it when the directory is missing or empty.
+    /// Files and directories that `init` created, in creation order, which `discardCreated`
+    /// removes again.
+    private let createdPaths = Mutex<[String]>([])
+
+    /// Opens the layout at `path`, creating it when the directory is missing or has no
+    /// `oci-layout` file. An existing `oci-layout` or `index.json` is checked before anything is
+    /// written, so a directory that is not a layout is left as it was.
     public init(path: String, create: Bool = true) throws {
         self.path = path
         let manager = FileManager.default
-        if !manager.fileExists(atPath: "\(path)/oci-layout") {
-            guard create else { throw RegistryError.localFile(path: path, reason: "not an OCI layout (no oci-layout file)") }
-            try Self.checkDirectoryPath(path)
-            do {
-                try manager.createDirectory(atPath: "\(path)/blobs/sha256", withIntermediateDirectories: true)
-                try Data(#"{"imageLayoutVersion":"1.0.0"}"#.utf8).write(to: URL(fileURLWithPath: "\(path)/oci-layout"))
-                if !manager.fileExists(atPath: "\(path)/index.json") {
-                    try writeIndex(Index(mediaType: .ociIndex, manifests: []))
-                }
-            } catch let error as RegistryError {
-                throw error
-            } catch {
-                throw RegistryError.layoutNotCreatable(path: path, reason: Self.describe(error))
+        if manager.fileExists(atPath: "\(path)/oci-layout") {
+            try checkExistingLayout()
+            return
+        }
+        guard create else { throw RegistryError.localFile(path: path, reason: "not an OCI layout (no oci-layout file)") }
+        try Self.checkDirectoryPath(path)
+        let hasIndex = manager.fileExists(atPath: "\(path)/index.json")
+        if hasIndex {
+            _ = try readLayoutIndex()
+        }
+        var isDirectory: ObjCBool = false
+        if manager.fileExists(atPath: "\(path)/blobs", isDirectory: &isDirectory), !isDirectory.boolValue {
+            throw RegistryError.notALayout(path: path, reason: "blobs is not a directory")
+        }
+        do {
+            try createDirectories("\(path)/blobs/sha256")
+            try Data(#"{"imageLayoutVersion":"1.0.0"}"#.utf8).write(to: URL(fileURLWithPath: "\(path)/oci-layout"))
+            createdPaths.withLock { $0.append("\(path)/oci-layout") }
+            if !hasIndex {
+                try writeIndex(Index(mediaType: .ociIndex, manifests: []))
+                createdPaths.withLock { $0.append("\(path)/index.json") }
             }
+        } catch {
+            discardCreated()
+            if let error = error as? RegistryError { throw error }
+            throw RegistryError.layoutNotCreatable(path: path, reason: Self.describe(error))
+        }
+    }
+
+    /// Checks that an existing `oci-layout` file and `index.json` are what the OCI image layout
+    /// specification describes.
+    private func checkExistingLayout() throws {
+        let marker: [UInt8]
+        do {
+            marker = try readLocalFile("\(path)/oci-layout", limit: 64 << 10)
+        } catch {
+            throw RegistryError.notALayout(path: path, reason: "oci-layout cannot be read")
+        }
+        guard case .object(let members)? = try? JSONValue.parse(marker), case .string = members["imageLayoutVersion"] else {
+            throw RegistryError.notALayout(path: path, reason: "oci-layout has no imageLayoutVersion")
+        }
+        guard FileManager.default.fileExists(atPath: "\(path)/index.json") else {
+            throw RegistryError.notALayout(path: path, reason: "index.json is missing")
+        }
+        _ = try readLayoutIndex()
+    }
+
+    /// Reads `index.json` and reports a file that is not an OCI image index as `notALayout`.
+    private func readLayoutIndex() throws -> Index {
+        do {
+            return try readIndex()
+        } catch RegistryError.image(let error, _) {
+            throw RegistryError.notALayout(path: path, reason: "index.json is not an OCI image index (\(error.diagnostic.message))")
+        }
+    }
+
+    /// Creates `directory` and its missing parents, and records each one it created.
+    private func createDirectories(_ directory: String) throws {
+        var missing: [String] = []
+        var current = directory
+        while !current.isEmpty, current != "/", !FileManager.default.fileExists(atPath: current) {
+            missing.insert(current, at: 0)
+            current = (current as NSString).deletingLastPathComponent
+        }
+        for directory in missing {
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: false)
+            createdPaths.withLock { $0.append(directory) }
+        }
+    }
+
+    /// Removes the blobs in `added` and everything that `init` created, newest first, so that a
+    /// failed copy leaves the directory as it was before. Directories that are no longer empty
+    /// are kept.
+    /// NOTE: kiln takes no lock on the layout. A second push into it at the same moment may
+    /// have added one of these blobs too, and its index could then name a removed blob.
+    public func discardCreated(addedBlobs added: [Digest] = []) {
+        for digest in added {
+            unlink(blobPath(digest))
+        }
+        let created = createdPaths.withLock { paths in
+            defer { paths = [] }
+            return paths
+        }
+        for item in created.reversed() where unlink(item) != 0 {
+            rmdir(item)
         }
     }
 

@@ -63,11 +63,13 @@ public struct ImagePuller: Sendable {
                 failures.append("\(mirror): \(error.description)")
             }
         }
-        let client = try await connect(reference.domain)
         do {
+            let client = try await connect(reference.domain)
             return try await pull(reference, platform: platform, from: client, into: destination, onLayer: onLayer)
-        } catch let error as RegistryError where !failures.isEmpty {
-            throw RegistryError.mirrorsFailed(attempts: failures + ["\(reference.domain): \(error.description)"])
+        } catch let error as RegistryError {
+            let explained = credentials?.explainingDenial(error) ?? error
+            guard !failures.isEmpty, let explained = explained as? RegistryError else { throw explained }
+            throw RegistryError.mirrorsFailed(attempts: failures + ["\(reference.domain): \(explained.description)"])
         }
     }
 

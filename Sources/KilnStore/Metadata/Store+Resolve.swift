@@ -14,9 +14,11 @@ extension Store {
     /// Finds the image that `text` names, the way Docker resolves it: a full image ID or
     /// manifest digest first, then a tag or digest reference, then a unique image ID prefix.
     ///
+    /// A prefix shorter than `minimumIDPrefix` hex digits is not taken as an image ID.
+    ///
     /// - Throws: `StoreError.imageNotFound` (Docker's "No such image: busybox:latest") or
     ///   `ambiguousImageID` when a prefix matches several images.
-    public func resolveImage(_ text: String) throws -> (image: ImageRecord, selector: ImageSelector) {
+    public func resolveImage(_ text: String, minimumIDPrefix: Int = 1) throws -> (image: ImageRecord, selector: ImageSelector) {
         if let digest = try? Digest(parsing: text) {
             if let image = try imageByID(digest) { return (image, .id(text)) }
             throw StoreError.imageNotFound(text)
@@ -33,7 +35,9 @@ extension Store {
             }
         }
 
-        if let prefix = Self.idPrefix(text), let image = try imageByIDPrefix(prefix, typed: text) {
+        if let prefix = Self.idPrefix(text), prefix.count >= minimumIDPrefix,
+            let image = try imageByIDPrefix(prefix, typed: text)
+        {
             return (image, .id(text))
         }
         if let reference {
@@ -44,8 +48,8 @@ extension Store {
     }
 
     /// `resolveImage` without the selector.
-    public func image(named text: String) throws -> ImageRecord {
-        try resolveImage(text).image
+    public func image(named text: String, minimumIDPrefix: Int = 1) throws -> ImageRecord {
+        try resolveImage(text, minimumIDPrefix: minimumIDPrefix).image
     }
 
     /// The image whose config digest (image ID) or manifest digest is `digest`.

@@ -61,7 +61,9 @@ final class SpooledArchive: ImageArchive {
         self.displayName = displayName
         let reader = TarArchiveReader(source: source, archive: displayName)
         var held = 0
+        var sawMember = false
         while let member = try reader.next() {
+            sawMember = true
             try checkCancellation()
             switch member.kind {
             case .directory, .other:
@@ -101,6 +103,10 @@ final class SpooledArchive: ImageArchive {
                     progress(member.name, member.size)
                 }
             }
+        }
+        guard sawMember else {
+            // `kiln load </dev/null` ends here, where Docker reports that standard input is empty.
+            throw failure(nil, "it is empty, or a tar archive without files")
         }
     }
 

@@ -69,6 +69,9 @@ enum BuildCommand {
         if arguments[push] && options.tags.isEmpty {
             throw UsageError(command: command, reason: .custom("--push needs a name given with -t"))
         }
+        let imageIDFile = try arguments[iidfile].map {
+            try OutputFile.checkedPath($0, option: "iidfile", command: command, context: context)
+        }
 
         // A failed build must not leave an older build's ID there for a script to run, so the
         // file goes first, as the Docker CLI removes it.
@@ -137,8 +140,8 @@ enum BuildCommand {
         }
         renderer.finish()
 
-        if let path = arguments[iidfile] {
-            try Data(result.image.id.description.utf8).write(to: URL(fileURLWithPath: context.absolutePath(path)))
+        if let imageIDFile {
+            try OutputFile.write(result.image.id.description, to: imageIDFile, option: "iidfile")
         }
         if arguments[push] {
             try await BuildPush.push(

@@ -24,6 +24,11 @@ enum BuildFlags {
         }
         for item in arguments[BuildCommand.buildArg] {
             if let equals = item.firstIndex(of: "=") {
+                guard equals != item.startIndex else {
+                    throw UsageError(
+                        command: command,
+                        reason: .invalidValue(flag: "--build-arg", value: item, reason: "the name before = is empty"))
+                }
                 options.buildArguments[String(item[..<equals])] = String(item[item.index(after: equals)...])
             } else if let value = context.environment[item] {
                 // `--build-arg NAME` takes the value from kiln's environment, as Docker does.

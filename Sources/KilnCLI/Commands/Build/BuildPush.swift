@@ -25,13 +25,19 @@ enum BuildPush {
             if mode != .quiet { context.stderr.line("The push refers to repository [\(reference.name)]") }
             let renderer = makeProgressRenderer(mode, output: context.stderr)
             defer { renderer.finish() }
-            let credentials = try RegistryOptions.credentialStore(context).credentials(for: reference.domain)
+            let credentialStore = RegistryOptions.credentialStore(context)
+            let credentials = try credentialStore.credentials(for: reference.domain)
             let pusher = ImagePusher(
                 settings: settings, locations: RegistryOptions.blobLocations(context), logger: context.logger,
                 progress: renderer.reporter)
-            let client = try await RegistryClient.connect(
-                registry: reference.domain, settings: settings, credentials: credentials, logger: context.logger)
-            let pushed = try await pusher.push(result.manifest, from: source, to: reference, client: client)
+            let pushed: PushResult
+            do {
+                let client = try await RegistryClient.connect(
+                    registry: reference.domain, settings: settings, credentials: credentials, logger: context.logger)
+                pushed = try await pusher.push(result.manifest, from: source, to: reference, client: client)
+            } catch {
+                throw credentialStore.explainingDenial(error)
+            }
             if mode != .quiet {
                 context.stderr.line("\(reference.tag ?? Reference.defaultTag): digest: \(pushed.descriptor.digest) size: \(pushed.descriptor.size)")
             }

@@ -224,16 +224,38 @@ enum ContainerInspection {
 
     static func networkSettings(_ container: Container) -> OutputJSON {
         let running = container.status.isActive
-        let slirp = container.specification.networkMode == "slirp"
+        let mode = container.specification.networkMode
+        let slirp = mode == "slirp"
+        let gateway = OutputJSON.string(running && slirp ? "10.0.2.2" : "")
+        let address = OutputJSON.string(running && slirp ? "10.0.2.100" : "")
+        let prefixLength = OutputJSON.integer(running && slirp ? 24 : 0)
+        // The fields of Docker's EndpointSettings, in its order, so that
+        // `{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}` works as with Docker.
+        let endpoint = OutputJSON.object([
+            ("IPAMConfig", .null),
+            ("Links", .null),
+            ("Aliases", .null),
+            ("MacAddress", .string("")),
+            ("DriverOpts", .null),
+            ("NetworkID", .string(mode)),
+            ("EndpointID", .string("")),
+            ("Gateway", gateway),
+            ("IPAddress", address),
+            ("IPPrefixLen", prefixLength),
+            ("IPv6Gateway", .string("")),
+            ("GlobalIPv6Address", .string("")),
+            ("GlobalIPv6PrefixLen", .integer(0)),
+            ("DNSNames", .null),
+        ])
         return .object([
             ("Bridge", .string("")),
             ("SandboxID", .string("")),
             ("Ports", running ? portMap(container.state.ports, exposed: container.specification.exposedPorts) : .object([])),
-            ("Gateway", .string(running && slirp ? "10.0.2.2" : "")),
-            ("IPAddress", .string(running && slirp ? "10.0.2.100" : "")),
-            ("IPPrefixLen", .integer(running && slirp ? 24 : 0)),
+            ("Gateway", gateway),
+            ("IPAddress", address),
+            ("IPPrefixLen", prefixLength),
             ("MacAddress", .string("")),
-            ("Networks", .map([container.specification.networkMode: .object([("NetworkID", .string(container.specification.networkMode))])])),
+            ("Networks", .map([mode: endpoint])),
         ])
     }
 }

@@ -12,6 +12,20 @@ extension ContainerSupport {
             hint: "drop -t to pipe standard input into the container, or run kiln from a terminal")
     }
 
+    /// Returns the `-u`/`--user` value to use: nil for a missing or empty value, which keeps the
+    /// image's user as Docker keeps it. A `USER:GROUP` value with an empty side (`:`, `app:`,
+    /// `:0`) is rejected here rather than when the container starts.
+    static func checkedUser(_ value: String?, command: String) throws -> String? {
+        guard let value, !value.isEmpty else { return nil }
+        let parts = value.split(separator: ":", omittingEmptySubsequences: false)
+        guard parts.count <= 2, !parts.contains(where: \.isEmpty) else {
+            throw UsageError(
+                command: command,
+                reason: .invalidValue(flag: "--user", value: value, reason: "expected USER or USER:GROUP, each a name or a number"))
+        }
+        return value
+    }
+
     /// Rejects an `-e`/`--env` value without a variable name before `=` (`-e =x`, `-e ""`), as
     /// Docker does, so it never reaches runc.
     static func checkEnvironment(_ values: [String], command: String) throws {

@@ -27,7 +27,7 @@ enum ExecCommand {
         }
         try ContainerSupport.checkEnvironment(arguments[env], command: arguments.commandName)
         options.env += arguments[env]
-        options.user = arguments[user]
+        options.user = try ContainerSupport.checkedUser(arguments[user], command: arguments.commandName)
         options.workingDir = arguments[workdir]
         options.interactive = arguments[interactive]
         options.tty = arguments[tty]

@@ -87,7 +87,7 @@ enum RunFlags {
         }
         try ContainerSupport.checkEnvironment(arguments[env], command: arguments.commandName)
         options.env += arguments[env]
-        options.user = arguments[user]
+        options.user = try ContainerSupport.checkedUser(arguments[user], command: arguments.commandName)
         options.workingDir = arguments[workdir]
         options.hostname = arguments[hostname]
         options.extraHosts = arguments[addHost]

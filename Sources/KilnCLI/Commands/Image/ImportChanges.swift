@@ -126,9 +126,10 @@ enum ImportChanges {
         let parts = word.split(separator: "/", omittingEmptySubsequences: false)
         let number = String(parts[0])
         let proto = parts.count > 1 ? String(parts[1]).lowercased() : "tcp"
-        let bounds = number.split(separator: "-")
+        // Empty parts are kept, so that `1-` and `-1` are rejected rather than read as `1`.
+        let bounds = number.split(separator: "-", omittingEmptySubsequences: false).map { UInt16($0) }
         guard parts.count <= 2, ["tcp", "udp", "sctp"].contains(proto), (1...2).contains(bounds.count),
-            bounds.allSatisfy({ UInt16($0) != nil })
+            let first = bounds.first ?? nil, let last = bounds.last ?? nil, first <= last
         else {
             throw invalid("invalid port \(escapedQuote(word)): expected PORT[/PROTOCOL], such as 80 or 53/udp")
         }

@@ -31,6 +31,11 @@ enum LoginCommand {
             }
             var text = String(decoding: try context.stdin.readAll(), as: UTF8.self)
             while text.hasSuffix("\n") || text.hasSuffix("\r") { text.removeLast() }
+            guard !text.isEmpty else {
+                throw GeneralError(
+                    "--password-stdin: the password on standard input is empty",
+                    hint: "echo \"$TOKEN\" | kiln login -u USER --password-stdin \(registry)")
+            }
             secret = text
         } else if secret != nil {
             context.stderr.line("WARNING! Using --password via the CLI is insecure. Use --password-stdin.")

@@ -34,6 +34,9 @@ enum PushCommand {
         let mode = try ProgressMode.parse(arguments[progress], quiet: arguments[quiet], command: command)
         let sourceName = arguments.positionals[0]
         let wanted = try arguments[platform].map { try Platform(parsing: $0) } ?? .host
+        let digestPath = try arguments[digestFile].map {
+            try OutputFile.checkedPath($0, option: "digestfile", command: command, context: context)
+        }
         let plugins = try PluginSupport.load(arguments, context: context, contextDirectory: nil).plugins
 
         let store = try Store.open(root: context.storeRoot, logger: context.logger)
@@ -89,7 +92,8 @@ enum PushCommand {
                 writeResultLine("The push refers to repository [\(reference.name)]", mode: mode, output: context.stdout)
             }
             let renderer = makeProgressRenderer(mode, output: context.stdout)
-            let found = try RegistryOptions.credentialStore(context).credentials(for: reference.domain)
+            let credentialStore = RegistryOptions.credentialStore(context)
+            let found = try credentialStore.credentials(for: reference.domain)
             let pusher = ImagePusher(
                 settings: settings, locations: RegistryOptions.blobLocations(context), logger: context.logger,
                 progress: renderer.reporter)
@@ -108,7 +112,7 @@ enum PushCommand {
                 throw GeneralError("push cancelled", exitStatus: ExitStatus.interrupted)
             } catch {
                 renderer.finish()
-                throw error
+                throw credentialStore.explainingDenial(error)
             }
             renderer.finish()
             printedName = reference.tag ?? reference.digest?.description ?? Reference.defaultTag
@@ -117,12 +121,8 @@ enum PushCommand {
             }
         }
 
-        if let file = arguments[digestFile] {
-            do {
-                try Data(pushed.digest.description.utf8).write(to: URL(fileURLWithPath: context.absolutePath(file)))
-            } catch {
-                throw GeneralError("cannot write the digest to \(file): \(error.localizedDescription)")
-            }
+        if let digestPath {
+            try OutputFile.write(pushed.digest.description, to: digestPath, option: "digestfile")
         }
         if mode == .quiet {
             context.stdout.line(printedName)
@@ -142,33 +142,45 @@ enum PushCommand {
     }
 
     /// Copies an image's blobs into an OCI layout and names it `tag` in the layout's index.
+    /// On any error the blobs it added and the layout files it created are removed again.
     static func copyToLayout(_ document: Descriptor, from source: StoreImages, directory: String, tag: String) throws
         -> Descriptor
     {
-        let layout = try OCILayoutDirectory(path: directory)
         let bytes = try source.readBlob(document.digest, limit: RegistryClient.maximumManifestBytes)
         guard case .manifest(let manifest) = try ImageDocument.decode(bytes, declaredMediaType: document.mediaType) else {
             throw GeneralError("image \(document.digest) is an index; kiln copies single-platform images to OCI layouts")
         }
-        for blob in [manifest.config] + manifest.layers + [document] where try !layout.containsBlob(blob.digest) {
-            guard let (path, _) = try source.blobFile(blob.digest) else {
-                throw GeneralError("blob \(blob.digest) is missing from the store; pull the image again")
+        let layout = try OCILayoutDirectory(path: directory)
+        var added: [Digest] = []
+        do {
+            for blob in [manifest.config] + manifest.layers + [document] where try !layout.containsBlob(blob.digest) {
+                try copyBlob(blob, from: source, to: layout)
+                added.append(blob.digest)
             }
-            let ingest = try layout.beginIngest(blob)
-            do {
-                let input = FileHandle(forReadingAtPath: path)
-                defer { try? input?.close() }
-                while let chunk = try input?.read(upToCount: 1 << 20), !chunk.isEmpty {
-                    try chunk.withUnsafeBytes { try ingest.write($0) }
-                }
-                try ingest.commit()
-            } catch {
-                ingest.abort()
-                throw error
-            }
+            _ = try layout.recordImage(
+                Reference(domain: "localhost", path: "layout", tag: tag), document: document, selected: document)
+        } catch {
+            layout.discardCreated(addedBlobs: added)
+            throw error
         }
-        _ = try layout.recordImage(
-            Reference(domain: "localhost", path: "layout", tag: tag), document: document, selected: document)
         return document
+    }
+
+    private static func copyBlob(_ blob: Descriptor, from source: StoreImages, to layout: OCILayoutDirectory) throws {
+        guard let (path, _) = try source.blobFile(blob.digest) else {
+            throw GeneralError("blob \(blob.digest) is missing from the store; pull the image again")
+        }
+        let ingest = try layout.beginIngest(blob)
+        do {
+            let input = FileHandle(forReadingAtPath: path)
+            defer { try? input?.close() }
+            while let chunk = try input?.read(upToCount: 1 << 20), !chunk.isEmpty {
+                try chunk.withUnsafeBytes { try ingest.write($0) }
+            }
+            try ingest.commit()
+        } catch {
+            ingest.abort()
+            throw error
+        }
     }
 }

@@ -3,6 +3,7 @@ import KilnDiagnostics
 import KilnImage
 import KilnRegistry
 import KilnStore
+import Synchronization
 
 /// The flags that pull, push and login share, and what they build: settings, credentials, the
 /// blob location cache.
@@ -40,7 +41,14 @@ enum RegistryOptions {
     }
 
     static func credentialStore(_ context: CommandContext) -> CredentialStore {
-        CredentialStore(environment: context.environment)
+        var store = CredentialStore(environment: context.environment)
+        let stderr = context.stderr
+        let warned = WarnedFlag()
+        store.warn = { text in
+            // A pull reads credentials once per registry and mirror, and the file is the same each time.
+            if warned.set() { stderr.line(text) }
+        }
+        return store
     }
 
     /// The cache of which repositories hold which blobs, kept in the store root.
@@ -54,6 +62,19 @@ enum RegistryOptions {
             return try Reference(parsing: text)
         } catch let error as ImageError {
             throw GeneralError(error.diagnostic.message, hint: "See '\(command) --help'.")
+        }
+    }
+}
+
+/// A flag that is set once, shared by the calls of one warning closure.
+private final class WarnedFlag: Sendable {
+    private let value = Mutex(false)
+
+    /// Sets the flag and reports whether it was clear before.
+    func set() -> Bool {
+        value.withLock { wasSet in
+            defer { wasSet = true }
+            return !wasSet
         }
     }
 }
