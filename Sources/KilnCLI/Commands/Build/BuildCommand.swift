@@ -73,10 +73,20 @@ enum BuildCommand {
             try OutputFile.checkedPath($0, option: "iidfile", command: command, context: context)
         }
 
-        // A failed build must not leave an older build's ID there for a script to run, so the
-        // file goes first, as the Docker CLI removes it.
-        if let path = arguments[iidfile], unlink(context.absolutePath(path)) != 0, errno != ENOENT, errno != EISDIR {
-            throw SystemError("remove the old --iidfile", path: context.absolutePath(path), errno: errno)
+        // A failed build must not leave an older build's ID there for a script to run, so a
+        // regular file goes first, as the Docker CLI removes it. A link (`/dev/stdout`) stays, and
+        // a regular file it points to is emptied instead.
+        if let imageIDFile {
+            var status = stat()
+            if lstat(imageIDFile, &status) == 0, status.st_mode & S_IFMT == S_IFREG {
+                guard unlink(imageIDFile) == 0 || errno == ENOENT else {
+                    throw SystemError("remove the old --iidfile", path: imageIDFile, errno: errno)
+                }
+            } else if stat(imageIDFile, &status) == 0, status.st_mode & S_IFMT == S_IFREG {
+                guard truncate(imageIDFile, 0) == 0 else {
+                    throw SystemError("empty the old --iidfile", path: imageIDFile, errno: errno)
+                }
+            }
         }
         let store = try Store.open(root: context.storeRoot, logger: context.logger)
         let lease = try store.createLease(label: "build inputs")
