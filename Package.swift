@@ -18,29 +18,28 @@ let package = Package(
         ),
         // libarchive is loaded on its first use (see archive_loader.c), so it is not linked.
         .target(name: "CArchive", linkerSettings: [.linkedLibrary("dl")]),
+        // libcrypto, libssl, zlib, zstd and SQLite are linked statically from the archives that
+        // their -dev packages install, by their module maps and without pkg-config, which would
+        // add `-lcrypto` and the others. Loading and binding the five shared libraries took
+        // about 0.8 ms of CPU time at every start of kiln.
         .systemLibrary(
             name: "CCrypto",
-            pkgConfig: "libcrypto",
             providers: [.apt(["libssl-dev"])]
         ),
         .systemLibrary(
             name: "CZlib",
-            pkgConfig: "zlib",
             providers: [.apt(["zlib1g-dev"])]
         ),
         .systemLibrary(
             name: "CZstd",
-            pkgConfig: "libzstd",
             providers: [.apt(["libzstd-dev"])]
         ),
         .systemLibrary(
             name: "CSQLite",
-            pkgConfig: "sqlite3",
             providers: [.apt(["libsqlite3-dev"])]
         ),
         .systemLibrary(
             name: "CTLS",
-            pkgConfig: "libssl",
             providers: [.apt(["libssl-dev"])]
         ),
         .target(name: "CSystem"),

@@ -35,6 +35,21 @@ int kiln_openat(int dirfd, const char *path, int flags, mode_t mode) {
     return openat(dirfd, path, flags, mode);
 }
 
+int kiln_is_mount_root(const char *path) {
+#ifndef STATX_ATTR_MOUNT_ROOT
+#define STATX_ATTR_MOUNT_ROOT 0x00002000
+#endif
+    struct statx status;
+    if (statx(AT_FDCWD, path, AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT, STATX_TYPE, &status) != 0) {
+        return -1;
+    }
+    if ((status.stx_attributes_mask & STATX_ATTR_MOUNT_ROOT) == 0) {
+        errno = ENOSYS;
+        return -1;
+    }
+    return (status.stx_attributes & STATX_ATTR_MOUNT_ROOT) != 0 ? 1 : 0;
+}
+
 int kiln_fchmodat2(int dirfd, const char *path, mode_t mode, unsigned int flags) {
     return (int)syscall(SYS_fchmodat2, dirfd, path, mode, flags);
 }

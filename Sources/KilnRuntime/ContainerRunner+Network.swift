@@ -178,9 +178,11 @@ extension ContainerRunner {
 /// The namespace lives as long as kiln keeps `descriptor` open and slirp4netns runs in it, so a
 /// killed kiln leaves neither behind: the descriptor closes, and slirp4netns ends on its exit
 /// descriptor.
-final class PreparedNetwork: @unchecked Sendable {
+public final class PreparedNetwork: @unchecked Sendable {
     let descriptor: Int32
+    private let lock = NSLock()
     private var slirp: Slirp4netns?
+    private var closed = false
 
     init() throws {
         descriptor = kiln_new_network_namespace()
@@ -189,29 +191,51 @@ final class PreparedNetwork: @unchecked Sendable {
         }
     }
 
+    /// Makes the namespace and starts slirp4netns in it without waiting, for a container that
+    /// `ContainerRunner.run` starts later. slirp4netns needs about 3 ms to configure `tap0`, and
+    /// started before the store work of `kiln run` it is ready when the container starts.
+    public static func start() throws -> PreparedNetwork {
+        let network = try PreparedNetwork()
+        do {
+            try network.launchSlirp()
+        } catch {
+            network.close()
+            throw error
+        }
+        return network
+    }
+
     /// The namespace as a path that runc and slirp4netns can open while kiln runs.
     var path: String { "/proc/\(getpid())/fd/\(descriptor)" }
 
-    /// Starts slirp4netns in the namespace without waiting for it, so that it configures `tap0`
-    /// while kiln writes the bundle. `connect` waits for it.
+    /// Starts slirp4netns in the namespace without waiting for it, unless it runs already, so
+    /// that it configures `tap0` while kiln writes the bundle. `connect` waits for it.
     func launchSlirp() throws {
-        slirp = try Slirp4netns.launch(
+        guard lock.withLock({ slirp == nil }) else { return }
+        let launched = try Slirp4netns.launch(
             networkNamespace: path, apiSocket: try ContainerRunner.shortSocketPath(),
             environment: ProcessInfo.processInfo.environment)
+        lock.withLock { slirp = launched }
     }
 
     /// Waits until slirp4netns (started by `launchSlirp`, else here) is ready and publishes `ports`.
     func connect(ports: [PortMapping], bundle: BundleLayout) throws {
-        if slirp == nil { try launchSlirp() }
-        guard let slirp else { return }
+        try launchSlirp()
+        guard let slirp = lock.withLock({ slirp }) else { return }
         try slirp.waitUntilReady()
         try ContainerRunner.publish(ports, through: slirp, bundle: bundle)
     }
 
-    /// Stops slirp4netns and closes the namespace's descriptor.
-    func close() {
-        slirp?.stop(waiting: false)
-        slirp = nil
+    /// Stops slirp4netns and closes the namespace's descriptor. Later calls do nothing.
+    public func close() {
+        let (closesNow, running): (Bool, Slirp4netns?) = lock.withLock {
+            guard !closed else { return (false, nil) }
+            closed = true
+            defer { slirp = nil }
+            return (true, slirp)
+        }
+        guard closesNow else { return }
+        running?.stop(waiting: false)
         _ = Glibc.close(descriptor)
     }
 }

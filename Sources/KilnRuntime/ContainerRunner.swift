@@ -52,9 +52,14 @@ public struct ContainerRunner: Sendable {
     /// when the command is missing from the rootfs, `runcFailed` when runc cannot start the
     /// container, and `portInUse` when a published port is taken. Cancelling the task kills the
     /// container.
+    ///
+    /// `network` is a slirp4netns network that the caller started early (`PreparedNetwork.start`)
+    /// for a container without a terminal on the slirp network. The runner uses it and closes it.
     public func run(
-        _ configuration: ContainerConfiguration, id: String, bundle: BundleLayout, io: ContainerIO
+        _ configuration: ContainerConfiguration, id: String, bundle: BundleLayout, io: ContainerIO,
+        network preparedEarly: PreparedNetwork? = nil
     ) async throws -> ContainerExit {
+        defer { preparedEarly?.close() }
         if checksRuntime {
             try await RuntimeCheck.verify(runc)
         }
@@ -65,7 +70,7 @@ public struct ContainerRunner: Sendable {
         var configuration = configuration
         var network: PreparedNetwork?
         if case .slirp = configuration.network, !configuration.terminal {
-            let prepared = try PreparedNetwork()
+            let prepared = try preparedEarly ?? PreparedNetwork()
             network = prepared
             configuration.networkNamespacePath = prepared.path
         }

@@ -39,6 +39,13 @@ public final class Store: Sendable {
     /// Bytes of the partial blobs that `open` removed, which the next collection reports.
     let leftoverBytesRemovedAtOpen = Atomic<Int64>(0)
 
+    /// Copies the committed pages of the database's write-ahead log into the database file now
+    /// (a passive checkpoint), so that closing the last connection later has nothing to write or
+    /// sync. A failure is left to that close, which checkpoints again.
+    public func checkpoint() {
+        _ = try? database.query("PRAGMA wal_checkpoint(PASSIVE)")
+    }
+
     /// Opens the store at `root`, creating it (mode 0700) when it does not exist, and migrating
     /// its database. With `.readWrite` it also removes what crashed processes left in `ingest/`,
     /// `trash/` and `work/`, and their expired leases. Reading commands leave them, so that

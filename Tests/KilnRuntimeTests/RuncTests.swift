@@ -48,6 +48,22 @@ import Testing
                 == "runc run failed: unable to start container process\nplain text line")
     }
 
+    @Test func logReadKeepsLast64KiB() throws {
+        let path = NSTemporaryDirectory() + "kiln-runc-log-\(UUID().uuidString.prefix(8))"
+        defer { unlink(path) }
+        let head = [UInt8](repeating: UInt8(ascii: "a"), count: 69_999) + [UInt8(ascii: "\n")]
+        let tail = Array("{\"level\":\"error\",\"msg\":\"last\"}\n".utf8)
+        try Data(head + tail).write(to: URL(fileURLWithPath: path))
+        let bytes = Runc.readLog(path)
+        #expect(bytes.count == 65536)
+        #expect(Array(bytes.suffix(tail.count)) == tail)
+        #expect(Runc.errorMessages(bytes).hasSuffix("\nlast"))
+    }
+
+    @Test func logReadOfMissingFileIsEmpty() {
+        #expect(Runc.readLog("/nonexistent/kiln-runc.log").isEmpty)
+    }
+
     @Test func missingRuncSaysHowToInstall() {
         let error = RuntimeError(.runcNotFound)
         #expect(error.description == "runc not found at /usr/sbin/runc or on PATH")

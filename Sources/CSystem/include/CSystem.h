@@ -39,6 +39,11 @@ ssize_t kiln_listxattrat(int dirfd, const char *path, unsigned int at_flags, cha
 /// renameat2(2), which glibc 2.28 declares only under _GNU_SOURCE.
 int kiln_renameat2(int olddirfd, const char *oldpath, int newdirfd, const char *newpath, unsigned int flags);
 
+/// Returns 1 when `path` is the root of a mount, 0 when it is not, and -1 with errno set when
+/// statx(2) fails or the kernel does not report STATX_ATTR_MOUNT_ROOT (before Linux 5.8, errno
+/// ENOSYS). Does not follow a final symlink.
+int kiln_is_mount_root(const char *path);
+
 /// makedev(3), major(3) and minor(3), which are macros.
 dev_t kiln_makedev(unsigned int major, unsigned int minor);
 unsigned int kiln_major(dev_t device);

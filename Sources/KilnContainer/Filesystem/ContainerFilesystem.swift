@@ -1,3 +1,4 @@
+import CSystem
 import Foundation
 import Glibc
 import KilnImage
@@ -93,9 +94,16 @@ public struct ContainerFilesystem: Sendable {
         return merged
     }
 
-    /// Whether `merged` is a mount point now.
+    /// Whether `merged` is a mount point now, from statx(2) for this one path. Reading and
+    /// parsing `/proc/self/mountinfo` instead, three or four times per `kiln run --rm`, was 3 % of
+    /// kiln's CPU samples in a profile. Kernels before 5.8, which lack the statx attribute, still
+    /// read mountinfo.
     public var isMounted: Bool {
-        Store.mountPoints().contains(merged)
+        switch kiln_is_mount_root(merged) {
+        case 1: return true
+        case 0: return false
+        default: return errno == ENOENT ? false : Store.mountPoints().contains(merged)
+        }
     }
 
     /// Unmounts `merged` (lazily when busy) until nothing is mounted there. Returns false when

@@ -20,9 +20,22 @@ extension ContainerManager {
     ///
     /// Throws before the container runs when it cannot start: a missing command
     /// (`commandNotFound`), a taken port (`portInUse`), a runc failure.
-    public func runAttached(_ container: Container, io: AttachedIO) async throws -> Int32 {
-        let result = try await monitor(container, io: io, detached: false, ready: { _ in })
+    ///
+    /// `network` is the container's slirp4netns network when the caller started it early
+    /// (`startNetworkEarly`). The first start uses it, and it is closed in any case.
+    public func runAttached(_ container: Container, io: AttachedIO, network: PreparedNetwork? = nil) async throws -> Int32 {
+        defer { network?.close() }
+        let result = try await monitor(container, io: io, detached: false, network: network, ready: { _ in })
         return result.exitCode
+    }
+
+    /// Starts the slirp4netns network of a container that `kiln run` creates and then runs in
+    /// the foreground without a terminal, so that slirp4netns configures it while kiln reads the
+    /// store and mounts the filesystem. Returns nil for another network, or when the start
+    /// failed: the container's own start then makes the network and reports the error.
+    public static func startNetworkEarly(for options: CreateOptions) -> PreparedNetwork? {
+        guard !options.tty, (try? SpecificationBuilder.networkMode(options.network)) == "slirp" else { return nil }
+        return try? PreparedNetwork.start()
     }
 
     /// Starts the container in the background under a monitor process and returns once it
@@ -56,7 +69,8 @@ extension ContainerManager {
     /// doubling up to a minute) until the policy gives up or the user stops it, and returns the
     /// last exit. A signal that the user sends to a foreground `kiln run` counts as a stop.
     func monitor(
-        _ container: Container, io: AttachedIO?, detached: Bool, ready: @escaping @Sendable (Result<Void, Error>) -> Void
+        _ container: Container, io: AttachedIO?, detached: Bool, network: PreparedNetwork? = nil,
+        ready: @escaping @Sendable (Result<Void, Error>) -> Void
     ) async throws -> ContainerExit {
         _ = kiln_set_child_subreaper()
         let policy = container.specification.restartPolicy ?? RestartPolicy()
@@ -69,7 +83,9 @@ extension ContainerManager {
             let started = ContinuousClock.now
             let exit: ContainerExit
             do {
-                exit = try await runOnce(container, io: io, detached: detached, restartCount: restartCount, ready: ready)
+                exit = try await runOnce(
+                    container, io: io, detached: detached, restartCount: restartCount,
+                    network: restartCount == 0 ? network : nil, ready: ready)
             } catch is RestartCancelled {
                 guard let lastExit else { throw ContainerError(.notRunning(container.name)) }
                 recordExit(container, exit: lastExit)
@@ -108,7 +124,7 @@ extension ContainerManager {
     /// Records the container's end, or removes a `--rm` container, whose record then goes away
     /// without the exit being written first.
     private func recordExit(_ container: Container, exit: ContainerExit) {
-        if container.specification.autoRemove, (try? discard(container, volumes: true, inBackground: true)) != nil {
+        if container.specification.autoRemove, (try? discardAfterRun(container)) != nil {
             return
         }
         _ = try? repository.update(container.id) { current in
@@ -140,9 +156,10 @@ extension ContainerManager {
     }
 
     /// Runs the container once: mounts its filesystem, starts it and waits for its end. Returns
-    /// the exit with the filesystem unmounted; the caller records it.
+    /// the exit, which the caller records, with the filesystem unmounted unless the container is
+    /// a `--rm` one (`discardAfterRun` unmounts that).
     private func runOnce(
-        _ container: Container, io: AttachedIO?, detached: Bool, restartCount: Int,
+        _ container: Container, io: AttachedIO?, detached: Bool, restartCount: Int, network: PreparedNetwork?,
         ready: @escaping @Sendable (Result<Void, Error>) -> Void
     ) async throws -> ContainerExit {
         let spec = container.specification
@@ -208,7 +225,9 @@ extension ContainerManager {
             }
         }
 
-        let runTask = Task { try await runner.run(launch.configuration, id: container.id, bundle: bundle, io: runtimeIO) }
+        let runTask = Task {
+            try await runner.run(launch.configuration, id: container.id, bundle: bundle, io: runtimeIO, network: network)
+        }
         let oomWatch = Mutex<OOMWatch?>(nil)
         let watchesMemory = spec.resources?.memory != nil
         let watcher = Task {
@@ -253,7 +272,9 @@ extension ContainerManager {
             // The runtime deleted runc's state, slirp4netns and the mount-point stubs itself. The
             // unmount comes before the caller records the exit: a `kiln start` that waits for the
             // record mounts the filesystem again, and must not lose that mount to this monitor.
-            filesystem.unmount()
+            // A `--rm` container never restarts and is never started again, so `discardAfterRun`
+            // unmounts it while another thread deletes its record.
+            if !spec.autoRemove { filesystem.unmount() }
             return exit
         case .failure(let error):
             let message = (error as? KilnError)?.diagnostic.message ?? "\(error)"

@@ -36,6 +36,12 @@ public struct LoadedPlugins: Sendable {
     public var plugins: PluginSet
     public var configuration: PluginConfiguration
     public var lock: PluginLock?
+
+    /// No plugin and the default configuration, as `PluginLoader.load` returns them when no
+    /// configuration file, build context or `--plugin` names a plugin.
+    public static var none: LoadedPlugins {
+        LoadedPlugins(plugins: .empty, configuration: PluginConfiguration(), lock: nil)
+    }
 }
 
 public enum PluginLoader {

@@ -106,19 +106,32 @@ extension Runc {
         started?(child)
         let status = await child.wait()
 
+        // The log only explains a failure, so a run that exited 0 does not read it.
+        guard status != .exited(0) else { return status }
         let errors = Self.errorMessages(Self.readLog(log))
-        if status != .exited(0), !acceptAnyStatus || !errors.isEmpty {
+        if !acceptAnyStatus || !errors.isEmpty {
             throw RuntimeError(
                 .runcFailed(subcommand: subcommand, containerID: containerID, status: status.exitCode, stderr: errors))
         }
         return status
     }
 
+    /// Returns the last 64 KiB of runc's log, or nothing when it cannot be read.
     static func readLog(_ path: String) -> [UInt8] {
-        guard let handle = FileHandle(forReadingAtPath: path) else { return [] }
-        defer { try? handle.close() }
-        let size = (try? handle.seekToEnd()) ?? 0
-        try? handle.seek(toOffset: size > 65536 ? size - 65536 : 0)
-        return Array((try? handle.readToEnd()) ?? Data())
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return [] }
+        defer { close(fd) }
+        var status = stat()
+        guard fstat(fd, &status) == 0 else { return [] }
+        let start = max(0, Int(status.st_size) - 65536)
+        var bytes = [UInt8](repeating: 0, count: Int(status.st_size) - start)
+        var filled = 0
+        while filled < bytes.count {
+            let count = bytes[filled...].withUnsafeMutableBytes { pread(fd, $0.baseAddress, $0.count, off_t(start + filled)) }
+            if count < 0, errno == EINTR { continue }
+            guard count > 0 else { break }
+            filled += count
+        }
+        return Array(bytes[..<filled])
     }
 }

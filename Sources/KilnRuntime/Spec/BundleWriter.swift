@@ -5,8 +5,12 @@ enum BundleWriter {
     static func write(_ configuration: ContainerConfiguration, to bundle: BundleLayout) throws -> RuntimeSpec {
         let spec = try RuntimeSpec(configuration, bundle: bundle)
         do {
-            try FileManager.default.createDirectory(
-                atPath: bundle.directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+            // mkdir comes first because the folder usually exists (`kiln run` made it), and the
+            // first use of FileManager's attribute dictionary costs a type lookup in the runtime.
+            if mkdir(bundle.directory, 0o700) != 0, errno != EEXIST {
+                try FileManager.default.createDirectory(
+                    atPath: bundle.directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+            }
             try write(Array(EtcFiles.hosts(configuration).utf8), to: bundle.hosts, mode: 0o644)
             try write(
                 Array(EtcFiles.resolvConf(configuration, host: EtcFiles.hostResolvConf()).utf8),

@@ -268,6 +268,8 @@ struct RunTests {
             // `rm` removes them from the trash.
             #expect(harness.entries("containers") == [])
             #expect(harness.entries("work") == [])
+            #expect(harness.mountsBelowRoot() == [])
+            #expect(await harness.kiln("ps", "-aq").stdout == "")
             let detached = await harness.kiln("run", "-d", "--rm", ContainerHarness.image, "sh", "-c", "sleep 0.3")
             #expect(detached.status == 0)
             let id = detached.stdout.trimmingCharacters(in: .newlines)

@@ -41,6 +41,18 @@ struct RuntimeNetworkTests {
         #expect(result.stdout.contains("nameserver 10.0.2.3"))
     }
 
+    @Test func earlyNetworkClosesOnce() throws {
+        let network = try PreparedNetwork.start()
+        network.close()
+        // A descriptor opened now may take the number of the namespace's closed descriptor,
+        // which a second close must leave open.
+        let descriptor = open("/dev/null", O_RDONLY | O_CLOEXEC)
+        try #require(descriptor >= 0)
+        defer { close(descriptor) }
+        network.close()
+        #expect(fcntl(descriptor, F_GETFD) >= 0)
+    }
+
     @Test func takenPortIsRejected() async throws {
         let rootfs = try BusyboxRootfs()
         defer { rootfs.remove() }

@@ -53,6 +53,10 @@ enum RunCommand {
     static func run(_ arguments: ParsedArguments, context: CommandContext) async throws -> Int32 {
         var options = try RunFlags.options(arguments, context: context)
         options.autoRemove = arguments[remove]
+        // slirp4netns takes about 3 ms to configure the network, which it does while kiln
+        // opens the store, creates the container and mounts its filesystem.
+        let network = arguments[detach] ? nil : ContainerManager.startNetworkEarly(for: options)
+        defer { network?.close() }
         let manager = try ContainerSupport.manager(context)
         let container = try await create(
             options, arguments: arguments, manager: manager, context: context, runsHere: !arguments[detach])
@@ -79,7 +83,7 @@ enum RunCommand {
         }
         defer { proxy?.stop() }
         do {
-            return try await manager.runAttached(container, io: io)
+            return try await manager.runAttached(container, io: io, network: network)
         } catch {
             // The record as it is now: a container recorded as running at its creation is back to
             // created when it failed to start.

@@ -43,6 +43,12 @@ enum PluginSupport {
         _ arguments: ParsedArguments, context: CommandContext, contextDirectory: String?,
         buildArguments: [String: String] = [:]
     ) throws -> LoadedPlugins {
+        // Without a build context, `--plugin` or a configuration file, nothing can enable a
+        // plugin, so the search folders are not looked up. Finding the shipped folder beside the
+        // executable was 1.6 % of kiln's CPU samples in a profile of `kiln run --rm`.
+        if contextDirectory == nil, arguments[plugin].isEmpty, access(UserConfiguration.path(context), F_OK) != 0 {
+            return .none
+        }
         let request = request(
             context: context, contextDirectory: contextDirectory, plugins: arguments[plugin],
             disabled: arguments[noPlugins], buildArguments: buildArguments)
