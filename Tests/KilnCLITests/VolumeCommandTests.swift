@@ -40,9 +40,11 @@ struct VolumeCommandTests {
         #expect(name.matches(Self.labelled, links: 0))
         #expect(!name.matches(Self.anonymous, links: 0))
 
-        let label = try VolumeFilters(["label=team=web", "label=other"], command: "kiln volume ls", allowed: VolumeFilters.listKeys)
+        let label = try VolumeFilters(["label=team=web", "label=tier"], command: "kiln volume ls", allowed: VolumeFilters.listKeys)
         #expect(label.matches(Self.labelled, links: 0))
         #expect(!label.matches(Self.anonymous, links: 0))
+        let missingLabel = try VolumeFilters(["label=team=web", "label=other"], command: "kiln volume ls", allowed: VolumeFilters.listKeys)
+        #expect(!missingLabel.matches(Self.labelled, links: 0))
 
         let notLabel = try VolumeFilters(["label!=tier"], command: "kiln volume ls", allowed: VolumeFilters.listKeys)
         #expect(!notLabel.matches(Self.labelled, links: 0))
@@ -92,6 +94,20 @@ struct VolumeCommandTests {
         } throws: { error in
             (error as? UsageError)?.rendered.contains(reason) ?? false
         }
+    }
+
+    @Test func everyLabelFilterMustMatch() throws {
+        let both = Volume(name: "both", created: 0, labels: ["a": "", "b": ""])
+        let onlyA = Volume(name: "only-a", created: 0, labels: ["a": ""])
+        let labels = try VolumeFilters(["label=a", "label=b"], command: "kiln volume prune", allowed: VolumeFilters.pruneKeys)
+        #expect(labels.matches(both, links: 0))
+        #expect(!labels.matches(onlyA, links: 0))
+        let absent = try VolumeFilters(["label!=a", "label!=c"], command: "kiln volume prune", allowed: VolumeFilters.pruneKeys)
+        #expect(!absent.matches(onlyA, links: 0))
+        #expect(absent.matches(Volume(name: "none", created: 0, labels: [:]), links: 0))
+        let names = try VolumeFilters(["name=both", "name=only"], command: "kiln volume ls", allowed: VolumeFilters.listKeys)
+        #expect(names.matches(both, links: 0))
+        #expect(names.matches(onlyA, links: 0))
     }
 
     @Test func labelMatchIgnoresEmptyParts() {

@@ -35,7 +35,8 @@ struct ContainerFilters {
     func matches(_ container: Container, all: [Container], store: Store) -> Bool {
         for (key, values) in conditions {
             let spec = container.specification
-            let matched = values.contains { value in
+            // Every label condition must hold, as in Docker; the values of other keys are alternatives.
+            let holds: (String) -> Bool = { value in
                 switch key {
                 case "status": return container.status.rawValue == value
                 case "name": return Self.matchesPattern(container.name, value)
@@ -59,6 +60,7 @@ struct ContainerFilters {
                 default: return false
                 }
             }
+            let matched = key.hasPrefix("label") ? values.allSatisfy(holds) : values.contains(where: holds)
             if !matched { return false }
         }
         return true

@@ -34,7 +34,8 @@ struct VolumeFilters {
     /// mount it.
     func matches(_ volume: Volume, links: Int) -> Bool {
         for (key, values) in conditions {
-            let matched = values.contains { value in
+            // Every label condition must hold, as in Docker; the values of other keys are alternatives.
+            let holds: (String) -> Bool = { value in
                 switch key {
                 case "dangling": return Self.bool(value) == (links == 0)
                 case "driver": return value == "local"
@@ -45,6 +46,7 @@ struct VolumeFilters {
                 default: return false
                 }
             }
+            let matched = key.hasPrefix("label") ? values.allSatisfy(holds) : values.contains(where: holds)
             if !matched { return false }
         }
         return true
