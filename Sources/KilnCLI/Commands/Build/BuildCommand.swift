@@ -74,17 +74,13 @@ enum BuildCommand {
         }
 
         // A failed build must not leave an older build's ID there for a script to run, so a
-        // regular file goes first, as the Docker CLI removes it. A link (`/dev/stdout`) stays, and
-        // a regular file it points to is emptied instead.
+        // regular file goes first, as the Docker CLI removes it. A link (`/dev/stdout`, or one to
+        // a file the user keeps) and what it points to stay as they are.
         if let imageIDFile {
             var status = stat()
             if lstat(imageIDFile, &status) == 0, status.st_mode & S_IFMT == S_IFREG {
                 guard unlink(imageIDFile) == 0 || errno == ENOENT else {
                     throw SystemError("remove the old --iidfile", path: imageIDFile, errno: errno)
-                }
-            } else if stat(imageIDFile, &status) == 0, status.st_mode & S_IFMT == S_IFREG {
-                guard truncate(imageIDFile, 0) == 0 else {
-                    throw SystemError("empty the old --iidfile", path: imageIDFile, errno: errno)
                 }
             }
         }
