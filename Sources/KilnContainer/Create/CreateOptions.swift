@@ -82,16 +82,22 @@ public struct HealthOptions: Sendable, Equatable {
 
     public var isEmpty: Bool { self == HealthOptions() }
 
-    /// Returns the image's check with these values in its place, as Docker merges them.
+    /// Returns the image's check with these values in its place, as Docker merges them: an
+    /// empty command and zero values count as not given, so the image's values stay.
     func applied(to image: Healthcheck?) -> Healthcheck? {
-        if isEmpty { return image }
         var check = image ?? Healthcheck()
-        if let command { check.test = ["CMD-SHELL", command] }
-        if let interval { check.interval = interval }
-        if let timeout { check.timeout = timeout }
-        if let startPeriod { check.startPeriod = startPeriod }
-        if let startInterval { check.startInterval = startInterval }
-        if let retries { check.retries = retries }
-        return check
+        var changed = false
+        func set<Value>(_ value: Value?, _ keyPath: WritableKeyPath<Healthcheck, Value?>, given: (Value) -> Bool) {
+            guard let value, given(value) else { return }
+            check[keyPath: keyPath] = value
+            changed = true
+        }
+        set(command.map { ["CMD-SHELL", $0] }, \.test) { $0[1] != "" }
+        set(interval, \.interval) { $0 > 0 }
+        set(timeout, \.timeout) { $0 > 0 }
+        set(startPeriod, \.startPeriod) { $0 > 0 }
+        set(startInterval, \.startInterval) { $0 > 0 }
+        set(retries, \.retries) { $0 > 0 }
+        return changed ? check : image
     }
 }

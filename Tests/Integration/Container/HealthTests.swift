@@ -73,6 +73,11 @@ struct HealthTests {
             let test = await harness.kiln("inspect", "-f", "{{json .Config.Healthcheck.Test}} {{.Config.Healthcheck.Retries}}", "flagged")
             #expect(test.stdout == "[\"CMD-SHELL\",\"true\"] 2\n", "\(test.stderr)")
 
+            // Empty and zero values count as not given, as in Docker: the image's check stays.
+            #expect(await harness.kiln("create", "--name", "kept", "--health-cmd", "", "--health-interval", "0s", "health:test").status == 0)
+            let kept = await harness.kiln("inspect", "-f", "{{json .Config.Healthcheck.Test}} {{.Config.Healthcheck.Interval}}", "kept")
+            #expect(kept.stdout == "[\"CMD-SHELL\",\"test -f /tmp/healthy\"] 200000000\n", "\(kept.stdout) \(kept.stderr)")
+
             let conflict = await harness.kiln("run", "-d", "--no-healthcheck", "--health-cmd", "true", "health:test")
             #expect(conflict.status == 125)
             #expect(conflict.stderr.contains("Conflicting options: --no-healthcheck and --health-*"), "\(conflict.stderr)")
