@@ -1,4 +1,5 @@
 import Glibc
+import KilnRuntime
 import KilnSystem
 
 /// The changes `kiln diff` lists: the paths a container added (`A`), changed (`C`) or deleted
@@ -12,35 +13,58 @@ public enum ContainerChanges {
         public var path: String
     }
 
+    /// The mount points every container has, whose stubs runc and kiln create in the upper
+    /// directory: Docker keeps them in a layer of its own, so its diff never shows them.
+    public static let standardMountPoints: [String] =
+        DockerDefaults.mounts.map(\.destination) + ["/etc/hosts", "/etc/hostname", "/etc/resolv.conf", RuntimePlanner.initDestination]
+
     /// Lists the changes in `upper` over `lowers`, the image's snapshot directories from the top
     /// layer down, sorted by path. A whiteout is a deletion; an entry that some lower layer has
-    /// is a change, and any other entry an addition.
-    public static func list(upper: String, lowers: [String]) throws -> [Change] {
+    /// is a change, and any other entry an addition. Paths at or below `mountPoints` are left
+    /// out. A directory that a lower layer has counts as changed only when something inside it
+    /// changed or its mode or owner did: overlayfs copies a directory up to create a mount
+    /// point's stub in it.
+    public static func list(upper: String, lowers: [String], mountPoints: [String]) throws -> [Change] {
         let top = try FileDescriptor.open(upper, flags: O_RDONLY | O_DIRECTORY | O_NOFOLLOW)
         defer { try? top.close() }
         let roots = try lowers.map { try RootDirectory(path: FilePath($0)) }
+        let excluded = Set(mountPoints)
         var changes: [Change] = []
+        var unchangedDirectories: Set<String> = []
         try DirectoryWalk.walk(top, path: FilePath(upper)) { walked in
             let path = "/" + walked.relativePath.description
+            if excluded.contains(path) { return .skip }
             if walked.status.isWhiteout {
                 changes.append(Change(kind: "D", path: path))
                 return .skip
             }
-            let inLower = Self.lowerHas(walked.relativePath, roots: roots)
-            changes.append(Change(kind: inLower ? "C" : "A", path: path))
+            guard let lower = Self.lowerStatus(walked.relativePath, roots: roots) else {
+                changes.append(Change(kind: "A", path: path))
+                return .descend
+            }
+            if walked.status.kind == .directory, lower.kind == .directory, lower.permissions == walked.status.permissions,
+                lower.userID == walked.status.userID, lower.groupID == walked.status.groupID
+            {
+                unchangedDirectories.insert(path)
+            }
+            changes.append(Change(kind: "C", path: path))
             return .descend
         }
-        return changes.sorted { $0.path.utf8.lexicographicallyPrecedes($1.path.utf8) }
+        let kept = changes.filter { change in
+            guard unchangedDirectories.contains(change.path) else { return true }
+            return changes.contains { $0.path.hasPrefix(change.path + "/") }
+        }
+        return kept.sorted { $0.path.utf8.lexicographicallyPrecedes($1.path.utf8) }
     }
 
-    /// Checks whether the topmost lower layer that mentions `path` has an entry there rather
-    /// than a whiteout.
-    private static func lowerHas(_ path: FilePath, roots: [RootDirectory]) -> Bool {
+    /// Returns the status of `path` in the topmost lower layer that mentions it, or nil when none
+    /// has it or that layer has a whiteout there.
+    private static func lowerStatus(_ path: FilePath, roots: [RootDirectory]) -> FileStatus? {
         for root in roots {
             // A path that a lower layer cannot resolve (a link loop, a file as a parent) counts as absent there.
             guard let status = (try? root.status(path)) ?? nil else { continue }
-            return !status.isWhiteout
+            return status.isWhiteout ? nil : status
         }
-        return false
+        return nil
     }
 }

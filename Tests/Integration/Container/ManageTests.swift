@@ -281,6 +281,16 @@ struct ManageTests {
             #expect(lines.contains("A /srv/a/b/c"))
             #expect(lines == lines.sorted { $0.dropFirst(2).utf8.lexicographicallyPrecedes($1.dropFirst(2).utf8) })
 
+            // Mount points and the directories copied up to hold them are not changes.
+            #expect(await harness.kiln("run", "--name", "idle", "-v", "/data", ContainerHarness.image, "true").status == 0)
+            let idle = await harness.kiln("diff", "idle")
+            #expect(idle.status == 0, "\(idle.stderr)")
+            #expect(idle.stdout == "", "\(idle.stdout)")
+            #expect(await harness.kiln("run", "-d", "--name", "busy", ContainerHarness.image, "sleep", "1000").status == 0)
+            let busy = await harness.kiln("diff", "busy")
+            #expect(busy.stdout == "", "\(busy.stdout)")
+            _ = await harness.kiln("rm", "-f", "busy")
+
             let missing = await harness.kiln("diff", "nosuch")
             #expect(missing.status == 1)
             #expect(missing.stderr.contains("No such container: nosuch"))

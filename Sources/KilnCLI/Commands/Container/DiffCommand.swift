@@ -21,7 +21,10 @@ enum DiffCommand {
             throw GeneralError(
                 "container \(container.name) has no writable layer", hint: "start it once, or remove it and run it again")
         }
-        let changes = try await StoreSupport.blocking { try ContainerChanges.list(upper: upper, lowers: lowers) }
+        let mountPoints = ContainerChanges.standardMountPoints + container.specification.mounts.map(\.destination)
+        let changes = try await StoreSupport.blocking {
+            try ContainerChanges.list(upper: upper, lowers: lowers, mountPoints: mountPoints)
+        }
         for change in changes {
             context.stdout.line("\(change.kind) \(change.path)")
         }
