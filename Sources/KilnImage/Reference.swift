@@ -150,7 +150,7 @@ public struct Reference: Sendable, Hashable, CustomStringConvertible {
     // MARK: Grammar
 
     /// `[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}`.
-    static func isValidTag(_ tag: String) -> Bool {
+    public static func isValidTag(_ tag: String) -> Bool {
         let bytes = Array(tag.utf8)
         guard (1...128).contains(bytes.count) else { return false }
         for (index, byte) in bytes.enumerated() {

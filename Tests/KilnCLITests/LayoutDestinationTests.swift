@@ -39,6 +39,17 @@ import Testing
         #expect(try FileManager.default.contentsOfDirectory(atPath: workspace.context).sorted() == before)
     }
 
+    @Test(arguments: ["oci:lay:", "oci:lay::", "oci:lay:Bad Tag", "oci:lay:.."])
+    func invalidTagIsRejected(_ destination: String) async throws {
+        let workspace = try await Self.workspace()
+        let before = try FileManager.default.contentsOfDirectory(atPath: workspace.context).sorted()
+
+        let result = await workspace.run(["push", "layout/app:1", destination])
+        #expect(result.status == 1)
+        #expect(result.stderr.contains("invalid tag"), "\(result.stderr)")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: workspace.context).sorted() == before)
+    }
+
     @Test func pathUnderRegularFileIsRejected() async throws {
         let workspace = try await Self.workspace()
         let file = workspace.context + "/file"

@@ -69,6 +69,12 @@ enum PushCommand {
                 throw GeneralError(
                     "oci destination is missing the directory name", hint: "write oci:DIR, for example oci:image-layout")
             }
+            // `kiln pull oci:DIR:TAG` and skopeo read the name back, so it follows the tag rules.
+            guard Reference.isValidTag(tag) else {
+                throw GeneralError(
+                    "invalid tag \"\(tag)\" in oci:\(directory):\(tag)",
+                    hint: "a tag is 1 to 128 letters, digits, '_', '.' and '-', and does not start with '.' or '-'")
+            }
             pushed = try copyToLayout(document, from: source, directory: context.absolutePath(directory), tag: tag)
             printedName = tag
         } else if let archive = ArchiveDestination(parsing: destinationText) {
