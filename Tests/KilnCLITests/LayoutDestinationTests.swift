@@ -28,25 +28,17 @@ import Testing
         #expect(try String(contentsOfFile: file, encoding: .utf8) == "keep\n")
     }
 
-    @Test(arguments: ["oci:", "oci::v1"])
-    func emptyDirectoryNameIsRejected(_ destination: String) async throws {
+    @Test(arguments: [
+        ("oci:", "oci destination is missing the directory name"), ("oci::v1", "oci destination is missing the directory name"),
+        ("oci:lay:", "invalid tag"), ("oci:lay::", "invalid tag"), ("oci:lay:Bad Tag", "invalid tag"), ("oci:lay:..", "invalid tag"),
+    ])
+    func badDestinationWritesNothing(_ destination: String, _ message: String) async throws {
         let workspace = try await Self.workspace()
         let before = try FileManager.default.contentsOfDirectory(atPath: workspace.context).sorted()
 
         let result = await workspace.run(["push", "layout/app:1", destination])
         #expect(result.status == 1)
-        #expect(result.stderr.contains("oci destination is missing the directory name"), "\(result.stderr)")
-        #expect(try FileManager.default.contentsOfDirectory(atPath: workspace.context).sorted() == before)
-    }
-
-    @Test(arguments: ["oci:lay:", "oci:lay::", "oci:lay:Bad Tag", "oci:lay:.."])
-    func invalidTagIsRejected(_ destination: String) async throws {
-        let workspace = try await Self.workspace()
-        let before = try FileManager.default.contentsOfDirectory(atPath: workspace.context).sorted()
-
-        let result = await workspace.run(["push", "layout/app:1", destination])
-        #expect(result.status == 1)
-        #expect(result.stderr.contains("invalid tag"), "\(result.stderr)")
+        #expect(result.stderr.contains(message), "\(result.stderr)")
         #expect(try FileManager.default.contentsOfDirectory(atPath: workspace.context).sorted() == before)
     }
 
