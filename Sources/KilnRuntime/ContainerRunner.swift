@@ -186,6 +186,10 @@ public struct ContainerRunner: Sendable {
     /// successful kill early in `runc run` once left the container running for 32 s. So the kill
     /// is sent again (every 50 ms after a failure, 250 ms after a success) until `runc run` has
     /// returned, for at most a minute.
+    ///
+    /// NOTE: `RuntimeRunTests.cancellationBeforeStartStillKills`, which cancels before `runc run`
+    /// starts, sometimes takes about 58 s inside the full test suite: the container's `sleep 60`
+    /// seems to run on after kills that runc reported as sent. Why is not known.
     func killContainer(id: String, runcProcess: RuncProcessBox) {
         let runc = self.runc
         Task.detached {
