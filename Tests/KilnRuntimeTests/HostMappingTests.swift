@@ -17,7 +17,7 @@ struct HostMappingTests {
 
     @Test(arguments: [
         ("db", "expected NAME:ADDRESS or NAME=ADDRESS"), (":10.0.0.5", "the host name is empty"),
-        ("d b:10.0.0.5", "contains whitespace"), ("db:", "\"\" is not an IPv4 or IPv6 address"),
+        ("d b:10.0.0.5", "contains whitespace"), ("db\r:10.0.0.5", "a control character"), ("db#x:10.0.0.5", "or #"), ("db:", "\"\" is not an IPv4 or IPv6 address"),
         ("db:10.0.0.256", "\"10.0.0.256\" is not an IPv4 or IPv6 address"), ("db:gateway", "nor host-gateway"),
     ])
     func rejectsInvalidValues(_ text: String, _ reason: String) {
@@ -50,6 +50,11 @@ struct HostMappingTests {
         #expect(
             EtcFiles.resolvConf(configuration, host: host)
                 == "search corp.example\noptions edns0\nnameserver 1.1.1.1\nnameserver 2606:4700::1111\n")
+
+        configuration.dnsSearches = ["."]
+        #expect(
+            EtcFiles.resolvConf(configuration, host: host)
+                == "options edns0\nnameserver 1.1.1.1\nnameserver 2606:4700::1111\n")
 
         configuration.dnsSearches = ["a.example", "b.example"]
         configuration.dnsOptions = ["ndots:2"]

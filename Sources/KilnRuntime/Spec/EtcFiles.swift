@@ -57,7 +57,14 @@ enum EtcFiles {
             lines += new
         }
         replace(["nameserver "], with: configuration.dnsServers.map { "nameserver " + $0 })
-        replace(["search ", "domain "], with: configuration.dnsSearches.isEmpty ? [] : ["search " + configuration.dnsSearches.joined(separator: " ")])
+        // `--dns-search .` asks for no search domain at all, as in Docker.
+        if configuration.dnsSearches == ["."] {
+            lines.removeAll { $0.hasPrefix("search ") || $0.hasPrefix("domain ") }
+        } else {
+            replace(
+                ["search ", "domain "],
+                with: configuration.dnsSearches.isEmpty ? [] : ["search " + configuration.dnsSearches.joined(separator: " ")])
+        }
         replace(["options "], with: configuration.dnsOptions.isEmpty ? [] : ["options " + configuration.dnsOptions.joined(separator: " ")])
         return lines.joined(separator: "\n") + "\n"
     }

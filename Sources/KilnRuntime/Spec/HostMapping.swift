@@ -23,8 +23,10 @@ public struct HostMapping: Sendable, Equatable {
         name = String(text[..<separator])
         address = String(text[text.index(after: separator)...])
         if address.hasPrefix("["), address.hasSuffix("]") { address = String(address.dropFirst().dropLast()) }
-        guard !name.isEmpty, !name.contains(where: { $0 == " " || $0 == "\t" || $0 == "\n" }) else {
-            throw Invalid(reason: "the host name is empty or contains whitespace")
+        // A `#` would turn the rest of the line into a comment, and a control character could
+        // end the line.
+        guard !name.isEmpty, !name.unicodeScalars.contains(where: { $0.value <= 0x20 || $0 == "#" || $0.value == 0x7F }) else {
+            throw Invalid(reason: "the host name is empty or contains whitespace, a control character or #")
         }
         guard address == Self.hostGateway || Self.isAddress(address) else {
             throw Invalid(reason: "\"\(address)\" is not an IPv4 or IPv6 address, nor host-gateway")
