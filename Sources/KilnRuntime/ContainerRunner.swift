@@ -188,7 +188,7 @@ public struct ContainerRunner: Sendable {
     /// returned, for at most a minute.
     ///
     /// NOTE: `RuntimeRunTests.cancellationBeforeStartStillKills`, which cancels before `runc run`
-    /// starts, sometimes takes about 58 s inside the full test suite: the container's `sleep 60`
+    /// starts, sometimes takes 50 to 60 s inside the full test suite: the container's `sleep 60`
     /// seems to run on after kills that runc reported as sent. Why is not known.
     func killContainer(id: String, runcProcess: RuncProcessBox) {
         let runc = self.runc
