@@ -19,4 +19,10 @@ enum FilterArgument {
         }
         return (key, argument)
     }
+
+    /// Checks the values given for one key: every `label` and `label!` condition must hold, as
+    /// in Docker, and the values of any other key are alternatives.
+    static func matches(key: String, values: [String], _ matchesValue: (String) -> Bool) -> Bool {
+        key.hasPrefix("label") ? values.allSatisfy(matchesValue) : values.contains(where: matchesValue)
+    }
 }

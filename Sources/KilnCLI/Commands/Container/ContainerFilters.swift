@@ -35,8 +35,7 @@ struct ContainerFilters {
     func matches(_ container: Container, all: [Container], store: Store) -> Bool {
         for (key, values) in conditions {
             let spec = container.specification
-            // Every label condition must hold, as in Docker; the values of other keys are alternatives.
-            let holds: (String) -> Bool = { value in
+            let matchesValue: (String) -> Bool = { value in
                 switch key {
                 case "status": return container.status.rawValue == value
                 case "name": return Self.matchesPattern(container.name, value)
@@ -60,8 +59,7 @@ struct ContainerFilters {
                 default: return false
                 }
             }
-            let matched = key.hasPrefix("label") ? values.allSatisfy(holds) : values.contains(where: holds)
-            if !matched { return false }
+            if !FilterArgument.matches(key: key, values: values, matchesValue) { return false }
         }
         return true
     }

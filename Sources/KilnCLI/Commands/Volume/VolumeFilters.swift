@@ -34,8 +34,7 @@ struct VolumeFilters {
     /// mount it.
     func matches(_ volume: Volume, links: Int) -> Bool {
         for (key, values) in conditions {
-            // Every label condition must hold, as in Docker; the values of other keys are alternatives.
-            let holds: (String) -> Bool = { value in
+            let matchesValue: (String) -> Bool = { value in
                 switch key {
                 case "dangling": return Self.bool(value) == (links == 0)
                 case "driver": return value == "local"
@@ -46,8 +45,7 @@ struct VolumeFilters {
                 default: return false
                 }
             }
-            let matched = key.hasPrefix("label") ? values.allSatisfy(holds) : values.contains(where: holds)
-            if !matched { return false }
+            if !FilterArgument.matches(key: key, values: values, matchesValue) { return false }
         }
         return true
     }
