@@ -50,11 +50,17 @@ public enum ContainerChanges {
             changes.append(Change(kind: "C", path: path))
             return .descend
         }
-        let kept = changes.filter { change in
-            guard unchangedDirectories.contains(change.path) else { return true }
-            return changes.contains { $0.path.hasPrefix(change.path + "/") }
+        // A copied-up directory is reported when a real change lies below it, at any depth.
+        var changedAncestors: Set<String> = []
+        for change in changes where !unchangedDirectories.contains(change.path) {
+            var path = Substring(change.path)
+            while let slash = path.lastIndex(of: "/"), slash != path.startIndex {
+                path = path[..<slash]
+                changedAncestors.insert(String(path))
+            }
         }
-        return kept.sorted { $0.path.utf8.lexicographicallyPrecedes($1.path.utf8) }
+        let reported = changes.filter { !unchangedDirectories.contains($0.path) || changedAncestors.contains($0.path) }
+        return reported.sorted { $0.path.utf8.lexicographicallyPrecedes($1.path.utf8) }
     }
 
     /// Returns the status of `path` in the topmost lower layer that mentions it, or nil when none

@@ -73,7 +73,7 @@ public struct ContainerFilesystem: Sendable {
     @discardableResult
     public func mount(chainIDs: [String], volatile: Bool = false) throws -> String {
         if isMounted { return merged }
-        var lowers = chainIDs.reversed().compactMap { try? Digest(parsing: $0) }.map { store.snapshotPath($0) }
+        var lowers = lowerDirectories(chainIDs: chainIDs)
         if lowers.isEmpty {
             // An image without layers (FROM scratch) still needs one lower directory.
             let empty = directory + "/empty"
@@ -92,6 +92,12 @@ public struct ContainerFilesystem: Sendable {
             throw ContainerError(.filesystem(operation: "mounting the container filesystem at", path: merged, errno: errno))
         }
         return merged
+    }
+
+    /// Returns the snapshot directories of the image's layers, top layer first, as overlayfs
+    /// takes its lower directories.
+    public func lowerDirectories(chainIDs: [String]) -> [String] {
+        chainIDs.reversed().compactMap { try? Digest(parsing: $0) }.map { store.snapshotPath($0) }
     }
 
     /// Whether `merged` is a mount point now, from statx(2) for this one path. Reading and

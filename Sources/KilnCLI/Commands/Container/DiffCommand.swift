@@ -1,7 +1,6 @@
 import Glibc
 import KilnContainer
 import KilnDiagnostics
-import KilnImage
 
 /// `kiln diff`: the files a container added, changed or deleted, one `A`, `C` or `D` line each,
 /// as `docker diff` prints them.
@@ -12,11 +11,9 @@ enum DiffCommand {
     ) { arguments, context in
         let manager = try ContainerSupport.manager(context)
         let container = try manager.repository.find(arguments.positionals[0])
-        let store = manager.store
-        let lowers = container.specification.chainIDs.reversed().compactMap { try? Digest(parsing: $0) }.map {
-            store.snapshotPath($0)
-        }
-        let upper = manager.filesystem(container.id).upper
+        let filesystem = manager.filesystem(container.id)
+        let lowers = filesystem.lowerDirectories(chainIDs: container.specification.chainIDs)
+        let upper = filesystem.upper
         guard access(upper, F_OK) == 0 else {
             throw GeneralError(
                 "container \(container.name) has no writable layer", hint: "start it once, or remove it and run it again")
