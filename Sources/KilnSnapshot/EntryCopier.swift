@@ -22,7 +22,7 @@ public struct EntryCopier: Sendable {
             self.permissions = permissions
         }
 
-        /// The permission bits a copy of an entry with `status` gets.
+        /// Returns the permission bits that a copy of an entry with `status` gets.
         public func permissions(of status: FileStatus) -> mode_t {
             permissions?.applied(to: status.permissions, isDirectory: status.kind == .directory) ?? status.permissions
         }

@@ -26,9 +26,9 @@ extension BuildEngine {
         return ImageState(config: config, layers: layers, cacheKey: builder.key)
     }
 
-    /// The fewest hex digits of an image ID that FROM and `--from` accept: the short ID that
-    /// `kiln images` prints. Shorter hex names such as `3` or `cafe` are image names, because a
-    /// one-digit prefix would pick whichever local image happens to match.
+    /// The minimum number of hex digits of an image ID that FROM and `--from` accept: the short
+    /// ID that `kiln images` prints. Shorter hex names such as `3` or `cafe` are image names,
+    /// because a one-digit prefix would pick whichever local image happens to match.
     static let minimumImageIDPrefix = 12
 
     /// Finds a base image in the store, pulling it when it is missing or `--pull` was given.

@@ -293,7 +293,7 @@ extension StageBuilder {
             || lowered.contains(".git#")
     }
 
-    /// The change a `--chmod` value makes to each copied entry.
+    /// Returns the change that a `--chmod` value makes to each copied entry.
     static func permissionChange(_ mode: FileMode?) -> PermissionChange? {
         switch mode {
         case .octal(let bits): .set(mode_t(bits))

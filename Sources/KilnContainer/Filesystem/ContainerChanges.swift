@@ -14,12 +14,12 @@ public enum ContainerChanges {
     }
 
     /// The mount points every container has, whose stubs runc and kiln create in the upper
-    /// directory: Docker keeps them in a layer of its own, so its diff never shows them.
+    /// directory. Docker keeps them in an init layer of its own, which its diff does not read.
     public static let standardMountPoints: [String] =
         DockerDefaults.mounts.map(\.destination) + ["/etc/hosts", "/etc/hostname", "/etc/resolv.conf", RuntimePlanner.initDestination]
 
     /// Lists the changes in `upper` over `lowers`, the image's snapshot directories from the top
-    /// layer down, sorted by path. A whiteout is a deletion; an entry that some lower layer has
+    /// layer down, sorted by path. A whiteout is a deletion. An entry that some lower layer has
     /// is a change, and any other entry an addition. Paths at or below `mountPoints` are left
     /// out. A directory that a lower layer has counts as changed only when something inside it
     /// changed or its mode or owner did: overlayfs copies a directory up to create a mount
@@ -29,6 +29,7 @@ public enum ContainerChanges {
         defer { try? top.close() }
         let roots = try lowers.map { try RootDirectory(path: FilePath($0)) }
         let excluded = Set(mountPoints)
+
         var changes: [Change] = []
         var unchangedDirectories: Set<String> = []
         try DirectoryWalk.walk(top, path: FilePath(upper)) { walked in
@@ -50,6 +51,7 @@ public enum ContainerChanges {
             changes.append(Change(kind: "C", path: path))
             return .descend
         }
+
         // A copied-up directory is reported when a real change lies below it, at any depth.
         var changedAncestors: Set<String> = []
         for change in changes where !unchangedDirectories.contains(change.path) {

@@ -148,9 +148,9 @@ struct ApplyRun {
         return try resolveEntry(path, for: entry)
     }
 
-    /// The parent path and the last component of a cleaned path (see `EntryName`), or nil when
-    /// the last component is `..` or the path contains a NUL byte; `RootDirectory.entry` handles
-    /// those.
+    /// Splits a cleaned path (see `EntryName`) into its parent and its last component. Returns
+    /// nil when the last component is `..` or the path contains a NUL byte, because
+    /// `RootDirectory.entry` resolves those.
     private static func split(_ path: FilePath) -> (parent: FilePath, name: FilePath)? {
         let bytes = path.bytes
         guard !bytes.isEmpty, !path.containsNUL else { return nil }

@@ -45,8 +45,8 @@ enum EtcFiles {
         }
     }
 
-    /// The resolv.conf for `configuration`'s network, with the `--dns`, `--dns-search` and
-    /// `--dns-option` values in place of the nameserver, search and options lines they name.
+    /// Returns the resolv.conf for `configuration`'s network, with the `--dns`, `--dns-search`
+    /// and `--dns-option` values in place of the nameserver, search and options lines.
     static func resolvConf(_ configuration: ContainerConfiguration, host: String) -> String {
         let base = resolvConf(configuration.network, host: host)
         guard !(configuration.dnsServers + configuration.dnsSearches + configuration.dnsOptions).isEmpty else { return base }
@@ -57,7 +57,7 @@ enum EtcFiles {
             lines += new
         }
         replace(["nameserver "], with: configuration.dnsServers.map { "nameserver " + $0 })
-        // `--dns-search .` asks for no search domain at all, as in Docker.
+        // `--dns-search .` means no search domain at all, as in Docker.
         if configuration.dnsSearches == ["."] {
             lines.removeAll { $0.hasPrefix("search ") || $0.hasPrefix("domain ") }
         } else {

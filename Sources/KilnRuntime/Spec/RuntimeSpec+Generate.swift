@@ -41,11 +41,11 @@ extension RuntimeSpec {
 
     /// Returns Docker's default limits with the `--ulimit` values in place of those they name.
     static func rlimits(_ ulimits: [Ulimit]) -> [Rlimit] {
-        let given = ulimits.map { ulimit in
+        let requested = ulimits.map { ulimit in
             // -1 is RLIM_INFINITY, the largest unsigned value.
             Rlimit(type: "RLIMIT_" + ulimit.name.uppercased(), hard: UInt64(bitPattern: ulimit.hard), soft: UInt64(bitPattern: ulimit.soft))
         }
-        return DockerDefaults.rlimits.filter { rlimit in !given.contains { $0.type == rlimit.type } } + given
+        return DockerDefaults.rlimits.filter { rlimit in !requested.contains { $0.type == rlimit.type } } + requested
     }
 
     /// Returns the cgroup settings: every device denied but runc's defaults, and the limits asked for.

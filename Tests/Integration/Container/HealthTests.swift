@@ -75,8 +75,9 @@ struct HealthTests {
 
             // Empty and zero values count as not given, as in Docker: the image's check stays.
             #expect(await harness.kiln("create", "--name", "kept", "--health-cmd", "", "--health-interval", "0s", "health:test").status == 0)
-            let kept = await harness.kiln("inspect", "-f", "{{json .Config.Healthcheck.Test}} {{.Config.Healthcheck.Interval}}", "kept")
-            #expect(kept.stdout == "[\"CMD-SHELL\",\"test -f /tmp/healthy\"] 200000000\n", "\(kept.stdout) \(kept.stderr)")
+            let imageCheck = await harness.kiln("inspect", "-f", "{{json .Config.Healthcheck.Test}} {{.Config.Healthcheck.Interval}}", "kept")
+            #expect(
+                imageCheck.stdout == "[\"CMD-SHELL\",\"test -f /tmp/healthy\"] 200000000\n", "\(imageCheck.stdout) \(imageCheck.stderr)")
 
             let conflict = await harness.kiln("run", "-d", "--no-healthcheck", "--health-cmd", "true", "health:test")
             #expect(conflict.status == 125)

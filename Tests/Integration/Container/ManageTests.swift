@@ -250,9 +250,9 @@ struct ManageTests {
             #expect(try harness.container("before") == nil)
             #expect(await harness.kiln("exec", "after", "true").status == 0, "a running container keeps running")
 
-            let taken = await harness.kiln("rename", "after", "other")
-            #expect(taken.status == 1)
-            #expect(taken.stderr.contains("The container name \"/other\" is already in use"), "\(taken.stderr)")
+            let nameInUse = await harness.kiln("rename", "after", "other")
+            #expect(nameInUse.status == 1)
+            #expect(nameInUse.stderr.contains("The container name \"/other\" is already in use"), "\(nameInUse.stderr)")
             let same = await harness.kiln("rename", "after", "after")
             #expect(same.status == 1)
             #expect(same.stderr.contains("already named after"), "\(same.stderr)")

@@ -222,8 +222,8 @@ struct RuntimeRunTests {
         let result = try await task.value
         #expect(result.exit.status == .exited(137) || result.exit.status == .signaled(SIGKILL))
         // TODO: inside the full suite the container sometimes ends only 50 to 60 s later, near the
-        // end of the container's `sleep 60`; alone the test ends in a fraction of a second. The
-        // cause is not found (NOTE on `ContainerRunner.killContainer`), so the bound is a known issue.
+        // end of its `sleep 60`, while alone the test ends in a fraction of a second. The cause is
+        // not found (NOTE on `ContainerRunner.killContainer`), so the bound is a known issue.
         withKnownIssue("a kill sent while runc creates the container can arrive late", isIntermittent: true) {
             #expect(ContinuousClock.now - started < .seconds(30))
         }
