@@ -65,6 +65,15 @@ extension Runc {
         try await command("kill", (all ? ["--all"] : []) + [id, String(signal)], containerID: id)
     }
 
+    /// Sends SIGKILL to every process of the container with `runc kill --all`, blocking the
+    /// calling thread for at most 10 s, and returns whether runc sent it. For a thread outside
+    /// Swift's cooperative pool.
+    func killAllBlocking(id: String) -> Bool {
+        let output = try? ChildProcess.run(
+            executable, arguments: globalArguments() + ["kill", "--all", id, String(SIGKILL)], timeout: .seconds(10))
+        return output?.status == .exited(0)
+    }
+
     /// Removes the container's runc state; `force` kills it first when it still runs.
     public func delete(id: String, force: Bool = false) async throws {
         try await command("delete", (force ? ["--force"] : []) + [id], containerID: id)

@@ -25,8 +25,10 @@ final class BlockingThread<Value: Sendable>: Sendable {
     }
 }
 
-/// Runs `body` on a new thread that is never joined.
-func detachThread(for label: String, _ body: @escaping @Sendable () -> Void) throws {
+/// Runs `body` on a new thread that is never joined, for work that must go on while every thread
+/// of Swift's cooperative pool is busy. `label` names the work in the error when no thread can
+/// be created.
+public func detachThread(for label: String, _ body: @escaping @Sendable () -> Void) throws {
     pthread_detach(try startThread(for: label, body))
 }
 

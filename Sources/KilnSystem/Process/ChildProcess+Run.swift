@@ -77,6 +77,32 @@ extension ChildProcess {
         let collected = threads.map { $0.join() ?? [] }
         return Output(status: status, standardOutput: collected[0], standardError: collected[1], timedOut: timedOut)
     }
+
+    /// Runs `executable` as the blocking `run` does, on a thread of its own, so that the waiting
+    /// task holds no thread of Swift's cooperative pool while the child runs.
+    public static func run(
+        _ executable: String,
+        arguments: [String] = [],
+        environment: [String: String]? = nil,
+        workingDirectory: String? = nil,
+        input: [UInt8]? = nil,
+        timeout: Duration? = nil
+    ) async throws -> Output {
+        try await withCheckedThrowingContinuation { continuation in
+            do {
+                try detachThread(for: executable) {
+                    continuation.resume(
+                        with: Result {
+                            try run(
+                                executable, arguments: arguments, environment: environment,
+                                workingDirectory: workingDirectory, input: input, timeout: timeout)
+                        })
+                }
+            } catch {
+                continuation.resume(throwing: error)
+            }
+        }
+    }
 }
 
 /// Writes `bytes` to a pipe and closes it. A child that exits without reading all of its input
