@@ -36,12 +36,12 @@ struct DockerInteropTests {
 
         /// Runs the built kiln on the store `store` below the scratch directory, with a home of
         /// its own so that no user configuration applies.
-        func kiln(_ store: String, _ arguments: String...) throws -> Command.Result {
+        func kiln(_ store: String, _ arguments: String...) async throws -> Command.Result {
             let environment = [
                 "PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/sbin:/usr/bin:/sbin:/bin",
                 "HOME": scratch.appending("home"),
             ]
-            return try KilnBinary.run(
+            return try await KilnBinary.run(
                 root: scratch.appending(store), arguments, environment: environment, timeout: 120)
         }
 
@@ -50,14 +50,14 @@ struct DockerInteropTests {
         }
     }
 
-    private func withEngines(_ body: (Engines) throws -> Void) throws {
+    private func withEngines(_ body: (Engines) async throws -> Void) async throws {
         let scratch = try TemporaryDirectory("kiln-docker-interop")
         defer { scratch.remove() }
         let registry = try TestRegistry()
         defer { registry.stop() }
         let dockerd = try TestDockerd()
         defer { dockerd.stop() }
-        try body(Engines(registry: registry, dockerd: dockerd, scratch: scratch))
+        try await body(Engines(registry: registry, dockerd: dockerd, scratch: scratch))
     }
 
     /// Returns the digest in the last line of `docker push` or `kiln push`, which reads
@@ -79,11 +79,11 @@ struct DockerInteropTests {
     /// Builds a busybox image with an ENV, a WORKDIR, a copied file and a CMD in the store "kiln",
     /// pushes it to the registry, and returns its reference, its image ID and the manifest digest
     /// that kiln's push reported.
-    private func buildAndPushWithKiln(_ engines: Engines) throws -> (reference: String, id: String, digest: String) {
+    private func buildAndPushWithKiln(_ engines: Engines) async throws -> (reference: String, id: String, digest: String) {
         let scratch = engines.scratch
         let tarball = scratch.appending("busybox.tar")
         try BusyboxTree.makeTar(at: tarball, scratch: scratch.path)
-        let imported = try engines.kiln("kiln", "import", tarball, "kiln-interop/busybox:1")
+        let imported = try await engines.kiln("kiln", "import", tarball, "kiln-interop/busybox:1")
         try #require(imported.status == 0, "kiln import: \(imported.stderr)")
 
         try scratch.write("kiln-context/message.txt", "copied by kiln\n")
@@ -98,20 +98,20 @@ struct DockerInteropTests {
 
             """)
         let reference = "\(engines.registry.host)/kiln/interop:1"
-        let built = try engines.kiln("kiln", "build", "-q", "-t", reference, scratch.appending("kiln-context"))
+        let built = try await engines.kiln("kiln", "build", "-q", "-t", reference, scratch.appending("kiln-context"))
         try #require(built.status == 0, "kiln build: \(built.stderr)")
 
         let digestFile = scratch.appending("kiln-push.digest")
-        let pushed = try engines.kiln("kiln", "push", "--digestfile", digestFile, reference)
+        let pushed = try await engines.kiln("kiln", "push", "--digestfile", digestFile, reference)
         try #require(pushed.status == 0, "kiln push: \(pushed.stderr)")
         let digest = try #require(pushedDigest(pushed.stdout), "kiln push printed \(pushed.stdout)")
         #expect(try String(contentsOfFile: digestFile, encoding: .utf8) == digest)
         return (reference, trimmed(built.stdout), digest)
     }
 
-    @Test func dockerRunsKilnPushedImage() throws {
-        try withEngines { engines in
-            let (reference, id, digest) = try buildAndPushWithKiln(engines)
+    @Test func dockerRunsKilnPushedImage() async throws {
+        try await withEngines { engines in
+            let (reference, id, digest) = try await buildAndPushWithKiln(engines)
 
             let pulled = try engines.docker("pull", reference)
             try #require(pulled.status == 0, "docker pull: \(pulled.stderr)")
@@ -130,7 +130,7 @@ struct DockerInteropTests {
                 try JSONDecoder().decode([String].self, from: Data(repoDigests.stdout.utf8))
                     == ["\(engines.registry.host)/kiln/interop@\(digest)"])
             let dockerConfig = try engines.docker("image", "inspect", "-f", "{{json .Config}}", reference)
-            let kilnConfig = try engines.kiln("kiln", "image", "inspect", "-f", "{{json .Config}}", reference)
+            let kilnConfig = try await engines.kiln("kiln", "image", "inspect", "-f", "{{json .Config}}", reference)
             #expect(
                 try config(dockerConfig.stdout)
                     == ConfigView(
@@ -147,9 +147,9 @@ struct DockerInteropTests {
         }
     }
 
-    @Test func kilnRunsDockerPushedImage() throws {
-        try withEngines { engines in
-            let (base, _, _) = try buildAndPushWithKiln(engines)
+    @Test func kilnRunsDockerPushedImage() async throws {
+        try await withEngines { engines in
+            let (base, _, _) = try await buildAndPushWithKiln(engines)
             let pulledBase = try engines.docker("pull", base)
             try #require(pulledBase.status == 0, "docker pull: \(pulledBase.stderr)")
 
@@ -172,22 +172,22 @@ struct DockerInteropTests {
             let digest = try #require(pushedDigest(pushed.stdout), "docker push printed \(pushed.stdout)")
 
             // A fresh store, which has none of the layers of the base image.
-            let pulled = try engines.kiln("fresh", "pull", reference)
+            let pulled = try await engines.kiln("fresh", "pull", reference)
             try #require(pulled.status == 0, "kiln pull: \(pulled.stderr)")
             // As `docker pull`, kiln prints the progress, the digest and the reference on stdout.
             #expect(pulled.stdout.hasSuffix("\n\(reference)\n"), "kiln pull printed \(pulled.stdout)")
             #expect(pulled.stdout.contains("Digest: \(digest)\n"), "kiln pull printed \(pulled.stdout)")
 
-            let ran = try engines.kiln("fresh", "run", "--rm", "--network", "none", reference)
+            let ran = try await engines.kiln("fresh", "run", "--rm", "--network", "none", reference)
             #expect(ran.status == 0, "kiln run: \(ran.stderr)")
             #expect(ran.stdout == "written by docker\nhello from kiln built by docker in /srv/app\n")
 
-            let kilnID = try engines.kiln("fresh", "image", "inspect", "-f", "{{.Id}}", reference)
+            let kilnID = try await engines.kiln("fresh", "image", "inspect", "-f", "{{.Id}}", reference)
             let dockerID = try engines.docker("image", "inspect", "-f", "{{.Id}}", reference)
             #expect(trimmed(kilnID.stdout) == trimmed(dockerID.stdout))
-            let kilnDigest = try engines.kiln("fresh", "image", "inspect", "-f", "{{.Descriptor.digest}}", reference)
+            let kilnDigest = try await engines.kiln("fresh", "image", "inspect", "-f", "{{.Descriptor.digest}}", reference)
             #expect(trimmed(kilnDigest.stdout) == digest)
-            let kilnConfig = try engines.kiln("fresh", "image", "inspect", "-f", "{{json .Config}}", reference)
+            let kilnConfig = try await engines.kiln("fresh", "image", "inspect", "-f", "{{json .Config}}", reference)
             let dockerConfig = try engines.docker("image", "inspect", "-f", "{{json .Config}}", reference)
             #expect(try config(kilnConfig.stdout) == config(dockerConfig.stdout))
             #expect(try config(kilnConfig.stdout).env?.last == "BUILT_BY=docker")

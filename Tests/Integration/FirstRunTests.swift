@@ -17,25 +17,33 @@ import Testing
         && Host.hasExecutable("debootstrap") && Host.hasExecutable("slirp4netns")
 
     /// Runs the built kiln with the mirror configuration and returns its result.
-    private func kiln(_ root: String, _ config: String, _ arguments: String...) throws -> Command.Result {
-        var environment = ProcessInfo.processInfo.environment
-        environment["KILN_CONFIG"] = config
-        return try Command.status(
-            KilnBinary.path ?? "kiln", ["--root", root] + arguments, environment: environment)
+    private func kiln(_ root: String, _ config: String, _ arguments: String...) async throws -> Command.Result {
+        try await Command.status(KilnBinary.path ?? "kiln", ["--root", root] + arguments, environment: environment(config))
     }
 
-    private func get(_ url: String) throws -> String {
-        try Command.run("/usr/bin/curl", ["-sS", "--max-time", "10", url])
+    /// The same as `kiln`, blocking, for a `defer` block.
+    private func kilnBlocking(_ root: String, _ config: String, _ arguments: String...) throws -> Command.Result {
+        try Command.status(KilnBinary.path ?? "kiln", ["--root", root] + arguments, environment: environment(config))
+    }
+
+    private func environment(_ config: String) -> [String: String] {
+        var environment = ProcessInfo.processInfo.environment
+        environment["KILN_CONFIG"] = config
+        return environment
+    }
+
+    private func get(_ url: String) async throws -> String {
+        try await Command.run("/usr/bin/curl", ["-sS", "--max-time", "10", url])
     }
 
     @Test(.enabled(if: available, "needs root, the built kiln, runc, slirp4netns, docker-registry and debootstrap"))
-    func buildRunPushPruneRebuild() throws {
+    func buildRunPushPruneRebuild() async throws {
         let scratch = try TemporaryDirectory("kiln-first-run")
         defer { scratch.remove() }
         let registry = try TestRegistry()
         defer { registry.stop() }
 
-        try Command.run(
+        try await Command.run(
             Self.repository.appendingPathComponent("scripts/base-images").path,
             ["--push", registry.host, "--kiln", KilnBinary.path ?? "kiln"], directory: Self.repository.path,
             timeout: 2400)
@@ -52,7 +60,7 @@ import Testing
             atPath: Self.repository.appendingPathComponent("examples/flask-app").path, toPath: app)
 
         // 5. The build pulls python:3.11-slim through the mirror and runs pip.
-        let build = try kiln(root, config, "build", "--progress=plain", "-t", "myname/myapp:1.0", app)
+        let build = try await kiln(root, config, "build", "--progress=plain", "-t", "myname/myapp:1.0", app)
         #expect(build.status == 0, "\(build.stderr)")
         #expect(build.stderr.contains("[stage-0 1/7] FROM python:3.11-slim"))
         #expect(build.stderr.contains("[stage-0 4/7] RUN pip install -r requirements.txt"))
@@ -61,42 +69,42 @@ import Testing
 
         // 6. The app serves requests on the published port and counts visits.
         let port = try FreePort.find()
-        let run = try kiln(root, config, "run", "-d", "-p", "\(port):4000", "--name", "myapp", "myname/myapp:1.0")
+        let run = try await kiln(root, config, "run", "-d", "-p", "\(port):4000", "--name", "myapp", "myname/myapp:1.0")
         #expect(run.status == 0, "\(run.stderr)")
         let containerID = run.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
         #expect(containerID.count == 64)
         #expect(containerID.allSatisfy { $0.isHexDigit })
-        defer { _ = try? kiln(root, config, "rm", "-f", "myapp") }
+        defer { _ = try? kilnBlocking(root, config, "rm", "-f", "myapp") }
         // slirp4netns accepts connections before Flask listens; a path the app does not serve gets
         // a 404 once it is up, without counting as a visit.
         let deadline = Date().addingTimeInterval(60)
         while Date() < deadline {
-            let probe = try Command.status(
+            let probe = try await Command.status(
                 "/usr/bin/curl", ["-s", "-o", "/dev/null", "-w", "%{http_code}", "http://127.0.0.1:\(port)/ready"])
             if probe.stdout == "404" { break }
-            Thread.sleep(forTimeInterval: 0.2)
+            try await Task.sleep(for: .milliseconds(200))
         }
-        #expect(try get("http://127.0.0.1:\(port)/") == "Hello from kiln! This page has been visited 1 time.\n")
-        #expect(try get("http://127.0.0.1:\(port)/") == "Hello from kiln! This page has been visited 2 times.\n")
+        await #expect(try get("http://127.0.0.1:\(port)/") == "Hello from kiln! This page has been visited 1 time.\n")
+        await #expect(try get("http://127.0.0.1:\(port)/") == "Hello from kiln! This page has been visited 2 times.\n")
 
         // 7. Push, list, prune, stop and remove.
-        let push = try kiln(root, config, "push", "myname/myapp:1.0", "\(registry.host)/myname/myapp:1.0")
+        let push = try await kiln(root, config, "push", "myname/myapp:1.0", "\(registry.host)/myname/myapp:1.0")
         #expect(push.status == 0, "\(push.stderr)")
         #expect(push.stdout.contains("1.0: digest: sha256:"))
-        let list = try kiln(root, config, "image", "ls", "-a")
+        let list = try await kiln(root, config, "image", "ls", "-a")
         #expect(list.status == 0)
         #expect(list.stdout.hasPrefix("REPOSITORY"))
         #expect(list.stdout.contains("myname/myapp"))
         #expect(list.stdout.contains("python"))
-        let prune = try kiln(root, config, "image", "prune", "-f")
+        let prune = try await kiln(root, config, "image", "prune", "-f")
         #expect(prune.status == 0, "\(prune.stderr)")
         #expect(prune.stdout.contains("Total reclaimed space:"))
-        let stop = try kiln(root, config, "stop", "myapp")
-        #expect(stop.status == 0, "\(stop.stderr)\n\((try? kiln(root, config, "ps", "-a"))?.stdout ?? "")\n\((try? kiln(root, config, "logs", "myapp"))?.stdout ?? "")")
+        let stop = try await kiln(root, config, "stop", "myapp")
+        #expect(stop.status == 0, "\(stop.stderr)\n\((try? kilnBlocking(root, config, "ps", "-a"))?.stdout ?? "")\n\((try? kilnBlocking(root, config, "logs", "myapp"))?.stdout ?? "")")
         #expect(stop.stdout == "myapp\n")
-        let remove = try kiln(root, config, "rm", "myapp")
+        let remove = try await kiln(root, config, "rm", "myapp")
         #expect(remove.status == 0, "\(remove.stderr)")
-        let afterRemove = try kiln(root, config, "ps", "-a", "-q")
+        let afterRemove = try await kiln(root, config, "ps", "-a", "-q")
         #expect(afterRemove.stdout.isEmpty)
 
         // 8. One changed line in app.py: the steps before `COPY . .` come from the cache.
@@ -104,7 +112,7 @@ import Testing
         let source = try String(contentsOfFile: appFile, encoding: .utf8)
         try source.replacingOccurrences(of: "Hello from kiln!", with: "Hello again from kiln!")
             .write(toFile: appFile, atomically: true, encoding: .utf8)
-        let rebuild = try kiln(root, config, "build", "--progress=plain", "-t", "myname/myapp:1.1", app)
+        let rebuild = try await kiln(root, config, "build", "--progress=plain", "-t", "myname/myapp:1.1", app)
         #expect(rebuild.status == 0, "\(rebuild.stderr)")
         let lines = rebuild.stderr.split(separator: "\n").map(String.init)
         for (number, title) in [(2, "WORKDIR /app"), (3, "COPY requirements.txt ./"), (4, "RUN pip install -r requirements.txt")] {

@@ -20,11 +20,11 @@ import Testing
         return kiln
     }
 
-    private func smallTarball(_ scratch: TemporaryDirectory, name: String = "rootfs.tar") throws -> String {
+    private func smallTarball(_ scratch: TemporaryDirectory, name: String = "rootfs.tar") async throws -> String {
         try scratch.write("tree/etc/os-release", "NAME=import-test\n")
         try scratch.write("tree/bin/tool", "#!/bin/sh\necho tool\n", mode: 0o755)
         let path = scratch.appending(name)
-        try Command.run("/bin/tar", ["--numeric-owner", "-C", scratch.appending("tree"), "-cf", path, "."])
+        try await Command.run("/bin/tar", ["--numeric-owner", "-C", scratch.appending("tree"), "-cf", path, "."])
         return path
     }
 
@@ -76,7 +76,7 @@ import Testing
         let scratch = try TemporaryDirectory("kiln-images")
         defer { scratch.remove() }
         let kiln = try await loadedStore(scratch)
-        let tarball = try smallTarball(scratch)
+        let tarball = try await smallTarball(scratch)
         _ = await kiln("import", "-c", "LABEL team=core tier=base", tarball, "newer:1")
         _ = await kiln("import", tarball, "newer:1")
 
@@ -102,7 +102,7 @@ import Testing
         let scratch = try TemporaryDirectory("kiln-import")
         defer { scratch.remove() }
         let kiln = KilnInvocation(root: scratch.appending("root"), workingDirectory: scratch.path)
-        _ = try smallTarball(scratch)
+        _ = try await smallTarball(scratch)
         let result = await kiln(
             "import", "-c", "CMD [\"/bin/tool\", \"--flag\"]", "-c", "ENTRYPOINT /bin/sh", "-c",
             "ENV A=1 B=\"two words\"",
@@ -143,7 +143,7 @@ import Testing
         let scratch = try TemporaryDirectory("kiln-import")
         defer { scratch.remove() }
         let kiln = KilnInvocation(root: scratch.appending("root"), workingDirectory: scratch.path)
-        let bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: try smallTarball(scratch))))
+        let bytes = await [UInt8](try Data(contentsOf: URL(fileURLWithPath: try smallTarball(scratch))))
         let result = await kiln("import", "-", "piped", stdin: bytes)
         #expect(result.status == 0, "stderr: \(result.stderr)")
         let history = await kiln("history", "--format", "{{.Comment}}", "piped")
@@ -158,7 +158,7 @@ import Testing
     func importFromURL() async throws {
         let scratch = try TemporaryDirectory("kiln-import")
         defer { scratch.remove() }
-        _ = try smallTarball(scratch)
+        _ = try await smallTarball(scratch)
         let port = try FreePort.find()
         let devNull = try FileDescriptor.open("/dev/null", flags: O_WRONLY)
         let server = try ChildProcess.spawn(
@@ -280,7 +280,7 @@ import Testing
         }
         let toFile = await kiln("save", "-o", "out.tar", "9bd4f7060d84")
         #expect(toFile.status == 0)
-        let listing = try Command.run("/bin/tar", ["-tf", scratch.appending("out.tar")])
+        let listing = try await Command.run("/bin/tar", ["-tf", scratch.appending("out.tar")])
         #expect(listing.contains("manifest.json"))
         #expect(!FileManager.default.fileExists(atPath: scratch.appending(".out.tar")))
     }
@@ -289,7 +289,7 @@ import Testing
         let scratch = try TemporaryDirectory("kiln-prune")
         defer { scratch.remove() }
         let kiln = KilnInvocation(root: scratch.appending("root"), workingDirectory: scratch.path)
-        let tarball = try smallTarball(scratch)
+        let tarball = try await smallTarball(scratch)
         let first = await kiln("import", "-m", "first", tarball, "app:1")
         _ = await kiln("import", "-m", "second", tarball, "app:1")
         let firstID = first.stdout.trimmingCharacters(in: .whitespacesAndNewlines)

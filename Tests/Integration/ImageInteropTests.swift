@@ -16,11 +16,11 @@ struct ImageInteropTests {
         var layers: [String]
     }
 
-    private func skopeo(_ reference: String) throws -> SkopeoView {
-        let raw = try Command.run("/usr/bin/skopeo", ["inspect", "--raw", reference])
+    private func skopeo(_ reference: String) async throws -> SkopeoView {
+        let raw = try await Command.run("/usr/bin/skopeo", ["inspect", "--raw", reference])
         let manifest = try #require(try JSONSerialization.jsonObject(with: Data(raw.utf8)) as? [String: Any])
         let config = try #require(manifest["config"] as? [String: Any])
-        let inspect = try Command.run("/usr/bin/skopeo", ["inspect", reference])
+        let inspect = try await Command.run("/usr/bin/skopeo", ["inspect", reference])
         let summary = try #require(try JSONSerialization.jsonObject(with: Data(inspect.utf8)) as? [String: Any])
         return SkopeoView(
             manifestDigest: try #require(summary["Digest"] as? String),
@@ -33,13 +33,13 @@ struct ImageInteropTests {
     }
 
     /// Unpacks an OCI layout with umoci and returns the rootfs path.
-    private func umociUnpack(_ layout: String, tag: String, into bundle: String) throws -> String {
-        try Command.run("/usr/bin/umoci", ["unpack", "--image", "\(layout):\(tag)", bundle])
+    private func umociUnpack(_ layout: String, tag: String, into bundle: String) async throws -> String {
+        try await Command.run("/usr/bin/umoci", ["unpack", "--image", "\(layout):\(tag)", bundle])
         return bundle + "/rootfs"
     }
 
-    private func digestOfFile(_ path: String) throws -> String {
-        try Command.run("/usr/bin/sha256sum", [path]).split(separator: " ").first.map(String.init) ?? ""
+    private func digestOfFile(_ path: String) async throws -> String {
+        try await Command.run("/usr/bin/sha256sum", [path]).split(separator: " ").first.map(String.init) ?? ""
     }
 
     @Test(.enabled(if: Host.hasExecutable("buildah"), "needs buildah"))
@@ -52,27 +52,27 @@ struct ImageInteropTests {
             "--root", scratch.appending("buildah"), "--runroot", scratch.appending("buildah-run"), "--storage-driver",
             "vfs",
         ]
-        let container = try Command.run("/usr/bin/buildah", storage + ["from", "scratch"]).trimmingCharacters(
+        let container = try await Command.run("/usr/bin/buildah", storage + ["from", "scratch"]).trimmingCharacters(
             in: .whitespacesAndNewlines)
         defer { _ = try? Command.run("/usr/bin/buildah", storage + ["rm", "-a"]) }
-        try Command.run("/usr/bin/buildah", storage + ["copy", container, tree + "/", "/"])
-        try Command.run(
+        try await Command.run("/usr/bin/buildah", storage + ["copy", container, tree + "/", "/"])
+        try await Command.run(
             "/usr/bin/buildah", storage + ["config", "--cmd", "[\"/bin/sh\"]", "--env", "FROM_BUILDAH=1", container])
-        try Command.run("/usr/bin/buildah", storage + ["commit", "-q", container, "interop:1"])
+        try await Command.run("/usr/bin/buildah", storage + ["commit", "-q", container, "interop:1"])
         let ociArchive = scratch.appending("buildah-oci.tar")
         let dockerArchive = scratch.appending("buildah-docker.tar")
-        try Command.run(
+        try await Command.run(
             "/usr/bin/buildah", storage + ["push", "-q", "interop:1", "oci-archive:\(ociArchive):interop:1"])
-        try Command.run(
+        try await Command.run(
             "/usr/bin/buildah", storage + ["push", "-q", "interop:1", "docker-archive:\(dockerArchive):interop:1"])
 
         let kiln = KilnInvocation(root: scratch.appending("root"))
-        let oci = try skopeo("oci-archive:\(ociArchive)")
+        let oci = try await skopeo("oci-archive:\(ociArchive)")
         #expect(await kiln("load", "-q", "-i", ociArchive).status == 0)
         #expect(await inspect(kiln, "interop:1", "{{.Descriptor.digest}}") == oci.manifestDigest)
         #expect(await inspect(kiln, "interop:1", "{{.Id}}") == oci.configDigest)
 
-        let docker = try skopeo("docker-archive:\(dockerArchive)")
+        let docker = try await skopeo("docker-archive:\(dockerArchive)")
         let other = KilnInvocation(root: scratch.appending("root-docker"))
         #expect(await other("load", "-q", "-i", dockerArchive).status == 0)
         #expect(await inspect(other, "localhost/interop:1", "{{.Id}}") == docker.configDigest)
@@ -86,9 +86,9 @@ struct ImageInteropTests {
             #expect(await store("save", "--format", "oci", "-o", saved, name).status == 0)
             let layout = scratch.appending("layout-\(UUID().uuidString.prefix(6))")
             try FileManager.default.createDirectory(atPath: layout, withIntermediateDirectories: true)
-            try Command.run("/bin/tar", ["-C", layout, "-xf", saved])
-            let rootfs = try umociUnpack(layout, tag: "1", into: layout + "-bundle")
-            #expect(try digestOfFile(rootfs + "/bin/busybox") == digestOfFile(tree + "/bin/busybox"))
+            try await Command.run("/bin/tar", ["-C", layout, "-xf", saved])
+            let rootfs = try await umociUnpack(layout, tag: "1", into: layout + "-bundle")
+            await #expect(try digestOfFile(rootfs + "/bin/busybox") == digestOfFile(tree + "/bin/busybox"))
             #expect(
                 try String(contentsOfFile: rootfs + "/etc/passwd", encoding: .utf8)
                     == String(contentsOfFile: tree + "/etc/passwd", encoding: .utf8))
@@ -109,10 +109,10 @@ struct ImageInteropTests {
 
         // skopeo writes a docker-archive and an OCI layout directory of kiln's image.
         let dockerArchive = scratch.appending("skopeo-docker.tar")
-        try Command.run(
+        try await Command.run(
             "/usr/bin/skopeo", ["copy", "-q", "oci-archive:\(saved)", "docker-archive:\(dockerArchive):copied:1"])
         let layout = scratch.appending("skopeo-layout")
-        try Command.run("/usr/bin/skopeo", ["copy", "-q", "oci-archive:\(saved)", "oci:\(layout):copied"])
+        try await Command.run("/usr/bin/skopeo", ["copy", "-q", "oci-archive:\(saved)", "oci:\(layout):copied"])
 
         let fromDocker = KilnInvocation(root: scratch.appending("root-docker"))
         #expect(await fromDocker("load", "-q", "-i", dockerArchive).stdout == "Loaded image: copied:1\n")
@@ -121,7 +121,7 @@ struct ImageInteropTests {
         let loaded = await fromLayout("load", "-i", layout)
         #expect(loaded.status == 0, "stderr: \(loaded.stderr)")
         #expect(await fromLayout("images", "-q", "--no-trunc").stdout == id + "\n")
-        #expect(try skopeo("oci:\(layout):copied").manifestDigest == skopeo("oci-archive:\(saved)").manifestDigest)
+        await #expect(try skopeo("oci:\(layout):copied").manifestDigest == skopeo("oci-archive:\(saved)").manifestDigest)
     }
 
     @Test func kilnSaveIsReadBySkopeoAndUmoci() async throws {
@@ -139,25 +139,25 @@ struct ImageInteropTests {
         #expect(await kiln("save", "--format", "oci", "-o", ociArchive, "saved:1").status == 0)
         #expect(await kiln("save", "-o", dockerArchive, "saved:1").status == 0)
 
-        let oci = try skopeo("oci-archive:\(ociArchive)")
+        let oci = try await skopeo("oci-archive:\(ociArchive)")
         #expect(oci.manifestDigest == manifest)
         #expect(oci.configDigest == id)
-        let docker = try skopeo("docker-archive:\(dockerArchive)")
+        let docker = try await skopeo("docker-archive:\(dockerArchive)")
         #expect(docker.configDigest == id)
-        let config = try Command.run("/usr/bin/skopeo", ["inspect", "--config", "docker-archive:\(dockerArchive)"])
+        let config = try await Command.run("/usr/bin/skopeo", ["inspect", "--config", "docker-archive:\(dockerArchive)"])
         #expect(config.contains("\"KILN=1\""))
         let copy = scratch.appending("copy-dir")
-        try Command.run("/usr/bin/skopeo", ["copy", "-q", "docker-archive:\(dockerArchive)", "dir:\(copy)"])
+        try await Command.run("/usr/bin/skopeo", ["copy", "-q", "docker-archive:\(dockerArchive)", "dir:\(copy)"])
         #expect(FileManager.default.fileExists(atPath: copy + "/manifest.json"))
 
         let layout = scratch.appending("layout")
         try FileManager.default.createDirectory(atPath: layout, withIntermediateDirectories: true)
-        try Command.run("/bin/tar", ["-C", layout, "-xf", ociArchive])
-        #expect(try Command.run("/usr/bin/umoci", ["ls", "--layout", layout]) == "1\n")
-        let stat = try Command.run("/usr/bin/umoci", ["stat", "--json", "--image", "\(layout):1"])
+        try await Command.run("/bin/tar", ["-C", layout, "-xf", ociArchive])
+        #expect(try await Command.run("/usr/bin/umoci", ["ls", "--layout", layout]) == "1\n")
+        let stat = try await Command.run("/usr/bin/umoci", ["stat", "--json", "--image", "\(layout):1"])
         #expect(stat.contains("Imported from"))
-        let rootfs = try umociUnpack(layout, tag: "1", into: scratch.appending("bundle"))
-        #expect(try Command.run("/usr/sbin/chroot", [rootfs, "/bin/sh", "-c", "echo inside"]) == "inside\n")
+        let rootfs = try await umociUnpack(layout, tag: "1", into: scratch.appending("bundle"))
+        #expect(try await Command.run("/usr/sbin/chroot", [rootfs, "/bin/sh", "-c", "echo inside"]) == "inside\n")
         let bundleConfig = try String(contentsOfFile: scratch.appending("bundle/config.json"), encoding: .utf8)
         #expect(bundleConfig.contains("KILN=1"))
     }

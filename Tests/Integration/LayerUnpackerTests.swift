@@ -13,7 +13,7 @@ import Testing
 struct LayerUnpackerTests {
     /// Makes a store holding three one-file layers and their config. The config gets a wrong
     /// diff ID for layer `wrongDiffID`.
-    private func makeImage(_ scratch: TemporaryDirectory, wrongDiffID: Int? = nil) throws -> (Store, Lease, Manifest) {
+    private func makeImage(_ scratch: TemporaryDirectory, wrongDiffID: Int? = nil) async throws -> (Store, Lease, Manifest) {
         let store = try Store.open(root: scratch.appending("root"))
         let lease = try store.createLease(label: "test")
         var layers: [Descriptor] = []
@@ -21,7 +21,7 @@ struct LayerUnpackerTests {
         for index in 0..<3 {
             _ = try scratch.write("tree\(index)/layer\(index).txt", "layer \(index)\n")
             let tarPath = scratch.appending("layer\(index).tar")
-            try Command.run("/bin/tar", ["--sort=name", "--mtime=@0", "-C", scratch.appending("tree\(index)"), "-cf", tarPath, "."])
+            try await Command.run("/bin/tar", ["--sort=name", "--mtime=@0", "-C", scratch.appending("tree\(index)"), "-cf", tarPath, "."])
             let tar = try [UInt8](Data(contentsOf: URL(fileURLWithPath: tarPath)))
             layers.append(try put(tar, .ociLayer, in: store, lease: lease))
             diffIDs.append(index == wrongDiffID ? .sha256(of: Array("other".utf8)) : .sha256(of: tar))
@@ -46,7 +46,7 @@ struct LayerUnpackerTests {
     @Test func unpacksOnlyCompleteBottomLayers() async throws {
         let scratch = try TemporaryDirectory("kiln-unpacker")
         defer { scratch.remove() }
-        let (store, lease, manifest) = try makeImage(scratch)
+        let (store, lease, manifest) = try await makeImage(scratch)
         defer { try? lease.release() }
         let unpacker = LayerUnpacker(store: store, lease: lease, logger: .discard) {}
         let chain = try chainIDs(store, manifest)
@@ -80,7 +80,7 @@ struct LayerUnpackerTests {
     @Test func wrongDiffIDLeavesNoSnapshot() async throws {
         let scratch = try TemporaryDirectory("kiln-unpacker")
         defer { scratch.remove() }
-        let (store, lease, manifest) = try makeImage(scratch, wrongDiffID: 1)
+        let (store, lease, manifest) = try await makeImage(scratch, wrongDiffID: 1)
         defer { try? lease.release() }
         let failures = Atomic<Int>(0)
         let unpacker = LayerUnpacker(store: store, lease: lease, logger: .discard) {
@@ -107,7 +107,7 @@ struct LayerUnpackerTests {
     func pullUnpacksBeforeLastLayerArrives() async throws {
         let scratch = try TemporaryDirectory("kiln-unpacker")
         defer { scratch.remove() }
-        let (store, lease, manifest) = try makeImage(scratch)
+        let (store, lease, manifest) = try await makeImage(scratch)
         try lease.release()
         let serve = scratch.appending("serve")
         try FileManager.default.createDirectory(atPath: serve + "/blobs", withIntermediateDirectories: true)

@@ -16,10 +16,10 @@ struct LoadCancellationTests {
         var random = [UInt8](repeating: 0, count: 8 << 20)
         for index in random.indices { random[index] = UInt8.random(in: 0...255) }
         try Data(random).write(to: URL(fileURLWithPath: tree + "/noise"))
-        try Command.run("/bin/tar", ["--numeric-owner", "-C", tree, "-cf", scratch.appending("rootfs.tar"), "."])
+        try await Command.run("/bin/tar", ["--numeric-owner", "-C", tree, "-cf", scratch.appending("rootfs.tar"), "."])
         let source = scratch.appending("source")
-        _ = try KilnBinary.run(root: source, ["import", scratch.appending("rootfs.tar"), "test/load:1"])
-        let saved = try KilnBinary.run(root: source, ["save", "-o", scratch.appending("image.tar"), "test/load:1"])
+        _ = try await KilnBinary.run(root: source, ["import", scratch.appending("rootfs.tar"), "test/load:1"])
+        let saved = try await KilnBinary.run(root: source, ["save", "-o", scratch.appending("image.tar"), "test/load:1"])
         try #require(saved.status == 0, "save failed: \(saved.stderr)")
 
         // The load reads from a FIFO: 2 MiB, then SIGINT, then the rest, so the cancellation is
@@ -40,7 +40,7 @@ struct LoadCancellationTests {
             wait "$pid"
             echo "status $?"
             """
-        let output = try Command.status("bash", ["-c", script, "bash", scratch.path, kilnPath, root], timeout: 120)
+        let output = try await Command.status("bash", ["-c", script, "bash", scratch.path, kilnPath, root], timeout: 120)
         let stderr = (try? String(contentsOfFile: scratch.appending("stderr"), encoding: .utf8)) ?? ""
 
         #expect(output.stdout.contains("status 130"), "\(output.stdout) \(stderr)")
@@ -49,7 +49,7 @@ struct LoadCancellationTests {
         #expect(ingest.isEmpty, "partial blobs left: \(ingest)")
         let blobs = try FileManager.default.contentsOfDirectory(atPath: root + "/blobs/sha256")
         #expect(blobs.isEmpty, "blobs left: \(blobs)")
-        let images = try KilnBinary.run(root: root, ["images", "-q"])
+        let images = try await KilnBinary.run(root: root, ["images", "-q"])
         #expect(images.status == 0)
         #expect(images.stdout.isEmpty)
     }

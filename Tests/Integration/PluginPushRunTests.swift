@@ -26,8 +26,8 @@ struct PluginPushTests {
         return (context, kiln, name)
     }
 
-    func manifestExists(_ reference: String) -> Bool {
-        (try? Command.run("skopeo", ["inspect", "--tls-verify=false", "--raw", "docker://\(reference)"])) != nil
+    func manifestExists(_ reference: String) async -> Bool {
+        (try? await Command.run("skopeo", ["inspect", "--tls-verify=false", "--raw", "docker://\(reference)"])) != nil
     }
 
     @Test func secretGuardRefusesPushUnlessAllowed() async throws {
@@ -43,7 +43,7 @@ struct PluginPushTests {
             refused.stderr.contains(
                 "error: push of \(destination) refused by plugin secret-guard: the image holds a private key in /root/.ssh/id_ed25519 in layer sha256:"),
             "\(refused.stderr)")
-        #expect(!manifestExists(destination))
+        #expect(await !manifestExists(destination))
 
         try context.write(
             "home/.config/kiln/config.lua",
@@ -54,7 +54,7 @@ struct PluginPushTests {
             """)
         let allowed = await kiln("push", name, destination)
         #expect(allowed.status == 0, "\(allowed.stderr)")
-        #expect(manifestExists(destination))
+        #expect(await manifestExists(destination))
     }
 
     @Test func buildPushIsRefusedBeforeUpload() async throws {
@@ -66,7 +66,7 @@ struct PluginPushTests {
         let result = await kiln("build", "-q", "--plugin", "secret-guard", "--push", "-t", destination, ".")
         #expect(result.status == 1)
         #expect(result.stderr.contains("refused by plugin secret-guard"), "\(result.stderr)")
-        #expect(!manifestExists(destination))
+        #expect(await !manifestExists(destination))
     }
 
     @Test func semverTagSeesRegistryTags() async throws {
@@ -81,7 +81,7 @@ struct PluginPushTests {
         try context.write("Dockerfile", "FROM kiln-test/busybox:1\nLABEL org.opencontainers.image.version=2.0.0\n")
         let newer = await kiln("build", "-q", "--plugin", "semver-tag", "--push", "-t", repository, ".")
         #expect(newer.status == 0, "\(newer.stderr)")
-        #expect(manifestExists("\(repository):latest"))
+        #expect(await manifestExists("\(repository):latest"))
         // Forget the local tags, so that only the registry knows 2.0.0 is the highest.
         for tag in ["2.0.0", "2.0", "2", "latest"] {
             _ = await kiln("rmi", "\(repository):\(tag)")

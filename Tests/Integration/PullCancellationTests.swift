@@ -127,7 +127,7 @@ struct PullCancellationTests {
         (try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []
     }
 
-    @Test func interruptedPullLeavesNothingPartial() throws {
+    @Test func interruptedPullLeavesNothingPartial() async throws {
         let scratch = try TemporaryDirectory("kiln-pull-cancel")
         defer { scratch.remove() }
         let kilnPath = try #require(KilnBinary.path)
@@ -145,7 +145,7 @@ struct PullCancellationTests {
             wait "$pid"
             echo "status $?"
             """
-        let output = try Command.status("bash", ["-c", script, "bash", kilnPath, root, String(port), scratch.path], timeout: 60)
+        let output = try await Command.status("bash", ["-c", script, "bash", kilnPath, root, String(port), scratch.path], timeout: 60)
         let stderr = (try? String(contentsOfFile: scratch.appending("stderr"), encoding: .utf8)) ?? ""
         let layer = try String(contentsOfFile: scratch.appending("layer-digest"), encoding: .utf8)
 
@@ -155,19 +155,19 @@ struct PullCancellationTests {
         #expect(!entries(root + "/blobs/sha256").contains(String(layer.dropFirst("sha256:".count))))
         #expect(entries(root + "/snapshots").isEmpty, "snapshots left: \(entries(root + "/snapshots"))")
         #expect(entries(root + "/work").isEmpty, "scratch directories left: \(entries(root + "/work"))")
-        let images = try KilnBinary.run(root: root, ["images", "-q"])
+        let images = try await KilnBinary.run(root: root, ["images", "-q"])
         #expect(images.status == 0)
         #expect(images.stdout.isEmpty)
     }
 
-    @Test func failedPullRemovesStoredBlobs() throws {
+    @Test func failedPullRemovesStoredBlobs() async throws {
         let scratch = try TemporaryDirectory("kiln-pull-cancel")
         defer { scratch.remove() }
         let (registry, port) = try startRegistry(scratch)
         defer { stop(registry) }
         let root = scratch.appending("root")
 
-        let pull = try KilnBinary.run(root: root, ["pull", "-q", "127.0.0.1:\(port)/test/half:1"])
+        let pull = try await KilnBinary.run(root: root, ["pull", "-q", "127.0.0.1:\(port)/test/half:1"])
         #expect(pull.status != 0)
         #expect(pull.stderr.contains("not found"), "\(pull.stderr)")
         #expect(entries(root + "/blobs/sha256").isEmpty, "blobs left: \(entries(root + "/blobs/sha256"))")
@@ -175,7 +175,7 @@ struct PullCancellationTests {
         #expect(entries(root + "/ingest").isEmpty, "partial blobs left: \(entries(root + "/ingest"))")
     }
 
-    @Test func interruptedFromPullEndsBuild() throws {
+    @Test func interruptedFromPullEndsBuild() async throws {
         let scratch = try TemporaryDirectory("kiln-from-cancel")
         defer { scratch.remove() }
         let kilnPath = try #require(KilnBinary.path)
@@ -196,7 +196,7 @@ struct PullCancellationTests {
             wait "$pid"
             echo "status $?"
             """
-        let output = try Command.status("bash", ["-c", script, "bash", kilnPath, root, context, scratch.path], timeout: 60)
+        let output = try await Command.status("bash", ["-c", script, "bash", kilnPath, root, context, scratch.path], timeout: 60)
         let stderr = (try? String(contentsOfFile: scratch.appending("stderr"), encoding: .utf8)) ?? ""
 
         #expect(output.stdout.contains("status 130"), "\(output.stdout) \(stderr)")
@@ -206,7 +206,7 @@ struct PullCancellationTests {
         #expect(entries(root + "/work").isEmpty, "scratch directories left: \(entries(root + "/work"))")
     }
 
-    @Test func stalledPullNamesRegistryAndReference() throws {
+    @Test func stalledPullNamesRegistryAndReference() async throws {
         let scratch = try TemporaryDirectory("kiln-pull-stall")
         defer { scratch.remove() }
         let (registry, port) = try startRegistry(scratch)
@@ -217,7 +217,7 @@ struct PullCancellationTests {
         var environment = ProcessInfo.processInfo.environment
         environment["KILN_CONFIG"] = config
 
-        let result = try KilnBinary.run(
+        let result = try await KilnBinary.run(
             root: root, ["pull", "-q", "127.0.0.1:\(port)/test/slow:1"], environment: environment, timeout: 60)
         let layer = try String(contentsOfFile: scratch.appending("layer-digest"), encoding: .utf8)
 

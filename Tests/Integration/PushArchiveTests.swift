@@ -27,22 +27,22 @@ struct PushArchiveTests {
     }
 
     /// skopeo's `inspect --format` of `reference`, trimmed.
-    private func skopeo(_ reference: String, _ template: String) throws -> String {
-        try Command.run("/usr/bin/skopeo", ["inspect", "--format", template, reference])
+    private func skopeo(_ reference: String, _ template: String) async throws -> String {
+        try await Command.run("/usr/bin/skopeo", ["inspect", "--format", template, reference])
             .trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
     /// skopeo's digest of the config of `reference`.
-    private func skopeoConfigDigest(_ reference: String) throws -> String {
-        let raw = try Command.run("/usr/bin/skopeo", ["inspect", "--raw", reference])
+    private func skopeoConfigDigest(_ reference: String) async throws -> String {
+        let raw = try await Command.run("/usr/bin/skopeo", ["inspect", "--raw", reference])
         let manifest = try #require(try JSONSerialization.jsonObject(with: Data(raw.utf8)) as? [String: Any])
         let config = try #require(manifest["config"] as? [String: Any])
         return try #require(config["digest"] as? String)
     }
 
     /// Reads the `rootfs.diff_ids` of the config that skopeo finds at `reference`.
-    private func diffIDs(_ reference: String) throws -> [String] {
-        let raw = try Command.run("/usr/bin/skopeo", ["inspect", "--config", reference])
+    private func diffIDs(_ reference: String) async throws -> [String] {
+        let raw = try await Command.run("/usr/bin/skopeo", ["inspect", "--config", reference])
         let config = try #require(try JSONSerialization.jsonObject(with: Data(raw.utf8)) as? [String: Any])
         let rootfs = try #require(config["rootfs"] as? [String: Any])
         return try #require(rootfs["diff_ids"] as? [String])
@@ -62,8 +62,8 @@ struct PushArchiveTests {
         let pushed = await kiln("push", "pushed:1", "docker-archive:\(archive)")
         #expect(pushed.status == 0, "\(pushed.stderr)")
         #expect(pushed.stdout == "1: digest: \(manifest) size: \(await inspect(kiln, "pushed:1", "{{.Descriptor.size}}"))\n")
-        #expect(try skopeoConfigDigest("docker-archive:\(archive)") == id)
-        #expect(try skopeo("docker-archive:\(archive)", "{{.Env}}").contains("PUSHED=1"))
+        await #expect(try skopeoConfigDigest("docker-archive:\(archive)") == id)
+        await #expect(try skopeo("docker-archive:\(archive)", "{{.Env}}").contains("PUSHED=1"))
         #expect(entries(scratch.appending("out")) == ["docker.tar"])
 
         let loader = KilnInvocation(root: scratch.appending("root-load"))
@@ -75,11 +75,11 @@ struct PushArchiveTests {
         let named = scratch.appending("named.tar")
         #expect(await kiln("push", "-q", "pushed:1", "docker-archive:\(named):myname/app:2").stdout == "myname/app:2\n")
         let layout = scratch.appending("copied")
-        try Command.run("/usr/bin/skopeo", ["copy", "-q", "docker-archive:\(named):myname/app:2", "oci:\(layout):x"])
+        try await Command.run("/usr/bin/skopeo", ["copy", "-q", "docker-archive:\(named):myname/app:2", "oci:\(layout):x"])
         // skopeo compresses the layer and rewrites the config on the way, so the diff IDs are what match.
-        #expect(try diffIDs("oci:\(layout):x") == diffIDs("docker-archive:\(archive)"))
+        await #expect(try diffIDs("oci:\(layout):x") == diffIDs("docker-archive:\(archive)"))
         let kilnLayer = await inspect(kiln, "pushed:1", "{{index .RootFS.Layers 0}}")
-        #expect(try diffIDs("oci:\(layout):x") == [kilnLayer])
+        await #expect(try diffIDs("oci:\(layout):x") == [kilnLayer])
         let other = KilnInvocation(root: scratch.appending("root-named"))
         #expect(await other("load", "-i", named).stdout == "Loaded image: myname/app:2\n")
     }
@@ -92,17 +92,17 @@ struct PushArchiveTests {
         let archive = scratch.appending("oci.tar")
         let pushed = await kiln("push", "--digestfile", scratch.appending("digest"), "pushed:1", "oci-archive:\(archive)")
         #expect(pushed.status == 0, "\(pushed.stderr)")
-        #expect(try skopeo("oci-archive:\(archive)", "{{.Digest}}") == manifest)
-        #expect(try skopeo("oci-archive:\(archive):1", "{{.Digest}}") == manifest)
+        await #expect(try skopeo("oci-archive:\(archive)", "{{.Digest}}") == manifest)
+        await #expect(try skopeo("oci-archive:\(archive):1", "{{.Digest}}") == manifest)
         #expect(try String(contentsOfFile: scratch.appending("digest"), encoding: .utf8) == manifest)
 
         // REF becomes the index entry's ref name, read back by skopeo and kiln load.
         let named = scratch.appending("named.tar")
         #expect(await kiln("push", "pushed:1", "oci-archive:\(named):release").status == 0)
-        #expect(try skopeo("oci-archive:\(named):release", "{{.Digest}}") == manifest)
+        await #expect(try skopeo("oci-archive:\(named):release", "{{.Digest}}") == manifest)
         let layout = scratch.appending("copied")
-        try Command.run("/usr/bin/skopeo", ["copy", "-q", "oci-archive:\(named):release", "oci:\(layout):x"])
-        #expect(try skopeo("oci:\(layout):x", "{{.Digest}}") == manifest)
+        try await Command.run("/usr/bin/skopeo", ["copy", "-q", "oci-archive:\(named):release", "oci:\(layout):x"])
+        await #expect(try skopeo("oci:\(layout):x", "{{.Digest}}") == manifest)
         let loader = KilnInvocation(root: scratch.appending("root-load"))
         #expect(await loader("load", "-i", named).stdout == "Loaded image: pushed:release\n")
         #expect(await inspect(loader, "pushed:release", "{{.Id}}") == id)

@@ -13,7 +13,7 @@ import Testing
         let registry = try TestRegistry(htpasswd: Self.htpasswd)
         defer { registry.stop() }
         try scratch.write("tree/hello.txt", "hello\n")
-        try Command.run("/bin/tar", ["-C", scratch.appending("tree"), "-cf", scratch.appending("tree.tar"), "."])
+        try await Command.run("/bin/tar", ["-C", scratch.appending("tree"), "-cf", scratch.appending("tree.tar"), "."])
 
         var kiln = KilnInvocation(root: scratch.appending("root"))
         kiln.environment["HOME"] = scratch.appending("home")

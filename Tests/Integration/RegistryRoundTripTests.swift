@@ -10,7 +10,7 @@ import Testing
     /// An OCI layout with one image of two gzip layers made by tar, tagged `1.0`.
     /// Makes a two-layer image in an OCI layout and returns the layout's path and the sum of the
     /// layers' uncompressed sizes.
-    private func makeLayout(_ scratch: TemporaryDirectory) throws -> (path: String, uncompressedSize: Int) {
+    private func makeLayout(_ scratch: TemporaryDirectory) async throws -> (path: String, uncompressedSize: Int) {
         let layoutPath = scratch.appending("source")
         let layout = try OCILayoutDirectory(path: layoutPath)
         var layers: [Descriptor] = []
@@ -21,9 +21,9 @@ import Testing
             try scratch.write("tree\(index)/etc/kiln-\(index).txt", "layer \(index)\n")
             try scratch.write("tree\(index)/data/blob\(index)", String(repeating: "x", count: 5000 * (index + 1)))
             let tarPath = scratch.appending("layer\(index).tar")
-            try Command.run("/bin/tar", ["--sort=name", "--mtime=@0", "-C", tree, "-cf", tarPath, "."])
+            try await Command.run("/bin/tar", ["--sort=name", "--mtime=@0", "-C", tree, "-cf", tarPath, "."])
             let tar = try [UInt8](Data(contentsOf: URL(fileURLWithPath: tarPath)))
-            try Command.run("/bin/gzip", ["-n", "-k", tarPath])
+            try await Command.run("/bin/gzip", ["-n", "-k", tarPath])
             let gzip = try [UInt8](Data(contentsOf: URL(fileURLWithPath: tarPath + ".gz")))
             diffIDs.append(.sha256(of: tar))
             uncompressedSize += tar.count
@@ -44,8 +44,8 @@ import Testing
         return descriptor
     }
 
-    private func skopeoDigest(_ reference: String) throws -> String {
-        let output = try Command.run("skopeo", ["inspect", "--tls-verify=false", "--format", "{{.Digest}}", "docker://\(reference)"])
+    private func skopeoDigest(_ reference: String) async throws -> String {
+        let output = try await Command.run("skopeo", ["inspect", "--tls-verify=false", "--format", "{{.Digest}}", "docker://\(reference)"])
         return output.trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
@@ -57,18 +57,18 @@ import Testing
         defer { scratch.remove() }
         let registry = try TestRegistry()
         defer { registry.stop() }
-        let (layoutPath, _) = try makeLayout(scratch)
+        let (layoutPath, _) = try await makeLayout(scratch)
         let source = "\(registry.host)/kiln/head:1.0"
-        try Command.run("skopeo", ["copy", "--dest-tls-verify=false", "oci:\(layoutPath):1.0", "docker://\(source)"])
+        try await Command.run("skopeo", ["copy", "--dest-tls-verify=false", "oci:\(layoutPath):1.0", "docker://\(source)"])
 
         let root = scratch.appending("root")
         let kilnPath = try #require(KilnBinary.path)
         let script = #""$1" --root "$2" pull --progress=plain "$3" | head -1; echo "status ${PIPESTATUS[0]}""#
-        let output = try Command.status(
+        let output = try await Command.status(
             "bash", ["-c", script, "bash", kilnPath, root, source], environment: ["HOME": scratch.path, "PATH": "/usr/bin:/bin"],
             timeout: 120)
         #expect(output.stdout == "1.0: Pulling from kiln/head\nstatus 0\n", "\(output.stdout) \(output.stderr)")
-        let listed = try KilnBinary.run(root: root, ["images", "--format", "{{.Repository}}:{{.Tag}}"])
+        let listed = try await KilnBinary.run(root: root, ["images", "--format", "{{.Repository}}:{{.Tag}}"])
         #expect(listed.stdout == "\(registry.host)/kiln/head:1.0\n", "\(listed.stderr)")
 
         // With --progress=json every line of standard output is a JSON object, the result lines too.
@@ -90,10 +90,10 @@ import Testing
         defer { scratch.remove() }
         let registry = try TestRegistry()
         defer { registry.stop() }
-        let (layoutPath, uncompressedSize) = try makeLayout(scratch)
+        let (layoutPath, uncompressedSize) = try await makeLayout(scratch)
         let source = "\(registry.host)/kiln/src:1.0"
-        try Command.run("skopeo", ["copy", "--dest-tls-verify=false", "oci:\(layoutPath):1.0", "docker://\(source)"])
-        let sourceDigest = try skopeoDigest(source)
+        try await Command.run("skopeo", ["copy", "--dest-tls-verify=false", "oci:\(layoutPath):1.0", "docker://\(source)"])
+        let sourceDigest = try await skopeoDigest(source)
 
         var kiln = KilnInvocation(root: scratch.appending("root"))
         kiln.environment["HOME"] = scratch.path
@@ -123,7 +123,7 @@ import Testing
         #expect(pushed.stdout.contains("\n2.0: digest: \(sourceDigest) size: "), "\(pushed.stdout)")
         #expect(pushed.stderr == "")
         #expect(try String(contentsOfFile: digestFile, encoding: .utf8) == sourceDigest)
-        #expect(try skopeoDigest(destination) == sourceDigest)
+        await #expect(try skopeoDigest(destination) == sourceDigest)
 
         let repeated = await kiln("push", "--progress=plain", source, destination)
         #expect(repeated.status == 0, "\(repeated.stderr)")
@@ -131,7 +131,7 @@ import Testing
 
         // skopeo reads what kiln pushed, blob for blob.
         let copied = scratch.appending("copied")
-        try Command.run("skopeo", ["copy", "--src-tls-verify=false", "docker://\(destination)", "oci:\(copied):x"])
+        try await Command.run("skopeo", ["copy", "--src-tls-verify=false", "docker://\(destination)", "oci:\(copied):x"])
         let original = try OCILayoutDirectory(path: layoutPath, create: false).resolveImage("1.0")
         #expect(try OCILayoutDirectory(path: copied, create: false).resolveImage("x").digest == original.digest)
     }
@@ -142,8 +142,8 @@ import Testing
         defer { scratch.remove() }
         let registry = try TestRegistry()
         defer { registry.stop() }
-        let layoutPath = try makeLayout(scratch).path
-        try Command.run(
+        let layoutPath = try await makeLayout(scratch).path
+        try await Command.run(
             "skopeo", ["copy", "--dest-tls-verify=false", "oci:\(layoutPath):1.0", "docker://\(registry.host)/library/busybox:1.0"])
         let config = try scratch.write(
             "config.lua",
@@ -217,16 +217,16 @@ import Testing
         defer { scratch.remove() }
         let registry = try TestRegistry()
         defer { registry.stop() }
-        let (layoutPath, _) = try makeLayout(scratch)
+        let (layoutPath, _) = try await makeLayout(scratch)
         let source = "\(registry.host)/kiln/again:1.0"
-        try Command.run("skopeo", ["copy", "--dest-tls-verify=false", "oci:\(layoutPath):1.0", "docker://\(source)"])
+        try await Command.run("skopeo", ["copy", "--dest-tls-verify=false", "oci:\(layoutPath):1.0", "docker://\(source)"])
         var kiln = KilnInvocation(root: scratch.appending("root"))
         kiln.environment["HOME"] = scratch.path
 
         let first = await kiln("pull", "--progress=plain", source)
         #expect(first.status == 0, "\(first.stderr)")
         #expect(first.stdout.contains("Pull complete"))
-        let digest = try skopeoDigest(source)
+        let digest = try await skopeoDigest(source)
 
         let again = await kiln("pull", "--progress=plain", source)
         #expect(again.status == 0, "\(again.stderr)")
@@ -248,9 +248,9 @@ import Testing
         defer { scratch.remove() }
         let registry = try TestRegistry()
         defer { registry.stop() }
-        let (layoutPath, _) = try makeLayout(scratch)
+        let (layoutPath, _) = try await makeLayout(scratch)
         let source = "\(registry.host)/kiln/quiet:1.0"
-        try Command.run("skopeo", ["copy", "--dest-tls-verify=false", "oci:\(layoutPath):1.0", "docker://\(source)"])
+        try await Command.run("skopeo", ["copy", "--dest-tls-verify=false", "oci:\(layoutPath):1.0", "docker://\(source)"])
         var kiln = KilnInvocation(root: scratch.appending("root"))
         kiln.environment["HOME"] = scratch.path
 
@@ -278,7 +278,7 @@ import Testing
             at: archive, layers: Array(repeating: scratch.appending("layer"), count: 501), tag: "deep:501",
             scratch: scratch.path)
         let source = "\(registry.host)/kiln/deep:501"
-        try Command.run("skopeo", ["copy", "--dest-tls-verify=false", "docker-archive:\(archive)", "docker://\(source)"])
+        try await Command.run("skopeo", ["copy", "--dest-tls-verify=false", "docker-archive:\(archive)", "docker://\(source)"])
 
         var kiln = KilnInvocation(root: scratch.appending("root"))
         kiln.environment["HOME"] = scratch.path

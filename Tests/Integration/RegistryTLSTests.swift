@@ -10,11 +10,11 @@ import Testing
         TestRegistry.isAvailable && Host.hasExecutable("skopeo") && Host.hasExecutable("openssl")
 
     /// Writes a self-signed certificate for IP 127.0.0.1 and its key into `scratch`.
-    private func makeCertificate(_ scratch: TemporaryDirectory) throws -> (certificate: String, key: String) {
+    private func makeCertificate(_ scratch: TemporaryDirectory) async throws -> (certificate: String, key: String) {
         let certificate = scratch.appending("certs/registry.crt")
         let key = scratch.appending("registry.key")
         try FileManager.default.createDirectory(atPath: scratch.appending("certs"), withIntermediateDirectories: true)
-        try Command.run(
+        try await Command.run(
             "openssl",
             [
                 "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1",
@@ -27,17 +27,17 @@ import Testing
     func pullAndPushOverTLS() async throws {
         let scratch = try TemporaryDirectory("kiln-registry-tls")
         defer { scratch.remove() }
-        let files = try makeCertificate(scratch)
+        let files = try await makeCertificate(scratch)
         let registry = try TestRegistry(tls: files)
         defer { registry.stop() }
         let layout = scratch.appending("layout")
-        try Command.run("/usr/bin/tar", ["-C", scratch.path, "-cf", scratch.appending("layer.tar"), "certs"])
+        try await Command.run("/usr/bin/tar", ["-C", scratch.path, "-cf", scratch.appending("layer.tar"), "certs"])
         var kiln = KilnInvocation(root: scratch.appending("root"))
         kiln.environment["HOME"] = scratch.path
         #expect(await kiln("import", scratch.appending("layer.tar"), "tls:1").status == 0)
         #expect(await kiln("push", "tls:1", "oci:\(layout):1").status == 0)
         let source = "\(registry.host)/kiln/tls:1"
-        try Command.run("skopeo", ["copy", "-q", "--dest-tls-verify=false", "oci:\(layout):1", "docker://\(source)"])
+        try await Command.run("skopeo", ["copy", "-q", "--dest-tls-verify=false", "oci:\(layout):1", "docker://\(source)"])
 
         // 127.0.0.1 is insecure by default: https without certificate checks, no CA file needed.
         let other = KilnInvocation(root: scratch.appending("other"))
@@ -55,7 +55,7 @@ import Testing
     func pullHonoursOpenSSLConfiguration() async throws {
         let scratch = try TemporaryDirectory("kiln-registry-tls")
         defer { scratch.remove() }
-        let files = try makeCertificate(scratch)
+        let files = try await makeCertificate(scratch)
         let registry = try TestRegistry(tls: files)
         defer { registry.stop() }
         let configuration = scratch.appending("openssl.cnf")
@@ -76,12 +76,12 @@ import Testing
         var environment = ProcessInfo.processInfo.environment
         environment["HOME"] = scratch.path
         let arguments = ["--debug", "pull", "\(registry.host)/kiln/missing:1"]
-        let plain = try KilnBinary.run(root: scratch.appending("root"), arguments, environment: environment)
+        let plain = try await KilnBinary.run(root: scratch.appending("root"), arguments, environment: environment)
         #expect(plain.status != 0)
         #expect(!plain.stderr.contains("no protocols available"), "\(plain.stderr)")
 
         environment["OPENSSL_CONF"] = configuration
-        let limited = try KilnBinary.run(root: scratch.appending("other"), arguments, environment: environment)
+        let limited = try await KilnBinary.run(root: scratch.appending("other"), arguments, environment: environment)
         #expect(limited.status != 0)
         #expect(limited.stderr.contains("no protocols available"), "\(limited.stderr)")
     }
@@ -90,7 +90,7 @@ import Testing
     func verifyingDownloadNeedsCAFile() async throws {
         let scratch = try TemporaryDirectory("kiln-registry-tls")
         defer { scratch.remove() }
-        let files = try makeCertificate(scratch)
+        let files = try await makeCertificate(scratch)
         let registry = try TestRegistry(tls: files)
         defer { registry.stop() }
         let url = "https://\(registry.host)/v2/"

@@ -28,7 +28,7 @@ struct StoreConcurrencyTests {
         let root = scratch.appending("root")
         let archive = try #require(ArchiveFixture.all.first { $0.id == "A00" }).path
         let other = try #require(ArchiveFixture.all.first { $0.id == "A00b" }).path
-        _ = try KilnBinary.run(root: root, ["images"])
+        _ = try await KilnBinary.run(root: root, ["images"])
 
         let deadline = Date().addingTimeInterval(8)
         let failures = try await withThrowingTaskGroup(of: [String].self) { group in
@@ -37,7 +37,7 @@ struct StoreConcurrencyTests {
                     var failures: [String] = []
                     while Date() < deadline {
                         for command in commands {
-                            let result = try KilnBinary.run(root: root, command)
+                            let result = try await KilnBinary.run(root: root, command)
                             let clean =
                                 result.stderr.hasPrefix("error: ") && !result.stderr.contains("database is locked")
                             if result.status != 0 && !clean || result.stderr.contains("Fatal error") {
@@ -57,20 +57,20 @@ struct StoreConcurrencyTests {
             return all
         }
         #expect(failures.isEmpty, "\(failures.prefix(5).joined(separator: "\n"))")
-        let verify = try KilnBinary.run(root: root, ["store", "verify", "--deep"])
+        let verify = try await KilnBinary.run(root: root, ["store", "verify", "--deep"])
         #expect(verify.status == 0, "verify: \(verify.stdout)")
     }
 
     @Test(.enabled(if: Host.hasExecutable("mkfifo"), "needs mkfifo"))
-    func collectionDuringSlowLoadKeepsItsBlobs() throws {
+    func collectionDuringSlowLoadKeepsItsBlobs() async throws {
         let scratch = try TemporaryDirectory("kiln-concurrency")
         defer { scratch.remove() }
         let root = scratch.appending("root")
         let archive = try bigArchive(scratch, tag: "slow")
         let bytes = try Data(contentsOf: URL(fileURLWithPath: archive))
         let fifo = scratch.appending("pipe")
-        try Command.run("/usr/bin/mkfifo", [fifo])
-        _ = try KilnBinary.run(root: root, ["images"])
+        try await Command.run("/usr/bin/mkfifo", [fifo])
+        _ = try await KilnBinary.run(root: root, ["images"])
 
         let output = try FileDescriptor.pipe()
         let process = try ChildProcess.spawn(
@@ -83,9 +83,9 @@ struct StoreConcurrencyTests {
         writer.write(bytes.prefix(split))
         try waitUntil { (try? FileManager.default.contentsOfDirectory(atPath: root + "/blobs/sha256").count) ?? 0 > 0 }
 
-        let gc = try KilnBinary.run(root: root, ["store", "gc"])
+        let gc = try await KilnBinary.run(root: root, ["store", "gc"])
         #expect(gc.status == 0, "gc: \(gc.stderr)")
-        let prune = try KilnBinary.run(root: root, ["image", "prune", "-a", "-f"])
+        let prune = try await KilnBinary.run(root: root, ["image", "prune", "-a", "-f"])
         #expect(prune.status == 0, "prune: \(prune.stderr)")
 
         writer.write(bytes.dropFirst(split))
@@ -94,20 +94,20 @@ struct StoreConcurrencyTests {
         let text = String(decoding: try output.readEnd.readAll(limit: 1 << 20), as: UTF8.self)
         #expect(status == .exited(0), "load: \(text)")
         #expect(text.contains("Loaded image: big:slow"))
-        let verify = try KilnBinary.run(root: root, ["store", "verify", "--deep"])
+        let verify = try await KilnBinary.run(root: root, ["store", "verify", "--deep"])
         #expect(verify.status == 0, "verify: \(verify.stdout)")
     }
 
     @Test(.enabled(if: Host.hasExecutable("mkfifo"), "needs mkfifo"))
-    func collectionReclaimsWhatAKilledLoadWrote() throws {
+    func collectionReclaimsWhatAKilledLoadWrote() async throws {
         let scratch = try TemporaryDirectory("kiln-concurrency")
         defer { scratch.remove() }
         let root = scratch.appending("root")
         let archive = try bigArchive(scratch, tag: "killed")
         let bytes = try Data(contentsOf: URL(fileURLWithPath: archive))
         let fifo = scratch.appending("pipe")
-        try Command.run("/usr/bin/mkfifo", [fifo])
-        _ = try KilnBinary.run(root: root, ["images"])
+        try await Command.run("/usr/bin/mkfifo", [fifo])
+        _ = try await KilnBinary.run(root: root, ["images"])
 
         let devNull = try FileDescriptor.open("/dev/null", flags: O_WRONLY)
         let process = try ChildProcess.spawn(
@@ -121,7 +121,7 @@ struct StoreConcurrencyTests {
         _ = process.waitBlocking()
         try? writer.close()
 
-        let gc = try KilnBinary.run(root: root, ["store", "gc"])
+        let gc = try await KilnBinary.run(root: root, ["store", "gc"])
         #expect(gc.status == 0)
         #expect(gc.stdout.hasPrefix("Removed 1 blobs"), "gc: \(gc.stdout)")
         #expect(try FileManager.default.contentsOfDirectory(atPath: root + "/blobs/sha256").isEmpty)
@@ -206,7 +206,7 @@ struct StoreConcurrencyTests {
         }
         let rootMode = (try FileManager.default.attributesOfItem(atPath: root)[.posixPermissions] as? Int) ?? 0
         #expect(rootMode == 0o700)
-        let listing = try Command.status("/usr/sbin/runuser", ["-u", "nobody", "--", "/bin/ls", root])
+        let listing = try await Command.status("/usr/sbin/runuser", ["-u", "nobody", "--", "/bin/ls", root])
         #expect(listing.status != 0)
     }
 

@@ -14,25 +14,25 @@ struct StoreCrashTests {
     static let killedCalls = ["write", "pwrite64", "fsync", "fdatasync", "renameat2", "rename", "unlink", "unlinkat"]
 
     /// A store holding one image, copied for every injection.
-    private func pristineStore(_ scratch: TemporaryDirectory) throws -> String {
+    private func pristineStore(_ scratch: TemporaryDirectory) async throws -> String {
         let root = scratch.appending("pristine")
         let other = try #require(ArchiveFixture.all.first { $0.id == "A00b" })
-        let result = try KilnBinary.run(root: root, ["load", "-q", "-i", other.path])
+        let result = try await KilnBinary.run(root: root, ["load", "-q", "-i", other.path])
         try #require(result.status == 0, "preparing the store failed: \(result.stderr)")
         return root
     }
 
-    private func copy(_ source: String, to destination: String) throws {
+    private func copy(_ source: String, to destination: String) async throws {
         try? FileManager.default.removeItem(atPath: destination)
-        try Command.run("/bin/cp", ["-a", source, destination])
+        try await Command.run("/bin/cp", ["-a", source, destination])
     }
 
     /// How many calls of `syscall` a clean run of `arguments` makes.
-    private func callCount(_ syscall: String, root: String, _ arguments: [String]) throws -> Int {
+    private func callCount(_ syscall: String, root: String, _ arguments: [String]) async throws -> Int {
         let log = root + ".strace"
         defer { unlink(log) }
         guard let kiln = KilnBinary.path else { return 0 }
-        _ = try Command.status(
+        _ = try await Command.status(
             "/usr/bin/strace", ["-f", "-qq", "-o", log, "-e", "trace=\(syscall)", kiln, "--root", root] + arguments)
         let text = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
         return text.split(separator: "\n").filter { $0.contains("\(syscall)(") && !$0.contains("resumed>") }.count
@@ -40,19 +40,19 @@ struct StoreCrashTests {
 
     /// Runs `arguments` once per call of each syscall in `syscalls`, with `fault` injected at
     /// that call, and checks the store after each.
-    private func sweep(_ arguments: [String], syscalls: [String], fault: String, expectFailure: Bool) throws {
+    private func sweep(_ arguments: [String], syscalls: [String], fault: String, expectFailure: Bool) async throws {
         let scratch = try TemporaryDirectory("kiln-crash")
         defer { scratch.remove() }
-        let pristine = try pristineStore(scratch)
+        let pristine = try await pristineStore(scratch)
         let root = scratch.appending("root")
         guard let kiln = KilnBinary.path else { return }
 
         for syscall in syscalls {
-            try copy(pristine, to: root)
-            let count = try callCount(syscall, root: root, arguments)
+            try await copy(pristine, to: root)
+            let count = try await callCount(syscall, root: root, arguments)
             for point in stride(from: 1, through: count, by: 1) {
-                try copy(pristine, to: root)
-                let injected = try Command.status(
+                try await copy(pristine, to: root)
+                let injected = try await Command.status(
                     "/usr/bin/strace",
                     [
                         "-f", "-qq", "-o", "/dev/null", "-e", "trace=\(syscall)", "-e",
@@ -64,63 +64,63 @@ struct StoreCrashTests {
                     #expect(!injected.stderr.contains("Fatal error"), "\(place): \(injected.stderr)")
                 }
 
-                let verify = try KilnBinary.run(root: root, ["store", "verify", "--deep"])
+                let verify = try await KilnBinary.run(root: root, ["store", "verify", "--deep"])
                 #expect(verify.status == 0, "\(place): verify failed: \(verify.stdout)\(verify.stderr)")
                 // Verify only reads, so it lists the partial blobs; the next command that writes removes them.
                 for name in try FileManager.default.contentsOfDirectory(atPath: root + "/ingest") {
                     #expect(verify.stdout.contains(name), "\(place): verify did not list ingest/\(name)")
                 }
-                let images = try KilnBinary.run(root: root, ["images"])
+                let images = try await KilnBinary.run(root: root, ["images"])
                 #expect(images.status == 0, "\(place): kiln images failed: \(images.stderr)")
-                let again = try KilnBinary.run(root: root, arguments)
+                let again = try await KilnBinary.run(root: root, arguments)
                 #expect(again.status == 0, "\(place): running the command again failed: \(again.stderr)")
                 let ingest = try FileManager.default.contentsOfDirectory(atPath: root + "/ingest")
                 #expect(ingest.isEmpty, "\(place): leftover ingest files after the next command: \(ingest)")
-                let verifyAgain = try KilnBinary.run(root: root, ["store", "verify", "--deep"])
+                let verifyAgain = try await KilnBinary.run(root: root, ["store", "verify", "--deep"])
                 #expect(verifyAgain.status == 0, "\(place): verify after the rerun failed: \(verifyAgain.stdout)")
             }
         }
     }
 
-    @Test func killDuringLoad() throws {
+    @Test func killDuringLoad() async throws {
         let archive = try #require(ArchiveFixture.all.first { $0.id == "A00" })
-        try sweep(
+        try await sweep(
             ["load", "-q", "-i", archive.path], syscalls: Self.killedCalls, fault: "signal=SIGKILL",
             expectFailure: false)
     }
 
-    @Test func killDuringImport() throws {
+    @Test func killDuringImport() async throws {
         let scratch = try TemporaryDirectory("kiln-crash-input")
         defer { scratch.remove() }
         try scratch.write("tree/etc/os-release", "NAME=crash-test\n")
         try scratch.write("tree/bin/tool", String(repeating: "binary content ", count: 20_000), mode: 0o755)
         let tarball = scratch.appending("rootfs.tar")
-        try Command.run("/bin/tar", ["--numeric-owner", "-C", scratch.appending("tree"), "-cf", tarball, "."])
-        try sweep(
+        try await Command.run("/bin/tar", ["--numeric-owner", "-C", scratch.appending("tree"), "-cf", tarball, "."])
+        try await sweep(
             ["import", tarball, "crash:1"], syscalls: Self.killedCalls, fault: "signal=SIGKILL", expectFailure: false)
     }
 
-    @Test func fullDiskDuringLoad() throws {
+    @Test func fullDiskDuringLoad() async throws {
         let archive = try #require(ArchiveFixture.all.first { $0.id == "A00" })
-        try sweep(
+        try await sweep(
             ["load", "-q", "-i", archive.path], syscalls: ["write", "pwrite64"], fault: "error=ENOSPC",
             expectFailure: true)
-        try sweep(
+        try await sweep(
             ["load", "-q", "-i", archive.path], syscalls: ["fsync", "fdatasync"], fault: "error=EIO",
             expectFailure: true)
     }
 
-    @Test func fullDiskMessageNamesBlobAndPath() throws {
+    @Test func fullDiskMessageNamesBlobAndPath() async throws {
         let scratch = try TemporaryDirectory("kiln-crash")
         defer { scratch.remove() }
-        let root = try pristineStore(scratch)
+        let root = try await pristineStore(scratch)
         let archive = try #require(ArchiveFixture.all.first { $0.id == "A00" })
         guard let kiln = KilnBinary.path else { return }
 
         // Find the first write to an ingest file: strace -y prints each descriptor's path.
         let log = scratch.appending("writes.log")
-        try copy(root, to: root + "-count")
-        _ = try Command.status(
+        try await copy(root, to: root + "-count")
+        _ = try await Command.status(
             "/usr/bin/strace",
             [
                 "-f", "-qq", "-y", "-o", log, "-e", "trace=write", kiln, "--root", root + "-count", "load", "-i",
@@ -138,8 +138,8 @@ struct StoreCrashTests {
         var reported = false
         for offset in 0..<8 where !reported {
             let attempt = root + "-\(offset)"
-            try copy(root, to: attempt)
-            let result = try Command.status(
+            try await copy(root, to: attempt)
+            let result = try await Command.status(
                 "/usr/bin/strace",
                 [
                     "-f", "-qq", "-o", "/dev/null", "-e", "trace=write", "-e",
@@ -151,7 +151,7 @@ struct StoreCrashTests {
             #expect(result.status == 1)
             #expect(result.stderr.contains(attempt + "/ingest/"), "stderr: \(result.stderr)")
             #expect(try FileManager.default.contentsOfDirectory(atPath: attempt + "/ingest").isEmpty)
-            let verify = try KilnBinary.run(root: attempt, ["store", "verify", "--deep"])
+            let verify = try await KilnBinary.run(root: attempt, ["store", "verify", "--deep"])
             #expect(verify.status == 0, "verify: \(verify.stdout)")
         }
         #expect(reported, "no injected write failure was reported as a full disk while writing a blob")
@@ -163,7 +163,7 @@ struct StoreCrashTests {
         defer { scratch.remove() }
         let mountPoint = scratch.appending("fs")
         try FileManager.default.createDirectory(atPath: mountPoint, withIntermediateDirectories: true)
-        try Command.run("/bin/mount", ["-t", "tmpfs", "-o", "size=6m", "tmpfs", mountPoint])
+        try await Command.run("/bin/mount", ["-t", "tmpfs", "-o", "size=6m", "tmpfs", mountPoint])
         defer { _ = try? Command.run("/bin/umount", [mountPoint]) }
 
         // A layer of 8 MiB of random bytes cannot fit in 6 MiB.

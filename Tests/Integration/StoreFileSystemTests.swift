@@ -48,7 +48,7 @@ struct StoreFileSystemTests {
         let scratch = fileSystem.scratch
         try scratch.write("tree/etc/os-release", "NAME=fs-test\n")
         let tarball = scratch.appending("rootfs.tar")
-        try Command.run("/bin/tar", ["--numeric-owner", "-C", scratch.appending("tree"), "-cf", tarball, "."])
+        try await Command.run("/bin/tar", ["--numeric-owner", "-C", scratch.appending("tree"), "-cf", tarball, "."])
         let kiln = KilnInvocation(root: fileSystem.mountPoint + "/root", workingDirectory: scratch.path)
         let imported = await kiln("import", tarball, "test/fs:1")
         try #require(imported.status == 0, "import failed: \(imported.stderr)")

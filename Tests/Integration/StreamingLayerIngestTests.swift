@@ -15,12 +15,12 @@ import Testing
 @Suite(.enabled(if: Host.isRoot, "needs root to unpack layers with their owners"))
 struct StreamingLayerIngestTests {
     /// Opens a store and makes a layer that is not in it yet: a tar of one file.
-    private func makeImage(_ scratch: TemporaryDirectory) throws -> (Store, Lease, [UInt8], [SnapshotLayer]) {
+    private func makeImage(_ scratch: TemporaryDirectory) async throws -> (Store, Lease, [UInt8], [SnapshotLayer]) {
         let store = try Store.open(root: scratch.appending("root"))
         let lease = try store.createLease(label: "test")
         _ = try scratch.write("tree/hello.txt", "hello\n")
         let tarPath = scratch.appending("layer.tar")
-        try Command.run("/bin/tar", ["--sort=name", "--mtime=@0", "-C", scratch.appending("tree"), "-cf", tarPath, "."])
+        try await Command.run("/bin/tar", ["--sort=name", "--mtime=@0", "-C", scratch.appending("tree"), "-cf", tarPath, "."])
         let tar = try [UInt8](Data(contentsOf: URL(fileURLWithPath: tarPath)))
         let layer = SnapshotLayer(descriptor: Descriptor(mediaType: .ociLayer, bytes: tar), diffID: .sha256(of: tar))
         return (store, lease, tar, [layer])
@@ -37,10 +37,10 @@ struct StreamingLayerIngestTests {
         (try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []
     }
 
-    @Test func commitStoresBlobThenSnapshot() throws {
+    @Test func commitStoresBlobThenSnapshot() async throws {
         let scratch = try TemporaryDirectory("kiln-stream-ingest")
         defer { scratch.remove() }
-        let (store, lease, tar, layers) = try makeImage(scratch)
+        let (store, lease, tar, layers) = try await makeImage(scratch)
         defer { try? lease.release() }
         let unpacked = Mutex<UncommittedSnapshot?>(nil)
         let ingest = try StreamingLayerIngest(
@@ -63,10 +63,10 @@ struct StreamingLayerIngestTests {
 
     /// A registry that ignores `Range` on a resume sends the blob again from byte 0: the unpack
     /// starts over with it, so the layer is still unpacked from its download.
-    @Test func restartFromZeroStillStreams() throws {
+    @Test func restartFromZeroStillStreams() async throws {
         let scratch = try TemporaryDirectory("kiln-stream-ingest")
         defer { scratch.remove() }
-        let (store, lease, tar, layers) = try makeImage(scratch)
+        let (store, lease, tar, layers) = try await makeImage(scratch)
         defer { try? lease.release() }
         let unpacked = Mutex<UncommittedSnapshot?>(nil)
         let ingest = try StreamingLayerIngest(
@@ -86,10 +86,10 @@ struct StreamingLayerIngestTests {
         #expect(entries(scratch.appending("root/work")).isEmpty)
     }
 
-    @Test func digestMismatchLeavesNothing() throws {
+    @Test func digestMismatchLeavesNothing() async throws {
         let scratch = try TemporaryDirectory("kiln-stream-ingest")
         defer { scratch.remove() }
-        let (store, lease, tar, layers) = try makeImage(scratch)
+        let (store, lease, tar, layers) = try await makeImage(scratch)
         defer { try? lease.release() }
         let ingest = try StreamingLayerIngest(
             store: store, lease: lease, descriptor: layers[0].descriptor, layers: layers, logger: .discard
@@ -111,10 +111,10 @@ struct StreamingLayerIngestTests {
         #expect(entries(scratch.appending("root/work")).isEmpty)
     }
 
-    @Test func abortMidLayerLeavesNothing() throws {
+    @Test func abortMidLayerLeavesNothing() async throws {
         let scratch = try TemporaryDirectory("kiln-stream-ingest")
         defer { scratch.remove() }
-        let (store, lease, tar, layers) = try makeImage(scratch)
+        let (store, lease, tar, layers) = try await makeImage(scratch)
         defer { try? lease.release() }
         let ingest = try StreamingLayerIngest(
             store: store, lease: lease, descriptor: layers[0].descriptor, layers: layers, logger: .discard
@@ -133,7 +133,7 @@ struct StreamingLayerIngestTests {
     /// Makes a two-layer image whose top layer adds `etc/b` without an `etc/` entry, so `etc`
     /// takes its metadata from the bottom layer, where it is 0710 and owned by 7:8. Only the
     /// config is in the store.
-    private func makeTwoLayerImage(_ scratch: TemporaryDirectory) throws -> (Store, Lease, Manifest, [[UInt8]]) {
+    private func makeTwoLayerImage(_ scratch: TemporaryDirectory) async throws -> (Store, Lease, Manifest, [[UInt8]]) {
         let store = try Store.open(root: scratch.appending("root"))
         let lease = try store.createLease(label: "test")
         _ = try scratch.write("tree0/etc/a", "a\n")
@@ -143,7 +143,7 @@ struct StreamingLayerIngestTests {
         var tars: [[UInt8]] = []
         for (index, members) in [["."], ["etc/b"]].enumerated() {
             let tarPath = scratch.appending("layer\(index).tar")
-            try Command.run(
+            try await Command.run(
                 "/bin/tar", ["--sort=name", "--mtime=@0", "-C", scratch.appending("tree\(index)"), "-cf", tarPath] + members)
             tars.append(try [UInt8](Data(contentsOf: URL(fileURLWithPath: tarPath))))
         }
@@ -172,7 +172,7 @@ struct StreamingLayerIngestTests {
     @Test func upperLayerStreamsBeforeLowerSnapshot() async throws {
         let scratch = try TemporaryDirectory("kiln-stream-ingest")
         defer { scratch.remove() }
-        let (store, lease, manifest, tars) = try makeTwoLayerImage(scratch)
+        let (store, lease, manifest, tars) = try await makeTwoLayerImage(scratch)
         defer { try? lease.release() }
         let unpacker = LayerUnpacker(store: store, lease: lease, logger: .discard) {}
         let destination = UnpackingStoreImages(images: StoreImages(store: store, lease: lease), unpacker: unpacker)
@@ -201,7 +201,7 @@ struct StreamingLayerIngestTests {
     @Test func failedLowerLayerDiscardsUpper() async throws {
         let scratch = try TemporaryDirectory("kiln-stream-ingest")
         defer { scratch.remove() }
-        let (store, lease, manifest, tars) = try makeTwoLayerImage(scratch)
+        let (store, lease, manifest, tars) = try await makeTwoLayerImage(scratch)
         defer { try? lease.release() }
         let unpacker = LayerUnpacker(store: store, lease: lease, logger: .discard) {}
         let destination = UnpackingStoreImages(images: StoreImages(store: store, lease: lease), unpacker: unpacker)

@@ -55,7 +55,7 @@ struct BuildCommandTests {
         #expect(bytes.suffix(1024).allSatisfy { $0 == 0 })
         let archive = workspace.path + "/stdout.tar"
         try Data(bytes).write(to: URL(fileURLWithPath: archive))
-        let listing = try ChildProcess.run("/bin/tar", arguments: ["-tf", archive])
+        let listing = try await ChildProcess.run("/bin/tar", arguments: ["-tf", archive])
         let listed = String(decoding: listing.standardOutput, as: UTF8.self)
         #expect(listing.status == .exited(0))
         #expect(listed.split(separator: "\n").contains("index.json"), "\(listed)")

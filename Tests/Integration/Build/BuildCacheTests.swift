@@ -82,7 +82,7 @@ struct BuildCacheTests {
         #expect(warm.cached == [2, 3, 4, 5], "\(warm.result.stderr)")
 
         // Touching a file changes its time, not its content: still cached.
-        try Command.run("/usr/bin/touch", ["-d", "2001-01-01", context.appending("two.txt")])
+        try await Command.run("/usr/bin/touch", ["-d", "2001-01-01", context.appending("two.txt")])
         let touched = try await Self.build(kiln, "-t", name)
         #expect(touched.cached == [2, 3, 4, 5], "\(touched.result.stderr)")
 

@@ -82,14 +82,14 @@ struct BuildCommandTests {
         #expect(Inspect.text(context.appending("iid")) == identifier)
         #expect(Inspect.text(context.appending("local-out/out.txt")) == "out\n")
         #expect(Inspect.isRegularFile(context.appending("local-out/bin/busybox")))
-        let listing = try Command.run("/bin/tar", ["-tf", context.appending("fs.tar")])
+        let listing = try await Command.run("/bin/tar", ["-tf", context.appending("fs.tar")])
         #expect(listing.split(separator: "\n").contains("out.txt"))
         for archive in ["image-oci.tar", "image-docker.tar"] {
-            let files = try Command.run("/bin/tar", ["-tf", context.appending(archive)])
+            let files = try await Command.run("/bin/tar", ["-tf", context.appending(archive)])
             #expect(files.contains("manifest.json"), "\(archive)")
         }
         if Host.hasExecutable("skopeo") {
-            let inspected = try Command.run("skopeo", ["inspect", "--config", "oci-archive:" + context.appending("image-oci.tar")])
+            let inspected = try await Command.run("skopeo", ["inspect", "--config", "oci-archive:" + context.appending("image-oci.tar")])
             #expect(inspected.contains("\"diff_ids\""))
         }
     }
@@ -109,7 +109,7 @@ struct BuildCommandTests {
         // A tar of the context on standard input.
         try context.write("tarred/Containerfile", "FROM kiln-test/busybox:1\nCOPY data.txt /data.txt\n")
         try context.write("tarred/data.txt", "from the archive\n")
-        try Command.run("/bin/tar", ["-C", context.appending("tarred"), "-czf", context.appending("context.tar.gz"), "."])
+        try await Command.run("/bin/tar", ["-C", context.appending("tarred"), "-czf", context.appending("context.tar.gz"), "."])
         let archive = [UInt8](try Data(contentsOf: URL(fileURLWithPath: context.appending("context.tar.gz"))))
         let fromTar = BuildHarness.uniqueName("stdin")
         let second = await kiln.run(["build", "-q", "-t", fromTar, "-f", "Containerfile", "-"], stdin: archive)

@@ -90,7 +90,7 @@ struct BuildCopyTests {
         #expect(Inspect.text(root + "/ok-followed") == "inside\n")
         let passwd = try String(contentsOfFile: "/etc/passwd", encoding: .utf8)
         for layer in try Inspect.layerFiles(of: image) {
-            let text = try Command.run("/bin/sh", ["-c", "gzip -dc \"$0\"", layer])
+            let text = try await Command.run("/bin/sh", ["-c", "gzip -dc \"$0\"", layer])
             #expect(!text.contains(canary))
             #expect(!text.contains(passwd))
         }
@@ -132,7 +132,7 @@ struct BuildCopyTests {
         defer { context.remove() }
         let victim = context.appending("victim")
         try context.write("victim/hello", "victim\n", mode: 0o644)
-        let before = try Command.run("/bin/sh", ["-c", "ls -lanA --time-style=+%s \"$0\"; stat -c '%a %u %g %Y' \"$0\"; sha256sum \"$0\"/hello", victim])
+        let before = try await Command.run("/bin/sh", ["-c", "ls -lanA --time-style=+%s \"$0\"; stat -c '%a %u %g %Y' \"$0\"; sha256sum \"$0\"/hello", victim])
         let (root, _, result) = try await BuildRunTests.build(
             """
             FROM kiln-test/busybox:1
@@ -144,7 +144,7 @@ struct BuildCopyTests {
 
             """, files: ["f": "payload\n"], in: context)
         try #require(result.status == 0, "\(result.stderr)")
-        let after = try Command.run("/bin/sh", ["-c", "ls -lanA --time-style=+%s \"$0\"; stat -c '%a %u %g %Y' \"$0\"; sha256sum \"$0\"/hello", victim])
+        let after = try await Command.run("/bin/sh", ["-c", "ls -lanA --time-style=+%s \"$0\"; stat -c '%a %u %g %Y' \"$0\"; sha256sum \"$0\"/hello", victim])
         #expect(before == after, "the victim directory changed")
         #expect(Inspect.text(root + victim + "/pwn") == "payload\n")
         #expect(Inspect.mode(root + victim + "/hello")?.permissions == 0o4777)

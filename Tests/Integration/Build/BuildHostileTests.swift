@@ -80,7 +80,7 @@ struct BuildHostileTests {
         defer { context.remove() }
         let canary = "/tmp/kiln-nss-canary-\(UUID().uuidString.prefix(8))"
         try context.write("nss.c", "#include <fcntl.h>\n__attribute__((constructor)) static void run(void) { creat(\"\(canary)\", 0644); }\n")
-        try Command.run("/usr/bin/cc", ["-shared", "-fPIC", "-o", context.appending("libnss_files.so.2"), context.appending("nss.c")])
+        try await Command.run("/usr/bin/cc", ["-shared", "-fPIC", "-o", context.appending("libnss_files.so.2"), context.appending("nss.c")])
         let base = BuildHarness.uniqueName("nss")
         try context.write(
             "base/Dockerfile",
@@ -144,7 +144,7 @@ struct BuildHostileTests {
         #expect(!mounts.contains(root))
         let store = try Store.open(root: root)
         #expect(try store.verify(deep: true).isHealthy)
-        let containers = try Command.run("runc", ["--root", root + "/runc", "list", "-q"])
+        let containers = try await Command.run("runc", ["--root", root + "/runc", "list", "-q"])
         #expect(containers.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty)
     }
 }

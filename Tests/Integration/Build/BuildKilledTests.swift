@@ -40,7 +40,7 @@ struct BuildKilledTests {
         let pid = try #require((object["init_process_pid"] as? NSNumber)?.int32Value)
         #expect(kill(pid, 0) == 0, "the container's init process \(pid) should still run after the build was killed")
 
-        let collected = try KilnBinary.run(root: root, ["store", "gc"])
+        let collected = try await KilnBinary.run(root: root, ["store", "gc"])
         #expect(collected.status == 0, "\(collected.stderr)")
         #expect(Self.runcContainers(root).isEmpty, "the container of the killed build is still there")
         // The init process may stay a zombie for a moment until its parent reaps it.

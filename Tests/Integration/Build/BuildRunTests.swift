@@ -208,7 +208,7 @@ struct BuildRunTests {
         #expect(Inspect.exists(root + "/absent-ok"))
         #expect(!Inspect.exists(root + "/run/secrets"))
         for layer in try Inspect.layerFiles(of: image) {
-            let text = try Command.run("/bin/sh", ["-c", "gzip -dc \"$0\" | strings", layer])
+            let text = try await Command.run("/bin/sh", ["-c", "gzip -dc \"$0\" | strings", layer])
             #expect(!text.contains(canary), "a layer holds the secret")
         }
         let history = try BuildHarness.config(of: image).history?.compactMap(\.createdBy).joined() ?? ""

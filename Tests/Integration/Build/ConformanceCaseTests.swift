@@ -344,7 +344,7 @@ struct ConformanceCaseTests {
                     keys = ','.join(sorted(k for k in m.pax_headers if k in ('path', 'linkpath')))
                     print(m.name, keys or '-')
             """
-        let lines = try Command.run("python3", ["-c", script, layer]).split(separator: "\n").map(String.init)
+        let lines = try await Command.run("python3", ["-c", script, layer]).split(separator: "\n").map(String.init)
         #expect(lines.first == "no-gnu")
         let directory = "long/" + String(repeating: "d", count: 120)
         let file = directory + "/" + String(repeating: "f", count: 150)

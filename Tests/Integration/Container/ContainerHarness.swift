@@ -52,8 +52,10 @@ final class ContainerHarness: @unchecked Sendable {
         return try? ContainerRepository(store: store).find(name)
     }
 
-    /// Polls `condition` every 100 ms for up to `seconds`.
-    func eventually(_ seconds: Double = 10, _ condition: () async throws -> Bool) async rethrows -> Bool {
+    /// Polls `condition` every 100 ms for up to `seconds`. The bound is generous because it only
+    /// stops a test that would wait forever: inside the full suite, a test task can wait tens of
+    /// seconds for a thread of Swift's cooperative pool.
+    func eventually(_ seconds: Double = 60, _ condition: () async throws -> Bool) async rethrows -> Bool {
         let deadline = Date().addingTimeInterval(seconds)
         while Date() < deadline {
             if try await condition() { return true }

@@ -13,7 +13,7 @@ struct HealthTests {
         let archive = harness.directory.appending("archive")
         try FileManager.default.createDirectory(atPath: archive, withIntermediateDirectories: true)
         try FileManager.default.copyItem(atPath: harness.directory.appending("busybox.tar"), toPath: archive + "/layer.tar")
-        let digest = try Command.run("/usr/bin/sha256sum", [archive + "/layer.tar"]).prefix(64)
+        let digest = try await Command.run("/usr/bin/sha256sum", [archive + "/layer.tar"]).prefix(64)
         #if arch(arm64)
             let architecture = "arm64"
         #else
@@ -29,7 +29,7 @@ struct HealthTests {
         ).write(to: URL(fileURLWithPath: archive + "/config.json"))
         try Data(#"[{"Config":"config.json","RepoTags":["health:test"],"Layers":["layer.tar"]}]"#.utf8)
             .write(to: URL(fileURLWithPath: archive + "/manifest.json"))
-        try Command.run("/bin/tar", ["-C", archive, "-cf", harness.directory.appending("health.tar"), "manifest.json", "config.json", "layer.tar"])
+        try await Command.run("/bin/tar", ["-C", archive, "-cf", harness.directory.appending("health.tar"), "manifest.json", "config.json", "layer.tar"])
         let loaded = await harness.kiln("load", "-i", harness.directory.appending("health.tar"))
         #expect(loaded.status == 0, "\(loaded.stderr)")
     }
@@ -42,7 +42,7 @@ struct HealthTests {
             #expect(listed.stdout.contains("(health: starting)"), "ps: \(listed.stdout) \(listed.stderr)")
 
             _ = await harness.kiln("exec", "checked", "touch", "/tmp/healthy")
-            let healthy = await harness.eventually(30) {
+            let healthy = await harness.eventually {
                 await harness.kiln("ps", "--format", "{{.Status}}").stdout.contains("(healthy)")
             }
             #expect(healthy)
@@ -66,7 +66,7 @@ struct HealthTests {
                 "run", "-d", "--name", "flagged", "--health-cmd", "true", "--health-interval", "200ms", "--health-start-period", "0s",
                 "health:test")
             #expect(started.status == 0, "\(started.stderr)")
-            let healthy = await harness.eventually(30) {
+            let healthy = await harness.eventually {
                 await harness.kiln("ps", "--filter", "name=flagged", "--format", "{{.Status}}").stdout.contains("(healthy)")
             }
             #expect(healthy)

@@ -53,7 +53,7 @@ struct IsolationTests {
 
             process.signal(SIGTERM)
             #expect(await process.wait() == .exited(42))
-            let removed = await harness.eventually(5) { await harness.kiln("ps", "-aq").stdout.isEmpty }
+            let removed = await harness.eventually { await harness.kiln("ps", "-aq").stdout.isEmpty }
             #expect(removed)
         }
     }

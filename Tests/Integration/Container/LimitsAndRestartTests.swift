@@ -16,7 +16,7 @@ struct LimitsAndRestartTests {
                 ContainerHarness.image, "sh", "-c", "echo run >> /runs/count; exit 1")
             #expect(started.status == 0, "\(started.stderr)")
 
-            let ended = await harness.eventually(15) {
+            let ended = await harness.eventually {
                 (try? harness.container("flaky"))??.status == .exited
             }
             #expect(ended)
@@ -48,7 +48,7 @@ struct LimitsAndRestartTests {
                 "run", "-d", "--name", "looping", "--network", "none", "--restart", "always", ContainerHarness.image,
                 "sh", "-c", "sleep 0.3; exit 1")
             #expect(started.status == 0, "\(started.stderr)")
-            let restarted = await harness.eventually(10) {
+            let restarted = await harness.eventually {
                 ((try? harness.container("looping"))??.state.restartCount ?? 0) >= 1
             }
             #expect(restarted)
@@ -115,7 +115,7 @@ struct LimitsAndRestartTests {
                 "false")
             #expect(started.status == 0, "\(started.stderr)")
             // The third restart waits 400 ms, long enough to catch it in the restarting state.
-            let restarting = try await harness.eventually(10) {
+            let restarting = try await harness.eventually {
                 let record = try harness.container("waiting")
                 return record?.status == .restarting && (record?.state.restartCount ?? 0) >= 2
             }
@@ -127,7 +127,7 @@ struct LimitsAndRestartTests {
 
             let killed = await harness.kiln("kill", "-s", "HUP", "waiting")
             #expect(killed.status == 0, "\(killed.stderr)")
-            let ended = try await harness.eventually(5) { try harness.container("waiting")?.status == .exited }
+            let ended = try await harness.eventually { try harness.container("waiting")?.status == .exited }
             #expect(ended)
             try await Task.sleep(for: .seconds(1))
             #expect(try harness.container("waiting")?.status == .exited)
@@ -176,7 +176,7 @@ struct LimitsAndRestartTests {
                     ContainerHarness.image, "sh", "-c", grow,
                 ])
             #expect(detached.status == 0, "\(detached.stderr)")
-            let ended = try await harness.eventually(10) { try harness.container("hungry-detached")?.status == .exited }
+            let ended = try await harness.eventually { try harness.container("hungry-detached")?.status == .exited }
             #expect(ended)
             #expect(try harness.container("hungry-detached")?.state.oomKilled == true)
 

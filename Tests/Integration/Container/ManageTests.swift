@@ -43,7 +43,7 @@ struct ManageTests {
             #expect(echoed.status == 5)
             #expect(await harness.kiln("exec", "-u", "appuser", "-w", "/tmp", "box", "sh", "-c", "id -u; pwd").stdout == "1001\n/tmp\n")
             #expect(await harness.kiln("exec", "-d", "box", "touch", "/tmp/detached").status == 0)
-            let seen = await harness.eventually(5) { await harness.kiln("exec", "box", "ls", "/tmp/detached").status == 0 }
+            let seen = await harness.eventually { await harness.kiln("exec", "box", "ls", "/tmp/detached").status == 0 }
             #expect(seen)
 
             // As `docker exec`: the reason once, 127 for a missing command, 126 for one that
@@ -74,7 +74,7 @@ struct ManageTests {
             #expect(await harness.kiln("run", "-d", "--name", "box", ContainerHarness.image, "sleep", "1000").status == 0)
 
             let line = "\(kiln) --root \(harness.root) exec -it box sh -c 'tty; read answer; echo got-$answer; exit 4'"
-            let result = try Command.status(
+            let result = try await Command.status(
                 "/usr/bin/script", ["-qec", line, "/dev/null"], input: Data("yes\n".utf8))
             #expect(result.status == 4, "\(result.stdout)\(result.stderr)")
             #expect(result.stdout.contains("/dev/pts/"))

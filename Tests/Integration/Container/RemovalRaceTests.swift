@@ -18,7 +18,7 @@ struct RemovalRaceTests {
     {
         try await Task.detached {
             if delay > 0 { usleep(UInt32(delay) * 1000) }
-            return try KilnBinary.run(root: root, arguments, timeout: 120)
+            return try await KilnBinary.run(root: root, arguments, timeout: 120)
         }.value
     }
 
@@ -72,13 +72,13 @@ struct RemovalRaceTests {
                 }
             }
 
-            let verified = try KilnBinary.run(root: harness.root, ["store", "verify"])
+            let verified = try await KilnBinary.run(root: harness.root, ["store", "verify"])
             #expect(verified.status == 0, "\(verified.stdout)\(verified.stderr)")
             // Every container left can still be committed, which reads its image's blobs.
-            for container in try KilnBinary.run(root: harness.root, ["ps", "-a", "--format", "{{.Names}}"]).stdout
+            for container in try await KilnBinary.run(root: harness.root, ["ps", "-a", "--format", "{{.Names}}"]).stdout
                 .split(separator: "\n")
             {
-                let committed = try KilnBinary.run(root: harness.root, ["commit", String(container), "kept:\(container)"])
+                let committed = try await KilnBinary.run(root: harness.root, ["commit", String(container), "kept:\(container)"])
                 #expect(committed.status == 0, "\(container): \(committed.stderr)")
             }
             print("run \(mode) beside rmi -f, \(Self.rounds) rounds: \(outcomes.sorted { $0.key < $1.key })")
@@ -92,9 +92,9 @@ struct RemovalRaceTests {
             // 128 MiB of random data makes the unpack take long enough to remove the image during it.
             let tree = harness.directory.appending("big-tree")
             try BusyboxTree.make(at: tree)
-            try Command.run("/bin/sh", ["-c", "head -c 134217728 /dev/urandom > \(tree)/big.bin"])
+            try await Command.run("/bin/sh", ["-c", "head -c 134217728 /dev/urandom > \(tree)/big.bin"])
             let tar = harness.directory.appending("big.tar")
-            try Command.run("/bin/tar", ["--numeric-owner", "-C", tree, "-cf", tar, "."])
+            try await Command.run("/bin/tar", ["--numeric-owner", "-C", tree, "-cf", tar, "."])
             let image = "127.0.0.1:1/big:1"
             let imported = await harness.kiln("import", tar, image)
             try #require(imported.status == 0, "\(imported.stderr)")
@@ -116,7 +116,7 @@ struct RemovalRaceTests {
             #expect(removed.status == 0, "\(removed.stderr)")
             #expect(created.status == 125, "\(created.stdout)\(created.stderr)")
             #expect(created.stderr.contains("was removed while the container was being created"), "\(created.stderr)")
-            let verified = try KilnBinary.run(root: harness.root, ["store", "verify"])
+            let verified = try await KilnBinary.run(root: harness.root, ["store", "verify"])
             #expect(verified.status == 0, "\(verified.stdout)\(verified.stderr)")
             #expect(!verified.stdout.contains("Leftovers"), "\(verified.stdout)")
             #expect(harness.entries("snapshots") == [])

@@ -284,7 +284,7 @@ struct RunTests {
             #expect(harness.entries("volumes") == [])
             #expect(harness.mountsBelowRoot() == [])
             #expect(await harness.eventually { harness.entries("trash").isEmpty })
-            let runcState = try Command.status("runc", ["--root", harness.root + "/runc", "state", id])
+            let runcState = try await Command.status("runc", ["--root", harness.root + "/runc", "state", id])
             #expect(runcState.status != 0)
         }
     }
@@ -296,13 +296,13 @@ struct RunTests {
             let database = harness.root + "/kiln.db"
             let first = await harness.kiln("run", "--rm", ContainerHarness.image, "true")
             #expect(first.status == 0, "\(first.stderr)")
-            let recorded = try Command.run("sqlite3", [database, "SELECT chain_id FROM snapshots"])
+            let recorded = try await Command.run("sqlite3", [database, "SELECT chain_id FROM snapshots"])
             #expect(!recorded.isEmpty)
 
-            try Command.run("sqlite3", [database, "DELETE FROM snapshots"])
+            try await Command.run("sqlite3", [database, "DELETE FROM snapshots"])
             let second = await harness.kiln("run", "--rm", ContainerHarness.image, "true")
             #expect(second.status == 0, "\(second.stderr)")
-            #expect(try Command.run("sqlite3", [database, "SELECT chain_id FROM snapshots"]) == recorded)
+            await #expect(try Command.run("sqlite3", [database, "SELECT chain_id FROM snapshots"]) == recorded)
         }
     }
 
@@ -375,7 +375,7 @@ struct RunTests {
             #expect(harness.entries("containers") == [])
             #expect(harness.entries("work") == [])
             #expect(harness.mountsBelowRoot() == [])
-            let runcList = try Command.run("runc", ["--root", harness.root + "/runc", "list", "-q"])
+            let runcList = try await Command.run("runc", ["--root", harness.root + "/runc", "list", "-q"])
             #expect(runcList == "")
         }
     }

@@ -85,7 +85,7 @@ struct SnapshotterTests {
                 let result = await kiln("build", "--no-cache", "--progress=plain", "-t", image, "-f", file, ".")
                 try #require(result.status == 0, "\(method) \(file): \(result.stderr)")
                 let root = try fixture.filesystem(of: image)
-                results[method + file] = try Command.run(
+                results[method + file] = try await Command.run(
                     "/bin/sh", ["-c", "cd \"$0\" && find . -printf '%p %y %m %U %G %s %l\\n' | sort", root])
             }
         }

@@ -18,16 +18,28 @@ enum KilnBinary {
     static var isAvailable: Bool { path != nil }
 
     /// Runs `kiln --root ROOT ARGUMENTS...` and returns its status and output. `environment`
-    /// replaces the test's environment when given.
+    /// replaces the test's environment when given. Blocks the calling thread.
     static func run(
         root: String, _ arguments: [String], input: Data? = nil, environment: [String: String]? = nil,
         timeout: TimeInterval = 1200
     ) throws -> Command.Result {
+        try Command.status(try located(), ["--root", root] + arguments, input: input, environment: environment, timeout: timeout)
+    }
+
+    /// Runs kiln as the blocking `run` does, on a thread of its own (see `Command.run`).
+    static func run(
+        root: String, _ arguments: [String], input: Data? = nil, environment: [String: String]? = nil,
+        timeout: TimeInterval = 1200
+    ) async throws -> Command.Result {
+        try await Command.status(
+            try located(), ["--root", root] + arguments, input: input, environment: environment, timeout: timeout)
+    }
+
+    private static func located() throws -> String {
         guard let path else {
             throw Command.Failure(command: "kiln", status: -1, stderr: "the kiln binary is not built")
         }
-        return try Command.status(
-            path, ["--root", root] + arguments, input: input, environment: environment, timeout: timeout)
+        return path
     }
 }
 
