@@ -3,7 +3,7 @@ import Glibc
 
 /// The exit codes of `--rm` containers, kept after their records are deleted so that a
 /// `kiln wait` that was waiting can still print the code, as `docker wait` does. Each code is a
-/// file `<root>/exits/<container ID>` holding the number in decimal, written before the record
+/// file `<root>/exits/<container ID>` containing the number in decimal, written before the record
 /// is deleted.
 struct RemovedContainerExits {
     let directory: String
@@ -13,8 +13,13 @@ struct RemovedContainerExits {
     /// (SIGSTOP, a suspended machine) finds no code and prints the record's last one.
     static let retentionSeconds = 600
 
-    /// Writes `exitCode` for container `id`, then deletes codes older than `retentionSeconds`.
-    /// Failures are ignored: without the file, a waiter prints the last code the record had.
+    /// How often the directory is listed for expired codes, so that many `kiln run --rm` in a
+    /// row do not each list every code of the last `retentionSeconds`.
+    static let pruneIntervalSeconds = 60
+
+    /// Writes `exitCode` for container `id`, then deletes codes older than `retentionSeconds`
+    /// when the last such pass is `pruneIntervalSeconds` old. Failures are ignored: without the
+    /// file, a waiter prints the last code the record had.
     func keep(id: String, exitCode: Int32) {
         mkdir(directory, 0o700)
         let path = directory + "/" + id
@@ -38,9 +43,18 @@ struct RemovedContainerExits {
     }
 
     private func removeExpired(except id: String) {
-        guard let names = try? FileManager.default.contentsOfDirectory(atPath: directory) else { return }
+        // The modification time of `.pruned` is the time of the last pass.
+        let marker = directory + "/.pruned"
         let now = time(nil)
-        for name in names where name != id {
+        var markerStatus = stat()
+        if lstat(marker, &markerStatus) == 0, now - markerStatus.st_mtim.tv_sec < Self.pruneIntervalSeconds { return }
+        let fd = open(marker, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0o600)
+        guard fd >= 0 else { return }
+        futimens(fd, nil)
+        close(fd)
+
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: directory) else { return }
+        for name in names where name != id && name != ".pruned" {
             var status = stat()
             let path = directory + "/" + name
             guard lstat(path, &status) == 0, now - status.st_mtim.tv_sec > Self.retentionSeconds else { continue }
