@@ -109,6 +109,12 @@ extension DockerfileError {
         case .invalidSignal(let signal):
             return ("invalid stop signal \(quoted(signal))", "use a signal name such as SIGTERM or a number such as 15")
         case .invalidFileMode(let mode):
+            if !mode.isEmpty, mode.allSatisfy({ $0.isASCII && $0.isNumber }) {
+                return (
+                    "invalid --chmod value \(quoted(mode)): expected an octal mode between 0 and 07777",
+                    "use octal (0755, or 4755 with the setuid bit) or symbolic (u=rwx,go=rx) notation"
+                )
+            }
             return ("invalid --chmod value \(quoted(mode))", "use octal (0755) or symbolic (u=rwx,go=rx) notation")
         case .invalidChecksum(let checksum):
             return ("invalid --checksum \(quoted(checksum))", "use ALGORITHM:HEX, such as sha256: followed by 64 hex digits")

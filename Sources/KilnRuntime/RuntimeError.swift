@@ -65,6 +65,17 @@ public struct RuntimeError: KilnError, Equatable {
         }
     }
 
+    /// Returns what to do when runc could not set a resource limit, which `kiln create` checks
+    /// against kiln's own hard limits but which still fails for a container created while kiln
+    /// had more, or for `nofile` above /proc/sys/fs/nr_open.
+    static func rlimitHint(_ detail: String) -> String? {
+        guard let range = detail.range(of: "error setting rlimit type ") else { return nil }
+        let number = Int32(detail[range.upperBound...].prefix { $0.isNumber }) ?? -1
+        let name = Ulimit.resources.first { $0.value == number }?.key ?? "resource \(number)"
+        return "runc could not set the \(name) limit: lower its --ulimit hard value to kiln's own (ulimit -H), "
+            + "and for nofile to at most /proc/sys/fs/nr_open, or run kiln with CAP_SYS_RESOURCE"
+    }
+
     public var diagnostic: Diagnostic {
         switch kind {
         case .runcNotFound:
@@ -87,7 +98,7 @@ public struct RuntimeError: KilnError, Equatable {
             message += " failed with exit status \(status)"
             let detail = stderr.trimmingCharacters(in: .whitespacesAndNewlines)
             if !detail.isEmpty { message += ": \(detail)" }
-            return .error(message)
+            return .error(message, hint: Self.rlimitHint(detail))
         case .unknownUser(let name):
             return .error(
                 "unknown user \"\(name)\": no such user in the image's /etc/passwd",

@@ -108,10 +108,56 @@ struct BuildCommandTests {
         #expect(result.status == 125)
         #expect(
             result.stderr.contains(
-                "kiln build: invalid value \"type=local,dest=-\" for --output: type=local copies the filesystem into a directory and cannot write to standard output; use -o - (or type=tar,dest=-) for a tar stream, or dest=./- for a directory named -"
+                "kiln build: invalid value \"type=local,dest=-\" for --output: type=local copies the filesystem into a directory and cannot write to standard output; use -o - (or type=tar,dest=-) for a tar stream, or type=local,dest=./- for a directory named -"
             ), "\(result.stderr)")
         #expect(!FileManager.default.fileExists(atPath: workspace.context + "/-"))
         #expect(try workspace.tags().isEmpty)
+    }
+
+    /// buildx reads `-o` as one CSV record, and a value of several fields needs key=value in each.
+    @Test(arguments: [
+        ("a,b", "field \"a\" is not key=value"), (",", "field \"\" is not key=value"),
+        ("type=local,out", "field \"out\" is not key=value"), ("dest=out,x=1", "unsupported key \"x\""),
+        ("dest=out,dest=again", "type is required"), ("\"type=local", "it is not valid comma-separated text: a quoted field is not closed"),
+    ])
+    func malformedOutputFails(_ output: String, _ reason: String) async throws {
+        let workspace = BuildWorkspace()
+        workspace.write("Dockerfile", "FROM scratch\nLABEL malformed=1\n")
+        let before = try FileManager.default.contentsOfDirectory(atPath: workspace.context).sorted()
+        let result = await workspace.run(["build", "-t", "malformed/app:1", "-o", output, "."])
+        #expect(result.status == 125)
+        #expect(result.stderr.contains("kiln build: invalid value \"\(output)\" for --output: \(reason)"), "\(result.stderr)")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: workspace.context).sorted() == before)
+        #expect(try workspace.tags().isEmpty)
+    }
+
+    /// A path with a comma is a quoted field. As in buildx, a single field that does not start
+    /// with `type=` is a path, even with `=` in it.
+    @Test func outputPathsAsBuildxReadsThem() async throws {
+        let workspace = BuildWorkspace()
+        workspace.write("Dockerfile", "FROM scratch\nLABEL paths=1\n")
+        let quoted = await workspace.run(["build", "-q", "-t", "paths/app:1", "-o", "type=local,\"dest=a,b\"", "."])
+        #expect(quoted.status == 0, "\(quoted.stderr)")
+        var isDirectory: ObjCBool = false
+        #expect(FileManager.default.fileExists(atPath: workspace.context + "/a,b", isDirectory: &isDirectory))
+        #expect(isDirectory.boolValue)
+
+        let bare = await workspace.run(["build", "-q", "-t", "paths/app:2", "-o", "out=1", "."])
+        #expect(bare.status == 0, "\(bare.stderr)")
+        #expect(FileManager.default.fileExists(atPath: workspace.context + "/out=1"))
+    }
+
+    /// `--secret` is one CSV record as in buildx, so a quoted source may contain a comma.
+    @Test func secretSourceWithComma() async throws {
+        let workspace = BuildWorkspace()
+        workspace.write("Dockerfile", "FROM scratch\nLABEL secret=1\n")
+        workspace.write("x,y", "token\n")
+        let quoted = await workspace.run(["build", "-q", "-t", "secret/app:1", "--secret", "id=a,\"src=x,y\"", "."])
+        #expect(quoted.status == 0, "\(quoted.stderr)")
+
+        let malformed = await workspace.run(["build", "-q", "-t", "secret/app:2", "--secret", "id=a,src", "."])
+        #expect(malformed.status == 125)
+        #expect(malformed.stderr.contains("field \"src\" must be a key=value pair"), "\(malformed.stderr)")
     }
 
     @Test(arguments: ["", "type=local,dest=", "type=tar,dest="])

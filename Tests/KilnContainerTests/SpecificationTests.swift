@@ -133,6 +133,20 @@ struct MountSpecificationTests {
         }
     }
 
+    /// Docker's CLI reads `--mount` as one CSV record, so a quoted source may contain a comma.
+    @Test func quotedFieldKeepsComma() throws {
+        let directory = NSTemporaryDirectory() + "kiln-mount-a,b-" + UUID().uuidString
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let mount = try MountParser.mount("type=bind,\"source=\(directory)\",target=/t", workingDirectory: "/")
+        #expect(mount.source == directory)
+        #expect {
+            try MountParser.mount("type=bind,source=\"/a,target=/t", workingDirectory: "/")
+        } throws: { error in
+            (error as? ContainerError)?.diagnostic.message.contains("bare \" in non-quoted field") ?? false
+        }
+    }
+
     @Test func emptyFieldsBetweenCommasAreSkipped() throws {
         let mount = try MountParser.mount("type=tmpfs,,target=/t,", workingDirectory: "/")
         #expect(mount.destination == "/t")
@@ -160,5 +174,17 @@ struct MountSpecificationTests {
         try SecurityOptions.checkCapabilities(adding: ["NET_ADMIN", "cap_sys_time", "ALL"], dropping: ["all", "CHOWN"])
         #expect(throws: ContainerError.self) { try SecurityOptions.checkCapabilities(adding: ["FLY"], dropping: []) }
         #expect(throws: ContainerError.self) { try SecurityOptions.checkCapabilities(adding: [], dropping: ["NET"]) }
+    }
+
+    @Test func capabilityOutsideBoundingSetIsRejected() throws {
+        let bounding = ["CHOWN", "NET_ADMIN"]
+        try SecurityOptions.checkCapabilities(adding: ["ALL", "net_admin"], dropping: ["SYS_RESOURCE"], bounding: bounding)
+        let error = #expect(throws: ContainerError.self) {
+            try SecurityOptions.checkCapabilities(adding: ["CHOWN", "cap_sys_resource"], dropping: [], bounding: bounding)
+        }
+        #expect(
+            error?.diagnostic.message
+                == "invalid argument \"cap_sys_resource\" for \"--cap-add\" flag: kiln itself lacks CAP_SYS_RESOURCE (it is not in its capability bounding set), so no container it starts can have it; run kiln where it has CAP_SYS_RESOURCE, or leave out this --cap-add"
+        )
     }
 }

@@ -59,6 +59,8 @@ import Testing
         InvalidCase(text: "type=cache,target=/c,uid=-1", failure: .invalidValue("uid", "-1")),
         InvalidCase(text: "type=tmpfs,target=/t,size=lots", failure: .invalidValue("size", "lots")),
         InvalidCase(text: "type=bind,target=/b,mode=0755", failure: .keyNotAllowed("mode", .bind)),
+        InvalidCase(text: "type=cache,target=/c,mode=17777", failure: .invalidValue("mode", "17777")),
+        InvalidCase(text: "type=cache,target=/c,mode=+700", failure: .invalidValue("mode", "+700")),
         InvalidCase(text: "type=tmpfs,target=/t,uid=1", failure: .keyNotAllowed("uid", .tmpfs)),
         InvalidCase(text: "type=cache,target=/c,size=1m", failure: .keyNotAllowed("size", .cache)),
         InvalidCase(text: "type=cache,target=/c,env=X", failure: .keyNotAllowed("env", .cache)),

@@ -25,7 +25,10 @@ import Testing
         #expect(FileMode(parsing: "+x") == .symbolic("+x"))
         #expect(FileMode(parsing: "g=u") == .symbolic("g=u"))
         #expect(FileMode(parsing: "u+x-w") == .symbolic("u+x-w"))
-        for invalid in ["", "789", "rwxr-xr-x", "u", "u=rwz", "x+u", "u=rw,"] {
+        #expect(FileMode(parsing: "7777") == .octal(0o7777))
+        #expect(FileMode(parsing: "00007777") == .octal(0o7777))
+        // BuildKit rejects octal modes above 07777; chmod(2) would drop the extra bits.
+        for invalid in ["", "789", "rwxr-xr-x", "u", "u=rwz", "x+u", "u=rw,", "17777", "10000", "+755", "-0"] {
             #expect(FileMode(parsing: invalid) == nil, "\(invalid)")
         }
     }

@@ -25,6 +25,8 @@ import Testing
         #expect(capabilities.bounding.contains("CAP_NET_BIND_SERVICE"))
         #expect(!capabilities.bounding.contains("CAP_SYS_ADMIN"))
         #expect(capabilities.effective == capabilities.bounding)
+        #expect(capabilities.permitted == capabilities.bounding)
+        #expect(capabilities.inheritable.isEmpty)
         #expect(capabilities.ambient.isEmpty)
     }
 
@@ -43,7 +45,66 @@ import Testing
             $0.addedCapabilities = ["CHOWN"]
         }.process.capabilities.bounding
         #expect(onlyOne == ["CAP_CHOWN"])
-        #expect(try spec { $0.addedCapabilities = ["ALL"] }.process.capabilities.bounding.count == 41)
+        let all = try spec { $0.addedCapabilities = ["ALL"] }.process.capabilities.bounding
+        #expect(all.count == HostCapabilities.current.bounding.count)
+    }
+
+    /// docker/cli and moby: `ALL` added wins over everything dropped but named drops, `ALL`
+    /// dropped leaves the named adds, and a name both added and dropped stays.
+    @Test(arguments: [
+        (["ALL"], ["ALL"], LinuxCapabilities.all),
+        (["ALL"], ["NET_RAW", "sys_admin"], LinuxCapabilities.all.filter { $0 != "NET_RAW" && $0 != "SYS_ADMIN" }),
+        (["ALL", "NET_RAW"], ["NET_RAW"], LinuxCapabilities.all.filter { $0 != "NET_RAW" }),
+        (["CHOWN", "NET_ADMIN"], ["ALL"], ["CHOWN", "NET_ADMIN"]),
+        (["NET_RAW"], ["NET_RAW"], DockerDefaults.capabilities),
+        ([" cap_net_admin "], ["MKNOD"], DockerDefaults.capabilities.filter { $0 != "MKNOD" } + ["NET_ADMIN"]),
+    ])
+    func capabilityRulesMatchDocker(_ adding: [String], _ dropping: [String], _ expected: [String]) throws {
+        let result = try RuntimeSpec.capabilities(adding: adding, dropping: dropping, bounding: LinuxCapabilities.all)
+        #expect(result == expected)
+    }
+
+    /// runc cannot grant what kiln's own bounding set lacks, so `ALL` and the defaults leave it out.
+    @Test func capabilitiesStayInsideBoundingSet() throws {
+        let bounding = LinuxCapabilities.all.filter { $0 != "SYS_RESOURCE" && $0 != "CHOWN" }
+        let all = try RuntimeSpec.capabilities(adding: ["ALL"], dropping: [], bounding: bounding)
+        #expect(all == bounding)
+        let defaults = try RuntimeSpec.capabilities(adding: [], dropping: [], bounding: bounding)
+        #expect(defaults == DockerDefaults.capabilities.filter { $0 != "CHOWN" })
+    }
+
+    @Test func hostCapabilitiesFromStatus() {
+        let status = "Name:\tkiln\nCapInh:\t0000000000000000\nCapPrm:\t000001fffeffffff\nCapEff:\t0000000000000001\nCapBnd:\t000001fffeffffff\n"
+        let host = HostCapabilities.parse(status: status)
+        #expect(host.bounding.count == 40)
+        #expect(!host.bounding.contains("SYS_RESOURCE"))
+        #expect(host.bounding.contains("CHECKPOINT_RESTORE"))
+        #expect(host.effective == ["CHOWN"])
+        #expect(HostCapabilities.parse(status: "Name:\tkiln\n").bounding == LinuxCapabilities.all)
+    }
+
+    @Test func rlimitFailureGetsHint() {
+        let failed = RuntimeError(
+            .runcFailed(
+                subcommand: "run", containerID: "abc", status: 1,
+                stderr: "runc run failed: unable to start container process: error setting rlimit type 7: operation not permitted"))
+        #expect(failed.diagnostic.hint?.hasPrefix("runc could not set the nofile limit: lower its --ulimit hard value") == true)
+        let other = RuntimeError(.runcFailed(subcommand: "run", containerID: nil, status: 1, stderr: "exec failed"))
+        #expect(other.diagnostic.hint == nil)
+    }
+
+    @Test func ulimitAboveHostHardLimit() throws {
+        let unlimited = try Ulimit.parse("nofile=-1").get()
+        let reason = unlimited.ungrantableReason(hostHardLimit: 20000, canRaise: false)
+        #expect(
+            reason
+                == "the hard limit unlimited is above kiln's own hard limit for nofile (20000), and kiln lacks CAP_SYS_RESOURCE to raise it; use a hard limit up to 20000, such as nofile=20000:20000, or run kiln with CAP_SYS_RESOURCE or a higher hard limit"
+        )
+        let tooHigh = try Ulimit.parse("nproc=100:30000").get()
+        #expect(tooHigh.ungrantableReason(hostHardLimit: 20000, canRaise: false)?.contains("such as nproc=100:20000") == true)
+        #expect(unlimited.ungrantableReason(hostHardLimit: 20000, canRaise: true) == nil)
+        #expect(unlimited.ungrantableReason(hostHardLimit: UInt64.max, canRaise: false) == nil)
+        #expect(try Ulimit.parse("nofile=1024:20000").get().ungrantableReason(hostHardLimit: 20000, canRaise: false) == nil)
     }
 
     @Test func unknownCapabilityIsRejected() {

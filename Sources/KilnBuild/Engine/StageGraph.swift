@@ -145,7 +145,7 @@ struct StageGraph {
 
     /// The `from=` value of a mount whose other values still need expansion.
     private static func mountFrom(_ text: String) -> String? {
-        for field in text.split(separator: ",") {
+        for field in (try? CSVRecord.fields(text)) ?? [] {
             let parts = field.split(separator: "=", maxSplits: 1)
             if parts.count == 2, parts[0].lowercased() == "from" { return String(parts[1]) }
         }

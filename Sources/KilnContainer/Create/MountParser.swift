@@ -1,4 +1,5 @@
 import Foundation
+import KilnDiagnostics
 import KilnRuntime
 import KilnSystem
 
@@ -74,7 +75,14 @@ enum MountParser {
         var readOnly = false
         var noCopy = false
         var options: [String] = []
-        for field in value.split(separator: ",") {
+        let fields: [String]
+        do {
+            fields = try CSVRecord.fields(value)
+        } catch {
+            throw invalid("it is not valid comma-separated text: \(error.reason)")
+        }
+        // Empty fields (`type=tmpfs,,target=/t,`) are skipped, where Docker's CLI rejects them.
+        for field in fields where !field.isEmpty {
             let parts = field.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
             let key = parts[0].lowercased()
             let setting = parts.count > 1 ? parts[1] : nil

@@ -28,7 +28,7 @@ public struct ResourceOptions: Sendable, Equatable {
     public static let minimumMemory: Int64 = 6 << 20
 
     /// Checks the values with Docker's rules and turns them into limits. Throws `invalidOption`
-    /// naming the flag for a bad value, and `resourceUnsupported` for a limit that `cgroups`
+    /// naming the flag for a bad value or a `--ulimit` that runc could not set on this host, and `resourceUnsupported` for a limit that `cgroups`
     /// cannot apply. As in Docker, `-m` without `--memory-swap` allows as much swap as memory
     /// where the host accounts swap, and `-m 0` or `--pids-limit 0` means no limit.
     public func limits(cgroups: CgroupSupport, onlineCPUs: Int) throws -> ResourceLimits {
@@ -90,6 +90,10 @@ public struct ResourceOptions: Sendable, Equatable {
         for text in ulimits {
             switch Ulimit.parse(text) {
             case .success(let ulimit):
+                let canRaise = HostCapabilities.current.effective.contains("SYS_RESOURCE")
+                if let reason = ulimit.ungrantableReason(hostHardLimit: Ulimit.hostHardLimit(ulimit.name), canRaise: canRaise) {
+                    throw ContainerError(.invalidOption(flag: "--ulimit", value: text, reason: reason))
+                }
                 limits.ulimits = (limits.ulimits ?? []).filter { $0.name != ulimit.name } + [ulimit]
             case .failure(let invalid):
                 throw ContainerError(.invalidOption(flag: "--ulimit", value: text, reason: invalid.reason))

@@ -36,13 +36,27 @@ public struct SecurityOptions: Sendable, Equatable {
         }
     }
 
-    /// Checks `--cap-add` and `--cap-drop` names (`NET_ADMIN`, `CAP_NET_ADMIN`, `ALL`).
-    public static func checkCapabilities(adding: [String], dropping: [String]) throws {
+    /// Checks `--cap-add` and `--cap-drop` names (`NET_ADMIN`, `CAP_NET_ADMIN`, `ALL`). Each
+    /// capability named in `--cap-add` must be in `bounding`, kiln's own bounding set, because
+    /// runc cannot grant one outside it. `ALL` means the whole bounding set, as in Podman.
+    public static func checkCapabilities(
+        adding: [String], dropping: [String], bounding: [String] = HostCapabilities.current.bounding
+    ) throws {
         for (flag, names) in [("--cap-add", adding), ("--cap-drop", dropping)] {
             if let unknown = names.first(where: { !LinuxCapabilities.isKnown($0) }) {
                 throw ContainerError(
                     .invalidOption(flag: flag, value: unknown, reason: "Linux has no such capability; write a name such as NET_ADMIN or ALL"))
             }
+        }
+        for name in adding {
+            guard let canonical = LinuxCapabilities.canonicalName(name), canonical != "ALL", !bounding.contains(canonical)
+            else { continue }
+            throw ContainerError(
+                .invalidOption(
+                    flag: "--cap-add", value: name,
+                    reason:
+                        "kiln itself lacks CAP_\(canonical) (it is not in its capability bounding set), so no container it starts can have it; run kiln where it has CAP_\(canonical), or leave out this --cap-add"
+                ))
         }
     }
 

@@ -42,6 +42,7 @@ extension ContainerManager {
         let exited = updated ?? container
         await cleanUpAfterExit(exited)
         if exited.specification.autoRemove {
+            removedExits.keep(id: exited.id, exitCode: exited.state.exitCode)
             try? discard(exited, volumes: true)
         }
         return exited

@@ -122,10 +122,11 @@ extension ContainerManager {
     }
 
     /// Records the container's end, or removes a `--rm` container, whose record then goes away
-    /// without the exit being written first.
+    /// without the exit being written first. Its exit code stays in `removedExits` for `kiln wait`.
     private func recordExit(_ container: Container, exit: ContainerExit) {
-        if container.specification.autoRemove, (try? discardAfterRun(container)) != nil {
-            return
+        if container.specification.autoRemove {
+            removedExits.keep(id: container.id, exitCode: exit.exitCode)
+            if (try? discardAfterRun(container)) != nil { return }
         }
         _ = try? repository.update(container.id) { current in
             current.status = .exited

@@ -55,6 +55,9 @@ public final class ContainerManager: Sendable {
     /// `<root>/volumes`: named and anonymous volumes, each a directory `<name>/_data`.
     public var volumesDirectory: String { store.layout.root + "/volumes" }
 
+    /// `<root>/exits`: the exit codes of removed `--rm` containers, for `kiln wait`.
+    var removedExits: RemovedContainerExits { RemovedContainerExits(directory: store.layout.root + "/exits") }
+
     // MARK: Creating
 
     /// Creates a container from `image`: unpacks its missing layers, records the container and
@@ -364,8 +367,15 @@ public final class ContainerManager: Sendable {
         change?.watchProcess(container.state.monitorPID ?? 0)
         var current = container
         while ContinuousClock.now < deadline {
-            // A `--rm` container's monitor deletes the record once the container ended.
-            guard let record = try? repository.container(id: current.id) else { return current }
+            // A `--rm` container's monitor deletes the record once the container ended, and
+            // keeps its exit code in a file first.
+            guard let record = try? repository.container(id: current.id) else {
+                if let exitCode = removedExits.exitCode(id: current.id) {
+                    current.status = .exited
+                    current.state.exitCode = exitCode
+                }
+                return current
+            }
             current = await reconcile(record)
             if !current.status.isActive { return current }
             let slice = min(deadline - ContinuousClock.now, .seconds(1))

@@ -1,3 +1,5 @@
+import KilnDiagnostics
+
 /// The options of a `--mount` value as written, split like Go's CSV reader splits one record.
 struct MountFields: Sendable, Hashable {
     /// Keys in lower case, and values (nil for a bare word such as `ro`), in order.
@@ -30,59 +32,13 @@ struct MountFields: Sendable, Hashable {
         self.values = values
     }
 
-    /// Splits one CSV record into fields: `,` separates, `"` quotes a field and `""` is a quote
-    /// inside a quoted field.
+    /// Splits one CSV record into fields as `CSVRecord` does, but rejects an empty text.
     static func csvFields(_ text: String) throws(MountFailure) -> [String] {
         guard !text.isEmpty else { throw .csv("it is empty") }
-
-        var fields: [String] = []
-        var field = String.UnicodeScalarView()
-        var scalars = text.unicodeScalars.makeIterator()
-        var atFieldStart = true
-        var inQuotes = false
-        var afterClosingQuote = false
-        var column = 0
-        while let scalar = scalars.next() {
-            column += 1
-
-            if inQuotes {
-                if scalar == "\"" {
-                    inQuotes = false
-                    afterClosingQuote = true
-                } else {
-                    field.append(scalar)
-                }
-                continue
-            }
-            if afterClosingQuote {
-                afterClosingQuote = false
-                if scalar == "\"" {
-                    // A doubled quote inside a quoted field.
-                    field.append("\"")
-                    inQuotes = true
-                    continue
-                }
-                guard scalar == "," else { throw .csv("extraneous \" in field at column \(column)") }
-            }
-
-            if scalar == "," {
-                fields.append(String(field))
-                field = String.UnicodeScalarView()
-                atFieldStart = true
-                continue
-            }
-            if scalar == "\"" {
-                guard atFieldStart else { throw .csv("bare \" in non-quoted field at column \(column)") }
-                inQuotes = true
-                atFieldStart = false
-                continue
-            }
-            atFieldStart = false
-            field.append(scalar)
+        do {
+            return try CSVRecord.fields(text)
+        } catch {
+            throw .csv(error.reason)
         }
-
-        if inQuotes { throw .csv("a quoted field is not closed") }
-        fields.append(String(field))
-        return fields
     }
 }

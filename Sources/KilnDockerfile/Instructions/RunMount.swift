@@ -139,7 +139,9 @@ public struct RunMount: Sendable, Hashable, Codable {
                 guard type == .cache else { throw .keyNotAllowed(key, type) }
                 sharing = parsed
             case "mode":
-                guard let parsed = UInt32(value, radix: 8) else { throw .invalidValue(key, value) }
+                // Without the check, chmod(2) would drop bits above 07777 silently.
+                guard FileMode.isOctalDigits(value), let parsed = UInt32(value, radix: 8), parsed <= FileMode.maximumOctal
+                else { throw .invalidValue(key, value) }
                 mode = parsed
             case "uid":
                 guard let parsed = UInt32(value) else { throw .invalidValue(key, value) }

@@ -1,3 +1,5 @@
+import Glibc
+
 /// A container's cgroup limits, with Docker's `HostConfig` units: bytes, billionths of a CPU,
 /// a relative weight and a process count. Nil means no limit.
 public struct ResourceLimits: Codable, Sendable, Equatable {
@@ -72,6 +74,41 @@ public struct Ulimit: Codable, Sendable, Equatable {
             return .failure(Invalid(reason: "the soft limit \(soft) is above the hard limit \(hard)"))
         }
         return .success(Ulimit(name: name, soft: soft, hard: hard))
+    }
+
+    /// The `setrlimit` resource numbers by `--ulimit` name, from glibc's <sys/resource.h>.
+    static let resources: [String: Int32] = [
+        "as": Int32(RLIMIT_AS.rawValue), "core": Int32(RLIMIT_CORE.rawValue), "cpu": Int32(RLIMIT_CPU.rawValue),
+        "data": Int32(RLIMIT_DATA.rawValue), "fsize": Int32(RLIMIT_FSIZE.rawValue),
+        "locks": Int32(__RLIMIT_LOCKS.rawValue), "memlock": Int32(__RLIMIT_MEMLOCK.rawValue),
+        "msgqueue": Int32(__RLIMIT_MSGQUEUE.rawValue), "nice": Int32(__RLIMIT_NICE.rawValue),
+        "nofile": Int32(RLIMIT_NOFILE.rawValue), "nproc": Int32(__RLIMIT_NPROC.rawValue),
+        "rss": Int32(__RLIMIT_RSS.rawValue), "rtprio": Int32(__RLIMIT_RTPRIO.rawValue),
+        "rttime": Int32(__RLIMIT_RTTIME.rawValue), "sigpending": Int32(__RLIMIT_SIGPENDING.rawValue),
+        "stack": Int32(RLIMIT_STACK.rawValue),
+    ]
+
+    /// Returns kiln's own hard limit of resource `name` (`RLIM_INFINITY` for unlimited), or nil
+    /// for a name `setrlimit` does not know or when `getrlimit` fails.
+    public static func hostHardLimit(_ name: String) -> UInt64? {
+        guard let resource = resources[name] else { return nil }
+        var current = rlimit()
+        guard getrlimit(__rlimit_resource_t(UInt32(resource)), &current) == 0 else { return nil }
+        return UInt64(current.rlim_max)
+    }
+
+    /// Returns why runc cannot set this limit, or nil when it can. runc raises a hard limit
+    /// above kiln's own `hostHardLimit` only when kiln has CAP_SYS_RESOURCE (`canRaise`);
+    /// otherwise `setrlimit` fails with EPERM after the container was created.
+    public func ungrantableReason(hostHardLimit: UInt64?, canRaise: Bool) -> String? {
+        guard !canRaise, let hostHardLimit else { return nil }
+        let requested = UInt64(bitPattern: hard)
+        guard requested > hostHardLimit else { return nil }
+        let requestedText = hard == -1 ? "unlimited" : String(hard)
+        let suggestedSoft = soft == -1 ? hostHardLimit : min(UInt64(soft), hostHardLimit)
+        return "the hard limit \(requestedText) is above kiln's own hard limit for \(name) (\(hostHardLimit)), "
+            + "and kiln lacks CAP_SYS_RESOURCE to raise it; use a hard limit up to \(hostHardLimit), "
+            + "such as \(name)=\(suggestedSoft):\(hostHardLimit), or run kiln with CAP_SYS_RESOURCE or a higher hard limit"
     }
 
     /// The reason a `--ulimit` value is invalid, worded for the flag's error.

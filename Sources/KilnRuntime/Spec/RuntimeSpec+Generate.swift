@@ -1,3 +1,5 @@
+import Foundation
+
 extension RuntimeSpec {
     /// Generates the runc configuration for `configuration`, whose generated files (/etc/hosts,
     /// /etc/resolv.conf, /etc/hostname and `extraFiles`) live in `bundle`, outside the rootfs.
@@ -81,27 +83,41 @@ extension RuntimeSpec {
         return env
     }
 
-    /// Returns Docker's default capabilities, plus `adding`, minus `dropping`, in a stable order.
-    static func capabilities(adding: [String], dropping: [String]) throws -> [String] {
+    /// Returns the capabilities that `--cap-add` and `--cap-drop` give, by the rules of docker/cli's
+    /// `EffectiveCapAddCapDrop` and moby's `TweakCapabilities`. `ALL` in `adding` gives every
+    /// capability but the named drops, and wins over `ALL` in `dropping`. `ALL` in `dropping`
+    /// alone leaves only the named adds. Otherwise the result is Docker's defaults minus the drops
+    /// plus the adds, and a name in both lists stays.
+    ///
+    /// `ALL` and the defaults mean only what is in `bounding`, kiln's own bounding set, because
+    /// runc cannot grant more. A name added explicitly stays, since `kiln create` rejects one
+    /// outside the set.
+    static func capabilities(
+        adding: [String], dropping: [String], bounding: [String] = HostCapabilities.current.bounding
+    ) throws -> [String] {
         func canonical(_ name: String) throws -> String {
-            var upper = name.uppercased()
-            if upper.hasPrefix("CAP_") { upper.removeFirst(4) }
-            guard upper == "ALL" || LinuxCapabilities.all.contains(upper) else {
+            guard let canonical = LinuxCapabilities.canonicalName(name) else {
                 throw RuntimeError(.invalidPath(name, field: "capability", reason: "Linux has no such capability"))
             }
-            return upper
+            return canonical
         }
         let added = try adding.map(canonical)
         let dropped = try dropping.map(canonical)
+        let available = Set(bounding)
 
-        var result = added.contains("ALL") ? LinuxCapabilities.all : DockerDefaults.capabilities
-        if dropped.contains("ALL") {
+        var result: [String]
+        if added.contains("ALL") {
+            result = LinuxCapabilities.all.filter { available.contains($0) && !dropped.contains($0) }
+        } else if dropped.contains("ALL") {
             result = []
         } else {
-            result.removeAll { dropped.contains($0) }
+            result = DockerDefaults.capabilities.filter { available.contains($0) && (!dropped.contains($0) || added.contains($0)) }
         }
-        for name in added where name != "ALL" && !result.contains(name) {
-            result.append(name)
+        // With `ALL` added, Docker's CLI sends no named adds, so a name also dropped stays dropped.
+        if !added.contains("ALL") {
+            for name in added where !result.contains(name) {
+                result.append(name)
+            }
         }
         return result
     }
@@ -154,11 +170,18 @@ public enum LinuxCapabilities {
     /// Checks whether `name` is a capability that `--cap-add` and `--cap-drop` accept: a Linux
     /// capability with or without `CAP_`, in any case, or `ALL`.
     public static func isKnown(_ name: String) -> Bool {
-        var upper = name.uppercased()
-        if upper.hasPrefix("CAP_") { upper.removeFirst(4) }
-        return upper == "ALL" || all.contains(upper)
+        canonicalName(name) != nil
     }
 
+    /// Returns `name` in upper case without `CAP_` and surrounding spaces, as Docker's CLI
+    /// normalizes it; nil when it is neither a Linux capability nor `ALL`.
+    public static func canonicalName(_ name: String) -> String? {
+        var upper = name.trimmingCharacters(in: .whitespaces).uppercased()
+        if upper.hasPrefix("CAP_") { upper.removeFirst(4) }
+        return upper == "ALL" || all.contains(upper) ? upper : nil
+    }
+
+    /// In the order of the capability numbers, which the bit masks of /proc/PID/status follow.
     static let all: [String] = [
         "CHOWN", "DAC_OVERRIDE", "DAC_READ_SEARCH", "FOWNER", "FSETID", "KILL", "SETGID", "SETUID", "SETPCAP",
         "LINUX_IMMUTABLE", "NET_BIND_SERVICE", "NET_BROADCAST", "NET_ADMIN", "NET_RAW", "IPC_LOCK", "IPC_OWNER",

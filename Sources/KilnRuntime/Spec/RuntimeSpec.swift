@@ -40,12 +40,14 @@ public struct RuntimeSpec: Codable, Sendable, Equatable {
         public var inheritable: [String]
         public var ambient: [String]
 
-        /// The same set in every list but `ambient`, which stays empty as Docker leaves it.
+        /// The same set in the bounding, effective and permitted lists. `inheritable` and
+        /// `ambient` stay empty as Docker 20.10.14 and later leave them: an inheritable set let a
+        /// program with inheritable file capabilities gain them at execve (CVE-2022-24769).
         public init(_ names: [String]) {
             bounding = names
             effective = names
             permitted = names
-            inheritable = names
+            inheritable = []
             ambient = []
         }
     }

@@ -96,14 +96,23 @@ enum BuildFlags {
         var source: String?
         var environment: String?
         var type: String?
-        for field in text.split(separator: ",") {
-            let parts = field.split(separator: "=", maxSplits: 1).map(String.init)
+        let fields: [String]
+        do {
+            fields = try CSVRecord.fields(text)
+        } catch {
+            throw UsageError(
+                command: command,
+                reason: .invalidValue(flag: "--secret", value: text, reason: "it is not valid comma-separated text: \(error.reason)"))
+        }
+        for field in fields {
+            let parts = field.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
             guard parts.count == 2 else {
-                if parts.count == 1 && !text.contains(",") && !text.contains("=") {
-                    return (parts[0], .environment(parts[0]))
+                if fields.count == 1 && !field.isEmpty {
+                    return (field, .environment(field))
                 }
                 throw UsageError(
-                    command: command, reason: .invalidValue(flag: "--secret", value: text, reason: "expected key=value fields"))
+                    command: command,
+                    reason: .invalidValue(flag: "--secret", value: text, reason: "field \"\(field)\" must be a key=value pair"))
             }
             switch parts[0].lowercased() {
             case "id": id = parts[1]

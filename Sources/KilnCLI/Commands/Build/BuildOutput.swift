@@ -24,35 +24,44 @@ struct BuildOutput {
     /// The file or directory; `-` is standard output for the tar kinds.
     var destination: String?
 
-    /// `type=local,dest=out`, or a bare path as `-o out` (local), as buildx reads them.
+    /// Parses `type=local,dest=out` or a bare path (`-o out` is local, `-o -` a tar on standard
+    /// output) as buildx reads them. The value is one CSV record, and it is a bare path only when
+    /// it is a single field that does not start with `type=`. So `-o a,b` is two fields without
+    /// `=` and invalid, and a path with a comma is written `type=local,"dest=a,b"`.
     init(parsing text: String, context: CommandContext, command: String) throws {
+        func invalid(_ reason: String) -> UsageError {
+            UsageError(command: command, reason: .invalidValue(flag: "--output", value: text, reason: reason))
+        }
+        let fields: [String]
+        do {
+            fields = try CSVRecord.fields(text)
+        } catch {
+            throw invalid("it is not valid comma-separated text: \(error.reason)")
+        }
+
         var type: String?
         var destination: String?
-        if !text.contains("=") {
+        if fields == [text] && !text.hasPrefix("type=") {
             type = text == "-" ? "tar" : "local"
             destination = text
         } else {
-            for field in text.split(separator: ",") {
+            for field in fields {
                 let parts = field.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
                 guard parts.count == 2 else {
-                    throw UsageError(
-                        command: command, reason: .invalidValue(flag: "--output", value: text, reason: "expected key=value fields"))
+                    throw invalid(
+                        "field \"\(field)\" is not key=value; write type=TYPE,dest=PATH, and quote a path with a comma as in type=local,\"dest=a,b\"")
                 }
-                switch parts[0] {
+                let key = parts[0].trimmingCharacters(in: .whitespaces).lowercased()
+                switch key {
                 case "type": type = parts[1]
                 case "dest": destination = parts[1]
-                default:
-                    throw UsageError(
-                        command: command,
-                        reason: .invalidValue(flag: "--output", value: text, reason: "unsupported key \"\(parts[0])\"; expected type and dest"))
+                default: throw invalid("unsupported key \"\(key)\"; expected type and dest")
                 }
             }
         }
-        guard let type, let kind = Kind(rawValue: type) else {
-            throw UsageError(
-                command: command,
-                reason: .invalidValue(
-                    flag: "--output", value: text, reason: "unknown type; expected oci, docker, tar, local or image"))
+        guard let type else { throw invalid("type is required, as in type=local,dest=DIR") }
+        guard let kind = Kind(rawValue: type) else {
+            throw invalid("unknown type \"\(type)\"; expected oci, docker, tar, local or image")
         }
         if kind != .image && destination == nil {
             throw UsageError(command: command, reason: .invalidValue(flag: "--output", value: text, reason: "dest is missing"))
@@ -71,7 +80,7 @@ struct BuildOutput {
                 reason: .invalidValue(
                     flag: "--output", value: text,
                     reason:
-                        "type=local copies the filesystem into a directory and cannot write to standard output; use -o - (or type=tar,dest=-) for a tar stream, or dest=./- for a directory named -"
+                        "type=local copies the filesystem into a directory and cannot write to standard output; use -o - (or type=tar,dest=-) for a tar stream, or type=local,dest=./- for a directory named -"
                 ))
         }
         self.kind = kind

@@ -15,11 +15,10 @@ enum WaitCommand {
                 var container = try manager.repository.find(name)
                 while container.status.isActive {
                     container = try await manager.waitForExit(container, timeout: .seconds(3600))
-                    // A `--rm` container's record is gone once it ended.
+                    // A `--rm` container's record is gone once it ended, and `waitForExit` then
+                    // returns the exit code that its monitor kept.
                     guard try manager.repository.container(id: container.id) != nil else { break }
                 }
-                // TODO: the exit code of a `--rm` container whose monitor removed the record is not
-                // kept anywhere, so this prints the last code the record had (0 for a first run).
                 context.stdout.line(String(container.state.exitCode))
             } catch let error as KilnError {
                 failed = true

@@ -5,14 +5,24 @@ public enum FileMode: Sendable, Hashable, Codable {
     /// by `[rwxXst]*` or one of `u`, `g`, `o`.
     case symbolic(String)
 
+    /// The largest octal mode: the setuid, setgid and sticky bits and the permission bits.
+    /// BuildKit rejects anything above it, where chmod(2) would drop the extra bits silently.
+    public static let maximumOctal: UInt32 = 0o7777
+
+    /// Parses an octal mode up to `maximumOctal` or a symbolic mode; nil for anything else.
     public init?(parsing text: String) {
-        if !text.isEmpty, text.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x37 }) {
-            guard let value = UInt32(text, radix: 8) else { return nil }
+        if Self.isOctalDigits(text) {
+            guard let value = UInt32(text, radix: 8), value <= Self.maximumOctal else { return nil }
             self = .octal(value)
             return
         }
         guard Self.isSymbolic(text) else { return nil }
         self = .symbolic(text)
+    }
+
+    /// Checks whether `text` is one or more digits 0 to 7, without a sign.
+    public static func isOctalDigits(_ text: String) -> Bool {
+        !text.isEmpty && text.utf8.allSatisfy { $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "7") }
     }
 
     private static func isSymbolic(_ text: String) -> Bool {
