@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <stdio.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -91,4 +92,31 @@ unsigned int kiln_major(dev_t device) {
 
 unsigned int kiln_minor(dev_t device) {
     return minor(device);
+}
+
+int kiln_allowed_cpu_count(void) {
+    cpu_set_t allowed;
+    if (sched_getaffinity(0, sizeof allowed, &allowed) != 0) return -1;
+    return CPU_COUNT(&allowed);
+}
+
+int kiln_pin_thread_to_allowed_cpu(int index) {
+    cpu_set_t allowed;
+    if (sched_getaffinity(0, sizeof allowed, &allowed) != 0) return -1;
+    int count = CPU_COUNT(&allowed);
+    if (count == 0 || index < 0) {
+        errno = EINVAL;
+        return -1;
+    }
+    int remaining = index % count;
+    for (int cpu = 0; cpu < CPU_SETSIZE; cpu++) {
+        if (!CPU_ISSET(cpu, &allowed)) continue;
+        if (remaining-- > 0) continue;
+        cpu_set_t single;
+        CPU_ZERO(&single);
+        CPU_SET(cpu, &single);
+        return sched_setaffinity(0, sizeof single, &single);
+    }
+    errno = EINVAL;
+    return -1;
 }

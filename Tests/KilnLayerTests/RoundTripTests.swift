@@ -134,6 +134,25 @@ import Testing
         #expect(ParallelGzipCompressor.isIncompressible(random, trial: &trial))
     }
 
+    struct PinCase: Sendable {
+        var threads: Int
+        var cpus: Int?
+        var pins: Bool
+    }
+
+    @Test(arguments: [
+        PinCase(threads: 2, cpus: 2, pins: true),
+        PinCase(threads: 8, cpus: 8, pins: true),
+        PinCase(threads: 1, cpus: 1, pins: false),
+        PinCase(threads: 2, cpus: 4, pins: false),
+        PinCase(threads: 4, cpus: 2, pins: false),
+        PinCase(threads: 2, cpus: nil, pins: false),
+    ])
+    func gzipThreadsPinnedOnlyOnePerCPU(_ pinCase: PinCase) {
+        let pins = ParallelGzipCompressor.pinsThreads(threadCount: pinCase.threads, allowedCPUCount: pinCase.cpus)
+        #expect(pins == pinCase.pins, "\(pinCase.threads) threads, \(String(describing: pinCase.cpus)) CPUs")
+    }
+
     /// The gzip writer thread's failed `write` reaches the caller as an error.
     @Test func failedOutputWriteIsReported() throws {
         let temporary = try TemporaryDirectory()

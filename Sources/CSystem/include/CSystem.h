@@ -49,6 +49,14 @@ dev_t kiln_makedev(unsigned int major, unsigned int minor);
 unsigned int kiln_major(dev_t device);
 unsigned int kiln_minor(dev_t device);
 
+/// The number of CPUs in the calling thread's affinity mask (sched_getaffinity(2)), or -1 with
+/// errno set.
+int kiln_allowed_cpu_count(void);
+
+/// Restricts the calling thread to one CPU of its affinity mask: the one at `index` modulo the
+/// mask's CPU count, counting from the lowest CPU number. Returns 0, or -1 with errno set.
+int kiln_pin_thread_to_allowed_cpu(int index);
+
 /// Constants that <fcntl.h> and <sys/stat.h> define only under _GNU_SOURCE.
 extern const int kiln_o_path;
 extern const int kiln_o_tmpfile;

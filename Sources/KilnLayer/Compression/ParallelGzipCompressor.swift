@@ -1,5 +1,6 @@
 import CZlib
 import Foundation
+import KilnSystem
 
 /// Gzip compression spread over several threads, in the way pigz does it.
 ///
@@ -8,16 +9,23 @@ import Foundation
 /// compressed blocks are byte-aligned and join into one deflate stream. The output is one valid
 /// gzip member and is byte-for-byte the same whatever the thread timing, because each block
 /// depends only on its input and dictionary.
+///
+/// When there is one compression thread per CPU that the process may use, each thread is held to
+/// a CPU of its own. The threads take blocks from one queue, so a thread whose CPU is busy with
+/// other work takes fewer blocks and the other threads take more.
 final class ParallelGzipCompressor: @unchecked Sendable {
-    /// 512 KiB blocks, where pigz uses 128 KiB. Larger blocks spend less time loading the 32 KiB
-    /// dictionary into zlib's hash tables: measured, 2.6 % less CPU on 1.3 GB of /usr/lib and
-    /// /usr/share on a 2-core VM. They still keep a few threads busy on layers of a few MiB.
-    static let blockSize = 512 * 1024
+    /// 128 KiB blocks, pigz's default. 512 KiB blocks took about 2 % less CPU time, because each
+    /// block loads a 32 KiB dictionary. But on a 2-core machine that other sessions loaded, 128 KiB
+    /// blocks with pinned threads took about a third less wall time (docs/benchmarks.md).
+    static let blockSize = 128 * 1024
     static let dictionarySize = 32 * 1024
-    /// Bytes of a block that a fast trial compression looks at before the real one.
+    /// Bytes that a fast trial compression looks at, taken from the first block of each group of
+    /// `blocksPerTrial`. A smaller sample of each 128 KiB block cost as much CPU time and misjudged
+    /// data whose repeats lie further apart than the sample.
     static let sampleSize = 16 * 1024
-    /// A sample that level 1 cannot shrink below this share of its size marks its block as
-    /// incompressible (already compressed or random data), which is then stored without
+    static let blocksPerTrial = 4
+    /// A sample that level 1 cannot shrink below this share of its size marks its group of blocks
+    /// as incompressible (already compressed or random data), which is then stored without
     /// compression: deflating it at level 6 would cost several times the CPU and save nothing.
     static let incompressibleRatio = 0.97
 
@@ -28,16 +36,19 @@ final class ParallelGzipCompressor: @unchecked Sendable {
         let input: [UInt8]
         let dictionary: ArraySlice<UInt8>
         let isLast: Bool
+        /// The zlib level for this block: 0 (stored) when its group's sample was incompressible.
+        let level: Int32
         var compressed: [UInt8] = []
         var checksum: UInt = 0
         var failure: String?
         var isDone = false
 
-        init(index: Int, input: [UInt8], dictionary: ArraySlice<UInt8>, isLast: Bool) {
+        init(index: Int, input: [UInt8], dictionary: ArraySlice<UInt8>, isLast: Bool, level: Int32) {
             self.index = index
             self.input = input
             self.dictionary = dictionary
             self.isLast = isLast
+            self.level = level
         }
     }
 
@@ -68,6 +79,10 @@ final class ParallelGzipCompressor: @unchecked Sendable {
     private var nextIndex = 0
     private var totalInput: UInt64 = 0
     private var finished = false
+    /// The level-1 stream of the trial compressions, used on the caller's thread. It is nil when
+    /// deflateInit2 failed, and then every block is deflated.
+    private var trial: UnsafeMutablePointer<z_stream>?
+    private var storesGroup = false
 
     /// - Parameters:
     ///   - level: zlib level, 1 (fastest) to 9 (smallest); 6 is gzip's and pigz's default.
@@ -78,10 +93,25 @@ final class ParallelGzipCompressor: @unchecked Sendable {
     init(level: Int32 = 6, threadCount: Int, output: @escaping @Sendable (UnsafeRawBufferPointer) throws -> Void) {
         self.level = level
         self.output = output
-        maximumInFlight = max(2, threadCount * 3)
+        maximumInFlight = max(2, threadCount * 6)
         current.reserveCapacity(Self.blockSize)
+        // On the heap, because zlib's state keeps the stream's address and checks it on each call.
+        let trial = UnsafeMutablePointer<z_stream>.allocate(capacity: 1)
+        trial.initialize(to: z_stream())
+        if kiln_deflateInit2(trial, 1, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY) == Z_OK {
+            self.trial = trial
+        } else {
+            trial.deallocate()
+        }
+        let pinsThreads = Self.pinsThreads(threadCount: threadCount, allowedCPUCount: CPUAffinity.allowedCPUCount())
         for number in 0..<max(1, threadCount) {
-            let thread = Thread { [shared, level] in Self.work(shared, level: level) }
+            let thread = Thread { [shared, level] in
+                if pinsThreads {
+                    // Best effort: where the system call is denied, the scheduler places the thread.
+                    CPUAffinity.pinCurrentThread(toAllowedCPU: number)
+                }
+                Self.work(shared, level: level)
+            }
             thread.name = "kiln-gzip-\(number)"
             thread.stackSize = 1 << 20
             thread.start()
@@ -97,6 +127,18 @@ final class ParallelGzipCompressor: @unchecked Sendable {
 
     deinit {
         stop()
+        if let trial {
+            deflateEnd(trial)
+            trial.deallocate()
+        }
+    }
+
+    /// Returns whether each compression thread should be held to a CPU of its own: only with one
+    /// thread per allowed CPU and more than one CPU. With fewer threads, pinning would put every
+    /// kiln process's threads on the lowest-numbered CPUs and leave the others idle.
+    static func pinsThreads(threadCount: Int, allowedCPUCount: Int?) -> Bool {
+        guard let allowedCPUCount else { return false }
+        return allowedCPUCount > 1 && threadCount == allowedCPUCount
     }
 
     /// Stops the threads without writing what is still in flight, and returns once the writer
@@ -157,7 +199,11 @@ final class ParallelGzipCompressor: @unchecked Sendable {
     /// Queues the current block, after waiting while too many blocks are in flight.
     private func submit(isLast: Bool) throws {
         let dictionary = previousInput.suffix(Self.dictionarySize)
-        let job = Job(index: nextIndex, input: current, dictionary: dictionary, isLast: isLast)
+        if nextIndex % Self.blocksPerTrial == 0 {
+            storesGroup = level > 0 && trial.map { Self.isIncompressible(current, trial: &$0.pointee) } ?? false
+        }
+        let job = Job(
+            index: nextIndex, input: current, dictionary: dictionary, isLast: isLast, level: storesGroup ? 0 : level)
         previousInput = current
         current = []
         current.reserveCapacity(Self.blockSize)
@@ -234,14 +280,8 @@ final class ParallelGzipCompressor: @unchecked Sendable {
     private static func work(_ shared: Shared, level: Int32) {
         let condition = shared.condition
         var stream = z_stream()
-        var trial = z_stream()
-        let initialised =
-            kiln_deflateInit2(&stream, level, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY) == Z_OK
-            && kiln_deflateInit2(&trial, 1, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY) == Z_OK
-        defer {
-            deflateEnd(&stream)
-            deflateEnd(&trial)
-        }
+        let initialised = kiln_deflateInit2(&stream, level, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY) == Z_OK
+        defer { deflateEnd(&stream) }
 
         while true {
             condition.lock()
@@ -256,8 +296,7 @@ final class ParallelGzipCompressor: @unchecked Sendable {
             condition.unlock()
 
             if initialised {
-                let stored = level > 0 && isIncompressible(job.input, trial: &trial)
-                compress(job, with: &stream, level: stored ? 0 : level)
+                compress(job, with: &stream, level: job.level)
             } else {
                 job.failure = "deflateInit2 failed"
             }
