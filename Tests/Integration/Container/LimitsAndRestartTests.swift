@@ -125,7 +125,6 @@ struct LimitsAndRestartTests {
             }
             try #require(restarting, "the container was never seen restarting")
             #expect(inspected == "restarting true true\n")
-            #expect(try harness.container("waiting")?.state.restartCount ?? 0 >= 1)
 
             let killed = await harness.kiln("kill", "-s", "HUP", "waiting")
             #expect(killed.status == 0, "\(killed.stderr)")
