@@ -29,6 +29,7 @@ enum CommandTable {
                 group: "container", summary: "Manage containers", category: "Management Commands",
                 subcommands: [
                     CommitCommand.spec,
+                    CopyCommand.spec,
                     CreateCommand.spec,
                     DiffCommand.spec,
                     ExecCommand.spec,
@@ -89,6 +90,7 @@ enum CommandTable {
     private static var others: [CommandSpec] {
         [
             CommitCommand.spec.renamed("commit", category: "Commands"),
+            CopyCommand.spec.renamed("cp", category: "Commands"),
             CreateCommand.spec.renamed("create", category: "Commands"),
             DiffCommand.spec.renamed("diff", category: "Commands"),
             ImageHistoryCommand.spec.renamed("history", category: "Commands"),
