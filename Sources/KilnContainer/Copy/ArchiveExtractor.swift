@@ -115,14 +115,14 @@ struct ArchiveExtractor {
                 if !target.isAbsolute, Self.clean(FilePath.joining(components.dropLast()).appending(target)) == nil {
                     throw CopyError(
                         .escapingEntry(
-                            name: entry.path.description, reason: "its link target \(escapedForDisplay(target.description)) is outside of \(displayName)"))
+                            name: entry.path.description, reason: "its link target \(KilnSystem.escapedForDisplay(target.description)) is outside of \(displayName)"))
                 }
             case .hardLink:
                 guard let target = entry.linkTarget.flatMap(Self.clean), !target.isEmpty else {
                     throw CopyError(
                         .escapingEntry(
                             name: entry.path.description,
-                            reason: "its hard link target \(escapedForDisplay(entry.linkTarget?.description ?? "")) is outside of \(displayName)"))
+                            reason: "its hard link target \(KilnSystem.escapedForDisplay(entry.linkTarget?.description ?? "")) is outside of \(displayName)"))
                 }
             default:
                 break

@@ -50,13 +50,13 @@ public struct CopyError: KilnError, Equatable {
         case .localNotFound(let path):
             return .error("lstat \(shortenedForDisplay(path)): no such file or directory")
         case .notDirectory(let path):
-            return .error("\(escapedForDisplay(path)) is not a directory", hint: "drop the trailing \"/\" to copy a file")
+            return .error("\(KilnSystem.escapedForDisplay(path)) is not a directory", hint: "drop the trailing \"/\" to copy a file")
         case .destinationDirectoryMissing(let path):
             return .error(
-                "no such directory: \(escapedForDisplay(path))",
+                "no such directory: \(KilnSystem.escapedForDisplay(path))",
                 hint: "create the directory first, or drop the trailing \"/\" to copy the file to that name")
         case .cannotCopyDirectoryToFile(let source, let destination):
-            return .error("cannot copy directory \(escapedForDisplay(source)) to \(escapedForDisplay(destination)): it is a file")
+            return .error("cannot copy directory \(KilnSystem.escapedForDisplay(source)) to \(KilnSystem.escapedForDisplay(destination)): it is a file")
         case .destinationNotFileOrDirectory(let destination):
             return .error("destination \"\(shortenedForDisplay(destination))\" must be a directory or a regular file")
         case .streamNeedsDirectory(let destination):
@@ -64,7 +64,7 @@ public struct CopyError: KilnError, Equatable {
                 "destination \"\(shortenedForDisplay(destination))\" must be a directory",
                 hint: "an archive from standard input is extracted into an existing directory")
         case .readOnlyVolume(let path):
-            return .error("mounted volume is marked read-only: cannot copy to \(escapedForDisplay(path))")
+            return .error("mounted volume is marked read-only: cannot copy to \(KilnSystem.escapedForDisplay(path))")
         case .readOnlyRootfs(let container):
             return .error(
                 "container rootfs is marked read-only: cannot copy into container \(container)",
@@ -72,12 +72,12 @@ public struct CopyError: KilnError, Equatable {
         case .typeConflict(let path, let replacesDirectory):
             return .error(
                 replacesDirectory
-                    ? "cannot overwrite directory \(escapedForDisplay(path)) with non-directory"
-                    : "cannot overwrite non-directory \(escapedForDisplay(path)) with directory")
+                    ? "cannot overwrite directory \(KilnSystem.escapedForDisplay(path)) with non-directory"
+                    : "cannot overwrite non-directory \(KilnSystem.escapedForDisplay(path)) with directory")
         case .escapingEntry(let name, let reason):
-            return .error("archive entry \(escapedForDisplay(name)) rejected: \(reason)", hint: "nothing was copied")
+            return .error("archive entry \(KilnSystem.escapedForDisplay(name)) rejected: \(reason)", hint: "nothing was copied")
         case .invalidEntry(let name, let reason):
-            return .error("archive entry \(escapedForDisplay(name)) rejected: \(reason)", hint: "nothing was copied")
+            return .error("archive entry \(KilnSystem.escapedForDisplay(name)) rejected: \(reason)", hint: "nothing was copied")
         case .invalidArguments(let message):
             return .error(message)
         }

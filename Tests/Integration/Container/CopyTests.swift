@@ -262,7 +262,7 @@ struct CopyTests {
         let writer = try TarWriter { bytes.append(contentsOf: $0) }
         for entry in entries {
             try writer.writeHeader(entry)
-            if entry.kind == .regular { try writer.writeData(UnsafeRawBufferPointer(start: "pwn\n", count: 4)) }
+            if entry.kind == .regular { try Array("pwn\n".utf8).withUnsafeBytes { try writer.writeData($0) } }
         }
         try writer.finish()
         return bytes
