@@ -38,6 +38,7 @@ enum CommandTable {
                     LogsCommand.spec,
                     ContainerListCommand.spec,
                     MonitorCommand.spec,
+                    PauseCommand.spec,
                     PortCommand.spec,
                     ContainerPruneCommand.spec,
                     RestartCommand.spec,
@@ -46,6 +47,7 @@ enum CommandTable {
                     RunCommand.spec,
                     StartCommand.spec,
                     StopCommand.spec,
+                    UnpauseCommand.spec,
                     WaitCommand.spec,
                 ]),
             CommandSpec(
@@ -101,6 +103,7 @@ enum CommandTable {
             ImageLoadCommand.spec.renamed("load", category: "Commands"),
             LogsCommand.spec.renamed("logs", category: "Commands"),
             ParseCommand.spec.renamed("parse", category: "Commands"),
+            PauseCommand.spec.renamed("pause", category: "Commands"),
             PortCommand.spec.renamed("port", category: "Commands"),
             RestartCommand.spec.renamed("restart", category: "Commands"),
             RenameCommand.spec.renamed("rename", category: "Commands"),
@@ -110,6 +113,7 @@ enum CommandTable {
             StartCommand.spec.renamed("start", category: "Commands"),
             StopCommand.spec.renamed("stop", category: "Commands"),
             ImageTagCommand.spec.renamed("tag", category: "Commands"),
+            UnpauseCommand.spec.renamed("unpause", category: "Commands"),
             WaitCommand.spec.renamed("wait", category: "Commands"),
         ]
     }
