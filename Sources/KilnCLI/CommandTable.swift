@@ -47,6 +47,7 @@ enum CommandTable {
                     RunCommand.spec,
                     StartCommand.spec,
                     StopCommand.spec,
+                    TopCommand.spec,
                     UnpauseCommand.spec,
                     WaitCommand.spec,
                 ]),
@@ -113,6 +114,7 @@ enum CommandTable {
             StartCommand.spec.renamed("start", category: "Commands"),
             StopCommand.spec.renamed("stop", category: "Commands"),
             ImageTagCommand.spec.renamed("tag", category: "Commands"),
+            TopCommand.spec.renamed("top", category: "Commands"),
             UnpauseCommand.spec.renamed("unpause", category: "Commands"),
             WaitCommand.spec.renamed("wait", category: "Commands"),
         ]
