@@ -7,6 +7,11 @@ import KilnSystem
 public struct ProcessTable: Sendable, Equatable {
     public var titles: [String]
     public var processes: [[String]]
+
+    public init(titles: [String], processes: [[String]]) {
+        self.titles = titles
+        self.processes = processes
+    }
 }
 
 extension ContainerManager {
