@@ -47,11 +47,14 @@ struct ArchiveExtractor {
 
         var journal: [Undo] = []
         var directories: [(DirectoryEntry, TarEntry)] = []
+        var knownDirectories: Set<FilePath> = []
         var copied: Int64 = 0
         do {
             try source.forEach { entry, data in
                 guard let components = try cleanedName(entry) else { return }
-                copied += try write(entry, components: components, data: data, journal: &journal, directories: &directories)
+                copied += try write(
+                    entry, components: components, data: data, journal: &journal, directories: &directories,
+                    knownDirectories: &knownDirectories)
             }
         } catch {
             rollBack(journal)
@@ -146,10 +149,11 @@ struct ArchiveExtractor {
 
     private func write(
         _ entry: TarEntry, components: [FilePath], data: CopyData, journal: inout [Undo],
-        directories: inout [(DirectoryEntry, TarEntry)]
+        directories: inout [(DirectoryEntry, TarEntry)], knownDirectories: inout Set<FilePath>
     ) throws -> Int64 {
-        let path = destination.appending(FilePath.joining(components))
-        try makeParents(components, journal: &journal)
+        let relative = FilePath.joining(components)
+        let path = destination.appending(relative)
+        try makeParents(components, journal: &journal, knownDirectories: &knownDirectories)
         let target = try root.entry(path)
         let existing = try target.status()
 
@@ -159,6 +163,7 @@ struct ArchiveExtractor {
                 journal.append(.remove(target))
             }
             directories.append((target, entry))
+            knownDirectories.insert(relative)
             return 0
         }
 
@@ -209,22 +214,26 @@ struct ArchiveExtractor {
     }
 
     /// Creates the missing directories above an entry (mode 0755, as Docker creates them) and
-    /// journals each.
-    private func makeParents(_ components: [FilePath], journal: inout [Undo]) throws {
-        var path = destination
+    /// journals each. `knownDirectories` are the relative paths that this copy already made or
+    /// found, which need no look-up.
+    private func makeParents(_ components: [FilePath], journal: inout [Undo], knownDirectories: inout Set<FilePath>) throws {
+        var relative: FilePath = ""
         for component in components.dropLast() {
-            path = path.appending(component)
-            let entry = try root.entry(path)
-            guard try entry.status() == nil else { continue }
-            try entry.makeDirectory(permissions: 0o755)
-            journal.append(.remove(entry))
+            relative = relative.appending(component)
+            guard !knownDirectories.contains(relative) else { continue }
+            let entry = try root.entry(destination.appending(relative))
+            if try entry.status() == nil {
+                try entry.makeDirectory(permissions: 0o755)
+                journal.append(.remove(entry))
+            }
+            knownDirectories.insert(relative)
         }
     }
 
     private func writeContent(_ data: CopyData, size: Int64, to output: FileDescriptor, path: FilePath) throws -> Int64 {
         switch data {
-        case .descriptor(let input):
-            try EntryCopier.copyContents(from: input, to: output, size: size, path: path)
+        case .file(let open):
+            try EntryCopier.copyContents(from: try open(), to: output, size: size, path: path)
             return try output.stat().size
         case .reader(let read):
             var buffer = [UInt8](repeating: 0, count: 1 << 20)

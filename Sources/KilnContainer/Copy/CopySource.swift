@@ -5,8 +5,9 @@ import KilnSystem
 
 /// The origin of a regular file's content in a copy.
 enum CopyData {
-    /// An open file, copied with copy_file_range(2) where the kernel can.
-    case descriptor(FileDescriptor)
+    /// A file to open when its content is needed, copied with copy_file_range(2) where the
+    /// kernel can. The check pass of a copy never opens it.
+    case file(() throws -> FileDescriptor)
     /// A reader that fills a buffer and returns 0 at the end, such as an archive's entry.
     case reader((UnsafeMutableRawBufferPointer) throws -> Int)
     case none
@@ -75,7 +76,7 @@ struct TreeSource: CopySource {
                 return
             }
             let data = try root.open(path, flags: O_RDONLY)
-            try visit(Self.tarEntry(name, status: try data.stat()), .descriptor(data))
+            try visit(Self.tarEntry(name, status: try data.stat()), .file({ data }))
         case .entry(let entry, _):
             try emit(entry, status: status, name: name, firstNames: &firstNames, visit)
             if status.kind == .directory {
@@ -114,7 +115,7 @@ struct TreeSource: CopySource {
                 }
                 firstNames[identity] = name
             }
-            try visit(tarEntry, .descriptor(try entry.open(flags: O_RDONLY)))
+            try visit(tarEntry, .file({ try entry.open(flags: O_RDONLY) }))
         case .symbolicLink:
             tarEntry.linkTarget = try entry.readLink()
             try visit(tarEntry, .none)
@@ -176,10 +177,13 @@ enum ArchiveOutput {
             try writer.writeHeader(named)
             guard entry.kind == .regular else { return }
             var remaining = entry.size
+            var file: FileDescriptor?
             while remaining > 0 {
                 let count: Int
                 switch data {
-                case .descriptor(let file): count = try file.read(into: UnsafeMutableRawBufferPointer(rebasing: buffer[0..<Int(min(Int64(buffer.count), remaining))]))
+                case .file(let open):
+                    if file == nil { file = try open() }
+                    count = try file?.read(into: UnsafeMutableRawBufferPointer(rebasing: buffer[0..<Int(min(Int64(buffer.count), remaining))])) ?? 0
                 case .reader(let read): count = try read(UnsafeMutableRawBufferPointer(rebasing: buffer[0..<Int(min(Int64(buffer.count), remaining))]))
                 case .none: count = 0
                 }

@@ -235,6 +235,26 @@ struct CopyTests {
         }
     }
 
+    /// A copy that fails after it began (here on a read-only mount below the destination)
+    /// removes what it created and puts back what it replaced.
+    @Test func failedCopyRollsBack() async throws {
+        try await ContainerHarness.with { harness in
+            let readOnly = harness.directory.appending("ro")
+            try FileManager.default.createDirectory(atPath: readOnly, withIntermediateDirectories: true)
+            try await startBox(harness, ["-v", readOnly + ":/data/ro:ro"])
+            try harness.directory.write("src/a", "new a\n")
+            try harness.directory.write("src/file", "replaced\n")
+            try harness.directory.write("src/ro/x", "x\n")
+
+            let failed = await harness.kiln("cp", harness.directory.appending("src") + "/.", "box:/data")
+            #expect(failed.status == 1)
+            #expect(failed.stderr.contains("Read-only file system"), "\(failed.stderr)")
+            #expect(await harness.kiln("exec", "box", "ls", "-A", "/data").stdout == "dir\nfile\nlink\nro\n")
+            #expect(await harness.kiln("exec", "box", "cat", "/data/file").stdout == "f\n")
+            #expect(try FileManager.default.contentsOfDirectory(atPath: readOnly).isEmpty)
+        }
+    }
+
     // MARK: Archives
 
     private static func file(_ name: String) -> TarEntry {
