@@ -124,6 +124,8 @@ struct TreeSource: CopySource {
         }
     }
 
+    // TODO: extended attributes (`security.capability`, `user.*`) are not copied; Docker's
+    // archives carry them as PAX records.
     static func tarEntry(_ name: FilePath, status: FileStatus) -> TarEntry {
         let kind: TarEntry.Kind
         switch status.kind {
