@@ -98,6 +98,6 @@ var testTargets: [Target] {
         .testTarget(name: "KilnContainerTests", dependencies: ["KilnContainer"]),
         .testTarget(name: "KilnCLITests", dependencies: ["KilnCLI", "KilnSystem", "KilnTestSupport"]),
         .testTarget(
-            name: "Integration", dependencies: ["KilnCLI", "KilnContainer", "KilnSystem", "KilnTestSupport"], exclude: ["Fixtures"]),
+            name: "Integration", dependencies: ["KilnCLI", "KilnContainer", "KilnLayer", "KilnSystem", "KilnTestSupport"], exclude: ["Fixtures"]),
     ]
 }

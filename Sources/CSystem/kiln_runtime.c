@@ -9,6 +9,7 @@
 #include <sched.h>
 #include <stdio.h>
 #include <sys/ioctl.h>
+#include <sys/mount.h>
 #include <sys/prctl.h>
 #include <signal.h>
 #include <sys/socket.h>
@@ -191,4 +192,9 @@ void kiln_stop_forwarding_signals(void) {
 
 long kiln_forwarded_signal_count(void) {
     return (long)forwarded_count;
+}
+
+int kiln_unshare_mount_namespace(void) {
+    if (unshare(CLONE_NEWNS) != 0) return -1;
+    return mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL);
 }

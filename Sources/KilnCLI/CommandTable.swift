@@ -29,6 +29,7 @@ enum CommandTable {
                 group: "container", summary: "Manage containers", category: "Management Commands",
                 subcommands: [
                     CommitCommand.spec,
+                    CopyCommand.spec,
                     CreateCommand.spec,
                     DiffCommand.spec,
                     ExecCommand.spec,
@@ -37,6 +38,7 @@ enum CommandTable {
                     LogsCommand.spec,
                     ContainerListCommand.spec,
                     MonitorCommand.spec,
+                    PauseCommand.spec,
                     PortCommand.spec,
                     ContainerPruneCommand.spec,
                     RestartCommand.spec,
@@ -45,6 +47,8 @@ enum CommandTable {
                     RunCommand.spec,
                     StartCommand.spec,
                     StopCommand.spec,
+                    TopCommand.spec,
+                    UnpauseCommand.spec,
                     WaitCommand.spec,
                 ]),
             CommandSpec(
@@ -89,6 +93,7 @@ enum CommandTable {
     private static var others: [CommandSpec] {
         [
             CommitCommand.spec.renamed("commit", category: "Commands"),
+            CopyCommand.spec.renamed("cp", category: "Commands"),
             CreateCommand.spec.renamed("create", category: "Commands"),
             DiffCommand.spec.renamed("diff", category: "Commands"),
             ImageHistoryCommand.spec.renamed("history", category: "Commands"),
@@ -99,6 +104,7 @@ enum CommandTable {
             ImageLoadCommand.spec.renamed("load", category: "Commands"),
             LogsCommand.spec.renamed("logs", category: "Commands"),
             ParseCommand.spec.renamed("parse", category: "Commands"),
+            PauseCommand.spec.renamed("pause", category: "Commands"),
             PortCommand.spec.renamed("port", category: "Commands"),
             RestartCommand.spec.renamed("restart", category: "Commands"),
             RenameCommand.spec.renamed("rename", category: "Commands"),
@@ -108,6 +114,8 @@ enum CommandTable {
             StartCommand.spec.renamed("start", category: "Commands"),
             StopCommand.spec.renamed("stop", category: "Commands"),
             ImageTagCommand.spec.renamed("tag", category: "Commands"),
+            TopCommand.spec.renamed("top", category: "Commands"),
+            UnpauseCommand.spec.renamed("unpause", category: "Commands"),
             WaitCommand.spec.renamed("wait", category: "Commands"),
         ]
     }

@@ -73,6 +73,11 @@ public final class TextOutput: Sendable {
     public var text: String {
         captured.withLock { String(decoding: $0, as: UTF8.self) }
     }
+
+    /// Everything written so far as bytes, for binary output such as a tar stream.
+    public var bytes: [UInt8] {
+        captured.withLock { $0 }
+    }
 }
 
 /// Where a command reads standard input from: the real stdin, or bytes that a test supplies.

@@ -17,6 +17,14 @@ public struct ContainerError: KilnError, Equatable {
         case invalidName(String)
         /// The operation needs a running container.
         case notRunning(String)
+        /// `pause` of a container that is paused already.
+        case alreadyPaused(String)
+        /// `unpause` of a container that is not paused.
+        case notPaused(String)
+        /// An operation that a paused container cannot do (`exec`, `start`).
+        case paused(String, operation: String)
+        /// An operation that needs the container running while it waits to restart.
+        case restarting(String)
         /// `rm` of a running container without `-f`.
         case removeRunning(String)
         /// `start` of a container that already runs is fine; this is for operations that need it stopped.
@@ -81,6 +89,15 @@ public struct ContainerError: KilnError, Equatable {
             return .error("Invalid container name (\(name)), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed")
         case .notRunning(let name):
             return .error("container \(name) is not running")
+        case .alreadyPaused(let name):
+            return .error("Container \(name) is already paused")
+        case .notPaused(let name):
+            return .error("Container \(name) is not paused", hint: "only a container paused with `kiln pause` can be unpaused")
+        case .paused(let name, let operation):
+            return .error(
+                "Container \(name) is paused, unpause the container before \(operation)", hint: "run `kiln unpause \(name)` first")
+        case .restarting(let name):
+            return .error("Container \(name) is restarting, wait until the container is running")
         case .removeRunning(let name):
             return .error(
                 "cannot remove container \"/\(name)\": container is running: stop the container before removing or force remove",

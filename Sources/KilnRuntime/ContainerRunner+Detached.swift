@@ -99,6 +99,9 @@ extension ContainerRunner {
         let initExit = ProcessExitWait(pid: state.pid)
 
         try? await runc.kill(id: id, signal: signal)
+        // A frozen process gets its signal only once it is thawed, so a paused container is
+        // resumed after the stop signal, as Docker resumes it.
+        if state.status == "paused" { try? await runc.resume(id: id) }
         if await initExit.wait(timeout: timeout) { return true }
         try? await runc.kill(id: id, signal: SIGKILL, all: true)
         _ = await initExit.wait(timeout: .seconds(5))

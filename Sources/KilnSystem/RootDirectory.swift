@@ -214,7 +214,7 @@ public struct RootDirectory: Sendable {
 
 /// readlinkat(2) returning bytes, for a link of any length; an empty `name` reads the link that an
 /// `O_PATH | O_NOFOLLOW` descriptor refers to.
-func readLinkBytes(_ directory: Int32, _ name: FilePath) throws -> [UInt8] {
+public func readLinkBytes(_ directory: Int32, _ name: FilePath) throws -> [UInt8] {
     var size = 256
     while true {
         var buffer = [CChar](repeating: 0, count: size)

@@ -49,4 +49,10 @@ int kiln_get_window_size(int fd, uint16_t *rows, uint16_t *columns);
 /// Sets the window size of a terminal (TIOCSWINSZ); returns 0, or -1 with errno set.
 int kiln_set_window_size(int fd, uint16_t rows, uint16_t columns);
 
+/// Moves the calling thread into a mount namespace of its own (unshare(2) with CLONE_NEWNS)
+/// and makes every mount in it a slave of the original, so that mounts made there never reach
+/// the host. Other threads of the process keep the host's namespace. Returns 0, or -1 with
+/// errno set.
+int kiln_unshare_mount_namespace(void);
+
 #endif

@@ -23,6 +23,7 @@ extension ContainerManager {
     /// returns 0 once it started.
     public func exec(_ target: Container, _ options: ExecOptions, io: AttachedIO) async throws -> Int32 {
         let container = await reconcile(target)
+        if container.status == .paused { throw ContainerError(.paused(container.id, operation: "exec")) }
         guard container.status == .running else { throw ContainerError(.notRunning(container.id)) }
         guard !options.arguments.isEmpty else { throw ContainerError(.noCommand) }
         let env = SpecificationBuilder.mergeEnvironment([], options.env, environment: environment)

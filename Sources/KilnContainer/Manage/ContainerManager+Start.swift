@@ -42,6 +42,7 @@ extension ContainerManager {
     /// runs, or throws what kept it from starting.
     public func startDetached(_ container: Container) async throws {
         let current = await reconcile(container)
+        if current.status == .paused { throw ContainerError(.paused(current.name, operation: "start")) }
         guard !current.status.isActive else { return }
         try await MonitorProcess.start(containerID: container.id, storeRoot: store.layout.root, environment: environment, logPath: bundle(container.id).directory + "/monitor.log")
     }

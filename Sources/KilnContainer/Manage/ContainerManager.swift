@@ -277,6 +277,12 @@ public final class ContainerManager: Sendable {
         while true {
             do {
                 try await requireRunc().kill(id: container.id, signal: signal)
+                // A frozen process gets the signal once thawed. Docker resumes a paused container
+                // after a signal that stops it, and leaves it paused after any other.
+                if current.status == .paused, stopsContainer {
+                    try await requireRunc().resume(id: container.id)
+                    markResumed(container.id)
+                }
                 return
             } catch {
                 // The process may also have ended between the read above and the signal.
@@ -305,6 +311,10 @@ public final class ContainerManager: Sendable {
         let seconds = timeout ?? current.specification.stopTimeout ?? 10
         if seconds < 0 {
             try await requireRunc().kill(id: current.id, signal: signal)
+            if current.status == .paused {
+                try await requireRunc().resume(id: current.id)
+                markResumed(current.id)
+            }
             _ = try await waitForExit(current, timeout: .seconds(3600 * 24 * 365))
             return
         }
@@ -317,7 +327,10 @@ public final class ContainerManager: Sendable {
         while true {
             if current.status != .restarting {
                 do {
+                    // The runner resumes a paused container after the stop signal.
+                    let wasPaused = current.status == .paused
                     try await runner.stop(id: current.id, signal: signal, timeout: .seconds(seconds))
+                    if wasPaused { markResumed(current.id) }
                     lastError = nil
                 } catch {
                     lastError = error

@@ -180,7 +180,7 @@ struct VolumeFiller {
 }
 
 /// A file's device and inode, which its hard links share.
-private struct FileIdentity: Hashable {
+struct FileIdentity: Hashable {
     var device: dev_t
     var inode: ino_t
 }

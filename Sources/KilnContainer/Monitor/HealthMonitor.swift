@@ -27,6 +27,8 @@ struct HealthMonitor {
             let wait = inStartPeriod && status == "starting" ? check.startInterval : check.interval
             try? await Task.sleep(for: .nanoseconds(wait))
             if Task.isCancelled { return }
+            // A paused container cannot run the check, and its health stays as it was.
+            if (try? manager.repository.container(id: containerID))??.status == .paused { continue }
 
             let probe = await self.probe(arguments)
             let afterStartPeriod = !(ContinuousClock.now - started < startPeriod)

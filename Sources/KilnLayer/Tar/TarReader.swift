@@ -7,8 +7,8 @@ import KilnSystem
 ///
 /// Only the tar formats are enabled (ustar, PAX, GNU, v7), and no filters: decompression
 /// happens before, in `LayerByteSource`, where its size is counted.
-final class TarReader {
-    typealias Pull = (UnsafeMutableRawBufferPointer) throws -> Int
+public final class TarReader {
+    public typealias Pull = (UnsafeMutableRawBufferPointer) throws -> Int
 
     let layer: String
     private let limits: LayerLimits
@@ -22,7 +22,8 @@ final class TarReader {
     private var currentRemaining: Int64 = 0
     private var reachedEnd = false
 
-    init(layer: String, limits: LayerLimits, pull: @escaping Pull) throws {
+    /// Reads from `pull`; `layer` names the archive in errors.
+    public init(layer: String, limits: LayerLimits, pull: @escaping Pull) throws {
         self.layer = layer
         self.limits = limits
         self.pull = pull
@@ -71,7 +72,7 @@ final class TarReader {
 
     /// The next entry, or nil at the end of the archive. The entry's data must be read with
     /// `readData` or is skipped by the next call.
-    func next() throws -> TarEntry? {
+    public func next() throws -> TarEntry? {
         guard !reachedEnd else { return nil }
         var handle: OpaquePointer?
         let status = withUTF8Locale { archive_read_next_header(archive, &handle) }
@@ -190,7 +191,7 @@ final class TarReader {
     }
 
     /// Reads the current entry's content; returns 0 at its end.
-    func readData(into output: UnsafeMutableRawBufferPointer) throws -> Int {
+    public func readData(into output: UnsafeMutableRawBufferPointer) throws -> Int {
         guard currentRemaining > 0 else { return 0 }
         let count = archive_read_data(archive, output.baseAddress, output.count)
         guard count >= 0 else { throw failure(Int32(truncatingIfNeeded: count)) }

@@ -74,6 +74,16 @@ extension Runc {
         return output?.status == .exited(0)
     }
 
+    /// `runc pause`: freezes every process of the container through its cgroup's freezer.
+    public func pause(id: String) async throws {
+        try await command("pause", [id], containerID: id)
+    }
+
+    /// `runc resume`: thaws the processes that `pause` froze.
+    public func resume(id: String) async throws {
+        try await command("resume", [id], containerID: id)
+    }
+
     /// Removes the container's runc state; `force` kills it first when it still runs.
     public func delete(id: String, force: Bool = false) async throws {
         try await command("delete", (force ? ["--force"] : []) + [id], containerID: id)

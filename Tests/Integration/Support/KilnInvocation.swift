@@ -6,6 +6,8 @@ struct KilnResult {
     var status: Int32
     var stdout: String
     var stderr: String
+    /// Standard output as bytes, for binary output such as `kiln cp CONTAINER:PATH -`.
+    var stdoutBytes: [UInt8] = []
 }
 
 /// Runs kiln command lines against one store root, in-process through `Kiln.main`, so tests see
@@ -32,6 +34,6 @@ struct KilnInvocation {
             stdout: stdout, stderr: stderr, stdin: .bytes(stdin), environment: environment,
             workingDirectory: workingDirectory)
         let status = await Kiln.main(["--root", root] + arguments, context: context)
-        return KilnResult(status: status, stdout: stdout.text, stderr: stderr.text)
+        return KilnResult(status: status, stdout: stdout.text, stderr: stderr.text, stdoutBytes: stdout.bytes)
     }
 }

@@ -1,0 +1,29 @@
+import KilnContainer
+import Testing
+
+@testable import KilnCLI
+
+/// Argument splitting of `kiln cp` and the column layout of `kiln top`.
+struct CopyAndTopCommandTests {
+    @Test func copyArgumentsSplitAsDocker() {
+        #expect(CopyCommand.split("box:/etc/passwd") == ("box", "/etc/passwd"))
+        #expect(CopyCommand.split("box:tmp") == ("box", "tmp"))
+        #expect(CopyCommand.split("/abs/a:b") == (nil, "/abs/a:b"))
+        #expect(CopyCommand.split("./a:b") == (nil, "./a:b"))
+        #expect(CopyCommand.split("file") == (nil, "file"))
+        #expect(CopyCommand.split("-") == (nil, "-"))
+        #expect(CopyCommand.split("box:") == ("box", ""))
+    }
+
+    @Test func topColumnsAlignAsDocker() {
+        let table = ProcessTable(
+            titles: ["UID", "PID", "CMD"],
+            processes: [["root", "1", "sleep 1000"], ["a-user-name-longer-than-20", "22", "sh"]])
+        let lines = TopCommand.format(table)
+        // The first column is 26 + 3 wide, the second the minimum of 20, the last unpadded.
+        let header = "UID                          PID                 CMD"
+        let first = "root                         1                   sleep 1000"
+        let second = "a-user-name-longer-than-20   22                  sh"
+        #expect(lines == [header, first, second])
+    }
+}
