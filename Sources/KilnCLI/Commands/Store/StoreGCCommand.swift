@@ -7,7 +7,7 @@ enum StoreGCCommand {
         name: "gc", summary: "Remove content that no image, container, build cache record or running command uses",
         discussion: "Images, tagged or not, are kept; remove them first with `kiln rmi` or `kiln image prune`."
     ) { _, context in
-        let store = try StoreSupport.open(context)
+        let store = try StoreSupport.open(context, access: .freeingSpace)
         let report = try await StoreSupport.blocking { try store.collectGarbage() }
         context.stdout.line(
             "Removed \(report.removedBlobs.count) blobs and \(report.removedSnapshots.count) snapshots; reclaimed \(HumanUnits.preciseSize(report.freedDiskBytes))."
