@@ -44,6 +44,7 @@ struct PullCancellationTests {
             archive.addfile(info, io.BytesIO(b"small\n"))
         small_tar = small.getvalue()
         small_layer = gzip.compress(small_tar, compresslevel=1, mtime=0)
+        open(directory + "/small-layer-digest", "w").write(digest(small_layer))
         missing_layer = gzip.compress(b"missing", mtime=0)
         half_config = json.dumps({"architecture": arch, "os": "linux", "rootfs": {"type": "layers", "diff_ids": [
             "sha256:" + hashlib.sha256(small_tar).hexdigest(), "sha256:" + hashlib.sha256(b"missing").hexdigest()]}}).encode()
@@ -160,7 +161,7 @@ struct PullCancellationTests {
         #expect(images.stdout.isEmpty)
     }
 
-    @Test func failedPullRemovesStoredBlobs() throws {
+    @Test func failedPullKeepsCompletedLayers() throws {
         let scratch = try TemporaryDirectory("kiln-pull-cancel")
         defer { scratch.remove() }
         let (registry, port) = try startRegistry(scratch)
@@ -168,11 +169,27 @@ struct PullCancellationTests {
         let root = scratch.appending("root")
 
         let pull = try KilnBinary.run(root: root, ["pull", "-q", "127.0.0.1:\(port)/test/half:1"])
+        let smallLayer = try String(contentsOfFile: scratch.appending("small-layer-digest"), encoding: .utf8)
         #expect(pull.status != 0)
         #expect(pull.stderr.contains("not found"), "\(pull.stderr)")
+        // The first layer was complete, so its blob and snapshot stay for the next pull.
+        #expect(entries(root + "/blobs/sha256").contains(String(smallLayer.dropFirst("sha256:".count))))
+        #expect(entries(root + "/snapshots").count == 1, "snapshots: \(entries(root + "/snapshots"))")
+        #expect(entries(root + "/ingest").isEmpty, "partial blobs left: \(entries(root + "/ingest"))")
+        #expect(entries(root + "/work").isEmpty, "scratch directories left: \(entries(root + "/work"))")
+        let verify = try KilnBinary.run(root: root, ["store", "verify"])
+        #expect(verify.status == 0, "\(verify.stdout) \(verify.stderr)")
+        #expect(!verify.stdout.contains("Problems"), "\(verify.stdout)")
+
+        let again = try KilnBinary.run(root: root, ["pull", "127.0.0.1:\(port)/test/half:1"])
+        #expect(again.status != 0)
+        let shortID = String(smallLayer.dropFirst("sha256:".count).prefix(12))
+        #expect(again.stdout.contains("\(shortID): Already exists"), "\(again.stdout)")
+
+        let collected = try KilnBinary.run(root: root, ["store", "gc"])
+        #expect(collected.status == 0, "\(collected.stderr)")
         #expect(entries(root + "/blobs/sha256").isEmpty, "blobs left: \(entries(root + "/blobs/sha256"))")
         #expect(entries(root + "/snapshots").isEmpty, "snapshots left: \(entries(root + "/snapshots"))")
-        #expect(entries(root + "/ingest").isEmpty, "partial blobs left: \(entries(root + "/ingest"))")
     }
 
     @Test func interruptedFromPullEndsBuild() throws {
