@@ -144,9 +144,12 @@ public struct ImagePuller: Sendable {
         var changed = try await store(manifest.config, repository: repository, client: client, into: destination)
         let layerCount = manifest.layers.count
         let width = max(1, settings.maximumConcurrentDownloads)
-        // Docker prints no line per layer when the image is already complete, only the digest and
-        // "Image is up to date".
-        let isComplete = try !changed && manifest.layers.allSatisfy { try destination.containsBlob($0.digest) }
+        // Docker prints no line per layer when the image is already complete and named, only the
+        // digest and "Image is up to date". When the name is new or moved, every layer that is
+        // present gets its "Already exists" line.
+        let isComplete =
+            try !changed && manifest.layers.allSatisfy { try destination.containsBlob($0.digest) }
+            && destination.namesImage(reference, selected: fetched.descriptor)
         let progress = isComplete ? ProgressReporter.silent : self.progress
         let settings = self.settings
         try await withThrowingTaskGroup(of: (Int, Bool).self) { group in
