@@ -143,7 +143,14 @@ public final class Store: Sendable {
             throw StoreError.unsupported("the store root must be an absolute path, got \(escapedForDisplay(root))")
         }
         var status = stat()
+        if stat(root, &status) == 0, status.st_mode & S_IFMT != S_IFDIR {
+            let kind = status.st_mode & S_IFMT == S_IFREG ? "a regular file" : "a special file"
+            throw StoreError.rootNotDirectory(root, reason: "it is \(kind)")
+        }
         if stat(root, &status) != 0 {
+            if errno == ENOTDIR {
+                throw StoreError.rootNotDirectory(root, reason: "a folder above it is a file")
+            }
             guard errno == ENOENT else { throw SystemError("open store root", path: root, errno: errno) }
             var prefix = ""
             let components = root.split(separator: "/")

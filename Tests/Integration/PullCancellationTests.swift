@@ -192,6 +192,42 @@ struct PullCancellationTests {
         #expect(entries(root + "/snapshots").isEmpty, "snapshots left: \(entries(root + "/snapshots"))")
     }
 
+    @Test func registryDeathNamesImageAndLayer() throws {
+        let scratch = try TemporaryDirectory("kiln-pull-registry-death")
+        defer { scratch.remove() }
+        let kilnPath = try #require(KilnBinary.path)
+        let (registry, port) = try startRegistry(scratch)
+        defer { stop(registry) }
+        let root = scratch.appending("root")
+        let config = scratch.appending("config.lua")
+        try "return kiln.config { registries = { max_attempts = 2 } }\n".write(toFile: config, atomically: true, encoding: .utf8)
+        var environment = ProcessInfo.processInfo.environment
+        environment["KILN_CONFIG"] = config
+
+        // SIGKILL to the registry once the first half of the layer has arrived.
+        let script = """
+            set -u
+            "$1" --root "$2" pull -q "127.0.0.1:$3/test/slow:1" >"$4/stdout" 2>"$4/stderr" &
+            pid=$!
+            sleep 3
+            kill -KILL "$5"
+            wait "$pid"
+            echo "status $?"
+            """
+        let output = try Command.status(
+            "bash", ["-c", script, "bash", kilnPath, root, String(port), scratch.path, String(registry.pid)],
+            environment: environment, timeout: 120)
+        let stderr = (try? String(contentsOfFile: scratch.appending("stderr"), encoding: .utf8)) ?? ""
+        let layer = try String(contentsOfFile: scratch.appending("layer-digest"), encoding: .utf8)
+
+        #expect(output.stdout.contains("status 1"), "\(output.stdout) \(stderr)")
+        #expect(
+            stderr.contains("error: pull of 127.0.0.1:\(port)/test/slow:1 failed at layer \(layer): "),
+            "\(stderr)")
+        #expect(entries(root + "/ingest").isEmpty, "partial blobs left: \(entries(root + "/ingest"))")
+        #expect(entries(root + "/work").isEmpty, "scratch directories left: \(entries(root + "/work"))")
+    }
+
     @Test func interruptedFromPullEndsBuild() throws {
         let scratch = try TemporaryDirectory("kiln-from-cancel")
         defer { scratch.remove() }
