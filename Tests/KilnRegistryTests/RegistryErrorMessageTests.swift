@@ -31,4 +31,11 @@ struct RegistryErrorMessageTests {
                 == "pull of 127.0.0.1:1/t/big:1 failed at layer sha256:abc: cannot connect to registry 127.0.0.1:1: Connection refused")
         #expect(error.diagnostic.hint == cause.diagnostic.hint)
     }
+
+    @Test func interruptedPullNamesDigestOnce() {
+        let cause = RegistryError.blobShort(digest: Digest.sha256(of: Array("x".utf8)), received: 1, size: 2)
+        let error = RegistryError.pullInterrupted(
+            reference: "a/b:1", item: "layer \(Digest.sha256(of: Array("x".utf8)))", cause: cause)
+        #expect(error.diagnostic.message == "pull of a/b:1 failed: \(cause.diagnostic.message)")
+    }
 }

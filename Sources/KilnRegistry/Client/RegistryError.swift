@@ -159,7 +159,11 @@ public indirect enum RegistryError: KilnError, Equatable {
                     + "how long kiln waits for data")
         case .pullInterrupted(let reference, let item, let cause):
             var diagnostic = cause.diagnostic
-            diagnostic.message = "pull of \(reference) failed at \(item): \(diagnostic.message)"
+            // A cause that names the blob already (`blob sha256:…: unexpected EOF`) needs no
+            // second copy of the digest.
+            let digest = item.split(separator: " ").last.map(String.init) ?? item
+            let place = diagnostic.message.contains(digest) ? "" : " at \(item)"
+            diagnostic.message = "pull of \(reference) failed\(place): \(diagnostic.message)"
             return diagnostic
         case .timedOut(let host, let seconds, let during):
             return .error(
