@@ -1,5 +1,6 @@
 import KilnDiagnostics
 import KilnImage
+import KilnSystem
 
 /// The one error type of the build engine: what failed, as data, and the step where it failed.
 ///
@@ -34,6 +35,8 @@ public struct BuildError: KilnError {
         /// A COPY or ADD source does not exist in the build context (or is excluded by
         /// .dockerignore, or leads out of the context through `..` or a link).
         case sourceNotFound(String, origin: String)
+        /// Resolving a COPY or ADD source followed symbolic links in a loop.
+        case sourceLinkLoop(String, origin: String)
         /// A wildcard matched nothing.
         case noSourceFiles(String)
         /// Several sources and a destination without a trailing slash.
@@ -198,6 +201,10 @@ public struct BuildError: KilnError {
                 "source \(path) not found in \(origin)",
                 origin == "build context"
                     ? "check the path, .dockerignore, and that links inside the context stay inside it" : nil)
+        case .sourceLinkLoop(let path, let origin):
+            return (
+                "source \(path) in \(origin) is a symbolic link loop (more than \(RootDirectory.maximumSymbolicLinks) links followed)",
+                "fix or remove the symbolic links on that path")
         case .noSourceFiles(let pattern):
             return ("no source files were specified: \(pattern) matches nothing", "check the pattern and .dockerignore")
         case .destinationNotDirectory(let destination):

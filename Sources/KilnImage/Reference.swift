@@ -58,9 +58,10 @@ public struct Reference: Sendable, Hashable, CustomStringConvertible {
         var path = name
         if let slash = name.firstIndex(of: "/") {
             let first = String(name[..<slash])
-            // Docker's rule: the first component is a host when it has a dot or a port, is
-            // "localhost", or has upper-case letters (which a path never has).
-            if first.contains(".") || first.contains(":") || first == "localhost" || first.lowercased() != first {
+            // The distribution grammar: the first component is a host only when it has a dot or
+            // a port or is "localhost". Otherwise it is a path component, so `UPPER/case` is
+            // rejected as upper-case, not looked up as a registry host named `upper`.
+            if first.contains(".") || first.contains(":") || first == "localhost" {
                 domain = first
                 path = String(name[name.index(after: slash)...])
             }

@@ -19,8 +19,13 @@ public final class Store: Sendable {
     public enum Access: Sendable {
         /// Reading only: listing, inspecting, saving and verifying.
         case readOnly
-        /// Commands that change the store first check that the database is intact.
+        /// Commands that change the store first check that the database is intact. On a full
+        /// disk they fail with `StoreError.diskFull` and leave the space reserve alone.
         case readWrite
+        /// Commands that delete content to free disk space (`rmi`, the prune commands,
+        /// `store gc`, `rm`, `volume rm`): as `readWrite`, but on a full disk they may delete the
+        /// space reserve to open the database.
+        case freeingSpace
     }
 
     public let layout: StoreLayout
@@ -47,12 +52,12 @@ public final class Store: Sendable {
     }
 
     /// Opens the store at `root`, creating it (mode 0700) when it does not exist, and migrating
-    /// its database. With `.readWrite` it also removes what crashed processes left in `ingest/`,
+    /// its database. Unless `access` is `.readOnly`, it also removes what crashed processes left in `ingest/`,
     /// `trash/` and `work/`, and their expired leases. Reading commands leave them, so that
     /// `verify` lists them.
     public static func open(root: String, access: Access = .readWrite, logger: Logger = .discard) throws -> Store {
         let store = try Store(root: root, access: access, logger: logger)
-        if access == .readWrite {
+        if access != .readOnly {
             store.leftoverBytesRemovedAtOpen.store(try store.removeLeftovers(), ordering: .relaxed)
             try store.removeExpiredLeases()
             try store.checkDatabaseHealth()
@@ -138,7 +143,14 @@ public final class Store: Sendable {
             throw StoreError.unsupported("the store root must be an absolute path, got \(escapedForDisplay(root))")
         }
         var status = stat()
+        if stat(root, &status) == 0, status.st_mode & S_IFMT != S_IFDIR {
+            let kind = status.st_mode & S_IFMT == S_IFREG ? "a regular file" : "a special file"
+            throw StoreError.rootNotDirectory(root, reason: "it is \(kind)")
+        }
         if stat(root, &status) != 0 {
+            if errno == ENOTDIR {
+                throw StoreError.rootNotDirectory(root, reason: "a folder above it is a file")
+            }
             guard errno == ENOENT else { throw SystemError("open store root", path: root, errno: errno) }
             var prefix = ""
             let components = root.split(separator: "/")

@@ -21,6 +21,11 @@ public enum StoreError: KilnError, Equatable {
     case blobTruncated(Digest?, received: Int64, expectedSize: Int64)
     /// The disk filled while writing a blob.
     case noSpace(Digest?, path: String)
+    /// The disk of the store is full, so a command that adds to the store cannot open its
+    /// database; `cause` is the SQLite error.
+    case diskFull(root: String, cause: String)
+    /// The store root (`--root` or `$KILN_ROOT`) exists and is not a directory.
+    case rootNotDirectory(String, reason: String)
     /// No image matches what the user typed (a reference, an ID or an ID prefix).
     case imageNotFound(String)
     /// An ID prefix matches more than one image.
@@ -67,6 +72,16 @@ public enum StoreError: KilnError, Equatable {
             return .error(
                 "no space left on device while writing blob \(digest?.description ?? "(unnamed)") to \(path)",
                 hint: "free disk space (`kiln system prune` removes unused data), then run the command again")
+        case .diskFull(let root, let cause):
+            return .error(
+                "no space left on device for the store at \(root): cannot open its database for writing (\(cause))",
+                hint:
+                    "free disk space, or remove unused data with `kiln image prune` or `kiln system prune` (they work on a full disk), then run the command again"
+            )
+        case .rootNotDirectory(let root, let reason):
+            return .error(
+                "the store root \(root) is not a directory: \(reason)",
+                hint: "--root (or $KILN_ROOT) must be a directory, or a path where kiln can create one")
         case .imageNotFound(let name):
             return .error("No such image: \(name)")
         case .ambiguousImageID(let prefix, let candidates):

@@ -349,6 +349,10 @@ import Testing
         let save = await kiln("save", "kiln-fixture:1")
         #expect(save.status == 1)
         #expect(save.stderr.contains("blob \(layer.digest) at \(path) is corrupt"))
+        let pushed = await kiln("push", "kiln-fixture:1", "oci:" + scratch.appending("layout"))
+        #expect(pushed.status == 1)
+        #expect(pushed.stderr.contains("blob \(layer.digest) at \(path) is corrupt: its content hashes to"), "\(pushed.stderr)")
+        #expect(pushed.stderr.contains("kiln store verify --deep"), "\(pushed.stderr)")
 
         #expect(await kiln("load", "-q", "-i", try fixture("A00")).status == 0)
         #expect(await kiln("store", "verify", "--deep").status == 0)

@@ -44,6 +44,7 @@ struct PullCancellationTests {
             archive.addfile(info, io.BytesIO(b"small\n"))
         small_tar = small.getvalue()
         small_layer = gzip.compress(small_tar, compresslevel=1, mtime=0)
+        open(directory + "/small-layer-digest", "w").write(digest(small_layer))
         missing_layer = gzip.compress(b"missing", mtime=0)
         half_config = json.dumps({"architecture": arch, "os": "linux", "rootfs": {"type": "layers", "diff_ids": [
             "sha256:" + hashlib.sha256(small_tar).hexdigest(), "sha256:" + hashlib.sha256(b"missing").hexdigest()]}}).encode()
@@ -160,7 +161,7 @@ struct PullCancellationTests {
         #expect(images.stdout.isEmpty)
     }
 
-    @Test func failedPullRemovesStoredBlobs() async throws {
+    @Test func failedPullKeepsCompletedLayers() async throws {
         let scratch = try TemporaryDirectory("kiln-pull-cancel")
         defer { scratch.remove() }
         let (registry, port) = try startRegistry(scratch)
@@ -168,11 +169,63 @@ struct PullCancellationTests {
         let root = scratch.appending("root")
 
         let pull = try await KilnBinary.run(root: root, ["pull", "-q", "127.0.0.1:\(port)/test/half:1"])
+        let smallLayer = try String(contentsOfFile: scratch.appending("small-layer-digest"), encoding: .utf8)
         #expect(pull.status != 0)
         #expect(pull.stderr.contains("not found"), "\(pull.stderr)")
+        // The first layer was complete, so its blob and snapshot stay for the next pull.
+        #expect(entries(root + "/blobs/sha256").contains(String(smallLayer.dropFirst("sha256:".count))))
+        #expect(entries(root + "/snapshots").count == 1, "snapshots: \(entries(root + "/snapshots"))")
+        #expect(entries(root + "/ingest").isEmpty, "partial blobs left: \(entries(root + "/ingest"))")
+        #expect(entries(root + "/work").isEmpty, "scratch directories left: \(entries(root + "/work"))")
+        let verify = try KilnBinary.run(root: root, ["store", "verify"])
+        #expect(verify.status == 0, "\(verify.stdout) \(verify.stderr)")
+        #expect(!verify.stdout.contains("Problems"), "\(verify.stdout)")
+
+        let again = try KilnBinary.run(root: root, ["pull", "127.0.0.1:\(port)/test/half:1"])
+        #expect(again.status != 0)
+        let shortID = String(smallLayer.dropFirst("sha256:".count).prefix(12))
+        #expect(again.stdout.contains("\(shortID): Already exists"), "\(again.stdout)")
+
+        let collected = try KilnBinary.run(root: root, ["store", "gc"])
+        #expect(collected.status == 0, "\(collected.stderr)")
         #expect(entries(root + "/blobs/sha256").isEmpty, "blobs left: \(entries(root + "/blobs/sha256"))")
         #expect(entries(root + "/snapshots").isEmpty, "snapshots left: \(entries(root + "/snapshots"))")
+    }
+
+    @Test func registryDeathNamesImageAndLayer() throws {
+        let scratch = try TemporaryDirectory("kiln-pull-registry-death")
+        defer { scratch.remove() }
+        let kilnPath = try #require(KilnBinary.path)
+        let (registry, port) = try startRegistry(scratch)
+        defer { stop(registry) }
+        let root = scratch.appending("root")
+        let config = scratch.appending("config.lua")
+        try "return kiln.config { registries = { max_attempts = 2 } }\n".write(toFile: config, atomically: true, encoding: .utf8)
+        var environment = ProcessInfo.processInfo.environment
+        environment["KILN_CONFIG"] = config
+
+        // SIGKILL to the registry once the first half of the layer has arrived.
+        let script = """
+            set -u
+            "$1" --root "$2" pull -q "127.0.0.1:$3/test/slow:1" >"$4/stdout" 2>"$4/stderr" &
+            pid=$!
+            sleep 3
+            kill -KILL "$5"
+            wait "$pid"
+            echo "status $?"
+            """
+        let output = try Command.status(
+            "bash", ["-c", script, "bash", kilnPath, root, String(port), scratch.path, String(registry.pid)],
+            environment: environment, timeout: 120)
+        let stderr = (try? String(contentsOfFile: scratch.appending("stderr"), encoding: .utf8)) ?? ""
+        let layer = try String(contentsOfFile: scratch.appending("layer-digest"), encoding: .utf8)
+
+        #expect(output.stdout.contains("status 1"), "\(output.stdout) \(stderr)")
+        #expect(
+            stderr.contains("error: pull of 127.0.0.1:\(port)/test/slow:1 failed at layer \(layer): "),
+            "\(stderr)")
         #expect(entries(root + "/ingest").isEmpty, "partial blobs left: \(entries(root + "/ingest"))")
+        #expect(entries(root + "/work").isEmpty, "scratch directories left: \(entries(root + "/work"))")
     }
 
     @Test func interruptedFromPullEndsBuild() async throws {

@@ -240,6 +240,40 @@ import Testing
                 """)
     }
 
+    /// A pull of a new name whose blobs are all in the store prints Docker's
+    /// `LAYER: Already exists` line for each layer.
+    @Test(.enabled(if: available, "needs docker-registry and skopeo"))
+    func storedLayersPrintAlreadyExists() async throws {
+        let scratch = try TemporaryDirectory("kiln-pull-already-exists")
+        defer { scratch.remove() }
+        let registry = try TestRegistry()
+        defer { registry.stop() }
+        let (layoutPath, _) = try makeLayout(scratch)
+        let first = "\(registry.host)/kiln/same:1.0"
+        let second = "\(registry.host)/kiln/same:2.0"
+        for target in [first, second] {
+            try Command.run("skopeo", ["copy", "--dest-tls-verify=false", "oci:\(layoutPath):1.0", "docker://\(target)"])
+        }
+        var kiln = KilnInvocation(root: scratch.appending("root"))
+        kiln.environment["HOME"] = scratch.path
+        let pulled = await kiln("pull", "--progress=plain", first)
+        #expect(pulled.status == 0, "\(pulled.stderr)")
+
+        let again = await kiln("pull", "--progress=plain", second)
+        #expect(again.status == 0, "\(again.stderr)")
+        let layout = try OCILayoutDirectory(path: layoutPath)
+        let manifestDescriptor = try layout.resolveImage("1.0")
+        let manifestBytes = try layout.readBlob(manifestDescriptor.digest, limit: 1 << 20)
+        guard case .manifest(let manifest) = try ImageDocument.decode(manifestBytes) else {
+            Issue.record("the layout's image is not a manifest")
+            return
+        }
+        for layer in manifest.layers {
+            #expect(again.stdout.contains("\(layer.digest.shortHex): Already exists"), "\(again.stdout)")
+        }
+        #expect(again.stdout.contains("Status: Downloaded newer image for \(second)"), "\(again.stdout)")
+    }
+
     /// `kiln create -q` of a missing image pulls it without a word on stderr, as Docker's
     /// `-q` also drops "Unable to find image ... locally".
     @Test(.enabled(if: available && Host.isRoot, "needs root, docker-registry and skopeo"))

@@ -123,7 +123,7 @@ struct StoreConcurrencyTests {
 
         let gc = try await KilnBinary.run(root: root, ["store", "gc"])
         #expect(gc.status == 0)
-        #expect(gc.stdout.hasPrefix("Removed 1 blobs"), "gc: \(gc.stdout)")
+        #expect(gc.stdout.hasPrefix("Removed 1 blob and 0 snapshots"), "gc: \(gc.stdout)")
         #expect(try FileManager.default.contentsOfDirectory(atPath: root + "/blobs/sha256").isEmpty)
         #expect(try FileManager.default.contentsOfDirectory(atPath: root + "/ingest").isEmpty)
         #expect(try FileManager.default.contentsOfDirectory(atPath: root + "/work").isEmpty)

@@ -76,6 +76,38 @@ struct StoreFileSystemTests {
         #expect(after.stdout.isEmpty)
     }
 
+    @Test func fullDiskWritesKeepReserve() async throws {
+        let fileSystem = try SmallFileSystem(megabytes: 48)
+        defer { fileSystem.remove() }
+        let kiln = try await storeWithImage(on: fileSystem)
+        let archive = fileSystem.scratch.appending("image.tar")
+        let saved = await kiln("save", "-o", archive, "test/fs:1")
+        try #require(saved.status == 0, "save failed: \(saved.stderr)")
+        try fileSystem.scratch.write("context/Dockerfile", "FROM test/fs:1\nLABEL step=full-disk\n")
+        try #require(access(kiln.root + "/space-reserve", F_OK) == 0)
+        fileSystem.fill()
+
+        let commands = [
+            ["import", fileSystem.scratch.appending("rootfs.tar"), "test/fs:2"],
+            ["load", "-i", archive],
+            ["build", "-q", "-t", "test/fs:3", fileSystem.scratch.appending("context")],
+        ]
+        for arguments in commands {
+            let result = await kiln.run(arguments)
+            let command = "kiln " + arguments.joined(separator: " ")
+            #expect(result.status != 0, "\(command) succeeded on a full disk")
+            #expect(result.stderr.contains("no space left on device for the store at \(kiln.root)"), "\(command): \(result.stderr)")
+            #expect(result.stderr.contains("kiln image prune"), "\(command): \(result.stderr)")
+            #expect(access(kiln.root + "/space-reserve", F_OK) == 0, "\(command) deleted the space reserve")
+        }
+
+        // The reserve is still there for the commands that free space.
+        let removed = await kiln("rmi", "test/fs:1")
+        #expect(removed.status == 0, "\(removed.stderr)")
+        let collected = await kiln("store", "gc")
+        #expect(collected.status == 0, "\(collected.stderr)")
+    }
+
     @Test func fullDiskErrorNamesCause() async throws {
         let fileSystem = try SmallFileSystem(megabytes: 48)
         defer { fileSystem.remove() }

@@ -3,8 +3,9 @@ import Testing
 
 @testable import KilnCLI
 
-/// Messages that name the real problem: an empty password on standard input, an empty load
-/// input, and a container name that is too long.
+/// Messages that name the real problem: an empty password or username with --password-stdin,
+/// a store root that is a file, an upper-case repository, an empty load input, and a container
+/// name that is too long.
 @Suite struct SmallMessageTests {
     @Test(arguments: ["", "\n"])
     func emptyPasswordOnStdinIsNamed(_ input: String) async throws {
@@ -14,6 +15,50 @@ import Testing
         #expect(result.status == 1)
         #expect(result.stderr.contains("--password-stdin: the password on standard input is empty"), "\(result.stderr)")
         #expect(!result.stderr.contains("not a terminal"), "\(result.stderr)")
+    }
+
+    @Test func emptyUsernameWithPasswordStdin() async throws {
+        let workspace = BuildWorkspace()
+        let result = await workspace.run(
+            ["login", "-u", "", "--password-stdin", "127.0.0.1:1"], stdin: Array("secret\n".utf8))
+        #expect(result.status != 0)
+        #expect(
+            result.stderr.contains("Must provide --username with --password-stdin: the username is empty"),
+            "\(result.stderr)")
+        #expect(!result.stderr.contains("not a terminal"), "\(result.stderr)")
+    }
+
+    @Test func rootThatIsFileIsNamed() async throws {
+        let workspace = BuildWorkspace()
+        #expect(FileManager.default.createFile(atPath: workspace.root, contents: Data("x".utf8)))
+        let result = await workspace.run(["images"])
+        #expect(result.status == 1)
+        #expect(
+            result.stderr.contains("the store root \(workspace.root) is not a directory: it is a regular file"),
+            "\(result.stderr)")
+        #expect(result.stderr.contains("--root (or $KILN_ROOT) must be a directory"), "\(result.stderr)")
+    }
+
+    @Test func upperCaseRepositoryIsRejected() async throws {
+        let workspace = BuildWorkspace()
+        workspace.write("Dockerfile", "FROM scratch\nLABEL name=1\n")
+        let built = await workspace.build(["-q", "-t", "name/app:1"])
+        try #require(built.status == 0, "\(built.stderr)")
+
+        let tagged = await workspace.run(["tag", "name/app:1", "UPPER/case"])
+        #expect(tagged.status != 0)
+        #expect(tagged.stderr.contains("repository names must be lowercase"), "\(tagged.stderr)")
+        let pulled = await workspace.run(["pull", "UPPER/case"])
+        #expect(pulled.status != 0)
+        #expect(pulled.stderr.contains("repository names must be lowercase"), "\(pulled.stderr)")
+        #expect(!pulled.stderr.contains("cannot connect"), "\(pulled.stderr)")
+        #expect(try workspace.tags() == ["name/app:1"])
+    }
+
+    @Test func collectionCountsArePlural() {
+        #expect(StoreGCCommand.counted(1, "blob") == "1 blob")
+        #expect(StoreGCCommand.counted(0, "blob") == "0 blobs")
+        #expect(StoreGCCommand.counted(2, "snapshot") == "2 snapshots")
     }
 
     @Test func emptyLoadInputIsNamed() async throws {

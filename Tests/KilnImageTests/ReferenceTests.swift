@@ -29,6 +29,7 @@ import Testing
         ValidCase(input: "a__b/c.d/e---f:_x", full: "docker.io/a__b/c.d/e---f:_x", familiar: "a__b/c.d/e---f:_x"),
         ValidCase(
             input: "MyRegistry:80/app", full: "MyRegistry:80/app", familiar: "MyRegistry:80/app"),
+        ValidCase(input: "MyHost.com/x", full: "MyHost.com/x", familiar: "MyHost.com/x"),
         ValidCase(
             input: "python@sha256:ca978112ca1bbdcafac231b39a23dc4da786eff8147c4e72b9807785afee48bb",
             full: "docker.io/library/python@sha256:ca978112ca1bbdcafac231b39a23dc4da786eff8147c4e72b9807785afee48bb",
@@ -73,6 +74,10 @@ import Testing
         InvalidCase(
             input: "myname/MyApp:1.0",
             message: "invalid reference \"myname/MyApp:1.0\": repository names must be lowercase"),
+        InvalidCase(
+            input: "UPPER/case", message: "invalid reference \"UPPER/case\": repository names must be lowercase"),
+        InvalidCase(
+            input: "Localhost/app:1", message: "invalid reference \"Localhost/app:1\": repository names must be lowercase"),
         InvalidCase(input: "", message: "invalid reference \"\": the reference is empty"),
         InvalidCase(input: ":tag", message: "invalid reference \":tag\": the repository name is empty"),
         InvalidCase(

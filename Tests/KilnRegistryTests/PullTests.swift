@@ -95,7 +95,9 @@ import Testing
         }
         let (layout, result) = try await pull(registry)
         defer { layout.remove() }
-        #expect(message(result) == "blob \(layer.digest): unexpected EOF after 10 of 1024 bytes")
+        #expect(
+            message(result)
+                == "pull of \(registry.host)/kiln/app:1.0 failed: blob \(layer.digest): unexpected EOF after 10 of 1024 bytes")
         #expect(layout.blobFiles.allSatisfy { !$0.contains(".ingest") })
         // Each attempt asked to resume after the 10 bytes it kept.
         let ranged = registry.server.requests.filter { $0.header("Range") == "bytes=10-" }

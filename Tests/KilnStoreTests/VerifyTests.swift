@@ -50,6 +50,7 @@ import Testing
         let report = try fixture.store.verify(deep: true)
         #expect(report.isHealthy)
         #expect(report.leftovers.map(\.path) == [fixture.store.layout.blob(blob.digest)])
+        #expect(report.leftovers.first?.description == "unreferenced blob \(fixture.store.layout.blob(blob.digest))")
     }
 
     @Test func leftoverIngestIsListedWithSize() throws {
@@ -65,7 +66,7 @@ import Testing
         let report = try store.verify(deep: false)
         #expect(report.leftovers.map(\.path) == [path])
         #expect(report.leftovers.first?.size == 5000)
-        #expect(report.leftovers.first?.description == "ingest \(path) (5000 bytes)")
+        #expect(report.leftovers.first?.description == "partial blob \(path) (5000 bytes)")
         #expect(FileManager.default.fileExists(atPath: path))
     }
 

@@ -50,6 +50,13 @@ public final class BuildContext: @unchecked Sendable {
         return ResolvedPath(path: found.path, status: found.status)
     }
 
+    /// Returns whether resolving `path` in the context follows symbolic links in a loop, which
+    /// `resolve` reports as a missing path.
+    func isLinkLoop(_ path: String) throws -> Bool {
+        if case .linkLoop = try PathResolver(root: root.descriptor).resolve(FilePath(path)) { return true }
+        return false
+    }
+
     /// Whether the context as `.dockerignore` filters it contains `path`: no directory above it
     /// was skipped, and it is not excluded itself (a directory that an exclusion pattern names
     /// something below stays, as the parent of what is kept).

@@ -22,8 +22,10 @@ struct PathResolver {
         /// The last component is missing; `parent` is the resolved path of the directory it
         /// would be in, and `name` the component.
         case missing(parent: FilePath, name: FilePath)
-        /// A component before the last is missing or not a directory, or the links loop.
+        /// A component before the last is missing or not a directory.
         case unreachable
+        /// More than `RootDirectory.maximumSymbolicLinks` links were followed: the links loop.
+        case linkLoop
     }
 
     /// Resolves `path`, following a link at the last component when `followFinal` is set.
@@ -48,7 +50,7 @@ struct PathResolver {
             }
             if status.kind == .symbolicLink && (!pending.isEmpty || followFinal) {
                 links += 1
-                guard links <= RootDirectory.maximumSymbolicLinks else { return .unreachable }
+                guard links <= RootDirectory.maximumSymbolicLinks else { return .linkLoop }
                 let target = try entry.readLink()
                 if target.isAbsolute {
                     names = []

@@ -299,6 +299,9 @@ final class StageBuilder: @unchecked Sendable {
         }
         var layer: BuiltLayer?
         if let layerDigest = record.layerDigest {
+            // TODO: a layer blob damaged on disk after it was committed is reused here unchecked,
+            // because hashing it would read the whole blob for every cached step. Only
+            // `kiln store verify --deep` finds it; `kiln builder prune` then removes the record.
             guard let diffID = record.diffID,
                 let recorded = try engine.recordedLayer(layerDigest, diffID: diffID, chainID: record.chainID, lease: lease)
             else { return false }

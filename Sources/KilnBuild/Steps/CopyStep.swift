@@ -114,7 +114,9 @@ extension StageBuilder {
                 let matches = try origin.expand(path)
                 if matches.isEmpty {
                     if BuildContext.hasWildcard(path) { throw BuildError(.noSourceFiles(path)) }
-                    throw BuildError(.sourceNotFound(path, origin: request.from.map { "stage or image \($0)" } ?? "build context"))
+                    let originName = request.from.map { "stage or image \($0)" } ?? "build context"
+                    if try origin.isLinkLoop(path) { throw BuildError(.sourceLinkLoop(path, origin: originName)) }
+                    throw BuildError(.sourceNotFound(path, origin: originName))
                 }
                 for match in matches {
                     if let name = match.path.string, !excludes.patterns.isEmpty, match.status.kind != .directory,

@@ -1,4 +1,5 @@
 import Foundation
+import KilnDiagnostics
 import KilnImage
 import KilnRuntime
 import KilnStore
@@ -100,10 +101,23 @@ public struct SpecificationBuilder {
             }
         }
         var ports: [PublishedPort] = []
+        // The `-p` value that took each fixed host port, so that a second one is rejected here
+        // instead of failing at start as "address already in use" with a hint to stop another program.
+        var hostPortOwners: [String: (hostIP: String, value: String)] = [:]
         for value in options.publish {
             for mapping in try PortMapping.parse(value) {
                 // slirp4netns 1.2.0 rejects an IPv6 `host_addr` in add_hostfwd, so kiln rejects it before creating anything.
                 guard !mapping.hostIP.contains(":") else { throw RuntimeError(.ipv6PortUnsupported(value)) }
+                if mapping.hostPort != 0 {
+                    let key = "\(mapping.hostPort)/\(mapping.proto.rawValue)"
+                    if let owner = hostPortOwners[key], Self.hostAddressesOverlap(owner.hostIP, mapping.hostIP) {
+                        throw ContainerError(
+                            .invalidOption(
+                                flag: "--publish", value: value,
+                                reason: "host port \(key) is already published by \"\(escapedForDisplay(owner.value))\""))
+                    }
+                    hostPortOwners[key] = (mapping.hostIP, value)
+                }
                 ports.append(
                     PublishedPort(
                         hostIP: mapping.hostIP, hostPort: mapping.hostPort, containerPort: mapping.containerPort,
@@ -188,6 +202,12 @@ public struct SpecificationBuilder {
             if clean != "/", !result.contains(clean) { result.append(clean) }
         }
         return result
+    }
+
+    /// Returns whether two host addresses of published ports share port numbers. They do when
+    /// they are equal or one of them is the wildcard 0.0.0.0, which binds every address.
+    static func hostAddressesOverlap(_ first: String, _ second: String) -> Bool {
+        first == second || first == "0.0.0.0" || second == "0.0.0.0"
     }
 
     static func networkMode(_ value: String) throws -> String {

@@ -75,6 +75,9 @@ public indirect enum RegistryError: KilnError, Equatable {
     /// A pull gave up on `item` (a layer, the config, a manifest) of `reference` after `attempts`
     /// attempts, the last of which received nothing for `seconds`.
     case pullStalled(reference: String, item: String, host: String, seconds: Double, attempts: Int)
+    /// The connection to the registry failed or broke while a pull of `reference` downloaded
+    /// `item` (`layer sha256:…`), after the manifest had arrived.
+    case pullInterrupted(reference: String, item: String, cause: RegistryError)
     case tls(host: String, reason: String)
     /// The response broke HTTP framing or the distribution protocol.
     case invalidResponse(url: String, reason: String)
@@ -120,6 +123,15 @@ public indirect enum RegistryError: KilnError, Equatable {
     case storage(String)
     case mirrorsFailed(attempts: [String])
 
+    /// Whether the connection to the server failed, broke or went silent, as when a registry
+    /// stops or dies mid-transfer, as opposed to a response the server sent.
+    public var isConnectionFailure: Bool {
+        switch self {
+        case .connectionFailed, .timedOut, .truncatedBody, .staleConnection, .blobShort: true
+        default: false
+        }
+    }
+
     /// Whether the same request may succeed when sent again after a pause.
     public var isRetryable: Bool {
         switch self {
@@ -137,7 +149,7 @@ public indirect enum RegistryError: KilnError, Equatable {
         case .connectionFailed(let host, let reason):
             return .error(
                 "cannot connect to registry \(host): \(reason)",
-                hint: "check that the registry address is right and reachable, and any proxy or firewall between")
+                hint: "check that the registry address is right and that the registry is running and reachable through any proxy or firewall")
         case .pullStalled(let reference, let item, let host, let seconds, let attempts):
             let tries = attempts == 1 ? "1 attempt" : "\(attempts) attempts"
             return .error(
@@ -145,6 +157,14 @@ public indirect enum RegistryError: KilnError, Equatable {
                     + "(no data for \(formatSeconds(seconds)), gave up after \(tries))",
                 hint: "check that registry \(host) is running and reachable; the registry setting read_timeout sets "
                     + "how long kiln waits for data")
+        case .pullInterrupted(let reference, let item, let cause):
+            var diagnostic = cause.diagnostic
+            // A cause that names the blob already (`blob sha256:…: unexpected EOF`) needs no
+            // second copy of the digest.
+            let digest = item.split(separator: " ").last.map(String.init) ?? item
+            let place = diagnostic.message.contains(digest) ? "" : " at \(item)"
+            diagnostic.message = "pull of \(reference) failed\(place): \(diagnostic.message)"
+            return diagnostic
         case .timedOut(let host, let seconds, let during):
             return .error(
                 "registry \(host) did not respond for \(formatSeconds(seconds)) while \(during)",
@@ -193,8 +213,12 @@ public indirect enum RegistryError: KilnError, Equatable {
             return .error("blob \(digest) not found in \(repository)")
         case .unauthorized(let registry, let repository, let failure):
             let target = repository.map { "\(registry)/\($0)" } ?? registry
+            // A 401 without an error body reads as the distribution spec's UNAUTHORIZED entry,
+            // so that one registry response has one spelling with or without a body.
+            let summary =
+                failure.status == 401 && failure.errors.isEmpty ? "unauthorized: authentication required" : failure.summary
             return .error(
-                "access to \(target) denied: \(failure.summary)",
+                "access to \(target) denied: \(summary)",
                 hint: "log in with `kiln login \(registry)`, and check that the repository exists and you may access it")
         case .blobLargerThanDescriptor(let digest, let size):
             return .error("blob \(digest) is larger than descriptor size \(size)")

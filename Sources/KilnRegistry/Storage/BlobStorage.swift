@@ -64,12 +64,22 @@ public protocol ImageDestination: BlobStorage {
     /// pointed at this document, so the pull changed nothing.
     func recordImage(_ reference: Reference, document: Descriptor, selected: Descriptor) throws -> Bool
 
+    /// Returns whether `reference` already names the image manifest `selected`. A pull that finds
+    /// this and every blob present has nothing to do, and prints no line per layer.
+    func namesImage(_ reference: Reference, selected: Descriptor) throws -> Bool
+
     /// Starts writing layer `index` of `manifest`, whose config is already present. A destination
     /// that unpacks layers while their bytes arrive returns an ingest that does so.
     func beginLayerIngest(_ descriptor: Descriptor, index: Int, of manifest: Manifest) throws -> any BlobIngest
 }
 
 extension ImageDestination {
+    /// Returns false: a destination without names (an OCI layout directory) never counts as up
+    /// to date, so a pull into it reports each layer.
+    public func namesImage(_ reference: Reference, selected: Descriptor) throws -> Bool {
+        false
+    }
+
     public func beginLayerIngest(_ descriptor: Descriptor, index: Int, of manifest: Manifest) throws -> any BlobIngest {
         try beginIngest(descriptor)
     }

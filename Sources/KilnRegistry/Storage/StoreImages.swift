@@ -35,6 +35,11 @@ public final class StoreImages: ImageSource, ImageDestination {
         try store.resolveImage(reference).image.manifest
     }
 
+    public func namesImage(_ reference: Reference, selected: Descriptor) throws -> Bool {
+        let image = try reference.digest == nil ? store.imageByTag(reference) : store.imageByRepoDigest(reference)
+        return image?.manifest.digest == selected.digest
+    }
+
     public func recordImage(_ reference: Reference, document: Descriptor, selected: Descriptor) throws -> Bool {
         var registration = ImageRegistration(manifest: selected)
         if reference.tag != nil { registration.tags = [reference.withTag(reference.tag ?? Reference.defaultTag)] }

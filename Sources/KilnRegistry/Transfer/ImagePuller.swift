@@ -84,15 +84,17 @@ public struct ImagePuller: Sendable {
     ///
     /// A registry that sends nothing for `settings.readTimeout` seconds fails the attempt; each
     /// attempt after the first resumes a layer where the last one stopped. When the attempts run
-    /// out on such a stall, the error names the registry, the reference and the layer.
+    /// out on such a stall, or the connection to the registry fails during a layer, the error
+    /// names the registry, the reference and the layer.
     public func pull(
         _ reference: Reference, platform: Platform, from client: RegistryClient, into destination: any ImageDestination,
         onLayer: (@Sendable (Int, Manifest) -> Void)? = nil
     ) async throws -> PullResult {
         do {
             return try await pullUnlabelled(reference, platform: platform, from: client, into: destination, onLayer: onLayer)
-        } catch let error as LabelledTimeout {
-            throw stalled(error.cause, item: error.item, reference: reference)
+        } catch let error as LabelledFailure {
+            if case .timedOut = error.cause { throw stalled(error.cause, item: error.item, reference: reference) }
+            throw RegistryError.pullInterrupted(reference: reference.familiarString, item: error.item, cause: error.cause)
         } catch let error as RegistryError {
             throw stalled(error, item: "a manifest or the image config", reference: reference)
         }
@@ -144,9 +146,12 @@ public struct ImagePuller: Sendable {
         var changed = try await store(manifest.config, repository: repository, client: client, into: destination)
         let layerCount = manifest.layers.count
         let width = max(1, settings.maximumConcurrentDownloads)
-        // Docker prints no line per layer when the image is already complete, only the digest and
-        // "Image is up to date".
-        let isComplete = try !changed && manifest.layers.allSatisfy { try destination.containsBlob($0.digest) }
+        // Docker prints no line per layer when the image is already complete and named, only the
+        // digest and "Image is up to date". When the name is new or moved, every layer that is
+        // present gets its "Already exists" line.
+        let isComplete =
+            try !changed && manifest.layers.allSatisfy { try destination.containsBlob($0.digest) }
+            && destination.namesImage(reference, selected: fetched.descriptor)
         let progress = isComplete ? ProgressReporter.silent : self.progress
         let settings = self.settings
         try await withThrowingTaskGroup(of: (Int, Bool).self) { group in
@@ -244,8 +249,8 @@ private func fetchLayer(
             })
     } catch {
         progress.report(.transfer(TransferInfo(id: id, direction: .download, phase: .failed)))
-        if let timeout = error as? RegistryError, case .timedOut = timeout {
-            throw LabelledTimeout(cause: timeout, item: "layer \(layer.digest)")
+        if let failure = error as? RegistryError, failure.isConnectionFailure {
+            throw LabelledFailure(cause: failure, item: "layer \(layer.digest)")
         }
         throw error
     }
@@ -254,8 +259,9 @@ private func fetchLayer(
     return true
 }
 
-/// A timeout of a layer download, with the layer's name for the error that `pull` throws.
-private struct LabelledTimeout: Error {
+/// A timeout or broken connection during a layer download, with the layer's name for the error
+/// that `pull` throws.
+private struct LabelledFailure: Error {
     var cause: RegistryError
     var item: String
 }

@@ -18,6 +18,20 @@ public struct Leftover: Sendable, Hashable, CustomStringConvertible {
         case unreferencedLayer
         /// A lease whose process has exited.
         case expiredLease
+
+        /// The words `kiln store verify` prints before the path. The paths of layer records and
+        /// leases already name what they are (`layer record sha256:…`, `lease ID`).
+        public var words: String {
+            switch self {
+            case .ingest: "partial blob"
+            case .trash: "directory being removed"
+            case .work: "scratch directory"
+            case .unreferencedBlob: "unreferenced blob"
+            case .unreferencedSnapshot: "unreferenced snapshot"
+            case .unreferencedLayer: "unreferenced"
+            case .expiredLease: "expired"
+            }
+        }
     }
 
     public var kind: Kind
@@ -35,7 +49,7 @@ public struct Leftover: Sendable, Hashable, CustomStringConvertible {
     }
 
     public var description: String {
-        "\(kind.rawValue) \(path)" + (size.map { " (\($0) bytes)" } ?? "") + (owner.map { " (in use by \($0))" } ?? "")
+        "\(kind.words) \(path)" + (size.map { " (\($0) bytes)" } ?? "") + (owner.map { " (in use by \($0))" } ?? "")
     }
 }
 

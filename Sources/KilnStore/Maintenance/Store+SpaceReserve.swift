@@ -6,9 +6,11 @@ import KilnSystem
 ///
 /// SQLite needs a little free space to open a WAL database (its `-shm` file) and to commit (the
 /// WAL), so on a full disk even `kiln rmi` and `kiln system prune` would fail before deleting
-/// anything. The store keeps `space-reserve`, a preallocated file, and a command that changes
-/// the store and finds the disk full deletes it and opens the database again. Reading commands
-/// keep the reserve and read with SQLite's exclusive locking mode instead.
+/// anything. The store keeps `space-reserve`, a preallocated file, and a command that frees
+/// space (`Access.freeingSpace`) and finds the disk full deletes it and opens the database again.
+/// Other commands that change the store fail with `StoreError.diskFull` and leave the reserve,
+/// because a build or pull that used it would leave nothing for the commands that free space.
+/// Reading commands keep the reserve and read with SQLite's exclusive locking mode instead.
 extension Store {
     /// Bytes the reserve file takes.
     static let spaceReserveBytes: Int64 = 8 << 20
@@ -28,6 +30,8 @@ extension Store {
                 logger.debug("the disk of \(layout.root) is full; reading the database with an exclusive lock")
                 return try Database(path: layout.database, migrations: Schema.migrations, exclusiveLock: true)
             case .readWrite:
+                throw StoreError.diskFull(root: layout.root, cause: "SQLite: \(error.message)")
+            case .freeingSpace:
                 guard unlinkat(root.rawValue, StoreLayout.spaceReserveName, 0) == 0 else { throw error }
                 logger.debug("the disk of \(layout.root) is full; deleted \(layout.spaceReserve) to open the database")
                 return try Database(path: layout.database, migrations: Schema.migrations)

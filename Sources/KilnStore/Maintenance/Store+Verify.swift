@@ -14,6 +14,20 @@ public struct VerificationReport: Sendable {
     public var blobCount = 0
     /// Blobs whose digest was recomputed (deep verification only).
     public var hashedBlobCount = 0
+    /// What uses the damaged blobs and snapshots, which decides how to repair them.
+    public var damagedUsers: Set<DamagedUser> = []
+
+    /// A user of damaged content.
+    public enum DamagedUser: Sendable, Hashable {
+        /// An image: pull or load it again.
+        case image
+        /// A build cache record: `kiln builder prune` removes it, or a `--no-cache` build replaces it.
+        case buildCache
+        /// A container's image record.
+        case container
+        /// Nothing: `kiln store gc` removes the blob.
+        case unreferenced
+    }
 
     public var isHealthy: Bool { problems.isEmpty }
 }
@@ -38,10 +52,11 @@ extension Store {
             try database.readTransaction { transaction in
                 let (live, expired) = try leasedResources(in: transaction)
                 let reachable = try reachableSet(in: transaction, leased: live)
-                try checkImages(in: transaction, deep: deep, into: &report)
-                try checkCacheAndContainers(in: transaction, into: &report)
+                let imageBlobs = try checkImages(in: transaction, deep: deep, into: &report)
+                let cacheBlobs = try checkCacheAndContainers(in: transaction, into: &report)
                 try checkSnapshots(in: transaction, reachable: reachable, into: &report)
-                try checkBlobFiles(reachable: reachable, leased: live, deep: deep, into: &report)
+                try checkBlobFiles(
+                    reachable: reachable, imageBlobs: imageBlobs, cacheBlobs: cacheBlobs, deep: deep, into: &report)
                 for row in try transaction.query("SELECT digest FROM layers") {
                     guard let text = row.string(0), let digest = try? Digest(parsing: text),
                         !reachable.layerRecords.contains(digest)
@@ -75,7 +90,11 @@ extension Store {
         }
     }
 
-    private func checkImages(in transaction: Transaction, deep: Bool, into report: inout VerificationReport) throws {
+    /// Checks every image's records and blobs, and returns the blobs that images use.
+    private func checkImages(in transaction: Transaction, deep: Bool, into report: inout VerificationReport) throws
+        -> Set<Digest>
+    {
+        var used: Set<Digest> = []
         var layersByImage: [String: [(Int, LayerRecord)]] = [:]
         for row in try transaction.query(
             """
@@ -92,20 +111,23 @@ extension Store {
         for row in try transaction.query("SELECT \(Self.imageColumns) FROM images") {
             guard let image = Self.imageRecord(row, tags: [], repoDigests: []) else {
                 report.problems.append("image record \(row.string(0) ?? "?"): unreadable digests")
+                report.damagedUsers.insert(.image)
                 continue
             }
             report.imageCount += 1
             let layers = (layersByImage[image.manifest.digest.description] ?? []).sorted { $0.0 < $1.0 }.map(\.1)
             let name = "image \(image.id.shortHex) (manifest \(image.manifest.digest))"
-            checkBlob(image.manifest.digest, size: image.manifest.size, owner: name, into: &report)
-            checkBlob(image.config.digest, size: image.config.size, owner: name, into: &report)
+            checkBlob(image.manifest.digest, size: image.manifest.size, owner: name, user: .image, into: &report)
+            checkBlob(image.config.digest, size: image.config.size, owner: name, user: .image, into: &report)
             for layer in layers {
-                checkBlob(layer.digest, size: layer.size, owner: name, into: &report)
+                checkBlob(layer.digest, size: layer.size, owner: name, user: .image, into: &report)
             }
+            used.formUnion([image.manifest.digest, image.config.digest] + layers.map(\.digest))
             if deep {
                 compareImageDocuments(image, layers: layers, name: name, into: &report)
             }
         }
+        return used
     }
 
     /// Deep check of one image: its manifest and config, read back, agree with its records.
@@ -136,12 +158,18 @@ extension Store {
         }
     }
 
-    private func checkCacheAndContainers(in transaction: Transaction, into report: inout VerificationReport) throws {
+    /// Checks the blobs that build cache records and containers need, and returns those of the
+    /// build cache.
+    private func checkCacheAndContainers(in transaction: Transaction, into report: inout VerificationReport) throws
+        -> Set<Digest>
+    {
+        var cacheBlobs: Set<Digest> = []
         for row in try transaction.query("SELECT key, config_digest, layer_digest FROM build_cache") {
             let name = "build cache record \(row.string(0) ?? "?")"
             for column in [1, 2] {
                 if let digest = row.string(column).flatMap({ try? Digest(parsing: $0) }) {
-                    checkBlob(digest, size: nil, owner: name, into: &report)
+                    checkBlob(digest, size: nil, owner: name, user: .buildCache, into: &report)
+                    cacheBlobs.insert(digest)
                 }
             }
         }
@@ -150,9 +178,10 @@ extension Store {
                 try transaction.query("SELECT 1 FROM images WHERE manifest_digest = ?", [.text($0)])
             }
             if let manifest = row.string(1).flatMap({ try? Digest(parsing: $0) }), imageRow?.isEmpty == true {
-                checkBlob(manifest, size: nil, owner: "container \(row.string(0) ?? "?")", into: &report)
+                checkBlob(manifest, size: nil, owner: "container \(row.string(0) ?? "?")", user: .container, into: &report)
             }
         }
+        return cacheBlobs
     }
 
     private func checkSnapshots(
@@ -173,19 +202,20 @@ extension Store {
                 report.leftovers.append(Leftover(kind: .unreferencedSnapshot, path: snapshotPath(chain), owner: nil))
             }
         }
-        var required: [(Digest, String)] = []
+        var required: [(Digest, String, VerificationReport.DamagedUser)] = []
         for row in try transaction.query("SELECT id, snapshot_chain_id FROM containers") {
             if let chain = row.string(1).flatMap({ try? Digest(parsing: $0) }) {
-                required.append((chain, "container \(row.string(0) ?? "?")"))
+                required.append((chain, "container \(row.string(0) ?? "?")", .container))
             }
         }
         for row in try transaction.query("SELECT key, chain_id FROM build_cache") {
             if let chain = row.string(1).flatMap({ try? Digest(parsing: $0) }) {
-                required.append((chain, "build cache record \(row.string(0) ?? "?")"))
+                required.append((chain, "build cache record \(row.string(0) ?? "?")", .buildCache))
             }
         }
-        for (chain, owner) in required where !recorded.contains(chain) {
+        for (chain, owner, user) in required where !recorded.contains(chain) {
             report.problems.append("\(owner): snapshot \(chain) is not recorded")
+            report.damagedUsers.insert(user)
         }
         for name in try listDirectory(snapshotsDirectory).compactMap(\.string) {
             let chain = try? Digest(algorithm: .sha256, hex: name)
@@ -196,7 +226,8 @@ extension Store {
     }
 
     private func checkBlobFiles(
-        reachable: ReachableSet, leased: Set<LeaseResource>, deep: Bool, into report: inout VerificationReport
+        reachable: ReachableSet, imageBlobs: Set<Digest>, cacheBlobs: Set<Digest>, deep: Bool,
+        into report: inout VerificationReport
     ) throws {
         for algorithm in Digest.Algorithm.allCases {
             guard
@@ -227,14 +258,22 @@ extension Store {
                     // Damage in an unreachable blob is still damage: something changed a file
                     // that kiln verified before committing it.
                     report.problems.append(Self.describe(error))
+                    if imageBlobs.contains(digest) { report.damagedUsers.insert(.image) }
+                    if cacheBlobs.contains(digest) { report.damagedUsers.insert(.buildCache) }
+                    if !isReachable { report.damagedUsers.insert(.unreferenced) }
                 }
             }
         }
     }
 
     /// Checks presence, kind and size of one blob that `owner` needs.
-    private func checkBlob(_ digest: Digest, size: Int64?, owner: String, into report: inout VerificationReport) {
+    private func checkBlob(
+        _ digest: Digest, size: Int64?, owner: String, user: VerificationReport.DamagedUser,
+        into report: inout VerificationReport
+    ) {
         let path = layout.blob(digest)
+        let problemCount = report.problems.count
+        defer { if report.problems.count > problemCount { report.damagedUsers.insert(user) } }
         do {
             guard let status = try blobStatus(digest) else {
                 report.problems.append("\(owner): blob \(digest) is missing (\(path))")

@@ -44,6 +44,12 @@ struct BuildErrorTests {
             dockerfile: "FROM kiln-test/busybox:1\nCOPY leak /x\n",
             expected: ["Dockerfile:2: COPY leak /x: source leak not found in build context"]),
         Failure(
+            name: "COPY of a symbolic link loop",
+            dockerfile: "FROM kiln-test/busybox:1\nCOPY loop1 /x\n",
+            expected: [
+                "Dockerfile:2: COPY loop1 /x: source loop1 in build context is a symbolic link loop (more than 40 links followed)"
+            ]),
+        Failure(
             name: "COPY through a directory link out of the context",
             dockerfile: "FROM kiln-test/busybox:1\nCOPY dirlink/secret /y\n",
             expected: ["Dockerfile:2: COPY dirlink/secret /y: source dirlink/secret not found in build context"]),
@@ -128,6 +134,8 @@ struct BuildErrorTests {
         try context.write("outside/secret", "canary-secret\n")
         try FileManager.default.createSymbolicLink(atPath: context.appending("context/leak"), withDestinationPath: "/etc/passwd")
         try FileManager.default.createSymbolicLink(atPath: context.appending("context/dirlink"), withDestinationPath: "../outside")
+        try FileManager.default.createSymbolicLink(atPath: context.appending("context/loop1"), withDestinationPath: "loop2")
+        try FileManager.default.createSymbolicLink(atPath: context.appending("context/loop2"), withDestinationPath: "loop1")
 
         let name = BuildHarness.uniqueName("error")
         let kiln = try BuildHarness.kiln(in: context.appending("context"))

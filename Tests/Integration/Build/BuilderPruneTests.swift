@@ -1,4 +1,5 @@
 import Foundation
+import Glibc
 import KilnStore
 import Testing
 
@@ -43,6 +44,43 @@ struct BuilderPruneTests {
         #expect(try !store.cacheRecords().isEmpty, "nothing is older than a day")
         let invalid = await kiln("builder", "prune", "-f", "--keep-storage", "lots")
         #expect(invalid.status == 125)
+    }
+
+    /// A layer blob that only the build cache uses, damaged on disk: `store verify --deep`
+    /// points at `kiln builder prune`, which removes it.
+    @Test func damagedCacheBlobNamesBuilderPrune() async throws {
+        let scratch = try TemporaryDirectory("kiln-prune-damaged")
+        defer { scratch.remove() }
+        let root = scratch.appending("store")
+        try BuildHarness.prepareStore(at: root)
+        try scratch.write("context/data.txt", String(repeating: "cache-only layer\n", count: 200))
+        try scratch.write("context/Dockerfile", "FROM kiln-test/busybox:1\nCOPY data.txt /data.txt\n")
+        let kiln = KilnInvocation(root: root, workingDirectory: scratch.appending("context"))
+        let built = await kiln("build", "-q", "-t", "damaged:1", ".")
+        try #require(built.status == 0, "\(built.stderr)")
+        let store = try Store.open(root: root)
+        let layer = try #require(try store.layers(of: store.image(named: "damaged:1")).last)
+        let removed = await kiln("rmi", "damaged:1")
+        try #require(removed.status == 0, "\(removed.stderr)")
+
+        let path = store.layout.blob(layer.digest)
+        chmod(path, 0o644)
+        let handle = try #require(FileHandle(forUpdatingAtPath: path))
+        try handle.seek(toOffset: 20)
+        handle.write(Data("XXXX".utf8))
+        try handle.close()
+        chmod(path, 0o444)
+
+        let verify = await kiln("store", "verify", "--deep")
+        #expect(verify.status == 1)
+        #expect(verify.stdout.contains("blob \(layer.digest) at \(path) is corrupt"), "\(verify.stdout)")
+        #expect(verify.stderr.contains("kiln builder prune"), "\(verify.stderr)")
+        #expect(!verify.stderr.contains("pull or load the affected images"), "\(verify.stderr)")
+
+        let pruned = await kiln("builder", "prune", "-f")
+        #expect(pruned.status == 0, "\(pruned.stderr)")
+        let after = await kiln("store", "verify", "--deep")
+        #expect(after.status == 0, "\(after.stdout) \(after.stderr)")
     }
 
     /// A step that writes 4 MiB of zeros: the gzip blob is a few kB, the snapshot 4 MiB.

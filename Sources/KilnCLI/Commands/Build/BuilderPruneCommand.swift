@@ -47,7 +47,7 @@ enum BuilderPruneCommand {
                 return ExitStatus.success
             }
         }
-        let store = try Store.open(root: context.storeRoot, logger: context.logger)
+        let store = try Store.open(root: context.storeRoot, access: .freeingSpace, logger: context.logger)
         let report = try BuildCachePruner(store: store).prune(options)
         if !report.removed.isEmpty {
             context.stdout.line("Deleted build cache objects:")

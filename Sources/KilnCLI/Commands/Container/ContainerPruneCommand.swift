@@ -13,7 +13,7 @@ enum ContainerPruneCommand {
         if !arguments[force] {
             guard StoreSupport.confirm(warning, context: context) else { return ExitStatus.success }
         }
-        let manager = try ContainerSupport.manager(context)
+        let manager = try ContainerSupport.manager(context, access: .freeingSpace)
         let (deleted, reclaimed) = try await removeStopped(manager, context: context) {
             filters.matches($0, all: $1, store: manager.store)
         }

@@ -9,8 +9,8 @@ import KilnStore
 /// loop with Docker's reporting (`kiln stop a b` prints each name, reports each failure, and
 /// exits 1 if any failed).
 enum ContainerSupport {
-    static func manager(_ context: CommandContext) throws -> ContainerManager {
-        let store = try StoreSupport.open(context)
+    static func manager(_ context: CommandContext, access: Store.Access = .readWrite) throws -> ContainerManager {
+        let store = try StoreSupport.open(context, access: access)
         return ContainerManager(store: store, environment: context.environment, logger: context.logger)
     }
 

@@ -12,7 +12,7 @@ enum RemoveCommand {
         name: "rm", aliases: ["remove"], summary: "Remove one or more containers", usage: "[OPTIONS] CONTAINER [CONTAINER...]",
         flags: [force.spec, link.spec, volumes.spec], arity: .atLeast(1)
     ) { arguments, context in
-        let manager = try ContainerSupport.manager(context)
+        let manager = try ContainerSupport.manager(context, access: .freeingSpace)
         return await ContainerSupport.forEach(arguments.positionals, context: context, manager: manager) { container in
             try await manager.remove(container, force: arguments[force], volumes: arguments[volumes])
         }

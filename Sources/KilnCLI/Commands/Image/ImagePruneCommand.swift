@@ -35,7 +35,7 @@ enum ImagePruneCommand {
                 return ExitStatus.success
             }
         }
-        let store = try StoreSupport.open(context)
+        let store = try StoreSupport.open(context, access: .freeingSpace)
         let untagged = try await applyRetention(plugins, store: store, context: context)
         let (pruned, report) = try await StoreSupport.blocking { () -> ([ImageRemovalEvent], CollectionReport) in
             let events = try store.pruneImages(all: removeAll) { image in

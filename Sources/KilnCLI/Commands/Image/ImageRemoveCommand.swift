@@ -11,7 +11,7 @@ enum ImageRemoveCommand {
         name: "rm", aliases: ["remove"], summary: "Remove one or more images", usage: "[OPTIONS] IMAGE [IMAGE...]",
         flags: [force.spec, noPrune.spec], arity: .atLeast(1)
     ) { arguments, context in
-        let store = try StoreSupport.open(context)
+        let store = try StoreSupport.open(context, access: .freeingSpace)
         let names = arguments.positionals
         let forced = arguments[force]
         let prune = !arguments[noPrune]

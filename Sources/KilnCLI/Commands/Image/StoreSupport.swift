@@ -7,7 +7,8 @@ import Synchronization
 /// What image, system and store commands share: opening the store and running its blocking
 /// calls away from the cooperative thread pool.
 enum StoreSupport {
-    /// Opens the store at the context's root; `.readWrite` refuses a damaged database.
+    /// Opens the store at the context's root. `.readWrite` and `.freeingSpace` reject a damaged
+    /// database, and only `.freeingSpace` may spend the space reserve on a full disk.
     static func open(_ context: CommandContext, access: Store.Access = .readWrite) throws -> Store {
         try Store.open(root: context.storeRoot, access: access, logger: context.logger.labeled("store"))
     }

@@ -49,19 +49,26 @@ struct ImagePull {
             })
 
         let result: PullResult
+        let unpackFailed = Atomic<Bool>(false)
         do {
             result = try await Self.pullUnpacking(
-                reference, platform: platform, puller: puller, store: store, lease: lease, logger: context.logger)
+                reference, platform: platform, puller: puller, store: store, lease: lease, logger: context.logger,
+                onUnpackFailure: { unpackFailed.store(true, ordering: .relaxed) })
         } catch {
             header.withLock { $0 = nil }
             renderer.finish()
-            // The layer blobs and snapshots this pull stored before it failed or was cancelled
-            // belong to no image, so they go now instead of at the next `kiln image prune`.
-            // Those that an image or another lease refers to stay.
-            do {
-                try store.discardWrittenContent(of: lease)
-            } catch let discardError {
-                context.logger.debug("removing what the failed pull of \(reference) stored failed: \(discardError)")
+            // As in Docker, the layers that were complete and verified (blob and snapshot) stay
+            // after a network failure or Ctrl-C, so the next pull does not download them again.
+            // `kiln image prune` and `kiln store gc` remove them as unreferenced. Partial
+            // downloads and uncommitted snapshots are already gone. A layer that failed to unpack
+            // makes the image unusable, so then everything this pull stored goes, except what an
+            // image or another lease refers to.
+            if unpackFailed.load(ordering: .relaxed) {
+                do {
+                    try store.discardWrittenContent(of: lease)
+                } catch let discardError {
+                    context.logger.debug("removing what the failed pull of \(reference) stored failed: \(discardError)")
+                }
             }
             throw error
         }
@@ -81,12 +88,19 @@ struct ImagePull {
     /// Pulls `reference` with `puller` into `store` under `lease`, unpacking each layer into a
     /// snapshot during its download or right after it. An image whose layers cannot be unpacked
     /// is removed again when this pull brought it. `kiln pull` and the build's FROM use it.
+    ///
+    /// - Parameter onUnpackFailure: called before the error is thrown when a layer failed to
+    ///   unpack (a bad diff ID or archive), not after a download failure or cancellation.
     static func pullUnpacking(
-        _ reference: Reference, platform: Platform, puller: ImagePuller, store: Store, lease: Lease, logger: Logger
+        _ reference: Reference, platform: Platform, puller: ImagePuller, store: Store, lease: Lease, logger: Logger,
+        onUnpackFailure: @Sendable () -> Void = {}
     ) async throws -> PullResult {
         let pullTask = Mutex<Task<PullResult, any Error>?>(nil)
         let unpacker = LayerUnpacker(store: store, lease: lease, logger: logger) {
             pullTask.withLock { $0 }?.cancel()
+        }
+        func noteUnpackFailure() {
+            if let failure = unpacker.failure, !(failure is CancellationError) { onUnpackFailure() }
         }
         let destination = UnpackingStoreImages(images: StoreImages(store: store, lease: lease), unpacker: unpacker)
         let task = Task {
@@ -101,11 +115,9 @@ struct ImagePull {
             result = try await withTaskCancellationHandler { try await task.value } onCancel: { task.cancel() }
         } catch {
             // No unpack may run once the lease is released. A failed unpack cancels the download,
-            // so its error is the one to throw. `run` removes the blobs and snapshots stored
-            // before the failure.
-            // TODO: a failed FROM pull of `kiln build` runs under the build's lease, so its
-            // blobs and snapshots stay until the next `kiln image prune`.
+            // so its error is the one to throw.
             await unpacker.cancel()
+            noteUnpackFailure()
             throw unpacker.failure ?? error
         }
         do {
@@ -121,6 +133,7 @@ struct ImagePull {
             if result.changed {
                 _ = try? store.removeImage(result.manifestDescriptor.digest.description, force: true)
             }
+            noteUnpackFailure()
             throw error
         }
         return result

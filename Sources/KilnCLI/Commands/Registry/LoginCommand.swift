@@ -26,8 +26,12 @@ enum LoginCommand {
             guard secret == nil else {
                 throw UsageError(command: command, reason: .custom("--password and --password-stdin are mutually exclusive"))
             }
-            guard user != nil else {
+            guard let user else {
                 throw UsageError(command: command, reason: .custom("Must provide --username with --password-stdin"))
+            }
+            guard !user.isEmpty else {
+                throw UsageError(
+                    command: command, reason: .custom("Must provide --username with --password-stdin: the username is empty"))
             }
             var text = String(decoding: try context.stdin.readAll(), as: UTF8.self)
             while text.hasSuffix("\n") || text.hasSuffix("\r") { text.removeLast() }

@@ -184,6 +184,11 @@ enum PushCommand {
                 try chunk.withUnsafeBytes { try ingest.write($0) }
             }
             try ingest.commit()
+        } catch RegistryError.digestMismatch(let expected, let actual, _) where expected == blob.digest {
+            // The layout checks what it receives, so a mismatch means the stored blob changed
+            // after kiln verified it: the same damage that `kiln save` reports with the path.
+            ingest.abort()
+            throw StoreError.blobCorrupt(blob.digest, path: path, reason: "its content hashes to \(actual)")
         } catch {
             ingest.abort()
             throw error

@@ -33,6 +33,10 @@ final class UnpackingStoreImages: ImageDestination {
         try images.recordImage(reference, document: document, selected: selected)
     }
 
+    func namesImage(_ reference: Reference, selected: Descriptor) throws -> Bool {
+        try images.namesImage(reference, selected: selected)
+    }
+
     func beginLayerIngest(_ descriptor: Descriptor, index: Int, of manifest: Manifest) throws -> any BlobIngest {
         guard let layers = try unpacker.streamableLayers(index, of: manifest) else {
             return try images.beginIngest(descriptor)

@@ -7,11 +7,16 @@ enum StoreGCCommand {
         name: "gc", summary: "Remove content that no image, container, build cache record or running command uses",
         discussion: "Images, tagged or not, are kept; remove them first with `kiln rmi` or `kiln image prune`."
     ) { _, context in
-        let store = try StoreSupport.open(context)
+        let store = try StoreSupport.open(context, access: .freeingSpace)
         let report = try await StoreSupport.blocking { try store.collectGarbage() }
-        context.stdout.line(
-            "Removed \(report.removedBlobs.count) blobs and \(report.removedSnapshots.count) snapshots; reclaimed \(HumanUnits.preciseSize(report.freedDiskBytes))."
-        )
+        let blobs = counted(report.removedBlobs.count, "blob")
+        let snapshots = counted(report.removedSnapshots.count, "snapshot")
+        context.stdout.line("Removed \(blobs) and \(snapshots); reclaimed \(HumanUnits.preciseSize(report.freedDiskBytes)).")
         return ExitStatus.success
+    }
+
+    /// `1 blob`, `2 blobs`.
+    static func counted(_ count: Int, _ noun: String) -> String {
+        "\(count) \(noun)\(count == 1 ? "" : "s")"
     }
 }

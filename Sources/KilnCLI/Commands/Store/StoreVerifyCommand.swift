@@ -35,10 +35,26 @@ enum StoreVerifyCommand {
             }
             throw GeneralError(
                 "the store has \(report.problems.count) problem\(report.problems.count == 1 ? "" : "s")",
-                hint: "pull or load the affected images again; remove images whose blobs are missing with `kiln rmi -f`"
-            )
+                hint: repairHint(for: report.damagedUsers))
         }
         context.stdout.line("No problems found.")
         return ExitStatus.success
+    }
+
+    /// Builds the repair advice from what uses the damaged content. Images are pulled or loaded
+    /// again, build cache records are pruned, and `kiln store gc` removes a blob that nothing uses.
+    static func repairHint(for users: Set<VerificationReport.DamagedUser>) -> String {
+        var steps: [String] = []
+        if users.contains(.image) || users.contains(.container) || users.isEmpty {
+            steps.append("pull or load the affected images again; remove images whose blobs are missing with `kiln rmi -f`")
+        }
+        if users.contains(.buildCache) {
+            steps.append(
+                "remove the build cache that uses the damaged content with `kiln builder prune` (add -a when an image still uses it), or rebuild with --no-cache")
+        }
+        if users.contains(.unreferenced) {
+            steps.append("`kiln store gc` removes damaged blobs that nothing uses")
+        }
+        return steps.joined(separator: "; ")
     }
 }

@@ -30,7 +30,7 @@ enum SystemPruneCommand {
         }
         // Containers go as `kiln container prune` removes them: their mounts and folders too, and
         // never one that a `kiln run` beside this command is starting.
-        let manager = try ContainerSupport.manager(context)
+        let manager = try ContainerSupport.manager(context, access: .freeingSpace)
         let store = manager.store
         let (containers, containerBytes) = try await ContainerPruneCommand.removeStopped(manager, context: context)
         // Volumes go after the containers, which may have been their last users.

@@ -21,7 +21,7 @@ enum VolumePruneCommand {
         if !arguments[force] {
             guard StoreSupport.confirm(warning(all: removesNamed), context: context) else { return ExitStatus.success }
         }
-        let repository = VolumeRepository(store: try StoreSupport.open(context))
+        let repository = VolumeRepository(store: try StoreSupport.open(context, access: .freeingSpace))
         let removed = try await StoreSupport.blocking { try prune(repository, all: removesNamed, filters: filters) }
         context.stdout.write(output(removed))
         context.stdout.line("Total reclaimed space: \(HumanUnits.preciseSize(removed.reduce(0) { $0 + $1.size }))")

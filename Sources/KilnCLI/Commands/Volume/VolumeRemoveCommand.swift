@@ -10,7 +10,7 @@ enum VolumeRemoveCommand {
         name: "rm", aliases: ["remove"], summary: "Remove one or more volumes", usage: "[OPTIONS] VOLUME [VOLUME...]",
         flags: [force.spec], arity: .atLeast(1)
     ) { arguments, context in
-        let repository = VolumeRepository(store: try StoreSupport.open(context))
+        let repository = VolumeRepository(store: try StoreSupport.open(context, access: .freeingSpace))
         var failed = false
         for name in arguments.positionals {
             do {
