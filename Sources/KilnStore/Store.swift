@@ -23,8 +23,9 @@ public final class Store: Sendable {
         /// disk they fail with `StoreError.diskFull` and leave the space reserve alone.
         case readWrite
         /// Commands that delete content to free disk space (`rmi`, the prune commands,
-        /// `store gc`, `rm`, `volume rm`): as `readWrite`, but on a full disk they may delete the
-        /// space reserve to open the database.
+        /// `store gc`, `rm`, `volume rm`), and container commands that add no content but must
+        /// work on a full disk (`ps`, `inspect`, `logs`, `stop`, `kill`, `wait`): as `readWrite`,
+        /// but on a full disk they may delete the space reserve to open the database.
         case freeingSpace
     }
 

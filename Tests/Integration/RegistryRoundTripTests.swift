@@ -248,11 +248,11 @@ import Testing
         defer { scratch.remove() }
         let registry = try TestRegistry()
         defer { registry.stop() }
-        let (layoutPath, _) = try makeLayout(scratch)
+        let (layoutPath, _) = try await makeLayout(scratch)
         let first = "\(registry.host)/kiln/same:1.0"
         let second = "\(registry.host)/kiln/same:2.0"
         for target in [first, second] {
-            try Command.run("skopeo", ["copy", "--dest-tls-verify=false", "oci:\(layoutPath):1.0", "docker://\(target)"])
+            try await Command.run("skopeo", ["copy", "--dest-tls-verify=false", "oci:\(layoutPath):1.0", "docker://\(target)"])
         }
         var kiln = KilnInvocation(root: scratch.appending("root"))
         kiln.environment["HOME"] = scratch.path

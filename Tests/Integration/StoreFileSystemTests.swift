@@ -101,7 +101,10 @@ struct StoreFileSystemTests {
             #expect(access(kiln.root + "/space-reserve", F_OK) == 0, "\(command) deleted the space reserve")
         }
 
-        // The reserve is still there for the commands that free space.
+        // The reserve is still there for the commands that free space, and for the container
+        // commands that add no content.
+        let listed = await kiln("ps", "-a")
+        #expect(listed.status == 0, "kiln ps -a on a full disk: \(listed.stderr)")
         let removed = await kiln("rmi", "test/fs:1")
         #expect(removed.status == 0, "\(removed.stderr)")
         let collected = await kiln("store", "gc")

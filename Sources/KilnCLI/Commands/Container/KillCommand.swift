@@ -11,7 +11,7 @@ enum KillCommand {
         flags: [signal.spec], arity: .atLeast(1)
     ) { arguments, context in
         let number = try arguments[signal].map { try StopCommand.parseSignal($0, command: arguments.commandName) } ?? SIGKILL
-        let manager = try ContainerSupport.manager(context)
+        let manager = try ContainerSupport.manager(context, access: .freeingSpace)
         return await ContainerSupport.forEach(arguments.positionals, context: context, manager: manager) { container in
             try await manager.kill(container, signal: number)
             if number == SIGKILL { try await manager.waitForExit(container, timeout: .seconds(10)) }

@@ -7,7 +7,7 @@ enum PauseCommand {
         name: "pause", summary: "Pause all processes within one or more containers", usage: "CONTAINER [CONTAINER...]",
         arity: .atLeast(1)
     ) { arguments, context in
-        let manager = try ContainerSupport.manager(context)
+        let manager = try ContainerSupport.manager(context, access: .freeingSpace)
         return await ContainerSupport.forEach(arguments.positionals, context: context, manager: manager) { container in
             try await manager.pause(container)
         }
@@ -20,7 +20,7 @@ enum UnpauseCommand {
         name: "unpause", summary: "Unpause all processes within one or more containers", usage: "CONTAINER [CONTAINER...]",
         arity: .atLeast(1)
     ) { arguments, context in
-        let manager = try ContainerSupport.manager(context)
+        let manager = try ContainerSupport.manager(context, access: .freeingSpace)
         return await ContainerSupport.forEach(arguments.positionals, context: context, manager: manager) { container in
             try await manager.unpause(container)
         }

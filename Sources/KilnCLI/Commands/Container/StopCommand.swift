@@ -15,7 +15,7 @@ enum StopCommand {
     ) { arguments, context in
         let seconds = try parseTimeout(arguments, flag: time, alias: timeout)
         let signalNumber = try arguments[signal].map { try parseSignal($0, command: arguments.commandName) }
-        let manager = try ContainerSupport.manager(context)
+        let manager = try ContainerSupport.manager(context, access: .freeingSpace)
         return await ContainerSupport.forEach(arguments.positionals, context: context, manager: manager) { container in
             var target = container
             if let signalNumber { target.specification.stopSignal = String(signalNumber) }
