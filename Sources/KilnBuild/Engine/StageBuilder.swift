@@ -164,11 +164,26 @@ final class StageBuilder: @unchecked Sendable {
             try scope.apply(expanded, expander: expander)
         } catch {
             let wrapped = BuildError.wrap(
-                error, instruction: instruction.original, range: instruction.range, excerpt: plan.excerpt(instruction.range))
+                Self.namingFullStore(error, root: store.layout.root), instruction: instruction.original,
+                range: instruction.range, excerpt: plan.excerpt(instruction.range))
             engine.progress.report(
                 .stepFinished(id: currentStepID, seconds: seconds(since: start), error: wrapped.summary))
             throw wrapped
         }
+    }
+
+    /// Adds the store root and what to do to a full-disk error of a step. A COPY writes into a
+    /// snapshot in the store, and its error names only the path inside the image, relative to
+    /// the image's root, which the message shows from `/`.
+    static func namingFullStore(_ error: Error, root: String) -> Error {
+        guard var systemError = error as? SystemError, systemError.errno == ENOSPC || systemError.errno == EDQUOT else {
+            return error
+        }
+        if !systemError.path.hasPrefix("/") { systemError.path = "/" + systemError.path }
+        let reason = systemError.errno == EDQUOT ? "the disk quota" : "the file system"
+        return GeneralError(
+            "\(systemError.diagnostic.message) (\(reason) of the store at \(root) is full)",
+            hint: "free disk space there (`kiln system prune` removes unused data), then run the build again")
     }
 
     /// Runs one expanded instruction; returns true when its result came from the cache.
