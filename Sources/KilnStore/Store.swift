@@ -126,7 +126,7 @@ public final class Store: Sendable {
 
     /// Refuses to modify a store whose database fails SQLite's quick check.
     func checkDatabaseHealth() throws {
-        let findings = try database.query("PRAGMA quick_check").compactMap { $0.string(0) }.filter { $0 != "ok" }
+        let findings = try database.checkFindings("quick_check")
         guard findings.isEmpty else { throw StoreError.storeDamaged(root: layout.root, findings: findings) }
     }
 

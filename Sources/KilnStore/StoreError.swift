@@ -112,9 +112,7 @@ public enum StoreError: KilnError, Equatable {
             let shown = findings.prefix(5).joined(separator: "; ")
             return .error(
                 "the store at \(root) is damaged: \(shown)",
-                hint:
-                    "kiln does not modify a damaged store. Copy \(root) aside, run `kiln store verify --deep` for the full list, then remove the store (or the damaged images) and pull or load them again"
-            )
+                hint: "`kiln store verify` lists every problem. " + StoreRecovery.steps(root: root))
         case .system(let error, let context):
             var diagnostic = error.diagnostic
             if let context { diagnostic.message = "\(context): \(diagnostic.message)" }

@@ -38,7 +38,7 @@ public struct DirectoryEntry: Sendable {
             name.withCString { kiln_openat(directory.rawValue, $0, flags | O_NOFOLLOW | O_CLOEXEC, mode) }
         }
         guard value >= 0 else { throw failure(flags & O_CREAT != 0 ? "create" : "open") }
-        return FileDescriptor(adopting: value)
+        return FileDescriptor(adopting: value, path: path.description)
     }
 
     /// Creates a regular file that must not exist yet and opens it for writing.

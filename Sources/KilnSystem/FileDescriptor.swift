@@ -58,14 +58,14 @@ public final class FileDescriptor: Sendable {
 
     public func stat() throws -> FileStatus {
         var buffer = Glibc.stat()
-        guard fstat(rawValue, &buffer) == 0 else { throw SystemError.current("stat", path: nameInErrors(rawValue)) }
+        guard fstat(rawValue, &buffer) == 0 else { throw SystemError.current("stat", path: pathForDisplay) }
         return FileStatus(buffer)
     }
 
     /// Reads up to `buffer.count` bytes; returns 0 at the end of the file.
     public func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
         let count = retryingOnInterrupt { Glibc.read(rawValue, buffer.baseAddress, buffer.count) }
-        guard count >= 0 else { throw SystemError.current("read", path: nameInErrors(rawValue)) }
+        guard count >= 0 else { throw SystemError.current("read", path: pathForDisplay) }
         return count
     }
 
@@ -88,7 +88,7 @@ public final class FileDescriptor: Sendable {
             let count = try chunk.withUnsafeMutableBytes { try read(into: $0) }
             if count == 0 { return result }
             guard result.count + count <= limit else {
-                throw SystemError("read", path: nameInErrors(rawValue), errno: EFBIG, detail: "larger than \(limit) bytes")
+                throw SystemError("read", path: pathForDisplay, errno: EFBIG, detail: "larger than \(limit) bytes")
             }
             result.append(contentsOf: chunk[0..<count])
         }
@@ -101,7 +101,7 @@ public final class FileDescriptor: Sendable {
             let count = retryingOnInterrupt {
                 Glibc.write(rawValue, bytes.baseAddress.map { $0 + offset }, bytes.count - offset)
             }
-            guard count > 0 else { throw SystemError.current("write", path: nameInErrors(rawValue)) }
+            guard count > 0 else { throw SystemError.current("write", path: pathForDisplay) }
             offset += count
         }
     }
@@ -112,22 +112,26 @@ public final class FileDescriptor: Sendable {
 
     public func sync() throws {
         guard retryingOnInterrupt({ fsync(rawValue) }) == 0 else {
-            throw SystemError.current("fsync", path: nameInErrors(rawValue))
+            throw SystemError.current("fsync", path: pathForDisplay)
         }
     }
 
     /// The path the descriptor was opened with, else the path the kernel reports for it, for
-    /// messages only; never resolve it again.
+    /// messages only; never resolve it again. Read and write errors name the descriptor this way,
+    /// so it keeps `errno` as it found it for the error built after it.
     public var pathForDisplay: String {
         if let path { return path }
+        let savedErrno = errno
+        defer { errno = savedErrno }
         return (try? FilePath(bytes: readLinkBytes(AT_FDCWD, FilePath("/proc/self/fd/\(rawValue)"))).description)
             ?? "descriptor \(rawValue)"
     }
 }
 
 extension FileDescriptor {
-    /// Returns the name that errors give the descriptor: its path, else `number`. The caller
-    /// passes the number, because `rawValue` is -1 once `close()` began.
+    /// Returns the name that a failed close gives the descriptor: its path, else `number`. The
+    /// caller passes the number, because `rawValue` is -1 once `close()` began, and the number
+    /// is not looked up in /proc because another thread may have reused it already.
     fileprivate func nameInErrors(_ number: Int32) -> String {
         path ?? "descriptor \(number)"
     }

@@ -85,7 +85,7 @@ public struct RootDirectory: Sendable {
         // only kernels without openat2 come here, and they all have /proc.
         let value = kiln_openat(AT_FDCWD, "/proc/self/fd/\(located.rawValue)", flags | O_CLOEXEC, 0)
         guard value >= 0 else { throw SystemError.current("open", path: path.description) }
-        return FileDescriptor(adopting: value)
+        return FileDescriptor(adopting: value, path: path.description)
     }
 
     /// Opens the directory at `path` as an `O_PATH` descriptor, following links inside the root.
@@ -150,7 +150,7 @@ public struct RootDirectory: Sendable {
         // openat2 fails with EAGAIN when a rename raced with the lookup; a few retries suffice.
         for _ in 0..<16 {
             let value = relative.withCString { kiln_openat2(descriptor.rawValue, $0, UInt64(flags | O_CLOEXEC), UInt64(mode), resolve) }
-            if value >= 0 { return FileDescriptor(adopting: value) }
+            if value >= 0 { return FileDescriptor(adopting: value, path: path.description) }
             if errno == EAGAIN || errno == EINTR { continue }
             throw SystemError.current("open", path: path.description)
         }
@@ -202,7 +202,7 @@ public struct RootDirectory: Sendable {
     {
         for _ in 0..<4 {
             let value = component.withCString { kiln_openat(directory.rawValue, $0, kiln_o_path | O_NOFOLLOW | O_CLOEXEC, 0) }
-            if value >= 0 { return FileDescriptor(adopting: value) }
+            if value >= 0 { return FileDescriptor(adopting: value, path: display) }
             guard errno == ENOENT, let create else { throw SystemError.current("resolve", path: display) }
             let made = component.withCString { mkdirat(directory.rawValue, $0, create.mode) }
             // EEXIST means another writer made it first, so open it again.

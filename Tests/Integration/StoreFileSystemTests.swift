@@ -125,6 +125,27 @@ struct StoreFileSystemTests {
         #expect(!removed.stderr.contains("error: store database \(kiln.root)/kiln.db: disk I/O error"))
     }
 
+    @Test func fullDiskDuringCopyNamesStore() async throws {
+        let fileSystem = try SmallFileSystem(megabytes: 48)
+        defer { fileSystem.remove() }
+        let kiln = try await storeWithImage(on: fileSystem)
+        let context = fileSystem.scratch.appending("context")
+        try FileManager.default.createDirectory(atPath: context, withIntermediateDirectories: true)
+        try "FROM test/fs:1\nCOPY big.bin /big.bin\n".write(toFile: context + "/Dockerfile", atomically: true, encoding: .utf8)
+        // Random bytes, so that neither holes nor compression make them fit.
+        let random = try FileHandle(forReadingFrom: URL(fileURLWithPath: "/dev/urandom"))
+        defer { try? random.close() }
+        let big = FileManager.default.createFile(atPath: context + "/big.bin", contents: random.readData(ofLength: 64 << 20))
+        try #require(big)
+
+        let built = await kiln("build", "--progress=plain", "-t", "test/fs:big", context)
+        #expect(built.status == 1)
+        #expect(built.stderr.contains("\"/big.bin\" failed: No space left on device"), "\(built.stderr)")
+        #expect(built.stderr.contains("the store at \(kiln.root) is full"), "\(built.stderr)")
+        #expect(built.stderr.contains("hint: free disk space there"), "\(built.stderr)")
+        #expect(!built.stderr.contains("descriptor"), "\(built.stderr)")
+    }
+
     @Test func readOnlyStoreAllowsReading() async throws {
         let fileSystem = try SmallFileSystem(megabytes: 48)
         defer { fileSystem.remove() }

@@ -61,6 +61,38 @@ struct BuildCommandTests {
         #expect(listed.split(separator: "\n").contains("index.json"), "\(listed)")
     }
 
+    @Test func progressShowsNoStepForArg() async throws {
+        let workspace = BuildWorkspace()
+        workspace.write("Dockerfile", "FROM scratch\nARG VERSION=1.0\nLABEL version=$VERSION\n")
+
+        let result = await workspace.build(["-t", "arg/app:1"])
+        #expect(result.status == 0, "\(result.stderr)")
+        let steps = result.stderr.split(separator: "\n").filter { $0.hasPrefix("#") && $0.contains("] ") }
+        #expect(steps == ["#1 [stage-0 1/2] FROM scratch", "#2 [stage-0 2/2] LABEL version=$VERSION"], "\(result.stderr)")
+        #expect(try workspace.config(of: "arg/app:1").config?.labels?["version"] == "1.0")
+    }
+
+    @Test func analyzeSizeIsUncompressed() async throws {
+        let workspace = BuildWorkspace()
+        workspace.write("Dockerfile", "FROM scratch\nCOPY text /text\n")
+        workspace.write("text", String(repeating: "compressible ", count: 20_000))
+        let built = await workspace.build(["-q", "-t", "analyze/app:1"])
+        try #require(built.status == 0, "\(built.stderr)")
+
+        let history = await workspace.run(["history", "--format", "{{.Size}}", "analyze/app:1"])
+        let json = await workspace.run(["image", "analyze", "--format", "json", "analyze/app:1"])
+        let analysis = try #require(try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any])
+        let layer = try #require((analysis["Layers"] as? [[String: Any]])?.first)
+        let stored = try #require(layer["Size"] as? Int)
+        let uncompressed = try #require(layer["UncompressedSize"] as? Int)
+        #expect(uncompressed > stored, "the layer is compressed: \(layer)")
+
+        let table = await workspace.run(["image", "analyze", "analyze/app:1"])
+        let row = try #require(table.stdout.split(separator: "\n").dropFirst().first)
+        let size = row.split(separator: " ", omittingEmptySubsequences: true)[1]
+        #expect(history.stdout.split(separator: "\n").first == size, "\(table.stdout)\n\(history.stdout)")
+    }
+
     @Test func progressTitleShowsExpandedBase() async throws {
         let workspace = BuildWorkspace()
         workspace.write("Dockerfile", "FROM scratch\nLABEL base=1\n")

@@ -121,6 +121,55 @@ import Testing
         #expect(lastDraw.contains("b4fe06dbfc13: Downloading"))
     }
 
+    /// Returns the lines of a terminal rendering without its cursor movement and clearing sequences.
+    private func drawnLines(_ text: String) -> [String] {
+        let escapes = try! Regex("\u{1B}\\[[0-9]*[AJ]\r?")
+        return text.replacing(escapes, with: "").split(separator: "\n").map(String.init)
+    }
+
+    @Test(arguments: [20, 12, 5])
+    func terminalFitsNarrowWidth(_ width: Int) {
+        let output = TextOutput(capturingAsTerminal: true)
+        let renderer = TerminalProgressRenderer(output: output, width: width)
+        renderer.handle(.stepStarted(step))
+        renderer.handle(.stepOutput(id: "s1", stream: .stdout, bytes: Array((String(repeating: "x", count: 100) + "\n").utf8)))
+        renderer.handle(.stepStarted(StepInfo(id: "s2", stage: "build", index: 3, count: 7, title: "RUN sleep 5")))
+        renderer.handle(.stepFinished(id: "s1", seconds: 1.25, error: nil))
+        renderer.finish()
+        let lines = drawnLines(output.text)
+        #expect(!lines.isEmpty)
+        for line in lines {
+            #expect(line.count <= width, "\(line.debugDescription) is wider than \(width) columns")
+        }
+    }
+
+    @Test func terminalWidthFollowsNarrowTerminal() {
+        #expect(TerminalProgressRenderer.width(reportedColumns: 20) == 20)
+        #expect(TerminalProgressRenderer.width(reportedColumns: 1) == 1)
+        #expect(TerminalProgressRenderer.width(reportedColumns: 0) == 80)
+        #expect(TerminalProgressRenderer.width(reportedColumns: nil) == 80)
+    }
+
+    @Test func terminalPrintsResultLineWhole() {
+        let output = TextOutput(capturingAsTerminal: true)
+        let renderer = TerminalProgressRenderer(output: output, width: 80)
+        let result = "writing image sha256:" + String(repeating: "d2", count: 32) + " done"
+        renderer.handle(.stepStarted(step))
+        renderer.handle(.stepFinished(id: "s1", seconds: 0.5, error: nil))
+        renderer.handle(.notice(result))
+        renderer.finish()
+        #expect(drawnLines(output.text).contains(result), "\(output.text.debugDescription)")
+    }
+
+    @Test func dumbTerminalGetsPlainProgress() {
+        let terminal = TextOutput(capturingAsTerminal: true)
+        #expect(ProgressMode.auto.resolved(for: terminal, environment: ["TERM": "dumb"]) == .plain)
+        #expect(ProgressMode.auto.resolved(for: terminal, environment: ["TERM": "xterm-256color"]) == .tty)
+        #expect(ProgressMode.auto.resolved(for: terminal, environment: [:]) == .tty)
+        #expect(ProgressMode.tty.resolved(for: terminal, environment: ["TERM": "dumb"]) == .tty)
+        #expect(ProgressMode.auto.resolved(for: TextOutput(), environment: [:]) == .plain)
+    }
+
     @Test func modeParsing() throws {
         #expect(try ProgressMode.parse(nil, quiet: false, command: "kiln build") == .auto)
         #expect(try ProgressMode.parse("plain", quiet: false, command: "kiln build") == .plain)

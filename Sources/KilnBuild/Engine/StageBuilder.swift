@@ -56,9 +56,15 @@ final class StageBuilder: @unchecked Sendable {
     func build() async throws -> ImageState {
         let steps = try await startFromBase()
         try LayerBudget.check(baseLayers: state.layers.count, steps: steps, plan: plan)
+        let shownCount = steps.filter { Self.showsProgress($0.instruction) }.count + 1
+        var shownNumber = 1
         for (offset, step) in steps.enumerated() {
             try Task.checkCancellation()
-            try await runStep(step, number: offset + 2, count: steps.count + 1)
+            let isShown = Self.showsProgress(step.instruction)
+            if isShown { shownNumber += 1 }
+            try await runStep(
+                step, position: offset + 2, progress: isShown ? (shownNumber, shownCount) : nil,
+                isLast: offset == steps.count - 1)
         }
         try Task.checkCancellation()
         return state
@@ -73,8 +79,9 @@ final class StageBuilder: @unchecked Sendable {
         if case .image(let name) = graph.bases[stage.index] { base = name }
         let title = "FROM \(base)" + (stage.name.map { " AS \($0)" } ?? "")
         let start = ContinuousClock.now
+        let count = stage.steps.filter { Self.showsProgress($0.instruction) }.count + 1
         engine.progress.report(
-            .stepStarted(StepInfo(id: id, stage: stage.displayName, index: 1, count: stage.steps.count + 1, title: title)))
+            .stepStarted(StepInfo(id: id, stage: stage.displayName, index: 1, count: count, title: title)))
         do {
             switch graph.bases[stage.index] {
             case .scratch:
@@ -136,17 +143,34 @@ final class StageBuilder: @unchecked Sendable {
         return BuildPlan.Step(instruction: instruction)
     }
 
-    private func runStep(_ step: BuildPlan.Step, number: Int, count: Int) async throws {
+    /// Returns whether progress shows a step and counts it in `[stage N/M]`: every step but
+    /// ARG, which BuildKit shows no step for.
+    static func showsProgress(_ instruction: Instruction) -> Bool {
+        // NOTE: BuildKit shows no step for ENV, LABEL, EXPOSE and VOLUME either (moby/buildkit
+        // issue 2416). kiln shows them, so that every config change is visible in the log.
+        if case .arg = instruction.body { return false }
+        return true
+    }
+
+    /// Runs the step at `position` in the stage (the FROM line is 1). `progress` is its number
+    /// and the stage's count of shown steps, or nil for a step that progress does not show.
+    private func runStep(_ step: BuildPlan.Step, position: Int, progress: (number: Int, count: Int)?, isLast: Bool)
+        async throws
+    {
         let instruction = step.instruction
-        currentStepID = "\(stage.index).\(number)"
+        currentStepID = "\(stage.index).\(position)"
         currentInstruction = instruction
         currentStep = step
-        isLastStep = number == count
+        isLastStep = isLast
         let start = ContinuousClock.now
-        engine.progress.report(
-            .stepStarted(
-                StepInfo(
-                    id: currentStepID, stage: stage.displayName, index: number, count: count, title: instruction.original)))
+        let reporter = progress == nil ? ProgressReporter.silent : engine.progress
+        if let progress {
+            reporter.report(
+                .stepStarted(
+                    StepInfo(
+                        id: currentStepID, stage: stage.displayName, index: progress.number, count: progress.count,
+                        title: instruction.original)))
+        }
         do {
             var expanded = instruction
             var used: Set<String> = []
@@ -157,18 +181,32 @@ final class StageBuilder: @unchecked Sendable {
             }
             let cached = try await execute(expanded, used: used, plugins: step.plugins)
             if cached {
-                engine.progress.report(.stepCached(id: currentStepID))
+                reporter.report(.stepCached(id: currentStepID))
             } else {
-                engine.progress.report(.stepFinished(id: currentStepID, seconds: seconds(since: start), error: nil))
+                reporter.report(.stepFinished(id: currentStepID, seconds: seconds(since: start), error: nil))
             }
             try scope.apply(expanded, expander: expander)
         } catch {
             let wrapped = BuildError.wrap(
-                error, instruction: instruction.original, range: instruction.range, excerpt: plan.excerpt(instruction.range))
-            engine.progress.report(
-                .stepFinished(id: currentStepID, seconds: seconds(since: start), error: wrapped.summary))
+                Self.namingFullStore(error, root: store.layout.root), instruction: instruction.original,
+                range: instruction.range, excerpt: plan.excerpt(instruction.range))
+            reporter.report(.stepFinished(id: currentStepID, seconds: seconds(since: start), error: wrapped.summary))
             throw wrapped
         }
+    }
+
+    /// Adds the store root and what to do to a full-disk error of a step. A COPY writes into a
+    /// snapshot in the store, and its error names only the path inside the image, relative to
+    /// the image's root, which the message shows from `/`.
+    static func namingFullStore(_ error: Error, root: String) -> Error {
+        guard var systemError = error as? SystemError, systemError.errno == ENOSPC || systemError.errno == EDQUOT else {
+            return error
+        }
+        if !systemError.path.hasPrefix("/") { systemError.path = "/" + systemError.path }
+        let reason = systemError.errno == EDQUOT ? "the disk quota" : "the file system"
+        return GeneralError(
+            "\(systemError.diagnostic.message) (\(reason) of the store at \(root) is full)",
+            hint: "free disk space there (`kiln system prune` removes unused data), then run the build again")
     }
 
     /// Runs one expanded instruction; returns true when its result came from the cache.

@@ -27,16 +27,21 @@ public enum ProgressMode: String, Sendable, CaseIterable {
         return mode
     }
 
-    /// `auto` decided against the destination.
-    func resolved(for output: TextOutput) -> ProgressMode {
+    /// Returns the mode that `auto` means for the destination: `plain` when it is no terminal,
+    /// or a terminal that `TERM=dumb` marks as one without cursor movement (as Emacs' shell
+    /// buffers do).
+    func resolved(for output: TextOutput, environment: [String: String]) -> ProgressMode {
         guard self == .auto else { return self }
-        return output.isTerminal ? .tty : .plain
+        return output.isTerminal && environment["TERM"] != "dumb" ? .tty : .plain
     }
 }
 
-/// Makes the renderer that draws a mode's progress events on `output`.
-public func makeProgressRenderer(_ mode: ProgressMode, output: TextOutput) -> ProgressRenderer {
-    switch mode.resolved(for: output) {
+/// Makes the renderer that draws a mode's progress events on `output`. `environment` is the
+/// command's, which `auto` reads `TERM` from.
+public func makeProgressRenderer(_ mode: ProgressMode, output: TextOutput, environment: [String: String])
+    -> ProgressRenderer
+{
+    switch mode.resolved(for: output, environment: environment) {
     case .auto, .plain: PlainProgressRenderer(output: output)
     case .tty: TerminalProgressRenderer(output: output)
     case .json: JSONProgressRenderer(output: output)

@@ -37,9 +37,11 @@ final class TerminalProgressRenderer: ProgressRenderer {
     private let state = Mutex(State())
     private let width: Int
 
-    init(output: TextOutput) {
+    /// Draws on `output`, `width` columns wide: by default the width of the terminal that
+    /// `output` writes to.
+    init(output: TextOutput, width: Int? = nil) {
         self.output = output
-        width = Self.terminalWidth()
+        self.width = max(width ?? Self.terminalWidth(of: output.fileDescriptor ?? STDERR_FILENO), 1)
         let ticker = Thread { [weak self] in
             while let self, self.tick() {
                 Thread.sleep(forTimeInterval: Self.redrawInterval)
@@ -134,8 +136,11 @@ final class TerminalProgressRenderer: ProgressRenderer {
             text += "\u{1B}[\(state.liveLineCount)A\r"
         }
         text += "\u{1B}[J"
+        // Finished lines are printed once and never redrawn, so they may wrap: the image ID of
+        // `writing image sha256:… done` must stay whole. Only the live lines below them are
+        // cut to the width, because the next redraw moves up by their count.
         for line in state.pending {
-            text += clip(line) + "\n"
+            text += line + "\n"
         }
         state.pending.removeAll()
 
@@ -165,11 +170,13 @@ final class TerminalProgressRenderer: ProgressRenderer {
         "[\(info.stage) \(info.index)/\(info.count)] \(info.title)"
     }
 
-    /// `text` padded so that `trailing` ends at the right edge of the terminal.
+    /// `text` padded so that `trailing` ends at the right edge of the terminal. On a terminal too
+    /// narrow for both, `text` is cut to the width and `trailing` left out.
     private func line(_ text: String, trailing: String) -> String {
         let room = width - trailing.count - 1
-        let head = text.count > room ? String(text.prefix(max(room - 1, 0))) + "…" : text
-        return head + String(repeating: " ", count: max(room - head.count, 0)) + " " + trailing
+        guard room >= 2 else { return clip(text) }
+        let head = text.count > room ? String(text.prefix(room - 1)) + "…" : text
+        return head + String(repeating: " ", count: room - head.count) + " " + trailing
     }
 
     private func transferLine(_ info: TransferInfo) -> String {
@@ -190,11 +197,18 @@ final class TerminalProgressRenderer: ProgressRenderer {
         line.count > width ? String(line.prefix(width)) : line
     }
 
-    private static func terminalWidth() -> Int {
+    /// Returns the width of the terminal on `descriptor`, else 80 columns, as BuildKit assumes
+    /// when the terminal reports none.
+    private static func terminalWidth(of descriptor: Int32) -> Int {
         var size = winsize()
-        if ioctl(STDERR_FILENO, UInt(TIOCGWINSZ), &size) == 0, size.ws_col > 20 {
-            return Int(size.ws_col)
-        }
-        return 80
+        guard ioctl(descriptor, UInt(TIOCGWINSZ), &size) == 0 else { return width(reportedColumns: nil) }
+        return width(reportedColumns: Int(size.ws_col))
+    }
+
+    /// Returns the width to draw with when the terminal reports `reportedColumns`: any width it
+    /// reports, however narrow, and 80 when it reports none (0) or cannot be asked.
+    static func width(reportedColumns: Int?) -> Int {
+        guard let reportedColumns, reportedColumns > 0 else { return 80 }
+        return reportedColumns
     }
 }

@@ -9,8 +9,11 @@ public struct ImageAnalysis: Sendable {
         /// The layer's position, from 0 for the base layer.
         public var index: Int
         public var digest: Digest
-        /// Bytes of the blob as stored.
+        /// Bytes of the blob as stored, compressed when the layer is.
         public var size: Int64
+        /// Bytes of the layer's uncompressed tar, the size that `images` and `history` count;
+        /// the stored size when the store has no record of it.
+        public var uncompressedSize: Int64
         /// Bytes of regular files in the layer.
         public var contentSize: Int64
         /// The history entry that made the layer (`RUN apt-get install …`), when recorded.
@@ -69,7 +72,8 @@ public struct ImageAnalyzer: Sendable {
             try lease.retain(layers.map { .blob($0.digest) })
             for (index, layer) in layers.enumerated() {
                 var result = ImageAnalysis.Layer(
-                    index: index, digest: layer.digest, size: layer.size, contentSize: 0,
+                    index: index, digest: layer.digest, size: layer.size,
+                    uncompressedSize: layer.uncompressedSize ?? layer.size, contentSize: 0,
                     createdBy: createdBy[index] ?? nil)
                 let changes = try changes(of: layer)
                 for directory in changes.opaqueDirectories {

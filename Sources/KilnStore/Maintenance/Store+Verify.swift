@@ -10,6 +10,9 @@ public struct VerificationReport: Sendable {
     public var problems: [String] = []
     /// Garbage and work in progress, which is not damage; collection or the next kiln removes it.
     public var leftovers: [Leftover] = []
+    /// Whether SQLite found the database damaged, so the problems need the recovery steps of
+    /// `StoreRecovery` rather than a new pull or load of some images.
+    public var isDatabaseDamaged = false
     public var imageCount = 0
     public var blobCount = 0
     /// Blobs whose digest was recomputed (deep verification only).
@@ -44,32 +47,49 @@ extension Store {
     public func verify(deep: Bool) throws -> VerificationReport {
         try withGCLock(exclusive: false) {
             var report = VerificationReport()
-            for finding in try database.integrityFindings() {
-                report.problems.append("database \(layout.database): \(finding)")
+            do {
+                for finding in try database.integrityFindings() {
+                    report.problems.append("database \(layout.database): \(finding)")
+                    report.isDatabaseDamaged = true
+                }
+            } catch let error as SQLiteError where error.isDamage {
+                report.problems.append("database \(layout.database): \(error.message)")
+                report.isDatabaseDamaged = true
             }
             checkDirectoryModes(into: &report)
 
-            try database.readTransaction { transaction in
-                let (live, expired) = try leasedResources(in: transaction)
-                let reachable = try reachableSet(in: transaction, leased: live)
-                let imageBlobs = try checkImages(in: transaction, deep: deep, into: &report)
-                let cacheBlobs = try checkCacheAndContainers(in: transaction, into: &report)
-                try checkSnapshots(in: transaction, reachable: reachable, into: &report)
-                try checkBlobFiles(
-                    reachable: reachable, imageBlobs: imageBlobs, cacheBlobs: cacheBlobs, deep: deep, into: &report)
-                for row in try transaction.query("SELECT digest FROM layers") {
-                    guard let text = row.string(0), let digest = try? Digest(parsing: text),
-                        !reachable.layerRecords.contains(digest)
-                    else { continue }
-                    report.leftovers.append(
-                        Leftover(kind: .unreferencedLayer, path: "layer record \(text)", owner: nil))
-                }
-                for id in expired {
-                    report.leftovers.append(Leftover(kind: .expiredLease, path: "lease \(id)", owner: nil))
-                }
+            do {
+                try checkRecords(deep: deep, into: &report)
+            } catch let error as SQLiteError where error.isDamage {
+                // The integrity check may have passed a page that a query then finds unreadable.
+                report.problems.append("database \(layout.database): cannot read the records: \(error.message)")
+                report.isDatabaseDamaged = true
             }
             report.leftovers.append(contentsOf: try temporaryLeftovers())
             return report
+        }
+    }
+
+    /// Checks what the records name: images, cache records, containers, snapshots and blob files.
+    private func checkRecords(deep: Bool, into report: inout VerificationReport) throws {
+        try database.readTransaction { transaction in
+            let (live, expired) = try leasedResources(in: transaction)
+            let reachable = try reachableSet(in: transaction, leased: live)
+            let imageBlobs = try checkImages(in: transaction, deep: deep, into: &report)
+            let cacheBlobs = try checkCacheAndContainers(in: transaction, into: &report)
+            try checkSnapshots(in: transaction, reachable: reachable, into: &report)
+            try checkBlobFiles(
+                reachable: reachable, imageBlobs: imageBlobs, cacheBlobs: cacheBlobs, deep: deep, into: &report)
+            for row in try transaction.query("SELECT digest FROM layers") {
+                guard let text = row.string(0), let digest = try? Digest(parsing: text),
+                    !reachable.layerRecords.contains(digest)
+                else { continue }
+                report.leftovers.append(
+                    Leftover(kind: .unreferencedLayer, path: "layer record \(text)", owner: nil))
+            }
+            for id in expired {
+                report.leftovers.append(Leftover(kind: .expiredLease, path: "lease \(id)", owner: nil))
+            }
         }
     }
 

@@ -188,11 +188,21 @@ public final class Database: Sendable {
 
     /// Runs `PRAGMA integrity_check` and `PRAGMA foreign_key_check` and returns their findings, empty when healthy.
     public func integrityFindings() throws -> [String] {
-        var findings = try query("PRAGMA integrity_check").compactMap { $0.string(0) }.filter { $0 != "ok" }
+        var findings = try checkFindings("integrity_check")
         for row in try query("PRAGMA foreign_key_check") {
             findings.append("row \(row.int(1) ?? 0) of table \(row.string(0) ?? "?") refers to a missing \(row.string(2) ?? "?") row")
         }
         return findings
+    }
+
+    /// Runs `PRAGMA integrity_check` or `PRAGMA quick_check` and returns one finding per
+    /// problem, empty when healthy.
+    public func checkFindings(_ pragma: String) throws -> [String] {
+        // A row can contain several lines. Each is a finding of its own, except a heading such as
+        // "*** in database main ***", which names no problem.
+        try query("PRAGMA \(pragma)").compactMap { $0.string(0) }.filter { $0 != "ok" }
+            .flatMap { $0.split(separator: "\n").map(String.init) }
+            .filter { !($0.hasPrefix("*** in database ") && $0.hasSuffix(" ***")) }
     }
 
     /// The schema version recorded in the database.

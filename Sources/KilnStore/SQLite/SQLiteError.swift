@@ -62,22 +62,44 @@ public struct SQLiteError: KilnError, Equatable {
         return noted
     }
 
+    /// Whether SQLite found the database file damaged: `SQLITE_CORRUPT`, `SQLITE_NOTADB`, or
+    /// findings of the integrity check.
+    public var isDamage: Bool {
+        if case .corrupt = kind { return true }
+        return primaryCode == SQLITE_CORRUPT || primaryCode == SQLITE_NOTADB
+    }
+
+    /// The store root: the folder that contains the database file.
+    var storeRoot: String {
+        let folder = path.split(separator: "/", omittingEmptySubsequences: false).dropLast().joined(separator: "/")
+        return folder.isEmpty ? "/" : folder
+    }
+
+    /// The failed statement for a message: whole, on one line, so a reader never sees it cut off.
+    private var statementDetail: String {
+        guard let statement else { return "" }
+        let words = statement.split(whereSeparator: \.isWhitespace).joined(separator: " ")
+        return " (in \"\(words)\")"
+    }
+
     public var diagnostic: Diagnostic {
+        if isDamage, case .call = kind {
+            return .error(
+                "store database \(path) is damaged: \(message)",
+                hint: StoreRecovery.steps(root: storeRoot))
+        }
         switch kind {
         case .call where fileSystemState == .full:
-            let detail = statement.map { " in \"\($0.prefix(80))\"" } ?? ""
             return .error(
-                "store database \(path): no space left on device (SQLite: \(message)\(detail))",
+                "store database \(path): no space left on device (SQLite: \(message))",
                 hint: "free disk space, then run the command again")
         case .call where fileSystemState == .readOnly:
-            let detail = statement.map { " in \"\($0.prefix(80))\"" } ?? ""
             return .error(
-                "store database \(path): the store is on a read-only file system (SQLite: \(message)\(detail))",
+                "store database \(path): the store is on a read-only file system (SQLite: \(message))",
                 hint: "commands that only read the store work there; remount it read-write to change it")
         case .call:
-            let detail = statement.map { " (in \"\($0.prefix(80))\")" } ?? ""
             return .error(
-                "store database \(path): \(message)\(detail)",
+                "store database \(path): \(message)\(statementDetail)",
                 hint: primaryCode == SQLITE_FULL ? "free disk space, then run the command again" : nil)
         case .symlinkedDatabase:
             return .error(
@@ -91,7 +113,17 @@ public struct SQLiteError: KilnError, Equatable {
             let shown = findings.prefix(5).joined(separator: "; ")
             return .error(
                 "store database \(path) failed its integrity check: \(shown)",
-                hint: "copy the store aside, then run `kiln store verify --deep`; remove the store to start over")
+                hint: StoreRecovery.steps(root: storeRoot))
         }
+    }
+}
+
+/// How to recover from a damaged store, printed by every command that finds one.
+public enum StoreRecovery {
+    /// Returns the recovery steps for the store at `root`, as one hint.
+    public static func steps(root: String) -> String {
+        "kiln does not change a damaged store. Move it aside with `mv \(root) \(root).damaged`. "
+            + "`kiln --root \(root).damaged save -o FILE IMAGE` may still save images whose records can be read. "
+            + "Then pull, load or build the images again, which starts a new store at \(root)"
     }
 }

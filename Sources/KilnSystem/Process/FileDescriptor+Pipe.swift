@@ -9,6 +9,9 @@ extension FileDescriptor {
         guard kiln_pipe_cloexec(&ends) == 0 else {
             throw SystemError.current("create", path: "a pipe")
         }
-        return (FileDescriptor(adopting: ends[0]), FileDescriptor(adopting: ends[1]))
+        return (
+            FileDescriptor(adopting: ends[0], path: "read end of a pipe"),
+            FileDescriptor(adopting: ends[1], path: "write end of a pipe")
+        )
     }
 }

@@ -94,10 +94,11 @@ struct PluginBuildIntegrationTests {
         #expect(history.filter { $0.createdBy == "INCLUDE steps/setup.df" }.count == 2)
 
         // A changed nested fragment reruns the included steps; the steps before INCLUDE stay cached.
+        // Of those, only the RUN shows as CACHED, because ARG shows no step.
         try context.write("steps/more.df", "RUN echo changed > /more\n")
         let second = await kiln("build", "--progress=plain", "--plugin", "include", "-t", name, ".")
         #expect(second.status == 0, "\(second.stderr)")
-        #expect(second.stderr.components(separatedBy: " CACHED\n").count - 1 == 2, "\(second.stderr)")
+        #expect(second.stderr.components(separatedBy: " CACHED\n").count - 1 == 1, "\(second.stderr)")
         let changed = try exportedRootfs(of: name, in: context)
         #expect(try String(contentsOfFile: changed + "/more", encoding: .utf8) == "changed\n")
     }

@@ -46,17 +46,22 @@ struct ManageTests {
             let seen = await harness.eventually { await harness.kiln("exec", "box", "ls", "/tmp/detached").status == 0 }
             #expect(seen)
 
-            // As `docker exec`: the reason once, 127 for a missing command, 126 for one that
-            // cannot run.
+            // As `docker exec`: the reason once, and 126 for every process that cannot start.
             let missing = await harness.kiln("exec", "box", "nosuchcmd")
-            #expect(missing.status == 127)
+            #expect(missing.status == 126)
             #expect(missing.stderr.components(separatedBy: "executable file not found").count == 2, "\(missing.stderr)")
             let notExecutable = await harness.kiln("exec", "box", "/etc/passwd")
             #expect(notExecutable.status == 126)
             #expect(notExecutable.stderr.components(separatedBy: "permission denied").count == 2, "\(notExecutable.stderr)")
             let detached = await harness.kiln("exec", "-d", "box", "nosuchcmd")
-            #expect(detached.status == 127)
+            #expect(detached.status == 126)
             #expect(detached.stderr.contains("executable file not found"), "\(detached.stderr)")
+            let badDirectory = await harness.kiln("exec", "-w", "/nonexist", "box", "pwd")
+            #expect(badDirectory.status == 126)
+            #expect(badDirectory.stderr.contains("/nonexist"), "\(badDirectory.stderr)")
+            let unknownUser = await harness.kiln("exec", "-u", "nosuch", "box", "id")
+            #expect(unknownUser.status == 126)
+            #expect(unknownUser.stderr.contains("unable to find user nosuch"), "\(unknownUser.stderr)")
 
             _ = await harness.kiln("stop", "-t", "0", "box")
             let stopped = await harness.kiln("exec", "box", "true")

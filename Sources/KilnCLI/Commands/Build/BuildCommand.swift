@@ -96,7 +96,7 @@ enum BuildCommand {
             options.sourceDateEpoch = epoch
         }
 
-        let renderer = makeProgressRenderer(mode, output: context.stderr)
+        let renderer = makeProgressRenderer(mode, output: context.stderr, environment: context.environment)
         for warning in inputs.warnings where mode != .quiet {
             renderer.handle(.notice(warning.rendered()))
         }

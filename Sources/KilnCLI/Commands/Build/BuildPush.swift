@@ -23,7 +23,7 @@ enum BuildPush {
         for reference in result.tags {
             let settings = try RegistryOptions.settings(arguments, registry: reference.domain, context: context)
             if mode != .quiet { context.stderr.line("The push refers to repository [\(reference.name)]") }
-            let renderer = makeProgressRenderer(mode, output: context.stderr)
+            let renderer = makeProgressRenderer(mode, output: context.stderr, environment: context.environment)
             defer { renderer.finish() }
             let credentialStore = RegistryOptions.credentialStore(context)
             let credentials = try credentialStore.credentials(for: reference.domain)

@@ -41,16 +41,36 @@ enum ExecCommand {
         let io: AttachedIO =
             ContainerSupport.usesProcessStreams(context) && (options.interactive || options.tty)
             ? .inherit(stdin: options.interactive) : ContainerSupport.attachedOutput(context)
+        // Docker's daemon records 126 for every exec whose process fails to start, a missing
+        // command included (ContainerExecStart in moby's daemon/exec.go, and dockerd 20.10 when
+        // run). `docker run` gives 127 for a missing command, and so does `kiln run`.
         do {
             return try await manager.exec(container, options, io: io)
         } catch let error as RuntimeError {
-            // runc could not start the process (a missing command, a bad working directory).
-            guard case .runcFailed(_, _, _, let detail) = error.kind else { throw error }
-            // Attached, runc has printed the reason on the exec's standard error already, and Docker
-            // shows it once. Detached, runc's streams went to /dev/null.
-            if options.detach { context.stderr.line(error.diagnostic.rendered()) }
-            let notFound = detail.contains("executable file not found") || detail.contains("no such file or directory")
-            return notFound ? ExitStatus.commandNotFound : ExitStatus.commandNotExecutable
+            switch error.kind {
+            case .runcFailed:
+                // runc could not start the process: a missing or non-executable command, or a
+                // working directory that does not exist. Attached, runc has printed the reason on
+                // the exec's standard error already, and Docker shows it once. Detached, runc's
+                // streams went to /dev/null.
+                if options.detach { context.stderr.line(error.diagnostic.rendered()) }
+                return ExitStatus.commandNotExecutable
+            case .unknownUser(let name):
+                throw GeneralError(
+                    "unable to find user \(name): no such user in the container's /etc/passwd",
+                    hint: "use a user that the container's /etc/passwd lists, or a numeric UID such as 1000:1000",
+                    exitStatus: ExitStatus.commandNotExecutable)
+            case .unknownGroup(let name):
+                throw GeneralError(
+                    "unable to find group \(name): no such group in the container's /etc/group",
+                    hint: "use a group that the container's /etc/group lists, or a numeric GID",
+                    exitStatus: ExitStatus.commandNotExecutable)
+            case .invalidUser:
+                let diagnostic = error.diagnostic
+                throw GeneralError(diagnostic.message, hint: diagnostic.hint, exitStatus: ExitStatus.commandNotExecutable)
+            default:
+                throw error
+            }
         }
     }
 }

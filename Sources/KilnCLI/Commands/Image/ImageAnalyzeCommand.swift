@@ -14,8 +14,9 @@ enum ImageAnalyzeCommand {
         name: "analyze", summary: "Show the size, changes and wasted space of each layer of an image",
         usage: "[OPTIONS] IMAGE",
         discussion: """
-            Wasted space is the bytes of files that a layer ships and a later layer overwrites or deletes: \
-            they are in every pull of the image but not in its file system.
+            SIZE is the layer's uncompressed size, as `kiln history` shows it; the JSON output also has the \
+            compressed size as stored (Size). Wasted space is the bytes of files that a layer ships and a \
+            later layer overwrites or deletes: they are in every pull of the image but not in its file system.
             """,
         flags: [format.spec, noTrunc.spec, top.spec], arity: .exactly(1)
     ) { arguments, context in
@@ -46,11 +47,14 @@ enum ImageAnalyzeCommand {
 
     static func table(_ analysis: ImageAnalysis, truncate: Bool, limit: Int) -> String {
         var text = "LAYER\tSIZE\tADDED\tCHANGED\tREMOVED\tWASTED\tCREATED BY\n"
-        for layer in analysis.layers.sorted(by: { ($0.size, $1.index) > ($1.size, $0.index) }) {
+        let biggestFirst = analysis.layers.sorted {
+            ($0.uncompressedSize, $1.index) > ($1.uncompressedSize, $0.index)
+        }
+        for layer in biggestFirst {
             let createdBy = (layer.createdBy ?? "").replacingOccurrences(of: "\t", with: " ")
             text +=
                 [
-                    String(layer.index), HumanUnits.size(layer.size), String(layer.filesAdded),
+                    String(layer.index), HumanUnits.size(layer.uncompressedSize), String(layer.filesAdded),
                     String(layer.filesChanged),
                     String(layer.filesRemoved), HumanUnits.size(layer.wastedBytes),
                     truncate ? ImageHistoryCommand.ellipsis(createdBy, 60) : createdBy,
@@ -72,7 +76,8 @@ enum ImageAnalyzeCommand {
         let percent = analysis.contentSize > 0 ? analysis.wastedBytes * 100 / analysis.contentSize : 0
         output += "\nTotal: \(analysis.layers.count) layers, \(HumanUnits.size(analysis.contentSize)) of files, "
         output +=
-            "\(HumanUnits.size(analysis.wastedBytes)) wasted (\(percent)%) in \(analysis.wastedFiles.count) files\n"
+            "\(HumanUnits.size(analysis.wastedBytes)) wasted (\(percent)%) in \(analysis.wastedFiles.count) "
+            + (analysis.wastedFiles.count == 1 ? "file\n" : "files\n")
         return output
     }
 
@@ -87,7 +92,8 @@ enum ImageAnalyzeCommand {
                     analysis.layers.map { layer in
                         .object([
                             ("Index", .integer(Int64(layer.index))), ("Digest", .string(layer.digest.description)),
-                            ("Size", .integer(layer.size)), ("ContentSize", .integer(layer.contentSize)),
+                            ("Size", .integer(layer.size)), ("UncompressedSize", .integer(layer.uncompressedSize)),
+                            ("ContentSize", .integer(layer.contentSize)),
                             ("CreatedBy", .string(layer.createdBy ?? "")),
                             ("FilesAdded", .integer(Int64(layer.filesAdded))),
                             ("FilesChanged", .integer(Int64(layer.filesChanged))),

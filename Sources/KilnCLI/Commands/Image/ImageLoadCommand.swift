@@ -25,7 +25,8 @@ enum ImageLoadCommand {
         // Progress goes to standard output, and only to a terminal, as Docker's CLI prints it
         // (cli/command/image/load.go).
         let showsProgress = !arguments[quiet] && context.stdout.isTerminal
-        let renderer = makeProgressRenderer(showsProgress ? .tty : .quiet, output: context.stdout)
+        let renderer = makeProgressRenderer(
+            showsProgress ? .auto : .quiet, output: context.stdout, environment: context.environment)
         loader.progress = renderer.reporter
 
         let source: ArchiveLoader.Source

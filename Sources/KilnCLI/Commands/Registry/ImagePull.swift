@@ -27,7 +27,7 @@ struct ImagePull {
     func run(_ reference: Reference, platform: Platform) async throws -> PullResult {
         let lease = try store.createLease(label: "pull \(reference)")
         defer { try? lease.release() }
-        let renderer = makeProgressRenderer(mode, output: output)
+        let renderer = makeProgressRenderer(mode, output: output, environment: context.environment)
         // Docker prints "TAG: Pulling from REPOSITORY" once the manifest resolved, so a missing tag
         // shows only the error. The header goes out before the first layer event, or after a pull
         // that moved no layer.

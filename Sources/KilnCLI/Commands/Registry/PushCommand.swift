@@ -97,7 +97,7 @@ enum PushCommand {
             if mode != .quiet {
                 writeResultLine("The push refers to repository [\(reference.name)]", mode: mode, output: context.stdout)
             }
-            let renderer = makeProgressRenderer(mode, output: context.stdout)
+            let renderer = makeProgressRenderer(mode, output: context.stdout, environment: context.environment)
             let credentialStore = RegistryOptions.credentialStore(context)
             let found = try credentialStore.credentials(for: reference.domain)
             let pusher = ImagePusher(

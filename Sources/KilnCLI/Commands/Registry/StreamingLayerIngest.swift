@@ -101,8 +101,8 @@ final class StreamingLayerIngest: BlobIngest {
         // A larger pipe lets the download run further ahead of the unpack between wake-ups. When
         // the kernel refuses (the limit in /proc/sys/fs/pipe-max-size), the default 64 KiB works.
         _ = fcntl(ends[1], Self.setPipeSize, Self.pipeSize)
-        let input = FileDescriptor(adopting: ends[0])
-        pipe = FileDescriptor(adopting: ends[1])
+        let input = FileDescriptor(adopting: ends[0], path: "pipe to the unpacker of layer \(descriptor.digest)")
+        pipe = FileDescriptor(adopting: ends[1], path: "pipe to the unpacker of layer \(descriptor.digest)")
         let snapshotter = self.snapshotter
         unpack = UnpackThread()
         unpack.start { [lease, layers] in

@@ -16,7 +16,14 @@ enum StoreVerifyCommand {
             """,
         flags: [deep.spec]
     ) { arguments, context in
-        let store = try StoreSupport.open(context, access: .readOnly)
+        let store: Store
+        do {
+            store = try StoreSupport.open(context, access: .readOnly)
+        } catch let error as SQLiteError where error.isDamage {
+            throw reportUnopenable(problems: ["database \(error.path): \(error.message)"], context: context)
+        } catch StoreError.storeDamaged(_, let findings) {
+            throw reportUnopenable(problems: findings, context: context)
+        }
         let isDeep = arguments[deep]
         let report = try await StoreSupport.blocking { try store.verify(deep: isDeep) }
         var summary = "Checked \(report.imageCount) images and \(report.blobCount) blobs"
@@ -34,8 +41,9 @@ enum StoreVerifyCommand {
                 context.stdout.line("  \(problem)")
             }
             throw GeneralError(
-                "the store has \(report.problems.count) problem\(report.problems.count == 1 ? "" : "s")",
-                hint: repairHint(for: report.damagedUsers))
+                problemCount(report.problems.count),
+                hint: report.isDatabaseDamaged
+                    ? StoreRecovery.steps(root: store.layout.root) : repairHint(for: report.damagedUsers))
         }
         context.stdout.line("No problems found.")
         return ExitStatus.success
@@ -56,5 +64,18 @@ enum StoreVerifyCommand {
             steps.append("`kiln store gc` removes damaged blobs that nothing uses")
         }
         return steps.joined(separator: "; ")
+    }
+
+    /// Lists the damage that keeps the store from opening and returns the error to exit with.
+    private static func reportUnopenable(problems: [String], context: CommandContext) -> GeneralError {
+        context.stdout.line("Problems:")
+        for problem in problems {
+            context.stdout.line("  \(problem)")
+        }
+        return GeneralError(problemCount(problems.count), hint: StoreRecovery.steps(root: context.storeRoot))
+    }
+
+    private static func problemCount(_ count: Int) -> String {
+        "the store has \(count) problem\(count == 1 ? "" : "s")"
     }
 }
