@@ -89,7 +89,7 @@ var testTargets: [Target] {
         .testTarget(name: "KilnSystemTests", dependencies: ["KilnSystem", "KilnTestSupport"]),
         .testTarget(name: "KilnDockerfileTests", dependencies: ["KilnDockerfile"], exclude: ["Fixtures"]),
         .testTarget(name: "KilnImageTests", dependencies: ["KilnImage"]),
-        .testTarget(name: "KilnLayerTests", dependencies: ["KilnLayer", "KilnSystem", "KilnTestSupport"], exclude: ["Fixtures"]),
+        .testTarget(name: "KilnLayerTests", dependencies: ["CArchive", "KilnLayer", "KilnSystem", "KilnTestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "KilnStoreTests", dependencies: ["KilnStore", "KilnSystem"]),
         .testTarget(name: "KilnRuntimeTests", dependencies: ["KilnRuntime"]),
         .testTarget(name: "KilnRegistryTests", dependencies: ["KilnRegistry"]),

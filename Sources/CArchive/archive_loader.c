@@ -10,6 +10,7 @@
 // libarchive function that kiln starts to use needs a line here: the link fails without it.
 
 #include <dlfcn.h>
+#include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -65,6 +66,16 @@ static void *kiln_archive_function(const char *name) {
         return loaded arguments;                                                                \
     }
 
+// Defines `name` as KILN_FORWARD does, with errno cleared before the call. libarchive's name
+// getters and `update_*_utf8` setters end the process ("No memory") when a name fails to convert
+// and errno reads ENOMEM, even when an earlier call on the thread left that value there.
+#define KILN_FORWARD_NAME(result, name, parameters, arguments)                                  \
+    result name parameters {                                                                    \
+        KILN_LOAD(name)                                                                         \
+        errno = 0;                                                                              \
+        return loaded arguments;                                                                \
+    }
+
 // Defines `name` to call libarchive's function of the same name, which returns nothing.
 #define KILN_FORWARD_VOID(name, parameters, arguments)                                          \
     void name parameters {                                                                      \
@@ -79,13 +90,13 @@ KILN_FORWARD_VOID(archive_entry_copy_symlink, (struct archive_entry *a0, const c
 KILN_FORWARD(__LA_MODE_T, archive_entry_filetype, (struct archive_entry *a0), (a0))
 KILN_FORWARD_VOID(archive_entry_free, (struct archive_entry *a0), (a0))
 KILN_FORWARD(la_int64_t, archive_entry_gid, (struct archive_entry *a0), (a0))
-KILN_FORWARD(const char *, archive_entry_hardlink, (struct archive_entry *a0), (a0))
-KILN_FORWARD(const char *, archive_entry_hardlink_utf8, (struct archive_entry *a0), (a0))
+KILN_FORWARD_NAME(const char *, archive_entry_hardlink, (struct archive_entry *a0), (a0))
+KILN_FORWARD_NAME(const char *, archive_entry_hardlink_utf8, (struct archive_entry *a0), (a0))
 KILN_FORWARD(time_t, archive_entry_mtime, (struct archive_entry *a0), (a0))
 KILN_FORWARD(long, archive_entry_mtime_nsec, (struct archive_entry *a0), (a0))
 KILN_FORWARD(struct archive_entry *, archive_entry_new, (void), ())
-KILN_FORWARD(const char *, archive_entry_pathname, (struct archive_entry *a0), (a0))
-KILN_FORWARD(const char *, archive_entry_pathname_utf8, (struct archive_entry *a0), (a0))
+KILN_FORWARD_NAME(const char *, archive_entry_pathname, (struct archive_entry *a0), (a0))
+KILN_FORWARD_NAME(const char *, archive_entry_pathname_utf8, (struct archive_entry *a0), (a0))
 KILN_FORWARD(__LA_MODE_T, archive_entry_perm, (struct archive_entry *a0), (a0))
 KILN_FORWARD(dev_t, archive_entry_rdevmajor, (struct archive_entry *a0), (a0))
 KILN_FORWARD(dev_t, archive_entry_rdevminor, (struct archive_entry *a0), (a0))
@@ -98,12 +109,12 @@ KILN_FORWARD_VOID(archive_entry_set_rdevminor, (struct archive_entry *a0, dev_t 
 KILN_FORWARD_VOID(archive_entry_set_size, (struct archive_entry *a0, la_int64_t a1), (a0, a1))
 KILN_FORWARD_VOID(archive_entry_set_uid, (struct archive_entry *a0, la_int64_t a1), (a0, a1))
 KILN_FORWARD(la_int64_t, archive_entry_size, (struct archive_entry *a0), (a0))
-KILN_FORWARD(const char *, archive_entry_symlink, (struct archive_entry *a0), (a0))
-KILN_FORWARD(const char *, archive_entry_symlink_utf8, (struct archive_entry *a0), (a0))
+KILN_FORWARD_NAME(const char *, archive_entry_symlink, (struct archive_entry *a0), (a0))
+KILN_FORWARD_NAME(const char *, archive_entry_symlink_utf8, (struct archive_entry *a0), (a0))
 KILN_FORWARD(la_int64_t, archive_entry_uid, (struct archive_entry *a0), (a0))
-KILN_FORWARD(int, archive_entry_update_hardlink_utf8, (struct archive_entry *a0, const char *a1), (a0, a1))
-KILN_FORWARD(int, archive_entry_update_pathname_utf8, (struct archive_entry *a0, const char *a1), (a0, a1))
-KILN_FORWARD(int, archive_entry_update_symlink_utf8, (struct archive_entry *a0, const char *a1), (a0, a1))
+KILN_FORWARD_NAME(int, archive_entry_update_hardlink_utf8, (struct archive_entry *a0, const char *a1), (a0, a1))
+KILN_FORWARD_NAME(int, archive_entry_update_pathname_utf8, (struct archive_entry *a0, const char *a1), (a0, a1))
+KILN_FORWARD_NAME(int, archive_entry_update_symlink_utf8, (struct archive_entry *a0, const char *a1), (a0, a1))
 KILN_FORWARD_VOID(archive_entry_xattr_add_entry, (struct archive_entry *a0, const char *a1, const void *a2, size_t a3), (a0, a1, a2, a3))
 KILN_FORWARD(int, archive_entry_xattr_next, (struct archive_entry *a0, const char **a1, const void **a2, size_t *a3), (a0, a1, a2, a3))
 KILN_FORWARD(int, archive_entry_xattr_reset, (struct archive_entry *a0), (a0))
