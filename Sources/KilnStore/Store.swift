@@ -113,8 +113,10 @@ public final class Store: Sendable {
             guard fstatat(root.rawValue, name, &status, AT_SYMLINK_NOFOLLOW) == 0 else { return nil }
             return Int64(status.st_size)
         }
-        guard (size(StoreLayout.databaseName) ?? 0) == 0, (size(StoreLayout.databaseName + "-wal") ?? 0) == 0 else {
-            return
+        // An empty `kiln.db` beside a WAL is a database whose pages have not been checkpointed
+        // yet. A missing `kiln.db` is lost whatever WAL is left: SQLite would start a new one.
+        if let databaseSize = size(StoreLayout.databaseName) {
+            guard databaseSize == 0, (size(StoreLayout.databaseName + "-wal") ?? 0) == 0 else { return }
         }
         var findings: [String] = []
         for (name, directory) in [("blobs/sha256", blobs), ("snapshots", snapshots)]

@@ -39,6 +39,26 @@ import Testing
         #expect(try fixture.blobNames().count == 3)
     }
 
+    /// A copy of a store taken while kiln ran can hold `kiln.db-wal` without `kiln.db`. SQLite
+    /// would start a new database, so the store refuses to open.
+    @Test func missingDatabaseBesideWALIsRefused() throws {
+        let fixture = try StoreFixture()
+        defer { fixture.remove() }
+        _ = try fixture.addImage(layers: [.text("kept")], tags: ["app:1"])
+        let database = fixture.root + "/kiln.db"
+        unlink(database + "-shm")
+        try Data(repeating: 7, count: 4096).write(to: URL(fileURLWithPath: database + "-wal"))
+        try #require(unlink(database) == 0)
+
+        #expect {
+            _ = try fixture.reopen()
+        } throws: { error in
+            (error as? StoreError)?.diagnostic.message.contains("kiln.db is missing or empty, but blobs/sha256 holds content")
+                == true
+        }
+        #expect(try fixture.blobNames().count == 3)
+    }
+
     @Test func liveLeaseKeepsBlobUntilReleased() throws {
         let fixture = try StoreFixture()
         defer { fixture.remove() }
