@@ -15,6 +15,19 @@ struct CopyAndTopCommandTests {
         #expect(CopyCommand.split("box:") == ("box", ""))
     }
 
+    /// An empty path would be the current folder, so it is a usage error before the store opens.
+    @Test func emptyCopyPathsAreRejected() async {
+        for (arguments, reason) in [(["", "box:/tmp"], "source can not be empty"), (["box:/f", ""], "destination can not be empty")] {
+            let stdout = TextOutput(capturingAsTerminal: false)
+            let stderr = TextOutput(capturingAsTerminal: false)
+            let context = CommandContext(
+                stdout: stdout, stderr: stderr, stdin: .bytes([]), environment: [:], workingDirectory: "/")
+            let status = await Kiln.main(["--root", "/nonexistent/kiln-cp-test", "cp"] + arguments, context: context)
+            #expect(status == 125)
+            #expect(stderr.text.contains(reason), "\(stderr.text)")
+        }
+    }
+
     @Test func topColumnsAlignAsDocker() {
         let table = ProcessTable(
             titles: ["UID", "PID", "CMD"],

@@ -18,9 +18,16 @@ enum CopyCommand {
         usage: "[OPTIONS] CONTAINER:SRC_PATH DEST_PATH|-\n  kiln cp [OPTIONS] SRC_PATH|- CONTAINER:DEST_PATH",
         flags: [archive.spec, followLink.spec, quiet.spec], arity: .exactly(2)
     ) { arguments, context in
+        let command = arguments.commandName
+        // An empty path would mean the current folder, as Docker's CLI rejects it.
+        if arguments.positionals[0].isEmpty {
+            throw UsageError(command: command, reason: .custom("source can not be empty"))
+        }
+        if arguments.positionals[1].isEmpty {
+            throw UsageError(command: command, reason: .custom("destination can not be empty"))
+        }
         let source = split(arguments.positionals[0])
         let destination = split(arguments.positionals[1])
-        let command = arguments.commandName
         switch (source.container, destination.container) {
         case (.some, .some):
             throw UsageError(command: command, reason: .custom("copying between containers is not supported"))
