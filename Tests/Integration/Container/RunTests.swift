@@ -199,9 +199,9 @@ struct RunTests {
             #expect(lines.contains { $0.hasPrefix("HOSTNAME=") })
 
             let named = await harness.kiln("run", "--rm", "-u", "appuser", ContainerHarness.image, "id")
-            #expect(named.stdout == "uid=1001(appuser) gid=1002(appgroup) groups=1002(appgroup)\n")
+            #expect(named.stdout == "uid=1001(appuser) gid=1002(appgroup) groups=1002(appgroup)\n", "status \(named.status): \(named.stderr)")
             let numeric = await harness.kiln("run", "--rm", "-u", "1234:5678", ContainerHarness.image, "id", "-u")
-            #expect(numeric.stdout == "1234\n")
+            #expect(numeric.stdout == "1234\n", "status \(numeric.status): \(numeric.stderr)")
             let unknown = await harness.kiln("run", "--rm", "-u", "nobody-here", ContainerHarness.image, "id")
             #expect(unknown.status == 125)
             #expect(unknown.stderr.contains("unknown user \"nobody-here\""))
