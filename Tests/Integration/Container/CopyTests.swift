@@ -132,6 +132,26 @@ struct CopyTests {
         }
     }
 
+    /// A folder copy keeps a descriptor per file for its undo, so kiln raises its soft open-file
+    /// limit. The binary runs under `ulimit -n 256` with a folder of 600 files.
+    @Test(.enabled(if: KilnBinary.isAvailable, "needs the kiln binary"))
+    func largeFolderExceedsSoftFileLimit() async throws {
+        try await ContainerHarness.with { harness in
+            for index in 0..<600 {
+                _ = try harness.directory.write("many/file\(index)", "\(index)\n")
+            }
+            #expect(await harness.kiln("create", "--name", "target", ContainerHarness.image, "true").status == 0)
+            let kiln = try #require(KilnBinary.path)
+            let copied = try await Command.status(
+                "/bin/sh",
+                ["-c", "ulimit -S -n 256 && exec \"$0\" --root \"$1\" cp \"$2\" target:/many", kiln, harness.root,
+                 harness.directory.appending("many")])
+            #expect(copied.status == 0, "\(copied.stderr)")
+            let listed = await harness.kiln("diff", "target")
+            #expect(listed.stdout.contains("A /many/file599"), "\(listed.stdout)")
+        }
+    }
+
     @Test func tarStreamsInAndOut() async throws {
         try await ContainerHarness.with { harness in
             try await startBox(harness)

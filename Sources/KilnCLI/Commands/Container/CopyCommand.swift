@@ -19,7 +19,7 @@ enum CopyCommand {
         flags: [archive.spec, followLink.spec, quiet.spec], arity: .exactly(2)
     ) { arguments, context in
         let command = arguments.commandName
-        // An empty path would mean the current folder, as Docker's CLI rejects it.
+        // An empty path would mean the current folder, so it is rejected as in Docker's CLI.
         if arguments.positionals[0].isEmpty {
             throw UsageError(command: command, reason: .custom("source can not be empty"))
         }
@@ -41,6 +41,7 @@ enum CopyCommand {
         }
 
         let manager = try ContainerSupport.manager(context)
+        raiseOpenFileLimit()
         let showsProgress = !arguments[quiet] && context.stderr.isTerminal
         let follow = arguments[followLink]
 
@@ -108,5 +109,17 @@ enum CopyCommand {
             try stdin.close()
         }
         return file
+    }
+
+    /// Raises the soft limit of open files to the hard limit, as Go programs such as Docker's do
+    /// at start. A folder copy keeps about one descriptor per file until it ends (for the undo on
+    /// failure), so the soft limit of 1024 failed copies of larger folders.
+    // TODO: keep paths instead of descriptors for the undo, so that no limit applies.
+    static func raiseOpenFileLimit() {
+        let resource = __rlimit_resource_t(RLIMIT_NOFILE.rawValue)
+        var limit = rlimit()
+        guard getrlimit(resource, &limit) == 0, limit.rlim_cur < limit.rlim_max else { return }
+        limit.rlim_cur = limit.rlim_max
+        _ = setrlimit(resource, &limit)
     }
 }
