@@ -143,6 +143,31 @@ import Testing
         }
     }
 
+    /// A step's escape sequences would clear the screen or move the cursor under the redraw.
+    @Test func stepOutputLosesTerminalControl() {
+        #expect(TerminalProgressRenderer.displayable("\u{1B}[31mRED\u{1B}[0m\tTAB\rCR") == "RED TAB?CR")
+        #expect(TerminalProgressRenderer.displayable("\u{1B}[2J\u{1B}[Hcleared") == "cleared")
+        #expect(TerminalProgressRenderer.displayable("\u{1B}]0;title\u{07}after") == "after")
+        #expect(TerminalProgressRenderer.displayable("plain 漢字") == "plain 漢字")
+
+        let output = TextOutput(capturingAsTerminal: true)
+        let renderer = TerminalProgressRenderer(output: output, width: 80)
+        renderer.handle(.stepStarted(step))
+        renderer.handle(.stepOutput(id: "s1", stream: .stdout, bytes: Array("\u{1B}[2J\u{1B}[Hcleared\n".utf8)))
+        renderer.handle(.stepFinished(id: "s1", seconds: 1, error: "failed"))
+        renderer.finish()
+        #expect(!output.text.contains("\u{1B}[2J"))
+        #expect(!output.text.contains("\u{1B}[H"))
+        #expect(output.text.contains(" => => # cleared"))
+    }
+
+    @Test func wideCharactersCountTwoColumns() {
+        #expect(TerminalProgressRenderer.clip("漢字漢字", columns: 5) == "漢字")
+        #expect(TerminalProgressRenderer.clip("ab漢", columns: 3) == "ab")
+        #expect(TerminalProgressRenderer.clip("abc", columns: 3) == "abc")
+        #expect(TerminalProgressRenderer.clip("e\u{301}x", columns: 2) == "e\u{301}x")
+    }
+
     @Test func terminalWidthFollowsNarrowTerminal() {
         #expect(TerminalProgressRenderer.width(reportedColumns: 20) == 20)
         #expect(TerminalProgressRenderer.width(reportedColumns: 1) == 1)

@@ -64,7 +64,7 @@ final class TerminalProgressRenderer: ProgressRenderer {
             case .stepOutput(let id, _, let bytes):
                 guard var step = state.steps[id] else { return }
                 let lines = PlainProgressRenderer.completeLines(&step.partialLine, appending: bytes)
-                step.lines.append(contentsOf: lines)
+                step.lines.append(contentsOf: lines.map(Self.displayable))
                 if step.lines.count > Self.outputLinesShown {
                     step.lines.removeFirst(step.lines.count - Self.outputLinesShown)
                 }
@@ -194,7 +194,75 @@ final class TerminalProgressRenderer: ProgressRenderer {
 
     /// Cuts a line to the terminal width, because a wrapped line would break the redraw's line count.
     private func clip(_ line: String) -> String {
-        line.count > width ? String(line.prefix(width)) : line
+        Self.clip(line, columns: width)
+    }
+
+    /// Cuts `line` to at most `columns` terminal columns, counting wide characters (CJK, most
+    /// emoji) as two.
+    static func clip(_ line: String, columns: Int) -> String {
+        var used = 0
+        var end = line.startIndex
+        for character in line {
+            let cells = character.unicodeScalars.first.map(cellWidth) ?? 0
+            guard used + cells <= columns else { break }
+            used += cells
+            end = line.index(after: end)
+        }
+        return String(line[..<end])
+    }
+
+    /// Returns the columns a character starting with `scalar` takes: 2 in the East Asian wide
+    /// and emoji blocks, 0 for combining marks, else 1. An estimate: no table of every script.
+    private static func cellWidth(_ scalar: Unicode.Scalar) -> Int {
+        switch scalar.value {
+        case 0x0300...0x036F, 0x200B...0x200F: return 0
+        case 0x1100...0x115F, 0x2E80...0x303E, 0x3041...0x33FF, 0x3400...0x4DBF, 0x4E00...0x9FFF, 0xA000...0xA4CF,
+            0xAC00...0xD7A3, 0xF900...0xFAFF, 0xFE30...0xFE4F, 0xFF00...0xFF60, 0xFFE0...0xFFE6, 0x1F300...0x1F64F,
+            0x1F900...0x1F9FF, 0x20000...0x3FFFD:
+            return 2
+        default: return 1
+        }
+    }
+
+    /// Returns a step's output line without terminal control: escape sequences (colours, cursor
+    /// moves, screen clears) are dropped, tabs become a space and other control characters `?`,
+    /// because they would move the cursor under the redraw.
+    static func displayable(_ line: String) -> String {
+        var result = String.UnicodeScalarView()
+        var scalars = line.unicodeScalars.makeIterator()
+        while let scalar = scalars.next() {
+            switch scalar.value {
+            case 0x1B:
+                skipEscapeSequence(&scalars)
+            case 0x09:
+                result.append(" ")
+            case 0x00...0x1F, 0x7F, 0x80...0x9F:
+                result.append("?")
+            default:
+                result.append(scalar)
+            }
+        }
+        return String(result)
+    }
+
+    /// Skips the rest of an escape sequence after ESC: CSI (`[` … a final byte from `@` to `~`),
+    /// OSC (`]` … BEL or ESC `\`), or a single character.
+    private static func skipEscapeSequence(_ scalars: inout String.UnicodeScalarView.Iterator) {
+        guard let introducer = scalars.next() else { return }
+        switch introducer {
+        case "[":
+            while let scalar = scalars.next(), !(0x40...0x7E).contains(scalar.value) {}
+        case "]":
+            while let scalar = scalars.next() {
+                if scalar.value == 0x07 { return }
+                if scalar.value == 0x1B {
+                    _ = scalars.next()
+                    return
+                }
+            }
+        default:
+            return
+        }
     }
 
     /// Returns the width of the terminal on `descriptor`, else 80 columns, as BuildKit assumes
