@@ -244,7 +244,8 @@ extension ContainerManager {
                 if let state = try? await runner.runc.state(id: container.id), state.status == "running" || state.status == "paused" {
                     if state.pid > 0 { _ = try? repository.update(container.id) { $0.state.pid = state.pid } }
                     // NOTE: the watch starts once runc reports the container running, found by
-                    // polling, so an OOM kill in the first milliseconds of a run can go unseen.
+                    // polling from a task, so an OOM kill before then goes unseen. A process that
+                    // keeps Swift's pool busy (the test suite) delays the polling by seconds.
                     if watchesMemory, state.pid > 0 {
                         let repository = repository
                         let watch = OOMWatch(pid: state.pid) {
