@@ -2,6 +2,8 @@ import CArchive
 import Glibc
 import Testing
 
+@testable import KilnLayer
+
 /// libarchive ends the process when a name getter fails to convert a name while errno reads
 /// ENOMEM, a value that any earlier call on the thread may have left. kiln's loader clears errno
 /// before each such call.
@@ -26,5 +28,14 @@ struct ArchiveLoaderTests {
             call()
             #expect(errno != ENOMEM, "archive_entry_\(name) kept a stale ENOMEM")
         }
+    }
+}
+
+/// Debian's static libzstd.a is built without threads, so kiln links the shared library, whose
+/// worker threads compress zstd layers on every core.
+struct ZstdThreadTests {
+    @Test func zstdAcceptsWorkerThreads() throws {
+        let compressor = try ZstdCompressor(level: 3, threadCount: 2) { _ in }
+        #expect(compressor.workerThreads == 2)
     }
 }

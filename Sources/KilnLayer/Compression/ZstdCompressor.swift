@@ -5,6 +5,8 @@ final class ZstdCompressor {
     private let context: OpaquePointer
     private let output: (UnsafeRawBufferPointer) throws -> Void
     private var buffer: [UInt8]
+    /// The worker threads libzstd accepted: 0 when it was built without threads.
+    private(set) var workerThreads = 0
 
     /// - Parameters:
     ///   - level: zstd level; 3 is the zstd command's default.
@@ -18,7 +20,7 @@ final class ZstdCompressor {
         try check(ZSTD_CCtx_setParameter(context, ZSTD_c_checksumFlag, 1))
         if threadCount > 0 {
             // A libzstd built without threads rejects the parameter; compress on one thread then.
-            _ = ZSTD_CCtx_setParameter(context, ZSTD_c_nbWorkers, Int32(threadCount))
+            workerThreads = ZSTD_isError(ZSTD_CCtx_setParameter(context, ZSTD_c_nbWorkers, Int32(threadCount))) == 0 ? threadCount : 0
         }
     }
 
