@@ -24,8 +24,8 @@ public final class Store: Sendable {
         case readWrite
         /// Commands that delete content to free disk space (`rmi`, the prune commands,
         /// `store gc`, `rm`, `volume rm`), and container commands that add no content but must
-        /// work on a full disk (`ps`, `inspect`, `logs`, `stop`, `kill`, `wait`): as `readWrite`,
-        /// but on a full disk they may delete the space reserve to open the database.
+        /// work on a full disk (`ps`, `inspect`, `logs`, `stop`, `kill`, `wait`). They act as
+        /// `readWrite`, but on a full disk they may delete the space reserve to open the database.
         case freeingSpace
     }
 

@@ -2,7 +2,8 @@ import CSystem
 
 /// The CPUs that the calling thread may run on, from its affinity mask (sched_getaffinity(2)).
 public enum CPUAffinity {
-    /// The number of CPUs in the calling thread's affinity mask, or nil when the system call fails.
+    /// Returns the number of CPUs in the calling thread's affinity mask, or nil when the system
+    /// call fails.
     public static func allowedCPUCount() -> Int? {
         let count = kiln_allowed_cpu_count()
         return count > 0 ? Int(count) : nil

@@ -21,7 +21,7 @@ import Testing
         try await Command.status(KilnBinary.path ?? "kiln", ["--root", root] + arguments, environment: environment(config))
     }
 
-    /// The same as `kiln`, blocking, for a `defer` block.
+    /// Runs kiln as `kiln` does, blocking the thread, for a `defer` block.
     private func kilnBlocking(_ root: String, _ config: String, _ arguments: String...) throws -> Command.Result {
         try Command.status(KilnBinary.path ?? "kiln", ["--root", root] + arguments, environment: environment(config))
     }

@@ -146,8 +146,8 @@ final class StageBuilder: @unchecked Sendable {
     /// Returns whether progress shows a step and counts it in `[stage N/M]`: every step but
     /// ARG, which BuildKit shows no step for.
     static func showsProgress(_ instruction: Instruction) -> Bool {
-        // NOTE: BuildKit shows no step for ENV, LABEL, EXPOSE and VOLUME either (moby/buildkit
-        // issue 2416). kiln shows them, so that every config change is visible in the log.
+        // NOTE: BuildKit is reported to show no step for ENV, LABEL, EXPOSE and VOLUME either.
+        // kiln shows them, so that every config change is visible in the log.
         if case .arg = instruction.body { return false }
         return true
     }

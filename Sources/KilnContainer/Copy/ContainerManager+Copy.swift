@@ -21,17 +21,18 @@ public enum CopyInSource: Sendable {
 
 /// The copy rules of `docker cp`, which `CopyPaths` applies to both directions.
 enum CopyPaths {
-    /// Whether `path` ends in `/` or `/.`, which asserts that it names a directory.
+    /// Returns whether `path` ends in `/` or `/.`, which asserts that it names a directory.
     static func assertsDirectory(_ path: String) -> Bool {
         path.hasSuffix("/") || path.hasSuffix("/.") || path == "."
     }
 
-    /// Whether `path` ends in `/.`: the directory's contents are copied, not the directory.
+    /// Returns whether `path` ends in `/.`, so that the directory's contents are copied, not the
+    /// directory.
     static func copiesContents(_ path: String) -> Bool {
         path.hasSuffix("/.") || path == "."
     }
 
-    /// The name a source takes in the copy: its last component, or `.` for its contents.
+    /// Returns the name a source takes in the copy: its last component, or `.` for its contents.
     static func sourceBase(_ path: String) -> FilePath {
         if copiesContents(path) { return "." }
         return FilePath(path).lastComponent ?? "."
@@ -172,8 +173,8 @@ extension ContainerManager {
         }
     }
 
-    /// A host destination as Docker's CLI sees it: a link at the last component is followed (up
-    /// to 10 times), and a missing destination needs an existing parent directory.
+    /// Resolves a host destination as Docker's CLI does: a link at the last component is followed
+    /// (up to 10 times), and a missing destination needs an existing parent directory.
     static func localDestination(_ path: String) throws -> (path: String, exists: Bool, isDirectory: Bool) {
         var current = path
         for _ in 0...10 {

@@ -8,8 +8,8 @@ import KilnSystem
 /// their destinations, as Docker's daemon mounts them for `docker cp`. tmpfs mounts, /proc, /sys
 /// and /dev are not there, as in Docker.
 ///
-/// The view lives in a mount namespace that belongs to one thread, whose mounts are slaves of the
-/// host's, so nothing mounted for the view reaches the host or the container, and the kernel
+/// The view lives in a mount namespace that belongs to one thread, and its mounts are slaves of
+/// the host's, so nothing mounted for the view reaches the host or the container. The kernel
 /// removes every mount of the view when the thread ends, even after a crash.
 public struct ContainerRootView {
     /// The container's root, which every path inside the container is resolved in.

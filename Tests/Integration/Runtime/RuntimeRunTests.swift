@@ -346,13 +346,13 @@ private enum ProcessTable {
 
     /// Returns the first process whose command line is exactly `arguments`.
     static func pid(commandLine arguments: [String]) -> Int32? {
-        let wanted = Array(arguments.joined(separator: "\0").utf8) + [0]
+        let expected = Array(arguments.joined(separator: "\0").utf8) + [0]
         let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
         for entry in entries {
             guard let pid = Int32(entry),
                 let bytes = FileManager.default.contents(atPath: "/proc/\(entry)/cmdline")
             else { continue }
-            if Array(bytes) == wanted { return pid }
+            if Array(bytes) == expected { return pid }
         }
         return nil
     }
