@@ -110,7 +110,7 @@ import Testing
         if compression == .gzip { #expect(digests.count == 1) }
     }
 
-    /// Stored random blocks between deflated ones form one stream that gzip reads back unchanged.
+    /// Stored random blocks between compressed ones read back unchanged with gzip.
     @Test func storedAndDeflatedBlocksJoin() throws {
         let temporary = try TemporaryDirectory()
         var generator = SystemRandomNumberGenerator()
@@ -123,6 +123,30 @@ import Testing
         try run("/usr/bin/gzip", ["-dk", path])
         let decompressed = try [UInt8](Data(contentsOf: URL(fileURLWithPath: temporary.file("mixed"))))
         #expect(decompressed == mixed)
+    }
+
+    /// Each 1 MiB block is a gzip member of its own. The readers that container tools use read
+    /// every member: GNU gzip, Python's gzip module (as scripts do), libarchive (bsdtar), and
+    /// kiln's own reader, which the diff ID below comes from.
+    @Test func membersReadAsOneStream() throws {
+        let temporary = try TemporaryDirectory()
+        let path = temporary.file("members.gz")
+        let result = try Self.compress(Self.sample, LayerBlobWriter.Options(compression: .gzip), to: path)
+        let compressed = try [UInt8](Data(contentsOf: URL(fileURLWithPath: path)))
+        let memberHeaders = (0..<compressed.count - 3).filter {
+            compressed[$0] == 0x1F && compressed[$0 + 1] == 0x8B && compressed[$0 + 2] == 8
+        }
+        #expect(memberHeaders.count >= 3, "\(Self.sample.count) bytes should make several members")
+        let expected = Digest.sha256(of: Self.sample).description
+        let gunzip = try run("/bin/sh", ["-c", "gzip -dc '\(path)' | sha256sum"])
+        #expect(gunzip.hasPrefix(String(expected.dropFirst("sha256:".count))))
+        let python = try run("/usr/bin/python3", [
+            "-c", "import gzip, hashlib, sys; print(hashlib.sha256(gzip.open(sys.argv[1]).read()).hexdigest())", path,
+        ])
+        #expect(python.hasPrefix(String(expected.dropFirst("sha256:".count))))
+        let libarchive = try run("/bin/sh", ["-c", "bsdcat '\(path)' | sha256sum"])
+        #expect(libarchive.hasPrefix(String(expected.dropFirst("sha256:".count))))
+        #expect(result.diffID.description == expected)
     }
 
     @Test func compressibleSampleIsNotStored() {
