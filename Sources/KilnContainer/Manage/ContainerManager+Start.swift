@@ -126,8 +126,7 @@ extension ContainerManager {
     /// without the exit being written first. Its exit code stays in `removedExits` for `kiln wait`.
     private func recordExit(_ container: Container, exit: ContainerExit) {
         if container.specification.autoRemove {
-            removedExits.keep(id: container.id, exitCode: exit.exitCode)
-            if (try? discardAfterRun(container)) != nil { return }
+            if (try? discardAfterRun(container, exitCode: exit.exitCode)) != nil { return }
         }
         _ = try? repository.update(container.id) { current in
             current.status = .exited
