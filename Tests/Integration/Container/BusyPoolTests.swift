@@ -4,9 +4,9 @@ import KilnRuntime
 import Testing
 
 /// The watches that must happen on time while other work keeps every thread of Swift's
-/// cooperative pool busy (one thread per core): the OOM watch and the health checks. Each test
-/// holds the pool from a thread outside it, with `kiln` running in this process, and checks the
-/// effect from that thread.
+/// cooperative pool busy (one thread per core): the OOM watch, the health checks and the
+/// SIGKILL after `kiln stop`'s timeout. Each test holds the pool from a thread outside it, with
+/// `kiln` running in this process, and checks the effect from that thread.
 ///
 /// The bounds of the waits only stop a test that would wait forever.
 @Suite(.enabled(if: ContainerHarness.isReady, "needs root, runc, slirp4netns and busybox-static (scripts/setup installs them)"), .serialized)
@@ -64,6 +64,35 @@ struct BusyPoolTests {
             #expect(healthy, "the health check did not run while the pool was busy")
             #expect(await harness.kiln("kill", "checked").status == 0)
             #expect(await run.value.status == 137)
+        }
+    }
+
+    /// The container ignores SIGTERM. Its trap writes a mark 0.5 s after the signal, when `kiln
+    /// stop` already waits out its 3 s timeout. The pool is held from the mark until the container
+    /// has ended.
+    @Test func stopKillsAfterTimeoutWhilePoolIsBusy() async throws {
+        try await ContainerHarness.with { harness in
+            let signals = harness.directory.appending("signals")
+            try FileManager.default.createDirectory(atPath: signals, withIntermediateDirectories: true)
+            let started = await harness.kiln(
+                "run", "-d", "--name", "stubborn", "--network", "none", "-v", "\(signals):/signals", ContainerHarness.image,
+                "sh", "-c", "trap 'sleep 0.5; touch /signals/term' TERM; while true; do sleep 0.1; done")
+            #expect(started.status == 0, "\(started.stderr)")
+            let recorded = await harness.eventually { ((try? harness.container("stubborn"))??.state.pid ?? 0) > 0 }
+            let pid = try #require(recorded ? harness.container("stubborn")?.state.pid : nil, "the container's pid was not recorded")
+
+            let stop = Task { await harness.kiln("stop", "-t", "3", "stubborn") }
+            let ended = try await CooperativePoolHolder.onOwnThread { pool -> Bool in
+                let until = Date().addingTimeInterval(300)
+                while access(signals + "/term", F_OK) != 0 {
+                    guard Date() < until else { return false }
+                    usleep(20_000)
+                }
+                pool.hold()
+                return ProcessTable.waitForEnd(of: pid, seconds: 30)
+            }
+            #expect(ended, "the container ran on past the stop timeout while the pool was busy")
+            #expect(await stop.value.status == 0)
         }
     }
 }
