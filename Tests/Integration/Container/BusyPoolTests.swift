@@ -41,8 +41,8 @@ struct BusyPoolTests {
         }
     }
 
-    /// The first check runs 2 s after the container starts; the pool is held before then, until
-    /// the container is healthy.
+    /// The first check runs 2 s after the container starts. The pool is held from before then
+    /// until the container is healthy.
     @Test func healthChecksRunWhilePoolIsBusy() async throws {
         try await ContainerHarness.with { harness in
             let marker = String(Int.random(in: 900_000..<990_000))
