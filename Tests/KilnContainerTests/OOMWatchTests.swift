@@ -14,6 +14,11 @@ struct OOMWatchTests {
         #expect(OOMWatch.oomKillCount("oom_kill_disable 0\nunder_oom 0\n") == nil)
     }
 
+    @Test func childCgroupIsBelowOwnCgroup() {
+        let own = "9:name=systemd:/\n4:memory:/process_api/a1\n0::/\n"
+        #expect(OOMWatch.childMembership(own, name: "c0") == "9:name=systemd:/c0\n4:memory:/process_api/a1/c0\n0::/c0")
+    }
+
     @Test func version2KillIsReported() throws {
         let cgroup = try FakeCgroup()
         defer { cgroup.remove() }

@@ -280,17 +280,21 @@ extension ContainerManager {
 }
 
 extension ContainerManager {
-    /// Watches a container that `runOnce` launched until runc reports it running, then records
-    /// its pid, starts the OOM watch for a memory limit, reports `ready` and runs the health
-    /// check. Returns nil, after reporting `ready`, when a foreground container needs none of it.
+    /// Watches a container that `runOnce` launched: starts the OOM watch for a memory limit, and
+    /// once runc reports the container running, records its pid, reports `ready` and runs the
+    /// health check. Returns nil, after reporting `ready`, when a foreground container needs none
+    /// of it.
     ///
     /// The watch runs on a thread of its own. Swift's cooperative pool has one thread per core,
     /// and while other work kept them all busy, a polling task waited seconds for a thread: an
     /// OOM kill in that time went unseen, and health checks ran late.
     ///
-    /// NOTE: the OOM watch starts once `runc state` reports the container running, which the
-    /// thread polls every 20 ms. The watch counts OOM kills that came before it, but one that
-    /// ended the container before the watch found its cgroup goes unseen.
+    /// The OOM watch starts as soon as runc has made the container's cgroup, before the
+    /// container's process runs.
+    ///
+    /// NOTE: where the cgroup is not where runc's cgroupfs driver puts it, the OOM watch starts
+    /// once `runc state` reports the container running, polled every 20 ms. It counts the kills
+    /// before then, but a kill that ended the container before the watch started goes unseen.
     private func watchRunning(
         _ container: Container, runc: Runc, detached: Bool, ready: @escaping @Sendable (Result<Void, Error>) -> Void
     ) -> RunningWatch? {
@@ -303,6 +307,13 @@ extension ContainerManager {
         let watch = RunningWatch()
         let (id, repository) = (container.id, repository)
         startWatchThread(for: "watch of container \(id)", logger: logger) {
+            let recordKill: @Sendable () -> Void = { _ = try? repository.update(id) { $0.state.oomKilled = true } }
+            if watchesMemory {
+                let early = OOMWatch.beforeStart(
+                    containerID: id, created: { runc.hasState(id: id) }, stopRequest: watch.stopRequest,
+                    onOutOfMemory: recordKill)
+                watch.oomWatch.withLock { $0 = early }
+            }
             // A `stopped` seen here may be a container that failed to start and is being deleted,
             // so only the end of the run reports a container that exited before it was seen running.
             while !watch.stopRequest.isStopped {
@@ -310,9 +321,7 @@ extension ContainerManager {
                     if state.pid > 0 { _ = try? repository.update(id) { $0.state.pid = state.pid } }
                     if watchesMemory, state.pid > 0 {
                         watch.oomWatch.withLock { oomWatch in
-                            oomWatch = OOMWatch(pid: state.pid) {
-                                _ = try? repository.update(id) { $0.state.oomKilled = true }
-                            }
+                            if oomWatch == nil { oomWatch = OOMWatch(pid: state.pid, onOutOfMemory: recordKill) }
                         }
                     }
                     ready(.success(()))

@@ -59,6 +59,39 @@ final class OOMWatch: @unchecked Sendable {
         guard started else { return nil }
     }
 
+    /// Starts watching the memory cgroup that runc makes for container `id` before the
+    /// container's process runs, polling every millisecond until the cgroup exists. runc's
+    /// cgroupfs driver makes it below runc's own cgroup, named by the ID, and runc runs in this
+    /// process's cgroup. Returns nil once `created` reports that runc created the container
+    /// without that cgroup (another cgroup driver or path), or when `stopRequest` stops.
+    static func beforeStart(
+        containerID id: String, created: () -> Bool, stopRequest: WatchStop, cgroupRoot: String = "/sys/fs/cgroup",
+        onOutOfMemory: @escaping @Sendable () -> Void
+    ) -> OOMWatch? {
+        guard let own = try? String(contentsOfFile: "/proc/self/cgroup", encoding: .utf8) else { return nil }
+        let membership = childMembership(own, name: id)
+        while true {
+            // Read before the attempt, so that a cgroup made just before runc's state is still found.
+            let runcCreated = created()
+            if let watch = OOMWatch(cgroupMembership: membership, cgroupRoot: cgroupRoot, onOutOfMemory: onOutOfMemory) {
+                return watch
+            }
+            if runcCreated { return nil }
+            guard stopRequest.sleep(for: .milliseconds(1)) else { return nil }
+        }
+    }
+
+    /// Returns the `/proc/PID/cgroup` text of a process in a child cgroup `name` of every cgroup
+    /// in `membership`.
+    static func childMembership(_ membership: String, name: String) -> String {
+        membership.split(separator: "\n").map { line in
+            let fields = line.split(separator: ":", maxSplits: 2, omittingEmptySubsequences: false)
+            guard fields.count == 3 else { return String(line) }
+            let parent = fields[2] == "/" ? "" : String(fields[2])
+            return "\(fields[0]):\(fields[1]):\(parent)/\(name)"
+        }.joined(separator: "\n")
+    }
+
     /// Waits up to `timeout` for the watch to end, which it does once it reported an OOM event or
     /// the cgroup is gone.
     func finish(timeout: Duration = .seconds(1)) {
