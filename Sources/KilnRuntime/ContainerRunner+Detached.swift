@@ -102,10 +102,29 @@ extension ContainerRunner {
         // A frozen process gets its signal only once it is thawed, so a paused container is
         // resumed after the stop signal, as Docker resumes it.
         if state.status == "paused" { try? await runc.resume(id: id) }
-        if await initExit.wait(timeout: timeout) { return true }
-        try? await runc.kill(id: id, signal: SIGKILL, all: true)
-        _ = await initExit.wait(timeout: .seconds(5))
-        return false
+        return await Self.killAfter(timeout, initExit: initExit, id: id, runc: runc)
+    }
+
+    /// Waits up to `timeout` for the container's init to exit, then sends SIGKILL to every process
+    /// in the container and waits 5 s more. Returns whether the init exited before the timeout.
+    ///
+    /// The wait and the SIGKILL run on a thread of their own. Swift's cooperative pool has one
+    /// thread per core. While other work kept them all busy, a SIGKILL sent from a task waited
+    /// for a free thread, so the container ran on past its timeout.
+    private static func killAfter(_ timeout: Duration, initExit: ProcessExitWait, id: String, runc: Runc) async -> Bool {
+        let wait: @Sendable () -> Bool = {
+            if initExit.waitBlocking(timeout: timeout) { return true }
+            _ = runc.killAllBlocking(id: id)
+            _ = initExit.waitBlocking(timeout: .seconds(5))
+            return false
+        }
+        return await withCheckedContinuation { continuation in
+            do {
+                try detachThread(for: "the stop of container \(id)") { continuation.resume(returning: wait()) }
+            } catch {
+                continuation.resume(returning: wait())
+            }
+        }
     }
 
     /// Deletes a container's runc state (`force` kills it first), stops its slirp4netns and

@@ -229,43 +229,11 @@ extension ContainerManager {
         let runTask = Task {
             try await runner.run(launch.configuration, id: container.id, bundle: bundle, io: runtimeIO, network: network)
         }
-        let oomWatch = Mutex<OOMWatch?>(nil)
-        let watchesMemory = spec.resources?.memory != nil
-        let watcher = Task {
-            // The container runs once runc reports it running. A `stopped` seen here may be a
-            // container that failed to start and is being deleted, so only the end of the run
-            // reports a container that exited before it was seen running.
-            guard detached || spec.healthcheck != nil || watchesMemory else {
-                ready(.success(()))
-                return
-            }
-            while !Task.isCancelled {
-                if let state = try? await runner.runc.state(id: container.id), state.status == "running" || state.status == "paused" {
-                    if state.pid > 0 { _ = try? repository.update(container.id) { $0.state.pid = state.pid } }
-                    // NOTE: the watch starts once runc reports the container running, found by
-                    // polling from a task, so an OOM kill before then goes unseen. A process that
-                    // keeps Swift's pool busy (the test suite) delays the polling by seconds.
-                    if watchesMemory, state.pid > 0 {
-                        let repository = repository
-                        let watch = OOMWatch(pid: state.pid) {
-                            _ = try? repository.update(container.id) { $0.state.oomKilled = true }
-                        }
-                        oomWatch.withLock { $0 = watch }
-                    }
-                    ready(.success(()))
-                    if let check = spec.healthcheck {
-                        await HealthMonitor(manager: self, containerID: container.id, check: check).run()
-                    }
-                    return
-                }
-                try? await Task.sleep(for: .milliseconds(20))
-            }
-        }
+        let watch = watchRunning(container, runc: runner.runc, detached: detached, ready: ready)
 
         let outcome = await runTask.result
-        watcher.cancel()
-        // runc removed the cgroup as the container ended, which ends the watch.
-        oomWatch.withLock { $0 }?.finish()
+        // runc removed the cgroup as the container ended, which ends the OOM watch.
+        watch?.end()
         log?.flush()
 
         switch outcome {
@@ -311,6 +279,62 @@ extension ContainerManager {
 }
 
 extension ContainerManager {
+    /// Watches a container that `runOnce` launched: starts the OOM watch for a memory limit, and
+    /// once runc reports the container running, records its pid, reports `ready` and runs the
+    /// health check. Returns nil, after reporting `ready`, when a foreground container needs none
+    /// of it.
+    ///
+    /// The watch runs on a thread of its own. Swift's cooperative pool has one thread per core,
+    /// and while other work kept them all busy, a polling task waited seconds for a thread: an
+    /// OOM kill in that time went unseen, and health checks ran late.
+    ///
+    /// The OOM watch starts as soon as runc has made the container's cgroup, before the
+    /// container's process runs.
+    ///
+    /// NOTE: where the cgroup is not where runc's cgroupfs driver puts it, the OOM watch starts
+    /// once `runc state` reports the container running, polled every 20 ms. It counts the kills
+    /// before then, but a kill that ended the container before the watch started goes unseen.
+    private func watchRunning(
+        _ container: Container, runc: Runc, detached: Bool, ready: @escaping @Sendable (Result<Void, Error>) -> Void
+    ) -> RunningWatch? {
+        let check = container.specification.healthcheck
+        let watchesMemory = container.specification.resources?.memory != nil
+        guard detached || check != nil || watchesMemory else {
+            ready(.success(()))
+            return nil
+        }
+        let watch = RunningWatch()
+        let (id, repository) = (container.id, repository)
+        startWatchThread(for: "watch of container \(id)", logger: logger) {
+            let recordKill: @Sendable () -> Void = { _ = try? repository.update(id) { $0.state.oomKilled = true } }
+            if watchesMemory {
+                let early = OOMWatch.beforeStart(
+                    containerID: id, created: { runc.hasState(id: id) }, stopRequest: watch.stopRequest,
+                    onOutOfMemory: recordKill)
+                watch.oomWatch.withLock { $0 = early }
+            }
+            // A `stopped` seen here may be a container that failed to start and is being deleted,
+            // so only the end of the run reports a container that exited before it was seen running.
+            while !watch.stopRequest.isStopped {
+                if let state = runc.stateBlocking(id: id), state.status == "running" || state.status == "paused" {
+                    if state.pid > 0 { _ = try? repository.update(id) { $0.state.pid = state.pid } }
+                    if watchesMemory, state.pid > 0 {
+                        watch.oomWatch.withLock { oomWatch in
+                            if oomWatch == nil { oomWatch = OOMWatch(pid: state.pid, onOutOfMemory: recordKill) }
+                        }
+                    }
+                    ready(.success(()))
+                    if let check {
+                        HealthMonitor(manager: self, containerID: id, check: check).run(until: watch.stopRequest)
+                    }
+                    return
+                }
+                guard watch.stopRequest.sleep(for: .milliseconds(20)) else { return }
+            }
+        }
+        return watch
+    }
+
     /// Sets what a start records: the running status, the start time, the published ports and
     /// this process as the monitor, with the last run's exit, error and health cleared.
     static func markStarted(_ container: inout Container, ports: [PublishedPort], restartCount: Int) {
@@ -326,6 +350,19 @@ extension ContainerManager {
         container.state.oomKilled = nil
         if restartCount == 0 { container.state.manuallyStopped = nil }
         recordMonitor(&container.state)
+    }
+}
+
+/// The watch that `watchRunning` started for one run of a container.
+final class RunningWatch: Sendable {
+    let stopRequest = WatchStop()
+    let oomWatch = Mutex<OOMWatch?>(nil)
+
+    /// Stops the polling and the health checks, then waits up to a second for the OOM watch to
+    /// see the container's cgroup go, so that an OOM kill is recorded before the exit.
+    func end() {
+        stopRequest.stop()
+        oomWatch.withLock { $0 }?.finish()
     }
 }
 

@@ -17,20 +17,23 @@ struct HealthMonitor {
     /// Checks kept in `State.Health.Log`.
     static let keptProbes = 5
 
-    func run() async {
+    /// Runs the checks on the calling thread, a thread of its own (`watchRunning`), until
+    /// `stopRequest` stops them. On a task, the interval ran late while other work kept every
+    /// thread of Swift's cooperative pool busy.
+    func run(until stopRequest: WatchStop) {
         guard let arguments = check.processArguments else { return }
         let started = ContinuousClock.now
         let startPeriod = Duration.nanoseconds(check.startPeriod)
-        while !Task.isCancelled {
+        while !stopRequest.isStopped {
             let inStartPeriod = ContinuousClock.now - started < startPeriod
             let status = (try? manager.repository.container(id: containerID))??.state.health?.status
             let wait = inStartPeriod && status == "starting" ? check.startInterval : check.interval
-            try? await Task.sleep(for: .nanoseconds(wait))
-            if Task.isCancelled { return }
+            guard stopRequest.sleep(for: .nanoseconds(wait)) else { return }
             // A paused container cannot run the check, and its health stays as it was.
             if (try? manager.repository.container(id: containerID))??.status == .paused { continue }
 
-            let probe = await self.probe(arguments)
+            let probe = self.probe(arguments)
+            if stopRequest.isStopped { return }
             let afterStartPeriod = !(ContinuousClock.now - started < startPeriod)
             _ = try? manager.repository.update(containerID) { container in
                 guard container.status == .running else { return }
@@ -50,8 +53,8 @@ struct HealthMonitor {
     }
 
     /// Runs the check process once in the container with `runc exec --detach`, waits for it up
-    /// to the timeout and kills it after.
-    func probe(_ arguments: [String]) async -> HealthProbe {
+    /// to the timeout and kills it after. Blocks the calling thread.
+    func probe(_ arguments: [String]) -> HealthProbe {
         let start = DockerTime.now
         func failed(_ message: String, code: Int32 = -1) -> HealthProbe {
             HealthProbe(start: start, end: DockerTime.now, exitCode: code, output: message)
@@ -78,8 +81,8 @@ struct HealthMonitor {
             unlink(pidFile)
         }
         do {
-            _ = try await runc.exec(
-                id: containerID, process: process, processFile: processFile, detach: true, pidFile: pidFile,
+            try runc.execDetachedBlocking(
+                id: containerID, process: process, processFile: processFile, pidFile: pidFile,
                 stdio: [0: devNull, 1: fds[1], 2: fds[1]])
         } catch {
             close(fds[0])
@@ -95,10 +98,7 @@ struct HealthMonitor {
         }
 
         let timeout = Double(check.timeout) / 1_000_000_000
-        let outputEnd = fds[0]
-        let (code, output) = await Task.detached { () -> (Int32?, [UInt8]) in
-            Self.wait(pid: pid, output: outputEnd, timeout: timeout)
-        }.value
+        let (code, output) = Self.wait(pid: pid, output: fds[0], timeout: timeout)
         close(fds[0])
         guard let code else {
             return failed("Health check exceeded timeout (\(Self.seconds(check.timeout)))")

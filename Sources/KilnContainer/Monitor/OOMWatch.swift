@@ -1,35 +1,121 @@
 import CSystem
 import Foundation
 import Glibc
+import Synchronization
 
 /// Watches a running container's memory cgroup for an out-of-memory kill, as runc's `events`
-/// command does, so that `State.OOMKilled` can report it.
+/// command does, so that `State.OOMKilled` can report it. The watch runs on a thread of its own.
 ///
 /// On cgroup v1 an eventfd is registered on `memory.oom_control` through
 /// `cgroup.event_control`. The kernel signals it once per OOM event and once more when the
 /// cgroup is removed, which `runc run` does as the container ends. So a wake-up with the cgroup
 /// still present, or a count of two or more after its removal, means an OOM event.
+///
+/// On cgroup v2 the `oom_kill` count in `memory.events` is the source. The kernel notifies a
+/// change of that file through inotify, and the watch ends once the cgroup is gone.
+///
+/// Both count OOM kills that came before the watch started: `oom_kill` in `memory.oom_control`
+/// (Linux 4.13) or `memory.events`.
 final class OOMWatch: @unchecked Sendable {
     private let finished = DispatchSemaphore(value: 0)
+    private let reported = Mutex(false)
 
     /// Starts watching the memory cgroup of `pid` and calls `onOutOfMemory` at most once. Returns
     /// nil when the process's memory cgroup cannot be watched.
-    init?(pid: Int32, cgroupRoot: String = "/sys/fs/cgroup", onOutOfMemory: @escaping @Sendable () -> Void) {
+    convenience init?(pid: Int32, cgroupRoot: String = "/sys/fs/cgroup", onOutOfMemory: @escaping @Sendable () -> Void) {
         guard let text = try? String(contentsOfFile: "/proc/\(pid)/cgroup", encoding: .utf8) else { return nil }
-        // cgroup v1 lines read `ID:CONTROLLERS:PATH`, and the memory controller has a hierarchy of its own.
-        guard
-            let path = text.split(separator: "\n").compactMap({ line -> String? in
-                let fields = line.split(separator: ":", maxSplits: 2, omittingEmptySubsequences: false)
-                guard fields.count == 3, fields[1].split(separator: ",").contains("memory") else { return nil }
-                return String(fields[2])
-            }).first
-        else {
-            // TODO: cgroup v2 reports OOM kills as `oom_kill` in memory.events, which this does not
-            // watch yet, so OOMKilled stays false there.
-            return nil
+        self.init(cgroupMembership: text, cgroupRoot: cgroupRoot, onOutOfMemory: onOutOfMemory)
+    }
+
+    /// Starts watching the memory cgroup named in `cgroupMembership`, the text of a process's
+    /// `/proc/PID/cgroup`.
+    init?(cgroupMembership text: String, cgroupRoot: String, onOutOfMemory: @escaping @Sendable () -> Void) {
+        var memoryPath: String?
+        var unifiedPath: String?
+        for line in text.split(separator: "\n") {
+            // Lines read `ID:CONTROLLERS:PATH`. On cgroup v1 the memory controller has a hierarchy
+            // of its own, and the cgroup v2 line reads `0::PATH`.
+            let fields = line.split(separator: ":", maxSplits: 2, omittingEmptySubsequences: false)
+            guard fields.count == 3 else { continue }
+            if fields[1].split(separator: ",").contains("memory") { memoryPath = String(fields[2]) }
+            if fields[0] == "0", fields[1].isEmpty { unifiedPath = String(fields[2]) }
         }
-        // NOTE: assumes the v1 memory hierarchy is mounted at <cgroupRoot>/memory, as on Debian.
-        let directory = cgroupRoot + "/memory" + path
+        let report: @Sendable () -> Void = { [self] in
+            let first = reported.withLock { done in
+                defer { done = true }
+                return !done
+            }
+            if first { onOutOfMemory() }
+        }
+        let started: Bool
+        if let memoryPath {
+            // NOTE: assumes the v1 memory hierarchy is mounted at <cgroupRoot>/memory, as on Debian.
+            started = Self.watchVersion1(directory: cgroupRoot + "/memory" + memoryPath, finished: finished, report: report)
+        } else if let unifiedPath {
+            started = Self.watchVersion2(directory: cgroupRoot + unifiedPath, finished: finished, report: report)
+        } else {
+            started = false
+        }
+        guard started else { return nil }
+    }
+
+    /// Starts watching the memory cgroup that runc makes for container `id` before the
+    /// container's process runs, polling every millisecond until the cgroup exists. runc's
+    /// cgroupfs driver makes it below runc's own cgroup, named by the ID, and runc runs in this
+    /// process's cgroup. Returns nil once `created` reports that runc created the container
+    /// without that cgroup (another cgroup driver or path), or when `stopRequest` stops.
+    static func beforeStart(
+        containerID id: String, created: () -> Bool, stopRequest: WatchStop, cgroupRoot: String = "/sys/fs/cgroup",
+        onOutOfMemory: @escaping @Sendable () -> Void
+    ) -> OOMWatch? {
+        guard let own = try? String(contentsOfFile: "/proc/self/cgroup", encoding: .utf8) else { return nil }
+        let membership = childMembership(own, name: id)
+        while true {
+            // Read before the attempt, so that a cgroup made just before runc's state is still found.
+            let runcCreated = created()
+            if let watch = OOMWatch(cgroupMembership: membership, cgroupRoot: cgroupRoot, onOutOfMemory: onOutOfMemory) {
+                return watch
+            }
+            if runcCreated { return nil }
+            guard stopRequest.sleep(for: .milliseconds(1)) else { return nil }
+        }
+    }
+
+    /// Returns the `/proc/PID/cgroup` text of a process in a child cgroup `name` of every cgroup
+    /// in `membership`.
+    static func childMembership(_ membership: String, name: String) -> String {
+        membership.split(separator: "\n").map { line in
+            let fields = line.split(separator: ":", maxSplits: 2, omittingEmptySubsequences: false)
+            guard fields.count == 3 else { return String(line) }
+            let parent = fields[2] == "/" ? "" : String(fields[2])
+            return "\(fields[0]):\(fields[1]):\(parent)/\(name)"
+        }.joined(separator: "\n")
+    }
+
+    /// Waits up to `timeout` for the watch to end, which it does once it reported an OOM event or
+    /// the cgroup is gone.
+    func finish(timeout: Duration = .seconds(1)) {
+        let nanoseconds = Int(timeout.components.seconds) * 1_000_000_000 + Int(timeout.components.attoseconds / 1_000_000_000)
+        _ = finished.wait(timeout: .now() + .nanoseconds(nanoseconds))
+    }
+
+    /// Returns the `oom_kill` count in the text of `memory.oom_control` (v1) or `memory.events`
+    /// (v2), or nil when the text has none.
+    static func oomKillCount(_ text: String) -> Int? {
+        for line in text.split(separator: "\n") {
+            let fields = line.split(separator: " ")
+            if fields.count == 2, fields[0] == "oom_kill" { return Int(fields[1]) }
+        }
+        return nil
+    }
+
+    private static func readCount(_ path: String) -> Int? {
+        (try? String(contentsOfFile: path, encoding: .utf8)).flatMap(oomKillCount)
+    }
+
+    private static func watchVersion1(
+        directory: String, finished: DispatchSemaphore, report: @escaping @Sendable () -> Void
+    ) -> Bool {
         let eventDescriptor = kiln_eventfd_cloexec()
         let controlFile = open(directory + "/memory.oom_control", O_RDONLY | O_CLOEXEC)
         let registration = open(directory + "/cgroup.event_control", O_WRONLY | O_CLOEXEC)
@@ -41,10 +127,11 @@ final class OOMWatch: @unchecked Sendable {
         guard eventDescriptor >= 0, controlFile >= 0, registration >= 0, write(registration, line, line.count) == line.count
         else {
             if eventDescriptor >= 0 { close(eventDescriptor) }
-            return nil
+            return false
         }
+        // A kill before the registration signals no eventfd, but it counts.
+        if let count = readCount(directory + "/memory.oom_control"), count > 0 { report() }
 
-        let finished = self.finished
         Thread.detachNewThread {
             defer {
                 close(eventDescriptor)
@@ -57,14 +144,42 @@ final class OOMWatch: @unchecked Sendable {
             } while result < 0 && errno == EINTR
             guard result == MemoryLayout<UInt64>.size else { return }
             let cgroupExists = access(directory + "/cgroup.event_control", F_OK) == 0
-            if cgroupExists || count >= 2 { onOutOfMemory() }
+            if cgroupExists || count >= 2 { report() }
         }
+        return true
     }
 
-    /// Waits up to `timeout` for the watch to end, which it does once it reported an OOM event or
-    /// the cgroup is gone.
-    func finish(timeout: Duration = .seconds(1)) {
-        let nanoseconds = Int(timeout.components.seconds) * 1_000_000_000 + Int(timeout.components.attoseconds / 1_000_000_000)
-        _ = finished.wait(timeout: .now() + .nanoseconds(nanoseconds))
+    private static func watchVersion2(
+        directory: String, finished: DispatchSemaphore, report: @escaping @Sendable () -> Void
+    ) -> Bool {
+        let events = directory + "/memory.events"
+        guard readCount(events) != nil else { return false }
+        let notifications = inotify_init1(Int32(IN_CLOEXEC | IN_NONBLOCK))
+        guard notifications >= 0 else { return false }
+        guard inotify_add_watch(notifications, events, UInt32(IN_MODIFY)) >= 0 else {
+            close(notifications)
+            return false
+        }
+        Thread.detachNewThread {
+            defer {
+                close(notifications)
+                finished.signal()
+            }
+            var buffer = [UInt8](repeating: 0, count: 4096)
+            while true {
+                // Read after the watch was added, so that no change goes unseen.
+                guard let count = readCount(events) else { return }
+                if count > 0 {
+                    report()
+                    return
+                }
+                // No inotify event reliably marks the removal of the cgroup, so the watch also
+                // reads the file again every 100 ms.
+                var polled = pollfd(fd: notifications, events: Int16(POLLIN), revents: 0)
+                _ = poll(&polled, 1, 100)
+                while read(notifications, &buffer, buffer.count) > 0 {}
+            }
+        }
+        return true
     }
 }

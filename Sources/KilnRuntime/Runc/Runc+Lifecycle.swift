@@ -36,6 +36,17 @@ extension Runc {
         return try JSONDecoder().decode(RuncContainerState.self, from: Data(output))
     }
 
+    /// Runs `runc state` for a thread outside Swift's cooperative pool. Blocks the calling thread
+    /// for at most 10 s, and returns nil when runc has no such container or failed.
+    public func stateBlocking(id: String) -> RuncContainerState? {
+        guard
+            let output = try? ChildProcess.run(
+                executable, arguments: globalArguments() + ["state", id], timeout: .seconds(10)),
+            output.status == .exited(0)
+        else { return nil }
+        return try? JSONDecoder().decode(RuncContainerState.self, from: Data(output.standardOutput))
+    }
+
     /// Checks whether runc still keeps state for container `id`. runc writes
     /// `<state root>/<id>/state.json` on create and removes the directory on delete.
     public func hasState(id: String) -> Bool {
@@ -105,6 +116,24 @@ extension Runc {
             "exec", arguments + [id], containerID: id, log: processFile + ".log", stdio: stdio,
             acceptAnyStatus: !detach)
         return detach ? nil : status
+    }
+
+    /// Runs `runc exec --detach` for a thread outside Swift's cooperative pool: starts `process` in
+    /// the running container, writes its host pid to `pidFile` and blocks the calling thread until
+    /// runc has returned. Throws `runcFailed` with runc's logged errors when it could not start it.
+    public func execDetachedBlocking(
+        id: String, process: RuntimeSpec.Process, processFile: String, pidFile: String, stdio: [Int32: Int32]
+    ) throws {
+        try JSONEncoder().encode(process).write(to: URL(fileURLWithPath: processFile), options: .atomic)
+        let log = processFile + ".log"
+        unlink(log)
+        let arguments = ["exec", "--process", processFile, "--detach", "--pid-file", pidFile, id]
+        let child = try ChildProcess.start(executable, arguments: globalArguments(log: log) + arguments, descriptors: stdio)
+        logger.debug("runc exec", metadata: ["container": id, "pid": "\(child.pid)"])
+        let status = child.waitBlocking()
+        guard status != .exited(0) else { return }
+        throw RuntimeError(
+            .runcFailed(subcommand: "exec", containerID: id, status: status.exitCode, stderr: Self.errorMessages(Self.readLog(log))))
     }
 
     /// Runs a subcommand whose standard streams belong to the container, with runc's own messages

@@ -162,10 +162,8 @@ struct LimitsAndRestartTests {
     func outOfMemoryKillIsReported() async throws {
         try await ContainerHarness.with { harness in
             let limits = CgroupSupport().swap ? ["-m", "8m", "--memory-swap", "8m"] : ["-m", "8m"]
-            // The pause lets the monitor start its watch, which begins once runc reports the
-            // container running: 0.3 s was too short twice on a loaded machine, and 2 s once
-            // inside the full suite, whose tests keep Swift's pool busy.
-            let grow = "sleep 6; x=$(head -c 50000000 /dev/zero | tr '\\0' a); echo survived"
+            // The shell grows at once: the watch starts before the container's process runs.
+            let grow = "x=$(head -c 50000000 /dev/zero | tr '\\0' a); echo survived"
             let foreground = await harness.kiln.run(
                 ["run", "--name", "hungry", "--network", "none"] + limits + [ContainerHarness.image, "sh", "-c", grow])
             #expect(foreground.status == 137, "\(foreground.stdout) \(foreground.stderr)")
