@@ -33,6 +33,21 @@ struct TopTests {
             #expect(spoofed.status == 1)
             #expect(spoofed.stderr.contains("is not allowed"), "\(spoofed.stderr)")
 
+            // ps's own message and the options name what ps rejected. Without -q, `f` alone
+            // selects kiln's terminal, and ps runs in a session of its own, as under Docker.
+            let rejected = await harness.kiln("top", "box", "-ef", "zz")
+            #expect(rejected.status == 1)
+            #expect(rejected.stderr.contains("error: ps -ef zz failed: error: unsupported option"), "\(rejected.stderr)")
+            let forest = await harness.kiln("top", "box", "f")
+            #expect(forest.status == 1)
+            #expect(forest.stderr.contains("error: ps f failed: "), "\(forest.stderr)")
+            #expect(forest.stderr.contains("-q"), "\(forest.stderr)")
+            #expect(forest.stderr.contains("kiln top CONTAINER ax f"), "\(forest.stderr)")
+            #expect(!forest.stderr.contains("exit status"), "\(forest.stderr)")
+            let forestOfAll = await harness.kiln("top", "box", "ax", "f")
+            #expect(forestOfAll.status == 0, "\(forestOfAll.stderr)")
+            #expect(forestOfAll.stdout.contains("sleep 1002"), "\(forestOfAll.stdout)")
+
             // A paused container still lists its processes.
             #expect(await harness.kiln("pause", "box").status == 0)
             #expect(await harness.kiln("top", "box").stdout.split(separator: "\n").count == 3)
