@@ -37,7 +37,7 @@ extension ContainerManager {
 
     /// Runs `ps` with `arguments` and the `-q` `list`, or without the list when `ps` rejects the
     /// combination (`f` cannot be combined with -q). `ps` runs in a session of its own, as under
-    /// Docker's daemon, so options that select the caller's terminal select no process.
+    /// Docker's daemon, so what `f` alone selects does not depend on kiln's terminal.
     /// Throws `psFailed` with the first line of `ps`'s standard error when both runs fail.
     static func runPS(_ arguments: [String], list: String) async throws -> ChildProcess.Output {
         let combined = try await ChildProcess.run("ps", arguments: arguments + [list], timeout: .seconds(30), newSession: true)
