@@ -46,6 +46,9 @@ public struct ContainerError: KilnError, Equatable {
         case monitorFailed(String)
         /// Mounting or unmounting the container's filesystem failed.
         case filesystem(operation: String, path: String, errno: Int32)
+        /// `kiln top`'s `ps` failed with the user's `arguments`: the first line of its standard
+        /// error, and whether it only found no process (`f` alone, without the `-q` list).
+        case psFailed(arguments: [String], reason: String, selectedNothing: Bool)
         /// Something kiln does not support, in words.
         case unsupported(String)
         /// The image record was deleted (`kiln rmi`, `image prune`) after `run` or `create`
@@ -122,6 +125,13 @@ public struct ContainerError: KilnError, Equatable {
             return .error("the container monitor failed: \(detail)")
         case .filesystem(let operation, let path, let code):
             return .error("\(operation) \(path) failed: \(String(cString: strerror(code)))")
+        case .psFailed(let arguments, let reason, let selectedNothing):
+            let command = escapedForDisplay((["ps"] + arguments).joined(separator: " "))
+            let hint =
+                selectedNothing
+                ? "without the list of the container's process IDs, `\(command)` selected no process; add options that select every process, such as ax, as in `kiln top CONTAINER ax \(escapedForDisplay(arguments.joined(separator: " ")))`"
+                : "kiln top passes the options after the container name to the host's ps; see `ps --help all`"
+            return .error("\(command) failed: \(escapedForDisplay(reason))", hint: hint)
         case .unsupported(let what):
             return .error(what)
         case .imageRemoved(let image, let id):

@@ -26,6 +26,22 @@ public enum LayerError: KilnError, Equatable {
     /// (`trusted.overlay.metacopy`, `trusted.overlay.redirect`).
     case unsupportedOverlayFeature(path: FilePath, attribute: String)
 
+    /// The message without its leading `layer NAME: `, for a caller whose input is the layer
+    /// itself (`kiln import`) and names it in its own words.
+    public var messageWithoutLayer: String {
+        let message = diagnostic.message
+        let layer: String
+        switch self {
+        case .invalidEntry(let name, _, _), .limitExceeded(let name, _, _, _), .malformedArchive(let name, _, _),
+            .diffIDMismatch(let name, _, _), .digestMismatch(let name, _, _), .system(let name, _, _):
+            layer = name
+        case .compressionFailed, .unsupportedOverlayFeature:
+            return message
+        }
+        let prefix = "layer \(layer): "
+        return message.hasPrefix(prefix) ? String(message.dropFirst(prefix.count)) : message
+    }
+
     public var diagnostic: Diagnostic {
         switch self {
         case .invalidEntry(let layer, let entry, let reason):

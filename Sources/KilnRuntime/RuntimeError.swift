@@ -68,7 +68,19 @@ public struct RuntimeError: KilnError, Equatable {
     /// Returns what to do when runc could not set a resource limit, which `kiln create` checks
     /// against kiln's own hard limits but which still fails for a container created while kiln
     /// had more, or for `nofile` above /proc/sys/fs/nr_open.
+    ///
+    /// runc also runs out of file descriptors or memory while it starts a container whose
+    /// `--ulimit nofile`, `as` or `data` soft limit is small but above 0 (runc 1.1.5 with the
+    /// default seccomp profile failed with nofile=10 and started with nofile=11).
     static func rlimitHint(_ detail: String) -> String? {
+        if detail.hasSuffix("too many open files") {
+            return "runc opens files under the container's nofile limit while it starts the container; "
+                + "if you set a small --ulimit nofile, raise it, such as nofile=1024:1024"
+        }
+        if detail.hasSuffix("cannot allocate memory") {
+            return "runc allocates memory under the container's as and data limits while it starts the container; "
+                + "if you set a small --ulimit as or data, raise it or leave it out"
+        }
         guard let range = detail.range(of: "error setting rlimit type ") else { return nil }
         let number = Int32(detail[range.upperBound...].prefix { $0.isNumber }) ?? -1
         let name = Ulimit.resources.first { $0.value == number }?.key ?? "resource \(number)"

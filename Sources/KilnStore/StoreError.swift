@@ -24,6 +24,9 @@ public enum StoreError: KilnError, Equatable {
     /// The disk of the store is full, so a command that adds to the store cannot open its
     /// database; `cause` is the SQLite error.
     case diskFull(root: String, cause: String)
+    /// A command that frees space found the disk full and no space reserve to delete, because
+    /// the disk never had room for one or another command deleted it first.
+    case diskFullWithoutReserve(root: String, cause: String)
     /// The store root (`--root` or `$KILN_ROOT`) exists and is not a directory.
     case rootNotDirectory(String, reason: String)
     /// No image matches what the user typed (a reference, an ID or an ID prefix).
@@ -77,6 +80,14 @@ public enum StoreError: KilnError, Equatable {
                 "no space left on device for the store at \(root): cannot open its database for writing (\(cause))",
                 hint:
                     "free disk space, or remove unused data with `kiln image prune` or `kiln system prune` (they work on a full disk), then run the command again"
+            )
+        case .diskFullWithoutReserve(let root, let cause):
+            return .error(
+                "no space left on device for the store at \(root): cannot open its database for writing (\(cause)), "
+                    + "and the store has no space reserve (\(StoreLayout.spaceReserveName)) to delete",
+                hint:
+                    "free at least 1 MiB on that file system outside the store, then run the command again; "
+                    + "kiln keeps a reserve only where a quarter of the free space is 1 MiB or more"
             )
         case .rootNotDirectory(let root, let reason):
             return .error(

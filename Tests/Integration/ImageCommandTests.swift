@@ -1,6 +1,7 @@
 import Foundation
 import Glibc
 import KilnImage
+import KilnLayer
 import KilnStore
 import KilnSystem
 import Testing
@@ -150,8 +151,39 @@ import Testing
         #expect(history.stdout == "Imported from -\n")
         let notTar = await kiln("import", "-", stdin: Array("plain text, not a tarball".utf8))
         #expect(notTar.status == 1)
-        #expect(notTar.stderr.hasPrefix("error: invalid archive -: "))
+        #expect(notTar.stderr.hasPrefix("error: invalid archive standard input: malformed archive: "), "\(notTar.stderr)")
         #expect(try FileManager.default.contentsOfDirectory(atPath: kiln.root + "/blobs/sha256").count == 3)
+    }
+
+    /// A tarball whose entry goes through a link loop names the entry and the input, from a
+    /// file and from standard input, and not the layer that kiln compressed from it.
+    @Test func importErrorNamesEntryAndInput() async throws {
+        let scratch = try TemporaryDirectory("kiln-import")
+        defer { scratch.remove() }
+        let kiln = KilnInvocation(root: scratch.appending("root"), workingDirectory: scratch.path)
+        var bytes: [UInt8] = []
+        let writer = try TarWriter { bytes.append(contentsOf: $0) }
+        var loop = TarEntry(path: "a", kind: .symbolicLink)
+        loop.linkTarget = "a"
+        try writer.writeHeader(loop)
+        try writer.writeHeader(TarEntry(path: "a/b", kind: .regular))
+        try writer.finish()
+        try Data(bytes).write(to: URL(fileURLWithPath: scratch.appending("loop.tar")))
+
+        let fromFile = await kiln("import", "loop.tar", "hostile:1")
+        #expect(fromFile.status == 1)
+        #expect(
+            fromFile.stderr.hasPrefix("error: invalid archive loop.tar: entry \"a/b\": open \"a\" failed: Too many levels of symbolic links"),
+            "\(fromFile.stderr)")
+        let fromStandardInput = await kiln("import", "-", "hostile:2", stdin: bytes)
+        #expect(fromStandardInput.status == 1)
+        #expect(
+            fromStandardInput.stderr.hasPrefix("error: invalid archive standard input: entry \"a/b\": "), "\(fromStandardInput.stderr)")
+        for result in [fromFile, fromStandardInput] {
+            #expect(!result.stderr.contains("layer"), "\(result.stderr)")
+            #expect(!result.stderr.contains(kiln.root), "\(result.stderr)")
+        }
+        #expect(await kiln("images", "-q").stdout == "")
     }
 
     @Test(.enabled(if: Host.hasExecutable("python3"), "needs python3 for the HTTP server"))

@@ -122,7 +122,45 @@ struct StoreFileSystemTests {
         let removed = await kiln("rmi", "test/fs:1")
         #expect(removed.status == 1)
         #expect(removed.stderr.contains("no space left on device"), "\(removed.stderr)")
+        #expect(removed.stderr.contains("the store has no space reserve (space-reserve) to delete"), "\(removed.stderr)")
+        #expect(removed.stderr.contains("hint: free at least 1 MiB on that file system outside the store"), "\(removed.stderr)")
         #expect(!removed.stderr.contains("error: store database \(kiln.root)/kiln.db: disk I/O error"))
+    }
+
+    /// On a disk with under 32 MiB free, the reserve is a quarter of the free space, and the
+    /// commands that free space still work once the disk is full.
+    @Test(arguments: [8, 20])
+    func smallDiskGetsSmallerReserve(_ megabytes: Int) async throws {
+        let fileSystem = try SmallFileSystem(megabytes: megabytes)
+        defer { fileSystem.remove() }
+        let kiln = try await storeWithImage(on: fileSystem)
+        var status = stat()
+        try #require(stat(kiln.root + "/space-reserve", &status) == 0, "no space reserve on a \(megabytes) MiB disk")
+        #expect(status.st_size >= 1 << 20)
+        #expect(status.st_size <= Int64(megabytes) << 20 / 4)
+        fileSystem.fill()
+
+        let removed = await kiln("rmi", "test/fs:1")
+        #expect(removed.status == 0, "\(removed.stderr)")
+        let pruned = await kiln("system", "prune", "-f")
+        #expect(pruned.status == 0, "\(pruned.stderr)")
+        #expect(await kiln("images", "-q").stdout == "")
+    }
+
+    /// A reserve made on a small disk grows to the full 8 MiB once the disk has room.
+    @Test func smallReserveGrowsWithRoom() async throws {
+        let fileSystem = try SmallFileSystem(megabytes: 48)
+        defer { fileSystem.remove() }
+        let kiln = try await storeWithImage(on: fileSystem)
+        let small = open(kiln.root + "/space-reserve", O_WRONLY | O_TRUNC)
+        try #require(small >= 0)
+        #expect(posix_fallocate(small, 0, 1 << 20) == 0)
+        close(small)
+
+        #expect(await kiln("tag", "test/fs:1", "test/fs:2").status == 0)
+        var status = stat()
+        #expect(stat(kiln.root + "/space-reserve", &status) == 0)
+        #expect(status.st_size == 8 << 20)
     }
 
     @Test func fullDiskDuringCopyNamesStore() async throws {

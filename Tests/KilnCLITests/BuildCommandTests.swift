@@ -179,6 +179,23 @@ struct BuildCommandTests {
         #expect(FileManager.default.fileExists(atPath: workspace.context + "/out=1"))
     }
 
+    /// buildx creates the missing parents of a local destination.
+    @Test func localOutputCreatesParents() async throws {
+        let workspace = BuildWorkspace()
+        workspace.write("Dockerfile", "FROM scratch\nCOPY hello.txt /\n")
+        workspace.write("hello.txt", "hello\n")
+        let result = await workspace.run(["build", "-q", "-t", "parents/app:1", "-o", "type=local,dest=a/b", "."])
+        #expect(result.status == 0, "\(result.stderr)")
+        let copied = try? String(contentsOfFile: workspace.context + "/a/b/hello.txt", encoding: .utf8)
+        #expect(copied == "hello\n")
+
+        workspace.write("file", "not a directory\n")
+        let blocked = await workspace.run(["build", "-q", "-t", "parents/app:2", "-o", "type=local,dest=file/b", "."])
+        #expect(blocked.status == 1)
+        #expect(blocked.stderr.contains("\(workspace.context)/file/b"), "\(blocked.stderr)")
+        #expect(blocked.stderr.contains("Not a directory"), "\(blocked.stderr)")
+    }
+
     /// `--secret` is one CSV record as in buildx, so a quoted source may contain a comma.
     @Test func secretSourceWithComma() async throws {
         let workspace = BuildWorkspace()

@@ -168,6 +168,22 @@ import Testing
         #expect(TerminalProgressRenderer.clip("e\u{301}x", columns: 2) == "e\u{301}x")
     }
 
+    @Test func stepLinePadsByColumns() {
+        let ascii = TerminalProgressRenderer.line(" => RUN ab", trailing: "0.5s", columns: 30)
+        let wide = TerminalProgressRenderer.line(" => RUN 漢", trailing: "0.5s", columns: 30)
+        #expect(TerminalProgressRenderer.displayWidth(ascii) == 30)
+        #expect(TerminalProgressRenderer.displayWidth(wide) == 30)
+        #expect(wide.hasSuffix(" 0.5s"))
+    }
+
+    @Test func stepLineCutsWideTitleByColumns() {
+        let title = " => RUN " + String(repeating: "漢", count: 20)
+        let line = TerminalProgressRenderer.line(title, trailing: "1.0s", columns: 30)
+        #expect(TerminalProgressRenderer.displayWidth(line) <= 30)
+        #expect(line.contains("…"))
+        #expect(line.hasSuffix(" 1.0s"))
+    }
+
     @Test func terminalWidthFollowsNarrowTerminal() {
         #expect(TerminalProgressRenderer.width(reportedColumns: 20) == 20)
         #expect(TerminalProgressRenderer.width(reportedColumns: 1) == 1)

@@ -176,6 +176,18 @@ struct MountSpecificationTests {
         #expect(throws: ContainerError.self) { try SecurityOptions.checkCapabilities(adding: [], dropping: ["NET"]) }
     }
 
+    /// Docker accepts `ALL` in any case, but only without the `CAP_` prefix.
+    @Test(arguments: ["CAP_ALL", "cap_all", " Cap_All "])
+    func prefixedAllIsRejected(_ name: String) {
+        let added = #expect(throws: ContainerError.self) { try SecurityOptions.checkCapabilities(adding: [name], dropping: []) }
+        #expect(
+            added?.diagnostic.message
+                == "invalid argument \"\(name)\" for \"--cap-add\" flag: unknown capability; write ALL, without the CAP_ prefix, for every capability"
+        )
+        let dropped = #expect(throws: ContainerError.self) { try SecurityOptions.checkCapabilities(adding: [], dropping: [name]) }
+        #expect(dropped?.diagnostic.message.contains("for \"--cap-drop\" flag") == true)
+    }
+
     @Test func capabilityOutsideBoundingSetIsRejected() throws {
         let bounding = ["CHOWN", "NET_ADMIN"]
         try SecurityOptions.checkCapabilities(adding: ["ALL", "net_admin"], dropping: ["SYS_RESOURCE"], bounding: bounding)

@@ -93,6 +93,38 @@ import Testing
         #expect(other.diagnostic.hint == nil)
     }
 
+    /// The texts of runc 1.1.5 for `--ulimit nofile=5` and `--ulimit as=1000`.
+    @Test func smallUlimitFailureGetsHint() {
+        let files = RuntimeError(
+            .runcFailed(
+                subcommand: "run", containerID: "abc", status: 1,
+                stderr:
+                    "runc run failed: unable to start container process: error loading seccomp filter into kernel: error patching filter: error disassembling original filter: error creating scratch pipe: pipe2: too many open files\n"
+            ))
+        #expect(files.diagnostic.hint?.contains("raise it, such as nofile=1024:1024") == true, "\(files.diagnostic.hint ?? "")")
+        let memory = RuntimeError(
+            .runcFailed(
+                subcommand: "run", containerID: "abc", status: 1,
+                stderr: "runc run failed: unable to start container process: error adding seccomp filter rule for syscall fsync: cannot allocate memory"))
+        #expect(memory.diagnostic.hint?.contains("--ulimit as or data") == true, "\(memory.diagnostic.hint ?? "")")
+    }
+
+    @Test(arguments: ["nofile=0", "nofile=0:100", "as=0", "data=0:-1", "stack=0", "cpu=0"])
+    func zeroSoftLimitRejected(_ text: String) {
+        guard case .failure(let invalid) = Ulimit.parse(text) else {
+            Issue.record("\(text) was accepted")
+            return
+        }
+        #expect(invalid.reason.hasPrefix("a soft limit of 0 "), "\(invalid.reason)")
+        #expect(invalid.reason.hasSuffix("; use a higher limit or leave out this --ulimit"), "\(invalid.reason)")
+    }
+
+    /// A soft limit of 0 on these leaves the container able to run, as runc 1.1.5 showed.
+    @Test(arguments: ["nproc=0", "core=0", "fsize=0", "memlock=0", "nofile=16"])
+    func zeroSoftLimitAllowed(_ text: String) throws {
+        _ = try Ulimit.parse(text).get()
+    }
+
     @Test func ulimitAboveHostHardLimit() throws {
         let unlimited = try Ulimit.parse("nofile=-1").get()
         let reason = unlimited.ungrantableReason(hostHardLimit: 20000, canRaise: false)

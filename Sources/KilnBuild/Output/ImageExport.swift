@@ -32,12 +32,11 @@ public struct ImageExport: Sendable {
         }
     }
 
-    /// Copies the filesystem into `directory`, which is created when missing.
+    /// Copies the filesystem into `directory`, which is created with its missing parents, as
+    /// buildx's local exporter creates them.
     public func copy(of layers: [BuiltLayer], to directory: String) throws {
         try withFilesystem(of: layers) { path in
-            guard mkdir(directory, 0o755) == 0 || errno == EEXIST else {
-                throw SystemError("create directory", path: directory, errno: errno)
-            }
+            try Self.makeDirectories(directory)
             let source = try RootDirectory(path: FilePath(path))
             let target = try RootDirectory(path: FilePath(directory))
             let copier = EntryCopier()
@@ -51,6 +50,18 @@ public struct ImageExport: Sendable {
                 return .descend
             } leave: { walked in
                 try copier.finishDirectory(try target.entry(walked.relativePath), status: walked.status)
+            }
+        }
+    }
+
+    /// Creates `directory` and each missing parent with mode 0755, as `mkdir -p` does. A parent
+    /// that exists and is not a directory fails at the first name below it.
+    static func makeDirectories(_ directory: String) throws {
+        var path = directory.hasPrefix("/") ? "" : "."
+        for component in directory.split(separator: "/") {
+            path += "/" + component
+            guard mkdir(path, 0o755) == 0 || errno == EEXIST else {
+                throw SystemError("create directory", path: path, errno: errno)
             }
         }
     }

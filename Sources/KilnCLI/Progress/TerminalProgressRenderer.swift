@@ -170,13 +170,23 @@ final class TerminalProgressRenderer: ProgressRenderer {
         "[\(info.stage) \(info.index)/\(info.count)] \(info.title)"
     }
 
-    /// `text` padded so that `trailing` ends at the right edge of the terminal. On a terminal too
-    /// narrow for both, `text` is cut to the width and `trailing` left out.
     private func line(_ text: String, trailing: String) -> String {
-        let room = width - trailing.count - 1
-        guard room >= 2 else { return clip(text) }
-        let head = text.count > room ? String(text.prefix(room - 1)) + "…" : text
-        return head + String(repeating: " ", count: room - head.count) + " " + trailing
+        Self.line(text, trailing: trailing, columns: width)
+    }
+
+    /// Returns `text` padded so that `trailing` ends at column `columns`, counting terminal
+    /// columns as `clip` does. When both do not fit, `text` is cut and ends in "…". On a terminal
+    /// too narrow for that, `text` is cut to the width and `trailing` left out.
+    static func line(_ text: String, trailing: String, columns: Int) -> String {
+        let room = columns - displayWidth(trailing) - 1
+        guard room >= 2 else { return clip(text, columns: columns) }
+        let head = displayWidth(text) > room ? clip(text, columns: room - 1) + "…" : text
+        return head + String(repeating: " ", count: max(room - displayWidth(head), 0)) + " " + trailing
+    }
+
+    /// Returns the terminal columns that `text` takes.
+    static func displayWidth(_ text: String) -> Int {
+        text.reduce(0) { used, character in used + (character.unicodeScalars.first.map(cellWidth) ?? 0) }
     }
 
     private func transferLine(_ info: TransferInfo) -> String {

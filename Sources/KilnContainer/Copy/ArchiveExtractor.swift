@@ -52,9 +52,11 @@ struct ArchiveExtractor {
         do {
             try source.forEach { entry, data in
                 guard let components = try cleanedName(entry) else { return }
-                copied += try write(
-                    entry, components: components, data: data, journal: &journal, directories: &directories,
-                    knownDirectories: &knownDirectories)
+                copied += try naming(entry, from: source) {
+                    try write(
+                        entry, components: components, data: data, journal: &journal, directories: &directories,
+                        knownDirectories: &knownDirectories)
+                }
             }
         } catch {
             rollBack(journal)
@@ -70,6 +72,17 @@ struct ArchiveExtractor {
             try applyMetadata(entry, to: directory)
         }
         return copied
+    }
+
+    /// Runs `body` for `entry`, turning a system error into one that names the entry and the
+    /// source, with the path as a path inside the root.
+    private func naming<T>(_ entry: TarEntry, from source: CopySource, _ body: () throws -> T) throws -> T {
+        do {
+            return try body()
+        } catch var error as SystemError {
+            if !error.path.hasPrefix("/") { error.path = "/" + error.path }
+            throw CopyError(.entryFailed(name: entry.path.description, origin: source.origin, error: error))
+        }
     }
 
     // MARK: Checks
@@ -136,7 +149,9 @@ struct ArchiveExtractor {
             if let made = planned[relative] {
                 existing = made
             } else {
-                existing = try root.status(destination.appending(relative)).map { $0.kind == .directory }
+                existing = try naming(entry, from: source) {
+                    try root.status(destination.appending(relative)).map { $0.kind == .directory }
+                }
             }
             if let existing, existing != isDirectory {
                 throw CopyError(.typeConflict(path: Self.display(destination.appending(relative)), replacesDirectory: existing))

@@ -28,6 +28,11 @@ public struct CopyError: KilnError, Equatable {
         case escapingEntry(name: String, reason: String)
         /// An archive entry of a kind kiln does not extract, or with a bad value.
         case invalidEntry(name: String, reason: String)
+        /// A system call failed while checking or writing an entry, such as one whose parent is
+        /// a link to a missing directory. `origin` names the archive ("standard input").
+        case entryFailed(name: String, origin: String?, error: SystemError)
+        /// The archive from `origin` is not a readable tar archive.
+        case malformedArchive(origin: String, reason: String)
         /// Both or neither argument names a container path.
         case invalidArguments(String)
     }
@@ -78,6 +83,12 @@ public struct CopyError: KilnError, Equatable {
             return .error("archive entry \(KilnSystem.escapedForDisplay(name)) rejected: \(reason)", hint: "nothing was copied")
         case .invalidEntry(let name, let reason):
             return .error("archive entry \(KilnSystem.escapedForDisplay(name)) rejected: \(reason)", hint: "nothing was copied")
+        case .entryFailed(let name, let origin, let error):
+            let source = origin.map { " from \($0)" } ?? ""
+            return .error(
+                "archive entry \(KilnSystem.escapedForDisplay(name))\(source): \(error.diagnostic.message)", hint: "nothing was copied")
+        case .malformedArchive(let origin, let reason):
+            return .error("invalid archive \(origin): \(reason)", hint: "nothing was copied")
         case .invalidArguments(let message):
             return .error(message)
         }

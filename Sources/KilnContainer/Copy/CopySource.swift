@@ -20,6 +20,14 @@ protocol CopySource {
     /// Calls `visit` for each entry. `TarEntry.path` is the entry's name relative to the
     /// destination directory, not yet cleaned for an archive.
     func forEach(_ visit: (TarEntry, CopyData) throws -> Void) throws
+
+    /// The source's name in messages about its entries ("standard input"); nil for a tree,
+    /// whose entries are named by their paths.
+    var origin: String? { get }
+}
+
+extension CopySource {
+    var origin: String? { nil }
 }
 
 /// A file or directory tree inside a `RootDirectory`, read without following any link below its top.
@@ -153,12 +161,22 @@ struct TreeSource: CopySource {
 struct ArchiveSource: CopySource {
     let file: FileDescriptor
     var limits = LayerLimits()
+    var origin: String? { "standard input" }
 
     func forEach(_ visit: (TarEntry, CopyData) throws -> Void) throws {
         guard lseek(file.rawValue, 0, SEEK_SET) == 0 else { throw SystemError("seek", path: "the archive", errno: errno) }
-        let reader = try TarReader(layer: "standard input", limits: limits) { buffer in try file.read(into: buffer) }
-        while let entry = try reader.next() {
-            try visit(entry, entry.kind == .regular ? .reader({ try reader.readData(into: $0) }) : .none)
+        let name = origin ?? "the archive"
+        // The reader's errors name a layer, which the archive of `kiln cp -` is not.
+        func reading<T>(_ body: () throws -> T) throws -> T {
+            do {
+                return try body()
+            } catch let error as LayerError {
+                throw CopyError(.malformedArchive(origin: name, reason: error.messageWithoutLayer))
+            }
+        }
+        let reader = try reading { try TarReader(layer: name, limits: limits) { buffer in try file.read(into: buffer) } }
+        while let entry = try reading({ try reader.next() }) {
+            try visit(entry, entry.kind == .regular ? .reader({ buffer in try reading { try reader.readData(into: buffer) } }) : .none)
         }
     }
 }

@@ -44,8 +44,12 @@ public struct SecurityOptions: Sendable, Equatable {
     ) throws {
         for (flag, names) in [("--cap-add", adding), ("--cap-drop", dropping)] {
             if let unknown = names.first(where: { !LinuxCapabilities.isKnown($0) }) {
-                throw ContainerError(
-                    .invalidOption(flag: flag, value: unknown, reason: "Linux has no such capability; write a name such as NET_ADMIN or ALL"))
+                let isPrefixedAll = unknown.trimmingCharacters(in: .whitespaces).uppercased() == "CAP_ALL"
+                let reason =
+                    isPrefixedAll
+                    ? "unknown capability; write ALL, without the CAP_ prefix, for every capability"
+                    : "Linux has no such capability; write a name such as NET_ADMIN or ALL"
+                throw ContainerError(.invalidOption(flag: flag, value: unknown, reason: reason))
             }
         }
         for name in adding {

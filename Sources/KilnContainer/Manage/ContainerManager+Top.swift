@@ -31,16 +31,29 @@ extension ContainerManager {
         try Self.checkPSArguments(psArguments)
         let pids = try Self.cgroupProcesses(of: pid)
         let list = "-q" + pids.sorted().map(String.init).joined(separator: ",")
-        var output = try await ChildProcess.run("ps", arguments: psArguments + [list], timeout: .seconds(30))
-        if output.status != .exited(0) {
-            // Some options, such as `f`, cannot be combined with -q.
-            output = try await ChildProcess.run("ps", arguments: psArguments, timeout: .seconds(30))
-        }
-        guard output.status == .exited(0) else {
-            let message = String(decoding: output.standardError, as: UTF8.self).split(separator: "\n").first.map(String.init)
-            throw ContainerError(.unsupported("ps: \(message ?? "exit status \(output.status.exitCode)")"))
-        }
+        let output = try await Self.runPS(psArguments, list: list)
         return try Self.parsePS(String(decoding: output.standardOutput, as: UTF8.self), pids: Set(pids))
+    }
+
+    /// Runs `ps` with `arguments` and the `-q` `list`, or without the list when `ps` rejects the
+    /// combination (`f` cannot be combined with -q). `ps` runs in a session of its own, as under
+    /// Docker's daemon, so what `f` alone selects does not depend on kiln's terminal.
+    /// Throws `psFailed` with the first line of `ps`'s standard error when both runs fail.
+    static func runPS(_ arguments: [String], list: String) async throws -> ChildProcess.Output {
+        let combined = try await ChildProcess.run("ps", arguments: arguments + [list], timeout: .seconds(30), newSession: true)
+        if combined.status == .exited(0) { return combined }
+        let alone = try await ChildProcess.run("ps", arguments: arguments, timeout: .seconds(30), newSession: true)
+        if alone.status == .exited(0) { return alone }
+
+        // The run without the list explains a bad option. When it only found no process, the
+        // message of the run with the list gives the reason why the list could not be used.
+        let reason = firstLine(alone.standardError) ?? firstLine(combined.standardError) ?? "exit status \(alone.status.exitCode)"
+        let selectedNothing = firstLine(alone.standardError) == nil && alone.status == .exited(1)
+        throw ContainerError(.psFailed(arguments: arguments, reason: reason, selectedNothing: selectedNothing))
+    }
+
+    private static func firstLine(_ bytes: [UInt8]) -> String? {
+        String(decoding: bytes, as: UTF8.self).split(separator: "\n").first { !$0.allSatisfy(\.isWhitespace) }.map(String.init)
     }
 
     /// Rejects options that name another column `PID` (`-o user=PID`), which would let a row

@@ -73,8 +73,21 @@ public struct Ulimit: Codable, Sendable, Equatable {
         guard hard == -1 || (soft != -1 && soft <= hard) else {
             return .failure(Invalid(reason: "the soft limit \(soft) is above the hard limit \(hard)"))
         }
+        if soft == 0, let reason = zeroSoftLimitFailures[name] {
+            return .failure(Invalid(reason: "a soft limit of 0 \(reason); use a higher limit or leave out this --ulimit"))
+        }
         return .success(Ulimit(name: name, soft: soft, hard: hard))
     }
+
+    /// The reason no container can run with a soft limit of 0, by resource. Docker's CLI accepts
+    /// these, and the container then fails to start or crashes at once (seen with runc 1.1.5).
+    static let zeroSoftLimitFailures: [String: String] = [
+        "nofile": "open files leaves runc unable to start the container, because runc opens files after it sets the limit",
+        "as": "bytes of address space leaves runc unable to start the container, because runc allocates memory after it sets the limit",
+        "data": "bytes of data segment leaves runc unable to start the container, because runc allocates memory after it sets the limit",
+        "stack": "bytes of stack makes the container's first process crash with SIGSEGV at once",
+        "cpu": "seconds of CPU time makes the kernel kill the container's first process before it runs",
+    ]
 
     /// The `setrlimit` resource numbers by `--ulimit` name, from glibc's <sys/resource.h>.
     static let resources: [String: Int32] = [

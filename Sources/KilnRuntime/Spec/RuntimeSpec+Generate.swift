@@ -174,11 +174,13 @@ public enum LinuxCapabilities {
     }
 
     /// Returns `name` in upper case without `CAP_` and surrounding spaces, as Docker's CLI
-    /// normalizes it; nil when it is neither a Linux capability nor `ALL`.
+    /// normalizes it; nil when it is neither a Linux capability nor `ALL`. `CAP_ALL` is nil,
+    /// because Docker's CLI keeps `ALL` only without the prefix and its daemon rejects `CAP_ALL`.
     public static func canonicalName(_ name: String) -> String? {
         var upper = name.trimmingCharacters(in: .whitespaces).uppercased()
+        if upper == "ALL" { return upper }
         if upper.hasPrefix("CAP_") { upper.removeFirst(4) }
-        return upper == "ALL" || all.contains(upper) ? upper : nil
+        return all.contains(upper) ? upper : nil
     }
 
     /// In the order of the capability numbers, which the bit masks of /proc/PID/status follow.

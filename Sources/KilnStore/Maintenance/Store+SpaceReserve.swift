@@ -11,12 +11,27 @@ import KilnSystem
 /// Other commands that change the store fail with `StoreError.diskFull` and leave the reserve,
 /// because a build or pull that used it would leave nothing for the commands that free space.
 /// Reading commands keep the reserve and read with SQLite's exclusive locking mode instead.
+///
+/// The reserve takes at most a quarter of the free space, so that it never takes the last free
+/// space of a disk that is filling up. It is 8 MiB where 32 MiB are free, less on a small disk,
+/// and none under 4 MiB free. A smaller reserve grows to 8 MiB once 32 MiB are free.
 extension Store {
-    /// Bytes the reserve file takes.
+    /// Bytes the reserve file takes where the disk has room.
     static let spaceReserveBytes: Int64 = 8 << 20
-    /// Free bytes needed before a missing reserve is created again, so that the reserve never
-    /// takes the last free space of a disk that is filling up.
+    /// The smallest reserve worth making, for SQLite's `-shm` file (32 KiB) and the WAL pages of
+    /// a removal's transaction. NOTE: an estimate, checked only by the full-disk tests, whose
+    /// stores hold one small image; a removal of many images may need more WAL.
+    static let minimumSpaceReserveBytes: Int64 = 1 << 20
+    /// Free bytes needed for a full reserve.
     static let spaceReserveRecreationThreshold: Int64 = 4 * spaceReserveBytes
+
+    /// Returns the size of the reserve to create with `freeBytes` free: a quarter of them in
+    /// whole MiB, at most `spaceReserveBytes`, or nil when that is under `minimumSpaceReserveBytes`.
+    static func spaceReserveSize(freeBytes: Int64) -> Int64? {
+        let quarter = freeBytes / 4 / minimumSpaceReserveBytes * minimumSpaceReserveBytes
+        let size = min(spaceReserveBytes, quarter)
+        return size >= minimumSpaceReserveBytes ? size : nil
+    }
 
     /// Opens the database, working around a full disk as the type's documentation describes.
     static func openDatabase(
@@ -32,24 +47,37 @@ extension Store {
             case .readWrite:
                 throw StoreError.diskFull(root: layout.root, cause: "SQLite: \(error.message)")
             case .freeingSpace:
-                guard unlinkat(root.rawValue, StoreLayout.spaceReserveName, 0) == 0 else { throw error }
+                guard unlinkat(root.rawValue, StoreLayout.spaceReserveName, 0) == 0 else {
+                    guard errno == ENOENT else { throw error }
+                    throw StoreError.diskFullWithoutReserve(root: layout.root, cause: "SQLite: \(error.message)")
+                }
                 logger.debug("the disk of \(layout.root) is full; deleted \(layout.spaceReserve) to open the database")
                 return try Database(path: layout.database, migrations: Schema.migrations)
             }
         }
     }
 
-    /// Creates the reserve file when it is missing and the disk has room for it. Failing to
-    /// create it only costs the full-disk fallback, so errors are logged, not thrown.
+    /// Creates the reserve file when it is missing, or replaces a smaller one with a full one,
+    /// as far as the disk has room. Failing to create it only costs the full-disk fallback, so
+    /// errors are logged, not thrown.
     func keepSpaceReserve() {
         var status = stat()
-        guard fstatat(rootDirectory.rawValue, StoreLayout.spaceReserveName, &status, AT_SYMLINK_NOFOLLOW) != 0 else {
-            return
-        }
+        let existingSize: Int64? =
+            fstatat(rootDirectory.rawValue, StoreLayout.spaceReserveName, &status, AT_SYMLINK_NOFOLLOW) == 0
+            ? Int64(status.st_size) : nil
+        if let existingSize, existingSize >= Self.spaceReserveBytes { return }
+
         var fileSystem = statvfs()
-        guard fstatvfs(rootDirectory.rawValue, &fileSystem) == 0,
-            Int64(fileSystem.f_bavail) * Int64(fileSystem.f_frsize) >= Self.spaceReserveRecreationThreshold
-        else { return }
+        guard fstatvfs(rootDirectory.rawValue, &fileSystem) == 0 else { return }
+        let freeBytes = Int64(fileSystem.f_bavail) * Int64(fileSystem.f_frsize)
+        let size: Int64
+        if existingSize != nil {
+            guard freeBytes >= Self.spaceReserveRecreationThreshold else { return }
+            size = Self.spaceReserveBytes
+        } else {
+            guard let fitting = Self.spaceReserveSize(freeBytes: freeBytes) else { return }
+            size = fitting
+        }
 
         // Written in `ingest/` under this process's tag, so that a crash leaves a leftover that
         // the next command removes.
@@ -59,7 +87,7 @@ extension Store {
             logger.debug("could not create \(layout.spaceReserve): \(String(cString: strerror(errno)))")
             return
         }
-        let result = posix_fallocate(descriptor, 0, off_t(Self.spaceReserveBytes))
+        let result = posix_fallocate(descriptor, 0, off_t(size))
         close(descriptor)
         // The rename makes the reserve appear whole; a partial one would free less than promised.
         guard result == 0, renameat(ingestDirectory.rawValue, temporary, rootDirectory.rawValue, StoreLayout.spaceReserveName) == 0

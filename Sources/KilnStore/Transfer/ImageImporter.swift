@@ -20,6 +20,9 @@ public struct ImageImporter: Sendable {
         public var tags: [Reference] = []
         /// The tarball's origin (a path, `-` or a URL), for the default comment `Imported from SOURCE`.
         public var source = "-"
+
+        /// The tarball's name in error messages: `source`, or "standard input" for `-`.
+        var sourceName: String { source == "-" ? "standard input" : source }
         /// The creation time to record, in Unix seconds; now when nil.
         public var created: Int64?
         public var limits = LayerLimits()
@@ -64,11 +67,11 @@ public struct ImageImporter: Sendable {
         head.removeSubrange(headCount...)
         guard !head.isEmpty else {
             throw StoreError.invalidArchive(
-                file: options.source, entry: nil, reason: "the input is empty, expected a tarball")
+                file: options.sourceName, entry: nil, reason: "the input is empty, expected a tarball")
         }
         if let name = Self.unsupportedCompression(head) {
             throw StoreError.invalidArchive(
-                file: options.source, entry: nil,
+                file: options.sourceName, entry: nil,
                 reason:
                     "the tarball is compressed with \(name), which kiln does not read; decompress it first, or use gzip or zstd"
             )
@@ -98,9 +101,12 @@ public struct ImageImporter: Sendable {
         let measured: [Digest: MeasuredLayer]
         do {
             measured = try LayerChecker(store: store, lease: lease, limits: options.limits)
-                .check([LayerChecker.Layer(descriptor: layer, expectedDiffID: nil, name: options.source)])
+                .check([LayerChecker.Layer(descriptor: layer, expectedDiffID: nil, name: options.sourceName)])
         } catch let failure as LayerChecker.Failure {
-            throw StoreError.invalidArchive(file: options.source, entry: nil, reason: failure.message)
+            // The layer is the tarball itself, so its digest (of the blob kiln compressed) would
+            // only name something the user never saw.
+            let reason = failure.cause?.messageWithoutLayer ?? failure.message
+            throw StoreError.invalidArchive(file: options.sourceName, entry: nil, reason: reason)
         }
         guard let diffID = measured[layer.digest]?.diffID else {
             throw StoreError.inconsistentImage(manifest: layer.digest, reason: "the layer check returned no diff ID")

@@ -21,6 +21,8 @@ struct LayerChecker {
     struct Failure: Error {
         var layer: String
         var message: String
+        /// The apply's error, for callers that word the message themselves.
+        var cause: LayerError?
     }
 
     let store: Store
@@ -63,7 +65,7 @@ struct LayerChecker {
             do {
                 result = try LayerApplier(root: root, options: options).apply(blob: blob)
             } catch let error as LayerError {
-                throw Failure(layer: layer.name, message: error.diagnostic.message)
+                throw Failure(layer: layer.name, message: error.diagnostic.message, cause: error)
             }
             measured[layer.descriptor.digest] = MeasuredLayer(
                 diffID: result.diffID, uncompressedSize: result.uncompressedSize)

@@ -31,7 +31,8 @@ extension ChildProcess {
         environment: [String: String]? = nil,
         workingDirectory: String? = nil,
         input: [UInt8]? = nil,
-        timeout: Duration? = nil
+        timeout: Duration? = nil,
+        newSession: Bool = false
     ) throws -> Output {
         let inputPipe = try input.map { _ in try FileDescriptor.pipe() }
         let standardInput = try inputPipe?.readEnd ?? FileDescriptor.open("/dev/null", flags: O_RDONLY)
@@ -39,7 +40,8 @@ extension ChildProcess {
         let errors = try FileDescriptor.pipe()
         let child = try spawn(
             executable, arguments: arguments, environment: environment, workingDirectory: workingDirectory,
-            descriptors: [0: standardInput.rawValue, 1: output.writeEnd.rawValue, 2: errors.writeEnd.rawValue])
+            descriptors: [0: standardInput.rawValue, 1: output.writeEnd.rawValue, 2: errors.writeEnd.rawValue],
+            newSession: newSession)
         try standardInput.close()
         try output.writeEnd.close()
         try errors.writeEnd.close()
@@ -86,7 +88,8 @@ extension ChildProcess {
         environment: [String: String]? = nil,
         workingDirectory: String? = nil,
         input: [UInt8]? = nil,
-        timeout: Duration? = nil
+        timeout: Duration? = nil,
+        newSession: Bool = false
     ) async throws -> Output {
         try await withCheckedThrowingContinuation { continuation in
             do {
@@ -95,7 +98,7 @@ extension ChildProcess {
                         with: Result {
                             try run(
                                 executable, arguments: arguments, environment: environment,
-                                workingDirectory: workingDirectory, input: input, timeout: timeout)
+                                workingDirectory: workingDirectory, input: input, timeout: timeout, newSession: newSession)
                         })
                 }
             } catch {

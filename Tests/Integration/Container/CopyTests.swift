@@ -229,6 +229,31 @@ struct CopyTests {
         #expect(try victim.problems() == [])
     }
 
+    /// An entry below a link to a missing directory, and a damaged archive, are named as the
+    /// archive has them and as coming from standard input, never as a layer.
+    @Test func archiveErrorsNameEntryAndInput() async throws {
+        try await ContainerHarness.with { harness in
+            try await startBox(harness)
+            let throughLink = await harness.kiln(
+                "cp", "-", "box:/data", stdin: try Self.archive([Self.link("escape", to: "/missing"), Self.file("escape/pwned")]))
+            #expect(throughLink.status == 1)
+            #expect(
+                throughLink.stderr.contains(
+                    "error: archive entry \"escape/pwned\" from standard input: open \"/data/escape\" failed: No such file or directory"),
+                "\(throughLink.stderr)")
+            #expect(throughLink.stderr.contains("hint: nothing was copied"), "\(throughLink.stderr)")
+
+            let archive = try Self.archive([Self.file("a.txt"), Self.file("b.txt")])
+            let truncated = await harness.kiln("cp", "-", "box:/data", stdin: Array(archive.prefix(1124)))
+            #expect(truncated.status == 1)
+            #expect(truncated.stderr.contains("error: invalid archive standard input: malformed archive"), "\(truncated.stderr)")
+            for result in [throughLink, truncated] {
+                #expect(!result.stderr.contains("layer"), "\(result.stderr)")
+            }
+            #expect(await harness.kiln("exec", "box", "ls", "/data").stdout == "dir\nfile\nlink\n")
+        }
+    }
+
     @Test func readOnlyMountsAreRejected() async throws {
         try await ContainerHarness.with { harness in
             let readOnly = harness.directory.appending("ro")

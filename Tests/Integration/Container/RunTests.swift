@@ -90,6 +90,22 @@ struct RunTests {
             let invalid = await harness.kiln("run", "--rm", "--ulimit", "nofile=20:10", ContainerHarness.image, "true")
             #expect(invalid.status == 125)
             #expect(invalid.stderr.contains("the soft limit 20 is above the hard limit 10"), "\(invalid.stderr)")
+
+            // A soft limit of 0 that no container can start with is rejected before runc runs.
+            let zero = await harness.kiln("run", "--rm", "--name", "zero", "--ulimit", "nofile=0", ContainerHarness.image, "true")
+            #expect(zero.status == 125)
+            #expect(
+                zero.stderr.contains("invalid argument \"nofile=0\" for \"--ulimit\" flag: a soft limit of 0 open files"),
+                "\(zero.stderr)")
+            #expect(!zero.stderr.contains("runc run failed"), "\(zero.stderr)")
+            // A small one still reaches runc, whose text gets a hint that names the flag.
+            let small = await harness.kiln("run", "--rm", "--ulimit", "nofile=3", ContainerHarness.image, "true")
+            #expect(small.status == 125)
+            #expect(small.stderr.contains("hint: runc opens files under the container's nofile limit"), "\(small.stderr)")
+            let detached = await harness.kiln("run", "-d", "--rm", "--ulimit", "nofile=3", ContainerHarness.image, "true")
+            #expect(detached.status == 125)
+            #expect(detached.stderr.contains("hint: runc opens files under the container's nofile limit"), "\(detached.stderr)")
+            #expect(await harness.kiln("ps", "-aq").stdout == "")
         }
     }
 
@@ -131,8 +147,8 @@ struct RunTests {
             let notFound = await harness.kiln("run", "--rm", image, "no-such-command")
             #expect(notFound.status == 127)
             #expect(notFound.stderr.contains("\"no-such-command\": executable file not found"))
-            // Without --rm too, a container recorded as running at its creation is removed.
-            #expect(await harness.kiln("run", image, "no-such-command").status == 127)
+            // Without --rm, the container stays, as in Docker.
+            #expect(await harness.kiln("run", "--name", "kept", image, "no-such-command").status == 127)
 
             let badFlag = await harness.kiln("run", "--no-such-flag", image)
             #expect(badFlag.status == 125)
@@ -142,7 +158,46 @@ struct RunTests {
 
             let killed = await harness.kiln("run", "--rm", image, "sh", "-c", "sleep 100 & kill -9 $!; wait $!")
             #expect(killed.status == 137)
-            // Failed starts leave no container behind.
+            // Failed starts with --rm leave no container behind.
+            #expect(await harness.kiln("ps", "-a", "--format", "{{.Names}}").stdout == "kept\n")
+        }
+    }
+
+    /// As in Docker, a container whose start failed stays created, with the exit code and error
+    /// recorded, unless it was started with `--rm`. `start` fails again the same way, and `rm`
+    /// removes it.
+    @Test func failedStartKeepsCreatedContainer() async throws {
+        try await ContainerHarness.with { harness in
+            let image = ContainerHarness.image
+            let foreground = await harness.kiln("run", "--name", "failed", image, "no-such-command")
+            #expect(foreground.status == 127)
+            let detached = await harness.kiln("run", "-d", "--name", "failed-detached", image, "no-such-command")
+            #expect(detached.status != 0)
+            #expect(detached.stderr.contains("executable file not found"), "\(detached.stderr)")
+            #expect(await harness.kiln("run", "--rm", "--name", "removed", image, "no-such-command").status == 127)
+            #expect(await harness.kiln("run", "-d", "--rm", "--name", "removed-detached", image, "no-such-command").status != 0)
+
+            let listed = await harness.kiln("ps", "-a", "--format", "{{.Names}} {{.Status}}")
+            #expect(listed.status == 0, "\(listed.stderr)")
+            #expect(Set(listed.stdout.split(separator: "\n")) == ["failed Created", "failed-detached Created"], "\(listed.stdout)")
+            #expect(await harness.kiln("ps", "-q").stdout == "")
+            for name in ["failed", "failed-detached"] {
+                let state = await harness.kiln("inspect", "-f", "{{.State.Status}} {{.State.ExitCode}} {{.State.Error}}", name)
+                #expect(state.stdout.hasPrefix("created 127 "), "\(name): \(state.stdout)")
+                #expect(state.stdout.contains("executable file not found"), "\(name): \(state.stdout)")
+            }
+
+            let started = await harness.kiln("start", "failed")
+            #expect(started.status == 1)
+            #expect(started.stderr.contains("executable file not found"), "\(started.stderr)")
+            let attached = await harness.kiln("start", "-a", "failed-detached")
+            #expect(attached.status != 0)
+            let again = await harness.kiln("ps", "-a", "--format", "{{.Names}} {{.Status}}")
+            #expect(Set(again.stdout.split(separator: "\n")) == ["failed Created", "failed-detached Created"], "\(again.stdout)")
+
+            let removed = await harness.kiln("rm", "failed", "failed-detached")
+            #expect(removed.status == 0, "\(removed.stderr)")
+            #expect(removed.stdout == "failed\nfailed-detached\n")
             #expect(await harness.kiln("ps", "-aq").stdout == "")
         }
     }
@@ -359,18 +414,28 @@ struct RunTests {
         }
     }
 
-    @Test func takenPortLeavesNothingBehind() async throws {
+    /// As in Docker, a container whose port is taken stays created, without a mount or runc
+    /// state, until `rm` removes it; with `--rm` nothing stays.
+    @Test func takenPortLeavesContainerCreated() async throws {
         try await ContainerHarness.with { harness in
             let listener = try occupyLoopbackPort()
             defer { close(listener.fd) }
 
             for detach in [false, true] {
-                let result = await harness.kiln.run(
-                    ["run"] + (detach ? ["-d"] : []) + ["-p", "127.0.0.1:\(listener.port):80", ContainerHarness.image, "httpd", "-f", "-p", "80"])
-                #expect(result.status == 125)
-                #expect(result.stderr.contains("cannot publish port 127.0.0.1:\(listener.port)/tcp: the address is already in use"))
-                #expect(result.stdout == "")
+                for remove in [false, true] {
+                    let result = await harness.kiln.run(
+                        ["run"] + (detach ? ["-d"] : []) + (remove ? ["--rm"] : [])
+                            + ["-p", "127.0.0.1:\(listener.port):80", ContainerHarness.image, "httpd", "-f", "-p", "80"])
+                    #expect(result.status == 125)
+                    #expect(result.stderr.contains("cannot publish port 127.0.0.1:\(listener.port)/tcp: the address is already in use"))
+                    #expect(result.stdout == "")
+                }
             }
+            #expect(await harness.kiln("ps", "-a", "--format", "{{.Status}}").stdout == "Created\nCreated\n")
+            #expect(harness.mountsBelowRoot() == [])
+            let created = await harness.kiln("ps", "-aq")
+            let removed = await harness.kiln.run(["rm"] + created.stdout.split(separator: "\n").map(String.init))
+            #expect(removed.status == 0, "\(removed.stderr)")
             #expect(await harness.kiln("ps", "-aq").stdout == "")
             #expect(harness.entries("containers") == [])
             #expect(harness.entries("work") == [])

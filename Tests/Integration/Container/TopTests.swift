@@ -33,6 +33,23 @@ struct TopTests {
             #expect(spoofed.status == 1)
             #expect(spoofed.stderr.contains("is not allowed"), "\(spoofed.stderr)")
 
+            // ps's own message and the options name what ps rejected.
+            let rejected = await harness.kiln("top", "box", "-ef", "zz")
+            #expect(rejected.status == 1)
+            #expect(rejected.stderr.contains("error: ps -ef zz failed: error: unsupported option"), "\(rejected.stderr)")
+            // Options that cannot be combined with -q and select no process without it: ps's
+            // message about -q, not "exit status 1". `f` alone is such an option only while no
+            // process of kiln's user has a terminal, so the test adds a name that matches no process.
+            let forest = await harness.kiln("top", "box", "-C", "kiln-no-such-command", "f")
+            #expect(forest.status == 1, "\(forest.stdout)")
+            #expect(forest.stderr.contains("error: ps -C kiln-no-such-command f failed: "), "\(forest.stderr)")
+            #expect(forest.stderr.contains("-q"), "\(forest.stderr)")
+            #expect(forest.stderr.contains("kiln top CONTAINER ax -C kiln-no-such-command f"), "\(forest.stderr)")
+            #expect(!forest.stderr.contains("exit status"), "\(forest.stderr)")
+            let forestOfAll = await harness.kiln("top", "box", "ax", "f")
+            #expect(forestOfAll.status == 0, "\(forestOfAll.stderr)")
+            #expect(forestOfAll.stdout.contains("sleep 1002"), "\(forestOfAll.stdout)")
+
             // A paused container still lists its processes.
             #expect(await harness.kiln("pause", "box").status == 0)
             #expect(await harness.kiln("top", "box").stdout.split(separator: "\n").count == 3)

@@ -65,8 +65,11 @@ enum RunCommand {
             do {
                 try await manager.startDetached(container)
             } catch {
-                // A container that never ran is removed again, so a failed `run -d` leaves nothing behind.
-                try? await manager.remove(container, force: true, volumes: true)
+                // As in Docker, a container that failed to start stays, created and with the
+                // error recorded, unless it was a `--rm` one.
+                if options.autoRemove, let current = try? manager.repository.container(id: container.id) {
+                    try? await manager.remove(current, force: true, volumes: true)
+                }
                 throw error
             }
             context.stdout.line(container.id)
@@ -86,12 +89,16 @@ enum RunCommand {
             return try await manager.runAttached(container, io: io, network: network)
         } catch {
             // The record as it is now: a container recorded as running at its creation is back to
-            // created when it failed to start.
-            if let current = try? manager.repository.container(id: container.id) {
+            // created when it failed to start. As in Docker, it stays unless it is a `--rm` one.
+            if options.autoRemove, let current = try? manager.repository.container(id: container.id) {
                 try? await manager.remove(current, force: true, volumes: true)
             }
             // runc printed its reason with the container's output, and Docker too shows it once.
-            if let error = error as? RuntimeError, error.isShownInContainerOutput { return ExitStatus.usage }
+            // kiln adds only its hint, such as the one for a small --ulimit.
+            if let error = error as? RuntimeError, error.isShownInContainerOutput {
+                if let hint = error.diagnostic.hint { context.stderr.line("hint: \(hint)") }
+                return ExitStatus.usage
+            }
             throw error
         }
     }

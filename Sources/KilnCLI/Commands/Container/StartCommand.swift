@@ -26,6 +26,7 @@ enum StartCommand {
                 return try await manager.runAttached(container, io: io)
             } catch let error as RuntimeError where error.isShownInContainerOutput {
                 // runc printed its reason with the container's output, which `-a` shows.
+                if let hint = error.diagnostic.hint { context.stderr.line("hint: \(hint)") }
                 return ExitStatus.failure
             }
         }
