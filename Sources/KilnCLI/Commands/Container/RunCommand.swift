@@ -12,6 +12,16 @@ import KilnStore
 /// Exit statuses follow `docker run`: 125 when kiln fails before the container runs, 126 when
 /// the command cannot be run, 127 when it is not found, else the container's own status.
 enum RunCommand {
+    /// Returns whether a container that failed to start stays, created and with its error
+    /// recorded, as Docker keeps it. A `--rm` one does not stay. Neither does one whose published
+    /// port is taken: kiln leaves nothing behind there, because the port can be freed and the same
+    /// `kiln run` repeated, which a leftover container with the same `--name` would block.
+    static func keepsFailedContainer(_ options: CreateOptions, _ error: any Error) -> Bool {
+        if options.autoRemove { return false }
+        if let error = error as? RuntimeError, case .portInUse = error.kind { return false }
+        return true
+    }
+
     static let detach = BoolFlag("detach", short: "d", help: "Run container in background and print container ID")
     static let remove = BoolFlag("rm", help: "Automatically remove the container and its anonymous volumes when it exits")
 
@@ -65,9 +75,7 @@ enum RunCommand {
             do {
                 try await manager.startDetached(container)
             } catch {
-                // As in Docker, a container that failed to start stays, created and with the
-                // error recorded, unless it was a `--rm` one.
-                if options.autoRemove, let current = try? manager.repository.container(id: container.id) {
+                if !keepsFailedContainer(options, error), let current = try? manager.repository.container(id: container.id) {
                     try? await manager.remove(current, force: true, volumes: true)
                 }
                 throw error
@@ -89,8 +97,8 @@ enum RunCommand {
             return try await manager.runAttached(container, io: io, network: network)
         } catch {
             // The record as it is now: a container recorded as running at its creation is back to
-            // created when it failed to start. As in Docker, it stays unless it is a `--rm` one.
-            if options.autoRemove, let current = try? manager.repository.container(id: container.id) {
+            // created when it failed to start.
+            if !keepsFailedContainer(options, error), let current = try? manager.repository.container(id: container.id) {
                 try? await manager.remove(current, force: true, volumes: true)
             }
             // runc printed its reason with the container's output, and Docker too shows it once.
