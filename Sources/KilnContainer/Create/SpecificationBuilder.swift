@@ -70,10 +70,9 @@ public struct SpecificationBuilder {
             hostname = String(id.prefix(12))
         }
 
-        var env = Self.mergeEnvironment(imageConfig.env ?? [], options.env, environment: options.environment)
-        if !env.contains(where: { $0.hasPrefix("HOSTNAME=") }) {
-            env.insert("HOSTNAME=\(hostname)", at: env.firstIndex { $0.hasPrefix("PATH=") }.map { $0 + 1 } ?? 0)
-        }
+        // HOSTNAME is not part of the container's Config.Env, as in Docker, so `kiln commit`
+        // leaves it out of the image. RuntimePlanner adds it to the process at each start.
+        let env = Self.mergeEnvironment(imageConfig.env ?? [], options.env, environment: options.environment)
 
         var mounts: [MountSpecification] = []
         var binds: [String] = []
