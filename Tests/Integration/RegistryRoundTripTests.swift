@@ -331,6 +331,7 @@ import Testing
         }
         for layer in manifest.layers {
             #expect(again.stdout.contains("\(layer.digest.shortHex): Already exists"), "\(again.stdout)")
+            #expect(!again.stdout.contains("\(layer.digest.shortHex): Pulling fs layer"), "\(again.stdout)")
         }
         #expect(again.stdout.contains("Status: Downloaded newer image for \(second)"), "\(again.stdout)")
     }
