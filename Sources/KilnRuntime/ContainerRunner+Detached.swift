@@ -163,6 +163,12 @@ extension ContainerRunner {
         var process = config.process
         process.args = args
         process.env = Self.merge(process.env, env)
+        // Docker's `exec -t` adds TERM=xterm unless the container's environment or `-e` sets TERM.
+        // NOTE: an exec without -t in a container started with -t keeps the TERM=xterm of the
+        // container's process, where Docker's exec gets no TERM.
+        if terminal, !process.env.contains(where: { $0.hasPrefix("TERM=") }) {
+            process.env.append("TERM=xterm")
+        }
         process.terminal = terminal
         if let cwd { process.cwd = try ContainerPath.normalize(cwd, field: "working directory") }
         if let user {

@@ -296,6 +296,9 @@ import Testing
         #expect(formatted.stdout == "linux/amd64 [/bin/sh]\n")
         let container = await kiln("inspect", "--type", "container", "kiln-fixture:1")
         #expect(container.stderr.contains("No such container: kiln-fixture:1"))
+        let image = await kiln("inspect", "--type", "image", "missing")
+        #expect(image.status == 1)
+        #expect(image.stderr.contains("No such image: missing:latest"), "\(image.stderr)")
     }
 
     @Test func saveToStandardOutputLoadsElsewhere() async throws {

@@ -136,6 +136,67 @@ import Testing
         #expect(try OCILayoutDirectory(path: copied, create: false).resolveImage("x").digest == original.digest)
     }
 
+    /// `push` and `build --push` record the pushed digest, so `RepoDigests` and
+    /// `images --digests` show it, as Docker does after a push.
+    @Test(.enabled(if: available, "needs docker-registry and skopeo"))
+    func pushRecordsRepoDigest() async throws {
+        let scratch = try TemporaryDirectory("kiln-push-digest")
+        defer { scratch.remove() }
+        let registry = try TestRegistry()
+        defer { registry.stop() }
+        try scratch.write("Dockerfile", "FROM scratch\nLABEL pushed=\(UUID().uuidString)\n")
+        var kiln = KilnInvocation(root: scratch.appending("root"), workingDirectory: scratch.path)
+        kiln.environment["HOME"] = scratch.path
+
+        let built = "\(registry.host)/kiln/built:1"
+        let build = await kiln("build", "-q", "--push", "-t", built, ".")
+        #expect(build.status == 0, "\(build.stderr)")
+        let builtDigest = try await skopeoDigest(built)
+        let builtDigests = await kiln("inspect", "-f", "{{json .RepoDigests}}", built)
+        #expect(builtDigests.stdout == "[\"\(registry.host)/kiln/built@\(builtDigest)\"]\n", "\(builtDigests.stderr)")
+
+        let tagged = "\(registry.host)/kiln/other:2"
+        #expect(await kiln("tag", built, tagged).status == 0)
+        let pushed = await kiln("push", "-q", tagged)
+        #expect(pushed.status == 0, "\(pushed.stderr)")
+        let listed = await kiln("images", "--digests", "--format", "{{.Repository}} {{.Tag}} {{.Digest}}")
+        #expect(listed.stdout.contains("\(registry.host)/kiln/other 2 \(builtDigest)\n"), "\(listed.stdout)")
+        let both = await kiln("inspect", "-f", "{{len .RepoDigests}}", tagged)
+        #expect(both.stdout == "2\n", "\(both.stderr)")
+    }
+
+    /// `pull --platform` of a single-platform image for another platform keeps the image and
+    /// warns, as Docker does; a matching platform gets no warning.
+    @Test(.enabled(if: available, "needs docker-registry and skopeo"))
+    func pullWarnsOnPlatformMismatch() async throws {
+        let scratch = try TemporaryDirectory("kiln-pull-platform")
+        defer { scratch.remove() }
+        let registry = try TestRegistry()
+        defer { registry.stop() }
+        let (layoutPath, _) = try await makeLayout(scratch)
+        let source = "\(registry.host)/kiln/one-platform:1.0"
+        try await Command.run("skopeo", ["copy", "--dest-tls-verify=false", "oci:\(layoutPath):1.0", "docker://\(source)"])
+        var kiln = KilnInvocation(root: scratch.appending("root"))
+        kiln.environment["HOME"] = scratch.path
+
+        let other = Platform.host.architecture == "arm64" ? "linux/amd64" : "linux/arm64"
+        let pulled = await kiln("pull", "--platform", other, source)
+        #expect(pulled.status == 0, "\(pulled.stderr)")
+        let warning =
+            "WARNING: image with reference \(source) was found but does not match the specified platform: wanted \(other), actual: \(Platform.host)\n"
+        #expect(pulled.stdout.hasSuffix(warning + "\(source)\n"), "\(pulled.stdout)")
+
+        let quiet = await kiln("pull", "-q", "--platform", other, source)
+        #expect(quiet.stdout == "\(source)\n")
+        #expect(quiet.stderr == warning)
+
+        let matching = await kiln("pull", "--platform", Platform.host.description, source)
+        #expect(matching.status == 0, "\(matching.stderr)")
+        #expect(!matching.stdout.contains("WARNING"), "\(matching.stdout)")
+        let unspecified = await kiln("pull", source)
+        #expect(!unspecified.stdout.contains("WARNING"), "\(unspecified.stdout)")
+    }
+
     @Test(.enabled(if: available, "needs docker-registry and skopeo"))
     func configuredMirrorServesDockerHubNames() async throws {
         let scratch = try TemporaryDirectory("kiln-registry-mirror")
@@ -270,6 +331,7 @@ import Testing
         }
         for layer in manifest.layers {
             #expect(again.stdout.contains("\(layer.digest.shortHex): Already exists"), "\(again.stdout)")
+            #expect(!again.stdout.contains("\(layer.digest.shortHex): Pulling fs layer"), "\(again.stdout)")
         }
         #expect(again.stdout.contains("Status: Downloaded newer image for \(second)"), "\(again.stdout)")
     }

@@ -150,6 +150,47 @@ import Testing
         #expect(output.stderr.hasPrefix("error: app.Dockerfile:2: COPY needs a source and a destination"))
     }
 
+    /// A context plugin that provides HELLO and reports every HELLO line.
+    static let contextPlugin = """
+        return kiln.plugin {
+          name = "hello", version = "1.0.0", api = 1,
+          instructions = { HELLO = function(i) return { "LABEL hello=" .. i.arguments } end },
+          on = {
+            parse = function(dockerfile)
+              for _, ins in ipairs(dockerfile.instructions) do
+                if ins.keyword == "HELLO" then
+                  dockerfile:report { line = ins.line, message = "HELLO greets", code = "hello" }
+                end
+              end
+            end,
+          },
+        }
+        """
+
+    @Test func lintLoadsContextPlugins() async throws {
+        let dockerfile = "FROM alpine:3.20\nHELLO world\nCMD [\"/app\"]\n"
+        let directory = try Self.directory(files: ["Dockerfile": dockerfile])
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        try FileManager.default.createDirectory(atPath: directory + "/.kiln/plugins", withIntermediateDirectories: true)
+        try Self.contextPlugin.write(toFile: directory + "/.kiln/plugins/hello.lua", atomically: true, encoding: .utf8)
+
+        let output = await Self.run(["lint"], in: directory)
+        #expect(output.status == 1, "\(output.stderr)")
+        #expect(output.stdout == "Dockerfile:2: warning: HELLO greets [hello]\n", "\(output.stderr)")
+        #expect(output.stderr == "1 finding in Dockerfile\n")
+
+        // CONTEXT names the folder, as `kiln build CONTEXT` does, from anywhere.
+        let named = await Self.run(["lint", directory], in: "/")
+        #expect(named.status == 1, "\(named.stderr)")
+        #expect(named.stdout == "\(directory)/Dockerfile:2: warning: HELLO greets [hello]\n")
+    }
+
+    @Test func lintMissingContextFails() async throws {
+        let output = await Self.run(["lint", "/nonexistent-kiln-context"], in: "/")
+        #expect(output.status == 1)
+        #expect(output.stderr.hasPrefix("error: build context \"/nonexistent-kiln-context\" not found or not a directory"))
+    }
+
     @Test func helpListsBothCommands() async {
         let output = await Self.run(["--help"], in: "/")
         #expect(output.stdout.contains("parse"))

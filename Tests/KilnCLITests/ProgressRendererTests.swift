@@ -97,6 +97,15 @@ import Testing
         #expect(second?["bytes"] as? String == "/wo=")
     }
 
+    @Test func jsonLeavesSlashesUnescaped() {
+        let output = TextOutput()
+        let renderer = JSONProgressRenderer(output: output)
+        renderer.handle(.stepStarted(StepInfo(id: "s2", stage: "build", index: 3, count: 7, title: "WORKDIR /src")))
+        renderer.handle(.stepOutput(id: "s2", stream: .stdout, bytes: [0xFF, 0x0A]))
+        #expect(output.text.contains(#""title":"WORKDIR /src""#), "\(output.text)")
+        #expect(output.text.contains(#""bytes":"/wo=""#), "\(output.text)")
+    }
+
     @Test func terminalMovesFinishedStepsAboveLiveArea() {
         let output = TextOutput(capturingAsTerminal: true)
         let renderer = TerminalProgressRenderer(output: output)

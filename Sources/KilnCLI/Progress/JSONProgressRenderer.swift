@@ -42,7 +42,10 @@ final class JSONProgressRenderer: ProgressRenderer {
         case .notice(let message):
             object = ["type": "notice", "message": message]
         }
-        guard let data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]) else { return }
+        // Slashes stay as they are, so `grep 'WORKDIR /src'` finds the step in the stream.
+        guard
+            let data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])
+        else { return }
         output.write(bytes: Array(data) + [UInt8(ascii: "\n")])
     }
 

@@ -70,10 +70,9 @@ public struct SpecificationBuilder {
             hostname = String(id.prefix(12))
         }
 
-        var env = Self.mergeEnvironment(imageConfig.env ?? [], options.env, environment: options.environment)
-        if !env.contains(where: { $0.hasPrefix("HOSTNAME=") }) {
-            env.insert("HOSTNAME=\(hostname)", at: env.firstIndex { $0.hasPrefix("PATH=") }.map { $0 + 1 } ?? 0)
-        }
+        // HOSTNAME is not part of the container's Config.Env, as in Docker, so `kiln commit`
+        // leaves it out of the image. RuntimePlanner adds it to the process at each start.
+        let env = Self.mergeEnvironment(imageConfig.env ?? [], options.env, environment: options.environment)
 
         var mounts: [MountSpecification] = []
         var binds: [String] = []
@@ -252,12 +251,18 @@ public struct SpecificationBuilder {
             return nil
         }
         func positive(_ value: Int64?, _ fallback: Int64) -> Int64 { (value ?? 0) > 0 ? value! : fallback }
-        return HealthcheckSpecification(
+        var specification = HealthcheckSpecification(
             test: test, interval: positive(check.interval, HealthcheckSpecification.defaultInterval),
             timeout: positive(check.timeout, HealthcheckSpecification.defaultTimeout),
             startPeriod: max(0, check.startPeriod ?? 0),
             startInterval: positive(check.startInterval, HealthcheckSpecification.defaultStartInterval),
             retries: (check.retries ?? 0) > 0 ? check.retries! : HealthcheckSpecification.defaultRetries)
+        // Docker leaves a zero duration out of Config.Healthcheck, as an unset one.
+        func nonZero<T: BinaryInteger>(_ value: T?) -> T? { value == 0 ? nil : value }
+        specification.configured = HealthcheckSpecification.ConfiguredValues(
+            interval: nonZero(check.interval), timeout: nonZero(check.timeout), startPeriod: nonZero(check.startPeriod),
+            startInterval: nonZero(check.startInterval), retries: nonZero(check.retries))
+        return specification
     }
 
     /// `--log-opt max-size=SIZE` (`10m`, `1g`, bytes) and `max-file=N`; 10 MB and 3 files by default.

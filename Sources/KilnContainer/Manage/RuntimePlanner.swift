@@ -72,7 +72,8 @@ struct RuntimePlanner {
         }
 
         var configuration = ContainerConfiguration(
-            rootfs: rootfs, args: args, env: spec.env, cwd: spec.workingDir, user: user, hostname: spec.hostname,
+            rootfs: rootfs, args: args, env: Self.processEnvironment(spec.env, hostname: spec.hostname),
+            cwd: spec.workingDir, user: user, hostname: spec.hostname,
             terminal: spec.tty, consoleSize: consoleSize, mounts: mounts, network: network, readonlyRootfs: spec.readOnly,
             resources: spec.resources ?? ResourceLimits())
         // Checked at create; a value that no longer parses (another kiln's record) is skipped.
@@ -86,6 +87,15 @@ struct RuntimePlanner {
         configuration.noNewPrivileges = security.noNewPrivileges
         configuration.seccomp = security.seccomp
         return LaunchPlan(configuration: configuration, ports: spec.networkMode == "slirp" ? ports : [])
+    }
+
+    /// Returns the container's environment with `HOSTNAME` added after `PATH`, as Docker adds it
+    /// when the container starts, unless the environment already sets it.
+    static func processEnvironment(_ env: [String], hostname: String) -> [String] {
+        guard !env.contains(where: { $0.hasPrefix("HOSTNAME=") }) else { return env }
+        var result = env
+        result.insert("HOSTNAME=\(hostname)", at: env.firstIndex { $0.hasPrefix("PATH=") }.map { $0 + 1 } ?? 0)
+        return result
     }
 
     /// Creates a missing working directory in the container's filesystem, owned by the

@@ -154,6 +154,31 @@ public struct HealthcheckSpecification: Codable, Sendable, Equatable {
     public var startPeriod: Int64
     public var startInterval: Int64
     public var retries: Int
+    /// The values as the image and the `--health-*` flags set them, before the defaults, which
+    /// `kiln inspect` shows as `Config.Healthcheck` as Docker does. Nil in the records of kiln
+    /// versions that did not keep them.
+    public var configured: ConfiguredValues?
+
+    /// The configured durations in nanoseconds and retries. A value is nil where neither the
+    /// image nor a flag set it.
+    public struct ConfiguredValues: Codable, Sendable, Equatable {
+        public var interval: Int64?
+        public var timeout: Int64?
+        public var startPeriod: Int64?
+        public var startInterval: Int64?
+        public var retries: Int?
+
+        public init(
+            interval: Int64? = nil, timeout: Int64? = nil, startPeriod: Int64? = nil, startInterval: Int64? = nil,
+            retries: Int? = nil
+        ) {
+            self.interval = interval
+            self.timeout = timeout
+            self.startPeriod = startPeriod
+            self.startInterval = startInterval
+            self.retries = retries
+        }
+    }
 
     public init(test: [String], interval: Int64, timeout: Int64, startPeriod: Int64, startInterval: Int64, retries: Int) {
         self.test = test

@@ -149,8 +149,10 @@ public struct ImagePuller: Sendable {
         // Docker prints no line per layer when the image is already complete and named, only the
         // digest and "Image is up to date". When the name is new or moved, every layer that is
         // present gets its "Already exists" line.
+        // A stored layer gets only "Already exists", never "Pulling fs layer" first, as in Docker.
+        let present = Set(try manifest.layers.filter { try destination.containsBlob($0.digest) }.map(\.digest))
         let isComplete =
-            try !changed && manifest.layers.allSatisfy { try destination.containsBlob($0.digest) }
+            try !changed && manifest.layers.allSatisfy { present.contains($0.digest) }
             && destination.namesImage(reference, selected: fetched.descriptor)
         let progress = isComplete ? ProgressReporter.silent : self.progress
         let settings = self.settings
@@ -160,15 +162,20 @@ public struct ImagePuller: Sendable {
                 let index = next
                 next += 1
                 let layer = manifest.layers[index]
+                let reported = present.contains(layer.digest)
                 group.addTask {
                     let downloaded = try await fetchLayer(
                         layer, index: index, of: manifest, repository: repository, client: client, into: destination,
-                        progress: progress, settings: settings)
+                        progress: progress, settings: settings, reportedPresent: reported)
                     return (index, downloaded)
                 }
             }
             for layer in manifest.layers {
-                progress.report(.transfer(TransferInfo(id: layer.digest.shortHex, direction: .download, phase: .checking)))
+                progress.report(
+                    .transfer(
+                        TransferInfo(
+                            id: layer.digest.shortHex, direction: .download,
+                            phase: present.contains(layer.digest) ? .alreadyExists : .checking)))
             }
             while next < min(width, layerCount) { addNext() }
             while let (index, downloaded) = try await group.next() {
@@ -222,11 +229,14 @@ public struct ImagePuller: Sendable {
 /// Fetches one layer unless the destination has it, reporting Docker's per-layer phases.
 private func fetchLayer(
     _ layer: Descriptor, index: Int, of manifest: Manifest, repository: String, client: RegistryClient,
-    into destination: any ImageDestination, progress: ProgressReporter, settings: RegistrySettings
+    into destination: any ImageDestination, progress: ProgressReporter, settings: RegistrySettings,
+    reportedPresent: Bool
 ) async throws -> Bool {
     let id = layer.digest.shortHex
     if try destination.containsBlob(layer.digest) {
-        progress.report(.transfer(TransferInfo(id: id, direction: .download, phase: .alreadyExists)))
+        if !reportedPresent {
+            progress.report(.transfer(TransferInfo(id: id, direction: .download, phase: .alreadyExists)))
+        }
         return false
     }
     var source: HTTPURL?

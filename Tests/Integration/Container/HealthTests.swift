@@ -58,6 +58,21 @@ struct HealthTests {
         }
     }
 
+    /// `Config.Healthcheck` shows what the image and the flags set, without the defaults that
+    /// the monitor uses (a 5 s start interval here), as Docker shows it.
+    @Test func inspectShowsConfiguredHealthcheck() async throws {
+        try await ContainerHarness.with { harness in
+            try await Self.loadImage(harness)
+            let created = await harness.kiln("create", "--name", "configured", "--health-retries", "4", "health:test")
+            #expect(created.status == 0, "\(created.stderr)")
+            let check = await harness.kiln("inspect", "-f", "{{json .Config.Healthcheck}}", "configured")
+            #expect(
+                check.stdout
+                    == #"{"Test":["CMD-SHELL","test -f /tmp/healthy"],"Interval":200000000,"Timeout":2000000000,"StartPeriod":600000000000,"Retries":4}"#
+                    + "\n", "\(check.stderr)")
+        }
+    }
+
     @Test func healthFlagsReplaceTheImageCheck() async throws {
         try await ContainerHarness.with { harness in
             try await Self.loadImage(harness)

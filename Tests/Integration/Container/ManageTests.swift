@@ -329,6 +329,50 @@ struct ManageTests {
         }
     }
 
+    /// HOSTNAME goes into the process at each start, not into Config.Env, so a commit does not
+    /// pass the old container's ID on to every container of the new image.
+    @Test func commitLeavesHostnameOut() async throws {
+        try await ContainerHarness.with { harness in
+            _ = await harness.kiln("run", "--name", "named", "-e", "GREETING=hi", ContainerHarness.image, "true")
+            let env = await harness.kiln("inspect", "-f", "{{json .Config.Env}}", "named")
+            #expect(!env.stdout.contains("HOSTNAME"), "\(env.stdout)")
+            #expect(env.stdout.contains("GREETING=hi"), "\(env.stdout)")
+
+            let committed = await harness.kiln("commit", "named", "busybox:hostname")
+            #expect(committed.status == 0, "\(committed.stderr)")
+            let imageEnv = await harness.kiln("image", "inspect", "-f", "{{json .Config.Env}}", "busybox:hostname")
+            #expect(!imageEnv.stdout.contains("HOSTNAME"), "\(imageEnv.stdout)")
+            #expect(imageEnv.stdout.contains("GREETING=hi"), "\(imageEnv.stdout)")
+
+            let hostnames = await harness.kiln("run", "--rm", "busybox:hostname", "sh", "-c", "echo $HOSTNAME; hostname")
+            let lines = hostnames.stdout.split(separator: "\n")
+            #expect(lines.count == 2, "\(hostnames.stdout) \(hostnames.stderr)")
+            #expect(lines.first == lines.last, "\(hostnames.stdout)")
+            let given = await harness.kiln("run", "--rm", "-e", "HOSTNAME=mine", ContainerHarness.image, "sh", "-c", "echo $HOSTNAME")
+            #expect(given.stdout == "mine\n")
+        }
+    }
+
+    /// `exec -t` sets TERM=xterm as `run -t` does, unless `-e` sets TERM. The terminal comes
+    /// from script(1), so kiln's standard streams are a terminal.
+    @Test(.enabled(if: KilnBinary.isAvailable && Host.hasExecutable("script"), "needs the kiln binary and script"))
+    func execWithTerminalSetsTerm() async throws {
+        try await ContainerHarness.with { harness in
+            #expect(await harness.kiln("run", "-d", "--name", "shell", ContainerHarness.image, "sleep", "300").status == 0)
+            let kiln = try #require(KilnBinary.path)
+            func execInTerminal(_ arguments: String) async throws -> String {
+                let command = "\(kiln) --root \(harness.root) exec -t \(arguments) shell sh -c 'echo TERM=$TERM'"
+                return try await Command.status("/usr/bin/script", ["-qec", command, "/dev/null"], input: Data()).stdout
+            }
+            let plain = try await execInTerminal("")
+            #expect(plain.contains("TERM=xterm"), "\(plain)")
+            let given = try await execInTerminal("-e TERM=vt100")
+            #expect(given.contains("TERM=vt100"), "\(given)")
+            let withoutTerminal = await harness.kiln("exec", "shell", "sh", "-c", "echo TERM=$TERM")
+            #expect(withoutTerminal.stdout == "TERM=\n")
+        }
+    }
+
     @Test func imageInUseIsKept() async throws {
         try await ContainerHarness.with { harness in
             _ = await harness.kiln("run", "--name", "user", ContainerHarness.image, "true")

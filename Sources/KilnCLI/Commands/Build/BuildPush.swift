@@ -38,6 +38,8 @@ enum BuildPush {
             } catch {
                 throw credentialStore.explainingDenial(error)
             }
+            PushCommand.recordRepoDigest(
+                reference.withDigest(pushed.descriptor.digest), of: result.image, store: store, context: context)
             if mode != .quiet {
                 context.stderr.line("\(reference.tag ?? Reference.defaultTag): digest: \(pushed.descriptor.digest) size: \(pushed.descriptor.size)")
             }

@@ -198,15 +198,7 @@ enum ContainerInspection {
             ("Cmd", spec.cmd.isEmpty ? .null : .strings(spec.cmd)),
         ]
         if let check = spec.healthcheck {
-            members.append(
-                (
-                    "Healthcheck",
-                    .object([
-                        ("Test", .strings(check.test)), ("Interval", .integer(check.interval)), ("Timeout", .integer(check.timeout)),
-                        ("StartPeriod", .integer(check.startPeriod)), ("StartInterval", .integer(check.startInterval)),
-                        ("Retries", .integer(Int64(check.retries))),
-                    ])
-                ))
+            members.append(("Healthcheck", healthcheckDocument(check)))
         }
         let volumes = spec.mounts.filter { $0.kind == .volume }.map(\.destination)
         members += [
@@ -219,6 +211,26 @@ enum ContainerInspection {
         ]
         if let signal = spec.stopSignal { members.append(("StopSignal", .string(signal))) }
         if let timeout = spec.stopTimeout { members.append(("StopTimeout", .integer(Int64(timeout)))) }
+        return .object(members)
+    }
+
+    /// `Config.Healthcheck` as Docker shows it: the test and the values the image or a flag set,
+    /// without the defaults the monitor fills in. Records of older kiln versions have only the
+    /// filled-in values, and show them all.
+    static func healthcheckDocument(_ check: HealthcheckSpecification) -> OutputJSON {
+        guard let configured = check.configured else {
+            return .object([
+                ("Test", .strings(check.test)), ("Interval", .integer(check.interval)), ("Timeout", .integer(check.timeout)),
+                ("StartPeriod", .integer(check.startPeriod)), ("StartInterval", .integer(check.startInterval)),
+                ("Retries", .integer(Int64(check.retries))),
+            ])
+        }
+        var members: [(String, OutputJSON)] = [("Test", .strings(check.test))]
+        if let interval = configured.interval { members.append(("Interval", .integer(interval))) }
+        if let timeout = configured.timeout { members.append(("Timeout", .integer(timeout))) }
+        if let startPeriod = configured.startPeriod { members.append(("StartPeriod", .integer(startPeriod))) }
+        if let startInterval = configured.startInterval { members.append(("StartInterval", .integer(startInterval))) }
+        if let retries = configured.retries { members.append(("Retries", .integer(Int64(retries)))) }
         return .object(members)
     }
 

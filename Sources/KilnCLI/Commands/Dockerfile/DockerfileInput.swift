@@ -10,25 +10,30 @@ enum DockerfileInput {
         help: "Name of the Dockerfile, or - for standard input", default: "\"Dockerfile\", then \"Containerfile\"")
 
     /// Reads the Dockerfile and returns its bytes and the name used in locations: the path as
-    /// given, or `Dockerfile` for standard input.
-    static func read(_ arguments: ParsedArguments, context: CommandContext) throws -> (bytes: [UInt8], name: String) {
+    /// given, or `Dockerfile` for standard input. Without `-f`, the default names are looked up
+    /// in `directory` (the working directory when nil), which `displayDirectory` names in
+    /// locations.
+    static func read(
+        _ arguments: ParsedArguments, context: CommandContext, directory: String? = nil, displayDirectory: String? = nil
+    ) throws -> (bytes: [UInt8], name: String) {
         if let path = arguments[fileFlag] {
             if path == "-" {
                 return (try context.stdin.readAll(), "Dockerfile")
             }
             return (try readFile(context.absolutePath(path)), path)
         }
+        let folder = directory ?? context.workingDirectory
         for name in ["Dockerfile", "Containerfile"] {
-            let path = context.absolutePath(name)
+            let path = folder + "/" + name
             if FileManager.default.fileExists(atPath: path) {
                 // A file found by its default name in a cloned repository may be a link to
                 // `~/.ssh/id_rsa`. Its first line would show in a syntax error, so it is rejected.
-                try BuildInputs.checkInside(path, context: context.workingDirectory)
-                return (try readFile(path), name)
+                try BuildInputs.checkInside(path, context: folder)
+                return (try readFile(path), displayDirectory.map { ($0.hasSuffix("/") ? $0 : $0 + "/") + name } ?? name)
             }
         }
         throw GeneralError(
-            "no Dockerfile or Containerfile in \(context.workingDirectory)",
+            "no Dockerfile or Containerfile in \(folder)",
             hint: "name the file with -f PATH, or -f - to read standard input")
     }
 

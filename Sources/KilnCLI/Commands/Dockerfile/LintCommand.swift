@@ -1,3 +1,4 @@
+import Foundation
 import KilnBuild
 import KilnDiagnostics
 import KilnDockerfile
@@ -6,7 +7,8 @@ import KilnLua
 /// `kiln lint`: the parser's warnings and the lint rules, one finding per line.
 ///
 /// The rules are the `parse` hook of the shipped `lint-rules` plugin, plus the parse hooks of
-/// plugins named with `--plugin` or enabled in the user's configuration. Exits 1 when there is
+/// the plugins that `kiln build CONTEXT` would load: the context's `.kiln/config.lua` or
+/// `.kiln/plugins/`, the user's configuration, and `--plugin`. Exits 1 when there is
 /// any finding and 0 when there is none, as hadolint and ShellCheck do, so a CI step fails on
 /// findings. A `# check=skip=ID` line in the Dockerfile silences a rule.
 enum LintCommand {
@@ -16,22 +18,30 @@ enum LintCommand {
     static let spec = CommandSpec(
         name: "lint",
         summary: "Check a Dockerfile for common mistakes",
+        usage: "[OPTIONS] [CONTEXT]",
         discussion: """
             Prints each parser warning and lint finding as FILE:LINE: warning: REASON [ID], and exits
             with status 1 when there is at least one (0 when there is none). Skip rules with a
             `# check=skip=ID,ID` line at the top of the Dockerfile.
 
             Rules, from the shipped lint-rules plugin: apt-lists, cd-workdir, add-copy, base-tag,
-            shell-form-cmd. Plugins given with --plugin add their own parse-hook rules, and the
-            custom instructions they provide.
+            shell-form-cmd. The plugins that `kiln build CONTEXT` loads (the context's .kiln/config.lua \
+            or .kiln/plugins/, and the user's configuration) and those given with --plugin add their \
+            own parse-hook rules, and the custom instructions they provide. CONTEXT is the working \
+            directory by default; without -f, the Dockerfile is read from it.
             """,
         flags: [DockerfileInput.fileFlag.spec, PluginSupport.plugin.spec],
+        arity: .range(0...1),
         category: "Dockerfile Commands"
     ) { arguments, context in
-        let (bytes, name) = try DockerfileInput.read(arguments, context: context)
+        let contextDirectory = try Self.contextDirectory(arguments, context: context)
+        let (bytes, name) = try DockerfileInput.read(
+            arguments, context: context, directory: contextDirectory, displayDirectory: arguments.positionals.first)
+        // The context's plugins load as `kiln build` loads them: a context plugin gets only the
+        // capabilities that a configuration grants, and `.kiln/plugins.lock` is checked.
         let request = PluginSupport.request(
-            context: context, contextDirectory: nil, plugins: [rulesPlugin] + arguments[PluginSupport.plugin],
-            disabled: false)
+            context: context, contextDirectory: contextDirectory,
+            plugins: [rulesPlugin] + arguments[PluginSupport.plugin], disabled: false)
         let plugins = try PluginLoader.load(request).plugins
         let planned = try await PluginSupport.explainingUnknownInstructions {
             try await DockerfileFrontend.plan(bytes: bytes, file: name, hooks: plugins)
@@ -43,6 +53,20 @@ enum LintCommand {
         guard !findings.isEmpty else { return ExitStatus.success }
         context.stderr.line("\(findings.count) \(findings.count == 1 ? "finding" : "findings") in \(name)")
         return ExitStatus.failure
+    }
+
+    /// Returns the absolute path of the build context: the CONTEXT argument, or the working
+    /// directory.
+    static func contextDirectory(_ arguments: ParsedArguments, context: CommandContext) throws -> String {
+        guard let path = arguments.positionals.first else { return context.workingDirectory }
+        let directory = context.absolutePath(path)
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory), isDirectory.boolValue else {
+            throw GeneralError(
+                "build context \"\(path)\" not found or not a directory",
+                hint: "give the folder that `kiln build` would get, or leave it out to use the working directory")
+        }
+        return directory
     }
 
     /// The parser's warnings and the hooks' findings that `# check=skip=` leaves, in line order,

@@ -49,7 +49,8 @@ enum InspectCommand {
                     guard kind != "container" else { throw GeneralError("No such container: \(name)") }
                     do {
                         return try ImageInspection.document(for: store.image(named: name), store: store)
-                    } catch StoreError.imageNotFound {
+                    } catch StoreError.imageNotFound where kind == nil {
+                        // With `--type image` the store's "No such image: NAME:latest" stays, as in Docker.
                         throw GeneralError("No such object: \(name)")
                     }
                 }

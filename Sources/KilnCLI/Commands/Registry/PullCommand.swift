@@ -42,10 +42,25 @@ enum PullCommand {
         let pull = ImagePull(settings: settings, mode: mode, store: store, context: context, output: context.stdout)
         for reference in references {
             // Ctrl-C cancels the downloads and ends with status 130, as `kiln build` does.
+            let result: PullResult
             do {
-                _ = try await Interruption.cancellingOnInterrupt { try await pull.run(reference, platform: wanted) }
+                result = try await Interruption.cancellingOnInterrupt { try await pull.run(reference, platform: wanted) }
             } catch let error where Self.isCancellation(error) {
                 throw GeneralError("pull cancelled", exitStatus: ExitStatus.interrupted)
+            }
+            if let requested = arguments[platform],
+                let actual = try? store.readConfig(result.config.digest).platform, !wanted.matches(actual)
+            {
+                // A single-platform image offers no choice, so it stays, and a warning goes before
+                // the reference line, with moby's wording. With -q the warning goes to stderr, so
+                // standard output keeps only the reference.
+                let warning =
+                    "WARNING: image with reference \(arguments.positionals[0]) was found but does not match the specified platform: wanted \(requested), actual: \(actual)"
+                if mode == .quiet {
+                    context.stderr.line(warning)
+                } else {
+                    writeResultLine(warning, mode: mode, output: context.stdout)
+                }
             }
             writeResultLine(reference.description, mode: mode, output: context.stdout)
         }

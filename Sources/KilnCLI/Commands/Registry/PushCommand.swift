@@ -121,6 +121,9 @@ enum PushCommand {
                 throw credentialStore.explainingDenial(error)
             }
             renderer.finish()
+            if let image = try? store.resolveImage(sourceName).image {
+                recordRepoDigest(reference.withDigest(pushed.digest), of: image, store: store, context: context)
+            }
             printedName = reference.tag ?? reference.digest?.description ?? Reference.defaultTag
             if mode == .quiet {
                 printedName = reference.description
@@ -136,6 +139,18 @@ enum PushCommand {
             writeResultLine("\(printedName): digest: \(pushed.digest) size: \(pushed.size)", mode: mode, output: context.stdout)
         }
         return ExitStatus.success
+    }
+
+    /// Records `repository@digest` as a repository digest of the pushed image, as Docker does
+    /// after a push, so `kiln images --digests` and `kiln inspect` show it. The push has
+    /// succeeded by then, so a store error only prints a warning.
+    static func recordRepoDigest(_ reference: Reference, of image: ImageRecord, store: Store, context: CommandContext) {
+        do {
+            try store.addRepoDigest(reference, to: image)
+        } catch {
+            context.stderr.line(
+                "warning: failed to record the pushed digest \(reference.familiarString) in the store: \(error)")
+        }
     }
 
     /// `DIR[:TAG]` of an `oci:` destination; the tag defaults to the source's tag.

@@ -1,9 +1,11 @@
+import KilnBuild
 import KilnContainer
 import KilnDiagnostics
 import KilnStore
 
 /// `kiln system prune`: stopped containers, with `--volumes` unused anonymous volumes, dangling
-/// (or with `-a` unused) images and the build cache, then the blobs nothing uses any more.
+/// (or with `-a` unused) images and the build cache that `kiln builder prune` (with `-a`,
+/// `builder prune -a`) removes, then the blobs nothing uses any more.
 enum SystemPruneCommand {
     static let all = BoolFlag("all", short: "a", help: "Remove all unused images not just dangling ones")
     static let filter = ListFlag(
@@ -38,8 +40,17 @@ enum SystemPruneCommand {
             arguments[volumes]
             ? try await StoreSupport.blocking { try VolumePruneCommand.prune(VolumeRepository(store: store), all: false) }
             : []
+        // The build cache goes as `kiln builder prune` (with `-a`, `builder prune -a`) removes
+        // it. It goes after the images, so the records of removed images go too, and the records
+        // of images that stay are kept. Docker's `system prune` applies `until=` to the cache too.
+        let cacheOptions = {
+            var options = BuildCachePruner.Options()
+            options.all = removeAll
+            options.lastUsedBefore = filters.until
+            return options
+        }()
         let result = try await StoreSupport.blocking {
-            () -> ([ImageRemovalEvent], [BuildCacheRecord], Int64) in
+            () -> ([ImageRemovalEvent], BuildCachePruner.Report, Int64) in
             let events = try store.pruneImages(all: removeAll) { image in
                 (try? filters.apply(to: [image], store: store, repository: nil, showAll: true).isEmpty == false)
                     ?? false
@@ -47,19 +58,18 @@ enum SystemPruneCommand {
             // Two collections, so that each part is counted as its row of `kiln system df`
             // counts it: images by uncompressed layer size, the build cache by bytes on disk.
             let imageBytes = try store.collectGarbage().reclaimedBytes
-            // kiln runs no build between commands, so no cache record is in use here.
-            let cache = try store.removeCacheRecords()
-            return (events, cache, imageBytes + (try store.collectGarbage().freedDiskBytes))
+            return (events, try BuildCachePruner(store: store).prune(cacheOptions), imageBytes)
         }
-        let (events, cache, storeBytes) = result
-        let reclaimedBytes = containerBytes + removedVolumes.reduce(0) { $0 + $1.size } + storeBytes
+        let (events, cache, imageBytes) = result
+        let reclaimedBytes =
+            containerBytes + removedVolumes.reduce(0) { $0 + $1.size } + imageBytes + cache.reclaimedBytes
         if !containers.isEmpty {
             context.stdout.write("Deleted Containers:\n" + containers.map { $0 + "\n" }.joined() + "\n")
         }
         context.stdout.write(VolumePruneCommand.output(removedVolumes))
         context.stdout.write(PruneOutput.deletedImages(events))
-        if !cache.isEmpty {
-            context.stdout.write("Deleted build cache objects:\n" + cache.map { $0.key + "\n" }.joined() + "\n")
+        if !cache.removed.isEmpty {
+            context.stdout.write("Deleted build cache objects:\n" + cache.removed.map { $0 + "\n" }.joined() + "\n")
         }
         context.stdout.line("Total reclaimed space: \(HumanUnits.preciseSize(reclaimedBytes))")
         return ExitStatus.success
