@@ -392,6 +392,10 @@ final class ReadyChannel: @unchecked Sendable {
                 "hint": diagnostic?.hint ?? "",
                 "status": (error as? KilnError)?.exitStatus ?? ExitStatus.failure,
             ]
+            // The waiting command removes a container whose port is taken, so it needs the kind.
+            if let error = error as? RuntimeError, case .portInUse(let hostIP, let hostPort, let proto) = error.kind {
+                message["portInUse"] = ["hostIP": hostIP, "hostPort": hostPort, "proto": proto]
+            }
         }
         if var bytes = try? JSONSerialization.data(withJSONObject: message) {
             bytes.append(UInt8(ascii: "\n"))

@@ -2,6 +2,7 @@ import CSystem
 import Foundation
 import Glibc
 import KilnDiagnostics
+import KilnRuntime
 import KilnSystem
 
 /// Starts the background monitor of a container: `kiln --root ROOT container monitor ID`, in a
@@ -60,6 +61,11 @@ enum MonitorProcess {
                 .monitorFailed("the monitor (pid \(monitor.pid)) ended without reporting whether the container started; see \(logPath)"))
         }
         guard object["ok"] as? Bool == true else {
+            if let taken = object["portInUse"] as? [String: Any], let hostIP = taken["hostIP"] as? String,
+                let hostPort = taken["hostPort"] as? Int, let proto = taken["proto"] as? String
+            {
+                throw RuntimeError(.portInUse(hostIP: hostIP, hostPort: hostPort, proto: proto))
+            }
             let hint = (object["hint"] as? String).flatMap { $0.isEmpty ? nil : $0 }
             throw ContainerError(
                 .startFailed(
