@@ -158,6 +158,16 @@ import Testing
         #expect(ParallelGzipCompressor.isIncompressible(random, trial: &trial))
     }
 
+    /// A block spans many files, so random bytes in its middle do not make the rest incompressible.
+    @Test func blockWithRandomMiddleIsCompressed() {
+        var trial = z_stream()
+        #expect(kiln_deflateInit2(&trial, 1, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY) == Z_OK)
+        defer { deflateEnd(&trial) }
+        let random = (0..<150_000).map { _ in UInt8.random(in: 0...255) }
+        let mixed = Array(Self.sample.prefix(450_000)) + random + Array(Self.sample.prefix(450_000))
+        #expect(!ParallelGzipCompressor.isIncompressible(mixed, trial: &trial))
+    }
+
     struct PinCase: Sendable {
         var threads: Int
         var cpus: Int?
