@@ -14,9 +14,9 @@ import KilnSystem
 /// on its block.
 ///
 /// libdeflate, not zlib as in pigz, because it is faster at the same size. At level 6 with 1 MiB
-/// blocks, libdeflate took 28 % of zlib's CPU time on binaries from /usr and 43 % on source text,
-/// and its output was 1.1 % and 0.3 % smaller (zlib primed each block with the previous 32 KiB,
-/// as pigz does). On text of random dictionary words, the small tree of `scripts/bench layer`,
+/// blocks, libdeflate took 28 % of zlib's CPU time on binaries from /usr and 43 % on source text.
+/// Its output was 1.1 % and 0.3 % smaller than zlib's, primed with the previous 32 KiB of each
+/// block as pigz does. On text of random dictionary words, the small tree of `scripts/bench layer`,
 /// its output is 10 % larger (docs/benchmarks.md). A member per block is what makes libdeflate
 /// usable here: it compresses whole buffers only, with no preset dictionary and no flush, so
 /// blocks cannot join into one deflate stream as pigz's do.
@@ -31,8 +31,8 @@ final class ParallelGzipCompressor: @unchecked Sendable {
     static let blockSize = 1024 * 1024
     /// A block is stored without compression when a fast trial compression (zlib's level 1)
     /// cannot shrink any of `sampleCount` samples of `sampleSize` bytes, spread from its start to
-    /// its end, below `incompressibleRatio` of their size: already compressed or random data,
-    /// which level 6 would take about 10 ms per MiB to leave as large. One incompressible sample
+    /// its end, below `incompressibleRatio` of their size. Such a block is already compressed or
+    /// random data, which level 6 would take about 10 ms per MiB to leave as large. One incompressible sample
     /// is not enough, because a block spans many files: with one 16 KiB sample from the middle,
     /// 5 blocks of a 1.2 GB tar of /usr/lib and /usr/bin were stored, and the blob grew by 0.7 %.
     static let sampleSize = 8 * 1024
@@ -44,7 +44,7 @@ final class ParallelGzipCompressor: @unchecked Sendable {
     private final class Job: @unchecked Sendable {
         let index: Int
         let input: [UInt8]
-        /// The level for this block: 0 (stored) when its sample was incompressible.
+        /// The level for this block: 0 (stored) when its samples were incompressible.
         let level: Int32
         /// The whole gzip member: header, deflate data and trailer.
         var compressed: [UInt8] = []
