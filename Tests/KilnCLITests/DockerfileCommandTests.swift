@@ -185,6 +185,21 @@ import Testing
         #expect(named.stdout == "\(directory)/Dockerfile:2: warning: HELLO greets [hello]\n")
     }
 
+    /// `--no-plugins` leaves only the shipped rules, so a broken context plugin cannot block lint.
+    @Test func lintWithoutPluginsSkipsBrokenOne() async throws {
+        let directory = try Self.directory(files: ["Dockerfile": "FROM alpine:3.20\nCMD [\"/app\"]\n"])
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        try FileManager.default.createDirectory(atPath: directory + "/.kiln/plugins", withIntermediateDirectories: true)
+        try "this is not lua (".write(toFile: directory + "/.kiln/plugins/broken.lua", atomically: true, encoding: .utf8)
+
+        let broken = await Self.run(["lint"], in: directory)
+        #expect(broken.status == 1)
+        #expect(broken.stderr.contains("broken.lua"), "\(broken.stderr)")
+        let skipped = await Self.run(["lint", "--no-plugins"], in: directory)
+        #expect(skipped.status == 0, "\(skipped.stderr)")
+        #expect(skipped.stdout == "")
+    }
+
     @Test func lintMissingContextFails() async throws {
         let output = await Self.run(["lint", "/nonexistent-kiln-context"], in: "/")
         #expect(output.status == 1)

@@ -27,10 +27,11 @@ enum LintCommand {
             Rules, from the shipped lint-rules plugin: apt-lists, cd-workdir, add-copy, base-tag,
             shell-form-cmd. The plugins that `kiln build CONTEXT` loads (the context's .kiln/config.lua \
             or .kiln/plugins/, and the user's configuration) and those given with --plugin add their \
-            own parse-hook rules, and the custom instructions they provide. CONTEXT is the working \
-            directory by default; without -f, the Dockerfile is read from it.
+            own parse-hook rules, and the custom instructions they provide. With --no-plugins only the \
+            shipped rules run. CONTEXT is the working directory by default; without -f, the \
+            Dockerfile is read from it.
             """,
-        flags: [DockerfileInput.fileFlag.spec, PluginSupport.plugin.spec],
+        flags: [DockerfileInput.fileFlag.spec, PluginSupport.plugin.spec, PluginSupport.noPlugins.spec],
         arity: .range(0...1),
         category: "Dockerfile Commands"
     ) { arguments, context in
@@ -39,9 +40,12 @@ enum LintCommand {
             arguments, context: context, directory: contextDirectory, displayDirectory: arguments.positionals.first)
         // The context's plugins load as `kiln build` loads them: a context plugin gets only the
         // capabilities that a configuration grants, and `.kiln/plugins.lock` is checked.
-        let request = PluginSupport.request(
-            context: context, contextDirectory: contextDirectory,
-            plugins: [rulesPlugin] + arguments[PluginSupport.plugin], disabled: false)
+        // `--no-plugins` leaves only the shipped rules: no context, configured or `--plugin` ones.
+        let noPlugins = arguments[PluginSupport.noPlugins]
+        var request = PluginSupport.request(
+            context: context, contextDirectory: noPlugins ? nil : contextDirectory,
+            plugins: [rulesPlugin] + (noPlugins ? [] : arguments[PluginSupport.plugin]), disabled: false)
+        if noPlugins { request.userConfigurationFile = nil }
         let plugins = try PluginLoader.load(request).plugins
         let planned = try await PluginSupport.explainingUnknownInstructions {
             try await DockerfileFrontend.plan(bytes: bytes, file: name, hooks: plugins)
