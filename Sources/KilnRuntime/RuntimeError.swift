@@ -142,7 +142,9 @@ public struct RuntimeError: KilnError, Equatable {
                 "setting up the container network failed: \(detail)",
                 hint: "check that slirp4netns is installed (`apt-get install slirp4netns`), or use --network host|none")
         case .systemCallFailed(let operation, let code):
-            return .error("\(operation) failed: \(String(cString: strerror(code)))")
+            return .error(
+                "\(operation) failed: \(String(cString: strerror(code)))",
+                hint: code == ENOSPC ? "free disk space on the file system of the kiln store, then try again" : nil)
         case .resourceUnsupported(let flag, let controller, let root):
             return .error(
                 "\(flag) is not supported on this host: it needs the cgroup \(controller) controller, "

@@ -103,3 +103,31 @@ import Testing
         #expect(!ContainerPath.isStrictlyInside("/device", "/dev"))
     }
 }
+
+@Suite struct ProcessFileTests {
+    private func process() throws -> RuntimeSpec.Process {
+        let configuration = ContainerConfiguration(rootfs: "/store/work/abc/merged", args: ["true"])
+        return try RuntimeSpec(configuration, bundle: BundleLayout(directory: "/store/containers/abc")).process
+    }
+
+    /// `kiln exec` writes this file into the container's bundle; a failure names the file.
+    @Test func failedProcessFileNamesPath() throws {
+        let path = "/nonexistent-kiln-bundle/exec-1.json"
+        let error = try #require(throws: RuntimeError.self) { try Runc.writeProcessFile(try process(), to: path) }
+        #expect(error.diagnostic.message == "create \(path) failed: No such file or directory")
+    }
+
+    @Test func writtenProcessFileIsJSON() throws {
+        let path = NSTemporaryDirectory() + "/kiln-process-\(UUID().uuidString).json"
+        defer { unlink(path) }
+        try Runc.writeProcessFile(try process(), to: path)
+        let decoded = try JSONDecoder().decode(RuntimeSpec.Process.self, from: Data(contentsOf: URL(fileURLWithPath: path)))
+        #expect(decoded.args == ["true"])
+    }
+
+    @Test func fullDiskErrorHasHint() {
+        let error = RuntimeError(.systemCallFailed(operation: "write /store/containers/abc/exec-1.json", errno: ENOSPC))
+        #expect(error.diagnostic.message == "write /store/containers/abc/exec-1.json failed: No space left on device")
+        #expect(error.diagnostic.hint?.contains("free disk space") == true)
+    }
+}

@@ -100,14 +100,35 @@ extension Runc {
         try await command("delete", (force ? ["--force"] : []) + [id], containerID: id)
     }
 
+    /// Writes the process description that `runc exec --process` reads. A failure, such as a
+    /// full disk, names the file and the system's reason, where Foundation's error would not.
+    static func writeProcessFile(_ process: RuntimeSpec.Process, to path: String) throws {
+        let bytes = try JSONEncoder().encode(process)
+        let descriptor = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0o600)
+        guard descriptor >= 0 else {
+            throw RuntimeError(.systemCallFailed(operation: "create \(path)", errno: errno))
+        }
+        defer { close(descriptor) }
+        var written = 0
+        while written < bytes.count {
+            let count = bytes.withUnsafeBytes { write(descriptor, $0.baseAddress! + written, $0.count - written) }
+            if count < 0 && errno == EINTR { continue }
+            guard count > 0 else {
+                let code = count < 0 ? errno : ENOSPC
+                unlink(path)
+                throw RuntimeError(.systemCallFailed(operation: "write \(path)", errno: code))
+            }
+            written += count
+        }
+    }
+
     /// `runc exec`: starts another process in a running container, described by `process` (as in
     /// config.json), and waits for it unless `detach` is set. Returns how it ended, nil when detached.
     public func exec(
         id: String, process: RuntimeSpec.Process, processFile: String, detach: Bool = false,
         pidFile: String? = nil, consoleSocket: String? = nil, stdio: [Int32: Int32]
     ) async throws -> TerminationStatus? {
-        let encoder = JSONEncoder()
-        try encoder.encode(process).write(to: URL(fileURLWithPath: processFile), options: .atomic)
+        try Self.writeProcessFile(process, to: processFile)
         var arguments = ["--process", processFile]
         if detach { arguments.append("--detach") }
         if let pidFile { arguments += ["--pid-file", pidFile] }
@@ -124,7 +145,7 @@ extension Runc {
     public func execDetachedBlocking(
         id: String, process: RuntimeSpec.Process, processFile: String, pidFile: String, stdio: [Int32: Int32]
     ) throws {
-        try JSONEncoder().encode(process).write(to: URL(fileURLWithPath: processFile), options: .atomic)
+        try Self.writeProcessFile(process, to: processFile)
         let log = processFile + ".log"
         unlink(log)
         let arguments = ["exec", "--process", processFile, "--detach", "--pid-file", pidFile, id]
