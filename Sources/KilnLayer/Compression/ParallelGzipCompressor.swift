@@ -93,7 +93,9 @@ final class ParallelGzipCompressor: @unchecked Sendable {
     init(level: Int32 = 6, threadCount: Int, output: @escaping @Sendable (UnsafeRawBufferPointer) throws -> Void) {
         self.level = level
         self.output = output
-        maximumInFlight = max(2, threadCount * 6)
+        // Each block in flight holds up to 2 MiB (input and output): two per thread keep every
+        // thread busy while the writer catches up, and a 64-core machine buffers 260 MiB at most.
+        maximumInFlight = max(2, threadCount * 2 + 2)
         current.reserveCapacity(Self.blockSize)
         // On the heap, because zlib's state keeps the stream's address and checks it on each call.
         let trial = UnsafeMutablePointer<z_stream>.allocate(capacity: 1)

@@ -92,7 +92,7 @@ public struct SQLiteError: KilnError, Equatable {
         case .call where fileSystemState == .full:
             return .error(
                 "store database \(path): no space left on device (SQLite: \(message))",
-                hint: "free disk space, then run the command again")
+                hint: "free disk space (`kiln image prune` and `kiln system prune` work on a full disk), then run the command again")
         case .call where fileSystemState == .readOnly:
             return .error(
                 "store database \(path): the store is on a read-only file system (SQLite: \(message))",
@@ -100,7 +100,7 @@ public struct SQLiteError: KilnError, Equatable {
         case .call:
             return .error(
                 "store database \(path): \(message)\(statementDetail)",
-                hint: primaryCode == SQLITE_FULL ? "free disk space, then run the command again" : nil)
+                hint: primaryCode == SQLITE_FULL ? "free disk space (`kiln image prune` and `kiln system prune` work on a full disk), then run the command again" : nil)
         case .symlinkedDatabase:
             return .error(
                 "store database \(path) is a symbolic link; kiln opens only a regular file",

@@ -19,7 +19,8 @@ enum BuilderPruneCommand {
         discussion: """
             Removes the records of cached build steps and the directories of RUN --mount=type=cache, \
             then the layers and snapshots only they kept. Without --all, steps whose results an \
-            image in the store uses stay.
+            image in the store uses stay. --keep-storage removes the least recently used records, \
+            those an image uses included, until the rest fits in the size; cache mounts stay.
             """,
         flags: [all.spec, filter.spec, keepStorage.spec, force.spec]
     ) { arguments, context in
