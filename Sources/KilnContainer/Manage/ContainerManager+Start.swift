@@ -226,10 +226,15 @@ extension ContainerManager {
             }
         }
 
+        // The memory cgroup is made and watched before runc starts, so that no OOM kill can come
+        // before the watch, however late the watch thread runs.
+        let oomWatch = spec.resources?.memory == nil ? nil : OOMWatch.precreated(containerID: container.id) {
+            [repository, id = container.id] in _ = try? repository.update(id) { $0.state.oomKilled = true }
+        }
         let runTask = Task {
             try await runner.run(launch.configuration, id: container.id, bundle: bundle, io: runtimeIO, network: network)
         }
-        let watch = watchRunning(container, runc: runner.runc, detached: detached, ready: ready)
+        let watch = watchRunning(container, runc: runner.runc, detached: detached, oomWatch: oomWatch, ready: ready)
 
         let outcome = await runTask.result
         // runc removed the cgroup as the container ended, which ends the OOM watch.
@@ -295,7 +300,8 @@ extension ContainerManager {
     /// once `runc state` reports the container running, polled every 20 ms. It counts the kills
     /// before then, but a kill that ended the container before the watch started goes unseen.
     private func watchRunning(
-        _ container: Container, runc: Runc, detached: Bool, ready: @escaping @Sendable (Result<Void, Error>) -> Void
+        _ container: Container, runc: Runc, detached: Bool, oomWatch precreated: OOMWatch?,
+        ready: @escaping @Sendable (Result<Void, Error>) -> Void
     ) -> RunningWatch? {
         let check = container.specification.healthcheck
         let watchesMemory = container.specification.resources?.memory != nil
@@ -304,10 +310,11 @@ extension ContainerManager {
             return nil
         }
         let watch = RunningWatch()
+        watch.oomWatch.withLock { $0 = precreated }
         let (id, repository) = (container.id, repository)
         startWatchThread(for: "watch of container \(id)", logger: logger) {
             let recordKill: @Sendable () -> Void = { _ = try? repository.update(id) { $0.state.oomKilled = true } }
-            if watchesMemory {
+            if watchesMemory, precreated == nil {
                 let early = OOMWatch.beforeStart(
                     containerID: id, created: { runc.hasState(id: id) }, stopRequest: watch.stopRequest,
                     onOutOfMemory: recordKill)
@@ -362,7 +369,10 @@ final class RunningWatch: Sendable {
     /// see the container's cgroup go, so that an OOM kill is recorded before the exit.
     func end() {
         stopRequest.stop()
-        oomWatch.withLock { $0 }?.finish()
+        let oomWatch = oomWatch.withLock { $0 }
+        // runc removed the cgroup it used; one it never used is removed here, which ends the watch.
+        oomWatch?.removePrecreatedCgroup()
+        oomWatch?.finish()
     }
 }
 

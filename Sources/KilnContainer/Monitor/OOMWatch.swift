@@ -19,6 +19,8 @@ import Synchronization
 final class OOMWatch: @unchecked Sendable {
     private let finished = DispatchSemaphore(value: 0)
     private let reported = Mutex(false)
+    /// The cgroup folder that `precreated` made for runc, or nil.
+    private let precreatedDirectory = Mutex<String?>(nil)
 
     /// Starts watching the memory cgroup of `pid` and calls `onOutOfMemory` at most once. Returns
     /// nil when the process's memory cgroup cannot be watched.
@@ -79,6 +81,39 @@ final class OOMWatch: @unchecked Sendable {
             if runcCreated { return nil }
             guard stopRequest.sleep(for: .milliseconds(1)) else { return nil }
         }
+    }
+
+    /// Makes the cgroup v1 memory folder that runc's cgroupfs driver uses for container `id`
+    /// (`<this process's memory cgroup>/<id>`, where runc joins an existing folder) and watches
+    /// it, before runc starts. An OOM kill then always signals the watch, however late its thread
+    /// runs. Returns nil where the memory hierarchy is not cgroup v1 or the folder cannot be made;
+    /// `beforeStart` then polls for runc's own folder.
+    static func precreated(
+        containerID id: String, cgroupRoot: String = "/sys/fs/cgroup", onOutOfMemory: @escaping @Sendable () -> Void
+    ) -> OOMWatch? {
+        guard let own = try? String(contentsOfFile: "/proc/self/cgroup", encoding: .utf8) else { return nil }
+        let membership = childMembership(own, name: id)
+        let memoryPath = membership.split(separator: "\n").compactMap { line -> String? in
+            let fields = line.split(separator: ":", maxSplits: 2, omittingEmptySubsequences: false)
+            guard fields.count == 3, fields[1].split(separator: ",").contains("memory") else { return nil }
+            return String(fields[2])
+        }.first
+        guard let memoryPath else { return nil }
+        let directory = cgroupRoot + "/memory" + memoryPath
+        guard mkdir(directory, 0o755) == 0 else { return nil }
+        guard let watch = OOMWatch(cgroupMembership: membership, cgroupRoot: cgroupRoot, onOutOfMemory: onOutOfMemory) else {
+            rmdir(directory)
+            return nil
+        }
+        watch.precreatedDirectory.withLock { $0 = directory }
+        return watch
+    }
+
+    /// Removes the folder that `precreated` made, unless runc removed it already or a process
+    /// still uses it. Its removal ends the watch.
+    func removePrecreatedCgroup() {
+        guard let directory = precreatedDirectory.withLock({ $0 }) else { return }
+        rmdir(directory)
     }
 
     /// Returns the `/proc/PID/cgroup` text of a process in a child cgroup `name` of every cgroup
