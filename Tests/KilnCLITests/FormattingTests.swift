@@ -141,6 +141,19 @@ import Testing
         #expect(try GoTemplate("{{.Missing}}", strictFields: false).render(row) == "<no value>")
     }
 
+    /// Docker's inspect structs have string fields that print empty when unset; kiln's JSON may
+    /// leave them out or set them to null.
+    @Test func inspectStringFieldsPrintEmpty() throws {
+        let image = OutputJSON.object([("Config", .object([("User", .null), ("Env", .null)]))])
+        let fields = InspectOutput.dockerStringFields
+        let user = try GoTemplate("[{{.Config.User}}] [{{.Config.WorkingDir}}]", strictFields: false, stringFields: fields)
+        #expect(try user.render(image) == "[] []")
+        let test = try GoTemplate(#"{{if eq .Config.User ""}}root{{end}}"#, strictFields: false, stringFields: fields)
+        #expect(try test.render(image) == "root")
+        let other = try GoTemplate("{{.Config.Env}} {{.Config.Missing}}", strictFields: false, stringFields: fields)
+        #expect(try other.render(image) == "<no value> <no value>")
+    }
+
     @Test func listFormatHeaders() throws {
         let format = try ListFormat("table {{.Repository}}\\t{{.Tag | upper}}", defaultTable: "")
         #expect(

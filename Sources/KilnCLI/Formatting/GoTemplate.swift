@@ -49,16 +49,20 @@ struct GoTemplate {
     let nodes: [Node]
     /// Whether a field the data does not have is an error (row contexts) or `<no value>` (maps).
     let strictFields: Bool
+    /// Fields that are strings in the Go structs behind Docker's output. A missing or null one
+    /// is the empty string, as Go's zero value, instead of `<no value>`.
+    let stringFields: Set<String>
 
     static let functions: Set<String> = [
         "json", "upper", "lower", "title", "join", "split", "truncate", "pad", "println", "print", "printf", "len",
         "index", "eq", "ne", "lt", "le", "gt", "ge", "not", "and", "or",
     ]
 
-    init(_ source: String, strictFields: Bool = true) throws {
+    init(_ source: String, strictFields: Bool = true, stringFields: Set<String> = []) throws {
         var parser = Parser(source: Array(source.unicodeScalars))
         nodes = try parser.parseNodes(stopAt: [])
         self.strictFields = strictFields
+        self.stringFields = stringFields
     }
 
     func render(_ data: OutputJSON) throws -> String {
@@ -202,7 +206,9 @@ struct GoTemplate {
             guard case .object = value else {
                 throw GeneralError("template: can't evaluate field \(name) in a value that is not an object")
             }
-            guard let next = value[name] else {
+            let next = value[name]
+            if next == nil || next == .null, stringFields.contains(name) { return .string("") }
+            guard let next else {
                 if strictFields { throw GeneralError("template: can't evaluate field \(name)") }
                 return .null
             }

@@ -35,13 +35,22 @@ enum ImageInspectCommand {
 /// The output of `inspect` commands: a JSON array indented by four spaces, or one line per
 /// object for `--format`.
 enum InspectOutput {
+    /// String fields of Docker's image and container inspect structs that kiln may leave out or
+    /// set to null, such as an image's `Config.User`: templates print them empty, as Docker does,
+    /// so that `{{if .Config.User}}` and comparisons with "" behave alike.
+    static let dockerStringFields: Set<String> = [
+        "Hostname", "Domainname", "User", "Image", "WorkingDir", "StopSignal", "Comment", "Author", "Variant",
+        "OsVersion", "DockerVersion", "Parent",
+    ]
+
     static func write(_ documents: [OutputJSON], format: String?, context: CommandContext) throws {
         guard let format, !format.isEmpty else {
             context.stdout.line(OutputJSON.array(documents).indented())
             return
         }
         let template = try GoTemplate(
-            format == "json" ? "{{json .}}" : format.replacingLiteralEscapes(), strictFields: false)
+            format == "json" ? "{{json .}}" : format.replacingLiteralEscapes(), strictFields: false,
+            stringFields: dockerStringFields)
         for document in documents {
             context.stdout.line(try template.render(document))
         }
