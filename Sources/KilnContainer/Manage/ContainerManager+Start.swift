@@ -228,9 +228,9 @@ extension ContainerManager {
 
         // The memory cgroup is made and watched before runc starts, so that no OOM kill can come
         // before the watch, however late the watch thread runs.
-        let oomWatch = spec.resources?.memory == nil ? nil : OOMWatch.precreated(containerID: container.id) {
-            [repository, id = container.id] in _ = try? repository.update(id) { $0.state.oomKilled = true }
-        }
+        let oomWatch =
+            spec.resources?.memory == nil
+            ? nil : OOMWatch.precreated(containerID: container.id, onOutOfMemory: oomKillRecorder(container.id))
         let runTask = Task {
             try await runner.run(launch.configuration, id: container.id, bundle: bundle, io: runtimeIO, network: network)
         }
@@ -313,7 +313,7 @@ extension ContainerManager {
         watch.oomWatch.withLock { $0 = precreated }
         let (id, repository) = (container.id, repository)
         startWatchThread(for: "watch of container \(id)", logger: logger) {
-            let recordKill: @Sendable () -> Void = { _ = try? repository.update(id) { $0.state.oomKilled = true } }
+            let recordKill = self.oomKillRecorder(id)
             if watchesMemory, precreated == nil {
                 let early = OOMWatch.beforeStart(
                     containerID: id, created: { runc.hasState(id: id) }, stopRequest: watch.stopRequest,
@@ -340,6 +340,11 @@ extension ContainerManager {
             }
         }
         return watch
+    }
+
+    /// Returns what an OOM watch calls to record an OOM kill of container `id`.
+    private func oomKillRecorder(_ id: String) -> @Sendable () -> Void {
+        { [repository] in _ = try? repository.update(id) { $0.state.oomKilled = true } }
     }
 
     /// Sets what a start records: the running status, the start time, the published ports and

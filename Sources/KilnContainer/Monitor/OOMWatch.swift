@@ -32,16 +32,7 @@ final class OOMWatch: @unchecked Sendable {
     /// Starts watching the memory cgroup named in `cgroupMembership`, the text of a process's
     /// `/proc/PID/cgroup`.
     init?(cgroupMembership text: String, cgroupRoot: String, onOutOfMemory: @escaping @Sendable () -> Void) {
-        var memoryPath: String?
-        var unifiedPath: String?
-        for line in text.split(separator: "\n") {
-            // Lines read `ID:CONTROLLERS:PATH`. On cgroup v1 the memory controller has a hierarchy
-            // of its own, and the cgroup v2 line reads `0::PATH`.
-            let fields = line.split(separator: ":", maxSplits: 2, omittingEmptySubsequences: false)
-            guard fields.count == 3 else { continue }
-            if fields[1].split(separator: ",").contains("memory") { memoryPath = String(fields[2]) }
-            if fields[0] == "0", fields[1].isEmpty { unifiedPath = String(fields[2]) }
-        }
+        let (memoryPath, unifiedPath) = Self.memoryCgroupPaths(text)
         let report: @Sendable () -> Void = { [self] in
             let first = reported.withLock { done in
                 defer { done = true }
@@ -51,8 +42,8 @@ final class OOMWatch: @unchecked Sendable {
         }
         let started: Bool
         if let memoryPath {
-            // NOTE: assumes the v1 memory hierarchy is mounted at <cgroupRoot>/memory, as on Debian.
-            started = Self.watchVersion1(directory: cgroupRoot + "/memory" + memoryPath, finished: finished, report: report)
+            started = Self.watchVersion1(
+                directory: Self.version1Directory(memoryPath, cgroupRoot: cgroupRoot), finished: finished, report: report)
         } else if let unifiedPath {
             started = Self.watchVersion2(directory: cgroupRoot + unifiedPath, finished: finished, report: report)
         } else {
@@ -70,8 +61,7 @@ final class OOMWatch: @unchecked Sendable {
         containerID id: String, created: () -> Bool, stopRequest: WatchStop, cgroupRoot: String = "/sys/fs/cgroup",
         onOutOfMemory: @escaping @Sendable () -> Void
     ) -> OOMWatch? {
-        guard let own = try? String(contentsOfFile: "/proc/self/cgroup", encoding: .utf8) else { return nil }
-        let membership = childMembership(own, name: id)
+        guard let membership = childMembership(containerID: id) else { return nil }
         while true {
             // Read before the attempt, so that a cgroup made just before runc's state is still found.
             let runcCreated = created()
@@ -91,15 +81,9 @@ final class OOMWatch: @unchecked Sendable {
     static func precreated(
         containerID id: String, cgroupRoot: String = "/sys/fs/cgroup", onOutOfMemory: @escaping @Sendable () -> Void
     ) -> OOMWatch? {
-        guard let own = try? String(contentsOfFile: "/proc/self/cgroup", encoding: .utf8) else { return nil }
-        let membership = childMembership(own, name: id)
-        let memoryPath = membership.split(separator: "\n").compactMap { line -> String? in
-            let fields = line.split(separator: ":", maxSplits: 2, omittingEmptySubsequences: false)
-            guard fields.count == 3, fields[1].split(separator: ",").contains("memory") else { return nil }
-            return String(fields[2])
-        }.first
-        guard let memoryPath else { return nil }
-        let directory = cgroupRoot + "/memory" + memoryPath
+        guard let membership = childMembership(containerID: id), let memoryPath = memoryCgroupPaths(membership).version1
+        else { return nil }
+        let directory = version1Directory(memoryPath, cgroupRoot: cgroupRoot)
         guard mkdir(directory, 0o755) == 0 else { return nil }
         guard let watch = OOMWatch(cgroupMembership: membership, cgroupRoot: cgroupRoot, onOutOfMemory: onOutOfMemory) else {
             rmdir(directory)
@@ -114,6 +98,35 @@ final class OOMWatch: @unchecked Sendable {
     func removePrecreatedCgroup() {
         guard let directory = precreatedDirectory.withLock({ $0 }) else { return }
         rmdir(directory)
+    }
+
+    /// Returns the memory cgroup paths in `membership`, the text of a process's `/proc/PID/cgroup`:
+    /// the cgroup v1 memory hierarchy's, and the cgroup v2 one's. Lines read
+    /// `ID:CONTROLLERS:PATH`; on cgroup v2 the line is `0::PATH`.
+    static func memoryCgroupPaths(_ membership: String) -> (version1: String?, unified: String?) {
+        var memoryPath: String?
+        var unifiedPath: String?
+        for line in membership.split(separator: "\n") {
+            let fields = line.split(separator: ":", maxSplits: 2, omittingEmptySubsequences: false)
+            guard fields.count == 3 else { continue }
+            if fields[1].split(separator: ",").contains("memory") { memoryPath = String(fields[2]) }
+            if fields[0] == "0", fields[1].isEmpty { unifiedPath = String(fields[2]) }
+        }
+        return (memoryPath, unifiedPath)
+    }
+
+    /// Returns the folder of the cgroup v1 memory cgroup at `path`.
+    /// NOTE: assumes the v1 memory hierarchy is mounted at <cgroupRoot>/memory, as on Debian.
+    static func version1Directory(_ path: String, cgroupRoot: String) -> String {
+        cgroupRoot + "/memory" + path
+    }
+
+    /// Returns the `/proc/PID/cgroup` text of a process in the child cgroup that runc's cgroupfs
+    /// driver makes for container `id` below this process's cgroups, or nil when
+    /// /proc/self/cgroup cannot be read.
+    static func childMembership(containerID id: String) -> String? {
+        guard let own = try? String(contentsOfFile: "/proc/self/cgroup", encoding: .utf8) else { return nil }
+        return childMembership(own, name: id)
     }
 
     /// Returns the `/proc/PID/cgroup` text of a process in a child cgroup `name` of every cgroup
