@@ -104,21 +104,18 @@ extension Runc {
     /// full disk, names the file and the system's reason, where Foundation's error would not.
     static func writeProcessFile(_ process: RuntimeSpec.Process, to path: String) throws {
         let bytes = try JSONEncoder().encode(process)
-        let descriptor = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0o600)
-        guard descriptor >= 0 else {
-            throw RuntimeError(.systemCallFailed(operation: "create \(path)", errno: errno))
-        }
-        defer { close(descriptor) }
-        var written = 0
-        while written < bytes.count {
-            let count = bytes.withUnsafeBytes { write(descriptor, $0.baseAddress! + written, $0.count - written) }
-            if count < 0 && errno == EINTR { continue }
-            guard count > 0 else {
-                let code = count < 0 ? errno : ENOSPC
+        do {
+            let file = try FileDescriptor.open(path, flags: O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW, mode: 0o600)
+            do {
+                try file.write(Array(bytes))
+                try file.close()
+            } catch {
                 unlink(path)
-                throw RuntimeError(.systemCallFailed(operation: "write \(path)", errno: code))
+                throw error
             }
-            written += count
+        } catch let error as SystemError {
+            let operation = error.operation == "open" ? "create" : error.operation
+            throw RuntimeError(.systemCallFailed(operation: "\(operation) \(path)", errno: error.errno))
         }
     }
 
