@@ -21,8 +21,8 @@ let package = Package(
         // libcrypto, libssl, zlib, libdeflate and SQLite are linked statically from the archives
         // that their -dev packages install, by their module maps and without pkg-config, which
         // would add `-lcrypto` and the others. Loading and binding five shared libraries took
-        // about 0.8 ms of CPU time at every start of kiln. zstd is the exception (its module map
-        // says why).
+        // about 0.8 ms of CPU time at every start of kiln. zstd is linked from its shared library,
+        // because Debian's libzstd.a is built without threads.
         .systemLibrary(
             name: "CCrypto",
             providers: [.apt(["libssl-dev"])]

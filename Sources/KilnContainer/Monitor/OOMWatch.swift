@@ -73,10 +73,10 @@ final class OOMWatch: @unchecked Sendable {
         }
     }
 
-    /// Makes the cgroup v1 memory folder that runc's cgroupfs driver uses for container `id`
-    /// (`<this process's memory cgroup>/<id>`, where runc joins an existing folder) and watches
-    /// it, before runc starts. An OOM kill then always signals the watch, however late its thread
-    /// runs. Returns nil where the memory hierarchy is not cgroup v1 or the folder cannot be made;
+    /// Makes the cgroup v1 memory folder that runc's cgroupfs driver uses for container `id`, and
+    /// watches it before runc starts. The folder is `<this process's memory cgroup>/<id>`, and
+    /// runc joins it as it exists. An OOM kill then always signals the watch, however late its
+    /// thread runs. Returns nil where the memory hierarchy is not cgroup v1 or the folder cannot be made;
     /// `beforeStart` then polls for runc's own folder.
     static func precreated(
         containerID id: String, cgroupRoot: String = "/sys/fs/cgroup", onOutOfMemory: @escaping @Sendable () -> Void
@@ -101,8 +101,8 @@ final class OOMWatch: @unchecked Sendable {
     }
 
     /// Returns the memory cgroup paths in `membership`, the text of a process's `/proc/PID/cgroup`:
-    /// the cgroup v1 memory hierarchy's, and the cgroup v2 one's. Lines read
-    /// `ID:CONTROLLERS:PATH`; on cgroup v2 the line is `0::PATH`.
+    /// the path in the cgroup v1 memory hierarchy, and the cgroup v2 path. Lines read
+    /// `ID:CONTROLLERS:PATH`, and the cgroup v2 line is `0::PATH`.
     static func memoryCgroupPaths(_ membership: String) -> (version1: String?, unified: String?) {
         var memoryPath: String?
         var unifiedPath: String?

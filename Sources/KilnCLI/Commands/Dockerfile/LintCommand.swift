@@ -8,7 +8,8 @@ import KilnLua
 ///
 /// The rules are the `parse` hook of the shipped `lint-rules` plugin, plus the parse hooks of
 /// the plugins that `kiln build CONTEXT` would load: the context's `.kiln/config.lua` or
-/// `.kiln/plugins/`, the user's configuration, and `--plugin`. Exits 1 when there is
+/// `.kiln/plugins/`, the user's configuration, and `--plugin`. With `--no-plugins`, only the
+/// shipped rules run. Exits 1 when there is
 /// any finding and 0 when there is none, as hadolint and ShellCheck do, so a CI step fails on
 /// findings. A `# check=skip=ID` line in the Dockerfile silences a rule.
 enum LintCommand {

@@ -36,7 +36,7 @@ enum ImageInspectCommand {
 /// object for `--format`.
 enum InspectOutput {
     /// String fields of Docker's image and container inspect structs that kiln may leave out or
-    /// set to null, such as an image's `Config.User`: templates print them empty, as Docker does,
+    /// set to null, such as an image's `Config.User`. Templates print them empty, as Docker does,
     /// so that `{{if .Config.User}}` and comparisons with "" behave alike.
     static let dockerStringFields: Set<String> = [
         "Hostname", "Domainname", "User", "Image", "WorkingDir", "StopSignal", "Comment", "Author", "Variant",
