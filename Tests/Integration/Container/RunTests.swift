@@ -41,11 +41,11 @@ struct RunTests {
         try await ContainerHarness.with { harness in
             // kiln makes this namespace itself, so it also brings the loopback interface up.
             let loopback = await harness.kiln("run", "--rm", ContainerHarness.image, "ip", "-o", "link", "show", "lo")
-            #expect(loopback.status == 0)
+            #expect(loopback.status == 0, "\(loopback.stderr)")
             #expect(loopback.stdout.contains("<LOOPBACK,UP"))
 
             let tap = await harness.kiln("run", "--rm", ContainerHarness.image, "ip", "-o", "-4", "addr", "show", "tap0")
-            #expect(tap.status == 0)
+            #expect(tap.status == 0, "\(tap.stderr)")
             #expect(tap.stdout.contains("inet 10.0.2.100/24"))
         }
     }
