@@ -134,6 +134,24 @@ import Testing
         #expect(try fixture.entries("trash").isEmpty)
     }
 
+    @Test func trashOfBackgroundRemovalIsLeftToItsRemover() throws {
+        let fixture = try StoreFixture()
+        defer { fixture.remove() }
+        var dead = ProcessIdentity.current
+        dead.startTime += 1
+        // A `kiln run --rm` that exited while its `rm` still works, and a killed kiln's trash.
+        let handedToRemover = "\(dead.fileTag)-\(Store.backgroundRemovalMarker)-abc"
+        let abandoned = "\(dead.fileTag)-def"
+        for name in [handedToRemover, abandoned] {
+            try FileManager.default.createDirectory(
+                atPath: "\(fixture.root)/trash/\(name)/upper", withIntermediateDirectories: true)
+        }
+        _ = try fixture.reopen()
+        #expect(try fixture.entries("trash") == [handedToRemover])
+        #expect(Store.isBackgroundRemoval(handedToRemover))
+        #expect(!Store.isBackgroundRemoval(abandoned))
+    }
+
     @Test func snapshotsOfStoredImagesAreKept() throws {
         let fixture = try StoreFixture()
         defer { fixture.remove() }

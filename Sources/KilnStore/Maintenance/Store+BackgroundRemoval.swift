@@ -7,18 +7,29 @@ extension Store {
     /// GNU coreutils'.
     static let removalTools = ["/usr/bin/rm", "/bin/rm"]
 
+    /// The word after the owner tag in the name of a trash entry that a background `rm`
+    /// removes, for which leftover removal waits `backgroundRemovalGrace`.
+    static let backgroundRemovalMarker = "rm"
+
+    /// Whether the trash entry `name` was handed to a background `rm`.
+    static func isBackgroundRemoval(_ name: String) -> Bool {
+        let parts = name.split(separator: "-", maxSplits: 5, omittingEmptySubsequences: false)
+        return parts.count == 6 && parts[4] == backgroundRemovalMarker
+    }
+
     /// Removes a container's directories `work/<id>` and `containers/<id>` without waiting for
     /// the file system: renames both into `trash/`, then starts `rm` on them and returns.
     ///
-    /// The names are gone when this returns, and the trash entries carry this process's tag. So
-    /// whatever `rm` leaves (it was killed, it is not GNU rm, or it could not start) is trash of
-    /// an exited process once this process ends, and the next kiln command that opens the store
-    /// removes it. Removing the directories of a container that just ran `true` took 6 to 12 ms
+    /// The names are gone when this returns, and the trash entries carry this process's tag and
+    /// `backgroundRemovalMarker`. So whatever `rm` leaves (it was killed, it is not GNU rm) is
+    /// trash of an exited process once this process ends, and a kiln command that opens the store
+    /// `backgroundRemovalGrace` later removes it. When no `rm` starts, this process removes the
+    /// entries itself before it returns. Removing the directories of a container that just ran `true` took 6 to 12 ms
     /// (load average about 10, ext4 on a virtio disk), which `kiln run --rm` no longer waits for.
     public func removeContainerDirectoriesInBackground(id: String) throws {
         var trashNames: [String] = []
         for (directory, displayPath) in [(workDirectory, layout.work(id)), (containersDirectory, layout.container(id))] {
-            let trashName = "\(ProcessIdentity.current.fileTag)-\(Self.randomID())"
+            let trashName = "\(ProcessIdentity.current.fileTag)-\(Self.backgroundRemovalMarker)-\(Self.randomID())"
             if kiln_renameat2(directory.rawValue, id, trashDirectory.rawValue, trashName, kiln_rename_noreplace) != 0 {
                 if errno == ENOENT { continue }
                 throw StoreError.system(

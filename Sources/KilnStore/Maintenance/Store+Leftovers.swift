@@ -58,6 +58,12 @@ extension Store {
     /// before it counts as abandoned, since that process cannot be checked from here.
     static let foreignLeftoverAge: Int64 = 24 * 3600
 
+    /// How long, in seconds, a trash entry handed to a background `rm` is left to that `rm`
+    /// after the process that started it has exited. Back-to-back `kiln run --rm` commands start
+    /// while the previous one's `rm` still works, and each removed the same tree again in its
+    /// own time (about 4 ms at load 4).
+    static let backgroundRemovalGrace: Int64 = 60
+
     /// Removes what crashed processes left in `ingest/`, `trash/` and `work/` and returns the
     /// bytes of the ingest files removed. Entries of live processes, containers and live leases
     /// are kept.
@@ -103,12 +109,23 @@ extension Store {
         guard let owner = ProcessIdentity.owner(fromFileName: name) else { return true }
         switch ProcessIdentity.liveness(of: owner) {
         case .alive: return false
-        case .dead: return true
+        case .dead:
+            // The `rm` that a process started on its trash outlives it: give it time to finish.
+            guard Self.isBackgroundRemoval(name) else { return true }
+            return changeAge(of: name, in: directory).map { $0 > Self.backgroundRemovalGrace } ?? false
         case .unknown:
             var status = stat()
             guard fstatat(directory.rawValue, name, &status, AT_SYMLINK_NOFOLLOW) == 0 else { return false }
             return Self.now() - Int64(status.st_mtim.tv_sec) > Self.foreignLeftoverAge
         }
+    }
+
+    /// Seconds since the inode status of `name` last changed (a rename into `trash/` counts),
+    /// nil when it is gone.
+    private func changeAge(of name: String, in directory: FileDescriptor) -> Int64? {
+        var status = stat()
+        guard fstatat(directory.rawValue, name, &status, AT_SYMLINK_NOFOLLOW) == 0 else { return nil }
+        return Self.now() - Int64(status.st_ctim.tv_sec)
     }
 
     /// Scratch directories that neither a container nor a live lease holds.
