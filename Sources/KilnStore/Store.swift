@@ -45,11 +45,12 @@ public final class Store: Sendable {
     /// Bytes of the partial blobs that `open` removed, which the next collection reports.
     let leftoverBytesRemovedAtOpen = Atomic<Int64>(0)
 
-    /// Copies the committed pages of the database's write-ahead log into the database file now
-    /// (a passive checkpoint), so that closing the last connection later has nothing to write or
-    /// sync. A failure is left to that close, which checkpoints again.
-    public func checkpoint() {
-        _ = try? database.query("PRAGMA wal_checkpoint(PASSIVE)")
+    /// Leaves the database's write-ahead log to later commands when this process closes the
+    /// store, instead of copying it into the database file and syncing both (see
+    /// `Database.skipCheckpointAtClose`). For a process that only recorded a container that is
+    /// gone again, such as `kiln run --rm`.
+    public func skipCheckpointAtClose() {
+        database.skipCheckpointAtClose()
     }
 
     /// Opens the store at `root`, creating it (mode 0700) when it does not exist, and migrating

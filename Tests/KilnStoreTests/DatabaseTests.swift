@@ -121,6 +121,40 @@ import Testing
         #expect(try database.query("SELECT COUNT(*) FROM tags").first?.int(0) == 200)
     }
 
+    private func fileSize(_ path: String) -> Int? {
+        (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? nil
+    }
+
+    /// The next command then neither creates the WAL nor syncs the directory at its first commit.
+    @Test func closingKeepsAnEmptyWriteAheadLog() throws {
+        let folder = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let path = folder.appendingPathComponent("kiln.db").path
+        do {
+            let database = try Database(path: path, migrations: migrations)
+            try database.query("INSERT INTO tags (name, digest) VALUES (?, ?)", ["a", "sha256:1"])
+        }
+        #expect(fileSize(path + "-wal") == 0)
+        let reopened = try Database(path: path, migrations: migrations, readOnly: false)
+        #expect(try reopened.query("SELECT COUNT(*) FROM tags").first?.int(0) == 1)
+    }
+
+    @Test func skippedCheckpointLeavesCommitsReadable() throws {
+        let folder = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let path = folder.appendingPathComponent("kiln.db").path
+        do {
+            let database = try Database(path: path, migrations: migrations)
+            try database.query("INSERT INTO tags (name, digest) VALUES (?, ?)", ["a", "sha256:1"])
+            database.skipCheckpointAtClose()
+        }
+        // The commit is still in the log, not in the database file.
+        #expect((fileSize(path + "-wal") ?? 0) > 0)
+        let reopened = try Database(path: path, migrations: migrations)
+        #expect(try reopened.query("SELECT digest FROM tags").first?.string(0) == "sha256:1")
+        #expect(try reopened.integrityFindings().isEmpty)
+    }
+
     @Test func healthyDatabaseHasNoFindings() throws {
         let folder = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: folder) }

@@ -58,8 +58,8 @@ extension Store {
     /// before it counts as abandoned, since that process cannot be checked from here.
     static let foreignLeftoverAge: Int64 = 24 * 3600
 
-    /// How long, in seconds, a trash entry handed to a background `rm` is left to that `rm`
-    /// after the process that started it has exited. Back-to-back `kiln run --rm` commands start
+    /// The seconds that a trash entry handed to a background `rm` is left to that `rm` after
+    /// the process that started it has exited. Back-to-back `kiln run --rm` commands start
     /// while the previous one's `rm` still works, and each removed the same tree again in its
     /// own time (about 4 ms at load 4).
     static let backgroundRemovalGrace: Int64 = 60

@@ -99,6 +99,9 @@ public final class Database: Sendable {
         }
         try execute("PRAGMA synchronous = NORMAL")
         try execute("PRAGMA foreign_keys = ON")
+        if !readOnly {
+            keepWriteAheadLogFile()
+        }
         if readOnly {
             let current = try schemaVersion()
             guard current == migrations.count else {
@@ -110,6 +113,32 @@ public final class Database: Sendable {
             }
         } else {
             try migrate(migrations)
+        }
+    }
+
+    /// Keeps the `-wal` file when the last connection closes (emptied after its checkpoint)
+    /// instead of deleting it. A command that finds no WAL creates it and syncs the store's
+    /// directory at its first commit, two file-system round trips that every `kiln run` paid.
+    ///
+    /// The WAL is kept small: each command's first connection reads all of it to rebuild its
+    /// index, so it is checkpointed at 256 pages (1 MiB) rather than SQLite's 1000, and cut to
+    /// 1 MiB when it restarts.
+    private func keepWriteAheadLogFile() {
+        handle.withLock { handle in
+            var persist: Int32 = 1
+            _ = sqlite3_file_control(handle.connection, "main", SQLITE_FCNTL_PERSIST_WAL, &persist)
+        }
+        try? execute("PRAGMA wal_autocheckpoint = 256")
+        try? execute("PRAGMA journal_size_limit = 1048576")
+    }
+
+    /// Makes closing this connection leave the write-ahead log as it is: the committed pages
+    /// stay in the WAL, where every later connection reads them, until a later command or
+    /// SQLite's automatic checkpoint copies them. This saves the checkpoint's two syncs. It is
+    /// for a process such as `kiln run --rm`, whose container record is gone again when it ends.
+    public func skipCheckpointAtClose() {
+        handle.withLock { handle in
+            _ = kiln_sqlite_skip_checkpoint_on_close(handle.connection, 1)
         }
     }
 
