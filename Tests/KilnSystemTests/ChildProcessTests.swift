@@ -36,6 +36,45 @@ import Testing
         #expect(!child.isRunning)
     }
 
+    @Test func unwaitedChildGetsItsArgumentsAndAFreshStart() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("kiln-unwaited-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let report = folder.appendingPathComponent("report").path
+        // A descriptor without close-on-exec, as a caller's `3>file` would be.
+        let leaked = open(folder.appendingPathComponent("leaked").path, O_CREAT | O_WRONLY, 0o600)
+        defer { close(leaked) }
+        // Everything is read before the shell opens the report, so /proc/$$ shows its own streams.
+        let script = #"""
+            facts="$(readlink /proc/$$/fd/0 /proc/$$/fd/1 /proc/$$/fd/2
+                echo "$WORD"
+                cut -d' ' -f6 /proc/$$/stat
+                echo $$
+                echo $(ls /proc/$$/fd)
+                grep SigBlk /proc/$$/status)"
+            echo "$facts" > "$1.partial" && mv "$1.partial" "$1"
+            """#
+        let pid = try ChildProcess.spawnUnwaited(
+            "/bin/sh", arguments: ["-c", script, "sh", report], environment: ["WORD": "two words"])
+        var status: Int32 = 0
+        #expect(waitpid(pid, &status, 0) == pid)
+        let lines = try String(contentsOfFile: report, encoding: .utf8).split(separator: "\n").map(String.init)
+        try #require(lines.count == 8)
+        #expect(Array(lines.prefix(4)) == ["/dev/null", "/dev/null", "/dev/null", "two words"])
+        // A session of its own: the session ID is the child's pid.
+        #expect(lines[4] == lines[5])
+        // `leaked` is closed. The shell's own descriptors, such as its command substitution's pipe, remain.
+        #expect(!lines[6].split(separator: " ").contains(Substring(String(leaked))))
+        #expect(lines[6].hasPrefix("0 1 2"))
+        #expect(lines[7].hasSuffix("0000000000000000"))
+    }
+
+    @Test func unwaitedChildNeedsAnAbsolutePath() {
+        #expect(throws: SystemError.self) {
+            try ChildProcess.spawnUnwaited("sh", arguments: [], environment: [:])
+        }
+    }
+
     @Test func blockedSignalIsNotInherited() throws {
         // The spawning thread blocks SIGTERM, as the test runner's threads may. The child must not.
         let spawned = Mutex<Result<ChildProcess, any Error>?>(nil)

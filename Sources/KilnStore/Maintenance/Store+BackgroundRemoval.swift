@@ -49,18 +49,14 @@ extension Store {
 
     /// Starts `rm -rf --one-file-system` on `paths` in a session of its own with its standard
     /// streams on /dev/null, so that neither a terminal's Ctrl-C nor a caller that reads kiln's
-    /// output waits for it. Returns false when no `rm` could start.
+    /// output waits for it. It does not wait for `rm`'s exec either (`spawnUnwaited`): under load
+    /// that wait took up to 1.7 ms at the end of every `kiln run --rm`. Returns false when no
+    /// `rm` could start.
     private func startRemoval(of paths: [String]) -> Bool {
         guard let tool = Self.removalTools.first(where: { access($0, X_OK) == 0 }) else { return false }
-        let devNull = Glibc.open("/dev/null", O_RDWR | O_CLOEXEC)
-        guard devNull >= 0 else { return false }
-        defer { Glibc.close(devNull) }
         do {
-            // The child is reaped by a background thread once `ChildProcess` is released, or by
-            // init once this process has exited.
-            _ = try ChildProcess.spawn(
-                tool, arguments: ["-rf", "--one-file-system", "--"] + paths, environment: ["LC_ALL": "C"],
-                descriptors: [0: devNull, 1: devNull, 2: devNull], newSession: true)
+            _ = try ChildProcess.spawnUnwaited(
+                tool, arguments: ["-rf", "--one-file-system", "--"] + paths, environment: ["LC_ALL": "C"])
             return true
         } catch {
             logger.debug("could not start \(tool) to remove \(paths.joined(separator: " ")): \(error)")

@@ -115,6 +115,32 @@ public final class ChildProcess: Sendable {
         return ChildProcess(pid: pid, executable: path)
     }
 
+    /// Starts `executable` (an absolute path) in a session of its own with its standard streams
+    /// on /dev/null, and returns its pid as soon as the child exists, without waiting for its
+    /// exec as `spawn` does. It is for a child whose end does not matter, such as the `rm` of a
+    /// `--rm` container's trash. When this process ends first, init reaps it. An exec that fails
+    /// is not reported, and the child then exits 127.
+    public static func spawnUnwaited(
+        _ executable: String, arguments: [String], environment: [String: String]
+    ) throws -> pid_t {
+        try checkPath(executable)
+        guard executable.hasPrefix("/") else {
+            throw SystemError("start", path: executable, errno: EINVAL, detail: "not an absolute path")
+        }
+        for argument in arguments where argument.utf8.contains(0) {
+            throw SystemError("start", path: executable, errno: EINVAL, detail: "an argument contains a NUL byte")
+        }
+        let null = open("/dev/null", O_RDWR | O_CLOEXEC)
+        guard null >= 0 else { throw SystemError("open", path: "/dev/null", errno: errno) }
+        defer { close(null) }
+        let entries = environment.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
+        let pid = withCStrings([executable] + arguments) { argv in
+            withCStrings(entries) { envp in kiln_spawn_unwaited(executable, argv, envp, null) }
+        }
+        guard pid > 0 else { throw SystemError("start", path: executable, errno: errno) }
+        return pid
+    }
+
     /// Waits for the child to end, on a thread of its own so that the cooperative pool stays free
     /// (unless no thread can be created). Cancelling the task does not end the wait, but
     /// signalling the child does.
