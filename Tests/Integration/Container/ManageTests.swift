@@ -70,6 +70,23 @@ struct ManageTests {
         }
     }
 
+    /// The TERM=xterm of `run -t` is the container process's own: an exec without `-t` gets none,
+    /// as in Docker, but one set with `run -e` stays.
+    @Test func execWithoutTerminalGetsNoTerm() async throws {
+        try await ContainerHarness.with { harness in
+            #expect(await harness.kiln("run", "-d", "-t", "--name", "tty", ContainerHarness.image, "sleep", "1000").status == 0)
+            #expect(await harness.kiln("exec", "tty", "sh", "-c", "echo \"[$TERM]\"").stdout == "[]\n")
+            #expect(await harness.kiln("exec", "-e", "TERM=vt100", "tty", "sh", "-c", "echo \"[$TERM]\"").stdout == "[vt100]\n")
+            #expect(await harness.kiln("exec", "-d", "tty", "sh", "-c", "echo \"[$TERM]\" > /tmp/term").status == 0)
+            let written = await harness.eventually { await harness.kiln("exec", "tty", "cat", "/tmp/term").stdout == "[]\n" }
+            #expect(written)
+
+            let configured = ["run", "-d", "-t", "-e", "TERM=vt220", "--name", "configured", ContainerHarness.image, "sleep", "1000"]
+            #expect(await harness.kiln.run(configured).status == 0)
+            #expect(await harness.kiln("exec", "configured", "sh", "-c", "echo \"[$TERM]\"").stdout == "[vt220]\n")
+        }
+    }
+
     /// `exec -t` through the kiln binary under `script`, which gives it a terminal.
     @Test func execWithTerminal() async throws {
         try await ContainerHarness.with { harness in
