@@ -412,6 +412,20 @@ struct ManageTests {
         }
     }
 
+    /// `system prune --filter` narrows the containers as `container prune --filter` does.
+    @Test func systemPruneFiltersContainersByLabel() async throws {
+        try await ContainerHarness.with { harness in
+            #expect(await harness.kiln("create", "--name", "kept", "-l", "keep=1", ContainerHarness.image).status == 0)
+            #expect(await harness.kiln("create", "--name", "removed", ContainerHarness.image).status == 0)
+            let id = try #require(try harness.container("removed")).id
+
+            let pruned = await harness.kiln("system", "prune", "-f", "--filter", "label!=keep")
+            #expect(pruned.status == 0, "\(pruned.stderr)")
+            #expect(pruned.stdout.hasPrefix("Deleted Containers:\n\(id)\n\n"), "\(pruned.stdout)")
+            #expect(await harness.kiln("ps", "-a", "--format", "{{.Names}}").stdout == "kept\n")
+        }
+    }
+
     /// A container that a live `kiln run` created and has not started yet survives both prunes;
     /// one from `kiln create` does not. The test process plays the `kiln run` in between.
     @Test func pruneSkipsContainerBeingStarted() async throws {
