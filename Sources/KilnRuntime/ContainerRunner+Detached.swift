@@ -153,19 +153,19 @@ extension ContainerRunner {
     }
 
     /// Runs another process in a running container (`kiln exec`): the container's own process
-    /// description with `args` and the given overrides. Waits for the process and returns its end.
+    /// description with `args` and the given overrides. Variables named in `unset` are removed
+    /// from the container process's environment before `env` is merged. Waits for the process
+    /// and returns its end.
     public func exec(
-        id: String, bundle: BundleLayout, args: [String], env: [String] = [], cwd: String? = nil,
-        user: ProcessUser? = nil, terminal: Bool = false, io: ContainerIO
+        id: String, bundle: BundleLayout, args: [String], env: [String] = [], unset: Set<String> = [],
+        cwd: String? = nil, user: ProcessUser? = nil, terminal: Bool = false, io: ContainerIO
     ) async throws -> ContainerExit {
         let config = try JSONDecoder().decode(
             RuntimeSpec.self, from: Data(contentsOf: URL(fileURLWithPath: bundle.config)))
         var process = config.process
         process.args = args
-        process.env = Self.merge(process.env, env)
+        process.env = Self.merge(Self.removing(unset, from: process.env), env)
         // Docker's `exec -t` adds TERM=xterm unless the container's environment or `-e` sets TERM.
-        // NOTE: an exec without -t in a container started with -t keeps the TERM=xterm of the
-        // container's process, where Docker's exec gets no TERM.
         if terminal, !process.env.contains(where: { $0.hasPrefix("TERM=") }) {
             process.env.append("TERM=xterm")
         }
@@ -259,6 +259,12 @@ extension ContainerRunner {
     }
 
     /// `base` with the `KEY=VALUE` entries of `overrides` replacing those of the same key.
+    /// Returns `env` without the `KEY=VALUE` entries whose key is in `names`.
+    public static func removing(_ names: Set<String>, from env: [String]) -> [String] {
+        guard !names.isEmpty else { return env }
+        return env.filter { !names.contains($0.split(separator: "=", maxSplits: 1).first.map(String.init) ?? $0) }
+    }
+
     static func merge(_ base: [String], _ overrides: [String]) -> [String] {
         let keys = Set(overrides.map { $0.split(separator: "=", maxSplits: 1).first.map(String.init) ?? $0 })
         return base.filter { !keys.contains($0.split(separator: "=", maxSplits: 1).first.map(String.init) ?? $0) }

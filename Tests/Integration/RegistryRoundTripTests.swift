@@ -165,6 +165,54 @@ import Testing
         #expect(both.stdout == "2\n", "\(both.stderr)")
     }
 
+    /// A multi-platform image: the store keeps the host's manifest, named by the index digest
+    /// of the pull. Pushing it sends that manifest and records the pushed digest as a repository
+    /// digest, as a single-platform push does.
+    @Test(.enabled(if: available, "needs docker-registry and skopeo"))
+    func pushOfPulledIndexRecordsRepoDigest() async throws {
+        let scratch = try TemporaryDirectory("kiln-push-index")
+        defer { scratch.remove() }
+        let registry = try TestRegistry()
+        defer { registry.stop() }
+        let layoutPath = scratch.appending("source")
+        let layout = try OCILayoutDirectory(path: layoutPath)
+        let other = Platform.host.architecture == "arm64" ? "amd64" : "arm64"
+        var entries: [Descriptor] = []
+        for architecture in [Platform.host.architecture, other] {
+            try scratch.write("tree-\(architecture)/arch.txt", "\(architecture)\n")
+            let tarPath = scratch.appending("\(architecture).tar")
+            try await Command.run("/bin/tar", ["--sort=name", "--mtime=@0", "-C", scratch.appending("tree-\(architecture)"), "-cf", tarPath, "."])
+            let tar = try [UInt8](Data(contentsOf: URL(fileURLWithPath: tarPath)))
+            let platform = Platform(os: "linux", architecture: architecture)
+            let config = ImageConfig(platform: platform, diffIDs: [.sha256(of: tar)]).canonicalJSON()
+            let manifest = Manifest(config: try store(config, .ociConfig, in: layout), layers: [try store(tar, .ociLayer, in: layout)])
+            var entry = try store(manifest.canonicalJSON(), .ociManifest, in: layout)
+            entry.platform = platform
+            entries.append(entry)
+        }
+        let index = try store(Index(manifests: entries).canonicalJSON(), .ociIndex, in: layout)
+        _ = try layout.recordImage(Reference(domain: "localhost", path: "x", tag: "1.0"), document: index, selected: index)
+        let source = "\(registry.host)/kiln/multi:1"
+        try await Command.run("skopeo", ["copy", "--all", "--dest-tls-verify=false", "oci:\(layoutPath):1.0", "docker://\(source)"])
+        var kiln = KilnInvocation(root: scratch.appending("root"))
+        kiln.environment["HOME"] = scratch.path
+        let pulled = await kiln("pull", "-q", source)
+        try #require(pulled.status == 0, "\(pulled.stderr)")
+
+        let copy = "\(registry.host)/kiln/copy:1"
+        let pushed = await kiln("push", "-q", source, copy)
+        #expect(pushed.status == 0, "\(pushed.stderr)")
+        let copyDigest = try await skopeoDigest(copy)
+        let indexDigest = try await skopeoDigest(source)
+        let copied = try await Command.run("skopeo", ["inspect", "--tls-verify=false", "--raw", "docker://\(copy)"])
+        #expect(copied.contains("\"config\""), "a single manifest, not an index: \(copied)")
+        let digests = await kiln("inspect", "-f", "{{json .RepoDigests}}", source)
+        #expect(
+            digests.stdout
+                == "[\"\(registry.host)/kiln/copy@\(copyDigest)\",\"\(registry.host)/kiln/multi@\(indexDigest)\"]\n",
+            "\(digests.stderr)")
+    }
+
     /// `pull --platform` of a single-platform image for another platform keeps the image and
     /// warns, as Docker does; a matching platform gets no warning.
     @Test(.enabled(if: available, "needs docker-registry and skopeo"))

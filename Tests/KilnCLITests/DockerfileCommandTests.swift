@@ -53,9 +53,9 @@ import Testing
             try? FileManager.default.removeItem(atPath: outside)
         }
         try #require(symlink(outside + "/secret", directory + "/Dockerfile") == 0)
-        for command in ["parse", "lint"] {
+        for (command, status) in [("parse", Int32(1)), ("lint", Int32(2))] {
             let output = await Self.run([command], in: directory)
-            #expect(output.status == 1, "\(command)")
+            #expect(output.status == status, "\(command)")
             #expect(output.stderr.contains("is a link to \(outside)/secret, outside the build context"), "\(output.stderr)")
             #expect(!output.stderr.contains("canary") && !output.stdout.contains("canary"))
         }
@@ -146,7 +146,7 @@ import Testing
         let directory = try Self.directory(files: ["app.Dockerfile": "FROM alpine:3.20\nCOPY app\n"])
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let output = await Self.run(["lint", "-f", "app.Dockerfile"], in: directory)
-        #expect(output.status == 1)
+        #expect(output.status == 2)
         #expect(output.stderr.hasPrefix("error: app.Dockerfile:2: COPY needs a source and a destination"))
     }
 
@@ -193,7 +193,7 @@ import Testing
         try "this is not lua (".write(toFile: directory + "/.kiln/plugins/broken.lua", atomically: true, encoding: .utf8)
 
         let broken = await Self.run(["lint"], in: directory)
-        #expect(broken.status == 1)
+        #expect(broken.status == 2)
         #expect(broken.stderr.contains("broken.lua"), "\(broken.stderr)")
         let skipped = await Self.run(["lint", "--no-plugins"], in: directory)
         #expect(skipped.status == 0, "\(skipped.stderr)")
@@ -202,8 +202,25 @@ import Testing
 
     @Test func lintMissingContextFails() async throws {
         let output = await Self.run(["lint", "/nonexistent-kiln-context"], in: "/")
-        #expect(output.status == 1)
+        #expect(output.status == 2)
         #expect(output.stderr.hasPrefix("error: build context \"/nonexistent-kiln-context\" not found or not a directory"))
+    }
+
+    /// Findings exit 1 and a lint that could not run exits 2, so CI can tell the two apart.
+    @Test func lintMissingDockerfileAndBadFlag() async throws {
+        let directory = try Self.directory(files: [:])
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let missing = await Self.run(["lint", "-f", "nope.Dockerfile"], in: directory)
+        #expect(missing.status == 2)
+        #expect(missing.stderr.contains("nope.Dockerfile"), "\(missing.stderr)")
+        try "FROM alpine:3.20\n".write(toFile: directory + "/Dockerfile", atomically: true, encoding: .utf8)
+        let missingPlugin = await Self.run(["lint", "--plugin", "no-such-plugin"], in: directory)
+        #expect(missingPlugin.status == 2)
+        #expect(missingPlugin.stderr.contains("no-such-plugin"), "\(missingPlugin.stderr)")
+        let badFlag = await Self.run(["lint", "--no-such-flag"], in: directory)
+        #expect(badFlag.status == 125)
+        let help = await Self.run(["lint", "--help"], in: directory)
+        #expect(help.stdout.contains("2 when the Dockerfile could not be linted"), "\(help.stdout)")
     }
 
     @Test func helpListsBothCommands() async {

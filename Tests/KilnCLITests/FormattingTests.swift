@@ -145,13 +145,54 @@ import Testing
     /// leave them out or set them to null.
     @Test func inspectStringFieldsPrintEmpty() throws {
         let image = OutputJSON.object([("Config", .object([("User", .null), ("Env", .null)]))])
-        let fields = InspectOutput.dockerStringFields
-        let user = try GoTemplate("[{{.Config.User}}] [{{.Config.WorkingDir}}]", strictFields: false, stringFields: fields)
+        let fields = InspectOutput.dockerZeroValues
+        let user = try GoTemplate("[{{.Config.User}}] [{{.Config.WorkingDir}}]", strictFields: false, zeroValues: fields)
         #expect(try user.render(image) == "[] []")
-        let test = try GoTemplate(#"{{if eq .Config.User ""}}root{{end}}"#, strictFields: false, stringFields: fields)
+        let test = try GoTemplate(#"{{if eq .Config.User ""}}root{{end}}"#, strictFields: false, zeroValues: fields)
         #expect(try test.render(image) == "root")
-        let other = try GoTemplate("{{.Config.Env}} {{.Config.Missing}}", strictFields: false, stringFields: fields)
-        #expect(try other.render(image) == "<no value> <no value>")
+        let other = try GoTemplate("{{.Config.Missing}}", strictFields: false, zeroValues: fields)
+        #expect(try other.render(image) == "<no value>")
+    }
+
+    /// Go prints a nil slice as `[]` and a nil map as `map[]`, but marshals both to `null`.
+    @Test(arguments: [
+        ("{{.Config.Env}}", "[]"),
+        ("{{.Config.Labels}}", "map[]"),
+        ("{{.Config.Volumes}}", "map[]"),
+        ("{{.Config.Cmd}}", "[]"),
+        ("{{.RepoDigests}}", "[]"),
+        ("{{json .Config.Env}}", "null"),
+        ("{{json .Config.Volumes}}", "null"),
+        ("{{json .Config.Labels}}", "null"),
+        ("{{json .RepoDigests}}", "[]"),
+        ("{{len .Config.Env}}", "0"),
+        ("{{len .Config.Labels}}", "0"),
+        ("{{if .Config.Env}}set{{else}}unset{{end}}", "unset"),
+        ("{{range .Config.Env}}x{{else}}none{{end}}", "none"),
+        ("[{{join .Config.Env \",\"}}]", "[]"),
+        ("{{printf \"%v %s\" .Config.Env .Config.Labels}}", "[] map[]"),
+        ("{{index .Config.Labels \"a\"}}", "<no value>"),
+    ])
+    func inspectUnsetCollectionsPrintAsGo(template: String, expected: String) throws {
+        // The shape ImageInspection.document gives an image without tags, digests or config fields.
+        let image = OutputJSON.object([
+            ("RepoTags", .array([])), ("RepoDigests", .array([])),
+            ("Config", ImageInspection.containerConfig(ContainerConfig())),
+        ])
+        let rendered = try GoTemplate(template, strictFields: false, zeroValues: InspectOutput.dockerZeroValues)
+            .render(image)
+        #expect(rendered == expected)
+    }
+
+    @Test func inspectEmptyCollectionsKeepJSON() throws {
+        var config = ContainerConfig()
+        config.env = []
+        config.labels = [:]
+        let image = OutputJSON.object([("Config", ImageInspection.containerConfig(config))])
+        let template = try GoTemplate(
+            "{{.Config.Env}} {{.Config.Labels}} {{json .Config.Env}} {{json .Config.Labels}}", strictFields: false,
+            zeroValues: InspectOutput.dockerZeroValues)
+        #expect(try template.render(image) == "[] map[] [] {}")
     }
 
     @Test func listFormatHeaders() throws {

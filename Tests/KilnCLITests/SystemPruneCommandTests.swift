@@ -1,4 +1,5 @@
 import Foundation
+import KilnContainer
 import KilnStore
 import Testing
 
@@ -55,5 +56,47 @@ struct SystemPruneCommandTests {
         #expect(pruned.stdout.contains("Deleted build cache objects:"), "\(pruned.stdout)")
         #expect(try Store.open(root: workspace.root).cacheRecords().isEmpty)
         #expect(try workspace.tags().isEmpty)
+    }
+
+    /// Build cache records have no labels, so a label filter does not narrow the cache, as with
+    /// Docker. The records of an image that was removed go.
+    @Test func labelFilterLeavesCacheUnfiltered() async throws {
+        let workspace = BuildWorkspace()
+        let records = try await Self.build(workspace, label: UUID().uuidString)
+        try #require(!records.isEmpty)
+        let removed = await workspace.run(["rmi", "prune:1"])
+        try #require(removed.status == 0, "\(removed.stderr)")
+        try #require(try Set(Store.open(root: workspace.root).cacheRecords().map(\.key)) == records)
+
+        let pruned = await workspace.run(["system", "prune", "-f", "--filter", "label=no-such-label"])
+        #expect(pruned.status == 0, "\(pruned.stderr)")
+        #expect(pruned.stdout.contains("Deleted build cache objects:"), "\(pruned.stdout)")
+        #expect(try Store.open(root: workspace.root).cacheRecords().isEmpty)
+
+        let help = await workspace.run(["system", "prune", "--help"])
+        #expect(help.stdout.contains("label filters do not narrow it"), "\(help.stdout)")
+    }
+
+    @Test func labelFilterSelectsVolumes() async throws {
+        let workspace = BuildWorkspace()
+        let anonymous = "--label=\(Volume.anonymousLabel)="
+        for (name, labels) in [("kept", ["--label=keep=1"]), ("removed", [])] {
+            let created = await workspace.run(["volume", "create", anonymous] + labels + [name])
+            try #require(created.status == 0, "\(created.stderr)")
+        }
+
+        let pruned = await workspace.run(["system", "prune", "-f", "--volumes", "--filter", "label!=keep"])
+        #expect(pruned.status == 0, "\(pruned.stderr)")
+        #expect(pruned.stdout.contains("Deleted Volumes:\nremoved\n"), "\(pruned.stdout)")
+        let listed = await workspace.run(["volume", "ls", "-q"])
+        #expect(listed.stdout == "kept\n", "\(listed.stdout)")
+    }
+
+    /// Docker's volume prune has no `until` filter, so `system prune --volumes` rejects it.
+    @Test func untilWithVolumesIsUsageError() async throws {
+        let workspace = BuildWorkspace()
+        let pruned = await workspace.run(["system", "prune", "-f", "--volumes", "--filter", "until=24h"])
+        #expect(pruned.status == 125)
+        #expect(pruned.stderr.contains("the \"until\" filter is not supported with \"--volumes\""), "\(pruned.stderr)")
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import KilnContainer
+import Synchronization
 import Testing
 
 struct LogTests {
@@ -45,5 +46,44 @@ struct LogTests {
         #expect(logs.last == "line 399\n")
         #expect(logs.first != "line 0\n")
         #expect(logs == logs.sorted { Int($0.dropFirst(5).dropLast())! < Int($1.dropFirst(5).dropLast())! })
+    }
+
+    /// `follow` emits lines written after it started, across a rotation, and returns once
+    /// `isDone` is true and the file has no more data.
+    @Test func followSeesWritesAndRotation() async throws {
+        let path = try temporaryPath()
+        defer { try? FileManager.default.removeItem(atPath: (path as NSString).deletingLastPathComponent) }
+        let writer = try LogWriter(path: path, maximumSize: 4096, maximumFiles: 3)
+        writer.write(Array("before\n".utf8), stream: "stdout")
+        writer.flush()
+        let reader = LogReader(path: path, maximumFiles: 3)
+        let start = reader.currentSize()
+
+        let (lines, linesContinuation) = AsyncStream.makeStream(of: String.self)
+        let done = Mutex(false)
+        let following = Task {
+            await reader.follow(from: start, selection: .init(), isDone: { done.withLock { $0 } }) { entry in
+                linesContinuation.yield(entry.log)
+            }
+            linesContinuation.finish()
+        }
+        var received = lines.makeAsyncIterator()
+
+        writer.write(Array("first\n".utf8), stream: "stdout")
+        writer.flush()
+        #expect(await received.next() == "first\n")
+
+        // Each JSON entry is longer than 41 bytes, so 100 lines rotate the 4 KiB file at least once.
+        for index in 0..<100 {
+            writer.write(Array("line \(index)\n".utf8), stream: "stdout")
+        }
+        writer.flush()
+        var seen: [String] = []
+        while seen.count < 100, let line = await received.next() { seen.append(line) }
+        #expect(seen == (0..<100).map { "line \($0)\n" })
+
+        done.withLock { $0 = true }
+        await following.value
+        #expect(await received.next() == nil)
     }
 }

@@ -1,6 +1,7 @@
 import CArchive
 import Foundation
 import Glibc
+import KilnDiagnostics
 import KilnSnapshot
 import KilnSystem
 
@@ -38,6 +39,8 @@ struct ArchiveExtractor {
     }
 
     /// Unpacks the archive read from `file` into `destination`, a directory opened as a root.
+    /// An error names the archive (`name`) and the entry that failed, or the entry after which
+    /// the archive could not be read.
     func extract(_ file: FileDescriptor, into destination: RootDirectory, name: String) throws {
         guard let archive = archive_read_new() else { throw failure(name, "libarchive: out of memory") }
         defer { archive_read_free(archive) }
@@ -50,76 +53,104 @@ struct ArchiveExtractor {
         var directories: [(FilePath, timespec)] = []
         var count = 0
         var buffer = [UInt8](repeating: 0, count: 256 * 1024)
+        var previous: String?
         while true {
             var handle: OpaquePointer?
             try cancellation?.check()
             let status = archive_read_next_header(archive, &handle)
             if status == ARCHIVE_EOF { break }
             guard status == ARCHIVE_OK || status == ARCHIVE_WARN, let handle else {
-                throw failure(name, Self.message(archive))
+                let position = previous.map { "after entry \($0)" } ?? "at the first entry"
+                throw failure(name, "\(position): \(Self.message(archive))")
             }
             count += 1
             guard count <= Self.maximumEntries else {
                 throw failure(name, "more than \(Self.maximumEntries) entries")
             }
             let path = Self.path(archive_entry_pathname_utf8(handle) ?? archive_entry_pathname(handle))
-            guard !path.components.filter({ !$0.isDotDot }).isEmpty else { continue }
-            let entry = try destination.entry(path, createParents: 0o755)
-            let archived = archive_entry_perm(handle) & 0o7777
-            let mode =
-                permissions?.applied(to: archived, isDirectory: archive_entry_filetype(handle) == S_IFDIR) ?? archived
-            let mtime = timespec(tv_sec: archive_entry_mtime(handle), tv_nsec: Int(archive_entry_mtime_nsec(handle)))
-            let uid = owner?.uid ?? uid_t(clamping: archive_entry_uid(handle))
-            let gid = owner?.gid ?? gid_t(clamping: archive_entry_gid(handle))
-            let existing = try entry.status()
-
-            if let hardLink = archive_entry_hardlink_utf8(handle) ?? archive_entry_hardlink(handle) {
-                if existing != nil { try entry.removeAll() }
-                let target = try destination.entry(Self.path(hardLink))
-                try entry.makeHardLink(to: target)
-                continue
-            }
-            switch archive_entry_filetype(handle) {
-            case S_IFDIR:
-                if let existing, existing.kind != .directory { try entry.removeAll() }
-                if existing?.kind != .directory { try entry.makeDirectory(permissions: 0o700) }
-                try entry.setOwner(user: uid, group: gid)
-                try entry.setPermissions(mode)
-                directories.append((path, mtime))
-            case S_IFLNK:
-                if existing != nil { try entry.removeAll() }
-                try entry.makeSymbolicLink(to: Self.path(archive_entry_symlink_utf8(handle) ?? archive_entry_symlink(handle)))
-                try entry.setOwner(user: uid, group: gid)
-                try entry.setTimes(access: nil, modification: mtime)
-            case S_IFREG:
-                if existing != nil { try entry.removeAll() }
-                let output = try entry.createFile(permissions: 0o600)
-                while true {
-                    let read = buffer.withUnsafeMutableBytes { archive_read_data(archive, $0.baseAddress, $0.count) }
-                    guard read >= 0 else { throw failure(name, Self.message(archive)) }
-                    if read == 0 { break }
-                    try buffer.withUnsafeBytes { try output.write(UnsafeRawBufferPointer(rebasing: $0[0..<read])) }
+            let entryName = escapedForDisplay(path.string ?? String(decoding: path.bytes, as: UTF8.self))
+            previous = entryName
+            do {
+                if let directory = try extractEntry(handle, path: path, from: archive, into: destination, buffer: &buffer) {
+                    directories.append(directory)
                 }
-                try output.setOwner(user: uid, group: gid)
-                try output.setPermissions(mode)
-                try output.setTimes(access: nil, modification: mtime)
-                try output.close()
-            case S_IFCHR, S_IFBLK, S_IFIFO:
-                if existing != nil { try entry.removeAll() }
-                let type = archive_entry_filetype(handle)
-                try entry.makeNode(
-                    kind: type == S_IFCHR ? .characterDevice : type == S_IFBLK ? .blockDevice : .fifo, permissions: mode,
-                    major: UInt32(truncatingIfNeeded: archive_entry_rdevmajor(handle)),
-                    minor: UInt32(truncatingIfNeeded: archive_entry_rdevminor(handle)))
-                try entry.setOwner(user: uid, group: gid)
-            default:
-                continue
+            } catch let error as CancellationError {
+                throw error
+            } catch let error as KilnError {
+                throw failure(name, "entry \(entryName): \(error.diagnostic.message)")
             }
         }
         // Directory times last, after their children were written.
         for (path, mtime) in directories.reversed() {
             try destination.entry(path).setTimes(access: nil, modification: mtime)
         }
+    }
+
+    /// Writes one entry and returns a directory's path and time, which are set after its
+    /// children. `buffer` carries file data.
+    private func extractEntry(
+        _ handle: OpaquePointer, path: FilePath, from archive: OpaquePointer, into destination: RootDirectory,
+        buffer: inout [UInt8]
+    ) throws -> (FilePath, timespec)? {
+        guard !path.components.filter({ !$0.isDotDot }).isEmpty else { return nil }
+        let entry = try destination.entry(path, createParents: 0o755)
+        let archived = archive_entry_perm(handle) & 0o7777
+        let mode = permissions?.applied(to: archived, isDirectory: archive_entry_filetype(handle) == S_IFDIR) ?? archived
+        let mtime = timespec(tv_sec: archive_entry_mtime(handle), tv_nsec: Int(archive_entry_mtime_nsec(handle)))
+        let uid = owner?.uid ?? uid_t(clamping: archive_entry_uid(handle))
+        let gid = owner?.gid ?? gid_t(clamping: archive_entry_gid(handle))
+        let existing = try entry.status()
+
+        if let hardLink = archive_entry_hardlink_utf8(handle) ?? archive_entry_hardlink(handle) {
+            if existing != nil { try entry.removeAll() }
+            // The target resolves inside the destination, so a link to a file outside it finds
+            // nothing there, or the file of that name that the archive wrote.
+            let targetPath = Self.path(hardLink)
+            do {
+                try entry.makeHardLink(to: try destination.entry(targetPath))
+            } catch let error as KilnError {
+                let targetName = escapedForDisplay(targetPath.string ?? String(decoding: targetPath.bytes, as: UTF8.self))
+                throw GeneralError("hard link to \(targetName): \(error.diagnostic.message)")
+            }
+            return nil
+        }
+        switch archive_entry_filetype(handle) {
+        case S_IFDIR:
+            if let existing, existing.kind != .directory { try entry.removeAll() }
+            if existing?.kind != .directory { try entry.makeDirectory(permissions: 0o700) }
+            try entry.setOwner(user: uid, group: gid)
+            try entry.setPermissions(mode)
+            return (path, mtime)
+        case S_IFLNK:
+            if existing != nil { try entry.removeAll() }
+            try entry.makeSymbolicLink(to: Self.path(archive_entry_symlink_utf8(handle) ?? archive_entry_symlink(handle)))
+            try entry.setOwner(user: uid, group: gid)
+            try entry.setTimes(access: nil, modification: mtime)
+        case S_IFREG:
+            if existing != nil { try entry.removeAll() }
+            let output = try entry.createFile(permissions: 0o600)
+            while true {
+                let read = buffer.withUnsafeMutableBytes { archive_read_data(archive, $0.baseAddress, $0.count) }
+                guard read >= 0 else { throw GeneralError(Self.message(archive)) }
+                if read == 0 { break }
+                try buffer.withUnsafeBytes { try output.write(UnsafeRawBufferPointer(rebasing: $0[0..<read])) }
+            }
+            try output.setOwner(user: uid, group: gid)
+            try output.setPermissions(mode)
+            try output.setTimes(access: nil, modification: mtime)
+            try output.close()
+        case S_IFCHR, S_IFBLK, S_IFIFO:
+            if existing != nil { try entry.removeAll() }
+            let type = archive_entry_filetype(handle)
+            try entry.makeNode(
+                kind: type == S_IFCHR ? .characterDevice : type == S_IFBLK ? .blockDevice : .fifo, permissions: mode,
+                major: UInt32(truncatingIfNeeded: archive_entry_rdevmajor(handle)),
+                minor: UInt32(truncatingIfNeeded: archive_entry_rdevminor(handle)))
+            try entry.setOwner(user: uid, group: gid)
+        default:
+            break
+        }
+        return nil
     }
 
     private static func path(_ pointer: UnsafePointer<CChar>?) -> FilePath {

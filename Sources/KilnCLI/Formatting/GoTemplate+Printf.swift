@@ -96,6 +96,10 @@ extension GoTemplate {
         case (_, .object(let members)) where "vsdq".contains(directive.verb):
             let sorted = members.sorted { $0.0.utf8.lexicographicallyPrecedes($1.0.utf8) }
             return "map[" + sorted.map { "\($0.0):\(formatted($0.1, directive))" }.joined(separator: " ") + "]"
+        case (_, .nullList) where "vsdq".contains(directive.verb):
+            return "[]"
+        case (_, .nullMap) where "vsdq".contains(directive.verb):
+            return "map[]"
         case ("v", .null):
             return "<nil>"
         case ("v", .string(let text)), ("s", .string(let text)):
@@ -136,8 +140,8 @@ extension GoTemplate {
         case .bool: return "bool"
         case .integer: return "int"
         case .string: return "string"
-        case .array: return "[]interface {}"
-        case .object: return "map[string]interface {}"
+        case .array, .nullList: return "[]interface {}"
+        case .object, .nullMap: return "map[string]interface {}"
         }
     }
 

@@ -49,20 +49,21 @@ struct GoTemplate {
     let nodes: [Node]
     /// Whether a field the data does not have is an error (row contexts) or `<no value>` (maps).
     let strictFields: Bool
-    /// Fields that are strings in the Go structs behind Docker's output. A missing or null one
-    /// is the empty string, as Go's zero value, instead of `<no value>`.
-    let stringFields: Set<String>
+    /// Go's zero values of fields of the structs behind Docker's output, by field name: `""` for
+    /// a string, `.nullList` for a slice, `.nullMap` for a map. A missing or null field with an
+    /// entry here has that value instead of printing `<no value>`.
+    let zeroValues: [String: OutputJSON]
 
     static let functions: Set<String> = [
         "json", "upper", "lower", "title", "join", "split", "truncate", "pad", "println", "print", "printf", "len",
         "index", "eq", "ne", "lt", "le", "gt", "ge", "not", "and", "or",
     ]
 
-    init(_ source: String, strictFields: Bool = true, stringFields: Set<String> = []) throws {
+    init(_ source: String, strictFields: Bool = true, zeroValues: [String: OutputJSON] = [:]) throws {
         var parser = Parser(source: Array(source.unicodeScalars))
         nodes = try parser.parseNodes(stopAt: [])
         self.strictFields = strictFields
-        self.stringFields = stringFields
+        self.zeroValues = zeroValues
     }
 
     func render(_ data: OutputJSON) throws -> String {
@@ -157,7 +158,7 @@ struct GoTemplate {
     /// Lists `{{range}}`'s elements with their keys: the index in a list, the key in a map.
     static func entries(of value: OutputJSON) throws -> [(key: OutputJSON, element: OutputJSON)] {
         switch value {
-        case .null: return []
+        case .null, .nullList, .nullMap: return []
         case .array(let elements):
             return elements.enumerated().map { (.integer(Int64($0.offset)), $0.element) }
         case .object(let members):
@@ -207,7 +208,7 @@ struct GoTemplate {
                 throw GeneralError("template: can't evaluate field \(name) in a value that is not an object")
             }
             let next = value[name]
-            if next == nil || next == .null, stringFields.contains(name) { return .string("") }
+            if next == nil || next == .null, let zero = zeroValues[name] { return zero }
             guard let next else {
                 if strictFields { throw GeneralError("template: can't evaluate field \(name)") }
                 return .null
@@ -243,6 +244,7 @@ struct GoTemplate {
                 }.joined(separator: " "))
         case "join":
             try count(2)
+            if case .nullList = values[0] { return .string("") }
             guard case .array(let elements) = values[0] else { return .string(string(0)) }
             return .string(elements.map(Self.display).joined(separator: string(1)))
         case "split":
@@ -265,6 +267,7 @@ struct GoTemplate {
             switch values[0] {
             case .array(let elements): return .integer(Int64(elements.count))
             case .object(let members): return .integer(Int64(members.count))
+            case .nullList, .nullMap: return .integer(0)
             default: return .integer(Int64(string(0).count))
             }
         case "index":
@@ -277,7 +280,7 @@ struct GoTemplate {
                 switch (current, key) {
                 case (.object(let members), _):
                     current = members.first { $0.0 == Self.display(key) }?.1 ?? .null
-                case (.null, _):
+                case (.null, _), (.nullMap, _):
                     // A map that is not there, such as an image without labels, has no keys.
                     current = .null
                 case (.array(let elements), .integer(let position)):
@@ -339,6 +342,8 @@ struct GoTemplate {
     static func display(_ value: OutputJSON) -> String {
         switch value {
         case .null: return "<no value>"
+        case .nullList: return "[]"
+        case .nullMap: return "map[]"
         case .bool(let flag): return flag ? "true" : "false"
         case .integer(let number): return String(number)
         case .string(let text): return text
@@ -369,7 +374,7 @@ struct GoTemplate {
 
     static func isTruthy(_ value: OutputJSON) -> Bool {
         switch value {
-        case .null: return false
+        case .null, .nullList, .nullMap: return false
         case .bool(let flag): return flag
         case .integer(let number): return number != 0
         case .string(let text): return !text.isEmpty

@@ -12,6 +12,12 @@ indirect enum OutputJSON: Sendable, Equatable {
     case array([OutputJSON])
     /// Members in output order.
     case object([(String, OutputJSON)])
+    /// A Go nil slice, which only templates produce: JSON `null`, but `[]` when a template
+    /// prints it, as Go's `%v` does.
+    case nullList
+    /// A Go nil map, which only templates produce: JSON `null`, but `map[]` when a template
+    /// prints it.
+    case nullMap
 
     static func == (lhs: OutputJSON, rhs: OutputJSON) -> Bool {
         lhs.compact() == rhs.compact()
@@ -52,7 +58,7 @@ indirect enum OutputJSON: Sendable, Equatable {
             output += "\n" + String(repeating: indent, count: level)
         }
         switch self {
-        case .null: output += "null"
+        case .null, .nullList, .nullMap: output += "null"
         case .bool(let flag): output += flag ? "true" : "false"
         case .integer(let number): output += String(number)
         case .string(let text): Self.writeString(text, into: &output)

@@ -27,6 +27,10 @@ extension ContainerManager {
         guard container.status == .running else { throw ContainerError(.notRunning(container.id)) }
         guard !options.arguments.isEmpty else { throw ContainerError(.noCommand) }
         let env = SpecificationBuilder.mergeEnvironment([], options.env, environment: environment)
+        // The TERM=xterm that `run -t` adds belongs to the container's own process. As in Docker,
+        // an exec gets TERM only from the container's Config.Env, from `-e`, or from its own `-t`.
+        let configuresTerm = container.specification.env.contains { $0 == "TERM" || $0.hasPrefix("TERM=") }
+        let unset: Set<String> = configuresTerm ? [] : ["TERM"]
         var user: ProcessUser?
         if let name = options.user {
             user = try UserDatabase.load(rootfs: filesystem(container.id).merged).resolve(name)
@@ -44,7 +48,7 @@ extension ContainerManager {
             else { throw ContainerError(.notRunning(container.id)) }
             process.args = options.arguments
             process.terminal = false
-            process.env = Self.replacing(process.env, with: env)
+            process.env = Self.replacing(ContainerRunner.removing(unset, from: process.env), with: env)
             if let cwd = options.workingDir { process.cwd = try ContainerPath.normalize(cwd, field: "working directory") }
             if let user {
                 process.user = try Self.specUser(user)
@@ -84,8 +88,8 @@ extension ContainerManager {
             runtimeIO = .inherit(stdin: stdin && options.interactive)
         }
         let exit = try await runner.exec(
-            id: container.id, bundle: bundle, args: options.arguments, env: env, cwd: options.workingDir, user: user,
-            terminal: options.tty && !options.detach, io: runtimeIO)
+            id: container.id, bundle: bundle, args: options.arguments, env: env, unset: unset, cwd: options.workingDir,
+            user: user, terminal: options.tty && !options.detach, io: runtimeIO)
         return exit.exitCode
     }
 

@@ -149,6 +149,28 @@ struct BuildErrorTests {
         #expect(throws: StoreError.self) { try store.image(named: name) }
     }
 
+    /// A truncated archive in ADD: the error names the Dockerfile line, the archive and the entry
+    /// whose data ends early.
+    @Test func addTruncatedArchiveNamesEntry() async throws {
+        let context = try TemporaryDirectory("kiln-build-error")
+        defer { context.remove() }
+        try context.write("context/Dockerfile", "FROM kiln-test/busybox:1\nADD data.tar /x/\n")
+        try context.write("files/big.bin", String(repeating: "a", count: 20_000))
+        let whole = context.appending("whole.tar")
+        try await Command.run("/bin/tar", ["-C", context.appending("files"), "-cf", whole, "big.bin"])
+        let bytes = try Data(contentsOf: URL(fileURLWithPath: whole))
+        try bytes.prefix(512 + 5_000).write(to: URL(fileURLWithPath: context.appending("context/data.tar")))
+
+        let name = BuildHarness.uniqueName("truncated")
+        let kiln = try BuildHarness.kiln(in: context.appending("context"))
+        let result = await kiln.run(["build", "--progress=plain", "-t", name, "."])
+        #expect(result.status == 1, "\(result.stderr)")
+        let expected = "Dockerfile:2: ADD data.tar /x/: cannot extract data.tar: entry \"big.bin\": "
+        #expect(result.stderr.contains(expected), "\(result.stderr)")
+        let store = try Store.open(root: try BuildHarness.storeRoot(), access: .readOnly)
+        #expect(throws: StoreError.self) { try store.image(named: name) }
+    }
+
     /// A base image of 500 layers leaves no room for a RUN. kiln names the base, not the Dockerfile.
     @Test func baseWithMaximumLayersRejectsRun() async throws {
         let scratch = try TemporaryDirectory("kiln-deep-base")

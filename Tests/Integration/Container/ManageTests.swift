@@ -70,6 +70,23 @@ struct ManageTests {
         }
     }
 
+    /// The TERM=xterm of `run -t` is the container process's own: an exec without `-t` gets none,
+    /// as in Docker, but one set with `run -e` stays.
+    @Test func execWithoutTerminalGetsNoTerm() async throws {
+        try await ContainerHarness.with { harness in
+            #expect(await harness.kiln("run", "-d", "-t", "--name", "tty", ContainerHarness.image, "sleep", "1000").status == 0)
+            #expect(await harness.kiln("exec", "tty", "sh", "-c", "echo \"[$TERM]\"").stdout == "[]\n")
+            #expect(await harness.kiln("exec", "-e", "TERM=vt100", "tty", "sh", "-c", "echo \"[$TERM]\"").stdout == "[vt100]\n")
+            #expect(await harness.kiln("exec", "-d", "tty", "sh", "-c", "echo \"[$TERM]\" > /tmp/term").status == 0)
+            let written = await harness.eventually { await harness.kiln("exec", "tty", "cat", "/tmp/term").stdout == "[]\n" }
+            #expect(written)
+
+            let configured = ["run", "-d", "-t", "-e", "TERM=vt220", "--name", "configured", ContainerHarness.image, "sleep", "1000"]
+            #expect(await harness.kiln.run(configured).status == 0)
+            #expect(await harness.kiln("exec", "configured", "sh", "-c", "echo \"[$TERM]\"").stdout == "[vt220]\n")
+        }
+    }
+
     /// `exec -t` through the kiln binary under `script`, which gives it a terminal.
     @Test func execWithTerminal() async throws {
         try await ContainerHarness.with { harness in
@@ -392,6 +409,20 @@ struct ManageTests {
             let pruned = await harness.kiln("container", "prune", "-f")
             #expect(pruned.stdout.hasPrefix("Deleted Containers:\n\(id)\n\nTotal reclaimed space: "))
             #expect(await harness.kiln("ps", "-a", "--format", "{{.Names}}").stdout == "live\n")
+        }
+    }
+
+    /// `system prune --filter` narrows the containers as `container prune --filter` does.
+    @Test func systemPruneFiltersContainersByLabel() async throws {
+        try await ContainerHarness.with { harness in
+            #expect(await harness.kiln("create", "--name", "kept", "-l", "keep=1", ContainerHarness.image).status == 0)
+            #expect(await harness.kiln("create", "--name", "removed", ContainerHarness.image).status == 0)
+            let id = try #require(try harness.container("removed")).id
+
+            let pruned = await harness.kiln("system", "prune", "-f", "--filter", "label!=keep")
+            #expect(pruned.status == 0, "\(pruned.stderr)")
+            #expect(pruned.stdout.hasPrefix("Deleted Containers:\n\(id)\n\n"), "\(pruned.stdout)")
+            #expect(await harness.kiln("ps", "-a", "--format", "{{.Names}}").stdout == "kept\n")
         }
     }
 

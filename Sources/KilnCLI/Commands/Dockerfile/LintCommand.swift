@@ -9,21 +9,28 @@ import KilnLua
 /// The rules are the `parse` hook of the shipped `lint-rules` plugin, plus the parse hooks of
 /// the plugins that `kiln build CONTEXT` would load: the context's `.kiln/config.lua` or
 /// `.kiln/plugins/`, the user's configuration, and `--plugin`. With `--no-plugins`, only the
-/// shipped rules run. Exits 1 when there is
-/// any finding and 0 when there is none, as hadolint and ShellCheck do, so a CI step fails on
-/// findings. A `# check=skip=ID` line in the Dockerfile silences a rule.
+/// shipped rules run. Exits 1 when there is any finding and 0 when there is none, so a CI step
+/// fails on findings, and 2 when it cannot lint, as ShellCheck separates the two (hadolint
+/// exits 1 for both). A `# check=skip=ID` line in the Dockerfile silences a rule.
 enum LintCommand {
     /// The plugin whose parse hook contains kiln's own rules.
     static let rulesPlugin = "lint-rules"
+
+    /// The exit status when the Dockerfile could not be linted: a missing context or Dockerfile,
+    /// a syntax error, or a plugin that fails to load. A wrong command line still exits 125.
+    static let notLinted: Int32 = 2
 
     static let spec = CommandSpec(
         name: "lint",
         summary: "Check a Dockerfile for common mistakes",
         usage: "[OPTIONS] [CONTEXT]",
         discussion: """
-            Prints each parser warning and lint finding as FILE:LINE: warning: REASON [ID], and exits
-            with status 1 when there is at least one (0 when there is none). Skip rules with a
-            `# check=skip=ID,ID` line at the top of the Dockerfile.
+            Prints each parser warning and lint finding as FILE:LINE: warning: REASON [ID]. Skip rules \
+            with a `# check=skip=ID,ID` line at the top of the Dockerfile.
+
+            Exit status: 0 when there is no finding, 1 when there is at least one, 2 when the \
+            Dockerfile could not be linted (the context or Dockerfile is missing, the Dockerfile has \
+            a syntax error, or a plugin fails to load), and 125 for an invalid command line.
 
             Rules, from the shipped lint-rules plugin: apt-lists, cd-workdir, add-copy, base-tag,
             shell-form-cmd. The plugins that `kiln build CONTEXT` loads (the context's .kiln/config.lua \
@@ -36,6 +43,21 @@ enum LintCommand {
         arity: .range(0...1),
         category: "Dockerfile Commands"
     ) { arguments, context in
+        do {
+            return try await lint(arguments, context: context)
+        } catch let error as KilnError {
+            // Usage errors (125) and interruptions (130) keep their own status.
+            guard error.exitStatus == ExitStatus.failure else { throw error }
+            context.stderr.line(error.diagnostic.rendered())
+            return notLinted
+        } catch {
+            context.stderr.line("error: \(error)")
+            return notLinted
+        }
+    }
+
+    /// Prints the findings and returns 1 when there is any, 0 otherwise.
+    static func lint(_ arguments: ParsedArguments, context: CommandContext) async throws -> Int32 {
         let contextDirectory = try Self.contextDirectory(arguments, context: context)
         let (bytes, name) = try DockerfileInput.read(
             arguments, context: context, directory: contextDirectory, displayDirectory: arguments.positionals.first)

@@ -43,6 +43,33 @@ enum InspectOutput {
         "OsVersion", "DockerVersion", "Parent",
     ]
 
+    /// Slice fields of Docker's image and container inspect structs. Go prints a nil slice as
+    /// `[]`, so `{{.Config.Env}}` on an image without ENV prints `[]`, and `{{json .Config.Env}}`
+    /// prints `null`. `Links` is a slice both in HostConfig and in a network endpoint.
+    static let dockerListFields: Set<String> = [
+        "RepoTags", "RepoDigests", "Layers", "Args", "ExecIDs", "Mounts", "Env", "Cmd", "Entrypoint", "OnBuild",
+        "Shell", "Test", "Binds", "Links", "Dns", "DnsOptions", "DnsSearch", "ExtraHosts", "GroupAdd", "CapAdd",
+        "CapDrop", "SecurityOpt", "VolumesFrom", "Ulimits", "Devices", "DeviceCgroupRules", "DeviceRequests",
+        "MaskedPaths", "ReadonlyPaths", "Aliases", "DNSNames", "Log",
+    ]
+
+    /// Map fields of Docker's image, container and volume inspect structs, printed as `map[]`
+    /// when nil. `Config` and `Status` are left out because they are also names of a struct and
+    /// of a string field.
+    static let dockerMapFields: Set<String> = [
+        "Labels", "Volumes", "ExposedPorts", "PortBindings", "Tmpfs", "Sysctls", "StorageOpt", "Annotations",
+        "Ports", "Networks", "DriverOpts", "Data", "Options",
+    ]
+
+    /// Go's zero value of each field above, for the template.
+    static let dockerZeroValues: [String: OutputJSON] = {
+        var values: [String: OutputJSON] = [:]
+        for name in dockerStringFields { values[name] = .string("") }
+        for name in dockerListFields { values[name] = .nullList }
+        for name in dockerMapFields { values[name] = .nullMap }
+        return values
+    }()
+
     static func write(_ documents: [OutputJSON], format: String?, context: CommandContext) throws {
         guard let format, !format.isEmpty else {
             context.stdout.line(OutputJSON.array(documents).indented())
@@ -50,7 +77,7 @@ enum InspectOutput {
         }
         let template = try GoTemplate(
             format == "json" ? "{{json .}}" : format.replacingLiteralEscapes(), strictFields: false,
-            stringFields: dockerStringFields)
+            zeroValues: dockerZeroValues)
         for document in documents {
             context.stdout.line(try template.render(document))
         }

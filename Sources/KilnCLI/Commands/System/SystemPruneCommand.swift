@@ -6,6 +6,11 @@ import KilnStore
 /// `kiln system prune`: stopped containers, with `--volumes` unused anonymous volumes, dangling
 /// (or with `-a` unused) images and the build cache that `kiln builder prune` (with `-a`,
 /// `builder prune -a`) removes, then the blobs nothing uses any more.
+///
+/// `--filter` applies to each part as Docker's `system prune` applies it: `label=` and `label!=`
+/// to containers, volumes and images, `until=` to containers, images and the build cache. Build
+/// cache records have no labels, and Docker's builder ignores label filters (docker/cli issue
+/// 2450), so the build cache is pruned as without them.
 enum SystemPruneCommand {
     static let all = BoolFlag("all", short: "a", help: "Remove all unused images not just dangling ones")
     static let filter = ListFlag(
@@ -14,11 +19,25 @@ enum SystemPruneCommand {
     static let volumes = BoolFlag("volumes", help: "Prune anonymous volumes")
 
     static let spec = CommandSpec(
-        name: "prune", summary: "Remove unused data", flags: [all.spec, filter.spec, force.spec, volumes.spec]
+        name: "prune", summary: "Remove unused data",
+        discussion: """
+            --filter label=KEY[=VALUE] and label!=KEY[=VALUE] select the containers, volumes and images \
+            to remove. --filter until=TIME selects containers, images and build cache records older \
+            than TIME, and cannot be combined with --volumes. The build cache has no labels: as with \
+            Docker, label filters do not narrow it, so it is pruned as without them.
+            """,
+        flags: [all.spec, filter.spec, force.spec, volumes.spec]
     ) { arguments, context in
         let removeAll = arguments[all]
-        let filters = try ImageFilters(
-            arguments[filter], command: arguments.commandName, allowed: ["until", "label", "label!"])
+        let command = arguments.commandName
+        let filters = try ImageFilters(arguments[filter], command: command, allowed: ["until", "label", "label!"])
+        let containerFilters = try ContainerFilters(arguments[filter], command: command, allowed: ContainerFilters.pruneKeys)
+        // Volumes have no creation filter in Docker's prune, so `system prune` rejects the pair.
+        if arguments[volumes], filters.until != nil {
+            throw UsageError(command: command, reason: .custom("the \"until\" filter is not supported with \"--volumes\""))
+        }
+        let volumeFilters =
+            arguments[volumes] ? try VolumeFilters(arguments[filter], command: command, allowed: ["label", "label!"]) : VolumeFilters()
         if !arguments[force] {
             var warning = "WARNING! This will remove:\n  - all stopped containers\n"
             if arguments[volumes] { warning += "  - all anonymous volumes not used by at least one container\n" }
@@ -34,15 +53,20 @@ enum SystemPruneCommand {
         // never one that a `kiln run` beside this command is starting.
         let manager = try ContainerSupport.manager(context, access: .freeingSpace)
         let store = manager.store
-        let (containers, containerBytes) = try await ContainerPruneCommand.removeStopped(manager, context: context)
+        let (containers, containerBytes) = try await ContainerPruneCommand.removeStopped(manager, context: context) {
+            containerFilters.matches($0, all: $1, store: store)
+        }
         // Volumes go after the containers, which may have been their last users.
         let removedVolumes =
             arguments[volumes]
-            ? try await StoreSupport.blocking { try VolumePruneCommand.prune(VolumeRepository(store: store), all: false) }
+            ? try await StoreSupport.blocking {
+                try VolumePruneCommand.prune(VolumeRepository(store: store), all: false, filters: volumeFilters)
+            }
             : []
         // The build cache goes as `kiln builder prune` (with `-a`, `builder prune -a`) removes
         // it. It goes after the images, so the records of removed images go too, and the records
-        // of images that stay are kept. Docker's `system prune` applies `until=` to the cache too.
+        // of images that stay are kept. Docker's `system prune` applies `until=` to the cache too,
+        // but not label filters, which its builder ignores.
         let cacheOptions = {
             var options = BuildCachePruner.Options()
             options.all = removeAll
