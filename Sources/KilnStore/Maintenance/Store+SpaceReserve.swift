@@ -34,9 +34,26 @@ extension Store {
     }
 
     /// Opens the database, working around a full disk as the type's documentation describes.
+    ///
+    /// The `-wal` and `-shm` files stay between commands, so opening needs no space even when
+    /// the first write will. So a command that would write checks the free space first: under
+    /// `minimumSpaceReserveBytes`, a command that frees space deletes the reserve, and another
+    /// one fails with `diskFull` before it changes anything.
     static func openDatabase(
         layout: StoreLayout, root: FileDescriptor, readOnly: Bool, access: Access, logger: Logger
     ) throws -> Database {
+        var fileSystem = statvfs()
+        if access != .readOnly, !readOnly, fstatvfs(root.rawValue, &fileSystem) == 0 {
+            let freeBytes = Int64(fileSystem.f_bavail) * Int64(fileSystem.f_frsize)
+            if freeBytes < minimumSpaceReserveBytes {
+                let cause = "\(freeBytes) bytes free, under 1 MiB"
+                if access == .readWrite { throw StoreError.diskFull(root: layout.root, cause: cause) }
+                guard unlinkat(root.rawValue, StoreLayout.spaceReserveName, 0) == 0 else {
+                    throw StoreError.diskFullWithoutReserve(root: layout.root, cause: cause)
+                }
+                logger.debug("the disk of \(layout.root) is nearly full; deleted \(layout.spaceReserve) to write the database")
+            }
+        }
         do {
             return try Database(path: layout.database, migrations: Schema.migrations, readOnly: readOnly)
         } catch let error as SQLiteError where error.fileSystemState == .full {
