@@ -218,4 +218,21 @@ import Testing
             #expect(throws: Never.self, "tag \(tag)") { _ = try index.resolveImage(tag) }
         }
     }
+
+    @Test func quietPushPrintsDestination() async throws {
+        let workspace = try await Self.workspace()
+        let directory = workspace.context + "/layout"
+        let layout = await workspace.run(["push", "-q", "layout/app:1", "oci:\(directory):v1"])
+        #expect(layout.status == 0, "\(layout.stderr)")
+        #expect(layout.stdout == "oci:\(directory):v1\n")
+
+        let archive = await workspace.run(["push", "-q", "layout/app:1", "oci-archive:app.tar:v2"])
+        #expect(archive.status == 0, "\(archive.stderr)")
+        #expect(archive.stdout == "oci-archive:app.tar:v2\n")
+
+        // Without REF, the archive's ref name is the source's tag.
+        let plain = await workspace.run(["push", "-q", "layout/app:1", "oci-archive:plain.tar"])
+        #expect(plain.status == 0, "\(plain.stderr)")
+        #expect(plain.stdout == "oci-archive:plain.tar:1\n")
+    }
 }

@@ -87,6 +87,10 @@ enum PushCommand {
                 throw GeneralError("push cancelled", exitStatus: ExitStatus.interrupted)
             }
             printedName = tag
+            if mode == .quiet {
+                // Docker's `push -q` prints the reference it pushed; a layout's is `oci:DIR:TAG`.
+                printedName = "oci:\(directory):\(tag)"
+            }
         } else if let archive = ArchiveDestination(parsing: destinationText) {
             let path = try archive.checkedPath(context)
             let (image, selector) = try store.resolveImage(sourceName)
@@ -99,6 +103,11 @@ enum PushCommand {
             }
             pushed = image.manifest
             printedName = archive.reference ?? sourceReference?.tag ?? Reference.defaultTag
+            if mode == .quiet, archive.format == .oci {
+                // An OCI archive names the image by a bare tag, so `-q` prints the whole
+                // destination, as for `oci:DIR:TAG`. A docker-archive's REF is a full name already.
+                printedName = "oci-archive:\(archive.file):\(printedName)"
+            }
         } else {
             let name = destinationText.hasPrefix("docker://") ? String(destinationText.dropFirst(9)) : destinationText
             let reference = try RegistryOptions.reference(name, command: command).withDefaultTag()
