@@ -269,7 +269,7 @@ import Testing
             Issue.record("the push succeeded")
             return
         }
-        #expect(error.diagnostic.message.contains("received unexpected HTTP status: 200 OK (a registry answers 201 Created)"))
+        #expect(error.diagnostic.message.contains("received unexpected HTTP status: 200 OK (a registry returns 201 Created)"))
     }
 
     @Test func manifestPut200WithDigestSucceeds() async throws {

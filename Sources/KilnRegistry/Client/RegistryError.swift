@@ -185,9 +185,9 @@ public indirect enum RegistryError: KilnError, Equatable {
         case .unexpectedStatus(let registry, let method, let url, let status, let expected):
             return .error(
                 "\(registry): \(method) \(url) received unexpected HTTP status: \(status) \(RegistryResponseFailure.reason(status)) "
-                    + "(a registry answers \(expected))",
-                hint: "check that \(registry) is a registry: a web server or proxy that answers every request with "
-                    + "\(status) is not one")
+                    + "(a registry returns \(expected))",
+                hint: "check that \(registry) is a registry: a web server or proxy that returns \(status) "
+                    + "for every request is not one")
         case .timedOut(let host, let seconds, let during):
             return .error(
                 "registry \(host) did not respond for \(formatSeconds(seconds)) while \(during)",
