@@ -129,7 +129,8 @@ public final class OCILayoutDirectory: ImageSource, ImageDestination {
             if mkdir(directory, 0o755) == 0 {
                 created.append(directory)
             } else if errno != EEXIST {
-                throw RegistryError.layoutNotCreatable(path: directory, reason: String(cString: strerror(errno)))
+                // `init` reports it for the layout's path, with the reason from `describe`.
+                throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO)
             }
         }
     }
