@@ -60,7 +60,7 @@ let package = Package(
         .target(name: "KilnStore", dependencies: ["KilnImage", "KilnLayer", "KilnSystem", "CSQLite"]),
         .target(name: "KilnSnapshot", dependencies: ["KilnLayer", "KilnStore"]),
         .target(name: "KilnRuntime", dependencies: ["KilnImage", "KilnSnapshot", "KilnSystem"]),
-        .target(name: "KilnRegistry", dependencies: ["KilnImage", "KilnStore", "CTLS"]),
+        .target(name: "KilnRegistry", dependencies: ["KilnImage", "KilnStore", "CTLS", "CSystem"]),
         .target(
             name: "KilnBuild",
             dependencies: [

@@ -130,8 +130,16 @@ static inline void *kiln_allocate(void *ud, void *ptr, size_t osize, size_t nsiz
     return block;
 }
 
-// The count hook: charges the instruction budget and checks the wall clock. Once a limit is
-// exceeded it re-arms itself to run on every instruction and raises each time.
+static inline void kiln_push_where(lua_State *L);
+
+// The call depth at which the count hook raises "stack overflow". Lua 5.4 raises it itself near
+// 200000 frames (LUAI_MAXSTACK is 1000000 slots), but small frames can use up the memory cap
+// first, and an endless recursion would then be reported as a memory hog.
+enum { KILN_MAX_CALL_DEPTH = 150000 };
+
+// The count hook: charges the instruction budget, checks the wall clock and, once a quarter of
+// the memory cap is in use, the call depth. Once a limit is exceeded it re-arms itself to run
+// on every instruction and raises each time. Too deep a recursion is an ordinary error.
 static inline void kiln_count_hook(lua_State *L, lua_Debug *ar) {
     kiln_vm_state *state = kiln_state_of(L);
     if (state->stop == KILN_STOP_NONE) {
@@ -145,6 +153,15 @@ static inline void kiln_count_hook(lua_State *L, lua_Debug *ar) {
                 state->sample_line = ar->currentline;
                 memcpy(state->sample_source, ar->short_src, LUA_IDSIZE);
                 state->sample_source[LUA_IDSIZE - 1] = '\0';
+            }
+            // lua_getstack walks the frames, so deep stacks are looked for only when memory is
+            // short; a deep recursion uses memory in proportion to its depth.
+            lua_Debug probe;
+            if (state->memory_used > state->memory_limit / 4 && lua_getstack(L, KILN_MAX_CALL_DEPTH, &probe)) {
+                kiln_push_where(L);
+                lua_pushliteral(L, "stack overflow");
+                lua_concat(L, 2);
+                lua_error(L);
             }
             return;
         }

@@ -349,6 +349,38 @@ import Testing
                 """)
     }
 
+    /// A pull by digest prints the whole reference in its header, as `docker pull` does, and
+    /// "Downloaded newer image" the first time the digest names the image.
+    @Test(.enabled(if: available, "needs docker-registry and skopeo"))
+    func pullByDigestPrintsReference() async throws {
+        let scratch = try TemporaryDirectory("kiln-pull-by-digest")
+        defer { scratch.remove() }
+        let registry = try TestRegistry()
+        defer { registry.stop() }
+        let (layoutPath, _) = try await makeLayout(scratch)
+        let other = "\(registry.host)/kiln/other:1.0"
+        let tagged = "\(registry.host)/kiln/digest:1.0"
+        for target in [other, tagged] {
+            try await Command.run("skopeo", ["copy", "--dest-tls-verify=false", "oci:\(layoutPath):1.0", "docker://\(target)"])
+        }
+        let digest = try await skopeoDigest(tagged)
+        let byDigest = "\(registry.host)/kiln/digest@\(digest)"
+        var kiln = KilnInvocation(root: scratch.appending("root"))
+        kiln.environment["HOME"] = scratch.path
+        // The image is in the store, named only in another repository.
+        let first = await kiln("pull", "-q", other)
+        #expect(first.status == 0, "\(first.stderr)")
+
+        let pulled = await kiln("pull", "--progress=plain", byDigest)
+        #expect(pulled.status == 0, "\(pulled.stderr)")
+        #expect(pulled.stdout.hasPrefix("\(byDigest): Pulling from kiln/digest\n"), "\(pulled.stdout)")
+        #expect(pulled.stdout.contains("Status: Downloaded newer image for \(byDigest)\n"), "\(pulled.stdout)")
+
+        let again = await kiln("pull", "--progress=plain", byDigest)
+        #expect(again.status == 0, "\(again.stderr)")
+        #expect(again.stdout.contains("Status: Image is up to date for \(byDigest)\n"), "\(again.stdout)")
+    }
+
     /// A pull of a new name whose blobs are all in the store prints Docker's
     /// `LAYER: Already exists` line for each layer.
     @Test(.enabled(if: available, "needs docker-registry and skopeo"))

@@ -207,6 +207,24 @@ import Testing
         #expect(stopped.stderr.contains("error: Dockerfile:2: CMD is not allowed here (plugin strict)"))
         #expect(try workspace.tags() == ["linted:1"])
     }
+
+    @Test func checkSkipSilencesPluginRules() async throws {
+        let workspace = BuildWorkspace()
+        workspace.write(
+            ".kiln/plugins/strict.lua",
+            """
+            return kiln.plugin { name = "strict", version = "1.0.0", api = 1, on = { parse = function(d)
+              d:report { line = 3, message = "CMD is not allowed here", severity = "error", code = "no-cmd" }
+              d:report { line = 3, message = "CMD looks odd", code = "odd-cmd" }
+            end } }
+            """)
+        workspace.write("Dockerfile", "# check=skip=no-cmd,odd-cmd\nFROM scratch\nCMD [\"true\"]\n")
+        let built = await workspace.build(["-t", "skipped:1"])
+        #expect(built.status == 0, "\(built.stderr)")
+        #expect(!built.stderr.contains("CMD is not allowed here"))
+        #expect(!built.stderr.contains("CMD looks odd"))
+        #expect(try workspace.tags() == ["skipped:1"])
+    }
 }
 
 /// `git-tag` and `oci-labels` read git facts that kiln gathers by running git in the context.

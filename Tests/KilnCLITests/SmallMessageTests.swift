@@ -82,4 +82,16 @@ import Testing
         #expect(result.stderr.contains("it has 300 bytes, and a name has at most 255"), "\(result.stderr)")
         #expect(!result.stderr.contains(name), "\(result.stderr)")
     }
+
+    @Test(arguments: ["lint", "parse"])
+    func luaScriptIsNotReadAsDockerfile(_ command: String) async throws {
+        let workspace = BuildWorkspace()
+        workspace.write("Build.LUA", "local base = kiln.from(\"scratch\")\n")
+        let result = await workspace.run([command, "-f", "Build.LUA"])
+        #expect(result.status != 0)
+        #expect(
+            result.stderr.contains("Build.LUA is a Lua build script, and kiln \(command) reads Dockerfiles only"),
+            "\(result.stderr)")
+        #expect(!result.stderr.contains("unknown instruction"), "\(result.stderr)")
+    }
 }

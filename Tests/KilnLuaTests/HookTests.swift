@@ -303,7 +303,7 @@ import Testing
         ("../../etc/shadow", "kiln.context.read: invalid path \"../../etc/shadow\": '..' would leave the folder"),
         ("/etc/shadow", "kiln.context.read: invalid path \"/etc/shadow\": it must be relative"),
         ("a\\0b", "kiln.context.read: invalid path \"a\u{0}b\": it contains a NUL byte"),
-        ("link", "kiln.context.read: \"link\" not found in the build context"),
+        ("link", "kiln.context.read: \"link\" is a symbolic link that leads outside the build context"),
         ("missing", "kiln.context.read: \"missing\" not found in the build context"),
     ])
     func contextReadStaysInContext(path: String, message: String) throws {

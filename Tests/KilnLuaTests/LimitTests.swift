@@ -114,6 +114,14 @@ import Testing
         #expect(error?.description == "deep.lua:1: plugin test: stack overflow")
     }
 
+    @Test func deepRecursionOfSmallFramesFails() {
+        // Frames without arguments are small enough that the memory cap came before Lua's own
+        // stack limit.
+        let error = luaError { _ = try runChunk("local function f() return f() + 1 end\nf()", name: "deep.lua") }
+        #expect(error?.kind == .runtime)
+        #expect(error?.description == "deep.lua:1: plugin test: stack overflow")
+    }
+
     @Test func stoppedPluginIsDiscardedAndOthersRun() throws {
         let folder = TemporaryFolder()
         let hog = try loadPlugin(pluginSource(name: "hog", """

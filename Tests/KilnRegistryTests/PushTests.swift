@@ -201,4 +201,135 @@ import Testing
         #expect(error.diagnostic.message.contains("(manifest \(image.manifestDigest) for kiln/dst:1.0)"))
         #expect(error.diagnostic.message.hasSuffix("failed with 413: Payload Too Large"))
     }
+
+    // MARK: Servers that are not registries
+
+    /// The answer of a web server that is no registry: 200 and a small HTML page to anything.
+    private static let htmlPage = MockResponse.status(
+        200, [("Content-Type", "text/html")], body: Array("<html>hello</html>".utf8))
+
+    @Test func htmlServerFailsPush() async throws {
+        let registry = try MockRegistry()
+        defer { registry.stop() }
+        registry.setHook { _ in Self.htmlPage }
+        let image = TestImage(layerSizes: [1000])
+        let result = try await push(image, to: registry)
+        guard case .failure(let error) = result else {
+            Issue.record("the push succeeded")
+            return
+        }
+        #expect(error.diagnostic.message.contains("received unexpected HTTP status: 200 OK"))
+        #expect(error.diagnostic.hint?.contains("is a registry") == true)
+        #expect(!registry.server.requests.contains { $0.method == "PUT" && $0.path.contains("/manifests/") })
+    }
+
+    @Test func headWithWrongSizeUploadsBlob() async throws {
+        let registry = try MockRegistry()
+        defer { registry.stop() }
+        // A HEAD of a blob the registry lacks is answered 200 with a short page, as a proxy
+        // in front of the registry might; the real HEAD after the upload passes through.
+        registry.setHook { request in
+            guard request.method == "HEAD", let digest = request.path.split(separator: "/").last,
+                registry.state.withLock({ $0.blobs[String(digest)] }) == nil
+            else { return nil }
+            return Self.htmlPage
+        }
+        let image = TestImage(layerSizes: [1000])
+        let result = try await push(image, to: registry)
+        #expect(throws: Never.self) { try result.get() }
+        let uploads = registry.server.requests.filter { $0.method == "PUT" && $0.path.contains("/blobs/uploads/") }
+        #expect(uploads.count == image.blobs.count)
+    }
+
+    @Test func headWithOtherDigestUploadsBlob() async throws {
+        let registry = try MockRegistry()
+        defer { registry.stop() }
+        let image = TestImage(layerSizes: [1000])
+        let layer = image.manifest.layers[0]
+        registry.setHook { request in
+            guard request.method == "HEAD", request.path.hasSuffix(layer.digest.description),
+                registry.state.withLock({ $0.blobs[layer.digest.description] }) == nil
+            else { return nil }
+            return .status(200, [("Content-Length", String(layer.size)), ("Docker-Content-Digest", Digest.sha256(of: []).description)])
+        }
+        let result = try await push(image, to: registry)
+        #expect(throws: Never.self) { try result.get() }
+        #expect(registry.state.withLock { $0.blobs[layer.digest.description] } != nil)
+    }
+
+    @Test func manifestPut200WithoutDigestFails() async throws {
+        let registry = try MockRegistry()
+        defer { registry.stop() }
+        registry.setHook { request in
+            request.method == "PUT" && request.path.contains("/manifests/") ? .status(200) : nil
+        }
+        let image = TestImage(layerSizes: [10])
+        let result = try await push(image, to: registry)
+        guard case .failure(let error) = result else {
+            Issue.record("the push succeeded")
+            return
+        }
+        #expect(error.diagnostic.message.contains("received unexpected HTTP status: 200 OK (a registry returns 201 Created)"))
+    }
+
+    @Test func manifestPut200WithDigestSucceeds() async throws {
+        let registry = try MockRegistry()
+        defer { registry.stop() }
+        registry.setHook { request in
+            guard request.method == "PUT", request.path.contains("/manifests/") else { return nil }
+            return .status(200, [("Docker-Content-Digest", Digest.sha256(of: request.body).description)])
+        }
+        let image = TestImage(layerSizes: [10])
+        let result = try await push(image, to: registry)
+        #expect(try result.get().descriptor.digest == image.manifestDigest)
+    }
+
+    @Test func blobPut204WithoutDigestFails() async throws {
+        let registry = try MockRegistry()
+        defer { registry.stop() }
+        registry.setHook { request in
+            request.method == "PUT" && request.path.contains("/blobs/uploads/") ? .status(204) : nil
+        }
+        let image = TestImage(layerSizes: [10])
+        let result = try await push(image, to: registry)
+        guard case .failure(let error) = result else {
+            Issue.record("the push succeeded")
+            return
+        }
+        #expect(error.diagnostic.message.contains("received unexpected HTTP status: 204 No Content"))
+    }
+
+    @Test func pingWithOtherAPIVersionFails() async throws {
+        let registry = try MockRegistry()
+        defer { registry.stop() }
+        registry.setHook { request in
+            request.path == "/v2/" ? .status(200, [("Docker-Distribution-API-Version", "registry/1.0")]) : nil
+        }
+        await #expect {
+            _ = try await RegistryClient.connect(registry: registry.host, settings: fastSettings(), credentials: nil)
+        } throws: { error in
+            (error as? RegistryError)?.diagnostic.message.contains("not a registry: Docker-Distribution-API-Version") == true
+        }
+    }
+
+    @Test func droppedConnectionNamesImageAndLayer() async throws {
+        let registry = try MockRegistry()
+        defer { registry.stop() }
+        let broken = Atomic<Bool>(false)
+        // The registry goes away when the layer upload starts: every connection then closes
+        // without a response.
+        registry.setHook { request in
+            if request.method == "POST" { broken.store(true, ordering: .relaxed) }
+            return broken.load(ordering: .relaxed) ? .raw([], holdSeconds: 0) : nil
+        }
+        let image = TestImage(layerSizes: [1000])
+        let result = try await push(image, to: registry)
+        guard case .failure(let error) = result else {
+            Issue.record("the push succeeded")
+            return
+        }
+        let message = error.diagnostic.message
+        #expect(message.hasPrefix("push of \(registry.host)/kiln/dst:1.0 failed at "), "\(message)")
+        #expect(message.contains("layer sha256:") || message.contains("config sha256:"), "\(message)")
+    }
 }

@@ -35,7 +35,10 @@ extension DockerfileFrontend {
         if hooks.handles(.parse) {
             let result = try await hooks.parse(
                 ParseHookInput(file: file, instructions: entries.map(\.line), buildArguments: buildArguments))
-            findings = result.findings
+            // `# check=skip=ID` silences plugin rules as it silences the built-in ones, for
+            // `kiln build` as for `kiln lint`, whatever the rule's severity.
+            let options = parsed.directives.checkOptions
+            findings = result.findings.filter { options.reports($0.code ?? "") }
             if let rewritten = result.instructions {
                 entries = Entry.matching(rewritten, originals: entries, rewriters: result.plugins)
             }

@@ -143,7 +143,12 @@ enum ModuleLoader {
                 try call.push(.text(chunkName))
                 return 2
             } catch let error as SandboxFiles.Failure {
-                if case .notFound = error { continue }
+                // A link that leads outside the folder does not stop the search, as for a
+                // missing file, so `require` still tries `NAME/init.lua`.
+                switch error {
+                case .notFound, .outsideRoot: continue
+                default: break
+                }
                 throw .message("require: module '\(name)': \(error.describe(path: Array(candidate.utf8), place: "the plugin folder"))")
             } catch let error as HostFunctionError {
                 throw error

@@ -7,6 +7,8 @@ enum SandboxFiles {
     enum Failure: Error {
         case invalidPath(String)
         case notFound
+        /// A symbolic link on the path points outside the folder.
+        case outsideRoot
         case notRegularFile
         case tooLarge(Int)
         case system(String)
@@ -17,6 +19,7 @@ enum SandboxFiles {
             switch self {
             case .invalidPath(let reason): return "invalid path \"\(shown)\": \(reason)"
             case .notFound: return "\"\(shown)\" not found in \(place)"
+            case .outsideRoot: return "\"\(shown)\" is a symbolic link that leads outside \(place)"
             case .notRegularFile: return "\"\(shown)\" is not a regular file"
             case .tooLarge(let limit): return "\"\(shown)\" is larger than \(limit) bytes"
             case .system(let reason): return "cannot read \"\(shown)\": \(reason)"
@@ -42,7 +45,14 @@ enum SandboxFiles {
         let resolve = kiln_resolve_in_root | kiln_resolve_no_magiclinks
         let descriptor = kiln_openat2(rootDescriptor, relativePath, UInt64(O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK), 0, resolve)
         guard descriptor >= 0 else {
-            if errno == ENOENT || errno == ENOTDIR { throw .notFound }
+            if errno == ENOENT || errno == ENOTDIR {
+                // Resolved in the folder, a link to `/etc/hostname` names a missing file. Resolved
+                // beneath it, the same link fails with EXDEV, which distinguishes the two cases.
+                let beneath = kiln_openat2(
+                    rootDescriptor, relativePath, UInt64(kiln_o_path | O_CLOEXEC), 0, kiln_resolve_beneath | kiln_resolve_no_magiclinks)
+                if beneath >= 0 { close(beneath) } else if errno == EXDEV { throw .outsideRoot }
+                throw .notFound
+            }
             throw .system(String(cString: strerror(errno)))
         }
         defer { close(descriptor) }

@@ -2,6 +2,44 @@ import Foundation
 import KilnImage
 
 extension RegistryClient {
+    /// Whether `descriptor`'s blob is in `repository`, from a HEAD request.
+    ///
+    /// A 200 counts only when its `Content-Length` is the descriptor's size and a
+    /// `Docker-Content-Digest` header, when present, names the descriptor's digest, because a
+    /// server that is not a registry (a web page, a catch-all proxy) returns 200 for anything.
+    /// Such an answer is `.mismatch`, with the reason.
+    public func blobPresence(repository: String, descriptor: Descriptor, scopes: [String]? = nil) async throws
+        -> BlobPresence
+    {
+        let url = url("/v2/\(repository)/blobs/\(descriptor.digest)")
+        let registry = self.registry
+        return try await perform("HEAD", url, scopes: scopes ?? [Self.pullScope(repository)]) { response -> BlobPresence in
+            switch response.status {
+            case 200:
+                return Self.presence(of: descriptor, head: response.head)
+            case 404:
+                return .missing
+            default:
+                throw Self.unexpected(response, method: "HEAD", registry: registry, expected: "200 OK or 404 Not Found")
+            }
+        }
+    }
+
+    static func presence(of descriptor: Descriptor, head: HTTPResponseHead) -> BlobPresence {
+        guard let length = head.contentLength else {
+            return .mismatch("200 without a Content-Length header")
+        }
+        guard length == descriptor.size else {
+            return .mismatch("Content-Length is \(length), the blob is \(descriptor.size) bytes")
+        }
+        if let header = head.headers["Docker-Content-Digest"] {
+            guard let claimed = try? Digest(parsing: header), claimed == descriptor.digest else {
+                return .mismatch("Docker-Content-Digest is \(quoted(header)), not \(descriptor.digest)")
+            }
+        }
+        return .present
+    }
+
     /// The size of a blob present in `repository`, or nil when it is missing.
     public func headBlob(repository: String, digest: Digest, scopes: [String]? = nil) async throws -> Int64? {
         let url = url("/v2/\(repository)/blobs/\(digest)")
@@ -72,6 +110,14 @@ extension RegistryClient {
             throw error
         }
     }
+}
+
+/// The result of a HEAD request for a blob.
+public enum BlobPresence: Sendable, Equatable {
+    case present
+    case missing
+    /// A 200 response that does not describe the blob, with the reason.
+    case mismatch(String)
 }
 
 /// Hands an ingest to the thread that commits or aborts it. Only one thread uses it at a time,

@@ -97,7 +97,9 @@ extension RegistryClient {
             "HEAD", url, headers: { ["Accept": Self.manifestAccept] }, scopes: [Self.pullScope(repository)]
         ) { response -> Descriptor? in
             if response.status == 404 { return nil }
-            guard response.status == 200 else { throw Self.unexpected(response, method: "HEAD", registry: registry) }
+            guard response.status == 200 else {
+                throw Self.unexpected(response, method: "HEAD", registry: registry, expected: "200 OK or 404 Not Found")
+            }
             guard let digestText = response.head.headers["Docker-Content-Digest"],
                 let digest = try? Digest(parsing: digestText), let size = response.head.contentLength
             else { return nil }
@@ -119,17 +121,13 @@ extension RegistryClient {
             "PUT", url, headers: { ["Content-Type": mediaType.rawValue] }, body: .bytes(bytes),
             scopes: [Self.pushScope(repository)]
         ) { response -> Digest in
-            guard response.status == 201 || response.status == 200 || response.status == 202 else {
+            guard (200..<300).contains(response.status) else {
                 let body = (try? response.readBody(limit: Self.maximumErrorBodyBytes, what: "error body")) ?? []
                 let failure = Self.failure(method: "PUT", url: response.url, status: response.status, body: body, retryAfter: nil)
                 throw RegistryError.response(failure, registry: "\(registry) (manifest \(digest) for \(repository):\(reference))")
             }
-            response.discardBody()
-            if let header = response.head.headers["Docker-Content-Digest"], let claimed = try? Digest(parsing: header),
-                claimed.algorithm == digest.algorithm, claimed != digest
-            {
-                throw RegistryError.digestMismatch(expected: digest, actual: claimed, source: "manifest upload to \(repository)")
-            }
+            try Self.checkCreated(
+                response, digest: digest, method: "PUT", registry: registry, source: "manifest upload to \(repository)")
             return digest
         }
     }

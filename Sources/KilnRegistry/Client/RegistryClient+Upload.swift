@@ -33,7 +33,9 @@ extension RegistryClient {
                 response.discardBody()
                 return .session(try Self.location(of: response, relativeTo: requestURL))
             default:
-                throw Self.unexpected(response, method: "POST", registry: registry)
+                throw Self.unexpected(
+                    response, method: "POST", registry: registry,
+                    expected: mount == nil ? "202 Accepted" : "201 Created or 202 Accepted")
             }
         }
     }
@@ -105,6 +107,9 @@ extension RegistryClient {
                 response.discardBody()
                 return .rangeNotSatisfiable
             default:
+                if (200..<300).contains(response.status) {
+                    throw Self.unexpected(response, method: "PATCH", registry: registry, expected: "202 Accepted")
+                }
                 throw Self.uploadFailure(response, method: "PATCH", digest: descriptor.digest, registry: registry)
             }
         }
@@ -115,7 +120,7 @@ extension RegistryClient {
         let registry = self.registry
         return try await perform("GET", location, scopes: scopes, followRedirects: false) { response in
             guard response.status == 204 || response.status == 200 else {
-                throw Self.unexpected(response, method: "GET", registry: registry)
+                throw Self.unexpected(response, method: "GET", registry: registry, expected: "204 No Content")
             }
             response.discardBody()
             let next = (try? Self.location(of: response, relativeTo: location)) ?? location
@@ -136,15 +141,34 @@ extension RegistryClient {
             "PUT", url, headers: { ["Content-Type": "application/octet-stream"] }, body: body, scopes: scopes,
             followRedirects: false
         ) { response in
-            guard response.status == 201 || response.status == 204 || response.status == 200 else {
+            guard (200..<300).contains(response.status) else {
                 throw Self.uploadFailure(response, method: "PUT", digest: descriptor.digest, registry: registry)
             }
-            response.discardBody()
-            if let header = response.head.headers["Docker-Content-Digest"], let claimed = try? Digest(parsing: header),
-                claimed.algorithm == descriptor.digest.algorithm, claimed != descriptor.digest
-            {
-                throw RegistryError.digestMismatch(expected: descriptor.digest, actual: claimed, source: "blob upload")
-            }
+            try Self.checkCreated(response, digest: descriptor.digest, method: "PUT", registry: registry, source: "blob upload")
+        }
+    }
+
+    /// Checks the success response to a request that stores content (the closing PUT of a blob
+    /// upload, a manifest PUT) under `digest`.
+    ///
+    /// The distribution spec requires 201 Created. containerd's pusher also accepts 200, 202 and
+    /// 204, which some registries send. kiln accepts them only with a `Docker-Content-Digest`
+    /// header that names `digest`, because a server that is not a registry (a web page, a
+    /// catch-all proxy) returns 200 for anything and cannot compute the digest. A digest header
+    /// that names another digest of the same algorithm fails with any status.
+    static func checkCreated(_ response: HTTPResponse, digest: Digest, method: String, registry: String, source: String)
+        throws
+    {
+        response.discardBody()
+        let header = response.head.headers["Docker-Content-Digest"]
+        let claimed = header.flatMap { try? Digest(parsing: $0) }
+        if let claimed, claimed.algorithm == digest.algorithm, claimed != digest {
+            throw RegistryError.digestMismatch(expected: digest, actual: claimed, source: source)
+        }
+        guard response.status == 201 || claimed == digest else {
+            throw RegistryError.unexpectedStatus(
+                registry: registry, method: method, url: response.url.redacted, status: response.status,
+                expected: "201 Created")
         }
     }
 

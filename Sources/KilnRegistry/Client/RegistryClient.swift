@@ -128,6 +128,10 @@ public final class RegistryClient: Sendable {
 
     /// Checks that the endpoint speaks the distribution API, and learns its auth scheme early.
     ///
+    /// A `Docker-Distribution-API-Version` header, which the distribution registry sends with
+    /// every response, must name `registry/2.0` when present. Its absence is accepted, because
+    /// the header is not required of registries.
+    ///
     /// - Parameter onRetry: called before each retry with the failure, the pause in seconds and
     ///   the number of the attempt that follows.
     public func ping(
@@ -141,6 +145,15 @@ public final class RegistryClient: Sendable {
                 let response = try http.send(request, cancellation: cancellation)
                 return (response.head, try response.readBody(limit: Self.maximumErrorBodyBytes, what: "response"))
             }
+        }
+        let versions = head.headers.values("Docker-Distribution-API-Version").flatMap {
+            $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+        }
+        if !versions.isEmpty, !versions.contains("registry/2.0") {
+            throw RegistryError.invalidResponse(
+                url: url.redacted,
+                reason: "not a registry: Docker-Distribution-API-Version is \(quoted(versions.joined(separator: ", "))), "
+                    + "not registry/2.0")
         }
         switch head.status {
         case 200..<300:
@@ -351,8 +364,16 @@ public final class RegistryClient: Sendable {
         return RegistryResponseFailure(method: method, url: url.redacted, status: status, errors: entries, retryAfter: retryAfter)
     }
 
-    /// Reads the error body of an unexpected response and makes the error for it.
-    static func unexpected(_ response: HTTPResponse, method: String, registry: String) -> RegistryError {
+    /// Reads the error body of an unexpected response and makes the error for it. A success
+    /// status is reported as `unexpectedStatus` with `expected`, the statuses the spec gives.
+    static func unexpected(_ response: HTTPResponse, method: String, registry: String, expected: String? = nil)
+        -> RegistryError
+    {
+        if let expected, (200..<300).contains(response.status) {
+            response.discardBody()
+            return .unexpectedStatus(
+                registry: registry, method: method, url: response.url.redacted, status: response.status, expected: expected)
+        }
         let body = (try? response.readBody(limit: maximumErrorBodyBytes, what: "error body")) ?? []
         return .response(failure(method: method, url: response.url, status: response.status, body: body, retryAfter: nil), registry: registry)
     }

@@ -45,6 +45,10 @@ public struct RegistryResponseFailure: Sendable, Hashable {
 
     static func reason(_ status: Int) -> String {
         switch status {
+        case 200: "OK"
+        case 201: "Created"
+        case 202: "Accepted"
+        case 204: "No Content"
         case 400: "Bad Request"
         case 401: "Unauthorized"
         case 403: "Forbidden"
@@ -78,7 +82,14 @@ public indirect enum RegistryError: KilnError, Equatable {
     /// The connection to the registry failed or broke while a pull of `reference` downloaded
     /// `item` (`layer sha256:…`), after the manifest had arrived.
     case pullInterrupted(reference: String, item: String, cause: RegistryError)
+    /// The connection to the registry failed or broke while a push of `reference` uploaded
+    /// `item` (`layer sha256:…`).
+    case pushInterrupted(reference: String, item: String, cause: RegistryError)
     case tls(host: String, reason: String)
+    /// A success status that the distribution spec does not allow for this request, such as 200
+    /// for an upload request that a registry accepts with 202. The server is most likely not a
+    /// registry.
+    case unexpectedStatus(registry: String, method: String, url: String, status: Int, expected: String)
     /// The response broke HTTP framing or the distribution protocol.
     case invalidResponse(url: String, reason: String)
     /// A plain file download (`ADD URL`, `kiln import URL`) got a status other than success.
@@ -165,6 +176,18 @@ public indirect enum RegistryError: KilnError, Equatable {
             let place = diagnostic.message.contains(digest) ? "" : " at \(item)"
             diagnostic.message = "pull of \(reference) failed\(place): \(diagnostic.message)"
             return diagnostic
+        case .pushInterrupted(let reference, let item, let cause):
+            var diagnostic = cause.diagnostic
+            let digest = item.split(separator: " ").last.map(String.init) ?? item
+            let place = diagnostic.message.contains(digest) ? "" : " at \(item)"
+            diagnostic.message = "push of \(reference) failed\(place): \(diagnostic.message)"
+            return diagnostic
+        case .unexpectedStatus(let registry, let method, let url, let status, let expected):
+            return .error(
+                "\(registry): \(method) \(url) received unexpected HTTP status: \(status) \(RegistryResponseFailure.reason(status)) "
+                    + "(a registry returns \(expected))",
+                hint: "check that \(registry) is a registry: a web server or proxy that returns \(status) "
+                    + "for every request is not one")
         case .timedOut(let host, let seconds, let during):
             return .error(
                 "registry \(host) did not respond for \(formatSeconds(seconds)) while \(during)",

@@ -43,11 +43,15 @@ public final class StoreImages: ImageSource, ImageDestination {
     public func recordImage(_ reference: Reference, document: Descriptor, selected: Descriptor) throws -> Bool {
         var registration = ImageRegistration(manifest: selected)
         if reference.tag != nil { registration.tags = [reference.withTag(reference.tag ?? Reference.defaultTag)] }
-        registration.repoDigests = [Reference(domain: reference.domain, path: reference.path, digest: document.digest)]
+        let repoDigest = Reference(domain: reference.domain, path: reference.path, digest: document.digest)
+        registration.repoDigests = [repoDigest]
+        // A pull by digest names the image by its repository digest, so a new one is a new name.
+        let knownDigests = try store.image(manifest: selected.digest)?.repoDigests.map(\.description) ?? []
+        let digestWasNew = reference.tag == nil && !knownDigests.contains(repoDigest.description)
         let registered = try store.register(registration, lease: lease)
         // Docker's "Downloaded newer image" whenever the tag did not name this image before,
         // also after `rmi` of a tag whose image a container kept.
-        return !registered.alreadyExisted || !registered.addedTags.isEmpty
+        return !registered.alreadyExisted || !registered.addedTags.isEmpty || digestWasNew
     }
 }
 

@@ -100,7 +100,14 @@ public struct ImagePusher: Sendable {
                 let (blob, isLayer) = blobs[next]
                 next += 1
                 group.addTask {
-                    try await pushBlob(blob, showProgress: isLayer, source: source, repository: repository, client: client)
+                    do {
+                        try await pushBlob(blob, showProgress: isLayer, source: source, repository: repository, client: client)
+                    } catch let error as RegistryError where error.isConnectionFailure {
+                        // Name the image and the blob, as a pull names them.
+                        throw RegistryError.pushInterrupted(
+                            reference: destination.familiarString, item: "\(isLayer ? "layer" : "config") \(blob.digest)",
+                            cause: error)
+                    }
                 }
             }
             while next < min(width, blobs.count) { addNext() }
@@ -134,10 +141,16 @@ public struct ImagePusher: Sendable {
             progress.report(.transfer(TransferInfo(id: id, direction: .upload, phase: phase, currentBytes: current, totalBytes: blob.size)))
         }
 
-        if try await client.headBlob(repository: repository, digest: blob.digest, scopes: scopes) != nil {
+        switch try await client.blobPresence(repository: repository, descriptor: blob, scopes: scopes) {
+        case .present:
             locations.record(blob.digest, registry: client.registry, repository: repository)
             report(.alreadyExists)
             return
+        case .mismatch(let reason):
+            // Uploading again is harmless, and a server that is no registry fails the upload.
+            logger.debug("HEAD of blob \(blob.digest) in \(repository) does not show the blob (\(reason)); uploading it")
+        case .missing:
+            break
         }
         guard let (path, size) = try source.blobFile(blob.digest) else {
             throw RegistryError.storage("blob \(blob.digest) is not in the local store; pull the image again")
@@ -165,10 +178,16 @@ public struct ImagePusher: Sendable {
                     .transfer(TransferInfo(id: id, direction: .upload, phase: .uploading, currentBytes: sent, totalBytes: blob.size)))
             }
         }
-        guard try await client.headBlob(repository: repository, digest: blob.digest, scopes: scopes) != nil else {
+        let url = client.url("/v2/\(repository)/blobs/\(blob.digest)").redacted
+        switch try await client.blobPresence(repository: repository, descriptor: blob, scopes: scopes) {
+        case .present:
+            break
+        case .missing:
             throw RegistryError.response(
-                RegistryResponseFailure(method: "HEAD", url: client.url("/v2/\(repository)/blobs/\(blob.digest)").redacted, status: 404),
+                RegistryResponseFailure(method: "HEAD", url: url, status: 404),
                 registry: "\(client.registry): blob \(blob.digest) is missing after its upload")
+        case .mismatch(let reason):
+            throw RegistryError.invalidResponse(url: url, reason: "the uploaded blob does not check out: \(reason)")
         }
         locations.record(blob.digest, registry: client.registry, repository: repository)
         if start == .mounted, let mountFrom {

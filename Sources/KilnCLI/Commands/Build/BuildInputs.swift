@@ -96,7 +96,7 @@ struct BuildInputs {
         var arguments = loaded.configuration.buildArguments
         arguments.merge(buildArguments) { _, given in given }
         let planned: PluginPlan
-        if dockerfileName.hasSuffix(".lua") {
+        if dockerfileName.lowercased().hasSuffix(".lua") {
             // A build script: the Lua frontend plans it, and parse hooks have no Dockerfile to read.
             let plan = try await PluginSupport.explainingUnknownInstructions {
                 try await LuaFrontend.plan(

@@ -20,6 +20,11 @@ enum DockerfileInput {
             if path == "-" {
                 return (try context.stdin.readAll(), "Dockerfile")
             }
+            if path.lowercased().hasSuffix(".lua") {
+                throw GeneralError(
+                    "\(path) is a Lua build script, and \(arguments.commandName) reads Dockerfiles only",
+                    hint: "`kiln build -f \(path)` runs the script and reports its errors with file and line")
+            }
             return (try readFile(context.absolutePath(path)), path)
         }
         let folder = directory ?? context.workingDirectory

@@ -31,7 +31,8 @@ struct ImagePull {
         // Docker prints "TAG: Pulling from REPOSITORY" once the manifest resolved, so a missing tag
         // shows only the error. The header goes out before the first layer event, or after a pull
         // that moved no layer.
-        let tagOrDigest = reference.tag ?? reference.digest?.description ?? Reference.defaultTag
+        // A digest reference is printed whole, as Docker prints it (`HOST/REPO@sha256:…`).
+        let tagOrDigest = reference.tag ?? (reference.digest != nil ? reference.description : Reference.defaultTag)
         let header = Mutex<String?>(mode == .quiet ? nil : "\(tagOrDigest): Pulling from \(reference.path)")
         let output = output
         let mode = mode

@@ -75,8 +75,22 @@ enum PushCommand {
                     "invalid tag \"\(tag)\" in oci:\(directory):\(tag)",
                     hint: "a tag is 1 to 128 letters, digits, '_', '.' and '-', and does not start with '.' or '-'")
             }
-            pushed = try copyToLayout(document, from: source, directory: context.absolutePath(directory), tag: tag)
+            let path = context.absolutePath(directory)
+            do {
+                // Ctrl-C stops the copy between chunks, and the copy then removes what it added.
+                pushed = try await Interruption.cancellingOnInterrupt {
+                    try await StoreSupport.blocking(cancellable: { checkCancelled in
+                        try copyToLayout(document, from: source, directory: path, tag: tag, checkCancelled: checkCancelled)
+                    })
+                }
+            } catch let error where PullCommand.isCancellation(error) {
+                throw GeneralError("push cancelled", exitStatus: ExitStatus.interrupted)
+            }
             printedName = tag
+            if mode == .quiet {
+                // Docker's `push -q` prints the reference it pushed; a layout's is `oci:DIR:TAG`.
+                printedName = "oci:\(directory):\(tag)"
+            }
         } else if let archive = ArchiveDestination(parsing: destinationText) {
             let path = try archive.checkedPath(context)
             let (image, selector) = try store.resolveImage(sourceName)
@@ -89,6 +103,11 @@ enum PushCommand {
             }
             pushed = image.manifest
             printedName = archive.reference ?? sourceReference?.tag ?? Reference.defaultTag
+            if mode == .quiet, archive.format == .oci {
+                // An OCI archive names the image by a bare tag, so `-q` prints the whole
+                // destination, as for `oci:DIR:TAG`. A docker-archive's REF is a full name already.
+                printedName = "oci-archive:\(archive.file):\(printedName)"
+            }
         } else {
             let name = destinationText.hasPrefix("docker://") ? String(destinationText.dropFirst(9)) : destinationText
             let reference = try RegistryOptions.reference(name, command: command).withDefaultTag()
@@ -163,10 +182,12 @@ enum PushCommand {
     }
 
     /// Copies an image's blobs into an OCI layout and names it `tag` in the layout's index.
-    /// On any error the blobs it added and the layout files it created are removed again.
-    static func copyToLayout(_ document: Descriptor, from source: StoreImages, directory: String, tag: String) throws
-        -> Descriptor
-    {
+    /// On any error, cancellation included, the blobs it added and the layout files it created
+    /// are removed again, unless another process has the layout open (see `discardCreated`).
+    static func copyToLayout(
+        _ document: Descriptor, from source: StoreImages, directory: String, tag: String,
+        checkCancelled: () throws -> Void = {}
+    ) throws -> Descriptor {
         let bytes = try source.readBlob(document.digest, limit: RegistryClient.maximumManifestBytes)
         guard case .manifest(let manifest) = try ImageDocument.decode(bytes, declaredMediaType: document.mediaType) else {
             throw GeneralError("image \(document.digest) is an index; kiln copies single-platform images to OCI layouts")
@@ -175,7 +196,7 @@ enum PushCommand {
         var added: [Digest] = []
         do {
             for blob in [manifest.config] + manifest.layers + [document] where try !layout.containsBlob(blob.digest) {
-                try copyBlob(blob, from: source, to: layout)
+                try copyBlob(blob, from: source, to: layout, checkCancelled: checkCancelled)
                 added.append(blob.digest)
             }
             _ = try layout.recordImage(
@@ -187,7 +208,9 @@ enum PushCommand {
         return document
     }
 
-    private static func copyBlob(_ blob: Descriptor, from source: StoreImages, to layout: OCILayoutDirectory) throws {
+    private static func copyBlob(
+        _ blob: Descriptor, from source: StoreImages, to layout: OCILayoutDirectory, checkCancelled: () throws -> Void
+    ) throws {
         guard let (path, _) = try source.blobFile(blob.digest) else {
             throw GeneralError("blob \(blob.digest) is missing from the store; pull the image again")
         }
@@ -196,6 +219,7 @@ enum PushCommand {
             let input = FileHandle(forReadingAtPath: path)
             defer { try? input?.close() }
             while let chunk = try input?.read(upToCount: 1 << 20), !chunk.isEmpty {
+                try checkCancelled()
                 try chunk.withUnsafeBytes { try ingest.write($0) }
             }
             try ingest.commit()
