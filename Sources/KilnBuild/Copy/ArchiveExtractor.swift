@@ -2,6 +2,7 @@ import CArchive
 import Foundation
 import Glibc
 import KilnDiagnostics
+import KilnLayer
 import KilnSnapshot
 import KilnSystem
 
@@ -36,6 +37,20 @@ struct ArchiveExtractor {
         var entry: OpaquePointer?
         let status = archive_read_next_header(archive, &entry)
         return status == ARCHIVE_OK || status == ARCHIVE_WARN || status == ARCHIVE_EOF && archive_format(archive) != 0
+    }
+
+    /// Whether `file` is an archive to unpack, as `isArchive` tells, after reading a gzip file
+    /// to its end with zlib (`GzipFileCheck`). A gzip file whose content starts with a tar header
+    /// is an archive, and a damaged or cut-off one is an error naming `name`, as in Docker's
+    /// `ADD`. A gzip file of anything else is copied as is.
+    static func isCheckedArchive(_ file: FileDescriptor, name: String) throws -> Bool {
+        if let gzip = try GzipFileCheck.check(file.rawValue) {
+            guard gzip.startsWithTarHeader else { return false }
+            if let failure = gzip.failure {
+                throw BuildError(.invalidValue("cannot extract \(name): gzip: \(failure)"))
+            }
+        }
+        return isArchive(file)
     }
 
     /// Unpacks the archive read from `file` into `destination`, a directory opened as a root.

@@ -236,7 +236,7 @@ extension StageBuilder {
             guard let entry = entries.first else { return }
             if request.isAdd, request.unpack != false, entry.status.kind == .regular {
                 let file = try tree.sourceRoot.open(entry.contextPath, flags: O_RDONLY | O_NOFOLLOW)
-                if ArchiveExtractor.isArchive(file) {
+                if try ArchiveExtractor.isCheckedArchive(file, name: source) {
                     let directory = try DirectoryMaker(root: tree.root, userID: tree.parentOwner.uid, groupID: tree.parentOwner.gid)
                         .make(destination)
                     let extraction = try RootDirectory(

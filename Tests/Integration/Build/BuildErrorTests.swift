@@ -171,6 +171,31 @@ struct BuildErrorTests {
         #expect(throws: StoreError.self) { try store.image(named: name) }
     }
 
+    /// libarchive checks no gzip CRC, so a damaged `.tgz` of incompressible data would unpack
+    /// with wrong bytes, and a cut-off one would be copied as a file. Both fail, as in Docker.
+    @Test(arguments: ["damaged", "truncated"])
+    func addBrokenGzipArchiveFails(_ damage: String) async throws {
+        let context = try TemporaryDirectory("kiln-build-error")
+        defer { context.remove() }
+        try context.write("context/Dockerfile", "FROM kiln-test/busybox:1\nADD data.tgz /x/\n")
+        try context.write("files/.keep", "")
+        let whole = context.appending("whole.tgz")
+        try await Command.run(
+            "/bin/sh", ["-c", "head -c 1000000 /dev/urandom > '\(context.appending("files"))/big.bin' && tar -C '\(context.appending("files"))' -czf '\(whole)' big.bin"])
+        var bytes = try Data(contentsOf: URL(fileURLWithPath: whole))
+        if damage == "damaged" {
+            bytes.replaceSubrange(5000..<5016, with: Data(repeating: UInt8(ascii: "X"), count: 16))
+        } else {
+            bytes = bytes.prefix(30_000)
+        }
+        try bytes.write(to: URL(fileURLWithPath: context.appending("context/data.tgz")))
+
+        let kiln = try BuildHarness.kiln(in: context.appending("context"))
+        let result = await kiln.run(["build", "--progress=plain", "-t", BuildHarness.uniqueName("gzip"), "."])
+        #expect(result.status == 1, "\(result.stderr)")
+        #expect(result.stderr.contains("Dockerfile:2: ADD data.tgz /x/: cannot extract data.tgz: gzip: "), "\(result.stderr)")
+    }
+
     /// A base image of 500 layers leaves no room for a RUN. kiln names the base, not the Dockerfile.
     @Test func baseWithMaximumLayersRejectsRun() async throws {
         let scratch = try TemporaryDirectory("kiln-deep-base")
