@@ -4,7 +4,7 @@ import Glibc
 import Testing
 
 @Suite struct GzipFileCheckTests {
-    /// A folder with `tarball.tgz`, a gzip of a tar of 3 MB of random bytes (stored deflate
+    /// Makes a folder with `tarball.tgz`, a gzip of a tar of 3 MB of random bytes (stored deflate
     /// blocks, which only the CRC protects), and `text.gz`, a gzip of plain text.
     private func makeFiles() throws -> URL {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("kiln-gzip-\(UUID().uuidString)")

@@ -1,14 +1,14 @@
 import Glibc
 
 /// A gzip file read from start to end with zlib, for `ADD` of a local archive. libarchive, which
-/// extracts the archive, checks neither the gzip CRC nor the length at the end of a member, and
-/// stops reading at the tar's end marker, so a damaged or cut-off `.tgz` could be extracted with
-/// wrong contents or copied as a plain file.
+/// extracts the archive, checks neither the gzip CRC nor the length at the end of a member. It
+/// also stops reading at the tar's end marker. So a damaged `.tgz` could be extracted with wrong
+/// contents, and a cut-off one was copied as a plain file.
 public enum GzipFileCheck {
     public struct Result: Sendable, Equatable {
         /// Whether the first 512 decompressed bytes are a tar header (their checksum matches).
         public var startsWithTarHeader: Bool
-        /// Why the gzip stream is invalid (a CRC or length mismatch, truncation), or nil.
+        /// The reason the gzip stream is invalid (a CRC or length mismatch, truncation), or nil.
         public var failure: String?
     }
 
@@ -52,8 +52,8 @@ public enum GzipFileCheck {
         return Result(startsWithTarHeader: isTarHeader(head), failure: failure)
     }
 
-    /// Whether `block` is a tar header: 512 bytes whose checksum field (octal, at 148) matches
-    /// the sum of the bytes with that field counted as spaces.
+    /// Returns whether `block` is a tar header: 512 bytes whose checksum field (octal, at 148)
+    /// matches the sum of the bytes with that field counted as spaces.
     static func isTarHeader(_ block: [UInt8]) -> Bool {
         guard block.count >= 512 else { return false }
         let field = block[148..<156].prefix { $0 != 0 && $0 != UInt8(ascii: " ") }
