@@ -1,5 +1,5 @@
 import Foundation
-import KilnContainer
+@testable import KilnContainer
 import Synchronization
 import Testing
 
@@ -85,5 +85,17 @@ struct LogTests {
         done.withLock { $0 = true }
         await following.value
         #expect(await received.next() == nil)
+    }
+
+    @Test func rotationsAreTold() {
+        let position = LogReader.FollowPosition(offset: 500, inode: 7)
+        // No rotation.
+        #expect(LogReader.rotatedFileStart(position: position, currentInode: 7, currentSize: 600, rotatedInode: 3) == nil)
+        // One rotation: the file being read is `.1` now.
+        #expect(LogReader.rotatedFileStart(position: position, currentInode: 9, currentSize: 10, rotatedInode: 7) == 500)
+        // Two rotations: `.1` has not been read.
+        #expect(LogReader.rotatedFileStart(position: position, currentInode: 9, currentSize: 10, rotatedInode: 8) == 0)
+        // Two rotations with `max-file=2`: the current file has the old inode number again.
+        #expect(LogReader.rotatedFileStart(position: position, currentInode: 7, currentSize: 10, rotatedInode: 8) == 0)
     }
 }

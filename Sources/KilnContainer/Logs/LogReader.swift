@@ -110,9 +110,11 @@ public struct LogReader: Sendable {
     private func readNew(_ position: inout FollowPosition, selection: Selection, emit: (LogEntry) -> Void) -> Bool {
         var gotBytes = false
         let currentInode = Self.inode(path)
-        if currentInode != position.inode {
-            // Rotated: finish the old file (now `.1`), then start the new one from the beginning.
-            if let rest = Self.read("\(path).1", from: position.offset), !rest.isEmpty {
+        if let start = Self.rotatedFileStart(
+            position: position, currentInode: currentInode, currentSize: Self.size(path), rotatedInode: Self.inode("\(path).1"))
+        {
+            // Rotated: finish `.1`, then start the new file from the beginning.
+            if let rest = Self.read("\(path).1", from: start), !rest.isEmpty {
                 position.pending += rest
                 gotBytes = true
             }
@@ -162,6 +164,23 @@ public struct LogReader: Sendable {
         if let since = selection.since, time < since { return false }
         if let until = selection.until, time > until { return false }
         return true
+    }
+
+    /// Returns where to read `.1` from when the log rotated since `position`, or nil when it did
+    /// not. One rotation makes the file being read `.1`, so the rest of it follows the offset.
+    /// After two or more, `.1` is a file not read yet, and the current file may even have the
+    /// old inode number again (with `max-file=2` two numbers take turns), which only its
+    /// smaller size shows. Lines of rotations beyond the first two are lost.
+    static func rotatedFileStart(
+        position: FollowPosition, currentInode: UInt64, currentSize: Int64, rotatedInode: UInt64
+    ) -> Int64? {
+        guard currentInode != position.inode || currentSize < position.offset else { return nil }
+        return rotatedInode == position.inode ? position.offset : 0
+    }
+
+    static func size(_ path: String) -> Int64 {
+        var info = stat()
+        return stat(path, &info) == 0 ? Int64(info.st_size) : 0
     }
 
     static func inode(_ path: String) -> UInt64 {
