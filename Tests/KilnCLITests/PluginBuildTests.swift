@@ -225,6 +225,19 @@ import Testing
         #expect(!built.stderr.contains("CMD looks odd"))
         #expect(try workspace.tags() == ["skipped:1"])
     }
+
+    @Test func checkErrorFailsOnWarnings() async throws {
+        let workspace = BuildWorkspace()
+        workspace.write("Dockerfile", "# check=error=true\nFROM scratch\nMAINTAINER someone\n")
+        let failed = await workspace.build(["-t", "strict:1"])
+        #expect(failed.status == 1, "\(failed.stderr)")
+        #expect(failed.stderr.contains("Dockerfile: lint violation found for rules: MaintainerDeprecated"), "\(failed.stderr)")
+        #expect(try workspace.tags().isEmpty)
+
+        workspace.write("Dockerfile", "# check=error=true\nFROM scratch\nLABEL a=b\n")
+        let clean = await workspace.build(["-t", "strict:2"])
+        #expect(clean.status == 0, "\(clean.stderr)")
+    }
 }
 
 /// `git-tag` and `oci-labels` read git facts that kiln gathers by running git in the context.

@@ -11,6 +11,21 @@ import KilnSystem
 
 /// `kiln build`: builds an image from a Dockerfile, as `docker build` does.
 enum BuildCommand {
+    /// Fails a build whose Dockerfile says `# check=error=true` and that has warnings or lint
+    /// findings, as BuildKit does, after they were printed.
+    static func checkFindings(_ inputs: BuildInputs) throws {
+        guard inputs.failsOnFindings else { return }
+        var rules: [String] = []
+        for code in inputs.warnings.map({ $0.code ?? "warning" }) + inputs.findings.map({ $0.code ?? $0.plugin })
+        where !rules.contains(code) {
+            rules.append(code)
+        }
+        guard !rules.isEmpty else { return }
+        throw GeneralError(
+            "\(inputs.plan.file): lint violation found for rules: \(rules.joined(separator: ", "))",
+            hint: "fix what the warnings above name, skip a rule with `# check=skip=RULE`, or remove `error=true` from the `# check=` line")
+    }
+
     static let tag = ListFlag("tag", short: "t", placeholder: "list", help: "Name and optionally a tag (format: \"name:tag\")")
     static let file = ValueFlag(
         "file", short: "f", placeholder: "string",
@@ -104,6 +119,7 @@ enum BuildCommand {
             try PluginSupport.report(inputs.findings, file: inputs.plan.file) { text in
                 if mode != .quiet { renderer.handle(.notice(text)) }
             }
+            try checkFindings(inputs)
         } catch {
             renderer.finish()
             throw error

@@ -16,6 +16,8 @@ struct BuildInputs {
     var plugins: PluginSet
     /// `--build-arg` values over the defaults of the configuration's `build_args`.
     var buildArguments: [String: String]
+    /// Whether the Dockerfile's `# check=error=true` turns any warning or finding into a failure.
+    var failsOnFindings = false
 
     /// Reads PATH (or `-`) and `-f`, loads the plugins the context and flags enable, and plans
     /// the build with them. Standard input contains either a context archive or, when it is not
@@ -111,9 +113,11 @@ struct BuildInputs {
             try await DockerfileFrontend.plan(
                 bytes: dockerfileBytes ?? [], file: dockerfileName, hooks: loaded.plugins, buildArguments: arguments)
         }
-        return BuildInputs(
+        var inputs = BuildInputs(
             plan: planned.plan, context: try buildContext(contextDirectory, dockerfile: dockerfilePath, store: store),
             warnings: planned.warnings, findings: planned.findings, plugins: loaded.plugins, buildArguments: arguments)
+        inputs.failsOnFindings = planned.dockerfile.directives.checkOptions.errorOnFindings
+        return inputs
     }
 
     private static func buildContext(_ directory: String?, dockerfile: String?, store: Store) throws -> BuildContext? {
