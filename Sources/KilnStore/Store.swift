@@ -24,9 +24,15 @@ public final class Store: Sendable {
         case readWrite
         /// Commands that delete content to free disk space (`rmi`, the prune commands,
         /// `store gc`, `rm`, `volume rm`), and container commands that add no content but must
-        /// work on a full disk (`ps`, `inspect`, `logs`, `stop`, `kill`, `wait`). They act as
+        /// record a change on a full disk (`stop`, `kill`, `pause`, `unpause`). They act as
         /// `readWrite`, but on a full disk they may delete the space reserve to open the database.
         case freeingSpace
+        /// Container commands that only show state and may correct the record on the way
+        /// (`ps`, `inspect`, `logs`, `port`, `top`, `diff`, `wait`). They act as `readWrite`, but on
+        /// a nearly full disk they keep the space reserve and open the database as reading
+        /// commands do, with SQLite's exclusive locking mode; a correction that finds no room is
+        /// skipped. A `ps` in a loop would otherwise use up the reserve.
+        case recordingState
     }
 
     public let layout: StoreLayout
@@ -61,7 +67,8 @@ public final class Store: Sendable {
         let store = try Store(root: root, access: access, logger: logger)
         if access != .readOnly {
             store.leftoverBytesRemovedAtOpen.store(try store.removeLeftovers(), ordering: .relaxed)
-            try store.removeExpiredLeases()
+            // A command that only shows state works on a full disk, where the deletion may not fit.
+            if access == .recordingState { _ = try? store.removeExpiredLeases() } else { try store.removeExpiredLeases() }
             try store.checkDatabaseHealth()
             store.keepSpaceReserve()
         }

@@ -103,8 +103,17 @@ struct StoreFileSystemTests {
 
         // The reserve is still there for the commands that free space, and for the container
         // commands that add no content.
-        let listed = await kiln("ps", "-a")
-        #expect(listed.status == 0, "kiln ps -a on a full disk: \(listed.stderr)")
+        var reserve = stat()
+        #expect(stat(kiln.root + "/space-reserve", &reserve) == 0)
+        let reserveSize = reserve.st_size
+        for _ in 0..<3 {
+            let listed = await kiln("ps", "-a")
+            #expect(listed.status == 0, "kiln ps -a on a full disk: \(listed.stderr)")
+            let inspected = await kiln("inspect", "test/fs:1")
+            #expect(inspected.status == 0, "kiln inspect on a full disk: \(inspected.stderr)")
+        }
+        // Showing state leaves the reserve whole for the commands that free space.
+        #expect(stat(kiln.root + "/space-reserve", &reserve) == 0 && reserve.st_size == reserveSize)
         let removed = await kiln("rmi", "test/fs:1")
         #expect(removed.status == 0, "\(removed.stderr)")
         let collected = await kiln("store", "gc")

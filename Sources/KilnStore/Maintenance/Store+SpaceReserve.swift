@@ -48,6 +48,10 @@ extension Store {
             if freeBytes < minimumSpaceReserveBytes {
                 let cause = "\(freeBytes) bytes free, under 1 MiB"
                 if access == .readWrite { throw StoreError.diskFull(root: layout.root, cause: cause) }
+                if access == .recordingState {
+                    logger.debug("the disk of \(layout.root) is nearly full; keeping the reserve and locking the database")
+                    return try Database(path: layout.database, migrations: Schema.migrations, exclusiveLock: true)
+                }
                 guard unlinkat(root.rawValue, StoreLayout.spaceReserveName, 0) == 0 else {
                     throw StoreError.diskFullWithoutReserve(root: layout.root, cause: cause)
                 }
@@ -58,7 +62,7 @@ extension Store {
             return try Database(path: layout.database, migrations: Schema.migrations, readOnly: readOnly)
         } catch let error as SQLiteError where error.fileSystemState == .full {
             switch access {
-            case .readOnly:
+            case .readOnly, .recordingState:
                 logger.debug("the disk of \(layout.root) is full; reading the database with an exclusive lock")
                 return try Database(path: layout.database, migrations: Schema.migrations, exclusiveLock: true)
             case .readWrite:

@@ -281,7 +281,7 @@ enum ContainerInspectCommand {
         name: "inspect", summary: "Display detailed information on one or more containers", usage: "[OPTIONS] CONTAINER [CONTAINER...]",
         flags: [format.spec, size.spec], arity: .atLeast(1)
     ) { arguments, context in
-        let manager = try ContainerSupport.manager(context, access: .freeingSpace)
+        let manager = try ContainerSupport.manager(context, access: .recordingState)
         var documents: [OutputJSON] = []
         var failed = false
         for name in arguments.positionals {

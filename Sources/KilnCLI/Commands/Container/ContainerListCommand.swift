@@ -46,7 +46,7 @@ enum ContainerListCommand {
         let listFormat = try ListFormat(source, defaultTable: defaultTable, quiet: arguments[quiet])
         let truncate = !arguments[noTrunc]
 
-        let manager = try ContainerSupport.manager(context, access: .freeingSpace)
+        let manager = try ContainerSupport.manager(context, access: .recordingState)
         let containers = try await manager.reconcileAll()
         var selected = containers.filter { container in
             (arguments[all] || count > 0 || filters.selectsStatus || container.status.isActive)

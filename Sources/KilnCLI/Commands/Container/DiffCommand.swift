@@ -9,7 +9,7 @@ enum DiffCommand {
         name: "diff", summary: "Inspect changes to files or directories on a container's filesystem",
         usage: "CONTAINER", arity: .exactly(1)
     ) { arguments, context in
-        let manager = try ContainerSupport.manager(context, access: .freeingSpace)
+        let manager = try ContainerSupport.manager(context, access: .recordingState)
         let container = try manager.repository.find(arguments.positionals[0])
         let filesystem = manager.filesystem(container.id)
         let lowers = filesystem.lowerDirectories(chainIDs: container.specification.chainIDs)

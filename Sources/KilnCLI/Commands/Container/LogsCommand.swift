@@ -38,7 +38,7 @@ enum LogsCommand {
         }
         let showTimes = arguments[timestamps]
 
-        let manager = try ContainerSupport.manager(context, access: .freeingSpace)
+        let manager = try ContainerSupport.manager(context, access: .recordingState)
         let container = try manager.repository.find(arguments.positionals[0])
         let reader = LogReader(path: manager.logPath(container.id), maximumFiles: container.specification.logMaximumFiles)
         let emit: (LogEntry) -> Void = { entry in

@@ -8,7 +8,7 @@ enum PortCommand {
         name: "port", summary: "List port mappings or a specific mapping for the container",
         usage: "CONTAINER [PRIVATE_PORT[/PROTO]]", arity: .range(1...2)
     ) { arguments, context in
-        let manager = try ContainerSupport.manager(context, access: .freeingSpace)
+        let manager = try ContainerSupport.manager(context, access: .recordingState)
         let container = await manager.reconcile(try manager.repository.find(arguments.positionals[0]))
         let ports = container.status.isActive ? container.state.ports : []
         guard arguments.positionals.count == 2 else {

@@ -8,7 +8,7 @@ enum TopCommand {
         name: "top", summary: "Display the running processes of a container", usage: "CONTAINER [ps OPTIONS]",
         arity: .atLeast(1), interspersed: false
     ) { arguments, context in
-        let manager = try ContainerSupport.manager(context, access: .freeingSpace)
+        let manager = try ContainerSupport.manager(context, access: .recordingState)
         let container = try manager.repository.find(arguments.positionals[0])
         let options = Array(arguments.positionals.dropFirst())
         let table = try await manager.top(container, arguments: options.joined(separator: " ").split(separator: " ").map(String.init))

@@ -8,7 +8,7 @@ enum WaitCommand {
         name: "wait", summary: "Block until one or more containers stop, then print their exit codes",
         usage: "CONTAINER [CONTAINER...]", arity: .atLeast(1)
     ) { arguments, context in
-        let manager = try ContainerSupport.manager(context, access: .freeingSpace)
+        let manager = try ContainerSupport.manager(context, access: .recordingState)
         var failed = false
         for name in arguments.positionals {
             do {

@@ -28,7 +28,7 @@ enum InspectCommand {
             // Containers whose monitor died are brought up to date first, as `kiln ps` does. A
             // store that cannot be written (a read-only file system) is inspected as it is.
             do {
-                let manager = try ContainerSupport.manager(context, access: .freeingSpace)
+                let manager = try ContainerSupport.manager(context, access: .recordingState)
                 for name in arguments.positionals {
                     if let container = try? manager.repository.find(name) { _ = await manager.reconcile(container) }
                 }
