@@ -150,6 +150,8 @@ import Testing
         #expect(try fixture.entries("trash") == [handedToRemover])
         #expect(Store.isBackgroundRemoval(handedToRemover))
         #expect(!Store.isBackgroundRemoval(abandoned))
+        let listed = try fixture.store.verify(deep: false).leftovers.map(\.description)
+        #expect(listed == ["directory being removed \(fixture.root)/trash/\(handedToRemover) (in use by a background rm)"])
     }
 
     @Test func snapshotsOfStoredImagesAreKept() throws {

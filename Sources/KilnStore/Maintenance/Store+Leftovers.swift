@@ -161,8 +161,9 @@ extension Store {
                 if kind == .ingest, fstatat(directory.rawValue, name, &status, AT_SYMLINK_NOFOLLOW) == 0 {
                     size = Int64(status.st_size)
                 }
-                result.append(
-                    Leftover(kind: kind, path: "\(path)/\(name)", owner: live ? owner?.description : nil, size: size))
+                // Trash left to a background `rm` is that `rm`'s, whose starter may have exited.
+                let holder = kind == .trash && Self.isBackgroundRemoval(name) ? "a background rm" : owner?.description
+                result.append(Leftover(kind: kind, path: "\(path)/\(name)", owner: live ? holder : nil, size: size))
             }
         }
         for id in try abandonedWorkDirectories() {
