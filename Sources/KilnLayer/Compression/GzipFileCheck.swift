@@ -27,7 +27,7 @@ public enum GzipFileCheck {
                 let count = input.withUnsafeMutableBytes { pread(descriptor, $0.baseAddress, $0.count, offset) }
                 if count < 0 {
                     if errno == EINTR { continue }
-                    return Result(startsWithTarHeader: isTarHeader(head), failure: "read failed: \(String(cString: strerror(errno)))")
+                    return Result(startsWithTarHeader: UstarHeader.isHeader(head), failure: "read failed: \(String(cString: strerror(errno)))")
                 }
                 offset += off_t(count)
                 let atEnd = count == 0
@@ -46,23 +46,9 @@ public enum GzipFileCheck {
                 if atEnd { break }
             }
         } catch let failure as DecompressionFailure {
-            return Result(startsWithTarHeader: isTarHeader(head), failure: failure.reason)
+            return Result(startsWithTarHeader: UstarHeader.isHeader(head), failure: failure.reason)
         }
         let failure = decompressor.isAtBoundary ? nil : "the gzip stream is truncated"
-        return Result(startsWithTarHeader: isTarHeader(head), failure: failure)
-    }
-
-    /// Returns whether `block` is a tar header: 512 bytes whose checksum field (octal, at 148)
-    /// matches the sum of the bytes with that field counted as spaces.
-    static func isTarHeader(_ block: [UInt8]) -> Bool {
-        guard block.count >= 512 else { return false }
-        let field = block[148..<156].prefix { $0 != 0 && $0 != UInt8(ascii: " ") }
-        let digits = field.drop { $0 == UInt8(ascii: " ") }
-        guard !digits.isEmpty, let recorded = Int(String(decoding: digits, as: UTF8.self), radix: 8) else { return false }
-        var sum = 0
-        for (index, byte) in block[0..<512].enumerated() {
-            sum += (148..<156).contains(index) ? Int(UInt8(ascii: " ")) : Int(byte)
-        }
-        return sum == recorded
+        return Result(startsWithTarHeader: UstarHeader.isHeader(head), failure: failure)
     }
 }

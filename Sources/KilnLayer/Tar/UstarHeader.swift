@@ -76,12 +76,30 @@ enum UstarHeader {
         writeOctal(0, digits: 6, to: bytes, at: 329, terminator: [0x20, 0])
         writeOctal(0, digits: 6, to: bytes, at: 337, terminator: [0x20, 0])
 
-        // The checksum is the sum of all bytes with its own field counted as 8 spaces.
-        for index in 148..<156 { bytes[index] = 0x20 }
-        var checksum: UInt64 = 0
-        for byte in bytes { checksum += UInt64(byte) }
-        writeOctal(checksum, digits: 6, to: bytes, at: 148, terminator: [0, 0x20])
+        writeOctal(checksum(of: bytes), digits: 6, to: bytes, at: 148, terminator: [0, 0x20])
         return true
+    }
+
+    /// The bytes of a header's checksum field.
+    private static let checksumField = 148..<156
+
+    /// Returns a header's checksum: the sum of its 512 bytes with the checksum field counted as
+    /// 8 spaces.
+    static func checksum(of block: some RandomAccessCollection<UInt8>) -> UInt64 {
+        var sum: UInt64 = 0
+        for (offset, byte) in block.prefix(size).enumerated() {
+            sum += checksumField.contains(offset) ? 0x20 : UInt64(byte)
+        }
+        return sum
+    }
+
+    /// Returns whether `block` is a tar header: 512 bytes whose checksum field (octal) matches
+    /// `checksum(of:)`.
+    static func isHeader(_ block: [UInt8]) -> Bool {
+        guard block.count >= size else { return false }
+        let field = block[checksumField].drop { $0 == 0x20 }.prefix { $0 != 0 && $0 != 0x20 }
+        guard !field.isEmpty, let recorded = UInt64(String(decoding: field, as: UTF8.self), radix: 8) else { return false }
+        return recorded == checksum(of: block)
     }
 
     /// Returns whether libarchive stores `name` as it is: printable ASCII, no control bytes.
