@@ -153,6 +153,17 @@ public indirect enum RegistryError: KilnError, Equatable {
         }
     }
 
+    /// Returns the diagnostic of a pull or push (`operation`) of `reference` that `cause` stopped
+    /// at `item` (`layer sha256:…`). A cause that names the blob already (`blob sha256:…:
+    /// unexpected EOF`) gets no second copy of the digest.
+    private static func interrupted(_ operation: String, of reference: String, at item: String, cause: RegistryError) -> Diagnostic {
+        var diagnostic = cause.diagnostic
+        let digest = item.split(separator: " ").last.map(String.init) ?? item
+        let place = diagnostic.message.contains(digest) ? "" : " at \(item)"
+        diagnostic.message = "\(operation) of \(reference) failed\(place): \(diagnostic.message)"
+        return diagnostic
+    }
+
     public var diagnostic: Diagnostic {
         switch self {
         case .invalidURL(let url, let reason):
@@ -169,19 +180,9 @@ public indirect enum RegistryError: KilnError, Equatable {
                 hint: "check that registry \(host) is running and reachable; the registry setting read_timeout sets "
                     + "how long kiln waits for data")
         case .pullInterrupted(let reference, let item, let cause):
-            var diagnostic = cause.diagnostic
-            // A cause that names the blob already (`blob sha256:…: unexpected EOF`) needs no
-            // second copy of the digest.
-            let digest = item.split(separator: " ").last.map(String.init) ?? item
-            let place = diagnostic.message.contains(digest) ? "" : " at \(item)"
-            diagnostic.message = "pull of \(reference) failed\(place): \(diagnostic.message)"
-            return diagnostic
+            return Self.interrupted("pull", of: reference, at: item, cause: cause)
         case .pushInterrupted(let reference, let item, let cause):
-            var diagnostic = cause.diagnostic
-            let digest = item.split(separator: " ").last.map(String.init) ?? item
-            let place = diagnostic.message.contains(digest) ? "" : " at \(item)"
-            diagnostic.message = "push of \(reference) failed\(place): \(diagnostic.message)"
-            return diagnostic
+            return Self.interrupted("push", of: reference, at: item, cause: cause)
         case .unexpectedStatus(let registry, let method, let url, let status, let expected):
             return .error(
                 "\(registry): \(method) \(url) received unexpected HTTP status: \(status) \(RegistryResponseFailure.reason(status)) "
