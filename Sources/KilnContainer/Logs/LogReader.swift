@@ -109,9 +109,9 @@ public struct LogReader: Sendable {
     /// and returns whether there were new bytes.
     private func readNew(_ position: inout FollowPosition, selection: Selection, emit: (LogEntry) -> Void) -> Bool {
         var gotBytes = false
-        let currentInode = Self.inode(path)
+        let current = Self.status(path)
         if let start = Self.rotatedFileStart(
-            position: position, currentInode: currentInode, currentSize: Self.size(path), rotatedInode: Self.inode("\(path).1"))
+            position: position, currentInode: current.inode, currentSize: current.size, rotatedInode: Self.inode("\(path).1"))
         {
             // Rotated: finish `.1`, then start the new file from the beginning.
             if let rest = Self.read("\(path).1", from: start), !rest.isEmpty {
@@ -119,7 +119,7 @@ public struct LogReader: Sendable {
                 gotBytes = true
             }
             position.offset = 0
-            position.inode = currentInode
+            position.inode = current.inode
         }
         if let bytes = Self.read(path, from: position.offset), !bytes.isEmpty {
             position.offset += Int64(bytes.count)
@@ -172,20 +172,21 @@ public struct LogReader: Sendable {
     /// old inode number again (with `max-file=2` two numbers take turns), which only its
     /// smaller size shows. Lines of rotations beyond the first two are lost.
     static func rotatedFileStart(
-        position: FollowPosition, currentInode: UInt64, currentSize: Int64, rotatedInode: UInt64
+        position: FollowPosition, currentInode: UInt64, currentSize: Int64, rotatedInode: @autoclosure () -> UInt64
     ) -> Int64? {
         guard currentInode != position.inode || currentSize < position.offset else { return nil }
-        return rotatedInode == position.inode ? position.offset : 0
+        return rotatedInode() == position.inode ? position.offset : 0
     }
 
-    static func size(_ path: String) -> Int64 {
+    /// Returns the inode number and size of the file at `path`, zeros when it is missing.
+    static func status(_ path: String) -> (inode: UInt64, size: Int64) {
         var info = stat()
-        return stat(path, &info) == 0 ? Int64(info.st_size) : 0
+        guard stat(path, &info) == 0 else { return (0, 0) }
+        return (UInt64(info.st_ino), Int64(info.st_size))
     }
 
     static func inode(_ path: String) -> UInt64 {
-        var info = stat()
-        return stat(path, &info) == 0 ? UInt64(info.st_ino) : 0
+        status(path).inode
     }
 
     static func read(_ path: String, from offset: Int64) -> [UInt8]? {
