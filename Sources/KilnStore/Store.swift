@@ -30,8 +30,8 @@ public final class Store: Sendable {
         /// Container commands that only show state and may correct the record on the way
         /// (`ps`, `inspect`, `logs`, `port`, `top`, `diff`, `wait`). They act as `readWrite`, but on
         /// a nearly full disk they keep the space reserve and open the database as reading
-        /// commands do, with SQLite's exclusive locking mode; a correction that finds no room is
-        /// skipped. A `ps` in a loop would otherwise use up the reserve.
+        /// commands do, with SQLite's exclusive locking mode. A correction that finds no room is
+        /// skipped, so a `ps` in a loop cannot use up the reserve.
         case recordingState
     }
 
@@ -67,8 +67,12 @@ public final class Store: Sendable {
         let store = try Store(root: root, access: access, logger: logger)
         if access != .readOnly {
             store.leftoverBytesRemovedAtOpen.store(try store.removeLeftovers(), ordering: .relaxed)
-            // A command that only shows state works on a full disk, where the deletion may not fit.
-            if access == .recordingState { _ = try? store.removeExpiredLeases() } else { try store.removeExpiredLeases() }
+            if access == .recordingState {
+                // A command that only shows state works on a full disk, where the deletion may not fit.
+                _ = try? store.removeExpiredLeases()
+            } else {
+                try store.removeExpiredLeases()
+            }
             try store.checkDatabaseHealth()
             store.keepSpaceReserve()
         }

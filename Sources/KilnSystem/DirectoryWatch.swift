@@ -118,8 +118,8 @@ private final class StopSignal: Sendable {
     func signal() {
         isOpen.withLock { isOpen in
             guard isOpen else { return }
-            var one: UInt64 = 1
-            _ = write(descriptor, &one, MemoryLayout<UInt64>.size)
+            var increment: UInt64 = 1
+            _ = write(descriptor, &increment, MemoryLayout<UInt64>.size)
         }
     }
 

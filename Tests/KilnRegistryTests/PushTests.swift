@@ -204,7 +204,7 @@ import Testing
 
     // MARK: Servers that are not registries
 
-    /// The answer of a web server that is no registry: 200 and a small HTML page to anything.
+    /// The response of a web server that is not a registry: 200 and a small HTML page to any request.
     private static let htmlPage = MockResponse.status(
         200, [("Content-Type", "text/html")], body: Array("<html>hello</html>".utf8))
 
@@ -220,14 +220,15 @@ import Testing
         }
         #expect(error.diagnostic.message.contains("received unexpected HTTP status: 200 OK"))
         #expect(error.diagnostic.hint?.contains("is a registry") == true)
-        #expect(!registry.server.requests.contains { $0.method == "PUT" && $0.path.contains("/manifests/") })
+        let manifestPut = registry.server.requests.contains { $0.method == "PUT" && $0.path.contains("/manifests/") }
+        #expect(!manifestPut)
     }
 
     @Test func headWithWrongSizeUploadsBlob() async throws {
         let registry = try MockRegistry()
         defer { registry.stop() }
-        // A HEAD of a blob the registry lacks is answered 200 with a short page, as a proxy
-        // in front of the registry might; the real HEAD after the upload passes through.
+        // A HEAD of a blob the registry lacks gets 200 with a short page, as from a proxy in
+        // front of the registry. The real HEAD after the upload passes through.
         registry.setHook { request in
             guard request.method == "HEAD", let digest = request.path.split(separator: "/").last,
                 registry.state.withLock({ $0.blobs[String(digest)] }) == nil

@@ -39,8 +39,8 @@ struct ArchiveExtractor {
         return status == ARCHIVE_OK || status == ARCHIVE_WARN || status == ARCHIVE_EOF && archive_format(archive) != 0
     }
 
-    /// Whether `file` is an archive to unpack, as `isArchive` tells, after reading a gzip file
-    /// to its end with zlib (`GzipFileCheck`). A gzip file whose content starts with a tar header
+    /// Returns whether `file` is an archive to unpack, as `isArchive` does, after reading a gzip
+    /// file to its end with zlib (`GzipFileCheck`). A gzip file whose content starts with a tar header
     /// is an archive, and a damaged or cut-off one is an error naming `name`, as in Docker's
     /// `ADD`. A gzip file of anything else is copied as is.
     static func isCheckedArchive(_ file: FileDescriptor, name: String) throws -> Bool {

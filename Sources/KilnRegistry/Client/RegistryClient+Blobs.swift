@@ -7,7 +7,7 @@ extension RegistryClient {
     /// A 200 counts only when its `Content-Length` is the descriptor's size and a
     /// `Docker-Content-Digest` header, when present, names the descriptor's digest, because a
     /// server that is not a registry (a web page, a catch-all proxy) returns 200 for anything.
-    /// Such an answer is `.mismatch`, with the reason.
+    /// Such a response is `.mismatch`, with the reason.
     public func blobPresence(repository: String, descriptor: Descriptor, scopes: [String]? = nil) async throws
         -> BlobPresence
     {

@@ -6,7 +6,7 @@ import Synchronization
 /// source and destination of images: skopeo's `oci:DIR`.
 ///
 /// Blobs are written to a temporary file in their folder and put in place only after the digest
-/// and size matched, so the directory never holds a partial blob under a digest.
+/// and size matched, so the directory never contains a partial blob under a digest.
 public final class OCILayoutDirectory: ImageSource, ImageDestination {
     public static let refNameAnnotation = "org.opencontainers.image.ref.name"
 

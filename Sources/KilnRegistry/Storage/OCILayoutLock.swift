@@ -9,8 +9,8 @@ import Synchronization
 ///   removing stale temporary blobs, and undoing a failed copy.
 /// - The use lock, shared and held while the layout is open, is on `blobs/`. A failed copy
 ///   undoes its changes only when it can turn this lock exclusive, that is when no other
-///   process has the layout open: another push may already count on a blob that the failed one
-///   added, or on the layout files it created.
+///   process has the layout open. Otherwise another push may already count on a blob that the
+///   failed one added, or on the layout files it created.
 ///
 /// flock locks belong to an open file description, so threads of one process that share a
 /// descriptor do not exclude each other; a mutex serializes them.

@@ -11,7 +11,7 @@ extension Store {
     /// removes, for which leftover removal waits `backgroundRemovalGrace`.
     static let backgroundRemovalMarker = "rm"
 
-    /// Whether the trash entry `name` was handed to a background `rm`.
+    /// Returns whether the trash entry `name` was handed to a background `rm`.
     static func isBackgroundRemoval(_ name: String) -> Bool {
         let parts = name.split(separator: "-", maxSplits: 5, omittingEmptySubsequences: false)
         return parts.count == 6 && parts[4] == backgroundRemovalMarker

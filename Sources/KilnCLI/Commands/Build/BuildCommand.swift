@@ -11,8 +11,8 @@ import KilnSystem
 
 /// `kiln build`: builds an image from a Dockerfile, as `docker build` does.
 enum BuildCommand {
-    /// Fails a build whose Dockerfile says `# check=error=true` and that has warnings or lint
-    /// findings, as BuildKit does, after they were printed.
+    /// Throws for a build whose Dockerfile sets `# check=error=true` and that has warnings or lint
+    /// findings, as BuildKit does. It is called after they were printed.
     static func checkFindings(_ inputs: BuildInputs) throws {
         guard inputs.failsOnFindings else { return }
         var rules: [String] = []

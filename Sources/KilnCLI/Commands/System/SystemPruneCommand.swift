@@ -9,8 +9,8 @@ import KilnStore
 ///
 /// `--filter` applies to each part as Docker's `system prune` applies it: `label=` and `label!=`
 /// to containers, volumes and images, `until=` to containers, images and the build cache. Build
-/// cache records have no labels, and Docker's builder ignores label filters (docker/cli issue
-/// 2450), so the build cache is pruned as without them.
+/// cache records have no labels, and Docker's builder ignores label filters in `system prune`
+/// (reported for Docker 19.03), so the build cache is pruned as without them.
 enum SystemPruneCommand {
     static let all = BoolFlag("all", short: "a", help: "Remove all unused images not just dangling ones")
     static let filter = ListFlag(
