@@ -91,7 +91,7 @@ var testTargets: [Target] {
         // Helpers shared by several test targets; not part of any product.
         .target(name: "KilnTestSupport", dependencies: ["CSystem"], path: "Tests/KilnTestSupport"),
         .testTarget(name: "KilnDiagnosticsTests", dependencies: ["KilnDiagnostics"]),
-        .testTarget(name: "KilnSystemTests", dependencies: ["KilnSystem", "KilnTestSupport"]),
+        .testTarget(name: "KilnSystemTests", dependencies: ["CSystem", "KilnSystem", "KilnTestSupport"]),
         .testTarget(name: "KilnDockerfileTests", dependencies: ["KilnDockerfile"], exclude: ["Fixtures"]),
         .testTarget(name: "KilnImageTests", dependencies: ["KilnImage"]),
         .testTarget(name: "KilnLayerTests", dependencies: ["CArchive", "KilnLayer", "KilnSystem", "KilnTestSupport"], exclude: ["Fixtures"]),

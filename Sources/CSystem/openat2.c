@@ -1,6 +1,7 @@
 #define _GNU_SOURCE
 #include "CSystem.h"
 
+#include <errno.h>
 #include <linux/openat2.h>
 #include <string.h>
 #include <sys/syscall.h>
@@ -18,5 +19,13 @@ int kiln_openat2(int dirfd, const char *path, uint64_t flags, uint64_t mode, uin
     how.flags = flags;
     how.mode = mode;
     how.resolve = resolve;
-    return (int)syscall(SYS_openat2, dirfd, path, &how, sizeof how);
+    // With RESOLVE_IN_ROOT or RESOLVE_BENEATH, a ".." in the path or in a symlink's target (an
+    // image's /usr/sbin/ip -> ../../bin/busybox) fails with EAGAIN whenever a rename or mount
+    // anywhere on the host ran during the lookup; the kernel asks the caller to try again.
+    int fd = -1;
+    for (int attempt = 0; attempt < 256; attempt++) {
+        fd = (int)syscall(SYS_openat2, dirfd, path, &how, sizeof how);
+        if (fd >= 0 || (errno != EAGAIN && errno != EINTR)) break;
+    }
+    return fd;
 }

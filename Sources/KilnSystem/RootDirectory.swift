@@ -147,14 +147,9 @@ public struct RootDirectory: Sendable {
     private func openInKernel(_ path: FilePath, flags: Int32, mode: mode_t) throws -> FileDescriptor {
         let relative = path.isEmpty ? FilePath(".") : path
         let resolve = kiln_resolve_in_root | kiln_resolve_no_magiclinks
-        // openat2 fails with EAGAIN when a rename raced with the lookup; a few retries suffice.
-        for _ in 0..<16 {
-            let value = relative.withCString { kiln_openat2(descriptor.rawValue, $0, UInt64(flags | O_CLOEXEC), UInt64(mode), resolve) }
-            if value >= 0 { return FileDescriptor(adopting: value, path: path.description) }
-            if errno == EAGAIN || errno == EINTR { continue }
-            throw SystemError.current("open", path: path.description)
-        }
-        throw SystemError("open", path: path.description, errno: EAGAIN)
+        let value = relative.withCString { kiln_openat2(descriptor.rawValue, $0, UInt64(flags | O_CLOEXEC), UInt64(mode), resolve) }
+        guard value >= 0 else { throw SystemError.current("open", path: path.description) }
+        return FileDescriptor(adopting: value, path: path.description)
     }
 
     struct CreateOptions {

@@ -10,7 +10,8 @@
 // functions, which Swift cannot call.
 
 /// openat2(2) with the given flags, mode and RESOLVE_* bits. Returns the new descriptor, or -1
-/// with errno set (ENOSYS on kernels before 5.6).
+/// with errno set (ENOSYS on kernels before 5.6). Tries again when a rename or mount elsewhere
+/// raced with the lookup (EAGAIN), up to 256 times.
 int kiln_openat2(int dirfd, const char *path, uint64_t flags, uint64_t mode, uint64_t resolve);
 
 /// The RESOLVE_* constants of <linux/openat2.h>.

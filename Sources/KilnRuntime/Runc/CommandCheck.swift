@@ -80,7 +80,7 @@ enum CommandCheck {
 
     static func look(up path: String, in root: RootfsDirectory) -> Lookup {
         let fd = root.openInRoot(path, flags: kiln_o_path)
-        guard fd >= 0 else { return .missing }
+        guard fd >= 0 else { return [ENOENT, ENOTDIR, ELOOP].contains(errno) ? .missing : .unknown }
         defer { close(fd) }
         return classify(fd)
     }
