@@ -200,7 +200,7 @@ import Testing
             server.signal(SIGKILL)
             _ = server.waitBlocking()
         }
-        let deadline = Date().addingTimeInterval(10)
+        let deadline = Date().addingTimeInterval(60)
         while !FreePort.isListening(port) && Date() < deadline { try await Task.sleep(for: .milliseconds(50)) }
 
         let kiln = KilnInvocation(root: scratch.appending("root"))

@@ -17,11 +17,11 @@ struct StoreFileSystemTests {
             try Command.run("/bin/mount", ["-t", "tmpfs", "-o", "size=\(megabytes)m", "tmpfs", mountPoint])
         }
 
-        /// Remounts the file system, retrying for up to 5 seconds while a store of an in-process
+        /// Remounts the file system, retrying for up to 30 seconds while a store of an in-process
         /// command that has returned still has a file open for writing ("mount point is busy").
         func remount(readOnly: Bool) throws {
             let arguments = ["-o", readOnly ? "remount,ro" : "remount,rw", mountPoint]
-            for _ in 0..<50 {
+            for _ in 0..<300 {
                 if try Command.status("/bin/mount", arguments).status == 0 { return }
                 usleep(100_000)
             }

@@ -45,7 +45,7 @@ struct BuildKilledTests {
         #expect(Self.runcContainers(root).isEmpty, "the container of the killed build is still there")
         // The init process may stay a zombie for a moment until its parent reaps it.
         var exited = false
-        for _ in 0..<50 where !exited {
+        for _ in 0..<600 where !exited {
             let status = (try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8)) ?? ""
             exited = status.isEmpty || status.contains(") Z ")
             if !exited { usleep(100_000) }

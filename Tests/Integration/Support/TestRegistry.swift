@@ -58,8 +58,10 @@ final class TestRegistry: @unchecked Sendable {
         try waitUntilListening()
     }
 
+    /// Waits for the registry's port. The bound only stops a hang: under the full suite's load,
+    /// docker-registry can take many seconds to start.
     private func waitUntilListening() throws {
-        let deadline = Date().addingTimeInterval(10)
+        let deadline = Date().addingTimeInterval(60)
         while Date() < deadline {
             if FreePort.isListening(port) { return }
             guard process.isRunning else { break }
