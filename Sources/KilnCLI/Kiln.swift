@@ -1,4 +1,5 @@
 import Foundation
+import KilnStore
 import KilnDiagnostics
 
 /// The entry point of the command line: parses arguments, runs the command, renders errors.
@@ -55,6 +56,8 @@ public enum Kiln {
                 context.stdout.write(HelpFormatter(root: root).help(for: arguments.commandPath))
                 return ExitStatus.success
             }
+            // A command that spent the store's space reserve on a full disk makes it again.
+            defer { Store.restoreSpentReserves() }
             do {
                 return try await run(arguments, context)
             } catch let error as UsageError {

@@ -48,6 +48,8 @@ public final class Store: Sendable {
     private let blobDirectories: Mutex<[Digest.Algorithm: FileDescriptor]>
     /// Whether the root is on a file system mounted read-only, where only reading commands work.
     let isOnReadOnlyFileSystem: Bool
+    /// Size of the space reserve that opening the database deleted on a full disk, if it did.
+    let spentReserveBytes: Int64?
     /// Bytes of the partial blobs that `open` removed, which the next collection reports.
     let leftoverBytesRemovedAtOpen = Atomic<Int64>(0)
 
@@ -74,7 +76,12 @@ public final class Store: Sendable {
                 try store.removeExpiredLeases()
             }
             try store.checkDatabaseHealth()
-            store.keepSpaceReserve()
+            // A command that just deleted the reserve needs that space, and makes it again when it ends.
+            if store.spentReserveBytes == nil {
+                store.keepSpaceReserve()
+            } else {
+                storesWithSpentReserve.withLock { $0.append(store) }
+            }
         }
         return store
     }
@@ -96,7 +103,7 @@ public final class Store: Sendable {
         let sha256 = try Self.openDirectory("blobs/sha256", in: rootDirectory, root: layout.root)
         blobDirectories = Mutex([.sha256: sha256])
         try Self.rejectLostDatabase(layout: layout, root: rootDirectory, blobs: sha256, snapshots: snapshotsDirectory)
-        database = try Self.openDatabase(
+        (database, spentReserveBytes) = try Self.openDatabase(
             layout: layout, root: rootDirectory, readOnly: access == .readOnly && isOnReadOnlyFileSystem,
             access: access, logger: logger)
     }

@@ -115,6 +115,17 @@ struct StoreFileSystemTests {
         // Showing state leaves the reserve whole for the commands that free space.
         #expect(stat(kiln.root + "/space-reserve", &reserve) == 0)
         #expect(reserve.st_size == reserveSize)
+
+        // A command that may spend the reserve but frees nothing makes it again, so the next
+        // write still finds the disk full and the reserve whole.
+        let missing = await kiln("rmi", "test/nosuch:1")
+        #expect(missing.status != 0)
+        #expect(missing.stderr.contains("No such image"), "\(missing.stderr)")
+        #expect(stat(kiln.root + "/space-reserve", &reserve) == 0)
+        #expect(reserve.st_size == reserveSize)
+        let imported = await kiln("import", fileSystem.scratch.appending("rootfs.tar"), "test/fs:4")
+        #expect(imported.status != 0, "kiln import succeeded in the space of the reserve")
+
         let removed = await kiln("rmi", "test/fs:1")
         #expect(removed.status == 0, "\(removed.stderr)")
         let collected = await kiln("store", "gc")

@@ -1,4 +1,5 @@
 import Glibc
+import Synchronization
 import KilnDiagnostics
 import KilnSystem
 
@@ -39,9 +40,11 @@ extension Store {
     /// the first write will. So a command that would write checks the free space first: under
     /// `minimumSpaceReserveBytes`, a command that frees space deletes the reserve, and another
     /// one fails with `diskFull` before it changes anything.
+    ///
+    /// Returns the database and the size of the reserve it deleted, if any.
     static func openDatabase(
         layout: StoreLayout, root: FileDescriptor, readOnly: Bool, access: Access, logger: Logger
-    ) throws -> Database {
+    ) throws -> (database: Database, spentReserveBytes: Int64?) {
         var fileSystem = statvfs()
         if access != .readOnly, !readOnly, fstatvfs(root.rawValue, &fileSystem) == 0 {
             let freeBytes = Int64(fileSystem.f_bavail) * Int64(fileSystem.f_frsize)
@@ -50,42 +53,78 @@ extension Store {
                 if access == .readWrite { throw StoreError.diskFull(root: layout.root, cause: cause) }
                 if access == .recordingState {
                     logger.debug("the disk of \(layout.root) is nearly full; keeping the reserve and locking the database")
-                    return try Database(path: layout.database, migrations: Schema.migrations, exclusiveLock: true)
+                    let database = try Database(path: layout.database, migrations: Schema.migrations, exclusiveLock: true)
+                    return (database, nil)
                 }
+                let spent = reserveSize(in: root)
                 guard unlinkat(root.rawValue, StoreLayout.spaceReserveName, 0) == 0 else {
                     throw StoreError.diskFullWithoutReserve(root: layout.root, cause: cause)
                 }
                 logger.debug("the disk of \(layout.root) is nearly full; deleted \(layout.spaceReserve) to write the database")
+                return (try Database(path: layout.database, migrations: Schema.migrations), spent)
             }
         }
         do {
-            return try Database(path: layout.database, migrations: Schema.migrations, readOnly: readOnly)
+            return (try Database(path: layout.database, migrations: Schema.migrations, readOnly: readOnly), nil)
         } catch let error as SQLiteError where error.fileSystemState == .full {
             switch access {
             case .readOnly, .recordingState:
                 logger.debug("the disk of \(layout.root) is full; reading the database with an exclusive lock")
-                return try Database(path: layout.database, migrations: Schema.migrations, exclusiveLock: true)
+                return (try Database(path: layout.database, migrations: Schema.migrations, exclusiveLock: true), nil)
             case .readWrite:
                 throw StoreError.diskFull(root: layout.root, cause: "SQLite: \(error.message)")
             case .freeingSpace:
+                let spent = reserveSize(in: root)
                 guard unlinkat(root.rawValue, StoreLayout.spaceReserveName, 0) == 0 else {
                     guard errno == ENOENT else { throw error }
                     throw StoreError.diskFullWithoutReserve(root: layout.root, cause: "SQLite: \(error.message)")
                 }
                 logger.debug("the disk of \(layout.root) is full; deleted \(layout.spaceReserve) to open the database")
-                return try Database(path: layout.database, migrations: Schema.migrations)
+                return (try Database(path: layout.database, migrations: Schema.migrations), spent)
             }
         }
+    }
+
+    /// Returns the size of the reserve file, or nil when there is none.
+    private static func reserveSize(in root: FileDescriptor) -> Int64? {
+        var status = stat()
+        guard fstatat(root.rawValue, StoreLayout.spaceReserveName, &status, AT_SYMLINK_NOFOLLOW) == 0 else { return nil }
+        return Int64(status.st_size)
+    }
+
+    /// Stores whose opening deleted the reserve in this process, until `restoreSpentReserves`.
+    static let storesWithSpentReserve = Mutex<[Store]>([])
+
+    /// Makes the reserve again at the size this process deleted, as far as the disk has room,
+    /// for every store that spent it. A command calls this when it ends: one that found nothing
+    /// to free (`kiln rmi` of a missing image) so leaves the disk as full as it found it, with
+    /// the reserve for the next command.
+    public static func restoreSpentReserves() {
+        let stores = storesWithSpentReserve.withLock { stores in
+            defer { stores.removeAll() }
+            return stores
+        }
+        for store in stores { store.restoreSpentReserve() }
+    }
+
+    private func restoreSpentReserve() {
+        guard let spent = spentReserveBytes, Self.reserveSize(in: rootDirectory) == nil else { return }
+        // The checkpoint that closing the database runs would need room in `kiln.db` that the
+        // reserve would take, so it runs first, and cutting the WAL frees its pages.
+        try? database.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        var fileSystem = statvfs()
+        guard fstatvfs(rootDirectory.rawValue, &fileSystem) == 0 else { return }
+        let freeBytes = Int64(fileSystem.f_bavail) * Int64(fileSystem.f_frsize)
+        let size = min(spent, freeBytes / Self.minimumSpaceReserveBytes * Self.minimumSpaceReserveBytes)
+        guard size >= Self.minimumSpaceReserveBytes else { return }
+        createSpaceReserve(size: size)
     }
 
     /// Creates the reserve file when it is missing, or replaces a smaller one with a full one,
     /// as far as the disk has room. Failing to create it only costs the full-disk fallback, so
     /// errors are logged, not thrown.
     func keepSpaceReserve() {
-        var status = stat()
-        let existingSize: Int64? =
-            fstatat(rootDirectory.rawValue, StoreLayout.spaceReserveName, &status, AT_SYMLINK_NOFOLLOW) == 0
-            ? Int64(status.st_size) : nil
+        let existingSize = Self.reserveSize(in: rootDirectory)
         if let existingSize, existingSize >= Self.spaceReserveBytes { return }
 
         var fileSystem = statvfs()
@@ -99,7 +138,11 @@ extension Store {
             guard let fitting = Self.spaceReserveSize(freeBytes: freeBytes) else { return }
             size = fitting
         }
+        createSpaceReserve(size: size)
+    }
 
+    /// Writes a reserve file of `size` bytes; errors are logged.
+    private func createSpaceReserve(size: Int64) {
         // Written in `ingest/` under this process's tag, so that a crash leaves a leftover that
         // the next command removes.
         let temporary = "\(ProcessIdentity.current.fileTag)-space-reserve"
