@@ -13,8 +13,10 @@ struct PullCancellationTests {
     /// Serves `test/slow:1`: one gzip layer of a tar with an 8 MiB random file, whose blob
     /// response declares its full length, sends half of it and then keeps the connection open.
     /// Also serves `test/half:1`, whose first layer (a small file) downloads and whose second is
-    /// missing (404 after a second, so the first is stored by then). It writes its port to
-    /// `DIR/port` once it listens.
+    /// missing (404 after a second, so the first is stored by then). `test/good:1` has that small
+    /// layer only, and `test/bad:1` has it below a layer whose config gives a wrong diff ID, so
+    /// the bad layer downloads but fails to unpack. It writes its port to `DIR/port` once it
+    /// listens.
     static let stallingRegistry = #"""
         import gzip, hashlib, http.server, io, json, os, platform, sys, tarfile, time
         # A descriptor inherited from a test running beside this one (the write end of a pipe that
@@ -53,6 +55,28 @@ struct PullCancellationTests {
             "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip", "digest": digest(blob), "size": len(blob)}
                 for blob in (small_layer, missing_layer)]}).encode()
 
+        documents = {}
+        def image(name, layers, diff_ids):
+            config = json.dumps({"architecture": arch, "os": "linux",
+                "rootfs": {"type": "layers", "diff_ids": diff_ids}}).encode()
+            manifest = json.dumps({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
+                "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": digest(config), "size": len(config)},
+                "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip", "digest": digest(blob), "size": len(blob)}
+                    for blob in layers]}).encode()
+            documents["/v2/test/%s/manifests/1" % name] = (manifest, "application/vnd.oci.image.manifest.v1+json")
+            for blob in [config] + layers:
+                documents["/v2/test/%s/blobs/%s" % (name, digest(blob))] = (blob, "application/octet-stream")
+        other = io.BytesIO()
+        with tarfile.open(fileobj=other, mode="w", format=tarfile.PAX_FORMAT) as archive:
+            info = tarfile.TarInfo("other")
+            info.size = 6
+            archive.addfile(info, io.BytesIO(b"other\n"))
+        bad_layer = gzip.compress(other.getvalue(), compresslevel=1, mtime=0)
+        open(directory + "/bad-layer-digest", "w").write(digest(bad_layer))
+        small_diff_id = "sha256:" + hashlib.sha256(small_tar).hexdigest()
+        image("good", [small_layer], [small_diff_id])
+        image("bad", [small_layer, bad_layer], [small_diff_id, "sha256:" + hashlib.sha256(b"not the layer").hexdigest()])
+
         class Handler(http.server.BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
             def log_message(self, *args): pass
@@ -65,6 +89,8 @@ struct PullCancellationTests {
             def do_GET(self):
                 if self.path == "/v2/":
                     self.reply(b"{}")
+                elif self.path in documents:
+                    self.reply(*documents[self.path])
                 elif self.path == "/v2/test/slow/manifests/1":
                     self.reply(manifest, "application/vnd.oci.image.manifest.v1+json")
                 elif self.path == "/v2/test/slow/blobs/" + digest(config):
@@ -190,6 +216,38 @@ struct PullCancellationTests {
         #expect(collected.status == 0, "\(collected.stderr)")
         #expect(entries(root + "/blobs/sha256").isEmpty, "blobs left: \(entries(root + "/blobs/sha256"))")
         #expect(entries(root + "/snapshots").isEmpty, "snapshots left: \(entries(root + "/snapshots"))")
+    }
+
+    /// A FROM pull whose layer fails to unpack removes what it stored, as a failed `kiln pull`
+    /// does, and keeps the blob that it shares with a stored image.
+    @Test func failedFromUnpackRemovesItsBlobs() async throws {
+        let scratch = try TemporaryDirectory("kiln-from-unpack")
+        defer { scratch.remove() }
+        let (registry, port) = try startRegistry(scratch)
+        defer { stop(registry) }
+        let root = scratch.appending("root")
+        let context = scratch.appending("context")
+        try FileManager.default.createDirectory(atPath: context, withIntermediateDirectories: true)
+        try "FROM 127.0.0.1:\(port)/test/bad:1\n".write(toFile: context + "/Dockerfile", atomically: true, encoding: .utf8)
+
+        let good = try await KilnBinary.run(root: root, ["pull", "-q", "127.0.0.1:\(port)/test/good:1"])
+        #expect(good.status == 0, "\(good.stderr)")
+        let blobs = entries(root + "/blobs/sha256").sorted()
+        let snapshots = entries(root + "/snapshots").sorted()
+        let smallLayer = try String(contentsOfFile: scratch.appending("small-layer-digest"), encoding: .utf8)
+        #expect(blobs.contains(String(smallLayer.dropFirst("sha256:".count))))
+
+        let build = try await KilnBinary.run(root: root, ["build", "-q", context])
+        #expect(build.status == 1)
+        #expect(build.stderr.contains("diff"), "\(build.stderr)")
+        #expect(entries(root + "/blobs/sha256").sorted() == blobs, "the failed FROM pull left blobs behind")
+        #expect(entries(root + "/snapshots").sorted() == snapshots, "the failed FROM pull left snapshots behind")
+        #expect(entries(root + "/ingest").isEmpty, "partial blobs left: \(entries(root + "/ingest"))")
+        let verify = try await KilnBinary.run(root: root, ["store", "verify"])
+        #expect(verify.status == 0, "\(verify.stdout) \(verify.stderr)")
+        #expect(!verify.stdout.contains("Problems"), "\(verify.stdout)")
+        let images = try await KilnBinary.run(root: root, ["images", "-q"])
+        #expect(images.stdout.split(separator: "\n").count == 1, "\(images.stdout)")
     }
 
     @Test func registryDeathNamesImageAndLayer() throws {

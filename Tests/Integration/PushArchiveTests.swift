@@ -59,17 +59,24 @@ struct PushArchiveTests {
         let archive = scratch.appending("out/docker.tar")
         try FileManager.default.createDirectory(atPath: scratch.appending("out"), withIntermediateDirectories: true)
 
-        let pushed = await kiln("push", "pushed:1", "docker-archive:\(archive)")
+        let digestFile = scratch.appending("digest")
+        let pushed = await kiln("push", "--digestfile", digestFile, "pushed:1", "docker-archive:\(archive)")
         #expect(pushed.status == 0, "\(pushed.stderr)")
         #expect(pushed.stdout == "1: digest: \(manifest) size: \(await inspect(kiln, "pushed:1", "{{.Descriptor.size}}"))\n")
+        #expect(try String(contentsOfFile: digestFile, encoding: .utf8) == manifest)
         await #expect(try skopeoConfigDigest("docker-archive:\(archive)") == id)
         await #expect(try skopeo("docker-archive:\(archive)", "{{.Env}}").contains("PUSHED=1"))
         #expect(entries(scratch.appending("out")) == ["docker.tar"])
+        // The printed digest names a manifest in the archive: its OCI index lists it, as Docker 25
+        // and later write the index beside manifest.json, so skopeo reads the same archive as an
+        // oci-archive with that digest.
+        await #expect(try skopeo("oci-archive:\(archive)", "{{.Digest}}") == manifest)
 
         let loader = KilnInvocation(root: scratch.appending("root-load"))
         let loaded = await loader("load", "-i", archive)
         #expect(loaded.stdout == "Loaded image: pushed:1\n", "\(loaded.stderr)")
         #expect(await inspect(loader, "pushed:1", "{{.Id}}") == id)
+        #expect(await inspect(loader, "pushed:1", "{{.Descriptor.digest}}") == manifest)
 
         // With REF, the archive names the image REF, and skopeo copies it by that name.
         let named = scratch.appending("named.tar")

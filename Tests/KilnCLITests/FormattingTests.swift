@@ -145,13 +145,92 @@ import Testing
     /// leave them out or set them to null.
     @Test func inspectStringFieldsPrintEmpty() throws {
         let image = OutputJSON.object([("Config", .object([("User", .null), ("Env", .null)]))])
-        let fields = InspectOutput.dockerZeroValues
-        let user = try GoTemplate("[{{.Config.User}}] [{{.Config.WorkingDir}}]", strictFields: false, zeroValues: fields)
-        #expect(try user.render(image) == "[] []")
-        let test = try GoTemplate(#"{{if eq .Config.User ""}}root{{end}}"#, strictFields: false, zeroValues: fields)
-        #expect(try test.render(image) == "root")
-        let other = try GoTemplate("{{.Config.Missing}}", strictFields: false, zeroValues: fields)
-        #expect(try other.render(image) == "<no value>")
+        let type = DockerInspectTypes.image
+        let user = try GoTemplate("[{{.Config.User}}] [{{.Config.WorkingDir}}]")
+        #expect(try user.render(image, as: type) == "[] []")
+        let test = try GoTemplate(#"{{if eq .Config.User ""}}root{{end}}"#)
+        #expect(try test.render(image, as: type) == "root")
+    }
+
+    /// A field that Docker's struct does not have fails as the Docker CLI reports it, with the
+    /// line, the column and the field chain.
+    @Test(arguments: [
+        ("{{.Nope}}", #"template: :1:2: executing "" at <.Nope>: map has no entry for key "Nope""#),
+        ("{{ .Nope }}", #"template: :1:3: executing "" at <.Nope>: map has no entry for key "Nope""#),
+        ("x{{.Config.Nope}}", #"template: :1:10: executing "" at <.Config.Nope>: map has no entry for key "Nope""#),
+        ("a\n{{json .Nope}}", #"template: :2:7: executing "" at <.Nope>: map has no entry for key "Nope""#),
+        ("{{if .Nope}}y{{end}}", #"template: :1:5: executing "" at <.Nope>: map has no entry for key "Nope""#),
+        (
+            "{{$x := .Config}}{{$x.Nope}}",
+            #"template: :1:21: executing "" at <$x.Nope>: map has no entry for key "Nope""#
+        ),
+        (
+            "{{.Config.Healthcheck.Test}}",
+            #"template: :1:9: executing "" at <.Config.Healthcheck.Test>: map has no entry for key "Healthcheck""#
+        ),
+        (
+            "é{{.Metadata.Nope}}",
+            #"template: :1:13: executing "" at <.Metadata.Nope>: map has no entry for key "Nope""#
+        ),
+        (
+            "{{.RepoTags.Nope}}",
+            #"template: :1:11: executing "" at <.RepoTags.Nope>: can't evaluate field Nope in type []string"#
+        ),
+    ])
+    func inspectUnknownFieldFails(template: String, message: String) throws {
+        let image = OutputJSON.object([
+            ("Id", .string("sha256:1")), ("RepoTags", .array([.string("a:1")])), ("Config", .object([])),
+            ("Metadata", .object([("LastTagTime", .string(""))])),
+        ])
+        let parsed = try GoTemplate(template.replacingLiteralEscapes())
+        let error = #expect(throws: GeneralError.self) { try parsed.render(image, as: DockerInspectTypes.image) }
+        #expect(error?.diagnostic.message == message)
+    }
+
+    @Test(arguments: [
+        ("[{{index .Config.Labels \"missing\"}}]", "[]"),
+        ("{{.Config.Labels.missing}}", "<no value>"),
+        ("{{.Config.Labels.missing.deeper}}", "<no value>"),
+        ("{{.Config.Healthcheck}}", "<nil>"),
+        ("{{json .Config.Healthcheck}}", "null"),
+        ("{{if .Config.Healthcheck}}set{{else}}unset{{end}}", "unset"),
+        ("[{{.Variant}}] {{.Size}} {{.Config.Tty}}", "[] 0 false"),
+        ("{{.ID}} {{.Id}}", "sha256:1 sha256:1"),
+        ("{{.Descriptor.Digest}} {{.Descriptor.digest}}", "sha256:2 sha256:2"),
+        ("{{index .Config.Labels \"a\"}} {{.Config.Labels.a}}", "1 1"),
+    ])
+    func inspectKnownFieldPrintsZero(template: String, expected: String) throws {
+        let image = OutputJSON.object([
+            ("Id", .string("sha256:1")), ("Config", .object([("Labels", .map(["a": .string("1")]))])),
+            ("Descriptor", .object([("digest", .string("sha256:2"))])),
+        ])
+        let unlabeled = OutputJSON.object([("Id", .string("sha256:1")), ("Config", .object([]))])
+        let data = template.contains("\"a\"") || template.contains("Descriptor") ? image : unlabeled
+        #expect(try GoTemplate(template).render(data, as: DockerInspectTypes.image) == expected)
+    }
+
+    /// The Docker CLI formats list rows from Go structs, so an unknown field is an error before
+    /// any row is read, which `docker ps` reports even without containers.
+    @Test func listUnknownFieldFailsWithoutRows() throws {
+        let row = GoStruct([("ID", .string), ("Names", .string)], typeName: "*formatter.ContainerContext")
+        let error = #expect(throws: GeneralError.self) {
+            try ListFormat("{{.ID}} {{.Nope}}", defaultTable: "", row: row, errorPrefix: "failed to execute template")
+        }
+        #expect(
+            error?.diagnostic.message
+                == #"failed to execute template: template: :1:10: executing "" at <.Nope>: can't evaluate field Nope in type *formatter.ContainerContext"#
+        )
+        let root = #expect(throws: GeneralError.self) {
+            try ListFormat("{{range .Names}}{{$.Nope}}{{end}}", defaultTable: "", row: row)
+        }
+        #expect(
+            root?.diagnostic.message
+                == #"template parsing error: template: :1:19: executing "" at <$.Nope>: can't evaluate field Nope in type *formatter.ContainerContext"#
+        )
+        // Inside range, `.` is an element, which only rendering can check.
+        #expect(throws: Never.self) { try ListFormat("{{range .Names}}{{.Nope}}{{end}}", defaultTable: "", row: row) }
+        let format = try ListFormat("{{.Names}}", defaultTable: "", row: row)
+        #expect(try format.render([.map(["ID": .string("1"), "Names": .string("web")])], headers: [:]) == "web\n")
     }
 
     /// Go prints a nil slice as `[]` and a nil map as `map[]`, but marshals both to `null`.
@@ -171,7 +250,7 @@ import Testing
         ("{{range .Config.Env}}x{{else}}none{{end}}", "none"),
         ("[{{join .Config.Env \",\"}}]", "[]"),
         ("{{printf \"%v %s\" .Config.Env .Config.Labels}}", "[] map[]"),
-        ("{{index .Config.Labels \"a\"}}", "<no value>"),
+        ("{{index .Config.Labels \"a\"}}", ""),
     ])
     func inspectUnsetCollectionsPrintAsGo(template: String, expected: String) throws {
         // The shape ImageInspection.document gives an image without tags, digests or config fields.
@@ -179,8 +258,7 @@ import Testing
             ("RepoTags", .array([])), ("RepoDigests", .array([])),
             ("Config", ImageInspection.containerConfig(ContainerConfig())),
         ])
-        let rendered = try GoTemplate(template, strictFields: false, zeroValues: InspectOutput.dockerZeroValues)
-            .render(image)
+        let rendered = try GoTemplate(template).render(image, as: DockerInspectTypes.image)
         #expect(rendered == expected)
     }
 
@@ -189,10 +267,8 @@ import Testing
         config.env = []
         config.labels = [:]
         let image = OutputJSON.object([("Config", ImageInspection.containerConfig(config))])
-        let template = try GoTemplate(
-            "{{.Config.Env}} {{.Config.Labels}} {{json .Config.Env}} {{json .Config.Labels}}", strictFields: false,
-            zeroValues: InspectOutput.dockerZeroValues)
-        #expect(try template.render(image) == "[] map[] [] {}")
+        let template = try GoTemplate("{{.Config.Env}} {{.Config.Labels}} {{json .Config.Env}} {{json .Config.Labels}}")
+        #expect(try template.render(image, as: DockerInspectTypes.image) == "[] map[] [] {}")
     }
 
     @Test func listFormatHeaders() throws {

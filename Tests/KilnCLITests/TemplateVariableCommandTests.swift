@@ -44,4 +44,40 @@ import Testing
         #expect(result.status != 0)
         #expect(result.stderr.contains("undefined variable \"$k\""), "\(result.stderr)")
     }
+
+    /// `inspect -f` fails on a field that Docker's inspect struct does not have, as the Docker CLI
+    /// does, prints nothing for the other images, and prints known fields that are unset empty.
+    @Test func inspectUnknownFieldFails() async throws {
+        let workspace = try await Self.workspace()
+        let unknown = await workspace.run(["inspect", "-f", "{{.Nope}}", "vars/app:1", "vars/app:1"])
+        #expect(unknown.status == 1)
+        #expect(unknown.stdout == "")
+        #expect(
+            unknown.stderr
+                == #"error: template parsing error: template: :1:2: executing "" at <.Nope>: map has no entry for key "Nope""#
+                + "\n")
+
+        let missingLabel = await workspace.run(["image", "inspect", "-f", #"[{{index .Config.Labels "missing"}}]"#, "vars/app:1"])
+        #expect(missingLabel.status == 0, "\(missingLabel.stderr)")
+        #expect(missingLabel.stdout == "[]\n")
+    }
+
+    /// `images --format` and `ps --format` fail on an unknown field before listing anything.
+    @Test func listUnknownFieldFails() async throws {
+        let workspace = try await Self.workspace()
+        let images = await workspace.run(["images", "--format", "{{.Repository}} {{.Nope}}"])
+        #expect(images.status == 1)
+        #expect(images.stdout == "")
+        #expect(
+            images.stderr.hasPrefix(
+                #"error: template parsing error: template: :1:18: executing "" at <.Nope>: can't evaluate field Nope in type *formatter.imageContext"#
+            ), "\(images.stderr)")
+
+        let containers = await workspace.run(["ps", "-a", "--format", "{{.Nope}}"])
+        #expect(containers.status == 1)
+        #expect(
+            containers.stderr.hasPrefix(
+                #"error: failed to execute template: template: :1:2: executing "" at <.Nope>: can't evaluate field Nope in type *formatter.ContainerContext"#
+            ), "\(containers.stderr)")
+    }
 }

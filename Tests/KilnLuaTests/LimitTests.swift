@@ -122,6 +122,25 @@ import Testing
         #expect(error?.description == "deep.lua:1: plugin test: stack overflow")
     }
 
+    /// Each `coroutine.wrap` that an error passes through puts its own position in front of the
+    /// message, so an endless recursion through wrapped coroutines reads as the plain one does.
+    @Test(arguments: [
+        "local function f() return coroutine.wrap(f)() end\nreturn f()",
+        "local function f() return 1 + coroutine.wrap(f)() end\nreturn f()",
+        "local function g() return 1 + g() end\nlocal function f() return coroutine.wrap(g)() end\nreturn f()",
+    ])
+    func deepRecursionThroughCoroutinesFails(source: String) {
+        let error = luaError { _ = try runChunk(source, name: "deep.lua") }
+        #expect(error?.kind == .runtime)
+        #expect(error?.description == "deep.lua:1: plugin test: stack overflow")
+    }
+
+    @Test func errorThroughWrappedCoroutineKeepsOnePosition() {
+        let source = "local unused = 1\nlocal f = coroutine.wrap(function() error('broken') end)\nf()"
+        let error = luaError { _ = try runChunk(source, name: "wrap.lua") }
+        #expect(error?.description == "wrap.lua:2: plugin test: broken")
+    }
+
     @Test func stoppedPluginIsDiscardedAndOthersRun() throws {
         let folder = TemporaryFolder()
         let hog = try loadPlugin(pluginSource(name: "hog", """

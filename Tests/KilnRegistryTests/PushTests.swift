@@ -334,3 +334,32 @@ import Testing
         #expect(message.contains("layer sha256:") || message.contains("config sha256:"), "\(message)")
     }
 }
+
+extension PushTests {
+    /// A registry, or a proxy in front of it, that reads part of an upload and then resets the
+    /// connection is a broken upload, not a registry that kiln cannot connect to.
+    @Test func resetDuringUploadNamesRegistryRepositoryAndBlob() async throws {
+        let registry = try MockRegistry()
+        defer { registry.stop() }
+        registry.server.setResetRule { method, target in
+            method == "PUT" && target.contains("/blobs/uploads/") ? 64 * 1024 : nil
+        }
+        let image = TestImage(layerSizes: [8 << 20])
+        let result = try await push(image, to: registry)
+        guard case .failure(let error) = result else {
+            Issue.record("the push succeeded")
+            return
+        }
+
+        let message = error.diagnostic.message
+        let layer = Digest.sha256(of: image.layers[0])
+        #expect(
+            message.hasPrefix(
+                "push of \(registry.host)/kiln/dst:1.0 failed: registry \(registry.host) reset the connection "
+                    + "while kiln uploaded layer \(layer) to repository kiln/dst, after "),
+            "\(message)")
+        #expect(message.contains(" of \(8 << 20) bytes of the request ("), "\(message)")
+        #expect(!message.contains("cannot connect"), "\(message)")
+        #expect(error.diagnostic.hint?.contains("then push again") == true, "\(error.diagnostic.hint ?? "no hint")")
+    }
+}

@@ -38,4 +38,30 @@ struct RegistryErrorMessageTests {
             reference: "a/b:1", item: "layer \(Digest.sha256(of: Array("x".utf8)))", cause: cause)
         #expect(error.diagnostic.message == "pull of a/b:1 failed: \(cause.diagnostic.message)")
     }
+
+    @Test func interruptedUploadNamesResetOrClose() {
+        let reset = RegistryError.requestInterrupted(
+            host: "127.0.0.1:1", method: "PUT", url: "http://127.0.0.1:1/v2/t/blobs/uploads/1", sentBytes: 65536,
+            bodyBytes: 1_048_576, reason: "Connection reset by peer")
+        let push = RegistryError.pushInterrupted(
+            reference: "127.0.0.1:1/t:1", repository: "t", item: "layer sha256:abc", cause: reset)
+        #expect(
+            push.diagnostic.message
+                == "push of 127.0.0.1:1/t:1 failed: registry 127.0.0.1:1 reset the connection while kiln uploaded layer "
+                + "sha256:abc to repository t, after 65536 of 1048576 bytes of the request (Connection reset by peer)")
+        #expect(
+            reset.diagnostic.message
+                == "registry 127.0.0.1:1 reset the connection during PUT http://127.0.0.1:1/v2/t/blobs/uploads/1, after "
+                + "kiln sent 65536 of 1048576 bytes of the request (Connection reset by peer)")
+
+        let closed = RegistryError.requestInterrupted(
+            host: "127.0.0.1:1", method: "PUT", url: "http://127.0.0.1:1/v2/t/manifests/1", sentBytes: 10, bodyBytes: 10,
+            reason: nil)
+        #expect(
+            closed.diagnostic.message
+                == "registry 127.0.0.1:1 closed the connection without a response during PUT "
+                + "http://127.0.0.1:1/v2/t/manifests/1, after kiln sent 10 of 10 bytes of the request")
+        #expect(closed.isRetryable)
+        #expect(closed.isConnectionFailure)
+    }
 }

@@ -100,7 +100,7 @@ extension GoTemplate {
             return "[]"
         case (_, .nullMap) where "vsdq".contains(directive.verb):
             return "map[]"
-        case ("v", .null):
+        case ("v", .null), ("v", .nilPointer):
             return "<nil>"
         case ("v", .string(let text)), ("s", .string(let text)):
             return directive.precision.map { String(text.prefix($0)) } ?? text
@@ -113,7 +113,7 @@ extension GoTemplate {
         case ("q", .integer(let number)):
             guard let scalar = Unicode.Scalar(UInt32(clamping: max(0, number))) else { return "'\u{FFFD}'" }
             return "'" + String(GoFormat.quoted(String(scalar)).dropFirst().dropLast()) + "'"
-        case (_, .null):
+        case (_, .null), (_, .nilPointer):
             return "%!\(directive.verb)(<nil>)"
         default:
             return "%!\(directive.verb)(\(goTypeName(value))=\(plainValue(value)))"
@@ -131,18 +131,6 @@ extension GoTemplate {
             return sign + String(repeating: "0", count: fill) + text.dropFirst(sign.count)
         }
         return String(repeating: " ", count: fill) + text
-    }
-
-    /// Names the Go type a value has in the structures the Docker CLI formats, for error verbs.
-    private static func goTypeName(_ value: OutputJSON) -> String {
-        switch value {
-        case .null: return "<nil>"
-        case .bool: return "bool"
-        case .integer: return "int"
-        case .string: return "string"
-        case .array, .nullList: return "[]interface {}"
-        case .object, .nullMap: return "map[string]interface {}"
-        }
     }
 
     /// Formats a value as `%v` does, for error verbs.

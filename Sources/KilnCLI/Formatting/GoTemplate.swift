@@ -1,3 +1,4 @@
+import KilnBuild
 import KilnDiagnostics
 
 /// The part of Go's text/template that users pass to `--format`: field chains (`{{.Repository}}`,
@@ -7,6 +8,10 @@ import KilnDiagnostics
 /// `{{$x := …}}`, `{{$x = …}}`, `{{if $x := …}}` and `{{range $i, $e := …}}`, each visible up to
 /// the `{{end}}` of the `if` or `range` that declares it. Values print as Go's `%v` prints them.
 /// `with`, `break` and `continue` are not supported.
+///
+/// Data may come with its `GoType`. Then a field that the type declares and the data leaves out
+/// is Go's zero value. A field that the type does not declare fails as in Docker's templates,
+/// with the line, column and text of the field in the message.
 struct GoTemplate {
     indirect enum Node {
         case text(String)
@@ -17,15 +22,33 @@ struct GoTemplate {
         case loop(Pipeline, body: [Node], otherwise: [Node])
     }
 
+    /// The place of a field chain in the source, with its text, for execution errors.
+    struct Location {
+        /// The offset in Unicode scalars of the template source.
+        var offset: Int
+        var text: String
+    }
+
     enum Argument {
         /// `.`, `.Field` or `.Field.Sub`.
-        case field([String])
+        case field([String], Location)
         case string(String)
         case number(Int64)
         /// `(pipeline)`, or `(pipeline).Field.Sub` with the fields read from its result.
-        case pipeline(Pipeline, fields: [String])
+        case pipeline(Pipeline, fields: [String], Location)
         /// `$`, `$name` or `$name.Field.Sub`.
-        case variable(String, [String])
+        case variable(String, [String], Location)
+    }
+
+    /// A value with its Go type, when the type is known.
+    struct TypedValue {
+        var value: OutputJSON
+        var type: GoType?
+
+        init(_ value: OutputJSON, _ type: GoType? = nil) {
+            self.value = value
+            self.type = type
+        }
     }
 
     /// The `$x :=` or `$i, $e =` in front of a pipeline.
@@ -44,36 +67,37 @@ struct GoTemplate {
     }
 
     /// The variables in scope while rendering, innermost last.
-    private typealias Scope = [(name: String, value: OutputJSON)]
+    private typealias Scope = [(name: String, value: TypedValue)]
 
     let nodes: [Node]
-    /// Whether a field the data does not have is an error (row contexts) or `<no value>` (maps).
+    /// The template text, for the line and column of execution errors.
+    let source: [Unicode.Scalar]
+    /// Whether a key that an object of unknown type lacks is an error, as in Go's
+    /// `missingkey=error`, or `<no value>`.
     let strictFields: Bool
-    /// Go's zero values of fields of the structs behind Docker's output, by field name: `""` for
-    /// a string, `.nullList` for a slice, `.nullMap` for a map. A missing or null field with an
-    /// entry here has that value instead of printing `<no value>`.
-    let zeroValues: [String: OutputJSON]
 
     static let functions: Set<String> = [
         "json", "upper", "lower", "title", "join", "split", "truncate", "pad", "println", "print", "printf", "len",
         "index", "eq", "ne", "lt", "le", "gt", "ge", "not", "and", "or",
     ]
 
-    init(_ source: String, strictFields: Bool = true, zeroValues: [String: OutputJSON] = [:]) throws {
-        var parser = Parser(source: Array(source.unicodeScalars))
+    init(_ source: String, strictFields: Bool = true) throws {
+        self.source = Array(source.unicodeScalars)
+        var parser = Parser(source: self.source)
         nodes = try parser.parseNodes(stopAt: [])
         self.strictFields = strictFields
-        self.zeroValues = zeroValues
     }
 
-    func render(_ data: OutputJSON) throws -> String {
+    /// Renders the template with `data` as `.`, of Go type `type` when it is known.
+    func render(_ data: OutputJSON, as type: GoType? = nil) throws -> String {
         var output = ""
-        var scope: Scope = [("$", data)]
-        try render(nodes, data, &scope, into: &output)
+        let root = TypedValue(data, type)
+        var scope: Scope = [("$", root)]
+        try render(nodes, root, &scope, into: &output)
         return output
     }
 
-    private func render(_ nodes: [Node], _ data: OutputJSON, _ scope: inout Scope, into output: inout String) throws {
+    private func render(_ nodes: [Node], _ data: TypedValue, _ scope: inout Scope, into output: inout String) throws {
         for node in nodes {
             switch node {
             case .text(let text):
@@ -84,7 +108,7 @@ struct GoTemplate {
                     // An action that declares or sets a variable prints nothing.
                     try bind(declaration.names, to: [value], assigning: declaration.isAssignment, in: &scope)
                 } else {
-                    output += Self.display(value)
+                    output += Self.display(value.value)
                 }
             case .conditional(let pipeline, let then, let otherwise):
                 let depth = scope.count
@@ -92,7 +116,7 @@ struct GoTemplate {
                 if let declaration = pipeline.declaration {
                     try bind(declaration.names, to: [value], assigning: declaration.isAssignment, in: &scope)
                 }
-                try render(Self.isTruthy(value) ? then : otherwise, data, &scope, into: &output)
+                try render(Self.isTruthy(value.value) ? then : otherwise, data, &scope, into: &output)
                 scope.removeLast(scope.count - depth)
             case .loop(let pipeline, let body, let otherwise):
                 try renderLoop(pipeline, body: body, otherwise: otherwise, data, &scope, into: &output)
@@ -103,19 +127,21 @@ struct GoTemplate {
     /// Renders `{{range}}`. One variable is set to each element in turn. With two, the first is
     /// set to the index or key and the second to the element, as in Go's templates.
     private func renderLoop(
-        _ pipeline: Pipeline, body: [Node], otherwise: [Node], _ data: OutputJSON, _ scope: inout Scope,
+        _ pipeline: Pipeline, body: [Node], otherwise: [Node], _ data: TypedValue, _ scope: inout Scope,
         into output: inout String
     ) throws {
         let depth = scope.count
         defer { scope.removeLast(scope.count - depth) }
-        let entries = try Self.entries(of: try evaluate(pipeline, data, scope))
+        let collection = try evaluate(pipeline, data, scope)
+        let elementType = collection.type?.elementType
+        let entries = try Self.entries(of: collection.value).map { (TypedValue($0.key), TypedValue($0.element, elementType)) }
         if entries.isEmpty {
             try render(otherwise, data, &scope, into: &output)
             return
         }
         let declaration = pipeline.declaration
         if let declaration, !declaration.isAssignment {
-            for name in declaration.names { scope.append((name, .null)) }
+            for name in declaration.names { scope.append((name, TypedValue(.null))) }
         }
         let iterationDepth = scope.count
         for (key, element) in entries {
@@ -136,7 +162,7 @@ struct GoTemplate {
 
     /// Declares `names` with `values` in order, or with `assigning`, sets the innermost
     /// variables of those names.
-    private func bind(_ names: [String], to values: [OutputJSON], assigning: Bool, in scope: inout Scope) throws {
+    private func bind(_ names: [String], to values: [TypedValue], assigning: Bool, in scope: inout Scope) throws {
         for (name, value) in zip(names, values) {
             guard assigning else {
                 scope.append((name, value))
@@ -168,13 +194,13 @@ struct GoTemplate {
         }
     }
 
-    private func evaluate(_ pipeline: Pipeline, _ data: OutputJSON, _ scope: Scope) throws -> OutputJSON {
-        var previous: OutputJSON?
+    private func evaluate(_ pipeline: Pipeline, _ data: TypedValue, _ scope: Scope) throws -> TypedValue {
+        var previous: TypedValue?
         for (command, function) in zip(pipeline.commands, pipeline.functions) {
             var values = try command.map { try evaluate($0, data, scope) }
             if let previous { values.append(previous) }
             if let function {
-                previous = try call(function, values)
+                previous = function == "index" ? try index(values) : TypedValue(try call(function, values.map(\.value)))
             } else {
                 guard values.count == 1, let value = values.first else {
                     throw GeneralError("template: can't give arguments to a value")
@@ -182,40 +208,137 @@ struct GoTemplate {
                 previous = value
             }
         }
-        return previous ?? .null
+        return previous ?? TypedValue(.null)
     }
 
-    private func evaluate(_ argument: Argument, _ data: OutputJSON, _ scope: Scope) throws -> OutputJSON {
+    private func evaluate(_ argument: Argument, _ data: TypedValue, _ scope: Scope) throws -> TypedValue {
         switch argument {
-        case .string(let text): return .string(text)
-        case .number(let number): return .integer(number)
-        case .pipeline(let pipeline, let fields): return try field(fields, of: try evaluate(pipeline, data, scope))
-        case .field(let path): return try field(path, of: data)
-        case .variable(let name, let path):
+        case .string(let text): return TypedValue(.string(text))
+        case .number(let number): return TypedValue(.integer(number))
+        case .pipeline(let pipeline, let fields, let location):
+            return try field(fields, of: try evaluate(pipeline, data, scope), at: location)
+        case .field(let path, let location): return try field(path, of: data, at: location)
+        case .variable(let name, let path, let location):
             // The parser rejects undeclared names, but a name declared in a branch that did not
             // run has no value yet.
             guard let binding = scope.last(where: { $0.name == name }) else {
                 throw GeneralError("template: undefined variable: \(name)")
             }
-            return try field(path, of: binding.value)
+            return try field(path, of: binding.value, at: location)
         }
     }
 
-    private func field(_ path: [String], of data: OutputJSON) throws -> OutputJSON {
+    /// Reads the fields of `path` in turn, starting at `data`.
+    private func field(_ path: [String], of data: TypedValue, at location: Location) throws -> TypedValue {
         var value = data
+        var previous: String?
         for name in path {
-            guard case .object = value else {
-                throw GeneralError("template: can't evaluate field \(name) in a value that is not an object")
-            }
-            let next = value[name]
-            if next == nil || next == .null, let zero = zeroValues[name] { return zero }
-            guard let next else {
-                if strictFields { throw GeneralError("template: can't evaluate field \(name)") }
-                return .null
-            }
-            value = next
+            value = try member(name, of: value, after: previous, at: location)
+            previous = name
         }
         return value
+    }
+
+    /// Reads the field `name` of `value`, as Go's templates read a field of the value's type.
+    /// `previous` is the field that gave `value`, for the message about an unset pointer.
+    private func member(_ name: String, of value: TypedValue, after previous: String?, at location: Location) throws
+        -> TypedValue
+    {
+        var type = value.type
+        if case .pointer(let target) = type {
+            switch value.value {
+            case .null, .nilPointer:
+                // The Docker CLI's fallback to the raw JSON finds no key for an unset pointer.
+                let reason = previous.map { "map has no entry for key \(GoFormat.quoted($0))" }
+                throw executionError(at: location, reason ?? "nil pointer evaluating \(location.text)")
+            default:
+                type = target
+            }
+        }
+        switch type {
+        case .structure(let goStruct):
+            guard let field = goStruct.fields[name] else {
+                let reason = goStruct.typeName.map { "can't evaluate field \(name) in type \($0)" }
+                throw executionError(at: location, reason ?? "map has no entry for key \(GoFormat.quoted(name))")
+            }
+            switch value.value[field.key] {
+            case nil, .null?: return TypedValue(field.type.zeroValue, field.type)
+            case let member?: return TypedValue(member, field.type)
+            }
+        case .map(let element):
+            guard let member = value.value[name] else { return TypedValue(.null, .invalid) }
+            return TypedValue(member, element)
+        case .invalid:
+            return TypedValue(.null, .invalid)
+        case .string, .integer, .bool, .list:
+            throw executionError(at: location, "can't evaluate field \(name) in type \(type?.goName ?? "")")
+        case .any, .pointer, nil:
+            guard case .object = value.value else {
+                throw executionError(at: location, "can't evaluate field \(name) in type \(Self.goTypeName(value.value))")
+            }
+            if let member = value.value[name] { return TypedValue(member) }
+            guard !strictFields else {
+                throw executionError(at: location, "map has no entry for key \(GoFormat.quoted(name))")
+            }
+            return TypedValue(.null)
+        }
+    }
+
+    /// `index MAP KEY` and `index LIST N`, several keys in turn, as Go's templates do. A key
+    /// that a map lacks gives the zero value of the map's element type.
+    private func index(_ values: [TypedValue]) throws -> TypedValue {
+        guard values.count >= 2 else {
+            throw GeneralError("template: wrong number of arguments for index: want at least 2 got \(values.count)")
+        }
+        var current = values[0]
+        for key in values.dropFirst() {
+            let element = current.type?.elementType
+            switch (current.value, key.value) {
+            case (.object(let members), _):
+                let member = members.first { $0.0 == Self.display(key.value) }?.1
+                current = TypedValue(member ?? element?.zeroValue ?? .null, element)
+            case (.null, _), (.nullMap, _), (.nilPointer, _):
+                // A map that is not there, such as an image without labels, has no keys.
+                current = TypedValue(element?.zeroValue ?? .null, element)
+            case (.array(let elements), .integer(let position)):
+                guard position >= 0, position < elements.count else {
+                    throw GeneralError("template: error calling index: index out of range: \(position)")
+                }
+                current = TypedValue(elements[Int(position)], element)
+            default:
+                throw GeneralError(
+                    "template: error calling index: cannot index \(Self.display(current.value)) with \(Self.display(key.value))")
+            }
+        }
+        return current
+    }
+
+    /// An execution error as Go's templates word it: `template: :LINE:COLUMN: executing "" at
+    /// <TEXT>: REASON`, where the column counts UTF-8 bytes from the start of the line.
+    func executionError(at location: Location, _ reason: String) -> GeneralError {
+        var line = 1
+        var column = 0
+        for scalar in source.prefix(location.offset) {
+            if scalar == "\n" {
+                line += 1
+                column = 0
+            } else {
+                column += UTF8.width(scalar)
+            }
+        }
+        return GeneralError("template: :\(line):\(column): executing \"\" at <\(location.text)>: \(reason)")
+    }
+
+    /// Names the Go type that a value of unknown type has in decoded JSON, for messages.
+    static func goTypeName(_ value: OutputJSON) -> String {
+        switch value {
+        case .null, .nilPointer: "<nil>"
+        case .bool: "bool"
+        case .integer: "int"
+        case .string: "string"
+        case .array, .nullList: "[]interface {}"
+        case .object, .nullMap: "map[string]interface {}"
+        }
     }
 
     private func call(_ function: String, _ values: [OutputJSON]) throws -> OutputJSON {
@@ -268,31 +391,9 @@ struct GoTemplate {
             case .array(let elements): return .integer(Int64(elements.count))
             case .object(let members): return .integer(Int64(members.count))
             case .nullList, .nullMap: return .integer(0)
+            case .nilPointer: throw GeneralError("template: error calling len: len of nil pointer")
             default: return .integer(Int64(string(0).count))
             }
-        case "index":
-            // `index MAP KEY` and `index LIST N`, several keys in turn, as Go's templates do.
-            guard values.count >= 2 else {
-                throw GeneralError("template: wrong number of arguments for index: want at least 2 got \(values.count)")
-            }
-            var current = values[0]
-            for key in values.dropFirst() {
-                switch (current, key) {
-                case (.object(let members), _):
-                    current = members.first { $0.0 == Self.display(key) }?.1 ?? .null
-                case (.null, _), (.nullMap, _):
-                    // A map that is not there, such as an image without labels, has no keys.
-                    current = .null
-                case (.array(let elements), .integer(let position)):
-                    guard position >= 0, position < elements.count else {
-                        throw GeneralError("template: error calling index: index out of range: \(position)")
-                    }
-                    current = elements[Int(position)]
-                default:
-                    throw GeneralError("template: error calling index: cannot index \(Self.display(current)) with \(Self.display(key))")
-                }
-            }
-            return current
         case "eq":
             // `eq A B C…` is true when A equals any of the others, as in Go's templates.
             guard values.count >= 2 else {
@@ -342,6 +443,7 @@ struct GoTemplate {
     static func display(_ value: OutputJSON) -> String {
         switch value {
         case .null: return "<no value>"
+        case .nilPointer: return "<nil>"
         case .nullList: return "[]"
         case .nullMap: return "map[]"
         case .bool(let flag): return flag ? "true" : "false"
@@ -365,7 +467,7 @@ struct GoTemplate {
             return a.utf8.lexicographicallyPrecedes(b.utf8) ? -1 : 1
         case (.bool(let a), .bool(let b)):
             return a == b ? 0 : 1
-        case (.null, .null):
+        case (.null, .null), (.nilPointer, .nilPointer), (.null, .nilPointer), (.nilPointer, .null):
             return 0
         default:
             throw GeneralError("template: error calling \(function): incompatible types for comparison")
@@ -374,331 +476,12 @@ struct GoTemplate {
 
     static func isTruthy(_ value: OutputJSON) -> Bool {
         switch value {
-        case .null, .nullList, .nullMap: return false
+        case .null, .nullList, .nullMap, .nilPointer: return false
         case .bool(let flag): return flag
         case .integer(let number): return number != 0
         case .string(let text): return !text.isEmpty
         case .array(let elements): return !elements.isEmpty
         case .object(let members): return !members.isEmpty
         }
-    }
-
-    // MARK: Parsing
-
-    private struct Parser {
-        let source: [Unicode.Scalar]
-        var index = 0
-        /// The variables declared so far that are still in scope, innermost last.
-        var variables = ["$"]
-
-        init(source: [Unicode.Scalar]) {
-            self.source = source
-        }
-
-        private func failure(_ reason: String) -> GeneralError {
-            GeneralError("template parsing error: \(reason)", hint: "see `--format` in the command's --help")
-        }
-
-        private func starts(with text: String, at position: Int) -> Bool {
-            let scalars = Array(text.unicodeScalars)
-            guard position + scalars.count <= source.count else { return false }
-            return Array(source[position..<position + scalars.count]) == scalars
-        }
-
-        mutating func parseNodes(stopAt keywords: Set<String>) throws -> [Node] {
-            var nodes: [Node] = []
-            _ = try parseNodes(into: &nodes, stopAt: keywords)
-            return nodes
-        }
-
-        /// Appends nodes until an action that is one of `keywords` (`else`, `end`) and returns
-        /// that keyword, or nil at the end of the template.
-        mutating func parseNodes(into nodes: inout [Node], stopAt keywords: Set<String>) throws -> String? {
-            var text = ""
-            while index < source.count {
-                if starts(with: "{{", at: index) {
-                    if !text.isEmpty {
-                        nodes.append(.text(text))
-                        text = ""
-                    }
-                    index += 2
-                    if index < source.count, source[index] == "-" { index += 1 }
-                    let body = try readActionBody()
-                    let words = body.trimmingCharacters()
-                    if keywords.contains(words) { return words }
-                    if words.hasPrefix("if ") || words.hasPrefix("range ") {
-                        let keyword = words.hasPrefix("if ") ? "if" : "range"
-                        let depth = variables.count
-                        defer { variables.removeLast(variables.count - depth) }
-                        let pipeline = try parsePipeline(String(words.dropFirst(keyword.count + 1)), context: keyword)
-                        var then: [Node] = []
-                        let stop = try parseNodes(into: &then, stopAt: ["else", "end"])
-                        var otherwise: [Node] = []
-                        if stop == "else" {
-                            guard try parseNodes(into: &otherwise, stopAt: ["end"]) == "end" else {
-                                throw failure("unexpected EOF: {{\(keyword)}} without {{end}}")
-                            }
-                        } else if stop != "end" {
-                            throw failure("unexpected EOF: {{\(keyword)}} without {{end}}")
-                        }
-                        if keyword == "if" {
-                            nodes.append(.conditional(pipeline, then: then, otherwise: otherwise))
-                        } else {
-                            nodes.append(.loop(pipeline, body: then, otherwise: otherwise))
-                        }
-                        continue
-                    }
-                    if words == "end" || words == "else" { throw failure("unexpected {{\(words)}}") }
-                    nodes.append(.action(try parsePipeline(words, context: "command")))
-                } else {
-                    text.unicodeScalars.append(source[index])
-                    index += 1
-                }
-            }
-            if !text.isEmpty { nodes.append(.text(text)) }
-            return nil
-        }
-
-        private mutating func readActionBody() throws -> String {
-            var body = ""
-            var inString = false
-            while index < source.count {
-                let scalar = source[index]
-                if !inString && (starts(with: "}}", at: index) || starts(with: "-}}", at: index)) {
-                    index += starts(with: "-}}", at: index) ? 3 : 2
-                    return body
-                }
-                if scalar == "\"" { inString.toggle() }
-                if scalar == "\\" && inString && index + 1 < source.count {
-                    body.unicodeScalars.append(scalar)
-                    index += 1
-                }
-                body.unicodeScalars.append(source[index])
-                index += 1
-            }
-            throw failure("unclosed action: missing }}")
-        }
-
-        /// Parses an action's pipeline with its optional declaration, and brings the variables
-        /// it declares into scope. `context` is `command`, `if` or `range`, as Go's messages name it.
-        mutating func parsePipeline(_ text: String, context: String) throws -> Pipeline {
-            guard let (declaration, rest) = try Self.splitDeclaration(text, context: context) else {
-                return try Self.parsePipeline(text, variables: variables)
-            }
-            if declaration.isAssignment {
-                for name in declaration.names where !variables.contains(name) {
-                    throw GeneralError("template parsing error: undefined variable \"\(name)\"")
-                }
-            }
-            var pipeline = try Self.parsePipeline(rest, variables: variables)
-            pipeline.declaration = declaration
-            if !declaration.isAssignment { variables += declaration.names }
-            return pipeline
-        }
-
-        /// Splits `$x := rest`, `$x = rest` or, in a range, `$i, $e := rest` into the declaration
-        /// and the rest. Returns nil when the text does not start with a declaration.
-        static func splitDeclaration(_ text: String, context: String) throws -> (Declaration, String)? {
-            let characters = Array(text)
-            var index = 0
-            func skipSpaces() {
-                while index < characters.count, characters[index] == " " || characters[index] == "\t" { index += 1 }
-            }
-            func readVariable() -> String? {
-                guard index < characters.count, characters[index] == "$" else { return nil }
-                var name = "$"
-                index += 1
-                while index < characters.count, characters[index].isLetter || characters[index].isNumber || characters[index] == "_" {
-                    name.append(characters[index])
-                    index += 1
-                }
-                return name
-            }
-
-            skipSpaces()
-            guard let first = readVariable() else { return nil }
-            var names = [first]
-            skipSpaces()
-            if index < characters.count, characters[index] == "," {
-                guard context == "range" else {
-                    throw GeneralError("template parsing error: too many declarations in \(context)")
-                }
-                index += 1
-                skipSpaces()
-                guard let second = readVariable() else {
-                    throw GeneralError("template parsing error: range can only initialize variables")
-                }
-                names.append(second)
-                skipSpaces()
-            }
-
-            let isAssignment: Bool
-            if index + 1 < characters.count, characters[index] == ":", characters[index + 1] == "=" {
-                isAssignment = false
-                index += 2
-            } else if index < characters.count, characters[index] == "=" {
-                isAssignment = true
-                index += 1
-            } else if names.count > 1 {
-                throw GeneralError("template parsing error: expected := or = after \(names.joined(separator: ", ")) in range")
-            } else {
-                return nil
-            }
-            return (Declaration(names: names, isAssignment: isAssignment), String(characters[index...]))
-        }
-
-        /// Parses commands joined by `|`. `variables` are the names an argument may use.
-        static func parsePipeline(_ text: String, variables: [String]) throws -> Pipeline {
-            var commands: [[Argument]] = []
-            var functions: [String?] = []
-            let argument = { (token: Token) in try Self.argument(token, variables: variables) }
-            for part in try splitOutside(text, separator: "|") {
-                let words = try tokenize(part)
-                guard let first = words.first else {
-                    throw GeneralError("template parsing error: missing value for command", hint: nil)
-                }
-                if case .word(let name) = first, !name.hasPrefix("."), !name.hasPrefix("$"), Int64(name) == nil {
-                    guard GoTemplate.functions.contains(name) else {
-                        throw GeneralError("template parsing error: function \"\(name)\" not defined")
-                    }
-                    functions.append(name)
-                    commands.append(try words.dropFirst().map(argument))
-                } else {
-                    functions.append(nil)
-                    commands.append(try words.map(argument))
-                }
-            }
-            return Pipeline(commands: commands, functions: functions)
-        }
-
-        enum Token {
-            case word(String)
-            case quoted(String)
-            /// `(…)`, with the field chain written right after the `)`, if any.
-            case group(String, fields: [String])
-        }
-
-        static func argument(_ token: Token, variables: [String]) throws -> Argument {
-            switch token {
-            case .quoted(let text): return .string(text)
-            case .group(let inner, let fields): return .pipeline(try parsePipeline(inner, variables: variables), fields: fields)
-            case .word(let word):
-                if word.hasPrefix("$") {
-                    let parts = word.split(separator: ".", omittingEmptySubsequences: false).map(String.init)
-                    guard variables.contains(parts[0]) else {
-                        throw GeneralError("template parsing error: undefined variable \"\(parts[0])\"")
-                    }
-                    return .variable(parts[0], Array(parts.dropFirst()))
-                }
-                if word == "." { return .field([]) }
-                if word.hasPrefix(".") { return .field(word.dropFirst().split(separator: ".").map(String.init)) }
-                if let number = Int64(word) { return .number(number) }
-                throw GeneralError("template parsing error: unexpected \"\(word)\" in command")
-            }
-        }
-
-        static func splitOutside(_ text: String, separator: Character) throws -> [String] {
-            var parts: [String] = []
-            var current = ""
-            var depth = 0
-            var inString = false
-            for character in text {
-                if character == "\"" { inString.toggle() }
-                if !inString {
-                    if character == "(" { depth += 1 }
-                    if character == ")" { depth -= 1 }
-                    if character == separator && depth == 0 {
-                        parts.append(current)
-                        current = ""
-                        continue
-                    }
-                }
-                current.append(character)
-            }
-            parts.append(current)
-            return parts
-        }
-
-        static func tokenize(_ text: String) throws -> [Token] {
-            var tokens: [Token] = []
-            let characters = Array(text)
-            var index = 0
-            while index < characters.count {
-                let character = characters[index]
-                if character == " " || character == "\t" {
-                    index += 1
-                } else if character == "\"" {
-                    var value = ""
-                    index += 1
-                    while index < characters.count, characters[index] != "\"" {
-                        if characters[index] == "\\", index + 1 < characters.count {
-                            index += 1
-                            switch characters[index] {
-                            case "n": value.append("\n")
-                            case "t": value.append("\t")
-                            default: value.append(characters[index])
-                            }
-                        } else {
-                            value.append(characters[index])
-                        }
-                        index += 1
-                    }
-                    guard index < characters.count else {
-                        throw GeneralError("template parsing error: unterminated quoted string")
-                    }
-                    index += 1
-                    tokens.append(.quoted(value))
-                } else if character == "(" {
-                    var depth = 1
-                    var inner = ""
-                    index += 1
-                    while index < characters.count {
-                        if characters[index] == "(" { depth += 1 }
-                        if characters[index] == ")" {
-                            depth -= 1
-                            if depth == 0 { break }
-                        }
-                        inner.append(characters[index])
-                        index += 1
-                    }
-                    guard index < characters.count else {
-                        throw GeneralError("template parsing error: unclosed left paren")
-                    }
-                    index += 1
-                    // Go allows a field chain on a parenthesized pipeline: `(index .Ports 0).HostPort`.
-                    var chain = ""
-                    while index < characters.count, characters[index] != " ", characters[index] != "\t" {
-                        chain.append(characters[index])
-                        index += 1
-                    }
-                    guard chain.isEmpty || chain.hasPrefix(".") else {
-                        throw GeneralError("template parsing error: unexpected \"\(chain)\" after a parenthesized pipeline")
-                    }
-                    let fields = chain.split(separator: ".", omittingEmptySubsequences: false).dropFirst().map(String.init)
-                    guard !fields.contains(where: \.isEmpty) else {
-                        throw GeneralError("template parsing error: invalid field chain \"\(chain)\"")
-                    }
-                    tokens.append(.group(inner, fields: fields))
-                } else {
-                    var word = ""
-                    while index < characters.count, characters[index] != " ", characters[index] != "\t" {
-                        word.append(characters[index])
-                        index += 1
-                    }
-                    tokens.append(.word(word))
-                }
-            }
-            return tokens
-        }
-    }
-}
-
-extension String {
-    /// The string without leading and trailing spaces, tabs and newlines.
-    func trimmingCharacters() -> String {
-        var text = Substring(self)
-        while let first = text.first, first == " " || first == "\t" || first == "\n" { text = text.dropFirst() }
-        while let last = text.last, last == " " || last == "\t" || last == "\n" { text = text.dropLast() }
-        return String(text)
     }
 }

@@ -18,6 +18,9 @@ indirect enum OutputJSON: Sendable, Equatable {
     /// A Go nil map, which only templates produce: JSON `null`, but `map[]` when a template
     /// prints it.
     case nullMap
+    /// A Go nil pointer, which only templates produce: JSON `null`, but `<nil>` when a template
+    /// prints it.
+    case nilPointer
 
     static func == (lhs: OutputJSON, rhs: OutputJSON) -> Bool {
         lhs.compact() == rhs.compact()
@@ -58,7 +61,7 @@ indirect enum OutputJSON: Sendable, Equatable {
             output += "\n" + String(repeating: indent, count: level)
         }
         switch self {
-        case .null, .nullList, .nullMap: output += "null"
+        case .null, .nullList, .nullMap, .nilPointer: output += "null"
         case .bool(let flag): output += flag ? "true" : "false"
         case .integer(let number): output += String(number)
         case .string(let text): Self.writeString(text, into: &output)

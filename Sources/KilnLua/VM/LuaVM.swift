@@ -170,7 +170,7 @@ final class LuaVM {
         case LUA_TNIL: raw = "(error object is nil)"
         default: raw = "(error object is a \(String(cString: lua_typename(thread, lua_type(thread, -1)))) value)"
         }
-        let split = Self.splitPosition(raw)
+        let split = Self.splitInnermostPosition(raw)
         var handlerLocation: SourceLocation?
         if shared.pointee.error_line > 0 {
             let source = withUnsafeBytes(of: shared.pointee.error_source) { raw in
@@ -227,6 +227,23 @@ final class LuaVM {
             index += 1
         }
         return (nil, message)
+    }
+
+    /// Splits a runtime error's leading positions off, keeping the last one, which is where the
+    /// error was raised. `coroutine.wrap` puts its caller's position in front of an error that
+    /// passes through it, so an error raised in a coroutine arrives as `a.lua:9: a.lua:2: broken`,
+    /// and a recursion through wrapped coroutines with one prefix per level. Lua 5.4 ends that
+    /// recursion at 200 nested coroutines (LUAI_MAXCCALLS in llimits.h) with "C stack overflow",
+    /// which is reported as the "stack overflow" of a plain recursion.
+    static func splitInnermostPosition(_ message: String) -> (location: SourceLocation?, message: String) {
+        var split = splitPosition(message)
+        while split.location != nil {
+            let inner = splitPosition(split.message)
+            guard let location = inner.location else { break }
+            split = (location, inner.message)
+        }
+        if split.message == "C stack overflow" { split.message = "stack overflow" }
+        return split
     }
 
     private static func isChunkFileName(_ file: String, expected: String?) -> Bool {

@@ -83,8 +83,13 @@ public indirect enum RegistryError: KilnError, Equatable {
     /// `item` (`layer sha256:…`), after the manifest had arrived.
     case pullInterrupted(reference: String, item: String, cause: RegistryError)
     /// The connection to the registry failed or broke while a push of `reference` uploaded
-    /// `item` (`layer sha256:…`).
-    case pushInterrupted(reference: String, item: String, cause: RegistryError)
+    /// `item` (`layer sha256:…`) to `repository`.
+    case pushInterrupted(reference: String, repository: String, item: String, cause: RegistryError)
+    /// The server accepted the connection, then ended it while kiln sent `method url` with a
+    /// body of `bodyBytes` bytes, after `sentBytes` of them (all of them when it ended before
+    /// responding). `reason` is the system's error for a reset, such as "Connection reset by
+    /// peer", and nil when the server closed the connection without a response.
+    case requestInterrupted(host: String, method: String, url: String, sentBytes: Int64, bodyBytes: Int64, reason: String?)
     case tls(host: String, reason: String)
     /// A success status that the distribution spec does not allow for this request, such as 200
     /// for an upload request that a registry accepts with 202. The server is most likely not a
@@ -138,7 +143,7 @@ public indirect enum RegistryError: KilnError, Equatable {
     /// stops or dies mid-transfer, as opposed to a response the server sent.
     public var isConnectionFailure: Bool {
         switch self {
-        case .connectionFailed, .timedOut, .truncatedBody, .staleConnection, .blobShort: true
+        case .connectionFailed, .timedOut, .truncatedBody, .staleConnection, .blobShort, .requestInterrupted: true
         default: false
         }
     }
@@ -146,7 +151,7 @@ public indirect enum RegistryError: KilnError, Equatable {
     /// Whether the same request may succeed when sent again after a pause.
     public var isRetryable: Bool {
         switch self {
-        case .timedOut, .truncatedBody, .staleConnection, .blobShort: true
+        case .timedOut, .truncatedBody, .staleConnection, .blobShort, .requestInterrupted: true
         case .connectionFailed(_, let reason): !reason.hasPrefix("cannot resolve") && !reason.contains("refused")
         case .response(let failure, _): failure.isRetryable
         default: false
@@ -162,6 +167,11 @@ public indirect enum RegistryError: KilnError, Equatable {
         let place = diagnostic.message.contains(digest) ? "" : " at \(item)"
         diagnostic.message = "\(operation) of \(reference) failed\(place): \(diagnostic.message)"
         return diagnostic
+    }
+
+    /// Returns how a server ended a request: a reset when the system reported an error, else a close.
+    private static func connectionEnd(_ reason: String?) -> String {
+        reason == nil ? "closed the connection without a response" : "reset the connection"
     }
 
     public var diagnostic: Diagnostic {
@@ -181,8 +191,22 @@ public indirect enum RegistryError: KilnError, Equatable {
                     + "how long kiln waits for data")
         case .pullInterrupted(let reference, let item, let cause):
             return Self.interrupted("pull", of: reference, at: item, cause: cause)
-        case .pushInterrupted(let reference, let item, let cause):
-            return Self.interrupted("push", of: reference, at: item, cause: cause)
+        case .pushInterrupted(let reference, let repository, let item, let cause):
+            guard case .requestInterrupted(let host, _, _, let sent, let total, let reason) = cause else {
+                return Self.interrupted("push", of: reference, at: item, cause: cause)
+            }
+            return .error(
+                "push of \(reference) failed: registry \(host) \(Self.connectionEnd(reason)) while kiln uploaded \(item) "
+                    + "to repository \(repository), after \(sent) of \(total) bytes of the request"
+                    + (reason.map { " (\($0))" } ?? ""),
+                hint: "the registry, or a proxy in front of it, ended the upload: check the registry's log and any limit "
+                    + "on the request size (such as client_max_body_size in nginx), then push again")
+        case .requestInterrupted(let host, let method, let url, let sent, let total, let reason):
+            return .error(
+                "registry \(host) \(Self.connectionEnd(reason)) during \(method) \(url), after kiln sent \(sent) of "
+                    + "\(total) bytes of the request" + (reason.map { " (\($0))" } ?? ""),
+                hint: "the registry, or a proxy in front of it, ended the request: check the registry's log and any "
+                    + "limit on the request size, then try again")
         case .unexpectedStatus(let registry, let method, let url, let status, let expected):
             return .error(
                 "\(registry): \(method) \(url) received unexpected HTTP status: \(status) \(RegistryResponseFailure.reason(status)) "
@@ -312,8 +336,11 @@ public indirect enum RegistryError: KilnError, Equatable {
 
     /// Returns the error with `host` filled in where the lower layer did not know it.
     func withHost(_ host: String) -> RegistryError {
-        if case .tls(let existing, let reason) = self, existing.isEmpty { return .tls(host: host, reason: reason) }
-        return self
+        switch self {
+        case .tls(let existing, let reason) where existing.isEmpty: .tls(host: host, reason: reason)
+        case .connectionFailed(let existing, let reason) where existing.isEmpty: .connectionFailed(host: host, reason: reason)
+        default: self
+        }
     }
 }
 

@@ -68,7 +68,7 @@ public final class HTTPClient: Sendable {
         if let connection = pool.take(request.url.origin) {
             connection.cancellation = cancellation
             do {
-                return try exchange(request, on: connection)
+                return try exchange(request, on: connection, isReused: true)
             } catch RegistryError.staleConnection {
                 connection.close()
             }
@@ -79,27 +79,46 @@ public final class HTTPClient: Sendable {
             idleTimeout: configuration.idleTimeout,
             cancellation: cancellation)
         do {
-            return try exchange(request, on: connection)
+            return try exchange(request, on: connection, isReused: false)
         } catch RegistryError.staleConnection {
             throw RegistryError.connectionFailed(
                 host: request.url.origin.authority, reason: "the server closed the connection without a response")
         }
     }
 
-    private func exchange(_ request: HTTPRequest, on connection: HTTPConnection) throws -> HTTPResponse {
+    /// Sends `request` on `connection` and reads the response head.
+    ///
+    /// A reused connection that breaks before the response throws `staleConnection`, so that
+    /// `send` tries a new one. On a new connection, a request with a body that breaks before the
+    /// response throws `requestInterrupted`: the server accepted the connection and then ended
+    /// it during the request, which is not a failure to connect.
+    private func exchange(_ request: HTTPRequest, on connection: HTTPConnection, isReused: Bool) throws -> HTTPResponse {
         connection.idleTimeout = configuration.idleTimeout
+        var sentBytes: Int64 = 0
+        func interruption(_ reason: String?) -> RegistryError {
+            guard !isReused, request.body.length > 0 else { return .staleConnection }
+            return .requestInterrupted(
+                host: request.url.origin.authority, method: request.method, url: request.url.redacted,
+                sentBytes: sentBytes, bodyBytes: request.body.length, reason: reason)
+        }
         do {
             try writeHead(request, to: connection)
-            try writeBody(request.body, to: connection)
-        } catch RegistryError.connectionFailed {
-            throw RegistryError.staleConnection
+            try writeBody(request.body, to: connection, sentBytes: &sentBytes)
+        } catch RegistryError.connectionFailed(_, let reason) {
+            throw interruption(reason)
         }
 
         var buffer = ReadBuffer()
         var head: HTTPResponseHead
         // Skip interim 1xx responses other than 101, which kiln never asks for.
         repeat {
-            head = try readHead(&buffer, connection: connection, url: request.url)
+            do {
+                head = try readHead(&buffer, connection: connection, url: request.url)
+            } catch RegistryError.connectionFailed(_, let reason) {
+                throw interruption(reason)
+            } catch RegistryError.staleConnection {
+                throw interruption(nil)
+            }
         } while (100..<200).contains(head.status) && head.status != 101
 
         let framing: HTTPResponse.Framing
@@ -141,12 +160,13 @@ public final class HTTPClient: Sendable {
         try connection.write(Array(text.utf8))
     }
 
-    private func writeBody(_ body: HTTPRequestBody, to connection: HTTPConnection) throws {
+    /// Writes `body`, counting in `sentBytes` what the connection accepted so far.
+    private func writeBody(_ body: HTTPRequestBody, to connection: HTTPConnection, sentBytes: inout Int64) throws {
         switch body {
         case .empty:
             return
         case .bytes(let bytes):
-            try connection.write(bytes)
+            try bytes.withUnsafeBytes { try connection.write($0, written: &sentBytes) }
         case .file(let path, let offset, let length):
             let fd = Foundation.open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)
             guard fd >= 0 else {
@@ -163,7 +183,9 @@ public final class HTTPClient: Sendable {
                     throw RegistryError.localFile(
                         path: path, reason: count == 0 ? "the file ended early" : String(cString: strerror(errno)))
                 }
-                try chunk.withUnsafeBytes { try connection.write(UnsafeRawBufferPointer(rebasing: $0[0..<count])) }
+                try chunk.withUnsafeBytes {
+                    try connection.write(UnsafeRawBufferPointer(rebasing: $0[0..<count]), written: &sentBytes)
+                }
                 position += Int64(count)
             }
         }

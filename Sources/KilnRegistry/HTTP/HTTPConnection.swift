@@ -145,8 +145,11 @@ final class HTTPConnection: @unchecked Sendable {
         }
     }
 
-    func write(_ bytes: UnsafeRawBufferPointer) throws {
+    /// Writes all of `bytes`, adding to `written` what the peer's socket accepted, so that a
+    /// caller knows how far a write that failed got.
+    func write(_ bytes: UnsafeRawBufferPointer, written: inout Int64) throws {
         var offset = 0
+        defer { written += Int64(offset) }
         while offset < bytes.count {
             try checkCancellation()
             let rest = UnsafeRawBufferPointer(rebasing: bytes[offset...])
@@ -173,6 +176,11 @@ final class HTTPConnection: @unchecked Sendable {
                 throw RegistryError.connectionFailed(host: origin.authority, reason: String(cString: strerror(errno)))
             }
         }
+    }
+
+    func write(_ bytes: UnsafeRawBufferPointer) throws {
+        var written: Int64 = 0
+        try write(bytes, written: &written)
     }
 
     func write(_ bytes: [UInt8]) throws {

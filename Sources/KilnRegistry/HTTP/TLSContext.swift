@@ -139,9 +139,11 @@ final class TLSSession {
         case SSL_ERROR_WANT_WRITE: return .success(.wantWrite)
         case SSL_ERROR_ZERO_RETURN: return .success(.closed)
         case SSL_ERROR_SYSCALL:
-            // An EOF without close_notify: many servers end a connection this way.
+            // An EOF without close_notify: many servers end a connection this way. Another errno
+            // (a reset) is the connection failing under TLS, reported as it is for plain HTTP.
             ERR_clear_error()
-            return errno == 0 || errno == EAGAIN ? .success(.closed) : .failure(.tls(host: "", reason: String(cString: strerror(errno))))
+            return errno == 0 || errno == EAGAIN
+                ? .success(.closed) : .failure(.connectionFailed(host: "", reason: String(cString: strerror(errno))))
         default:
             return .failure(.tls(host: "", reason: TLSContext.lastError()))
         }

@@ -105,8 +105,8 @@ public struct ImagePusher: Sendable {
                     } catch let error as RegistryError where error.isConnectionFailure {
                         // Name the image and the blob, as a pull names them.
                         throw RegistryError.pushInterrupted(
-                            reference: destination.familiarString, item: "\(isLayer ? "layer" : "config") \(blob.digest)",
-                            cause: error)
+                            reference: destination.familiarString, repository: repository,
+                            item: "\(isLayer ? "layer" : "config") \(blob.digest)", cause: error)
                     }
                 }
             }

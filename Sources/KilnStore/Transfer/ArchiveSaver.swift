@@ -8,8 +8,10 @@ import KilnSystem
 /// is copied, so a damaged store never produces an archive that looks valid.
 public struct ArchiveSaver: Sendable {
     public enum Format: String, Sendable, CaseIterable {
-        /// `manifest.json` and `repositories`, as `docker save` writes them, with the blobs in
-        /// an OCI layout beside them (as Docker 25 and later write it).
+        /// `manifest.json` and `repositories`, as `docker save` writes them, beside an OCI image
+        /// layout (`oci-layout`, `index.json`, `blobs/`), as Docker 25 and later write it. The
+        /// index names the stored manifest, so the manifest digest that `kiln push` prints for a
+        /// docker-archive is that of a manifest in the archive.
         case docker
         /// An OCI image layout: `oci-layout`, `index.json` and `blobs/`, with `manifest.json`
         /// added so that `docker load` reads it too.
@@ -108,14 +110,12 @@ public struct ArchiveSaver: Sendable {
             }
         }
 
-        if format == .oci {
-            try writer.addFile("oci-layout", bytes: JSONValue.object(["imageLayoutVersion": "1.0.0"]).canonicalBytes())
-            let index: JSONValue = [
-                "schemaVersion": 2, "mediaType": .string(MediaType.ociIndex.rawValue),
-                "manifests": .array(indexEntries),
-            ]
-            try writer.addFile("index.json", bytes: index.canonicalBytes())
-        }
+        try writer.addFile("oci-layout", bytes: JSONValue.object(["imageLayoutVersion": "1.0.0"]).canonicalBytes())
+        let index: JSONValue = [
+            "schemaVersion": 2, "mediaType": .string(MediaType.ociIndex.rawValue),
+            "manifests": .array(indexEntries),
+        ]
+        try writer.addFile("index.json", bytes: index.canonicalBytes())
         try writer.addFile("manifest.json", bytes: JSONValue.array(dockerEntries).canonicalBytes())
         if format == .docker && !repositories.isEmpty {
             try writer.addFile(

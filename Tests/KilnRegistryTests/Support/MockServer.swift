@@ -48,6 +48,9 @@ final class MockServer: @unchecked Sendable {
     let port: Int
     private let listener: Int32
     private let handler: Mutex<Handler>
+    /// Given a request's method and target, the number of body bytes to read before the
+    /// connection is reset, or nil to read the request whole.
+    private let resetRule = Mutex<(@Sendable (String, String) -> Int?)?>(nil)
     private let log = Mutex<[MockRequest]>([])
     private let stopped = Atomic<Bool>(false)
 
@@ -81,6 +84,12 @@ final class MockServer: @unchecked Sendable {
 
     func setHandler(_ handler: @escaping Handler) {
         self.handler.withLock { $0 = handler }
+    }
+
+    /// Makes the server read only part of the body of the requests that `rule` picks and then
+    /// reset the connection (a close with SO_LINGER 0), as a proxy that rejects large uploads does.
+    func setResetRule(_ rule: (@Sendable (_ method: String, _ target: String) -> Int?)?) {
+        resetRule.withLock { $0 = rule }
     }
 
     var requests: [MockRequest] { log.withLock { $0 } }
@@ -191,6 +200,16 @@ final class MockServer: @unchecked Sendable {
         }
         let length = headers.first { $0.0.lowercased() == "content-length" }.flatMap { Int($0.1) } ?? 0
         let bodyStart = headEnd + 4
+        if let rule = resetRule.withLock({ $0 }), let limit = rule(String(requestLine[0]), String(requestLine[1])),
+            limit < length
+        {
+            while pending.count < bodyStart + limit {
+                if !fill() { return nil }
+            }
+            var linger = Foundation.linger(l_onoff: 1, l_linger: 0)
+            setsockopt(fd, SOL_SOCKET, SO_LINGER, &linger, socklen_t(MemoryLayout<Foundation.linger>.size))
+            return nil
+        }
         while pending.count < bodyStart + length {
             if !fill() { return nil }
         }

@@ -15,15 +15,9 @@ enum BuildCommand {
     /// findings, as BuildKit does. It is called after they were printed.
     static func checkFindings(_ inputs: BuildInputs) throws {
         guard inputs.failsOnFindings else { return }
-        var rules: [String] = []
-        for code in inputs.warnings.map({ $0.code ?? "warning" }) + inputs.findings.map({ $0.code ?? $0.plugin })
-        where !rules.contains(code) {
-            rules.append(code)
-        }
+        let rules = LintViolation.rules(warnings: inputs.warnings, findings: inputs.findings)
         guard !rules.isEmpty else { return }
-        throw GeneralError(
-            "\(inputs.plan.file): lint violation found for rules: \(rules.joined(separator: ", "))",
-            hint: "fix what the warnings above name, skip a rule with `# check=skip=RULE`, or remove `error=true` from the `# check=` line")
+        throw LintViolation.error(file: inputs.plan.file, rules: rules)
     }
 
     static let tag = ListFlag("tag", short: "t", placeholder: "list", help: "Name and optionally a tag (format: \"name:tag\")")

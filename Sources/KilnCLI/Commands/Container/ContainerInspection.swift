@@ -282,12 +282,12 @@ enum ContainerInspectCommand {
         flags: [format.spec, size.spec], arity: .atLeast(1)
     ) { arguments, context in
         let manager = try ContainerSupport.manager(context, access: .recordingState)
-        var documents: [OutputJSON] = []
+        var documents: [(json: OutputJSON, type: GoType)] = []
         var failed = false
         for name in arguments.positionals {
             do {
                 let container = await manager.reconcile(try manager.repository.find(name))
-                documents.append(document(container, manager: manager, size: arguments[size]))
+                documents.append((document(container, manager: manager, size: arguments[size]), DockerInspectTypes.container))
             } catch let error as KilnError {
                 failed = true
                 context.stderr.line(error.diagnostic.rendered())

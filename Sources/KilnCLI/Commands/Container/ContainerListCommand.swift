@@ -43,7 +43,10 @@ enum ContainerListCommand {
         if arguments[latest] { count = 1 }
         var source = arguments[format]
         if arguments[size], source == nil || source == "table" { source = defaultTable + "\\t{{.Size}}" }
-        let listFormat = try ListFormat(source, defaultTable: defaultTable, quiet: arguments[quiet])
+        let listFormat = try ListFormat(
+            source, defaultTable: defaultTable, quiet: arguments[quiet],
+            row: GoStruct(headers.keys.map { ($0, .string) }, typeName: "*formatter.ContainerContext"),
+            errorPrefix: "failed to execute template")
         let truncate = !arguments[noTrunc]
 
         let manager = try ContainerSupport.manager(context, access: .recordingState)

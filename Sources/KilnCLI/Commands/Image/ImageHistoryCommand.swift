@@ -26,7 +26,8 @@ enum ImageHistoryCommand {
     ) { arguments, context in
         let isHuman = arguments.wasGiven(human.spec) ? arguments[human] : true
         let listFormat = try ListFormat(
-            arguments[format], defaultTable: isHuman ? humanTable : exactTable, quiet: arguments[quiet])
+            arguments[format], defaultTable: isHuman ? humanTable : exactTable, quiet: arguments[quiet],
+            row: GoStruct(headers.keys.map { ($0, .string) }, typeName: "*image.historyContext"))
         let truncate = !arguments[noTrunc]
         let name = arguments.positionals[0]
         let store = try StoreSupport.open(context, access: .readOnly)

@@ -14,14 +14,14 @@ enum ImageInspectCommand {
         flags: [format.spec], arity: .atLeast(1)
     ) { arguments, context in
         let store = try StoreSupport.open(context, access: .readOnly)
-        var documents: [OutputJSON] = []
+        var documents: [(json: OutputJSON, type: GoType)] = []
         var failed = false
         for name in arguments.positionals {
             do {
-                documents.append(
-                    try await StoreSupport.blocking {
-                        try ImageInspection.document(for: store.image(named: name), store: store)
-                    })
+                let document = try await StoreSupport.blocking {
+                    try ImageInspection.document(for: store.image(named: name), store: store)
+                }
+                documents.append((document, DockerInspectTypes.image))
             } catch let error as KilnError {
                 failed = true
                 context.stderr.line(error.diagnostic.rendered())
@@ -35,51 +35,26 @@ enum ImageInspectCommand {
 /// The output of `inspect` commands: a JSON array indented by four spaces, or one line per
 /// object for `--format`.
 enum InspectOutput {
-    /// String fields of Docker's image and container inspect structs that kiln may leave out or
-    /// set to null, such as an image's `Config.User`. Templates print them empty, as Docker does,
-    /// so that `{{if .Config.User}}` and comparisons with "" behave alike.
-    static let dockerStringFields: Set<String> = [
-        "Hostname", "Domainname", "User", "Image", "WorkingDir", "StopSignal", "Comment", "Author", "Variant",
-        "OsVersion", "DockerVersion", "Parent",
-    ]
-
-    /// Slice fields of Docker's image and container inspect structs. Go prints a nil slice as
-    /// `[]`, so `{{.Config.Env}}` on an image without ENV prints `[]`, and `{{json .Config.Env}}`
-    /// prints `null`. `Links` is a slice both in HostConfig and in a network endpoint.
-    static let dockerListFields: Set<String> = [
-        "RepoTags", "RepoDigests", "Layers", "Args", "ExecIDs", "Mounts", "Env", "Cmd", "Entrypoint", "OnBuild",
-        "Shell", "Test", "Binds", "Links", "Dns", "DnsOptions", "DnsSearch", "ExtraHosts", "GroupAdd", "CapAdd",
-        "CapDrop", "SecurityOpt", "VolumesFrom", "Ulimits", "Devices", "DeviceCgroupRules", "DeviceRequests",
-        "MaskedPaths", "ReadonlyPaths", "Aliases", "DNSNames", "Log",
-    ]
-
-    /// Map fields of Docker's image, container and volume inspect structs, printed as `map[]`
-    /// when nil. `Config` and `Status` are left out because they are also names of a struct and
-    /// of a string field.
-    static let dockerMapFields: Set<String> = [
-        "Labels", "Volumes", "ExposedPorts", "PortBindings", "Tmpfs", "Sysctls", "StorageOpt", "Annotations",
-        "Ports", "Networks", "DriverOpts", "Data", "Options",
-    ]
-
-    /// Go's zero value of each field above, for the template.
-    static let dockerZeroValues: [String: OutputJSON] = {
-        var values: [String: OutputJSON] = [:]
-        for name in dockerStringFields { values[name] = .string("") }
-        for name in dockerListFields { values[name] = .nullList }
-        for name in dockerMapFields { values[name] = .nullMap }
-        return values
-    }()
-
-    static func write(_ documents: [OutputJSON], format: String?, context: CommandContext) throws {
+    /// Writes `documents`, each with the Go type of the Docker struct it stands for. A template
+    /// reads a field that the document leaves out as that type's zero value, as Docker's typed
+    /// templates do, and fails on a field that the type does not have. Nothing is printed when
+    /// the template fails for any document, as the Docker CLI prints nothing then.
+    static func write(_ documents: [(json: OutputJSON, type: GoType)], format: String?, context: CommandContext) throws {
         guard let format, !format.isEmpty else {
-            context.stdout.line(OutputJSON.array(documents).indented())
+            context.stdout.line(OutputJSON.array(documents.map(\.json)).indented())
             return
         }
-        let template = try GoTemplate(
-            format == "json" ? "{{json .}}" : format.replacingLiteralEscapes(), strictFields: false,
-            zeroValues: dockerZeroValues)
+        let template = try GoTemplate(format == "json" ? "{{json .}}" : format.replacingLiteralEscapes())
+        var lines: [String] = []
         for document in documents {
-            context.stdout.line(try template.render(document))
+            do {
+                lines.append(try template.render(document.json, as: document.type))
+            } catch let error as GeneralError {
+                throw error.prefixed("template parsing error")
+            }
+        }
+        for line in lines {
+            context.stdout.line(line)
         }
     }
 }

@@ -27,6 +27,9 @@ enum ImageListCommand {
         "SharedSize": "SHARED SIZE", "UniqueSize": "UNIQUE SIZE",
     ]
 
+    /// A row's fields, with the Go type that `docker images` formats rows with.
+    static let rowType = GoStruct(headers.keys.map { ($0, .string) }, typeName: "*formatter.imageContext")
+
     static let spec = CommandSpec(
         name: "ls", aliases: ["list"], summary: "List images", usage: "[OPTIONS] [REPOSITORY[:TAG]]",
         flags: [all.spec, digests.spec, filter.spec, format.spec, noTrunc.spec, quiet.spec], arity: .range(0...1)
@@ -40,7 +43,7 @@ enum ImageListCommand {
             source = custom + "\\t{{.Digest}}"
         }
         let listFormat = try ListFormat(
-            source, defaultTable: showDigests ? digestTable : defaultTable, quiet: arguments[quiet])
+            source, defaultTable: showDigests ? digestTable : defaultTable, quiet: arguments[quiet], row: rowType)
         let wantsDigests = showDigests || listFormat.source.contains("{{.Digest}}")
         let truncate = !arguments[noTrunc]
         let showAll = arguments[all]

@@ -38,17 +38,17 @@ enum InspectCommand {
         }
         let store = try StoreSupport.open(context, access: .readOnly)
         let withSize = arguments[size]
-        var documents: [OutputJSON] = []
+        var documents: [(json: OutputJSON, type: GoType)] = []
         var failed = false
         for name in arguments.positionals {
             do {
-                let document = try await StoreSupport.blocking { () -> OutputJSON in
+                let document = try await StoreSupport.blocking { () -> (json: OutputJSON, type: GoType) in
                     if kind != "image", let container = try containerDocument(named: name, store: store, size: withSize) {
-                        return container
+                        return (container, DockerInspectTypes.container)
                     }
                     guard kind != "container" else { throw GeneralError("No such container: \(name)") }
                     do {
-                        return try ImageInspection.document(for: store.image(named: name), store: store)
+                        return (try ImageInspection.document(for: store.image(named: name), store: store), DockerInspectTypes.image)
                     } catch StoreError.imageNotFound where kind == nil {
                         // With `--type image` the store's "No such image: NAME:latest" stays, as in Docker.
                         throw GeneralError("No such object: \(name)")

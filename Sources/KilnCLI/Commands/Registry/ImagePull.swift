@@ -50,27 +50,12 @@ struct ImagePull {
             })
 
         let result: PullResult
-        let unpackFailed = Atomic<Bool>(false)
         do {
             result = try await Self.pullUnpacking(
-                reference, platform: platform, puller: puller, store: store, lease: lease, logger: context.logger,
-                onUnpackFailure: { unpackFailed.store(true, ordering: .relaxed) })
+                reference, platform: platform, puller: puller, store: store, lease: lease, logger: context.logger)
         } catch {
             header.withLock { $0 = nil }
             renderer.finish()
-            // As in Docker, the layers that were complete and verified (blob and snapshot) stay
-            // after a network failure or Ctrl-C, so the next pull does not download them again.
-            // `kiln image prune` and `kiln store gc` remove them as unreferenced. Partial
-            // downloads and uncommitted snapshots are already gone. A layer that failed to unpack
-            // makes the image unusable, so then everything this pull stored goes, except what an
-            // image or another lease refers to.
-            if unpackFailed.load(ordering: .relaxed) {
-                do {
-                    try store.discardWrittenContent(of: lease)
-                } catch let discardError {
-                    context.logger.debug("removing what the failed pull of \(reference) stored failed: \(discardError)")
-                }
-            }
             throw error
         }
         renderer.finish()
@@ -87,21 +72,28 @@ struct ImagePull {
     }
 
     /// Pulls `reference` with `puller` into `store` under `lease`, unpacking each layer into a
-    /// snapshot during its download or right after it. An image whose layers cannot be unpacked
-    /// is removed again when this pull brought it. `kiln pull` and the build's FROM use it.
+    /// snapshot during its download or right after it. `kiln pull` and the build's FROM use it.
     ///
-    /// - Parameter onUnpackFailure: called before the error is thrown when a layer failed to
-    ///   unpack (a bad diff ID or archive), not after a download failure or cancellation.
+    /// As in Docker, the layers that were complete and verified (blob and snapshot) stay after a
+    /// network failure or Ctrl-C, so the next pull does not download them again. `kiln image
+    /// prune` and `kiln store gc` remove them as unreferenced. Partial downloads and uncommitted
+    /// snapshots are gone either way. A layer that fails to unpack (a bad diff ID or archive)
+    /// makes the image unusable, so then the image, if this pull brought it, and everything
+    /// stored under `lease` go, except what an image or another lease refers to.
     static func pullUnpacking(
-        _ reference: Reference, platform: Platform, puller: ImagePuller, store: Store, lease: Lease, logger: Logger,
-        onUnpackFailure: @Sendable () -> Void = {}
+        _ reference: Reference, platform: Platform, puller: ImagePuller, store: Store, lease: Lease, logger: Logger
     ) async throws -> PullResult {
         let pullTask = Mutex<Task<PullResult, any Error>?>(nil)
         let unpacker = LayerUnpacker(store: store, lease: lease, logger: logger) {
             pullTask.withLock { $0 }?.cancel()
         }
-        func noteUnpackFailure() {
-            if let failure = unpacker.failure, !(failure is CancellationError) { onUnpackFailure() }
+        func discardAfterUnpackFailure() {
+            guard let failure = unpacker.failure, !(failure is CancellationError) else { return }
+            do {
+                try store.discardWrittenContent(of: lease)
+            } catch {
+                logger.debug("removing what the failed pull of \(reference) stored failed: \(error)")
+            }
         }
         let destination = UnpackingStoreImages(images: StoreImages(store: store, lease: lease), unpacker: unpacker)
         let task = Task {
@@ -118,7 +110,7 @@ struct ImagePull {
             // No unpack may run once the lease is released. A failed unpack cancels the download,
             // so its error is the one to throw.
             await unpacker.cancel()
-            noteUnpackFailure()
+            discardAfterUnpackFailure()
             throw unpacker.failure ?? error
         }
         do {
@@ -134,7 +126,7 @@ struct ImagePull {
             if result.changed {
                 _ = try? store.removeImage(result.manifestDescriptor.digest.description, force: true)
             }
-            noteUnpackFailure()
+            discardAfterUnpackFailure()
             throw error
         }
         return result

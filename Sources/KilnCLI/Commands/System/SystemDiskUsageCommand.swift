@@ -10,6 +10,9 @@ enum SystemDiskUsageCommand {
     static let verbose = BoolFlag("verbose", short: "v", help: "Show detailed information on space usage")
 
     static let summaryTable = "table {{.Type}}\\t{{.TotalCount}}\\t{{.Active}}\\t{{.Size}}\\t{{.Reclaimable}}"
+    static let summaryHeaders = [
+        "Type": "TYPE", "TotalCount": "TOTAL", "Active": "ACTIVE", "Size": "SIZE", "Reclaimable": "RECLAIMABLE",
+    ]
     static let imageTable =
         "table {{.Repository}}\\t{{.Tag}}\\t{{.ID}}\\t{{.CreatedSince}}\\t{{.Size}}\\t{{.SharedSize}}\\t{{.UniqueSize}}\\t{{.Containers}}"
     static let containerTable =
@@ -31,7 +34,9 @@ enum SystemDiskUsageCommand {
             context.stdout.write(try verboseOutput(usage, volumes: volumes, containers: details, now: now))
             return ExitStatus.success
         }
-        let listFormat = try ListFormat(arguments[format], defaultTable: summaryTable)
+        let listFormat = try ListFormat(
+            arguments[format], defaultTable: summaryTable,
+            row: GoStruct(summaryHeaders.keys.map { ($0, .string) }, typeName: "*formatter.diskUsageImagesContext"))
         let containersSize = usage.containers.compactMap(\.size).reduce(0, +)
         let containersReclaimable = usage.containers.filter { !$0.isRunning }.compactMap(\.size).reduce(0, +)
         let rows: [OutputJSON] = [
@@ -47,12 +52,7 @@ enum SystemDiskUsageCommand {
             summary("Build Cache", usage.cache.count, 0, usage.cacheTotalSize, usage.cacheSize, percent: false),
         ]
         context.stdout.write(
-            try listFormat.render(
-                rows,
-                headers: [
-                    "Type": "TYPE", "TotalCount": "TOTAL", "Active": "ACTIVE", "Size": "SIZE",
-                    "Reclaimable": "RECLAIMABLE",
-                ]))
+            try listFormat.render(rows, headers: summaryHeaders))
         return ExitStatus.success
     }
 

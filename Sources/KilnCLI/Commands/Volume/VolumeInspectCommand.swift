@@ -13,14 +13,14 @@ enum VolumeInspectCommand {
         usage: "[OPTIONS] VOLUME [VOLUME...]", flags: [format.spec], arity: .atLeast(1)
     ) { arguments, context in
         let repository = VolumeRepository(store: try StoreSupport.open(context, access: .readOnly))
-        var documents: [OutputJSON] = []
+        var documents: [(json: OutputJSON, type: GoType)] = []
         var failed = false
         for name in arguments.positionals {
             do {
                 guard let volume = try await StoreSupport.blocking({ try repository.volume(named: name) }) else {
                     throw VolumeError(.notFound(name))
                 }
-                documents.append(document(volume, mountpoint: repository.mountpoint(volume.name)))
+                documents.append((document(volume, mountpoint: repository.mountpoint(volume.name)), DockerInspectTypes.volume))
             } catch let error as KilnError {
                 failed = true
                 context.stderr.line(error.diagnostic.rendered())

@@ -24,7 +24,7 @@ enum VolumeListCommand {
         let (volumes, users) = try await StoreSupport.blocking { (try repository.all(), try repository.users()) }
         let listFormat = try ListFormat(
             arguments[quiet] ? nil : arguments[format], defaultTable: defaultTable, quiet: arguments[quiet],
-            quietTemplate: "{{.Name}}")
+            quietTemplate: "{{.Name}}", row: GoStruct(headers.keys.map { ($0, .string) }, typeName: "*formatter.volumeContext"))
         let rows = volumes.filter { filters.matches($0, links: users[$0.name]?.count ?? 0) }.map { volume in
             row(volume, mountpoint: repository.mountpoint(volume.name), links: users[volume.name]?.count ?? 0)
         }
