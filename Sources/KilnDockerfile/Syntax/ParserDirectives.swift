@@ -68,6 +68,25 @@ public struct CheckOptions: Sendable, Hashable, Codable {
     }
 }
 
+extension ParserDirectives {
+    /// Reads only the directive section at the top of `bytes`, as the parser does, so that a
+    /// command can act on `# check=` before it parses. Returns nil for an invalid directive,
+    /// which the parse then reports.
+    public static func scan(_ bytes: [UInt8], file: String) -> ParserDirectives? {
+        let source = SourceText(bytes: bytes, file: file)
+        var scanner = DirectiveScanner()
+        for (index, line) in source.lines.enumerated() {
+            let start = Bytes.skipSpaces(in: source.bytes, from: line.start, to: line.contentEnd)
+            do {
+                guard try scanner.scan(source.bytes, start, line.contentEnd, line: index + 1, source: source) else { break }
+            } catch {
+                return nil
+            }
+        }
+        return scanner.directives
+    }
+}
+
 /// Recognises directive lines while the directive section lasts.
 struct DirectiveScanner {
     private(set) var directives = ParserDirectives()

@@ -93,12 +93,17 @@ struct BuildInputs {
             dockerfileBytes = [UInt8](data)
         }
 
+        // `# check=error=true` fails the build on lint findings, so the build runs the rules that
+        // `kiln lint` runs, as BuildKit runs its checks in every build.
+        let isScript = dockerfileName.lowercased().hasSuffix(".lua")
+        let checksFindings = !isScript && ParserDirectives.scan(dockerfileBytes ?? [], file: dockerfileName)?.checkOptions.errorOnFindings == true
         let loaded = try PluginSupport.load(
-            arguments, context: context, contextDirectory: contextDirectory, buildArguments: buildArguments)
+            arguments, context: context, contextDirectory: contextDirectory, buildArguments: buildArguments,
+            required: checksFindings ? [LintCommand.rulesPlugin] : [])
         var arguments = loaded.configuration.buildArguments
         arguments.merge(buildArguments) { _, given in given }
         let planned: PluginPlan
-        if dockerfileName.lowercased().hasSuffix(".lua") {
+        if isScript {
             // A build script: the Lua frontend plans it, and parse hooks have no Dockerfile to read.
             let plan = try await PluginSupport.explainingUnknownInstructions {
                 try await LuaFrontend.plan(

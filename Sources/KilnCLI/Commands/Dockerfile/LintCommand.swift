@@ -34,8 +34,8 @@ enum LintCommand {
             Dockerfile could not be linted (the context or Dockerfile is missing, the Dockerfile has \
             a syntax error, or a plugin fails to load), and 125 for an invalid command line. When \
             the Dockerfile has `# check=error=true`, lint also prints the error that `kiln build` \
-            fails with (`lint violation found for rules: ...`), naming the rules the build checks; \
-            the exit status is 1 either way.
+            fails with (`lint violation found for rules: ...`): the build then runs the same \
+            rules. The exit status is 1 either way.
 
             Rules, from the shipped lint-rules plugin: apt-lists, cd-workdir, add-copy, base-tag,
             shell-form-cmd. The plugins that `kiln build CONTEXT` loads (the context's .kiln/config.lua \
@@ -86,41 +86,19 @@ enum LintCommand {
         context.stderr.line("\(findings.count) \(findings.count == 1 ? "finding" : "findings") in \(name)")
 
         if planned.dockerfile.directives.checkOptions.errorOnFindings {
-            let buildRunsRules =
-                try !noPlugins
-                && buildLoadsRules(request, plugins: arguments[PluginSupport.plugin], configuration: loaded.configuration)
-            reportBuildFailure(planned, file: name, buildRunsRules: buildRunsRules, context: context)
+            reportBuildFailure(planned, file: name, context: context)
         }
         return ExitStatus.failure
     }
 
-    /// Returns whether `kiln build` with the same context and `--plugin` values loads the
-    /// lint-rules plugin, which `kiln lint` always adds: whether a configuration or `plugins`
-    /// enables it too.
-    static func buildLoadsRules(_ request: PluginRequest, plugins: [String], configuration: PluginConfiguration) throws -> Bool {
-        var buildRequest = request
-        buildRequest.commandLinePlugins = plugins
-        let rules = try PluginDiscovery.resolve(rulesPlugin, in: request.searchPaths, workingDirectory: request.workingDirectory)
-        return try PluginLoader.enabledSources(buildRequest, configuration: configuration).contains { $0.file == rules.file }
-    }
-
-    /// Prints what `# check=error=true` makes of the findings in `kiln build`: BuildKit's
-    /// `lint violation found for rules` error for the rules the build checks, and a note naming
-    /// the rules of lint-rules when the build does not load that plugin.
-    static func reportBuildFailure(_ planned: PluginPlan, file: String, buildRunsRules: Bool, context: CommandContext) {
+    /// Prints the error that `# check=error=true` makes `kiln build` fail with for the same
+    /// findings: BuildKit's `lint violation found for rules`. The build then runs lint-rules too.
+    static func reportBuildFailure(_ planned: PluginPlan, file: String, context: CommandContext) {
         let options = planned.dockerfile.directives.checkOptions
         let warnings = planned.warnings.filter { options.reports($0.code ?? "") }
-        let checked = planned.findings.filter { buildRunsRules || $0.plugin != rulesPlugin }
-        let rules = LintViolation.rules(warnings: warnings, findings: checked)
-        if !rules.isEmpty {
-            context.stderr.line(LintViolation.error(file: file, rules: rules).diagnostic.rendered())
-        }
-        let unchecked = LintViolation.rules(warnings: [], findings: planned.findings.filter { !checked.contains($0) })
-        if !unchecked.isEmpty {
-            context.stderr.line(
-                "note: kiln build does not load the \(rulesPlugin) plugin unless a configuration or --plugin enables it, "
-                    + "so `# check=error=true` does not fail the build on \(unchecked.joined(separator: ", "))")
-        }
+        let rules = LintViolation.rules(warnings: warnings, findings: planned.findings)
+        guard !rules.isEmpty else { return }
+        context.stderr.line(LintViolation.error(file: file, rules: rules).diagnostic.rendered())
     }
 
     /// Returns the absolute path of the build context: the CONTEXT argument, or the working

@@ -39,18 +39,22 @@ enum PluginSupport {
 
     /// Loads the plugins a command's `--plugin` and `--no-plugins` flags and the configuration
     /// enable. Errors name the plugin, its file and line, with the line's text.
+    ///
+    /// `required` names plugins that the command itself adds after `--plugin`'s, such as the
+    /// lint rules that `# check=error=true` makes `kiln build` run; `--no-plugins` drops them too.
     static func load(
         _ arguments: ParsedArguments, context: CommandContext, contextDirectory: String?,
-        buildArguments: [String: String] = [:]
+        buildArguments: [String: String] = [:], required: [String] = []
     ) throws -> LoadedPlugins {
+        let plugins = arguments[plugin] + required
         // Without a build context, `--plugin` or a configuration file, nothing can enable a
         // plugin, so the search folders are not looked up. Finding the shipped folder beside the
         // executable was 1.6 % of kiln's CPU samples in a profile of `kiln run --rm`.
-        if contextDirectory == nil, arguments[plugin].isEmpty, access(UserConfiguration.path(context), F_OK) != 0 {
+        if contextDirectory == nil, plugins.isEmpty, access(UserConfiguration.path(context), F_OK) != 0 {
             return .none
         }
         let request = request(
-            context: context, contextDirectory: contextDirectory, plugins: arguments[plugin],
+            context: context, contextDirectory: contextDirectory, plugins: plugins,
             disabled: arguments[noPlugins], buildArguments: buildArguments)
         return try PluginLoader.load(request)
     }
