@@ -1,5 +1,7 @@
 import Foundation
 import KilnDiagnostics
+import KilnStore
+import Synchronization
 
 /// Options that apply to every command: `kiln [OPTIONS] COMMAND`.
 public struct GlobalOptions: Sendable {
@@ -24,6 +26,8 @@ public struct CommandContext: Sendable {
     public var workingDirectory: String
     public var globals: GlobalOptions
     public var logger: Logger
+    /// The stores this command opened that deleted their space reserve on a full disk.
+    let storesSpendingReserve = StoresSpendingReserve()
 
     public init(
         stdout: TextOutput,
@@ -76,5 +80,23 @@ public struct CommandContext: Sendable {
         if path.hasPrefix("/") { return path }
         if path == "." { return workingDirectory }
         return workingDirectory + "/" + path
+    }
+}
+
+/// The stores a command opened that deleted their space reserve, so that the command makes the
+/// reserves again when it ends. Kept per command, because tests run many commands in one process.
+final class StoresSpendingReserve: Sendable {
+    private let stores = Mutex<[Store]>([])
+
+    func add(_ store: Store) {
+        stores.withLock { $0.append(store) }
+    }
+
+    func restoreReserves() {
+        let taken = stores.withLock { stores in
+            defer { stores.removeAll() }
+            return stores
+        }
+        for store in taken { store.restoreSpentReserve() }
     }
 }

@@ -1,5 +1,4 @@
 import Foundation
-import KilnStore
 import KilnDiagnostics
 
 /// The entry point of the command line: parses arguments, runs the command, renders errors.
@@ -57,7 +56,7 @@ public enum Kiln {
                 return ExitStatus.success
             }
             // A command that spent the store's space reserve on a full disk makes it again.
-            defer { Store.restoreSpentReserves() }
+            defer { context.storesSpendingReserve.restoreReserves() }
             do {
                 return try await run(arguments, context)
             } catch let error as UsageError {

@@ -77,11 +77,7 @@ public final class Store: Sendable {
             }
             try store.checkDatabaseHealth()
             // A command that just deleted the reserve needs that space, and makes it again when it ends.
-            if store.spentReserveBytes == nil {
-                store.keepSpaceReserve()
-            } else {
-                storesWithSpentReserve.withLock { $0.append(store) }
-            }
+            if store.spentReserveBytes == nil { store.keepSpaceReserve() }
         }
         return store
     }

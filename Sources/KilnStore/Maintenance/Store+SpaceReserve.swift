@@ -1,5 +1,4 @@
 import Glibc
-import Synchronization
 import KilnDiagnostics
 import KilnSystem
 
@@ -92,22 +91,15 @@ extension Store {
         return Int64(status.st_size)
     }
 
-    /// Stores whose opening deleted the reserve in this process, until `restoreSpentReserves`.
-    static let storesWithSpentReserve = Mutex<[Store]>([])
+    /// Whether opening this store deleted the space reserve, which `restoreSpentReserve` makes
+    /// again when the command ends.
+    public var spentSpaceReserve: Bool { spentReserveBytes != nil }
 
-    /// Makes the reserve again at the size this process deleted, as far as the disk has room,
-    /// for every store that spent it. A command calls this when it ends: one that found nothing
-    /// to free (`kiln rmi` of a missing image) so leaves the disk as full as it found it, with
-    /// the reserve for the next command.
-    public static func restoreSpentReserves() {
-        let stores = storesWithSpentReserve.withLock { stores in
-            defer { stores.removeAll() }
-            return stores
-        }
-        for store in stores { store.restoreSpentReserve() }
-    }
-
-    private func restoreSpentReserve() {
+    /// Makes the reserve again at the size that opening this store deleted, as far as the disk
+    /// has room. A command calls this when it ends: one that found nothing to free (`kiln rmi`
+    /// of a missing image) so leaves the disk as full as it found it, with the reserve for the
+    /// next command.
+    public func restoreSpentReserve() {
         guard let spent = spentReserveBytes, Self.reserveSize(in: rootDirectory) == nil else { return }
         // The checkpoint that closing the database runs would need room in `kiln.db` that the
         // reserve would take, so it runs first, and cutting the WAL frees its pages.

@@ -49,6 +49,7 @@ enum BuilderPruneCommand {
             }
         }
         let store = try Store.open(root: context.storeRoot, access: .freeingSpace, logger: context.logger)
+        if store.spentSpaceReserve { context.storesSpendingReserve.add(store) }
         let report = try BuildCachePruner(store: store).prune(options)
         if !report.removed.isEmpty {
             context.stdout.line("Deleted build cache objects:")

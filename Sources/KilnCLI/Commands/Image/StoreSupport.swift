@@ -10,7 +10,9 @@ enum StoreSupport {
     /// Opens the store at the context's root. `.readWrite` and `.freeingSpace` reject a damaged
     /// database, and only `.freeingSpace` may spend the space reserve on a full disk.
     static func open(_ context: CommandContext, access: Store.Access = .readWrite) throws -> Store {
-        try Store.open(root: context.storeRoot, access: access, logger: context.logger.labeled("store"))
+        let store = try Store.open(root: context.storeRoot, access: access, logger: context.logger.labeled("store"))
+        if store.spentSpaceReserve { context.storesSpendingReserve.add(store) }
+        return store
     }
 
     /// Runs `body` on a thread of its own: store calls block on disk I/O and fsync, which must
