@@ -11,7 +11,7 @@ extension ContainerRunner {
     /// becomes kiln's child once `runc create` exits and kiln waits for it directly.
     func runCreatingFirst(
         _ configuration: ContainerConfiguration, id: String, bundle: BundleLayout, io: ContainerIO,
-        ports: [PortMapping]?
+        ports: [PortMapping]?, beforeRemoval: (@Sendable () -> Void)?
     ) async throws -> ContainerExit {
         Self.becomeSubreaper()
         let devNull = try openDevNull()
@@ -109,6 +109,7 @@ extension ContainerRunner {
         forwarder?.stop()
         await terminal?.finish()
         slirp?.stop(waiting: false)
+        beforeRemoval?()
         try? await runc.delete(id: id, force: true)
         return ContainerExit(status: status, outputTail: tail.result)
     }

@@ -1,7 +1,8 @@
 import Foundation
-import KilnContainer
 import KilnRuntime
 import Testing
+
+@testable import KilnContainer
 
 /// `--restart`, the cgroup limits (`-m`, `--cpus`, `--pids-limit`, …) and the values kiln rejects.
 @Suite(.enabled(if: ContainerHarness.isReady, "needs root, runc, slirp4netns and busybox-static (scripts/setup installs them)"), .serialized)
@@ -184,6 +185,37 @@ struct LimitsAndRestartTests {
                 ["run", "--name", "modest", "--network", "none"] + limits + [ContainerHarness.image, "true"])
             #expect(modest.status == 0, "\(modest.stderr)")
             #expect(try harness.container("modest")?.state.oomKilled != true)
+        }
+    }
+
+    /// The OOM watch threads of real cgroups are held until the container has ended and runc has
+    /// removed its cgroup, as a busy scheduler might hold them. The kill is still reported, from
+    /// the count read after the container's end and before runc removes the cgroup. Another
+    /// container with `-m` in this test process meanwhile has its watch held too, which it must
+    /// survive as well.
+    @Test(.enabled(if: CgroupSupport().version == .v1, "OOM kills are watched on cgroup v1 only"))
+    func lateOOMWatchStillReportsKill() async throws {
+        try await ContainerHarness.with { harness in
+            let limits = CgroupSupport().swap ? ["-m", "8m", "--memory-swap", "8m"] : ["-m", "8m"]
+            let gate = WatchStop()
+            OOMWatch.heldThreads.withLock { $0["/sys/fs/cgroup/"] = gate }
+            defer {
+                OOMWatch.heldThreads.withLock { _ = $0.removeValue(forKey: "/sys/fs/cgroup/") }
+                gate.stop()
+            }
+
+            let grow = "x=$(head -c 50000000 /dev/zero | tr '\\0' a); echo survived"
+            let hungry = await harness.kiln.run(
+                ["run", "--name", "late", "--network", "none"] + limits + [ContainerHarness.image, "sh", "-c", grow])
+            #expect(hungry.status == 137, "\(hungry.stdout) \(hungry.stderr)")
+            let late = try harness.container("late")
+            #expect(late?.state.oomKilled == true)
+
+            let modest = await harness.kiln.run(
+                ["run", "--name", "late-modest", "--network", "none"] + limits + [ContainerHarness.image, "true"])
+            #expect(modest.status == 0, "\(modest.stderr)")
+            let lateModest = try harness.container("late-modest")
+            #expect(lateModest?.state.oomKilled != true)
         }
     }
 
