@@ -1,5 +1,6 @@
 import Foundation
 import KilnRuntime
+import KilnStore
 import Testing
 
 @testable import KilnContainer
@@ -133,6 +134,85 @@ struct LimitsAndRestartTests {
             #expect(ended)
             try await Task.sleep(for: .seconds(1))
             #expect(try harness.container("waiting")?.status == .exited)
+        }
+    }
+
+    /// Without a STOPSIGNAL in the image, any signal that `kill` sends counts as a stop, as in
+    /// Docker 20.10: the container ends on its trap and its restart policy starts it no more.
+    @Test func hangupEndsRestartPolicy() async throws {
+        try await ContainerHarness.with { harness in
+            let started = await harness.kiln(
+                "run", "-d", "--name", "hungup", "--network", "none", "--restart", "always", ContainerHarness.image,
+                "sh", "-c", "trap 'exit 5' HUP; while true; do sleep 0.1; done")
+            #expect(started.status == 0, "\(started.stderr)")
+            let running = await harness.eventually { ((try? harness.container("hungup"))??.state.pid ?? 0) > 0 }
+            try #require(running, "the container's pid was not recorded")
+
+            let killed = await harness.kiln("kill", "-s", "HUP", "hungup")
+            #expect(killed.status == 0, "\(killed.stderr)")
+            let ended = try await harness.eventually { try harness.container("hungup")?.status == .exited }
+            #expect(ended)
+            try await Task.sleep(for: .seconds(1))
+            let record = try #require(try harness.container("hungup"))
+            #expect(record.status == .exited)
+            #expect(record.state.exitCode == 5)
+            #expect(record.state.restartCount == 0)
+        }
+    }
+
+    /// `kill` reads the container waiting to restart (or running its next run), but the run it
+    /// signals ends before the signal reaches it. The monitor is stopped meanwhile, so the record
+    /// still shows the run while runc has no container. The signal counts as a stop, so the
+    /// run's end completes the kill: it succeeds, and the container stays exited.
+    @Test(arguments: [ContainerStatus.restarting, .running])
+    func signalAfterRunEnded(statusAtRead: ContainerStatus) async throws {
+        try await ContainerHarness.with { harness in
+            let started = await harness.kiln(
+                "run", "-d", "--name", "cycling", "--network", "none", "--restart", "always", ContainerHarness.image,
+                "sh", "-c", "sleep 1; exit 1")
+            #expect(started.status == 0, "\(started.stderr)")
+            var waiting: Container?
+            let restarting = await harness.eventually {
+                waiting = try? harness.container("cycling")
+                return waiting?.status == .restarting
+            }
+            let restartingRecord = try #require(restarting ? waiting : nil, "the container was never seen restarting")
+
+            // Stops the monitor during a later run, once it recorded that run's pid, after which
+            // it writes nothing until the run ends.
+            var runningRecord: Container?
+            let stopped = await harness.eventually {
+                guard let record = try? harness.container("cycling"), record.status == .running,
+                    record.state.restartCount > restartingRecord.state.restartCount, record.state.pid > 0,
+                    let pid = record.state.monitorPID
+                else { return false }
+                kill(pid, SIGSTOP)
+                guard (try? harness.container("cycling"))?.status == .running else {
+                    kill(pid, SIGCONT)
+                    return false
+                }
+                runningRecord = record
+                return true
+            }
+            let snapshot = try #require(statusAtRead == .running ? runningRecord : restartingRecord)
+            let monitor = try #require(stopped ? runningRecord?.state.monitorPID : nil, "the monitor was never stopped during a run")
+            defer { kill(monitor, SIGCONT) }
+            let runEnded = await harness.eventually { access(harness.root + "/runc/\(snapshot.id)/state.json", F_OK) != 0 }
+            try #require(runEnded, "runc kept the container")
+
+            let manager = ContainerManager(store: try Store.open(root: harness.root), environment: ProcessInfo.processInfo.environment)
+            let resume = Task {
+                try await Task.sleep(for: .seconds(1))
+                kill(monitor, SIGCONT)
+            }
+            await #expect(throws: Never.self) { try await manager.kill(snapshot, signal: SIGHUP) }
+            try await resume.value
+            let ended = try await harness.eventually { try harness.container("cycling")?.status == .exited }
+            #expect(ended)
+            let runs = try harness.container("cycling")?.state.restartCount
+            try await Task.sleep(for: .seconds(1))
+            #expect(try harness.container("cycling")?.status == .exited)
+            #expect(try harness.container("cycling")?.state.restartCount == runs)
         }
     }
 
