@@ -206,7 +206,7 @@ public final class PreparedNetwork: @unchecked Sendable {
         return network
     }
 
-    /// The namespace as a path that runc and slirp4netns can open while kiln runs.
+    /// The namespace as a path that runc can open while kiln keeps `descriptor` open.
     var path: String { "/proc/\(getpid())/fd/\(descriptor)" }
 
     /// Starts slirp4netns in the namespace without waiting for it, unless it runs already, so
@@ -214,7 +214,7 @@ public final class PreparedNetwork: @unchecked Sendable {
     func launchSlirp() throws {
         guard lock.withLock({ slirp == nil }) else { return }
         let launched = try Slirp4netns.launch(
-            networkNamespace: path, apiSocket: try ContainerRunner.shortSocketPath(),
+            networkNamespaceDescriptor: descriptor, apiSocket: try ContainerRunner.shortSocketPath(),
             environment: ProcessInfo.processInfo.environment)
         lock.withLock { slirp = launched }
     }

@@ -157,7 +157,7 @@ struct RunTests {
             #expect(missingImage.stderr.contains("No such image: missing:1"))
 
             let killed = await harness.kiln("run", "--rm", image, "sh", "-c", "sleep 100 & kill -9 $!; wait $!")
-            #expect(killed.status == 137)
+            #expect(killed.status == 137, "\(killed.stderr)")
             // Failed starts with --rm leave no container behind.
             #expect(await harness.kiln("ps", "-a", "--format", "{{.Names}}").stdout == "kept\n")
         }
