@@ -11,7 +11,7 @@ extension ContainerRunner {
     /// becomes kiln's child once `runc create` exits and kiln waits for it directly.
     func runCreatingFirst(
         _ configuration: ContainerConfiguration, id: String, bundle: BundleLayout, io: ContainerIO,
-        ports: [PortMapping]?
+        ports: [PortMapping]?, beforeRemoval: (@Sendable () -> Void)?
     ) async throws -> ContainerExit {
         Self.becomeSubreaper()
         let devNull = try openDevNull()
@@ -109,6 +109,7 @@ extension ContainerRunner {
         forwarder?.stop()
         await terminal?.finish()
         slirp?.stop(waiting: false)
+        beforeRemoval?()
         try? await runc.delete(id: id, force: true)
         return ContainerExit(status: status, outputTail: tail.result)
     }
@@ -205,7 +206,7 @@ public final class PreparedNetwork: @unchecked Sendable {
         return network
     }
 
-    /// The namespace as a path that runc and slirp4netns can open while kiln runs.
+    /// The namespace as a path that runc can open while kiln keeps `descriptor` open.
     var path: String { "/proc/\(getpid())/fd/\(descriptor)" }
 
     /// Starts slirp4netns in the namespace without waiting for it, unless it runs already, so
@@ -213,7 +214,7 @@ public final class PreparedNetwork: @unchecked Sendable {
     func launchSlirp() throws {
         guard lock.withLock({ slirp == nil }) else { return }
         let launched = try Slirp4netns.launch(
-            networkNamespace: path, apiSocket: try ContainerRunner.shortSocketPath(),
+            networkNamespaceDescriptor: descriptor, apiSocket: try ContainerRunner.shortSocketPath(),
             environment: ProcessInfo.processInfo.environment)
         lock.withLock { slirp = launched }
     }

@@ -55,9 +55,14 @@ public struct ContainerRunner: Sendable {
     ///
     /// `network` is a slirp4netns network that the caller started early (`PreparedNetwork.start`)
     /// for a container without a terminal on the slirp network. The runner uses it and closes it.
+    ///
+    /// `beforeRemoval` runs once the container's processes have ended and before runc deletes
+    /// the container, so its cgroups still exist and their counters can be read. With it, runc
+    /// keeps the stopped container (`runc run --keep`) and the runner deletes it afterwards,
+    /// which costs one more runc process.
     public func run(
         _ configuration: ContainerConfiguration, id: String, bundle: BundleLayout, io: ContainerIO,
-        network preparedEarly: PreparedNetwork? = nil
+        network preparedEarly: PreparedNetwork? = nil, beforeRemoval: (@Sendable () -> Void)? = nil
     ) async throws -> ContainerExit {
         defer { preparedEarly?.close() }
         if checksRuntime {
@@ -89,19 +94,46 @@ public struct ContainerRunner: Sendable {
         if configuration.terminal {
             var ports: [PortMapping]?
             if case .slirp(let mappings) = configuration.network { ports = mappings }
-            return try await runCreatingFirst(configuration, id: id, bundle: bundle, io: io, ports: ports)
+            return try await runCreatingFirst(
+                configuration, id: id, bundle: bundle, io: io, ports: ports, beforeRemoval: beforeRemoval)
         }
         if let network, case .slirp(let ports) = configuration.network {
             try network.connect(ports: ports, bundle: bundle)
         }
-        return try await runDirectly(configuration, id: id, bundle: bundle, io: io)
+        guard let beforeRemoval else {
+            return try await runDirectly(configuration, id: id, bundle: bundle, io: io, keep: false)
+        }
+        let result: Result<ContainerExit, Error>
+        do {
+            result = .success(try await runDirectly(configuration, id: id, bundle: bundle, io: io, keep: true))
+        } catch {
+            result = .failure(error)
+        }
+        // runc keeps the container also when it failed to start it, so it is deleted in any case.
+        beforeRemoval()
+        await deleteKept(id: id)
+        return try result.get()
     }
 
-    /// `runc run` in the foreground: one runc process and nothing else, the fast path.
+    /// Deletes a container that `runc run --keep` left stopped, with its cgroups. A failure is
+    /// logged, not thrown: the container has ended, and its exit is what the caller needs.
+    private func deleteKept(id: String) async {
+        guard runc.hasState(id: id) else { return }
+        do {
+            try await runc.delete(id: id, force: true)
+        } catch {
+            // `kiln rm -f` may have deleted it in the meantime.
+            guard runc.hasState(id: id) else { return }
+            logger.error("runc delete of an ended container failed: \(error)", metadata: ["container": id])
+        }
+    }
+
+    /// `runc run` in the foreground: one runc process and nothing else, the fast path. With
+    /// `keep`, runc leaves the stopped container for `deleteKept`.
     private func runDirectly(
-        _ configuration: ContainerConfiguration, id: String, bundle: BundleLayout, io: ContainerIO
+        _ configuration: ContainerConfiguration, id: String, bundle: BundleLayout, io: ContainerIO, keep: Bool
     ) async throws -> ContainerExit {
-        let arguments = ["--bundle", bundle.directory, id]
+        let arguments = ["--bundle", bundle.directory] + (keep ? ["--keep"] : []) + [id]
         switch io {
         case .stream(let tailLines, let handler):
             let devNull = try openDevNull()

@@ -193,7 +193,7 @@ import Testing
         _ = try await smallTarball(scratch)
         let port = try FreePort.find()
         let devNull = try FileDescriptor.open("/dev/null", flags: O_WRONLY)
-        let server = try ChildProcess.spawn(
+        let server = try HelperServer.spawn(
             "python3", arguments: ["-m", "http.server", String(port), "--bind", "127.0.0.1", "--directory", scratch.path],
             descriptors: [0: 0, 1: devNull.rawValue, 2: devNull.rawValue])
         defer {

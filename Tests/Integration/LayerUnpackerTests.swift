@@ -124,7 +124,7 @@ struct LayerUnpackerTests {
         let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
             .appendingPathComponent("Fixtures/registry/gated-registry.py").path
         let devNull = try FileDescriptor.open("/dev/null", flags: O_RDWR)
-        let server = try ChildProcess.spawn(
+        let server = try HelperServer.spawn(
             "python3", arguments: [script, serve], descriptors: [0: devNull.rawValue, 1: devNull.rawValue, 2: 2])
         defer {
             server.signal(SIGTERM)

@@ -19,6 +19,55 @@ struct OOMWatchTests {
         #expect(OOMWatch.childMembership(own, name: "c0") == "9:name=systemd:/c0\n4:memory:/process_api/a1/c0\n0::/c0")
     }
 
+    /// runc's fs2 driver makes a container's cgroup v2 beside its own cgroup, not below it.
+    @Test func version2CgroupIsBesideOwnCgroup() {
+        let own = "0::/system.slice/ci.service\n"
+        #expect(OOMWatch.childMembership(own, name: "c0") == "0::/system.slice/c0")
+        #expect(OOMWatch.childMembership("0::/ci.scope\n", name: "c0") == "0::/c0")
+    }
+
+    /// The watch thread is held, as a busy scheduler might hold it, so only the count read at
+    /// the end can report the kill.
+    @Test func countReadAtEndIsReported() throws {
+        let cgroup = try FakeCgroup()
+        defer { cgroup.remove() }
+        let gate = cgroup.holdWatchThreads()
+        defer { cgroup.releaseWatchThreads(gate) }
+        let reported = Mutex(0)
+        let watch = try #require(
+            OOMWatch(cgroupMembership: "0::/container\n", cgroupRoot: cgroup.root) { reported.withLock { $0 += 1 } })
+        watch.reportCountedKills()
+        #expect(reported.withLock { $0 } == 0)
+
+        try cgroup.writeEvents(oomKills: 1)
+        watch.reportCountedKills()
+        #expect(reported.withLock { $0 } == 1)
+
+        // The thread, once it runs, reports the same kill no second time.
+        watch.end()
+        cgroup.releaseWatchThreads(gate)
+        watch.finish(timeout: .seconds(60))
+        #expect(reported.withLock { $0 } == 1)
+    }
+
+    /// A thread that wakes after the end of the run, when a restarted container may run
+    /// already, reports nothing.
+    @Test func endedWatchReportsNothing() throws {
+        let cgroup = try FakeCgroup()
+        defer { cgroup.remove() }
+        let gate = cgroup.holdWatchThreads()
+        defer { cgroup.releaseWatchThreads(gate) }
+        let reported = Mutex(0)
+        let watch = try #require(
+            OOMWatch(cgroupMembership: "0::/container\n", cgroupRoot: cgroup.root) { reported.withLock { $0 += 1 } })
+        watch.end()
+        try cgroup.writeEvents(oomKills: 1)
+        cgroup.releaseWatchThreads(gate)
+        // The thread ends once it saw the count, which it then does not report.
+        watch.finish(timeout: .seconds(60))
+        #expect(reported.withLock { $0 } == 0)
+    }
+
     @Test func version2KillIsReported() throws {
         let cgroup = try FakeCgroup()
         defer { cgroup.remove() }
@@ -87,5 +136,18 @@ private struct FakeCgroup {
 
     func remove() {
         try? FileManager.default.removeItem(atPath: root)
+    }
+
+    /// Holds the watch threads of this cgroup before their first wait, until
+    /// `releaseWatchThreads`.
+    func holdWatchThreads() -> WatchStop {
+        let gate = WatchStop()
+        OOMWatch.heldThreads.withLock { $0[root + "/"] = gate }
+        return gate
+    }
+
+    func releaseWatchThreads(_ gate: WatchStop) {
+        OOMWatch.heldThreads.withLock { _ = $0.removeValue(forKey: root + "/") }
+        gate.stop()
     }
 }

@@ -226,19 +226,28 @@ extension ContainerManager {
             }
         }
 
-        // The memory cgroup is made and watched before runc starts, so that no OOM kill can come
-        // before the watch, however late the watch thread runs.
-        let oomWatch =
-            spec.resources?.memory == nil
-            ? nil : OOMWatch.precreated(containerID: container.id, onOutOfMemory: oomKillRecorder(container.id))
-        let runTask = Task {
-            try await runner.run(launch.configuration, id: container.id, bundle: bundle, io: runtimeIO, network: network)
+        // On cgroup v1 the memory cgroup is made and watched before runc starts, so that the
+        // watch reports every OOM event while the container runs.
+        let watchesMemory = spec.resources?.memory != nil
+        let recordKill = oomKillRecorder(container.id)
+        let watch = RunningWatch(
+            oomWatch: watchesMemory ? OOMWatch.precreated(containerID: container.id, onOutOfMemory: recordKill) : nil)
+        // The count of OOM kills read after the end decides OOMKilled, because the watch thread
+        // may wake too late to tell.
+        var countKills: (@Sendable () -> Void)?
+        if watchesMemory {
+            let id = container.id
+            countKills = { watch.reportCountedKills(containerID: id, onOutOfMemory: recordKill) }
         }
-        let watch = watchRunning(container, runc: runner.runc, detached: detached, oomWatch: oomWatch, ready: ready)
+        let runTask = Task {
+            try await runner.run(
+                launch.configuration, id: container.id, bundle: bundle, io: runtimeIO, network: network,
+                beforeRemoval: countKills)
+        }
+        watchRunning(container, runc: runner.runc, detached: detached, watch: watch, ready: ready)
 
         let outcome = await runTask.result
-        // runc removed the cgroup as the container ended, which ends the OOM watch.
-        watch?.end()
+        watch.end()
         log?.flush()
 
         switch outcome {
@@ -286,8 +295,8 @@ extension ContainerManager {
 extension ContainerManager {
     /// Watches a container that `runOnce` launched: starts the OOM watch for a memory limit, and
     /// once runc reports the container running, records its pid, reports `ready` and runs the
-    /// health check. Returns nil, after reporting `ready`, when a foreground container needs none
-    /// of it.
+    /// health check. Starts no thread, after reporting `ready`, when a foreground container
+    /// needs none of it.
     ///
     /// The watch runs on a thread of its own. Swift's cooperative pool has one thread per core,
     /// and while other work kept them all busy, a polling task waited seconds for a thread: an
@@ -298,19 +307,19 @@ extension ContainerManager {
     ///
     /// NOTE: where the cgroup is not where runc's cgroupfs driver puts it, the OOM watch starts
     /// once `runc state` reports the container running, polled every 20 ms. It counts the kills
-    /// before then, but a kill that ended the container before the watch started goes unseen.
+    /// before then, but a kill that ended the container before the watch started goes unseen,
+    /// and so does a kill counted in a cgroup that `reportCountedKills` cannot find.
     private func watchRunning(
-        _ container: Container, runc: Runc, detached: Bool, oomWatch precreated: OOMWatch?,
+        _ container: Container, runc: Runc, detached: Bool, watch: RunningWatch,
         ready: @escaping @Sendable (Result<Void, Error>) -> Void
-    ) -> RunningWatch? {
+    ) {
         let check = container.specification.healthcheck
         let watchesMemory = container.specification.resources?.memory != nil
         guard detached || check != nil || watchesMemory else {
             ready(.success(()))
-            return nil
+            return
         }
-        let watch = RunningWatch()
-        watch.oomWatch.withLock { $0 = precreated }
+        let precreated = watch.oomWatch
         let (id, repository) = (container.id, repository)
         startWatchThread(for: "watch of container \(id)", logger: logger) {
             let recordKill = self.oomKillRecorder(id)
@@ -318,17 +327,15 @@ extension ContainerManager {
                 let early = OOMWatch.beforeStart(
                     containerID: id, created: { runc.hasState(id: id) }, stopRequest: watch.stopRequest,
                     onOutOfMemory: recordKill)
-                watch.oomWatch.withLock { $0 = early }
+                watch.keep(early)
             }
             // A `stopped` seen here may be a container that failed to start and is being deleted,
             // so only the end of the run reports a container that exited before it was seen running.
             while !watch.stopRequest.isStopped {
                 if let state = runc.stateBlocking(id: id), state.status == "running" || state.status == "paused" {
                     if state.pid > 0 { _ = try? repository.update(id) { $0.state.pid = state.pid } }
-                    if watchesMemory, state.pid > 0 {
-                        watch.oomWatch.withLock { oomWatch in
-                            if oomWatch == nil { oomWatch = OOMWatch(pid: state.pid, onOutOfMemory: recordKill) }
-                        }
+                    if watchesMemory, state.pid > 0, watch.oomWatch == nil {
+                        watch.keep(OOMWatch(pid: state.pid, onOutOfMemory: recordKill))
                     }
                     ready(.success(()))
                     if let check {
@@ -339,7 +346,6 @@ extension ContainerManager {
                 guard watch.stopRequest.sleep(for: .milliseconds(20)) else { return }
             }
         }
-        return watch
     }
 
     /// Returns what an OOM watch calls to record an OOM kill of container `id`.
@@ -365,19 +371,52 @@ extension ContainerManager {
     }
 }
 
-/// The watch that `watchRunning` started for one run of a container.
+/// The watches of one run of a container: the thread that `watchRunning` starts and the OOM watch.
 final class RunningWatch: Sendable {
     let stopRequest = WatchStop()
-    let oomWatch = Mutex<OOMWatch?>(nil)
+    private let memory: Mutex<(oomWatch: OOMWatch?, ended: Bool)>
 
-    /// Stops the polling and the health checks, then waits up to a second for the OOM watch to
-    /// see the container's cgroup go, so that an OOM kill is recorded before the exit.
+    init(oomWatch: OOMWatch?) {
+        memory = Mutex((oomWatch, false))
+    }
+
+    var oomWatch: OOMWatch? {
+        memory.withLock { $0.oomWatch }
+    }
+
+    /// Keeps `candidate` as the OOM watch of this run unless the run has ended or another
+    /// watch was kept first, and ends it otherwise.
+    func keep(_ candidate: OOMWatch?) {
+        guard let candidate else { return }
+        let stored = memory.withLock { state in
+            guard !state.ended, state.oomWatch == nil else { return false }
+            state.oomWatch = candidate
+            return true
+        }
+        if !stored { candidate.end() }
+    }
+
+    /// Records an OOM kill when the container's memory cgroup counted one. Runs after the
+    /// container's processes ended and before runc removes the cgroup. Without an OOM watch,
+    /// reads the cgroup where runc's cgroupfs driver makes it for container `containerID`.
+    func reportCountedKills(containerID: String, onOutOfMemory: @Sendable () -> Void) {
+        if let oomWatch {
+            oomWatch.reportCountedKills()
+        } else if let count = OOMWatch.countedKills(containerID: containerID), count > 0 {
+            onOutOfMemory()
+        }
+    }
+
+    /// Stops the polling and the health checks, and ends the reports of the OOM watch, whose
+    /// count `reportCountedKills` read already.
     func end() {
         stopRequest.stop()
-        let oomWatch = oomWatch.withLock { $0 }
+        let oomWatch = memory.withLock { state in
+            state.ended = true
+            return state.oomWatch
+        }
         // runc removed the cgroup it used; one it never used is removed here, which ends the watch.
-        oomWatch?.removePrecreatedCgroup()
-        oomWatch?.finish()
+        oomWatch?.end()
     }
 }
 

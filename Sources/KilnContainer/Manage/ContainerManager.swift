@@ -256,31 +256,33 @@ public final class ContainerManager: Sendable {
     // MARK: Signals
 
     /// Sends `signal` to the container's init process, as `docker kill` does.
-    /// SIGKILL and the container's stop signal count as a stop by the user, which the restart
-    /// policy honours.
+    ///
+    /// SIGKILL, the container's stop signal, and any signal when the image sets no STOPSIGNAL
+    /// count as a stop by the user (Docker's `ExitOnNext` rule, in Docker 20.10's
+    /// daemon/kill.go): the restart policy starts the container no more. Other signals leave
+    /// the policy in force.
     ///
     /// A container waiting to restart has no process, so it gets no signal, as in Docker 20.10.
-    /// A signal that counts as a stop there, or any signal when the image sets no STOPSIGNAL
-    /// (Docker's `ExitOnNext` rule), cancels the restart and the container stays exited. Other
-    /// signals leave it restarting.
+    /// A signal that counts as a stop cancels the restart and the container stays exited.
     public func kill(_ container: Container, signal: Int32) async throws {
         let current = await reconcile(container)
         guard current.status.isActive else { throw ContainerError(.notRunning(container.name)) }
         let stopSignal = current.specification.stopSignal.flatMap(Signals.number) ?? SIGTERM
         let stopsContainer = signal == SIGKILL || signal == stopSignal
+        // Once the run it signals has ended, such a call has done its work.
+        let endsRuns = stopsContainer || current.specification.stopSignal == nil
+        if endsRuns { markManuallyStopped(current.id) }
         if current.status == .restarting {
-            guard stopsContainer || current.specification.stopSignal == nil else { return }
-            markManuallyStopped(current.id)
+            guard endsRuns else { return }
             // A restart that began before the mark runs the container once more, and that run
             // gets the signal below.
             guard try await waitWhileRestarting(current).status == .running else { return }
-        } else if stopsContainer {
-            markManuallyStopped(current.id)
         }
         // A restart whose monitor passed the mark check before the mark was written runs the
-        // container once more. While runc creates it, runc reports it missing although the record
-        // shows it running, so a signal that stops the container is tried again for up to 5 s.
-        let deadline = ContinuousClock.now + .seconds(5)
+        // container once more. While runc creates that run, and after it ended until the monitor
+        // records the end, runc has no running container although the record shows one. The
+        // signal is tried again until one of the two changes. The bound only stops a hang.
+        let hangLimit = ContinuousClock.now + .seconds(60)
         while true {
             do {
                 try await requireRunc().kill(id: container.id, signal: signal)
@@ -294,15 +296,22 @@ public final class ContainerManager: Sendable {
             } catch {
                 // The process may also have ended between the read above and the signal.
                 if await isRunning(current.id) {
-                    guard stopsContainer, ContinuousClock.now < deadline else { throw error }
+                    guard endsRuns, await isBetweenRuns(current.id), ContinuousClock.now < hangLimit else { throw error }
                     try await Task.sleep(for: .milliseconds(50))
                     continue
                 }
-                guard stopsContainer else { throw ContainerError(.notRunning(container.name)) }
+                guard endsRuns else { throw ContainerError(.notRunning(container.name)) }
                 _ = try await waitForExit(current, timeout: .seconds(10))
                 return
             }
         }
+    }
+
+    /// Checks whether runc has no live container `id`: none at all, or a stopped one. A
+    /// container that runc shows running, paused or created failed a signal for another reason.
+    private func isBetweenRuns(_ id: String) async -> Bool {
+        guard let state = try? await requireRunc().state(id: id) else { return true }
+        return !["running", "paused", "created"].contains(state.status)
     }
 
     /// Stops the container: its stop signal (the image's STOPSIGNAL, else SIGTERM), then SIGKILL

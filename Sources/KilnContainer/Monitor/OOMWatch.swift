@@ -4,23 +4,45 @@ import Glibc
 import Synchronization
 
 /// Watches a running container's memory cgroup for an out-of-memory kill, as runc's `events`
-/// command does, so that `State.OOMKilled` can report it. The watch runs on a thread of its own.
+/// command does, so that `State.OOMKilled` can report it while the container runs. The watch
+/// runs on a thread of its own.
 ///
 /// On cgroup v1 an eventfd is registered on `memory.oom_control` through
 /// `cgroup.event_control`. The kernel signals it once per OOM event and once more when the
-/// cgroup is removed, which `runc run` does as the container ends. So a wake-up with the cgroup
-/// still present, or a count of two or more after its removal, means an OOM event.
+/// cgroup is removed. So a wake-up with the cgroup still present, or a count of two or more
+/// after its removal, means an OOM event.
 ///
 /// On cgroup v2 the `oom_kill` count in `memory.events` is the source. The kernel notifies a
 /// change of that file through inotify, and the watch ends once the cgroup is gone.
+///
+/// The thread alone cannot decide every case. On cgroup v1 the kernel removes the cgroup's
+/// folder in rmdir but signals the removal later, from a workqueue. A thread that wakes late can
+/// then read a count of 1 with the folder gone, which is either an OOM event with the removal
+/// signal still to come or the removal alone. So the end of a run reads the `oom_kill` count
+/// once more, after the container's processes ended and before runc removes the cgroup
+/// (`reportCountedKills`), and that read decides.
 ///
 /// Both count OOM kills that came before the watch started: `oom_kill` in `memory.oom_control`
 /// (Linux 4.13) or `memory.events`.
 final class OOMWatch: @unchecked Sendable {
     private let finished = DispatchSemaphore(value: 0)
-    private let reported = Mutex(false)
+    private let reporting = Mutex(ReportState())
     /// The cgroup folder that `precreated` made for runc, or nil.
     private let precreatedDirectory = Mutex<String?>(nil)
+    /// The file with the cgroup's `oom_kill` count: `memory.oom_control` on cgroup v1,
+    /// `memory.events` on cgroup v2.
+    let countFile: String
+    private let onOutOfMemory: @Sendable () -> Void
+
+    /// For tests: the watch thread of a cgroup folder whose path starts with a key here waits,
+    /// before it first waits for an event, until the key's `WatchStop` stops. It simulates a
+    /// scheduler that runs the thread late.
+    static let heldThreads = Mutex<[String: WatchStop]>([:])
+
+    private struct ReportState {
+        var reported = false
+        var closed = false
+    }
 
     /// Starts watching the memory cgroup of `pid` and calls `onOutOfMemory` at most once. Returns
     /// nil when the process's memory cgroup cannot be watched.
@@ -32,24 +54,70 @@ final class OOMWatch: @unchecked Sendable {
     /// Starts watching the memory cgroup named in `cgroupMembership`, the text of a process's
     /// `/proc/PID/cgroup`.
     init?(cgroupMembership text: String, cgroupRoot: String, onOutOfMemory: @escaping @Sendable () -> Void) {
-        let (memoryPath, unifiedPath) = Self.memoryCgroupPaths(text)
-        let report: @Sendable () -> Void = { [self] in
-            let first = reported.withLock { done in
-                defer { done = true }
-                return !done
-            }
-            if first { onOutOfMemory() }
-        }
-        let started: Bool
-        if let memoryPath {
-            started = Self.watchVersion1(
-                directory: Self.version1Directory(memoryPath, cgroupRoot: cgroupRoot), finished: finished, report: report)
-        } else if let unifiedPath {
-            started = Self.watchVersion2(directory: cgroupRoot + unifiedPath, finished: finished, report: report)
-        } else {
-            started = false
-        }
+        guard let (directory, countFile) = Self.memoryCgroup(text, cgroupRoot: cgroupRoot) else { return nil }
+        self.countFile = countFile
+        self.onOutOfMemory = onOutOfMemory
+        let report: @Sendable () -> Void = { [self] in self.report() }
+        let started =
+            countFile.hasSuffix("/memory.oom_control")
+            ? Self.watchVersion1(directory: directory, finished: finished, report: report)
+            : Self.watchVersion2(directory: directory, finished: finished, report: report)
         guard started else { return nil }
+    }
+
+    /// Returns the folder of the memory cgroup named in `membership` and the file with its
+    /// `oom_kill` count, or nil when the text names no memory cgroup. The cgroup v1 memory
+    /// hierarchy wins over cgroup v2 where a host has both.
+    static func memoryCgroup(_ membership: String, cgroupRoot: String) -> (directory: String, countFile: String)? {
+        let (memoryPath, unifiedPath) = memoryCgroupPaths(membership)
+        if let memoryPath {
+            let directory = version1Directory(memoryPath, cgroupRoot: cgroupRoot)
+            return (directory, directory + "/memory.oom_control")
+        }
+        if let unifiedPath {
+            let directory = cgroupRoot + unifiedPath
+            return (directory, directory + "/memory.events")
+        }
+        return nil
+    }
+
+    /// Reads the cgroup's `oom_kill` count and reports an OOM event when it is above zero.
+    ///
+    /// Call it after the container's processes ended and before runc removes the cgroup. The
+    /// kernel counts a kill before it sends the SIGKILL (`__oom_kill_process` in Linux's
+    /// mm/oom_kill.c), so the count is final then, whenever the watch thread runs.
+    func reportCountedKills() {
+        guard let count = Self.readCount(countFile), count > 0 else { return }
+        report()
+    }
+
+    /// Returns the `oom_kill` count of the memory cgroup that runc's cgroupfs driver makes for
+    /// container `id`, or nil when that cgroup or its count file does not exist.
+    static func countedKills(containerID id: String, cgroupRoot: String = "/sys/fs/cgroup") -> Int? {
+        guard let membership = childMembership(containerID: id),
+            let (_, countFile) = memoryCgroup(membership, cgroupRoot: cgroupRoot)
+        else { return nil }
+        return readCount(countFile)
+    }
+
+    /// Calls `onOutOfMemory` unless it was called before or the watch is closed. The lock is
+    /// held while it runs, so that `end` waits for a report that has begun.
+    private func report() {
+        reporting.withLock { state in
+            guard !state.reported, !state.closed else { return }
+            state.reported = true
+            onOutOfMemory()
+        }
+    }
+
+    /// Ends the reports of this watch at the end of the container's run, and removes the folder
+    /// that `precreated` made unless runc removed it already or a process still uses it. The
+    /// removal ends the watch thread. A thread that wakes after this reports nothing, so a late
+    /// wake-up cannot mark the next run of a restarted container.
+    func end() {
+        reporting.withLock { $0.closed = true }
+        guard let directory = precreatedDirectory.withLock({ $0 }) else { return }
+        rmdir(directory)
     }
 
     /// Starts watching the memory cgroup that runc makes for container `id` before the
@@ -93,13 +161,6 @@ final class OOMWatch: @unchecked Sendable {
         return watch
     }
 
-    /// Removes the folder that `precreated` made, unless runc removed it already or a process
-    /// still uses it. Its removal ends the watch.
-    func removePrecreatedCgroup() {
-        guard let directory = precreatedDirectory.withLock({ $0 }) else { return }
-        rmdir(directory)
-    }
-
     /// Returns the memory cgroup paths in `membership`, the text of a process's `/proc/PID/cgroup`:
     /// the path in the cgroup v1 memory hierarchy, and the cgroup v2 path. Lines read
     /// `ID:CONTROLLERS:PATH`, and the cgroup v2 line is `0::PATH`.
@@ -129,13 +190,20 @@ final class OOMWatch: @unchecked Sendable {
         return childMembership(own, name: id)
     }
 
-    /// Returns the `/proc/PID/cgroup` text of a process in a child cgroup `name` of every cgroup
-    /// in `membership`.
+    /// Returns the `/proc/PID/cgroup` text of a process in the cgroup `name` that runc's
+    /// cgroupfs driver makes for the cgroups in `membership`. That is a child of each cgroup v1
+    /// path, and on the cgroup v2 line (`0::PATH`) a child of PATH's parent. runc's fs2 driver
+    /// goes one level up there because a cgroup v2 that has processes cannot pass controllers to
+    /// its children (`defaultDirPath` in runc's libcontainer/cgroups/fs2).
     static func childMembership(_ membership: String, name: String) -> String {
         membership.split(separator: "\n").map { line in
             let fields = line.split(separator: ":", maxSplits: 2, omittingEmptySubsequences: false)
             guard fields.count == 3 else { return String(line) }
-            let parent = fields[2] == "/" ? "" : String(fields[2])
+            var parent = String(fields[2])
+            if fields[0] == "0", fields[1].isEmpty {
+                parent = (parent as NSString).deletingLastPathComponent
+            }
+            if parent == "/" { parent = "" }
             return "\(fields[0]):\(fields[1]):\(parent)/\(name)"
         }.joined(separator: "\n")
     }
@@ -159,6 +227,11 @@ final class OOMWatch: @unchecked Sendable {
 
     private static func readCount(_ path: String) -> Int? {
         (try? String(contentsOfFile: path, encoding: .utf8)).flatMap(oomKillCount)
+    }
+
+    private static func holdIfRequested(_ directory: String) {
+        guard let gate = heldThreads.withLock({ $0.first { directory.hasPrefix($0.key) }?.value }) else { return }
+        while gate.sleep(for: .seconds(60)) {}
     }
 
     private static func watchVersion1(
@@ -185,6 +258,7 @@ final class OOMWatch: @unchecked Sendable {
                 close(eventDescriptor)
                 finished.signal()
             }
+            holdIfRequested(directory)
             var count: UInt64 = 0
             var result = 0
             repeat {
@@ -213,6 +287,7 @@ final class OOMWatch: @unchecked Sendable {
                 close(notifications)
                 finished.signal()
             }
+            holdIfRequested(directory)
             var buffer = [UInt8](repeating: 0, count: 4096)
             while true {
                 // Read after the watch was added, so that no change goes unseen.

@@ -27,13 +27,24 @@ final class Slirp4netns: @unchecked Sendable {
         try start(target: [String(pid)], apiSocket: apiSocket, environment: environment, detached: detached)
     }
 
-    /// Starts slirp4netns for the network namespace at `path` (such as `/proc/PID/fd/N`) and
-    /// returns without waiting: call `waitUntilReady()` before anything uses the network.
-    static func launch(networkNamespace path: String, apiSocket: String, environment: [String: String]) throws
-        -> Slirp4netns
+    /// Starts slirp4netns for the network namespace that `descriptor` refers to and returns
+    /// without waiting: call `waitUntilReady()` before anything uses the network.
+    ///
+    /// slirp4netns gets the descriptor as its own descriptor 5 and opens the namespace as
+    /// /proc/self/fd/5, whenever it gets to that. A path into kiln's descriptor table
+    /// (/proc/KILN/fd/N) could name another namespace by then: kiln may have closed N and reused
+    /// the number for the next container's namespace, where two slirp4netns processes then
+    /// competed for `tap0` and one of them exited.
+    static func launch(networkNamespaceDescriptor descriptor: Int32, apiSocket: String, environment: [String: String])
+        throws -> Slirp4netns
     {
-        try launch(target: ["--netns-type=path", path], apiSocket: apiSocket, environment: environment, detached: false)
+        try launch(
+            target: ["--netns-type=path", "/proc/self/fd/\(namespaceDescriptor)"], apiSocket: apiSocket,
+            environment: environment, detached: false, namespace: descriptor)
     }
+
+    /// The descriptor number under which slirp4netns gets the namespace from `launch`.
+    private static let namespaceDescriptor: Int32 = 5
 
     /// Starts slirp4netns for `target`, the arguments that name the namespace before `tap0`, and
     /// waits until it is ready.
@@ -45,9 +56,9 @@ final class Slirp4netns: @unchecked Sendable {
         return slirp
     }
 
-    private static func launch(target: [String], apiSocket: String, environment: [String: String], detached: Bool)
-        throws -> Slirp4netns
-    {
+    private static func launch(
+        target: [String], apiSocket: String, environment: [String: String], detached: Bool, namespace: Int32? = nil
+    ) throws -> Slirp4netns {
         let executable = try locate(environment: environment)
         let ready = try Pipe()
         let exit = try Pipe()
@@ -58,6 +69,9 @@ final class Slirp4netns: @unchecked Sendable {
             close(exit.readEnd)
         }
         unlink(apiSocket)
+        var descriptors: [Int32: Int32] = [0: devNull, 1: devNull, 2: devNull, 3: ready.writeEnd]
+        if !detached { descriptors[4] = exit.readEnd }
+        if let namespace { descriptors[namespaceDescriptor] = namespace }
         let process: ChildProcess
         do {
             process = try ChildProcess.start(
@@ -66,10 +80,7 @@ final class Slirp4netns: @unchecked Sendable {
                     "--configure", "--mtu=65520", "--disable-host-loopback", "--api-socket", apiSocket,
                     "--ready-fd", "3",
                 ] + (detached ? [] : ["--exit-fd", "4"]) + target + ["tap0"],
-                descriptors: detached
-                    ? [0: devNull, 1: devNull, 2: devNull, 3: ready.writeEnd]
-                    : [0: devNull, 1: devNull, 2: devNull, 3: ready.writeEnd, 4: exit.readEnd],
-                newProcessGroup: true)
+                descriptors: descriptors, newProcessGroup: true)
         } catch {
             close(ready.readEnd)
             close(exit.writeEnd)

@@ -20,7 +20,7 @@ final class HTTPFileServer {
             server.serve_forever()
             """
         let output = try FileDescriptor.pipe()
-        process = try ChildProcess.spawn(
+        process = try HelperServer.spawn(
             "python3", arguments: ["-c", script, directory, log], descriptors: [0: 0, 1: output.writeEnd.rawValue, 2: 2])
         try output.writeEnd.close()
         var line: [UInt8] = []
@@ -37,6 +37,8 @@ final class HTTPFileServer {
         }
         self.port = port
     }
+
+    var pid: pid_t { process.pid }
 
     var requestCount: Int {
         ((try? String(contentsOfFile: log, encoding: .utf8)) ?? "").split(separator: "\n").filter { $0.hasPrefix("GET") }.count

@@ -1,7 +1,9 @@
 import Foundation
-import KilnContainer
 import KilnRuntime
+import KilnStore
 import Testing
+
+@testable import KilnContainer
 
 /// `--restart`, the cgroup limits (`-m`, `--cpus`, `--pids-limit`, …) and the values kiln rejects.
 @Suite(.enabled(if: ContainerHarness.isReady, "needs root, runc, slirp4netns and busybox-static (scripts/setup installs them)"), .serialized)
@@ -135,6 +137,85 @@ struct LimitsAndRestartTests {
         }
     }
 
+    /// Without a STOPSIGNAL in the image, any signal that `kill` sends counts as a stop, as in
+    /// Docker 20.10: the container ends on its trap and its restart policy starts it no more.
+    @Test func hangupEndsRestartPolicy() async throws {
+        try await ContainerHarness.with { harness in
+            let started = await harness.kiln(
+                "run", "-d", "--name", "hungup", "--network", "none", "--restart", "always", ContainerHarness.image,
+                "sh", "-c", "trap 'exit 5' HUP; while true; do sleep 0.1; done")
+            #expect(started.status == 0, "\(started.stderr)")
+            let running = await harness.eventually { ((try? harness.container("hungup"))??.state.pid ?? 0) > 0 }
+            try #require(running, "the container's pid was not recorded")
+
+            let killed = await harness.kiln("kill", "-s", "HUP", "hungup")
+            #expect(killed.status == 0, "\(killed.stderr)")
+            let ended = try await harness.eventually { try harness.container("hungup")?.status == .exited }
+            #expect(ended)
+            try await Task.sleep(for: .seconds(1))
+            let record = try #require(try harness.container("hungup"))
+            #expect(record.status == .exited)
+            #expect(record.state.exitCode == 5)
+            #expect(record.state.restartCount == 0)
+        }
+    }
+
+    /// `kill` reads the container waiting to restart (or running its next run), but the run it
+    /// signals ends before the signal reaches it. The monitor is stopped meanwhile, so the record
+    /// still shows the run while runc has no container. The signal counts as a stop, so the
+    /// run's end completes the kill: it succeeds, and the container stays exited.
+    @Test(arguments: [ContainerStatus.restarting, .running])
+    func signalAfterRunEnded(statusAtRead: ContainerStatus) async throws {
+        try await ContainerHarness.with { harness in
+            let started = await harness.kiln(
+                "run", "-d", "--name", "cycling", "--network", "none", "--restart", "always", ContainerHarness.image,
+                "sh", "-c", "sleep 1; exit 1")
+            #expect(started.status == 0, "\(started.stderr)")
+            var waiting: Container?
+            let restarting = await harness.eventually {
+                waiting = try? harness.container("cycling")
+                return waiting?.status == .restarting
+            }
+            let restartingRecord = try #require(restarting ? waiting : nil, "the container was never seen restarting")
+
+            // Stops the monitor during a later run, once it recorded that run's pid, after which
+            // it writes nothing until the run ends.
+            var runningRecord: Container?
+            let stopped = await harness.eventually {
+                guard let record = try? harness.container("cycling"), record.status == .running,
+                    record.state.restartCount > restartingRecord.state.restartCount, record.state.pid > 0,
+                    let pid = record.state.monitorPID
+                else { return false }
+                kill(pid, SIGSTOP)
+                guard (try? harness.container("cycling"))?.status == .running else {
+                    kill(pid, SIGCONT)
+                    return false
+                }
+                runningRecord = record
+                return true
+            }
+            let snapshot = try #require(statusAtRead == .running ? runningRecord : restartingRecord)
+            let monitor = try #require(stopped ? runningRecord?.state.monitorPID : nil, "the monitor was never stopped during a run")
+            defer { kill(monitor, SIGCONT) }
+            let runEnded = await harness.eventually { access(harness.root + "/runc/\(snapshot.id)/state.json", F_OK) != 0 }
+            try #require(runEnded, "runc kept the container")
+
+            let manager = ContainerManager(store: try Store.open(root: harness.root), environment: ProcessInfo.processInfo.environment)
+            let resume = Task {
+                try await Task.sleep(for: .seconds(1))
+                kill(monitor, SIGCONT)
+            }
+            await #expect(throws: Never.self) { try await manager.kill(snapshot, signal: SIGHUP) }
+            try await resume.value
+            let ended = try await harness.eventually { try harness.container("cycling")?.status == .exited }
+            #expect(ended)
+            let runs = try harness.container("cycling")?.state.restartCount
+            try await Task.sleep(for: .seconds(1))
+            #expect(try harness.container("cycling")?.status == .exited)
+            #expect(try harness.container("cycling")?.state.restartCount == runs)
+        }
+    }
+
     @Test func memoryLimitReachesCgroup() async throws {
         try await ContainerHarness.with { harness in
             // cgroup v2 calls the file memory.max; cgroup v1 memory/memory.limit_in_bytes.
@@ -184,6 +265,37 @@ struct LimitsAndRestartTests {
                 ["run", "--name", "modest", "--network", "none"] + limits + [ContainerHarness.image, "true"])
             #expect(modest.status == 0, "\(modest.stderr)")
             #expect(try harness.container("modest")?.state.oomKilled != true)
+        }
+    }
+
+    /// The OOM watch threads of real cgroups are held until the container has ended and runc has
+    /// removed its cgroup, as a busy scheduler might hold them. The kill is still reported, from
+    /// the count read after the container's end and before runc removes the cgroup. Another
+    /// container with `-m` in this test process meanwhile has its watch held too, which it must
+    /// survive as well.
+    @Test(.enabled(if: CgroupSupport().version == .v1, "OOM kills are watched on cgroup v1 only"))
+    func lateOOMWatchStillReportsKill() async throws {
+        try await ContainerHarness.with { harness in
+            let limits = CgroupSupport().swap ? ["-m", "8m", "--memory-swap", "8m"] : ["-m", "8m"]
+            let gate = WatchStop()
+            OOMWatch.heldThreads.withLock { $0["/sys/fs/cgroup/"] = gate }
+            defer {
+                OOMWatch.heldThreads.withLock { _ = $0.removeValue(forKey: "/sys/fs/cgroup/") }
+                gate.stop()
+            }
+
+            let grow = "x=$(head -c 50000000 /dev/zero | tr '\\0' a); echo survived"
+            let hungry = await harness.kiln.run(
+                ["run", "--name", "late", "--network", "none"] + limits + [ContainerHarness.image, "sh", "-c", grow])
+            #expect(hungry.status == 137, "\(hungry.stdout) \(hungry.stderr)")
+            let late = try harness.container("late")
+            #expect(late?.state.oomKilled == true)
+
+            let modest = await harness.kiln.run(
+                ["run", "--name", "late-modest", "--network", "none"] + limits + [ContainerHarness.image, "true"])
+            #expect(modest.status == 0, "\(modest.stderr)")
+            let lateModest = try harness.container("late-modest")
+            #expect(lateModest?.state.oomKilled != true)
         }
     }
 

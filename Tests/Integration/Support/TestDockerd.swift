@@ -57,9 +57,10 @@ final class TestDockerd: @unchecked Sendable {
         do {
             let devNull = try FileDescriptor.open("/dev/null", flags: O_RDONLY)
             let output = try FileDescriptor.open(log, flags: O_WRONLY | O_CREAT | O_TRUNC)
-            process = try ChildProcess.spawn(
+            // SIGTERM lets dockerd stop the containerd it started.
+            process = try HelperServer.spawn(
                 Self.daemon, arguments: arguments,
-                descriptors: [0: devNull.rawValue, 1: output.rawValue, 2: output.rawValue])
+                descriptors: [0: devNull.rawValue, 1: output.rawValue, 2: output.rawValue], signal: "TERM")
         } catch {
             directory.remove()
             throw error

@@ -12,6 +12,8 @@ final class TestRegistry: @unchecked Sendable {
     let directory: TemporaryDirectory
     private let process: ChildProcess
 
+    var pid: pid_t { process.pid }
+
     /// `127.0.0.1:PORT`, the registry part of image references that name this registry.
     var host: String { "127.0.0.1:\(port)" }
 
@@ -52,7 +54,7 @@ final class TestRegistry: @unchecked Sendable {
             \(tls.map { "  tls:\n    certificate: \($0.certificate)\n    key: \($0.key)\n" } ?? "")\(auth)
             """)
         let devNull = try FileDescriptor.open("/dev/null", flags: O_RDWR)
-        process = try ChildProcess.spawn(
+        process = try HelperServer.spawn(
             Self.executable, arguments: ["serve", config],
             descriptors: [0: devNull.rawValue, 1: devNull.rawValue, 2: devNull.rawValue])
         try waitUntilListening()
