@@ -131,6 +131,35 @@ public enum InputSource: Sendable {
         return try readLine()
     }
 
+    /// Reads everything up to end of input, unless more than `limit` bytes arrive and
+    /// `acceptsMore` rejects what has arrived: then reading stops and `InputTooLarge` is thrown.
+    /// `acceptsMore` is called once, with the first bytes, so `kiln build -` can take a context
+    /// archive of any size while a Dockerfile on standard input stays bounded.
+    public func readAll(limit: Int, acceptsMore: ([UInt8]) -> Bool = { _ in false }) throws -> [UInt8] {
+        switch self {
+        case .bytes(let bytes):
+            guard bytes.count <= limit || acceptsMore(bytes) else { throw InputTooLarge(limit: limit) }
+            return bytes
+        case .fileDescriptor(let fd):
+            var result: [UInt8] = []
+            var chunk = [UInt8](repeating: 0, count: 65536)
+            var bounded = true
+            while true {
+                let count = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+                if count < 0 {
+                    if errno == EINTR { continue }
+                    throw GeneralError("failed to read standard input: \(String(cString: strerror(errno)))")
+                }
+                if count == 0 { return result }
+                result.append(contentsOf: chunk[0..<count])
+                if bounded, result.count > limit {
+                    guard acceptsMore(result) else { throw InputTooLarge(limit: limit) }
+                    bounded = false
+                }
+            }
+        }
+    }
+
     /// Reads everything up to end of file.
     public func readAll() throws -> [UInt8] {
         switch self {
@@ -151,4 +180,9 @@ public enum InputSource: Sendable {
             return result
         }
     }
+}
+
+/// Standard input had more bytes than a command reads from it.
+public struct InputTooLarge: Error, Equatable {
+    public var limit: Int
 }

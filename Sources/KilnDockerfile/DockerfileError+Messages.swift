@@ -40,7 +40,7 @@ extension DockerfileError {
             return ("duplicate stage name \(quoted(name)): line \(firstLine) already defines it", "give each stage its own name")
 
         case .unknownFlag(let instruction, let flag, let suggestion):
-            return ("unknown flag --\(flag) for \(instruction)" + didYouMean(suggestion.map { "--" + $0 }), nil)
+            return ("unknown flag --\(shortened(flag)) for \(instruction)" + didYouMean(suggestion.map { "--" + $0 }), nil)
         case .duplicateFlag(let instruction, let flag):
             return ("\(instruction) --\(flag) is given more than once", nil)
         case .flagNeedsValue(let instruction, let flag):
@@ -119,7 +119,7 @@ extension DockerfileError {
         case .invalidChecksum(let checksum):
             return ("invalid --checksum \(quoted(checksum))", "use ALGORITHM:HEX, such as sha256: followed by 64 hex digits")
         case .expansion(let word, let failure):
-            return ("failed to process \(quoted(Self.abbreviated(word))): \(failure.words)", nil)
+            return ("failed to process \(quoted(word)): \(failure.words)", nil)
 
         case .ignoreExclusionWithoutPattern:
             return ("invalid exclusion pattern \"!\": a pattern must follow the !", nil)
@@ -143,17 +143,30 @@ extension DockerfileError {
         }
     }
 
-    /// Returns `word` as a message shows it: whole up to 200 characters, else its first 160 and a
-    /// count, so that a 300 KB argument does not flood the terminal.
-    static func abbreviated(_ word: String) -> String {
-        let count = word.count
-        guard count > 200 else { return word }
-        return "\(word.prefix(160))… (\(count) characters)"
-    }
+    /// The maximum length, in characters, of a text that `quoted` shows whole.
+    static let maximumQuotedLength = 200
+    /// The number of leading characters that `quoted` keeps of a longer text.
+    static let quotedPrefixLength = 160
 
     /// `text` in double quotes for a message, with `"` and `\` escaped and control and invisible
     /// formatting characters written as `\u{XXXX}`, so a stray byte-order mark shows.
+    ///
+    /// A text of more than `maximumQuotedLength` characters is cut to its first
+    /// `quotedPrefixLength`, followed by its length (`"aaaa…" (52428800 characters)`), so that a
+    /// 50 MB word on one Dockerfile line does not flood the terminal.
     static func quoted(_ text: String) -> String {
+        guard text.prefix(maximumQuotedLength + 1).count > maximumQuotedLength else { return escapedInQuotes(text) }
+        return escapedInQuotes(String(text.prefix(quotedPrefixLength)) + "…") + " (\(text.count) characters)"
+    }
+
+    /// Returns `text` whole up to `maximumQuotedLength` characters, else cut as `quoted` cuts it,
+    /// for a word that a message shows without quotes.
+    static func shortened(_ text: String) -> String {
+        guard text.prefix(maximumQuotedLength + 1).count > maximumQuotedLength else { return text }
+        return "\(text.prefix(quotedPrefixLength))… (\(text.count) characters)"
+    }
+
+    private static func escapedInQuotes(_ text: String) -> String {
         var result = "\""
         for scalar in text.unicodeScalars {
             switch scalar {

@@ -1,6 +1,7 @@
 import Glibc
 import KilnDiagnostics
 import KilnImage
+import KilnLayer
 import KilnSystem
 
 /// Errors of the local store: blobs, image records, archives, leases and verification.
@@ -133,9 +134,13 @@ public enum StoreError: KilnError, Equatable {
 }
 
 extension StoreError {
-    /// Wraps a system error, turning a full disk into `noSpace` for the blob being written.
+    /// Wraps a system error, turning a full disk into `noSpace` for the blob being written. A
+    /// layer writer's error counts too: its failed write went to the blob in the store, and its
+    /// message would name only the blob's temporary file.
     static func writing(_ error: Error, digest: Digest?, path: String) -> Error {
-        if let systemError = error as? SystemError, systemError.errno == ENOSPC || systemError.errno == EDQUOT {
+        var systemError = error as? SystemError
+        if case .system(_, _, let cause)? = error as? LayerError { systemError = cause }
+        if let systemError, systemError.errno == ENOSPC || systemError.errno == EDQUOT {
             return StoreError.noSpace(digest, path: path)
         }
         return error

@@ -205,6 +205,38 @@ struct StoreFileSystemTests {
         #expect(!built.stderr.contains("descriptor"), "\(built.stderr)")
     }
 
+    /// A RUN whose files fit but whose layer does not: the layer's write fails, and the error
+    /// names the store as the COPY error does, not the blob's temporary file.
+    @Test(.enabled(if: BuildHarness.isReady, "needs root, runc and busybox-static"))
+    func fullDiskDuringRunLayerNamesStore() async throws {
+        let fileSystem = try SmallFileSystem(megabytes: 40)
+        defer { fileSystem.remove() }
+        let scratch = fileSystem.scratch
+        try FileManager.default.createDirectory(atPath: scratch.appending("shell/bin"), withIntermediateDirectories: true)
+        try FileManager.default.copyItem(atPath: "/bin/busybox", toPath: scratch.appending("shell/bin/busybox"))
+        for applet in ["sh", "head"] {
+            try FileManager.default.createSymbolicLink(atPath: scratch.appending("shell/bin/\(applet)"), withDestinationPath: "busybox")
+        }
+        let tarball = scratch.appending("shell.tar")
+        try await Command.run("/bin/tar", ["--numeric-owner", "-C", scratch.appending("shell"), "-cf", tarball, "."])
+        let kiln = KilnInvocation(root: fileSystem.mountPoint + "/root", workingDirectory: scratch.path)
+        let imported = await kiln("import", tarball, "test/fs:shell")
+        try #require(imported.status == 0, "import failed: \(imported.stderr)")
+        // 18 MB of random bytes fit in the step's upper directory, and its layer, as large
+        // again, does not fit beside them.
+        try scratch.write("context/Dockerfile", "FROM test/fs:shell\nRUN head -c 18000000 /dev/urandom > /fill\n")
+
+        let built = await kiln("build", "--progress=plain", "-t", "test/fs:run", scratch.appending("context"))
+        #expect(built.status == 1)
+        #expect(
+            built.stderr.contains("no space left on device (the file system of the store at \(kiln.root) is full)"),
+            "\(built.stderr)")
+        #expect(built.stderr.contains("hint: free disk space there (`kiln system prune`"), "\(built.stderr)")
+        #expect(!built.stderr.contains("layer diff of"), "\(built.stderr)")
+        #expect(!built.stderr.contains(kiln.root + "/ingest"), "\(built.stderr)")
+        #expect(!built.stderr.contains("exit status"), "the RUN itself failed: \(built.stderr)")
+    }
+
     @Test func readOnlyStoreAllowsReading() async throws {
         let fileSystem = try SmallFileSystem(megabytes: 48)
         defer { fileSystem.remove() }

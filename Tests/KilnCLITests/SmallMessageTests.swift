@@ -1,4 +1,5 @@
 import Foundation
+import KilnDiagnostics
 import Testing
 
 @testable import KilnCLI
@@ -53,6 +54,32 @@ import Testing
         #expect(pulled.stderr.contains("repository names must be lowercase"), "\(pulled.stderr)")
         #expect(!pulled.stderr.contains("cannot connect"), "\(pulled.stderr)")
         #expect(try workspace.tags() == ["name/app:1"])
+    }
+
+    @Test func unknownPushTransportIsNamed() async throws {
+        let workspace = BuildWorkspace()
+        workspace.write("Dockerfile", "FROM scratch\nLABEL push=1\n")
+        let built = await workspace.build(["-q", "-t", "push/app:1"])
+        try #require(built.status == 0, "\(built.stderr)")
+
+        for destination in ["nosuchtransport:/x", "dir:/tmp/image", "docker-daemon:push/app:2"] {
+            let transport = destination.prefix { $0 != ":" }
+            let result = await workspace.run(["push", "push/app:1", destination])
+            #expect(result.status == 1, "\(destination)")
+            #expect(
+                result.stderr.contains("unknown transport \"\(transport)\" in destination \"\(destination)\""),
+                "\(result.stderr)")
+            #expect(
+                result.stderr.contains(
+                    "hint: kiln push writes to oci:DIR[:TAG], oci-archive:FILE[:REF], docker-archive:FILE[:NAME[:TAG]] or [docker://]REGISTRY/NAME[:TAG]"
+                ), "\(result.stderr)")
+            #expect(!result.stderr.contains("invalid registry host"), "\(result.stderr)")
+        }
+        // A bad tag is still a bad tag, and a host with a port is still a registry.
+        for destination in ["push/app:Bad!", "localhost:5000/push/app:1", "docker://localhost:5000/push/app:1", "oci:layout:1"] {
+            #expect(throws: Never.self, "\(destination)") { try PushCommand.checkTransport(destination) }
+        }
+        #expect(throws: GeneralError.self) { try PushCommand.checkTransport("docker:/push/app") }
     }
 
     @Test func collectionCountsArePlural() {

@@ -66,4 +66,18 @@ import Testing
         #expect(Suggestion.editDistance(Array(""), Array("abc")) == 3)
         #expect(Suggestion.editDistance(Array("kitten"), Array("sitting")) == 3)
     }
+
+    @Test func boundedEditDistanceStopsAboveMaximum() {
+        #expect(Suggestion.editDistance(Array("kitten"), Array("sitting"), maximum: 3) == 3)
+        #expect(Suggestion.editDistance(Array("kitten"), Array("sitting"), maximum: 2) == nil)
+        #expect(Suggestion.editDistance(Array(repeating: "a", count: 100_000), Array("RUN"), maximum: 1) == nil)
+        #expect(Suggestion.editDistance(Array("RUNx"), Array("xRUN"), maximum: 1) == nil)
+    }
+
+    @Test func overlongInputHasNoSuggestion() {
+        let long = String(repeating: "a", count: Suggestion.maximumInputLength + 1)
+        #expect(Suggestion.nearest(to: long, among: [long, "RUN"]) == nil)
+        let longest = String(repeating: "a", count: Suggestion.maximumInputLength)
+        #expect(Suggestion.nearest(to: longest, among: [longest + "b", "RUN"]) == longest + "b")
+    }
 }

@@ -25,6 +25,19 @@ import Testing
         #expect(dockerfile.stage(named: "missing") == nil)
     }
 
+    /// A 2 MB line of one word: the message quotes its first 160 characters and its length, and
+    /// no instruction is suggested for it.
+    @Test func longUnknownWordIsShortened() throws {
+        let word = String(repeating: "a", count: 2_000_000)
+        let error = #expect(throws: DockerfileError.self) { try Dockerfile.parse(word + "\n") }
+        let message = try #require(error?.diagnostic.message)
+        #expect(message == "unknown instruction \"\(word.prefix(160))…\" (2000000 characters)")
+        let flag = #expect(throws: DockerfileError.self) {
+            try Dockerfile.parse("FROM scratch\nRUN --\(word)=1 true\n")
+        }
+        #expect(flag?.diagnostic.message == "unknown flag --\(word.prefix(160))… (2000000 characters) for RUN")
+    }
+
     @Test func runScriptForms() throws {
         let text = """
             FROM busybox

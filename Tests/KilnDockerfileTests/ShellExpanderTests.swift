@@ -210,6 +210,6 @@ import Testing
         let word = String(repeating: "${", count: 150_000)
         let error = DockerfileError(.expansion(word: word, failure: .missingClosingBrace))
         #expect(error.diagnostic.message.count < 300)
-        #expect(error.diagnostic.message.hasSuffix("… (300000 characters)\": syntax error: missing '}'"))
+        #expect(error.diagnostic.message.hasSuffix("…\" (300000 characters): syntax error: missing '}'"))
     }
 }

@@ -84,9 +84,15 @@ extension StageBuilder {
                 }
             }
             let written = ResultBox<LayerBlobWriter.Result>()
-            let committed = try engine.store.ingestFile(lease: lease) { output in
-                written.value = try LayerDiffer(options: differOptions).writeLayer(
-                    of: FilePath(filesystem.upperPath), to: output)
+            let committed: BlobWriter.Committed
+            do {
+                committed = try engine.store.ingestFile(lease: lease) { output in
+                    written.value = try LayerDiffer(options: differOptions).writeLayer(
+                        of: FilePath(filesystem.upperPath), to: output)
+                }
+            } catch StoreError.noSpace(_, _) {
+                throw StageBuilder.fullStore(
+                    "failed to write the layer of this step: no space left on device", root: engine.store.layout.root)
             }
             guard let result = written.value else {
                 throw BuildError(.invalidValue("the layer writer returned no result"))

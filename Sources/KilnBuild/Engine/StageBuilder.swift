@@ -197,15 +197,26 @@ final class StageBuilder: @unchecked Sendable {
 
     /// Adds the store root and what to do to a full-disk error of a step. A COPY writes into a
     /// snapshot in the store, and its error names only the path inside the image, relative to
-    /// the image's root, which the message shows from `/`.
+    /// the image's root, which the message shows from `/`. A blob's error names no path, because
+    /// its file in the store's ingest directory means nothing to a user.
     static func namingFullStore(_ error: Error, root: String) -> Error {
+        if case .noSpace(let digest, _)? = error as? StoreError {
+            let blob = digest.map { "blob \($0)" } ?? "a blob"
+            return fullStore("failed to write \(blob) to the store: no space left on device", root: root)
+        }
         guard var systemError = error as? SystemError, systemError.errno == ENOSPC || systemError.errno == EDQUOT else {
             return error
         }
         if !systemError.path.hasPrefix("/") { systemError.path = "/" + systemError.path }
-        let reason = systemError.errno == EDQUOT ? "the disk quota" : "the file system"
+        return fullStore(systemError.diagnostic.message, root: root, quota: systemError.errno == EDQUOT)
+    }
+
+    /// Returns the error of a step that filled the store's file system or its disk quota.
+    /// `message` states what failed, and the hint how to free space.
+    static func fullStore(_ message: String, root: String, quota: Bool = false) -> GeneralError {
+        let reason = quota ? "the disk quota" : "the file system"
         return GeneralError(
-            "\(systemError.diagnostic.message) (\(reason) of the store at \(root) is full)",
+            "\(message) (\(reason) of the store at \(root) is full)",
             hint: "free disk space there (`kiln system prune` removes unused data), then run the build again")
     }
 

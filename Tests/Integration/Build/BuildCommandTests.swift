@@ -143,12 +143,16 @@ struct BuildCommandTests {
         try FileManager.default.removeItem(atPath: context.appending("context/Dockerfile"))
         try FileManager.default.createSymbolicLink(
             atPath: context.appending("context/Dockerfile"), withDestinationPath: context.appending("secret"))
-        for arguments in [["build", "context"], ["build", "-f", "context/Dockerfile", "context"]] {
-            let absolute = await kiln.run(arguments)
-            #expect(absolute.status == 1)
-            #expect(absolute.stderr.contains("is a link to \(context.appending("secret")), outside the build context"), "\(absolute.stderr)")
-            #expect(!absolute.stderr.contains("canary-first-line"), "\(absolute.stderr)")
-        }
+        let absolute = await kiln("build", "context")
+        #expect(absolute.status == 1)
+        #expect(absolute.stderr.contains("is a link to \(context.appending("secret")), outside the build context"), "\(absolute.stderr)")
+        #expect(!absolute.stderr.contains("canary-first-line"), "\(absolute.stderr)")
+
+        // Named with -f, the link is the user's choice and is followed, as `docker build -f` follows it.
+        let named = await kiln("build", "-f", "context/Dockerfile", "context")
+        #expect(named.status == 1)
+        #expect(!named.stderr.contains("is a link to"), "\(named.stderr)")
+        #expect(named.stderr.contains("unknown instruction \"canary-first-line\""), "\(named.stderr)")
     }
 
     @Test func independentStagesRunAtTheSameTime() async throws {

@@ -134,6 +134,33 @@ struct ManageTests {
         }
     }
 
+    /// `publish=` matches a running container's host port, and `expose=` its port inside, whether
+    /// published or only exposed. A container that is not running has no ports to match.
+    @Test func psPortFilters() async throws {
+        try await ContainerHarness.with { harness in
+            let port = try FreePort.find()
+            let image = ContainerHarness.image
+            #expect(
+                await harness.kiln("run", "-d", "--name", "web", "-p", "127.0.0.1:\(port):80", image, "sleep", "1000").status == 0)
+            #expect(await harness.kiln("run", "-d", "--name", "dns", "--expose", "53/udp", image, "sleep", "1000").status == 0)
+            #expect(await harness.kiln("create", "--name", "idle", "--expose", "80", image, "sleep", "1000").status == 0)
+
+            func names(_ filters: String...) async -> String {
+                await harness.kiln.run(["ps", "-a", "--format", "{{.Names}}"] + filters.flatMap { ["--filter", $0] }).stdout
+            }
+            #expect(await names("publish=\(port)") == "web\n")
+            #expect(await names("publish=\(port)/tcp") == "web\n")
+            #expect(await names("publish=\(port)/udp") == "")
+            #expect(await names("expose=80") == "web\n")
+            #expect(await names("expose=79-81/tcp") == "web\n")
+            #expect(await names("expose=53/udp") == "dns\n")
+            #expect(await names("expose=53") == "")
+            // Different port keys are alternatives, as in Docker.
+            #expect(await names("publish=\(port)", "expose=53/udp") == "dns\nweb\n")
+            #expect(await names("expose=53/udp", "name=web") == "")
+        }
+    }
+
     @Test func inspectShowsDockerFields() async throws {
         try await ContainerHarness.with { harness in
             let port = try FreePort.find()

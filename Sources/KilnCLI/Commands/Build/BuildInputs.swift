@@ -37,7 +37,7 @@ struct BuildInputs {
             if fileFlag == "-" {
                 throw UsageError(command: command, reason: .custom("cannot read both the context and the Dockerfile from standard input"))
             }
-            let input = try context.stdin.readAll()
+            let input = try InputFile.readStandardInput(context, acceptsArchive: ContextArchive.isArchive)
             if ContextArchive.isArchive(input) {
                 let directory = scratch + "/context"
                 try ContextArchive.extract(input, into: directory)
@@ -60,15 +60,20 @@ struct BuildInputs {
         }
 
         var dockerfilePath: String?
+        var followsLinks = false
         if dockerfileBytes == nil {
             if fileFlag == "-" {
-                dockerfileBytes = try context.stdin.readAll()
+                dockerfileBytes = try InputFile.readStandardInput(context)
             } else if let fileFlag {
                 // A relative -f names a file in the working directory, as with docker build; in
                 // an archive from standard input it names a file in the archive.
                 let candidate = path == "-" ? (contextDirectory ?? scratch) + "/" + fileFlag : context.absolutePath(fileFlag)
                 dockerfilePath = candidate
                 dockerfileName = (fileFlag as NSString).lastPathComponent
+                // The user named this file, so a link is followed wherever it points, as
+                // `docker build -f` follows it. A link in an archive from standard input is
+                // still checked: the archive's author chose it, not the user.
+                followsLinks = path != "-"
             } else if let contextDirectory {
                 for name in ["Dockerfile", "Containerfile"] {
                     let candidate = contextDirectory + "/" + name
@@ -86,11 +91,8 @@ struct BuildInputs {
             }
         }
         if let dockerfilePath {
-            if let contextDirectory { try checkInside(dockerfilePath, context: contextDirectory) }
-            guard let data = FileManager.default.contents(atPath: dockerfilePath) else {
-                throw GeneralError("failed to read Dockerfile \(shortenedForDisplay(dockerfilePath)): no such file or not readable")
-            }
-            dockerfileBytes = [UInt8](data)
+            if let contextDirectory, !followsLinks { try checkInside(dockerfilePath, context: contextDirectory) }
+            dockerfileBytes = try InputFile.readDockerfile(dockerfilePath, displayPath: dockerfilePath)
         }
 
         // `# check=error=true` fails the build on lint findings, so the build runs the rules that
@@ -131,7 +133,8 @@ struct BuildInputs {
         return try BuildContext(directory: directory, ignore: ignore, statCache: try? StatCache(storeRoot: store.layout.root))
     }
 
-    /// Refuses a Dockerfile inside the context that is a link to a file outside it.
+    /// Rejects a Dockerfile inside the context that is a link to a file outside it, for a file
+    /// that kiln found by its default name or in a context archive rather than one that `-f` named.
     static func checkInside(_ path: String, context: String) throws {
         // The prefix test is lexical. Foundation's `standardizingPath` resolves links, so with it a
         // `Dockerfile` linked to an absolute path outside the context passed as a file named by -f.

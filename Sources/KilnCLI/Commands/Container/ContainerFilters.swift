@@ -5,10 +5,15 @@ import KilnStore
 /// `kiln ps --filter` and `container prune --filter`: `key=value` conditions. Values of one key
 /// are alternatives; different keys must all hold, as in the Docker CLI.
 struct ContainerFilters {
-    static let psKeys: Set<String> = ["status", "name", "ancestor", "label", "id", "exited", "health", "network", "before", "since"]
+    static let psKeys: Set<String> = [
+        "status", "name", "ancestor", "label", "id", "exited", "health", "network", "before", "since", "volume", "publish",
+        "expose",
+    ]
     static let pruneKeys: Set<String> = ["until", "label", "label!"]
 
     var conditions: [String: [String]] = [:]
+    /// The ports of each `publish=` and `expose=` value, by the value as typed.
+    private var portRanges: [String: PortRange] = [:]
 
     init(_ values: [String], command: String, allowed: Set<String>) throws {
         for value in values {
@@ -25,6 +30,16 @@ struct ContainerFilters {
             if key == "health", !["starting", "healthy", "unhealthy", "none"].contains(argument) {
                 throw UsageError(command: command, reason: .custom("invalid filter 'health=\(argument)'"))
             }
+            if key == "publish" || key == "expose" {
+                guard let range = PortRange(argument) else {
+                    throw UsageError(
+                        command: command,
+                        reason: .custom(
+                            "invalid filter '\(key)=\(argument)': expected PORT[/PROTOCOL] or START-END[/PROTOCOL], such as 8080 or 8000-8100/udp"
+                        ))
+                }
+                portRanges[argument] = range
+            }
             conditions[key, default: []].append(argument)
         }
     }
@@ -32,8 +47,19 @@ struct ContainerFilters {
     /// Whether a status filter is given, which lists stopped containers without `-a`.
     var selectsStatus: Bool { conditions["status"] != nil || conditions["exited"] != nil }
 
+    /// Checks that each `before=` and `since=` container exists, as Docker checks before it lists
+    /// anything.
+    func checkReferences(_ repository: ContainerRepository) throws {
+        for value in (conditions["before"] ?? []) + (conditions["since"] ?? []) {
+            _ = try repository.find(value)
+        }
+    }
+
     func matches(_ container: Container, all: [Container], store: Store) -> Bool {
-        for (key, values) in conditions {
+        // As in Docker, a container passes `publish=` and `expose=` together when any of its
+        // ports matches any of their values.
+        if conditions["publish"] != nil || conditions["expose"] != nil, !matchesPorts(container) { return false }
+        for (key, values) in conditions where key != "publish" && key != "expose" {
             let spec = container.specification
             let matchesValue: (String) -> Bool = { value in
                 switch key {
@@ -46,6 +72,9 @@ struct ContainerFilters {
                 case "health":
                     return value == "none" ? container.state.health == nil : container.state.health?.status == value
                 case "network": return spec.networkMode == value || (value == "bridge" && spec.networkMode == "slirp")
+                case "volume":
+                    // A volume's name, a bind mount's host path, or any mount's path in the container.
+                    return spec.mounts.contains { $0.destination == value || ($0.kind != .tmpfs && $0.source == value) }
                 case "ancestor":
                     if spec.image == value || spec.imageID == value || spec.imageID.hasPrefix("sha256:" + value) { return true }
                     if let image = try? store.image(named: value) { return image.id.description == spec.imageID }
@@ -64,6 +93,26 @@ struct ContainerFilters {
         return true
     }
 
+    /// Reports whether a port of the container, as the PORTS column lists it, matches a
+    /// `publish=` value (by its host port) or an `expose=` value (by its port in the container).
+    /// Only a running, paused or restarting container has ports there, as in Docker.
+    private func matchesPorts(_ container: Container) -> Bool {
+        guard container.status.isActive else { return false }
+        let published = (conditions["publish"] ?? []).compactMap { portRanges[$0] }
+        let exposed = (conditions["expose"] ?? []).compactMap { portRanges[$0] }
+        for port in container.state.ports {
+            if published.contains(where: { $0.contains(port.hostPort, proto: port.proto) }) { return true }
+            if exposed.contains(where: { $0.contains(port.containerPort, proto: port.proto) }) { return true }
+        }
+        for key in container.specification.exposedPorts {
+            let parts = key.split(separator: "/", maxSplits: 1)
+            guard let number = parts.first.flatMap({ Int($0) }) else { continue }
+            let proto = parts.count > 1 ? String(parts[1]) : "tcp"
+            if exposed.contains(where: { $0.contains(number, proto: proto) }) { return true }
+        }
+        return false
+    }
+
     static func matchesLabel(_ labels: [String: String], _ filter: String) -> Bool {
         let parts = filter.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
         guard let value = labels[parts[0]] else { return false }
@@ -74,5 +123,29 @@ struct ContainerFilters {
     static func matchesPattern(_ name: String, _ pattern: String) -> Bool {
         guard let expression = try? NSRegularExpression(pattern: pattern) else { return name.contains(pattern) }
         return expression.firstMatch(in: name, range: NSRange(name.startIndex..., in: name)) != nil
+    }
+}
+
+/// A `publish=` or `expose=` filter value: `PORT[/PROTOCOL]` or `START-END[/PROTOCOL]`, with
+/// `tcp` when the protocol is missing, as Docker parses it.
+struct PortRange: Equatable {
+    var lower: Int
+    var upper: Int
+    var proto: String
+
+    init?(_ text: String) {
+        guard !text.contains(":") else { return nil }
+        let parts = text.split(separator: "/", maxSplits: 1, omittingEmptySubsequences: false)
+        proto = parts.count > 1 && !parts[1].isEmpty ? parts[1].lowercased() : "tcp"
+        let bounds = parts[0].split(separator: "-", maxSplits: 1, omittingEmptySubsequences: false)
+        guard let lower = UInt16(bounds[0]), let upper = bounds.count > 1 ? UInt16(bounds[1]) : lower, lower <= upper else {
+            return nil
+        }
+        self.lower = Int(lower)
+        self.upper = Int(upper)
+    }
+
+    func contains(_ port: Int, proto: String) -> Bool {
+        self.proto == proto && (lower...upper).contains(port)
     }
 }

@@ -11,7 +11,9 @@ enum ContainerListCommand {
     static let all = BoolFlag("all", short: "a", help: "Show all containers (default shows just running)")
     static let filter = ListFlag(
         "filter", short: "f", placeholder: "filter",
-        help: "Filter output based on conditions provided (status=, name=, ancestor=, label=, id=, exited=, health=)")
+        help:
+            "Filter output based on conditions provided (status=, name=, ancestor=, label=, id=, exited=, health=, network=, volume=, publish=, expose=, before=, since=)"
+    )
     static let format = ValueFlag(
         "format", placeholder: "string",
         help: "Format output using a custom template: 'table', 'table TEMPLATE', 'json', or a Go template")
@@ -50,6 +52,7 @@ enum ContainerListCommand {
         let truncate = !arguments[noTrunc]
 
         let manager = try ContainerSupport.manager(context, access: .recordingState)
+        try filters.checkReferences(manager.repository)
         let containers = try await manager.reconcileAll()
         var selected = containers.filter { container in
             (arguments[all] || count > 0 || filters.selectsStatus || container.status.isActive)

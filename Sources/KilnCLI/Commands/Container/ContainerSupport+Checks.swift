@@ -1,4 +1,6 @@
+import KilnContainer
 import KilnDiagnostics
+import KilnSystem
 
 /// Checks on `kiln run`, `create` and `exec` flags that Docker makes before it creates or
 /// starts anything.
@@ -36,5 +38,27 @@ extension ContainerSupport {
                 command: command,
                 reason: .invalidValue(flag: "--env", value: value, reason: "invalid environment variable: the name is missing"))
         }
+    }
+
+    /// Reads the `--env-file` files of `kiln run`, `create` and `exec`, in order. A file that is
+    /// missing, a directory or a device, unreadable, larger than 16 MiB or not UTF-8 is a usage
+    /// error that names the problem.
+    static func environmentFiles(_ files: [String], context: CommandContext, command: String) throws -> [String] {
+        var entries: [String] = []
+        for file in files {
+            let path = context.absolutePath(file)
+            let bytes: [UInt8]
+            do {
+                bytes = try InputFile.read(path, limit: InputFile.maximumEnvironmentFileSize)
+            } catch {
+                throw UsageError(
+                    command: command,
+                    reason: .invalidValue(
+                        flag: "--env-file", value: file,
+                        reason: "\(shortenedForDisplay(path)): \(error.reason(what: "an env file"))"))
+            }
+            entries += try EnvironmentFile.parse(bytes: bytes, path: file, environment: context.environment)
+        }
+        return entries
     }
 }

@@ -18,13 +18,7 @@ enum ExecCommand {
         interspersed: false, category: "Common Commands"
     ) { arguments, context in
         var options = ExecOptions(arguments: Array(arguments.positionals.dropFirst()))
-        for file in arguments[envFile] {
-            let path = context.absolutePath(file)
-            guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
-                throw UsageError(command: arguments.commandName, reason: .invalidValue(flag: "--env-file", value: file, reason: "cannot read \(path)"))
-            }
-            options.env += try EnvironmentFile.parse(text, path: file, environment: context.environment)
-        }
+        options.env += try ContainerSupport.environmentFiles(arguments[envFile], context: context, command: arguments.commandName)
         try ContainerSupport.checkEnvironment(arguments[env], command: arguments.commandName)
         options.env += arguments[env]
         options.user = try ContainerSupport.checkedUser(arguments[user], command: arguments.commandName)

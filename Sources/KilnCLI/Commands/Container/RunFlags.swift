@@ -76,15 +76,7 @@ enum RunFlags {
         options.command = Array(arguments.positionals.dropFirst())
         options.name = arguments[name]
         options.entrypoint = arguments.wasGiven(entrypoint.spec) ? (arguments[entrypoint] ?? "") : nil
-        for file in arguments[envFile] {
-            let path = context.absolutePath(file)
-            guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
-                throw UsageError(
-                    command: arguments.commandName,
-                    reason: .invalidValue(flag: "--env-file", value: file, reason: "open \(path): no such file or not readable"))
-            }
-            options.env += try EnvironmentFile.parse(text, path: file, environment: context.environment)
-        }
+        options.env += try ContainerSupport.environmentFiles(arguments[envFile], context: context, command: arguments.commandName)
         try ContainerSupport.checkEnvironment(arguments[env], command: arguments.commandName)
         options.env += arguments[env]
         options.user = try ContainerSupport.checkedUser(arguments[user], command: arguments.commandName)

@@ -18,14 +18,14 @@ enum DockerfileInput {
     ) throws -> (bytes: [UInt8], name: String) {
         if let path = arguments[fileFlag] {
             if path == "-" {
-                return (try context.stdin.readAll(), "Dockerfile")
+                return (try InputFile.readStandardInput(context), "Dockerfile")
             }
             if path.lowercased().hasSuffix(".lua") {
                 throw GeneralError(
                     "\(path) is a Lua build script, and \(arguments.commandName) reads Dockerfiles only",
                     hint: "`kiln build -f \(path)` runs the script and reports its errors with file and line")
             }
-            return (try readFile(context.absolutePath(path)), path)
+            return (try InputFile.readDockerfile(context.absolutePath(path), displayPath: context.absolutePath(path)), path)
         }
         let folder = directory ?? context.workingDirectory
         for name in ["Dockerfile", "Containerfile"] {
@@ -34,25 +34,11 @@ enum DockerfileInput {
                 // A file found by its default name in a cloned repository may be a link to
                 // `~/.ssh/id_rsa`. Its first line would show in a syntax error, so it is rejected.
                 try BuildInputs.checkInside(path, context: folder)
-                return (try readFile(path), displayDirectory.map { ($0.hasSuffix("/") ? $0 : $0 + "/") + name } ?? name)
+                return (try InputFile.readDockerfile(path, displayPath: path), displayDirectory.map { ($0.hasSuffix("/") ? $0 : $0 + "/") + name } ?? name)
             }
         }
         throw GeneralError(
             "no Dockerfile or Containerfile in \(folder)",
             hint: "name the file with -f PATH, or -f - to read standard input")
-    }
-
-    private static func readFile(_ path: String) throws -> [UInt8] {
-        var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
-            throw GeneralError("failed to read Dockerfile \(path): no such file")
-        }
-        guard !isDirectory.boolValue else {
-            throw GeneralError("failed to read Dockerfile \(path): it is a directory", hint: "name the file inside it with -f")
-        }
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw GeneralError("failed to read Dockerfile \(path): permission denied or unreadable")
-        }
-        return [UInt8](data)
     }
 }

@@ -2,7 +2,8 @@ import KilnDiagnostics
 import KilnLua
 import KilnStore
 
-/// `kiln image prune`: delete dangling images, or with `-a` every image no container uses.
+/// `kiln image prune`: delete dangling images, or with `-a` (or `--filter dangling=false`, as
+/// Docker takes it) every image no container uses.
 ///
 /// With an enabled plugin that has a `prune` hook (a retention policy such as the shipped
 /// `retention`), the tags the policy selects are removed first, as `kiln rmi` removes them.
@@ -19,9 +20,13 @@ enum ImagePruneCommand {
     static let spec = CommandSpec(
         name: "prune", summary: "Remove unused images", flags: [all.spec, filter.spec, force.spec] + PluginSupport.flags
     ) { arguments, context in
-        let filters = try ImageFilters(
-            arguments[filter], command: arguments.commandName, allowed: ["until", "label", "label!"])
-        let removeAll = arguments[all]
+        var parsed = try ImageFilters(
+            arguments[filter], command: arguments.commandName, allowed: ["dangling", "until", "label", "label!"])
+        // `dangling=` chooses what the prune removes rather than narrowing it: false removes every
+        // unused image, and true only dangling ones (unless -a), as Docker's daemon reads it.
+        let removeAll = arguments[all] || parsed.dangling == false
+        parsed.dangling = nil
+        let filters = parsed
         let plugins = try PluginSupport.load(arguments, context: context, contextDirectory: nil).plugins
         let policies = plugins.plugins(with: .prune).map(\.name)
         if !arguments[force] {

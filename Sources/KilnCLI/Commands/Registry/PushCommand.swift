@@ -33,6 +33,7 @@ enum PushCommand {
         let command = arguments.commandName
         let mode = try ProgressMode.parse(arguments[progress], quiet: arguments[quiet], command: command)
         let sourceName = arguments.positionals[0]
+        if arguments.positionals.count > 1 { try checkTransport(arguments.positionals[1]) }
         let wanted = try arguments[platform].map { try Platform(parsing: $0) } ?? .host
         let digestPath = try arguments[digestFile].map {
             try OutputFile.checkedPath($0, option: "digestfile", command: command, context: context)
@@ -232,5 +233,33 @@ enum PushCommand {
             ingest.abort()
             throw error
         }
+    }
+}
+
+extension PushCommand {
+    /// The destinations `kiln push` writes, for messages.
+    static let destinationForms =
+        "oci:DIR[:TAG], oci-archive:FILE[:REF], docker-archive:FILE[:NAME[:TAG]] or [docker://]REGISTRY/NAME[:TAG]"
+
+    /// Rejects a destination that starts with a transport kiln does not write, such as skopeo's
+    /// `dir:/tmp/x`, which would otherwise fail as an invalid registry host `dir:`.
+    ///
+    /// The text counts as `TRANSPORT:REST` only when it is no valid image reference, TRANSPORT is
+    /// lower-case letters, digits, `-` and `_`, and REST has a `/` or `:`. So `app:1.0!` still
+    /// fails as an invalid tag.
+    static func checkTransport(_ text: String) throws {
+        guard let colon = text.firstIndex(of: ":") else { return }
+        let transport = text[..<colon]
+        let rest = text[text.index(after: colon)...]
+        let isWord = !transport.isEmpty && transport.utf8.allSatisfy { byte in
+            (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(byte) || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte)
+                || byte == UInt8(ascii: "-") || byte == UInt8(ascii: "_")
+        }
+        let isKnown = ["oci", "oci-archive", "docker-archive"].contains(transport) || (transport == "docker" && rest.hasPrefix("//"))
+        guard isWord, !isKnown, rest.contains("/") || rest.contains(":"), (try? Reference(parsing: text)) == nil
+        else { return }
+        throw GeneralError(
+            "unknown transport \"\(transport)\" in destination \"\(text)\"",
+            hint: "kiln push writes to \(destinationForms)")
     }
 }
