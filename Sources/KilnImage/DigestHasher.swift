@@ -1,34 +1,36 @@
 import CCrypto
 
-/// A streaming hash through libcrypto's EVP interface, for content too large to hold in memory.
+/// A streaming hash through libcrypto's SHA-2 functions, for content too large to hold in memory.
+///
+/// It skips libcrypto's EVP interface, whose first digest in a process took 0.9 ms (see
+/// `kiln_sha2_context`).
 ///
 /// Not safe to share between threads at the same time; hand it from one thread to the next.
 public final class DigestHasher: @unchecked Sendable {
     public let algorithm: Digest.Algorithm
-    private let context: OpaquePointer
+    private let context: UnsafeMutablePointer<kiln_sha2_context>
     /// The number of bytes hashed so far.
     public private(set) var byteCount: Int64 = 0
 
     public init(_ algorithm: Digest.Algorithm = .sha256) {
         self.algorithm = algorithm
-        // EVP_MD_CTX_new fails only when memory runs out, which Swift treats as fatal anyway.
-        guard let context = EVP_MD_CTX_new() else { fatalError("EVP_MD_CTX_new failed: out of memory") }
-        self.context = context
-        let method = switch algorithm {
-        case .sha256: EVP_sha256()
-        case .sha512: EVP_sha512()
-        case .sha384: EVP_sha384()
+        context = .allocate(capacity: 1)
+        let bits: Int32 = switch algorithm {
+        case .sha256: 256
+        case .sha512: 512
+        case .sha384: 384
         }
-        EVP_DigestInit_ex(context, method, nil)
+        // OpenSSL 3.0's SHA-2 init functions only set fields, and return 1 for these three sizes.
+        kiln_sha2_init(context, bits)
     }
 
     deinit {
-        EVP_MD_CTX_free(context)
+        context.deallocate()
     }
 
     public func update(_ bytes: UnsafeRawBufferPointer) {
         guard let base = bytes.baseAddress, bytes.count > 0 else { return }
-        EVP_DigestUpdate(context, base, bytes.count)
+        kiln_sha2_update(context, base, bytes.count)
         byteCount += Int64(bytes.count)
     }
 
@@ -38,10 +40,9 @@ public final class DigestHasher: @unchecked Sendable {
 
     /// The digest of everything hashed so far. The hasher cannot be used afterwards.
     public func finalize() -> Digest {
-        var output = [UInt8](repeating: 0, count: Int(EVP_MAX_MD_SIZE))
-        var length: UInt32 = 0
-        EVP_DigestFinal_ex(context, &output, &length)
-        return Digest(uncheckedAlgorithm: algorithm, hex: Self.hexString(output.prefix(Int(length))))
+        var output = [UInt8](repeating: 0, count: Int(SHA512_DIGEST_LENGTH))
+        let length = kiln_sha2_final(context, &output)
+        return Digest(uncheckedAlgorithm: algorithm, hex: Self.hexString(output.prefix(length)))
     }
 
     private static let hexDigits = Array("0123456789abcdef".utf8)

@@ -3,15 +3,16 @@ import Synchronization
 
 /// Start-up of libcrypto for the whole process.
 ///
-/// Reading openssl.cnf on the first digest took about 0.4 ms of each kiln command (OpenSSL
+/// Reading openssl.cnf on the first EVP call took about 0.4 ms of each kiln command (OpenSSL
 /// 3.0.19, Debian 12). Digests need nothing from that file, but TLS does: the file can set
 /// protocol versions and cipher lists for every TLS context. So the `kiln` executable starts
 /// libcrypto without the file, and a TLS client calls `loadConfigurationIfSkipped()` before its
 /// first context. A process that never called `startWithoutConfiguration()` (tests, the
 /// benchmark tools) lets libcrypto load the file itself, and the TLS call does nothing there.
 ///
-/// NOTE: a configuration that enables another provider (FIPS) for every digest no longer
-/// applies to the content digests of a command that makes no TLS connection before them.
+/// NOTE: content digests (`DigestHasher`) call libcrypto's SHA-2 functions without providers,
+/// so a configuration that enables another provider (FIPS) for every digest does not apply to
+/// them.
 public enum LibCrypto {
     private enum ConfigurationState {
         case loadedByLibCrypto

@@ -17,7 +17,7 @@ extension ContainerRunner {
         let devNull = try openDevNull()
         defer { close(devNull) }
 
-        var stdio: [Int32: Int32] = [:]
+        var stdio: KeyValuePairs<Int32, Int32> = [:]
         var pipes: [(fd: Int32, stream: ProgressEvent.OutputStream)] = []
         var writeEnds: [Int32] = []
         var console: ConsoleSocket?

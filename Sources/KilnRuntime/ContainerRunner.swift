@@ -140,7 +140,7 @@ public struct ContainerRunner: Sendable {
             let output = try Pipe()
             let errors = try Pipe()
             let tail = OutputTail(maximumLines: tailLines)
-            let stdio: [Int32: Int32] = [0: devNull, 1: output.writeEnd, 2: errors.writeEnd]
+            let stdio: KeyValuePairs<Int32, Int32> = [0: devNull, 1: output.writeEnd, 2: errors.writeEnd]
             let runcProcess = RuncProcessBox()
             async let pumped: Void = OutputReader.pump([(output.readEnd, .stdout), (errors.readEnd, .stderr)]) {
                 stream, chunk in

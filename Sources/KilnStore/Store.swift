@@ -45,7 +45,9 @@ public final class Store: Sendable {
     let snapshotsDirectory: FileDescriptor
     let workDirectory: FileDescriptor
     let containersDirectory: FileDescriptor
-    private let blobDirectories: Mutex<[Digest.Algorithm: FileDescriptor]>
+    /// The open `blobs/<algorithm>` directories. A list rather than a dictionary, because a
+    /// dictionary keyed by `Digest.Algorithm` cost Swift's first-use type lookups at every open.
+    private let blobDirectories: Mutex<[(algorithm: Digest.Algorithm, directory: FileDescriptor)]>
     /// Whether the root is on a file system mounted read-only, where only reading commands work.
     let isOnReadOnlyFileSystem: Bool
     /// Size of the space reserve that opening the database deleted on a full disk, if it did.
@@ -97,7 +99,7 @@ public final class Store: Sendable {
         workDirectory = try Self.openDirectory("work", in: rootDirectory, root: layout.root)
         containersDirectory = try Self.openDirectory("containers", in: rootDirectory, root: layout.root)
         let sha256 = try Self.openDirectory("blobs/sha256", in: rootDirectory, root: layout.root)
-        blobDirectories = Mutex([.sha256: sha256])
+        blobDirectories = Mutex([(.sha256, sha256)])
         try Self.rejectLostDatabase(layout: layout, root: rootDirectory, blobs: sha256, snapshots: snapshotsDirectory)
         (database, spentReserveBytes) = try Self.openDatabase(
             layout: layout, root: rootDirectory, readOnly: access == .readOnly && isOnReadOnlyFileSystem,
@@ -106,15 +108,21 @@ public final class Store: Sendable {
 
     /// The directory `blobs/<algorithm>`, created on first use for algorithms other than sha256.
     func blobDirectory(_ algorithm: Digest.Algorithm) throws -> FileDescriptor {
-        if let open = blobDirectories.withLock({ $0[algorithm] }) { return open }
+        if let open = blobDirectories.withLock({ Self.directory(algorithm, in: $0) }) { return open }
         let name = "blobs/\(algorithm.rawValue)"
         try Self.makeDirectory(name, in: rootDirectory, root: layout.root)
         let descriptor = try Self.openDirectory(name, in: rootDirectory, root: layout.root)
         return blobDirectories.withLock { directories in
-            if let existing = directories[algorithm] { return existing }
-            directories[algorithm] = descriptor
+            if let existing = Self.directory(algorithm, in: directories) { return existing }
+            directories.append((algorithm, descriptor))
             return descriptor
         }
+    }
+
+    private static func directory(
+        _ algorithm: Digest.Algorithm, in directories: [(algorithm: Digest.Algorithm, directory: FileDescriptor)]
+    ) -> FileDescriptor? {
+        directories.first { $0.algorithm == algorithm }?.directory
     }
 
     /// Rejects a store whose database is missing or empty while blobs or snapshots exist, for

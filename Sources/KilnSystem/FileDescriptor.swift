@@ -83,14 +83,16 @@ public final class FileDescriptor: Sendable {
     /// Reads the whole file, failing when it is longer than `limit` bytes.
     public func readAll(limit: Int) throws -> [UInt8] {
         var result: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 65536)
+        // Left uninitialized, because zeroing 64 KiB touches 16 pages where a small file needs one.
+        let chunk = UnsafeMutableRawBufferPointer.allocate(byteCount: 65536, alignment: 1)
+        defer { chunk.deallocate() }
         while true {
-            let count = try chunk.withUnsafeMutableBytes { try read(into: $0) }
+            let count = try read(into: chunk)
             if count == 0 { return result }
             guard result.count + count <= limit else {
                 throw SystemError("read", path: pathForDisplay, errno: EFBIG, detail: "larger than \(limit) bytes")
             }
-            result.append(contentsOf: chunk[0..<count])
+            result.append(contentsOf: UnsafeRawBufferPointer(start: chunk.baseAddress, count: count))
         }
     }
 

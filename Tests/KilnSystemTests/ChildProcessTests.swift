@@ -196,6 +196,14 @@ import Testing
         #expect(String(decoding: try second.readEnd.readAll(limit: 1024), as: UTF8.self) == "to-\(a)\n")
     }
 
+    @Test func descriptorMappedTwiceRejected() throws {
+        let error = #expect(throws: SystemError.self) {
+            try ChildProcess.spawn("/bin/true", descriptors: [0: 0, 1: 1, 1: 2])
+        }
+        #expect(error?.errno == EINVAL)
+        #expect(error?.diagnostic.message.contains("child descriptor 1 mapped twice") == true)
+    }
+
     @Test func unmappedDescriptorsAreClosed() throws {
         // Opened without O_CLOEXEC, as a library might.
         let leaked = open("/dev/null", O_RDONLY)

@@ -89,9 +89,10 @@ public struct ArgumentParser: Sendable {
         commandName: String
     ) throws -> ScanResult {
         var result = ScanResult()
-        let byLong = Dictionary(flags.map { ($0.long, $0) }, uniquingKeysWith: { first, _ in first })
-        let byShort = Dictionary(
-            flags.compactMap { flag in flag.short.map { ($0, flag) } }, uniquingKeysWith: { first, _ in first })
+        // Linear searches, because a command has about 50 flags. Dictionaries keyed by the long
+        // and short names cost 0.5 million instructions of Swift's first-use type lookups.
+        func longFlag(_ name: String) -> FlagSpec? { flags.first { $0.long == name } }
+        func shortFlag(_ letter: Character) -> FlagSpec? { flags.first { $0.short == letter } }
 
         func usage(_ reason: UsageError.Reason) -> UsageError {
             UsageError(command: commandName, reason: reason)
@@ -124,7 +125,7 @@ public struct ArgumentParser: Sendable {
                     name = String(body)
                     inlineValue = nil
                 }
-                guard let flag = byLong[name] else {
+                guard let flag = longFlag(name) else {
                     if name == "help" {
                         result.helpRequested = true
                         continue
@@ -154,7 +155,7 @@ public struct ArgumentParser: Sendable {
                 var index = 0
                 while index < letters.count {
                     let letter = letters[index]
-                    guard let flag = byShort[letter] else {
+                    guard let flag = shortFlag(letter) else {
                         if letter == "h" {
                             result.helpRequested = true
                             index += 1

@@ -6,7 +6,7 @@ extension ChildProcess {
     /// Starts runc or slirp4netns through `spawn`, reporting a failure as the `RuntimeError` that
     /// KilnRuntime's callers expect.
     static func start(
-        _ executable: String, arguments: [String], descriptors: [Int32: Int32], newProcessGroup: Bool = false
+        _ executable: String, arguments: [String], descriptors: KeyValuePairs<Int32, Int32>, newProcessGroup: Bool = false
     ) throws -> ChildProcess {
         do {
             return try spawn(

@@ -24,7 +24,9 @@ enum OutputReader {
     ) {
         var open = sources.map { pollfd(fd: $0.fd, events: Int16(POLLIN), revents: 0) }
         var streams = sources.map(\.stream)
-        var buffer = [UInt8](repeating: 0, count: 65536)
+        // Left uninitialized, because zeroing 64 KiB touches 16 pages where short output needs one.
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 65536, alignment: 1)
+        defer { buffer.deallocate() }
         while !open.isEmpty {
             let ready = poll(&open, nfds_t(open.count), -1)
             if ready < 0 {
@@ -33,9 +35,9 @@ enum OutputReader {
             }
             var finished: [Int] = []
             for index in open.indices where open[index].revents != 0 {
-                let count = buffer.withUnsafeMutableBytes { read(open[index].fd, $0.baseAddress, $0.count) }
+                let count = read(open[index].fd, buffer.baseAddress, buffer.count)
                 if count > 0 {
-                    handler(streams[index], Array(buffer[0..<count]))
+                    handler(streams[index], Array(UnsafeRawBufferPointer(start: buffer.baseAddress, count: count)))
                 } else if count == 0 || (errno != EINTR && errno != EAGAIN) {
                     finished.append(index)
                 }

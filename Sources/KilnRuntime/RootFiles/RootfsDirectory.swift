@@ -58,15 +58,17 @@ final class RootfsDirectory {
         }
 
         var bytes: [UInt8] = []
-        var buffer = [UInt8](repeating: 0, count: 65536)
+        // Left uninitialized, because zeroing 64 KiB touches 16 pages where /etc/passwd needs one.
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 65536, alignment: 1)
+        defer { buffer.deallocate() }
         while bytes.count < limit {
-            let count = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, min($0.count, limit - bytes.count)) }
+            let count = read(fd, buffer.baseAddress, min(buffer.count, limit - bytes.count))
             if count < 0 {
                 if errno == EINTR { continue }
                 throw RuntimeError(.systemCallFailed(operation: "reading \(relativePath) in \(path)", errno: errno))
             }
             if count == 0 { break }
-            bytes.append(contentsOf: buffer[0..<count])
+            bytes.append(contentsOf: UnsafeRawBufferPointer(start: buffer.baseAddress, count: count))
         }
         return bytes
     }

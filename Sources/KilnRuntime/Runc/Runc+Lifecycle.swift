@@ -16,7 +16,7 @@ extension Runc {
     /// `stdio` maps the descriptors 0, 1 and 2 that the container process inherits; with a
     /// terminal, `consoleSocket` receives the pseudo-terminal's master instead.
     public func create(
-        id: String, bundle: BundleLayout, consoleSocket: String? = nil, stdio: [Int32: Int32]
+        id: String, bundle: BundleLayout, consoleSocket: String? = nil, stdio: KeyValuePairs<Int32, Int32>
     ) async throws {
         var arguments = ["--bundle", bundle.directory, "--pid-file", bundle.pidFile]
         if let consoleSocket {
@@ -123,7 +123,7 @@ extension Runc {
     /// config.json), and waits for it unless `detach` is set. Returns how it ended, nil when detached.
     public func exec(
         id: String, process: RuntimeSpec.Process, processFile: String, detach: Bool = false,
-        pidFile: String? = nil, consoleSocket: String? = nil, stdio: [Int32: Int32]
+        pidFile: String? = nil, consoleSocket: String? = nil, stdio: KeyValuePairs<Int32, Int32>
     ) async throws -> TerminationStatus? {
         try Self.writeProcessFile(process, to: processFile)
         var arguments = ["--process", processFile]
@@ -140,7 +140,7 @@ extension Runc {
     /// the running container, writes its host pid to `pidFile` and blocks the calling thread until
     /// runc has returned. Throws `runcFailed` with runc's logged errors when it could not start it.
     public func execDetachedBlocking(
-        id: String, process: RuntimeSpec.Process, processFile: String, pidFile: String, stdio: [Int32: Int32]
+        id: String, process: RuntimeSpec.Process, processFile: String, pidFile: String, stdio: KeyValuePairs<Int32, Int32>
     ) throws {
         try Self.writeProcessFile(process, to: processFile)
         let log = processFile + ".log"
@@ -160,7 +160,7 @@ extension Runc {
     /// it logged an error.
     @discardableResult
     func runWithLog(
-        _ subcommand: String, _ arguments: [String], containerID: String, log: String, stdio: [Int32: Int32],
+        _ subcommand: String, _ arguments: [String], containerID: String, log: String, stdio: KeyValuePairs<Int32, Int32>,
         acceptAnyStatus: Bool = false, newProcessGroup: Bool = false,
         started: (@Sendable (ChildProcess) -> Void)? = nil
     ) async throws -> TerminationStatus {

@@ -26,12 +26,31 @@ public struct HostCapabilities: Sendable, Equatable {
     /// Reads the sets from the text of /proc/PID/status. A missing or unreadable line counts as
     /// every capability.
     public static func parse(status: String) -> HostCapabilities {
+        // Splitting the text into Characters and trimming it with Foundation took 2 million
+        // instructions of `kiln run` under callgrind, so this works on the UTF-8 bytes.
+        let lines = status.utf8.split(separator: UInt8(ascii: "\n"))
         func names(_ field: String) -> [String] {
-            guard let line = status.split(separator: "\n").first(where: { $0.hasPrefix(field + ":") }),
-                let mask = UInt64(line.dropFirst(field.count + 1).trimmingCharacters(in: .whitespaces), radix: 16)
+            let prefix = Array(field.utf8) + [UInt8(ascii: ":")]
+            guard let line = lines.first(where: { $0.starts(with: prefix) }),
+                let mask = UInt64(trimmedHex: line.dropFirst(prefix.count))
             else { return LinuxCapabilities.all }
-            return LinuxCapabilities.all.enumerated().filter { mask & (1 << UInt64($0.offset)) != 0 }.map(\.element)
+            var names: [String] = []
+            for (number, name) in LinuxCapabilities.all.enumerated() where mask & (1 << UInt64(number)) != 0 {
+                names.append(name)
+            }
+            return names
         }
         return HostCapabilities(bounding: names("CapBnd"), effective: names("CapEff"))
+    }
+}
+
+extension UInt64 {
+    /// Parses hex digits with spaces or tabs around them, as a /proc status value.
+    fileprivate init?(trimmedHex text: Substring.UTF8View) {
+        let isBlank = { (byte: UInt8) in byte == UInt8(ascii: " ") || byte == UInt8(ascii: "\t") }
+        guard let first = text.firstIndex(where: { !isBlank($0) }),
+            let last = text.lastIndex(where: { !isBlank($0) })
+        else { return nil }
+        self.init(Substring(text[first...last]), radix: 16)
     }
 }

@@ -47,8 +47,13 @@ extension UserDatabase {
             resolved.additionalGids = [resolved.gid]
         } else {
             let memberships = userName.map { name in groups.filter { $0.members.contains(name) }.map(\.gid) } ?? []
-            var seen = Set<UInt32>()
-            resolved.additionalGids = ([resolved.gid] + memberships).filter { seen.insert($0).inserted }
+            // An array rather than a Set: the list is short, and a Set<UInt32> cost Swift's
+            // first-use type lookups at every `kiln run`.
+            var gids: [UInt32] = []
+            for gid in [resolved.gid] + memberships where !gids.contains(gid) {
+                gids.append(gid)
+            }
+            resolved.additionalGids = gids
         }
         if resolved.home.isEmpty { resolved.home = "/" }
         return resolved

@@ -43,7 +43,8 @@ public final class ChildProcess: Sendable {
     ///     relative `executable` path is resolved in it.
     ///   - descriptors: maps each child descriptor number to the parent descriptor it gets, for
     ///     example `[0: devNull, 1: pipe.writeEnd.rawValue, 2: 2]`. The default passes the standard
-    ///     streams on.
+    ///     streams on. A child descriptor named twice is an error. `KeyValuePairs` rather than a
+    ///     dictionary, because `[Int32: Int32]` cost Swift's first-use type lookups at every start.
     ///   - newProcessGroup: starts the child in a process group of its own, so that a signal sent
     ///     to kiln's group (Ctrl-C in a terminal) does not reach it.
     ///   - newSession: starts the child in a session of its own, apart from kiln's terminal.
@@ -54,7 +55,7 @@ public final class ChildProcess: Sendable {
         arguments: [String] = [],
         environment: [String: String]? = nil,
         workingDirectory: String? = nil,
-        descriptors: [Int32: Int32] = [0: 0, 1: 1, 2: 2],
+        descriptors: KeyValuePairs<Int32, Int32> = [0: 0, 1: 1, 2: 2],
         newProcessGroup: Bool = false,
         newSession: Bool = false
     ) throws -> ChildProcess {
@@ -242,12 +243,16 @@ public final class ChildProcess: Sendable {
 extension ChildProcess {
     /// Adds the dup2 actions for `descriptors` and a close-from action for everything above them.
     private static func addDescriptorActions(
-        _ actions: inout posix_spawn_file_actions_t, descriptors: [Int32: Int32], executable: String
+        _ actions: inout posix_spawn_file_actions_t, descriptors: KeyValuePairs<Int32, Int32>, executable: String
     ) throws {
         let sorted = descriptors.sorted { $0.key < $1.key }
         for (target, source) in sorted where target < 0 || source < 0 {
             throw SystemError(
                 "start", path: executable, errno: EBADF, detail: "descriptor \(source) mapped to \(target)")
+        }
+        for index in sorted.indices.dropFirst() where sorted[index].key == sorted[index - 1].key {
+            throw SystemError(
+                "start", path: executable, errno: EINVAL, detail: "child descriptor \(sorted[index].key) mapped twice")
         }
         // Every source moves above all sources and targets first, so that a source numbered like
         // another target (pipe 1 meant for the child's 2) is not overwritten before it is used.

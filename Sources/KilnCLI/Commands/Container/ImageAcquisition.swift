@@ -18,7 +18,9 @@ enum ImageAcquisition {
     ) async throws -> ImageRecord {
         if policy != .always {
             do {
-                return try await StoreSupport.blocking { try store.image(named: name) }
+                // Both lookups run on this task, as `RunCommand.create` does: each is one
+                // indexed read of the database.
+                return try store.image(named: name)
             } catch StoreError.imageNotFound(let shown) {
                 guard policy == .missing, let reference = try? Reference(parsing: name) else {
                     throw StoreError.imageNotFound(shown)
@@ -30,7 +32,7 @@ enum ImageAcquisition {
         }
         let reference = try RegistryOptions.reference(name, command: "kiln run").withDefaultTag()
         try await pull(reference, platform: platform ?? .host, quiet: quiet, store: store, context: context)
-        return try await StoreSupport.blocking { try store.image(named: name) }
+        return try store.image(named: name)
     }
 
     /// Pulls `reference` as `kiln pull` does, with the progress on stderr and the registry

@@ -128,9 +128,9 @@ enum RunCommand {
             options.image, policy: policy, platform: platform, quiet: arguments[RunFlags.quiet], store: manager.store,
             context: context)
         try await checkRunHooks(plugins, options: options, image: image, store: manager.store)
-        return try await StoreSupport.blocking {
-            try manager.create(options, image: image, startsNow: startsNow, runsHere: runsHere)
-        }
+        // On this task, as the store's opening before it: no other task of the command runs
+        // meanwhile, and a thread of its own would add its start and two wake-ups to every run.
+        return try manager.create(options, image: image, startsNow: startsNow, runsHere: runsHere)
     }
 
     /// Runs the plugins' `run` hooks before the container is created; throws the first refusal.
