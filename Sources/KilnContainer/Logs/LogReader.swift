@@ -152,9 +152,21 @@ public struct LogReader: Sendable {
         return result
     }
 
+    /// Decodes the entries of newline-separated JSON lines, skipping lines that are not entries.
     static func parse(_ data: Data) -> [LogEntry] {
-        let decoder = JSONDecoder()
-        return data.split(separator: UInt8(ascii: "\n")).compactMap { try? decoder.decode(LogEntry.self, from: Data($0)) }
+        data.withUnsafeBytes { raw in
+            var entries: [LogEntry] = []
+            let bytes = raw.bindMemory(to: UInt8.self)
+            var start = 0
+            while start < bytes.count {
+                let end = bytes[start...].firstIndex(of: UInt8(ascii: "\n")) ?? bytes.count
+                if end > start, let entry = JSONFileLine.decode(UnsafeBufferPointer(rebasing: bytes[start..<end])) {
+                    entries.append(entry)
+                }
+                start = end + 1
+            }
+            return entries
+        }
     }
 
     static func admits(_ entry: LogEntry, _ selection: Selection) -> Bool {
