@@ -31,13 +31,13 @@ public struct LogReader: Sendable {
 
     /// Returns every stored entry that `selection` admits, oldest first.
     public func entries(_ selection: Selection) -> [LogEntry] {
-        var all: [LogEntry] = []
-        for file in files() {
-            all += Self.parse(FileManager.default.contents(atPath: file) ?? Data())
-        }
-        var selected = all.filter { Self.admits($0, selection) }
         if let tail = selection.tail {
-            selected = Array(selected.suffix(max(0, tail)))
+            return lastEntries(tail, selection: selection)
+        }
+        var selected: [LogEntry] = []
+        for file in files() {
+            let entries = Self.parse(FileManager.default.contents(atPath: file) ?? Data())
+            selected += entries.filter { Self.admits($0, selection) }
         }
         return selected
     }
