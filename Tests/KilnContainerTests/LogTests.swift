@@ -48,6 +48,60 @@ struct LogTests {
         #expect(logs == logs.sorted { Int($0.dropFirst(5).dropLast())! < Int($1.dropFirst(5).dropLast())! })
     }
 
+    /// `--tail` reads the files from their ends and returns what reading every file returns.
+    @Test func tailMatchesFullRead() throws {
+        let path = try temporaryPath()
+        defer { try? FileManager.default.removeItem(atPath: (path as NSString).deletingLastPathComponent) }
+        let writer = try LogWriter(path: path, maximumSize: 300_000, maximumFiles: 3)
+        // Lines of 16 KiB of control characters take 96 KiB of JSON each, more than one block
+        // of the backward read, between runs of short lines.
+        let wide = [UInt8](repeating: 0x01, count: 16 * 1024)
+        for round in 0..<8 {
+            for index in 0..<300 {
+                writer.write(Array("round \(round) line \(index)\n".utf8), stream: index % 7 == 0 ? "stderr" : "stdout")
+            }
+            writer.write(wide, stream: "stdout")
+            writer.write(wide + [0x0A], stream: "stdout")
+        }
+        writer.write(Array("unfinished".utf8), stream: "stdout")
+        writer.flush()
+
+        let reader = LogReader(path: path, maximumFiles: 3)
+        #expect(reader.files().count == 3)
+        let all = reader.entries(.init())
+        for tail in [0, 1, 2, 3, 299, 300, 301, 302, 303, 1000, all.count - 1, all.count, all.count + 5] {
+            #expect(reader.entries(.init(tail: tail)) == Array(all.suffix(tail)), "tail \(tail)")
+        }
+    }
+
+    /// `--tail` with `--since` and `--until` counts only the entries in the window, skips
+    /// lines that are not entries, and reads on into older files for them.
+    @Test func tailWithTimeWindow() throws {
+        let path = try temporaryPath()
+        let directory = (path as NSString).deletingLastPathComponent
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        func entry(_ second: Int) -> String {
+            #"{"log":"at \#(second)\n","stream":"stdout","time":"2024-05-01T12:00:\#(String(format: "%02d", second)).5Z"}"# + "\n"
+        }
+        let older = (0..<20).map(entry).joined() + "not json\n\n"
+        let newer = (20..<40).map(entry).joined() + "{\"log\":\"half"
+        try older.write(toFile: path + ".1", atomically: false, encoding: .utf8)
+        try newer.write(toFile: path, atomically: false, encoding: .utf8)
+
+        let reader = LogReader(path: path, maximumFiles: 2)
+        let base = 1_714_564_800.0  // 2024-05-01T12:00:00Z
+        let all = reader.entries(.init())
+        #expect(all.count == 40)
+        for (since, until) in [(nil, nil), (base + 10, nil), (nil, base + 25), (base + 5, base + 30), (base + 50, nil)] as [(Double?, Double?)] {
+            let window = reader.entries(.init(since: since, until: until))
+            for tail in [0, 1, 5, 15, 25, 40, 50] {
+                let tailed = reader.entries(.init(since: since, until: until, tail: tail))
+                #expect(tailed == Array(window.suffix(tail)), "since \(String(describing: since)) until \(String(describing: until)) tail \(tail)")
+            }
+        }
+        #expect(reader.entries(.init(tail: 2)).map(\.log) == ["at 38\n", "at 39\n"])
+    }
+
     /// `follow` emits lines written after it started, across a rotation, and returns once
     /// `isDone` is true and the file has no more data.
     @Test func followSeesWritesAndRotation() async throws {

@@ -31,13 +31,13 @@ public struct LogReader: Sendable {
 
     /// Returns every stored entry that `selection` admits, oldest first.
     public func entries(_ selection: Selection) -> [LogEntry] {
-        var all: [LogEntry] = []
-        for file in files() {
-            all += Self.parse(FileManager.default.contents(atPath: file) ?? Data())
-        }
-        var selected = all.filter { Self.admits($0, selection) }
         if let tail = selection.tail {
-            selected = Array(selected.suffix(max(0, tail)))
+            return lastEntries(tail, selection: selection)
+        }
+        var selected: [LogEntry] = []
+        for file in files() {
+            let entries = Self.parse(FileManager.default.contents(atPath: file) ?? Data())
+            selected += entries.filter { Self.admits($0, selection) }
         }
         return selected
     }
@@ -50,8 +50,10 @@ public struct LogReader: Sendable {
     /// it reads the file every 100 ms. With inotify a line after a quiet spell shows at once, and
     /// wakes for writes are at least 100 ms apart, so a chatty container costs no more reads than
     /// polling. Either way `isDone` is asked about three times a second while no data comes.
+    /// `afterEntries` runs after the entries of each read, for a caller that buffers its output.
     public func follow(
-        from startOffset: Int64, selection: Selection, isDone: @Sendable () -> Bool, emit: (LogEntry) -> Void
+        from startOffset: Int64, selection: Selection, isDone: @Sendable () -> Bool, afterEntries: () -> Void = {},
+        emit: (LogEntry) -> Void
     ) async {
         let directory = String(path[..<(path.lastIndex(of: "/") ?? path.startIndex)])
         guard
@@ -59,17 +61,17 @@ public struct LogReader: Sendable {
                 directory: directory.isEmpty ? "." : directory, idleInterval: .milliseconds(300),
                 minimumInterval: Self.pollInterval)
         else {
-            await poll(from: startOffset, selection: selection, isDone: isDone, emit: emit)
+            await poll(from: startOffset, selection: selection, isDone: isDone, afterEntries: afterEntries, emit: emit)
             return
         }
         defer { watch.stop() }
         var position = FollowPosition(offset: startOffset, inode: Self.inode(path))
         // Data written before the watch started has no event of its own.
-        _ = readNew(&position, selection: selection, emit: emit)
+        _ = readNew(&position, selection: selection, afterEntries: afterEntries, emit: emit)
         for await _ in watch.wakes {
-            if readNew(&position, selection: selection, emit: emit) { continue }
+            if readNew(&position, selection: selection, afterEntries: afterEntries, emit: emit) { continue }
             if isDone() {
-                _ = readNew(&position, selection: selection, emit: emit)
+                _ = readNew(&position, selection: selection, afterEntries: afterEntries, emit: emit)
                 return
             }
         }
@@ -80,18 +82,19 @@ public struct LogReader: Sendable {
 
     /// `follow` by reading the file every `pollInterval`.
     private func poll(
-        from startOffset: Int64, selection: Selection, isDone: @Sendable () -> Bool, emit: (LogEntry) -> Void
+        from startOffset: Int64, selection: Selection, isDone: @Sendable () -> Bool, afterEntries: () -> Void,
+        emit: (LogEntry) -> Void
     ) async {
         var position = FollowPosition(offset: startOffset, inode: Self.inode(path))
         var idleRounds = 0
         while !Task.isCancelled {
-            if readNew(&position, selection: selection, emit: emit) {
+            if readNew(&position, selection: selection, afterEntries: afterEntries, emit: emit) {
                 idleRounds = 0
             } else {
                 idleRounds += 1
             }
             if idleRounds > 0, idleRounds % 3 == 0, isDone() {
-                if readNew(&position, selection: selection, emit: emit) { continue }
+                if readNew(&position, selection: selection, afterEntries: afterEntries, emit: emit) { continue }
                 return
             }
             try? await Task.sleep(for: Self.pollInterval)
@@ -107,7 +110,9 @@ public struct LogReader: Sendable {
 
     /// Reads what was written since `position`, following a rotation, emits the complete lines,
     /// and returns whether there were new bytes.
-    private func readNew(_ position: inout FollowPosition, selection: Selection, emit: (LogEntry) -> Void) -> Bool {
+    private func readNew(
+        _ position: inout FollowPosition, selection: Selection, afterEntries: () -> Void, emit: (LogEntry) -> Void
+    ) -> Bool {
         var gotBytes = false
         let current = Self.status(path)
         if let start = Self.rotatedFileStart(
@@ -130,6 +135,7 @@ public struct LogReader: Sendable {
             for entry in Self.parse(Data(position.pending[...lastNewline])) where Self.admits(entry, selection) {
                 emit(entry)
             }
+            afterEntries()
             position.pending.removeFirst(lastNewline + 1)
         }
         return gotBytes
@@ -152,9 +158,21 @@ public struct LogReader: Sendable {
         return result
     }
 
+    /// Decodes the entries of newline-separated JSON lines, skipping lines that are not entries.
     static func parse(_ data: Data) -> [LogEntry] {
-        let decoder = JSONDecoder()
-        return data.split(separator: UInt8(ascii: "\n")).compactMap { try? decoder.decode(LogEntry.self, from: Data($0)) }
+        data.withUnsafeBytes { raw in
+            var entries: [LogEntry] = []
+            let bytes = raw.bindMemory(to: UInt8.self)
+            var start = 0
+            while start < bytes.count {
+                let end = bytes[start...].firstIndex(of: UInt8(ascii: "\n")) ?? bytes.count
+                if end > start, let entry = JSONFileLine.decode(UnsafeBufferPointer(rebasing: bytes[start..<end])) {
+                    entries.append(entry)
+                }
+                start = end + 1
+            }
+            return entries
+        }
     }
 
     static func admits(_ entry: LogEntry, _ selection: Selection) -> Bool {

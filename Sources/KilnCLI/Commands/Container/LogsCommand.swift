@@ -41,12 +41,10 @@ enum LogsCommand {
         let manager = try ContainerSupport.manager(context, access: .recordingState)
         let container = try manager.repository.find(arguments.positionals[0])
         let reader = LogReader(path: manager.logPath(container.id), maximumFiles: container.specification.logMaximumFiles)
-        let emit: (LogEntry) -> Void = { entry in
-            let text = showTimes ? entry.time + " " + entry.log : entry.log
-            (entry.stream == "stderr" ? context.stderr : context.stdout).write(text)
-        }
+        let printer = LogPrinter(context: context, showTimes: showTimes)
         let size = reader.currentSize()
-        reader.entries(selection).forEach(emit)
+        reader.entries(selection).forEach(printer.print)
+        printer.flush()
 
         if arguments[follow] {
             let id = container.id
@@ -57,9 +55,47 @@ enum LogsCommand {
                 isDone: {
                     guard let current = try? manager.repository.container(id: id) else { return true }
                     return !current.status.isActive || !ContainerManagerProbe.monitorAlive(current)
-                }, emit: emit)
+                }, afterEntries: printer.flush, emit: printer.print)
         }
         return ExitStatus.success
+    }
+}
+
+/// Prints log entries for `kiln logs`, stdout entries to stdout and stderr entries to stderr.
+/// A run of entries of one stream goes out with one write, so a long log costs few writes,
+/// and the order of the entries across both streams stays as stored.
+final class LogPrinter {
+    private let context: CommandContext
+    private let showTimes: Bool
+    private var stream = "stdout"
+    private var buffer: [UInt8] = []
+
+    /// The buffered bytes at which `print` writes them out.
+    static let bufferSize = 64 * 1024
+
+    init(context: CommandContext, showTimes: Bool) {
+        self.context = context
+        self.showTimes = showTimes
+    }
+
+    func print(_ entry: LogEntry) {
+        if entry.stream != stream {
+            flush()
+            stream = entry.stream
+        }
+        if showTimes {
+            buffer += entry.time.utf8
+            buffer.append(UInt8(ascii: " "))
+        }
+        buffer += entry.log.utf8
+        if buffer.count >= Self.bufferSize { flush() }
+    }
+
+    /// Writes out the buffered entries.
+    func flush() {
+        guard !buffer.isEmpty else { return }
+        (stream == "stderr" ? context.stderr : context.stdout).write(bytes: buffer)
+        buffer.removeAll(keepingCapacity: true)
     }
 }
 
