@@ -69,9 +69,18 @@ final class Slirp4netns: @unchecked Sendable {
             close(exit.readEnd)
         }
         unlink(apiSocket)
-        var descriptors: [Int32: Int32] = [0: devNull, 1: devNull, 2: devNull, 3: ready.writeEnd]
-        if !detached { descriptors[4] = exit.readEnd }
-        if let namespace { descriptors[namespaceDescriptor] = namespace }
+        // Literal pairs, because `ChildProcess` takes `KeyValuePairs` (see `ChildProcess.spawn`).
+        let descriptors: KeyValuePairs<Int32, Int32>
+        switch (detached, namespace) {
+        case (false, let namespace?):
+            descriptors = [0: devNull, 1: devNull, 2: devNull, 3: ready.writeEnd, 4: exit.readEnd, namespaceDescriptor: namespace]
+        case (false, nil):
+            descriptors = [0: devNull, 1: devNull, 2: devNull, 3: ready.writeEnd, 4: exit.readEnd]
+        case (true, let namespace?):
+            descriptors = [0: devNull, 1: devNull, 2: devNull, 3: ready.writeEnd, namespaceDescriptor: namespace]
+        case (true, nil):
+            descriptors = [0: devNull, 1: devNull, 2: devNull, 3: ready.writeEnd]
+        }
         let process: ChildProcess
         do {
             process = try ChildProcess.start(

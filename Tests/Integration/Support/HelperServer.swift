@@ -19,7 +19,7 @@ enum HelperServer {
     /// `ChildProcess.spawn` does, and with `signal` sent to it once the test process ends.
     /// `signal` is a name that setpriv accepts, such as `KILL` or `TERM`.
     static func spawn(
-        _ executable: String, arguments: [String], descriptors: [Int32: Int32], signal: String = "KILL"
+        _ executable: String, arguments: [String], descriptors: KeyValuePairs<Int32, Int32>, signal: String = "KILL"
     ) throws -> ChildProcess {
         try LauncherThread.shared.run {
             try ChildProcess.spawn(
