@@ -21,7 +21,7 @@ int kiln_openat2(int dirfd, const char *path, uint64_t flags, uint64_t mode, uin
     how.resolve = resolve;
     // With RESOLVE_IN_ROOT or RESOLVE_BENEATH, a ".." in the path or in a symlink's target (an
     // image's /usr/sbin/ip -> ../../bin/busybox) fails with EAGAIN whenever a rename or mount
-    // anywhere on the host ran during the lookup. openat2(2) says the caller may retry.
+    // anywhere on the host ran during the lookup. The openat2(2) manual lets the caller retry.
     int fd = -1;
     for (int attempt = 0; attempt < 256; attempt++) {
         fd = (int)syscall(SYS_openat2, dirfd, path, &how, sizeof how);

@@ -93,10 +93,10 @@ final class StoresSpendingReserve: Sendable {
     }
 
     func restoreReserves() {
-        let taken = stores.withLock { stores in
+        let spending = stores.withLock { stores in
             defer { stores.removeAll() }
             return stores
         }
-        for store in taken { store.restoreSpentReserve() }
+        for store in spending { store.restoreSpentReserve() }
     }
 }
